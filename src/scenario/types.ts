@@ -1,0 +1,111 @@
+// The scenario language: one vocabulary of guest, device and hypervisor events shared by
+// the reference and every backend. Each backend interprets an event in its own terms
+// (an ICR write traps to bhyve's vlapic, is virtualized by APICv, ...). An event that is
+// not enabled in the current state (a guest instruction while the vCPU is in the
+// hypervisor, an IRET with no handler running) is a no-op, so every subsequence of a
+// scenario is itself a valid scenario: the minimizer depends on that.
+
+export const SCENARIO_VERSION = 1;
+export const MAX_VCPUS = 8;
+export const MAX_EVENTS = 4096;
+export const MAX_IOAPIC_PINS = 24;
+export const MAX_FLAGS = 16;
+
+export type ApicMode = 'xapic' | 'x2apic';
+export type Trigger = 'edge' | 'level';
+
+export interface IoapicPin {
+  pin: number;
+  vector: number;
+  /** Destination APIC ID (vCPU i has APIC ID i). */
+  dest: number;
+  trigger: Trigger;
+  masked: boolean;
+}
+
+export interface NestedConfig {
+  /** L1's vmcs12 asks for external-interrupt exiting (PIN_BASED_EXT_INTR_MASK). */
+  exitOnIntr: boolean;
+}
+
+export interface HypervConfig {
+  /** The domain offers the Viridian APIC-assist (EOI assist) enlightenment. */
+  apicAssist: boolean;
+}
+
+export interface MachineConfig {
+  vcpus: number;
+  apic: ApicMode;
+  ioapic: IoapicPin[];
+  /** vCPUs run a nested hypervisor (L1) that runs L2 guests. */
+  nested?: NestedConfig;
+  hyperv?: HypervConfig;
+}
+
+/** Where a guest-sent IPI goes (SDM 10.6.1): a destination field or a shorthand. */
+export type Shorthand = 'none' | 'self' | 'all' | 'others';
+
+export type Reg = 'irr' | 'isr' | 'tmr' | 'ppr' | 'tpr' | 'esr';
+
+export type ExitReason = 'timer' | 'io' | 'cpuid' | 'npf' | 'pause';
+
+export type Event =
+  // --- guest instructions (executed only while the vCPU runs guest code) ---
+  | { k: 'ipi'; cpu: number; vector: number; shorthand?: Shorthand; logical?: boolean; dest?: number; nmi?: boolean }
+  | { k: 'eoi'; cpu: number; /** the guest's EOI routine honours Hyper-V "No EOI required" */ assist?: boolean }
+  | { k: 'tpr'; cpu: number; value: number; via: 'cr8' | 'mmio' }
+  | { k: 'cli'; cpu: number }
+  | { k: 'sti'; cpu: number }
+  | { k: 'step'; cpu: number }
+  | { k: 'hlt'; cpu: number }
+  | { k: 'iret'; cpu: number }
+  | { k: 'read'; cpu: number; reg: Reg }
+  | { k: 'work'; cpu: number; flag: number }
+  | { k: 'wait'; cpu: number; flag: number }
+  | { k: 'assist'; cpu: number; on: boolean }
+  // --- nested: L1 and L2 instructions ---
+  | { k: 'vmentry'; cpu: number; inject?: number }
+  | { k: 'l2'; cpu: number; op: 'step' | 'vmcall' }
+  // --- devices ---
+  | { k: 'msi'; dest: number; vector: number; logical?: boolean }
+  | { k: 'ioapic'; pin: number; op: 'assert' | 'deassert' | 'pulse' | 'mask' | 'unmask' }
+  // --- hypervisor and hardware ---
+  | { k: 'exit'; cpu: number; reason: ExitReason }
+  | { k: 'enter'; cpu: number }
+  | { k: 'enter_step'; cpu: number }
+  | { k: 'pirq'; cpu: number }
+  | { k: 'fault'; cpu: number };
+
+export type EventKind = Event['k'];
+
+/** Events that are guest instructions: they run only while the vCPU executes guest code. */
+export const GUEST_EVENTS: ReadonlySet<EventKind> = new Set<EventKind>([
+  'ipi', 'eoi', 'tpr', 'cli', 'sti', 'step', 'hlt', 'iret', 'read', 'work', 'wait', 'assist', 'vmentry',
+]);
+
+/** Expected outcome of a reproducer on one backend variant: clean, or a divergence signature. */
+export type Expectation = 'clean' | { signature: string };
+
+export interface Scenario {
+  irqdiff: number;
+  name?: string;
+  description?: string;
+  /** Provenance, e.g. the seed document or commit a reproducer comes from. */
+  source?: string;
+  machine: MachineConfig;
+  events: Event[];
+  /** For corpus reproducers: "backend/variant" → expected outcome. */
+  expect?: Record<string, Expectation>;
+}
+
+export function eventCpu(e: Event): number {
+  switch (e.k) {
+    case 'msi': return e.dest;
+    case 'ioapic': return -1;
+    default: return e.cpu;
+  }
+}
+
+export function defaultMachine(vcpus = 2): MachineConfig {
+  return { vcpus, apic: 'x2apic', ioapic: [] };
+}
