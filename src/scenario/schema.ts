@@ -21,8 +21,7 @@ const eventSchema = z.discriminatedUnion('k', [
     nmi: z.boolean().optional(),
   }).strict(),
   z.object({ k: z.literal('eoi'), cpu, assist: z.boolean().optional() }).strict(),
-  z.object({ k: z.literal('tpr'), cpu, value: z.number().int().min(0).max(255), via: z.enum(['cr8', 'mmio']) }).strict()
-    .refine((e) => e.via !== 'cr8' || (e.value & 0xf) === 0, { message: 'a CR8 write sets TPR[7:4] only: value must be a multiple of 16' }),
+  z.object({ k: z.literal('tpr'), cpu, value: z.number().int().min(0).max(255), via: z.enum(['cr8', 'mmio']) }).strict(),
   z.object({ k: z.literal('cli'), cpu }).strict(),
   z.object({ k: z.literal('sti'), cpu }).strict(),
   z.object({ k: z.literal('step'), cpu }).strict(),
@@ -106,8 +105,9 @@ function checkCrossFields(s: Scenario, file: string): void {
   s.events.forEach((e: Event, i) => {
     const at = `$.events[${i}]`;
     if ('cpu' in e && e.cpu >= m.vcpus) throw new ScenarioError(file, `${at}.cpu`, `vCPU ${e.cpu} does not exist (machine has ${m.vcpus})`);
+    if (e.k === 'tpr' && e.via === 'cr8' && (e.value & 0xf) !== 0) throw new ScenarioError(file, `${at}.value`, 'a CR8 write sets TPR[7:4] only: value must be a multiple of 16');
     if (e.k === 'ioapic' && !pins.has(e.pin)) throw new ScenarioError(file, `${at}.pin`, `IOAPIC pin ${e.pin} is not configured in $.machine.ioapic`);
-    if ((e.k === 'vmentry' || e.k === 'l2' || e.k === 'fault') && !m.nested) throw new ScenarioError(file, `${at}.k`, `'${e.k}' needs $.machine.nested`);
+    if ((e.k === 'vmentry' || e.k === 'l2') && !m.nested) throw new ScenarioError(file, `${at}.k`, `'${e.k}' needs $.machine.nested`);
     if (e.k === 'ipi' && (e.shorthand ?? 'none') === 'none' && e.dest === undefined) throw new ScenarioError(file, `${at}.dest`, 'an IPI without shorthand needs a destination');
     if (e.k === 'ipi' && e.logical && m.apic === 'x2apic' && e.dest !== undefined && e.dest > 0xff) throw new ScenarioError(file, `${at}.dest`, 'logical destination out of range');
   });

@@ -74,6 +74,8 @@ export type Event =
   | { k: 'enter'; cpu: number }
   | { k: 'enter_step'; cpu: number }
   | { k: 'pirq'; cpu: number }
+  /** The next event delivery on this vCPU (into L2 on a nested machine) faults into the
+   *  hypervisor: an EPT/NPT violation on the IDT or stack page, handled by L0. */
   | { k: 'fault'; cpu: number };
 
 export type EventKind = Event['k'];
