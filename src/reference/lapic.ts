@@ -27,6 +27,16 @@ export class RefLapic {
   tpr = 0;
   esr = 0;
   nmiPending = false;
+  /** NMIs that may still be in flight after the latched one (REF-ACC-3 for NMI). */
+  nmiExtra = 0;
+  /** A received illegal vector was sent here at some point (RIV timing is latency-bound). */
+  rivEver = false;
+  /**
+   * Acceptances that collapsed here but that hardware latency could have kept in flight
+   * until after the pending instance was taken (REF-ACC-3): each may still be delivered
+   * once, and none must be.
+   */
+  readonly extra = new Uint8Array(256);
   readonly src = new Uint8Array(256);
   readonly guest = new GuestCpu();
   // Nested view (what L1 observes about its L2).
@@ -78,9 +88,12 @@ export class Reference {
     const a = this.cpus[cpu]!;
     if (vector < 16) {
       a.esr |= ESR_RECV_ILLEGAL;
+      a.rivEver = true;
       return;
     }
-    vsTestAndAdd(a.irr, vector); // collapse: one pending instance per vector (R4.2)
+    // Collapse: one pending instance per vector (R4.2) — unless the message was still in
+    // flight when the pending one was taken (REF-ACC-3).
+    if (vsTestAndAdd(a.irr, vector) && a.extra[vector]! < 255) a.extra[vector]!++;
     if (level) vsAdd(a.tmr, vector); else vsDel(a.tmr, vector);
     a.src[vector] = src;
   }
@@ -121,7 +134,11 @@ export class Reference {
     const mask = resolveDest(this.machine.apic, this.machine.vcpus, from, sh, ev.logical ?? false, ev.dest ?? 0);
     for (let i = 0; i < this.machine.vcpus; i++) {
       if (!(mask & (1 << i))) continue;
-      if (ev.nmi) this.cpus[i]!.nmiPending = true; // REF-DISP-3: one NMI latched
+      if (ev.nmi) { // REF-DISP-3: one NMI latched; a further one may still be in flight
+        const t = this.cpus[i]!;
+        if (t.nmiPending && t.nmiExtra < 255) t.nmiExtra++;
+        t.nmiPending = true;
+      }
       else this.accept(i, ev.vector, false, i === from ? Src.SelfIpi : src); // ...and each receiver RIV (R1.3)
     }
   }
@@ -189,16 +206,26 @@ export class Reference {
     let fault: DeliveryFault | null = null;
     if (a.l2Running) fault = 'not-running';
     if (nmi) {
+      if (!a.nmiPending && a.nmiExtra > 0) { a.nmiExtra--; a.nmiPending = true; }
       if (!a.nmiPending) fault ??= 'not-pending';
       else if (!g.nmiWindow()) fault ??= 'nmi-blocked';
       a.nmiPending = false;
       g.take(2, true);
       return fault;
     }
-    if (!vsHas(a.irr, vector)) fault ??= 'not-pending';
-    else if (!g.IF) fault ??= 'masked-if';
-    else if (g.shadow) fault ??= 'masked-shadow';
-    else if (prioClass(vector) <= prioClass(a.ppr())) fault ??= 'masked-ppr';
+    if (!vsHas(a.irr, vector)) {
+      if (a.extra[vector]! > 0) {
+        a.extra[vector]!--; // an in-flight duplicate lands now (REF-ACC-3)
+        vsAdd(a.irr, vector);
+      } else {
+        fault ??= 'not-pending';
+      }
+    }
+    if (fault === null) {
+      if (!g.IF) fault = 'masked-if';
+      else if (g.shadow) fault = 'masked-shadow';
+      else if (prioClass(vector) <= prioClass(a.ppr())) fault = 'masked-ppr';
+    }
     vsDel(a.irr, vector);
     vsAdd(a.isr, vector);
     g.take(vector, false);

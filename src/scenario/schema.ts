@@ -65,6 +65,10 @@ const scenarioSchema = z.object({
   source: z.string().max(2000).optional(),
   machine: machineSchema,
   events: z.array(eventSchema).max(MAX_EVENTS),
+  found: z.object({
+    backend: z.string(), variant: z.string(), signature: z.string(), message: z.string(),
+    seed: z.string(), originalEvents: z.number().int().min(0), foundAt: z.string(),
+  }).strict().optional(),
   expect: z.record(z.string().regex(/^[a-z0-9_-]+\/[a-z0-9_.-]+$/, 'expected "backend/variant"'), expectationSchema).optional(),
 }).strict();
 
@@ -97,6 +101,21 @@ export function validateScenario(value: unknown, file = '<scenario>'): Scenario 
 
 function checkCrossFields(s: Scenario, file: string): void {
   const m: MachineConfig = s.machine;
+  // A vector shared by a level-triggered pin and an edge source makes the EOI broadcast
+  // depend on which message was accepted last (TMR is set per acceptance, SDM 10.8.4):
+  // timing the architecture leaves open, and that no OS relies on.
+  const levelVec = new Map<number, number>();
+  m.ioapic.forEach((p, i) => { if (p.trigger === 'level') levelVec.set(p.vector, i); });
+  m.ioapic.forEach((p, i) => {
+    const li = levelVec.get(p.vector);
+    if (li !== undefined && li !== i) throw new ScenarioError(file, `$.machine.ioapic[${i}].vector`, `vector ${p.vector} is also used by level-triggered pin ${m.ioapic[li]!.pin}; a level vector must have no other source`);
+  });
+  s.events.forEach((e, i) => {
+    if ((e.k === 'ipi' && !e.nmi) || e.k === 'msi') {
+      const li = levelVec.get(e.vector);
+      if (li !== undefined) throw new ScenarioError(file, `$.events[${i}].vector`, `vector ${e.vector} is used by level-triggered IOAPIC pin ${m.ioapic[li]!.pin}; a level vector must have no other source`);
+    }
+  });
   const pins = new Set<number>();
   m.ioapic.forEach((p, i) => {
     if (pins.has(p.pin)) throw new ScenarioError(file, `$.machine.ioapic[${i}].pin`, `pin ${p.pin} is configured twice`);

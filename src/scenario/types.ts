@@ -98,6 +98,20 @@ export interface Scenario {
   events: Event[];
   /** For corpus reproducers: "backend/variant" → expected outcome. */
   expect?: Record<string, Expectation>;
+  /** For fuzzer findings: where and how it was found. */
+  found?: Finding;
+}
+
+export interface Finding {
+  backend: string;
+  variant: string;
+  signature: string;
+  message: string;
+  /** The generator seed that produced the unminimized interleaving. */
+  seed: string;
+  /** Events before minimization. */
+  originalEvents: number;
+  foundAt: string;
 }
 
 export function eventCpu(e: Event): number {

@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// irqdiff command-line entry (the TypeScript sources are compiled to dist/ by `npm install`).
+import { main } from '../dist/cli/main.js';
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err) => {
+  console.error(err instanceof Error ? err.stack : err);
+  process.exitCode = 2;
+});

@@ -1,0 +1,195 @@
+// The irqdiff command line. Exit codes: 0 clean, 1 divergence found (or an expectation
+// failed), 2 usage or input error.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { cpus } from 'node:os';
+import type { Backend } from '../backends/api.js';
+import { allBackends, BackendModuleError } from '../backends/load.js';
+import { runScenario } from '../engine/session.js';
+import { parseDuration, runCampaign } from '../fuzz/campaign.js';
+import { resolveTargets, TargetError, type Target } from '../fuzz/targets.js';
+import { minimize } from '../minimizer/minimize.js';
+import { ScenarioError } from '../scenario/schema.js';
+import type { Scenario } from '../scenario/types.js';
+import { readScenarioFile, scenarioText, writeAtomic } from '../store/files.js';
+import { checkFiles } from './check.js';
+import { traceScenario } from './trace.js';
+
+export class UsageError extends Error {}
+
+const HELP: Record<string, string> = {
+  main: `irqdiff — differential fuzzer for virtual interrupt delivery in hypervisors
+
+usage: irqdiff <command> [options]
+
+commands:
+  fuzz            generate interleavings, run them on every backend variant, minimize and
+                  write new divergences to crashes/
+  run, replay     replay scenario files with a step-by-step trace (--check: verify expectations)
+  minimize        shrink a divergent scenario, keeping its signature
+  list-backends   the backends, their variants and the commits they model
+  real            replay scenarios as a real guest under QEMU (KVM or TCG)
+  real-fuzz       fuzz real hypervisors through the guest test kernel
+
+'irqdiff <command> --help' describes each. Exit codes: 0 clean, 1 divergence, 2 usage/input error.`,
+  fuzz: `usage: irqdiff fuzz [--backend NAME[/VARIANT]]... [--time 30s|10m|8h] [--seed N]
+                   [--out DIR] [--jobs N] [--max-events N] [--backend-module FILE]...
+
+Runs a campaign on the named backend variants (default: every variant of every hypervisor
+backend) for --time (default 30s) with --jobs worker threads (default: one per core).
+Every random choice derives from --seed (default 1): the same seed gives the same
+interleavings. Each new divergence signature is minimized and written atomically to
+--out (default crashes/) as <backend>/<variant>/<kind>-<hash>.json. A campaign restarted
+with the same seed and --out resumes where it stopped (<out>/campaign.json).
+Exit: 0 no divergence, 1 divergences seen.`,
+  run: `usage: irqdiff run FILE... [--backend NAME/VARIANT]... [--check] [--backend-module FILE]...
+
+Replays each scenario and prints a step-by-step trace: every event, the hypervisor steps and
+guest observations it caused, and per vCPU the reference's and the backend's IRR/ISR/PPR,
+with the first divergence marked '>>>'. Without --backend it runs the variant a finding
+names, or every variant in the file's "expect" map, or every hypervisor variant.
+--check: no trace; for every "backend/variant" in each file's "expect" map, run it and
+compare (clean, or the exact divergence signature). Exit 0 only if every expectation holds.`,
+  minimize: `usage: irqdiff minimize FILE --backend NAME/VARIANT [--signature SIG] [--out FILE]
+
+Shrinks FILE while its run on the variant keeps the same primary divergence signature
+(default: the signature it has now). Writes the result to --out, or prints it.`,
+  'list-backends': `usage: irqdiff list-backends [--backend-module FILE]...
+
+Lists every backend and variant with the commit it models and its documented bugs.`,
+};
+
+const COMMON: ParseArgsConfig['options'] = {
+  help: { type: 'boolean', short: 'h' },
+  'backend-module': { type: 'string', multiple: true },
+};
+
+function args(argv: string[], options: ParseArgsConfig['options']) {
+  try {
+    return parseArgs({ args: argv, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function pickTargetsForFile(s: Scenario, backends: Backend[], filters: string[]): Target[] {
+  if (filters.length > 0) return resolveTargets(backends, filters);
+  if (s.found) return resolveTargets(backends, [`${s.found.backend}/${s.found.variant}`]);
+  if (s.expect && Object.keys(s.expect).length > 0) return resolveTargets(backends, Object.keys(s.expect));
+  return resolveTargets(backends, []).filter((t) => t.backend.supports(s.machine) === null);
+}
+
+async function cmdRun(argv: string[], out: (l: string) => void): Promise<number> {
+  const a = args(argv, { backend: { type: 'string', multiple: true }, check: { type: 'boolean' } });
+  if (a.values.help) { out(HELP.run!); return 0; }
+  if (a.positionals.length === 0) throw new UsageError('run: give at least one scenario FILE');
+  const backends = await allBackends((a.values['backend-module'] as string[] | undefined) ?? []);
+  if (a.values.check) return checkFiles(a.positionals, backends, out);
+  let divergent = false;
+  for (const file of a.positionals) {
+    const s = readScenarioFile(file);
+    for (const t of pickTargetsForFile(s, backends, (a.values.backend as string[] | undefined) ?? [])) {
+      const unsupported = t.backend.supports(s.machine);
+      if (unsupported) { out(`== ${t.backend.name}/${t.variant}: skipped (${unsupported})`); continue; }
+      const r = traceScenario(s, t.backend, t.variant, out);
+      if (r.primary) divergent = true;
+      out('');
+    }
+  }
+  return divergent ? 1 : 0;
+}
+
+async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number> {
+  const a = args(argv, {
+    backend: { type: 'string', multiple: true }, time: { type: 'string' }, seed: { type: 'string' },
+    out: { type: 'string' }, jobs: { type: 'string' }, 'max-events': { type: 'string' },
+  });
+  if (a.values.help) { out(HELP.fuzz!); return 0; }
+  if (a.positionals.length > 0) throw new UsageError(`fuzz: unexpected argument '${a.positionals[0]}'`);
+  const modules = (a.values['backend-module'] as string[] | undefined) ?? [];
+  const filters = (a.values.backend as string[] | undefined) ?? [];
+  const backends = await allBackends(modules);
+  const targets = resolveTargets(backends, filters);
+  if (targets.length === 0) throw new UsageError('fuzz: no backend variant to run');
+  let seconds: number;
+  try { seconds = parseDuration((a.values.time as string | undefined) ?? '30s'); } catch (err) { throw new UsageError((err as Error).message); }
+  const jobs = a.values.jobs === undefined ? Math.max(1, cpus().length) : Number(a.values.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new UsageError('fuzz: --jobs must be a whole number from 1 to 256');
+  const maxEvents = a.values['max-events'] === undefined ? 40 : Number(a.values['max-events']);
+  if (!Number.isInteger(maxEvents) || maxEvents < 4 || maxEvents > 4000) throw new UsageError('fuzz: --max-events must be from 4 to 4000');
+  const seed = (a.values.seed as string | undefined) ?? '1';
+  const outDir = (a.values.out as string | undefined) ?? 'crashes';
+  out(`irqdiff fuzz: ${targets.length} variants (${targets.map((t) => `${t.backend.name}/${t.variant}`).join(', ')}), ${seconds}s, ${jobs} jobs, seed ${seed}, out ${outDir}/`);
+  const summary = await runCampaign({ filters, modules, seed, seconds, jobs, out: outDir, maxEvents }, (e) => {
+    if (e.kind === 'finding') out(`NEW  ${e.text}\n     → ${e.path}`);
+    else out(e.kind === 'warning' ? `warning: ${e.text}` : e.text);
+  });
+  if (summary.resumedFrom.some((x) => x > 0)) out(`(resumed at iterations ${summary.resumedFrom.join(', ')})`);
+  const secs = summary.elapsedMs / 1000;
+  out(`done: ${summary.scenarios} interleavings, ${summary.events} events in ${secs.toFixed(1)}s (${Math.round(summary.events / secs)} events/s), ${summary.divergent} divergent, ${summary.newFindings.length} new signatures`);
+  for (const [k, [sc, ev, dv]] of Object.entries(summary.perTarget)) out(`  ${k.padEnd(28)} ${String(sc).padStart(9)} interleavings ${String(ev).padStart(11)} events ${String(dv).padStart(8)} divergent`);
+  return summary.divergent > 0 ? 1 : 0;
+}
+
+async function cmdMinimize(argv: string[], out: (l: string) => void): Promise<number> {
+  const a = args(argv, { backend: { type: 'string' }, signature: { type: 'string' }, out: { type: 'string' } });
+  if (a.values.help) { out(HELP.minimize!); return 0; }
+  if (a.positionals.length !== 1) throw new UsageError('minimize: give exactly one scenario FILE');
+  const backends = await allBackends((a.values['backend-module'] as string[] | undefined) ?? []);
+  const s = readScenarioFile(a.positionals[0]!);
+  const spec = (a.values.backend as string | undefined) ?? (s.found ? `${s.found.backend}/${s.found.variant}` : undefined);
+  if (!spec || !spec.includes('/')) throw new UsageError('minimize: --backend NAME/VARIANT is required');
+  const [t] = resolveTargets(backends, [spec]);
+  const r = runScenario(s, t!.backend, t!.variant);
+  const sig = (a.values.signature as string | undefined) ?? r.primary?.signature;
+  if (!sig) { out(`minimize: ${a.positionals[0]} is clean on ${spec}; nothing to minimize`); return 0; }
+  const m = minimize(s, t!.backend, t!.variant, sig);
+  const result: Scenario = { ...m.scenario, name: s.name, description: s.description, source: s.source, found: s.found, expect: { [spec]: { signature: sig } } };
+  const text = scenarioText(result);
+  if (a.values.out) { writeAtomic(a.values.out as string, text); out(`minimized ${m.before} → ${m.after} events in ${m.runs} runs: ${a.values.out}`); }
+  else out(text.trimEnd());
+  return 1;
+}
+
+async function cmdList(argv: string[], out: (l: string) => void): Promise<number> {
+  const a = args(argv, {});
+  if (a.values.help) { out(HELP['list-backends']!); return 0; }
+  const backends = await allBackends((a.values['backend-module'] as string[] | undefined) ?? []);
+  for (const b of backends) {
+    out(`${b.name} — ${b.description}`);
+    for (const v of b.variants) {
+      out(`  ${(b.name + '/' + v.name).padEnd(26)} [${v.status}] ${v.source}`);
+      out(`  ${''.padEnd(26)} ${v.summary}`);
+      for (const e of v.expectedBugs) out(`  ${''.padEnd(26)} expects ${e.signature} — ${e.why}`);
+      for (const e of v.knownDeviations ?? []) out(`  ${''.padEnd(26)} known deviation ${e.signature} — ${e.why}`);
+    }
+  }
+  return 0;
+}
+
+async function cmdReal(cmd: string, argv: string[], out: (l: string) => void): Promise<number> {
+  const realModule = '../real/main.js'; // optional part: built when src/real exists
+  const mod = await import(realModule).catch(() => undefined) as { realMain?: (cmd: string, argv: string[], out: (l: string) => void) => Promise<number> } | undefined;
+  if (!mod?.realMain) { out(`${cmd}: the real-hypervisor replay is not built in this checkout`); return 2; }
+  return mod.realMain(cmd, argv, out);
+}
+
+export async function main(argv: string[], out: (l: string) => void = (l) => console.log(l), err: (l: string) => void = (l) => console.error(l)): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case undefined: case '--help': case '-h': case 'help': out(HELP.main!); return cmd === undefined ? 2 : 0;
+      case 'fuzz': return await cmdFuzz(rest, out);
+      case 'run': case 'replay': return await cmdRun(rest, out);
+      case 'minimize': return await cmdMinimize(rest, out);
+      case 'list-backends': return await cmdList(rest, out);
+      case 'real': case 'real-fuzz': return await cmdReal(cmd, rest, out);
+      default: throw new UsageError(`unknown command '${cmd}' (try irqdiff --help)`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ScenarioError || e instanceof TargetError || e instanceof BackendModuleError) {
+      err(`irqdiff: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,177 @@
+// The interleaving generator. It drives a Session as it goes and looks at where each vCPU
+// is (guest, hypervisor, blocked, in-flight physical interrupts, handler frames) to choose
+// events that are enabled, so most of what it generates does something. Every random
+// choice comes from one seedrandom stream: the same seed yields the same scenario.
+import seedrandom from 'seedrandom';
+import type { Backend } from '../backends/api.js';
+import { Session, type RunResult } from '../engine/session.js';
+import type { Event, IoapicPin, MachineConfig, Scenario } from '../scenario/types.js';
+import { SCENARIO_VERSION } from '../scenario/types.js';
+
+export type Rng = () => number;
+
+export function makeRng(seed: string): Rng {
+  return seedrandom(seed);
+}
+
+function pick<T>(rng: Rng, xs: readonly T[]): T {
+  return xs[Math.floor(rng() * xs.length)]!;
+}
+
+function chance(rng: Rng, p: number): boolean {
+  return rng() < p;
+}
+
+export interface GenOptions {
+  /** Upper bound on scenario events before the drain. */
+  maxEvents: number;
+}
+
+export const DEFAULT_GEN: GenOptions = { maxEvents: 40 };
+
+export function generateMachine(rng: Rng, backend: Backend, vectors: number[]): MachineConfig {
+  const r = rng();
+  const vcpus = r < 0.1 ? 1 : r < 0.7 ? 2 : r < 0.9 ? 3 : 4;
+  const ioapic: IoapicPin[] = [];
+  if (chance(rng, 0.3)) {
+    const n = 1 + Math.floor(rng() * 2);
+    for (let pin = 0; pin < n; pin++) {
+      const level = chance(rng, 0.5);
+      // A level vector gets no other source (see schema.ts); edge pins share the pool.
+      const edgeVec = pick(rng, vectors);
+      const vector = level ? 0x10 * (2 + Math.floor(rng() * 13)) + 0x0f - pin : edgeVec >= 16 ? edgeVec : 0x30;
+      if (level && vectors.includes(vector)) continue;
+      ioapic.push({ pin, vector, dest: Math.floor(rng() * vcpus), trigger: level ? 'level' : 'edge', masked: chance(rng, 0.1) });
+    }
+  }
+  const m: MachineConfig = { vcpus, apic: chance(rng, 0.7) ? 'x2apic' : 'xapic', ioapic };
+  const nested: MachineConfig = { ...m, nested: { exitOnIntr: true } };
+  if (backend.supports(nested) === null && (backend.supports(m) !== null || chance(rng, 0.5))) return nested;
+  return m;
+}
+
+/** A small pool of vectors per scenario makes collapses and class ties likely. */
+export function vectorPool(rng: Rng): number[] {
+  const n = 2 + Math.floor(rng() * 2);
+  const out: number[] = [];
+  const baseClass = 2 + Math.floor(rng() * 12);
+  for (let i = 0; i < n; i++) {
+    const cls = chance(rng, 0.4) ? baseClass : 2 + Math.floor(rng() * 13);
+    let v = (cls << 4) | Math.floor(rng() * 16);
+    if (chance(rng, 0.01)) v = Math.floor(rng() * 16); // illegal vector (ESR)
+    out.push(v);
+  }
+  return out;
+}
+
+interface Cand { w: number; make: () => Event }
+
+function candidates(rng: Rng, s: Session, vectors: number[]): Cand[] {
+  const b = s.instance;
+  const m = s.machine;
+  const out: Cand[] = [];
+  const vec = () => pick(rng, vectors);
+  for (let cpu = 0; cpu < m.vcpus; cpu++) {
+    if (b.physPending(cpu)) out.push({ w: 10, make: () => ({ k: 'pirq', cpu }) });
+    const where = b.where(cpu);
+    if (where === 'hv') {
+      out.push({ w: 8, make: () => ({ k: 'enter', cpu }) });
+      out.push({ w: 8, make: () => ({ k: 'enter_step', cpu }) });
+      continue;
+    }
+    if (where === 'blocked') {
+      out.push({ w: 2, make: () => ({ k: 'enter', cpu }) });
+      continue;
+    }
+    if (b.inL2(cpu)) {
+      out.push({ w: 4, make: () => ({ k: 'l2', cpu, op: 'step' }) });
+      out.push({ w: 3, make: () => ({ k: 'l2', cpu, op: 'vmcall' }) });
+      out.push({ w: 3, make: () => ({ k: 'exit', cpu, reason: pick(rng, ['timer', 'npf'] as const) }) });
+      out.push({ w: 2, make: () => ({ k: 'fault', cpu }) });
+      continue;
+    }
+    const g = b.guest(cpu);
+    if (g.halted) continue;
+    const top = g.top();
+    out.push({
+      w: 12, make: () => {
+        const r = rng();
+        const v = vec();
+        if (r < 0.55 && m.vcpus > 1) {
+          let dest = Math.floor(rng() * m.vcpus);
+          if (dest === cpu) dest = (dest + 1) % m.vcpus;
+          return { k: 'ipi', cpu, vector: v, dest };
+        }
+        if (r < 0.75) return { k: 'ipi', cpu, vector: v, shorthand: 'self' };
+        if (r < 0.85) return { k: 'ipi', cpu, vector: v, shorthand: pick(rng, ['all', 'others'] as const) };
+        if (r < 0.95) return { k: 'ipi', cpu, vector: v, logical: true, dest: Math.floor(rng() * (1 << m.vcpus)) };
+        return { k: 'ipi', cpu, vector: 0, dest: Math.floor(rng() * m.vcpus), nmi: true };
+      },
+    });
+    out.push({ w: top && !top.eoied ? 12 : 3, make: () => ({ k: 'eoi', cpu }) });
+    out.push({ w: top ? (top.eoied ? 12 : 4) : 1, make: () => ({ k: 'iret', cpu }) });
+    out.push({ w: 5, make: () => ({ k: 'step', cpu }) });
+    out.push({ w: g.IF ? 1 : 6, make: () => ({ k: 'sti', cpu }) });
+    out.push({ w: g.IF ? 2 : 0.5, make: () => ({ k: 'cli', cpu }) });
+    out.push({
+      w: 2, make: () => {
+        const via = chance(rng, 0.5) ? 'cr8' as const : 'mmio' as const;
+        const cls = chance(rng, 0.4) ? 0 : (pick(rng, vectors) >> 4) - (chance(rng, 0.5) ? 1 : 0);
+        const value = Math.max(0, cls) << 4 | (via === 'mmio' && chance(rng, 0.3) ? Math.floor(rng() * 16) : 0);
+        return { k: 'tpr', cpu, value, via };
+      },
+    });
+    out.push({ w: 2, make: () => ({ k: 'hlt', cpu }) });
+    out.push({ w: 3, make: () => ({ k: 'read', cpu, reg: pick(rng, ['irr', 'isr', 'ppr', 'tpr', 'tmr', 'esr'] as const) }) });
+    out.push({ w: 4, make: () => ({ k: 'exit', cpu, reason: pick(rng, ['timer', 'io', 'cpuid', 'npf', 'pause'] as const) }) });
+    out.push({ w: 1, make: () => ({ k: 'fault', cpu }) });
+    out.push({ w: 1, make: () => ({ k: 'work', cpu, flag: Math.floor(rng() * 4) }) });
+    if (m.nested) {
+      out.push({
+        w: 4, make: () => {
+          if (!chance(rng, 0.6)) return { k: 'vmentry', cpu };
+          const v = vec();
+          return { k: 'vmentry', cpu, inject: v >= 16 ? v : 0x30 };
+        },
+      });
+    }
+  }
+  out.push({ w: 3, make: () => ({ k: 'msi', dest: Math.floor(rng() * m.vcpus), vector: vec() }) });
+  if (m.ioapic.length > 0) {
+    out.push({ w: 4, make: () => ({ k: 'ioapic', pin: pick(rng, m.ioapic).pin, op: pick(rng, ['assert', 'deassert', 'pulse', 'assert', 'pulse', 'mask', 'unmask'] as const) }) });
+  }
+  return out;
+}
+
+function choose(rng: Rng, cands: Cand[]): Cand {
+  let total = 0;
+  for (const c of cands) total += c.w;
+  let r = rng() * total;
+  for (const c of cands) {
+    r -= c.w;
+    if (r < 0) return c;
+  }
+  return cands[cands.length - 1]!;
+}
+
+export interface Generated {
+  scenario: Scenario;
+  result: RunResult;
+}
+
+/** Generate one interleaving for (backend, variant) from `seed`, run it, drain and judge. */
+export function generateAndRun(seed: string, backend: Backend, variant: string, opts: GenOptions = DEFAULT_GEN): Generated {
+  const rng = makeRng(seed);
+  const vectors = vectorPool(rng);
+  const machine = generateMachine(rng, backend, vectors);
+  const session = new Session(backend, variant, machine);
+  const events: Event[] = [];
+  const n = 4 + Math.floor(rng() * (opts.maxEvents - 3));
+  for (let i = 0; i < n; i++) {
+    const ev = choose(rng, candidates(rng, session, vectors)).make();
+    events.push(ev);
+    session.apply(ev, i);
+  }
+  const result = session.finish();
+  return { scenario: { irqdiff: SCENARIO_VERSION, machine, events }, result };
+}
