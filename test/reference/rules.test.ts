@@ -1,0 +1,195 @@
+// One test per reference rule (docs/reference-rules.md), named after its id.
+import { describe, expect, it } from 'vitest';
+import { vsHas, vsList } from '../../src/apic/vecset.js';
+import { Reference } from '../../src/reference/lapic.js';
+import type { Event, MachineConfig } from '../../src/scenario/types.js';
+
+function ref(m: Partial<MachineConfig> = {}): Reference {
+  return new Reference({ vcpus: 2, apic: 'x2apic', ioapic: [], ...m });
+}
+const run = (r: Reference, evs: Event[]) => evs.forEach((e) => r.apply(e));
+
+describe('reference rules', () => {
+  it('REF-VEC-1: illegal vectors are never queued; SIV on the sender, RIV on the receiver', () => {
+    const r = ref();
+    run(r, [{ k: 'ipi', cpu: 0, vector: 9, dest: 1 }]);
+    expect(vsList(r.cpus[1]!.irr)).toEqual([]);
+    expect(r.cpus[0]!.esr & 0x20).toBe(0x20);
+    expect(r.cpus[1]!.esr & 0x40).toBe(0x40);
+  });
+
+  it('REF-ACC-1: acceptance sets IRR and TMR by trigger; EOI leaves TMR alone', () => {
+    const r = ref({ ioapic: [{ pin: 0, vector: 0x5f, dest: 0, trigger: 'level', masked: false }] });
+    run(r, [{ k: 'ioapic', pin: 0, op: 'assert' }]);
+    expect(vsHas(r.cpus[0]!.irr, 0x5f) && vsHas(r.cpus[0]!.tmr, 0x5f)).toBe(true);
+    expect(r.deliver(0, 0x5f, false)).toBeNull();
+    run(r, [{ k: 'ioapic', pin: 0, op: 'deassert' }, { k: 'eoi', cpu: 0 }]);
+    expect(vsHas(r.cpus[0]!.tmr, 0x5f)).toBe(true);
+    run(r, [{ k: 'msi', dest: 0, vector: 0x41 }]);
+    expect(vsHas(r.cpus[0]!.tmr, 0x41)).toBe(false);
+  });
+
+  it('REF-ACC-2: a second interrupt collapses into a pending IRR bit but not into an ISR bit', () => {
+    const r = ref();
+    run(r, [{ k: 'ipi', cpu: 0, vector: 0x41, dest: 1 }, { k: 'ipi', cpu: 0, vector: 0x41, dest: 1 }]);
+    expect(r.deliver(1, 0x41, false)).toBeNull();
+    // The collapsed one may have been in flight (REF-ACC-3) — but a third send after the
+    // take is a fresh, definite acceptance:
+    run(r, [{ k: 'ipi', cpu: 0, vector: 0x41, dest: 1 }]);
+    expect(vsHas(r.cpus[1]!.irr, 0x41) && vsHas(r.cpus[1]!.isr, 0x41)).toBe(true);
+  });
+
+  it('REF-ACC-3: a collapsed message may be delivered once more, not twice', () => {
+    const r = ref();
+    run(r, [{ k: 'ipi', cpu: 0, vector: 0x41, dest: 1 }, { k: 'ipi', cpu: 0, vector: 0x41, dest: 1 }]);
+    expect(r.deliver(1, 0x41, false)).toBeNull();
+    run(r, [{ k: 'eoi', cpu: 1 }, { k: 'iret', cpu: 1 }]);
+    expect(r.deliver(1, 0x41, false)).toBeNull();
+    run(r, [{ k: 'eoi', cpu: 1 }, { k: 'iret', cpu: 1 }]);
+    expect(r.deliver(1, 0x41, false)).toBe('not-pending');
+  });
+
+  it('REF-PPR-1: PPR from TPR and the highest in-service vector', () => {
+    const r = ref();
+    run(r, [{ k: 'ipi', cpu: 0, vector: 0x51, shorthand: 'self' }]);
+    r.deliver(0, 0x51, false);
+    run(r, [{ k: 'tpr', cpu: 0, value: 0x43, via: 'mmio' }]);
+    expect(r.cpus[0]!.ppr()).toBe(0x50);
+    run(r, [{ k: 'tpr', cpu: 0, value: 0x53, via: 'mmio' }]);
+    expect(r.cpus[0]!.ppr()).toBe(0x53);
+    run(r, [{ k: 'tpr', cpu: 0, value: 0x63, via: 'mmio' }]);
+    expect(r.cpus[0]!.ppr()).toBe(0x63);
+  });
+
+  it('REF-DISP-1: only a pending vector above PPR can be taken; same class waits for EOI', () => {
+    const r = ref();
+    run(r, [{ k: 'ipi', cpu: 0, vector: 0x51, shorthand: 'self' }, { k: 'ipi', cpu: 0, vector: 0x5a, shorthand: 'self' }]);
+    expect(r.deliver(0, 0x51, false)).toBeNull();
+    run(r, [{ k: 'sti', cpu: 0 }, { k: 'step', cpu: 0 }]);
+    expect(r.deliver(0, 0x5a, false)).toBe('masked-ppr');
+    expect(r.deliver(1, 0x33, false)).toBe('not-pending');
+  });
+
+  it('REF-DISP-2: IF = 0 and the STI shadow block maskable interrupts; STI with IF = 1 opens no shadow', () => {
+    const r = ref();
+    run(r, [{ k: 'cli', cpu: 0 }, { k: 'ipi', cpu: 0, vector: 0x40, shorthand: 'self' }]);
+    expect(r.deliver(0, 0x40, false)).toBe('masked-if');
+    const r2 = ref();
+    run(r2, [{ k: 'cli', cpu: 0 }, { k: 'ipi', cpu: 0, vector: 0x40, shorthand: 'self' }, { k: 'sti', cpu: 0 }]);
+    expect(r2.deliver(0, 0x40, false)).toBe('masked-shadow');
+    const r3 = ref();
+    run(r3, [{ k: 'ipi', cpu: 0, vector: 0x40, shorthand: 'self' }, { k: 'sti', cpu: 0 }]);
+    expect(r3.deliver(0, 0x40, false)).toBeNull();
+  });
+
+  it('REF-DISP-3: NMI ignores IF, is blocked until IRET, one is latched', () => {
+    const r = ref();
+    run(r, [{ k: 'cli', cpu: 1 }, { k: 'ipi', cpu: 0, vector: 0, dest: 1, nmi: true }]);
+    expect(r.deliver(1, 2, true)).toBeNull();
+    run(r, [{ k: 'ipi', cpu: 0, vector: 0, dest: 1, nmi: true }]);
+    expect(r.deliver(1, 2, true)).toBe('nmi-blocked');
+    const r2 = ref();
+    run(r2, [{ k: 'ipi', cpu: 0, vector: 0, dest: 1, nmi: true }]);
+    r2.deliver(1, 2, true);
+    run(r2, [{ k: 'ipi', cpu: 0, vector: 0, dest: 1, nmi: true }, { k: 'iret', cpu: 1 }]);
+    expect(r2.deliver(1, 2, true)).toBeNull();
+  });
+
+  it('REF-EOI-1: EOI clears the highest in-service vector; with ISR empty it is a no-op', () => {
+    const r = ref();
+    run(r, [{ k: 'eoi', cpu: 0 }, { k: 'ipi', cpu: 0, vector: 0x31, shorthand: 'self' }]);
+    r.deliver(0, 0x31, false);
+    run(r, [{ k: 'sti', cpu: 0 }, { k: 'step', cpu: 0 }, { k: 'ipi', cpu: 0, vector: 0x61, shorthand: 'self' }]);
+    r.deliver(0, 0x61, false);
+    run(r, [{ k: 'eoi', cpu: 0 }]);
+    expect(vsList(r.cpus[0]!.isr)).toEqual([0x31]);
+  });
+
+  it('REF-EOI-2: a level EOI clears remote IRR and re-sends while the line is asserted', () => {
+    const r = ref({ ioapic: [{ pin: 3, vector: 0x6f, dest: 1, trigger: 'level', masked: false }] });
+    run(r, [{ k: 'ioapic', pin: 3, op: 'assert' }]);
+    r.deliver(1, 0x6f, false);
+    expect(r.pins.get(3)!.remoteIrr).toBe(true);
+    run(r, [{ k: 'eoi', cpu: 1 }]);
+    expect(vsHas(r.cpus[1]!.irr, 0x6f)).toBe(true);
+    r.deliver(1, 0x6f, false);
+    run(r, [{ k: 'ioapic', pin: 3, op: 'deassert' }, { k: 'eoi', cpu: 1 }]);
+    expect(r.pins.get(3)!.remoteIrr).toBe(false);
+    expect(vsHas(r.cpus[1]!.irr, 0x6f)).toBe(false);
+  });
+
+  it('REF-IOA-1: edges on a masked pin are ignored, not held', () => {
+    const r = ref({ ioapic: [{ pin: 0, vector: 0x44, dest: 0, trigger: 'edge', masked: true }] });
+    run(r, [{ k: 'ioapic', pin: 0, op: 'pulse' }, { k: 'ioapic', pin: 0, op: 'unmask' }]);
+    expect(vsList(r.cpus[0]!.irr)).toEqual([]);
+    run(r, [{ k: 'ioapic', pin: 0, op: 'pulse' }]);
+    expect(vsList(r.cpus[0]!.irr)).toEqual([0x44]);
+  });
+
+  it('REF-IOA-2: a level pin with remote IRR set coalesces further assertions', () => {
+    const r = ref({ ioapic: [{ pin: 0, vector: 0x4f, dest: 0, trigger: 'level', masked: false }] });
+    run(r, [{ k: 'ioapic', pin: 0, op: 'assert' }]);
+    r.deliver(0, 0x4f, false);
+    run(r, [{ k: 'ioapic', pin: 0, op: 'deassert' }, { k: 'ioapic', pin: 0, op: 'assert' }]);
+    expect(vsHas(r.cpus[0]!.irr, 0x4f)).toBe(false);
+  });
+
+  it('REF-IOA-3: unmasking an asserted level pin sends', () => {
+    const r = ref({ ioapic: [{ pin: 0, vector: 0x4f, dest: 1, trigger: 'level', masked: true }] });
+    run(r, [{ k: 'ioapic', pin: 0, op: 'assert' }]);
+    expect(vsHas(r.cpus[1]!.irr, 0x4f)).toBe(false);
+    run(r, [{ k: 'ioapic', pin: 0, op: 'unmask' }]);
+    expect(vsHas(r.cpus[1]!.irr, 0x4f)).toBe(true);
+  });
+
+  it('REF-IOA-4: a level vector shared with another source is rejected at validation', async () => {
+    const { validateScenario } = await import('../../src/scenario/schema.js');
+    expect(() => validateScenario({
+      irqdiff: 1, machine: { vcpus: 1, apic: 'x2apic', ioapic: [{ pin: 0, vector: 0x4f, dest: 0, trigger: 'level', masked: false }] },
+      events: [{ k: 'msi', dest: 0, vector: 0x4f }],
+    }, 'x.json')).toThrow(/x\.json: \$\.events\[0\]\.vector: .*level/);
+  });
+
+  it('REF-IPI-1: shorthands, physical, broadcast and logical destinations', () => {
+    const r = new Reference({ vcpus: 4, apic: 'xapic', ioapic: [] });
+    const sent = (e: Event) => { const x = new Reference(r.machine); x.apply(e); return x.cpus.map((c) => vsHas(c.irr, 0x40)); };
+    expect(sent({ k: 'ipi', cpu: 1, vector: 0x40, shorthand: 'others' })).toEqual([true, false, true, true]);
+    expect(sent({ k: 'ipi', cpu: 1, vector: 0x40, shorthand: 'all', dest: 2 })).toEqual([true, true, true, true]);
+    expect(sent({ k: 'ipi', cpu: 1, vector: 0x40, dest: 0xff })).toEqual([true, true, true, true]);
+    expect(sent({ k: 'ipi', cpu: 1, vector: 0x40, dest: 2 })).toEqual([false, false, true, false]);
+    expect(sent({ k: 'ipi', cpu: 1, vector: 0x40, logical: true, dest: 0b1001 })).toEqual([true, false, false, true]);
+  });
+
+  it('REF-IPI-2: IPIs are accepted edge-triggered', () => {
+    const r = ref({ ioapic: [{ pin: 0, vector: 0x5e, dest: 0, trigger: 'level', masked: false }] });
+    run(r, [{ k: 'ipi', cpu: 1, vector: 0x41, dest: 0 }]);
+    expect(vsHas(r.cpus[0]!.tmr, 0x41)).toBe(false);
+  });
+
+  it('REF-TPR-1: CR8 sets TPR[7:4] only; MMIO sets the byte', () => {
+    const r = ref();
+    run(r, [{ k: 'tpr', cpu: 0, value: 0x50, via: 'cr8' }]);
+    expect(r.read(0, 'tpr')).toBe(0x50);
+    run(r, [{ k: 'tpr', cpu: 0, value: 0x57, via: 'mmio' }]);
+    expect(r.read(0, 'tpr')).toBe(0x57);
+  });
+
+  it('REF-TPR-2: lowering TPR makes a blocked pending vector deliverable', () => {
+    const r = ref();
+    run(r, [{ k: 'tpr', cpu: 0, value: 0x50, via: 'cr8' }, { k: 'ipi', cpu: 0, vector: 0x45, shorthand: 'self' }]);
+    expect(r.wouldDeliver(0)).toBe(-1);
+    run(r, [{ k: 'tpr', cpu: 0, value: 0, via: 'cr8' }]);
+    expect(r.wouldDeliver(0)).toBe(0x45);
+  });
+
+  it('REF-HLT-1: a halted guest wakes for a deliverable interrupt, not with IF = 0', () => {
+    const r = ref();
+    run(r, [{ k: 'hlt', cpu: 0 }, { k: 'ipi', cpu: 1, vector: 0x45, dest: 0 }]);
+    expect(r.wouldDeliver(0)).toBe(0x45);
+    expect(r.deliver(0, 0x45, false)).toBeNull();
+    expect(r.cpus[0]!.guest.halted).toBe(false);
+    const r2 = ref();
+    run(r2, [{ k: 'cli', cpu: 0 }, { k: 'hlt', cpu: 0 }, { k: 'ipi', cpu: 1, vector: 0x45, dest: 0 }]);
+    expect(r2.wouldDeliver(0)).toBe(-1);
+  });
+});
