@@ -107,11 +107,11 @@ async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number
   if (a.positionals.length > 0) throw new UsageError(`fuzz: unexpected argument '${a.positionals[0]}'`);
   const modules = (a.values['backend-module'] as string[] | undefined) ?? [];
   const filters = (a.values.backend as string[] | undefined) ?? [];
+  let seconds: number;
+  try { seconds = parseDuration((a.values.time as string | undefined) ?? '30s'); } catch (err) { throw new UsageError((err as Error).message); }
   const backends = await allBackends(modules);
   const targets = resolveTargets(backends, filters);
   if (targets.length === 0) throw new UsageError('fuzz: no backend variant to run');
-  let seconds: number;
-  try { seconds = parseDuration((a.values.time as string | undefined) ?? '30s'); } catch (err) { throw new UsageError((err as Error).message); }
   const jobs = a.values.jobs === undefined ? Math.max(1, cpus().length) : Number(a.values.jobs);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new UsageError('fuzz: --jobs must be a whole number from 1 to 256');
   const maxEvents = a.values['max-events'] === undefined ? 40 : Number(a.values['max-events']);

@@ -33,6 +33,7 @@ export interface CampaignSummary {
   newFindings: { signature: string; path: string }[];
   elapsedMs: number;
   perTarget: Record<string, [number, number, number]>;
+  bySignature: Record<string, number>;
   resumedFrom: number[];
 }
 
@@ -65,7 +66,7 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
   const resumedFrom = iters.slice();
   const deadline = started + o.seconds * 1000;
   const stats: (JobStats | undefined)[] = new Array(o.jobs).fill(undefined);
-  const summary: CampaignSummary = { scenarios: 0, events: 0, divergent: 0, newFindings: [], elapsedMs: 0, perTarget: {}, resumedFrom };
+  const summary: CampaignSummary = { scenarios: 0, events: 0, divergent: 0, newFindings: [], elapsedMs: 0, perTarget: {}, bySignature: {}, resumedFrom };
   const saveState = () => writeAtomic(join(o.out, 'campaign.json'), JSON.stringify({ seed: o.seed, jobs: o.jobs, iters } satisfies SavedState) + '\n');
 
   const onFinding = (f: JobFinding) => {
@@ -80,16 +81,18 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
   const aggregate = () => {
     let sc = 0, ev = 0, dv = 0;
     const per: Record<string, [number, number, number]> = {};
+    const sigs: Record<string, number> = {};
     for (const s of stats) {
       if (!s) continue;
       sc += s.scenarios; ev += s.events; dv += s.divergent;
+      for (const [k, n] of Object.entries(s.bySignature)) sigs[k] = (sigs[k] ?? 0) + n;
       for (const [k, v] of Object.entries(s.perTarget)) {
         const acc = per[k] ?? [0, 0, 0];
         acc[0] += v[0]; acc[1] += v[1]; acc[2] += v[2];
         per[k] = acc;
       }
     }
-    summary.scenarios = sc; summary.events = ev; summary.divergent = dv; summary.perTarget = per;
+    summary.scenarios = sc; summary.events = ev; summary.divergent = dv; summary.perTarget = per; summary.bySignature = sigs;
   };
 
   let lastSave = Date.now();

@@ -28,10 +28,12 @@ export interface JobStats {
   divergent: number;
   /** Per "backend/variant": [scenarios, events, divergent]. */
   perTarget: Record<string, [number, number, number]>;
+  /** Interleavings whose primary divergence had this signature. */
+  bySignature: Record<string, number>;
 }
 
 export function runJob(targets: Target[], p: JobParams, onFinding: (f: JobFinding) => void, onProgress: (s: JobStats) => void, now: () => number): JobStats {
-  const stats: JobStats = { iter: p.startIter, scenarios: 0, events: 0, divergent: 0, perTarget: {} };
+  const stats: JobStats = { iter: p.startIter, scenarios: 0, events: 0, divergent: 0, perTarget: {}, bySignature: {} };
   for (const t of targets) stats.perTarget[`${t.backend.name}/${t.variant}`] = [0, 0, 0];
   let lastProgress = now();
   for (let iter = p.startIter; ; iter++) {
@@ -46,6 +48,7 @@ export function runJob(targets: Target[], p: JobParams, onFinding: (f: JobFindin
     const d = result.primary;
     if (d) {
       stats.divergent++; pt[2]++;
+      stats.bySignature[d.signature] = (stats.bySignature[d.signature] ?? 0) + 1;
       if (!p.known.has(d.signature)) {
         p.known.add(d.signature);
         const min = minimize(scenario, t.backend, t.variant, d.signature);

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Everything irqdiff needs on a fresh Debian machine: the Debian packages for the real-
+# hypervisor replay (QEMU, 32-bit gcc for the guest test kernel) and the terminal tests
+# (tmux), then the npm dependencies (npm ci also compiles the TypeScript to dist/).
+# Without root or sudo it skips the Debian packages; the tests that need them then skip
+# with a message saying why.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
+if ! echo 'int main(void){return 0;}' | gcc -m32 -x c - -o /dev/null >/dev/null 2>&1; then need+=(gcc-multilib); fi
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
+
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then sudo=""
+  elif command -v sudo >/dev/null 2>&1; then sudo="sudo"
+  else sudo="-"; fi
+  if [ "$sudo" = "-" ]; then
+    echo "setup: not root and no sudo: not installing ${need[*]} (real-hypervisor and terminal tests will skip)" >&2
+  else
+    echo "setup: installing ${need[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
+fi
+
+npm ci --no-audit --no-fund

@@ -1,0 +1,20 @@
+// The corpus is the regression suite: every reproducer's expectations must hold, on every
+// backend variant it names (the same check as `irqdiff run --check corpus/**/*.json`).
+import { describe, expect, it } from 'vitest';
+import { BACKENDS } from '../src/backends/registry.js';
+import { checkFile } from '../src/cli/check.js';
+import { listJson, readScenarioFile } from '../src/store/files.js';
+
+const files = listJson('corpus').filter((f) => readScenarioFile(f).expect !== undefined);
+
+describe('corpus', () => {
+  it('has reproducers', () => {
+    expect(files.length).toBeGreaterThan(0);
+  });
+  for (const f of files) {
+    it(f, () => {
+      const outcomes = checkFile(f, BACKENDS);
+      for (const o of outcomes) expect(`${o.target}: ${o.got}`).toBe(`${o.target}: ${o.expected}`);
+    });
+  }
+});
