@@ -20,7 +20,7 @@ const seconds = parseDuration((values.time as string | undefined) ?? '60s');
 const jobs = Number(values.jobs ?? cpus().length);
 const seed = (values.seed as string | undefined) ?? 'soak';
 console.log(`soak: ${filters.join(', ')} for ${seconds}s on ${jobs} jobs, seed ${seed}`);
-const s = await runCampaign({ filters, modules: [], seed, seconds, jobs, out, maxEvents: 40 }, (e) => { if (e.kind === 'progress') console.log(e.text); });
+const s = await runCampaign({ filters, modules: [], seed, seconds, jobs, out, maxEvents: 40, reportEveryMs: 30000 }, (e) => { if (e.kind === 'progress') console.log(e.text); });
 let unexpected = 0;
 let known = 0;
 for (const [sig, n] of Object.entries(s.bySignature)) {

@@ -29,10 +29,11 @@ commands:
   list-backends   the backends, their variants and the commits they model
   real            replay scenarios as a real guest under QEMU (KVM or TCG)
   real-fuzz       fuzz real hypervisors through the guest test kernel
+  triage          terminal UI to inspect findings and promote them to the corpus
 
 'irqdiff <command> --help' describes each. Exit codes: 0 clean, 1 divergence, 2 usage/input error.`,
   fuzz: `usage: irqdiff fuzz [--backend NAME[/VARIANT]]... [--time 30s|10m|8h] [--seed N]
-                   [--out DIR] [--jobs N] [--max-events N] [--backend-module FILE]...
+                   [--out DIR] [--jobs N] [--max-events N] [--tui] [--backend-module FILE]...
 
 Runs a campaign on the named backend variants (default: every variant of every hypervisor
 backend) for --time (default 30s) with --jobs worker threads (default: one per core).
@@ -40,6 +41,7 @@ Every random choice derives from --seed (default 1): the same seed gives the sam
 interleavings. Each new divergence signature is minimized and written atomically to
 --out (default crashes/) as <backend>/<variant>/<kind>-<hash>.json. A campaign restarted
 with the same seed and --out resumes where it stopped (<out>/campaign.json).
+--tui shows a live dashboard instead of log lines.
 Exit: 0 no divergence, 1 divergences seen.`,
   run: `usage: irqdiff run FILE... [--backend NAME/VARIANT]... [--check] [--backend-module FILE]...
 
@@ -53,6 +55,11 @@ compare (clean, or the exact divergence signature). Exit 0 only if every expecta
 
 Shrinks FILE while its run on the variant keeps the same primary divergence signature
 (default: the signature it has now). Writes the result to --out, or prints it.`,
+  triage: `usage: irqdiff triage [DIR] [--corpus DIR] [--backend-module FILE]...
+
+The triage screen: the findings in DIR (default crashes/), each with its step-by-step trace.
+Keys: up/down select, j/k or PgUp/PgDn scroll the trace, p promote the reproducer into the
+corpus (default corpus/) with its expected outcome on every variant of its backend, q quit.`,
   'list-backends': `usage: irqdiff list-backends [--backend-module FILE]...
 
 Lists every backend and variant with the commit it models and its documented bugs.`,
@@ -101,7 +108,7 @@ async function cmdRun(argv: string[], out: (l: string) => void): Promise<number>
 async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number> {
   const a = args(argv, {
     backend: { type: 'string', multiple: true }, time: { type: 'string' }, seed: { type: 'string' },
-    out: { type: 'string' }, jobs: { type: 'string' }, 'max-events': { type: 'string' },
+    out: { type: 'string' }, jobs: { type: 'string' }, 'max-events': { type: 'string' }, tui: { type: 'boolean' },
   });
   if (a.values.help) { out(HELP.fuzz!); return 0; }
   if (a.positionals.length > 0) throw new UsageError(`fuzz: unexpected argument '${a.positionals[0]}'`);
@@ -118,11 +125,19 @@ async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number
   if (!Number.isInteger(maxEvents) || maxEvents < 4 || maxEvents > 4000) throw new UsageError('fuzz: --max-events must be from 4 to 4000');
   const seed = (a.values.seed as string | undefined) ?? '1';
   const outDir = (a.values.out as string | undefined) ?? 'crashes';
-  out(`irqdiff fuzz: ${targets.length} variants (${targets.map((t) => `${t.backend.name}/${t.variant}`).join(', ')}), ${seconds}s, ${jobs} jobs, seed ${seed}, out ${outDir}/`);
-  const summary = await runCampaign({ filters, modules, seed, seconds, jobs, out: outDir, maxEvents }, (e) => {
-    if (e.kind === 'finding') out(`NEW  ${e.text}\n     → ${e.path}`);
-    else out(e.kind === 'warning' ? `warning: ${e.text}` : e.text);
-  });
+  const title = `irqdiff fuzz: ${targets.length} variants (${targets.map((t) => `${t.backend.name}/${t.variant}`).join(', ')}), ${seconds}s, ${jobs} jobs, seed ${seed}, out ${outDir}/`;
+  const options = { filters, modules, seed, seconds, jobs, out: outDir, maxEvents, reportEveryMs: a.values.tui ? 500 : 5000 };
+  let summary;
+  if (a.values.tui) {
+    const { runDashboard } = await import('../tui/run.js');
+    summary = await runDashboard(title, options);
+  } else {
+    out(title);
+    summary = await runCampaign(options, (e) => {
+      if (e.kind === 'finding') out(`NEW  ${e.text}\n     → ${e.path}`);
+      else out(e.kind === 'warning' ? `warning: ${e.text}` : e.text);
+    });
+  }
   if (summary.resumedFrom.some((x) => x > 0)) out(`(resumed at iterations ${summary.resumedFrom.join(', ')})`);
   const secs = summary.elapsedMs / 1000;
   out(`done: ${summary.scenarios} interleavings, ${summary.events} events in ${secs.toFixed(1)}s (${Math.round(summary.events / secs)} events/s), ${summary.divergent} divergent, ${summary.newFindings.length} new signatures`);
@@ -166,6 +181,16 @@ async function cmdList(argv: string[], out: (l: string) => void): Promise<number
   return 0;
 }
 
+async function cmdTriage(argv: string[], out: (l: string) => void): Promise<number> {
+  const a = args(argv, { corpus: { type: 'string' } });
+  if (a.values.help) { out(HELP.triage!); return 0; }
+  if (a.positionals.length > 1) throw new UsageError('triage: at most one directory');
+  const backends = await allBackends((a.values['backend-module'] as string[] | undefined) ?? []);
+  const { runTriage } = await import('../tui/run.js');
+  await runTriage(a.positionals[0] ?? 'crashes', (a.values.corpus as string | undefined) ?? 'corpus', backends);
+  return 0;
+}
+
 async function cmdReal(cmd: string, argv: string[], out: (l: string) => void): Promise<number> {
   const realModule = '../real/main.js'; // optional part: built when src/real exists
   const mod = await import(realModule).catch(() => undefined) as { realMain?: (cmd: string, argv: string[], out: (l: string) => void) => Promise<number> } | undefined;
@@ -182,6 +207,7 @@ export async function main(argv: string[], out: (l: string) => void = (l) => con
       case 'run': case 'replay': return await cmdRun(rest, out);
       case 'minimize': return await cmdMinimize(rest, out);
       case 'list-backends': return await cmdList(rest, out);
+      case 'triage': return await cmdTriage(rest, out);
       case 'real': case 'real-fuzz': return await cmdReal(cmd, rest, out);
       default: throw new UsageError(`unknown command '${cmd}' (try irqdiff --help)`);
     }

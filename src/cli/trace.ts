@@ -36,7 +36,8 @@ export function traceScenario(s: Scenario, backend: Backend, variant: string, ou
   });
   out('      -- drain: canonical idle, no spontaneous exits, then timer ticks --');
   session.onApply = (e, i) => {
-    if (pending.length === 0) return; // drain events that changed nothing are not shown
+    // Drain events that only let a guest spin are not shown.
+    if (pending.every((l) => l.endsWith('executed step'))) { pending = []; return; }
     out(`  d${-1 - i}`.padEnd(6) + formatEvent(e));
     flush();
   };

@@ -17,6 +17,8 @@ export interface CampaignOptions {
   jobs: number;
   out: string;
   maxEvents: number;
+  /** How often progress is reported (ms). */
+  reportEveryMs: number;
 }
 
 export interface CampaignEvent {
@@ -24,6 +26,9 @@ export interface CampaignEvent {
   text: string;
   path?: string;
   signature?: string;
+  /** On progress: the running totals (live object; copy what you keep). */
+  summary?: CampaignSummary;
+  elapsedSeconds?: number;
 }
 
 export interface CampaignSummary {
@@ -103,10 +108,10 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
     aggregate();
     const now = Date.now();
     if (now - lastSave >= 5000) { lastSave = now; saveState(); }
-    if (now - lastReport >= 5000) {
+    if (now - lastReport >= o.reportEveryMs) {
       lastReport = now;
       const secs = (now - started) / 1000;
-      listen({ kind: 'progress', text: `${secs.toFixed(0)}s: ${summary.scenarios} interleavings, ${summary.events} events (${Math.round(summary.events / secs)}/s), ${summary.divergent} divergent, ${known.signatures.size} signatures` });
+      listen({ kind: 'progress', summary, elapsedSeconds: secs, text: `${secs.toFixed(0)}s: ${summary.scenarios} interleavings, ${summary.events} events (${Math.round(summary.events / secs)}/s), ${summary.divergent} divergent, ${known.signatures.size} signatures` });
     }
   };
 
