@@ -199,7 +199,7 @@ export class Oracle implements ObsSink {
     }
     // REF-NST-2: the event L1 injected is delivered to L2 or reported back, never dropped.
     if (idtValid) {
-      if (a.l2Pending === idtVector) a.l2Pending = -1;
+      if (a.l2Pending === idtVector) { a.l2Pending = -1; a.l2Reinject = idtVector; }
       else this.report('l1-invariant', 'idt-vectoring-unknown-event', cpu, `L1 on vCPU${cpu} got IDT-vectoring info for ${hex(idtVector)}, which it did not inject`);
     } else if (a.l2Pending >= 0) {
       this.report('l1-invariant', 'injected-event-lost', cpu, `the event ${hex(a.l2Pending)} L1 injected into L2 on vCPU${cpu} was neither delivered nor reported back`);

@@ -43,6 +43,8 @@ export class RefLapic {
   l2Running = false;
   /** Event L1 injected into L2 that is neither delivered nor reported back (-1 none). */
   l2Pending = -1;
+  /** Event the last exit reported in IDT-vectoring info; L1 re-injects it at its next VM entry. */
+  l2Reinject = -1;
 
   ppr(): number {
     return computePpr(this.tpr, vsHighest(this.isr));
@@ -119,7 +121,11 @@ export class Reference {
       case 'read': if (ev.reg === 'esr') a.esr = 0; return;
       case 'vmentry':
         a.l2Running = true;
+        // L1 re-injects what the last exit handed back (SDM 31.7.1.2), unless it injects
+        // something explicitly.
         if (ev.inject !== undefined) a.l2Pending = ev.inject;
+        else if (a.l2Reinject >= 0) a.l2Pending = a.l2Reinject;
+        a.l2Reinject = -1;
         return;
       default: return;
     }

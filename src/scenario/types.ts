@@ -64,6 +64,8 @@ export type Event =
   | { k: 'wait'; cpu: number; flag: number }
   | { k: 'assist'; cpu: number; on: boolean }
   // --- nested: L1 and L2 instructions ---
+  /** L1 executes VMRESUME into L2, injecting `inject`; without it, L1 re-injects the event
+   *  its last VM exit reported in IDT-vectoring information, as a real L1 must. */
   | { k: 'vmentry'; cpu: number; inject?: number }
   | { k: 'l2'; cpu: number; op: 'step' | 'vmcall' }
   // --- devices ---

@@ -44,3 +44,15 @@ describe('nested guarantees', () => {
     expect(o.divergences.map((d) => d.shape)).toEqual(['l1-deliver-while-l2']);
   });
 });
+
+describe('L1 re-injection', () => {
+  it('REF-NST-2: an event reported back in IDT-vectoring info is expected again after L1 re-enters L2', () => {
+    const o = oracle();
+    exec(o, { k: 'vmentry', cpu: 0, inject: 0x31 });
+    o.l1Exit(0, 'ept', true, 0x31);
+    exec(o, { k: 'vmentry', cpu: 0 });
+    o.l2Deliver(0, 0x31);
+    o.l1Exit(0, 'vmcall', false, 0);
+    expect(o.divergences).toEqual([]);
+  });
+});

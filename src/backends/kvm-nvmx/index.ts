@@ -1,0 +1,412 @@
+// KVM nested VMX (Linux v3.1–3.3 era): L0 injecting an interrupt for L1 while L2 runs, before
+// and after Nadav Har'El's fix that keeps an EXTERNAL_INTERRUPT exit to L1 from carrying valid
+// IDT-vectoring information (seed 003; notes hv-kvm-acrn.md Part B).
+//
+// L1 is the guest whose local APIC (emulated by L0, no APICv, no TPR shadow) the reference
+// checks. L1 runs guest instructions; every APIC access, HLT and VMRESUME traps to L0. On
+// `vmentry` L1's VMRESUME makes L0 enter L2 (nested_vmx_run); L2 runs `l2` instructions.
+// Modules: vmcs.ts (fields), lapic.ts (L0's LAPIC for L1), nested.ts (guest mode, exits to
+// L1), vcpu_enter_guest.ts (L0's run loop, step by step), vcpu.ts (state).
+import { resolveDest } from '../../apic/dest.js';
+import { execCoreInstruction, type GuestCpu } from '../../apic/guestcpu.js';
+import { vsFormat, type VecSet } from '../../apic/vecset.js';
+import type { Event, MachineConfig } from '../../scenario/types.js';
+import type { Backend, BackendInstance, ObsSink, VariantInfo, VcpuWhere } from '../api.js';
+import {
+  EXIT_REASON_APIC_ACCESS, EXIT_REASON_CPUID, EXIT_REASON_CR_ACCESS, EXIT_REASON_EPT_VIOLATION,
+  EXIT_REASON_EXTERNAL_INTERRUPT, EXIT_REASON_HLT, EXIT_REASON_IO_INSTRUCTION, EXIT_REASON_MSR_READ,
+  EXIT_REASON_MSR_WRITE, EXIT_REASON_PAUSE_INSTRUCTION, EXIT_REASON_VMCALL, EXIT_REASON_VMRESUME, extIntrInfo,
+} from './vmcs.js';
+import {
+  EXITING_GUEST_MODE, IN_GUEST_MODE, KVM_REQ_EVENT, KVM_REQ_NMI, PC_BLOCKED, PC_GUEST, STEP_NAMES, Vcpu,
+  type KvmCtx,
+} from './vcpu.js';
+import { vcpuEnterGuestStep, vmxExit, whereStuck, windowExits } from './vcpu_enter_guest.js';
+
+/** Upper bound of steps for one `enter` (a pass is six steps; bail-outs loop). */
+const MAX_ENTER_STEPS = 96;
+
+const ESR_SEND_ILLEGAL = 0x20;
+const ESR_RECV_ILLEGAL = 0x40;
+
+interface Pin { vector: number; dest: number; level: boolean; masked: boolean; line: boolean; remoteIrr: boolean }
+
+class KvmNvmx implements BackendInstance, KvmCtx {
+  readonly vcpus: Vcpu[] = [];
+  private readonly pins = new Map<number, Pin>();
+  private readonly x2apic: boolean;
+
+  constructor(readonly machine: MachineConfig, readonly sink: ObsSink, readonly fixed: boolean) {
+    this.x2apic = machine.apic === 'x2apic';
+    for (let i = 0; i < machine.vcpus; i++) {
+      const v = new Vcpu(i);
+      v.vmcs12.pinBasedExtIntrExiting = machine.nested?.exitOnIntr ?? false;
+      this.vcpus.push(v);
+    }
+    for (const p of machine.ioapic) {
+      this.pins.set(p.pin, { vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, line: false, remoteIrr: false });
+    }
+  }
+
+  // ---- BackendInstance queries
+
+  where(cpu: number): VcpuWhere {
+    const v = this.vcpus[cpu]!;
+    if (v.pc === PC_GUEST) return 'guest';
+    if (v.pc === PC_BLOCKED) return 'blocked';
+    return 'hv';
+  }
+
+  inL2(cpu: number): boolean { return this.vcpus[cpu]!.guestMode; }
+  physPending(cpu: number): boolean { return this.vcpus[cpu]!.physPending; }
+  guest(cpu: number): GuestCpu { return this.vcpus[cpu]!.guest; }
+
+  snapshot(cpu: number): { irr: VecSet; isr: VecSet; ppr: number; extra?: string } {
+    const v = this.vcpus[cpu]!;
+    const c12 = v.vmcs12;
+    const extra = `${v.guestMode ? 'L2' : 'L1'} ${STEP_NAMES[v.pc]} req=${v.requests} run_pending=${v.nestedRunPending ? 1 : 0}`
+      + ` vmcs12.idt=0x${c12.idtVectoringInfo.toString(16)} tmr=${vsFormat(v.lapic.tmr)}`;
+    return { irr: v.lapic.irr, isr: v.lapic.isr, ppr: v.lapic.ppr, extra };
+  }
+
+  whereStuck(cpu: number, vector: number): string | undefined {
+    return whereStuck(this.vcpus[cpu]!, vector);
+  }
+
+  // ---- KvmCtx
+
+  /** kvm_vcpu_kick: wake the waitqueue; IPI the pCPU only if it is IN_GUEST_MODE (and not us). */
+  kick(t: Vcpu, from: number): void {
+    if (t.pc === PC_BLOCKED && !t.dead) t.woken = true;
+    if (from !== t.id && t.mode === IN_GUEST_MODE) {
+      t.mode = EXITING_GUEST_MODE;
+      t.physPending = true;
+    }
+  }
+
+  /** kvm_ioapic_update_eoi: a level EOI clears Remote IRR and re-sends a still-asserted line. */
+  ioapicEoi(vector: number): void {
+    for (const p of this.pins.values()) {
+      if (p.level && p.vector === vector && p.remoteIrr) {
+        p.remoteIrr = false;
+        this.serviceLevel(p);
+      }
+    }
+  }
+
+  // ---- events
+
+  apply(ev: Event, index: number): void {
+    switch (ev.k) {
+      case 'msi': {
+        this.sink.executed(index);
+        const mask = resolveDest(this.machine.apic, this.machine.vcpus, 0, 'none', ev.logical ?? false, ev.dest);
+        for (let i = 0; i < this.vcpus.length; i++) if (mask & (1 << i)) this.accept(this.vcpus[i]!, ev.vector, false, -1);
+        break;
+      }
+      case 'ioapic': this.sink.executed(index); this.ioapic(ev.pin, ev.op); break;
+      case 'exit': this.guestExit(this.vcpus[ev.cpu]!, ev.reason); break;
+      case 'enter': this.enter(this.vcpus[ev.cpu]!); break;
+      case 'enter_step': {
+        const v = this.vcpus[ev.cpu]!;
+        if (v.pc !== PC_GUEST) vcpuEnterGuestStep(this, v);
+        break;
+      }
+      case 'pirq': this.pirq(this.vcpus[ev.cpu]!); break;
+      case 'fault': this.vcpus[ev.cpu]!.faultArmed = true; break;
+      case 'l2': this.l2(this.vcpus[ev.cpu]!, ev.op); break;
+      default: this.l1Instruction(ev, index); break;
+    }
+    // Hardware acts eagerly: window exits of vCPUs that run guest code.
+    for (let i = 0; i < this.vcpus.length; i++) windowExits(this, this.vcpus[i]!);
+  }
+
+  /** __vcpu_run: loop over vcpu_enter_guest until a guest runs or the vCPU blocks. */
+  private enter(v: Vcpu): void {
+    for (let n = 0; n < MAX_ENTER_STEPS; n++) {
+      if (v.pc === PC_GUEST) return;
+      if (v.pc === PC_BLOCKED && !v.woken) return;
+      vcpuEnterGuestStep(this, v);
+    }
+  }
+
+  /**
+   * Physical interrupts in flight to this vCPU's pCPU (reschedule IPIs) arrive: a VM exit in
+   * non-root, nothing (the host handler) in root with interrupts on, still pending with
+   * interrupts off between local_irq_disable and the entry.
+   */
+  private pirq(v: Vcpu): void {
+    if (!v.physPending) return;
+    if (v.pc === PC_GUEST) {
+      v.physPending = false;
+      vmxExit(this, v, EXIT_REASON_EXTERNAL_INTERRUPT, 0);
+      return;
+    }
+    if (v.irqsDisabled) return;
+    v.physPending = false;
+  }
+
+  /** `exit`: a host timer interrupt, or an instruction that traps, while L1 or L2 runs. */
+  private guestExit(v: Vcpu, reason: 'timer' | 'io' | 'cpuid' | 'npf' | 'pause'): void {
+    if (v.pc !== PC_GUEST) return;
+    let r: number;
+    switch (reason) {
+      case 'timer': r = EXIT_REASON_EXTERNAL_INTERRUPT; break;
+      case 'io': r = EXIT_REASON_IO_INSTRUCTION; break;
+      case 'cpuid': r = EXIT_REASON_CPUID; break;
+      case 'npf': r = EXIT_REASON_EPT_VIOLATION; break;
+      default: r = EXIT_REASON_PAUSE_INSTRUCTION; break;
+    }
+    vmxExit(this, v, r, 0);
+  }
+
+  /** An L2 instruction. Not an L1 instruction, so not reported as executed. */
+  private l2(v: Vcpu, op: 'step' | 'vmcall'): void {
+    if (v.pc !== PC_GUEST || !v.guestMode) return;
+    if (op === 'vmcall') vmxExit(this, v, EXIT_REASON_VMCALL, 0);
+  }
+
+  /** An L1 instruction; without APICv every APIC access, HLT and VMRESUME traps to L0. */
+  private l1Instruction(ev: Event, index: number): void {
+    if (!('cpu' in ev)) return;
+    const v = this.vcpus[ev.cpu]!;
+    const g = v.guest;
+    if (v.pc !== PC_GUEST || v.guestMode || g.halted) return;
+    g.beginInstruction();
+    switch (ev.k) {
+      case 'hlt':
+        g.hlt();
+        this.sink.executed(index);
+        vmxExit(this, v, EXIT_REASON_HLT, 0);
+        return;
+      case 'ipi': {
+        vmxExit(this, v, this.x2apic ? EXIT_REASON_MSR_WRITE : EXIT_REASON_APIC_ACCESS, 0);
+        if (!ev.nmi && ev.vector < 16) v.lapic.esr |= ESR_SEND_ILLEGAL;
+        const mask = resolveDest(this.machine.apic, this.machine.vcpus, v.id, ev.shorthand ?? 'none', ev.logical ?? false, ev.dest ?? 0);
+        for (let i = 0; i < this.vcpus.length; i++) {
+          if (!(mask & (1 << i))) continue;
+          const t = this.vcpus[i]!;
+          if (ev.nmi) this.injectNmi(t, v.id);
+          else this.accept(t, ev.vector, false, v.id);
+        }
+        this.sink.executed(index);
+        return;
+      }
+      case 'eoi': {
+        vmxExit(this, v, this.x2apic ? EXIT_REASON_MSR_WRITE : EXIT_REASON_APIC_ACCESS, 0);
+        g.eoi();
+        const vec = v.lapic.setEoi();
+        if (vec >= 0 && v.lapic.eoiLevel) this.ioapicEoi(vec);
+        this.sink.executed(index);
+        return;
+      }
+      case 'tpr': {
+        const cr8 = ev.via === 'cr8';
+        vmxExit(this, v, cr8 ? EXIT_REASON_CR_ACCESS : this.x2apic ? EXIT_REASON_MSR_WRITE : EXIT_REASON_APIC_ACCESS, 0);
+        const value = cr8 ? ev.value & 0xf0 : ev.value & 0xff;
+        g.tpr = value;
+        v.lapic.setTpr(value); // kvm_set_cr8 / apic_reg_write(APIC_TASKPRI) → apic_set_tpr
+        this.sink.executed(index);
+        return;
+      }
+      case 'read': {
+        vmxExit(this, v, this.x2apic ? EXIT_REASON_MSR_READ : EXIT_REASON_APIC_ACCESS, 0);
+        const a = v.lapic;
+        switch (ev.reg) {
+          case 'irr': this.sink.readValue(v.id, 'irr', a.irr); break;
+          case 'isr': this.sink.readValue(v.id, 'isr', a.isr); break;
+          case 'tmr': this.sink.readValue(v.id, 'tmr', a.tmr); break;
+          case 'ppr': this.sink.readValue(v.id, 'ppr', a.ppr); break;
+          case 'tpr': this.sink.readValue(v.id, 'tpr', a.tpr); break;
+          case 'esr': this.sink.readValue(v.id, 'esr', a.esr); a.esr = 0; break;
+        }
+        this.sink.executed(index);
+        return;
+      }
+      case 'vmentry': {
+        // L1 programs vm_entry_intr_info_field (its own injection, or the event an exit
+        // reported back in IDT-vectoring info), then VMRESUME traps to L0.
+        const c12 = v.vmcs12;
+        if (ev.inject !== undefined) c12.vmEntryIntrInfo = extIntrInfo(ev.inject);
+        else if (v.l1Reinject >= 0) c12.vmEntryIntrInfo = extIntrInfo(v.l1Reinject);
+        else c12.vmEntryIntrInfo = 0;
+        v.l1Reinject = -1;
+        vmxExit(this, v, EXIT_REASON_VMRESUME, 0);
+        this.sink.executed(index);
+        return;
+      }
+      case 'assist':
+        // No Hyper-V enlightenments in L0: the guest's own bookkeeping only.
+        this.sink.executed(index);
+        return;
+      default:
+        if (execCoreInstruction(g, ev.k)) this.sink.executed(index);
+        return;
+    }
+  }
+
+  // ---- interrupt sources
+
+  /** __apic_accept_irq (APIC_DM_FIXED): a newly set IRR bit makes KVM_REQ_EVENT and kicks. */
+  private accept(t: Vcpu, vector: number, level: boolean, from: number): void {
+    if (vector < 16) {
+      t.lapic.esr |= ESR_RECV_ILLEGAL;
+      return;
+    }
+    if (t.lapic.acceptFixed(vector, level)) {
+      t.requests |= KVM_REQ_EVENT;
+      this.kick(t, from);
+    }
+  }
+
+  /** kvm_inject_nmi: nmi_queued++, KVM_REQ_NMI, kick. */
+  private injectNmi(t: Vcpu, from: number): void {
+    t.nmiQueued++;
+    t.requests |= KVM_REQ_NMI;
+    this.kick(t, from);
+  }
+
+  private send(p: Pin): void {
+    if (p.dest < this.vcpus.length) this.accept(this.vcpus[p.dest]!, p.vector, p.level, -1);
+  }
+
+  private serviceLevel(p: Pin): void {
+    if (p.line && !p.masked && !p.remoteIrr) {
+      p.remoteIrr = true;
+      this.send(p);
+    }
+  }
+
+  private ioapic(pin: number, op: 'assert' | 'deassert' | 'pulse' | 'mask' | 'unmask'): void {
+    const p = this.pins.get(pin);
+    if (!p) return;
+    switch (op) {
+      case 'assert': {
+        const rising = !p.line;
+        p.line = true;
+        if (p.level) this.serviceLevel(p);
+        else if (rising && !p.masked) this.send(p);
+        return;
+      }
+      case 'deassert': p.line = false; return;
+      case 'pulse':
+        if (p.level) { p.line = true; this.serviceLevel(p); p.line = false; }
+        else if (!p.line && !p.masked) this.send(p);
+        return;
+      case 'mask': p.masked = true; return;
+      case 'unmask': p.masked = false; if (p.level) this.serviceLevel(p); return;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- variants
+
+const SRCS = ['ipi', 'self-ipi', 'msi', 'ioapic-edge', 'ioapic-level'] as const;
+
+function stranded(tag: string, why: string): { signature: string; why: string }[] {
+  const out: { signature: string; why: string }[] = [];
+  for (const kind of ['late', 'lost']) for (const src of SRCS) out.push({ signature: `${kind}:${src}@${tag}`, why });
+  return out;
+}
+
+const WHY_OPEN_POINT =
+  'Real in 51cfe38ea50a (the notes\' open point): when vmx_interrupt_allowed refuses because vmcs12 '
+  + 'IDT-vectoring info is valid, vcpu_enter_guest has already consumed KVM_REQ_EVENT and enable_irq_window only '
+  + 'makes KVM_REQ_IMMEDIATE_EXIT. After the immediate exit nothing makes KVM_REQ_EVENT again: vmx_handle_exit '
+  + 'does so only when nested_run_pending was set (0 here), vmx_complete_interrupts returns early in guest mode, '
+  + 'handle_external_interrupt does nothing. L1\'s interrupt waits in the emulated IRR for an unrelated source of '
+  + 'KVM_REQ_EVENT (a new IRR bit, an EOI or TPR change). Later kernels make KVM_REQ_EVENT together with the '
+  + 'immediate exit in vcpu_enter_guest.';
+
+const WHY_VMRESUME =
+  'Real in this era (both variants): L1\'s VMRESUME (nested_vmx_run) makes no KVM_REQ_EVENT, so an L1 interrupt '
+  + 'left pending while L1 had it masked (its KVM_REQ_EVENT consumed, an interrupt window armed in vmcs01, which '
+  + 'is inactive while vmcs02 runs) does not make L2 exit although L1 asked for external-interrupt exiting. '
+  + 'Upstream made L1\'s VMLAUNCH/VMRESUME request KVM_REQ_EVENT in 2018 (b5861e5cf2fc, Liran Alon; message read '
+  + 'on a public mirror). An NMI taking the inject_pending_event branch in guest mode strands interrupts the same '
+  + 'way (see the NMI entry).';
+
+const WHY_REFLECTED =
+  'Real in this era: an L2 exit reflected to L1 (nested_vmx_vmexit from vmx_handle_exit) makes no KVM_REQ_EVENT, '
+  + 'so an L1 interrupt stranded while L2 ran (the entries above) stays in the emulated IRR while L1 runs, until '
+  + 'an unrelated source of KVM_REQ_EVENT.';
+
+const WHY_NMI =
+  'Real in this era: no nested NMI support. In guest mode vmx_nmi_allowed reads L2\'s state and vmx_inject_nmi '
+  + 'returns without injecting while nmi_injected stays set; the NMI reaches L1 only if inject_pending_event runs '
+  + 'after an exit to L1, and __vmx_complete_interrupts at L1\'s next exit drops it otherwise. While it is queued '
+  + 'inject_pending_event does not look at interrupts.';
+
+const WHY_TMR =
+  'apic_set_eoi of the 2.6.3x–3.x lapic.c copies read (not at the exact commit) test-and-clears the TMR bit of the '
+  + 'EOI\'d vector to choose the I/O APIC EOI trigger mode, so a guest read of TMR after a level EOI shows it '
+  + 'clear (SDM: TMR changes only on acceptance).';
+
+const WHY_NMI_ENTRY =
+  'Real in this era: nmi_injected set while L2 ran (vmx_nmi_allowed judged L2\'s blocking) is re-injected into L1 '
+  + 'by inject_pending_event without vmx_nmi_allowed; if L1 is still in its NMI handler the CPU refuses the VM '
+  + 'entry (SDM 26.3.1.5: an NMI may be injected with virtual NMIs only if blocking by NMI is 0) and '
+  + 'vmx_handle_exit returns KVM_EXIT_FAIL_ENTRY to userspace.';
+
+const WHY_HALTED =
+  'Consequence of the lost NMI above: an L1 halted with IF = 0 can only be woken by that NMI, so the interrupts '
+  + 'pending for it stay pending with it.';
+
+const COMMON_DEVIATIONS = [
+  { signature: 'late:nmi', why: WHY_NMI },
+  { signature: 'lost:nmi', why: WHY_NMI },
+  { signature: 'crash:vmx_handle_exit:KVM_EXIT_FAIL_ENTRY', why: WHY_NMI_ENTRY },
+  ...stranded('l1-halted-if0', WHY_HALTED),
+  { signature: 'read-mismatch:tmr', why: WHY_TMR },
+  ...stranded('in-l2-no-kvm-req-event', WHY_VMRESUME),
+  ...stranded('l1-no-kvm-req-event', WHY_REFLECTED),
+];
+
+const VARIANTS: VariantInfo[] = [
+  {
+    name: 'pre-fix',
+    source: 'Linux torvalds/linux d6185f20a0efbf175e12831d0de330e4f21725aa "KVM: nVMX: Add KVM_REQ_IMMEDIATE_EXIT" '
+      + '(Nadav Har\'El, 2011): vmx.c and x86.c as of the commit before the fix',
+    summary: 'vmx_interrupt_allowed leaves L2 with an EXTERNAL_INTERRUPT exit whenever L1 has a pending interrupt and '
+      + 'no nested_run_pending, even when the last L2 exit saved valid IDT-vectoring info (L1\'s injection into L2 '
+      + 'faulted into L0): prepare_vmcs12 hands L1 an external-interrupt exit with valid IDT-vectoring info.',
+    status: 'buggy',
+    expectedBugs: [{
+      signature: 'l1-invariant:',
+      why: 'L1 receives an EXTERNAL_INTERRUPT exit whose IDT-vectoring info is valid (a KVM L1 warns "unexpected, '
+        + 'valid vectoring info"). The modelled L1 then re-injects the event at its next VMRESUME, which the '
+        + 'reference does not expect either (l2-spurious).',
+    }],
+    knownDeviations: COMMON_DEVIATIONS,
+  },
+  {
+    name: 'fixed',
+    source: 'Linux torvalds/linux 51cfe38ea50aa631f58ed8c340ed6f0143c325a8 "KVM: nVMX: Fix warning-causing '
+      + 'idt-vectoring-info behavior" (Nadav Har\'El, 2011)',
+    summary: 'vmx_interrupt_allowed also refuses while vmcs12->idt_vectoring_info_field is valid: L0 stays in L2, '
+      + 'enable_irq_window requests KVM_REQ_IMMEDIATE_EXIT, vmx_vcpu_run re-injects the event into L2 behind a '
+      + 'self-IPI, and a later evaluation exits to L1 with no vectoring info.',
+    status: 'clean',
+    expectedBugs: [],
+    knownDeviations: [...COMMON_DEVIATIONS, ...stranded('in-l2-after-idt-reinjection', WHY_OPEN_POINT)],
+  },
+];
+
+export const kvmNvmx: Backend = {
+  name: 'kvm-nvmx',
+  description: 'KVM nested VMX (v3.1–3.3 era): L0 injecting an L1 interrupt while L2 runs, around Nadav Har\'El\'s '
+    + 'IDT-vectoring fix; L0 emulates L1\'s LAPIC without APICv',
+  variants: VARIANTS,
+  supports(m: MachineConfig): string | null {
+    if (!m.nested) return 'kvm-nvmx models nested VMX only (L1 runs an L2)';
+    if (!m.nested.exitOnIntr) return 'kvm-nvmx models an L1 that asks for external-interrupt exiting (L1\'s interrupts to L2\'s IDT are not modelled)';
+    if (m.hyperv?.apicAssist) return 'kvm-nvmx offers no Hyper-V enlightenments';
+    return null;
+  },
+  create(variant: string, machine: MachineConfig, sink: ObsSink): BackendInstance {
+    if (variant !== 'pre-fix' && variant !== 'fixed') throw new Error(`kvm-nvmx: unknown variant '${variant}'`);
+    return new KvmNvmx(machine, sink, variant === 'fixed');
+  },
+};
+
+export default kvmNvmx;
