@@ -1,6 +1,7 @@
 // One fuzzing job: a deterministic stream of interleavings (scenario i of job j is
 // generated from the seed "<seed>:<j>:<i>", so a campaign resumes exactly where it
 // stopped), judged, and each signature new to this job minimized.
+import { runScenario } from '../engine/session.js';
 import { generateAndRun } from '../gen/generator.js';
 import { minimize } from '../minimizer/minimize.js';
 import type { Finding, Scenario } from '../scenario/types.js';
@@ -28,7 +29,7 @@ export interface JobStats {
   divergent: number;
   /** Per "backend/variant": [scenarios, events, divergent]. */
   perTarget: Record<string, [number, number, number]>;
-  /** Interleavings whose primary divergence had this signature. */
+  /** Interleavings that showed this signature (primary or not). */
   bySignature: Record<string, number>;
 }
 
@@ -36,6 +37,7 @@ export function runJob(targets: Target[], p: JobParams, onFinding: (f: JobFindin
   const stats: JobStats = { iter: p.startIter, scenarios: 0, events: 0, divergent: 0, perTarget: {}, bySignature: {} };
   for (const t of targets) stats.perTarget[`${t.backend.name}/${t.variant}`] = [0, 0, 0];
   let lastProgress = now();
+  const attempts = new Map<string, number>();
   for (let iter = p.startIter; ; iter++) {
     if ((iter & 15) === 0 && now() >= p.deadline) { stats.iter = iter; break; }
     const t = targets[iter % targets.length]!;
@@ -45,22 +47,28 @@ export function runJob(targets: Target[], p: JobParams, onFinding: (f: JobFindin
     const pt = stats.perTarget[key]!;
     stats.scenarios++; pt[0]++;
     stats.events += result.eventsRun; pt[1] += result.eventsRun;
-    const d = result.primary;
-    if (d) {
-      stats.divergent++; pt[2]++;
+    if (result.primary) { stats.divergent++; pt[2]++; }
+    // Every divergence of the run counts (a documented deviation that comes first must not
+    // hide a new one behind it); each new signature is minimized until it is the primary.
+    for (const d of result.divergences) {
       stats.bySignature[d.signature] = (stats.bySignature[d.signature] ?? 0) + 1;
-      if (!p.known.has(d.signature)) {
-        p.known.add(d.signature);
-        const min = minimize(scenario, t.backend, t.variant, d.signature);
-        const found: Finding = {
-          backend: t.backend.name, variant: t.variant, signature: d.signature, message: d.message,
-          seed, originalEvents: scenario.events.length, foundAt: new Date().toISOString(),
-        };
-        onFinding({
-          signature: d.signature,
-          scenario: { ...min.scenario, name: `${d.kind} on ${key}`, found, expect: { [key]: { signature: d.signature } } },
-        });
-      }
+      if (p.known.has(d.signature)) continue;
+      const tries = attempts.get(d.signature) ?? 0;
+      if (tries >= 3) continue;
+      attempts.set(d.signature, tries + 1);
+      const min = minimize(scenario, t.backend, t.variant, d.signature);
+      const replay = runScenario(min.scenario, t.backend, t.variant).primary;
+      if (replay?.signature !== d.signature) continue; // could not isolate it (yet)
+      p.known.add(d.signature);
+      const found: Finding = {
+        backend: t.backend.name, variant: t.variant, signature: d.signature,
+        message: replay.message, // names vectors and vCPUs of the minimized run
+        seed, originalEvents: scenario.events.length, foundAt: new Date().toISOString(),
+      };
+      onFinding({
+        signature: d.signature,
+        scenario: { ...min.scenario, name: `${d.kind} on ${key}`, found, expect: { [key]: { signature: d.signature } } },
+      });
     }
     stats.iter = iter + 1;
     const tnow = now();

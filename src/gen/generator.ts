@@ -37,10 +37,11 @@ export function generateMachine(rng: Rng, backend: Backend, vectors: number[]): 
     const n = 1 + Math.floor(rng() * 2);
     for (let pin = 0; pin < n; pin++) {
       const level = chance(rng, 0.5);
-      // A level vector gets no other source (see schema.ts); edge pins share the pool.
-      const edgeVec = pick(rng, vectors);
-      const vector = level ? 0x10 * (2 + Math.floor(rng() * 13)) + 0x0f - pin : edgeVec >= 16 ? edgeVec : 0x30;
-      if (level && vectors.includes(vector)) continue;
+      // Pins get vectors of their own (a level vector must, see schema.ts; for an edge pin
+      // it keeps the signature of a device-side duplicate apart from IPI/MSI ones). The
+      // class is random, so pins still compete with the pool on priority.
+      const vector = 0x10 * (2 + Math.floor(rng() * 13)) + 0x0f - pin;
+      if (vectors.includes(vector)) continue;
       ioapic.push({ pin, vector, dest: Math.floor(rng() * vcpus), trigger: level ? 'level' : 'edge', masked: chance(rng, 0.1) });
     }
   }

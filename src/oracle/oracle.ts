@@ -108,7 +108,11 @@ export class Oracle implements ObsSink {
         if (nmi || vsHas(this.everPending[cpu]!, vector)) {
           this.report('duplicate', src, cpu, `vCPU${cpu} took ${what} again with nothing of it pending`);
         } else {
-          this.report('spurious', 'never-sent', cpu, `vCPU${cpu} took ${what}, which was never sent to it`);
+          // A vector configured on an IOAPIC pin is named by its pin kind even if the pin
+          // never legally sent it (e.g. an edge raised while masked).
+          let shape = 'never-sent';
+          for (const p of this.ref.pins.values()) if (p.vector === vector) shape = p.level ? 'ioapic-level' : 'ioapic-edge';
+          this.report('spurious', shape, cpu, `vCPU${cpu} took ${what}, which was never sent to it`);
         }
         return;
       case 'masked-if': this.report('masked-if', src, cpu, `vCPU${cpu} took ${what} with RFLAGS.IF = 0`); return;

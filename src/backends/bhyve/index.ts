@@ -1,0 +1,27 @@
+// bhyve (FreeBSD vmm) on AMD SVM, before and after the 2018 switch from V_IRQ posting to
+// event injection for LAPIC interrupts.
+import type { Backend, BackendInstance, ObsSink } from '../api.js';
+import type { MachineConfig } from '../../scenario/types.js';
+import { BhyveInstance } from './machine.js';
+import { VARIANTS, type BhyveVariant } from './variants.js';
+
+export const bhyve: Backend = {
+  name: 'bhyve',
+  description: 'FreeBSD bhyve (vmm.ko) on AMD SVM: software vlapic, V_IRQ posting (prefix) vs EVENTINJ (fixed)',
+  variants: VARIANTS,
+  supports(machine: MachineConfig): string | null {
+    if (machine.nested) return 'bhyve on SVM runs no nested guests (no nested SVM in vmm.ko)';
+    if (machine.hyperv?.apicAssist) return 'bhyve offers no Hyper-V enlightenments';
+    return null;
+  },
+  create(variant: string, machine: MachineConfig, sink: ObsSink): BackendInstance {
+    if (variant !== 'prefix' && variant !== 'fixed') {
+      throw new Error(`bhyve: unknown variant '${variant}' (expected ${VARIANTS.map((v) => v.name).join(', ')})`);
+    }
+    const why = bhyve.supports(machine);
+    if (why) throw new Error(`bhyve: ${why}`);
+    return new BhyveInstance(variant as BhyveVariant, machine, sink);
+  },
+};
+
+export default bhyve;

@@ -1,0 +1,368 @@
+// One bhyve VM on AMD SVM: per-vCPU vlapic, VMCB, vcpu state and guest core, the vIOAPIC,
+// and the physical IPI latch of each host CPU. Maps the scenario vocabulary onto bhyve's
+// paths: APIC register accesses trap (x2APIC MSR intercept, handled inside svm_vmexit;
+// xAPIC MMIO through a nested page fault, emulated in vm_run), CR8 does not.
+import type { BackendInstance, ObsSink, VcpuWhere } from '../api.js';
+import { GuestCpu, execCoreInstruction } from '../../apic/guestcpu.js';
+import { resolveDest } from '../../apic/dest.js';
+import { hex, prioClass, vecSet, vsAdd, vsDel, vsHas, vsHighest, type VecSet } from '../../apic/vecset.js';
+import type { Event, MachineConfig } from '../../scenario/types.js';
+import { Vioapic } from './vioapic.js';
+import { Vlapic, isrvecStkString, vlapicCalcdest, vlapicIcrloWriteHandler, type IcrTarget } from './vlapic.js';
+import { VmcbCtrl } from './vmcb.js';
+import { PHASE_NAMES, Phase, VCPU_STATE_NAMES, Vcpu, vcpuNotifyEvent, type HostIpi } from './vcpu.js';
+import {
+  clearNmiBlocking, exitHandled, exitUnhandled, svmEnter, svmEnterStep, svmHardware, svmVmexit, vmHandleHlt,
+  type SvmVm,
+} from './svm.js';
+import type { BhyveVariant } from './variants.js';
+
+type GuestEvent = Extract<Event, { cpu: number }>;
+
+export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi {
+  readonly vcpu: Vcpu[] = [];
+  readonly vmcb: VmcbCtrl[] = [];
+  readonly vlapic: Vlapic[] = [];
+  readonly guestCpu: GuestCpu[] = [];
+  readonly ipiPending: Uint8Array;
+  readonly vioapic: Vioapic;
+  readonly vcpus: number;
+  readonly mode: MachineConfig['apic'];
+  /** Diagnostics for whereStuck only: a send that collapsed into a vector the guest had already taken. */
+  private readonly collapsed: VecSet[] = [];
+  /** Diagnostics: an MSI that the architectural destination decoding would have sent here. */
+  private readonly misrouted: VecSet[] = [];
+
+  constructor(readonly variant: BhyveVariant, readonly machine: MachineConfig, readonly sink: ObsSink) {
+    this.vcpus = machine.vcpus;
+    this.mode = machine.apic;
+    this.ipiPending = new Uint8Array(machine.vcpus);
+    for (let i = 0; i < machine.vcpus; i++) {
+      this.vcpu.push(new Vcpu(i));
+      this.vmcb.push(new VmcbCtrl());
+      this.vlapic.push(new Vlapic(i, (where, message) => this.crash(i, where, message)));
+      this.guestCpu.push(new GuestCpu());
+      this.collapsed.push(vecSet());
+      this.misrouted.push(vecSet());
+    }
+    this.vioapic = new Vioapic(machine.ioapic, (level, dest, phys, vector) => this.vlapicDeliverIntr(level, dest, phys, vector));
+    // The redirection table was programmed at boot: the rendezvous ran vioapic_update_tmr everywhere.
+    for (const vl of this.vlapic) this.vioapic.updateTmr(vl, this.mode, this.vcpus);
+  }
+
+  // ------------------------------------------------------------ BackendInstance
+
+  apply(ev: Event, index: number): void {
+    switch (ev.k) {
+      case 'msi':
+        this.sink.executed(index);
+        this.lapicIntrMsi(ev.dest, ev.vector, ev.logical ?? false);
+        break;
+      case 'ioapic':
+        this.sink.executed(index);
+        this.ioapicOp(ev.pin, ev.op);
+        break;
+      case 'exit': this.exit(ev.cpu, ev.reason, index); break;
+      case 'enter': svmEnter(this, ev.cpu); break;
+      case 'enter_step': svmEnterStep(this, ev.cpu); break;
+      case 'pirq': this.pirq(ev.cpu); break;
+      case 'fault': this.vcpu[ev.cpu]!.faultArmed = true; break;
+      case 'l2': break; // no nested guests
+      default: this.guestInstruction(ev, index); break;
+    }
+    // Hardware acts eagerly on every vCPU that runs guest code.
+    for (let i = 0; i < this.vcpus; i++) {
+      const v = this.vcpu[i]!;
+      if (v.dead) v.phase = Phase.Dead;
+      else svmHardware(this, i);
+    }
+  }
+
+  where(cpu: number): VcpuWhere {
+    const v = this.vcpu[cpu]!;
+    switch (v.phase) {
+      case Phase.Guest: return 'guest';
+      case Phase.Dead: return 'blocked';
+      case Phase.Sleeping: return v.woken ? 'hv' : 'blocked';
+      default: return 'hv';
+    }
+  }
+
+  inL2(_cpu: number): boolean {
+    return false;
+  }
+
+  physPending(cpu: number): boolean {
+    return this.ipiPending[cpu] !== 0;
+  }
+
+  guest(cpu: number): GuestCpu {
+    return this.guestCpu[cpu]!;
+  }
+
+  snapshot(cpu: number): { irr: VecSet; isr: VecSet; ppr: number; extra?: string } {
+    const v = this.vcpu[cpu]!;
+    const c = this.vmcb[cpu]!;
+    const vl = this.vlapic[cpu]!;
+    const extra = `${PHASE_NAMES[v.phase]} ${VCPU_STATE_NAMES[v.state]} tpr=${hex(vl.tpr)} stk=${isrvecStkString(vl)} `
+      + `v_tpr=${c.vTpr} v_irq=${c.vIrq ? 1 : 0} v_intr_vector=${hex(c.vIntrVector)} vintr=${c.interceptVintr ? 1 : 0} `
+      + `iret=${c.interceptIret ? 1 : 0} shadow=${c.intrShadow ? 1 : 0}`
+      + (c.eventinjValid ? ` eventinj=${hex(c.eventinjVector)}` : '')
+      + (v.exitintinfoValid ? ` exitintinfo=${hex(v.exitintinfoVector)}` : '')
+      + (v.nmiPending ? ' nmi_pending' : '') + (this.ipiPending[cpu] ? ' ipi-latched' : '');
+    return { irr: vl.irr, isr: vl.isr, ppr: vl.ppr, extra };
+  }
+
+  whereStuck(cpu: number, vector: number): string | undefined {
+    const vl = this.vlapic[cpu]!;
+    const c = this.vmcb[cpu]!;
+    if (vsHas(this.collapsed[cpu]!, vector) && !vsHas(vl.irr, vector)) return 'collapsed-into-taken-v_irq';
+    if (vsHas(vl.irr, vector)) {
+      if (c.vIrq && c.vIntrVector === vector) return c.interceptVintr ? 'v_irq-under-vintr-intercept' : 'v_irq-posted';
+      if (prioClass(vector) > prioClass(vl.ppr)) return 'virr';
+      const isrv = vsHighest(vl.isr);
+      if (isrv >= 0 && prioClass(vector) <= prioClass(isrv)) return 'virr-below-isr';
+      if (prioClass(vector) > c.vTpr) return 'tpr-cr8-unnoticed';
+      return 'virr-below-tpr';
+    }
+    if (this.vcpu[cpu]!.exitintinfoValid && this.vcpu[cpu]!.exitintinfoVector === vector) return 'exitintinfo';
+    if (vsHas(this.misrouted[cpu]!, vector)) return 'msi-xapic-dest-format';
+    return undefined;
+  }
+
+  // ------------------------------------------------------------ SvmVm / IcrTarget / HostIpi
+
+  crash(cpu: number, where: string, message: string): void {
+    const v = this.vcpu[cpu]!;
+    if (v.dead) return;
+    v.dead = true;
+    v.phase = Phase.Dead;
+    this.sink.crash(cpu, where, message);
+  }
+
+  ipiCpu(hostcpu: number): void {
+    this.ipiPending[hostcpu] = 1;
+  }
+
+  /** lapic_intr_edge from the ICR handler; the sender's thread runs on the sender's pCPU. */
+  lapicIntrEdge(target: number, vector: number, sender: number): void {
+    this.lapicSetIntr(target, vector, false, sender);
+  }
+
+  /** vm_inject_nmi: latch and notify (not as a LAPIC interrupt). */
+  vmInjectNmi(target: number, sender: number): void {
+    const v = this.vcpu[target]!;
+    v.nmiPending = true;
+    this.sink.step(target, 'vm_inject_nmi');
+    vcpuNotifyEvent(v, false, sender, this);
+  }
+
+  // ------------------------------------------------------------ interrupt sources
+
+  /** lapic_set_intr: vectors below 16 are refused with EINVAL before the vlapic sees them. */
+  private lapicSetIntr(target: number, vector: number, level: boolean, curcpu: number): void {
+    if (vector < 16 || vector > 255) return;
+    const vl = this.vlapic[target]!;
+    const c = this.vmcb[target]!;
+    const was = vsHas(vl.irr, vector);
+    this.sink.step(target, 'vlapic_set_intr_ready');
+    if (!vl.setIntrReady(vector, level)) return;
+    if (!was) vsDel(this.collapsed[target]!, vector);
+    else if (c.vIntrVector === vector && !c.vIrq && c.vIntrVector !== 0) vsAdd(this.collapsed[target]!, vector);
+    vcpuNotifyEvent(this.vcpu[target]!, true, curcpu, this);
+  }
+
+  /** vlapic_deliver_intr (IOAPIC and MSI): legacy 8-bit destination format, from device context. */
+  private vlapicDeliverIntr(level: boolean, dest: number, phys: boolean, vector: number): void {
+    const dmask = vlapicCalcdest(this.mode, this.vcpus, dest, phys, false);
+    for (let i = 0; i < this.vcpus; i++) if (dmask & (1 << i)) this.lapicSetIntr(i, vector, level, -1);
+  }
+
+  /** lapic_intr_msi: fixed delivery, edge. */
+  private lapicIntrMsi(dest: number, vector: number, logical: boolean): void {
+    const dmask = vlapicCalcdest(this.mode, this.vcpus, dest, !logical, false);
+    const arch = resolveDest(this.mode, this.vcpus, 0, 'none', logical, dest);
+    for (let i = 0; i < this.vcpus; i++) {
+      if ((arch & ~dmask) & (1 << i)) vsAdd(this.misrouted[i]!, vector);
+    }
+    this.vlapicDeliverIntr(false, dest, !logical, vector);
+  }
+
+  private ioapicOp(pin: number, op: 'assert' | 'deassert' | 'pulse' | 'mask' | 'unmask'): void {
+    switch (op) {
+      case 'assert': this.vioapic.assert(pin); return;
+      case 'deassert': this.vioapic.deassert(pin); return;
+      case 'pulse': this.vioapic.pulse(pin); return;
+      case 'mask': this.vioapic.setMask(pin, true); return;
+      case 'unmask': this.vioapic.setMask(pin, false); return;
+    }
+  }
+
+  // ------------------------------------------------------------ hardware and hypervisor events
+
+  /** The host IPI latched on this pCPU arrives, if the pCPU can take it. */
+  private pirq(cpu: number): void {
+    if (!this.ipiPending[cpu]) return;
+    const v = this.vcpu[cpu]!;
+    switch (v.phase) {
+      case Phase.Guest:
+        // INTR intercept: #VMEXIT(INTR); the host takes the interrupt at enable_gintr.
+        svmVmexit(this, cpu, 'extintr');
+        exitHandled(v, false);
+        return;
+      case Phase.Clgi:
+      case Phase.Injected:
+        return; // GIF = 0: held until VMRUN, then it forces #VMEXIT(INTR)
+      default:
+        this.ipiPending[cpu] = 0;
+        this.sink.step(cpu, 'justreturn');
+        return;
+    }
+  }
+
+  /** Scenario `exit`: a host interrupt, or a guest instruction that bhyve intercepts. */
+  private exit(cpu: number, reason: 'timer' | 'io' | 'cpuid' | 'npf' | 'pause', index: number): void {
+    const v = this.vcpu[cpu]!;
+    if (v.phase !== Phase.Guest) return;
+    const g = this.guestCpu[cpu]!;
+    switch (reason) {
+      case 'timer':
+        svmVmexit(this, cpu, 'extintr');
+        exitHandled(v, false);
+        return;
+      case 'npf':
+        // A nested page fault on guest memory: vm_handle_paging, the instruction restarts.
+        svmVmexit(this, cpu, 'nptfault');
+        this.sink.step(cpu, 'vm_handle_paging');
+        exitUnhandled(v, false);
+        return;
+      case 'cpuid':
+        g.beginInstruction();
+        svmVmexit(this, cpu, 'cpuid');
+        this.sink.step(cpu, 'x86_emulate_cpuid');
+        this.sink.executed(index);
+        exitHandled(v, true);
+        return;
+      case 'io':
+        g.beginInstruction();
+        svmVmexit(this, cpu, 'inout');
+        this.sink.step(cpu, 'vm_handle_inout');
+        this.sink.executed(index);
+        exitUnhandled(v, true);
+        return;
+      case 'pause':
+        g.beginInstruction();
+        svmVmexit(this, cpu, 'pause');
+        this.sink.executed(index);
+        exitUnhandled(v, true); // VM_EXITCODE_PAUSE goes to userland and back
+        return;
+    }
+  }
+
+  /** An APIC register access traps: x2APIC MSR intercept (handled in svm_vmexit) or xAPIC MMIO. */
+  private apicTrap(cpu: number, write: boolean): void {
+    const v = this.vcpu[cpu]!;
+    if (this.mode === 'x2apic') {
+      svmVmexit(this, cpu, 'msr');
+      this.sink.step(cpu, write ? 'lapic_wrmsr' : 'lapic_rdmsr');
+      exitHandled(v, true);
+    } else {
+      svmVmexit(this, cpu, 'nptfault');
+      exitUnhandled(v, true);
+      this.sink.step(cpu, 'vm_handle_inst_emul');
+      this.sink.step(cpu, write ? 'lapic_mmio_write' : 'lapic_mmio_read');
+    }
+  }
+
+  private guestInstruction(ev: GuestEvent, index: number): void {
+    const cpu = ev.cpu;
+    const v = this.vcpu[cpu]!;
+    const g = this.guestCpu[cpu]!;
+    if (v.phase !== Phase.Guest || g.halted) return;
+    g.beginInstruction();
+    const vl = this.vlapic[cpu]!;
+    switch (ev.k) {
+      case 'cli': case 'sti': case 'step': case 'work': case 'wait':
+        execCoreInstruction(g, ev.k);
+        this.sink.executed(index);
+        return;
+      case 'assist':
+        // No Hyper-V enlightenments: the guest's assist page write is plain memory.
+        this.sink.executed(index);
+        return;
+      case 'iret':
+        if (this.vmcb[cpu]!.interceptIret) {
+          // Virtual NMI blocking: #VMEXIT(IRET) before the IRET; it restarts after the next VMRUN.
+          svmVmexit(this, cpu, 'iret');
+          clearNmiBlocking(this, cpu);
+          exitHandled(v, false);
+          v.iretRestart = true;
+        }
+        g.iret();
+        this.sink.executed(index);
+        return;
+      case 'hlt':
+        svmVmexit(this, cpu, 'hlt');
+        v.hltIntrDisabled = !g.IF;
+        exitUnhandled(v, true);
+        g.hlt();
+        this.sink.executed(index);
+        vmHandleHlt(this, cpu);
+        return;
+      case 'tpr':
+        if (ev.via === 'cr8') {
+          // V_INTR_MASKING = 1: MOV CR8 writes V_TPR, no exit, no vlapic update until the next #VMEXIT.
+          this.vmcb[cpu]!.vTpr = (ev.value >>> 4) & 0xf;
+          g.tpr = ev.value & 0xf0;
+          this.sink.executed(index);
+          return;
+        }
+        this.apicTrap(cpu, true);
+        this.sink.step(cpu, 'vlapic_set_tpr');
+        vl.setTpr(ev.value);
+        g.tpr = ev.value;
+        this.sink.executed(index);
+        return;
+      case 'eoi': {
+        this.apicTrap(cpu, true);
+        this.sink.step(cpu, 'vlapic_process_eoi');
+        const level = vl.processEoi();
+        g.eoi();
+        this.sink.executed(index);
+        if (level >= 0) {
+          this.sink.step(cpu, 'vioapic_process_eoi');
+          this.vioapic.processEoi(level);
+        }
+        return;
+      }
+      case 'read': {
+        this.apicTrap(cpu, ev.reg === 'esr');
+        if (ev.reg === 'esr') {
+          // The guest reads ESR the architectural way, write then read (one step here).
+          this.sink.step(cpu, 'vlapic_esr_write_handler');
+          vl.esrWrite();
+        }
+        this.sink.step(cpu, 'vlapic_read');
+        switch (ev.reg) {
+          case 'irr': this.sink.readValue(cpu, 'irr', vl.irr); break;
+          case 'isr': this.sink.readValue(cpu, 'isr', vl.isr); break;
+          case 'tmr': this.sink.readValue(cpu, 'tmr', vl.tmr); break;
+          case 'ppr': this.sink.readValue(cpu, 'ppr', vl.ppr); break;
+          case 'tpr': this.sink.readValue(cpu, 'tpr', vl.tpr); break;
+          case 'esr': this.sink.readValue(cpu, 'esr', vl.esr); break;
+        }
+        this.sink.executed(index);
+        return;
+      }
+      case 'ipi':
+        this.apicTrap(cpu, true);
+        this.sink.step(cpu, 'vlapic_icrlo_write_handler');
+        this.sink.executed(index);
+        vlapicIcrloWriteHandler(this, vl, ev.vector, ev.nmi ?? false, ev.shorthand ?? 'none', ev.logical ?? false, ev.dest ?? 0);
+        return;
+      case 'vmentry':
+        return; // no nested guests (supports() refuses such machines)
+    }
+  }
+}
+

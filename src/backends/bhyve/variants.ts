@@ -1,0 +1,124 @@
+// The two points of history modelled, with what the fuzzer must find on each and the real
+// deviations that are not the subject of that history (each with its evidence).
+import type { VariantInfo } from '../api.js';
+
+export type BhyveVariant = 'prefix' | 'fixed';
+
+/** The fix: "vmm/svm: post LAPIC interrupts using event injection, not virtual interrupts". */
+export const FIX_COMMIT = 'bedef9326b558ea7389fb61ee7acbff2088c212a';
+const FIX_REF = `FreeBSD head r328622 (avg, 2018-01-31, D13780, PR 215972), git ${FIX_COMMIT}`;
+const PREFIX_READ = 'coder03/freebsd10.4@3d3f8b116d561bc3ce3a6c68681ac74ed73695ab (sys/amd64/vmm/amd/svm.c r308436)';
+const FIXED_READ = 'freebsd/freebsd-src@001345683da712c21ec449c4116671a4554c737b (sys/amd64/vmm/amd/svm.c)';
+
+const SOURCES = ['ipi', 'self-ipi', 'msi', 'ioapic-edge', 'ioapic-level'] as const;
+
+/** Deviations both variants share: none of this code changed with the fix. */
+const COMMON: { signature: string; why: string }[] = [
+  ...SOURCES.map((s) => ({
+    signature: `late:${s}@tpr-cr8-unnoticed`,
+    why: 'CR8 is not intercepted (vmcb_init leaves the cr8 intercept off, V_INTR_MASKING = 1) and V_TPR is read back '
+      + 'only at #VMEXIT (svm_update_virqinfo → vlapic_set_cr8). When svm_inj_interrupts finds the highest IRR vector '
+      + 'blocked by PPR it arms neither V_IRQ nor a VINTR window, so a guest that lowers TPR through CR8 gets the '
+      + `vector only at the next unrelated exit. [svm.c svm_inj_interrupts, svm_update_virqinfo, vmcb_init @ ${PREFIX_READ} and ${FIXED_READ}]`,
+  })),
+  {
+    signature: 'read-mismatch:tmr',
+    why: 'The vlapic TMR is programmed from the redirection table (vioapic_update_tmr → vlapic_set_tmr_level, run for '
+      + 'every level pin whose destination includes the vCPU, masked or not); vlapic_set_intr_ready only compares it. '
+      + 'Bare metal sets TMR on acceptance. [io/vioapic.c vioapic_update_tmr, io/vlapic.c vlapic_set_intr_ready, '
+      + 'vlapic_set_tmr_level @ coder03/freebsd10.4@3d3f8b1; unchanged in freebsd-src@0907f0c]',
+  },
+  {
+    signature: 'read-mismatch:esr',
+    why: 'A FIXED IPI with vector < 16 sets SEND_ILLEGAL_VECTOR in the sender and returns before any receiver is '
+      + 'chosen, so no receiver latches RECEIVE_ILLEGAL_VECTOR; lapic_set_intr drops an MSI/IOAPIC vector < 16 with '
+      + 'EINVAL and no ESR bit. [io/vlapic.c vlapic_icrlo_write_handler, vmm_lapic.c lapic_set_intr @ coder03/freebsd10.4@3d3f8b1]',
+  },
+  {
+    signature: 'read-mismatch:tpr',
+    why: 'Every #VMEXIT runs svm_update_virqinfo → vlapic_set_cr8(v_tpr), which rewrites TPR as V_TPR << 4: TPR[3:0] '
+      + 'written through the APIC register (MMIO or x2APIC MSR) is lost at the next exit. [svm.c svm_update_virqinfo, '
+      + `io/vlapic.c vlapic_set_cr8 @ ${PREFIX_READ} and ${FIXED_READ}]`,
+  },
+  {
+    signature: 'read-mismatch:ppr',
+    why: 'Follows from the TPR[3:0] truncation above: PPR is recomputed from the truncated TPR. [io/vlapic.c vlapic_update_ppr]',
+  },
+  {
+    signature: 'duplicate:ioapic-level',
+    why: 'vioapic_set_pinstate sends on every 0 → 1 transition of the assertion count and vioapic_send_intr does not '
+      + 'look at Remote IRR, so a level line that is deasserted and reasserted (or pulsed) before the EOI sends again. '
+      + '[io/vioapic.c vioapic_set_pinstate, vioapic_send_intr @ coder03/freebsd10.4@3d3f8b1 and freebsd-src@0907f0c]',
+  },
+  {
+    signature: 'read-mismatch:irr-extra',
+    why: 'Same vioapic_send_intr path: the re-sent level vector shows in the vIRR while bare metal holds it behind Remote IRR.',
+  },
+  {
+    signature: 'duplicate:ioapic-edge',
+    why: 'A redirection-table write that unmasks a pin sends when Remote IRR is clear and the assertion count is '
+      + 'positive, whatever the trigger mode: unmasking an edge pin whose line is still high re-sends its vector. '
+      + '[io/vioapic.c vioapic_write @ coder03/freebsd10.4@3d3f8b1; the mask test moved into vioapic_send_intr in '
+      + 'freebsd-src@0907f0c, same effect]',
+  },
+  {
+    signature: 'spurious:ioapic-edge',
+    why: 'Same vioapic_write path when the edge was first raised while the pin was masked (bare metal drops it). '
+      + '[io/vioapic.c vioapic_write]',
+  },
+  {
+    signature: 'lost:msi@msi-xapic-dest-format',
+    why: 'vlapic_deliver_intr decodes MSI destinations with x2apic_dest = false; in x2APIC mode the vlapic uses the '
+      + 'cluster model (DFR = 0, x2APIC LDR), so a logical MSI destination is read as cluster (dest >> 4) & 0xf and '
+      + 'bits (dest & 0xf), and vCPUs 4..7 are never matched in cluster 0. [io/vlapic.c vlapic_deliver_intr, vlapic_calcdest, '
+      + 'vlapic_dfr_write_handler]',
+  },
+];
+
+export const VARIANTS: VariantInfo[] = [
+  {
+    name: 'prefix',
+    source: `parent of ${FIX_REF}; code read at ${PREFIX_READ} (same svm_inj_interrupts / svm_update_virqinfo as head before r328622). `
+      + 'The parent git hash could not be resolved here (no FreeBSD history mirror under the fetch limit).',
+    summary: 'LAPIC vectors are posted through V_IRQ / V_INTR_VECTOR / V_INTR_PRIO and stay in the vIRR; IRR→ISR happens '
+      + 'only in svm_update_virqinfo at the first #VMEXIT after the guest took the virtual interrupt.',
+    status: 'buggy',
+    expectedBugs: [
+      {
+        signature: 'lost:',
+        why: 'Between the guest taking V through V_IRQ and the next #VMEXIT, bhyve still has V in IRR and not in ISR; a '
+          + 'second V sent in that window collapses into the stale IRR bit and svm_update_virqinfo then accepts both as one '
+          + '(seed 000, the commit message of the fix).',
+      },
+      {
+        signature: 'priority-inversion:',
+        why: 'The same lost vector seen earlier: bare metal still has the collapsed V pending (and due) when the guest '
+          + 'later takes a lower vector, so the oracle reports the inversion before the drain reports the loss.',
+      },
+      {
+        signature: 'read-mismatch:irr-missing',
+        why: 'The same lost vector seen by a guest IRR read (the drain ends with one): bare metal has it pending, bhyve does not.',
+      },
+    ],
+    knownDeviations: [
+      ...COMMON,
+      {
+        signature: 'livelock:',
+        why: 'The branch of svm_inj_interrupts that posts a real vector in V_IRQ does not clear the VINTR intercept. The '
+          + 'NMI path can leave it on (NMI pending in an interrupt shadow → enable_intr_window_exiting); a LAPIC vector '
+          + 'posted on a later entry then makes the CPU take #VMEXIT(VINTR) instead of the virtual interrupt (APM '
+          + '§15.13.5), V_IRQ stays 1, svm_update_virqinfo sees "pending" and re-posts it: an exit storm that never '
+          + `delivers (the research notes' observation A.7, reachable). [svm.c svm_inj_interrupts, enable_intr_window_exiting @ ${PREFIX_READ}]`,
+      },
+    ],
+  },
+  {
+    name: 'fixed',
+    source: `${FIX_REF}; code read at ${FIXED_READ} (later refactors only).`,
+    summary: 'LAPIC vectors are injected through EVENTINJ and accepted (vlapic_intr_accepted) before VMRUN; V_IRQ is used '
+      + 'only as the VINTR interrupt-window trigger.',
+    status: 'clean',
+    expectedBugs: [],
+    knownDeviations: [...COMMON],
+  },
+];

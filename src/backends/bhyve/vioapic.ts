@@ -1,0 +1,116 @@
+// bhyve's virtual I/O APIC (sys/amd64/vmm/io/vioapic.c). A pin is a counter of asserts
+// minus deasserts (acnt), not a line level: only the 0 → 1 transition sends. Remote IRR is
+// set when a level-triggered pin sends and cleared by the EOI broadcast; a new assertion
+// does not look at it. The vlapic TMR follows the redirection table (vioapic_update_tmr),
+// not the trigger mode of accepted interrupts.
+import { MAX_IOAPIC_PINS, type ApicMode, type IoapicPin } from '../../scenario/types.js';
+import { vlapicCalcdest, type Vlapic } from './vlapic.js';
+
+export interface RtblEntry {
+  vector: number;
+  /** Physical destination APIC ID (the scenario programs physical, fixed-mode entries). */
+  dest: number;
+  level: boolean;
+  masked: boolean;
+  remIrr: boolean;
+  /** Sum of pin asserts (+1) and deasserts (-1). */
+  acnt: number;
+  /**
+   * The device's own view of its line (bhyve's device models, e.g. pci_lintr_assert /
+   * pci_lintr_deassert, call into the vIOAPIC only when their line changes).
+   */
+  deviceAsserted: boolean;
+}
+
+/** vlapic_deliver_intr, as the vIOAPIC calls it. */
+export type DeliverIntr = (level: boolean, dest: number, phys: boolean, vector: number) => void;
+
+export class Vioapic {
+  readonly rtbl: (RtblEntry | null)[] = [];
+
+  constructor(pins: readonly IoapicPin[], private readonly deliver: DeliverIntr) {
+    for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.rtbl.push(null);
+    for (const p of pins) {
+      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false };
+    }
+  }
+
+  /** vioapic_send_intr. */
+  private sendIntr(e: RtblEntry): void {
+    if (e.masked) return;
+    if (e.level) e.remIrr = true;
+    this.deliver(e.level, e.dest, true, e.vector);
+  }
+
+  /** vioapic_set_pinstate. */
+  private setPinstate(e: RtblEntry, newstate: boolean): void {
+    const oldcnt = e.acnt;
+    e.acnt += newstate ? 1 : -1;
+    if (oldcnt === 0 && e.acnt === 1) this.sendIntr(e);
+  }
+
+  /** The device raises its line: vioapic_assert_irq on a 0 → 1 change of the device's line only. */
+  assert(pin: number): void {
+    const e = this.rtbl[pin];
+    if (!e || e.deviceAsserted) return;
+    e.deviceAsserted = true;
+    this.setPinstate(e, true);
+  }
+
+  /** The device lowers its line: vioapic_deassert_irq. */
+  deassert(pin: number): void {
+    const e = this.rtbl[pin];
+    if (!e || !e.deviceAsserted) return;
+    e.deviceAsserted = false;
+    this.setPinstate(e, false);
+  }
+
+  /**
+   * vioapic_pulse_irq (ISA-style edge). A device never pulses a line it holds high; for the
+   * scenario's sake the pulse then only lowers a level line (its edge cannot be seen).
+   */
+  pulse(pin: number): void {
+    const e = this.rtbl[pin];
+    if (!e) return;
+    if (e.deviceAsserted) {
+      if (e.level) this.deassert(pin);
+      return;
+    }
+    this.setPinstate(e, true);
+    this.setPinstate(e, false);
+  }
+
+  /**
+   * vioapic_write of the mask bit. Only the mask changes, so no TMR rendezvous; afterwards
+   * an unmasked pin whose previous interrupt was EOIed and whose count is positive sends,
+   * whatever its trigger mode.
+   */
+  setMask(pin: number, masked: boolean): void {
+    const e = this.rtbl[pin];
+    if (!e) return;
+    e.masked = masked;
+    if (!e.masked && !e.remIrr && e.acnt > 0) this.sendIntr(e);
+  }
+
+  /** vioapic_process_eoi: every level pin with this vector and remote IRR set. */
+  processEoi(vector: number): void {
+    for (let pin = 0; pin < MAX_IOAPIC_PINS; pin++) {
+      const e = this.rtbl[pin];
+      if (!e || !e.remIrr || e.vector !== vector) continue;
+      e.remIrr = false;
+      if (e.acnt > 0) this.sendIntr(e);
+    }
+  }
+
+  /** vioapic_update_tmr for one vCPU (run by the rendezvous after a redirection-table write). */
+  updateTmr(vlapic: Vlapic, mode: ApicMode, vcpus: number): void {
+    vlapic.resetTmr();
+    for (let pin = 0; pin < MAX_IOAPIC_PINS; pin++) {
+      const e = this.rtbl[pin];
+      if (!e || !e.level) continue;
+      // vlapic_set_tmr_level: fixed delivery, physical destination, legacy 8-bit MDA.
+      const dmask = vlapicCalcdest(mode, vcpus, e.dest, true, false);
+      if ((dmask & (1 << vlapic.vcpuid)) !== 0) vlapic.setTmr(e.vector, true);
+    }
+  }
+}

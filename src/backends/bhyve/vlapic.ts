@@ -1,0 +1,210 @@
+// bhyve's software local APIC (sys/amd64/vmm/io/vlapic.c) as SVM uses it: the vlapic_ops
+// hooks are all NULL on AMD, so the generic IRR/ISR/TMR code runs and the only IRR→ISR
+// move is vlapic_intr_accepted. PPR follows the isrvec_stk top, not an ISR scan.
+import { prioClass, vecSet, vsAdd, vsDel, vsHas, vsHighest, vsTestAndAdd } from '../../apic/vecset.js';
+import type { ApicMode, Shorthand } from '../../scenario/types.js';
+
+export const APIC_ESR_SEND_ILLEGAL_VECTOR = 0x20;
+export const APIC_ESR_RECEIVE_ILLEGAL_VECTOR = 0x40;
+
+/** ISRVEC_STK_SIZE in vlapic_priv.h: 16 nesting levels plus the placeholder at index 0. */
+const ISRVEC_STK_SIZE = 16 + 1;
+/** VM_MAXCPU in the modelled tree (vm_apicid2vcpuid maps APIC ID = vcpuid). */
+const VM_MAXCPU = 16;
+
+/** Where a vlapic invariant panics; the owner turns it into sink.crash(). */
+export type Panic = (where: string, message: string) => void;
+
+export class Vlapic {
+  readonly irr = vecSet();
+  readonly isr = vecSet();
+  readonly tmr = vecSet();
+  tpr = 0;
+  ppr = 0;
+  /** The ESR register as the guest reads it, and the errors latched since the last ESR write. */
+  esr = 0;
+  esrPending = 0;
+  /** SVR.APIC_SVR_ENABLE (initial state: software-enabled). */
+  svrEnabled = true;
+  readonly isrvecStk = new Uint8Array(ISRVEC_STK_SIZE);
+  isrvecStkTop = 0;
+
+  constructor(readonly vcpuid: number, private readonly panic: Panic) {}
+
+  /** vlapic_set_intr_ready. Returns 1 when the caller must notify the vCPU (even on a collapse). */
+  setIntrReady(vector: number, _level: boolean): number {
+    if (!this.svrEnabled) return 0;
+    if (vector < 16) {
+      this.setError(APIC_ESR_RECEIVE_ILLEGAL_VECTOR);
+      return 1;
+    }
+    // Idempotent: a vector already pending collapses with no trace. TMR is only compared
+    // with the trigger mode (a KTR trace on mismatch); it is programmed from the IOAPIC.
+    vsTestAndAdd(this.irr, vector);
+    return 1;
+  }
+
+  /** vlapic_update_ppr, with the always-compiled isrvec_stk consistency check. */
+  updatePpr(): void {
+    const isrvec = this.isrvecStk[this.isrvecStkTop]!;
+    if (this.isrvecStkTop === 0 && isrvec !== 0) this.panic('vlapic_update_ppr', `isrvec_stk is corrupted: ${isrvec}`);
+    for (let i = 2; i <= this.isrvecStkTop; i++) {
+      if (prioClass(this.isrvecStk[i]!) <= prioClass(this.isrvecStk[i - 1]!)) {
+        this.panic('vlapic_update_ppr', 'isrvec_stk does not satisfy invariant');
+        break;
+      }
+    }
+    this.ppr = prioClass(this.tpr) >= prioClass(isrvec) ? this.tpr : isrvec & 0xf0;
+  }
+
+  /** vlapic_pending_intr: the highest IRR vector if its class is above PPR; no lower search. */
+  pendingIntr(): number {
+    const v = vsHighest(this.irr);
+    if (v < 0) return -1;
+    return prioClass(v) > prioClass(this.ppr) ? v : -1;
+  }
+
+  /** vlapic_intr_accepted: IRR → ISR, push on isrvec_stk, recompute PPR. */
+  intrAccepted(vector: number): void {
+    vsDel(this.irr, vector);
+    vsAdd(this.isr, vector);
+    this.isrvecStkTop++;
+    if (this.isrvecStkTop >= ISRVEC_STK_SIZE) {
+      this.panic('vlapic_intr_accepted', `isrvec_stk_top overflow ${this.isrvecStkTop}`);
+      this.isrvecStkTop = ISRVEC_STK_SIZE - 1;
+    }
+    this.isrvecStk[this.isrvecStkTop] = vector;
+    this.updatePpr();
+  }
+
+  /**
+   * vlapic_process_eoi: clear the highest ISR bit and pop the stack. Returns the vector
+   * when its TMR bit is set (the caller forwards the EOI to the vIOAPIC), else -1.
+   */
+  processEoi(): number {
+    const v = vsHighest(this.isr);
+    if (v < 0) return -1; // "Gratuitous EOI": counted, nothing else
+    if (this.isrvecStkTop <= 0) {
+      this.panic('vlapic_process_eoi', `invalid vlapic isrvec_stk_top ${this.isrvecStkTop}`);
+      vsDel(this.isr, v);
+      return -1;
+    }
+    vsDel(this.isr, v);
+    this.isrvecStkTop--;
+    this.updatePpr();
+    return vsHas(this.tmr, v) ? v : -1;
+  }
+
+  /** vlapic_set_tpr: PPR is recomputed only when the value changes. */
+  setTpr(val: number): void {
+    if (this.tpr !== val) {
+      this.tpr = val & 0xff;
+      this.updatePpr();
+    }
+  }
+
+  /** vlapic_set_cr8: TPR = CR8 << 4, i.e. TPR[3:0] is cleared. */
+  setCr8(val: number): void {
+    this.setTpr((val & 0xf) << 4);
+  }
+
+  /** vlapic_get_cr8. */
+  getCr8(): number {
+    return this.tpr >>> 4;
+  }
+
+  /** vlapic_set_error: latched in esr_pending; the error LVT stays masked in this model. */
+  setError(mask: number): void {
+    this.esrPending |= mask;
+  }
+
+  /** vlapic_esr_write_handler: an ESR write publishes the latched errors. */
+  esrWrite(): void {
+    this.esr = this.esrPending;
+    this.esrPending = 0;
+  }
+
+  /** vlapic_set_tmr. */
+  setTmr(vector: number, level: boolean): void {
+    if (level) vsAdd(this.tmr, vector); else vsDel(this.tmr, vector);
+  }
+
+  /** vlapic_reset_tmr. */
+  resetTmr(): void {
+    this.tmr.fill(0);
+  }
+}
+
+/**
+ * vlapic_calcdest: the destination set (bit i = vCPU i). APIC ID = vcpuid. In xAPIC mode the
+ * guest uses the flat model with LDR = 1 << (24 + i) (the shared convention); in x2APIC mode
+ * bhyve forces DFR = 0 (cluster model) and LDR = x2apic_ldr(). `x2apicDest` selects how the
+ * MDA is read: 32-bit for an x2APIC ICR, legacy 8-bit for IOAPIC and MSI messages.
+ */
+export function vlapicCalcdest(mode: ApicMode, vcpus: number, dest: number, phys: boolean, x2apicDest: boolean): number {
+  const active = (1 << vcpus) - 1;
+  if ((x2apicDest && dest === 0xffffffff) || (!x2apicDest && dest === 0xff)) return active;
+  if (phys) {
+    return dest < VM_MAXCPU && dest < vcpus ? 1 << dest : 0;
+  }
+  let mask = 0;
+  const mdaFlat = dest & 0xff;
+  const mdaClusterId = x2apicDest ? dest >>> 16 : (dest >>> 4) & 0xf;
+  const mdaClusterLdest = x2apicDest ? dest & 0xffff : dest & 0xf;
+  for (let i = 0; i < vcpus; i++) {
+    if (mode === 'xapic') {
+      // Flat model: LDR[31:24] is the logical ID.
+      if ((mdaFlat & (1 << i)) !== 0) mask |= 1 << i;
+    } else {
+      // Cluster model with the x2APIC LDR: cluster = id >> 4, bit = id & 15.
+      if ((i >>> 4) !== mdaClusterId) continue;
+      if ((mdaClusterLdest & (1 << (i & 15))) !== 0) mask |= 1 << i;
+    }
+  }
+  return mask;
+}
+
+/** What vlapic_icrlo_write_handler needs from the VM. */
+export interface IcrTarget {
+  readonly vcpus: number;
+  readonly mode: ApicMode;
+  /** lapic_intr_edge(vm, i, vec). */
+  lapicIntrEdge(target: number, vector: number, sender: number): void;
+  /** vm_inject_nmi(vm, i). */
+  vmInjectNmi(target: number, sender: number): void;
+}
+
+/**
+ * vlapic_icrlo_write_handler for FIXED and NMI IPIs. A FIXED IPI with vector < 16 sets
+ * SEND_ILLEGAL_VECTOR in the sender's ESR and is dropped: no receiver sees it.
+ */
+export function vlapicIcrloWriteHandler(
+  vm: IcrTarget, sender: Vlapic, vector: number, nmi: boolean,
+  shorthand: Shorthand, logical: boolean, dest: number,
+): void {
+  if (!nmi && vector < 16) {
+    sender.setError(APIC_ESR_SEND_ILLEGAL_VECTOR);
+    return;
+  }
+  const active = (1 << vm.vcpus) - 1;
+  let dmask: number;
+  switch (shorthand) {
+    case 'self': dmask = 1 << sender.vcpuid; break;
+    case 'all': dmask = active; break;
+    case 'others': dmask = active & ~(1 << sender.vcpuid); break;
+    default: dmask = vlapicCalcdest(vm.mode, vm.vcpus, dest, !logical, vm.mode === 'x2apic'); break;
+  }
+  // Targets in ascending order (CPU_FFS).
+  for (let i = 0; i < vm.vcpus; i++) {
+    if ((dmask & (1 << i)) === 0) continue;
+    if (nmi) vm.vmInjectNmi(i, sender.vcpuid);
+    else vm.lapicIntrEdge(i, vector, sender.vcpuid);
+  }
+}
+
+export function isrvecStkString(v: Vlapic): string {
+  let s = '';
+  for (let i = 1; i <= v.isrvecStkTop; i++) s += (i > 1 ? ',' : '') + '0x' + v.isrvecStk[i]!.toString(16);
+  return `[${s}]`;
+}
+
