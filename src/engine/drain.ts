@@ -85,7 +85,7 @@ export function drain(b: BackendInstance, o: Oracle, h: DrainHooks): void {
     const s = vecSet();
     const any = o.stuck(cpu, s);
     late.push(s);
-    lateNmi.push(any && o.ref.cpus[cpu]!.nmiPending);
+    lateNmi.push(o.stuckNmi(cpu));
     const tags: (string | undefined)[] = [];
     if (any && b.whereStuck) for (let v = 16; v < 256; v++) if (vsHas(s, v)) tags[v] = b.whereStuck(cpu, v);
     lateTags.push(tags);
@@ -101,9 +101,9 @@ export function drain(b: BackendInstance, o: Oracle, h: DrainHooks): void {
   const finalNmi: boolean[] = [];
   for (let cpu = 0; cpu < n; cpu++) {
     const s = vecSet();
-    const any = o.stuck(cpu, s);
+    o.stuck(cpu, s);
     finalStuck.push(s);
-    finalNmi.push(any && o.ref.cpus[cpu]!.nmiPending);
+    finalNmi.push(o.stuckNmi(cpu));
   }
   o.judgeDrain(late, lateNmi, lateTags, finalStuck, finalNmi, (cpu, v) => b.whereStuck?.(cpu, v));
   // Final reads: stale in-service or pending state shows up here even when nothing was lost.

@@ -225,12 +225,21 @@ export class Oracle implements ObsSink {
   stuck(cpu: number, out: VecSet): boolean {
     out.fill(0);
     const a = this.ref.cpus[cpu]!;
-    if (this.ref.wouldDeliver(cpu) < 0) return false;
+    // Maskable interrupts need IF = 1 (or, in L2 with exit-on-interrupt, nothing: REF-NST-3).
+    const open = a.l2Running ? this.machine.nested?.exitOnIntr === true : a.guest.IF;
+    if (!open) return false;
     let any = false;
+    const ppr = prioClass(a.ppr());
     for (let v = vsHighest(a.irr); v >= 16; v--) {
-      if (vsHas(a.irr, v) && prioClass(v) > prioClass(a.ppr())) { vsAdd(out, v); any = true; }
+      if (vsHas(a.irr, v) && prioClass(v) > ppr) { vsAdd(out, v); any = true; }
     }
-    return any || (a.nmiPending && !a.guest.nmiBlocked);
+    return any;
+  }
+
+  /** An NMI bare metal would still deliver on `cpu`. */
+  stuckNmi(cpu: number): boolean {
+    const a = this.ref.cpus[cpu]!;
+    return a.nmiPending && !a.guest.nmiBlocked;
   }
 
   judgeDrain(late: VecSet[], lateNmi: boolean[], lateTags: (string | undefined)[][], finalStuck: VecSet[], finalNmi: boolean[], stuckTag: (cpu: number, v: number) => string | undefined): void {

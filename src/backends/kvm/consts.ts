@@ -1,0 +1,42 @@
+// Constants shared by the KVM model's modules (no imports, so any module may use them).
+
+/** vcpu->mode (include/linux/kvm_host.h). */
+export const enum Mode { OUTSIDE = 0, IN = 1, EXITING = 2 }
+export const MODE_NAMES = ['OUTSIDE_GUEST_MODE', 'IN_GUEST_MODE', 'EXITING_GUEST_MODE'] as const;
+
+/** vcpu->requests bits that take part in interrupt delivery. */
+export const REQ_EVENT = 1;
+export const REQ_NMI = 2;
+export const REQ_SCAN_IOAPIC = 4;
+/** Made by nested_vmx_vmexit; kvm_vcpu_reload_apic_access_page has no interrupt effect. */
+export const REQ_APIC_PAGE_RELOAD = 8;
+
+/**
+ * Host vectors in flight to a pCPU, one bit each (a second IPI of the same vector collapses
+ * in the physical IRR). Values from arch/x86/include/asm/irq_vectors.h (v4.11); the pCPU
+ * takes them highest vector first.
+ */
+export const PHYS_RESCHEDULE = 1;     // RESCHEDULE_VECTOR 0xfd (smp_send_reschedule: kicks)
+export const PHYS_CALL_FUNCTION = 2;  // CALL_FUNCTION_VECTOR 0xfc (kvm_make_all_cpus_request)
+export const PHYS_POSTED_INTR = 4;    // POSTED_INTR_VECTOR 0xf2 (PINV while the vCPU runs)
+export const PHYS_POSTED_WAKEUP = 8;  // POSTED_INTR_WAKEUP_VECTOR 0xf1 (PINV while blocked, VT-d)
+
+/**
+ * Entry-path position. 0 is the top of the vcpu_run loop (kvm_vcpu_running); the others
+ * index the version's vcpu_enter_guest step order (vcpu_enter_guest.ts).
+ */
+export const PC_LOOP = 0;
+
+/** What the last notification for the current ON=1 episode became (trace only, whereStuck). */
+export const enum OnFate {
+  None = 0,
+  /** Notification IPI in flight to the pCPU. */
+  IpiPending = 1,
+  /** kvm_vcpu_trigger_posted_interrupt found OUTSIDE_GUEST_MODE and the kick did nothing. */
+  KickNoop = 2,
+  /** The notification reached the pCPU in root with IRQs on while mode == IN_GUEST_MODE. */
+  SwallowedInGuestMode = 3,
+  /** The notification reached the pCPU in root with IRQs on while mode != IN_GUEST_MODE. */
+  SwallowedOutside = 4,
+}
+

@@ -1,0 +1,176 @@
+// Scenario events as KVM sees them: guest instructions under APICv (virtualized or trapping),
+// device interrupts (KVM's irqfd/MSI path or the VT-d IOMMU), the I/O APIC, VM exits.
+import { execCoreInstruction } from '../../apic/guestcpu.js';
+import { resolveDest } from '../../apic/dest.js';
+import type { Event } from '../../scenario/types.js';
+import { handle_apic_eoi_induced, handle_halt, reflect_to_l1, vmx_vm_exit } from './exits.js';
+import { hardware_step } from './hw.js';
+import { kvm_ioapic_event } from './ioapic.js';
+import { __apic_accept_irq } from './lapic.js';
+import { nested_vmx_run } from './nested.js';
+import { vtd_post_interrupt } from './sender.js';
+import { hw_evaluate, type Kvm, type KvmVcpu } from './state.js';
+import { eoi_virtualization, self_ipi_virtualization, tpr_virtualization } from './vapic.js';
+
+type GuestEvent = Extract<Event, { cpu: number }>;
+
+/** kvm_apic_send_ipi (ICR write emulated in L0 after the exit). */
+function kvm_apic_send_ipi(kvm: Kvm, from: number, ev: Extract<Event, { k: 'ipi' }>): void {
+  const m = kvm.machine;
+  const mask = resolveDest(m.apic, m.vcpus, from, ev.shorthand ?? 'none', ev.logical ?? false, ev.dest ?? 0);
+  for (let i = 0; i < kvm.vcpus.length; i++) {
+    if (mask & (1 << i)) __apic_accept_irq(kvm, kvm.vcpus[i]!, ev.vector, false, ev.nmi ?? false, from);
+  }
+}
+
+/** An ICR write: self-IPI virtualization in xAPIC mode (SDM 29.1.5), otherwise a VM exit. */
+function guest_ipi(kvm: Kvm, t: KvmVcpu, ev: Extract<Event, { k: 'ipi' }>, index: number): void {
+  const nmi = ev.nmi ?? false;
+  if (kvm.machine.apic === 'xapic' && (ev.shorthand ?? 'none') === 'self' && !nmi && ev.vector >= 16) {
+    kvm.sink.executed(index);
+    self_ipi_virtualization(t.vapic, ev.vector);
+    hw_evaluate(kvm, t);
+    return;
+  }
+  // x2APIC: WRMSR to the ICR is intercepted; xAPIC: APIC-write exit (trap-like).
+  kvm.sink.executed(index);
+  vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'wrmsr' : 'apic-write');
+  kvm_apic_send_ipi(kvm, t.id, ev);
+}
+
+/** A guest (L1) instruction on a vCPU that runs L1 code and is not halted. */
+function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number): void {
+  const g = t.guest;
+  const sink = kvm.sink;
+  // The boundary before this instruction was already handled after the previous event;
+  // what ending an STI shadow enables is taken after it (the oracle mirrors the
+  // instruction, and so the end of the shadow, when it is reported executed).
+  g.beginInstruction();
+  switch (ev.k) {
+    case 'hlt':
+      g.hlt();
+      sink.executed(index);
+      handle_halt(kvm, t);
+      return;
+    case 'ipi':
+      guest_ipi(kvm, t, ev, index);
+      return;
+    case 'eoi': {
+      // EOI virtualization (virtualized EOI write / WRMSR 0x80B); Hyper-V assist not offered.
+      g.eoi();
+      sink.executed(index);
+      const v = eoi_virtualization(t.vapic);
+      if (v >= 0) handle_apic_eoi_induced(kvm, t, v);
+      else hw_evaluate(kvm, t);
+      return;
+    }
+    case 'tpr': {
+      // TPR virtualization (MOV to CR8, virtualized TPR write / WRMSR 0x808): no exit with VID.
+      const value = ev.via === 'cr8' ? ev.value & 0xf0 : ev.value & 0xff;
+      g.tpr = value;
+      sink.executed(index);
+      tpr_virtualization(t.vapic, value);
+      hw_evaluate(kvm, t);
+      return;
+    }
+    case 'read': {
+      // APIC-register virtualization: reads come from the virtual-APIC page (PIR is not visible).
+      const va = t.vapic;
+      switch (ev.reg) {
+        case 'irr': sink.readValue(t.id, 'irr', va.virr); break;
+        case 'isr': sink.readValue(t.id, 'isr', va.visr); break;
+        case 'tmr': sink.readValue(t.id, 'tmr', va.tmr); break;
+        case 'ppr': sink.readValue(t.id, 'ppr', va.vppr); break;
+        case 'tpr': sink.readValue(t.id, 'tpr', va.vtpr); break;
+        case 'esr': sink.readValue(t.id, 'esr', 0); break;
+      }
+      sink.executed(index);
+      return;
+    }
+    case 'assist':
+      sink.executed(index);
+      return;
+    case 'vmentry':
+      if (!kvm.machine.nested) return;
+      // VMLAUNCH/VMRESUME always exits to L0, which switches to vmcs02.
+      sink.executed(index);
+      vmx_vm_exit(kvm, t, 'vmresume');
+      nested_vmx_run(t, ev.inject);
+      return;
+    default:
+      if (execCoreInstruction(g, ev.k)) sink.executed(index);
+      return;
+  }
+}
+
+/** Scenario `exit`: a VM exit of a vCPU running guest code (L1 or L2). */
+function guest_exit(kvm: Kvm, t: KvmVcpu, reason: Extract<Event, { k: 'exit' }>['reason'], index: number): void {
+  if (!t.nonRoot) return;
+  if (t.nested.guestMode) {
+    // CPUID always, I/O per L1's bitmaps (assumed intercepted) go to L1; the rest L0 handles.
+    if (reason === 'cpuid' || reason === 'io') reflect_to_l1(kvm, t, reason);
+    else vmx_vm_exit(kvm, t, reason === 'timer' ? 'extint' : reason === 'npf' ? 'ept' : reason);
+    return;
+  }
+  if (reason === 'timer') {
+    vmx_vm_exit(kvm, t, 'extint');
+    return;
+  }
+  if (t.guest.halted) return;
+  if (reason === 'npf') {
+    // EPT violation on guest memory: L0 fixes the mapping and the instruction restarts.
+    vmx_vm_exit(kvm, t, 'ept');
+    return;
+  }
+  // I/O, CPUID, PAUSE: emulated and skipped (skip_emulated_instruction also drops the STI
+  // blocking, as the completed instruction does on bare metal).
+  t.guest.beginInstruction();
+  vmx_vm_exit(kvm, t, reason);
+  kvm.sink.executed(index);
+}
+
+/** Device MSI: posted by the IOMMU (VT-d variants, single destination) or through kvm_set_msi. */
+function device_msi(kvm: Kvm, ev: Extract<Event, { k: 'msi' }>, index: number): void {
+  const m = kvm.machine;
+  kvm.sink.executed(index);
+  const mask = resolveDest(m.apic, m.vcpus, 0, 'none', ev.logical ?? false, ev.dest);
+  // vmx_update_pi_irte keeps an IRTE in posted format only for a single-vCPU destination.
+  if (kvm.code.vtd && mask !== 0 && (mask & (mask - 1)) === 0) {
+    vtd_post_interrupt(kvm.vcpus[31 - Math.clz32(mask)]!, ev.vector);
+    return;
+  }
+  for (let i = 0; i < kvm.vcpus.length; i++) {
+    if (mask & (1 << i)) __apic_accept_irq(kvm, kvm.vcpus[i]!, ev.vector, false, false, -1);
+  }
+}
+
+export interface EventHooks {
+  enter(kvm: Kvm, t: KvmVcpu): void;
+  enterStep(kvm: Kvm, t: KvmVcpu): void;
+  pirq(kvm: Kvm, t: KvmVcpu): void;
+}
+
+export function apply_event(kvm: Kvm, ev: Event, index: number, hooks: EventHooks): void {
+  switch (ev.k) {
+    case 'msi': device_msi(kvm, ev, index); break;
+    case 'ioapic': kvm.sink.executed(index); kvm_ioapic_event(kvm, ev.pin, ev.op); break;
+    case 'exit': guest_exit(kvm, kvm.vcpus[ev.cpu]!, ev.reason, index); break;
+    case 'enter': hooks.enter(kvm, kvm.vcpus[ev.cpu]!); break;
+    case 'enter_step': hooks.enterStep(kvm, kvm.vcpus[ev.cpu]!); break;
+    case 'pirq': hooks.pirq(kvm, kvm.vcpus[ev.cpu]!); break;
+    case 'fault': kvm.vcpus[ev.cpu]!.faultArmed = true; break;
+    case 'l2': {
+      const t = kvm.vcpus[ev.cpu]!;
+      // L2 instructions are not L1's: not reported as executed (L1's core state is untouched).
+      if (!t.nonRoot || !t.nested.guestMode) break;
+      if (ev.op === 'vmcall') reflect_to_l1(kvm, t, 'vmcall');
+      break;
+    }
+    default: {
+      const t = kvm.vcpus[ev.cpu]!;
+      if (t.nonRoot && !t.nested.guestMode && !t.guest.halted) guest_instruction(kvm, t, ev, index);
+      break;
+    }
+  }
+  for (let i = 0; i < kvm.vcpus.length; i++) hardware_step(kvm, kvm.vcpus[i]!);
+}

@@ -1,0 +1,56 @@
+// Physical interrupts in flight to the pCPU a vCPU runs on (kick and notification IPIs), and
+// what happens when they arrive (`pirq`), by where the pCPU is: in VMX non-root the
+// notification vector is posted-interrupt processing and any other vector a VM exit
+// (external-interrupt exiting, acknowledged on exit, then handled by the host handler); in
+// root with IRQs on the host handler runs; with IRQs off everything stays pending.
+import { OnFate, Mode, PHYS_CALL_FUNCTION, PHYS_POSTED_INTR, PHYS_POSTED_WAKEUP, PHYS_RESCHEDULE } from './consts.js';
+import { vmx_vm_exit } from './exits.js';
+import { POSTED_INTR_WAKEUP_VECTOR } from './pi_desc.js';
+import { kvm_vcpu_kick } from './sender.js';
+import type { Kvm, KvmVcpu } from './state.js';
+import { posted_interrupt_processing } from './vapic.js';
+
+/** Highest host vector first: 0xfd, 0xfc, 0xf2, 0xf1. */
+const ORDER = [PHYS_RESCHEDULE, PHYS_CALL_FUNCTION, PHYS_POSTED_INTR, PHYS_POSTED_WAKEUP] as const;
+
+/** The host IDT handlers, run in root with IRQs enabled. */
+function host_handler(kvm: Kvm, t: KvmVcpu, bit: number): void {
+  switch (bit) {
+    case PHYS_POSTED_INTR:
+      // smp_kvm_posted_intr_ipi does nothing for the vCPU: PIR/ON stay as they are.
+      kvm.sink.step(t.id, 'smp_kvm_posted_intr_ipi');
+      if (t.pi.on && t.pi.fate === OnFate.IpiPending) {
+        t.pi.fate = t.mode === Mode.IN ? OnFate.SwallowedInGuestMode : OnFate.SwallowedOutside;
+      }
+      return;
+    case PHYS_POSTED_WAKEUP:
+      // wakeup_handler: kick the vCPUs blocked on this pCPU whose descriptor has ON set.
+      kvm.sink.step(t.id, 'wakeup_handler');
+      if (t.pi.nv === POSTED_INTR_WAKEUP_VECTOR && t.pi.on) kvm_vcpu_kick(t, t.id);
+      return;
+    default:
+      // scheduler_ipi / ack_flush: their only job was to force the VM exit.
+      return;
+  }
+}
+
+/** Scenario `pirq`: every physical interrupt in flight to this pCPU arrives now. */
+export function pirq(kvm: Kvm, t: KvmVcpu): void {
+  for (let i = 0; i < ORDER.length && t.phys !== 0; i++) {
+    const bit = ORDER[i]!;
+    if ((t.phys & bit) === 0) continue;
+    if (!t.nonRoot && !t.irqsOn) return;
+    t.phys &= ~bit;
+    if (t.nonRoot) {
+      // vmcs02 does not process KVM's notification vector: in L2 it is an ordinary exit.
+      if (bit === PHYS_POSTED_INTR && !t.nested.guestMode) {
+        kvm.sink.step(t.id, 'posted-interrupt processing');
+        posted_interrupt_processing(t.vapic, t.pi);
+        kvm.sink.evaluate(t.id);
+        continue;
+      }
+      vmx_vm_exit(kvm, t, 'extint');
+    }
+    host_handler(kvm, t, bit);
+  }
+}

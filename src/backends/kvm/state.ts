@@ -1,0 +1,87 @@
+// State of the KVM model: one KvmVcpu per vCPU (vCPU i is pinned on pCPU i) and the VM-wide
+// context. Plain fields only; the behaviour lives in the modules named after the real files
+// and functions (sender.ts = vmx_deliver_posted_interrupt..., lapic.ts = lapic.c, ...).
+import { GuestCpu } from '../../apic/guestcpu.js';
+import type { ObsSink } from '../api.js';
+import type { MachineConfig } from '../../scenario/types.js';
+import { PiDesc } from './pi_desc.js';
+import { VApic } from './vapic.js';
+import type { KvmCode } from './variants.js';
+import type { KvmIoapic } from './ioapic.js';
+import { vecSet } from '../../apic/vecset.js';
+import { Mode, PC_LOOP } from './consts.js';
+
+export class NestedState {
+  /** is_guest_mode(vcpu): L2 is the current guest. */
+  guestMode = false;
+  /** vmx->nested.nested_run_pending. */
+  runPending = false;
+  /** L1 received an NMI exit that its handler has not run for yet (abstract L1). */
+  l1NmiExit = false;
+  /** vmcs12 VM-entry interruption information that L1 asked for (-1: none). */
+  l2Inject = -1;
+  /** Vectors that sync_pir_to_irr moved into L1's IRR while L2 was the guest (trace only). */
+  readonly syncedInL2 = vecSet();
+}
+
+export class KvmVcpu {
+  readonly guest = new GuestCpu();
+  readonly pi = new PiDesc();
+  readonly vapic = new VApic();
+  readonly nested = new NestedState();
+  mode = Mode.OUTSIDE;
+  requests = 0;
+  /** Host IRQs of the pCPU (the vCPU thread's local_irq_disable/enable). */
+  irqsOn = true;
+  /** The pCPU runs this vCPU's guest code (VMX non-root). */
+  nonRoot = true;
+  /** Entry-path position, meaningful when !nonRoot && !blocked. */
+  pc = PC_LOOP;
+  /** mp_state == KVM_MP_STATE_HALTED (HLT emulated, waiting in vcpu_block). */
+  mpHalted = false;
+  /** Sleeping in kvm_vcpu_block. */
+  blocked = false;
+  /** kvm_vcpu_wake_up ran since the vCPU went to sleep. */
+  woken = false;
+  /** Physical interrupts in flight to this vCPU's pCPU (PHYS_* bits). */
+  phys = 0;
+  // Event injection state (arch.nmi_*, arch.interrupt) and this pass's VM-entry info.
+  nmiQueued = 0;
+  nmiPending = 0;
+  nmiInjected = false;
+  /** The prepared NMI injection repeats one whose delivery faulted (already reported). */
+  nmiReinject = false;
+  /** arch.interrupt: an external interrupt to re-inject after a faulting delivery (-1 none). */
+  interruptPending = -1;
+  /** The re-injection targets L2 (it came from L2's IDT-vectoring information). */
+  interruptForL2 = false;
+  reqImmediateExit = false;
+  /** The next event delivery faults into L0 (scenario event `fault`). */
+  faultArmed = false;
+  constructor(readonly id: number) {
+    this.guest.reset();
+  }
+}
+
+export class Kvm {
+  readonly vcpus: KvmVcpu[] = [];
+  constructor(
+    readonly machine: MachineConfig,
+    readonly code: KvmCode,
+    readonly sink: ObsSink,
+    readonly ioapic: KvmIoapic,
+  ) {
+    for (let i = 0; i < machine.vcpus; i++) this.vcpus.push(new KvmVcpu(i));
+  }
+}
+
+/**
+ * sink.evaluate for an evaluation by the processor (VM entry, EOI/TPR/self-IPI
+ * virtualization). Such an evaluation sees VIRR/RVI only: a vector still in PIR whose
+ * notification or kick is in flight to the pCPU is in flight on the bus, not due yet. With ON
+ * set and nothing in flight (the races) the vector is due and its absence is judged.
+ */
+export function hw_evaluate(kvm: Kvm, t: KvmVcpu): void {
+  if (t.pi.on && t.phys !== 0) return;
+  kvm.sink.evaluate(t.id);
+}

@@ -1,0 +1,201 @@
+// The KVM code versions this backend models. Each field selects one real code shape (read at
+// the cited tag); a variant differs from another only where the kernel source differs.
+import type { VariantInfo } from '../api.js';
+
+export interface KvmCode {
+  /**
+   * vmx_deliver_posted_interrupt: 'v4.10' makes KVM_REQ_EVENT and kicks when ON was already
+   * set or the notification IPI was not sent; 'v4.11' (b95234c84004) returns early when ON was
+   * already set and kicks only when the IPI was not sent, with no KVM_REQ_EVENT.
+   */
+  sender: 'v4.10' | 'v4.11';
+  /**
+   * vcpu_enter_guest step order. 'pre': RVI refresh, KVM_REQ_EVENT block, mode store,
+   * local_irq_disable (v4.10). 'post': KVM_REQ_EVENT block, local_irq_disable, mode store,
+   * sync_pir_to_irr (b95234c84004, v4.11).
+   */
+  order: 'pre' | 'post';
+  /**
+   * vmx_sync_pir_to_irr / kvm_apic_update_irr: 'v4.10' (void; kvm_apic_update_irr makes
+   * KVM_REQ_EVENT; reached through apic_find_highest_irr), 'v4.11' (returns max_irr, writes
+   * RVI through vmx_hwapic_irr_update, no request), 'v4.16' (f27a85c4988d: a newly posted
+   * highest vector while L2 runs forces EXITING_GUEST_MODE or KVM_REQ_EVENT).
+   */
+  sync: 'v4.10' | 'v4.11' | 'v4.16';
+  /** kvm_vcpu_running calls check_nested_events (v4.11 and later; not in v4.10). */
+  runningChecksNested: boolean;
+  /** vmx_check_nested_events returns -EBUSY while an event needs re-injection (v4.11+). */
+  nestedBlockOnReinjection: boolean;
+  /** Device MSIs are posted by the VT-d IOMMU (assigned device, IRQ posting capability). */
+  vtd: boolean;
+  /**
+   * ioapic_write_indirect keeps Remote IRR on a redirection-entry write ("Preserve
+   * read-only values in the redirection table", v4.15); before, it cleared it.
+   */
+  ioapicPreservesRemoteIrr: boolean;
+  /**
+   * kvm_vcpu_has_events and NMIs: 'queued' looks at nmi_queued only (v4.10, v4.11);
+   * 'pending' also at KVM_REQ_NMI and at nmi_pending when nmi_allowed (v4.15, v4.16).
+   */
+  hasEventsNmi: 'queued' | 'pending';
+}
+
+const V410: KvmCode = { sender: 'v4.10', order: 'pre', sync: 'v4.10', runningChecksNested: false, nestedBlockOnReinjection: false, vtd: false, ioapicPreservesRemoteIrr: false, hasEventsNmi: 'queued' };
+const V611U: KvmCode = { sender: 'v4.11', order: 'pre', sync: 'v4.11', runningChecksNested: true, nestedBlockOnReinjection: true, vtd: false, ioapicPreservesRemoteIrr: false, hasEventsNmi: 'queued' };
+const V411: KvmCode = { sender: 'v4.11', order: 'post', sync: 'v4.11', runningChecksNested: true, nestedBlockOnReinjection: true, vtd: false, ioapicPreservesRemoteIrr: false, hasEventsNmi: 'queued' };
+const V416: KvmCode = { sender: 'v4.11', order: 'post', sync: 'v4.16', runningChecksNested: true, nestedBlockOnReinjection: true, vtd: false, ioapicPreservesRemoteIrr: true, hasEventsNmi: 'pending' };
+
+export const CODE: Record<string, KvmCode> = {
+  'v4.10': V410,
+  'v4.10-vtd': { ...V410, vtd: true },
+  '6of6-unordered': V611U,
+  'v4.11': V411,
+  'v4.11-vtd': { ...V411, vtd: true },
+  'v4.16': V416,
+  'v4.16-vtd': { ...V416, vtd: true },
+};
+
+// Deviations every variant shares: real KVM behaviour outside the history studied here.
+const SOURCES = ['ipi', 'self-ipi', 'msi', 'ioapic-edge', 'ioapic-level'] as const;
+const COMMON_DEVIATIONS: { signature: string; why: string }[] = [
+  ...SOURCES.map((src) => ({
+    signature: `late:${src}@l1-pending-at-nested-entry`,
+    why: 'An L1 interrupt already pending when L1 executes VMLAUNCH/VMRESUME (L1 had IF=0), or synced by '
+      + 'check_nested_events while nested_run_pending refuses the exit, is not re-evaluated: nested_vmx_run makes '
+      + 'no KVM_REQ_EVENT and vmx_hwapic_irr_update ignores RVI in guest mode, so L2 runs until it exits for '
+      + 'another reason. Fixed upstream later (the "evaluate_pending_interrupts" KVM_REQ_EVENT at nested VM-entry).',
+  })),
+  ...SOURCES.map((src) => ({
+    signature: `lost:${src}@l1-pending-at-nested-entry`,
+    why: 'As late:…@l1-pending-at-nested-entry; in v4.10 kvm_vcpu_running does not call check_nested_events, so '
+      + 'without a KVM_REQ_EVENT even timer exits of L2 do not leave L2 for the pending L1 interrupt.',
+  })),
+  ...SOURCES.map((src) => ({
+    signature: `lost:${src}@halted-if0`,
+    why: 'A consequence of lost:nmi: the vCPU sleeps in HLT with IF = 0; bare metal would take the NMI and go '
+      + 'back to HLT with the vector still pending, but the oracle counts IRR vectors as deliverable once the NMI is.',
+  })),
+  ...SOURCES.map((src) => ({
+    signature: `lost:${src}@virr-behind-irq-window`,
+    why: 'A consequence of lost:nmi: the interrupt window KVM requested for the NMI blocks virtual-interrupt '
+      + 'recognition; the oracle counts IRR vectors as deliverable once the NMI is.',
+  })),
+  {
+    signature: 'duplicate:ioapic-level',
+    why: 'ioapic_write_indirect re-services an asserted level line on any redirection-entry write without '
+      + 'looking at Remote IRR (and before v4.15 it even cleared Remote IRR), so a mask/unmask while the vector '
+      + 'is in service delivers it again.',
+  },
+  {
+    signature: 'late:nmi',
+    why: 'With STI blocking, enable_nmi_window asks for an interrupt window instead: a pending NMI then waits '
+      + 'for RFLAGS.IF = 1.',
+  },
+  {
+    signature: 'lost:nmi',
+    why: 'As late:nmi; in v4.10/v4.11 kvm_vcpu_has_events also looks at nmi_queued only, so a HLT with the NMI '
+      + 'already processed into nmi_pending blocks for good.',
+  },
+  {
+    signature: 'read-mismatch:esr',
+    why: 'KVM v4.x never sets ESR send/receive-illegal-vector bits; the ESR page value stays 0.',
+  },
+  {
+    signature: 'read-mismatch:irr-extra',
+    why: 'KVM accepts fixed vectors 0-15 into PIR/IRR (no illegal-vector check in __apic_accept_irq); they '
+      + 'show in a guest IRR read but are never delivered (class 0 never beats VPPR).',
+  },
+];
+
+const RACE1 = (src: string) => ({
+  signature: `late:${src}@pir-on-swallowed-in-guest-mode`,
+  why: 'Race 1: the notification IPI is sent after vcpu->mode = IN_GUEST_MODE but lands before '
+    + 'local_irq_disable, so the host POSTED_INTR_VECTOR handler swallows it; the guest is entered with '
+    + 'PIR.ON = 1 and no notification pending. ON stays set, so later postings stall behind it.',
+});
+const RACE2_KICK = (src: string) => ({
+  signature: `late:${src}@pir-on-kick-noop`,
+  why: 'Race 2: the vector is posted after the RVI refresh but before the mode store; the sender sees '
+    + 'OUTSIDE_GUEST_MODE and kvm_vcpu_kick does nothing; entry with PIR.ON = 1 and no IPI. Also shows as '
+    + 'priority-inversion and read-mismatch:irr-missing.',
+});
+const RACE2_VTD = {
+  signature: 'late:msi@pir-on-swallowed-outside-guest-mode',
+  why: 'Race 2 with VT-d: the IOMMU posts after the RVI refresh and notifies at once; the notification lands '
+    + 'in root with IRQs on (mode still OUTSIDE) and is swallowed; entry with PIR.ON = 1.',
+};
+const V410_WINDOW = {
+  signature: 'late:ipi@pir-on-kick-noop',
+  why: 'v4.10 itself: a vector posted between the RVI refresh (hwapic_irr_update(kvm_lapic_find_highest_irr)) and '
+    + 'kvm_check_request(KVM_REQ_EVENT) has its KVM_REQ_EVENT consumed by a block that, with APICv, never looks at '
+    + 'PIR (kvm_cpu_has_injectable_intr is 0), and the sender saw OUTSIDE_GUEST_MODE: entry with PIR.ON = 1. '
+    + 'The 6/6 commit message says KVM_REQ_EVENT cancelled the entry "in both race scenarios"; it does only '
+    + 'after that check.',
+};
+const NESTED_RACE = (src: string) => ({
+  signature: `late:${src}@l2-resumed-after-pir-sync`,
+  why: 'Nested (Radim Krčmář, review of 6/6): a posted L1 interrupt that arrives after check_nested_events '
+    + 'but before local_irq_disable is synced into L1\'s IRR by sync_pir_to_irr, vmx_hwapic_irr_update '
+    + 'returns (guest mode, exit-on-intr), nothing makes a request and KVM resumes L2 instead of an '
+    + 'EXTERNAL_INTERRUPT exit to L1. Fixed by f27a85c4988d (v4.16).',
+});
+
+export const VARIANTS: VariantInfo[] = [
+  {
+    name: 'v4.10',
+    source: 'Linux v4.10 (arch/x86/kvm/x86.c vcpu_enter_guest, vmx.c vmx_deliver_posted_interrupt)',
+    summary: 'Pre-6/6: sender makes KVM_REQ_EVENT, RVI refresh before the mode store, IN_GUEST_MODE before local_irq_disable; '
+      + 'KVM_REQ_EVENT masks race 1 and most of race 2, but not a posting between the RVI refresh and the KVM_REQ_EVENT check.',
+    status: 'buggy',
+    expectedBugs: [V410_WINDOW],
+    knownDeviations: COMMON_DEVIATIONS,
+  },
+  {
+    name: 'v4.10-vtd',
+    source: 'Linux v4.10 with VT-d posted interrupts for an assigned device (IOMMU posts, never KVM_REQ_EVENT)',
+    summary: 'The existing problem Radim asked to mention: device MSIs posted by the IOMMU hit both windows.',
+    status: 'buggy',
+    expectedBugs: [RACE1('msi'), RACE2_VTD, V410_WINDOW],
+    knownDeviations: COMMON_DEVIATIONS,
+  },
+  {
+    name: '6of6-unordered',
+    source: 'b95234c84004 (patch 6/6 "kvm: x86: do not use KVM_REQ_EVENT for APICv interrupt injection") without its x86.c reordering',
+    summary: 'No KVM_REQ_EVENT from the sender but the v4.10 order of vcpu_enter_guest: both races of the commit message are live.',
+    status: 'buggy',
+    expectedBugs: [RACE1('ipi'), RACE2_KICK('ipi'), NESTED_RACE('ipi')],
+    knownDeviations: COMMON_DEVIATIONS,
+  },
+  {
+    name: 'v4.11',
+    source: 'Linux v4.11 (contains b95234c84004)',
+    summary: 'local_irq_disable before IN_GUEST_MODE, sync_pir_to_irr after it: L1 clean; the nested case of the review is open.',
+    status: 'buggy',
+    expectedBugs: [NESTED_RACE('ipi')],
+    knownDeviations: COMMON_DEVIATIONS,
+  },
+  {
+    name: 'v4.11-vtd',
+    source: 'Linux v4.11 with VT-d posted interrupts for an assigned device',
+    summary: 'IOMMU postings are covered by the reordering for L1; the nested case (L1 with assigned devices) is open.',
+    status: 'buggy',
+    expectedBugs: [NESTED_RACE('msi'), NESTED_RACE('ipi')],
+    knownDeviations: COMMON_DEVIATIONS,
+  },
+  {
+    name: 'v4.16',
+    source: 'f27a85c4988d "KVM: nVMX: Re-evaluate L1 pending events when running L2 and L1 got posted-interrupt" (first released in v4.16; absent from v4.15)',
+    summary: 'sync_pir_to_irr forces EXITING_GUEST_MODE when a newly posted highest L1 vector arrives while L2 runs.',
+    status: 'clean',
+    expectedBugs: [],
+    knownDeviations: COMMON_DEVIATIONS,
+  },
+  {
+    name: 'v4.16-vtd',
+    source: 'f27a85c4988d (v4.16) with VT-d posted interrupts for an assigned device',
+    summary: 'As v4.16, device MSIs posted by the IOMMU.',
+    status: 'clean',
+    expectedBugs: [],
+    knownDeviations: COMMON_DEVIATIONS,
+  },
+];

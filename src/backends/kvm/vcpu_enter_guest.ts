@@ -1,0 +1,301 @@
+// The vcpu_run loop and vcpu_enter_guest (arch/x86/kvm/x86.c), one interleavable step at a
+// time, in each version's real order (read at v4.10 and v4.11):
+//   v4.10 (pre):  requests; hwapic_irr_update(kvm_lapic_find_highest_irr()); KVM_REQ_EVENT
+//                 block; mode = IN_GUEST_MODE; local_irq_disable; exit-request check; entry.
+//   v4.11 (post): requests; KVM_REQ_EVENT block; local_irq_disable; mode = IN_GUEST_MODE;
+//                 sync_pir_to_irr; exit-request check; entry.
+// Step 0 is the top of the vcpu_run loop: kvm_vcpu_running (check_nested_events since v4.11),
+// or vcpu_block for a halted vCPU.
+import { Mode, MODE_NAMES, PC_LOOP, PHYS_RESCHEDULE, REQ_APIC_PAGE_RELOAD, REQ_EVENT, REQ_NMI, REQ_SCAN_IOAPIC } from './consts.js';
+import { vmx_fault_during_delivery } from './exits.js';
+import { kvm_ioapic_scan_entry } from './ioapic.js';
+import { kvm_cpu_has_interrupt, kvm_lapic_find_highest_irr } from './lapic.js';
+import { vmx_check_nested_events } from './nested.js';
+import { POSTED_INTR_VECTOR, POSTED_INTR_WAKEUP_VECTOR } from './pi_desc.js';
+import { hw_evaluate, type Kvm, type KvmVcpu } from './state.js';
+import { vmx_hwapic_irr_update, vmx_sync_pir_to_irr } from './sync.js';
+import { vmentry_vid } from './vapic.js';
+
+export const enum Step {
+  Loop = 0,
+  Requests = 1,
+  RviRefresh = 2,
+  EventBlock = 3,
+  ModeIn = 4,
+  IrqOff = 5,
+  Sync = 6,
+  ExitRequest = 7,
+  Run = 8,
+}
+
+export const STEP_NAMES = [
+  'kvm_vcpu_running', 'vcpu_enter_guest:requests', 'hwapic_irr_update', 'inject_pending_event',
+  'vcpu->mode = IN_GUEST_MODE', 'local_irq_disable', 'sync_pir_to_irr', 'vcpu_enter_guest:exit_request',
+  'vmx_vcpu_run',
+] as const;
+
+export const ORDER_PRE: readonly Step[] = [Step.Loop, Step.Requests, Step.RviRefresh, Step.EventBlock, Step.ModeIn, Step.IrqOff, Step.ExitRequest, Step.Run];
+export const ORDER_POST: readonly Step[] = [Step.Loop, Step.Requests, Step.EventBlock, Step.IrqOff, Step.ModeIn, Step.Sync, Step.ExitRequest, Step.Run];
+
+export function stepOrder(kvm: Kvm): readonly Step[] {
+  return kvm.code.order === 'pre' ? ORDER_PRE : ORDER_POST;
+}
+
+/** The step the vCPU will run next (for traces). */
+export function nextStepName(kvm: Kvm, t: KvmVcpu): string {
+  return STEP_NAMES[stepOrder(kvm)[t.pc]!]!;
+}
+
+// ---------------------------------------------------------------------------------------
+// Blocking (vcpu_block, kvm_vcpu_block, pi_pre_block / pi_post_block)
+
+/** vmx_interrupt_allowed: !nested_run_pending, RFLAGS.IF, no STI blocking. */
+function vmx_interrupt_allowed(t: KvmVcpu): boolean {
+  return !t.nested.runPending && t.guest.IF && !t.guest.shadow;
+}
+
+/** kvm_arch_vcpu_runnable → kvm_vcpu_has_events (the interrupt part syncs PIR: bf9f6ac8d749's check). */
+function kvm_arch_vcpu_runnable(kvm: Kvm, t: KvmVcpu): boolean {
+  if (t.nested.guestMode) vmx_check_nested_events(kvm, t, false);
+  if (!t.mpHalted) return true;
+  if (t.nmiQueued > 0) return true;
+  if (kvm.code.hasEventsNmi === 'pending' && ((t.requests & REQ_NMI) !== 0 || (t.nmiPending > 0 && vmx_nmi_allowed(t)))) return true;
+  return vmx_interrupt_allowed(t) && kvm_cpu_has_interrupt(kvm, t);
+}
+
+/** pi_pre_block (VT-d posting only): do not block if ON is set, else switch NV to the wakeup vector. */
+function pi_pre_block(kvm: Kvm, t: KvmVcpu): boolean {
+  if (!kvm.code.vtd) return false;
+  if (t.pi.on) return true;
+  t.pi.nv = POSTED_INTR_WAKEUP_VECTOR;
+  return false;
+}
+
+/** pi_post_block: NV back to the notification vector, SN cleared. */
+function pi_post_block(kvm: Kvm, t: KvmVcpu): void {
+  if (!kvm.code.vtd) return;
+  t.pi.nv = POSTED_INTR_VECTOR;
+  t.pi.sn = false;
+}
+
+/** Leave vcpu_block runnable: KVM_MP_STATE_HALTED → RUNNABLE; the guest resumes after HLT. */
+function unhalt(t: KvmVcpu): void {
+  t.mpHalted = false;
+  t.guest.halted = false;
+}
+
+function vcpu_block(kvm: Kvm, t: KvmVcpu): void {
+  kvm.sink.step(t.id, 'vcpu_block');
+  if (!kvm_arch_vcpu_runnable(kvm, t) && !pi_pre_block(kvm, t)) {
+    // kvm_vcpu_block: kvm_vcpu_check_block, then sleep until kvm_vcpu_wake_up.
+    kvm.sink.step(t.id, 'kvm_vcpu_block');
+    if (!kvm_arch_vcpu_runnable(kvm, t)) {
+      t.blocked = true;
+      t.woken = false;
+      return;
+    }
+    pi_post_block(kvm, t);
+  }
+  unhalt(t);
+}
+
+/** A blocked vCPU that kvm_vcpu_wake_up woke re-runs kvm_vcpu_check_block. */
+function kvm_vcpu_block_recheck(kvm: Kvm, t: KvmVcpu): void {
+  t.woken = false;
+  kvm.sink.step(t.id, 'kvm_vcpu_check_block');
+  if (!kvm_arch_vcpu_runnable(kvm, t)) return;
+  t.blocked = false;
+  pi_post_block(kvm, t);
+  unhalt(t);
+  t.pc = PC_LOOP;
+}
+
+// ---------------------------------------------------------------------------------------
+// vcpu_enter_guest steps
+
+/** process_nmi: at most one NMI pending beyond one in service or being injected. */
+function process_nmi(t: KvmVcpu): void {
+  const limit = t.guest.nmiBlocked || t.nmiInjected ? 1 : 2;
+  t.nmiPending = Math.min(t.nmiPending + t.nmiQueued, limit);
+  t.nmiQueued = 0;
+  t.requests |= REQ_EVENT;
+}
+
+function step_requests(kvm: Kvm, t: KvmVcpu): void {
+  // kvm_vcpu_reload_apic_access_page: no effect on interrupt state.
+  t.requests &= ~REQ_APIC_PAGE_RELOAD;
+  if (t.requests & REQ_NMI) {
+    t.requests &= ~REQ_NMI;
+    process_nmi(t);
+  }
+  if (t.requests & REQ_SCAN_IOAPIC) {
+    t.requests &= ~REQ_SCAN_IOAPIC;
+    // vcpu_scan_ioapic: sync PIR, then ioapic_handled_vectors → load_eoi_exitmap.
+    vmx_sync_pir_to_irr(kvm, t);
+    kvm_ioapic_scan_entry(kvm, t, t.vapic.eoiExit);
+  }
+}
+
+/** vmx_nmi_allowed. */
+function vmx_nmi_allowed(t: KvmVcpu): boolean {
+  return !t.nested.runPending && !t.guest.shadow && !t.guest.nmiBlocked;
+}
+
+/**
+ * inject_pending_event: re-injections first, then check_nested_events in guest mode, then a
+ * new NMI. APICv LAPIC interrupts are never injected here (kvm_cpu_has_injectable_intr is 0).
+ * Returns non-zero when an immediate exit is needed.
+ */
+function inject_pending_event(kvm: Kvm, t: KvmVcpu): number {
+  if (t.nmiInjected) return 0;             // set_nmi again
+  if (t.interruptPending >= 0) return 0;   // set_irq again
+  if (t.nested.guestMode) {
+    const r = vmx_check_nested_events(kvm, t, false);
+    if (r !== 0) return r;
+  }
+  if (t.nmiPending > 0 && vmx_nmi_allowed(t)) {
+    t.nmiPending--;
+    t.nmiInjected = true;
+    t.nmiReinject = false;
+  }
+  return 0;
+}
+
+function step_event_block(kvm: Kvm, t: KvmVcpu): void {
+  if (!(t.requests & REQ_EVENT)) return;
+  t.requests &= ~REQ_EVENT;
+  if (inject_pending_event(kvm, t) !== 0) {
+    t.reqImmediateExit = true;
+    return;
+  }
+  if (t.nmiPending > 0) {
+    // enable_nmi_window: with STI blocking KVM asks for an interrupt window instead.
+    if (t.guest.shadow) t.vapic.irqWindowExiting = true;
+    else t.vapic.nmiWindowExiting = true;
+  }
+}
+
+function step_exit_request(kvm: Kvm, t: KvmVcpu): boolean {
+  if (t.mode === Mode.EXITING || t.requests !== 0) {
+    kvm.sink.step(t.id, 'vcpu_enter_guest:cancel_injection');
+    t.mode = Mode.OUTSIDE;
+    t.irqsOn = true;
+    // vmx_cancel_injection requeues a prepared NMI/interrupt and makes KVM_REQ_EVENT.
+    if (t.nmiInjected || t.interruptPending >= 0) t.requests |= REQ_EVENT;
+    t.reqImmediateExit = false;
+    t.pc = PC_LOOP;
+    return false;
+  }
+  return true;
+}
+
+/** vmx_vcpu_run: the VM entry itself, with the injection prepared in VM_ENTRY_INTR_INFO. */
+function vmx_vcpu_run(kvm: Kvm, t: KvmVcpu): void {
+  if (t.reqImmediateExit) {
+    // "req_immediate_exit": KVM_REQ_EVENT + smp_send_reschedule to itself (IRQs are off).
+    t.reqImmediateExit = false;
+    t.requests |= REQ_EVENT;
+    t.phys |= PHYS_RESCHEDULE;
+  }
+  t.nonRoot = true;
+  t.guest.halted = false;
+  hw_evaluate(kvm, t);
+  if (t.nested.guestMode) {
+    // Injection into L2: a re-injection, or on the first run the event L1 put in vmcs12.
+    let v = -1;
+    if (t.interruptPending >= 0) {
+      v = t.interruptPending;
+      t.interruptPending = -1;
+    } else if (t.nested.l2Inject >= 0) {
+      v = t.nested.l2Inject;
+      t.nested.l2Inject = -1;
+    }
+    if (v >= 0) {
+      if (t.faultArmed) {
+        vmx_fault_during_delivery(kvm, t, v, false, true);
+        return;
+      }
+      kvm.sink.l2Deliver(t.id, v);
+    }
+    return;
+  }
+  if (t.nmiInjected) {
+    t.nmiInjected = false;
+    // An NMI re-injected after a faulting delivery was already reported.
+    if (!t.nmiReinject) {
+      kvm.sink.deliver(t.id, 2, true);
+      t.guest.take(2, true);
+    }
+    if (t.faultArmed) {
+      vmx_fault_during_delivery(kvm, t, 2, true, false);
+      return;
+    }
+  } else if (t.interruptPending >= 0) {
+    const v = t.interruptPending;
+    t.interruptPending = -1;
+    if (t.faultArmed) {
+      vmx_fault_during_delivery(kvm, t, v, false, false);
+      return;
+    }
+  }
+  // VM entry with VID: PPR virtualization and evaluation of pending virtual interrupts.
+  vmentry_vid(t.vapic);
+}
+
+/** Run one step of the entry path. Returns false when the vCPU stopped (in guest or blocked). */
+export function entry_step(kvm: Kvm, t: KvmVcpu): boolean {
+  if (t.nonRoot) return false;
+  if (t.blocked) {
+    if (t.woken) kvm_vcpu_block_recheck(kvm, t);
+    return false;
+  }
+  const order = stepOrder(kvm);
+  const s = order[t.pc]!;
+  if (s !== Step.Loop) kvm.sink.step(t.id, STEP_NAMES[s]!);
+  switch (s) {
+    case Step.Loop:
+      kvm.sink.step(t.id, STEP_NAMES[Step.Loop]);
+      if (kvm.code.runningChecksNested && t.nested.guestMode) vmx_check_nested_events(kvm, t, false);
+      if (t.mpHalted) {
+        vcpu_block(kvm, t);
+        return !t.blocked;
+      }
+      break;
+    case Step.Requests: step_requests(kvm, t); break;
+    case Step.RviRefresh:
+      if (kvm.code.sync === 'v4.10') vmx_hwapic_irr_update(kvm, t, kvm_lapic_find_highest_irr(kvm, t));
+      else vmx_sync_pir_to_irr(kvm, t);
+      break;
+    case Step.EventBlock: step_event_block(kvm, t); break;
+    case Step.ModeIn: t.mode = Mode.IN; break;
+    case Step.IrqOff: t.irqsOn = false; break;
+    case Step.Sync: vmx_sync_pir_to_irr(kvm, t); break;
+    case Step.ExitRequest:
+      if (!step_exit_request(kvm, t)) return true;
+      break;
+    case Step.Run:
+      vmx_vcpu_run(kvm, t);
+      return !t.nonRoot;
+  }
+  t.pc++;
+  return true;
+}
+
+/** Scenario `enter`: run the entry path until the guest runs or the vCPU blocks. */
+export function enter(kvm: Kvm, t: KvmVcpu): void {
+  if (t.blocked) {
+    entry_step(kvm, t);
+    if (t.blocked) return;
+  }
+  // Bounded: an entry path that keeps bailing out is a livelock the drain must see.
+  for (let i = 0; i < 64 && !t.nonRoot && !t.blocked; i++) {
+    if (!entry_step(kvm, t)) break;
+  }
+}
+
+/** For traces: the entry-path position. */
+export function describeEntry(kvm: Kvm, t: KvmVcpu): string {
+  if (t.nonRoot) return t.nested.guestMode ? 'L2' : 'guest';
+  if (t.blocked) return t.woken ? 'blocked(woken)' : 'blocked';
+  return `${nextStepName(kvm, t)} mode=${MODE_NAMES[t.mode]} irqs=${t.irqsOn ? 'on' : 'off'}`;
+}

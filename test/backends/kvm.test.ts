@@ -1,0 +1,563 @@
+// KVM APICv backend (seed 001): the hardware pieces (posted-interrupt processing,
+// virtual-interrupt delivery, EOI/TPR virtualization), the minimal traces of both races,
+// the VT-d variant and the nested case step by step on the buggy and fixed variants, then
+// end to end through the engine and the corpus reproducers.
+import { describe, expect, it } from 'vitest';
+import { vsAdd, vsFromList, vsHas, vsList } from '../../src/apic/vecset.js';
+import type { BackendInstance, ObsSink } from '../../src/backends/api.js';
+import { kvm } from '../../src/backends/kvm/index.js';
+import { PiDesc, pi_test_and_set_on, pi_test_and_set_pir } from '../../src/backends/kvm/pi_desc.js';
+import {
+  VApic, eoi_virtualization, evaluate_pending_virtual_interrupts, posted_interrupt_processing,
+  self_ipi_virtualization, tpr_virtualization, virtual_interrupt_delivery, vmentry_vid,
+} from '../../src/backends/kvm/vapic.js';
+import { findBackend } from '../../src/backends/registry.js';
+import { runScenario } from '../../src/engine/run.js';
+import { generateAndRun } from '../../src/gen/generator.js';
+import { matchesPrefix } from '../../src/oracle/divergence.js';
+import { readScenarioFile } from '../../src/store/files.js';
+import type { Event, MachineConfig, Scenario } from '../../src/scenario/types.js';
+
+const V = 0x50;
+const W = 0x60;
+
+interface Rec { k: string; cpu?: number; a?: unknown; b?: unknown; c?: unknown }
+
+class Recorder implements ObsSink {
+  readonly log: Rec[] = [];
+  executed(index: number): void { this.log.push({ k: 'executed', a: index }); }
+  deliver(cpu: number, vector: number, nmi: boolean): void { this.log.push({ k: 'deliver', cpu, a: vector, b: nmi }); }
+  readValue(cpu: number, reg: string, value: unknown): void {
+    this.log.push({ k: 'read', cpu, a: reg, b: typeof value === 'number' ? value : vsList(value as Uint32Array) });
+  }
+  evaluate(cpu: number): void { this.log.push({ k: 'evaluate', cpu }); }
+  vmexit(cpu: number, reason: string): void { this.log.push({ k: 'vmexit', cpu, a: reason }); }
+  step(cpu: number, name: string): void { this.log.push({ k: 'step', cpu, a: name }); }
+  crash(cpu: number, where: string, message: string): void { this.log.push({ k: 'crash', cpu, a: where, b: message }); }
+  l1Exit(cpu: number, reason: string, idtValid: boolean, idtVector: number): void { this.log.push({ k: 'l1Exit', cpu, a: reason, b: idtValid, c: idtVector }); }
+  l2Deliver(cpu: number, vector: number): void { this.log.push({ k: 'l2Deliver', cpu, a: vector }); }
+  of(k: string, cpu?: number): Rec[] { return this.log.filter((r) => r.k === k && (cpu === undefined || r.cpu === cpu)); }
+  mark(): number { return this.log.length; }
+  since(m: number, k: string, cpu?: number): Rec[] { return this.log.slice(m).filter((r) => r.k === k && (cpu === undefined || r.cpu === cpu)); }
+  deliveries(cpu: number): number[] { return this.of('deliver', cpu).map((r) => r.a as number); }
+}
+
+const M2: MachineConfig = { vcpus: 2, apic: 'x2apic', ioapic: [] };
+const M2N: MachineConfig = { ...M2, nested: { exitOnIntr: true } };
+
+function make(variant: string, machine: MachineConfig = M2) {
+  const r = new Recorder();
+  const b: BackendInstance = kvm.create(variant, machine, r);
+  let i = 0;
+  const run = (ev: Event) => b.apply(ev, i++);
+  const steps = (n: number, cpu = 0) => { for (let s = 0; s < n; s++) run({ k: 'enter_step', cpu }); };
+  const extra = (cpu = 0) => b.snapshot(cpu).extra ?? '';
+  return { b, r, run, steps, extra };
+}
+
+// ---------------------------------------------------------------------------------------
+
+describe('posted-interrupt descriptor', () => {
+  it('test-and-set helpers report the old bit', () => {
+    const pi = new PiDesc();
+    expect(pi_test_and_set_pir(V, pi)).toBe(false);
+    expect(pi_test_and_set_pir(V, pi)).toBe(true);
+    expect(pi_test_and_set_on(pi)).toBe(false);
+    expect(pi_test_and_set_on(pi)).toBe(true);
+    expect(pi.sn).toBe(false);
+  });
+});
+
+describe('virtual-interrupt hardware (SDM 29.1-29.2, 29.6)', () => {
+  it('posted-interrupt processing: ON cleared, PIR moved into VIRR, RVI = max(RVI, PIR), evaluation', () => {
+    const va = new VApic();
+    const pi = new PiDesc();
+    va.rvi = 0x41;
+    vsAdd(va.virr, 0x41);
+    vsAdd(pi.pir, 0x38);
+    vsAdd(pi.pir, 0x72);
+    pi.on = true;
+    posted_interrupt_processing(va, pi);
+    expect(pi.on).toBe(false);
+    expect(vsList(pi.pir)).toEqual([]);
+    expect(vsList(va.virr)).toEqual([0x38, 0x41, 0x72]);
+    expect(va.rvi).toBe(0x72);
+    expect(va.recognized).toBe(true);
+  });
+
+  it('posted-interrupt processing keeps a higher RVI and does not recognize below VPPR', () => {
+    const va = new VApic();
+    const pi = new PiDesc();
+    va.rvi = 0x91;
+    va.vppr = 0x90;
+    vsAdd(pi.pir, 0x45);
+    pi.on = true;
+    posted_interrupt_processing(va, pi);
+    expect(va.rvi).toBe(0x91);
+    expect(va.recognized).toBe(false); // class 9 is not above VPPR class 9
+  });
+
+  it('delivery: VISR/SVI set, VPPR raised, VIRR cleared, RVI = next highest, recognition stops', () => {
+    const va = new VApic();
+    va.virr.set(vsFromList([0x31, 0x62]));
+    va.rvi = 0x62;
+    vmentry_vid(va);
+    expect(va.recognized).toBe(true);
+    expect(virtual_interrupt_delivery(va)).toBe(0x62);
+    expect(vsHas(va.visr, 0x62)).toBe(true);
+    expect(va.svi).toBe(0x62);
+    expect(va.vppr).toBe(0x60);
+    expect(vsList(va.virr)).toEqual([0x31]);
+    expect(va.rvi).toBe(0x31);
+    expect(va.recognized).toBe(false);
+  });
+
+  it('EOI virtualization: evaluates without an EOI-exit bit, exits (trap-like) with one', () => {
+    const va = new VApic();
+    va.virr.set(vsFromList([0x31, 0x62]));
+    va.rvi = 0x62;
+    vmentry_vid(va);
+    virtual_interrupt_delivery(va);
+    expect(va.rvi).toBe(0x31);
+    expect(eoi_virtualization(va)).toBe(-1);
+    expect(va.svi).toBe(0);
+    expect(va.vppr).toBe(0);
+    expect(va.recognized).toBe(true); // 0x31 now beats VPPR
+    // A level vector (EOI-exit bitmap) exits with its vector instead of evaluating.
+    const lv = new VApic();
+    lv.rvi = 0xa1;
+    vsAdd(lv.virr, 0xa1);
+    vsAdd(lv.eoiExit, 0xa1);
+    vmentry_vid(lv);
+    virtual_interrupt_delivery(lv);
+    lv.recognized = false;
+    expect(eoi_virtualization(lv)).toBe(0xa1);
+    expect(lv.recognized).toBe(false);
+    expect(vsHas(lv.visr, 0xa1)).toBe(false);
+  });
+
+  it('TPR virtualization re-evaluates; an interrupt window blocks recognition', () => {
+    const va = new VApic();
+    va.rvi = 0x55;
+    vsAdd(va.virr, 0x55);
+    tpr_virtualization(va, 0x50);
+    expect(va.vppr).toBe(0x50);
+    expect(va.recognized).toBe(false);
+    tpr_virtualization(va, 0x40);
+    expect(va.recognized).toBe(true);
+    va.irqWindowExiting = true;
+    evaluate_pending_virtual_interrupts(va);
+    expect(va.recognized).toBe(false);
+  });
+
+  it('self-IPI virtualization sets VIRR and raises RVI', () => {
+    const va = new VApic();
+    self_ipi_virtualization(va, 0x44);
+    expect(vsList(va.virr)).toEqual([0x44]);
+    expect(va.rvi).toBe(0x44);
+    expect(va.recognized).toBe(true);
+  });
+});
+
+describe('guest-visible mechanism', () => {
+  it('a posted IPI to a running vCPU: notification pending until pirq, then posted-interrupt processing delivers it', () => {
+    const { b, r, run } = make('v4.11');
+    run({ k: 'ipi', cpu: 1, vector: V, dest: 0 });
+    expect(r.of('vmexit', 1).map((e) => e.a)).toEqual(['wrmsr']);
+    expect(b.where(0)).toBe('guest');
+    expect(b.physPending(0)).toBe(true);
+    expect(r.deliveries(0)).toEqual([]);
+    run({ k: 'pirq', cpu: 0 });
+    expect(r.of('vmexit', 0)).toEqual([]);
+    expect(r.deliveries(0)).toEqual([V]);
+    expect(b.snapshot(0).isr[V >>> 5]! & (1 << (V & 31))).not.toBe(0);
+  });
+
+  it('an ICR write exits in x2APIC; an xAPIC self-IPI is virtualized without an exit', () => {
+    const x2 = make('v4.11');
+    x2.run({ k: 'ipi', cpu: 0, vector: V, shorthand: 'self' });
+    expect(x2.r.of('vmexit', 0).map((e) => e.a)).toEqual(['wrmsr']);
+    expect(x2.r.deliveries(0)).toEqual([]);
+    x2.run({ k: 'enter', cpu: 0 });
+    expect(x2.r.deliveries(0)).toEqual([V]);
+    const xa = make('v4.11', { ...M2, apic: 'xapic' });
+    xa.run({ k: 'ipi', cpu: 0, vector: V, shorthand: 'self' });
+    expect(xa.r.of('vmexit', 0)).toEqual([]);
+    expect(xa.r.deliveries(0)).toEqual([V]);
+  });
+
+  it('EOI of a level-triggered IOAPIC vector takes an EOI-induced exit and re-delivers an asserted line', () => {
+    const m: MachineConfig = { vcpus: 1, apic: 'x2apic', ioapic: [{ pin: 3, vector: 0x71, dest: 0, trigger: 'level', masked: false }] };
+    const { b, r, run } = make('v4.11', m);
+    run({ k: 'ioapic', pin: 3, op: 'assert' });
+    run({ k: 'pirq', cpu: 0 });
+    expect(r.deliveries(0)).toEqual([0x71]);
+    const m1 = r.mark();
+    run({ k: 'eoi', cpu: 0 });
+    expect(r.since(m1, 'vmexit', 0).map((e) => e.a)).toEqual(['eoi-induced']);
+    expect(b.where(0)).toBe('hv');
+    run({ k: 'iret', cpu: 0 }); // not executed: the vCPU is in the hypervisor
+    run({ k: 'enter', cpu: 0 });
+    run({ k: 'iret', cpu: 0 });
+    expect(r.deliveries(0)).toEqual([0x71, 0x71]);
+    // An edge vector's EOI is virtualized without an exit.
+    const e = make('v4.11', { ...m, ioapic: [{ pin: 3, vector: 0x71, dest: 0, trigger: 'edge', masked: false }] });
+    e.run({ k: 'ioapic', pin: 3, op: 'pulse' });
+    e.run({ k: 'pirq', cpu: 0 });
+    e.run({ k: 'eoi', cpu: 0 });
+    expect(e.r.of('vmexit')).toEqual([]);
+  });
+
+  it('TPR above a posted vector holds it in VIRR until TPR drops', () => {
+    const { r, run } = make('v4.11');
+    run({ k: 'tpr', cpu: 0, value: 0x60, via: 'cr8' });
+    run({ k: 'ipi', cpu: 1, vector: V, dest: 0 });
+    run({ k: 'pirq', cpu: 0 });
+    expect(r.deliveries(0)).toEqual([]);
+    run({ k: 'read', cpu: 0, reg: 'irr' });
+    expect(r.of('read', 0).at(-1)!.b).toEqual([V]);
+    run({ k: 'tpr', cpu: 0, value: 0, via: 'cr8' });
+    expect(r.deliveries(0)).toEqual([V]);
+  });
+
+  it('HLT blocks; a CPU-posted interrupt wakes it through kvm_vcpu_kick', () => {
+    const { b, r, run } = make('v4.11');
+    run({ k: 'hlt', cpu: 0 });
+    expect(r.of('vmexit', 0).map((e) => e.a)).toEqual(['hlt']);
+    run({ k: 'enter', cpu: 0 });
+    expect(b.where(0)).toBe('blocked');
+    run({ k: 'ipi', cpu: 1, vector: V, dest: 0 });
+    expect(b.physPending(0)).toBe(false); // OUTSIDE_GUEST_MODE: no notification, a wake-up
+    run({ k: 'enter', cpu: 0 });
+    expect(b.where(0)).toBe('guest');
+    expect(r.deliveries(0)).toEqual([V]);
+  });
+
+  it('HLT with VT-d posting: NV switches to the wakeup vector, whose handler kicks the vCPU (bf9f6ac8d749)', () => {
+    const { b, r, run, extra } = make('v4.11-vtd');
+    run({ k: 'hlt', cpu: 0 });
+    run({ k: 'enter', cpu: 0 });
+    expect(b.where(0)).toBe('blocked');
+    run({ k: 'msi', dest: 0, vector: V });
+    expect(b.physPending(0)).toBe(true);
+    run({ k: 'enter', cpu: 0 }); // not woken yet: nothing happens
+    expect(b.where(0)).toBe('blocked');
+    run({ k: 'pirq', cpu: 0 });
+    expect(r.of('step', 0).map((e) => e.a)).toContain('wakeup_handler');
+    run({ k: 'enter', cpu: 0 });
+    expect(b.where(0)).toBe('guest');
+    expect(r.deliveries(0)).toEqual([V]);
+    expect(extra(0)).toContain('on=0');
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// The minimal traces (hv-kvm-acrn.md A.5 (c)), step by step.
+
+/** vCPU0 leaves the guest on a timer tick and runs `n` steps of its entry path. */
+function toWindow(t: ReturnType<typeof make>, n: number): void {
+  t.run({ k: 'exit', cpu: 0, reason: 'timer' });
+  expect(t.b.where(0)).toBe('hv');
+  t.steps(n);
+  expect(t.b.where(0)).toBe('hv');
+}
+
+describe('race 1: notification between the mode store and local_irq_disable', () => {
+  it('6of6-unordered: the IPI is swallowed in root, the guest runs with ON=1, later vectors stall', () => {
+    const t = make('6of6-unordered');
+    toWindow(t, 5); // kvm_vcpu_running, requests, sync_pir_to_irr, KVM_REQ_EVENT block, mode = IN_GUEST_MODE
+    expect(t.extra()).toContain('local_irq_disable mode=IN_GUEST_MODE irqs=on');
+    t.run({ k: 'ipi', cpu: 1, vector: V, dest: 0 });
+    expect(t.b.physPending(0)).toBe(true); // the sender saw IN_GUEST_MODE
+    t.run({ k: 'pirq', cpu: 0 });
+    expect(t.r.of('step', 0).map((e) => e.a)).toContain('smp_kvm_posted_intr_ipi');
+    expect(t.b.physPending(0)).toBe(false);
+    t.run({ k: 'enter', cpu: 0 });
+    expect(t.b.where(0)).toBe('guest');
+    expect(t.r.deliveries(0)).toEqual([]);
+    expect(t.extra()).toContain('pir={0x50} on=1');
+    expect(t.b.whereStuck!(0, V)).toBe('pir-on-swallowed-in-guest-mode');
+    // ON stays set: the next posting returns early, no notification, no kick.
+    t.run({ k: 'enter', cpu: 1 });
+    t.run({ k: 'ipi', cpu: 1, vector: W, dest: 0 });
+    expect(t.b.physPending(0)).toBe(false);
+    t.run({ k: 'step', cpu: 0 });
+    expect(t.r.deliveries(0)).toEqual([]);
+    expect(t.b.whereStuck!(0, W)).toBe('pir-on-swallowed-in-guest-mode');
+    // Only an unrelated exit (and the sync before the next entry) brings them in.
+    t.run({ k: 'exit', cpu: 0, reason: 'timer' });
+    t.run({ k: 'enter', cpu: 0 });
+    expect(t.r.deliveries(0)).toEqual([W]);
+  });
+
+  it('v4.10: the sender\'s KVM_REQ_EVENT cancels the entry; the next pass syncs PIR', () => {
+    const t = make('v4.10');
+    toWindow(t, 5);
+    t.run({ k: 'ipi', cpu: 1, vector: V, dest: 0 });
+    t.run({ k: 'pirq', cpu: 0 });
+    t.run({ k: 'enter', cpu: 0 });
+    expect(t.r.of('step', 0).map((e) => e.a)).toContain('vcpu_enter_guest:cancel_injection');
+    expect(t.r.deliveries(0)).toEqual([V]);
+  });
+
+  it('v4.11: IRQs are already off at the mode store, so the IPI waits and becomes posted-interrupt processing', () => {
+    const t = make('v4.11');
+    toWindow(t, 5); // ..., local_irq_disable, mode = IN_GUEST_MODE
+    expect(t.extra()).toContain('sync_pir_to_irr mode=IN_GUEST_MODE irqs=off');
+    t.run({ k: 'ipi', cpu: 1, vector: V, dest: 0 });
+    t.run({ k: 'pirq', cpu: 0 });
+    expect(t.b.physPending(0)).toBe(true); // host IRQs off: still pending
+    t.run({ k: 'enter', cpu: 0 });
+    expect(t.r.deliveries(0)).toEqual([V]); // sync_pir_to_irr after the mode store saw ON
+    t.run({ k: 'pirq', cpu: 0 }); // the late notification finds an empty PIR
+    expect(t.r.deliveries(0)).toEqual([V]);
+    expect(t.r.of('vmexit', 0).map((e) => e.a)).toEqual(['extint']);
+  });
+});
+
+describe('race 2: posting between the RVI refresh and the mode store', () => {
+  it('6of6-unordered: the sender sees OUTSIDE_GUEST_MODE, the kick does nothing, entry with ON=1', () => {
+    const t = make('6of6-unordered');
+    toWindow(t, 4); // ..., sync_pir_to_irr, KVM_REQ_EVENT block
+    t.run({ k: 'ipi', cpu: 1, vector: V, dest: 0 });
+    expect(t.b.physPending(0)).toBe(false);
+    t.run({ k: 'enter', cpu: 0 });
+    expect(t.b.where(0)).toBe('guest');
+    expect(t.r.deliveries(0)).toEqual([]);
+    expect(t.b.whereStuck!(0, V)).toBe('pir-on-kick-noop');
+  });
+
+  it('v4.11: sync_pir_to_irr after the mode store sees ON (Dekker pairing with pi_test_and_set_on)', () => {
+    const t = make('v4.11');
+    toWindow(t, 3); // kvm_vcpu_running, requests, KVM_REQ_EVENT block
+    t.run({ k: 'ipi', cpu: 1, vector: V, dest: 0 });
+    expect(t.b.physPending(0)).toBe(false);
+    t.run({ k: 'enter', cpu: 0 });
+    expect(t.r.deliveries(0)).toEqual([V]);
+  });
+
+  it('v4.10: KVM_REQ_EVENT covers a posting after the KVM_REQ_EVENT check ...', () => {
+    const t = make('v4.10');
+    toWindow(t, 4);
+    t.run({ k: 'ipi', cpu: 1, vector: V, dest: 0 });
+    t.run({ k: 'enter', cpu: 0 });
+    expect(t.r.deliveries(0)).toEqual([V]);
+  });
+
+  it('... but not one between the RVI refresh and the KVM_REQ_EVENT check, which consumes the request', () => {
+    const t = make('v4.10');
+    toWindow(t, 3); // kvm_vcpu_running, requests, hwapic_irr_update(kvm_lapic_find_highest_irr)
+    t.run({ k: 'ipi', cpu: 1, vector: V, dest: 0 });
+    expect(t.extra()).toContain('req=1');
+    t.run({ k: 'enter', cpu: 0 });
+    expect(t.b.where(0)).toBe('guest');
+    expect(t.r.deliveries(0)).toEqual([]);
+    expect(t.b.whereStuck!(0, V)).toBe('pir-on-kick-noop');
+  });
+});
+
+describe('VT-d posting (device MSIs, no KVM_REQ_EVENT)', () => {
+  it('v4.10-vtd race 1: the IOMMU notification is swallowed, a later MSI is not notified at all', () => {
+    const t = make('v4.10-vtd');
+    toWindow(t, 5);
+    t.run({ k: 'msi', dest: 0, vector: V });
+    expect(t.b.physPending(0)).toBe(true);
+    expect(t.extra()).toContain('req=0');
+    t.run({ k: 'pirq', cpu: 0 });
+    t.run({ k: 'enter', cpu: 0 });
+    expect(t.r.deliveries(0)).toEqual([]);
+    expect(t.b.whereStuck!(0, V)).toBe('pir-on-swallowed-in-guest-mode');
+    t.run({ k: 'msi', dest: 0, vector: W });
+    expect(t.b.physPending(0)).toBe(false);
+    expect(t.r.deliveries(0)).toEqual([]);
+  });
+
+  it('v4.10-vtd race 2: notified while OUTSIDE_GUEST_MODE, swallowed, entry with ON=1', () => {
+    const t = make('v4.10-vtd');
+    toWindow(t, 4);
+    t.run({ k: 'msi', dest: 0, vector: V });
+    t.run({ k: 'pirq', cpu: 0 });
+    t.run({ k: 'enter', cpu: 0 });
+    expect(t.r.deliveries(0)).toEqual([]);
+    expect(t.b.whereStuck!(0, V)).toBe('pir-on-swallowed-outside-guest-mode');
+  });
+
+  it('v4.10 without VT-d: the same MSI goes through kvm_set_msi and its KVM_REQ_EVENT', () => {
+    const t = make('v4.10');
+    toWindow(t, 5);
+    t.run({ k: 'msi', dest: 0, vector: V });
+    t.run({ k: 'pirq', cpu: 0 });
+    t.run({ k: 'enter', cpu: 0 });
+    expect(t.r.deliveries(0)).toEqual([V]);
+  });
+
+  it('v4.11-vtd: both windows are closed for IOMMU postings too', () => {
+    for (const n of [3, 4, 5]) {
+      const t = make('v4.11-vtd');
+      toWindow(t, n);
+      t.run({ k: 'msi', dest: 0, vector: V });
+      t.run({ k: 'pirq', cpu: 0 });
+      t.run({ k: 'enter', cpu: 0 });
+      t.run({ k: 'pirq', cpu: 0 });
+      expect(t.r.deliveries(0)).toEqual([V]);
+    }
+  });
+});
+
+describe('nested: a posted L1 interrupt just before local_irq_disable while L2 runs', () => {
+  /** L1 runs L2; one L0-handled exit clears nested_run_pending's KVM_REQ_EVENT; another stops at check_nested_events. */
+  function inL2AfterNestedCheck(variant: string) {
+    const t = make(variant, M2N);
+    t.run({ k: 'vmentry', cpu: 0 });
+    expect(t.b.inL2(0)).toBe(true);
+    t.run({ k: 'enter', cpu: 0 });
+    t.run({ k: 'exit', cpu: 0, reason: 'timer' });
+    t.run({ k: 'enter', cpu: 0 });
+    t.run({ k: 'exit', cpu: 0, reason: 'timer' });
+    t.steps(1); // kvm_vcpu_running → vmx_check_nested_events: nothing pending
+    expect(t.r.of('step', 0).map((e) => e.a)).toContain('vmx_check_nested_events');
+    return t;
+  }
+
+  it('v4.11: sync_pir_to_irr puts it in L1\'s IRR, nothing requests an exit, L2 is resumed', () => {
+    const t = inL2AfterNestedCheck('v4.11');
+    t.run({ k: 'ipi', cpu: 1, vector: V, dest: 0 });
+    t.run({ k: 'enter', cpu: 0 });
+    expect(t.b.where(0)).toBe('guest');
+    expect(t.b.inL2(0)).toBe(true);
+    expect(t.r.of('l1Exit', 0)).toEqual([]);
+    expect(vsList(t.b.snapshot(0).irr)).toEqual([V]);
+    expect(t.b.whereStuck!(0, V)).toBe('l2-resumed-after-pir-sync');
+    // L2 keeps running; only an unrelated L2 exit lets check_nested_events see it.
+    t.run({ k: 'l2', cpu: 0, op: 'step' });
+    expect(t.r.of('l1Exit', 0)).toEqual([]);
+    t.run({ k: 'exit', cpu: 0, reason: 'timer' });
+    t.run({ k: 'enter', cpu: 0 });
+    expect(t.r.of('l1Exit', 0).map((e) => [e.a, e.b])).toEqual([['extint', false]]);
+    expect(t.r.deliveries(0)).toEqual([V]);
+  });
+
+  it('v4.16 (f27a85c4988d): the newly posted highest vector forces EXITING_GUEST_MODE and the exit to L1', () => {
+    const t = inL2AfterNestedCheck('v4.16');
+    t.run({ k: 'ipi', cpu: 1, vector: V, dest: 0 });
+    t.run({ k: 'enter', cpu: 0 });
+    const names = t.r.of('step', 0).map((e) => e.a);
+    expect(names).toContain('vcpu_enter_guest:cancel_injection');
+    expect(t.r.of('l1Exit', 0).map((e) => [e.a, e.b])).toEqual([['extint', false]]);
+    expect(t.b.inL2(0)).toBe(false);
+    expect(t.r.deliveries(0)).toEqual([V]);
+  });
+
+  it('Radim\'s exact case: L1 owns an assigned device, the IOMMU notification is swallowed', () => {
+    for (const [variant, stuck] of [['v4.11-vtd', true], ['v4.16-vtd', false]] as const) {
+      const t = inL2AfterNestedCheck(variant);
+      t.run({ k: 'msi', dest: 0, vector: V });
+      t.run({ k: 'pirq', cpu: 0 }); // root, IRQs on: the host handler does nothing
+      t.run({ k: 'enter', cpu: 0 });
+      expect(t.b.inL2(0)).toBe(stuck);
+      expect(t.r.deliveries(0)).toEqual(stuck ? [] : [V]);
+    }
+  });
+
+  it('a notification that arrives while L2 runs is an external-interrupt exit to L0, then an exit to L1', () => {
+    const t = make('v4.11', M2N);
+    t.run({ k: 'vmentry', cpu: 0, inject: 0x30 });
+    t.run({ k: 'enter', cpu: 0 });
+    expect(t.r.of('l2Deliver', 0).map((e) => e.a)).toEqual([0x30]);
+    t.run({ k: 'ipi', cpu: 1, vector: V, dest: 0 });
+    t.run({ k: 'pirq', cpu: 0 });
+    expect(t.r.of('vmexit', 0).map((e) => e.a)).toEqual(['vmresume', 'extint']);
+    t.run({ k: 'enter', cpu: 0 });
+    expect(t.r.of('l1Exit', 0).map((e) => e.a)).toEqual(['extint']);
+    expect(t.r.deliveries(0)).toEqual([V]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+
+describe('end to end (engine, oracle, drain)', () => {
+  const race = (n: number, ev: Event, pirq: boolean, machine: MachineConfig = M2): Scenario => ({
+    irqdiff: 1, machine,
+    events: [{ k: 'exit', cpu: 0, reason: 'timer' }, ...Array.from({ length: n }, () => ({ k: 'enter_step', cpu: 0 }) as Event), ev,
+      ...(pirq ? [{ k: 'pirq', cpu: 0 } as Event] : []), { k: 'enter', cpu: 0 }],
+  });
+  const ipi: Event = { k: 'ipi', cpu: 1, vector: V, dest: 0 };
+  const msi: Event = { k: 'msi', dest: 0, vector: V };
+  const sig = (s: Scenario, v: string) => runScenario(s, kvm, v).primary?.signature ?? 'clean';
+
+  it('race 1 and race 2 land in different buckets', () => {
+    expect(sig(race(5, ipi, true), '6of6-unordered')).toBe('kvm/6of6-unordered:late:ipi@pir-on-swallowed-in-guest-mode');
+    expect(sig(race(4, ipi, false), '6of6-unordered')).toBe('kvm/6of6-unordered:late:ipi@pir-on-kick-noop');
+    expect(sig(race(5, msi, true), 'v4.10-vtd')).toBe('kvm/v4.10-vtd:late:msi@pir-on-swallowed-in-guest-mode');
+    expect(sig(race(4, msi, true), 'v4.10-vtd')).toBe('kvm/v4.10-vtd:late:msi@pir-on-swallowed-outside-guest-mode');
+  });
+
+  it('the fixed orders are clean at every interleaving point of the entry path', () => {
+    for (const v of ['v4.11', 'v4.11-vtd', 'v4.16', 'v4.16-vtd']) {
+      for (let n = 0; n <= 7; n++) {
+        for (const ev of [ipi, msi]) {
+          expect(`${v} ${n} ${ev.k} pirq`).toBe(`${v} ${n} ${ev.k} pirq` + (sig(race(n, ev, true), v) === 'clean' ? '' : ' !'));
+          expect(`${v} ${n} ${ev.k}`).toBe(`${v} ${n} ${ev.k}` + (sig(race(n, ev, false), v) === 'clean' ? '' : ' !'));
+        }
+      }
+    }
+  });
+
+  it('every expected bug of every variant is matched by a corpus reproducer', () => {
+    const files = ['race1', 'race2', 'v410-window', 'vtd-race1', 'vtd-race2', 'nested', 'nested-vtd']
+      .map((f) => readScenarioFile(`corpus/kvm-apicv-${f}.json`));
+    for (const info of kvm.variants) {
+      for (const bug of info.expectedBugs) {
+        const found = files.some((s) => runScenario(s, kvm, info.name).divergences.some((d) => matchesPrefix(d, bug.signature)));
+        expect(`${info.name} ${bug.signature}`).toBe(`${info.name} ${bug.signature}` + (found ? '' : ' (not reproduced)'));
+      }
+    }
+  });
+
+  it('is registered and refuses machines it does not model', () => {
+    expect(findBackend('kvm')).toBe(kvm);
+    expect(kvm.supports({ ...M2, nested: { exitOnIntr: false } })).not.toBeNull();
+    expect(kvm.supports({ ...M2, hyperv: { apicAssist: true } })).not.toBeNull();
+    expect(kvm.supports(M2N)).toBeNull();
+    expect(() => kvm.create('v4.15', M2, new Recorder())).toThrow(/unknown variant/);
+  });
+
+  it('is deterministic and does not touch shared state between instances', () => {
+    const s = race(5, ipi, true);
+    const a = runScenario(s, kvm, '6of6-unordered');
+    const b = runScenario(s, kvm, '6of6-unordered');
+    expect(b.divergences.map((d) => d.signature)).toEqual(a.divergences.map((d) => d.signature));
+    expect(b.eventsRun).toBe(a.eventsRun);
+  });
+});
+
+describe('generated interleavings', () => {
+  // Every divergence on a generated scenario is the variant's subject (expectedBugs), a
+  // declared real deviation (knownDeviations), or — on a buggy variant — another symptom of
+  // the same stuck posting: the vector shows under another source with the same mechanism
+  // tag, a lower vector is taken past it (priority-inversion), or an IRR read misses it.
+  const raceTags = ['@pir-on-', '@l2-resumed-after-pir-sync'];
+  const SEEDS = 3000;
+  for (const info of kvm.variants) {
+    it(`${info.name}: nothing unexplained over ${SEEDS} seeds`, () => {
+      const unexplained: string[] = [];
+      let expectedHits = 0;
+      for (let i = 0; i < SEEDS; i++) {
+        const r = generateAndRun(`kvm-${i}`, kvm, info.name).result;
+        for (const d of r.divergences) {
+          const ks = `${d.kind}:${d.shape}`;
+          if (info.expectedBugs.some((e) => matchesPrefix(d, e.signature))) expectedHits++;
+          else if ((info.knownDeviations ?? []).some((k) => matchesPrefix(d, k.signature))) continue;
+          else if (info.status === 'buggy' && (raceTags.some((t) => ks.includes(t)) || d.kind === 'priority-inversion' || ks === 'read-mismatch:irr-missing')) continue;
+          else unexplained.push(`kvm-${i}: ${d.signature}`);
+        }
+      }
+      expect(unexplained).toEqual([]);
+      // The nested race needs a posting in a two-step window after an L0-handled L2 exit
+      // (about 1 seed in 4000): the corpus reproducers cover it; the L1 races show up here.
+      const l1Races = info.expectedBugs.some((e) => !e.signature.includes('@l2-resumed-after-pir-sync'));
+      if (l1Races) expect(expectedHits).toBeGreaterThan(0);
+      if (info.status === 'clean') expect(expectedHits).toBe(0);
+    });
+  }
+});
