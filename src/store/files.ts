@@ -24,11 +24,21 @@ export function readScenarioFile(path: string): Scenario {
 }
 
 export function scenarioText(s: Scenario): string {
-  // One event per line: reproducers are read by people and diffed in review.
-  const { events, ...rest } = s;
-  const head = JSON.stringify(rest, null, 2);
-  const body = events.map((e) => '    ' + JSON.stringify(e)).join(',\n');
-  return head.slice(0, -2) + ',\n  "events": [\n' + body + '\n  ]\n}\n';
+  // One top-level field per line and one event per line: reproducers are read by people
+  // and diffed in review.
+  const lines: string[] = [];
+  for (const [k, v] of Object.entries(s)) {
+    if (v === undefined || k === 'events') continue;
+    if (k === 'expect' && v && typeof v === 'object') {
+      const inner = Object.entries(v).map(([t, e]) => `    ${JSON.stringify(t)}: ${JSON.stringify(e)}`).join(',\n');
+      lines.push(`  "expect": {\n${inner}\n  }`);
+    } else {
+      lines.push(`  ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
+    }
+  }
+  const body = s.events.map((e) => '    ' + JSON.stringify(e)).join(',\n');
+  lines.push(`  "events": [\n${body}\n  ]`);
+  return `{\n${lines.join(',\n')}\n}\n`;
 }
 
 export function signatureHash(signature: string): string {

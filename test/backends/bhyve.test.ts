@@ -342,7 +342,7 @@ describe('bhyve: registry and variants', () => {
 });
 
 describe('bhyve: end to end (engine, reference, oracle)', () => {
-  const s = parseScenario(readFileSync('corpus/bhyve-svm-lost-ipi.json', 'utf8'), 'corpus/bhyve-svm-lost-ipi.json');
+  const s = parseScenario(readFileSync('corpus/bhyve/bhyve-svm-lost-ipi.json', 'utf8'), 'corpus/bhyve/bhyve-svm-lost-ipi.json');
 
   it('prefix: the lost IPI diverges with kind "lost"', () => {
     const r = runScenario(s, bhyve, 'prefix');

@@ -240,7 +240,7 @@ describe('kvm-nvmx: L1 interrupt while L1\'s injection into L2 is half-delivered
 });
 
 describe('kvm-nvmx end to end (engine + oracle)', () => {
-  const corpus = parseScenario(readFileSync(new URL('../../corpus/kvm-nvmx-idt-vectoring.json', import.meta.url), 'utf8'), 'corpus/kvm-nvmx-idt-vectoring.json');
+  const corpus = parseScenario(readFileSync(new URL('../../corpus/kvm-nvmx/kvm-nvmx-idt-vectoring.json', import.meta.url), 'utf8'), 'corpus/kvm-nvmx/kvm-nvmx-idt-vectoring.json');
 
   it('the corpus reproducer gives the expected outcome on each variant', () => {
     for (const v of kvmNvmx.variants) {

@@ -9,7 +9,7 @@ import { apply_event, type EventHooks } from './guest.js';
 import { KvmIoapic, kvm_ioapic_scan_entry } from './ioapic.js';
 import { pirq } from './pcpu.js';
 import { Kvm } from './state.js';
-import { synced_while_l2 } from './sync.js';
+import { exit_request_missed, synced_while_l2 } from './sync.js';
 import { CODE, VARIANTS } from './variants.js';
 import { describeEntry, enter, entry_step } from './vcpu_enter_guest.js';
 
@@ -86,7 +86,10 @@ class KvmInstance implements BackendInstance {
     if (t.mpHalted && !t.guest.IF) return 'halted-if0';
     if (vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
     if (vsHas(t.vapic.virr, vector)) {
-      if (t.nested.guestMode) return synced_while_l2(t, vector) ? 'l2-resumed-after-pir-sync' : 'l1-pending-at-nested-entry';
+      if (t.nested.guestMode) {
+        if (exit_request_missed(t, vector)) return 'l2-resumed-exit-request-missed';
+        return synced_while_l2(t, vector) ? 'l2-resumed-after-pir-sync' : 'l1-pending-at-nested-entry';
+      }
       if (t.vapic.rvi < vector) return 'virr-above-rvi';
       if (t.vapic.irqWindowExiting) return 'virr-behind-irq-window';
       return t.vapic.recognized ? 'virr-recognized' : 'virr-not-recognized';

@@ -18,6 +18,7 @@ export function nested_vmx_run(t: KvmVcpu, inject: number | undefined): void {
   n.runPending = true;
   n.l2Inject = inject ?? -1;
   vsClear(n.syncedInL2);
+  vsClear(n.unforcedInL2);
 }
 
 /**
@@ -40,6 +41,7 @@ export function nested_vmx_vmexit(kvm: Kvm, t: KvmVcpu, reason: string): void {
   n.runPending = false;
   n.l2Inject = -1;
   vsClear(n.syncedInL2);
+  vsClear(n.unforcedInL2);
   // vmx_load_vmcs01; the APIC-access page is reloaded before entering L1 (a request, so
   // an entry already past the request check of this pass is cancelled and redone).
   t.requests |= REQ_APIC_PAGE_RELOAD;

@@ -22,6 +22,8 @@ export class NestedState {
   l2Inject = -1;
   /** Vectors that sync_pir_to_irr moved into L1's IRR while L2 was the guest (trace only). */
   readonly syncedInL2 = vecSet();
+  /** Trace only: vectors whose f27a85c4 forced exit found the vCPU outside IN_GUEST_MODE. */
+  readonly unforcedInL2 = vecSet();
 }
 
 export class KvmVcpu {

@@ -1,8 +1,8 @@
 // The receiver's software sync of the posted-interrupt descriptor into the virtual-APIC page:
 // vmx_sync_pir_to_irr, vmx_hwapic_irr_update, vmx_set_rvi (arch/x86/kvm/vmx.c) and
 // kvm_apic_update_irr (lapic.c), in their v4.10, v4.11 and f27a85c4988d (v4.16) forms.
-import { vsHas, vsHighest } from '../../apic/vecset.js';
-import { REQ_EVENT } from './consts.js';
+import { vsHas, vsHighest, vsOr } from '../../apic/vecset.js';
+import { Mode, REQ_EVENT } from './consts.js';
 import { pi_clear_on, pi_test_on } from './pi_desc.js';
 import { kvm_make_request, kvm_vcpu_exiting_guest_mode } from './sender.js';
 import type { Kvm, KvmVcpu } from './state.js';
@@ -78,8 +78,13 @@ export function vmx_sync_pir_to_irr(kvm: Kvm, t: KvmVcpu): number {
     maxIrr = vsHighest(t.vapic.virr);
     if (kvm.code.sync === 'v4.16' && t.nested.guestMode && maxIrrUpdated) {
       // f27a85c4988d: re-evaluate what to do with the new L1 interrupt.
-      if (nested_exit_on_intr(kvm)) kvm_vcpu_exiting_guest_mode(t);
-      else kvm_make_request(t, REQ_EVENT);
+      if (nested_exit_on_intr(kvm)) {
+        // The cmpxchg IN → EXITING does nothing when the sync runs before the mode store
+        // (e.g. from vcpu_scan_ioapic in the requests phase): trace which vectors that left.
+        if (kvm_vcpu_exiting_guest_mode(t) !== Mode.IN) vsOr(t.nested.unforcedInL2, t.vapic.virr);
+      } else {
+        kvm_make_request(t, REQ_EVENT);
+      }
     }
   } else {
     maxIrr = vsHighest(t.vapic.virr);
@@ -91,4 +96,9 @@ export function vmx_sync_pir_to_irr(kvm: Kvm, t: KvmVcpu): number {
 /** Whether the vector sits in L1's IRR because sync_pir_to_irr moved it there while L2 ran. */
 export function synced_while_l2(t: KvmVcpu, vector: number): boolean {
   return vsHas(t.nested.syncedInL2, vector);
+}
+
+/** Whether f27a85c4's forced exit for this vector was a no-op (the sync ran outside IN_GUEST_MODE). */
+export function exit_request_missed(t: KvmVcpu, vector: number): boolean {
+  return vsHas(t.nested.unforcedInL2, vector);
 }
