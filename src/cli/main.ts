@@ -191,11 +191,11 @@ async function cmdTriage(argv: string[], out: (l: string) => void): Promise<numb
   return 0;
 }
 
-async function cmdReal(cmd: string, argv: string[], out: (l: string) => void): Promise<number> {
-  const realModule = '../real/main.js'; // optional part: built when src/real exists
-  const mod = await import(realModule).catch(() => undefined) as { realMain?: (cmd: string, argv: string[], out: (l: string) => void) => Promise<number> } | undefined;
-  if (!mod?.realMain) { out(`${cmd}: the real-hypervisor replay is not built in this checkout`); return 2; }
-  return mod.realMain(cmd, argv, out);
+async function cmdReal(cmd: string, argv: string[], out: (l: string) => void, err: (l: string) => void): Promise<number> {
+  // Loaded lazily: the model commands never need QEMU.
+  const { realMain } = await import('../real/main.js');
+  const lines = (sink: (l: string) => void) => (s: string) => { for (const l of s.replace(/\n$/, '').split('\n')) sink(l); };
+  return realMain([cmd, ...argv], lines(out), lines(err));
 }
 
 export async function main(argv: string[], out: (l: string) => void = (l) => console.log(l), err: (l: string) => void = (l) => console.error(l)): Promise<number> {
@@ -208,7 +208,7 @@ export async function main(argv: string[], out: (l: string) => void = (l) => con
       case 'minimize': return await cmdMinimize(rest, out);
       case 'list-backends': return await cmdList(rest, out);
       case 'triage': return await cmdTriage(rest, out);
-      case 'real': case 'real-fuzz': return await cmdReal(cmd, rest, out);
+      case 'real': case 'real-fuzz': return await cmdReal(cmd, rest, out, err);
       default: throw new UsageError(`unknown command '${cmd}' (try irqdiff --help)`);
     }
   } catch (e) {

@@ -56,6 +56,14 @@ const machineSchema = z.object({
   hyperv: z.object({ apicAssist: z.boolean() }).strict().optional(),
 }).strict();
 
+const realRecord = z.object({
+  status: z.enum(['clean', 'divergent', 'error', 'inconclusive']),
+  signatures: z.array(z.string()).max(64),
+  notes: z.array(z.string().max(2000)).max(MAX_EVENTS + 8),
+  host: z.string().max(2000),
+  at: z.string().max(100),
+}).strict();
+
 const expectationSchema = z.union([z.literal('clean'), z.object({ signature: z.string().min(1) }).strict()]);
 
 const scenarioSchema = z.object({
@@ -68,6 +76,10 @@ const scenarioSchema = z.object({
   found: z.object({
     backend: z.string(), variant: z.string(), signature: z.string(), message: z.string(),
     seed: z.string(), originalEvents: z.number().int().min(0), foundAt: z.string(),
+  }).strict().optional(),
+  real: z.object({
+    kvm: z.lazy(() => realRecord).optional(),
+    tcg: z.lazy(() => realRecord).optional(),
   }).strict().optional(),
   expect: z.record(z.string().regex(/^[a-z0-9_-]+\/[a-z0-9_.-]+$/, 'expected "backend/variant"'), expectationSchema).optional(),
 }).strict();

@@ -102,6 +102,18 @@ export interface Scenario {
   expect?: Record<string, Expectation>;
   /** For fuzzer findings: where and how it was found. */
   found?: Finding;
+  /** What the scenario did as a real guest under QEMU, per accelerator (irqdiff real --record). */
+  real?: Partial<Record<'kvm' | 'tcg', RealRecord>>;
+}
+
+export interface RealRecord {
+  status: 'clean' | 'divergent' | 'error' | 'inconclusive';
+  signatures: string[];
+  /** Events the real guest could not express as written, and what was done with them. */
+  notes: string[];
+  /** The host it ran on (QEMU version, the accelerator's capabilities). */
+  host: string;
+  at: string;
 }
 
 export interface Finding {

@@ -1,0 +1,188 @@
+// Scenario → per-vCPU guest programs for the real-hypervisor test kernel (harness/guest/).
+// Guest-level events become ops of the vCPU that executes them; device events are executed
+// by a vCPU too (an MSI is a guest write to 0xFEExxxxx, an I/O APIC input is a pc-testdev
+// port write); hypervisor-level events cannot be expressed by a guest and are skipped. Every
+// event that is not executed as written is listed with the reason (mapped or skipped).
+import type { ApicMode, Event, EventKind, MachineConfig, Scenario } from '../scenario/types.js';
+
+export type Accel = 'kvm' | 'tcg';
+
+/** Op codes; must match harness/guest/defs.h. */
+export const OP = {
+  IPI: 1, EOI: 2, TPR: 3, CLI: 4, STI: 5, NOP: 6, HLT: 7, IRET: 8, READ: 9, WORK: 10, WAIT: 11,
+  OUT: 12, CPUID: 13, MSI: 14, PIN: 15, PINMASK: 16, PAUSE: 17,
+} as const;
+export const REG_CODE = { irr: 0, isr: 1, tmr: 2, ppr: 3, tpr: 4, esr: 5 } as const;
+
+/** ISA lines pc-testdev can drive that no other device of our machine uses (IRQ 0/2: PIT, 4: COM1). */
+export const FREE_LINES: readonly number[] = [3, 5, 7, 10, 11, 13, 6, 9, 14, 15, 1, 12, 8];
+
+/** What the judge applies for one op, on the timeline of the vCPU that executed it. */
+export type OpSem =
+  | { k: 'guest'; ev: Event }                       // a guest instruction of this vCPU
+  | { k: 'msi'; ev: Extract<Event, { k: 'msi' }> }  // device: MSI written by this vCPU
+  | { k: 'pin'; pin: number; op: 'assert' | 'deassert' | 'mask' | 'unmask' }
+  | { k: 'nop' };                                   // exit io/cpuid/pause: no APIC effect
+
+export interface CompiledOp {
+  code: number; a: number; b: number; data: number;
+  /** Index of the scenario event this op comes from. */
+  event: number;
+  sem: OpSem;
+}
+
+export interface EventNote { index: number; k: EventKind; action: 'mapped' | 'skipped'; reason: string }
+
+export interface PinSetup { pin: number; line: number; vector: number; dest: number; rteDest: number; level: boolean; masked: boolean }
+
+export interface CompileOptions {
+  accel: Accel;
+  /** Whether the accelerator's CPU model offers x2APIC (TCG in QEMU 7.2 does not). */
+  x2apicAvailable: boolean;
+  /** The hypervisor cannot run IRET in our protected-mode guest: frames are popped with POPF. */
+  noIret: boolean;
+}
+
+export interface Compiled {
+  /** The machine the guest actually runs (apic mode possibly mapped). */
+  machine: MachineConfig;
+  programs: CompiledOp[][];
+  pins: PinSetup[];
+  notes: EventNote[];
+  /** The vCPU that executes I/O APIC input events. */
+  deviceCpu: number;
+}
+
+const SHORTHAND_BITS = { none: 0, self: 0x40000, all: 0x80000, others: 0xc0000 } as const;
+
+export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
+  const notes: EventNote[] = [];
+  const apic: ApicMode = s.machine.apic === 'x2apic' && !opts.x2apicAvailable ? 'xapic' : s.machine.apic;
+  if (apic !== s.machine.apic) {
+    notes.push({ index: -1, k: 'ipi', action: 'mapped', reason: `machine.apic x2apic → xapic: ${opts.accel} offers no x2APIC; IPIs, MSIs and reads use the xAPIC page (destination semantics per the xAPIC rules)` });
+  }
+  const machine: MachineConfig = { vcpus: s.machine.vcpus, apic, ioapic: s.machine.ioapic.map((p) => ({ ...p })) };
+  const programs: CompiledOp[][] = Array.from({ length: s.machine.vcpus }, () => []);
+  const pins: PinSetup[] = [];
+  const lineOf = new Map<number, number>();
+  s.machine.ioapic.forEach((p, i) => {
+    const line = FREE_LINES[i];
+    if (line === undefined) return;
+    lineOf.set(p.pin, line);
+    pins.push({
+      pin: p.pin, line, vector: p.vector, dest: p.dest,
+      rteDest: p.dest < s.machine.vcpus ? p.dest : 0xfe,
+      level: p.trigger === 'level', masked: p.masked,
+    });
+  });
+  if (s.machine.ioapic.length > FREE_LINES.length) {
+    notes.push({ index: -1, k: 'ioapic', action: 'skipped', reason: `only ${FREE_LINES.length} I/O APIC inputs can be driven; pins past that are not programmed` });
+  }
+  const deviceCpu = 0;
+  let lastCpu = 0;
+  const push = (cpu: number, op: Omit<CompiledOp, 'event'>, index: number) => programs[cpu]!.push({ ...op, event: index });
+  const skip = (i: number, e: Event, reason: string) => notes.push({ index: i, k: e.k, action: 'skipped', reason });
+  const mapped = (i: number, e: Event, reason: string) => notes.push({ index: i, k: e.k, action: 'mapped', reason });
+
+  s.events.forEach((e, i) => {
+    if ('cpu' in e) lastCpu = e.cpu;
+    switch (e.k) {
+      case 'ipi': {
+        const sh = e.shorthand ?? 'none';
+        if (e.nmi && opts.noIret) { skip(i, e, 'NMI: this hypervisor cannot run IRET in our guest, so NMI blocking could never be released'); return; }
+        if (e.nmi && (sh === 'self' || sh === 'all')) { skip(i, e, `NMI with shorthand '${sh}' is an invalid ICR combination (SDM Table 10-3)`); return; }
+        let dest = e.dest ?? 0;
+        if (sh === 'none' && !e.logical && apic === 'x2apic' && dest === 0xff) {
+          // x2APIC: 0xff is an ordinary APIC ID that no vCPU has; keep it unmatched.
+          dest = 0xfe;
+        }
+        const low = (e.nmi ? 0x400 : e.vector & 0xff) | (e.logical ? 0x800 : 0) | 0x4000 | SHORTHAND_BITS[sh];
+        push(e.cpu, { code: OP.IPI, a: dest & 0xff, b: 0, data: low >>> 0, sem: { k: 'guest', ev: e } }, i);
+        return;
+      }
+      case 'eoi':
+        if (e.assist) mapped(i, e, 'EOI with APIC assist → plain EOI (no Hyper-V enlightenment in QEMU here)');
+        push(e.cpu, { code: OP.EOI, a: 0, b: 0, data: 0, sem: { k: 'guest', ev: { k: 'eoi', cpu: e.cpu } } }, i);
+        return;
+      case 'tpr': {
+        let ev: Event = e;
+        if (e.via === 'cr8') {
+          mapped(i, e, '32-bit guest has no CR8: written to the TPR register as CR8 << 4 (value & 0xf0)');
+          ev = { k: 'tpr', cpu: e.cpu, value: e.value & 0xf0, via: 'mmio' };
+        }
+        push(e.cpu, { code: OP.TPR, a: 0, b: 0, data: ev.k === 'tpr' ? ev.value : 0, sem: { k: 'guest', ev } }, i);
+        return;
+      }
+      case 'cli': push(e.cpu, { code: OP.CLI, a: 0, b: 0, data: 0, sem: { k: 'guest', ev: e } }, i); return;
+      case 'sti': push(e.cpu, { code: OP.STI, a: 0, b: 0, data: 0, sem: { k: 'guest', ev: e } }, i); return;
+      case 'step': push(e.cpu, { code: OP.NOP, a: 0, b: 0, data: 0, sem: { k: 'guest', ev: e } }, i); return;
+      case 'hlt': push(e.cpu, { code: OP.HLT, a: 0, b: 0, data: 0, sem: { k: 'guest', ev: e } }, i); return;
+      case 'iret': push(e.cpu, { code: OP.IRET, a: 0, b: 0, data: 0, sem: { k: 'guest', ev: e } }, i); return;
+      case 'read': push(e.cpu, { code: OP.READ, a: REG_CODE[e.reg], b: 0, data: 0, sem: { k: 'guest', ev: e } }, i); return;
+      case 'work': push(e.cpu, { code: OP.WORK, a: e.flag, b: 0, data: 0, sem: { k: 'guest', ev: e } }, i); return;
+      case 'wait': push(e.cpu, { code: OP.WAIT, a: e.flag, b: 0, data: 0, sem: { k: 'guest', ev: e } }, i); return;
+      case 'exit':
+        if (e.reason === 'io') { push(e.cpu, { code: OP.OUT, a: 0, b: 0, data: 0, sem: { k: 'nop' } }, i); return; }
+        if (e.reason === 'cpuid') { push(e.cpu, { code: OP.CPUID, a: 0, b: 0, data: 0, sem: { k: 'nop' } }, i); return; }
+        if (e.reason === 'pause') {
+          mapped(i, e, 'PAUSE instruction (exits only under pause-loop exiting)');
+          push(e.cpu, { code: OP.PAUSE, a: 0, b: 0, data: 0, sem: { k: 'nop' } }, i);
+          return;
+        }
+        skip(i, e, `exit '${e.reason}' is a hypervisor-level event a guest cannot cause on demand`);
+        return;
+      case 'msi': {
+        if (opts.accel === 'kvm' && e.dest === 0 && !e.logical) {
+          skip(i, e, 'MSI to APIC ID 0: under KVM a guest write to 0xFEE00000 hits its own APIC page, not the MSI path');
+          return;
+        }
+        mapped(i, e, `MSI → guest write of the vector to 0x${(0xfee00000 + (e.dest << 12) + (e.logical ? 4 : 0)).toString(16)} by vCPU ${lastCpu} (QEMU forwards it as an MSI)`);
+        push(lastCpu, { code: OP.MSI, a: 0, b: e.vector & 0xff, data: ((e.dest & 0xff) << 12) | (e.logical ? 4 : 0), sem: { k: 'msi', ev: e } }, i);
+        return;
+      }
+      case 'ioapic': {
+        const line = lineOf.get(e.pin);
+        const cfg = s.machine.ioapic.find((p) => p.pin === e.pin);
+        if (line === undefined || !cfg) { skip(i, e, `I/O APIC pin ${e.pin} has no drivable input line`); return; }
+        mapped(i, e, `I/O APIC pin ${e.pin} → ISA line ${line} (pc-testdev port 0x${(0x2000 + line).toString(16)}), driven by vCPU ${deviceCpu}${e.op === 'pulse' ? '; pulse = assert then deassert (the line ends low)' : ''}`);
+        const rteLow = cfg.vector | (cfg.trigger === 'level' ? 0x8000 : 0);
+        const pinOp = (op: 'assert' | 'deassert' | 'mask' | 'unmask'): Omit<CompiledOp, 'event'> => {
+          if (op === 'assert' || op === 'deassert') return { code: OP.PIN, a: line, b: op === 'assert' ? 1 : 0, data: 0, sem: { k: 'pin', pin: e.pin, op } };
+          return { code: OP.PINMASK, a: line, b: op === 'mask' ? 1 : 0, data: rteLow, sem: { k: 'pin', pin: e.pin, op } };
+        };
+        if (e.op === 'pulse') {
+          push(deviceCpu, pinOp('assert'), i);
+          push(deviceCpu, pinOp('deassert'), i);
+        } else push(deviceCpu, pinOp(e.op), i);
+        return;
+      }
+      default:
+        skip(i, e, `'${e.k}' is a hypervisor-level event; a guest cannot express it`);
+        return;
+    }
+  });
+  return { machine, programs, pins, notes, deviceCpu };
+}
+
+export interface BatchParams { x2apic: boolean; ncpus: number; hltTimeoutUs: number; waitTimeoutUs: number; drainUs: number; noIret: boolean }
+
+/** Encode a batch module (format: harness/guest/defs.h, kernel.c prepare_scenario). */
+export function encodeBatch(items: Compiled[], p: BatchParams): Buffer {
+  const w: number[] = [0x42515249, 1, items.length, p.x2apic ? 1 : 0, p.ncpus, p.hltTimeoutUs, p.waitTimeoutUs, p.drainUs, p.noIret ? 1 : 0];
+  items.forEach((c, id) => {
+    if (c.machine.vcpus + 1 > p.ncpus) throw new Error(`scenario ${id} needs ${c.machine.vcpus} vCPUs but the batch machine has ${p.ncpus - 1}`);
+    const rec: number[] = [0, id, c.machine.vcpus, c.pins.length];
+    for (const pin of c.pins) rec.push(pin.line, pin.vector, pin.rteDest, (pin.level ? 1 : 0) | (pin.masked ? 2 : 0));
+    for (let cpu = 0; cpu < c.machine.vcpus; cpu++) {
+      const ops = c.programs[cpu]!;
+      if (ops.length > 8000) throw new Error(`scenario ${id}: vCPU ${cpu} has ${ops.length} ops (max 8000)`);
+      rec.push(ops.length);
+      for (const op of ops) rec.push((op.code | (op.a << 8) | (op.b << 16)) >>> 0, op.data >>> 0);
+    }
+    rec[0] = rec.length;
+    w.push(...rec);
+  });
+  const buf = Buffer.alloc(w.length * 4);
+  w.forEach((x, i) => buf.writeUInt32LE(x >>> 0, i * 4));
+  return buf;
+}

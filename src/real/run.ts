@@ -1,0 +1,131 @@
+// Replay scenarios on a real hypervisor: compile, boot in batches, judge.
+import { readFileSync } from 'node:fs';
+import { parseScenario } from '../scenario/schema.js';
+import type { Scenario } from '../scenario/types.js';
+import type { Divergence } from '../oracle/divergence.js';
+import { buildGuest } from './build.js';
+import { type Accel, type BatchParams, type Compiled, type EventNote, compileScenario } from './compile.js';
+import { judgeScenario, type JudgeResult } from './judge.js';
+import { type AccelCaps, bootBatch, kvmAvailable, probeAccel, qemuAvailable, type CpuLog } from './qemu.js';
+
+export interface RealOptions {
+  /** Scenarios per QEMU boot (default 200). */
+  batchSize?: number;
+  /** Path of a prebuilt kernel.elf (default: build harness/guest/). */
+  kernel?: string;
+  /** Progress messages (default: none). */
+  log?: (msg: string) => void;
+}
+
+export interface RealResult {
+  file: string;
+  name?: string;
+  accel: Accel;
+  /** 'clean', 'divergent', 'error' (the harness could not run or read it), 'inconclusive'. */
+  status: JudgeResult['status'];
+  notes: EventNote[];
+  observations: CpuLog[] | null;
+  divergences: Divergence[];
+  problems: string[];
+  info: string[];
+}
+
+export class RealUnavailable extends Error {
+  constructor(message: string) { super(message); this.name = 'RealUnavailable'; }
+}
+
+export function checkAccel(accel: Accel): void {
+  if (!qemuAvailable()) throw new RealUnavailable('qemu-system-x86_64 not found: install qemu-system-x86 (apt-get install -y qemu-system-x86)');
+  if (accel === 'kvm' && !kvmAvailable()) throw new RealUnavailable('/dev/kvm is absent: KVM replay is not possible on this machine');
+}
+
+export function timingFor(accel: Accel): Pick<BatchParams, 'hltTimeoutUs' | 'waitTimeoutUs' | 'drainUs'> {
+  return accel === 'kvm'
+    ? { hltTimeoutUs: 20000, waitTimeoutUs: 300000, drainUs: 3000 }
+    : { hltTimeoutUs: 50000, waitTimeoutUs: 1000000, drainUs: 10000 };
+}
+
+export interface Prepared { kernel: string; caps: AccelCaps }
+
+export async function prepare(accel: Accel, opts: RealOptions = {}): Promise<Prepared> {
+  checkAccel(accel);
+  const kernel = opts.kernel ?? buildGuest();
+  const caps = await probeAccel(accel, kernel);
+  if (caps.note) opts.log?.(caps.note);
+  return { kernel, caps };
+}
+
+export function compileFor(s: Scenario, p: Prepared): Compiled {
+  return compileScenario(s, { accel: p.caps.accel, x2apicAvailable: p.caps.x2apic, noIret: !p.caps.iret });
+}
+
+/** Run compiled scenarios; returns observations or an error string per item. */
+export async function runCompiled(p: Prepared, items: Compiled[], opts: RealOptions = {}): Promise<({ cpus: CpuLog[] } | { error: string })[]> {
+  const out: ({ cpus: CpuLog[] } | { error: string })[] = new Array(items.length);
+  const size = opts.batchSize ?? 200;
+  // One machine size per boot: scenario vCPUs + the harness CPU, grouped by APIC mode.
+  const groups = new Map<string, number[]>();
+  items.forEach((c, i) => {
+    const k = `${c.machine.vcpus}/${c.machine.apic}`;
+    const g = groups.get(k) ?? [];
+    g.push(i);
+    groups.set(k, g);
+  });
+  const t = timingFor(p.caps.accel);
+  const runChunk = async (idx: number[]): Promise<void> => {
+    if (!idx.length) return;
+    const first = items[idx[0]!]!;
+    const params: BatchParams = { ...t, x2apic: first.machine.apic === 'x2apic', ncpus: first.machine.vcpus + 1, noIret: !p.caps.iret };
+    const perScn = (t.drainUs + 5 * t.hltTimeoutUs) / 1000 + 50;
+    const budget = 20000 + idx.length * perScn + idx.reduce((a, i) => a + countWaits(items[i]!) * t.waitTimeoutUs / 1000, 0);
+    const r = await bootBatch(p.caps.accel, p.kernel, idx.map((i) => items[i]!), params, budget);
+    let missing = 0;
+    idx.forEach((itemIdx, k) => {
+      const o = r.parsed.scenarios.get(k);
+      if (o) out[itemIdx] = { cpus: o.cpus };
+      else missing++;
+    });
+    if (!missing) return;
+    const why = r.timedOut ? `timed out after ${budget} ms` : `exit ${r.exitCode}${r.parsed.fatal ? `: ${r.parsed.fatal}` : ''}${/KVM internal error/.test(r.serial) ? ': KVM internal error' : ''}`;
+    const rest = idx.filter((i) => !out[i]);
+    if (rest.length === 1 || rest.length === idx.length && idx.length === 1) {
+      for (const i of rest) out[i] = { error: `the guest did not report this scenario (${why})` };
+      return;
+    }
+    opts.log?.(`boot failed after ${idx.length - rest.length}/${idx.length} scenarios (${why}); retrying the rest in halves`);
+    const half = Math.ceil(rest.length / 2);
+    await runChunk(rest.slice(0, half));
+    await runChunk(rest.slice(half));
+  };
+  for (const g of groups.values()) {
+    for (let i = 0; i < g.length; i += size) await runChunk(g.slice(i, i + size));
+  }
+  return out;
+}
+
+function countWaits(c: Compiled): number {
+  let n = 0;
+  for (const p of c.programs) for (const op of p) if (op.sem.k === 'guest' && op.sem.ev.k === 'wait') n++;
+  return n;
+}
+
+export function judgeOne(c: Compiled, o: { cpus: CpuLog[] } | { error: string }, accel: Accel, file: string, name?: string): RealResult {
+  const base = { file, name, accel, notes: c.notes };
+  if ('error' in o) return { ...base, status: 'error', observations: null, divergences: [], problems: [o.error], info: [] };
+  const j = judgeScenario(c, { index: 0, cpus: o.cpus }, { variant: accel });
+  return { ...base, status: j.status, observations: o.cpus, divergences: j.divergences, problems: j.problems, info: j.info };
+}
+
+/** Replay scenario files on a real hypervisor and judge what the guest observed. */
+export async function runReal(files: string[], accel: Accel, opts: RealOptions = {}): Promise<RealResult[]> {
+  const scenarios = files.map((f) => parseScenario(readFileSync(f, 'utf8'), f));
+  return runScenarios(scenarios.map((s, i) => ({ file: files[i]!, scenario: s })), accel, opts);
+}
+
+export async function runScenarios(list: { file: string; scenario: Scenario }[], accel: Accel, opts: RealOptions = {}, prepared?: Prepared): Promise<RealResult[]> {
+  const p = prepared ?? await prepare(accel, opts);
+  const compiled = list.map((x) => compileFor(x.scenario, p));
+  if (!p.caps.iret) for (const c of compiled) c.notes.unshift({ index: -1, k: 'iret', action: 'mapped', reason: p.caps.note });
+  const obs = await runCompiled(p, compiled, opts);
+  return compiled.map((c, i) => judgeOne(c, obs[i]!, accel, list[i]!.file, list[i]!.scenario.name));
+}
