@@ -87,6 +87,7 @@ class KvmInstance implements BackendInstance {
     if (vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
     if (vsHas(t.vapic.virr, vector)) {
       if (t.nested.guestMode) {
+        if (vsHas(t.nested.behindReinjection, vector)) return 'l2-resumed-after-reinjection';
         if (exit_request_missed(t, vector)) return 'l2-resumed-exit-request-missed';
         return synced_while_l2(t, vector) ? 'l2-resumed-after-pir-sync' : 'l1-pending-at-nested-entry';
       }

@@ -5,7 +5,7 @@
 // together with it, no "acknowledge interrupt on exit", no posted interrupts for L2.
 import { REQ_APIC_PAGE_RELOAD } from './consts.js';
 import type { Kvm, KvmVcpu } from './state.js';
-import { vsClear } from '../../apic/vecset.js';
+import { vsClear, vsOr } from '../../apic/vecset.js';
 import { kvm_cpu_has_interrupt } from './lapic.js';
 import { nested_exit_on_intr } from './sync.js';
 
@@ -19,6 +19,7 @@ export function nested_vmx_run(t: KvmVcpu, inject: number | undefined): void {
   n.l2Inject = inject ?? -1;
   vsClear(n.syncedInL2);
   vsClear(n.unforcedInL2);
+  vsClear(n.behindReinjection);
 }
 
 /**
@@ -42,6 +43,7 @@ export function nested_vmx_vmexit(kvm: Kvm, t: KvmVcpu, reason: string): void {
   n.l2Inject = -1;
   vsClear(n.syncedInL2);
   vsClear(n.unforcedInL2);
+  vsClear(n.behindReinjection);
   // vmx_load_vmcs01; the APIC-access page is reloaded before entering L1 (a request, so
   // an entry already past the request check of this pass is cancelled and redone).
   t.requests |= REQ_APIC_PAGE_RELOAD;
@@ -57,7 +59,11 @@ export function nested_vmx_vmexit(kvm: Kvm, t: KvmVcpu, reason: string): void {
 export function vmx_check_nested_events(kvm: Kvm, t: KvmVcpu, externalIntr: boolean): number {
   if (!t.nested.guestMode) return 0;
   kvm.sink.step(t.id, 'vmx_check_nested_events');
-  if (kvm.code.nestedBlockOnReinjection && (t.nmiInjected || t.interruptPending >= 0)) return EBUSY;
+  if (kvm.code.nestedBlockOnReinjection && (t.nmiInjected || t.interruptPending >= 0)) {
+    // Trace only: the L1 interrupts that wait behind the re-injection of L2's event.
+    vsOr(t.nested.behindReinjection, t.vapic.virr);
+    return EBUSY;
+  }
   const exitOnIntr = nested_exit_on_intr(kvm);
   if (t.nmiPending > 0 && exitOnIntr) {
     if (t.nested.runPending) return EBUSY;

@@ -24,6 +24,8 @@ export class NestedState {
   readonly syncedInL2 = vecSet();
   /** Trace only: vectors whose f27a85c4 forced exit found the vCPU outside IN_GUEST_MODE. */
   readonly unforcedInL2 = vecSet();
+  /** Trace only: L1 vectors that found check_nested_events blocked by a pending re-injection. */
+  readonly behindReinjection = vecSet();
 }
 
 export class KvmVcpu {

@@ -81,7 +81,7 @@ export function vmx_sync_pir_to_irr(kvm: Kvm, t: KvmVcpu): number {
       if (nested_exit_on_intr(kvm)) {
         // The cmpxchg IN → EXITING does nothing when the sync runs before the mode store
         // (e.g. from vcpu_scan_ioapic in the requests phase): trace which vectors that left.
-        if (kvm_vcpu_exiting_guest_mode(t) !== Mode.IN) vsOr(t.nested.unforcedInL2, t.vapic.virr);
+        if (kvm_vcpu_exiting_guest_mode(t) !== Mode.IN && !t.nested.runPending) vsOr(t.nested.unforcedInL2, t.vapic.virr);
       } else {
         kvm_make_request(t, REQ_EVENT);
       }
