@@ -25,6 +25,7 @@ export class Oracle implements ObsSink {
   /** Vectors ever accepted per vCPU (tells a duplicate from a spurious delivery). */
   private readonly everPending: VecSet[] = [];
   private readonly crashed: boolean[] = [];
+  private crashedAny = false;
   private cur: Event | undefined;
   private curIndex = -1;
   /** Count of observations that show the mechanism doing something (for the drain). */
@@ -50,6 +51,9 @@ export class Oracle implements ObsSink {
   }
 
   private report(kind: DivergenceKind, shape: string, cpu: number, message: string): void {
+    // After a hypervisor crash the VM is dead: what it then fails to deliver is a
+    // consequence, not another divergence.
+    if (this.crashedAny && kind !== 'crash') return;
     const signature = makeSignature(this.backendName, this.variant, kind, shape);
     if (this.seen.has(signature)) return;
     this.seen.add(signature);
@@ -188,6 +192,7 @@ export class Oracle implements ObsSink {
     this.activity++;
     if (this.crashed[cpu]) return;
     this.crashed[cpu] = true;
+    this.crashedAny = true;
     this.report('crash', where, cpu, `hypervisor crash on vCPU${cpu} in ${where}: ${message}`);
   }
 

@@ -8,6 +8,7 @@
 // signatures only).
 import { GuestCpu, execCoreInstruction } from '../apic/guestcpu.js';
 import { resolveDest } from '../apic/dest.js';
+import { Ioapic, type IoPin } from '../apic/ioapic.js';
 import {
   computePpr, prioClass, vecSet, vsAdd, vsDel, vsHas, vsHighest, vsTestAndAdd, type VecSet,
 } from '../apic/vecset.js';
@@ -58,10 +59,6 @@ export class RefLapic {
   }
 }
 
-export interface IoPinState {
-  vector: number; dest: number; level: boolean; masked: boolean;
-  line: boolean; remoteIrr: boolean;
-}
 
 /** Why the reference refuses a delivery. */
 export type DeliveryFault =
@@ -74,15 +71,17 @@ export type DeliveryFault =
 
 export class Reference {
   readonly cpus: RefLapic[];
-  readonly pins = new Map<number, IoPinState>();
+  readonly ioapic: Ioapic;
+  /** The I/O APIC's pins (line, mask, Remote IRR). */
+  get pins(): Map<number, IoPin> { return this.ioapic.pins; }
   /** How many times each vCPU's guest has taken each vector (for the trace). */
 
   constructor(readonly machine: MachineConfig) {
     this.cpus = [];
     for (let i = 0; i < machine.vcpus; i++) this.cpus.push(new RefLapic());
-    for (const p of machine.ioapic) {
-      this.pins.set(p.pin, { vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, line: false, remoteIrr: false });
-    }
+    this.ioapic = new Ioapic(machine.ioapic, (p) => {
+      if (p.dest < machine.vcpus) this.accept(p.dest, p.vector, p.level, p.level ? Src.IoLevel : Src.IoEdge);
+    });
   }
 
   /** REF-ACC-1/2, REF-VEC-1: a fixed interrupt arrives at vCPU `cpu`. */
@@ -108,7 +107,7 @@ export class Reference {
         for (let i = 0; i < this.machine.vcpus; i++) if (mask & (1 << i)) this.accept(i, ev.vector, false, Src.Msi);
         return;
       }
-      case 'ioapic': this.ioapic(ev.pin, ev.op); return;
+      case 'ioapic': this.ioapic.apply(ev.pin, ev.op); return; // REF-IOA-1..3
       default: break;
     }
     const a = this.cpus[ev.cpu]!;
@@ -155,49 +154,7 @@ export class Reference {
     const v = vsHighest(a.isr);
     if (v < 0) return;
     vsDel(a.isr, v);
-    if (vsHas(a.tmr, v)) this.ioapicEoi(v);
-  }
-
-  private send(pin: IoPinState): void {
-    if (pin.dest < this.machine.vcpus) this.accept(pin.dest, pin.vector, pin.level, pin.level ? Src.IoLevel : Src.IoEdge);
-  }
-
-  /** REF-IOA-1/2. */
-  private ioapic(n: number, op: 'assert' | 'deassert' | 'pulse' | 'mask' | 'unmask'): void {
-    const p = this.pins.get(n);
-    if (!p) return;
-    switch (op) {
-      case 'assert': {
-        const rising = !p.line;
-        p.line = true;
-        if (p.level) this.serviceLevel(p);
-        else if (rising && !p.masked) this.send(p);
-        return;
-      }
-      case 'deassert': p.line = false; return;
-      case 'pulse':
-        if (p.level) { p.line = true; this.serviceLevel(p); p.line = false; }
-        else if (!p.line && !p.masked) this.send(p);
-        return;
-      case 'mask': p.masked = true; return;
-      case 'unmask': p.masked = false; if (p.level) this.serviceLevel(p); return;
-    }
-  }
-
-  private serviceLevel(p: IoPinState): void {
-    if (p.line && !p.masked && !p.remoteIrr) {
-      p.remoteIrr = true;
-      this.send(p);
-    }
-  }
-
-  private ioapicEoi(vector: number): void {
-    for (const p of this.pins.values()) {
-      if (p.level && p.vector === vector && p.remoteIrr) {
-        p.remoteIrr = false;
-        this.serviceLevel(p);
-      }
-    }
+    if (vsHas(a.tmr, v)) this.ioapic.eoi(v);
   }
 
   /**

@@ -6,13 +6,13 @@
 // smallest example of a backend for users who write their own (docs/writing-a-backend.md).
 import { GuestCpu, execCoreInstruction } from '../../apic/guestcpu.js';
 import { resolveDest } from '../../apic/dest.js';
+import { Ioapic } from '../../apic/ioapic.js';
 import {
   computePpr, prioClass, vecSet, vsAdd, vsDel, vsEmpty, vsHas, vsHighest, type VecSet,
 } from '../../apic/vecset.js';
 import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 
-interface Pin { vector: number; dest: number; level: boolean; masked: boolean; line: boolean; remoteIrr: boolean }
 
 class Cpu {
   readonly irr = vecSet();
@@ -30,11 +30,15 @@ class Cpu {
 
 class BareMetal implements BackendInstance {
   private readonly cpus: Cpu[] = [];
-  private readonly pins = new Map<number, Pin>();
+  private readonly ioapic: Ioapic;
 
   constructor(readonly machine: MachineConfig, private readonly sink: ObsSink) {
     for (let i = 0; i < machine.vcpus; i++) this.cpus.push(new Cpu());
-    for (const p of machine.ioapic) this.pins.set(p.pin, { vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, line: false, remoteIrr: false });
+    this.ioapic = new Ioapic(machine.ioapic, (p) => {
+      if (p.dest >= machine.vcpus) return;
+      if (p.level) this.land(p.dest, p.vector, true); // level: accepted before Remote IRR is set
+      else vsAdd(this.cpus[p.dest]!.inflight, p.vector);
+    });
   }
 
   where(): VcpuWhere { return 'guest'; }
@@ -53,16 +57,6 @@ class BareMetal implements BackendInstance {
     if (vsEmpty(c.inflight) && !c.nmiInflight) this.sink.evaluate(cpu);
   }
 
-  private sendPin(p: Pin): void {
-    if (p.dest >= this.machine.vcpus) return;
-    if (p.level) this.land(p.dest, p.vector, true); // level: accepted before remote IRR is set
-    else vsAdd(this.cpus[p.dest]!.inflight, p.vector);
-  }
-
-  private serviceLevel(p: Pin): void {
-    if (p.line && !p.masked && !p.remoteIrr) { p.remoteIrr = true; this.sendPin(p); }
-  }
-
   apply(ev: Event, index: number): void {
     switch (ev.k) {
       case 'msi': {
@@ -71,17 +65,10 @@ class BareMetal implements BackendInstance {
         for (let i = 0; i < this.machine.vcpus; i++) if (mask & (1 << i)) vsAdd(this.cpus[i]!.inflight, ev.vector);
         break;
       }
-      case 'ioapic': {
+      case 'ioapic':
         this.sink.executed(index);
-        const p = this.pins.get(ev.pin);
-        if (!p) break;
-        if (ev.op === 'assert') { const rising = !p.line; p.line = true; if (p.level) this.serviceLevel(p); else if (rising && !p.masked) this.sendPin(p); }
-        else if (ev.op === 'deassert') p.line = false;
-        else if (ev.op === 'pulse') { if (p.level) { p.line = true; this.serviceLevel(p); p.line = false; } else if (!p.line && !p.masked) this.sendPin(p); }
-        else if (ev.op === 'mask') p.masked = true;
-        else { p.masked = false; if (p.level) this.serviceLevel(p); }
+        this.ioapic.apply(ev.pin, ev.op);
         break;
-      }
       case 'pirq': {
         const c = this.cpus[ev.cpu]!;
         if (c.nmiInflight) { c.nmiInflight = false; c.nmiPending = true; }
@@ -120,7 +107,7 @@ class BareMetal implements BackendInstance {
         const v = vsHighest(c.isr);
         if (v >= 0) {
           vsDel(c.isr, v);
-          if (vsHas(c.tmr, v)) for (const p of this.pins.values()) if (p.level && p.vector === v && p.remoteIrr) { p.remoteIrr = false; this.serviceLevel(p); }
+          if (vsHas(c.tmr, v)) this.ioapic.eoi(v);
         }
         this.sink.executed(index);
         return;

@@ -8,6 +8,7 @@
 // Modules: vmcs.ts (fields), lapic.ts (L0's LAPIC for L1), nested.ts (guest mode, exits to
 // L1), vcpu_enter_guest.ts (L0's run loop, step by step), vcpu.ts (state).
 import { resolveDest } from '../../apic/dest.js';
+import { Ioapic } from '../../apic/ioapic.js';
 import { execCoreInstruction, type GuestCpu } from '../../apic/guestcpu.js';
 import { vsFormat, type VecSet } from '../../apic/vecset.js';
 import type { Event, MachineConfig } from '../../scenario/types.js';
@@ -29,11 +30,12 @@ const MAX_ENTER_STEPS = 96;
 const ESR_SEND_ILLEGAL = 0x20;
 const ESR_RECV_ILLEGAL = 0x40;
 
-interface Pin { vector: number; dest: number; level: boolean; masked: boolean; line: boolean; remoteIrr: boolean }
 
 class KvmNvmx implements BackendInstance, KvmCtx {
   readonly vcpus: Vcpu[] = [];
-  private readonly pins = new Map<number, Pin>();
+  // KVM's ioapic.c is not what this backend studies (the kvm backend models it); the
+  // architectural I/O APIC helper stands in for it.
+  private readonly vioapic: Ioapic;
   private readonly x2apic: boolean;
 
   constructor(readonly machine: MachineConfig, readonly sink: ObsSink, readonly fixed: boolean) {
@@ -43,9 +45,9 @@ class KvmNvmx implements BackendInstance, KvmCtx {
       v.vmcs12.pinBasedExtIntrExiting = machine.nested?.exitOnIntr ?? false;
       this.vcpus.push(v);
     }
-    for (const p of machine.ioapic) {
-      this.pins.set(p.pin, { vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, line: false, remoteIrr: false });
-    }
+    this.vioapic = new Ioapic(machine.ioapic, (p) => {
+      if (p.dest < this.vcpus.length) this.accept(this.vcpus[p.dest]!, p.vector, p.level, -1);
+    });
   }
 
   // ---- BackendInstance queries
@@ -86,12 +88,7 @@ class KvmNvmx implements BackendInstance, KvmCtx {
 
   /** kvm_ioapic_update_eoi: a level EOI clears Remote IRR and re-sends a still-asserted line. */
   ioapicEoi(vector: number): void {
-    for (const p of this.pins.values()) {
-      if (p.level && p.vector === vector && p.remoteIrr) {
-        p.remoteIrr = false;
-        this.serviceLevel(p);
-      }
-    }
+    this.vioapic.eoi(vector);
   }
 
   // ---- events
@@ -104,7 +101,7 @@ class KvmNvmx implements BackendInstance, KvmCtx {
         for (let i = 0; i < this.vcpus.length; i++) if (mask & (1 << i)) this.accept(this.vcpus[i]!, ev.vector, false, -1);
         break;
       }
-      case 'ioapic': this.sink.executed(index); this.ioapic(ev.pin, ev.op); break;
+      case 'ioapic': this.sink.executed(index); this.vioapic.apply(ev.pin, ev.op); break;
       case 'exit': this.guestExit(this.vcpus[ev.cpu]!, ev.reason); break;
       case 'enter': this.enter(this.vcpus[ev.cpu]!); break;
       case 'enter_step': {
@@ -264,38 +261,6 @@ class KvmNvmx implements BackendInstance, KvmCtx {
     t.nmiQueued++;
     t.requests |= KVM_REQ_NMI;
     this.kick(t, from);
-  }
-
-  private send(p: Pin): void {
-    if (p.dest < this.vcpus.length) this.accept(this.vcpus[p.dest]!, p.vector, p.level, -1);
-  }
-
-  private serviceLevel(p: Pin): void {
-    if (p.line && !p.masked && !p.remoteIrr) {
-      p.remoteIrr = true;
-      this.send(p);
-    }
-  }
-
-  private ioapic(pin: number, op: 'assert' | 'deassert' | 'pulse' | 'mask' | 'unmask'): void {
-    const p = this.pins.get(pin);
-    if (!p) return;
-    switch (op) {
-      case 'assert': {
-        const rising = !p.line;
-        p.line = true;
-        if (p.level) this.serviceLevel(p);
-        else if (rising && !p.masked) this.send(p);
-        return;
-      }
-      case 'deassert': p.line = false; return;
-      case 'pulse':
-        if (p.level) { p.line = true; this.serviceLevel(p); p.line = false; }
-        else if (!p.line && !p.masked) this.send(p);
-        return;
-      case 'mask': p.masked = true; return;
-      case 'unmask': p.masked = false; if (p.level) this.serviceLevel(p); return;
-    }
   }
 }
 

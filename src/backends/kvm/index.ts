@@ -87,7 +87,9 @@ class KvmInstance implements BackendInstance {
     if (vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
     if (vsHas(t.vapic.virr, vector)) {
       if (t.nested.guestMode) {
-        if (vsHas(t.nested.behindReinjection, vector)) return 'l2-resumed-after-reinjection';
+        // Any L1 vector that waited behind a re-injection and is still pending means the
+        // episode never ended: everything L1 has pending waits on it.
+        if (intersects(t.nested.behindReinjection, t.vapic.virr)) return 'l2-resumed-after-reinjection';
         if (exit_request_missed(t, vector)) return 'l2-resumed-exit-request-missed';
         return synced_while_l2(t, vector) ? 'l2-resumed-after-pir-sync' : 'l1-pending-at-nested-entry';
       }
@@ -97,6 +99,11 @@ class KvmInstance implements BackendInstance {
     }
     return undefined;
   }
+}
+
+function intersects(a: VecSet, b: VecSet): boolean {
+  for (let w = 0; w < 8; w++) if ((a[w]! & b[w]!) !== 0) return true;
+  return false;
 }
 
 export const kvm: Backend = {
