@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything irqdiff needs on a fresh Debian machine: the Debian packages for the real-
 # hypervisor replay (QEMU, 32-bit gcc for the guest test kernel) and the terminal tests
-# (tmux), then the npm dependencies (npm ci also compiles the TypeScript to dist/).
+# (tmux), then the npm dependencies, then it compiles the TypeScript to dist/.
 # Without root or sudo it skips the Debian packages; the tests that need them then skip
 # with a message saying why.
 set -euo pipefail
@@ -25,4 +25,11 @@ if [ "${#need[@]}" -gt 0 ]; then
   fi
 fi
 
-npm ci --no-audit --no-fund
+# npm ci installs exactly the lock file. Some npm 11 releases refuse a lock file that lists
+# the platform packages of optional dependencies only for this platform; npm install then
+# installs the same locked versions without rewriting it.
+if ! npm ci --no-audit --no-fund; then
+  echo "setup: npm ci refused the lock file; installing the locked versions with npm install" >&2
+  npm install --no-audit --no-fund
+fi
+npm run build
