@@ -1,5 +1,6 @@
 // The terminal screens in a real terminal: tmux runs irqdiff, send-keys types, capture-pane
-// reads what a person would see.
+// reads what a person would see. (CI=true makes Ink print only the final frame, as it does for
+// any non-interactive run; a person at a terminal has no CI variable, so the test removes it.)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,7 +39,7 @@ describe.skipIf(!hasTmux)('terminal screens under tmux', () => {
       }));
     }
     const session = `irqdiff-triage-${process.pid}`;
-    tmux('new-session', '-d', '-s', session, '-x', '140', '-y', '40', `node ${BIN} triage ${dir} --corpus ${join(dir, 'corpus')}`);
+    tmux('new-session', '-d', '-s', session, '-x', '140', '-y', '40', `env -u CI node ${BIN} triage ${dir} --corpus ${join(dir, 'corpus')}`);
     try {
       let screen = await waitFor(session, /irqdiff triage — 2 findings/);
       expect(screen).toMatch(/▶ lost\s+baremetal\/sdm\s+one/);
@@ -56,7 +57,7 @@ describe.skipIf(!hasTmux)('terminal screens under tmux', () => {
   it('fuzz --tui: the live dashboard shows throughput and per-variant counts, then the summary', async () => {
     const out = mkdtempSync(join(tmpdir(), 'irqdiff-tmux-fuzz-'));
     const session = `irqdiff-fuzz-${process.pid}`;
-    tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '30', `node ${BIN} fuzz --tui --backend baremetal --time 3s --jobs 1 --out ${out}; sleep 30`);
+    tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '30', `env -u CI node ${BIN} fuzz --tui --backend baremetal --time 3s --jobs 1 --out ${out}; sleep 30`);
     try {
       const live = await waitFor(session, /events\/s/);
       expect(live).toMatch(/irqdiff fuzz: 1 variants \(baremetal\/sdm\)/);
