@@ -9,7 +9,7 @@ import { apply_event, type EventHooks } from './guest.js';
 import { KvmIoapic, kvm_ioapic_scan_entry } from './ioapic.js';
 import { pirq } from './pcpu.js';
 import { Kvm } from './state.js';
-import { exit_request_missed, synced_while_l2 } from './sync.js';
+import { synced_while_l2 } from './sync.js';
 import { CODE, VARIANTS } from './variants.js';
 import { describeEntry, enter, entry_step } from './vcpu_enter_guest.js';
 
@@ -90,7 +90,7 @@ class KvmInstance implements BackendInstance {
         // Any L1 vector that waited behind a re-injection and is still pending means the
         // episode never ended: everything L1 has pending waits on it.
         if (intersects(t.nested.behindReinjection, t.vapic.virr)) return 'l2-resumed-after-reinjection';
-        if (exit_request_missed(t, vector)) return 'l2-resumed-exit-request-missed';
+        if (intersects(t.nested.unforcedInL2, t.vapic.virr)) return 'l2-resumed-exit-request-missed';
         return synced_while_l2(t, vector) ? 'l2-resumed-after-pir-sync' : 'l1-pending-at-nested-entry';
       }
       if (t.vapic.rvi < vector) return 'virr-above-rvi';

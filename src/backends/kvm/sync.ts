@@ -98,7 +98,3 @@ export function synced_while_l2(t: KvmVcpu, vector: number): boolean {
   return vsHas(t.nested.syncedInL2, vector);
 }
 
-/** Whether f27a85c4's forced exit for this vector was a no-op (the sync ran outside IN_GUEST_MODE). */
-export function exit_request_missed(t: KvmVcpu, vector: number): boolean {
-  return vsHas(t.nested.unforcedInL2, vector);
-}
