@@ -46,7 +46,7 @@ describe.skipIf(!!why)('guest kernel under TCG', () => {
     expect(r!.status).toBe('clean');
   });
 
-  it('runs the corpus/real reproducers and a cross-vCPU handoff in one boot', async () => {
+  it('a cross-vCPU handoff: both IPIs pending while IF = 0 are taken in priority order after STI', async () => {
     const handoff: Scenario = {
       irqdiff: 1, name: 'handoff', machine: { vcpus: 2, apic: 'xapic', ioapic: [] },
       events: [
@@ -82,9 +82,20 @@ describe.skipIf(!!why || !kvm)('guest kernel under KVM', () => {
 describe('corpus/real', () => {
   const dir = 'corpus/real';
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
-  it.each(files.length ? files : ['(none)'])('%s parses', (f) => {
+  it.each(files.length ? files : ['(none)'])('%s parses and has its real outcome recorded', (f) => {
     if (f === '(none)') return;
     const s = parseScenario(readFileSync(`${dir}/${f}`, 'utf8'), f);
-    expect(s.expect).toBeUndefined();   // real/<accel> expectations are kept in the description (see README)
+    expect(s.expect).toBeUndefined(); // real-hypervisor findings: outcomes live in "real", not in model expectations
+    expect(s.real?.tcg?.status).toBeDefined();
+  });
+});
+
+describe.skipIf(!!why)('model reproducers as real guests under TCG', () => {
+  // The judge's soundness on real runs: QEMU's TCG APIC is architectural for everything these
+  // reproducers exercise, so each must come out clean, as recorded in its "real" field.
+  const files = ['corpus/bhyve', 'corpus/kvm', 'corpus/kvm-nvmx'].flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.json')).map((f) => `${d}/${f}`));
+  it('every model reproducer is clean on TCG', async () => {
+    const res = await runScenarios(files.map((f) => ({ file: f, scenario: parseScenario(readFileSync(f, 'utf8'), f) })), 'tcg');
+    for (const r of res) expect(`${r.file}: ${r.status} ${r.divergences.map((d) => d.signature).join(' ')}`).toBe(`${r.file}: clean `);
   });
 });
