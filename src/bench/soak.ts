@@ -6,7 +6,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKENDS } from '../backends/registry.js';
-import { matchesPrefix } from '../oracle/divergence.js';
+import { classify } from '../fuzz/classify.js';
 import { parseDuration, runCampaign } from '../fuzz/campaign.js';
 import { resolveTargets } from '../fuzz/targets.js';
 
@@ -24,11 +24,7 @@ const s = await runCampaign({ filters, modules: [], seed, seconds, jobs, out, ma
 let unexpected = 0;
 let known = 0;
 for (const [sig, n] of Object.entries(s.bySignature)) {
-  const [bv, kind, ...shape] = sig.split(':');
-  const t = targets.find((x) => `${x.backend.name}/${x.variant}` === bv)!;
-  const info = t.backend.variants.find((v) => v.name === t.variant)!;
-  const d = { kind: kind as never, shape: shape.join(':') };
-  const isKnown = (info.knownDeviations ?? []).some((k) => matchesPrefix(d, k.signature));
+  const isKnown = classify(BACKENDS, sig) !== 'unexpected';
   if (isKnown) known += n; else unexpected += n;
   console.log(`  ${isKnown ? 'known     ' : 'UNEXPECTED'} ${String(n).padStart(8)}  ${sig}`);
 }

@@ -6,6 +6,7 @@ import type { Backend } from '../backends/api.js';
 import { allBackends, BackendModuleError } from '../backends/load.js';
 import { runScenario } from '../engine/session.js';
 import { parseDuration, runCampaign } from '../fuzz/campaign.js';
+import { CLASS_LABEL, classify } from '../fuzz/classify.js';
 import { resolveTargets, TargetError, type Target } from '../fuzz/targets.js';
 import { minimize } from '../minimizer/minimize.js';
 import { ScenarioError } from '../scenario/schema.js';
@@ -134,13 +135,15 @@ async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number
   } else {
     out(title);
     summary = await runCampaign(options, (e) => {
-      if (e.kind === 'finding') out(`NEW  ${e.text}\n     → ${e.path}`);
+      if (e.kind === 'finding') out(`NEW  ${CLASS_LABEL[classify(backends, e.signature!)]}  ${e.text}\n     → ${e.path}`);
       else out(e.kind === 'warning' ? `warning: ${e.text}` : e.text);
     });
   }
   if (summary.resumedFrom.some((x) => x > 0)) out(`(resumed at iterations ${summary.resumedFrom.join(', ')})`);
   const secs = summary.elapsedMs / 1000;
-  out(`done: ${summary.scenarios} interleavings, ${summary.events} events in ${secs.toFixed(1)}s (${Math.round(summary.events / secs)} events/s), ${summary.divergent} divergent, ${summary.newFindings.length} new signatures`);
+  const classes = { expected: 0, known: 0, unexpected: 0 };
+  for (const f of summary.newFindings) classes[classify(backends, f.signature)]++;
+  out(`done: ${summary.scenarios} interleavings, ${summary.events} events in ${secs.toFixed(1)}s (${Math.round(summary.events / secs)} events/s), ${summary.divergent} divergent, ${summary.newFindings.length} new signatures (${classes.unexpected} unexpected, ${classes.expected} documented bugs, ${classes.known} documented deviations)`);
   for (const [k, [sc, ev, dv]] of Object.entries(summary.perTarget)) out(`  ${k.padEnd(28)} ${String(sc).padStart(9)} interleavings ${String(ev).padStart(11)} events ${String(dv).padStart(8)} divergent`);
   return summary.divergent > 0 ? 1 : 0;
 }
