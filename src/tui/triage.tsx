@@ -5,6 +5,7 @@ import React, { useMemo, useState } from 'react';
 import { Box, Text, useApp, useInput } from 'ink';
 import type { Backend } from '../backends/api.js';
 import { traceScenario } from '../cli/trace.js';
+import { CLASS_LABEL, classify } from '../fuzz/classify.js';
 import type { Scenario } from '../scenario/types.js';
 import { promote } from '../store/corpus.js';
 import { listJson, readScenarioFile } from '../store/files.js';
@@ -25,11 +26,11 @@ export function loadItems(dir: string): Item[] {
   });
 }
 
-function label(it: Item): string {
+function label(it: Item, backends: Backend[]): string {
   const f = it.scenario?.found;
   if (!f) return it.error ? `unreadable  ${it.file}` : `(no finding) ${it.file}`;
   const [, kind, ...shape] = f.signature.split(':');
-  return `${kind!.padEnd(18)} ${(f.backend + '/' + f.variant).padEnd(22)} ${shape.join(':').padEnd(26)} ${String(it.scenario!.events.length).padStart(3)} ev`;
+  return `${kind!.padEnd(18)} ${(f.backend + '/' + f.variant).padEnd(22)} ${shape.join(':').padEnd(26)} ${String(it.scenario!.events.length).padStart(3)} ev  ${CLASS_LABEL[classify(backends, f.signature)].trim()}`;
 }
 
 function traceLines(it: Item | undefined, backends: Backend[]): string[] {
@@ -90,7 +91,7 @@ export function Triage({ items, backends, corpusDir, height = 30 }: TriageProps)
           const i = start + k;
           return (
             <Text key={it.file} inverse={i === sel} color={it.error ? 'red' : undefined} wrap="truncate">
-              {i === sel ? '▶ ' : '  '}{label(it)}
+              {i === sel ? '▶ ' : '  '}{label(it, backends)}
             </Text>
           );
         })}
