@@ -64,7 +64,8 @@ export function Triage({ items, backends, corpusDir, height = 30 }: TriageProps)
   const [status, setStatus] = useState('↑/↓ select · j/k scroll trace · p promote to corpus · q quit');
   const current = items[sel];
   const lines = useMemo(() => traceLines(current, backends), [current, backends]);
-  const body = Math.max(5, height - 6);
+  // Title, the list box (up to 8 rows + border), the status line: the trace gets the rest.
+  const body = Math.max(5, height - (Math.max(1, Math.min(items.length, 8)) + 2) - 3);
 
   useInput((input, key) => {
     if (input === 'q' || key.escape) { exit(); return; }
