@@ -38,25 +38,12 @@ export function vsHighest(s: VecSet): number {
   return -1;
 }
 
-/** Lowest set vector, or -1 when empty. */
-export function vsLowest(s: VecSet): number {
-  for (let w = 0; w < 8; w++) {
-    const x = s[w]!;
-    if (x !== 0) return (w << 5) + (31 - Math.clz32(x & -x));
-  }
-  return -1;
-}
-
 export function vsEmpty(s: VecSet): boolean {
   return (s[0]! | s[1]! | s[2]! | s[3]! | s[4]! | s[5]! | s[6]! | s[7]!) === 0;
 }
 
 export function vsClear(s: VecSet): void {
   s.fill(0);
-}
-
-export function vsCopy(dst: VecSet, src: VecSet): void {
-  dst.set(src);
 }
 
 export function vsOr(dst: VecSet, src: VecSet): void {

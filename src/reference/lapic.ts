@@ -74,7 +74,6 @@ export class Reference {
   readonly ioapic: Ioapic;
   /** The I/O APIC's pins (line, mask, Remote IRR). */
   get pins(): Map<number, IoPin> { return this.ioapic.pins; }
-  /** How many times each vCPU's guest has taken each vector (for the trace). */
 
   constructor(readonly machine: MachineConfig) {
     this.cpus = [];
