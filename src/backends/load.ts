@@ -3,10 +3,32 @@
 // export named `backend`) must satisfy the Backend interface of ./api.ts.
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Backend } from './api.js';
+import { CAUSE_CLASSES, isTaggedCause } from '../oracle/divergence.js';
+import type { Backend, CauseDoc, VariantInfo } from './api.js';
 import { BACKENDS } from './registry.js';
 
 export class BackendModuleError extends Error {}
+
+/**
+ * What is wrong with a variant's declarations, if anything: every documented bug and
+ * deviation names one exact, tagged root cause ("<class>:<tag>"), never a whole class.
+ */
+export function declarationProblem(v: Partial<VariantInfo>): { field: string; what: string } | null {
+  if (!Array.isArray(v.expectedBugs)) return { field: 'expectedBugs', what: 'must be an array of { cause, why }' };
+  const lists: [string, unknown][] = [['expectedBugs', v.expectedBugs], ['knownDeviations', v.knownDeviations ?? []]];
+  for (const [name, list] of lists) {
+    if (!Array.isArray(list)) return { field: name, what: 'must be an array of { cause, why }' };
+    for (let j = 0; j < list.length; j++) {
+      const d = list[j] as Partial<CauseDoc> & { signature?: unknown };
+      if (d?.signature !== undefined && d.cause === undefined) return { field: `${name}[${j}]`, what: 'uses the old "signature" field: declare the root cause as "cause": "<class>:<tag>"' };
+      if (typeof d?.cause !== 'string' || !isTaggedCause(d.cause)) {
+        return { field: `${name}[${j}].cause`, what: `must be "<class>:<tag>" with a mechanism tag (classes: ${CAUSE_CLASSES.join(', ')}); a class alone never documents anything` };
+      }
+      if (typeof d.why !== 'string' || d.why.length === 0) return { field: `${name}[${j}].why`, what: 'must explain the cause' };
+    }
+  }
+  return null;
+}
 
 function check(file: string, value: unknown): Backend {
   const b = value as Partial<Backend> | undefined;
@@ -17,6 +39,8 @@ function check(file: string, value: unknown): Backend {
   b.variants.forEach((v, i) => {
     if (typeof v?.name !== 'string' || !/^[a-z0-9_.+-]+$/i.test(v.name)) throw bad(`variants[${i}].name`, 'must be a name ([A-Za-z0-9_.+-]+)');
     if (typeof v.source !== 'string') throw bad(`variants[${i}].source`, 'must name the commit or release it models');
+    const problem = declarationProblem(v);
+    if (problem) throw bad(`variants[${i}].${problem.field}`, problem.what);
   });
   if (typeof b.create !== 'function') throw bad('create', 'must be a function (variant, machine, sink) => BackendInstance');
   if (typeof b.supports !== 'function') throw bad('supports', 'must be a function (machine) => string | null');

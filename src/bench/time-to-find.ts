@@ -1,10 +1,9 @@
 // Time for the fuzzer to find each documented bug from scratch: for each seed, generate
-// interleavings for the variant until the primary divergence matches the expected
-// signature prefix; report the median over seeds, and the minimized length.
+// interleavings for the variant until a run shows the bug's root cause; report the median
+// over seeds, and the minimized length.
 //   node dist/bench/time-to-find.js [--seeds 10] [--backend NAME/VARIANT]...
 import { parseArgs } from 'node:util';
 import { BACKENDS } from '../backends/registry.js';
-import { matchesPrefix } from '../oracle/divergence.js';
 import { resolveTargets } from '../fuzz/targets.js';
 import { generateAndRun } from '../gen/generator.js';
 import { minimize } from '../minimizer/minimize.js';
@@ -28,8 +27,8 @@ for (const t of targets) {
       let found = false;
       for (let i = 0; i < limit; i++) {
         const { scenario, result } = generateAndRun(`ttf:${seed}:${i}`, t.backend, t.variant);
-        const d = result.primary;
-        if (d && matchesPrefix(d, bug.signature)) {
+        const d = result.divergences.find((x) => x.cause === bug.cause);
+        if (d) {
           times.push(performance.now() - t0);
           iters.push(i + 1);
           lengths.push(minimize(scenario, t.backend, t.variant, d.signature).after);
@@ -39,7 +38,7 @@ for (const t of targets) {
       }
       if (!found) misses++;
     }
-    const name = `${t.backend.name}/${t.variant} ${bug.signature}`;
+    const name = `${t.backend.name}/${t.variant} ${bug.cause}`;
     if (times.length === 0) { console.log(`${name.padEnd(50)} NOT FOUND in ${limit} interleavings x ${seeds} seeds`); continue; }
     console.log(`${name.padEnd(50)} median ${median(times).toFixed(1)} ms, ${median(iters)} interleavings (${times.length}/${seeds} seeds${misses ? `, ${misses} missed` : ''}); minimized length median ${median(lengths)} events (min ${Math.min(...lengths)})`);
   }

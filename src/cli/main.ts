@@ -6,7 +6,10 @@ import type { Backend } from '../backends/api.js';
 import { allBackends, BackendModuleError } from '../backends/load.js';
 import { runScenario } from '../engine/session.js';
 import { parseDuration, runCampaign } from '../fuzz/campaign.js';
-import { CLASS_LABEL, classify } from '../fuzz/classify.js';
+import { CLASS_LABEL, classify, type Class } from '../fuzz/classify.js';
+import { rateAlarms } from '../fuzz/rates.js';
+import { DEFAULT_GEN } from '../gen/generator.js';
+import { corpusSignatures } from '../store/corpus.js';
 import { resolveTargets, TargetError, type Target } from '../fuzz/targets.js';
 import { minimize } from '../minimizer/minimize.js';
 import { ScenarioError } from '../scenario/schema.js';
@@ -32,18 +35,24 @@ commands:
   real-fuzz       fuzz real hypervisors through the guest test kernel
   triage          terminal UI to inspect findings and promote them to the corpus
 
-'irqdiff <command> --help' describes each. Exit codes: 0 clean, 1 divergence, 2 usage/input error.`,
+'irqdiff <command> --help' describes each. Exit codes: 0 clean, 1 divergence (fuzz: a new UNEXPECTED root cause), 2 usage/input error.`,
   fuzz: `usage: irqdiff fuzz [--backend NAME[/VARIANT]]... [--time 30s|10m|8h] [--seed N]
-                   [--out DIR] [--jobs N] [--max-events N] [--tui] [--backend-module FILE]...
+                   [--out DIR] [--corpus DIR] [--jobs N] [--max-events N] [--tui]
+                   [--backend-module FILE]...
 
 Runs a campaign on the named backend variants (default: every variant of every hypervisor
 backend) for --time (default 30s) with --jobs worker threads (default: one per core).
 Every random choice derives from --seed (default 1): the same seed gives the same
-interleavings. Each new divergence signature is minimized and written atomically to
---out (default crashes/) as <backend>/<variant>/<kind>-<hash>.json. A campaign restarted
-with the same seed and --out resumes where it stopped (<out>/campaign.json).
---tui shows a live dashboard instead of log lines.
-Exit: 0 no divergence, 1 divergences seen.`,
+interleavings. Findings are bucketed by root cause (<backend>/<variant>:<class>:<tag>);
+each new one is minimized and written atomically to --out (default crashes/) as
+<backend>/<variant>/<class>-<hash>.json and labelled: documented bug, documented
+deviation, in corpus (a reproducer under --corpus, default corpus/, expects it), or
+UNEXPECTED — the ones to read. A documented cause seen far more often than its recorded
+rate is reported too (RATE JUMP): something new may share its symptom.
+A campaign restarted with the same seed and --out resumes where it stopped
+(<out>/campaign.json). --tui shows a live dashboard instead of log lines.
+Exit: 1 when the run found a new UNEXPECTED root cause or a rate jump, else 0
+(documented findings and findings already in --out do not fail a run).`,
   run: `usage: irqdiff run FILE... [--backend NAME/VARIANT]... [--check] [--backend-module FILE]...
 
 Replays each scenario and prints a step-by-step trace: every event, the hypervisor steps and
@@ -109,7 +118,7 @@ async function cmdRun(argv: string[], out: (l: string) => void): Promise<number>
 async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number> {
   const a = args(argv, {
     backend: { type: 'string', multiple: true }, time: { type: 'string' }, seed: { type: 'string' },
-    out: { type: 'string' }, jobs: { type: 'string' }, 'max-events': { type: 'string' }, tui: { type: 'boolean' },
+    out: { type: 'string' }, corpus: { type: 'string' }, jobs: { type: 'string' }, 'max-events': { type: 'string' }, tui: { type: 'boolean' },
   });
   if (a.values.help) { out(HELP.fuzz!); return 0; }
   if (a.positionals.length > 0) throw new UsageError(`fuzz: unexpected argument '${a.positionals[0]}'`);
@@ -122,12 +131,14 @@ async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number
   if (targets.length === 0) throw new UsageError('fuzz: no backend variant to run');
   const jobs = a.values.jobs === undefined ? Math.max(1, cpus().length) : Number(a.values.jobs);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new UsageError('fuzz: --jobs must be a whole number from 1 to 256');
-  const maxEvents = a.values['max-events'] === undefined ? 40 : Number(a.values['max-events']);
+  const maxEvents = a.values['max-events'] === undefined ? DEFAULT_GEN.maxEvents : Number(a.values['max-events']);
   if (!Number.isInteger(maxEvents) || maxEvents < 4 || maxEvents > 4000) throw new UsageError('fuzz: --max-events must be from 4 to 4000');
   const seed = (a.values.seed as string | undefined) ?? '1';
   const outDir = (a.values.out as string | undefined) ?? 'crashes';
+  const corpus = corpusSignatures((a.values.corpus as string | undefined) ?? 'corpus');
   const title = `irqdiff fuzz: ${targets.length} variants (${targets.map((t) => `${t.backend.name}/${t.variant}`).join(', ')}), ${seconds}s, ${jobs} jobs, seed ${seed}, out ${outDir}/`;
   const options = { filters, modules, seed, seconds, jobs, out: outDir, maxEvents, reportEveryMs: a.values.tui ? 500 : 5000 };
+  const emph = (t: string) => (process.stdout.isTTY && !process.env.NO_COLOR ? `\x1b[1;31m${t}\x1b[0m` : t);
   let summary;
   if (a.values.tui) {
     const { runDashboard } = await import('../tui/run.js');
@@ -135,17 +146,32 @@ async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number
   } else {
     out(title);
     summary = await runCampaign(options, (e) => {
-      if (e.kind === 'finding') out(`NEW  ${CLASS_LABEL[classify(backends, e.signature!)]}  ${e.text}\n     → ${e.path}`);
-      else out(e.kind === 'warning' ? `warning: ${e.text}` : e.text);
+      if (e.kind === 'finding') {
+        const c = classify(backends, e.signature!, corpus);
+        const line = `NEW  ${CLASS_LABEL[c]}  ${e.text}\n     → ${e.path}`;
+        out(c === 'unexpected' ? emph(line) : line);
+      } else out(e.kind === 'warning' ? `warning: ${e.text}` : e.text);
     });
   }
   if (summary.resumedFrom.some((x) => x > 0)) out(`(resumed at iterations ${summary.resumedFrom.join(', ')})`);
   const secs = summary.elapsedMs / 1000;
-  const classes = { expected: 0, known: 0, unexpected: 0 };
-  for (const f of summary.newFindings) classes[classify(backends, f.signature)]++;
-  out(`done: ${summary.scenarios} interleavings, ${summary.events} events in ${secs.toFixed(1)}s (${Math.round(summary.events / secs)} events/s), ${summary.divergent} divergent, ${summary.newFindings.length} new signatures (${classes.unexpected} unexpected, ${classes.expected} documented bugs, ${classes.known} documented deviations)`);
+  const classes: Record<Class, number> = { expected: 0, known: 0, corpus: 0, unexpected: 0 };
+  const unexpected: { signature: string; path: string }[] = [];
+  for (const f of summary.newFindings) {
+    const c = classify(backends, f.signature, corpus);
+    classes[c]++;
+    if (c === 'unexpected') unexpected.push(f);
+  }
+  // Rates were recorded with the default generator: only comparable with its settings.
+  const alarms = maxEvents === DEFAULT_GEN.maxEvents ? rateAlarms(backends, summary.bySignature, summary.perTarget) : [];
+  out(`done: ${summary.scenarios} interleavings, ${summary.events} events in ${secs.toFixed(1)}s (${Math.round(summary.events / secs)} events/s), ${summary.divergent} divergent; ${summary.newFindings.length} new root causes (${classes.unexpected} UNEXPECTED, ${classes.expected} documented bugs, ${classes.known} documented deviations, ${classes.corpus} in corpus)`);
   for (const [k, [sc, ev, dv]] of Object.entries(summary.perTarget)) out(`  ${k.padEnd(28)} ${String(sc).padStart(9)} interleavings ${String(ev).padStart(11)} events ${String(dv).padStart(8)} divergent`);
-  return summary.divergent > 0 ? 1 : 0;
+  for (const r of alarms) {
+    out(emph(`RATE JUMP  ${r.signature}: in ${r.observed} of ${r.runs} interleavings, ${r.ratio.toFixed(0)}x its recorded rate ${r.recorded.toExponential(1)} — a new cause may share this documented symptom`));
+  }
+  for (const f of unexpected) out(emph(`UNEXPECTED  ${f.signature}\n            → ${f.path}`));
+  if (unexpected.length > 0 || alarms.length > 0) out(`read them with: irqdiff triage ${outDir}`);
+  return unexpected.length > 0 || alarms.length > 0 ? 1 : 0;
 }
 
 async function cmdMinimize(argv: string[], out: (l: string) => void): Promise<number> {
@@ -177,8 +203,8 @@ async function cmdList(argv: string[], out: (l: string) => void): Promise<number
     for (const v of b.variants) {
       out(`  ${(b.name + '/' + v.name).padEnd(26)} [${v.status}] ${v.source}`);
       out(`  ${''.padEnd(26)} ${v.summary}`);
-      for (const e of v.expectedBugs) out(`  ${''.padEnd(26)} expects ${e.signature} — ${e.why}`);
-      for (const e of v.knownDeviations ?? []) out(`  ${''.padEnd(26)} known deviation ${e.signature} — ${e.why}`);
+      for (const e of v.expectedBugs) out(`  ${''.padEnd(26)} expects ${e.cause} — ${e.why}`);
+      for (const e of v.knownDeviations ?? []) out(`  ${''.padEnd(26)} known deviation ${e.cause} — ${e.why}`);
     }
   }
   return 0;

@@ -2,12 +2,12 @@
 // (handlers EOI and IRET, TPR 0, STI, then spin) and the system settles in two phases:
 //   1. no spontaneous VM exits: only what the mechanism itself causes happens (in-flight
 //      physical interrupts arrive, kicks and window exits, entries complete, guests take
-//      interrupts and EOI them). What bare metal would still deliver afterwards is late —
-//      or lost, if phase 2 does not deliver it either;
-//   2. with spontaneous exits (a timer tick on every vCPU, a few times).
+//      interrupts and EOI them). Each spin is an instruction boundary, judged like any other
+//      (REF-TIME-1); what bare metal would still take afterwards is late;
+//   2. with spontaneous exits (a timer tick on every vCPU, a few times). What bare metal
+//      would still take afterwards is lost.
 // A phase that does not settle within its bound is a livelock.
 import type { BackendInstance } from '../backends/api.js';
-import { vecSet, vsHas, type VecSet } from '../apic/vecset.js';
 import type { Oracle } from '../oracle/oracle.js';
 import type { Event } from '../scenario/types.js';
 
@@ -19,13 +19,14 @@ export interface DrainHooks {
 }
 
 // Drain events are immutable: build them once per vCPU so the drain does not allocate.
-interface CpuEvents { step: Event; l2: Event; iret: Event; eoi: Event; tpr0: Event; sti: Event; pirq: Event; enter: Event; tick: Event }
+interface CpuEvents { step: Event; l2: Event; iret: Event; eoi: Event; tpr0: Event; sti: Event; pirq: Event; enter: Event; tick: Event; readIsr: Event; readIrr: Event }
 const EV: CpuEvents[] = [];
 for (let cpu = 0; cpu < 8; cpu++) {
   EV.push({
     step: { k: 'step', cpu }, l2: { k: 'l2', cpu, op: 'step' }, iret: { k: 'iret', cpu }, eoi: { k: 'eoi', cpu },
     tpr0: { k: 'tpr', cpu, value: 0, via: 'mmio' }, sti: { k: 'sti', cpu }, pirq: { k: 'pirq', cpu },
     enter: { k: 'enter', cpu }, tick: { k: 'exit', cpu, reason: 'timer' },
+    readIsr: { k: 'read', cpu, reg: 'isr' }, readIrr: { k: 'read', cpu, reg: 'irr' },
   });
 }
 
@@ -47,6 +48,7 @@ function idleAction(b: BackendInstance, cpu: number): Event | null {
 /** Run rounds until two consecutive rounds are quiet; false if the bound was hit. */
 function settle(b: BackendInstance, o: Oracle, h: DrainHooks, vcpus: number, bound: number): boolean {
   let quiet = 0;
+  o.exitReasons.clear();
   for (let round = 0; round < bound; round++) {
     const before = o.activity;
     let busy = false;
@@ -78,18 +80,7 @@ export function drain(b: BackendInstance, o: Oracle, h: DrainHooks): void {
     o.livelock('phase1', `the system did not settle within ${bound} rounds without spontaneous exits (${o.exits} VM exits so far)`);
     return;
   }
-  const late: VecSet[] = [];
-  const lateNmi: boolean[] = [];
-  const lateTags: (string | undefined)[][] = [];
-  for (let cpu = 0; cpu < n; cpu++) {
-    const s = vecSet();
-    const any = o.stuck(cpu, s);
-    late.push(s);
-    lateNmi.push(o.stuckNmi(cpu));
-    const tags: (string | undefined)[] = [];
-    if (any && b.whereStuck) for (let v = 16; v < 256; v++) if (vsHas(s, v)) tags[v] = b.whereStuck(cpu, v);
-    lateTags.push(tags);
-  }
+  o.judgeSettled();
   for (let tick = 0; tick < PHASE2_TICKS; tick++) {
     for (let cpu = 0; cpu < n; cpu++) h.apply(EV[cpu]!.tick);
     if (!settle(b, o, h, n, bound)) {
@@ -97,20 +88,12 @@ export function drain(b: BackendInstance, o: Oracle, h: DrainHooks): void {
       return;
     }
   }
-  const finalStuck: VecSet[] = [];
-  const finalNmi: boolean[] = [];
-  for (let cpu = 0; cpu < n; cpu++) {
-    const s = vecSet();
-    o.stuck(cpu, s);
-    finalStuck.push(s);
-    finalNmi.push(o.stuckNmi(cpu));
-  }
-  o.judgeDrain(late, lateNmi, lateTags, finalStuck, finalNmi, (cpu, v) => b.whereStuck?.(cpu, v));
+  o.judgeFinal();
   // Final reads: stale in-service or pending state shows up here even when nothing was lost.
   for (let cpu = 0; cpu < n; cpu++) {
     if (b.where(cpu) !== 'guest' || b.inL2(cpu) || b.guest(cpu).halted) continue;
-    h.apply({ k: 'read', cpu, reg: 'isr' });
-    if (b.where(cpu) === 'hv') h.apply({ k: 'enter', cpu });
-    if (b.where(cpu) === 'guest' && !b.guest(cpu).halted) h.apply({ k: 'read', cpu, reg: 'irr' });
+    h.apply(EV[cpu]!.readIsr);
+    if (b.where(cpu) === 'hv') h.apply(EV[cpu]!.enter);
+    if (b.where(cpu) === 'guest' && !b.guest(cpu).halted) h.apply(EV[cpu]!.readIrr);
   }
 }

@@ -10,8 +10,9 @@ import { drain } from './drain.js';
 export interface RunResult {
   backend: string;
   variant: string;
+  /** One entry per root cause seen in the run, first first; consequences are their symptoms. */
   divergences: Divergence[];
-  /** The first divergence, whose signature names the run (undefined: clean). */
+  /** The first root cause, whose signature names the run (undefined: clean). */
   primary: Divergence | undefined;
   /** Scenario events plus drain events fed to the backend. */
   eventsRun: number;
@@ -33,11 +34,13 @@ export class Session {
     }
     this.oracle = new Oracle(machine, backend.name, variant);
     this.instance = backend.create(variant, machine, this.oracle);
+    this.oracle.attach(this.instance);
   }
 
   apply(ev: Event, index: number): void {
     this.oracle.begin(ev, index);
     this.instance.apply(ev, index);
+    this.oracle.end(ev, index);
     this.eventsRun++;
     this.onApply?.(ev, index);
   }

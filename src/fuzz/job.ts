@@ -29,7 +29,7 @@ export interface JobStats {
   divergent: number;
   /** Per "backend/variant": [scenarios, events, divergent]. */
   perTarget: Record<string, [number, number, number]>;
-  /** Interleavings that showed this signature (primary or not). */
+  /** Interleavings that showed this root cause (first in the run or not). */
   bySignature: Record<string, number>;
 }
 
@@ -48,8 +48,8 @@ export function runJob(targets: Target[], p: JobParams, onFinding: (f: JobFindin
     stats.scenarios++; pt[0]++;
     stats.events += result.eventsRun; pt[1] += result.eventsRun;
     if (result.primary) { stats.divergent++; pt[2]++; }
-    // Every divergence of the run counts (a documented deviation that comes first must not
-    // hide a new one behind it); each new signature is minimized until it is the primary.
+    // Every root cause of the run counts (a documented deviation that comes first must not
+    // hide a new one behind it); each new one is minimized until it is the run's first cause.
     for (const d of result.divergences) {
       stats.bySignature[d.signature] = (stats.bySignature[d.signature] ?? 0) + 1;
       if (p.known.has(d.signature)) continue;
@@ -63,11 +63,12 @@ export function runJob(targets: Target[], p: JobParams, onFinding: (f: JobFindin
       const found: Finding = {
         backend: t.backend.name, variant: t.variant, signature: d.signature,
         message: replay.message, // names vectors and vCPUs of the minimized run
+        symptoms: replay.symptoms,
         seed, originalEvents: scenario.events.length, foundAt: new Date().toISOString(),
       };
       onFinding({
         signature: d.signature,
-        scenario: { ...min.scenario, name: `${d.kind} on ${key}`, found, expect: { [key]: { signature: d.signature } } },
+        scenario: { ...min.scenario, name: `${d.cause} on ${key}`, found, expect: { [key]: { signature: d.signature } } },
       });
     }
     stats.iter = iter + 1;

@@ -2,198 +2,599 @@
 // guest-visible ones into the reference, and asks at each of them "could bare metal have
 // produced this?" (docs/oracle.md). It never asks "did the backend do what the reference
 // did at the same step?": hardware latency makes that question unsound.
-import type { ObsSink } from '../backends/api.js';
+//
+// Its safety checks do not depend on the backend's cooperation: the engine tells it where
+// each event is about to happen and the oracle reads the backend's required queries (where
+// the vCPU is, whether physical interrupts are in flight to its pCPU, the guest core), so a
+// backend that never reports an evaluation point, drops an instruction or leaves a halted
+// guest running is judged all the same (REF-DUE-1, REF-CORE-1/2, REF-TIME-1).
+//
+// Every divergence is recorded under its root cause (divergence.ts); what follows from a
+// cause in the same run — the same held vector seen again, a priority inversion behind it,
+// an IRR read missing it, anything on a vCPU whose core state the mirror lost — is added to
+// that cause as a symptom.
+import type { GuestCpu } from '../apic/guestcpu.js';
+import type { ObsSink, VcpuWhere } from '../backends/api.js';
 import {
-  hex, prioClass, vecSet, vsAdd, vsDel, vsEmpty, vsEqual, vsFormat, vsHas, vsHighest, vsOr, vsSubset, type VecSet,
+  hex, prioClass, vecSet, vsEmpty, vsFormat, vsHas, vsHighest, type VecSet,
 } from '../apic/vecset.js';
-import { Reference, SRC_NAMES, type DeliveryFault } from '../reference/lapic.js';
-import type { Event, MachineConfig, Reg } from '../scenario/types.js';
-import { makeSignature, type Divergence, type DivergenceKind } from './divergence.js';
+import {
+  ESR_RECV_ILLEGAL, ESR_SEND_ILLEGAL, NMI_VECTOR, Reference, SRC_NAMES, Trig, type CollapseListener, type DeliveryFault,
+} from '../reference/lapic.js';
+import { GUEST_EVENTS, type Event, type MachineConfig, type Reg } from '../scenario/types.js';
+import {
+  makeCause, makeSignature, tagOf, type CauseClass, type Divergence, type DivergenceKind,
+} from './divergence.js';
 
 export interface ObsListener {
   (cpu: number, what: string): void;
 }
 
+/** What the oracle reads of a backend instance: its required queries (api.ts). */
+export interface BackendView {
+  where(cpu: number): VcpuWhere;
+  inL2(cpu: number): boolean;
+  physPending(cpu: number): boolean;
+  guest(cpu: number): GuestCpu;
+  whereStuck?(cpu: number, vector: number): string | undefined;
+  explain?(cpu: number, what: string, vector: number): string | undefined;
+}
+
+/** Index of the NMI in per-vector tables. */
+const NMI_SLOT = 256;
+const MAX_SYMPTOMS = 24;
 const scratch = vecSet();
 
-export class Oracle implements ObsSink {
+export class Oracle implements ObsSink, CollapseListener {
   readonly ref: Reference;
   readonly divergences: Divergence[] = [];
-  private readonly seen = new Set<string>();
-  /** Vectors the reference considers due (noticed by the target) per vCPU. */
-  readonly due: VecSet[] = [];
-  /** Vectors ever accepted per vCPU (tells a duplicate from a spurious delivery). */
-  private readonly everPending: VecSet[] = [];
-  private readonly crashed: boolean[] = [];
+  private readonly bySig = new Map<string, number>();
+  private view: BackendView | undefined;
+
+  // Per vCPU
+  private readonly lastStep: string[] = [];
+  private readonly exitsOn: Uint32Array;
+  /** Per vCPU and vector (NMI at NMI_SLOT): 1 + index of the cause that holds it, 0 none. */
+  private readonly owner: Own[] = [];
+  /** Per vCPU: 1 + index of a cause after which the mirror of that vCPU cannot be trusted. */
+  private readonly taint: Int32Array;
+  private readonly l1Owner: Own[] = [];
+  /**
+   * Per vCPU and vector: where the backend held a message when bare metal collapsed it into
+   * the pending instance. A later second delivery of that vector is the held message arriving
+   * late, and its cause is that place.
+   */
+  private readonly collapsedAt: (string | undefined)[][] = [];
   private crashedAny = false;
+
+  // The event being applied
   private cur: Event | undefined;
   private curIndex = -1;
+  private curExecuted = false;
+  private expectExec = -1;
+  private exitsBefore = 0;
+  /** The event's vCPU had physical interrupts in flight at the boundary before it. */
+  private physAtBegin = false;
+  private curCpu = -1;
+  /** The boundary before the current guest instruction has been judged. */
+  private boundaryDone = false;
+  /** What bare metal takes at the boundary before the current instruction (-1: nothing), and where the backend held it then. */
+  private dueAt = -1;
+  private dueTag: string | undefined;
+  /**
+   * Per vCPU, the last instruction that trapped before executing (its exit came first) and
+   * may complete later (a restarted IRET): its event, index and the judgement of its
+   * boundary, made when the guest stood at it.
+   */
+  private readonly deferEv: (Event | undefined)[] = [];
+  private readonly deferIndex: number[] = [];
+  private readonly deferDue: number[] = [];
+  private readonly deferTag: (string | undefined)[] = [];
+
   /** Count of observations that show the mechanism doing something (for the drain). */
   activity = 0;
   exits = 0;
   deliveries = 0;
+  /** VM exits by reason since the drain last reset it (livelock tags). */
+  readonly exitReasons = new Map<string, number>();
   /** Optional trace listener (only `irqdiff run` sets one). */
   listener: ObsListener | undefined;
 
   constructor(readonly machine: MachineConfig, readonly backendName: string, readonly variant: string) {
     this.ref = new Reference(machine);
+    this.exitsOn = new Uint32Array(machine.vcpus);
+    this.taint = new Int32Array(machine.vcpus);
     for (let i = 0; i < machine.vcpus; i++) {
-      this.due.push(vecSet());
-      this.everPending.push(vecSet());
-      this.crashed.push(false);
+      this.lastStep.push('');
+      this.deferEv.push(undefined);
+      this.deferIndex.push(0);
+      this.deferDue.push(-1);
+      this.deferTag.push(undefined);
+      this.owner.push(new Own());
+      this.l1Owner.push(new Own());
+      this.collapsedAt.push([]);
     }
+    this.ref.collapses = this;
   }
+
+  /** Bare metal merged a message into the pending instance: does the mechanism keep it apart? */
+  collapsed(cpu: number, v: number): void {
+    this.collapsedAt[cpu]![v] = this.view?.explain?.(cpu, 'collapsed', v);
+  }
+
+  /** The engine hands the oracle the instance it judges (after creating it with this sink). */
+  attach(view: BackendView): void {
+    this.view = view;
+  }
+
+  private phys(cpu: number): boolean {
+    return this.view ? this.view.physPending(cpu) : false;
+  }
+
+  private srcName(cpu: number, v: number): string {
+    if (v === NMI_VECTOR) return 'nmi';
+    return SRC_NAMES[this.ref.cpus[cpu]!.srcOf(v)] ?? 'none';
+  }
+
+  // ------------------------------------------------------------------ recording
+
+  /**
+   * Record a symptom under `cause`. Returns the index of the divergence it was filed under
+   * (-1: dropped after a crash).
+   */
+  private record(kind: DivergenceKind, cause: string, cpu: number, message: string, symptom: string): number {
+    // After a hypervisor crash the VM is dead: what it then fails to do is a consequence.
+    if (this.crashedAny) return -1;
+    if (cpu >= 0 && this.taint[cpu]! > 0) {
+      const i = this.taint[cpu]! - 1;
+      this.addSymptom(i, `${kind}:${symptom}`);
+      return i;
+    }
+    const signature = makeSignature(this.backendName, this.variant, cause);
+    const known = this.bySig.get(signature);
+    if (known !== undefined) {
+      this.addSymptom(known, `${kind}:${symptom}`);
+      return known;
+    }
+    const i = this.divergences.length;
+    this.divergences.push({ kind, cause, signature, cpu, at: this.curIndex, message, symptoms: [`${kind}:${symptom}`] });
+    this.bySig.set(signature, i);
+    this.listener?.(cpu, `DIVERGENCE ${cause} (${kind}) — ${message}`);
+    return i;
+  }
+
+  private addSymptom(i: number, s: string): void {
+    const d = this.divergences[i]!;
+    if (d.symptoms.length < MAX_SYMPTOMS && !d.symptoms.includes(s)) d.symptoms.push(s);
+  }
+
+  /**
+   * An interrupt bare metal would have taken (or shown) is not where it should be. Its cause
+   * is where the mechanism holds it (the backend's whereStuck tag); a vector already held by
+   * a cause of this run adds a symptom to it.
+   */
+  private held(cpu: number, v: number, kind: DivergenceKind, message: string, untagged: [CauseClass, string] | null = null, tagAt?: string): void {
+    const slot = v === NMI_VECTOR ? NMI_SLOT : v;
+    const own = this.owner[cpu]!.get(slot);
+    const symptom = kind === 'priority-inversion' || kind === 'nmi-order' ? `${this.srcName(cpu, v)}` : this.srcName(cpu, v);
+    if (own > 0) { this.record(kind, this.divergences[own - 1]!.cause, cpu, message, symptom); return; }
+    const tag = tagAt ?? this.view?.whereStuck?.(cpu, v);
+    let cause: string;
+    if (tag) cause = makeCause('stuck', tag);
+    else if (untagged) cause = makeCause(untagged[0], untagged[1]);
+    else cause = makeCause('stuck', v === NMI_VECTOR ? 'untagged-nmi' : 'untagged');
+    const i = this.record(kind, cause, cpu, message, symptom);
+    if (i >= 0) this.owner[cpu]!.set(slot, i + 1);
+  }
+
+  /** The backend's tag for a non-held divergence, else the oracle's own shape. */
+  private why(cpu: number, what: string, vector: number, fallback: string = what): string {
+    return this.view?.explain?.(cpu, what, vector) ?? fallback;
+  }
+
+  // ------------------------------------------------------------------ engine hooks
 
   /** The engine announces the event it is about to hand to the backend. */
   begin(ev: Event, index: number): void {
     this.cur = ev;
     this.curIndex = index;
+    this.curExecuted = false;
+    this.expectExec = -1;
+    this.curCpu = -1;
+    this.boundaryDone = false;
+    this.dueAt = -1;
+    const v = this.view;
+    if (!v) return;
+    let instruction: boolean;
+    switch (ev.k) {
+      case 'l2':
+        if (v.where(ev.cpu) === 'guest' && v.inL2(ev.cpu)) this.l2Boundary(ev.cpu);
+        return;
+      case 'exit': instruction = ev.reason !== 'timer' && ev.reason !== 'npf'; break; // CPUID, OUT, PAUSE trap
+      case 'msi': case 'ioapic': case 'enter': case 'enter_step': case 'pirq': case 'fault': return;
+      default: instruction = true; break;
+    }
+    const cpu = ev.cpu;
+    if (!instruction || this.crashedAny || v.where(cpu) !== 'guest' || v.inL2(cpu)) return;
+    this.curCpu = cpu;
+    // A trapping instruction's exit may take a kick that was still in flight at the boundary
+    // before it; what was in flight there stays in flight for that boundary's judgement.
+    this.physAtBegin = v.physPending(cpu);
+    const halted = v.guest(cpu).halted;
+    if (!halted && ev.k !== 'exit') {
+      this.expectExec = cpu;
+      this.exitsBefore = this.exitsOn[cpu]!;
+    }
+    this.compareCore(cpu);
+    // The boundary before the instruction is judged in the state before the backend runs
+    // it (a trapping instruction's exit changes the mechanism); it is reported only if the
+    // instruction then executes with the interrupt still not taken.
+    if (!halted && !this.ref.cpus[cpu]!.guest.halted) {
+      if (!this.physAtBegin) this.ref.land(cpu);
+      this.dueAt = this.ref.takeNow(cpu);
+      if (this.dueAt >= 0) this.dueTag = v.whereStuck?.(cpu, this.dueAt);
+    }
   }
 
-  private report(kind: DivergenceKind, shape: string, cpu: number, message: string): void {
-    // After a hypervisor crash the VM is dead: what it then fails to deliver is a
-    // consequence, not another divergence.
-    if (this.crashedAny && kind !== 'crash') return;
-    const signature = makeSignature(this.backendName, this.variant, kind, shape);
-    if (this.seen.has(signature)) return;
-    this.seen.add(signature);
-    this.divergences.push({ kind, shape, signature, cpu, at: this.curIndex, message });
-    this.listener?.(cpu, `DIVERGENCE ${kind}:${shape} — ${message}`);
+  /** The engine says the backend has finished with the event. */
+  end(ev: Event, index: number): void {
+    const v = this.view;
+    if (!v || this.crashedAny) return;
+    // REF-CORE-2: a running vCPU executes its instruction, unless a VM exit came first.
+    const cpu = this.expectExec;
+    if (cpu >= 0 && !this.curExecuted) {
+      if (this.exitsOn[cpu] !== this.exitsBefore) {
+        this.deferEv[cpu] = ev;
+        this.deferIndex[cpu] = index;
+        this.deferDue[cpu] = this.dueAt;
+        this.deferTag[cpu] = this.dueTag;
+      } else if (v.where(cpu) === 'guest' && !v.inL2(cpu)) {
+        this.record('dropped', makeCause('dropped', ev.k), cpu, `vCPU${cpu} was running guest code but never executed its ${ev.k}`, ev.k);
+      }
+    }
+    // REF-HLT-1 / REF-TIME-1: the vCPU thread ran and went back to sleep although its HLT should end.
+    if ((ev.k === 'enter' || ev.k === 'enter_step') && v.where(ev.cpu) === 'blocked') this.haltedCheck(ev.cpu);
   }
 
-  private srcName(cpu: number, v: number): string {
-    return SRC_NAMES[this.ref.cpus[cpu]!.src[v]!] ?? 'none';
+  /** REF-CORE-1: the backend's guest core must be where its instructions and deliveries put it. */
+  private compareCore(cpu: number): void {
+    const r = this.ref.cpus[cpu]!.guest;
+    const b = this.view!.guest(cpu);
+    let what = '';
+    const rf = r.frames.length, bf = b.frames.length;
+    if (rf > bf) what = 'handler-not-entered';
+    else if (rf < bf) what = 'frame-without-delivery';
+    else if (rf > 0 && (r.frames[rf - 1]!.vector !== b.frames[bf - 1]!.vector || r.frames[rf - 1]!.nmi !== b.frames[bf - 1]!.nmi)) what = 'handler-mismatch';
+    else if (r.IF !== b.IF) what = 'if-mismatch';
+    else if (r.nmiBlocked !== b.nmiBlocked) what = 'nmi-blocking-mismatch';
+    else if (r.shadow !== b.shadow) what = 'shadow-mismatch';
+    if (!what) return;
+    const msg = `vCPU${cpu}'s guest core diverged (${what}): bare metal ${coreText(r)}, ${this.backendName} ${coreText(b)}`;
+    const i = this.record('core', makeCause('core', this.why(cpu, what, -1)), cpu, msg, what);
+    if (i >= 0 && this.taint[cpu] === 0) this.taint[cpu] = i + 1;
+    r.copyFrom(b); // resynchronize: one divergence, not a cascade
   }
 
-  // ---- ObsSink ----
+  /**
+   * REF-DUE-1 and REF-TIME-1 at the instruction boundary before a guest instruction that
+   * executed: what has landed is due, and what bare metal would take here must have been
+   * taken. For the current event the judgement was prepared in begin().
+   */
+  private boundary(cpu: number, current: boolean, index = 0): void {
+    const a = this.ref.cpus[cpu]!;
+    if (a.guest.halted) {
+      // REF-HLT-1: a halted core executes nothing until an interrupt or NMI ends the HLT.
+      const i = this.record('core', makeCause('core', this.why(cpu, 'ran-while-halted', -1)), cpu,
+        `vCPU${cpu} executed an instruction although it was halted and nothing ended the HLT`, 'ran-while-halted');
+      if (i >= 0 && this.taint[cpu] === 0) this.taint[cpu] = i + 1;
+      a.guest.halted = false;
+      return;
+    }
+    let v: number;
+    let tag: string | undefined;
+    const earlier = !current && this.deferEv[cpu] !== undefined && this.deferIndex[cpu] === index;
+    if (current || earlier) {
+      v = current ? this.dueAt : this.deferDue[cpu]!;
+      tag = current ? this.dueTag : this.deferTag[cpu];
+      if (earlier) this.deferEv[cpu] = undefined;
+      // Taken meanwhile (a delivery at this boundary inside the event): nothing to judge.
+      if (v >= 0 && this.ref.takeNow(cpu) !== v) v = -1;
+    } else {
+      if (!this.phys(cpu)) this.ref.land(cpu);
+      v = this.ref.takeNow(cpu);
+      tag = v >= 0 ? this.view?.whereStuck?.(cpu, v) : undefined;
+    }
+    if (v >= 0) {
+      this.held(cpu, v, 'late', v === NMI_VECTOR
+        ? `vCPU${cpu} kept running with an NMI pending that bare metal takes at this boundary`
+        : `vCPU${cpu} kept running with ${hex(v)} pending, deliverable and due: bare metal takes it at this boundary`, null, tag);
+    }
+    this.ref.settleExtras(cpu);
+  }
 
-  executed(_index: number): void {
-    const ev = this.cur;
+  /** REF-NST-3 at an L2 instruction: a deliverable L1 interrupt must have made L2 exit. */
+  private l2Boundary(cpu: number): void {
+    const a = this.ref.cpus[cpu]!;
+    if (!a.l2Running || this.crashedAny) return;
+    if (!this.phys(cpu)) this.ref.land(cpu);
+    const v = this.ref.wouldExitL2(cpu);
+    if (v >= 0) this.held(cpu, v, 'late', `L2 on vCPU${cpu} kept running although L1's ${hex(v)} was due and L1 asked for external-interrupt exiting`);
+  }
+
+  /** A vCPU that was scheduled stays asleep: fine unless its HLT should have ended. */
+  private haltedCheck(cpu: number): void {
+    const a = this.ref.cpus[cpu]!;
+    if (!a.guest.halted) return;
+    if (!this.phys(cpu)) this.ref.land(cpu);
+    const v = this.ref.wakesHalted(cpu);
+    if (v >= 0) this.held(cpu, v, 'late', `vCPU${cpu} stayed in HLT although ${v === NMI_VECTOR ? 'an NMI' : hex(v)} was pending and would end it`);
+  }
+
+  // ------------------------------------------------------------------ ObsSink
+
+  executed(index: number): void {
+    let ev = this.cur;
+    if (index !== this.curIndex) {
+      // An instruction that trapped earlier completes now (e.g. an IRET restarted after VM entry).
+      ev = undefined;
+      for (let c = 0; c < this.deferEv.length; c++) if (this.deferEv[c] !== undefined && this.deferIndex[c] === index) ev = this.deferEv[c];
+    } else this.curExecuted = true;
     if (!ev) return;
     if (ev.k !== 'step') this.activity++;
+    // A trapping guest instruction (CPUID, OUT, PAUSE) has its boundary too.
+    if ('cpu' in ev && (GUEST_EVENTS.has(ev.k) || ev.k === 'exit')) {
+      if (ev !== this.cur) this.boundary(ev.cpu, false, index);
+      else if (!this.boundaryDone) { this.boundary(ev.cpu, ev.cpu === this.curCpu); this.boundaryDone = true; }
+    }
     this.ref.apply(ev);
-    if (ev.k === 'ipi' || ev.k === 'msi' || ev.k === 'ioapic') this.notePending();
     this.listener?.('cpu' in ev ? ev.cpu : -1, `executed ${ev.k}`);
   }
 
-  private notePending(): void {
-    for (let i = 0; i < this.machine.vcpus; i++) vsOr(this.everPending[i]!, this.ref.cpus[i]!.irr);
-  }
-
+  /** A cooperative due point for fixed interrupts (a VID or software evaluation of IRR). */
   evaluate(cpu: number): void {
-    vsOr(this.due[cpu]!, this.ref.cpus[cpu]!.irr);
+    this.ref.land(cpu, false);
   }
 
-  deliver(cpu: number, vector: number, nmi: boolean): void {
+  deliver(cpu: number, vector: number, nmi: boolean, via?: string): void {
     this.activity++;
     this.deliveries++;
     this.listener?.(cpu, `deliver ${nmi ? 'NMI' : hex(vector)}`);
+    const site = via ?? (this.lastStep[cpu] || 'unknown'); // tagged only if a cause needs it
+    // Everything in flight has landed (REF-DUE-1) — except further messages of the vector
+    // being taken, which may land before the take (and collapse) or after it.
+    const phys = this.phys(cpu);
+    if (!phys) this.ref.land(cpu, true, nmi ? NMI_VECTOR : vector);
     const a = this.ref.cpus[cpu]!;
-    if (!nmi) {
-      // Priority inversion: a higher vector that is due and passes PPR is pending (REF-DISP-1).
-      const due = this.due[cpu]!;
-      for (let w = 0; w < 8; w++) scratch[w] = a.irr[w]! & due[w]!;
-      const h = vsHighest(scratch);
+    if (!nmi && !a.l2Running) {
+      // REF-DISP-4: a pending NMI goes before any maskable interrupt.
+      if (a.nmiPending && a.guest.nmiWindow()) {
+        this.held(cpu, NMI_VECTOR, 'nmi-order', `vCPU${cpu} took ${hex(vector)} while an NMI was pending and could be taken`, ['priority', site]);
+      }
+      // REF-DISP-1: the highest deliverable vector goes first.
+      const h = vsHighest(a.irr);
       if (h > vector && prioClass(h) > prioClass(a.ppr()) && a.guest.interruptible()) {
-        this.report('priority-inversion', `${this.srcName(cpu, vector)}<${this.srcName(cpu, h)}`, cpu,
-          `vCPU${cpu} took ${hex(vector)} while ${hex(h)} was pending, due and deliverable`);
+        this.held(cpu, h, 'priority-inversion', `vCPU${cpu} took ${hex(vector)} while ${hex(h)} was pending, due and deliverable`, ['priority', site]);
       }
     }
+    const slot = nmi ? NMI_SLOT : vector;
     const src = nmi ? 'nmi' : this.srcName(cpu, vector);
     const fault: DeliveryFault | null = this.ref.deliver(cpu, vector, nmi);
-    if (!nmi) vsDel(this.due[cpu]!, vector);
-    if (fault) this.deliveryFault(cpu, vector, nmi, fault, src);
+    if (!phys) this.ref.land(cpu);
+    if (fault) this.deliveryFault(cpu, vector, nmi, fault, src, site);
+    else this.owner[cpu]!.set(slot, 0); // delivered: later trouble with it is its own
   }
 
-  private deliveryFault(cpu: number, vector: number, nmi: boolean, fault: DeliveryFault, src: string): void {
+  private deliveryFault(cpu: number, vector: number, nmi: boolean, fault: DeliveryFault, src: string, site: string): void {
     const what = nmi ? 'NMI' : hex(vector);
+    const slot = nmi ? NMI_SLOT : vector;
+    const own = this.owner[cpu]!.get(slot);
+    const file = (kind: DivergenceKind, cause: string, msg: string, sym: string) => {
+      if (own > 0) this.record(kind, this.divergences[own - 1]!.cause, cpu, msg, sym);
+      else this.record(kind, cause, cpu, msg, sym);
+    };
     switch (fault) {
-      case 'not-pending':
-        if (nmi || vsHas(this.everPending[cpu]!, vector)) {
-          this.report('duplicate', src, cpu, `vCPU${cpu} took ${what} again with nothing of it pending`);
-        } else {
-          // A vector configured on an IOAPIC pin is named by its pin kind even if the pin
-          // never legally sent it (e.g. an edge raised while masked).
-          let shape = 'never-sent';
-          for (const p of this.ref.pins.values()) if (p.vector === vector) shape = p.level ? 'ioapic-level' : 'ioapic-edge';
-          this.report('spurious', shape, cpu, `vCPU${cpu} took ${what}, which was never sent to it`);
-        }
+      case 'not-pending': {
+        const a = this.ref.cpus[cpu]!;
+        const dup = nmi || vsHas(a.everSent, vector);
+        const kind: DivergenceKind = dup ? 'duplicate' : 'spurious';
+        const io = nmi ? null : this.ioapicShape(vector);
+        const msg = dup ? `vCPU${cpu} took ${what} again with nothing of it pending` : `vCPU${cpu} took ${what}, which was never sent to it`;
+        const x = this.view?.explain?.(cpu, kind, nmi ? NMI_VECTOR : vector);
+        const heldAt = dup ? this.collapsedAt[cpu]![nmi ? NMI_VECTOR : vector] : undefined;
+        if (heldAt) this.collapsedAt[cpu]![nmi ? NMI_VECTOR : vector] = undefined;
+        // The backend's own explanation first (its vIOAPIC path), then a message the backend held
+        // apart after bare metal merged it, then the 82093AA rule an extra pin message broke.
+        let cause: string;
+        if (x) cause = makeCause(io ? 'ioapic' : kind, x);
+        else if (heldAt) cause = makeCause('stuck', heldAt);
+        else if (io) cause = makeCause('ioapic', io);
+        else cause = makeCause(kind, site);
+        file(kind, cause, msg, src);
         return;
-      case 'masked-if': this.report('masked-if', src, cpu, `vCPU${cpu} took ${what} with RFLAGS.IF = 0`); return;
-      case 'masked-shadow': this.report('masked-shadow', src, cpu, `vCPU${cpu} took ${what} in an STI shadow`); return;
-      case 'masked-ppr': this.report('masked-ppr', src, cpu, `vCPU${cpu} took ${what} although its class is not above PPR`); return;
-      case 'nmi-blocked': this.report('nmi-blocked', 'nmi', cpu, `vCPU${cpu} took an NMI while NMIs were blocked`); return;
-      case 'not-running': this.report('l1-invariant', 'l1-deliver-while-l2', cpu, `L1 on vCPU${cpu} took ${what} while L2 was running`); return;
+      }
+      case 'masked-if': file('masked-if', makeCause('masked', this.why(cpu, 'masked', vector, site)), `vCPU${cpu} took ${what} with RFLAGS.IF = 0`, src); return;
+      case 'masked-shadow': file('masked-shadow', makeCause('masked', this.why(cpu, 'masked', vector, site)), `vCPU${cpu} took ${what} in an STI shadow`, src); return;
+      case 'masked-ppr': file('masked-ppr', makeCause('masked-ppr', this.why(cpu, 'masked-ppr', vector, site)), `vCPU${cpu} took ${what} although its class is not above PPR`, src); return;
+      case 'nmi-blocked': file('nmi-blocked', makeCause('nmi-blocked', this.why(cpu, 'nmi-blocked', NMI_VECTOR, site)), `vCPU${cpu} took an NMI while NMIs were blocked`, 'nmi'); return;
+      case 'not-running': file('l1-invariant', makeCause('l1-invariant', 'l1-deliver-while-l2'), `L1 on vCPU${cpu} took ${what} while L2 was running`, src); return;
     }
+  }
+
+  /**
+   * Which 82093AA rule an extra message of a pin's vector broke, from the architectural pin
+   * state (null when the vector is no pin's).
+   */
+  private ioapicShape(vector: number): string | null {
+    for (const p of this.ref.pins.values()) {
+      if (p.vector !== vector) continue;
+      if (p.level) {
+        if (p.levelAnomaly === 'rewrite') return 'level-resent-on-redirection-write';
+        if (p.levelAnomaly === 'reassert') return 'level-resent-on-reassert';
+        return p.remoteIrr ? 'level-resent-under-remote-irr' : 'level-extra-message';
+      }
+      if (p.edgeWhileMasked) return 'edge-raised-while-masked-sent';
+      if (p.unmaskedHigh) return 'edge-resent-on-unmask';
+      return 'edge-extra-message';
+    }
+    return null;
   }
 
   readValue(cpu: number, reg: Reg, value: VecSet | number): void {
     this.activity++;
-    const expect = this.ref.read(cpu, reg);
-    if (reg === 'esr' && typeof value === 'number' && typeof expect === 'number') {
-      // Send-side errors are synchronous; a received illegal vector sets RIV when its
-      // message lands, which latency may put before or after this read.
-      const riv = 0x40;
-      const ok = (value & ~riv) === (expect & ~riv) && (!(value & riv) || this.ref.cpus[cpu]!.rivEver);
-      if (!ok) this.report('read-mismatch', reg, cpu, `vCPU${cpu} read ESR = ${fmt(value)}, bare metal: ${fmt(expect)}`);
-      return;
+    // The read is the instruction: the boundary before it comes first.
+    if (cpu === this.curCpu && !this.boundaryDone && this.cur?.k === 'read') {
+      this.boundary(cpu, true);
+      this.boundaryDone = true;
     }
-    if (typeof expect === 'number' || typeof value === 'number') {
-      if (expect !== value) {
-        this.report('read-mismatch', reg, cpu, `vCPU${cpu} read ${reg.toUpperCase()} = ${fmt(value)}, bare metal: ${fmt(expect)}`);
-      }
-      return;
-    }
-    if (reg === 'tmr') {
-      // TMR changes when a message is accepted; for a vector whose latest message may
-      // still be in flight (pending, not yet due) either value is possible.
-      const a = this.ref.cpus[cpu]!;
-      const due = this.due[cpu]!;
-      for (let w = 0; w < 8; w++) scratch[w] = (value[w]! ^ expect[w]!) & ~(a.irr[w]! & ~due[w]!);
-      for (let v = 16; v < 256; v++) if (a.extra[v]! > 0) vsDel(scratch, v);
-      if (!vsEmpty(scratch)) {
-        this.report('read-mismatch', reg, cpu, `vCPU${cpu} read TMR = ${vsFormat(value)}, bare metal: ${vsFormat(expect)}`);
-      }
-      return;
-    }
-    if (reg !== 'irr') {
-      if (!vsEqual(value, expect)) {
-        this.report('read-mismatch', reg, cpu, `vCPU${cpu} read ${reg.toUpperCase()} = ${vsFormat(value)}, bare metal: ${vsFormat(expect)}`);
-      }
-      return;
-    }
-    // IRR: everything shown must be pending on bare metal (or an in-flight duplicate that
-    // may have landed, REF-ACC-3); everything due must be shown.
+    if (!this.phys(cpu)) this.ref.land(cpu);
     const a = this.ref.cpus[cpu]!;
-    for (let w = 0; w < 8; w++) scratch[w] = expect[w]!;
-    for (let v = 16; v < 256; v++) if (a.extra[v]! > 0) vsAdd(scratch, v);
-    if (!vsSubset(value, scratch)) {
-      this.report('read-mismatch', 'irr-extra', cpu, `vCPU${cpu} read IRR = ${vsFormat(value)}, bare metal has only ${vsFormat(expect)} pending`);
-      return;
+    const mismatch = (tag: string, msg: string, vectors: number[]) => {
+      for (const v of vectors) {
+        const own = this.owner[cpu]!.get(v);
+        if (own > 0) { this.record('read-mismatch', this.divergences[own - 1]!.cause, cpu, msg, reg); return; }
+      }
+      this.record('read-mismatch', makeCause('read', tag), cpu, msg, reg);
+    };
+    switch (reg) {
+      case 'irr': this.readIrr(cpu, value as VecSet); return;
+      case 'isr': {
+        const v = value as VecSet;
+        let missing = false, stale = false;
+        const involved: number[] = [];
+        for (let w = 0; w < 8; w++) {
+          const m = a.isr[w]! & ~v[w]!, s = v[w]! & ~a.isr[w]!;
+          if (m) missing = true;
+          if (s) stale = true;
+          if (m | s) for (let b = 0; b < 32; b++) if ((m | s) & (1 << b)) involved.push(w * 32 + b);
+        }
+        if (missing || stale) {
+          mismatch(missing && stale ? 'isr-mismatch' : missing ? 'isr-missing' : 'isr-stale',
+            `vCPU${cpu} read ISR = ${vsFormat(v)}, bare metal: ${vsFormat(a.isr)}`, involved);
+        }
+        return;
+      }
+      case 'tmr': {
+        // Vectors with a message still in flight (or an optional instance) may show either way.
+        const v = value as VecSet;
+        let worst = -1;
+        for (let w = 0; w < 8; w++) scratch[w] = v[w]! ^ a.tmr[w]!;
+        for (let x = 255; x >= 16; x--) {
+          if (!vsHas(scratch, x) || vsHas(a.inflight.bits, x) || vsHas(a.extra.bits, x)) continue;
+          worst = x;
+          break;
+        }
+        if (worst < 0) return;
+        let tag: string;
+        if (vsHas(v, worst)) {
+          tag = a.lastTrigger(worst) === Trig.Edge ? 'tmr-set-after-edge'
+            : this.isLevelPinVector(worst) ? 'tmr-level-pin-before-acceptance' : 'tmr-set-never-level';
+        } else {
+          tag = vsHas(a.irr, worst) || vsHas(a.isr, worst) ? 'tmr-clear-for-level' : 'tmr-cleared-after-eoi';
+        }
+        mismatch(tag, `vCPU${cpu} read TMR = ${vsFormat(v)}, bare metal: ${vsFormat(a.tmr)}`, [worst]);
+        return;
+      }
+      case 'ppr': {
+        const expect = a.ppr();
+        if (value === expect) return;
+        const tag = value === (expect & 0xf0) ? 'ppr-low-nibble-lost' : 'ppr-mismatch';
+        mismatch(tag, `vCPU${cpu} read PPR = ${fmt(value)}, bare metal: ${hex(expect)}`, vsEmpty(a.isr) ? [] : [vsHighest(a.isr)]);
+        return;
+      }
+      case 'tpr': {
+        if (value === a.tpr) return;
+        mismatch(value === (a.tpr & 0xf0) ? 'tpr-low-nibble-lost' : 'tpr-mismatch', `vCPU${cpu} read TPR = ${fmt(value)}, bare metal: ${hex(a.tpr)}`, []);
+        return;
+      }
+      case 'esr': {
+        const got = value as number;
+        const expect = a.esr;
+        // Send errors are synchronous; a Receive-Illegal-Vector still on the bus may or may not show.
+        const rivOptional = a.rivInflight > 0;
+        const mask = rivOptional ? ~ESR_RECV_ILLEGAL : ~0;
+        if ((got & mask) === (expect & mask)) return;
+        let tag = 'esr-mismatch';
+        if ((expect & ESR_RECV_ILLEGAL) && !(got & ESR_RECV_ILLEGAL)) tag = 'esr-riv-missing';
+        else if ((expect & ESR_SEND_ILLEGAL) && !(got & ESR_SEND_ILLEGAL)) tag = 'esr-siv-missing';
+        else if (got & ~expect) tag = 'esr-extra-bits';
+        mismatch(tag, `vCPU${cpu} read ESR = ${hex(got)}, bare metal: ${hex(expect)}`, []);
+        return;
+      }
     }
-    const due = this.due[cpu]!;
-    for (let w = 0; w < 8; w++) scratch[w] = expect[w]! & due[w]!;
-    if (!vsSubset(scratch, value)) {
-      this.report('read-mismatch', 'irr-missing', cpu, `vCPU${cpu} read IRR = ${vsFormat(value)}, missing due vectors of ${vsFormat(scratch)}`);
+  }
+
+  private isLevelPinVector(v: number): boolean {
+    for (const p of this.ref.pins.values()) if (p.level && p.vector === v) return true;
+    return false;
+  }
+
+  /** IRR: every landed vector must show; what shows must be pending, in flight or optional. */
+  private readIrr(cpu: number, value: VecSet): void {
+    const a = this.ref.cpus[cpu]!;
+    // What the read shows proves it landed; an optional instance it does not show collapsed.
+    for (let w = 0; w < 8; w++) {
+      const shown = value[w]!;
+      let maybe = (a.extra.bits[w]! | (a.inflight.bits[w]! & shown)) & ~a.irr[w]!;
+      while (maybe !== 0) {
+        const low = maybe & -maybe;
+        maybe ^= low;
+        const v = (w << 5) + 31 - Math.clz32(low);
+        if (v < 16) continue;
+        if (vsHas(a.extra.bits, v)) {
+          if (shown & low) this.ref.confirmExtra(cpu, v);
+          else this.ref.dropExtra(cpu, v);
+        } else if (shown & low) {
+          this.ref.landOne(cpu, v);
+        }
+      }
+      // An optional instance shown while one is pending anyway stays optional.
+    }
+    let missing = -1;
+    let extra = -1;
+    for (let w = 7; w >= 0 && (missing < 0 || extra < 0); w--) {
+      const m = a.irr[w]! & ~value[w]!;
+      const x = value[w]! & ~a.irr[w]!;
+      if (missing < 0 && m !== 0) missing = (w << 5) + 31 - Math.clz32(m);
+      if (extra < 0 && x !== 0) extra = (w << 5) + 31 - Math.clz32(x);
+    }
+    if (missing >= 0) {
+      this.held(cpu, missing, 'read-mismatch', `vCPU${cpu} read IRR = ${vsFormat(value)}, missing ${hex(missing)} that bare metal has pending`);
+    }
+    if (extra >= 0) {
+      const own = this.owner[cpu]!.get(extra);
+      const msg = `vCPU${cpu} read IRR = ${vsFormat(value)}, bare metal has only ${vsFormat(a.irr)} pending`;
+      if (own > 0) { this.record('read-mismatch', this.divergences[own - 1]!.cause, cpu, msg, 'irr'); return; }
+      let cause: string;
+      const io = extra >= 16 ? this.ioapicShape(extra) : null;
+      const x = this.view?.explain?.(cpu, 'irr-extra', extra);
+      const heldAt = extra >= 16 ? this.collapsedAt[cpu]![extra] : undefined;
+      if (x) cause = makeCause(io ? 'ioapic' : 'read', x);
+      else if (heldAt) cause = makeCause('stuck', heldAt); // a message bare metal merged, kept apart and shown late
+      else if (io) cause = makeCause('ioapic', io);
+      else if (extra < 16) cause = makeCause('read', 'irr-illegal-vector');
+      else cause = makeCause('read', vsHas(a.everSent, extra) ? 'irr-stale' : 'irr-never-sent');
+      this.record('read-mismatch', cause, cpu, msg, 'irr');
     }
   }
 
   vmexit(cpu: number, reason: string): void {
     this.activity++;
     this.exits++;
+    this.exitsOn[cpu]!++;
+    this.exitReasons.set(reason, (this.exitReasons.get(reason) ?? 0) + 1);
     this.listener?.(cpu, `VM exit (${reason})`);
   }
 
   step(cpu: number, name: string): void {
+    this.lastStep[cpu] = name;
     this.listener?.(cpu, name);
   }
 
   crash(cpu: number, where: string, message: string): void {
     this.activity++;
-    if (this.crashed[cpu]) return;
-    this.crashed[cpu] = true;
+    if (this.crashedAny) return;
+    this.record('crash', makeCause('crash', where), cpu, `hypervisor crash on vCPU${cpu} in ${where}: ${message}`, where);
     this.crashedAny = true;
-    this.report('crash', where, cpu, `hypervisor crash on vCPU${cpu} in ${where}: ${message}`);
   }
 
   l1Exit(cpu: number, reason: string, idtValid: boolean, idtVector: number): void {
@@ -203,17 +604,25 @@ export class Oracle implements ObsSink {
     a.l2Running = false;
     // REF-NST-1: an exit caused directly by an external interrupt never has valid vectoring info.
     if (reason === 'extint' && idtValid) {
-      this.report('l1-invariant', 'extint-with-idt-vectoring', cpu,
+      this.l1Invariant(cpu, idtVector, 'extint-with-idt-vectoring',
         `L1 on vCPU${cpu} received an EXTERNAL_INTERRUPT exit with valid IDT-vectoring info (${hex(idtVector)})`);
     }
     // REF-NST-2: the event L1 injected is delivered to L2 or reported back, never dropped.
     if (idtValid) {
       if (a.l2Pending === idtVector) { a.l2Pending = -1; a.l2Reinject = idtVector; }
-      else this.report('l1-invariant', 'idt-vectoring-unknown-event', cpu, `L1 on vCPU${cpu} got IDT-vectoring info for ${hex(idtVector)}, which it did not inject`);
+      else this.l1Invariant(cpu, idtVector, 'idt-vectoring-unknown-event', `L1 on vCPU${cpu} got IDT-vectoring info for ${hex(idtVector)}, which it did not inject`);
     } else if (a.l2Pending >= 0) {
-      this.report('l1-invariant', 'injected-event-lost', cpu, `the event ${hex(a.l2Pending)} L1 injected into L2 on vCPU${cpu} was neither delivered nor reported back`);
+      this.l1Invariant(cpu, a.l2Pending, 'injected-event-lost', `the event ${hex(a.l2Pending)} L1 injected into L2 on vCPU${cpu} was neither delivered nor reported back`);
       a.l2Pending = -1;
     }
+  }
+
+  /** An L1-visible invariant broke; a later one about the same event follows from it. */
+  private l1Invariant(cpu: number, vector: number, tag: string, message: string): void {
+    const own = this.l1Owner[cpu]!.get(vector & 0xff);
+    const cause = own > 0 ? this.divergences[own - 1]!.cause : makeCause('l1-invariant', tag);
+    const i = this.record('l1-invariant', cause, cpu, message, tag);
+    if (i >= 0 && own === 0) this.l1Owner[cpu]!.set(vector & 0xff, i + 1);
   }
 
   l2Deliver(cpu: number, vector: number): void {
@@ -221,56 +630,77 @@ export class Oracle implements ObsSink {
     this.listener?.(cpu, `L2 takes ${hex(vector)}`);
     const a = this.ref.cpus[cpu]!;
     if (a.l2Pending === vector) a.l2Pending = -1;
-    else this.report('l1-invariant', 'l2-spurious', cpu, `L2 on vCPU${cpu} took ${hex(vector)}, which L1 did not inject (or already delivered)`);
+    else this.l1Invariant(cpu, vector, 'l2-spurious', `L2 on vCPU${cpu} took ${hex(vector)}, which L1 did not inject (or already delivered)`);
   }
 
-  // ---- drain judgement ----
+  // ------------------------------------------------------------------ drain judgement
 
-  /** Vectors bare metal would still deliver on `cpu` (NMI as 2 in the second slot). */
-  stuck(cpu: number, out: VecSet): boolean {
-    out.fill(0);
-    const a = this.ref.cpus[cpu]!;
-    // Maskable interrupts need IF = 1 (or, in L2 with exit-on-interrupt, nothing: REF-NST-3).
-    const open = a.l2Running ? this.machine.nested?.exitOnIntr === true : a.guest.IF;
-    if (!open) return false;
-    let any = false;
-    const ppr = prioClass(a.ppr());
-    for (let v = vsHighest(a.irr); v >= 16; v--) {
-      if (vsHas(a.irr, v) && prioClass(v) > ppr) { vsAdd(out, v); any = true; }
-    }
-    return any;
-  }
-
-  /** An NMI bare metal would still deliver on `cpu`. */
-  stuckNmi(cpu: number): boolean {
-    const a = this.ref.cpus[cpu]!;
-    return a.nmiPending && !a.guest.nmiBlocked;
-  }
-
-  judgeDrain(late: VecSet[], lateNmi: boolean[], lateTags: (string | undefined)[][], finalStuck: VecSet[], finalNmi: boolean[], stuckTag: (cpu: number, v: number) => string | undefined): void {
+  /**
+   * After the drain's first phase (no spontaneous exits): whatever bare metal would still
+   * take is late — the mechanism alone did not deliver it. Everything has landed by now.
+   */
+  judgeSettled(): void {
     this.curIndex = -1;
     for (let cpu = 0; cpu < this.machine.vcpus; cpu++) {
-      for (let v = 255; v >= 16; v--) {
-        const tag = (t: string | undefined) => (t ? `@${t}` : '');
-        if (vsHas(finalStuck[cpu]!, v)) {
-          this.report('lost', this.srcName(cpu, v) + tag(stuckTag(cpu, v)), cpu,
-            `${hex(v)} for vCPU${cpu} was never delivered, even with spontaneous VM exits`);
-        } else if (vsHas(late[cpu]!, v)) {
-          this.report('late', this.srcName(cpu, v) + tag(lateTags[cpu]![v]), cpu,
-            `${hex(v)} for vCPU${cpu} was delivered only after an unrelated VM exit`);
+      this.ref.land(cpu);
+      const v = this.ref.wouldDeliver(cpu);
+      if (v >= 0) this.held(cpu, v, 'late', v === NMI_VECTOR
+        ? `an NMI for vCPU${cpu} was not delivered without an unrelated VM exit`
+        : `${hex(v)} for vCPU${cpu} was not delivered without an unrelated VM exit`);
+    }
+  }
+
+  /** After the second phase (timer ticks): what bare metal would still take is lost. */
+  judgeFinal(): void {
+    this.curIndex = -1;
+    for (let cpu = 0; cpu < this.machine.vcpus; cpu++) {
+      this.ref.land(cpu);
+      const a = this.ref.cpus[cpu]!;
+      const v = this.ref.wouldDeliver(cpu);
+      if (v >= 0) this.held(cpu, v, 'lost', v === NMI_VECTOR
+        ? `an NMI for vCPU${cpu} was never delivered, even with spontaneous VM exits`
+        : `${hex(v)} for vCPU${cpu} was never delivered, even with spontaneous VM exits`);
+      // Vectors held earlier in the run and still pending are lost too.
+      for (const [x, i] of this.owner[cpu]!.entries()) {
+        if (x === NMI_SLOT) {
+          if (v !== NMI_VECTOR && a.nmiPending) this.record('lost', this.divergences[i - 1]!.cause, cpu, 'the NMI was never delivered', 'nmi');
+        } else if (x !== v && vsHas(a.irr, x)) {
+          this.record('lost', this.divergences[i - 1]!.cause, cpu, `${hex(x)} was never delivered`, this.srcName(cpu, x));
         }
       }
-      if (finalNmi[cpu]) this.report('lost', 'nmi', cpu, `an NMI for vCPU${cpu} was never delivered`);
-      else if (lateNmi[cpu]) this.report('late', 'nmi', cpu, `an NMI for vCPU${cpu} was delivered only after an unrelated VM exit`);
     }
   }
 
   livelock(phase: string, message: string): void {
     this.curIndex = -1;
-    this.report('livelock', phase, -1, message);
+    let top = 'no-exits';
+    let n = 0;
+    for (const [r, c] of this.exitReasons) if (c > n) { n = c; top = r; }
+    if (n === 0 && this.deliveries > 0) top = 'interrupt-storm';
+    this.record('livelock', makeCause('livelock', top), -1, `${message} (drain ${phase})`, phase);
   }
+}
+
+/**
+ * Which cause of the run holds each vector of a vCPU (1 + index, 0 none). Almost always
+ * empty: a lazily made map keeps a clean run from allocating tables.
+ */
+class Own {
+  private m: Map<number, number> | null = null;
+  get(v: number): number { return this.m?.get(v) ?? 0; }
+  set(v: number, i: number): void {
+    if (i === 0) this.m?.delete(v);
+    else (this.m ??= new Map()).set(v, i);
+  }
+  /** Vectors held, with their cause (a copy: records may change the map meanwhile). */
+  entries(): [number, number][] { return this.m ? [...this.m] : []; }
 }
 
 function fmt(v: VecSet | number): string {
   return typeof v === 'number' ? hex(v) : vsFormat(v);
+}
+
+function coreText(g: GuestCpu): string {
+  const top = g.frames[g.frames.length - 1];
+  return `IF=${g.IF ? 1 : 0} frames=${g.frames.length}${top ? `(top ${top.nmi ? 'NMI' : hex(top.vector)})` : ''} nmi-blocked=${g.nmiBlocked ? 1 : 0} shadow=${g.shadow ? 1 : 0}`;
 }

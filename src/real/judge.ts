@@ -232,8 +232,11 @@ function judgeCpu(
   let atEnd = false;        // the program is over (harness deassert ops available)
   const delivered = new Set<number>();
 
+  // A real hypervisor is a black box: no mechanism tag, so the symptom and its shape stand
+  // in for the cause ("<kind>:<shape>").
   const fail = (kind: DivergenceKind, shape: string, at: number, message: string): Divergence => ({
-    kind, shape, signature: makeSignature(backend, variant, kind, shape), cpu: me, at, message: `vCPU ${me}: ${message}`,
+    kind, cause: `${kind}:${shape}`, signature: makeSignature(backend, variant, `${kind}:${shape}`), cpu: me, at,
+    message: `vCPU ${me}: ${message}`, symptoms: [`${kind}:${shape}`],
   });
   const srcName = (v: number): string => {
     const names = new Set(inc.filter((i) => i.kind !== 'nmi' && i.vector === v).map((i) => SRC_NAMES[i.src]));

@@ -2,24 +2,36 @@
 // (rule ids REF-* are documented in docs/reference-rules.md with their sources).
 //
 // The reference never delivers on its own in the middle of a scenario: it judges the
-// deliveries a backend reports (oracle-design: "mirror the backend's deliveries"), and
-// at the drain it says what bare metal would still deliver. It therefore keeps exactly
-// the state a bare-metal APIC keeps, plus the source of every pending vector (for
-// signatures only).
+// deliveries a backend reports (oracle-design: "mirror the backend's deliveries"), and it
+// says what bare metal would take at an instruction boundary. It keeps exactly the state a
+// bare-metal APIC keeps, plus what latency leaves open:
+//   - messages *in flight*: sent on the bus (another CPU's IPI, an MSI, an I/O APIC
+//     message) and not yet landed in the target's IRR (REF-LAT-1). They land at the latest
+//     at the target's next due point (REF-DUE-1), which the oracle decides;
+//   - *optional* instances: a message that was in flight while its vector was pending and
+//     then taken may have collapsed into it or landed after it (REF-ACC-3): it may be
+//     delivered once more, and need not be. The next boundary where it would be taken
+//     settles the question.
 import { GuestCpu, execCoreInstruction } from '../apic/guestcpu.js';
 import { resolveDest } from '../apic/dest.js';
 import { Ioapic, type IoPin } from '../apic/ioapic.js';
 import {
-  computePpr, prioClass, vecSet, vsAdd, vsDel, vsHas, vsHighest, vsTestAndAdd, type VecSet,
+  computePpr, prioClass, vecSet, vsAdd, vsDel, vsHas, vsHighest, type VecSet,
 } from '../apic/vecset.js';
 import type { Event, MachineConfig, Reg } from '../scenario/types.js';
+import { CountSet } from '../apic/countset.js';
 
-/** Where a pending vector came from, coarse enough for signatures. */
+/** Where a pending vector came from, coarse enough for symptoms. */
 export const enum Src { None = 0, Ipi = 1, SelfIpi = 2, Msi = 3, IoEdge = 4, IoLevel = 5 }
 export const SRC_NAMES = ['none', 'ipi', 'self-ipi', 'msi', 'ioapic-edge', 'ioapic-level'] as const;
 
 export const ESR_SEND_ILLEGAL = 0x20;
 export const ESR_RECV_ILLEGAL = 0x40;
+/** The vector number used for an NMI in deliveries and whereStuck queries. */
+export const NMI_VECTOR = 2;
+
+/** Trigger of the last message that landed for a vector (TMR shape tags). */
+export const enum Trig { None = 0, Edge = 1, Level = 2 }
 
 export class RefLapic {
   readonly irr = vecSet();
@@ -28,17 +40,33 @@ export class RefLapic {
   tpr = 0;
   esr = 0;
   nmiPending = false;
-  /** NMIs that may still be in flight after the latched one (REF-ACC-3 for NMI). */
+
+  // ---- latency (REF-LAT-1, REF-ACC-3)
+  /** Messages per vector sent to this CPU that have not landed yet. */
+  readonly inflight = new CountSet();
+  /** The latest in-flight message of the vector is level-triggered. */
+  readonly inflightLevel = vecSet();
+  /** IRR[v] was set at some time while a message of v was in flight: it may have collapsed. */
+  readonly inflightSaw = vecSet();
+  nmiInflight = 0;
+  nmiInflightSaw = false;
+  /** Illegal-vector messages in flight: their Receive-Illegal-Vector bit lands with them. */
+  rivInflight = 0;
+  /** Optional instances per vector (may be delivered once each, need not be). */
+  readonly extra = new CountSet();
   nmiExtra = 0;
-  /** A received illegal vector was sent here at some point (RIV timing is latency-bound). */
-  rivEver = false;
-  /**
-   * Acceptances that collapsed here but that hardware latency could have kept in flight
-   * until after the pending instance was taken (REF-ACC-3): each may still be delivered
-   * once, and none must be.
-   */
-  readonly extra = new Uint8Array(256);
-  readonly src = new Uint8Array(256);
+
+  // ---- bookkeeping for symptoms and shape tags (not architectural state)
+  /** Source of the latest message per vector (Src as three bit planes). */
+  private readonly src0 = vecSet();
+  private readonly src1 = vecSet();
+  private readonly src2 = vecSet();
+  /** Vectors ever sent here: tells a duplicate delivery from a spurious one. */
+  readonly everSent = vecSet();
+  /** Trigger of the last message that landed, per vector. */
+  private readonly landedLevel = vecSet();
+  private readonly landedEdge = vecSet();
+
   readonly guest = new GuestCpu();
   // Nested view (what L1 observes about its L2).
   l2Running = false;
@@ -46,6 +74,26 @@ export class RefLapic {
   l2Pending = -1;
   /** Event the last exit reported in IDT-vectoring info; L1 re-injects it at its next VM entry. */
   l2Reinject = -1;
+
+  srcOf(v: number): Src {
+    return ((vsHas(this.src0, v) ? 1 : 0) | (vsHas(this.src1, v) ? 2 : 0) | (vsHas(this.src2, v) ? 4 : 0)) as Src;
+  }
+
+  setSrc(v: number, s: Src): void {
+    if (s & 1) vsAdd(this.src0, v); else vsDel(this.src0, v);
+    if (s & 2) vsAdd(this.src1, v); else vsDel(this.src1, v);
+    if (s & 4) vsAdd(this.src2, v); else vsDel(this.src2, v);
+  }
+
+  lastTrigger(v: number): Trig {
+    return vsHas(this.landedLevel, v) ? Trig.Level : vsHas(this.landedEdge, v) ? Trig.Edge : Trig.None;
+  }
+
+  /** A message of v landed: TMR follows its trigger mode (REF-ACC-1). */
+  landedTrigger(v: number, level: boolean): void {
+    if (level) { vsAdd(this.tmr, v); vsAdd(this.landedLevel, v); vsDel(this.landedEdge, v); }
+    else { vsDel(this.tmr, v); vsAdd(this.landedEdge, v); vsDel(this.landedLevel, v); }
+  }
 
   ppr(): number {
     return computePpr(this.tpr, vsHighest(this.isr));
@@ -57,8 +105,25 @@ export class RefLapic {
     if (v < 0) return -1;
     return prioClass(v) > prioClass(this.ppr()) ? v : -1;
   }
+
+  /**
+   * Make v pending. A message of v still in flight may now collapse into it: whichever way
+   * latency went is legal from here on (REF-ACC-3).
+   */
+  setPending(v: number): void {
+    vsAdd(this.irr, v);
+    if (vsHas(this.inflight.bits, v)) vsAdd(this.inflightSaw, v);
+  }
+
+  /** Something is still on the bus to this CPU. */
+  anyInflight(): boolean {
+    return this.inflight.total !== 0 || this.nmiInflight !== 0 || this.rivInflight !== 0;
+  }
 }
 
+export interface CollapseListener {
+  collapsed(cpu: number, vector: number): void;
+}
 
 /** Why the reference refuses a delivery. */
 export type DeliveryFault =
@@ -71,6 +136,8 @@ export type DeliveryFault =
 
 export class Reference {
   readonly cpus: RefLapic[];
+  /** Told of every message that landed for good into an instance already pending (NMI: NMI_VECTOR). */
+  collapses: CollapseListener | null = null;
   readonly ioapic: Ioapic;
   /** The I/O APIC's pins (line, mask, Remote IRR). */
   get pins(): Map<number, IoPin> { return this.ioapic.pins; }
@@ -79,23 +146,145 @@ export class Reference {
     this.cpus = [];
     for (let i = 0; i < machine.vcpus; i++) this.cpus.push(new RefLapic());
     this.ioapic = new Ioapic(machine.ioapic, (p) => {
-      if (p.dest < machine.vcpus) this.accept(p.dest, p.vector, p.level, p.level ? Src.IoLevel : Src.IoEdge);
+      if (p.dest < machine.vcpus) this.send(-1, p.dest, p.vector, p.level, p.level ? Src.IoLevel : Src.IoEdge);
     });
   }
 
-  /** REF-ACC-1/2, REF-VEC-1: a fixed interrupt arrives at vCPU `cpu`. */
+  /**
+   * A fixed interrupt lands in vCPU `cpu`'s IRR now (REF-ACC-1/2, REF-VEC-1). A collapse is
+   * recorded as an optional instance (REF-ACC-3): for callers that cannot tell when a
+   * message landed (the real-hardware judge). The oracle uses send/land instead.
+   */
   accept(cpu: number, vector: number, level: boolean, src: Src): void {
     const a = this.cpus[cpu]!;
     if (vector < 16) {
       a.esr |= ESR_RECV_ILLEGAL;
-      a.rivEver = true;
       return;
     }
-    // Collapse: one pending instance per vector (R4.2) — unless the message was still in
-    // flight when the pending one was taken (REF-ACC-3).
-    if (vsTestAndAdd(a.irr, vector) && a.extra[vector]! < 255) a.extra[vector]!++;
-    if (level) vsAdd(a.tmr, vector); else vsDel(a.tmr, vector);
-    a.src[vector] = src;
+    vsAdd(a.everSent, vector);
+    if (vsHas(a.irr, vector)) a.extra.add(vector);
+    a.setPending(vector);
+    a.landedTrigger(vector, level);
+    a.setSrc(vector, src);
+  }
+
+  /**
+   * A message leaves `from` (-1: a device) for `to`. A CPU's message to itself never leaves
+   * its local APIC and lands at once (REF-LAT-2); any other travels on the bus (REF-LAT-1).
+   */
+  send(from: number, to: number, vector: number, level: boolean, src: Src): void {
+    const a = this.cpus[to]!;
+    if (from === to) { this.landNow(to, vector, level, src); return; }
+    if (vector < 16) { a.rivInflight++; return; }
+    vsAdd(a.everSent, vector);
+    a.inflight.add(vector);
+    if (level) vsAdd(a.inflightLevel, vector); else vsDel(a.inflightLevel, vector);
+    a.setSrc(vector, src);
+    if (vsHas(a.irr, vector)) vsAdd(a.inflightSaw, vector);
+  }
+
+  /** A message lands now and for good: collapse into a pending instance is final. */
+  private landNow(cpu: number, vector: number, level: boolean, src: Src): void {
+    const a = this.cpus[cpu]!;
+    if (vector < 16) { a.esr |= ESR_RECV_ILLEGAL; return; }
+    vsAdd(a.everSent, vector);
+    if (vsHas(a.irr, vector)) this.collapses?.collapsed(cpu, vector);
+    a.setPending(vector);
+    a.landedTrigger(vector, level);
+    a.setSrc(vector, src);
+  }
+
+  sendNmi(from: number, to: number): void {
+    const a = this.cpus[to]!;
+    if (from === to) {
+      if (a.nmiPending) this.collapses?.collapsed(to, NMI_VECTOR);
+      a.nmiPending = true;
+      if (a.nmiInflight > 0) a.nmiInflightSaw = true; // those may now collapse into it
+      return;
+    }
+    if (a.nmiInflight < 255) a.nmiInflight++;
+    if (a.nmiPending) a.nmiInflightSaw = true;
+  }
+
+  /**
+   * REF-DUE-1: everything in flight to `cpu` lands now (NMIs too unless `nmi` is false),
+   * except messages of `except` (NMI_VECTOR for NMIs): a delivery of that vector happening
+   * now may come before or after they land.
+   */
+  land(cpu: number, nmi = true, except = -1): void {
+    const a = this.cpus[cpu]!;
+    if (a.rivInflight !== 0) { a.esr |= ESR_RECV_ILLEGAL; a.rivInflight = 0; }
+    if (nmi && except !== NMI_VECTOR && a.nmiInflight !== 0) {
+      if (!a.nmiPending) {
+        if (a.nmiInflightSaw) a.nmiExtra = Math.min(255, a.nmiExtra + a.nmiInflight);
+        else a.nmiPending = true; // the first lands, the others collapse into it
+      } else {
+        this.collapses?.collapsed(cpu, NMI_VECTOR);
+      }
+      a.nmiInflight = 0;
+      a.nmiInflightSaw = false;
+    }
+    if (a.inflight.total === 0) return;
+    const bits = a.inflight.bits;
+    for (let w = 0; w < 8; w++) {
+      let word = bits[w]!;
+      while (word !== 0) {
+        const low = word & -word;
+        word ^= low;
+        const v = (w << 5) + 31 - Math.clz32(low);
+        if (v === except) continue;
+        const n = a.inflight.takeAll(v);
+        a.landedTrigger(v, vsHas(a.inflightLevel, v));
+        if (vsHas(a.irr, v)) {
+          // Pending now: whatever the order, the messages collapsed into it.
+          this.collapses?.collapsed(cpu, v);
+        } else if (vsHas(a.inflightSaw, v)) {
+          // Pending and taken since the send: they may have collapsed before the take.
+          a.extra.add(v, n);
+        } else {
+          vsAdd(a.irr, v);
+        }
+        vsDel(a.inflightSaw, v);
+      }
+    }
+  }
+
+  /** One in-flight message of `vector` lands now (the guest took it, or read it in IRR). */
+  landOne(cpu: number, vector: number): void {
+    const a = this.cpus[cpu]!;
+    if (!a.inflight.takeOne(vector)) return;
+    if (a.inflight.count(vector) === 0) vsDel(a.inflightSaw, vector);
+    a.setPending(vector);
+    a.landedTrigger(vector, vsHas(a.inflightLevel, vector));
+  }
+
+  /** An optional instance is shown to exist (an IRR read): it is pending for good. */
+  confirmExtra(cpu: number, vector: number): void {
+    const a = this.cpus[cpu]!;
+    if (a.extra.takeAll(vector) === 0) return;
+    a.setPending(vector);
+  }
+
+  /** An optional instance is shown not to exist (it collapsed). */
+  dropExtra(cpu: number, vector: number): void {
+    const a = this.cpus[cpu]!;
+    a.extra.takeAll(vector);
+    this.collapses?.collapsed(cpu, vector);
+  }
+
+  /**
+   * REF-ACC-3 settled: at a boundary where bare metal would have taken an optional instance
+   * and the guest did not, it had collapsed. Called after the boundary's deliveries.
+   */
+  settleExtras(cpu: number): void {
+    const a = this.cpus[cpu]!;
+    const g = a.guest;
+    if (a.nmiExtra !== 0 && !a.nmiPending && g.nmiWindow()) { a.nmiExtra = 0; this.collapses?.collapsed(cpu, NMI_VECTOR); }
+    if (a.extra.total === 0 || !g.interruptible() || a.l2Running) return;
+    const ppr = prioClass(a.ppr());
+    for (let v = 255; v >= 16 && a.extra.total !== 0; v--) {
+      if (vsHas(a.extra.bits, v) && !vsHas(a.irr, v) && prioClass(v) > ppr) this.dropExtra(cpu, v);
+    }
   }
 
   /** A guest instruction or device event took effect (the backend executed it). */
@@ -103,7 +292,7 @@ export class Reference {
     switch (ev.k) {
       case 'msi': {
         const mask = resolveDest(this.machine.apic, this.machine.vcpus, 0, 'none', ev.logical ?? false, ev.dest);
-        for (let i = 0; i < this.machine.vcpus; i++) if (mask & (1 << i)) this.accept(i, ev.vector, false, Src.Msi);
+        for (let i = 0; i < this.machine.vcpus; i++) if (mask & (1 << i)) this.send(-1, i, ev.vector, false, Src.Msi);
         return;
       }
       case 'ioapic': this.ioapic.apply(ev.pin, ev.op); return; // REF-IOA-1..3
@@ -131,19 +320,14 @@ export class Reference {
 
   private ipi(from: number, ev: Extract<Event, { k: 'ipi' }>): void {
     const sh = ev.shorthand ?? 'none';
-    const src = sh === 'self' ? Src.SelfIpi : Src.Ipi;
     if (!ev.nmi && ev.vector < 16) {
       this.cpus[from]!.esr |= ESR_SEND_ILLEGAL; // REF-VEC-1: the sender flags SIV...
     }
     const mask = resolveDest(this.machine.apic, this.machine.vcpus, from, sh, ev.logical ?? false, ev.dest ?? 0);
     for (let i = 0; i < this.machine.vcpus; i++) {
       if (!(mask & (1 << i))) continue;
-      if (ev.nmi) { // REF-DISP-3: one NMI latched; a further one may still be in flight
-        const t = this.cpus[i]!;
-        if (t.nmiPending && t.nmiExtra < 255) t.nmiExtra++;
-        t.nmiPending = true;
-      }
-      else this.accept(i, ev.vector, false, i === from ? Src.SelfIpi : src); // ...and each receiver RIV (R1.3)
+      if (ev.nmi) this.sendNmi(from, i); // REF-DISP-3: one NMI latched
+      else this.send(from, i, ev.vector, false, i === from ? Src.SelfIpi : Src.Ipi); // ...and each receiver RIV (R1.3)
     }
   }
 
@@ -158,9 +342,9 @@ export class Reference {
 
   /**
    * Judge a delivery reported by a backend and, when it is legal, perform it (IRR → ISR,
-   * push the frame). Returns null when legal, else why bare metal could not have done it.
-   * An illegal delivery is still mirrored as far as it can be, so that one divergence does
-   * not cascade into many.
+   * push the frame). The caller has landed what must have landed (REF-DUE-1). Returns null
+   * when legal, else why bare metal could not have done it. An illegal delivery is still
+   * mirrored as far as it can be, so that one divergence does not cascade into many.
    */
   deliver(cpu: number, vector: number, nmi: boolean): DeliveryFault | null {
     const a = this.cpus[cpu]!;
@@ -169,16 +353,22 @@ export class Reference {
     if (a.l2Running) fault = 'not-running';
     if (nmi) {
       if (!a.nmiPending && a.nmiExtra > 0) { a.nmiExtra--; a.nmiPending = true; }
+      if (!a.nmiPending && a.nmiInflight > 0) {
+        a.nmiInflight--;
+        a.nmiPending = true;
+        if (a.nmiInflight > 0) a.nmiInflightSaw = true; // the others may land before the take, or after
+      }
       if (!a.nmiPending) fault ??= 'not-pending';
       else if (!g.nmiWindow()) fault ??= 'nmi-blocked';
       a.nmiPending = false;
-      g.take(2, true);
+      g.take(NMI_VECTOR, true);
       return fault;
     }
     if (!vsHas(a.irr, vector)) {
-      if (a.extra[vector]! > 0) {
-        a.extra[vector]!--; // an in-flight duplicate lands now (REF-ACC-3)
-        vsAdd(a.irr, vector);
+      if (a.extra.takeOne(vector)) {
+        a.setPending(vector); // an in-flight duplicate lands now (REF-ACC-3)
+      } else if (vsHas(a.inflight.bits, vector)) {
+        this.landOne(cpu, vector);
       } else {
         fault ??= 'not-pending';
       }
@@ -194,7 +384,7 @@ export class Reference {
     return fault;
   }
 
-  /** What a guest read of `reg` returns on bare metal now. */
+  /** What a guest read of `reg` returns on bare metal now (in-flight messages not landed). */
   read(cpu: number, reg: Reg): VecSet | number {
     const a = this.cpus[cpu]!;
     switch (reg) {
@@ -208,18 +398,44 @@ export class Reference {
   }
 
   /**
-   * Whether bare metal would take something on this vCPU now if the guest kept running
-   * with its current core state: a pending NMI outside NMI blocking, or a maskable
-   * interrupt that passes PPR with IF = 1 (or, in L2 with exit-on-interrupt, regardless
-   * of IF: REF-NST-3). Returns the vector (2 for NMI) or -1.
+   * What bare metal takes on this vCPU at an instruction boundary now, given its core
+   * state and what has landed: an NMI outside NMI blocking (before anything maskable,
+   * REF-DISP-4), else a maskable interrupt that passes PPR with IF = 1 and no shadow.
+   * Returns the vector (NMI_VECTOR for an NMI) or -1. L1 in L2: see wouldExitL2.
+   */
+  takeNow(cpu: number): number {
+    const a = this.cpus[cpu]!;
+    const g = a.guest;
+    if (g.halted) return this.wakesHalted(cpu);
+    if (a.nmiPending && g.nmiWindow()) return NMI_VECTOR;
+    if (!g.interruptible()) return -1;
+    return a.deliverable();
+  }
+
+  /** REF-HLT-1: what would end a HLT now (an NMI, or a maskable interrupt with IF = 1). */
+  wakesHalted(cpu: number): number {
+    const a = this.cpus[cpu]!;
+    if (a.nmiPending && !a.guest.nmiBlocked) return NMI_VECTOR;
+    return a.guest.IF ? a.deliverable() : -1;
+  }
+
+  /** REF-NST-3: with external-interrupt exiting, an L1 interrupt above PPR makes L2 exit. */
+  wouldExitL2(cpu: number): number {
+    if (!this.machine.nested?.exitOnIntr) return -1;
+    return this.cpus[cpu]!.deliverable();
+  }
+
+  /**
+   * Whether bare metal would still take something on this vCPU if the guest kept running
+   * with its current core state (the drain's question). Returns the vector (NMI_VECTOR for
+   * an NMI) or -1.
    */
   wouldDeliver(cpu: number): number {
     const a = this.cpus[cpu]!;
     const g = a.guest;
-    if (a.nmiPending && !g.nmiBlocked) return 2;
+    if (a.nmiPending && !g.nmiBlocked) return NMI_VECTOR;
+    if (a.l2Running) return this.wouldExitL2(cpu);
     const v = a.deliverable();
-    if (v < 0) return -1;
-    if (a.l2Running) return this.machine.nested?.exitOnIntr ? v : -1;
     return g.IF ? v : -1;
   }
 }

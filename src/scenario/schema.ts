@@ -75,6 +75,7 @@ const scenarioSchema = z.object({
   events: z.array(eventSchema).max(MAX_EVENTS),
   found: z.object({
     backend: z.string(), variant: z.string(), signature: z.string(), message: z.string(),
+    symptoms: z.array(z.string().max(200)).max(64).optional(),
     seed: z.string(), originalEvents: z.number().int().min(0), foundAt: z.string(),
   }).strict().optional(),
   real: z.object({

@@ -119,8 +119,11 @@ export interface RealRecord {
 export interface Finding {
   backend: string;
   variant: string;
+  /** The root cause's bucket: "<backend>/<variant>:<class>:<tag>". */
   signature: string;
   message: string;
+  /** What the guest saw of the cause in the minimized run ("late:ipi", "read-mismatch:irr", ...). */
+  symptoms?: string[];
   /** The generator seed that produced the unminimized interleaving. */
   seed: string;
   /** Events before minimization. */

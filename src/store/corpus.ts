@@ -1,11 +1,12 @@
 // Promoting a finding into the corpus: the reproducer is re-run on every variant of its
 // backend and the outcome of each becomes its expectation, so the corpus file documents
 // which variants have the bug and which do not. The crash file itself is kept.
+import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Backend } from '../backends/api.js';
 import { runScenario } from '../engine/session.js';
 import type { Expectation, Scenario } from '../scenario/types.js';
-import { readScenarioFile, scenarioText, writeAtomic } from './files.js';
+import { listJson, readScenarioFile, scenarioText, writeAtomic } from './files.js';
 
 export function expectationsFor(s: Scenario, backend: Backend): Record<string, Expectation> {
   const out: Record<string, Expectation> = {};
@@ -26,4 +27,19 @@ export function promote(file: string, backends: Backend[], corpusDir: string): s
   const path = join(corpusDir, backend.name, basename(file));
   writeAtomic(path, scenarioText({ ...s, expect }));
   return path;
+}
+
+/** Every root cause that a reproducer in the corpus expects (signatures in "expect" maps). */
+export function corpusSignatures(corpusDir: string): Set<string> {
+  const out = new Set<string>();
+  if (!existsSync(corpusDir)) return out;
+  for (const f of listJson(corpusDir)) {
+    try {
+      const s = readScenarioFile(f);
+      for (const e of Object.values(s.expect ?? {})) if (e !== 'clean') out.add(e.signature);
+    } catch {
+      // An unreadable corpus file documents nothing; `run --check` reports it.
+    }
+  }
+  return out;
 }

@@ -28,7 +28,10 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
   readonly vioapic: Vioapic;
   readonly vcpus: number;
   readonly mode: MachineConfig['apic'];
-  /** Diagnostics for whereStuck only: a send that collapsed into a vector the guest had already taken. */
+  /**
+   * Diagnostics for whereStuck only: sends that collapsed into a vector the guest had already
+   * taken through V_IRQ (instances owed to the guest), until a later delivery of that vector.
+   */
   private readonly collapsed: VecSet[] = [];
   /** Diagnostics: an MSI that the architectural destination decoding would have sent here. */
   private readonly misrouted: VecSet[] = [];
@@ -116,7 +119,17 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
   whereStuck(cpu: number, vector: number): string | undefined {
     const vl = this.vlapic[cpu]!;
     const c = this.vmcb[cpu]!;
-    if (vsHas(this.collapsed[cpu]!, vector) && !vsHas(vl.irr, vector)) return 'collapsed-into-taken-v_irq';
+    if (vector === 2) {
+      const v = this.vcpu[cpu]!;
+      if (!v.nmiPending) return undefined;
+      if (c.interceptIret) return 'nmi-blocked-by-iret-intercept';
+      // svm_inj_interrupts waits for the interrupt shadow with a VINTR window, which the CPU
+      // opens only with RFLAGS.IF = 1.
+      if (c.vIrq && c.vIntrVector === 0 && c.interceptVintr) return 'nmi-behind-vintr-window';
+      if (v.phase === Phase.Sleeping) return 'nmi-pending-vcpu-asleep';
+      return 'nmi-pending';
+    }
+    if (vsHas(this.collapsed[cpu]!, vector)) return 'collapsed-into-taken-v_irq';
     if (vsHas(vl.irr, vector)) {
       if (c.vIrq && c.vIntrVector === vector) return c.interceptVintr ? 'v_irq-under-vintr-intercept' : 'v_irq-posted';
       if (prioClass(vector) > prioClass(vl.ppr)) return 'virr';
@@ -130,7 +143,21 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     return undefined;
   }
 
+  explain(cpu: number, what: string, vector: number): string | undefined {
+    // vm_handle_hlt breaks out on vm_nmi_pending() even while the IRET intercept still blocks
+    // NMIs: the guest resumes after its HLT with nothing delivered.
+    if (what === 'ran-while-halted' && this.vcpu[cpu]!.hltEndedByBlockedNmi) return 'hlt-ended-by-blocked-nmi';
+    // A message of a pin that the 82093AA would not have sent: which vioapic path sent it.
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) return this.vioapic.sendWhy(vector);
+    return undefined;
+  }
+
   // ------------------------------------------------------------ SvmVm / IcrTarget / HostIpi
+
+  /** A delivery was committed (diagnostics: the owed instance, if any, is accounted for). */
+  delivered(cpu: number, vector: number): void {
+    vsDel(this.collapsed[cpu]!, vector);
+  }
 
   crash(cpu: number, where: string, message: string): void {
     const v = this.vcpu[cpu]!;
@@ -167,8 +194,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     const was = vsHas(vl.irr, vector);
     this.sink.step(target, 'vlapic_set_intr_ready');
     if (!vl.setIntrReady(vector, level)) return;
-    if (!was) vsDel(this.collapsed[target]!, vector);
-    else if (c.vIntrVector === vector && !c.vIrq && c.vIntrVector !== 0) vsAdd(this.collapsed[target]!, vector);
+    if (was && c.vIntrVector === vector && !c.vIrq && c.vIntrVector !== 0) vsAdd(this.collapsed[target]!, vector);
     vcpuNotifyEvent(this.vcpu[target]!, true, curcpu, this);
   }
 
@@ -292,11 +318,14 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         return;
       case 'iret':
         if (this.vmcb[cpu]!.interceptIret) {
-          // Virtual NMI blocking: #VMEXIT(IRET) before the IRET; it restarts after the next VMRUN.
+          // Virtual NMI blocking: #VMEXIT(IRET) is taken before the IRET executes; the IRET
+          // restarts after the next VMRUN and completes there (svmLaunch).
           svmVmexit(this, cpu, 'iret');
           clearNmiBlocking(this, cpu);
           exitHandled(v, false);
           v.iretRestart = true;
+          v.pendingIret = index;
+          return;
         }
         g.iret();
         this.sink.executed(index);

@@ -6,7 +6,7 @@
 import type { ObsSink } from '../api.js';
 import type { GuestCpu } from '../../apic/guestcpu.js';
 import { IntrType, svmEventinject, type VmcbCtrl } from './vmcb.js';
-import { NOCPU, Phase, VcpuState, vmHandleHltCheck, type Vcpu } from './vcpu.js';
+import { NO_IRET, NOCPU, Phase, VcpuState, vmHandleHltCheck, type Vcpu } from './vcpu.js';
 import type { Vlapic } from './vlapic.js';
 import type { BhyveVariant } from './variants.js';
 
@@ -21,6 +21,8 @@ export interface SvmVm {
   /** Physical vmm_ipinum / IPI_AST latched per host CPU (vCPU i runs on pCPU i). */
   readonly ipiPending: Uint8Array;
   crash(cpu: number, where: string, message: string): void;
+  /** Diagnostics hook: a delivery was committed. */
+  delivered(cpu: number, vector: number): void;
 }
 
 /** bhyve's exit_reason_to_str names for the exits modelled. */
@@ -153,10 +155,14 @@ function inject(vm: SvmVm, cpu: number, type: IntrType, vector: number): void {
   if (err) vm.crash(cpu, 'svm_eventinject', err);
 }
 
-/** The delivery is committed: report it and let the guest core take it (docs: delivery moment). */
-function commit(vm: SvmVm, cpu: number, vector: number, nmi: boolean): void {
-  vm.sink.deliver(cpu, vector, nmi);
-  vm.guestCpu[cpu]!.take(vector, nmi);
+/**
+ * The delivery is committed (the INTA-equivalent: vlapic_intr_accepted, or the CPU taking
+ * V_IRQ). The guest core enters the handler when the CPU completes the delivery: at VMRUN
+ * for EVENTINJ (svmLaunch), at once for V_IRQ.
+ */
+function commit(vm: SvmVm, cpu: number, vector: number, nmi: boolean, via: string): void {
+  vm.sink.deliver(cpu, vector, nmi, via);
+  if (!nmi) vm.delivered(cpu, vector);
 }
 
 /** svm_inj_interrupts, under GIF = 0. */
@@ -185,14 +191,17 @@ export function svmInjInterrupts(vm: SvmVm, cpu: number): void {
       } else if (ctrl.eventinjValid) {
         // ipi_cpu(curcpu, IPI_AST): an exit right after the pending event has been delivered.
         vm.sink.step(cpu, 'ipi_cpu(IPI_AST)');
+        // An IPI to the current CPU never leaves its local APIC: it is pending when VMRUN
+        // sets GIF, so the INTR intercept fires right after EVENTINJ is delivered.
         vm.ipiPending[cpu] = 1;
+        v.selfIpiPending = true;
       } else {
         v.nmiPending = false; // vm_nmi_clear
         inject(vm, cpu, IntrType.Nmi, 2);
         if (ctrl.interceptIret) vm.crash(cpu, 'enable_nmi_blocking', 'vNMI already blocked');
         ctrl.interceptIret = true; // enable_nmi_blocking
         vm.sink.step(cpu, 'vm_nmi_clear');
-        commit(vm, cpu, 2, true);
+        commit(vm, cpu, 2, true, 'eventinj');
       }
     }
 
@@ -213,7 +222,7 @@ export function svmInjInterrupts(vm: SvmVm, cpu: number): void {
     inject(vm, cpu, IntrType.Intr, vector);
     vm.sink.step(cpu, 'vlapic_intr_accepted');
     vlapic.intrAccepted(vector);
-    commit(vm, cpu, vector, false);
+    commit(vm, cpu, vector, false, 'eventinj');
     // Exit as soon as the guest can take another interrupt.
     needIntrWindow = true;
   }
@@ -248,20 +257,44 @@ export function svmLaunch(vm: SvmVm, cpu: number): void {
   vm.sink.step(cpu, 'svm_launch');
   v.phase = Phase.Guest;
   ctrl.exitintinfoValid = false;
-  // A restarted IRET is the first instruction and consumes the shadow clear_nmi_blocking set
-  // (the model already applied that IRET when the guest issued it).
-  g.shadow = v.iretRestart ? false : ctrl.intrShadow;
-  v.iretRestart = false;
+  g.shadow = ctrl.intrShadow;
   // HLT was intercepted: whatever woke vm_handle_hlt, the guest resumes after its HLT.
   g.halted = false;
+  let injected = false;
   if (ctrl.eventinjValid) {
     ctrl.eventinjValid = false;
     if (v.faultArmed) {
+      v.pendingIret = NO_IRET; // the IRET is restarted once the re-injected handler returns
+      v.iretRestart = false;
       deliveryFault(vm, cpu, ctrl.eventinjType, ctrl.eventinjVector);
       return;
     }
-    // Delivered; its frame was pushed when the delivery was committed.
+    // Delivered: the handler is entered now.
+    g.take(ctrl.eventinjVector, ctrl.eventinjType === IntrType.Nmi);
     g.shadow = false;
+    injected = true;
+  }
+  if (v.selfIpiPending) {
+    // #VMEXIT(INTR) at the first boundary after the injected event: no guest instruction runs.
+    v.selfIpiPending = false;
+    v.iretRestart = false;
+    v.pendingIret = NO_IRET;
+    svmVmexit(vm, cpu, 'extintr');
+    exitHandled(v, false);
+    return;
+  }
+  if (v.iretRestart) {
+    // The intercepted IRET is the first instruction after VMRUN (its RIP did not move); the
+    // shadow clear_nmi_blocking forced covers it. If an event was injected first, the guest
+    // runs that handler and meets the IRET again later, as a new instruction.
+    v.iretRestart = false;
+    const index = v.pendingIret;
+    v.pendingIret = NO_IRET;
+    if (!injected && index !== NO_IRET) {
+      g.beginInstruction();
+      g.iret();
+      vm.sink.executed(index);
+    }
   }
 }
 
@@ -299,8 +332,12 @@ export function svmHardware(vm: SvmVm, cpu: number): void {
   if (vector === 0) return; // never posted without the VINTR intercept
   ctrl.vIrq = false;
   vm.sink.step(cpu, 'V_IRQ taken');
-  commit(vm, cpu, vector, false);
-  if (v.faultArmed) deliveryFault(vm, cpu, IntrType.Intr, vector);
+  commit(vm, cpu, vector, false, 'v_irq');
+  if (v.faultArmed) {
+    deliveryFault(vm, cpu, IntrType.Intr, vector);
+    return;
+  }
+  g.take(vector, false);
 }
 
 /** vm_handle_hlt, one pass: break (runnable, FROZEN) or sleep. A due point. */
@@ -309,6 +346,8 @@ export function vmHandleHlt(vm: SvmVm, cpu: number): boolean {
   vm.sink.step(cpu, 'vm_handle_hlt');
   vm.sink.evaluate(cpu);
   if (vmHandleHltCheck(v, vm.vlapic[cpu]!)) {
+    // Diagnostics (explain): vm_nmi_pending() ends the HLT even while NMIs are blocked.
+    v.hltEndedByBlockedNmi = v.nmiPending && vm.vmcb[cpu]!.interceptIret && !(!v.hltIntrDisabled && vm.vlapic[cpu]!.pendingIntr() >= 0);
     v.state = VcpuState.FROZEN;
     v.phase = Phase.Frozen;
     return true;

@@ -1,6 +1,6 @@
 // The two points of history modelled, with what the fuzzer must find on each and the real
 // deviations that are not the subject of that history (each with its evidence).
-import type { VariantInfo } from '../api.js';
+import type { CauseDoc, VariantInfo } from '../api.js';
 
 export type BhyveVariant = 'prefix' | 'fixed';
 
@@ -10,64 +10,76 @@ const FIX_REF = `FreeBSD head r328622 (avg, 2018-01-31, D13780, PR 215972), git 
 const PREFIX_READ = 'coder03/freebsd10.4@3d3f8b116d561bc3ce3a6c68681ac74ed73695ab (sys/amd64/vmm/amd/svm.c r308436)';
 const FIXED_READ = 'freebsd/freebsd-src@001345683da712c21ec449c4116671a4554c737b (sys/amd64/vmm/amd/svm.c)';
 
-const SOURCES = ['ipi', 'self-ipi', 'msi', 'ioapic-edge', 'ioapic-level'] as const;
-
 /** Deviations both variants share: none of this code changed with the fix. */
-const COMMON: { signature: string; why: string }[] = [
-  ...SOURCES.map((s) => ({
-    signature: `late:${s}@tpr-cr8-unnoticed`,
+const COMMON: CauseDoc[] = [
+  {
+    cause: 'stuck:tpr-cr8-unnoticed',
     why: 'CR8 is not intercepted (vmcb_init leaves the cr8 intercept off, V_INTR_MASKING = 1) and V_TPR is read back '
       + 'only at #VMEXIT (svm_update_virqinfo → vlapic_set_cr8). When svm_inj_interrupts finds the highest IRR vector '
       + 'blocked by PPR it arms neither V_IRQ nor a VINTR window, so a guest that lowers TPR through CR8 gets the '
       + `vector only at the next unrelated exit. [svm.c svm_inj_interrupts, svm_update_virqinfo, vmcb_init @ ${PREFIX_READ} and ${FIXED_READ}]`,
-  })),
+  },
   {
-    signature: 'read-mismatch:tmr',
+    cause: 'read:tmr-level-pin-before-acceptance',
     why: 'The vlapic TMR is programmed from the redirection table (vioapic_update_tmr → vlapic_set_tmr_level, run for '
       + 'every level pin whose destination includes the vCPU, masked or not); vlapic_set_intr_ready only compares it. '
       + 'Bare metal sets TMR on acceptance. [io/vioapic.c vioapic_update_tmr, io/vlapic.c vlapic_set_intr_ready, '
       + 'vlapic_set_tmr_level @ coder03/freebsd10.4@3d3f8b1; unchanged in freebsd-src@0907f0c]',
   },
   {
-    signature: 'read-mismatch:esr',
+    cause: 'read:esr-riv-missing',
     why: 'A FIXED IPI with vector < 16 sets SEND_ILLEGAL_VECTOR in the sender and returns before any receiver is '
       + 'chosen, so no receiver latches RECEIVE_ILLEGAL_VECTOR; lapic_set_intr drops an MSI/IOAPIC vector < 16 with '
       + 'EINVAL and no ESR bit. [io/vlapic.c vlapic_icrlo_write_handler, vmm_lapic.c lapic_set_intr @ coder03/freebsd10.4@3d3f8b1]',
   },
   {
-    signature: 'read-mismatch:tpr',
+    cause: 'read:tpr-low-nibble-lost',
     why: 'Every #VMEXIT runs svm_update_virqinfo → vlapic_set_cr8(v_tpr), which rewrites TPR as V_TPR << 4: TPR[3:0] '
       + 'written through the APIC register (MMIO or x2APIC MSR) is lost at the next exit. [svm.c svm_update_virqinfo, '
       + `io/vlapic.c vlapic_set_cr8 @ ${PREFIX_READ} and ${FIXED_READ}]`,
   },
   {
-    signature: 'read-mismatch:ppr',
+    cause: 'read:ppr-low-nibble-lost',
     why: 'Follows from the TPR[3:0] truncation above: PPR is recomputed from the truncated TPR. [io/vlapic.c vlapic_update_ppr]',
   },
   {
-    signature: 'duplicate:ioapic-level',
+    cause: 'ioapic:level-resent-on-reassert',
     why: 'vioapic_set_pinstate sends on every 0 → 1 transition of the assertion count and vioapic_send_intr does not '
-      + 'look at Remote IRR, so a level line that is deasserted and reasserted (or pulsed) before the EOI sends again. '
+      + 'look at Remote IRR, so a level line that is deasserted and reasserted (or pulsed) before the EOI sends again: '
+      + 'a second delivery of a vector still in service, or an IRR bit bare metal holds back behind Remote IRR. '
       + '[io/vioapic.c vioapic_set_pinstate, vioapic_send_intr @ coder03/freebsd10.4@3d3f8b1 and freebsd-src@0907f0c]',
   },
   {
-    signature: 'read-mismatch:irr-extra',
-    why: 'Same vioapic_send_intr path: the re-sent level vector shows in the vIRR while bare metal holds it behind Remote IRR.',
-  },
-  {
-    signature: 'duplicate:ioapic-edge',
+    cause: 'ioapic:edge-resent-on-unmask',
     why: 'A redirection-table write that unmasks a pin sends when Remote IRR is clear and the assertion count is '
       + 'positive, whatever the trigger mode: unmasking an edge pin whose line is still high re-sends its vector. '
       + '[io/vioapic.c vioapic_write @ coder03/freebsd10.4@3d3f8b1; the mask test moved into vioapic_send_intr in '
       + 'freebsd-src@0907f0c, same effect]',
   },
   {
-    signature: 'spurious:ioapic-edge',
+    cause: 'ioapic:edge-raised-while-masked-sent',
     why: 'Same vioapic_write path when the edge was first raised while the pin was masked (bare metal drops it). '
       + '[io/vioapic.c vioapic_write]',
   },
   {
-    signature: 'lost:msi@msi-xapic-dest-format',
+    cause: 'stuck:nmi-behind-vintr-window',
+    why: 'Found by the timeliness rule (REF-TIME-1). An NMI pending while the guest is in an interrupt shadow — in '
+      + 'particular the shadow clear_nmi_blocking forces when the IRET intercept fires — makes svm_inj_interrupts set '
+      + 'need_intr_window and arm V_IRQ with the VINTR intercept. The CPU takes that virtual interrupt only with '
+      + 'RFLAGS.IF = 1, so when the NMI handler returns to code running with IF = 0 the NMI waits until the guest '
+      + 'executes STI (bare metal takes it right after the IRET). [svm.c svm_inj_interrupts ("Cannot inject NMI due '
+      + `to interrupt shadow"), clear_nmi_blocking, enable_intr_window_exiting @ ${FIXED_READ}; same code in ${PREFIX_READ}]`,
+  },
+  {
+    cause: 'core:hlt-ended-by-blocked-nmi',
+    why: 'Found by REF-HLT-1. vm_handle_hlt breaks out of its sleep loop on vm_nmi_pending() without looking at NMI '
+      + 'blocking, and svm_inj_interrupts then cannot inject the NMI (the IRET intercept is still set): the guest '
+      + 'resumes after its HLT with nothing delivered. On bare metal a blocked NMI is held and does not end HLT. A guest '
+      + 'that halts inside its NMI handler sees HLT return early. [vmm.c vm_handle_hlt @ freebsd-src@001345683da7; '
+      + 'the same check is in every version read, up to today\'s vm_handle_hlt(struct vcpu *)]',
+  },
+  {
+    cause: 'stuck:msi-xapic-dest-format',
     why: 'vlapic_deliver_intr decodes MSI destinations with x2apic_dest = false; in x2APIC mode the vlapic uses the '
       + 'cluster model (DFR = 0, x2APIC LDR), so a logical MSI destination is read as cluster (dest >> 4) & 0xf and '
       + 'bits (dest & 0xf), and vCPUs 4..7 are never matched in cluster 0. [io/vlapic.c vlapic_deliver_intr, vlapic_calcdest, '
@@ -85,25 +97,16 @@ export const VARIANTS: VariantInfo[] = [
     status: 'buggy',
     expectedBugs: [
       {
-        signature: 'lost:',
+        cause: 'stuck:collapsed-into-taken-v_irq',
         why: 'Between the guest taking V through V_IRQ and the next #VMEXIT, bhyve still has V in IRR and not in ISR; a '
           + 'second V sent in that window collapses into the stale IRR bit and svm_update_virqinfo then accepts both as one '
           + '(seed 000, the commit message of the fix).',
-      },
-      {
-        signature: 'priority-inversion:',
-        why: 'The same lost vector seen earlier: bare metal still has the collapsed V pending (and due) when the guest '
-          + 'later takes a lower vector, so the oracle reports the inversion before the drain reports the loss.',
-      },
-      {
-        signature: 'read-mismatch:irr-missing',
-        why: 'The same lost vector seen by a guest IRR read (the drain ends with one): bare metal has it pending, bhyve does not.',
       },
     ],
     knownDeviations: [
       ...COMMON,
       {
-        signature: 'livelock:',
+        cause: 'livelock:vintr',
         why: 'The branch of svm_inj_interrupts that posts a real vector in V_IRQ does not clear the VINTR intercept. The '
           + 'NMI path can leave it on (NMI pending in an interrupt shadow → enable_intr_window_exiting); a LAPIC vector '
           + 'posted on a later entry then makes the CPU take #VMEXIT(VINTR) instead of the virtual interrupt (APM '

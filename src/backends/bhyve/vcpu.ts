@@ -8,6 +8,8 @@ import type { Vlapic } from './vlapic.js';
 export const enum VcpuState { IDLE = 0, FROZEN = 1, RUNNING = 2, SLEEPING = 3 }
 export const VCPU_STATE_NAMES = ['IDLE', 'FROZEN', 'RUNNING', 'SLEEPING'] as const;
 export const NOCPU = -1;
+/** No intercepted IRET waits for its restart (scenario indices may be negative in the drain). */
+export const NO_IRET = -0x7fffffff;
 
 /** Where the vCPU thread is. */
 export const enum Phase {
@@ -42,6 +44,12 @@ export class Vcpu {
   ripMoved = false;
   /** The last exit was the IRET intercept: the guest re-executes its IRET right after VMRUN. */
   iretRestart = false;
+  /** Scenario index of that IRET: it executes (and is reported) when it is restarted. */
+  pendingIret = NO_IRET;
+  /** The pCPU sent itself an IPI (IPI_AST) under GIF = 0: it forces #VMEXIT(INTR) right after VMRUN. */
+  selfIpiPending = false;
+  /** Diagnostics: the last HLT ended because an NMI was pending while NMIs were blocked. */
+  hltEndedByBlockedNmi = false;
   /** vm_handle_hlt's intr_disabled (RFLAGS.IF was 0 at the HLT exit). */
   hltIntrDisabled = false;
   /** wakeup_one() reached the sleeping thread. */

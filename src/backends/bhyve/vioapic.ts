@@ -20,6 +20,10 @@ export interface RtblEntry {
    * pci_lintr_deassert, call into the vIOAPIC only when their line changes).
    */
   deviceAsserted: boolean;
+  /** Diagnostics (explain): the path of this pin's last message, when it is one bare metal would not send. */
+  lastSendWhy: string;
+  /** Diagnostics: the count went 0 → 1 while the entry was masked (the edge was dropped). */
+  risenWhileMasked: boolean;
 }
 
 /** vlapic_deliver_intr, as the vIOAPIC calls it. */
@@ -31,13 +35,14 @@ export class Vioapic {
   constructor(pins: readonly IoapicPin[], private readonly deliver: DeliverIntr) {
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.rtbl.push(null);
     for (const p of pins) {
-      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false };
+      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false };
     }
   }
 
-  /** vioapic_send_intr. */
-  private sendIntr(e: RtblEntry): void {
+  /** vioapic_send_intr. `why` names, for diagnostics, a message the 82093AA would not send. */
+  private sendIntr(e: RtblEntry, why: string): void {
     if (e.masked) return;
+    e.lastSendWhy = why;
     if (e.level) e.remIrr = true;
     this.deliver(e.level, e.dest, true, e.vector);
   }
@@ -46,7 +51,17 @@ export class Vioapic {
   private setPinstate(e: RtblEntry, newstate: boolean): void {
     const oldcnt = e.acnt;
     e.acnt += newstate ? 1 : -1;
-    if (oldcnt === 0 && e.acnt === 1) this.sendIntr(e);
+    if (oldcnt === 0 && e.acnt === 1) {
+      if (e.masked) e.risenWhileMasked = true;
+      // Remote IRR is not consulted: a level line reasserted before the EOI sends again.
+      this.sendIntr(e, e.level && e.remIrr ? 'level-resent-on-reassert' : '');
+    }
+  }
+
+  /** Diagnostics: why the last message of the pin with this vector was one bare metal would not send. */
+  sendWhy(vector: number): string | undefined {
+    for (const e of this.rtbl) if (e && e.vector === vector && e.lastSendWhy) return e.lastSendWhy;
+    return undefined;
   }
 
   /** The device raises its line: vioapic_assert_irq on a 0 → 1 change of the device's line only. */
@@ -89,7 +104,12 @@ export class Vioapic {
     const e = this.rtbl[pin];
     if (!e) return;
     e.masked = masked;
-    if (!e.masked && !e.remIrr && e.acnt > 0) this.sendIntr(e);
+    if (!e.masked && !e.remIrr && e.acnt > 0) {
+      // Sent whatever the trigger mode: for an edge pin this is no edge at all.
+      const why = e.level ? '' : e.risenWhileMasked ? 'edge-raised-while-masked-sent' : 'edge-resent-on-unmask';
+      e.risenWhileMasked = false;
+      this.sendIntr(e, why);
+    }
   }
 
   /** vioapic_process_eoi: every level pin with this vector and remote IRR set. */
@@ -98,7 +118,7 @@ export class Vioapic {
       const e = this.rtbl[pin];
       if (!e || !e.remIrr || e.vector !== vector) continue;
       e.remIrr = false;
-      if (e.acnt > 0) this.sendIntr(e);
+      if (e.acnt > 0) this.sendIntr(e, '');
     }
   }
 

@@ -12,7 +12,7 @@ import { Ioapic } from '../../apic/ioapic.js';
 import { execCoreInstruction, type GuestCpu } from '../../apic/guestcpu.js';
 import { vsFormat, type VecSet } from '../../apic/vecset.js';
 import type { Event, MachineConfig } from '../../scenario/types.js';
-import type { Backend, BackendInstance, ObsSink, VariantInfo, VcpuWhere } from '../api.js';
+import type { Backend, BackendInstance, CauseDoc, ObsSink, VariantInfo, VcpuWhere } from '../api.js';
 import {
   EXIT_REASON_APIC_ACCESS, EXIT_REASON_CPUID, EXIT_REASON_CR_ACCESS, EXIT_REASON_EPT_VIOLATION,
   EXIT_REASON_EXTERNAL_INTERRUPT, EXIT_REASON_HLT, EXIT_REASON_IO_INSTRUCTION, EXIT_REASON_MSR_READ,
@@ -266,12 +266,8 @@ class KvmNvmx implements BackendInstance, KvmCtx {
 
 // ---------------------------------------------------------------- variants
 
-const SRCS = ['ipi', 'self-ipi', 'msi', 'ioapic-edge', 'ioapic-level'] as const;
-
-function stranded(tag: string, why: string): { signature: string; why: string }[] {
-  const out: { signature: string; why: string }[] = [];
-  for (const kind of ['late', 'lost']) for (const src of SRCS) out.push({ signature: `${kind}:${src}@${tag}`, why });
-  return out;
+function stranded(tag: string, why: string): CauseDoc {
+  return { cause: `stuck:${tag}`, why };
 }
 
 const WHY_OPEN_POINT =
@@ -317,14 +313,29 @@ const WHY_HALTED =
   'Consequence of the lost NMI above: an L1 halted with IF = 0 can only be woken by that NMI, so the interrupts '
   + 'pending for it stay pending with it.';
 
-const COMMON_DEVIATIONS = [
-  { signature: 'late:nmi', why: WHY_NMI },
-  { signature: 'lost:nmi', why: WHY_NMI },
-  { signature: 'crash:vmx_handle_exit:KVM_EXIT_FAIL_ENTRY', why: WHY_NMI_ENTRY },
-  ...stranded('l1-halted-if0', WHY_HALTED),
-  { signature: 'read-mismatch:tmr', why: WHY_TMR },
-  ...stranded('in-l2-no-kvm-req-event', WHY_VMRESUME),
-  ...stranded('l1-no-kvm-req-event', WHY_REFLECTED),
+const WHY_NMI_QUEUED =
+  'Real in this era: vcpu_enter_guest handles KVM_REQ_NMI (process_nmi) in its requests block, before the '
+  + 'KVM_REQ_EVENT block. An NMI queued by another vCPU after this pass\'s requests block is not seen by '
+  + 'inject_pending_event, which acks and injects an interrupt; the requests check then cancels the entry and the '
+  + 'next pass re-injects that interrupt first (interrupt.pending before nmi_pending). The interrupt\'s handler '
+  + 'starts although an NMI was pending before it (SDM 6.9: NMI first). [x86.c vcpu_enter_guest, inject_pending_event '
+  + '@ d6185f20a0ef / 51cfe38ea50a]';
+
+const WHY_BEHIND_NMI =
+  'Real in this era: inject_pending_event reads `if (vcpu->arch.nmi_pending) { if (nmi_allowed) inject } else if '
+  + '(kvm_cpu_has_interrupt(vcpu)) ...`, so while an NMI is pending — blocked because L1 is still in its NMI handler, '
+  + 'or waiting for its NMI window — no interrupt is injected even with RFLAGS.IF = 1 (e.g. an NMI handler that '
+  + 'executes STI). [x86.c inject_pending_event @ d6185f20a0ef / 51cfe38ea50a]';
+
+const COMMON_DEVIATIONS: CauseDoc[] = [
+  { cause: 'stuck:nmi-queued-after-request-check', why: WHY_NMI_QUEUED },
+  stranded('behind-pending-nmi', WHY_BEHIND_NMI),
+  { cause: 'stuck:nmi-no-nested-nmi-support', why: WHY_NMI },
+  { cause: 'crash:vmx_handle_exit:KVM_EXIT_FAIL_ENTRY', why: WHY_NMI_ENTRY },
+  stranded('l1-halted-if0', WHY_HALTED),
+  { cause: 'read:tmr-cleared-after-eoi', why: WHY_TMR },
+  stranded('pending-at-vmresume', WHY_VMRESUME),
+  stranded('stranded-by-reflected-exit', WHY_REFLECTED),
 ];
 
 const VARIANTS: VariantInfo[] = [
@@ -337,7 +348,7 @@ const VARIANTS: VariantInfo[] = [
       + 'faulted into L0): prepare_vmcs12 hands L1 an external-interrupt exit with valid IDT-vectoring info.',
     status: 'buggy',
     expectedBugs: [{
-      signature: 'l1-invariant:',
+      cause: 'l1-invariant:extint-with-idt-vectoring',
       why: 'L1 receives an EXTERNAL_INTERRUPT exit whose IDT-vectoring info is valid (a KVM L1 warns "unexpected, '
         + 'valid vectoring info"). The modelled L1 then re-injects the event at its next VMRESUME, which the '
         + 'reference does not expect either (l2-spurious).',
@@ -353,7 +364,7 @@ const VARIANTS: VariantInfo[] = [
       + 'self-IPI, and a later evaluation exits to L1 with no vectoring info.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...COMMON_DEVIATIONS, ...stranded('in-l2-after-idt-reinjection', WHY_OPEN_POINT)],
+    knownDeviations: [...COMMON_DEVIATIONS, stranded('in-l2-after-idt-reinjection', WHY_OPEN_POINT)],
   },
 ];
 

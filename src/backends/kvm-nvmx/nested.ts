@@ -6,7 +6,8 @@ import {
   EXIT_REASON_IO_INSTRUCTION, EXIT_REASON_NMI_WINDOW, EXIT_REASON_PAUSE_INSTRUCTION,
   EXIT_REASON_PENDING_INTERRUPT, EXIT_REASON_VMCALL, INTR_INFO_VALID, INTR_INFO_VECTOR_MASK, exitName,
 } from './vmcs.js';
-import type { KvmCtx, Vcpu } from './vcpu.js';
+import { vsOr } from '../../apic/vecset.js';
+import { KVM_REQ_EVENT, type KvmCtx, type Vcpu } from './vcpu.js';
 
 /** nested_exit_on_intr: vmcs12's pin-based controls ask for external-interrupt exits. */
 export function nestedExitOnIntr(v: Vcpu): boolean {
@@ -22,6 +23,7 @@ export function nestedVmxRun(k: KvmCtx, v: Vcpu): void {
   k.sink.step(v.id, 'nested_vmx_run');
   v.guestMode = true;
   v.refusedForIdt = false;
+  if ((v.requests & KVM_REQ_EVENT) === 0) vsOr(v.pendingAtVmresume, v.lapic.irr);
   const c = v.vmcs02;
   c.reset();
   c.vmEntryIntrInfo = v.vmcs12.vmEntryIntrInfo;
@@ -56,6 +58,8 @@ export function nestedVmxVmexit(k: KvmCtx, v: Vcpu, overrideReason: number): voi
   k.sink.step(v.id, 'nested_vmx_vmexit');
   v.guestMode = false;
   v.refusedForIdt = false;
+  // A reflected exit (not the EXTERNAL_INTERRUPT exit L0 makes for an L1 interrupt).
+  if (overrideReason < 0 && (v.requests & KVM_REQ_EVENT) === 0) vsOr(v.pendingAtReflectedExit, v.lapic.irr);
   const c12 = v.vmcs12;
   const c02 = v.vmcs02;
   // prepare_vmcs12

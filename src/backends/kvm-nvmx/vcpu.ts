@@ -1,6 +1,7 @@
 // Per-vCPU state of L0 (struct kvm_vcpu / vcpu_vmx / nested_vmx of the v3.1–3.3 era) and the
 // context the step functions need. Plain fields only; nothing here allocates after creation.
 import { GuestCpu } from '../../apic/guestcpu.js';
+import { vecSet } from '../../apic/vecset.js';
 import type { ObsSink } from '../api.js';
 import { KvmLapic, type ApicOwner } from './lapic.js';
 import { HwVmcs, Vmcs12 } from './vmcs.js';
@@ -68,6 +69,8 @@ export class Vcpu implements ApicOwner {
   nmiInjected = false;
   /** The NMI now in nmi_injected was already reported as taken by L1 (re-injection is not a new delivery). */
   nmiReported = false;
+  /** Diagnostics: an NMI decided while L2 ran was dropped by __vmx_complete_interrupts. */
+  nmiDropped = false;
 
   // vcpu_vmx
   readonly vmcs01 = new HwVmcs();
@@ -84,6 +87,14 @@ export class Vcpu implements ApicOwner {
    * because of valid vmcs12 IDT-vectoring info (the fixed variant's immediate-exit path).
    */
   refusedForIdt = false;
+
+  /**
+   * Diagnostics only (whereStuck): L1 vectors that were pending when L1's VMRESUME ran
+   * (nested_vmx_run makes no KVM_REQ_EVENT), and L1 vectors pending when an L2 exit was
+   * reflected to L1 (nested_vmx_vmexit makes no KVM_REQ_EVENT), until they are delivered.
+   */
+  readonly pendingAtVmresume = vecSet();
+  readonly pendingAtReflectedExit = vecSet();
 
   /** Scenario `fault`: the next event delivery into L2 takes an EPT violation (L0 handles it). */
   faultArmed = false;

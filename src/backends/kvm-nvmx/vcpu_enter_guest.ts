@@ -13,7 +13,7 @@
 //
 // Exits go through vmx_vcpu_run's tail, vmx_complete_interrupts and vmx_handle_exit.
 // Facts verified in torvalds/linux at d6185f20a0ef (x86.c, vmx.c) and 51cfe38ea50a (vmx.c).
-import { vsHas } from '../../apic/vecset.js';
+import { vsDel, vsHas } from '../../apic/vecset.js';
 import { nestedExitOnIntr, nestedVmxExitHandled, nestedVmxRun, nestedVmxVmexit } from './nested.js';
 import {
   EXIT_REASON_EPT_VIOLATION, EXIT_REASON_EXTERNAL_INTERRUPT, EXIT_REASON_HLT, EXIT_REASON_NMI_WINDOW,
@@ -40,7 +40,9 @@ function kvmCpuGetInterrupt(k: KvmCtx, v: Vcpu): number {
   const vec = v.lapic.getInterrupt();
   if (vec >= 0) {
     v.guest.take(vec, false);
-    k.sink.deliver(v.id, vec, false);
+    k.sink.deliver(v.id, vec, false, 'kvm_cpu_get_interrupt');
+    vsDel(v.pendingAtVmresume, vec);
+    vsDel(v.pendingAtReflectedExit, vec);
   }
   return vec;
 }
@@ -97,8 +99,9 @@ function vmxInjectNmi(k: KvmCtx, v: Vcpu): void {
   // With L1 still NMI-blocked (an nmi_injected decided on L2's state) the entry will fail.
   if (!v.nmiReported && !v.guest.nmiBlocked) {
     v.nmiReported = true;
+    v.nmiDropped = false;
     v.guest.take(2, true);
-    k.sink.deliver(v.id, 2, true);
+    k.sink.deliver(v.id, 2, true, 'vmx_inject_nmi');
   }
 }
 
@@ -131,6 +134,8 @@ function enableNmiWindow(k: KvmCtx, v: Vcpu): void {
  * cancelled entry) left undelivered is queued again with KVM_REQ_EVENT.
  */
 function vmxCompleteInterrupts(v: Vcpu, info: number): void {
+  // Diagnostics: an nmi_injected that L1 never received (decided while L2 ran) is dropped here.
+  if (v.nmiInjected && !v.nmiReported && (info & INTR_INFO_VALID) === 0) v.nmiDropped = true;
   v.nmiInjected = false;
   v.interruptPending = false;
   if ((info & INTR_INFO_VALID) === 0) {
@@ -267,12 +272,23 @@ function kvmVcpuBlockCheck(k: KvmCtx, v: Vcpu): void {
  * EPT violation with that event in the IDT-vectoring info.
  */
 function vmxVcpuRun(k: KvmCtx, v: Vcpu): void {
-  if (v.reqImmediateExit) {
-    // Self-IPI with interrupts off: it stays pending through the entry and forces an exit
-    // once the entry (and its injection) completes.
+  const selfIpi = v.reqImmediateExit;
+  if (selfIpi) {
+    // Self-IPI with interrupts off: it is pending in this CPU's own local APIC through the
+    // entry, so the external-interrupt exit comes right after the entry (and its injection)
+    // completes, before any guest instruction.
     k.sink.step(v.id, 'smp_send_reschedule(self)');
     v.physPending = true;
   }
+  vmxEnter(k, v);
+  if (selfIpi && v.pc === PC_GUEST) {
+    v.physPending = false;
+    vmxExit(k, v, EXIT_REASON_EXTERNAL_INTERRUPT, 0);
+  }
+}
+
+/** The VM entry itself and the delivery of what it injects. */
+function vmxEnter(k: KvmCtx, v: Vcpu): void {
   k.sink.step(v.id, STEP_NAMES[PC_RUN]);
   if (v.guestMode && !v.nestedRunPending && (v.vmcs12.idtVectoringInfo & INTR_INFO_VALID) !== 0) {
     k.sink.step(v.id, 'vmx_vcpu_run: re-inject vmcs12 idt_vectoring_info');
@@ -385,13 +401,38 @@ export function windowExits(k: KvmCtx, v: Vcpu): void {
   else if (vmcs.irqWindowExiting && g.interruptible()) vmxExit(k, v, EXIT_REASON_PENDING_INTERRUPT, 0);
 }
 
-/** Why a vector L1's reference still expects is held (for drain signatures). */
+/**
+ * Where an interrupt that bare metal would have delivered to L1 is held, named after the
+ * path that left it there (vector 2: the NMI).
+ */
 export function whereStuck(v: Vcpu, vector: number): string | undefined {
+  if (vector === 2) {
+    if (v.nmiQueued === 0 && v.nmiPending === 0 && !v.nmiInjected) return v.nmiDropped ? 'nmi-no-nested-nmi-support' : undefined;
+    // No nested NMI support: vmx_inject_nmi returns in guest mode, the NMI waits for L1.
+    if (v.guestMode) return 'nmi-no-nested-nmi-support';
+    // KVM_REQ_NMI is looked at before KVM_REQ_EVENT: an NMI queued after this pass's
+    // request check waits for the next pass, and an interrupt acked meanwhile goes first.
+    if (v.nmiQueued > 0) return 'nmi-queued-after-request-check';
+    if (v.interruptPending) return 'nmi-behind-reinjected-interrupt';
+    // nmi_injected decided while L2 ran (vmx_inject_nmi injected nothing): the same cause.
+    if (v.nmiInjected && !v.nmiReported) return 'nmi-no-nested-nmi-support';
+    if (v.pc === PC_BLOCKED) return 'nmi-vcpu-blocked';
+    return 'nmi-pending';
+  }
   if (!vsHas(v.lapic.irr, vector)) return undefined;
   // Halted with IF = 0: only an NMI could wake L1, and it was not delivered.
   if (v.pc === PC_BLOCKED && !v.guest.IF) return 'l1-halted-if0';
-  if (v.requests & KVM_REQ_EVENT) return undefined;
-  if (!v.guestMode) return 'l1-no-kvm-req-event';
-  return v.refusedForIdt ? 'in-l2-after-idt-reinjection' : 'in-l2-no-kvm-req-event';
+  // inject_pending_event of this era: `if (nmi_pending) ... else if (kvm_cpu_has_interrupt)`:
+  // while an NMI is pending (blocked, or waiting for its window) no interrupt is injected.
+  if (!v.guestMode && v.nmiPending > 0) return 'behind-pending-nmi';
+  if (v.guestMode) {
+    if (v.refusedForIdt) return 'in-l2-after-idt-reinjection';
+    // inject_pending_event serves a queued NMI first and, in guest mode, never injects it:
+    // interrupts wait behind it (the same cause as the NMI's).
+    if (v.nmiInjected || v.nmiPending > 0) return 'nmi-no-nested-nmi-support';
+    if (vsHas(v.pendingAtVmresume, vector)) return 'pending-at-vmresume';
+    return (v.requests & KVM_REQ_EVENT) ? 'in-l2-kvm-req-event-pending' : 'in-l2-no-kvm-req-event';
+  }
+  if (vsHas(v.pendingAtReflectedExit, vector)) return 'stranded-by-reflected-exit';
+  return (v.requests & KVM_REQ_EVENT) ? 'l1-kvm-req-event-pending' : 'l1-no-kvm-req-event';
 }
-

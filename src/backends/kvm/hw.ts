@@ -23,8 +23,10 @@ export function hardware_step(kvm: Kvm, t: KvmVcpu): void {
   }
   if (va.recognized && g.interruptible()) {
     const v = virtual_interrupt_delivery(va);
-    kvm.sink.deliver(t.id, v, false);
-    g.take(v, false);
+    kvm.sink.deliver(t.id, v, false, 'vid');
+    // A delivery that faults (EPT violation on the IDT or stack) enters the handler only
+    // when KVM re-injects it.
     if (t.faultArmed) vmx_fault_during_delivery(kvm, t, v, false, false);
+    else g.take(v, false);
   }
 }

@@ -4,11 +4,11 @@ import type { GuestCpu } from '../../apic/guestcpu.js';
 import { vsFormat, vsHas, hex, type VecSet } from '../../apic/vecset.js';
 import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
-import { Mode, OnFate } from './consts.js';
+import { Mode, OnFate, REQ_NMI } from './consts.js';
 import { apply_event, type EventHooks } from './guest.js';
-import { KvmIoapic, kvm_ioapic_scan_entry } from './ioapic.js';
+import { KvmIoapic, kvm_ioapic_scan_entry, kvm_ioapic_send_why } from './ioapic.js';
 import { pirq } from './pcpu.js';
-import { Kvm } from './state.js';
+import { Kvm, type KvmVcpu } from './state.js';
 import { synced_while_l2 } from './sync.js';
 import { CODE, VARIANTS } from './variants.js';
 import { describeEntry, enter, entry_step } from './vcpu_enter_guest.js';
@@ -81,10 +81,11 @@ class KvmInstance implements BackendInstance {
    */
   whereStuck(cpu: number, vector: number): string | undefined {
     const t = this.kvm.vcpus[cpu]!;
+    if (vector === 2) return nmiStuck(t);
     // Halted with IF = 0: only an NMI could wake it (the oracle lists maskable vectors too
     // once an NMI is deliverable).
     if (t.mpHalted && !t.guest.IF) return 'halted-if0';
-    if (vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
+    // The instance bare metal has pending is the oldest: VIRR before a newer posting in PIR.
     if (vsHas(t.vapic.virr, vector)) {
       if (t.nested.guestMode) {
         // Any L1 vector that waited behind a re-injection and is still pending means the
@@ -97,8 +98,39 @@ class KvmInstance implements BackendInstance {
       if (t.vapic.irqWindowExiting) return 'virr-behind-irq-window';
       return t.vapic.recognized ? 'virr-recognized' : 'virr-not-recognized';
     }
+    if (vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
     return undefined;
   }
+
+  explain(cpu: number, what: string, vector: number): string | undefined {
+    const t = this.kvm.vcpus[cpu]!;
+    // A message bare metal collapsed into the pending instance, still held apart in PIR.
+    if (what === 'collapsed' && vector !== 2 && vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) {
+      const why = kvm_ioapic_send_why(this.kvm, vector);
+      if (why) return why;
+    }
+    if (what === 'ran-while-halted') {
+      // kvm_vcpu_has_events counts a queued NMI (KVM_REQ_NMI / nmi_queued) even while NMIs
+      // are blocked; pi_pre_block (VT-d) does not block while PIR.ON is set.
+      if (t.unhaltedBy === 'blocked-nmi') return 'hlt-ended-by-blocked-nmi';
+      if (t.unhaltedBy === 'pi-pre-block-on') return 'hlt-ended-by-pi-pre-block-on';
+    }
+    return undefined;
+  }
+}
+
+/** Where a pending NMI is held. */
+function nmiStuck(t: KvmVcpu): string | undefined {
+  if (t.nmiQueued === 0 && t.nmiPending === 0 && !t.nmiInjected && (t.requests & REQ_NMI) === 0) return undefined;
+  if (t.blocked) return t.nmiPending > 0 && t.nmiQueued === 0 ? 'nmi-pending-halted-not-runnable' : 'nmi-vcpu-blocked';
+  // As for interrupts: refused while nested_run_pending (or behind a re-injection) and not
+  // re-evaluated once L2 runs.
+  if (t.nested.guestMode) return t.nmiInjected || t.interruptPending >= 0 ? 'l2-resumed-after-reinjection' : 'l1-pending-at-nested-entry';
+  // enable_nmi_window with STI blocking asks for an interrupt window, which waits for IF = 1.
+  if (t.vapic.irqWindowExiting && t.nmiPending > 0) return 'nmi-behind-irq-window';
+  if (t.vapic.nmiWindowExiting) return 'nmi-window-armed';
+  return 'nmi-pending';
 }
 
 function intersects(a: VecSet, b: VecSet): boolean {

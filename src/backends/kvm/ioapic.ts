@@ -17,6 +17,10 @@ export interface KvmRte {
   level: boolean;
   masked: boolean;
   remoteIrr: boolean;
+  /** Diagnostics (explain): the path of this pin's last message, when bare metal would not send it. */
+  lastSendWhy: string;
+  /** Diagnostics: a redirection-entry write cleared Remote IRR while the vector was in service (before v4.15). */
+  remoteIrrLost: boolean;
 }
 
 export class KvmIoapic {
@@ -26,7 +30,7 @@ export class KvmIoapic {
   irr = 0;
   constructor(pins: readonly IoapicPin[]) {
     for (const p of pins) {
-      this.rtes.push({ pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remoteIrr: false });
+      this.rtes.push({ pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remoteIrr: false, lastSendWhy: '', remoteIrrLost: false });
     }
   }
 
@@ -37,9 +41,10 @@ export class KvmIoapic {
 }
 
 /** ioapic_service: deliver a pin's message unless masked (kvm_irq_delivery_to_apic). */
-function ioapic_service(kvm: Kvm, pin: number): void {
+function ioapic_service(kvm: Kvm, pin: number, why = ''): void {
   const e = kvm.ioapic.rte(pin)!;
   if (e.masked) return;
+  e.lastSendWhy = why;
   const mask = resolveDest(kvm.machine.apic, kvm.machine.vcpus, 0, 'none', false, e.dest);
   let delivered = false;
   for (let i = 0; i < kvm.vcpus.length; i++) {
@@ -63,7 +68,7 @@ function ioapic_set_irq(kvm: Kvm, pin: number, level: boolean): void {
   io.irr |= bit;
   // Coalesced: an edge that did not change the line, or a level interrupt awaiting EOI.
   if ((!e.level && old === io.irr) || (e.level && e.remoteIrr)) return;
-  ioapic_service(kvm, pin);
+  ioapic_service(kvm, pin, e.level && e.remoteIrrLost ? 'level-resent-after-write-cleared-remote-irr' : '');
 }
 
 /**
@@ -86,8 +91,12 @@ function kvm_make_scan_ioapic_request(kvm: Kvm): void {
 function ioapic_write_rte_low(kvm: Kvm, pin: number, masked: boolean): void {
   const e = kvm.ioapic.rte(pin)!;
   e.masked = masked;
-  if (!kvm.code.ioapicPreservesRemoteIrr || !e.level) e.remoteIrr = false;
-  if (e.level && (kvm.ioapic.irr & (1 << pin))) ioapic_service(kvm, pin);
+  const wasInService = e.remoteIrr;
+  if (!kvm.code.ioapicPreservesRemoteIrr || !e.level) {
+    if (e.level && e.remoteIrr) e.remoteIrrLost = true;
+    e.remoteIrr = false;
+  }
+  if (e.level && (kvm.ioapic.irr & (1 << pin))) ioapic_service(kvm, pin, wasInService ? 'level-resent-on-redirection-write' : '');
   kvm_make_scan_ioapic_request(kvm);
 }
 
@@ -110,6 +119,12 @@ export function kvm_ioapic_event(kvm: Kvm, pin: number, op: 'assert' | 'deassert
   }
 }
 
+/** Diagnostics: why the last message of the pin with this vector was one bare metal would not send. */
+export function kvm_ioapic_send_why(kvm: Kvm, vector: number): string | undefined {
+  for (const e of kvm.ioapic.rtes) if (e.vector === vector && e.lastSendWhy) return e.lastSendWhy;
+  return undefined;
+}
+
 /** kvm_ioapic_scan_entry: level-triggered pins whose destination matches this vCPU. */
 export function kvm_ioapic_scan_entry(kvm: Kvm, t: KvmVcpu, handled: VecSet): void {
   vsClear(handled);
@@ -130,6 +145,7 @@ export function kvm_ioapic_update_eoi(kvm: Kvm, vector: number, level: boolean):
     const e = rtes[i]!;
     if (e.vector !== vector) continue;
     e.remoteIrr = false;
+    e.remoteIrrLost = false;
     if (!e.masked && (kvm.ioapic.irr & (1 << e.pin))) ioapic_service(kvm, e.pin);
   }
 }

@@ -90,6 +90,6 @@ export function vmx_check_nested_events(kvm: Kvm, t: KvmVcpu, externalIntr: bool
 export function abstract_l1_nmi(kvm: Kvm, t: KvmVcpu): void {
   if (!t.nested.l1NmiExit || t.nested.guestMode || t.guest.nmiBlocked) return;
   t.nested.l1NmiExit = false;
-  kvm.sink.deliver(t.id, 2, true);
+  kvm.sink.deliver(t.id, 2, true, 'l1-nmi-exit');
   t.guest.take(2, true);
 }

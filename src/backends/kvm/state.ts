@@ -62,6 +62,8 @@ export class KvmVcpu {
   reqImmediateExit = false;
   /** The next event delivery faults into L0 (scenario event `fault`). */
   faultArmed = false;
+  /** Diagnostics: why the last emulated HLT ended ('interrupt', 'nmi', 'blocked-nmi', 'pi-pre-block-on'). */
+  unhaltedBy = '';
   constructor(readonly id: number) {
     this.guest.reset();
   }

@@ -1,6 +1,6 @@
 // The KVM code versions this backend models. Each field selects one real code shape (read at
 // the cited tag); a variant differs from another only where the kernel source differs.
-import type { VariantInfo } from '../api.js';
+import type { CauseDoc, VariantInfo } from '../api.js';
 
 export interface KvmCode {
   /**
@@ -56,110 +56,121 @@ export const CODE: Record<string, KvmCode> = {
 };
 
 // Deviations every variant shares: real KVM behaviour outside the history studied here.
-const SOURCES = ['ipi', 'self-ipi', 'msi', 'ioapic-edge', 'ioapic-level'] as const;
-const COMMON_DEVIATIONS: { signature: string; why: string }[] = [
-  ...SOURCES.map((src) => ({
-    signature: `late:${src}@l1-pending-at-nested-entry`,
-    why: 'An L1 interrupt already pending when L1 executes VMLAUNCH/VMRESUME (L1 had IF=0), or synced by '
+const COMMON_DEVIATIONS: CauseDoc[] = [
+  {
+    cause: 'stuck:l1-pending-at-nested-entry',
+    why: 'An L1 interrupt (or NMI) already pending when L1 executes VMLAUNCH/VMRESUME (L1 had IF=0), or synced by '
       + 'check_nested_events while nested_run_pending refuses the exit, is not re-evaluated: nested_vmx_run makes '
       + 'no KVM_REQ_EVENT and vmx_hwapic_irr_update ignores RVI in guest mode, so L2 runs until it exits for '
-      + 'another reason. Fixed upstream later (the "evaluate_pending_interrupts" KVM_REQ_EVENT at nested VM-entry).',
-  })),
-  ...SOURCES.map((src) => ({
-    signature: `lost:${src}@l1-pending-at-nested-entry`,
-    why: 'As late:…@l1-pending-at-nested-entry; in v4.10 kvm_vcpu_running does not call check_nested_events, so '
-      + 'without a KVM_REQ_EVENT even timer exits of L2 do not leave L2 for the pending L1 interrupt.',
-  })),
-  ...SOURCES.map((src) => ({
-    signature: `lost:${src}@halted-if0`,
-    why: 'A consequence of lost:nmi: the vCPU sleeps in HLT with IF = 0; bare metal would take the NMI and go '
-      + 'back to HLT with the vector still pending, but the oracle counts IRR vectors as deliverable once the NMI is.',
-  })),
-  ...SOURCES.map((src) => ({
-    signature: `lost:${src}@virr-behind-irq-window`,
-    why: 'A consequence of lost:nmi: the interrupt window KVM requested for the NMI blocks virtual-interrupt '
-      + 'recognition; the oracle counts IRR vectors as deliverable once the NMI is.',
-  })),
-  {
-    signature: 'duplicate:ioapic-level',
-    why: 'ioapic_write_indirect re-services an asserted level line on any redirection-entry write without '
-      + 'looking at Remote IRR (and before v4.15 it even cleared Remote IRR), so a mask/unmask while the vector '
-      + 'is in service delivers it again.',
+      + 'another reason. Fixed upstream later (the "evaluate_pending_interrupts" KVM_REQ_EVENT at nested VM-entry). '
+      + 'In v4.10 kvm_vcpu_running does not call check_nested_events, so without a KVM_REQ_EVENT even timer exits '
+      + 'of L2 do not leave L2 for the pending L1 interrupt (lost rather than late).',
   },
   {
-    signature: 'late:nmi',
+    cause: 'ioapic:level-resent-on-redirection-write',
+    why: 'ioapic_write_indirect re-services an asserted level line on any redirection-entry write without looking '
+      + 'at Remote IRR, so a mask/unmask while the vector is in service delivers it again.',
+  },
+  {
+    cause: 'stuck:nmi-behind-irq-window',
     why: 'With STI blocking, enable_nmi_window asks for an interrupt window instead: a pending NMI then waits '
       + 'for RFLAGS.IF = 1.',
   },
   {
-    signature: 'lost:nmi',
-    why: 'As late:nmi; in v4.10/v4.11 kvm_vcpu_has_events also looks at nmi_queued only, so a HLT with the NMI '
-      + 'already processed into nmi_pending blocks for good.',
+    cause: 'read:esr-riv-missing',
+    why: 'KVM v4.x never sets ESR send/receive-illegal-vector bits (apic_send_ipi and __apic_accept_irq have no '
+      + 'illegal-vector check); the ESR register stays 0, so a receiver never shows Receive Illegal Vector.',
   },
   {
-    signature: 'read-mismatch:esr',
-    why: 'KVM v4.x never sets ESR send/receive-illegal-vector bits; the ESR page value stays 0.',
+    cause: 'read:esr-siv-missing',
+    why: 'As read:esr-riv-missing, on the sending side: an ICR write with vector < 16 never sets Send Illegal Vector.',
   },
   {
-    signature: 'read-mismatch:irr-extra',
+    cause: 'read:irr-illegal-vector',
     why: 'KVM accepts fixed vectors 0-15 into PIR/IRR (no illegal-vector check in __apic_accept_irq); they '
       + 'show in a guest IRR read but are never delivered (class 0 never beats VPPR).',
   },
+  {
+    cause: 'core:hlt-ended-by-blocked-nmi',
+    why: 'Found by REF-HLT-1. kvm_vcpu_has_events counts a queued NMI (nmi_queued in v4.10/v4.11, KVM_REQ_NMI from '
+      + 'v4.15) without asking whether NMIs are blocked, so an NMI sent to a vCPU halted inside its NMI handler makes '
+      + 'vcpu_block set mp_state RUNNABLE; inject_pending_event cannot inject it and the guest resumes after its HLT '
+      + 'with nothing delivered. On bare metal a blocked NMI does not end HLT. [x86.c kvm_vcpu_has_events, vcpu_block]',
+  },
 ];
 
-const RACE1 = (src: string) => ({
-  signature: `late:${src}@pir-on-swallowed-in-guest-mode`,
+/** Before v4.15 ("Preserve read-only values in the redirection table") a redirection write cleared Remote IRR. */
+const REMOTE_IRR_CLEARED: CauseDoc = {
+  cause: 'ioapic:level-resent-after-write-cleared-remote-irr',
+  why: 'ioapic_write_indirect before v4.15 cleared Remote IRR on every redirection-entry write; a level line '
+    + 'asserted again before the vector\'s EOI is then serviced by ioapic_set_irq although the vector is still in '
+    + 'service. Fixed in v4.15 (Remote IRR preserved).',
+};
+
+/** VT-d variants: pi_pre_block. */
+const PI_PRE_BLOCK: CauseDoc = {
+  cause: 'core:hlt-ended-by-pi-pre-block-on',
+  why: 'Found by REF-HLT-1. With VT-d posting, vcpu_block calls pi_pre_block, which returns 1 ("We should not block '
+    + 'the vCPU if an interrupt is posted for it") whenever PIR.ON is set — also when the guest halted with IF = 0 '
+    + 'or the posted vector is blocked by PPR. vcpu_block then sets mp_state RUNNABLE and the guest resumes after its '
+    + 'HLT with nothing delivered: a `cli; hlt` returns. [vmx.c pi_pre_block, x86.c vcpu_block @ v4.10..v4.16]',
+};
+
+
+const RACE1: CauseDoc = {
+  cause: 'stuck:pir-on-swallowed-in-guest-mode',
   why: 'Race 1: the notification IPI is sent after vcpu->mode = IN_GUEST_MODE but lands before '
     + 'local_irq_disable, so the host POSTED_INTR_VECTOR handler swallows it; the guest is entered with '
     + 'PIR.ON = 1 and no notification pending. ON stays set, so later postings stall behind it.',
-});
-const RACE2_KICK = (src: string) => ({
-  signature: `late:${src}@pir-on-kick-noop`,
+};
+const RACE2_KICK: CauseDoc = {
+  cause: 'stuck:pir-on-kick-noop',
   why: 'Race 2: the vector is posted after the RVI refresh but before the mode store; the sender sees '
     + 'OUTSIDE_GUEST_MODE and kvm_vcpu_kick does nothing; entry with PIR.ON = 1 and no IPI. Also shows as '
     + 'priority-inversion and read-mismatch:irr-missing.',
-});
-const RACE2_VTD = {
-  signature: 'late:msi@pir-on-swallowed-outside-guest-mode',
+};
+const RACE2_VTD: CauseDoc = {
+  cause: 'stuck:pir-on-swallowed-outside-guest-mode',
   why: 'Race 2 with VT-d: the IOMMU posts after the RVI refresh and notifies at once; the notification lands '
     + 'in root with IRQs on (mode still OUTSIDE) and is swallowed; entry with PIR.ON = 1.',
 };
-const V410_WINDOW = {
-  signature: 'late:ipi@pir-on-kick-noop',
+const V410_WINDOW: CauseDoc = {
+  cause: 'stuck:pir-on-kick-noop',
   why: 'v4.10 itself: a vector posted between the RVI refresh (hwapic_irr_update(kvm_lapic_find_highest_irr)) and '
     + 'kvm_check_request(KVM_REQ_EVENT) has its KVM_REQ_EVENT consumed by a block that, with APICv, never looks at '
     + 'PIR (kvm_cpu_has_injectable_intr is 0), and the sender saw OUTSIDE_GUEST_MODE: entry with PIR.ON = 1. '
     + 'The 6/6 commit message says KVM_REQ_EVENT cancelled the entry "in both race scenarios"; it does only '
     + 'after that check.',
 };
-const NESTED_RACE = (src: string) => ({
-  signature: `late:${src}@l2-resumed-after-pir-sync`,
+const NESTED_RACE: CauseDoc = {
+  cause: 'stuck:l2-resumed-after-pir-sync',
   why: 'Nested (Radim Krčmář, review of 6/6): a posted L1 interrupt that arrives after check_nested_events '
     + 'but before local_irq_disable is synced into L1\'s IRR by sync_pir_to_irr, vmx_hwapic_irr_update '
     + 'returns (guest mode, exit-on-intr), nothing makes a request and KVM resumes L2 instead of an '
     + 'EXTERNAL_INTERRUPT exit to L1. Fixed by f27a85c4988d (v4.16).',
-});
+};
 
 // Found by the fuzzer on the fixed variant (not part of the history the seed documents).
-const V416_RESIDUAL = SOURCES.map((src) => ({
-  signature: `late:${src}@l2-resumed-exit-request-missed`,
+const V416_RESIDUAL: CauseDoc = {
+  cause: 'stuck:l2-resumed-exit-request-missed',
   why: 'f27a85c4988d forces the nested exit with kvm_vcpu_exiting_guest_mode, a cmpxchg IN → EXITING that does '
     + 'nothing while vcpu->mode is still OUTSIDE_GUEST_MODE. vcpu_scan_ioapic (KVM_REQ_SCAN_IOAPIC, e.g. after an '
     + 'IOAPIC redirection-entry write) calls sync_pir_to_irr in the requests phase, before the mode store: a vector '
     + 'posted for L1 just before is moved into IRR there, the forced exit is lost, the sync after the mode store '
     + 'finds ON clear, and L2 is resumed. Later kernels make KVM_REQ_EVENT on this branch in both cases '
     + '(3a25dfa67fe4 per the research notes), which closes it.',
-}));
+};
 
 // Found by the fuzzer on v4.11 and later (vmx_check_nested_events blocks on re-injection).
-const BEHIND_REINJECTION = SOURCES.map((src) => ({
-  signature: `late:${src}@l2-resumed-after-reinjection`,
+const BEHIND_REINJECTION: CauseDoc = {
+  cause: 'stuck:l2-resumed-after-reinjection',
   why: 'L1\'s injection into L2 faulted (IDT-vectoring info) and an L1 interrupt is pending: '
-    + 'vmx_check_nested_events returns -EBUSY while the event needs re-injection, inject_pending_event '
-    + 're-injects it (interrupt.injected → set_irq, return 0) without asking for an immediate exit, and '
+    + 'vmx_check_nested_events returns -EBUSY while the event needs re-injection (v4.11+; in v4.10 '
+    + 'inject_pending_event returns before calling it), inject_pending_event re-injects it (interrupt.injected → '
+    + 'set_irq, return 0) without asking for an immediate exit, and '
     + 'nothing re-evaluates the L1 interrupt once L2 has taken the re-injected event: it waits for an '
     + 'unrelated exit. The same shape as kvm-nvmx\'s in-l2-after-idt-reinjection in the 2011 code.',
-}));
+};
 
 export const VARIANTS: VariantInfo[] = [
   {
@@ -169,39 +180,41 @@ export const VARIANTS: VariantInfo[] = [
       + 'KVM_REQ_EVENT masks race 1 and most of race 2, but not a posting between the RVI refresh and the KVM_REQ_EVENT check.',
     status: 'buggy',
     expectedBugs: [V410_WINDOW],
-    knownDeviations: COMMON_DEVIATIONS,
+    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, BEHIND_REINJECTION],
   },
   {
     name: 'v4.10-vtd',
     source: 'Linux v4.10 with VT-d posted interrupts for an assigned device (IOMMU posts, never KVM_REQ_EVENT)',
     summary: 'The existing problem Radim asked to mention: device MSIs posted by the IOMMU hit both windows.',
     status: 'buggy',
-    expectedBugs: [RACE1('msi'), RACE2_VTD, V410_WINDOW],
-    knownDeviations: COMMON_DEVIATIONS,
+    expectedBugs: [RACE1, RACE2_VTD, V410_WINDOW],
+    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, BEHIND_REINJECTION, PI_PRE_BLOCK],
   },
   {
     name: '6of6-unordered',
-    source: 'b95234c84004 (patch 6/6 "kvm: x86: do not use KVM_REQ_EVENT for APICv interrupt injection") without its x86.c reordering',
+    source: 'Counterfactual — never existed in any tree: b95234c84004 (patch 6/6 "kvm: x86: do not use KVM_REQ_EVENT for '
+      + 'APICv interrupt injection") without its x86.c reordering, i.e. the code the 6/6 commit message argues about '
+      + '(lapic.c/vmx.c of v4.11, vcpu_enter_guest order of v4.10)',
     summary: 'No KVM_REQ_EVENT from the sender but the v4.10 order of vcpu_enter_guest: both races of the commit message are live.',
     status: 'buggy',
-    expectedBugs: [RACE1('ipi'), RACE2_KICK('ipi'), NESTED_RACE('ipi')],
-    knownDeviations: [...COMMON_DEVIATIONS, ...BEHIND_REINJECTION],
+    expectedBugs: [RACE1, RACE2_KICK, NESTED_RACE],
+    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, BEHIND_REINJECTION],
   },
   {
     name: 'v4.11',
     source: 'Linux v4.11 (contains b95234c84004)',
     summary: 'local_irq_disable before IN_GUEST_MODE, sync_pir_to_irr after it: L1 clean; the nested case of the review is open.',
     status: 'buggy',
-    expectedBugs: [NESTED_RACE('ipi')],
-    knownDeviations: [...COMMON_DEVIATIONS, ...BEHIND_REINJECTION],
+    expectedBugs: [NESTED_RACE],
+    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, BEHIND_REINJECTION],
   },
   {
     name: 'v4.11-vtd',
     source: 'Linux v4.11 with VT-d posted interrupts for an assigned device',
     summary: 'IOMMU postings are covered by the reordering for L1; the nested case (L1 with assigned devices) is open.',
     status: 'buggy',
-    expectedBugs: [NESTED_RACE('msi'), NESTED_RACE('ipi')],
-    knownDeviations: [...COMMON_DEVIATIONS, ...BEHIND_REINJECTION],
+    expectedBugs: [NESTED_RACE],
+    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, BEHIND_REINJECTION, PI_PRE_BLOCK],
   },
   {
     name: 'v4.16',
@@ -209,7 +222,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'sync_pir_to_irr forces EXITING_GUEST_MODE when a newly posted highest L1 vector arrives while L2 runs.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...COMMON_DEVIATIONS, ...V416_RESIDUAL, ...BEHIND_REINJECTION],
+    knownDeviations: [...COMMON_DEVIATIONS, V416_RESIDUAL, BEHIND_REINJECTION],
   },
   {
     name: 'v4.16-vtd',
@@ -217,6 +230,6 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'As v4.16, device MSIs posted by the IOMMU.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...COMMON_DEVIATIONS, ...V416_RESIDUAL, ...BEHIND_REINJECTION],
+    knownDeviations: [...COMMON_DEVIATIONS, V416_RESIDUAL, BEHIND_REINJECTION, PI_PRE_BLOCK],
   },
 ];

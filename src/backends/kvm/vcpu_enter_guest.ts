@@ -7,7 +7,8 @@
 // Step 0 is the top of the vcpu_run loop: kvm_vcpu_running (check_nested_events since v4.11),
 // or vcpu_block for a halted vCPU.
 import { Mode, MODE_NAMES, PC_LOOP, PHYS_RESCHEDULE, REQ_APIC_PAGE_RELOAD, REQ_EVENT, REQ_NMI, REQ_SCAN_IOAPIC } from './consts.js';
-import { vmx_fault_during_delivery } from './exits.js';
+import { vmx_fault_during_delivery, vmx_vm_exit } from './exits.js';
+import { vsOr } from '../../apic/vecset.js';
 import { kvm_ioapic_scan_entry } from './ioapic.js';
 import { kvm_cpu_has_interrupt, kvm_lapic_find_highest_irr } from './lapic.js';
 import { vmx_check_nested_events } from './nested.js';
@@ -86,7 +87,8 @@ function unhalt(t: KvmVcpu): void {
 
 function vcpu_block(kvm: Kvm, t: KvmVcpu): void {
   kvm.sink.step(t.id, 'vcpu_block');
-  if (!kvm_arch_vcpu_runnable(kvm, t) && !pi_pre_block(kvm, t)) {
+  const runnable = kvm_arch_vcpu_runnable(kvm, t);
+  if (!runnable && !pi_pre_block(kvm, t)) {
     // kvm_vcpu_block: kvm_vcpu_check_block, then sleep until kvm_vcpu_wake_up.
     kvm.sink.step(t.id, 'kvm_vcpu_block');
     if (!kvm_arch_vcpu_runnable(kvm, t)) {
@@ -96,7 +98,16 @@ function vcpu_block(kvm: Kvm, t: KvmVcpu): void {
     }
     pi_post_block(kvm, t);
   }
+  // Diagnostics (explain): pi_pre_block refuses to block while ON is set, whatever the
+  // guest could take; mp_state becomes RUNNABLE all the same.
+  t.unhaltedBy = runnable ? unhaltCause(t) : 'pi-pre-block-on';
   unhalt(t);
+}
+
+/** Why kvm_arch_vcpu_runnable said yes (diagnostics only). */
+function unhaltCause(t: KvmVcpu): string {
+  if (t.nmiQueued > 0 || (t.requests & REQ_NMI) !== 0 || t.nmiPending > 0) return t.guest.nmiBlocked ? 'blocked-nmi' : 'nmi';
+  return 'interrupt';
 }
 
 /** A blocked vCPU that kvm_vcpu_wake_up woke re-runs kvm_vcpu_check_block. */
@@ -106,6 +117,7 @@ function kvm_vcpu_block_recheck(kvm: Kvm, t: KvmVcpu): void {
   if (!kvm_arch_vcpu_runnable(kvm, t)) return;
   t.blocked = false;
   pi_post_block(kvm, t);
+  t.unhaltedBy = unhaltCause(t);
   unhalt(t);
   t.pc = PC_LOOP;
 }
@@ -147,8 +159,11 @@ function vmx_nmi_allowed(t: KvmVcpu): boolean {
  * Returns non-zero when an immediate exit is needed.
  */
 function inject_pending_event(kvm: Kvm, t: KvmVcpu): number {
-  if (t.nmiInjected) return 0;             // set_nmi again
-  if (t.interruptPending >= 0) return 0;   // set_irq again
+  if (t.nmiInjected || t.interruptPending >= 0) {
+    // set_nmi / set_irq again. Trace only: L1 interrupts pending now wait behind the re-injection.
+    if (t.nested.guestMode) vsOr(t.nested.behindReinjection, t.vapic.virr);
+    return 0;
+  }
   if (t.nested.guestMode) {
     const r = vmx_check_nested_events(kvm, t, false);
     if (r !== 0) return r;
@@ -191,12 +206,23 @@ function step_exit_request(kvm: Kvm, t: KvmVcpu): boolean {
 
 /** vmx_vcpu_run: the VM entry itself, with the injection prepared in VM_ENTRY_INTR_INFO. */
 function vmx_vcpu_run(kvm: Kvm, t: KvmVcpu): void {
-  if (t.reqImmediateExit) {
+  const selfIpi = t.reqImmediateExit;
+  if (selfIpi) {
     // "req_immediate_exit": KVM_REQ_EVENT + smp_send_reschedule to itself (IRQs are off).
+    // The IPI is pending in this CPU's own APIC: the exit follows the entry at once.
     t.reqImmediateExit = false;
     t.requests |= REQ_EVENT;
     t.phys |= PHYS_RESCHEDULE;
   }
+  vmx_enter(kvm, t);
+  if (selfIpi && t.nonRoot && (t.phys & PHYS_RESCHEDULE)) {
+    t.phys &= ~PHYS_RESCHEDULE;
+    vmx_vm_exit(kvm, t, 'extint');
+  }
+}
+
+/** The VM entry itself, with the injection prepared in VM_ENTRY_INTR_INFO. */
+function vmx_enter(kvm: Kvm, t: KvmVcpu): void {
   t.nonRoot = true;
   t.guest.halted = false;
   hw_evaluate(kvm, t);
@@ -222,21 +248,21 @@ function vmx_vcpu_run(kvm: Kvm, t: KvmVcpu): void {
   if (t.nmiInjected) {
     t.nmiInjected = false;
     // An NMI re-injected after a faulting delivery was already reported.
-    if (!t.nmiReinject) {
-      kvm.sink.deliver(t.id, 2, true);
-      t.guest.take(2, true);
-    }
+    if (!t.nmiReinject) kvm.sink.deliver(t.id, 2, true, 'vmentry-inject');
     if (t.faultArmed) {
       vmx_fault_during_delivery(kvm, t, 2, true, false);
       return;
     }
+    t.guest.take(2, true);
   } else if (t.interruptPending >= 0) {
+    // Re-injection of a delivery that faulted: the handler is entered now.
     const v = t.interruptPending;
     t.interruptPending = -1;
     if (t.faultArmed) {
       vmx_fault_during_delivery(kvm, t, v, false, false);
       return;
     }
+    t.guest.take(v, false);
   }
   // VM entry with VID: PPR virtualization and evaluation of pending virtual interrupts.
   vmentry_vid(t.vapic);
