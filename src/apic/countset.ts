@@ -44,6 +44,12 @@ export class CountSet {
     return c;
   }
 
+  copyFrom(o: CountSet): void {
+    this.bits.set(o.bits);
+    this.more = o.more ? new Map(o.more) : null;
+    this.total = o.total;
+  }
+
   empty(): boolean {
     return this.total === 0 && vsEmpty(this.bits);
   }

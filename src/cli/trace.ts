@@ -1,7 +1,7 @@
 // `irqdiff run FILE`: replay a scenario on one backend variant and print a step-by-step
 // trace: each event, what the hypervisor and the guest did, and for each vCPU the
 // reference's and the backend's IRR/ISR/PPR, with the first divergence marked.
-import { hex, vsFormat } from '../apic/vecset.js';
+import { hex, vsEmpty, vsFormat } from '../apic/vecset.js';
 import type { Backend } from '../backends/api.js';
 import { Session, type RunResult } from '../engine/session.js';
 import { formatEvent } from '../scenario/format.js';
@@ -23,7 +23,10 @@ export function traceScenario(s: Scenario, backend: Backend, variant: string, ou
       const r = o.ref.cpus[c]!;
       const snap = b.snapshot(c);
       const where = b.where(c) + (b.inL2(c) ? '/L2' : '') + (b.guest(c).halted ? '/hlt' : '');
-      out(`        vCPU${c} ${where.padEnd(10)} ref IRR ${vsFormat(r.irr)} ISR ${vsFormat(r.isr)} PPR ${hex(r.ppr())} | ${backend.name} IRR ${vsFormat(snap.irr)} ISR ${vsFormat(snap.isr)} PPR ${hex(snap.ppr)}${snap.extra ? ' ' + snap.extra : ''}`);
+      // Messages still on the bus (legal latency) and optional instances (REF-ACC-3) are shown apart.
+      const bus = vsEmpty(r.inflight.bits) && r.nmiInflight === 0 ? '' : ` bus ${vsFormat(r.inflight.bits)}${r.nmiInflight ? '+NMI' : ''}`;
+      const opt = vsEmpty(r.extra.bits) ? '' : ` maybe ${vsFormat(r.extra.bits)}`;
+      out(`        vCPU${c} ${where.padEnd(10)} ref IRR ${vsFormat(r.irr)}${bus}${opt} ISR ${vsFormat(r.isr)} PPR ${hex(r.ppr())} | ${backend.name} IRR ${vsFormat(snap.irr)} ISR ${vsFormat(snap.isr)} PPR ${hex(snap.ppr)}${snap.extra ? ' ' + snap.extra : ''}`);
     }
   };
   const flush = () => { for (const l of pending) out(l); pending = []; };
@@ -45,6 +48,6 @@ export function traceScenario(s: Scenario, backend: Backend, variant: string, ou
   flush();
   state();
   out(result.primary ? `RESULT: divergent — ${result.primary.signature}` : 'RESULT: clean');
-  for (const d of result.divergences) out(`  ${d.signature}: ${d.message}`);
+  for (const d of result.divergences) out(`  ${d.signature}: ${d.message}  [${d.symptoms.join(' ')}]`);
   return result;
 }

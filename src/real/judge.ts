@@ -57,9 +57,7 @@ export interface JudgeResult {
 function cloneSt(s: St): St {
   const r = new Reference(s.ref.machine);
   const a = s.ref.cpus[0]!, b = r.cpus[0]!;
-  b.irr.set(a.irr); b.isr.set(a.isr); b.tmr.set(a.tmr);
-  b.tpr = a.tpr; b.esr = a.esr; b.nmiPending = a.nmiPending; b.src.set(a.src);
-  b.guest.copyFrom(a.guest);
+  b.copyFrom(a);
   return { ref: r, acc: s.acc.slice(), pins: s.pins.map((p) => ({ ...p })) };
 }
 

@@ -75,6 +75,19 @@ export class RefLapic {
   /** Event the last exit reported in IDT-vectoring info; L1 re-injects it at its next VM entry. */
   l2Reinject = -1;
 
+  /** Copy every piece of state (the real-hardware judge forks reference states). */
+  copyFrom(o: RefLapic): void {
+    this.irr.set(o.irr); this.isr.set(o.isr); this.tmr.set(o.tmr);
+    this.tpr = o.tpr; this.esr = o.esr; this.nmiPending = o.nmiPending;
+    this.inflight.copyFrom(o.inflight); this.inflightLevel.set(o.inflightLevel); this.inflightSaw.set(o.inflightSaw);
+    this.nmiInflight = o.nmiInflight; this.nmiInflightSaw = o.nmiInflightSaw; this.rivInflight = o.rivInflight;
+    this.extra.copyFrom(o.extra); this.nmiExtra = o.nmiExtra;
+    this.src0.set(o.src0); this.src1.set(o.src1); this.src2.set(o.src2);
+    this.everSent.set(o.everSent); this.landedLevel.set(o.landedLevel); this.landedEdge.set(o.landedEdge);
+    this.guest.copyFrom(o.guest);
+    this.l2Running = o.l2Running; this.l2Pending = o.l2Pending; this.l2Reinject = o.l2Reinject;
+  }
+
   srcOf(v: number): Src {
     return ((vsHas(this.src0, v) ? 1 : 0) | (vsHas(this.src1, v) ? 2 : 0) | (vsHas(this.src2, v) ? 4 : 0)) as Src;
   }

@@ -9,7 +9,7 @@ import { findBackend } from '../../src/backends/registry.js';
 import { vsList, type VecSet } from '../../src/apic/vecset.js';
 import { runScenario } from '../../src/engine/session.js';
 import { generateAndRun } from '../../src/gen/generator.js';
-import { matchesPrefix } from '../../src/oracle/divergence.js';
+import { classify } from '../../src/fuzz/classify.js';
 import { parseScenario } from '../../src/scenario/schema.js';
 import type { Event, MachineConfig, Reg } from '../../src/scenario/types.js';
 
@@ -344,12 +344,11 @@ describe('bhyve: registry and variants', () => {
 describe('bhyve: end to end (engine, reference, oracle)', () => {
   const s = parseScenario(readFileSync('corpus/bhyve/bhyve-svm-lost-ipi.json', 'utf8'), 'corpus/bhyve/bhyve-svm-lost-ipi.json');
 
-  it('prefix: the lost IPI diverges with kind "lost"', () => {
+  it('prefix: the lost IPI is one root cause, seen late and then lost', () => {
     const r = runScenario(s, bhyve, 'prefix');
-    expect(r.primary?.kind).toBe('lost');
-    expect(r.primary?.signature).toBe('bhyve/prefix:lost:ipi@collapsed-into-taken-v_irq');
-    const info = bhyve.variants.find((v) => v.name === 'prefix')!;
-    for (const d of r.divergences) expect(info.expectedBugs.some((e) => matchesPrefix(d, e.signature))).toBe(true);
+    expect(r.divergences.map((d) => d.signature)).toEqual(['bhyve/prefix:stuck:collapsed-into-taken-v_irq']);
+    expect(r.primary?.symptoms).toContain('lost:ipi');
+    expect(classify([bhyve], r.primary!.signature)).toBe('expected');
   });
 
   it('fixed: clean, and the handler ran twice', () => {
@@ -369,8 +368,9 @@ describe('bhyve: generated interleavings', () => {
       for (let i = 0; i < 2000; i++) {
         const r = generateAndRun(`bhyve-${i}`, bhyve, info.name).result;
         for (const d of r.divergences) {
-          if (info.expectedBugs.some((e) => matchesPrefix(d, e.signature))) expectedHits++;
-          else if (!(info.knownDeviations ?? []).some((k) => matchesPrefix(d, k.signature))) unexplained.push(`bhyve-${i}: ${d.signature}`);
+          const c = classify([bhyve], d.signature);
+          if (c === 'expected') expectedHits++;
+          else if (c !== 'known') unexplained.push(`bhyve-${i}: ${d.signature}`);
         }
       }
       expect(unexplained).toEqual([]);

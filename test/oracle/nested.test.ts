@@ -12,7 +12,7 @@ describe('nested guarantees', () => {
     const o = oracle();
     exec(o, { k: 'vmentry', cpu: 0, inject: 0x31 });
     o.l1Exit(0, 'extint', true, 0x31);
-    expect(o.divergences.map((d) => `${d.kind}:${d.shape}`)).toEqual(['l1-invariant:extint-with-idt-vectoring']);
+    expect(o.divergences.map((d) => d.cause)).toEqual(['l1-invariant:extint-with-idt-vectoring']);
   });
 
   it('REF-NST-1: an EPT-violation exit reporting the injected event is fine', () => {
@@ -26,14 +26,14 @@ describe('nested guarantees', () => {
     const o = oracle();
     exec(o, { k: 'vmentry', cpu: 0, inject: 0x31 });
     o.l1Exit(0, 'vmcall', false, 0);
-    expect(o.divergences.map((d) => d.shape)).toEqual(['injected-event-lost']);
+    expect(o.divergences.map((d) => d.cause)).toEqual(['l1-invariant:injected-event-lost']);
     const o2 = oracle();
     exec(o2, { k: 'vmentry', cpu: 0, inject: 0x31 });
     o2.l2Deliver(0, 0x31);
     o2.l1Exit(0, 'extint', false, 0);
     expect(o2.divergences).toEqual([]);
     o2.l2Deliver(0, 0x31);
-    expect(o2.divergences.map((d) => d.shape)).toEqual(['l2-spurious']);
+    expect(o2.divergences.map((d) => d.cause)).toEqual(['l1-invariant:l2-spurious']);
   });
 
   it('REF-NST-3: L1 cannot take an interrupt while L2 runs', () => {
@@ -41,7 +41,7 @@ describe('nested guarantees', () => {
     exec(o, { k: 'vmentry', cpu: 0 });
     exec(o, { k: 'ipi', cpu: 0, vector: 0x41, shorthand: 'self' });
     o.deliver(0, 0x41, false);
-    expect(o.divergences.map((d) => d.shape)).toEqual(['l1-deliver-while-l2']);
+    expect(o.divergences.map((d) => d.cause)).toEqual(['l1-invariant:l1-deliver-while-l2']);
   });
 });
 

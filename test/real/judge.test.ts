@@ -57,7 +57,7 @@ describe('judge', () => {
       tail(0),
     ]);
     expect(r.status).toBe('divergent');
-    expect(r.divergences[0]).toMatchObject({ kind: 'masked-if', shape: 'self-ipi', cpu: 0 });
+    expect(r.divergences[0]).toMatchObject({ kind: 'masked-if', cause: 'masked-if:self-ipi', cpu: 0 });
   });
 
   it('flags a delivery inside the STI shadow and one below PPR', () => {
@@ -74,16 +74,16 @@ describe('judge', () => {
   it('flags a vector that was never sent, a read no timing explains, and a lost interrupt', () => {
     expect(judge([{ k: 'step', cpu: 0 }], [[{ t: 'deliver', vector: 0x77, pos: 1, nmi: false }, ...tail(1, set(0x77))], tail(0)]).divergences[0]?.kind).toBe('spurious');
     const read = judge(ev, [tail(2), [{ t: 'read', reg: 'irr', pos: 1, value: set(0x42) }, ...tail(4)]]);
-    expect(read.divergences[0]).toMatchObject({ kind: 'read-mismatch', shape: 'read-irr:timing' });
+    expect(read.divergences[0]).toMatchObject({ kind: 'read-mismatch', cause: 'read-mismatch:read-irr:timing' });
     const lost = judge(ev, [tail(2), [{ t: 'read', reg: 'irr', pos: 1, value: set(0x41) }, ...tail(4)]]);
-    expect(lost.divergences[0]).toMatchObject({ kind: 'lost', shape: 'ipi' });
+    expect(lost.divergences[0]).toMatchObject({ kind: 'lost', cause: 'lost:ipi' });
   });
 
   it('flags an ISR that lacks a delivered vector', () => {
     const r = judge([{ k: 'ipi', cpu: 0, vector: 0x50, shorthand: 'self' }, { k: 'step', cpu: 0 }, { k: 'read', cpu: 0, reg: 'isr' }], [
       [{ t: 'deliver', vector: 0x50, pos: 1, nmi: false }, { t: 'read', reg: 'isr', pos: 2, value: EMPTY }, ...tail(3, set(0x50))], tail(0),
     ]);
-    expect(r.divergences[0]).toMatchObject({ kind: 'read-mismatch', shape: 'read-isr:exact' });
+    expect(r.divergences[0]).toMatchObject({ kind: 'read-mismatch', cause: 'read-mismatch:read-isr:exact' });
   });
 
   it('accepts either order when two senders race, and flags a priority inversion', () => {

@@ -7,7 +7,11 @@ import type { Event, MachineConfig } from '../../src/scenario/types.js';
 function ref(m: Partial<MachineConfig> = {}): Reference {
   return new Reference({ vcpus: 2, apic: 'x2apic', ioapic: [], ...m });
 }
-const run = (r: Reference, evs: Event[]) => evs.forEach((e) => r.apply(e));
+/** Apply events, then let every message on the bus land (a due point on every vCPU). */
+const run = (r: Reference, evs: Event[]) => { evs.forEach((e) => r.apply(e)); landAll(r); };
+/** Apply events and leave what they sent on the bus. */
+const send = (r: Reference, evs: Event[]) => evs.forEach((e) => r.apply(e));
+const landAll = (r: Reference) => r.cpus.forEach((_, i) => r.land(i));
 
 describe('reference rules', () => {
   it('REF-VEC-1: illegal vectors are never queued; SIV on the sender, RIV on the receiver', () => {
@@ -39,14 +43,60 @@ describe('reference rules', () => {
     expect(vsHas(r.cpus[1]!.irr, 0x41) && vsHas(r.cpus[1]!.isr, 0x41)).toBe(true);
   });
 
-  it('REF-ACC-3: a collapsed message may be delivered once more, not twice', () => {
+  it('REF-ACC-3: a message in flight while its vector was pending and taken may be delivered once more, not twice', () => {
     const r = ref();
-    run(r, [{ k: 'ipi', cpu: 0, vector: 0x41, dest: 1 }, { k: 'ipi', cpu: 0, vector: 0x41, dest: 1 }]);
-    expect(r.deliver(1, 0x41, false)).toBeNull();
+    send(r, [{ k: 'ipi', cpu: 0, vector: 0x41, dest: 1 }, { k: 'ipi', cpu: 0, vector: 0x41, dest: 1 }]);
+    expect(r.deliver(1, 0x41, false)).toBeNull(); // the first lands as it is taken
+    landAll(r); // the second landed before the take (collapsed) or after it (pending): either
     run(r, [{ k: 'eoi', cpu: 1 }, { k: 'iret', cpu: 1 }]);
     expect(r.deliver(1, 0x41, false)).toBeNull();
     run(r, [{ k: 'eoi', cpu: 1 }, { k: 'iret', cpu: 1 }]);
     expect(r.deliver(1, 0x41, false)).toBe('not-pending');
+    // Both landed while the first was still pending: one instance, for good.
+    const r2 = ref();
+    run(r2, [{ k: 'ipi', cpu: 0, vector: 0x41, dest: 1 }, { k: 'ipi', cpu: 0, vector: 0x41, dest: 1 }]);
+    expect(r2.deliver(1, 0x41, false)).toBeNull();
+    run(r2, [{ k: 'eoi', cpu: 1 }, { k: 'iret', cpu: 1 }]);
+    expect(r2.deliver(1, 0x41, false)).toBe('not-pending');
+  });
+
+  it('REF-LAT-1: a message to another CPU is in flight until it lands; in flight it is not pending', () => {
+    const r = ref();
+    send(r, [{ k: 'ipi', cpu: 0, vector: 0x41, dest: 1 }]);
+    expect(vsHas(r.cpus[1]!.irr, 0x41)).toBe(false);
+    expect(r.cpus[1]!.anyInflight()).toBe(true);
+    r.land(1);
+    expect(vsHas(r.cpus[1]!.irr, 0x41)).toBe(true);
+    expect(r.cpus[1]!.anyInflight()).toBe(false);
+  });
+
+  it('REF-LAT-2: a self-IPI never leaves the local APIC: it lands at once and a second one collapses for good', () => {
+    const r = ref();
+    send(r, [{ k: 'ipi', cpu: 0, vector: 0x41, shorthand: 'self' }, { k: 'ipi', cpu: 0, vector: 0x41, shorthand: 'self' }]);
+    expect(vsHas(r.cpus[0]!.irr, 0x41)).toBe(true);
+    expect(r.cpus[0]!.anyInflight()).toBe(false);
+    expect(r.deliver(0, 0x41, false)).toBeNull();
+    run(r, [{ k: 'eoi', cpu: 0 }, { k: 'iret', cpu: 0 }]);
+    expect(r.deliver(0, 0x41, false)).toBe('not-pending');
+  });
+
+  it('REF-NMI-1: while NMIs are blocked one NMI is latched; further ones collapse into it', () => {
+    const r = ref();
+    run(r, [{ k: 'ipi', cpu: 0, vector: 0, dest: 1, nmi: true }]);
+    expect(r.deliver(1, 2, true)).toBeNull();
+    run(r, [{ k: 'ipi', cpu: 0, vector: 0, dest: 1, nmi: true }, { k: 'ipi', cpu: 0, vector: 0, dest: 1, nmi: true }]);
+    run(r, [{ k: 'iret', cpu: 1 }]);
+    expect(r.deliver(1, 2, true)).toBeNull();
+    run(r, [{ k: 'iret', cpu: 1 }]);
+    expect(r.deliver(1, 2, true)).toBe('not-pending');
+  });
+
+  it('REF-DISP-4: a pending NMI goes before a pending maskable interrupt', () => {
+    const r = ref();
+    run(r, [{ k: 'ipi', cpu: 0, vector: 0x41, dest: 1 }, { k: 'ipi', cpu: 0, vector: 0, dest: 1, nmi: true }]);
+    expect(r.takeNow(1)).toBe(2);
+    expect(r.deliver(1, 2, true)).toBeNull();
+    expect(r.takeNow(1)).toBe(-1); // in the NMI handler IF = 0
   });
 
   it('REF-PPR-1: PPR from TPR and the highest in-service vector', () => {
@@ -152,7 +202,7 @@ describe('reference rules', () => {
 
   it('REF-IPI-1: shorthands, physical, broadcast and logical destinations', () => {
     const r = new Reference({ vcpus: 4, apic: 'xapic', ioapic: [] });
-    const sent = (e: Event) => { const x = new Reference(r.machine); x.apply(e); return x.cpus.map((c) => vsHas(c.irr, 0x40)); };
+    const sent = (e: Event) => { const x = new Reference(r.machine); run(x, [e]); return x.cpus.map((c) => vsHas(c.irr, 0x40)); };
     expect(sent({ k: 'ipi', cpu: 1, vector: 0x40, shorthand: 'others' })).toEqual([true, false, true, true]);
     expect(sent({ k: 'ipi', cpu: 1, vector: 0x40, shorthand: 'all', dest: 2 })).toEqual([true, true, true, true]);
     expect(sent({ k: 'ipi', cpu: 1, vector: 0x40, dest: 0xff })).toEqual([true, true, true, true]);

@@ -25,18 +25,19 @@ describe('triage screen', () => {
   it('lists findings and unreadable files, shows the trace, scrolls, promotes to the corpus', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'irqdiff-triage-'));
     const corpus = join(dir, 'corpus');
-    writeFileSync(join(dir, 'a.json'), scenarioText(finding('baremetal/sdm:lost:ipi')));
+    writeFileSync(join(dir, 'a.json'), scenarioText(finding('baremetal/sdm:stuck:untagged')));
     writeFileSync(join(dir, 'b.json'), '{"irqdiff": 1');
     const items = loadItems(dir);
     const ui = render(<Triage items={items} backends={[baremetal]} corpusDir={corpus} height={40} />);
     await tick(); // let the input hook attach
     let frame = ui.lastFrame()!;
     expect(frame).toContain('irqdiff triage — 2 findings');
-    expect(frame).toMatch(/▶ lost\s+baremetal\/sdm\s+ipi\s+2 ev/);
+    expect(frame).toMatch(/▶ stuck\s+baremetal\/sdm\s+untagged\s+2 ev/);
     expect(frame).toContain('unreadable');
     // The selected finding's trace: the event, the per-vCPU state, and the replay verdict.
     expect(frame).toContain('vCPU0 guest: IPI 0x41 → vCPU1');
-    expect(frame).toMatch(/ref IRR \{0x41\}/);
+    // The IPI is on the bus until vCPU1's pCPU takes it: shown as legal latency.
+    expect(frame).toMatch(/vCPU1 guest\s+ref IRR \{\} bus \{0x41\}/);
     ui.stdin.write('p');
     await tick();
     frame = ui.lastFrame()!;

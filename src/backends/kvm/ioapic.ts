@@ -96,7 +96,9 @@ function ioapic_write_rte_low(kvm: Kvm, pin: number, masked: boolean): void {
     if (e.level && e.remoteIrr) e.remoteIrrLost = true;
     e.remoteIrr = false;
   }
-  if (e.level && (kvm.ioapic.irr & (1 << pin))) ioapic_service(kvm, pin, wasInService ? 'level-resent-on-redirection-write' : '');
+  if (e.level && (kvm.ioapic.irr & (1 << pin))) {
+    ioapic_service(kvm, pin, wasInService ? 'level-resent-on-redirection-write' : e.remoteIrrLost ? 'level-resent-after-write-cleared-remote-irr' : '');
+  }
   kvm_make_scan_ioapic_request(kvm);
 }
 

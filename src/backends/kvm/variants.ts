@@ -107,6 +107,15 @@ const REMOTE_IRR_CLEARED: CauseDoc = {
     + 'service. Fixed in v4.15 (Remote IRR preserved).',
 };
 
+/** v4.10 and v4.11: kvm_vcpu_has_events looks at nmi_queued only (hasEventsNmi 'queued'). */
+const NMI_NOT_RUNNABLE: CauseDoc = {
+  cause: 'stuck:nmi-pending-halted-not-runnable',
+  why: 'kvm_vcpu_has_events of v4.10/v4.11 looks at nmi_queued only. An NMI already processed into nmi_pending '
+    + '(process_nmi ran, but inject_pending_event could not inject it: STI blocking, enable_nmi_window fell back to '
+    + 'an interrupt window) is invisible to kvm_vcpu_block when the guest then halts: the vCPU sleeps with an NMI '
+    + 'pending. v4.15 made kvm_vcpu_has_events look at KVM_REQ_NMI and nmi_pending too.',
+};
+
 /** VT-d variants: pi_pre_block. */
 const PI_PRE_BLOCK: CauseDoc = {
   cause: 'core:hlt-ended-by-pi-pre-block-on',
@@ -180,7 +189,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'KVM_REQ_EVENT masks race 1 and most of race 2, but not a posting between the RVI refresh and the KVM_REQ_EVENT check.',
     status: 'buggy',
     expectedBugs: [V410_WINDOW],
-    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, BEHIND_REINJECTION],
+    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
   },
   {
     name: 'v4.10-vtd',
@@ -188,7 +197,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'The existing problem Radim asked to mention: device MSIs posted by the IOMMU hit both windows.',
     status: 'buggy',
     expectedBugs: [RACE1, RACE2_VTD, V410_WINDOW],
-    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, BEHIND_REINJECTION, PI_PRE_BLOCK],
+    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, PI_PRE_BLOCK],
   },
   {
     name: '6of6-unordered',
@@ -198,7 +207,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'No KVM_REQ_EVENT from the sender but the v4.10 order of vcpu_enter_guest: both races of the commit message are live.',
     status: 'buggy',
     expectedBugs: [RACE1, RACE2_KICK, NESTED_RACE],
-    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, BEHIND_REINJECTION],
+    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
   },
   {
     name: 'v4.11',
@@ -206,7 +215,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'local_irq_disable before IN_GUEST_MODE, sync_pir_to_irr after it: L1 clean; the nested case of the review is open.',
     status: 'buggy',
     expectedBugs: [NESTED_RACE],
-    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, BEHIND_REINJECTION],
+    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
   },
   {
     name: 'v4.11-vtd',
@@ -214,7 +223,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'IOMMU postings are covered by the reordering for L1; the nested case (L1 with assigned devices) is open.',
     status: 'buggy',
     expectedBugs: [NESTED_RACE],
-    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, BEHIND_REINJECTION, PI_PRE_BLOCK],
+    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, PI_PRE_BLOCK],
   },
   {
     name: 'v4.16',
