@@ -327,8 +327,15 @@ const WHY_BEHIND_NMI =
   + 'or waiting for its NMI window — no interrupt is injected even with RFLAGS.IF = 1 (e.g. an NMI handler that '
   + 'executes STI). [x86.c inject_pending_event @ d6185f20a0ef / 51cfe38ea50a]';
 
+const WHY_NMI_WINDOW =
+  'Real in this era: enable_nmi_window falls back to enable_irq_window when the guest is in an STI shadow '
+  + '(GUEST_INTR_STATE_STI); the interrupt window opens only with RFLAGS.IF = 1, so a guest that executes CLI in '
+  + 'the shadow keeps the NMI waiting until it sets IF again (bare metal takes it after the shadow). '
+  + '[vmx.c enable_nmi_window @ d6185f20a0ef / 51cfe38ea50a]';
+
 const COMMON_DEVIATIONS: CauseDoc[] = [
   { cause: 'stuck:nmi-queued-after-request-check', why: WHY_NMI_QUEUED },
+  { cause: 'stuck:nmi-behind-irq-window', why: WHY_NMI_WINDOW },
   stranded('behind-pending-nmi', WHY_BEHIND_NMI),
   { cause: 'stuck:nmi-no-nested-nmi-support', why: WHY_NMI },
   { cause: 'crash:vmx_handle_exit:KVM_EXIT_FAIL_ENTRY', why: WHY_NMI_ENTRY },

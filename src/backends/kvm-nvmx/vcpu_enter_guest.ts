@@ -414,6 +414,8 @@ export function whereStuck(v: Vcpu, vector: number): string | undefined {
     // request check waits for the next pass, and an interrupt acked meanwhile goes first.
     if (v.nmiQueued > 0) return 'nmi-queued-after-request-check';
     if (v.interruptPending) return 'nmi-behind-reinjected-interrupt';
+    // enable_nmi_window with STI blocking falls back to enable_irq_window, which needs IF = 1.
+    if (v.nmiPending > 0 && v.vmcs01.irqWindowExiting) return 'nmi-behind-irq-window';
     // nmi_injected decided while L2 ran (vmx_inject_nmi injected nothing): the same cause.
     if (v.nmiInjected && !v.nmiReported) return 'nmi-no-nested-nmi-support';
     if (v.pc === PC_BLOCKED) return 'nmi-vcpu-blocked';
