@@ -36,6 +36,8 @@ export type DivergenceKind =
   | 'read-mismatch'
   /** The guest core (IF, handler frames, NMI blocking, HLT) went where its instructions and deliveries cannot take it. */
   | 'core'
+  /** The in-service register differs from bare metal at the boundary after an EOI (REF-EOI-3). */
+  | 'isr'
   /** An enabled guest instruction on a running vCPU was never executed (REF-CORE-2). */
   | 'dropped'
   /** The hypervisor crashed the domain or hit an assertion. */
@@ -70,6 +72,8 @@ export const CAUSE_CLASSES = [
   'read',
   /** The guest core state diverged (tag: what diverged). */
   'core',
+  /** An EOI did not retire what it retires on bare metal (tag: the shape, or the backend's explain). */
+  'eoi',
   /** An enabled guest instruction was not executed (tag: the instruction). */
   'dropped',
   /** The hypervisor crashed (tag: the crash site). */

@@ -16,7 +16,7 @@
 import type { GuestCpu } from '../apic/guestcpu.js';
 import type { ObsSink, VcpuWhere } from '../backends/api.js';
 import {
-  hex, prioClass, vecSet, vsEmpty, vsFormat, vsHas, vsHighest, type VecSet,
+  hex, prioClass, vecSet, vsAdd, vsEmpty, vsFormat, vsHas, vsHighest, type VecSet,
 } from '../apic/vecset.js';
 import {
   ESR_RECV_ILLEGAL, ESR_SEND_ILLEGAL, NMI_VECTOR, Reference, SRC_NAMES, Trig, type CollapseListener, type DeliveryFault,
@@ -36,6 +36,7 @@ export interface BackendView {
   inL2(cpu: number): boolean;
   physPending(cpu: number): boolean;
   guest(cpu: number): GuestCpu;
+  snapshot(cpu: number): { isr: VecSet };
   whereStuck?(cpu: number, vector: number): string | undefined;
   explain?(cpu: number, what: string, vector: number): string | undefined;
 }
@@ -53,6 +54,8 @@ export class Oracle implements ObsSink, CollapseListener {
 
   // Per vCPU
   private readonly lastStep: string[] = [];
+  /** Each vCPU's last executed instruction (a trapping `exit` as "<reason>-exit"; '' before the first). */
+  private readonly lastExec: string[] = [];
   private readonly exitsOn: Uint32Array;
   /** Per vCPU and vector (NMI at NMI_SLOT): 1 + index of the cause that holds it, 0 none. */
   private readonly owner: Own[] = [];
@@ -65,6 +68,13 @@ export class Oracle implements ObsSink, CollapseListener {
    * late, and its cause is that place.
    */
   private readonly collapsedAt: (string | undefined)[][] = [];
+  /**
+   * Per vCPU and slot: bare metal merged a message into the pending instance (1), and, once
+   * that instance was delivered late under a cause, that cause: a mechanism that kept the
+   * merged message apart delivers it again because it held the first one past its due point.
+   */
+  private readonly merged: Own[] = [];
+  private readonly dupOwner: Own[] = [];
   private crashedAny = false;
 
   // The event being applied
@@ -90,6 +100,11 @@ export class Oracle implements ObsSink, CollapseListener {
   private readonly deferIndex: number[] = [];
   private readonly deferDue: number[] = [];
   private readonly deferTag: (string | undefined)[] = [];
+  /**
+   * Per vCPU, 2 + the vector its last executed EOI retired on bare metal (1: none); 0: no
+   * EOI since the last check. REF-EOI-3 is judged at the next boundary of that vCPU.
+   */
+  private readonly eoiRetired: Int32Array;
 
   /** Count of observations that show the mechanism doing something (for the drain). */
   activity = 0;
@@ -104,8 +119,10 @@ export class Oracle implements ObsSink, CollapseListener {
     this.ref = new Reference(machine);
     this.exitsOn = new Uint32Array(machine.vcpus);
     this.taint = new Int32Array(machine.vcpus);
+    this.eoiRetired = new Int32Array(machine.vcpus);
     for (let i = 0; i < machine.vcpus; i++) {
       this.lastStep.push('');
+      this.lastExec.push('');
       this.deferEv.push(undefined);
       this.deferIndex.push(0);
       this.deferDue.push(-1);
@@ -113,6 +130,8 @@ export class Oracle implements ObsSink, CollapseListener {
       this.owner.push(new Own());
       this.l1Owner.push(new Own());
       this.collapsedAt.push([]);
+      this.merged.push(new Own());
+      this.dupOwner.push(new Own());
     }
     this.ref.collapses = this;
   }
@@ -120,6 +139,7 @@ export class Oracle implements ObsSink, CollapseListener {
   /** Bare metal merged a message into the pending instance: does the mechanism keep it apart? */
   collapsed(cpu: number, v: number): void {
     this.collapsedAt[cpu]![v] = this.view?.explain?.(cpu, 'collapsed', v);
+    this.merged[cpu]!.set(v === NMI_VECTOR ? NMI_SLOT : v, 1);
   }
 
   /** The engine hands the oracle the instance it judges (after creating it with this sink). */
@@ -226,6 +246,7 @@ export class Oracle implements ObsSink, CollapseListener {
       this.exitsBefore = this.exitsOn[cpu]!;
     }
     this.compareCore(cpu);
+    if (this.eoiRetired[cpu] !== 0) this.compareIsr(cpu);
     // The boundary before the instruction is judged in the state before the backend runs
     // it (a trapping instruction's exit changes the mechanism); it is reported only if the
     // instruction then executes with the interrupt still not taken.
@@ -249,7 +270,11 @@ export class Oracle implements ObsSink, CollapseListener {
         this.deferDue[cpu] = this.dueAt;
         this.deferTag[cpu] = this.dueTag;
       } else if (v.where(cpu) === 'guest' && !v.inL2(cpu)) {
-        this.record('dropped', makeCause('dropped', ev.k), cpu, `vCPU${cpu} was running guest code but never executed its ${ev.k}`, ev.k);
+        // The instruction is the symptom; the mechanism is the path that resumed the guest
+        // past it — by default named by the instruction before it (whose exit handler, if it
+        // trapped, returned to the wrong place).
+        const path = this.lastExec[cpu] ? `after-${this.lastExec[cpu]}` : 'first-instruction';
+        this.record('dropped', makeCause('dropped', this.why(cpu, 'dropped', -1, path)), cpu, `vCPU${cpu} was running guest code but never executed its ${ev.k}`, ev.k);
       }
     }
     // REF-HLT-1 / REF-TIME-1: the vCPU thread ran and went back to sleep although its HLT should end.
@@ -276,6 +301,27 @@ export class Oracle implements ObsSink, CollapseListener {
   }
 
   /**
+   * REF-EOI-3: an EOI retires the highest in-service vector before the next instruction (it
+   * has no latency on bare metal). Checked once, at the vCPU's next boundary, so an EOI
+   * emulated in the exit handler has had its chance; a lost or misdirected EOI is named
+   * here, where it happened, rather than by the vectors it strands later. Only the retired
+   * bit is compared: a mechanism may learn of an acceptance late (bhyve's V_IRQ is accounted
+   * at the next exit), which no guest access can see, but nothing lets it keep a retired bit.
+   */
+  private compareIsr(cpu: number): void {
+    const retired = this.eoiRetired[cpu]! - 2;
+    this.eoiRetired[cpu] = 0;
+    const r = this.ref.cpus[cpu]!;
+    if (retired < 0 || vsHas(r.isr, retired)) return;
+    const b = this.view!.snapshot(cpu).isr;
+    if (!vsHas(b, retired)) return;
+    const msg = `vCPU${cpu}'s EOI left ${hex(retired)} in service (ISR ${vsFormat(b)}); bare metal retired it (ISR ${vsFormat(r.isr)})`;
+    const i = this.record('isr', makeCause('eoi', this.why(cpu, 'isr-not-cleared', retired)), cpu, msg, 'isr-not-cleared');
+    if (i >= 0 && this.taint[cpu] === 0) this.taint[cpu] = i + 1;
+    vsAdd(r.isr, retired); // resynchronize: what the lost EOI strands is its consequence
+  }
+
+  /**
    * REF-DUE-1 and REF-TIME-1 at the instruction boundary before a guest instruction that
    * executed: what has landed is due, and what bare metal would take here must have been
    * taken. For the current event the judgement was prepared in begin().
@@ -284,6 +330,15 @@ export class Oracle implements ObsSink, CollapseListener {
     const a = this.ref.cpus[cpu]!;
     if (a.guest.halted) {
       // REF-HLT-1: a halted core executes nothing until an interrupt or NMI ends the HLT.
+      // If something pending does end it on bare metal, the HLT ending is right and the
+      // divergence is that this was not taken with it: filed where the mechanism holds it.
+      if (!this.phys(cpu)) this.ref.land(cpu);
+      const w = this.ref.wakesHalted(cpu);
+      if (w >= 0) {
+        a.guest.halted = false;
+        this.held(cpu, w, 'late', `vCPU${cpu} left its HLT without taking ${w === NMI_VECTOR ? 'the NMI' : hex(w)} that ends it on bare metal`);
+        return;
+      }
       const i = this.record('core', makeCause('core', this.why(cpu, 'ran-while-halted', -1)), cpu,
         `vCPU${cpu} executed an instruction although it was halted and nothing ended the HLT`, 'ran-while-halted');
       if (i >= 0 && this.taint[cpu] === 0) this.taint[cpu] = i + 1;
@@ -308,6 +363,9 @@ export class Oracle implements ObsSink, CollapseListener {
       this.held(cpu, v, 'late', v === NMI_VECTOR
         ? `vCPU${cpu} kept running with an NMI pending that bare metal takes at this boundary`
         : `vCPU${cpu} kept running with ${hex(v)} pending, deliverable and due: bare metal takes it at this boundary`, null, tag);
+      // The mechanism is holding interrupts here: that an optional instance was not taken
+      // either says nothing about whether it collapsed (REF-ACC-3 waits for a clean boundary).
+      return;
     }
     this.ref.settleExtras(cpu);
   }
@@ -340,13 +398,19 @@ export class Oracle implements ObsSink, CollapseListener {
       for (let c = 0; c < this.deferEv.length; c++) if (this.deferEv[c] !== undefined && this.deferIndex[c] === index) ev = this.deferEv[c];
     } else this.curExecuted = true;
     if (!ev) return;
+    if (ev.k === 'exit') this.lastExec[ev.cpu] = `${ev.reason}-exit`;
+    else if ('cpu' in ev && GUEST_EVENTS.has(ev.k)) this.lastExec[ev.cpu] = ev.k;
     if (ev.k !== 'step') this.activity++;
     // A trapping guest instruction (CPUID, OUT, PAUSE) has its boundary too.
     if ('cpu' in ev && (GUEST_EVENTS.has(ev.k) || ev.k === 'exit')) {
       if (ev !== this.cur) this.boundary(ev.cpu, false, index);
       else if (!this.boundaryDone) { this.boundary(ev.cpu, ev.cpu === this.curCpu); this.boundaryDone = true; }
     }
-    this.ref.apply(ev);
+    if (ev.k === 'eoi') {
+      const h = vsHighest(this.ref.cpus[ev.cpu]!.isr);
+      this.ref.apply(ev);
+      this.eoiRetired[ev.cpu] = h + 2;
+    } else this.ref.apply(ev);
     this.listener?.('cpu' in ev ? ev.cpu : -1, `executed ${ev.k}`);
   }
 
@@ -365,6 +429,11 @@ export class Oracle implements ObsSink, CollapseListener {
     const phys = this.phys(cpu);
     if (!phys) this.ref.land(cpu, true, nmi ? NMI_VECTOR : vector);
     const a = this.ref.cpus[cpu]!;
+    // A delivery is committed only after the previous one completed (one event per VM
+    // entry): a handler bare metal entered and the backend did not is named here, before
+    // this delivery is judged against a core the backend's guest never reached.
+    // (Only that shape: a backend may push this delivery's frame before or after reporting it.)
+    if (!a.l2Running && a.guest.frames.length > this.view!.guest(cpu).frames.length) this.compareCore(cpu);
     if (!nmi && !a.l2Running) {
       // REF-DISP-4: a pending NMI goes before any maskable interrupt.
       if (a.nmiPending && a.guest.nmiWindow()) {
@@ -381,13 +450,21 @@ export class Oracle implements ObsSink, CollapseListener {
     const fault: DeliveryFault | null = this.ref.deliver(cpu, vector, nmi);
     if (!phys) this.ref.land(cpu);
     if (fault) this.deliveryFault(cpu, vector, nmi, fault, src, site);
-    else this.owner[cpu]!.set(slot, 0); // delivered: later trouble with it is its own
+    else {
+      // Delivered: later trouble with it is its own, unless bare metal had merged a second
+      // message into this instance while a cause held it (then a second delivery is that cause's).
+      const own = this.owner[cpu]!.get(slot);
+      this.dupOwner[cpu]!.set(slot, own > 0 && this.merged[cpu]!.get(slot) > 0 ? own : 0);
+      this.owner[cpu]!.set(slot, 0);
+    }
+    this.merged[cpu]!.set(slot, 0);
   }
 
   private deliveryFault(cpu: number, vector: number, nmi: boolean, fault: DeliveryFault, src: string, site: string): void {
     const what = nmi ? 'NMI' : hex(vector);
     const slot = nmi ? NMI_SLOT : vector;
-    const own = this.owner[cpu]!.get(slot);
+    const own = this.owner[cpu]!.get(slot) || (fault === 'not-pending' ? this.dupOwner[cpu]!.get(slot) : 0);
+    if (fault === 'not-pending') this.dupOwner[cpu]!.set(slot, 0);
     const file = (kind: DivergenceKind, cause: string, msg: string, sym: string) => {
       if (own > 0) this.record(kind, this.divergences[own - 1]!.cause, cpu, msg, sym);
       else this.record(kind, cause, cpu, msg, sym);
@@ -642,6 +719,7 @@ export class Oracle implements ObsSink, CollapseListener {
   judgeSettled(): void {
     this.curIndex = -1;
     for (let cpu = 0; cpu < this.machine.vcpus; cpu++) {
+      if (this.eoiRetired[cpu] !== 0 && this.view && !this.crashedAny) this.compareIsr(cpu);
       this.ref.land(cpu);
       const v = this.ref.wouldDeliver(cpu);
       if (v >= 0) this.held(cpu, v, 'late', v === NMI_VECTOR
@@ -654,6 +732,7 @@ export class Oracle implements ObsSink, CollapseListener {
   judgeFinal(): void {
     this.curIndex = -1;
     for (let cpu = 0; cpu < this.machine.vcpus; cpu++) {
+      if (this.eoiRetired[cpu] !== 0 && this.view && !this.crashedAny) this.compareIsr(cpu);
       this.ref.land(cpu);
       const a = this.ref.cpus[cpu]!;
       const v = this.ref.wouldDeliver(cpu);

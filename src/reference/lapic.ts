@@ -230,7 +230,10 @@ export class Reference {
     if (nmi && except !== NMI_VECTOR && a.nmiInflight !== 0) {
       if (!a.nmiPending) {
         if (a.nmiInflightSaw) a.nmiExtra = Math.min(255, a.nmiExtra + a.nmiInflight);
-        else a.nmiPending = true; // the first lands, the others collapse into it
+        else {
+          a.nmiPending = true; // the first lands, the others collapse into it
+          if (a.nmiInflight > 1) this.collapses?.collapsed(cpu, NMI_VECTOR);
+        }
       } else {
         this.collapses?.collapsed(cpu, NMI_VECTOR);
       }
@@ -256,6 +259,7 @@ export class Reference {
           a.extra.add(v, n);
         } else {
           vsAdd(a.irr, v);
+          if (n > 1) this.collapses?.collapsed(cpu, v); // the first lands, the others merge into it
         }
         vsDel(a.inflightSaw, v);
       }

@@ -4,11 +4,13 @@ import type { Backend, BackendInstance, ObsSink } from '../api.js';
 import type { MachineConfig } from '../../scenario/types.js';
 import { BhyveInstance } from './machine.js';
 import { VARIANTS, type BhyveVariant } from './variants.js';
+import { withRates } from '../rates.js';
+import { RATES, RATES_SAMPLE } from './rates.js';
 
 export const bhyve: Backend = {
   name: 'bhyve',
   description: 'FreeBSD bhyve (vmm.ko) on AMD SVM: software vlapic, V_IRQ posting (prefix) vs EVENTINJ (fixed)',
-  variants: VARIANTS,
+  variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
   supports(machine: MachineConfig): string | null {
     if (machine.nested) return 'bhyve on SVM runs no nested guests (no nested SVM in vmm.ko)';
     if (machine.hyperv?.apicAssist) return 'bhyve offers no Hyper-V enlightenments';

@@ -140,7 +140,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     }
     if (this.vcpu[cpu]!.exitintinfoValid && this.vcpu[cpu]!.exitintinfoVector === vector) return 'exitintinfo';
     if (vsHas(this.misrouted[cpu]!, vector)) return 'msi-xapic-dest-format';
-    return undefined;
+    return this.vioapic.heldWhy(vector);
   }
 
   explain(cpu: number, what: string, vector: number): string | undefined {

@@ -39,6 +39,20 @@ export class Vioapic {
     }
   }
 
+  /**
+   * Diagnostics (whereStuck): a vector held in the vIOAPIC — a level pin whose Remote IRR
+   * is still set (it sends nothing until an EOI broadcast clears it), or an asserted pin
+   * that is masked.
+   */
+  heldWhy(vector: number): string | undefined {
+    for (const e of this.rtbl) {
+      if (!e || e.vector !== vector) continue;
+      if (e.level && e.remIrr) return 'ioapic-remote-irr-set';
+      if (e.masked && e.acnt > 0) return 'ioapic-pin-masked';
+    }
+    return undefined;
+  }
+
   /** vioapic_send_intr. `why` names, for diagnostics, a message the 82093AA would not send. */
   private sendIntr(e: RtblEntry, why: string): void {
     if (e.masked) return;

@@ -23,6 +23,8 @@ import {
   type KvmCtx,
 } from './vcpu.js';
 import { vcpuEnterGuestStep, vmxExit, whereStuck, windowExits } from './vcpu_enter_guest.js';
+import { withRates } from '../rates.js';
+import { RATES, RATES_SAMPLE } from './rates.js';
 
 /** Upper bound of steps for one `enter` (a pass is six steps; bail-outs loop). */
 const MAX_ENTER_STEPS = 96;
@@ -379,7 +381,7 @@ export const kvmNvmx: Backend = {
   name: 'kvm-nvmx',
   description: 'KVM nested VMX (v3.1–3.3 era): L0 injecting an L1 interrupt while L2 runs, around Nadav Har\'El\'s '
     + 'IDT-vectoring fix; L0 emulates L1\'s LAPIC without APICv',
-  variants: VARIANTS,
+  variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
   supports(m: MachineConfig): string | null {
     if (!m.nested) return 'kvm-nvmx models nested VMX only (L1 runs an L2)';
     if (!m.nested.exitOnIntr) return 'kvm-nvmx models an L1 that asks for external-interrupt exiting (L1\'s interrupts to L2\'s IDT are not modelled)';

@@ -40,8 +40,10 @@ export function nestedVmxExitHandled(v: Vcpu, reason: number): boolean {
     case EXIT_REASON_EXTERNAL_INTERRUPT: return false;
     case EXIT_REASON_EPT_VIOLATION: return false;
     case EXIT_REASON_PAUSE_INSTRUCTION: return false;
-    // prepare_vmcs02 sets window exiting only when L1 did, so these are L1's.
-    case EXIT_REASON_PENDING_INTERRUPT: case EXIT_REASON_NMI_WINDOW: return true;
+    // nested_cpu_has(vmcs12, CPU_BASED_VIRTUAL_INTR_PENDING / _NMI_PENDING): L1's only if L1
+    // asked, which this L1 never does. A window L0 opened itself in vmcs02 (enable_irq_window,
+    // enable_nmi_window while L2 runs) exits to L0's handle_interrupt_window/handle_nmi_window.
+    case EXIT_REASON_PENDING_INTERRUPT: case EXIT_REASON_NMI_WINDOW: return false;
     case EXIT_REASON_CPUID: case EXIT_REASON_HLT: case EXIT_REASON_VMCALL: case EXIT_REASON_IO_INSTRUCTION: return true;
     default: return true;
   }

@@ -95,6 +95,11 @@ export class Vcpu implements ApicOwner {
    */
   readonly pendingAtVmresume = vecSet();
   readonly pendingAtReflectedExit = vecSet();
+  /**
+   * Diagnostics only (whereStuck): L1 vectors above PPR that an entry to L1 passed without
+   * KVM_REQ_EVENT (so without inject_pending_event), until delivered or evaluated.
+   */
+  readonly unevaluatedAtEntry = vecSet();
 
   /** Scenario `fault`: the next event delivery into L2 takes an EPT violation (L0 handles it). */
   faultArmed = false;

@@ -13,7 +13,7 @@
 //
 // Exits go through vmx_vcpu_run's tail, vmx_complete_interrupts and vmx_handle_exit.
 // Facts verified in torvalds/linux at d6185f20a0ef (x86.c, vmx.c) and 51cfe38ea50a (vmx.c).
-import { vsDel, vsHas } from '../../apic/vecset.js';
+import { prioClass, vsAdd, vsDel, vsHas } from '../../apic/vecset.js';
 import { nestedExitOnIntr, nestedVmxExitHandled, nestedVmxRun, nestedVmxVmexit } from './nested.js';
 import {
   EXIT_REASON_EPT_VIOLATION, EXIT_REASON_EXTERNAL_INTERRUPT, EXIT_REASON_HLT, EXIT_REASON_NMI_WINDOW,
@@ -43,6 +43,7 @@ function kvmCpuGetInterrupt(k: KvmCtx, v: Vcpu): number {
     k.sink.deliver(v.id, vec, false, 'kvm_cpu_get_interrupt');
     vsDel(v.pendingAtVmresume, vec);
     vsDel(v.pendingAtReflectedExit, vec);
+    vsDel(v.unevaluatedAtEntry, vec);
   }
   return vec;
 }
@@ -213,11 +214,18 @@ export function vcpuEnterGuestStep(k: KvmCtx, v: Vcpu): void {
     case PC_EVENT:
       if (v.requests & KVM_REQ_EVENT) {
         v.requests &= ~KVM_REQ_EVENT;
+        v.unevaluatedAtEntry.fill(0);
         k.sink.evaluate(v.id);
         injectPendingEvent(k, v);
         if (v.nmiPending > 0) enableNmiWindow(k, v);
         else if (kvmCpuHasInterrupt(v)) enableIrqWindow(k, v);
         // update_cr8_intercept: no TPR shadow in this configuration (CR8 exits).
+      } else if (!v.guestMode) {
+        const ppr = prioClass(v.lapic.ppr);
+        for (let w = 0; w < 8; w++) {
+          const bits = v.lapic.irr[w]!;
+          if (bits !== 0) for (let b = 0; b < 32; b++) if ((bits >>> b) & 1 && prioClass(w * 32 + b) > ppr) vsAdd(v.unevaluatedAtEntry, w * 32 + b);
+        }
       }
       v.pc = PC_MODE;
       return;
@@ -436,5 +444,7 @@ export function whereStuck(v: Vcpu, vector: number): string | undefined {
     return (v.requests & KVM_REQ_EVENT) ? 'in-l2-kvm-req-event-pending' : 'in-l2-no-kvm-req-event';
   }
   if (vsHas(v.pendingAtReflectedExit, vector)) return 'stranded-by-reflected-exit';
+  // Whatever request is pending now, an entry already passed this vector by unevaluated.
+  if (vsHas(v.unevaluatedAtEntry, vector)) return 'l1-no-kvm-req-event';
   return (v.requests & KVM_REQ_EVENT) ? 'l1-kvm-req-event-pending' : 'l1-no-kvm-req-event';
 }

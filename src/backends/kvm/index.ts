@@ -12,6 +12,8 @@ import { Kvm, type KvmVcpu } from './state.js';
 import { synced_while_l2 } from './sync.js';
 import { CODE, VARIANTS } from './variants.js';
 import { describeEntry, enter, entry_step } from './vcpu_enter_guest.js';
+import { withRates } from '../rates.js';
+import { RATES, RATES_SAMPLE } from './rates.js';
 
 const HOOKS: EventHooks = {
   enter,
@@ -143,7 +145,7 @@ export const kvm: Backend = {
   description: 'Linux KVM, Intel VMX with APICv (virtual-interrupt delivery, posted interrupts): '
     + 'vcpu_enter_guest before/after b95234c84004 (v4.11) and the nested fix f27a85c4988d (v4.16); '
     + 'optional VT-d posting of device MSIs.',
-  variants: VARIANTS,
+  variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
   supports(machine: MachineConfig): string | null {
     if (machine.hyperv?.apicAssist) return 'Hyper-V APIC assist is not modelled for KVM';
     if (machine.nested && !machine.nested.exitOnIntr) {

@@ -1,0 +1,128 @@
+// The oracle on hypervisors it has never seen: a small correct toy hypervisor must stay
+// silent, the same toy with one planted bug must be caught under one root cause, and bugs
+// planted in the real models (their declarations left as they were) must surface as
+// UNEXPECTED, each in one bucket. This is how a user's new bug meets irqdiff: through the
+// generic rules (timeliness, core state, EOI, reads, delivery checks), not through tags
+// written for a known bug.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { Backend } from '../../src/backends/api.js';
+import { runScenario } from '../../src/engine/session.js';
+import { classify } from '../../src/fuzz/classify.js';
+import { runJob } from '../../src/fuzz/job.js';
+import { generateAndRun } from '../../src/gen/generator.js';
+import { parseSignature } from '../../src/oracle/divergence.js';
+import { parseScenario } from '../../src/scenario/schema.js';
+import toyHv, { PLANTED, type ToyVariant } from '../fixtures/toy-hv.js';
+import { bhyveLevelEoiLost, nvmxEoiNoRequest, nvmxNmiNoRequest } from '../fixtures/planted-real.js';
+import kvmNvmx from '../../src/backends/kvm-nvmx/index.js';
+import { rateAlarms } from '../../src/fuzz/rates.js';
+
+/** Run the campaign's own job loop (generation, judging, minimization) for `iterations`. */
+function campaign(b: Backend, variant: string, iterations: number) {
+  let clock = 0;
+  const found: string[] = [];
+  const stats = runJob([{ backend: b, variant }], {
+    seed: 'blind', job: 0, startIter: 0, deadline: iterations, maxEvents: 64, known: new Set(),
+  }, (f) => found.push(f.signature), () => {}, () => clock++);
+  const unexpected = found.filter((s) => classify([b], s) === 'unexpected');
+  return { stats, found, unexpected };
+}
+
+/** Interleavings until the first divergence (or the budget), and the causes seen on the way. */
+function hunt(variant: ToyVariant, budget: number) {
+  const causes = new Map<string, number>();
+  let first = -1;
+  for (let i = 0; i < budget && (first < 0 || i < first + 2000); i++) {
+    const { result } = generateAndRun(`blind:${i}`, toyHv, variant);
+    for (const d of result.divergences) causes.set(d.cause, (causes.get(d.cause) ?? 0) + 1);
+    if (first < 0 && result.divergences.length > 0) first = i;
+  }
+  return { first, causes };
+}
+
+/** The class of cause each planted bug must land in, and the rule that catches it. */
+const EXPECTED: Record<(typeof PLANTED)[number], [string, string]> = {
+  'planted-lowest-first': ['stuck', 'REF-DISP-1'], // the higher vector is held while a lower one is taken
+  'planted-nmi-after-intr': ['stuck', 'REF-DISP-4'], // the NMI is held behind the maskable interrupt
+  'planted-nmi-count': ['duplicate', 'REF-NMI-1'], // a second NMI where bare metal latched one
+  'planted-self-ipi-queue': ['duplicate', 'REF-LAT-2'], // a self-IPI collapses for good
+  'planted-no-riv': ['read', 'REF-VEC-1'], // ESR lacks Receive Illegal Vector
+  'planted-drop-eoi': ['eoi', 'REF-EOI-3'], // named at the EOI rather than by what it strands
+  'planted-drop-reinject': ['core', 'REF-CORE-1'], // the handler bare metal entered was never entered
+  'planted-hlt-wakes-if0': ['core', 'REF-HLT-1'], // ran although halted
+  'planted-iret-early': ['nmi-blocked', 'REF-DISP-3'],
+  'planted-tpr-lazy': ['stuck', 'REF-TIME-1'], // taken at the next exit instead of the next boundary
+  'planted-double-skip': ['dropped', 'REF-CORE-2'], // a running vCPU's instruction never executed
+};
+
+describe('a correct hypervisor the oracle was not written for', () => {
+  it('is silent over 8000 interleavings', () => {
+    for (let i = 0; i < 8000; i++) {
+      const { result } = generateAndRun(`blind:${i}`, toyHv, 'correct');
+      if (result.divergences.length > 0) expect.fail(`blind:${i}: ${result.divergences.map((d) => d.signature).join(', ')}`);
+    }
+  }, 120_000);
+});
+
+describe('one planted bug, one root cause', () => {
+  for (const bug of PLANTED) {
+    if (bug === 'planted-nmi-count') continue; // rare in generation (≈1 in 8000): directed below
+    it(`${EXPECTED[bug][1]}: ${bug} is caught, and its dominant cause is ${EXPECTED[bug][0]}`, () => {
+      const { first, causes } = hunt(bug, 30_000);
+      expect(first, `${bug} never flagged`).toBeGreaterThanOrEqual(0);
+      const sorted = [...causes].sort((a, b) => b[1] - a[1]);
+      const total = sorted.reduce((n, [, k]) => n + k, 0);
+      expect(sorted[0]![0].split(':')[0]).toBe(EXPECTED[bug][0]);
+      // Consequences ride with their cause: at most a trickle lands elsewhere.
+      expect(sorted[0]![1] / total, JSON.stringify(sorted)).toBeGreaterThanOrEqual(0.95);
+    }, 120_000);
+  }
+
+  it('REF-NMI-1: planted-nmi-count: two NMIs that landed while one was pending are delivered once on bare metal', () => {
+    const s = parseScenario(readFileSync(new URL('./scenarios/two-nmis-latched.json', import.meta.url), 'utf8'));
+    expect(runScenario(s, toyHv, 'correct').divergences).toEqual([]);
+    const d = runScenario(s, toyHv, 'planted-nmi-count').divergences;
+    expect(d.map((x) => x.cause)).toEqual(['duplicate:inject_pending']);
+  });
+
+  for (const bug of ['planted-drop-eoi', 'planted-drop-reinject', 'planted-hlt-wakes-if0', 'planted-lowest-first', 'planted-tpr-lazy', 'planted-double-skip'] as const) {
+    it(`a campaign on ${bug} reports exactly one UNEXPECTED bucket`, () => {
+      const { unexpected, stats } = campaign(toyHv, bug, 1500);
+      expect(stats.divergent).toBeGreaterThan(0);
+      expect(unexpected.map((s) => parseSignature(s)!.cause)).toEqual([expect.stringMatching(new RegExp(`^${EXPECTED[bug][0]}:`))]);
+    }, 120_000);
+  }
+});
+
+describe('bugs planted in the real models surface as UNEXPECTED, one bucket each', () => {
+  it('kvm-nvmx/fixed whose apic_set_eoi makes no KVM_REQ_EVENT', () => {
+    const { unexpected } = campaign(nvmxEoiNoRequest, 'fixed-planted-eoi-no-req-event', 600);
+    expect(unexpected.map((s) => parseSignature(s)!.cause)).toEqual(['stuck:l1-no-kvm-req-event']);
+  }, 120_000);
+
+  it('bhyve/fixed whose level EOI never reaches the vIOAPIC', () => {
+    const { unexpected } = campaign(bhyveLevelEoiLost, 'fixed-planted-level-eoi-lost', 3000);
+    expect(unexpected.map((s) => parseSignature(s)!.cause)).toEqual(['stuck:ioapic-remote-irr-set']);
+  }, 180_000);
+});
+
+describe('a documented cause that suddenly shows far more often', () => {
+  it('raises a rate jump, not silence', () => {
+    const b = nvmxNmiNoRequest;
+    const v = b.variants[0]!;
+    const doc = v.knownDeviations!.find((d) => d.cause === 'stuck:nmi-queued-after-request-check')!;
+    expect(doc.rate).toBeDefined(); // measured (src/backends/kvm-nvmx/rates.ts)
+    const { stats } = campaign(b, v.name, 3000);
+    // Most of what the bug strands carries the documented tag, which classification alone
+    // would file away; the campaign says that it shows many times more often than recorded.
+    const alarms = rateAlarms([b], stats.bySignature, stats.perTarget);
+    expect(alarms.map((a) => a.signature)).toContain(`kvm-nvmx/${v.name}:stuck:nmi-queued-after-request-check`);
+  }, 120_000);
+
+  it('stays quiet on the variant as it is', () => {
+    const b = { ...kvmNvmx, variants: kvmNvmx.variants.filter((x) => x.name === 'fixed') };
+    const { stats } = campaign(b, 'fixed', 3000);
+    expect(rateAlarms([b], stats.bySignature, stats.perTarget)).toEqual([]);
+  }, 120_000);
+});
