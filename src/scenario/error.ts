@@ -32,8 +32,8 @@ export class ScenarioError extends Error {
   }
 }
 
-/** 1,000,000: limits and counts are read by people. */
-export const count = (n: number): string => n.toLocaleString('en-US');
+/** 1,000,000: limits and counts are read by people (1e+308 stays short). */
+export const count = (n: number): string => (Number.isSafeInteger(n) ? n.toLocaleString('en-US') : String(n));
 
 /** The error for a size limit: "too many events: 1,000,000 > 4,096". */
 export function tooMany(what: string, n: number | undefined, max: number): string {

@@ -125,3 +125,10 @@ describe('messages', () => {
     expect(file.message).toMatch(/^evil\\x1b\[2J\.json: /);
   });
 });
+
+describe('numbers in messages', () => {
+  it('stay short however large the number', () => {
+    const e = textError(`{"irqdiff":1,"machine":{"vcpus":1e308,"apic":"x2apic","ioapic":[]},"events":[]}`);
+    expect(e.detail).toBe('too many vCPUs: 1e+308 > 8');
+  });
+});
