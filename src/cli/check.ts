@@ -1,12 +1,23 @@
 // `irqdiff run --check`: the corpus as a regression suite. Every "backend/variant" in a
 // file's "expect" map must produce exactly the expected outcome: clean, or the same
-// primary divergence signature.
+// primary divergence signature. Every file is checked, whatever happened to the ones
+// before it; an unreadable file or an expectation no loaded backend can run is bad input.
 import type { Backend } from '../backends/api.js';
 import { runScenario } from '../engine/session.js';
-import { resolveTargets } from '../fuzz/targets.js';
+import { ScenarioError } from '../scenario/error.js';
+import { shown } from '../scenario/sanitize.js';
 import { readScenarioFile } from '../store/files.js';
+import { expectTarget } from './file-targets.js';
 
-export interface CheckOutcome { file: string; target: string; expected: string; got: string; ok: boolean }
+export interface CheckOutcome {
+  file: string;
+  target: string;
+  expected: string;
+  got: string;
+  ok: boolean;
+  /** The expectation itself is bad input (unknown backend, a machine it cannot run). */
+  bad?: string;
+}
 
 export function checkFile(file: string, backends: Backend[]): CheckOutcome[] {
   const s = readScenarioFile(file);
@@ -15,11 +26,19 @@ export function checkFile(file: string, backends: Backend[]): CheckOutcome[] {
   const out: CheckOutcome[] = [];
   for (const [key, exp] of Object.entries(expect)) {
     const expected = exp === 'clean' ? 'clean' : exp.signature;
+    let t;
+    try {
+      t = expectTarget(file, backends, key);
+      const why = t.backend.supports(s.machine);
+      if (why) throw new ScenarioError(file, ['expect', key], `${key} cannot run this machine (${why}); expected a variant that can`);
+    } catch (err) {
+      if (!(err instanceof ScenarioError)) throw err;
+      out.push({ file, target: key, expected, got: '', ok: false, bad: err.message });
+      continue;
+    }
     let got: string;
     try {
-      const [t] = resolveTargets(backends, [key]);
-      const r = runScenario(s, t!.backend, t!.variant);
-      got = r.primary?.signature ?? 'clean';
+      got = runScenario(s, t.backend, t.variant).primary?.signature ?? 'clean';
     } catch (err) {
       got = `error: ${(err as Error).message}`;
     }
@@ -28,18 +47,29 @@ export function checkFile(file: string, backends: Backend[]): CheckOutcome[] {
   return out;
 }
 
+/** Exit code: 2 if any input was bad, else 1 if an expectation failed, else 0. */
 export function checkFiles(files: string[], backends: Backend[], out: (l: string) => void): number {
   let failed = 0;
-  let total = 0;
+  let passed = 0;
+  let bad = 0;
   for (const f of files) {
-    const outcomes = checkFile(f, backends);
-    if (outcomes.length === 0) out(`skip  ${f}: no model expectations`);
+    let outcomes: CheckOutcome[];
+    try {
+      outcomes = checkFile(f, backends);
+    } catch (err) {
+      if (!(err instanceof ScenarioError)) throw err;
+      bad++;
+      out(`BAD   ${err.message}`);
+      continue;
+    }
+    if (outcomes.length === 0) out(`skip  ${shown(f, 300)}: no model expectations`);
     for (const c of outcomes) {
-      total++;
-      if (c.ok) out(`ok    ${c.file}  ${c.target}: ${c.got}`);
-      else { failed++; out(`FAIL  ${c.file}  ${c.target}: expected ${c.expected}, got ${c.got}`); }
+      const where = `${shown(c.file, 300)}  ${c.target}`;
+      if (c.bad) { bad++; out(`BAD   ${c.bad}`); }
+      else if (c.ok) { passed++; out(`ok    ${where}: ${shown(c.got)}`); }
+      else { failed++; out(`FAIL  ${where}: expected ${shown(c.expected)}, got ${shown(c.got, 500)}`); }
     }
   }
-  out(`${total - failed} passed, ${failed} failed`);
-  return failed === 0 ? 0 : 1;
+  out(`${passed} passed, ${failed} failed${bad > 0 ? `, ${bad} bad input${bad === 1 ? '' : 's'} (marked BAD)` : ''}`);
+  return bad > 0 ? 2 : failed > 0 ? 1 : 0;
 }

@@ -12,10 +12,12 @@ import { DEFAULT_GEN } from '../gen/generator.js';
 import { corpusSignatures } from '../store/corpus.js';
 import { resolveTargets, TargetError, type Target } from '../fuzz/targets.js';
 import { minimize } from '../minimizer/minimize.js';
-import { ScenarioError } from '../scenario/schema.js';
+import { ScenarioError } from '../scenario/error.js';
+import { shown } from '../scenario/sanitize.js';
 import type { Scenario } from '../scenario/types.js';
-import { readScenarioFile, scenarioText, writeAtomic } from '../store/files.js';
+import { checkWritableDir, checkWritableFile, OutputError, readScenarioFile, scenarioText, writeAtomic } from '../store/files.js';
 import { checkFiles } from './check.js';
+import { expectTarget, foundTarget } from './file-targets.js';
 import { traceScenario } from './trace.js';
 
 export class UsageError extends Error {}
@@ -60,7 +62,9 @@ guest observations it caused, and per vCPU the reference's and the backend's IRR
 with the first divergence marked '>>>'. Without --backend it runs the variant a finding
 names, or every variant in the file's "expect" map, or every hypervisor variant.
 --check: no trace; for every "backend/variant" in each file's "expect" map, run it and
-compare (clean, or the exact divergence signature). Exit 0 only if every expectation holds.`,
+compare (clean, or the exact divergence signature). Every file is checked; one that cannot be
+read or names a backend variant that is not loaded is marked BAD. Exit 0 if every expectation
+holds, 1 if one failed, 2 if any input was bad.`,
   minimize: `usage: irqdiff minimize FILE --backend NAME/VARIANT [--signature SIG] [--out FILE]
 
 Shrinks FILE while its run on the variant keeps the same primary divergence signature
@@ -88,10 +92,10 @@ function args(argv: string[], options: ParseArgsConfig['options']) {
   }
 }
 
-function pickTargetsForFile(s: Scenario, backends: Backend[], filters: string[]): Target[] {
+function pickTargetsForFile(file: string, s: Scenario, backends: Backend[], filters: string[]): Target[] {
   if (filters.length > 0) return resolveTargets(backends, filters);
-  if (s.found) return resolveTargets(backends, [`${s.found.backend}/${s.found.variant}`]);
-  if (s.expect && Object.keys(s.expect).length > 0) return resolveTargets(backends, Object.keys(s.expect));
+  if (s.found) return [foundTarget(file, backends, s.found)];
+  if (s.expect && Object.keys(s.expect).length > 0) return Object.keys(s.expect).map((k) => expectTarget(file, backends, k));
   return resolveTargets(backends, []).filter((t) => t.backend.supports(s.machine) === null);
 }
 
@@ -104,7 +108,7 @@ async function cmdRun(argv: string[], out: (l: string) => void): Promise<number>
   let divergent = false;
   for (const file of a.positionals) {
     const s = readScenarioFile(file);
-    for (const t of pickTargetsForFile(s, backends, (a.values.backend as string[] | undefined) ?? [])) {
+    for (const t of pickTargetsForFile(file, s, backends, (a.values.backend as string[] | undefined) ?? [])) {
       const unsupported = t.backend.supports(s.machine);
       if (unsupported) { out(`== ${t.backend.name}/${t.variant}: skipped (${unsupported})`); continue; }
       const r = traceScenario(s, t.backend, t.variant, out);
@@ -136,6 +140,7 @@ async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number
   const seed = (a.values.seed as string | undefined) ?? '1';
   const outDir = (a.values.out as string | undefined) ?? 'crashes';
   const corpus = corpusSignatures((a.values.corpus as string | undefined) ?? 'corpus');
+  checkWritableDir(outDir); // now, not at the first finding or the first progress save
   const title = `irqdiff fuzz: ${targets.length} variants (${targets.map((t) => `${t.backend.name}/${t.variant}`).join(', ')}), ${seconds}s, ${jobs} jobs, seed ${seed}, out ${outDir}/`;
   const options = { filters, modules, seed, seconds, jobs, out: outDir, maxEvents, reportEveryMs: a.values.tui ? 500 : 5000 };
   const emph = (t: string) => (process.stdout.isTTY && !process.env.NO_COLOR ? `\x1b[1;31m${t}\x1b[0m` : t);
@@ -148,9 +153,9 @@ async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number
     summary = await runCampaign(options, (e) => {
       if (e.kind === 'finding') {
         const c = classify(backends, e.signature!, corpus);
-        const line = `NEW  ${CLASS_LABEL[c]}  ${e.text}\n     → ${e.path}`;
+        const line = `NEW  ${CLASS_LABEL[c]}  ${shown(e.text, 1000)}\n     → ${shown(e.path ?? '', 500)}`;
         out(c === 'unexpected' ? emph(line) : line);
-      } else out(e.kind === 'warning' ? `warning: ${e.text}` : e.text);
+      } else out(e.kind === 'warning' ? `warning: ${shown(e.text, 1000)}` : e.text);
     });
   }
   if (summary.resumedFrom.some((x) => x > 0)) out(`(resumed at iterations ${summary.resumedFrom.join(', ')})`);
@@ -179,17 +184,25 @@ async function cmdMinimize(argv: string[], out: (l: string) => void): Promise<nu
   if (a.values.help) { out(HELP.minimize!); return 0; }
   if (a.positionals.length !== 1) throw new UsageError('minimize: give exactly one scenario FILE');
   const backends = await allBackends((a.values['backend-module'] as string[] | undefined) ?? []);
-  const s = readScenarioFile(a.positionals[0]!);
-  const spec = (a.values.backend as string | undefined) ?? (s.found ? `${s.found.backend}/${s.found.variant}` : undefined);
-  if (!spec || !spec.includes('/')) throw new UsageError('minimize: --backend NAME/VARIANT is required');
-  const [t] = resolveTargets(backends, [spec]);
-  const r = runScenario(s, t!.backend, t!.variant);
+  const file = a.positionals[0]!;
+  const outFile = a.values.out as string | undefined;
+  const s = readScenarioFile(file);
+  const given = a.values.backend as string | undefined;
+  if (given !== undefined && !/^[^/]+\/[^/]+$/.test(given)) throw new UsageError('minimize: --backend NAME/VARIANT is required');
+  const t = given !== undefined ? resolveTargets(backends, [given])[0]! : s.found ? foundTarget(file, backends, s.found) : undefined;
+  if (!t) throw new UsageError('minimize: --backend NAME/VARIANT is required');
+  const spec = `${t.backend.name}/${t.variant}`;
+  const unsupported = t.backend.supports(s.machine);
+  if (unsupported) throw new ScenarioError(file, '$.machine', `${spec} cannot run this machine (${unsupported}); expected a machine it supports`);
+  // Minimizing can take minutes: learn now whether the result can be written.
+  if (outFile !== undefined) checkWritableFile(outFile);
+  const r = runScenario(s, t.backend, t.variant);
   const sig = (a.values.signature as string | undefined) ?? r.primary?.signature;
-  if (!sig) { out(`minimize: ${a.positionals[0]} is clean on ${spec}; nothing to minimize`); return 0; }
-  const m = minimize(s, t!.backend, t!.variant, sig);
+  if (!sig) { out(`minimize: ${shown(file, 300)} is clean on ${spec}; nothing to minimize`); return 0; }
+  const m = minimize(s, t.backend, t.variant, sig);
   const result: Scenario = { ...m.scenario, name: s.name, description: s.description, source: s.source, found: s.found, expect: { [spec]: { signature: sig } } };
   const text = scenarioText(result);
-  if (a.values.out) { writeAtomic(a.values.out as string, text); out(`minimized ${m.before} → ${m.after} events in ${m.runs} runs: ${a.values.out}`); }
+  if (outFile !== undefined) { writeAtomic(outFile, text); out(`minimized ${m.before} → ${m.after} events in ${m.runs} runs: ${shown(outFile, 300)}`); }
   else out(text.trimEnd());
   return 1;
 }
@@ -241,8 +254,9 @@ export async function main(argv: string[], out: (l: string) => void = (l) => con
       default: throw new UsageError(`unknown command '${cmd}' (try irqdiff --help)`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ScenarioError || e instanceof TargetError || e instanceof BackendModuleError) {
-      err(`irqdiff: ${e.message}`);
+    // Bad input or unwritable output: one line (sanitized: it may quote a file), exit 2.
+    if (e instanceof UsageError || e instanceof ScenarioError || e instanceof TargetError || e instanceof BackendModuleError || e instanceof OutputError) {
+      err(`irqdiff: ${shown(e.message, 2000)}`);
       return 2;
     }
     throw e;

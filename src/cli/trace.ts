@@ -5,6 +5,7 @@ import { hex, vsEmpty, vsFormat } from '../apic/vecset.js';
 import type { Backend } from '../backends/api.js';
 import { Session, type RunResult } from '../engine/session.js';
 import { formatEvent } from '../scenario/format.js';
+import { shown } from '../scenario/sanitize.js';
 import type { Event, Scenario } from '../scenario/types.js';
 
 export function traceScenario(s: Scenario, backend: Backend, variant: string, out: (line: string) => void): RunResult {
@@ -30,7 +31,7 @@ export function traceScenario(s: Scenario, backend: Backend, variant: string, ou
     }
   };
   const flush = () => { for (const l of pending) out(l); pending = []; };
-  out(`== ${backend.name}/${variant}: ${s.name ?? 'scenario'} (${s.machine.vcpus} vCPUs, ${s.machine.apic}) ==`);
+  out(`== ${backend.name}/${variant}: ${shown(s.name ?? 'scenario')} (${s.machine.vcpus} vCPUs, ${s.machine.apic}) ==`);
   s.events.forEach((e: Event, i) => {
     out(`${String(i).padStart(4)}  ${formatEvent(e)}`);
     session.apply(e, i);
@@ -48,6 +49,6 @@ export function traceScenario(s: Scenario, backend: Backend, variant: string, ou
   flush();
   state();
   out(result.primary ? `RESULT: divergent — ${result.primary.signature}` : 'RESULT: clean');
-  for (const d of result.divergences) out(`  ${d.signature}: ${d.message}  [${d.symptoms.join(' ')}]`);
+  for (const d of result.divergences) out(`  ${shown(d.signature, 500)}: ${shown(d.message, 1000)}  [${shown(d.symptoms.join(' '), 500)}]`);
   return result;
 }

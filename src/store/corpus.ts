@@ -1,12 +1,16 @@
 // Promoting a finding into the corpus: the reproducer is re-run on every variant of its
 // backend and the outcome of each becomes its expectation, so the corpus file documents
-// which variants have the bug and which do not. The crash file itself is kept.
-import { existsSync } from 'node:fs';
+// which variants have the bug and which do not. The crash file itself is kept. Promotion
+// writes one new file inside corpus/<backend>/ and nothing else: it never replaces a corpus
+// file and never writes through a symbolic link planted as corpus/<backend>.
+import { existsSync, lstatSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Backend } from '../backends/api.js';
 import { runScenario } from '../engine/session.js';
+import { ScenarioError } from '../scenario/error.js';
+import { quoted } from '../scenario/sanitize.js';
 import type { Expectation, Scenario } from '../scenario/types.js';
-import { listJson, readScenarioFile, scenarioText, writeAtomic } from './files.js';
+import { ensureDir, listJson, OutputError, readScenarioFile, scenarioText, writeNew } from './files.js';
 
 export function expectationsFor(s: Scenario, backend: Backend): Record<string, Expectation> {
   const out: Record<string, Expectation> = {};
@@ -18,14 +22,30 @@ export function expectationsFor(s: Scenario, backend: Backend): Record<string, E
   return out;
 }
 
+/** corpus/<backend>/, created as a real directory; a link or a file there is refused. */
+function backendDir(corpusDir: string, backend: string): string {
+  ensureDir(corpusDir);
+  const dir = join(corpusDir, backend);
+  let st;
+  try { st = lstatSync(dir); } catch { st = undefined; }
+  if (!st) {
+    try { mkdirSync(dir); } catch (err) { throw new OutputError(dir, (err as NodeJS.ErrnoException).code ?? String(err)); }
+    st = lstatSync(dir);
+  }
+  if (st.isSymbolicLink()) throw new OutputError(dir, 'it is a symbolic link; promotion writes only inside the corpus directory');
+  if (!st.isDirectory()) throw new OutputError(dir, 'it is not a directory');
+  return dir;
+}
+
 export function promote(file: string, backends: Backend[], corpusDir: string): string {
   const s = readScenarioFile(file);
   const name = s.found?.backend;
+  if (name === undefined) throw new ScenarioError(file, '$.found.backend', 'missing: expected the backend that found it, to compute expectations with');
   const backend = backends.find((b) => b.name === name);
-  if (!backend) throw new Error(`${file}: $.found.backend: no backend '${name ?? '(none)'}' to compute expectations with`);
+  if (!backend) throw new ScenarioError(file, '$.found.backend', `unknown backend ${quoted(name)}; expected one of ${backends.map((b) => b.name).join(', ')}`);
   const expect = expectationsFor(s, backend);
-  const path = join(corpusDir, backend.name, basename(file));
-  writeAtomic(path, scenarioText({ ...s, expect }));
+  const path = join(backendDir(corpusDir, backend.name), basename(file));
+  writeNew(path, scenarioText({ ...s, expect }));
   return path;
 }
 
