@@ -4,7 +4,7 @@ import { parseScenario } from '../scenario/schema.js';
 import type { Scenario } from '../scenario/types.js';
 import type { Divergence } from '../oracle/divergence.js';
 import { buildGuest } from './build.js';
-import { type Accel, type BatchParams, type Compiled, type EventNote, compileScenario } from './compile.js';
+import { type Accel, type BatchParams, type BatchTiming, type Compiled, type EventNote, compileScenario } from './compile.js';
 import { judgeScenario, type JudgeResult } from './judge.js';
 import { type AccelCaps, bootBatch, kvmAvailable, probeAccel, qemuAvailable, type CpuLog } from './qemu.js';
 
@@ -39,10 +39,12 @@ export function checkAccel(accel: Accel): void {
   if (accel === 'kvm' && !kvmAvailable()) throw new RealUnavailable('/dev/kvm is absent: KVM replay is not possible on this machine');
 }
 
-export function timingFor(accel: Accel): Pick<BatchParams, 'hltTimeoutUs' | 'waitTimeoutUs' | 'drainUs'> {
+/** Harness timing per accelerator (docs/real-replay.md). TCG delivers every message inside the
+ *  sender's instruction, so a wait needs no settle time; hardware posting can lag by microseconds. */
+export function timingFor(accel: Accel): BatchTiming {
   return accel === 'kvm'
-    ? { hltTimeoutUs: 20000, waitTimeoutUs: 300000, drainUs: 3000 }
-    : { hltTimeoutUs: 50000, waitTimeoutUs: 1000000, drainUs: 10000 };
+    ? { graceUs: 2000, waitTimeoutUs: 300000, drainUs: 5000, settleUs: 20, quietUs: 300 }
+    : { graceUs: 3000, waitTimeoutUs: 1000000, drainUs: 10000, settleUs: 0, quietUs: 200 };
 }
 
 export interface Prepared { kernel: string; caps: AccelCaps }
@@ -76,7 +78,7 @@ export async function runCompiled(p: Prepared, items: Compiled[], opts: RealOpti
     if (!idx.length) return;
     const first = items[idx[0]!]!;
     const params: BatchParams = { ...t, x2apic: first.machine.apic === 'x2apic', ncpus: first.machine.vcpus + 1, noIret: !p.caps.iret };
-    const perScn = (t.drainUs + 5 * t.hltTimeoutUs) / 1000 + 50;
+    const perScn = (t.drainUs + 5 * t.graceUs) / 1000 + 50;
     const budget = 20000 + idx.length * perScn + idx.reduce((a, i) => a + countWaits(items[i]!) * t.waitTimeoutUs / 1000, 0);
     const r = await bootBatch(p.caps.accel, p.kernel, idx.map((i) => items[i]!), params, budget);
     let missing = 0;
