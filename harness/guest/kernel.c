@@ -660,9 +660,10 @@ static void print_results(void) {
 }
 
 /* A vCPU is idle when its program ended, it is halted, or it spins in a wait whose flag
- * is still clear. */
+ * is still clear (one that has not started yet is not idle). */
 static int cpu_idle(struct percpu *q) {
-	if (q->mode != MODE_PROG) return 1;
+	if (q->mode == MODE_END) return 1;
+	if (q->mode != MODE_PROG) return 0;
 	if (q->hlt) return 1;
 	u32 w = q->waiting;
 	return w && !flags[(w - 1) & (MAX_FLAGS - 1)];

@@ -37,7 +37,7 @@ export interface CompiledOp {
  * point: a VM entry happens as part of the previous trapping instruction), `skipped` (absent).
  */
 export type NoteAction = 'mapped' | 'merged' | 'skipped';
-export interface EventNote { index: number; k: EventKind; action: NoteAction; reason: string }
+export interface EventNote { index: number; k: EventKind; action: NoteAction; reason: string; /** eventKey() of the event */ key?: string }
 
 /** The per-kind key of an event for skipped-event counts (`exit` events by reason). */
 export function eventKey(e: Event): string {
@@ -60,6 +60,8 @@ export interface Compiled {
   programs: CompiledOp[][];
   pins: PinSetup[];
   notes: EventNote[];
+  /** Number of events in the scenario. */
+  events: number;
   /** The vCPU that executes I/O APIC input events. */
   deviceCpu: number;
 }
@@ -92,8 +94,8 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
   const deviceCpu = 0;
   let lastCpu = 0;
   const push = (cpu: number, op: Omit<CompiledOp, 'event'>, index: number) => programs[cpu]!.push({ ...op, event: index });
-  const skip = (i: number, e: Event, reason: string) => notes.push({ index: i, k: e.k, action: 'skipped', reason });
-  const mapped = (i: number, e: Event, reason: string) => notes.push({ index: i, k: e.k, action: 'mapped', reason });
+  const skip = (i: number, e: Event, reason: string) => notes.push({ index: i, k: e.k, key: eventKey(e), action: 'skipped', reason });
+  const mapped = (i: number, e: Event, reason: string) => notes.push({ index: i, k: e.k, key: eventKey(e), action: 'mapped', reason });
 
   s.events.forEach((e, i) => {
     if ('cpu' in e) lastCpu = e.cpu;
@@ -148,7 +150,7 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
         }
         return;
       case 'enter': case 'enter_step':
-        notes.push({ index: i, k: e.k, action: 'merged', reason: 'VM entry: a real hypervisor re-enters by itself right after the exit of the vCPU\'s last trapping instruction; the guest cannot delay it or split it into steps' });
+        notes.push({ index: i, k: e.k, key: e.k, action: 'merged', reason: 'VM entry: a real hypervisor re-enters by itself right after the exit of the vCPU\'s last trapping instruction; the guest cannot delay it or split it into steps' });
         return;
       case 'msi': {
         if (opts.accel === 'kvm' && e.dest === 0 && !e.logical) {
@@ -180,7 +182,7 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
         return;
     }
   });
-  return { machine, programs, pins, notes, deviceCpu };
+  return { machine, programs, pins, notes, events: s.events.length, deviceCpu };
 }
 
 /** Harness timing (harness/guest/kernel.c): all but the backstops end as soon as the guest knows it is done. */

@@ -96,11 +96,16 @@ export interface FuzzStats {
   divergent: number;
   error: number;
   inconclusive: number;
-  /** clean / (clean + divergent) */
+  /** clean / (clean + divergent + error): a guest that crashed or could not be read does not agree */
   agreement: number;
   seconds: number;
+  events: number;
   skippedEvents: number;
+  mergedEvents: number;
   mappedEvents: number;
+  /** Per event kind (exit events by reason). */
+  skipped: Record<string, number>;
+  merged: Record<string, number>;
   signatures: Record<string, number>;
   caps: string;
 }
@@ -164,15 +169,18 @@ export async function realFuzz(opts: RealFuzzOptions): Promise<FuzzReport> {
     const res = await runMany(p, scns, opts, 'fuzz');
     const st: FuzzStats = {
       accel, total: res.length, clean: 0, divergent: 0, error: 0, inconclusive: 0, agreement: 0,
-      seconds: (Date.now() - t0) / 1000, skippedEvents: 0, mappedEvents: 0, signatures: {},
+      seconds: (Date.now() - t0) / 1000, events: 0, skippedEvents: 0, mergedEvents: 0, mappedEvents: 0, skipped: {}, merged: {}, signatures: {},
       caps: `x2apic=${p.caps.x2apic} iret=${p.caps.iret}${p.caps.note ? ` (${p.caps.note})` : ''}`,
     };
     for (const r of res) {
       st[r.status]++;
-      for (const n of r.notes) { if (n.index < 0) continue; if (n.action === 'skipped') st.skippedEvents++; else st.mappedEvents++; }
+      st.events += r.events;
+      for (const n of r.notes) if (n.index >= 0 && n.action === 'mapped') st.mappedEvents++;
+      for (const [k, v] of Object.entries(r.skipped)) { st.skipped[k] = (st.skipped[k] ?? 0) + v; st.skippedEvents += v; }
+      for (const [k, v] of Object.entries(r.merged)) { st.merged[k] = (st.merged[k] ?? 0) + v; st.mergedEvents += v; }
       for (const s of new Set(sigsOf(r))) st.signatures[s] = (st.signatures[s] ?? 0) + 1;
     }
-    st.agreement = st.clean + st.divergent ? st.clean / (st.clean + st.divergent) : 1;
+    st.agreement = st.clean + st.divergent + st.error ? st.clean / (st.clean + st.divergent + st.error) : 1;
     report.stats.push(st);
     log(`${accel}: clean ${st.clean}, divergent ${st.divergent}, error ${st.error}, inconclusive ${st.inconclusive} in ${st.seconds.toFixed(1)} s`);
     // One representative per signature: re-run, then minimize what reproduces every time.

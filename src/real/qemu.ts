@@ -176,7 +176,7 @@ export async function probeAccel(accel: Accel, kernel: string): Promise<AccelCap
   if (hit) return hit;
   // A scenario whose handler returns with IRET: self-IPI, then the program's iret op.
   const probe: Compiled = {
-    machine: { vcpus: 1, apic: 'xapic', ioapic: [] }, pins: [], notes: [], deviceCpu: 0,
+    machine: { vcpus: 1, apic: 'xapic', ioapic: [] }, pins: [], notes: [], events: 4, deviceCpu: 0,
     programs: [[
       { code: OP.IPI, a: 0, b: 0, data: 0x44040, event: 0, sem: { k: 'nop' } },
       { code: OP.NOP, a: 0, b: 0, data: 0, event: 1, sem: { k: 'nop' } },

@@ -24,6 +24,10 @@ export interface RealResult {
   /** 'clean', 'divergent', 'error' (the harness could not run or read it), 'inconclusive'. */
   status: JudgeResult['status'];
   notes: EventNote[];
+  /** Events of the scenario, and per kind (exit events by reason) those skipped / merged. */
+  events: number;
+  skipped: Record<string, number>;
+  merged: Record<string, number>;
   observations: CpuLog[] | null;
   divergences: Divergence[];
   problems: string[];
@@ -111,8 +115,25 @@ function countWaits(c: Compiled): number {
   return n;
 }
 
+/** Per-kind counts of the events a compiled scenario skipped or merged. */
+export function eventCounts(c: Compiled): Pick<RealResult, 'events' | 'skipped' | 'merged'> {
+  const skipped: Record<string, number> = {}, merged: Record<string, number> = {};
+  for (const n of c.notes) {
+    if (n.index < 0) continue;
+    const key = n.key ?? n.k;
+    if (n.action === 'skipped') skipped[key] = (skipped[key] ?? 0) + 1;
+    else if (n.action === 'merged') merged[key] = (merged[key] ?? 0) + 1;
+  }
+  return { events: c.events, skipped, merged };
+}
+
+/** "enter_step ×5, pirq ×1" */
+export function fmtCounts(m: Record<string, number>): string {
+  return Object.entries(m).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k, v]) => `${k} ×${v}`).join(', ');
+}
+
 export function judgeOne(c: Compiled, o: { cpus: CpuLog[] } | { error: string }, accel: Accel, file: string, name?: string): RealResult {
-  const base = { file, name, accel, notes: c.notes };
+  const base = { file, name, accel, notes: c.notes, ...eventCounts(c) };
   if ('error' in o) return { ...base, status: 'error', observations: null, divergences: [], problems: [o.error], info: [] };
   const j = judgeScenario(c, { index: 0, cpus: o.cpus }, { variant: accel });
   return { ...base, status: j.status, observations: o.cpus, divergences: j.divergences, problems: j.problems, info: j.info };
