@@ -48,7 +48,11 @@ export function generateScenario(rng: () => number, name: string, opts: GenOptio
       } else if (r < 0.32 && opts.allowNmi) events.push({ k: 'ipi', cpu, vector: 0, nmi: true, dest: rng() < 0.5 ? other : cpu });
       else if (r < 0.44) events.push({ k: 'eoi', cpu });
       else if (r < 0.52) events.push({ k: 'iret', cpu });
-      else if (r < 0.58) events.push({ k: 'tpr', cpu, value: int(16) * 16 + (rng() < 0.2 ? int(16) : 0), via: 'mmio' });
+      else if (r < 0.58) {
+        // A real MOV to CR8 half the time (TPR[7:4]; the 64-bit guest kernel executes it).
+        if (rng() < 0.5) events.push({ k: 'tpr', cpu, value: int(16) * 16, via: 'cr8' });
+        else events.push({ k: 'tpr', cpu, value: int(16) * 16 + (rng() < 0.2 ? int(16) : 0), via: 'mmio' });
+      }
       else if (r < 0.64) events.push({ k: 'cli', cpu });
       else if (r < 0.72) events.push({ k: 'sti', cpu });
       else if (r < 0.76) events.push({ k: 'step', cpu });
@@ -58,7 +62,7 @@ export function generateScenario(rng: () => number, name: string, opts: GenOptio
       else if (r < 0.97 && ioapic.length && cpu === 0) {
         const p = pick(ioapic);
         events.push({ k: 'ioapic', pin: p.pin, op: pick(['assert', 'deassert', 'pulse', 'mask', 'unmask'] as const) });
-      } else events.push({ k: 'exit', cpu, reason: rng() < 0.5 ? 'io' : 'cpuid' });
+      } else events.push({ k: 'exit', cpu, reason: pick(['io', 'cpuid', 'pause', 'npf'] as const) });
     }
     if (t < turns - 1 && flag < 15) {
       const next = (active + 1 + int(vcpus - 1)) % vcpus;
@@ -199,6 +203,8 @@ export async function realFuzz(opts: RealFuzzOptions): Promise<FuzzReport> {
       const file = join(opts.out, `${base}.json`);
       const finding: FuzzFinding = { accel, signature: sig, scenario: file, rate: `${hits}/${reruns}`, flaky: hits < reruns, message: r.divergences[0]!.message };
       writeAtomic(file, JSON.stringify({ ...s, description: `real-fuzz seed ${opts.seed} #${i}: ${finding.message}` }, null, 2) + '\n');
+      // What the guest observed, for reading the finding (not a scenario file).
+      writeAtomic(join(opts.out, `${base}.obs.json`), JSON.stringify({ scenario: s.name, divergences: r.divergences, notes: r.notes, observations: r.observations }, null, 1) + '\n');
       if (!finding.flaky) {
         const min = await minimizeReal(p, s, sig, { ...opts, boots: opts.minimizeBoots ?? 15 });
         const confirm = await runMany(p, [min, min, min], opts, 'confirm');

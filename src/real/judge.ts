@@ -419,7 +419,7 @@ function judgeCpu(
 
   /** Kind and shape for a vector that a lateness rule required at this boundary. */
   const lateness = (v: number, nmi: boolean, window: string, at: number, message: string): Divergence => {
-    const later = records.slice(recIdx).some((r) => (r.t === 'deliver' || r.t === 'drain-deliver') && (nmi ? r.nmi : !r.nmi && r.vector === v));
+    const later = records.slice(recIdx).some((r) => r.t === 'end-nmi' ? nmi : (r.t === 'deliver' || r.t === 'drain-deliver') && (nmi ? r.nmi : !r.nmi && r.vector === v));
     const src = nmi ? 'nmi' : srcName(v).split('+')[0]!;
     return fail(later ? 'late' : 'lost', `${src}@${window}`, at, message);
   };

@@ -15,6 +15,8 @@ export interface RealOptions {
   kernel?: string;
   /** Progress messages (default: none). */
   log?: (msg: string) => void;
+  /** Run the kernel in no-IRET mode even where IRET works (tests the KVM-PVM fallback on TCG). */
+  forceNoIret?: boolean;
 }
 
 export interface RealResult {
@@ -56,7 +58,8 @@ export interface Prepared { kernel: string; caps: AccelCaps }
 export async function prepare(accel: Accel, opts: RealOptions = {}): Promise<Prepared> {
   checkAccel(accel);
   const kernel = opts.kernel ?? buildGuest();
-  const caps = await probeAccel(accel, kernel);
+  let caps = await probeAccel(accel, kernel);
+  if (opts.forceNoIret && caps.iret) caps = { ...caps, iret: false, note: `${accel}: no-IRET mode forced (--no-iret): interrupt frames are popped with POPF, NMIs are skipped, HLT is emulated by a wait` };
   if (caps.note) opts.log?.(caps.note);
   return { kernel, caps };
 }
