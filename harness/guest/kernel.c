@@ -35,7 +35,7 @@ struct percpu {
 	u32 err;                /* 92 */
 	u64 dl;                 /* 96 */
 	u32 abandon0;           /* 104: the watchdog's give-up generation when the wait began */
-	u32 pad0;
+	volatile u32 endlog;    /* 108: bit 31: the END record is logged; bits 30:0 NMIs held until then */
 	u64 lvlframe[32];       /* 112 */
 	u64 lvlloop[32];        /* 368 */
 	u8 pad[PC_SIZE - 624];
@@ -246,6 +246,9 @@ void end_phase_c(void) {
 	__sync_fetch_and_and(&p->state, ~(u32)ST_FUSE);
 	u32 st = p->state;
 	log1(p, ((u32)LG_END << 24) | (st_depth(st) << 16) | st_pc(st));
+	/* NMIs that came after the program stopped but before its END record: log them after it. */
+	u32 held = __sync_fetch_and_or(&p->endlog, 0x80000000u) & 0x7fffffffu;
+	while (held--) log1(p, (u32)LG_ENMI << 24);
 	__sync_fetch_and_add(&end_count, 1);
 	u64 dl = deadline(5000000);
 	while (end_count < scn_vcpus) {
@@ -409,7 +412,14 @@ u64 nmi_c(struct regs *r) {
 		}
 		return nest(p, r, 2, 1);
 	case MODE_DRAIN: log1(p, (u32)LG_DNMI << 24); return 0;
-	case MODE_END: log1(p, (u32)LG_ENMI << 24); return 0;
+	case MODE_END:
+		/* The END record (or the stuck HLT's) may not be logged yet: keep the order. */
+		for (;;) {
+			u32 e = p->endlog;
+			if (e & 0x80000000u) { log1(p, (u32)LG_ENMI << 24); break; }
+			if (__sync_bool_compare_and_swap(&p->endlog, e, e + 1)) break;
+		}
+		return 0;
 	default: return 0;
 	}
 }
@@ -615,6 +625,7 @@ static void reset_apic(struct percpu *p) {
 	p->err = 0;
 	p->nmidef = 0;
 	p->inpro = 0;
+	p->endlog = 0;
 	p->mode = MODE_IDLE;
 }
 

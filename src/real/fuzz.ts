@@ -111,6 +111,8 @@ export interface FuzzStats {
   skipped: Record<string, number>;
   merged: Record<string, number>;
   signatures: Record<string, number>;
+  /** Every divergent scenario: its index in the generated sequence and its signatures. */
+  divergentScenarios: { index: number; signatures: string[] }[];
   caps: string;
 }
 
@@ -173,9 +175,11 @@ export async function realFuzz(opts: RealFuzzOptions): Promise<FuzzReport> {
     const res = await runMany(p, scns, opts, 'fuzz');
     const st: FuzzStats = {
       accel, total: res.length, clean: 0, divergent: 0, error: 0, inconclusive: 0, agreement: 0,
+      divergentScenarios: [],
       seconds: (Date.now() - t0) / 1000, events: 0, skippedEvents: 0, mergedEvents: 0, mappedEvents: 0, skipped: {}, merged: {}, signatures: {},
       caps: `x2apic=${p.caps.x2apic} iret=${p.caps.iret}${p.caps.note ? ` (${p.caps.note})` : ''}`,
     };
+    res.forEach((r, index) => { if (r.status === 'divergent') st.divergentScenarios.push({ index, signatures: sigsOf(r) }); });
     for (const r of res) {
       st[r.status]++;
       st.events += r.events;
