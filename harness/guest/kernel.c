@@ -264,12 +264,14 @@ void hlt_stuck_c(void) __attribute__((noreturn));
 void hlt_stuck_c(void) {
 	struct percpu *p = me();
 	cli();
-	p->mode = MODE_END;
-	p->hlt = 0;
+	/* Read IRR and PPR before leaving MODE_PROG: until then the watchdog lets no wait give up,
+	 * so no other vCPU can send anything between its decision and this read. */
 	u32 w[10];
 	w[0] = ((u32)LG_HLTSTUCK << 24) | st_pc(p->state);
 	for (u32 i = 0; i < 8; i++) w[1 + i] = apic_read(0x200 + (i << 4));
 	w[9] = apic_read(0xa0);
+	p->mode = MODE_END;
+	p->hlt = 0;
 	log_append(p, w, 10);
 	end_phase_c();
 }
@@ -387,7 +389,9 @@ u64 nmi_c(struct regs *r) {
 				p->hlt = 0;
 				return 0;
 			}
-			/* The watchdog ended a HLT that nothing woke: the vCPU is stuck there. */
+			/* The watchdog ended a HLT that nothing woke: the vCPU is stuck there. It is no
+			 * longer idle (so no wait gives up) until hlt_stuck_c has read IRR. */
+			p->hlt = 0;
 			if (r->rip == (u64)hltf_after) __sync_fetch_and_and(&p->state, ~(u32)ST_FUSE);
 			r->rip = (u64)hlt_stuck_tramp;
 			r->rflags &= ~0x200ul;

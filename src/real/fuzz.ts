@@ -113,6 +113,8 @@ export interface FuzzStats {
   signatures: Record<string, number>;
   /** Every divergent scenario: its index in the generated sequence and its signatures. */
   divergentScenarios: { index: number; signatures: string[] }[];
+  /** Every scenario the harness could not judge (status error), with why. */
+  errorScenarios: { index: number; problems: string[] }[];
   caps: string;
 }
 
@@ -175,11 +177,14 @@ export async function realFuzz(opts: RealFuzzOptions): Promise<FuzzReport> {
     const res = await runMany(p, scns, opts, 'fuzz');
     const st: FuzzStats = {
       accel, total: res.length, clean: 0, divergent: 0, error: 0, inconclusive: 0, agreement: 0,
-      divergentScenarios: [],
+      divergentScenarios: [], errorScenarios: [],
       seconds: (Date.now() - t0) / 1000, events: 0, skippedEvents: 0, mergedEvents: 0, mappedEvents: 0, skipped: {}, merged: {}, signatures: {},
       caps: `x2apic=${p.caps.x2apic} iret=${p.caps.iret}${p.caps.note ? ` (${p.caps.note})` : ''}`,
     };
-    res.forEach((r, index) => { if (r.status === 'divergent') st.divergentScenarios.push({ index, signatures: sigsOf(r) }); });
+    res.forEach((r, index) => {
+      if (r.status === 'divergent') st.divergentScenarios.push({ index, signatures: sigsOf(r) });
+      if (r.status === 'error') st.errorScenarios.push({ index, problems: r.problems });
+    });
     for (const r of res) {
       st[r.status]++;
       st.events += r.events;
