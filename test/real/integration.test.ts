@@ -153,7 +153,7 @@ describe.skipIf(!!why)('corpus/real under TCG', () => {
     const res = await runScenarios(list, 'tcg');
     res.forEach((r, i) => {
       const rec = list[i]!.scenario.real!.tcg!;
-      const sometimes = /runs in \d/.test(list[i]!.scenario.description ?? '');
+      const sometimes = /reproduces in \d+ of \d+ runs/.test(list[i]!.scenario.description ?? '');
       const sigs = r.divergences.map((d) => d.signature);
       if (sometimes) {
         // A race in the hypervisor: clean, or divergent with the signature its description names.
