@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything irqdiff needs on a fresh Debian machine: the Debian packages for the real-
-# hypervisor replay (QEMU, 32-bit gcc for the guest test kernel) and the terminal tests
+# hypervisor replay (QEMU, gcc and binutils for the x86-64 guest test kernel) and the terminal tests
 # (tmux), then the npm dependencies, then it compiles the TypeScript to dist/.
 # Without root or sudo it skips the Debian packages; the tests that need them then skip
 # with a message saying why.
@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
-if ! echo 'int main(void){return 0;}' | gcc -m32 -x c - -o /dev/null >/dev/null 2>&1; then need+=(gcc-multilib); fi
+if ! echo 'int x;' | gcc -m64 -ffreestanding -x c -c - -o /dev/null >/dev/null 2>&1; then need+=(gcc); fi
+command -v objcopy >/dev/null 2>&1 || need+=(binutils)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 
 if [ "${#need[@]}" -gt 0 ]; then

@@ -1,15 +1,22 @@
-/* irqdiff guest test kernel: multiboot entry, AP trampoline, descriptor tables,
- * interrupt stubs and the per-vCPU program interpreter.
+/* irqdiff guest test kernel (x86-64, long mode): multiboot entry, long-mode switch, AP
+ * trampoline, descriptor tables, interrupt stubs and the per-vCPU program interpreter.
+ *
+ * QEMU's multiboot loader takes only 32-bit ELF files, so the kernel is linked as ELF64
+ * and converted with objcopy (as kvm-unit-tests does); the entry runs in 32-bit protected
+ * mode, builds identity page tables (0-4 GiB, plus the top 2 GiB of the address space
+ * aliased to physical 2-4 GiB so that sign-extended 32-bit absolute addresses such as the
+ * APIC page work in instructions) and enters long mode.
  *
  * The interpreter is stackless between ops: all its state is in the per-CPU block
- * (through %fs). An interrupt taken in program mode records (vector, position) and the
+ * (through %gs). An interrupt taken in program mode records (vector, position) and the
  * program continues inside the handler: the handler makes a new nesting level on its
  * own stack and jumps back to loop_top. The interrupted level is never returned to in
- * the middle of an op: its frame's EIP is rewritten to `resume`, which restarts the
+ * the middle of an op: its frame's RIP is rewritten to `resume`, which restarts the
  * dispatch loop of that level once the program's `iret` op pops the frame. Every op
  * commits with one ADD to the state word; where an op's effect (its "key" instruction)
  * and that ADD are two instructions, the boundary between them is listed in .keytab so
- * the handler can account for the op as executed. */
+ * the handler can account for the op as executed. While an op runs, %ebx holds its
+ * first word and %r12d its data word (both callee-saved, so C helpers keep them). */
 #include "defs.h"
 
 #define MB_MAGIC 0x1BADB002
@@ -25,53 +32,144 @@
 .macro KEY delta
 .Lkey\@:
 	.pushsection .keytab, "a"
-	.balign 4
-	.long .Lkey\@, \delta
+	.balign 8
+	.quad .Lkey\@, \delta
 	.popsection
 .endm
 
-	.equ APICB, APIC_BASE
-	.equ IOAPICB, IOAPIC_BASE
+/* 32-bit absolute addresses above 2 GiB as sign-extended displacements (the top-2-GiB alias). */
+	.equ APICB, APIC_BASE - 0x100000000
+	.equ IOAPICB, IOAPIC_BASE - 0x100000000
+	.equ NPFB, NPF_ADDR - 0x100000000
 	.equ TESTDEVB, TESTDEV_IRQ
+	.equ UNUSEDP, UNUSED_PORT
 	.section .note.GNU-stack, "", @progbits
 
-/* Return from an interrupt frame [EIP, CS, EFLAGS] without IRET (for hypervisors
- * that cannot emulate a protected-mode IRET, see docs/real-replay.md). Entered with
- * IF = 0; the final jump runs in the STI shadow so nothing lands between the two. */
+/* Return from an interrupt frame [RIP, CS, RFLAGS, RSP, SS] without IRET (for
+ * hypervisors that cannot emulate IRET, see docs/real-replay.md). Entered with IF = 0;
+ * the final jump runs in the STI shadow so nothing lands between the two. */
 .macro POPRET
-	popl %fs:PC_SCRATCH
-	addl $4, %esp
-	btrl $9, (%esp)
+	popq %gs:PC_SCRATCH
+	addq $8, %rsp
+	popq %gs:PC_SCRFL
+	popq %gs:PC_SCRSP
+	movq %gs:PC_SCRSP, %rsp
+	btrq $9, %gs:PC_SCRFL
 	jc 98f
-	popfl
-	jmp *%fs:PC_SCRATCH
-98:	popfl
+	pushq %gs:PC_SCRFL
+	popfq
+	jmp *%gs:PC_SCRATCH
+98:	pushq %gs:PC_SCRFL
+	popfq
 	sti
-	jmp *%fs:PC_SCRATCH
+	jmp *%gs:PC_SCRATCH
 .endm
 
 .macro IRETX
-	cmpl $0, noiret
+	cmpl $0, noiret(%rip)
 	jne 97f
-	iret
+	iretq
 97:	cli
 	POPRET
 .endm
 
+.macro SAVE
+	pushq %rax
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+.endm
+.macro RESTORE
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rax
+.endm
+
+/* ---------------- 32-bit entry: page tables, long mode ---------------- */
 	.text
 	.code32
 	.globl _start
 _start:
 	cli
 	movl $(boot_stack + STACK_SIZE), %esp
-	pushl $0
-	popfl
-	pushl %ebx            /* multiboot info */
-	pushl %eax            /* magic */
+	movl %eax, mb_magic
+	movl %ebx, mb_info
+	/* PD entries: 2 MiB pages identity-mapping 0-4 GiB; the top GiB (MMIO) uncached. */
+	xorl %ecx, %ecx
+1:	movl %ecx, %eax
+	shll $21, %eax
+	orl $0x83, %eax
+	cmpl $1536, %ecx
+	jb 2f
+	orl $0x18, %eax
+2:	movl %eax, pd(,%ecx,8)
+	movl %ecx, %eax
+	shrl $11, %eax
+	movl %eax, pd+4(,%ecx,8)
+	incl %ecx
+	cmpl $2048, %ecx
+	jb 1b
+	/* PDPT (low): 4 x 1 GiB; PDPT (high): entries 510, 511 alias physical 2-4 GiB. */
+	xorl %ecx, %ecx
+3:	movl %ecx, %eax
+	shll $12, %eax
+	addl $(pd + 3), %eax
+	movl %eax, pdpt_lo(,%ecx,8)
+	incl %ecx
+	cmpl $4, %ecx
+	jb 3b
+	movl $(pd + 2 * 4096 + 3), pdpt_hi + 510 * 8
+	movl $(pd + 3 * 4096 + 3), pdpt_hi + 511 * 8
+	movl $(pdpt_lo + 3), pml4
+	movl $(pdpt_hi + 3), pml4 + 511 * 8
+	call enter_long
+	.code64
+	movq $(boot_stack + STACK_SIZE), %rsp
+	movl mb_magic(%rip), %edi
+	movl mb_info(%rip), %esi
 	call kmain
 1:	cli
 	hlt
 	jmp 1b
+
+	.code32
+/* From 32-bit protected mode (flat segments, paging off) to 64-bit mode; returns in 64-bit
+ * code to the caller's next instruction (the return address is 32 bits on the stack). */
+enter_long:
+	lgdt gdt_desc                    /* ours: the multiboot loader's GDT has no 64-bit code segment */
+	movl %cr4, %eax
+	orl $0x20, %eax                  /* PAE */
+	movl %eax, %cr4
+	movl $pml4, %eax
+	movl %eax, %cr3
+	movl $0xC0000080, %ecx           /* EFER.LME */
+	rdmsr
+	orl $0x100, %eax
+	wrmsr
+	movl %cr0, %eax
+	orl $0x80000001, %eax            /* PG | PE */
+	movl %eax, %cr0
+	ljmpl $SEL_CODE64, $1f
+	.code64
+1:	movw $SEL_DATA, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	movl %esp, %esp                  /* upper halves are undefined after the switch */
+	movl (%rsp), %eax                /* 32-bit return address */
+	addq $4, %rsp
+	jmp *%rax
 
 /* ---------------- AP trampoline (copied to 0x8000, entered by SIPI vector 8) ---------------- */
 	.globl tramp_start, tramp_end
@@ -84,7 +182,7 @@ tramp_start:
 	movl %cr0, %eax
 	orl $1, %eax
 	movl %eax, %cr0
-	ljmpl $0x08, $ap_entry32
+	ljmpl $SEL_CODE32, $ap_entry32
 	.align 4
 tramp_gdtr:
 	.word gdt_end - gdt - 1
@@ -93,126 +191,162 @@ tramp_end:
 
 	.code32
 ap_entry32:
-	movw $0x10, %ax
+	movw $SEL_DATA, %ax
 	movw %ax, %ds
 	movw %ax, %es
 	movw %ax, %ss
-	movw %ax, %gs
 	movl APIC_BASE + 0x20, %eax      /* xAPIC ID (the APs start in xAPIC mode) */
 	shrl $24, %eax
+	movl %eax, %edi
 	movl %eax, %ecx
 	incl %ecx
 	shll $16, %ecx                   /* STACK_SIZE == 0x10000 */
 	leal stacks(%ecx), %esp
-	pushl %eax
+	call enter_long
+	.code64
+	movl %edi, %edi
+	movq %rsp, %rax
+	andq $-16, %rax
+	movq %rax, %rsp
 	call ap_main
 1:	cli
 	hlt
 	jmp 1b
 
-/* ---------------- GDT: flat code/data plus one %fs segment per CPU ---------------- */
+/* ---------------- GDT ---------------- */
 	.data
 	.align 16
 	.globl gdt
 gdt:
 	.quad 0
-	.quad 0x00cf9a000000ffff      /* 0x08 code */
+	.quad 0x00cf9a000000ffff      /* 0x08 code, 32-bit */
 	.quad 0x00cf92000000ffff      /* 0x10 data */
-	.globl gdt_percpu
-gdt_percpu:
-	.fill MAX_CPUS, 8, 0          /* 0x18 + 8*i, filled by kmain */
+	.quad 0x00af9a000000ffff      /* 0x18 code, 64-bit */
 gdt_end:
 	.globl gdt_desc
 gdt_desc:
 	.word gdt_end - gdt - 1
-	.long gdt
+	.quad gdt
+mb_magic: .long 0
+mb_info: .long 0
 
 /* ---------------- interrupt stubs ---------------- */
 	.text
-	.align 16
+	.code64
+	.align 32
 	.globl stubs_start, stubs_end
 stubs_start:
 .set vec, 0
 .rept 256
-	.align 16
-	movl $(vec + 1), %fs:PC_INPRO
+	.align 32
+	movl $(vec + 1), %gs:PC_INPRO
 	jmp common_entry
 .set vec, vec + 1
 .endr
-	.align 16
+	.align 32
 stubs_end:
 
 common_entry:
-	pushal
-	pushl %esp
+	SAVE
+	movq %rsp, %rdi
 	call fixed_c
-	addl $4, %esp
-	testl %eax, %eax
+	testq %rax, %rax
 	jnz 1f
-	popal
+	RESTORE
 	IRETX
-1:	movl %eax, %esp
-	movl $0, %fs:PC_INPRO
-	cmpl $0, %fs:PC_NMIDEF
+1:	movq %rax, %rsp
+	movl $0, %gs:PC_INPRO
+	cmpl $0, %gs:PC_NMIDEF
 	je 2f
 	/* An NMI arrived during the prologue and was held (NMIs are still blocked):
 	 * take it now, at the same boundary, on a fabricated frame. */
-	movl $0, %fs:PC_NMIDEF
-	pushfl
-	pushl %cs
-	pushl $resume
-	pushal
-	pushl %esp
-	call nmi_deferred_c
-	movl %eax, %esp
+	movl $0, %gs:PC_NMIDEF
+	jmp take_held_nmi
 2:	jmp loop_top
+
+/* Take a held NMI on a fabricated frame [resume, CS, RFLAGS (IF as now), RSP, SS] and
+ * continue the program in its handler. */
+take_held_nmi:
+	movq %rsp, %rax
+	pushq $SEL_DATA
+	pushq %rax
+	pushfq
+	pushq $SEL_CODE64
+	leaq resume(%rip), %rax
+	pushq %rax
+	SAVE
+	movq %rsp, %rdi
+	call nmi_deferred_c
+	movq %rax, %rsp
+	jmp loop_top
 
 	.globl nmi_stub
 nmi_stub:
-	pushal
-	pushl %esp
+	SAVE
+	movq %rsp, %rdi
 	call nmi_c
-	addl $4, %esp
-	cmpl $1, %eax
+	cmpq $1, %rax
 	ja 3f
 	je 2f
-	popal
+	RESTORE
 	IRETX
-2:	/* deferred: return to the prologue without IRET, so NMIs stay blocked */
-	popal
-	popl %fs:PC_SCRATCH
-	addl $4, %esp
-	popfl
-	jmp *%fs:PC_SCRATCH
-3:	movl %eax, %esp
+2:	/* held: return to the interrupted code without IRET, so NMIs stay blocked */
+	RESTORE
+	POPRET
+3:	movq %rax, %rsp
 	jmp loop_top
 
 /* Reached by a real IRET from a nesting level: continue this level's dispatch. */
 	.globl resume
 resume:
-	movl $0, %fs:PC_NMIBLK
-	movl %fs:PC_STATE, %eax
+	movl $0, %gs:PC_NMIBLK
+	movl %gs:PC_STATE, %eax
 	shrl $ST_DEPTH_SHIFT, %eax
 	andl $ST_DEPTH_MASK, %eax
-	movl %fs:PC_LVLLOOP(,%eax,4), %esp
+	movq %gs:PC_LVLLOOP(,%rax,8), %rsp
 	jmp loop_top
 
+/* Start the program at position 0. NMIs that arrived since the start barrier were held
+ * (MODE_START); one that lands inside [start_program, start_program_end) is taken at
+ * position 0 with the program's IF = 1 (kernel.c nmi_c). */
+	.globl start_program, start_program_end
+start_program:
+	movq %rdi, %rsp
+	movl $MODE_PROG, %gs:PC_MODE
+	cmpl $0, %gs:PC_NMIDEF
+	jne 1f
+	sti
+	jmp loop_top
+1:	movl $0, %gs:PC_NMIDEF
+	movq %rsp, %rax
+	pushq $SEL_DATA
+	pushq %rax
+	pushq $0x202
+	pushq $SEL_CODE64
+	leaq resume(%rip), %rax
+	pushq %rax
+	SAVE
+	movq %rsp, %rdi
+	call nmi_deferred_c
+	movq %rax, %rsp
+	jmp loop_top
+start_program_end:
+
 /* ---------------- the interpreter ---------------- */
-	.globl loop_top, enter_program
-enter_program:                      /* (esp is already the level-0 loop stack) */
+	.globl loop_top
 loop_top:
-	movl %fs:PC_STATE, %eax
+	movl %gs:PC_STATE, %eax
 	andl $ST_PC_MASK, %eax
-	cmpl %fs:PC_NOPS, %eax
+	cmpl %gs:PC_NOPS, %eax
 	jae program_end
-	movl %fs:PC_OPS, %edx
-	movl 4(%edx,%eax,8), %esi
-	movl (%edx,%eax,8), %ebx
+	movq %gs:PC_OPS, %rdx
+	movl 4(%rdx,%rax,8), %r12d
+	movl (%rdx,%rax,8), %ebx
 	movzbl %bl, %eax
 	cmpl $OP_MAX, %eax
 	jae bad_op
-	movl optab, %ecx
-	jmp *(%ecx,%eax,4)
+	movq optab(%rip), %rcx
+	jmp *(%rcx,%rax,8)
 
 bad_op:
 	cli
@@ -227,257 +361,263 @@ program_end:
 .macro SIMPLE name, prep, key
 	.globl op_\name
 op_\name:
-	testl $ST_FUSE, %fs:PC_STATE
+	testl $ST_FUSE, %gs:PC_STATE
 	jnz 1f
 	\prep
 	\key
 	KEY PC1
-	addl $PC1, %fs:PC_STATE
+	addl $PC1, %gs:PC_STATE
 	jmp loop_top
 1:	\prep
 	sti
 	\key
 	KEY (PC1 - ST_FUSE)
-	addl $(PC1 - ST_FUSE), %fs:PC_STATE
+	addl $(PC1 - ST_FUSE), %gs:PC_STATE
 	jmp loop_top
 .endm
 
-SIMPLE ipi_x2, "movzbl %bh, %edx; movl %esi, %eax; movl $0x830, %ecx", "wrmsr"
-SIMPLE ipi_xa, "call xapic_icr_wait; movzbl %bh, %edx; shll $24, %edx; movl %edx, APICB+0x310", "movl %esi, APICB+0x300"
+SIMPLE ipi_x2, "movzbl %bh, %edx; movl %r12d, %eax; movl $0x830, %ecx", "wrmsr"
+SIMPLE ipi_xa, "call xapic_icr_wait; movzbl %bh, %edx; shll $24, %edx; movl %edx, APICB+0x310", "movl %r12d, APICB+0x300"
 SIMPLE eoi_x2, "xorl %eax, %eax; xorl %edx, %edx; movl $0x80b, %ecx", "wrmsr"
 SIMPLE eoi_xa, "xorl %eax, %eax", "movl %eax, APICB+0xb0"
-SIMPLE tpr_x2, "movl %esi, %eax; xorl %edx, %edx; movl $0x808, %ecx", "wrmsr"
-SIMPLE tpr_xa, "movl %esi, %eax", "movl %eax, APICB+0x80"
+SIMPLE tpr_x2, "movl %r12d, %eax; xorl %edx, %edx; movl $0x808, %ecx", "wrmsr"
+SIMPLE tpr_xa, "movl %r12d, %eax", "movl %eax, APICB+0x80"
+SIMPLE cr8, "movl %r12d, %eax", "movq %rax, %cr8"
 SIMPLE cli, "", "cli"
 SIMPLE nop, "", "nop"
-SIMPLE work, "movzbl %bh, %eax", "movl $1, flags(,%eax,4)"
-SIMPLE out, "movb $0, %al", "outb %al, $0x80"
+SIMPLE work, "movzbl %bh, %eax", "movl $1, flags(,%rax,4)"
+SIMPLE out, "movb $0, %al", "outb %al, $UNUSEDP"
 SIMPLE cpuid, "xorl %eax, %eax; xorl %ecx, %ecx", "cpuid"
 SIMPLE pause, "", "pause"
-SIMPLE msi, "movl %ebx, %eax; shrl $16, %eax; movzbl %al, %eax", "movl %eax, APICB(%esi)"
+SIMPLE npf, "", "movl NPFB, %eax"
+SIMPLE msi, "movl %ebx, %eax; shrl $16, %eax; movzbl %al, %eax; movl %r12d, %edx", "movl %eax, APICB(%rdx)"
 SIMPLE pin, "movzbl %bh, %edx; addl $TESTDEVB, %edx; movl %ebx, %eax; shrl $16, %eax", "outb %al, %dx"
-SIMPLE pinmask, "movzbl %bh, %eax; shll $1, %eax; addl $0x10, %eax; movl %eax, IOAPICB; movl %ebx, %eax; shrl $16, %eax; andl $1, %eax; shll $16, %eax; orl %esi, %eax", "movl %eax, IOAPICB+0x10"
+SIMPLE pinmask, "movzbl %bh, %eax; shll $1, %eax; addl $0x10, %eax; movl %eax, IOAPICB; movl %ebx, %eax; shrl $16, %eax; andl $1, %eax; shll $16, %eax; orl %r12d, %eax", "movl %eax, IOAPICB+0x10"
 
 	.globl op_sti
 op_sti:
-	testl $ST_FUSE, %fs:PC_STATE
+	testl $ST_FUSE, %gs:PC_STATE
 	jnz 2f
-	pushfl
-	popl %eax
+	pushfq
+	popq %rax
 	testl $0x200, %eax
 	jnz 1f
 	/* IF = 0: the STI is executed fused with the next op, right before its key
 	 * instruction, so that its shadow covers exactly that op. */
-	addl $(PC1 + ST_FUSE), %fs:PC_STATE
+	addl $(PC1 + ST_FUSE), %gs:PC_STATE
 	jmp loop_top
 1:	sti
 	KEY PC1
-	addl $PC1, %fs:PC_STATE
+	addl $PC1, %gs:PC_STATE
 	jmp loop_top
 2:	sti
 	sti
 	KEY (PC1 - ST_FUSE)
-	addl $(PC1 - ST_FUSE), %fs:PC_STATE
+	addl $(PC1 - ST_FUSE), %gs:PC_STATE
 	jmp loop_top
 
+/* HLT. With IF = 1 and NMIs unblocked: a real HLT; the watchdog CPU ends one that nothing
+ * wakes with an NMI (kernel.c nmi_c). Otherwise (IF = 0, NMIs blocked, or no IRET) an
+ * emulated HLT: a loop only what would wake the HLT can interrupt, which the watchdog
+ * ends through PC_STUCKREQ. PC_HLT holds the start TSC, bit 0 set for a real HLT. */
 	.globl op_hlt, hlt_after, hltf_after, hlt_spin_start, hlt_spin_end, hltf_spin_start, hltf_spin_end, hlt_stuck_tramp
+.macro HLTSTAMP real
+	rdtsc
+	shlq $32, %rdx
+	orq %rdx, %rax
+	andq $-4, %rax
+	orq $(2 - \real), %rax
+	movl $0, %gs:PC_STUCKREQ
+	movq %rax, %gs:PC_HLT
+.endm
 op_hlt:
-	testl $ST_FUSE, %fs:PC_STATE
+	testl $ST_FUSE, %gs:PC_STATE
 	jnz 5f
-	pushfl
-	popl %eax
+	pushfq
+	popq %rax
 	testl $0x200, %eax
 	jz 2f
-	cmpl $0, %fs:PC_NMIBLK
+	cmpl $0, %gs:PC_NMIBLK
 	jne 2f
-	cmpl $0, noiret
+	cmpl $0, noiret(%rip)
 	jne 2f
-	rdtsc
-	movl %eax, %fs:PC_HLTLO
-	movl %edx, %fs:PC_HLTHI
+	HLTSTAMP 1
 	hlt
 hlt_after:
 	KEY PC1
-	addl $PC1, %fs:PC_STATE
-	movl $0, %fs:PC_HLTHI
-	movl $0, %fs:PC_HLTLO
+	addl $PC1, %gs:PC_STATE
+	movq $0, %gs:PC_HLT
 	jmp loop_top
-2:	/* IF = 0 or NMIs blocked: the watchdog NMI could not wake a real HLT; wait
-	 * (observably the same: only what would wake the HLT can interrupt this loop). */
-	call hlt_deadline
+2:	HLTSTAMP 0
 hlt_spin_start:
-	rdtsc
-	cmpl %fs:PC_DLHI, %edx
-	ja 3f
-	jb 4f
-	cmpl %fs:PC_DLLO, %eax
-	jae 3f
-4:	pause
+	cmpl $0, %gs:PC_STUCKREQ
+	jne 3f
+	pause
 	jmp hlt_spin_start
 hlt_spin_end:
 3:	cli
 	call hlt_stuck_c
 5:	/* fused STI; HLT */
-	cmpl $0, %fs:PC_NMIBLK
+	cmpl $0, %gs:PC_NMIBLK
 	jne 6f
-	cmpl $0, noiret
+	cmpl $0, noiret(%rip)
 	jne 6f
-	rdtsc
-	movl %eax, %fs:PC_HLTLO
-	movl %edx, %fs:PC_HLTHI
+	HLTSTAMP 1
 	sti
 	hlt
 hltf_after:
 	KEY (PC1 - ST_FUSE)
-	addl $(PC1 - ST_FUSE), %fs:PC_STATE
-	movl $0, %fs:PC_HLTHI
-	movl $0, %fs:PC_HLTLO
+	addl $(PC1 - ST_FUSE), %gs:PC_STATE
+	movq $0, %gs:PC_HLT
 	jmp loop_top
-6:	call hlt_deadline
+6:	HLTSTAMP 0
 	sti
 hltf_spin_start:
-	rdtsc
-	cmpl %fs:PC_DLHI, %edx
-	ja 7f
-	jb 8f
-	cmpl %fs:PC_DLLO, %eax
-	jae 7f
-8:	pause
+	cmpl $0, %gs:PC_STUCKREQ
+	jne 7f
+	pause
 	jmp hltf_spin_start
 hltf_spin_end:
 7:	cli
 	call hlt_stuck_c
-hlt_stuck_tramp:                    /* the watchdog NMI returns here after a real HLT never woke */
+hlt_stuck_tramp:                    /* the watchdog NMI returns here (IF = 0) after a real HLT never woke */
 	KEY PC1
 	cli
 	call hlt_stuck_c
 
 	.globl op_iret, iret_key, iretf_a, iretf_b
 op_iret:
-	movl %fs:PC_STATE, %eax
+	movl %gs:PC_STATE, %eax
 	shrl $ST_DEPTH_SHIFT, %eax
 	andl $ST_DEPTH_MASK, %eax
 	testl %eax, %eax
 	jz 3f
-	movl %fs:PC_LVLFRAME(,%eax,4), %esp
-	cmpl $0, noiret
+	movq %gs:PC_LVLFRAME(,%rax,8), %rsp
+	cmpl $0, noiret(%rip)
 	jne 5f
-	testl $ST_FUSE, %fs:PC_STATE
+	testl $ST_FUSE, %gs:PC_STATE
 	jnz 2f
-	addl $(PC1 - DEPTH1), %fs:PC_STATE
+	addl $(PC1 - DEPTH1), %gs:PC_STATE
 iret_key:
 	KEY (-(PC1 - DEPTH1))
-	iret
-2:	addl $(PC1 - DEPTH1 - ST_FUSE), %fs:PC_STATE
+	iretq
+2:	addl $(PC1 - DEPTH1 - ST_FUSE), %gs:PC_STATE
 iretf_a:
 	KEY (-(PC1 - DEPTH1 - ST_FUSE))
 	sti
 iretf_b:
 	KEY (-(PC1 - DEPTH1))
-	iret
+	iretq
 5:	/* without IRET: commit, then pop the frame with interrupts off */
-	testl $ST_FUSE, %fs:PC_STATE
+	testl $ST_FUSE, %gs:PC_STATE
 	jnz 6f
-	addl $(PC1 - DEPTH1), %fs:PC_STATE
+	addl $(PC1 - DEPTH1), %gs:PC_STATE
 	KEY (-(PC1 - DEPTH1))
 	cli
 	POPRET
-6:	addl $(PC1 - DEPTH1 - ST_FUSE), %fs:PC_STATE
+6:	addl $(PC1 - DEPTH1 - ST_FUSE), %gs:PC_STATE
 	KEY (-(PC1 - DEPTH1 - ST_FUSE))
 	cli
 	POPRET
 3:	/* no frame: a no-op */
-	testl $ST_FUSE, %fs:PC_STATE
+	testl $ST_FUSE, %gs:PC_STATE
 	jnz 4f
-	addl $PC1, %fs:PC_STATE
+	addl $PC1, %gs:PC_STATE
 	jmp loop_top
 4:	sti
 	nop
 	KEY (PC1 - ST_FUSE)
-	addl $(PC1 - ST_FUSE), %fs:PC_STATE
+	addl $(PC1 - ST_FUSE), %gs:PC_STATE
 	jmp loop_top
 
 	.globl op_read
 op_read:
-	movzbl %bh, %eax
-	pushl %eax
+	movzbl %bh, %edi
 	call read_op                      /* writes the record past the log end, returns its length */
-	addl $4, %esp
 	shll $ST_LOG_SHIFT, %eax
 	addl $PC1, %eax
-	testl $ST_FUSE, %fs:PC_STATE
+	testl $ST_FUSE, %gs:PC_STATE
 	jnz 1f
-	addl %eax, %fs:PC_STATE
+	addl %eax, %gs:PC_STATE
 	jmp loop_top
 1:	subl $ST_FUSE, %eax
 	sti
-	addl %eax, %fs:PC_STATE
+	addl %eax, %gs:PC_STATE
 	jmp loop_top
 
+/* wait: spin until the flag is set, or give up (backstop timeout, or the watchdog saw
+ * every vCPU idle). Once the flag is seen, wait_seen settles for the batch's settle time
+ * so that messages sent before the matching work have landed (docs/real-replay.md). */
 	.globl op_wait
 op_wait:
-	call wait_deadline
-	movzbl %bh, %ecx
-1:	cmpl $0, flags(,%ecx,4)
+	movzbl %bh, %edi
+	call wait_begin
+1:	movzbl %bh, %ecx
+	cmpl $0, flags(,%rcx,4)
 	jne 3f
 	pause
-	rdtsc
-	cmpl %fs:PC_DLHI, %edx
-	jb 1b
-	ja 2f
-	cmpl %fs:PC_DLLO, %eax
-	jb 1b
-2:	call wait_timeout_rec             /* returns the delta that commits the op and its record */
-	testl $ST_FUSE, %fs:PC_STATE
+	call wait_check
+	testl %eax, %eax
+	jz 1b
+	call wait_timeout_rec             /* returns the delta that commits the op and its record */
+	testl $ST_FUSE, %gs:PC_STATE
 	jnz 4f
-	addl %eax, %fs:PC_STATE
+	addl %eax, %gs:PC_STATE
 	jmp loop_top
 4:	subl $ST_FUSE, %eax
 	sti
-	addl %eax, %fs:PC_STATE
+	addl %eax, %gs:PC_STATE
 	jmp loop_top
-3:	testl $ST_FUSE, %fs:PC_STATE
+3:	call wait_seen
+	testl $ST_FUSE, %gs:PC_STATE
 	jnz 5f
-	addl $PC1, %fs:PC_STATE
+	addl $PC1, %gs:PC_STATE
 	jmp loop_top
 5:	sti
-	addl $(PC1 - ST_FUSE), %fs:PC_STATE
+	addl $(PC1 - ST_FUSE), %gs:PC_STATE
 	jmp loop_top
 
 /* Execute an IRET to the next instruction: unblocks NMIs, keeps IF. */
 	.globl synthetic_iret
 synthetic_iret:
-	cmpl $0, noiret
+	cmpl $0, noiret(%rip)
 	jne 1f
-	pushfl
-	pushl %cs
-	pushl $1f
-	iret
+	movq %rsp, %rax
+	pushq $SEL_DATA
+	pushq %rax
+	pushfq
+	pushq $SEL_CODE64
+	leaq 1f(%rip), %rax
+	pushq %rax
+	iretq
 1:	ret
 
 /* Restart the scenario loop on a fresh stack (the open frames are discarded). */
 	.globl restart_on
 restart_on:
-	movl 4(%esp), %eax
-	movl 8(%esp), %ecx
-	movl %eax, %esp
-	call *%ecx
+	movq %rdi, %rsp
+	call *%rsi
 1:	cli
 	hlt
 	jmp 1b
 
 	.section .rodata
-	.align 4
+	.align 8
 	.globl optab_x2, optab_xa
 optab_x2:
-	.long bad_op, op_ipi_x2, op_eoi_x2, op_tpr_x2, op_cli, op_sti, op_nop, op_hlt, op_iret
-	.long op_read, op_work, op_wait, op_out, op_cpuid, op_msi, op_pin, op_pinmask, op_pause
+	.quad bad_op, op_ipi_x2, op_eoi_x2, op_tpr_x2, op_cli, op_sti, op_nop, op_hlt, op_iret
+	.quad op_read, op_work, op_wait, op_out, op_cpuid, op_msi, op_pin, op_pinmask, op_pause, op_cr8, op_npf
 optab_xa:
-	.long bad_op, op_ipi_xa, op_eoi_xa, op_tpr_xa, op_cli, op_sti, op_nop, op_hlt, op_iret
-	.long op_read, op_work, op_wait, op_out, op_cpuid, op_msi, op_pin, op_pinmask, op_pause
+	.quad bad_op, op_ipi_xa, op_eoi_xa, op_tpr_xa, op_cli, op_sti, op_nop, op_hlt, op_iret
+	.quad op_read, op_work, op_wait, op_out, op_cpuid, op_msi, op_pin, op_pinmask, op_pause, op_cr8, op_npf
 
 	.bss
 	.align 4096
+	.globl pml4, pdpt_lo, pdpt_hi, pd
+pml4: .skip 4096
+pdpt_lo: .skip 4096
+pdpt_hi: .skip 4096
+pd: .skip 4 * 4096
 	.globl boot_stack, stacks
 boot_stack:
 	.skip STACK_SIZE

@@ -10,7 +10,7 @@ export type Accel = 'kvm' | 'tcg';
 /** Op codes; must match harness/guest/defs.h. */
 export const OP = {
   IPI: 1, EOI: 2, TPR: 3, CLI: 4, STI: 5, NOP: 6, HLT: 7, IRET: 8, READ: 9, WORK: 10, WAIT: 11,
-  OUT: 12, CPUID: 13, MSI: 14, PIN: 15, PINMASK: 16, PAUSE: 17,
+  OUT: 12, CPUID: 13, MSI: 14, PIN: 15, PINMASK: 16, PAUSE: 17, CR8: 18, NPF: 19,
 } as const;
 export const REG_CODE = { irr: 0, isr: 1, tmr: 2, ppr: 3, tpr: 4, esr: 5 } as const;
 
@@ -22,7 +22,7 @@ export type OpSem =
   | { k: 'guest'; ev: Event }                       // a guest instruction of this vCPU
   | { k: 'msi'; ev: Extract<Event, { k: 'msi' }> }  // device: MSI written by this vCPU
   | { k: 'pin'; pin: number; op: 'assert' | 'deassert' | 'mask' | 'unmask' }
-  | { k: 'nop' };                                   // exit io/cpuid/pause: no APIC effect
+  | { k: 'nop' };                                   // exit io/cpuid/pause/npf: no APIC effect
 
 export interface CompiledOp {
   code: number; a: number; b: number; data: number;
@@ -31,7 +31,18 @@ export interface CompiledOp {
   sem: OpSem;
 }
 
-export interface EventNote { index: number; k: EventKind; action: 'mapped' | 'skipped'; reason: string }
+/**
+ * How an event that is not executed exactly as written is expressed: `mapped` (executed as a
+ * guest instruction with the meaning given), `merged` (its effect happens, but not at its own
+ * point: a VM entry happens as part of the previous trapping instruction), `skipped` (absent).
+ */
+export type NoteAction = 'mapped' | 'merged' | 'skipped';
+export interface EventNote { index: number; k: EventKind; action: NoteAction; reason: string; /** eventKey() of the event */ key?: string }
+
+/** The per-kind key of an event for skipped-event counts (`exit` events by reason). */
+export function eventKey(e: Event): string {
+  return e.k === 'exit' ? `exit:${e.reason}` : e.k;
+}
 
 export interface PinSetup { pin: number; line: number; vector: number; dest: number; rteDest: number; level: boolean; masked: boolean }
 
@@ -49,6 +60,8 @@ export interface Compiled {
   programs: CompiledOp[][];
   pins: PinSetup[];
   notes: EventNote[];
+  /** Number of events in the scenario. */
+  events: number;
   /** The vCPU that executes I/O APIC input events. */
   deviceCpu: number;
 }
@@ -81,8 +94,8 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
   const deviceCpu = 0;
   let lastCpu = 0;
   const push = (cpu: number, op: Omit<CompiledOp, 'event'>, index: number) => programs[cpu]!.push({ ...op, event: index });
-  const skip = (i: number, e: Event, reason: string) => notes.push({ index: i, k: e.k, action: 'skipped', reason });
-  const mapped = (i: number, e: Event, reason: string) => notes.push({ index: i, k: e.k, action: 'mapped', reason });
+  const skip = (i: number, e: Event, reason: string) => notes.push({ index: i, k: e.k, key: eventKey(e), action: 'skipped', reason });
+  const mapped = (i: number, e: Event, reason: string) => notes.push({ index: i, k: e.k, key: eventKey(e), action: 'mapped', reason });
 
   s.events.forEach((e, i) => {
     if ('cpu' in e) lastCpu = e.cpu;
@@ -104,15 +117,11 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
         if (e.assist) mapped(i, e, 'EOI with APIC assist → plain EOI (no Hyper-V enlightenment in QEMU here)');
         push(e.cpu, { code: OP.EOI, a: 0, b: 0, data: 0, sem: { k: 'guest', ev: { k: 'eoi', cpu: e.cpu } } }, i);
         return;
-      case 'tpr': {
-        let ev: Event = e;
-        if (e.via === 'cr8') {
-          mapped(i, e, '32-bit guest has no CR8: written to the TPR register as CR8 << 4 (value & 0xf0)');
-          ev = { k: 'tpr', cpu: e.cpu, value: e.value & 0xf0, via: 'mmio' };
-        }
-        push(e.cpu, { code: OP.TPR, a: 0, b: 0, data: ev.k === 'tpr' ? ev.value : 0, sem: { k: 'guest', ev } }, i);
+      case 'tpr':
+        // A real MOV to CR8 (TPR[7:4] = CR8[3:0]) or a write of the TPR register.
+        if (e.via === 'cr8') push(e.cpu, { code: OP.CR8, a: 0, b: 0, data: (e.value >> 4) & 0xf, sem: { k: 'guest', ev: e } }, i);
+        else push(e.cpu, { code: OP.TPR, a: 0, b: 0, data: e.value, sem: { k: 'guest', ev: e } }, i);
         return;
-      }
       case 'cli': push(e.cpu, { code: OP.CLI, a: 0, b: 0, data: 0, sem: { k: 'guest', ev: e } }, i); return;
       case 'sti': push(e.cpu, { code: OP.STI, a: 0, b: 0, data: 0, sem: { k: 'guest', ev: e } }, i); return;
       case 'step': push(e.cpu, { code: OP.NOP, a: 0, b: 0, data: 0, sem: { k: 'guest', ev: e } }, i); return;
@@ -122,14 +131,26 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
       case 'work': push(e.cpu, { code: OP.WORK, a: e.flag, b: 0, data: 0, sem: { k: 'guest', ev: e } }, i); return;
       case 'wait': push(e.cpu, { code: OP.WAIT, a: e.flag, b: 0, data: 0, sem: { k: 'guest', ev: e } }, i); return;
       case 'exit':
-        if (e.reason === 'io') { push(e.cpu, { code: OP.OUT, a: 0, b: 0, data: 0, sem: { k: 'nop' } }, i); return; }
-        if (e.reason === 'cpuid') { push(e.cpu, { code: OP.CPUID, a: 0, b: 0, data: 0, sem: { k: 'nop' } }, i); return; }
-        if (e.reason === 'pause') {
-          mapped(i, e, 'PAUSE instruction (exits only under pause-loop exiting)');
-          push(e.cpu, { code: OP.PAUSE, a: 0, b: 0, data: 0, sem: { k: 'nop' } }, i);
-          return;
+        // The guest executes an instruction that traps (whichever the accelerator traps; TCG traps none).
+        switch (e.reason) {
+          case 'io': push(e.cpu, { code: OP.OUT, a: 0, b: 0, data: 0, sem: { k: 'nop' } }, i); return;
+          case 'cpuid': push(e.cpu, { code: OP.CPUID, a: 0, b: 0, data: 0, sem: { k: 'nop' } }, i); return;
+          case 'pause':
+            mapped(i, e, 'PAUSE instruction (exits only under pause-loop exiting)');
+            push(e.cpu, { code: OP.PAUSE, a: 0, b: 0, data: 0, sem: { k: 'nop' } }, i);
+            return;
+          case 'npf':
+            mapped(i, e, 'read of guest-physical 0xc0000000, where nothing is mapped: an EPT/NPT exit to the VMM');
+            push(e.cpu, { code: OP.NPF, a: 0, b: 0, data: 0, sem: { k: 'nop' } }, i);
+            return;
+          case 'timer':
+            mapped(i, e, 'a guest cannot time the host\'s timer exit: CPUID instead (an unconditional exit under VMX and SVM; the same exit and re-entry path, another exit reason)');
+            push(e.cpu, { code: OP.CPUID, a: 0, b: 0, data: 0, sem: { k: 'nop' } }, i);
+            return;
         }
-        skip(i, e, `exit '${e.reason}' is a hypervisor-level event a guest cannot cause on demand`);
+        return;
+      case 'enter': case 'enter_step':
+        notes.push({ index: i, k: e.k, key: e.k, action: 'merged', reason: 'VM entry: a real hypervisor re-enters by itself right after the exit of the vCPU\'s last trapping instruction; the guest cannot delay it or split it into steps' });
         return;
       case 'msi': {
         if (opts.accel === 'kvm' && e.dest === 0 && !e.logical) {
@@ -161,14 +182,27 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
         return;
     }
   });
-  return { machine, programs, pins, notes, deviceCpu };
+  return { machine, programs, pins, notes, events: s.events.length, deviceCpu };
 }
 
-export interface BatchParams { x2apic: boolean; ncpus: number; hltTimeoutUs: number; waitTimeoutUs: number; drainUs: number; noIret: boolean }
+/** Harness timing (harness/guest/kernel.c): all but the backstops end as soon as the guest knows it is done. */
+export interface BatchTiming {
+  /** Every scenario vCPU idle (ended, halted, or waiting for a clear flag) this long: a HLT is stuck, waits give up. */
+  graceUs: number;
+  /** Backstop for a wait whose flag is never set. */
+  waitTimeoutUs: number;
+  /** Backstop for the drain. */
+  drainUs: number;
+  /** A wait that saw its flag spins this long before it commits (messages sent before the work land). */
+  settleUs: number;
+  /** The drain ends once IRR has been empty this long. */
+  quietUs: number;
+}
+export interface BatchParams extends BatchTiming { x2apic: boolean; ncpus: number; noIret: boolean }
 
 /** Encode a batch module (format: harness/guest/defs.h, kernel.c prepare_scenario). */
 export function encodeBatch(items: Compiled[], p: BatchParams): Buffer {
-  const w: number[] = [0x42515249, 1, items.length, p.x2apic ? 1 : 0, p.ncpus, p.hltTimeoutUs, p.waitTimeoutUs, p.drainUs, p.noIret ? 1 : 0];
+  const w: number[] = [0x42515249, 2, items.length, p.x2apic ? 1 : 0, p.ncpus, p.graceUs, p.waitTimeoutUs, p.drainUs, p.noIret ? 1 : 0, p.settleUs, p.quietUs];
   items.forEach((c, id) => {
     if (c.machine.vcpus + 1 > p.ncpus) throw new Error(`scenario ${id} needs ${c.machine.vcpus} vCPUs but the batch machine has ${p.ncpus - 1}`);
     const rec: number[] = [0, id, c.machine.vcpus, c.pins.length];

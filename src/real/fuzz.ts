@@ -48,7 +48,11 @@ export function generateScenario(rng: () => number, name: string, opts: GenOptio
       } else if (r < 0.32 && opts.allowNmi) events.push({ k: 'ipi', cpu, vector: 0, nmi: true, dest: rng() < 0.5 ? other : cpu });
       else if (r < 0.44) events.push({ k: 'eoi', cpu });
       else if (r < 0.52) events.push({ k: 'iret', cpu });
-      else if (r < 0.58) events.push({ k: 'tpr', cpu, value: int(16) * 16 + (rng() < 0.2 ? int(16) : 0), via: 'mmio' });
+      else if (r < 0.58) {
+        // A real MOV to CR8 half the time (TPR[7:4]; the 64-bit guest kernel executes it).
+        if (rng() < 0.5) events.push({ k: 'tpr', cpu, value: int(16) * 16, via: 'cr8' });
+        else events.push({ k: 'tpr', cpu, value: int(16) * 16 + (rng() < 0.2 ? int(16) : 0), via: 'mmio' });
+      }
       else if (r < 0.64) events.push({ k: 'cli', cpu });
       else if (r < 0.72) events.push({ k: 'sti', cpu });
       else if (r < 0.76) events.push({ k: 'step', cpu });
@@ -58,7 +62,7 @@ export function generateScenario(rng: () => number, name: string, opts: GenOptio
       else if (r < 0.97 && ioapic.length && cpu === 0) {
         const p = pick(ioapic);
         events.push({ k: 'ioapic', pin: p.pin, op: pick(['assert', 'deassert', 'pulse', 'mask', 'unmask'] as const) });
-      } else events.push({ k: 'exit', cpu, reason: rng() < 0.5 ? 'io' : 'cpuid' });
+      } else events.push({ k: 'exit', cpu, reason: pick(['io', 'cpuid', 'pause', 'npf'] as const) });
     }
     if (t < turns - 1 && flag < 15) {
       const next = (active + 1 + int(vcpus - 1)) % vcpus;
@@ -96,12 +100,21 @@ export interface FuzzStats {
   divergent: number;
   error: number;
   inconclusive: number;
-  /** clean / (clean + divergent) */
+  /** clean / (clean + divergent + error): a guest that crashed or could not be read does not agree */
   agreement: number;
   seconds: number;
+  events: number;
   skippedEvents: number;
+  mergedEvents: number;
   mappedEvents: number;
+  /** Per event kind (exit events by reason). */
+  skipped: Record<string, number>;
+  merged: Record<string, number>;
   signatures: Record<string, number>;
+  /** Every divergent scenario: its index in the generated sequence and its signatures. */
+  divergentScenarios: { index: number; signatures: string[] }[];
+  /** Every scenario the harness could not judge (status error), with why. */
+  errorScenarios: { index: number; problems: string[] }[];
   caps: string;
 }
 
@@ -164,15 +177,23 @@ export async function realFuzz(opts: RealFuzzOptions): Promise<FuzzReport> {
     const res = await runMany(p, scns, opts, 'fuzz');
     const st: FuzzStats = {
       accel, total: res.length, clean: 0, divergent: 0, error: 0, inconclusive: 0, agreement: 0,
-      seconds: (Date.now() - t0) / 1000, skippedEvents: 0, mappedEvents: 0, signatures: {},
+      divergentScenarios: [], errorScenarios: [],
+      seconds: (Date.now() - t0) / 1000, events: 0, skippedEvents: 0, mergedEvents: 0, mappedEvents: 0, skipped: {}, merged: {}, signatures: {},
       caps: `x2apic=${p.caps.x2apic} iret=${p.caps.iret}${p.caps.note ? ` (${p.caps.note})` : ''}`,
     };
+    res.forEach((r, index) => {
+      if (r.status === 'divergent') st.divergentScenarios.push({ index, signatures: sigsOf(r) });
+      if (r.status === 'error') st.errorScenarios.push({ index, problems: r.problems });
+    });
     for (const r of res) {
       st[r.status]++;
-      for (const n of r.notes) { if (n.index < 0) continue; if (n.action === 'skipped') st.skippedEvents++; else st.mappedEvents++; }
+      st.events += r.events;
+      for (const n of r.notes) if (n.index >= 0 && n.action === 'mapped') st.mappedEvents++;
+      for (const [k, v] of Object.entries(r.skipped)) { st.skipped[k] = (st.skipped[k] ?? 0) + v; st.skippedEvents += v; }
+      for (const [k, v] of Object.entries(r.merged)) { st.merged[k] = (st.merged[k] ?? 0) + v; st.mergedEvents += v; }
       for (const s of new Set(sigsOf(r))) st.signatures[s] = (st.signatures[s] ?? 0) + 1;
     }
-    st.agreement = st.clean + st.divergent ? st.clean / (st.clean + st.divergent) : 1;
+    st.agreement = st.clean + st.divergent + st.error ? st.clean / (st.clean + st.divergent + st.error) : 1;
     report.stats.push(st);
     log(`${accel}: clean ${st.clean}, divergent ${st.divergent}, error ${st.error}, inconclusive ${st.inconclusive} in ${st.seconds.toFixed(1)} s`);
     // One representative per signature: re-run, then minimize what reproduces every time.
@@ -191,6 +212,8 @@ export async function realFuzz(opts: RealFuzzOptions): Promise<FuzzReport> {
       const file = join(opts.out, `${base}.json`);
       const finding: FuzzFinding = { accel, signature: sig, scenario: file, rate: `${hits}/${reruns}`, flaky: hits < reruns, message: r.divergences[0]!.message };
       writeAtomic(file, JSON.stringify({ ...s, description: `real-fuzz seed ${opts.seed} #${i}: ${finding.message}` }, null, 2) + '\n');
+      // What the guest observed, for reading the finding (not a scenario file).
+      writeAtomic(join(opts.out, `${base}.obs.json`), JSON.stringify({ scenario: s.name, divergences: r.divergences, notes: r.notes, observations: r.observations }, null, 1) + '\n');
       if (!finding.flaky) {
         const min = await minimizeReal(p, s, sig, { ...opts, boots: opts.minimizeBoots ?? 15 });
         const confirm = await runMany(p, [min, min, min], opts, 'confirm');

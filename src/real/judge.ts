@@ -1,24 +1,109 @@
-// Judges what the real guest observed with the architectural reference (src/reference/lapic.ts).
+// Judges what the real guest observed against the architectural reference (src/reference).
 //
 // Real vCPUs run in parallel and interrupts have latency, so the judge never asks "what did
-// the reference do at this step"; it asks whether SOME timing consistent with each vCPU's
-// program order and the work/wait synchronization explains every observation. Each vCPU is
-// judged on its own timeline: its own ops and observed deliveries are fixed points; every
-// interrupt sent to it (IPI, MSI, I/O APIC message, NMI) is accepted into its IRR at some
-// unknown moment after the latest point of this vCPU's timeline that happens-before the send
-// (and before the end of the drain). The judge keeps the set of all reference states that
-// some choice of acceptance moments yields (a breadth-first search with deduplication) and
-// drops the states that contradict an observation. A divergence is reported only when no
-// state survives: no legal timing produces what the guest saw. See docs/real-replay.md.
+// the reference do at this step"; it asks whether SOME timing allowed by the latency
+// assumptions explains every observation. Each vCPU is judged on its own timeline: its own
+// ops and observed deliveries are fixed points; every interrupt sent to it (IPI, MSI, I/O
+// APIC message, NMI) is accepted into its IRR at some moment after the sender's op and no
+// later than the bound of assumption A1; a vector that is pending and deliverable for a
+// whole op must be taken at the next op boundary where the core is interruptible (A2). The
+// judge keeps the set of all reference states that some choice of acceptance moments
+// yields (a breadth-first search with deduplication) and drops the states that contradict
+// an observation or a lateness rule. A divergence is reported only when no state survives.
+// The assumptions and their sources are in docs/real-replay.md.
 import { resolveDest } from '../apic/dest.js';
-import { computePpr, prioClass, vsHas, vsHighest, vsList, type VecSet } from '../apic/vecset.js';
+import { computePpr, prioClass, vecSet, vsHas, vsHighest, vsList, type VecSet } from '../apic/vecset.js';
 import { makeSignature, type Divergence, type DivergenceKind } from '../oracle/divergence.js';
 import { ESR_RECV_ILLEGAL, ESR_SEND_ILLEGAL, Reference, SRC_NAMES, Src, type DeliveryFault } from '../reference/lapic.js';
-import type { Event, MachineConfig } from '../scenario/types.js';
+import type { Event, MachineConfig, Reg } from '../scenario/types.js';
 import type { Compiled, CompiledOp } from './compile.js';
-import { POS_END_MODE, type CpuLog, type ObsRecord, type ScenarioObs } from './qemu.js';
+import { ERR, POS_END_MODE, type CpuLog, type ObsRecord, type ScenarioObs } from './qemu.js';
 
 export const MAX_STATES = 20000;
+
+// ------------------------------------------------------------------------------------------
+// Adapter: the only place that touches the Reference (src/reference/lapic.ts). One vCPU's
+// architectural APIC and core, as a one-vCPU Reference. Members relied on: new Reference(m),
+// accept(0, v, level, src) ("lands in IRR now"), apply(ev) for guest instructions, deliver(0,
+// v, nmi) → DeliveryFault | null, read(0, reg), eoi(0); cpus[0].{irr, isr, tmr, tpr, esr,
+// nmiPending, nmiExtra, extra, guest, ppr(), deliverable(), copyFrom()}; guest.{IF, shadow,
+// nmiBlocked, beginInstruction(), iret(), copyFrom()}.
+// ------------------------------------------------------------------------------------------
+class Apic {
+  private constructor(private readonly ref: Reference) {}
+
+  static create(apic: MachineConfig['apic']): Apic {
+    return new Apic(new Reference({ vcpus: 1, apic, ioapic: [] }));
+  }
+
+  private get c() { return this.ref.cpus[0]!; }
+
+  clone(): Apic {
+    const r = new Reference(this.ref.machine);
+    r.cpus[0]!.copyFrom(this.c);
+    return new Apic(r);
+  }
+
+  key(): string {
+    const a = this.c, g = a.guest;
+    return `${a.irr.join(',')}|${a.isr.join(',')}|${a.tmr.join(',')}|${a.tpr}|${a.esr}|${a.nmiPending ? 1 : 0}|${g.IF ? 1 : 0}${g.shadow ? 1 : 0}${g.nmiBlocked ? 1 : 0}${g.frames.length}`;
+  }
+
+  get irr(): VecSet { return this.c.irr; }
+  get isr(): VecSet { return this.c.isr; }
+  get tpr(): number { return this.c.tpr; }
+  get nmiPending(): boolean { return this.c.nmiPending; }
+  get IF(): boolean { return this.c.guest.IF; }
+  get shadow(): boolean { return this.c.guest.shadow; }
+  get nmiBlocked(): boolean { return this.c.guest.nmiBlocked; }
+  ppr(): number { return this.c.ppr(); }
+  /** Highest vector the APIC would hand the core now (IRR above PPR), or -1. */
+  deliverable(): number { return this.c.deliverable(); }
+  /** Maskable interrupts can be recognised at this boundary. */
+  interruptible(): boolean { return this.c.guest.IF && !this.c.guest.shadow; }
+
+  /** A fixed message arrives now. Collapse is exact: the judge itself chooses acceptance moments. */
+  accept(vector: number, level: boolean, src: Src): void {
+    if (vector < 16) { this.c.esr |= ESR_RECV_ILLEGAL; return; }
+    this.ref.accept(0, vector, level, src);
+    this.c.extra.takeAll(vector);
+  }
+  acceptNmi(): void { this.c.nmiPending = true; this.c.nmiExtra = 0; }
+  dropNmi(): void { this.c.nmiPending = false; }
+
+  /** A guest instruction of this vCPU (never an MSI or I/O APIC event: the judge routes those). */
+  exec(ev: Event): void {
+    if (ev.k === 'ipi') {
+      this.c.guest.beginInstruction();
+      if (!ev.nmi && ev.vector < 16) this.c.esr |= ESR_SEND_ILLEGAL;
+      return;
+    }
+    this.ref.apply({ ...ev, cpu: 0 } as Event);
+  }
+  /** An instruction with no APIC effect (a trapping instruction, a device write). */
+  step(): void { this.c.guest.beginInstruction(); }
+
+  deliver(vector: number, nmi: boolean): DeliveryFault | null {
+    if (nmi) this.c.guest.shadow = false; // NMIs "may" be taken in an STI shadow (SDM STI): allowed
+    return this.ref.deliver(0, nmi ? 2 : vector, nmi);
+  }
+  read(reg: Reg): VecSet | number { return this.ref.read(0, reg); }
+  /** The vector an EOI now retires and whether it was level-triggered. */
+  eoiTarget(): { vector: number; level: boolean } {
+    const v = vsHighest(this.c.isr);
+    return { vector: v, level: v >= 0 && vsHas(this.c.tmr, v) };
+  }
+  eoi(): void { this.c.guest.eoi(); this.ref.eoi(0); }
+  iret(): void { this.c.guest.iret(); }
+  /** The harness's canonical idle before the drain: TPR 0, every ISR bit EOIed, NMIs unblocked, IF = 1. */
+  idle(onEoi: (vector: number, level: boolean) => void): void {
+    this.ref.apply({ k: 'tpr', cpu: 0, value: 0, via: 'mmio' });
+    for (let k = 0; k < 256 && vsHighest(this.c.isr) >= 0; k++) { const t = this.eoiTarget(); this.ref.eoi(0); onEoi(t.vector, t.level); }
+    const g = this.c.guest;
+    g.nmiBlocked = false; g.IF = true; g.shadow = false;
+  }
+}
+// ------------------------------------------------------------------------------------------
 
 /** Something accepted into the judged vCPU at an unknown moment. */
 interface Incoming {
@@ -26,9 +111,10 @@ interface Incoming {
   kind: 'fixed' | 'nmi' | 'pinop';
   vector: number;
   src: Src;
-  /** Index of the judged vCPU's op after which it can happen (-1: from the start; Infinity: at the end). */
+  /** Available from boundary lb + 1 on (lb: the latest op of the judged vCPU that happens-before the send; -1: from the start). */
   lb: number;
-  /** pin ops: which pin (index in the judged pins) and its FIFO rank. */
+  /** Accepted before op ub of the judged vCPU executes (assumption A1; Infinity: by the end of the drain). */
+  ub: number;
   pin?: number;
   rank?: number;
   pinOp?: 'assert' | 'deassert' | 'mask' | 'unmask';
@@ -36,35 +122,34 @@ interface Incoming {
   from: { cpu: number; op: number; event: number };
 }
 
-interface PinState { line: boolean; masked: boolean; remoteIrr: boolean; next: number; resend: boolean }
+interface PinState { line: boolean; masked: boolean; remoteIrr: boolean; next: number }
 interface PinCfg { vector: number; level: boolean }
 
 interface St {
-  ref: Reference;
+  apic: Apic;
   acc: Uint8Array;
   pins: PinState[];
+  /** IRR as it was at the previous op boundary: these vectors have had a whole op to reach the core (A2). */
+  ripe: VecSet;
+  nmiRipe: boolean;
 }
 
 export interface JudgeResult {
   status: 'clean' | 'divergent' | 'error' | 'inconclusive';
   divergences: Divergence[];
-  /** Harness problems (guest exceptions, barrier timeouts) or why the judge gave up. */
+  /** Harness problems (barrier timeouts, log overflow) or why the judge gave up. */
   problems: string[];
-  /** Informational: spurious-vector entries, swallowed watchdog NMIs, wait timeouts. */
+  /** Informational: a spurious-vector entry the SDM allows, swallowed watchdog NMIs, waits that gave up. */
   info: string[];
 }
 
 function cloneSt(s: St): St {
-  const r = new Reference(s.ref.machine);
-  const a = s.ref.cpus[0]!, b = r.cpus[0]!;
-  b.copyFrom(a);
-  return { ref: r, acc: s.acc.slice(), pins: s.pins.map((p) => ({ ...p })) };
+  return { apic: s.apic.clone(), acc: s.acc.slice(), pins: s.pins.map((p) => ({ ...p })), ripe: s.ripe.slice(), nmiRipe: s.nmiRipe };
 }
 
 function keyOf(s: St): string {
-  const a = s.ref.cpus[0]!;
-  let k = `${Array.from(a.irr).join(',')}|${Array.from(a.tmr).join(',')}|${a.esr}|${a.nmiPending ? 1 : 0}|${s.acc.join('')}`;
-  for (const p of s.pins) k += `|${p.line ? 1 : 0}${p.masked ? 1 : 0}${p.remoteIrr ? 1 : 0}${p.resend ? 1 : 0}${p.next}`;
+  let k = `${s.apic.key()}|${s.ripe.join(',')}|${s.nmiRipe ? 1 : 0}|${s.acc.join('')}`;
+  for (const p of s.pins) k += `|${p.line ? 1 : 0}${p.masked ? 1 : 0}${p.remoteIrr ? 1 : 0}${p.next}`;
   return k;
 }
 
@@ -76,9 +161,10 @@ function vecsetFromWords(w: number[]): Uint32Array {
 function fmtSet(s: VecSet): string {
   return '{' + vsList(s).map((v) => '0x' + v.toString(16)).join(',') + '}';
 }
+const hex = (v: number) => `0x${v.toString(16)}`;
 
 /** Happens-before through work/wait: hb[s][j][c] = latest op of c that happens-before op j of s (-1 none). */
-function happensBefore(c: Compiled, executed: number[], waitTimedOut: Set<string>): number[][][] {
+function happensBefore(c: Compiled, executed: number[], waitGaveUp: Set<string>): number[][][] {
   const n = c.machine.vcpus;
   const works = new Map<number, { cpu: number; op: number }[]>();
   c.programs.forEach((prog, cpu) => prog.forEach((op, i) => {
@@ -102,7 +188,7 @@ function happensBefore(c: Compiled, executed: number[], waitTimedOut: Set<string
         if (i > 0) for (let x = 0; x < n; x++) v[x] = Math.max(v[x]!, hb[cpu]![i - 1]![x]!);
         v[cpu] = i;
         const op = prog[i]!;
-        if (op.sem.k === 'guest' && op.sem.ev.k === 'wait' && !waitTimedOut.has(`${cpu}:${i}`)) {
+        if (op.sem.k === 'guest' && op.sem.ev.k === 'wait' && !waitGaveUp.has(`${cpu}:${i}`)) {
           const ws = works.get(op.sem.ev.flag) ?? [];
           // Only a flag set by one vCPU tells which work the wait saw (its first one in program order).
           const cpus = new Set(ws.map((w) => w.cpu));
@@ -136,33 +222,46 @@ export function judgeScenario(c: Compiled, obs: ScenarioObs, opts: JudgeOptions)
     const l = obs.cpus.find((x) => x.cpu === cpu);
     if (!l) { res.problems.push(`vCPU ${cpu}: no log`); res.status = 'error'; return res; }
     logs.push(l);
+  }
+  // A CPU exception in the guest is the hypervisor's doing (our kernel takes none): a crash.
+  for (const l of logs) {
+    const exc = l.records.find((r) => r.t === 'error' && r.code === ERR.EXCEPTION);
+    if (exc && exc.t === 'error') {
+      res.divergences.push({
+        kind: 'crash', cause: 'crash:guest-exception', signature: makeSignature(backend, opts.variant, 'crash:guest-exception'),
+        cpu: l.cpu, at: -1, message: `vCPU ${l.cpu}: the guest took CPU exception ${exc.extra} (our kernel causes none)`,
+        symptoms: ['crash:guest-exception'],
+      });
+    }
+  }
+  if (res.divergences.length) { res.status = 'divergent'; return res; }
+  for (const l of logs) {
+    const cpu = l.cpu;
     if (l.err) res.problems.push(`vCPU ${cpu}: harness flags 0x${l.err.toString(16)}`);
     for (const r of l.records) {
       if (r.t === 'error') res.problems.push(`vCPU ${cpu}: harness error ${r.code} (0x${r.extra.toString(16)})`);
-      if (r.t === 'spurious') res.info.push(`vCPU ${cpu}: spurious-vector entry at op ${r.pos}`);
       if (r.t === 'wd-swallow') res.info.push(`vCPU ${cpu}: a watchdog NMI arrived after a real wake-up and was dropped`);
-      if (r.t === 'wait-timeout') res.info.push(`vCPU ${cpu}: wait at op ${r.pos} timed out`);
-      if (r.t === 'hlt-stuck') res.info.push(`vCPU ${cpu}: hlt at op ${r.pos} never woke`);
+      if (r.t === 'wait-timeout') res.info.push(`vCPU ${cpu}: wait at op ${r.pos} gave up`);
     }
   }
   if (res.problems.length) { res.status = 'error'; return res; }
 
-  // How far each vCPU got, and which waits timed out.
+  // How far each vCPU got, and which waits gave up.
   const executed: number[] = [];
-  const waitTimedOut = new Set<string>();
+  const waitGaveUp = new Set<string>();
   logs.forEach((l, cpu) => {
     let ex = 0;
     for (const r of l.records) {
       if (r.t === 'end') ex = Math.max(ex, r.pos);
       if (r.t === 'hlt-stuck') ex = Math.max(ex, r.pos + 1);
-      if (r.t === 'wait-timeout') waitTimedOut.add(`${cpu}:${r.pos}`);
+      if (r.t === 'wait-timeout') waitGaveUp.add(`${cpu}:${r.pos}`);
     }
     executed.push(Math.min(ex, c.programs[cpu]!.length));
   });
-  const hb = happensBefore(c, executed, waitTimedOut);
+  const hb = happensBefore(c, executed, waitGaveUp);
 
   for (let cpu = 0; cpu < n; cpu++) {
-    const d = judgeCpu(c, cpu, logs[cpu]!.records, executed, hb, backend, opts.variant);
+    const d = judgeCpu(c, cpu, logs[cpu]!.records, executed, hb, backend, opts.variant, res.info);
     if (d === 'inconclusive') { res.status = 'inconclusive'; res.problems.push(`vCPU ${cpu}: more than ${MAX_STATES} candidate timings; not judged`); continue; }
     if (d) res.divergences.push(d);
   }
@@ -170,8 +269,10 @@ export function judgeScenario(c: Compiled, obs: ScenarioObs, opts: JudgeOptions)
   return res;
 }
 
+class Inconclusive extends Error {}
+
 function judgeCpu(
-  c: Compiled, me: number, records: ObsRecord[], executed: number[], hb: number[][][], backend: string, variant: string,
+  c: Compiled, me: number, records: ObsRecord[], executed: number[], hb: number[][][], backend: string, variant: string, info: string[],
 ): Divergence | null | 'inconclusive' {
   const machine: MachineConfig = c.machine;
   const prog = c.programs[me]!;
@@ -183,6 +284,16 @@ function judgeCpu(
     pinIdx.set(p.pin, pinCfg.length);
     pinCfg.push({ vector: p.vector, level: p.level });
   }
+  // A1: a message sent by op j of vCPU s is in the target's IRR before s finishes op j + 1;
+  // on this vCPU's timeline that is before the op after the first of its ops that op j + 1
+  // of s happens-before (a wait that saw a later work settles first).
+  const upperBound = (s: number, j: number, devicePin: boolean): number => {
+    // A pin driven by this vCPU changes with its OUT (I/O writes complete before the next instruction, SDM vol. 1 19.6).
+    if (s === me) return devicePin ? j + 1 : j + 2;
+    const mine = c.programs[me]!;
+    for (let i = 0; i < mine.length && i < executed[me]!; i++) if (hb[me]![i]![s]! >= j + 1) return i + 1;
+    return Infinity;
+  };
   // Everything that lands in this vCPU.
   const inc: Incoming[] = [];
   const ranks = new Array<number>(pinCfg.length).fill(0);
@@ -190,6 +301,7 @@ function judgeCpu(
     c.programs[s]!.forEach((op: CompiledOp, j: number) => {
       if (j >= executed[s]!) return;
       const lb = s === me ? j : hb[s]![j]![me]!;
+      const ub = upperBound(s, j, op.sem.k === 'pin');
       const from = { cpu: s, op: j, event: op.event };
       if (op.sem.k === 'guest' && op.sem.ev.k === 'ipi') {
         const ev = op.sem.ev;
@@ -198,35 +310,36 @@ function judgeCpu(
         if (sh === 'none' && !ev.logical && machine.apic === 'x2apic' && dest === 0xff) dest = 0xfe;
         const mask = resolveDest(machine.apic, machine.vcpus, s, sh, ev.logical ?? false, dest);
         if (!(mask & (1 << me))) return;
-        if (ev.nmi) inc.push({ id: inc.length, kind: 'nmi', vector: 2, src: Src.None, lb, from });
-        else inc.push({ id: inc.length, kind: 'fixed', vector: ev.vector, src: srcOf(ev, me, s), lb, from });
+        if (ev.nmi) inc.push({ id: inc.length, kind: 'nmi', vector: 2, src: Src.None, lb, ub, from });
+        else inc.push({ id: inc.length, kind: 'fixed', vector: ev.vector, src: srcOf(ev, me, s), lb, ub, from });
       } else if (op.sem.k === 'msi') {
         const ev = op.sem.ev;
         const mask = resolveDest(machine.apic, machine.vcpus, 0, 'none', ev.logical ?? false, ev.dest);
         if (!(mask & (1 << me))) return;
-        inc.push({ id: inc.length, kind: 'fixed', vector: ev.vector, src: Src.Msi, lb, from });
+        inc.push({ id: inc.length, kind: 'fixed', vector: ev.vector, src: Src.Msi, lb, ub, from });
       } else if (op.sem.k === 'pin') {
         const pi = pinIdx.get(op.sem.pin);
         if (pi === undefined) return;
         const cfg = pinCfg[pi]!;
-        inc.push({ id: inc.length, kind: 'pinop', vector: cfg.vector, src: cfg.level ? Src.IoLevel : Src.IoEdge, lb, pin: pi, rank: ranks[pi]!++, pinOp: op.sem.op, from });
+        inc.push({ id: inc.length, kind: 'pinop', vector: cfg.vector, src: cfg.level ? Src.IoLevel : Src.IoEdge, lb, ub, pin: pi, rank: ranks[pi]!++, pinOp: op.sem.op, from });
       }
     });
   }
   // The harness deasserts every line after all programs ended, before the drain.
   pinCfg.forEach((cfg, pi) => {
-    inc.push({ id: inc.length, kind: 'pinop', vector: cfg.vector, src: cfg.level ? Src.IoLevel : Src.IoEdge, lb: Infinity, pin: pi, rank: ranks[pi]!++, pinOp: 'deassert', from: { cpu: -1, op: -1, event: -1 } });
+    inc.push({ id: inc.length, kind: 'pinop', vector: cfg.vector, src: cfg.level ? Src.IoLevel : Src.IoEdge, lb: Infinity, ub: Infinity, pin: pi, rank: ranks[pi]!++, pinOp: 'deassert', from: { cpu: -1, op: -1, event: -1 } });
   });
   const pinOpsTotal = ranks.slice();
 
-  const m1: MachineConfig = { vcpus: 1, apic: machine.apic, ioapic: [] };
-  const init: St = {
-    ref: new Reference(m1),
+  let states: St[] = [{
+    apic: Apic.create(machine.apic),
     acc: new Uint8Array(inc.length),
-    pins: c.pins.filter((p) => p.dest === me).map((p) => ({ line: false, masked: p.masked, remoteIrr: false, next: 0, resend: false })),
-  };
-  let states: St[] = [init];
-  let done = 0;             // ops of this vCPU completed
+    pins: c.pins.filter((p) => p.dest === me).map((p) => ({ line: false, masked: p.masked, remoteIrr: false, next: 0 })),
+    ripe: vecSet(),
+    nmiRipe: false,
+  }];
+  let done = 0;             // ops of this vCPU completed = the current boundary
+  let recIdx = 0;           // the record being judged
   let atEnd = false;        // the program is over (harness deassert ops available)
   const delivered = new Set<number>();
 
@@ -241,80 +354,107 @@ function judgeCpu(
     return names.size ? [...names].sort().join('+') : 'never-sent';
   };
 
-  const acceptInto = (s: St, vector: number, level: boolean, src: Src): void => {
-    const a = s.ref.cpus[0]!;
-    if (vector < 16) { a.esr |= ESR_RECV_ILLEGAL; return; }
-    s.ref.accept(0, vector, level, src);
-  };
+  // I/O APIC pins (REF-IOA): an asserted, unmasked level pin without Remote IRR sends at
+  // once; QEMU's and KVM's I/O APICs deliver inside the write or EOI that causes it.
   const servicePin = (s: St, pi: number): void => {
     const p = s.pins[pi]!, cfg = pinCfg[pi]!;
-    if (cfg.level && p.line && !p.masked && !p.remoteIrr) { p.remoteIrr = true; p.resend = true; }
+    if (cfg.level && p.line && !p.masked && !p.remoteIrr) { p.remoteIrr = true; s.apic.accept(cfg.vector, true, Src.IoLevel); }
+  };
+  const eoiPins = (s: St, vector: number, level: boolean): void => {
+    if (!level) return;
+    s.pins.forEach((p, pi) => {
+      if (pinCfg[pi]!.level && pinCfg[pi]!.vector === vector && p.remoteIrr) { p.remoteIrr = false; servicePin(s, pi); }
+    });
   };
   const available = (i: Incoming): boolean => (i.lb === Infinity ? atEnd : i.lb < done);
 
-  // All states reachable by accepting any available items in any order.
-  const closure = (): boolean => {
+  const acceptItem = (s: St, i: Incoming): St | null => {
+    if (i.kind === 'pinop') {
+      const p = s.pins[i.pin!]!;
+      if (p.next !== i.rank) return null;
+      const t = cloneSt(s); t.acc[i.id] = 1;
+      const tp = t.pins[i.pin!]!, cfg = pinCfg[i.pin!]!;
+      tp.next++;
+      switch (i.pinOp) {
+        case 'assert': {
+          const rising = !tp.line;
+          tp.line = true;
+          if (cfg.level) servicePin(t, i.pin!);
+          else if (rising && !tp.masked) t.apic.accept(cfg.vector, false, Src.IoEdge);
+          break;
+        }
+        case 'deassert': tp.line = false; break;
+        case 'mask': tp.masked = true; break;
+        case 'unmask': tp.masked = false; if (cfg.level) servicePin(t, i.pin!); break;
+      }
+      return t;
+    }
+    const t = cloneSt(s); t.acc[i.id] = 1;
+    if (i.kind === 'nmi') t.apic.acceptNmi();
+    else t.apic.accept(i.vector, false, i.src);
+    return t;
+  };
+
+  // All states reachable by accepting any available items in any order, keeping those in
+  // which everything due by this boundary (A1) has arrived.
+  const closure = (boundary = done): void => {
     const seen = new Map<string, St>();
     const queue: St[] = [];
     for (const s of states) { const k = keyOf(s); if (!seen.has(k)) { seen.set(k, s); queue.push(s); } }
     while (queue.length) {
       const s = queue.pop()!;
-      const next: St[] = [];
       for (const i of inc) {
         if (s.acc[i.id] || !available(i)) continue;
-        if (i.kind === 'pinop') {
-          const p = s.pins[i.pin!]!;
-          if (p.next !== i.rank) continue;
-          const t = cloneSt(s); t.acc[i.id] = 1;
-          const tp = t.pins[i.pin!]!, cfg = pinCfg[i.pin!]!;
-          tp.next++;
-          switch (i.pinOp) {
-            case 'assert': {
-              const rising = !tp.line;
-              tp.line = true;
-              if (cfg.level) servicePin(t, i.pin!);
-              else if (rising && !tp.masked) acceptInto(t, cfg.vector, false, Src.IoEdge);
-              break;
-            }
-            case 'deassert': tp.line = false; break;
-            case 'mask': tp.masked = true; break;
-            case 'unmask': tp.masked = false; if (cfg.level) servicePin(t, i.pin!); break;
-          }
-          next.push(t);
-        } else {
-          const t = cloneSt(s); t.acc[i.id] = 1;
-          if (i.kind === 'nmi') t.ref.cpus[0]!.nmiPending = true;
-          else acceptInto(t, i.vector, false, i.src);
-          next.push(t);
-        }
-      }
-      s.pins.forEach((p, pi) => {
-        if (!p.resend) return;
-        const t = cloneSt(s);
-        t.pins[pi]!.resend = false;
-        acceptInto(t, pinCfg[pi]!.vector, true, Src.IoLevel);
-        next.push(t);
-      });
-      for (const t of next) {
+        const t = acceptItem(s, i);
+        if (!t) continue;
         const k = keyOf(t);
         if (seen.has(k)) continue;
         seen.set(k, t);
         queue.push(t);
-        if (seen.size > MAX_STATES) return false;
+        if (seen.size > MAX_STATES) throw new Inconclusive();
       }
     }
-    states = [...seen.values()];
-    return true;
+    const due = inc.filter((i) => i.ub <= boundary);
+    states = [...seen.values()].filter((s) => due.every((i) => s.acc[i.id]));
   };
 
-  const eoiInto = (s: St): void => {
-    const a = s.ref.cpus[0]!;
-    const v = vsHighest(a.isr);
-    if (v >= 0 && vsHas(a.tmr, v)) {
-      s.pins.forEach((p, pi) => {
-        if (pinCfg[pi]!.level && pinCfg[pi]!.vector === v && p.remoteIrr) { p.remoteIrr = false; servicePin(s, pi); }
-      });
+  /** Kind and shape for a vector that a lateness rule required at this boundary. */
+  const lateness = (v: number, nmi: boolean, window: string, at: number, message: string): Divergence => {
+    const later = records.slice(recIdx).some((r) => r.t === 'end-nmi' ? nmi : (r.t === 'deliver' || r.t === 'drain-deliver') && (nmi ? r.nmi : !r.nmi && r.vector === v));
+    const src = nmi ? 'nmi' : srcName(v).split('+')[0]!;
+    return fail(later ? 'late' : 'lost', `${src}@${window}`, at, message);
+  };
+  /** What the op before boundary b was (for naming the window in which a delivery was due). */
+  const windowAt = (b: number): string => {
+    const k = (i: number) => { const op = prog[i]; return op && op.sem.k === 'guest' ? op.sem.ev.k : ''; };
+    const prev = k(b - 1);
+    if (prev === 'eoi' || prev === 'tpr' || prev === 'hlt' || prev === 'iret' || prev === 'sti') return prev;
+    if (k(b - 2) === 'sti') return 'sti';
+    return 'boundary';
+  };
+
+  // A2 at boundary `done`, when the guest leaves it without (another) delivery: a ripe
+  // deliverable vector (or an unblocked ripe NMI) must have been taken here.
+  const checkLate = (): Divergence | null => {
+    const keep: St[] = [];
+    let culprit = -1, nmi = false;
+    for (const s of states) {
+      const a = s.apic;
+      if (s.nmiRipe && a.nmiPending && !a.nmiBlocked && !a.shadow) { culprit = 2; nmi = true; continue; }
+      if (a.interruptible()) {
+        const ripeHigh = vsHighest(andSet(s.ripe, a.irr));
+        if (ripeHigh >= 0 && prioClass(ripeHigh) > prioClass(a.ppr())) { if (culprit < 0) culprit = ripeHigh; continue; }
+      }
+      keep.push(s);
     }
+    if (!keep.length && states.length) {
+      const w = windowAt(done);
+      const what = nmi ? 'an NMI' : `vector ${hex(culprit)}`;
+      return lateness(culprit, nmi, w, prog[done]?.event ?? prog[done - 1]?.event ?? -1,
+        `${what} was pending and deliverable for a whole op before op ${done} (after ${w === 'boundary' ? 'an instruction boundary' : w}) and not taken there; bare metal takes it at that boundary`);
+    }
+    states = keep;
+    return null;
   };
 
   // Apply one of this vCPU's ops to every state; reads filter.
@@ -325,12 +465,12 @@ function judgeCpu(
       const keep: St[] = [];
       let expected = '';
       for (const s of states) {
-        const want = s.ref.read(0, ev.reg);
+        const want = s.apic.read(ev.reg);
         let ok: boolean;
         if (typeof want === 'number') {
           const got = (read.value as number) & 0xff;
           ok = got === (want & 0xff);
-          if (!ok && !expected) expected = `0x${(want & 0xff).toString(16)}`;
+          if (!ok && !expected) expected = hex(want & 0xff);
         } else {
           const got = vecsetFromWords(read.value as number[]);
           ok = got.every((w, k) => w === want[k]);
@@ -339,22 +479,24 @@ function judgeCpu(
         if (ok) keep.push(s);
       }
       if (!keep.length) {
-        const got = typeof read.value === 'number' ? `0x${(read.value & 0xff).toString(16)}` : fmtSet(vecsetFromWords(read.value));
+        const got = typeof read.value === 'number' ? hex(read.value & 0xff) : fmtSet(vecsetFromWords(read.value));
         const shape = `read-${ev.reg}:${ev.reg === 'isr' || ev.reg === 'ppr' || ev.reg === 'tpr' ? 'exact' : 'timing'}`;
         return fail('read-mismatch', shape, op.event, `read ${ev.reg} at op ${i} returned ${got}; no legal timing gives that (e.g. ${expected})`);
       }
       states = keep;
     }
     for (const s of states) {
-      const a = s.ref.cpus[0]!;
-      if (!ev) { a.guest.beginInstruction(); continue; }
-      if (ev.k === 'ipi') {
-        a.guest.beginInstruction();
-        if (!ev.nmi && ev.vector < 16) a.esr |= ESR_SEND_ILLEGAL;
+      // What is pending now has had this whole op to reach the core by the next boundary.
+      s.ripe.set(s.apic.irr);
+      s.nmiRipe = s.apic.nmiPending;
+      if (!ev) { s.apic.step(); continue; }
+      if (ev.k === 'eoi') {
+        const t = s.apic.eoiTarget();
+        s.apic.exec(ev);
+        if (t.vector >= 0) eoiPins(s, t.vector, t.level);
         continue;
       }
-      if (ev.k === 'eoi') eoiInto(s);
-      s.ref.apply({ ...ev, cpu: 0 } as Event);
+      s.apic.exec(ev);
     }
     done = i + 1;
     return null;
@@ -365,19 +507,18 @@ function judgeCpu(
     const why = new Map<string, number>();
     const note = (w: string) => why.set(w, (why.get(w) ?? 0) + 1);
     for (const s of states) {
-      const a = s.ref.cpus[0]!, g = a.guest;
+      const a = s.apic;
       if (nmi) {
         if (!a.nmiPending) { note('not-pending'); continue; }
-        if (g.nmiBlocked) { note('nmi-blocked'); continue; }
-        g.shadow = false; // NMIs "may" be taken in an STI shadow (SDM STI): allowed on real hardware
-        s.ref.deliver(0, 2, true);
+        if (a.nmiBlocked) { note('nmi-blocked'); continue; }
+        a.deliver(2, true);
         keep.push(s);
         continue;
       }
-      if (a.nmiPending && !g.nmiBlocked && !g.shadow) { note('priority:nmi-first'); continue; }
+      if (a.nmiPending && !a.nmiBlocked && !a.shadow) { note('priority:nmi-first'); continue; }
       const best = a.deliverable();
       if (best >= 0 && best > vector && vsHas(a.irr, vector)) { note('priority-inversion'); continue; }
-      const f: DeliveryFault | null = s.ref.deliver(0, vector, false);
+      const f: DeliveryFault | null = a.deliver(vector, false);
       if (f) { note(f); continue; }
       keep.push(s);
     }
@@ -397,7 +538,7 @@ function judgeCpu(
         default: kind = 'priority-inversion'; break;
       }
       const shape = top === 'priority:nmi-first' ? 'nmi-over-fixed' : src;
-      return fail(kind, shape, atEvent, `${nmi ? 'NMI' : `vector 0x${vector.toString(16)}`} delivered ${where}: ${top} under every legal timing`);
+      return fail(kind, shape, atEvent, `${nmi ? 'NMI' : `vector ${hex(vector)}`} delivered ${where}: ${top} under every legal timing`);
     }
     states = keep;
     delivered.add(vector);
@@ -406,90 +547,146 @@ function judgeCpu(
 
   const runOpsTo = (pos: number): Divergence | null => {
     while (done < pos && done < prog.length) {
-      if (!closure()) throw new Inconclusive();
-      const d = execOp(done);
+      closure();
+      const d = checkLate() ?? execOp(done);
       if (d) return d;
     }
     return null;
   };
 
+  /** An exact observation of IRR (and PPR) at the current point. */
+  const observeIrr = (irr: number[], ppr: number | null, what: string, at: number): Divergence | null => {
+    const got = vecsetFromWords(irr);
+    const keep = states.filter((s) => s.apic.irr.every((w, k) => w === got[k]) && (ppr === null || (s.apic.ppr() & 0xff) === (ppr & 0xff)));
+    if (!keep.length) {
+      const s = states[0];
+      return fail('read-mismatch', `read-irr:${what}`, at, `IRR ${what === 'hlt' ? 'when the HLT was given up' : 'when the drain ended'} was ${fmtSet(got)}${ppr === null ? '' : ` (PPR ${hex(ppr & 0xff)})`}; no legal timing gives that (e.g. ${s ? fmtSet(s.apic.irr) : '{}'})`);
+    }
+    states = keep;
+    return null;
+  };
+
+  let stuck = false;
   try {
-    for (const r of records) {
+    for (; recIdx < records.length; recIdx++) {
+      const r = records[recIdx]!;
       let d: Divergence | null = null;
       switch (r.t) {
         case 'deliver': {
           if (r.pos === POS_END_MODE) {
-            if (!closure()) throw new Inconclusive();
+            closure();
             d = deliver(r.vector, r.nmi, -1, 'after the program ended (IF = 0)');
             break;
           }
           d = runOpsTo(r.pos);
           if (d) break;
-          if (!closure()) throw new Inconclusive();
+          closure();
           d = deliver(r.vector, r.nmi, prog[r.pos]?.event ?? -1, `before op ${r.pos}`);
           break;
         }
         case 'read':
           d = runOpsTo(r.pos);
           if (d) break;
-          if (!closure()) throw new Inconclusive();
-          d = execOp(r.pos, r);
+          closure();
+          d = checkLate() ?? execOp(r.pos, r);
           break;
         case 'wait-timeout':
           d = runOpsTo(r.pos);
           if (d) break;
-          if (!closure()) throw new Inconclusive();
-          d = execOp(r.pos);
+          closure();
+          d = checkLate() ?? execOp(r.pos);
           break;
-        case 'hlt-stuck':
+        case 'spurious': {
+          // SDM 10.9: only when the vector the APIC was presenting became masked (a TPR raise) before INTA.
+          const prev = prog[r.pos - 1];
+          const tprRaise = prev && prev.sem.k === 'guest' && prev.sem.ev.k === 'tpr';
+          if (tprRaise) info.push(`vCPU ${me}: spurious-vector entry at op ${r.pos}, right after a TPR write (SDM 10.9)`);
+          else d = fail('spurious', 'spurious-vector', prog[r.pos]?.event ?? -1, `a spurious-vector entry at op ${r.pos}, where no TPR write masked a vector being presented (SDM 10.9)`);
+          break;
+        }
+        case 'hlt-stuck': {
+          // The HLT at r.pos never woke. The guest read IRR and PPR when it gave up: it is an
+          // observation, and with IF = 1 nothing deliverable may be in IRR (it would have woken it).
           d = runOpsTo(r.pos);
           if (d) break;
-          if (!closure()) throw new Inconclusive();
-          if (r.pos < prog.length) d = execOp(r.pos);
+          closure();
+          d = checkLate();
+          if (d) break;
+          if (r.pos < prog.length) { d = execOp(r.pos); if (d) break; }
+          closure();
+          d = observeIrr(r.irr, r.ppr, 'hlt', prog[r.pos]?.event ?? -1);
+          if (d) break;
+          const keep: St[] = [];
+          let culprit = -1;
+          for (const s of states) {
+            const a = s.apic;
+            const v = a.deliverable();
+            if (a.IF && v >= 0) { culprit = v; continue; }
+            // The watchdog's NMI and a latched NMI collapse into one (harness ambiguity).
+            if (a.nmiPending && !a.nmiBlocked) a.dropNmi();
+            keep.push(s);
+          }
+          if (!keep.length) {
+            d = lateness(culprit, false, 'hlt', prog[r.pos]?.event ?? -1, `the HLT at op ${r.pos} never woke although vector ${hex(culprit)} was pending and deliverable`);
+            break;
+          }
+          states = keep;
+          stuck = true;
           break;
+        }
+        case 'wd-wake': {
+          // The watchdog ended a HLT while IRR held a deliverable vector: it has been presented
+          // for the whole halt, so it is due at this boundary.
+          d = runOpsTo(r.pos);
+          if (d) break;
+          closure();
+          const keep = states.filter((s) => s.apic.deliverable() >= 0);
+          if (keep.length) states = keep;
+          for (const s of states) s.ripe.set(s.apic.irr);
+          break;
+        }
         case 'end':
           d = runOpsTo(r.pos);
+          if (d) break;
+          if (!stuck) { closure(); d = checkLate(); }
           atEnd = true;
           break;
         case 'end-nmi':
-          if (!closure()) throw new Inconclusive();
+          closure();
           d = deliver(2, true, -1, 'after the program ended');
-          if (!d) for (const s of states) s.ref.cpus[0]!.guest.iret();
+          if (!d) for (const s of states) s.apic.iret();
           break;
         case 'drain-isr': {
           atEnd = true;
-          if (!closure()) throw new Inconclusive();
+          closure();
           // The harness finished driving the pins before the drain.
           states = states.filter((s) => s.pins.every((p, pi) => p.next === pinOpsTotal[pi]));
           const got = vecsetFromWords(r.isr);
-          const keep = states.filter((s) => s.ref.cpus[0]!.isr.every((w, k) => w === got[k]));
+          const keep = states.filter((s) => s.apic.isr.every((w, k) => w === got[k]));
           if (!keep.length) {
-            const want = states[0] ? fmtSet(states[0].ref.cpus[0]!.isr) : '{}';
+            const want = states[0] ? fmtSet(states[0].apic.isr) : '{}';
             d = fail('read-mismatch', 'read-isr:drain', -1, `ISR when the program ended was ${fmtSet(got)}; the deliveries and EOIs observed leave ${want}`);
             break;
           }
           states = keep;
-          // Canonical idle: TPR = 0, EOI everything in service, unblock NMIs, IF = 1.
-          for (const s of states) {
-            const a = s.ref.cpus[0]!;
-            s.ref.apply({ k: 'tpr', cpu: 0, value: 0, via: 'mmio' });
-            for (let k = 0; k < 256 && vsHighest(a.isr) >= 0; k++) { eoiInto(s); s.ref.eoi(0); }
-            a.guest.nmiBlocked = false;
-            a.guest.IF = true;
-            a.guest.shadow = false;
-          }
+          for (const s of states) s.apic.idle((v, level) => eoiPins(s, v, level));
           break;
         }
         case 'drain-deliver': {
-          if (!closure()) throw new Inconclusive();
+          closure();
           d = deliver(r.vector, r.nmi, -1, 'in the drain');
           if (d) break;
           for (const s of states) {
-            if (!r.nmi) { eoiInto(s); s.ref.eoi(0); }
-            s.ref.cpus[0]!.guest.iret();
+            if (!r.nmi) { const t = s.apic.eoiTarget(); s.apic.eoi(); if (t.vector >= 0) eoiPins(s, t.vector, t.level); }
+            s.apic.iret();
           }
           break;
         }
+        case 'drain-end':
+          done = prog.length;
+          closure(Infinity);
+          d = observeIrr(r.irr, null, 'drain', -1);
+          break;
         default: break;
       }
       if (d) return d;
@@ -497,24 +694,19 @@ function judgeCpu(
     // The end of the drain: everything sent must have arrived and been delivered.
     atEnd = true;
     done = prog.length;
-    if (!closure()) throw new Inconclusive();
-    const complete = states.filter((s) => s.acc.every((x) => x === 1) && s.pins.every((p) => !p.resend));
-    const clean = complete.filter((s) => {
-      const a = s.ref.cpus[0]!;
-      if (a.nmiPending) return false;
-      return vsHighest(a.irr) < 0;
-    });
+    closure(Infinity);
+    const clean = states.filter((s) => !s.apic.nmiPending && vsHighest(s.apic.irr) < 0);
     if (!clean.length) {
-      const s = complete[0] ?? states[0];
+      const s = states[0];
       if (!s) return fail('lost', 'unknown', -1, 'no consistent state at the end');
-      const a = s.ref.cpus[0]!;
+      const a = s.apic;
       const pend = vsList(a.irr);
       const ppr = computePpr(a.tpr, vsHighest(a.isr));
-      const what = [...pend.map((v) => `0x${v.toString(16)}`), ...(a.nmiPending ? ['NMI'] : [])].join(', ');
+      const what = [...pend.map(hex), ...(a.nmiPending ? ['NMI'] : [])].join(', ');
       const shape = a.nmiPending && !pend.length ? 'nmi' : [...new Set(pend.flatMap((v) => srcName(v).split('+')))].sort().join('+');
       const ev = inc.find((i) => (i.kind !== 'nmi' && pend.includes(i.vector)) || (i.kind === 'nmi' && a.nmiPending));
       return fail('lost', shape || 'unknown', ev?.from.event ?? -1,
-        `still pending after the drain: ${what || '?'} (PPR 0x${ppr.toString(16)}, class ${prioClass(ppr)}); bare metal delivers it once IF = 1 and TPR = 0`);
+        `still pending after the drain: ${what || '?'} (PPR ${hex(ppr)}, class ${prioClass(ppr)}); bare metal delivers it once IF = 1 and TPR = 0`);
     }
     return null;
   } catch (e) {
@@ -523,4 +715,8 @@ function judgeCpu(
   }
 }
 
-class Inconclusive extends Error {}
+function andSet(a: VecSet, b: VecSet): VecSet {
+  const r = vecSet();
+  for (let w = 0; w < 8; w++) r[w] = a[w]! & b[w]!;
+  return r;
+}

@@ -6,16 +6,18 @@ import { pathToFileURL } from 'node:url';
 import type { Accel } from './compile.js';
 import { realFuzz } from './fuzz.js';
 import { recordReal } from './record.js';
-import { RealUnavailable, runReal } from './run.js';
+import { fmtCounts, RealUnavailable, runReal } from './run.js';
 
 export const USAGE = `usage:
   irqdiff real FILE... --accel kvm|tcg [--json] [--batch N] [--record]
       Replay scenario files in the guest test kernel under QEMU (KVM or TCG) and judge what
       the guest observed with the architectural reference. --record writes the outcome into
       each file's "real" field, next to the models' expectations.
-  irqdiff real-fuzz --accel kvm,tcg --count N --seed S --out DIR
+  irqdiff real-fuzz --accel kvm,tcg --count N --seed S --out DIR [--findings N]
       Generate N guest-level scenarios, run them on each accelerator, re-run divergent ones
-      (flaky vs reproducible) and minimize the reproducible ones into DIR.
+      (flaky vs reproducible; at most N signatures per accelerator, default 6) and minimize
+      the reproducible ones into DIR. The summary gives agreement, scenarios per second and
+      the skipped events per kind.
 exit codes: 0 clean, 1 divergence, 2 usage error or accelerator unavailable`;
 
 class UsageError extends Error {}
@@ -70,7 +72,9 @@ export async function realMain(argv: string[], out: (s: string) => void = (s) =>
       if (flags.has('record')) for (const r of results) recordReal(r);
       if (flags.has('json')) out(JSON.stringify(results, null, 2) + '\n');
       else for (const r of results) {
-        out(`${r.file}: ${r.status}${r.divergences.length ? '' : ''}\n`);
+        out(`${r.file}: ${r.status}\n`);
+        const sk = Object.values(r.skipped).reduce((a, b) => a + b, 0), mg = Object.values(r.merged).reduce((a, b) => a + b, 0);
+        out(`  events ${r.events}: skipped ${sk}${sk ? ` (${fmtCounts(r.skipped)})` : ''}, merged ${mg}${mg ? ` (${fmtCounts(r.merged)})` : ''}\n`);
         for (const n of r.notes) out(`  ${n.action} ${n.index >= 0 ? `event ${n.index} (${n.k})` : 'machine'}: ${n.reason}\n`);
         for (const d of r.divergences) out(`  DIVERGENCE ${d.signature}\n    ${d.message}\n`);
         for (const p of r.problems) out(`  problem: ${p}\n`);
@@ -85,9 +89,13 @@ export async function realMain(argv: string[], out: (s: string) => void = (s) =>
       const seed = str(flags, 'seed') ?? '1';
       const dir = str(flags, 'out');
       if (!dir) throw new UsageError('--out DIR is required');
-      const rep = await realFuzz({ accels, count, seed, out: dir, log });
+      const fstr = str(flags, 'findings');
+      const maxFindings = fstr === undefined ? undefined : Number(fstr);
+      if (maxFindings !== undefined && (!Number.isInteger(maxFindings) || maxFindings < 0)) throw new UsageError('--findings: expected a non-negative integer');
+      const rep = await realFuzz({ accels, count, seed, out: dir, log, maxFindings });
       for (const s of rep.stats) {
-        out(`${s.accel}: ${s.total} scenarios, clean ${s.clean}, divergent ${s.divergent}, error ${s.error}, inconclusive ${s.inconclusive}; agreement ${(100 * s.agreement).toFixed(1)}% (${s.seconds.toFixed(1)} s) [${s.caps}]\n`);
+        out(`${s.accel}: ${s.total} scenarios, clean ${s.clean}, divergent ${s.divergent}, error ${s.error}, inconclusive ${s.inconclusive}; agreement ${(100 * s.agreement).toFixed(2)}% (${s.seconds.toFixed(1)} s, ${(s.total / s.seconds).toFixed(1)} scenarios/s) [${s.caps}]\n`);
+        out(`  events ${s.events}: skipped ${s.skippedEvents}${s.skippedEvents ? ` (${fmtCounts(s.skipped)})` : ''}, merged ${s.mergedEvents}${s.mergedEvents ? ` (${fmtCounts(s.merged)})` : ''}, mapped ${s.mappedEvents}\n`);
         for (const [sig, k] of Object.entries(s.signatures)) out(`  ${k} × ${sig}\n`);
       }
       for (const f of rep.findings) out(`${f.flaky ? 'FLAKY' : 'REPRODUCIBLE'} ${f.signature} ${f.rate} ${f.minimized ?? f.scenario}\n`);

@@ -11,8 +11,11 @@ export const QEMU = 'qemu-system-x86_64';
 /** Log record tags (harness/guest/defs.h). */
 export const LG = {
   DELIVER: 0x01, NMI: 0x02, READ: 0x03, WAITTO: 0x04, HLTSTUCK: 0x05, END: 0x06, DRAINISR: 0x07,
-  DDELIVER: 0x08, DNMI: 0x09, ENMI: 0x0a, SPURIOUS: 0x0b, ERROR: 0x0c, WDSWALLOW: 0x0d,
+  DDELIVER: 0x08, DNMI: 0x09, ENMI: 0x0a, SPURIOUS: 0x0b, ERROR: 0x0c, WDSWALLOW: 0x0d, TRUNC: 0x0e,
+  WDWAKE: 0x0f, DRAINEND: 0x10,
 } as const;
+/** Harness error codes (defs.h ERR_*). */
+export const ERR = { EXCEPTION: 1, DEPTH: 2, BARRIER: 3, LOGFULL: 4, NOX2APIC: 5 } as const;
 export const POS_END_MODE = 0x1fff;
 
 export type Reg = 'irr' | 'isr' | 'tmr' | 'ppr' | 'tpr' | 'esr';
@@ -23,7 +26,12 @@ export type ObsRecord =
   | { t: 'deliver'; vector: number; pos: number; nmi: boolean }
   | { t: 'read'; reg: Reg; pos: number; value: number | number[] }
   | { t: 'wait-timeout'; pos: number }
-  | { t: 'hlt-stuck'; pos: number }
+  /** The HLT at pos never woke; IRR and PPR as the guest read them when it gave up. */
+  | { t: 'hlt-stuck'; pos: number; irr: number[]; ppr: number }
+  /** The watchdog ended the HLT before pos although IRR held a deliverable vector. */
+  | { t: 'wd-wake'; pos: number }
+  /** IRR when the drain ended. */
+  | { t: 'drain-end'; irr: number[] }
   | { t: 'end'; pos: number; depth: number }
   | { t: 'drain-isr'; isr: number[] }
   | { t: 'drain-deliver'; vector: number; nmi: boolean }
@@ -51,7 +59,9 @@ export function decodeCpuWords(words: number[]): ObsRecord[] {
         break;
       }
       case LG.WAITTO: out.push({ t: 'wait-timeout', pos }); break;
-      case LG.HLTSTUCK: out.push({ t: 'hlt-stuck', pos }); break;
+      case LG.HLTSTUCK: out.push({ t: 'hlt-stuck', pos, irr: words.slice(i + 1, i + 9), ppr: words[i + 9] ?? 0 }); i += 9; break;
+      case LG.WDWAKE: out.push({ t: 'wd-wake', pos }); break;
+      case LG.DRAINEND: out.push({ t: 'drain-end', irr: words.slice(i + 1, i + 9) }); i += 8; break;
       case LG.END: out.push({ t: 'end', pos, depth: (w >>> 16) & 0x1f }); break;
       case LG.DRAINISR: out.push({ t: 'drain-isr', isr: words.slice(i + 1, i + 9) }); i += 8; break;
       case LG.DDELIVER: out.push({ t: 'drain-deliver', vector: (w >>> 16) & 0xff, nmi: false }); break;
@@ -112,7 +122,8 @@ export interface BootResult {
 export function qemuArgs(accel: Accel, smp: number, kernel: string, batch: string): string[] {
   return [
     '-accel', accel === 'kvm' ? 'kvm' : 'tcg,thread=multi',
-    '-cpu', accel === 'kvm' ? 'qemu64,+x2apic' : 'qemu64',
+    // TCG: 'max' is every feature this QEMU's TCG implements (x2APIC from QEMU 8.1 on; 7.2 has none).
+    '-cpu', accel === 'kvm' ? 'qemu64,+x2apic' : 'max',
     '-smp', String(smp), '-m', '64',
     '-display', 'none', '-nodefaults', '-serial', 'stdio', '-monitor', 'none',
     '-device', 'isa-debug-exit,iobase=0xf4,iosize=4',
@@ -165,7 +176,7 @@ export async function probeAccel(accel: Accel, kernel: string): Promise<AccelCap
   if (hit) return hit;
   // A scenario whose handler returns with IRET: self-IPI, then the program's iret op.
   const probe: Compiled = {
-    machine: { vcpus: 1, apic: 'xapic', ioapic: [] }, pins: [], notes: [], deviceCpu: 0,
+    machine: { vcpus: 1, apic: 'xapic', ioapic: [] }, pins: [], notes: [], events: 4, deviceCpu: 0,
     programs: [[
       { code: OP.IPI, a: 0, b: 0, data: 0x44040, event: 0, sem: { k: 'nop' } },
       { code: OP.NOP, a: 0, b: 0, data: 0, event: 1, sem: { k: 'nop' } },
@@ -173,7 +184,7 @@ export async function probeAccel(accel: Accel, kernel: string): Promise<AccelCap
       { code: OP.IRET, a: 0, b: 0, data: 0, event: 3, sem: { k: 'nop' } },
     ]],
   };
-  const params: BatchParams = { x2apic: false, ncpus: 2, hltTimeoutUs: 20000, waitTimeoutUs: 100000, drainUs: 1000, noIret: false };
+  const params: BatchParams = { x2apic: false, ncpus: 2, graceUs: 2000, waitTimeoutUs: 100000, drainUs: 2000, settleUs: 0, quietUs: 100, noIret: false };
   const r = await bootBatch(accel, kernel, [probe], params, 60000);
   if (!r.parsed.ready) {
     throw new Error(`${accel}: the guest kernel did not start (exit ${r.exitCode}${r.timedOut ? ', timed out' : ''}):\n${r.stderr.slice(0, 2000)}\n${r.serial.slice(-2000)}`);

@@ -4,7 +4,7 @@ import { parseScenario } from '../scenario/schema.js';
 import type { Scenario } from '../scenario/types.js';
 import type { Divergence } from '../oracle/divergence.js';
 import { buildGuest } from './build.js';
-import { type Accel, type BatchParams, type Compiled, type EventNote, compileScenario } from './compile.js';
+import { type Accel, type BatchParams, type BatchTiming, type Compiled, type EventNote, compileScenario } from './compile.js';
 import { judgeScenario, type JudgeResult } from './judge.js';
 import { type AccelCaps, bootBatch, kvmAvailable, probeAccel, qemuAvailable, type CpuLog } from './qemu.js';
 
@@ -15,6 +15,8 @@ export interface RealOptions {
   kernel?: string;
   /** Progress messages (default: none). */
   log?: (msg: string) => void;
+  /** Run the kernel in no-IRET mode even where IRET works (tests the KVM-PVM fallback on TCG). */
+  forceNoIret?: boolean;
 }
 
 export interface RealResult {
@@ -24,6 +26,10 @@ export interface RealResult {
   /** 'clean', 'divergent', 'error' (the harness could not run or read it), 'inconclusive'. */
   status: JudgeResult['status'];
   notes: EventNote[];
+  /** Events of the scenario, and per kind (exit events by reason) those skipped / merged. */
+  events: number;
+  skipped: Record<string, number>;
+  merged: Record<string, number>;
   observations: CpuLog[] | null;
   divergences: Divergence[];
   problems: string[];
@@ -39,10 +45,12 @@ export function checkAccel(accel: Accel): void {
   if (accel === 'kvm' && !kvmAvailable()) throw new RealUnavailable('/dev/kvm is absent: KVM replay is not possible on this machine');
 }
 
-export function timingFor(accel: Accel): Pick<BatchParams, 'hltTimeoutUs' | 'waitTimeoutUs' | 'drainUs'> {
+/** Harness timing per accelerator (docs/real-replay.md). TCG delivers every message inside the
+ *  sender's instruction, so a wait needs no settle time; hardware posting can lag by microseconds. */
+export function timingFor(accel: Accel): BatchTiming {
   return accel === 'kvm'
-    ? { hltTimeoutUs: 20000, waitTimeoutUs: 300000, drainUs: 3000 }
-    : { hltTimeoutUs: 50000, waitTimeoutUs: 1000000, drainUs: 10000 };
+    ? { graceUs: 2000, waitTimeoutUs: 300000, drainUs: 5000, settleUs: 20, quietUs: 300 }
+    : { graceUs: 3000, waitTimeoutUs: 1000000, drainUs: 10000, settleUs: 0, quietUs: 200 };
 }
 
 export interface Prepared { kernel: string; caps: AccelCaps }
@@ -50,7 +58,8 @@ export interface Prepared { kernel: string; caps: AccelCaps }
 export async function prepare(accel: Accel, opts: RealOptions = {}): Promise<Prepared> {
   checkAccel(accel);
   const kernel = opts.kernel ?? buildGuest();
-  const caps = await probeAccel(accel, kernel);
+  let caps = await probeAccel(accel, kernel);
+  if (opts.forceNoIret && caps.iret) caps = { ...caps, iret: false, note: `${accel}: no-IRET mode forced (--no-iret): interrupt frames are popped with POPF, NMIs are skipped, HLT is emulated by a wait` };
   if (caps.note) opts.log?.(caps.note);
   return { kernel, caps };
 }
@@ -76,7 +85,7 @@ export async function runCompiled(p: Prepared, items: Compiled[], opts: RealOpti
     if (!idx.length) return;
     const first = items[idx[0]!]!;
     const params: BatchParams = { ...t, x2apic: first.machine.apic === 'x2apic', ncpus: first.machine.vcpus + 1, noIret: !p.caps.iret };
-    const perScn = (t.drainUs + 5 * t.hltTimeoutUs) / 1000 + 50;
+    const perScn = (t.drainUs + 5 * t.graceUs) / 1000 + 50;
     const budget = 20000 + idx.length * perScn + idx.reduce((a, i) => a + countWaits(items[i]!) * t.waitTimeoutUs / 1000, 0);
     const r = await bootBatch(p.caps.accel, p.kernel, idx.map((i) => items[i]!), params, budget);
     let missing = 0;
@@ -109,8 +118,25 @@ function countWaits(c: Compiled): number {
   return n;
 }
 
+/** Per-kind counts of the events a compiled scenario skipped or merged. */
+export function eventCounts(c: Compiled): Pick<RealResult, 'events' | 'skipped' | 'merged'> {
+  const skipped: Record<string, number> = {}, merged: Record<string, number> = {};
+  for (const n of c.notes) {
+    if (n.index < 0) continue;
+    const key = n.key ?? n.k;
+    if (n.action === 'skipped') skipped[key] = (skipped[key] ?? 0) + 1;
+    else if (n.action === 'merged') merged[key] = (merged[key] ?? 0) + 1;
+  }
+  return { events: c.events, skipped, merged };
+}
+
+/** "enter_step ×5, pirq ×1" */
+export function fmtCounts(m: Record<string, number>): string {
+  return Object.entries(m).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k, v]) => `${k} ×${v}`).join(', ');
+}
+
 export function judgeOne(c: Compiled, o: { cpus: CpuLog[] } | { error: string }, accel: Accel, file: string, name?: string): RealResult {
-  const base = { file, name, accel, notes: c.notes };
+  const base = { file, name, accel, notes: c.notes, ...eventCounts(c) };
   if ('error' in o) return { ...base, status: 'error', observations: null, divergences: [], problems: [o.error], info: [] };
   const j = judgeScenario(c, { index: 0, cpus: o.cpus }, { variant: accel });
   return { ...base, status: j.status, observations: o.cpus, divergences: j.divergences, problems: j.problems, info: j.info };

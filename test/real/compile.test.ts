@@ -23,20 +23,20 @@ const scn = validateScenario({
 });
 
 describe('compileScenario', () => {
-  it('turns guest events into per-vCPU ops and names what it skips', () => {
+  it('turns guest events into per-vCPU ops, executes exits as trapping instructions, and names what it skips', () => {
     const c = compileScenario(scn, { accel: 'kvm', x2apicAvailable: true, noIret: false });
     expect(c.machine.apic).toBe('x2apic');
     const p0 = c.programs[0]!, p1 = c.programs[1]!;
-    expect(p0.map((o) => o.code)).toEqual([OP.IPI, OP.TPR, OP.WORK, OP.PIN, OP.PIN]);
+    expect(p0.map((o) => o.code)).toEqual([OP.IPI, OP.CR8, OP.WORK, OP.PIN, OP.PIN]);
     expect(p0[0]!.data).toBe(0x41 | 0x4000 | 0x40000);           // fixed, assert, self shorthand
-    expect(p0[1]!.data).toBe(0x20);                                // CR8 2 → TPR 0x20
-    expect(p1.map((o) => o.code)).toEqual([OP.WAIT, OP.READ, OP.MSI, OP.IPI, OP.EOI, OP.IRET]);
+    expect(p0[1]!.data).toBe(2);                                   // MOV CR8 with 2: TPR 0x20
+    expect(p1.map((o) => o.code)).toEqual([OP.WAIT, OP.READ, OP.MSI, OP.CPUID, OP.IPI, OP.EOI, OP.IRET]);
     expect(p1[2]!.data).toBe(1 << 12);                             // MSI address: destination 1
-    expect(p1[3]!.data & 0x700).toBe(0x400);                       // NMI delivery mode
-    const skipped = c.notes.filter((n) => n.action === 'skipped').map((n) => `${n.index}:${n.k}`);
-    expect(skipped).toEqual(['7:exit', '8:pirq']);
-    const mapped = c.notes.filter((n) => n.action === 'mapped').map((n) => n.index);
-    expect(mapped).toEqual([1, 5, 6]);
+    expect(p1[4]!.data & 0x700).toBe(0x400);                       // NMI delivery mode
+    const skipped = c.notes.filter((n) => n.action === 'skipped').map((n) => `${n.index}:${n.key}`);
+    expect(skipped).toEqual(['8:pirq']);
+    const mapped = c.notes.filter((n) => n.action === 'mapped').map((n) => `${n.index}:${n.key}`);
+    expect(mapped).toEqual(['5:ioapic', '6:msi', '7:exit:timer']);   // a timer exit becomes CPUID
     expect(c.pins).toEqual([{ pin: 3, line: 3, vector: 0x55, dest: 1, rteDest: 1, level: true, masked: false }]);
   });
 
@@ -45,7 +45,7 @@ describe('compileScenario', () => {
     expect(c.machine.apic).toBe('xapic');
     expect(c.notes.some((n) => n.index === -1 && /x2apic → xapic/.test(n.reason))).toBe(true);
     expect(c.notes.find((n) => n.index === 9)).toMatchObject({ action: 'skipped', k: 'ipi' });
-    expect(c.programs[1]!.map((o) => o.code)).toEqual([OP.WAIT, OP.READ, OP.MSI, OP.EOI, OP.IRET]);
+    expect(c.programs[1]!.map((o) => o.code)).toEqual([OP.WAIT, OP.READ, OP.MSI, OP.CPUID, OP.EOI, OP.IRET]);
   });
 
   it('skips an MSI to APIC ID 0 under KVM (the write would hit the APIC page)', () => {
@@ -54,12 +54,24 @@ describe('compileScenario', () => {
     expect(compileScenario(s, { accel: 'tcg', x2apicAvailable: false, noIret: false }).programs[0]!.length).toBe(1);
   });
 
+  it('executes every kind of exit the guest can cause, and merges VM entries into them', () => {
+    const s = validateScenario({ irqdiff: 1, machine: { vcpus: 1, apic: 'xapic', ioapic: [] }, events: [
+      { k: 'exit', cpu: 0, reason: 'io' }, { k: 'exit', cpu: 0, reason: 'cpuid' }, { k: 'exit', cpu: 0, reason: 'pause' },
+      { k: 'exit', cpu: 0, reason: 'npf' }, { k: 'enter_step', cpu: 0 }, { k: 'enter', cpu: 0 }, { k: 'fault', cpu: 0 },
+    ] });
+    const c = compileScenario(s, { accel: 'tcg', x2apicAvailable: false, noIret: false });
+    expect(c.programs[0]!.map((o) => o.code)).toEqual([OP.OUT, OP.CPUID, OP.PAUSE, OP.NPF]);
+    expect(c.notes.map((n) => `${n.key}:${n.action}`)).toEqual(['exit:pause:mapped', 'exit:npf:mapped', 'enter_step:merged', 'enter:merged', 'fault:skipped']);
+  });
+
   it('encodes a batch the guest can parse', () => {
     const c = compileScenario(scn, { accel: 'kvm', x2apicAvailable: true, noIret: false });
-    const b = encodeBatch([c], { x2apic: true, ncpus: 3, hltTimeoutUs: 1, waitTimeoutUs: 2, drainUs: 3, noIret: false });
+    const t = { graceUs: 1, waitTimeoutUs: 2, drainUs: 3, settleUs: 4, quietUs: 5 };
+    const b = encodeBatch([c], { ...t, x2apic: true, ncpus: 3, noIret: false });
     expect(b.readUInt32LE(0)).toBe(0x42515249);
+    expect(b.readUInt32LE(4)).toBe(2);                             // BATCH_VERSION
     expect(b.readUInt32LE(8)).toBe(1);
-    expect(b.readUInt32LE(9 * 4)).toBe((b.length / 4) - 9);        // record size in words
-    expect(() => encodeBatch([c], { x2apic: true, ncpus: 2, hltTimeoutUs: 1, waitTimeoutUs: 2, drainUs: 3, noIret: false })).toThrow(/needs 2 vCPUs/);
+    expect(b.readUInt32LE(11 * 4)).toBe((b.length / 4) - 11);      // record size in words, after the 11-word header
+    expect(() => encodeBatch([c], { ...t, x2apic: true, ncpus: 2, noIret: false })).toThrow(/needs 2 vCPUs/);
   });
 });
