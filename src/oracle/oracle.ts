@@ -250,9 +250,10 @@ export class Oracle implements ObsSink, CollapseListener {
     // The boundary before the instruction is judged in the state before the backend runs
     // it (a trapping instruction's exit changes the mechanism); it is reported only if the
     // instruction then executes with the interrupt still not taken.
-    if (!halted && !this.ref.cpus[cpu]!.guest.halted) {
+    if (!halted) {
+      // For a vCPU bare metal has halted: what would end the HLT here (REF-HLT-1).
       if (!this.physAtBegin) this.ref.land(cpu);
-      this.dueAt = this.ref.takeNow(cpu);
+      this.dueAt = this.ref.cpus[cpu]!.guest.halted ? this.ref.wakesHalted(cpu) : this.ref.takeNow(cpu);
       if (this.dueAt >= 0) this.dueTag = v.whereStuck?.(cpu, this.dueAt);
     }
   }
@@ -332,11 +333,16 @@ export class Oracle implements ObsSink, CollapseListener {
       // REF-HLT-1: a halted core executes nothing until an interrupt or NMI ends the HLT.
       // If something pending does end it on bare metal, the HLT ending is right and the
       // divergence is that this was not taken with it: filed where the mechanism holds it.
-      if (!this.phys(cpu)) this.ref.land(cpu);
-      const w = this.ref.wakesHalted(cpu);
+      // Judged in the state the guest stood in at the boundary (prepared in begin()).
+      const earlierHlt = !current && this.deferEv[cpu] !== undefined && this.deferIndex[cpu] === index;
+      let w: number;
+      let wTag: string | undefined;
+      if (current) { w = this.dueAt; wTag = this.dueTag; }
+      else if (earlierHlt) { w = this.deferDue[cpu]!; wTag = this.deferTag[cpu]; this.deferEv[cpu] = undefined; }
+      else { if (!this.phys(cpu)) this.ref.land(cpu); w = this.ref.wakesHalted(cpu); }
       if (w >= 0) {
         a.guest.halted = false;
-        this.held(cpu, w, 'late', `vCPU${cpu} left its HLT without taking ${w === NMI_VECTOR ? 'the NMI' : hex(w)} that ends it on bare metal`);
+        this.held(cpu, w, 'late', `vCPU${cpu} left its HLT without taking ${w === NMI_VECTOR ? 'the NMI' : hex(w)} that ends it on bare metal`, null, wTag);
         return;
       }
       const i = this.record('core', makeCause('core', this.why(cpu, 'ran-while-halted', -1)), cpu,
@@ -563,8 +569,11 @@ export class Oracle implements ObsSink, CollapseListener {
         if (worst < 0) return;
         let tag: string;
         if (vsHas(v, worst)) {
-          tag = a.lastTrigger(worst) === Trig.Edge ? 'tmr-set-after-edge'
-            : this.isLevelPinVector(worst) ? 'tmr-level-pin-before-acceptance' : 'tmr-set-never-level';
+          // TMR follows the trigger mode of the vector's last accepted message (REF-ACC-1): set
+          // with none, or after an edge, is one shape — unless a level pin owns the vector and
+          // its first message has not been accepted yet (TMR programmed ahead of acceptance).
+          tag = a.lastTrigger(worst) !== Trig.Edge && this.isLevelPinVector(worst)
+            ? 'tmr-level-pin-before-acceptance' : 'tmr-set-without-level-message';
         } else {
           tag = vsHas(a.irr, worst) || vsHas(a.isr, worst) ? 'tmr-clear-for-level' : 'tmr-cleared-after-eoi';
         }

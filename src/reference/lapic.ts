@@ -46,10 +46,15 @@ export class RefLapic {
   readonly inflight = new CountSet();
   /** The latest in-flight message of the vector is level-triggered. */
   readonly inflightLevel = vecSet();
-  /** IRR[v] was set at some time while a message of v was in flight: it may have collapsed. */
-  readonly inflightSaw = vecSet();
+  /**
+   * Of the messages of v in flight, how many were in flight at some time while v was pending:
+   * each may have collapsed into that instance, or not (REF-ACC-3). The others were sent
+   * after it was taken and must land.
+   */
+  readonly inflightSaw = new CountSet();
   nmiInflight = 0;
-  nmiInflightSaw = false;
+  /** The same for NMIs in flight. */
+  nmiInflightSaw = 0;
   /** Illegal-vector messages in flight: their Receive-Illegal-Vector bit lands with them. */
   rivInflight = 0;
   /** Optional instances per vector (may be delivered once each, need not be). */
@@ -79,7 +84,7 @@ export class RefLapic {
   copyFrom(o: RefLapic): void {
     this.irr.set(o.irr); this.isr.set(o.isr); this.tmr.set(o.tmr);
     this.tpr = o.tpr; this.esr = o.esr; this.nmiPending = o.nmiPending;
-    this.inflight.copyFrom(o.inflight); this.inflightLevel.set(o.inflightLevel); this.inflightSaw.set(o.inflightSaw);
+    this.inflight.copyFrom(o.inflight); this.inflightLevel.set(o.inflightLevel); this.inflightSaw.copyFrom(o.inflightSaw);
     this.nmiInflight = o.nmiInflight; this.nmiInflightSaw = o.nmiInflightSaw; this.rivInflight = o.rivInflight;
     this.extra.copyFrom(o.extra); this.nmiExtra = o.nmiExtra;
     this.src0.set(o.src0); this.src1.set(o.src1); this.src2.set(o.src2);
@@ -125,7 +130,8 @@ export class RefLapic {
    */
   setPending(v: number): void {
     vsAdd(this.irr, v);
-    if (vsHas(this.inflight.bits, v)) vsAdd(this.inflightSaw, v);
+    const n = this.inflight.count(v);
+    if (n !== 0) { this.inflightSaw.takeAll(v); this.inflightSaw.add(v, n); }
   }
 
   /** Something is still on the bus to this CPU. */
@@ -193,7 +199,7 @@ export class Reference {
     a.inflight.add(vector);
     if (level) vsAdd(a.inflightLevel, vector); else vsDel(a.inflightLevel, vector);
     a.setSrc(vector, src);
-    if (vsHas(a.irr, vector)) vsAdd(a.inflightSaw, vector);
+    if (vsHas(a.irr, vector)) a.inflightSaw.add(vector);
   }
 
   /** A message lands now and for good: collapse into a pending instance is final. */
@@ -212,11 +218,11 @@ export class Reference {
     if (from === to) {
       if (a.nmiPending) this.collapses?.collapsed(to, NMI_VECTOR);
       a.nmiPending = true;
-      if (a.nmiInflight > 0) a.nmiInflightSaw = true; // those may now collapse into it
+      a.nmiInflightSaw = a.nmiInflight; // those may now collapse into it
       return;
     }
     if (a.nmiInflight < 255) a.nmiInflight++;
-    if (a.nmiPending) a.nmiInflightSaw = true;
+    if (a.nmiPending) a.nmiInflightSaw = a.nmiInflight;
   }
 
   /**
@@ -228,17 +234,18 @@ export class Reference {
     const a = this.cpus[cpu]!;
     if (a.rivInflight !== 0) { a.esr |= ESR_RECV_ILLEGAL; a.rivInflight = 0; }
     if (nmi && except !== NMI_VECTOR && a.nmiInflight !== 0) {
-      if (!a.nmiPending) {
-        if (a.nmiInflightSaw) a.nmiExtra = Math.min(255, a.nmiExtra + a.nmiInflight);
-        else {
-          a.nmiPending = true; // the first lands, the others collapse into it
-          if (a.nmiInflight > 1) this.collapses?.collapsed(cpu, NMI_VECTOR);
-        }
-      } else {
+      const n = a.nmiInflight;
+      const optional = Math.min(n, a.nmiInflightSaw);
+      if (a.nmiPending) {
         this.collapses?.collapsed(cpu, NMI_VECTOR);
+      } else if (n > optional) {
+        a.nmiPending = true; // one sent after the last take lands; the others collapse into it
+        if (n > 1) this.collapses?.collapsed(cpu, NMI_VECTOR);
+      } else {
+        a.nmiExtra = Math.min(255, a.nmiExtra + optional);
       }
       a.nmiInflight = 0;
-      a.nmiInflightSaw = false;
+      a.nmiInflightSaw = 0;
     }
     if (a.inflight.total === 0) return;
     const bits = a.inflight.bits;
@@ -250,18 +257,20 @@ export class Reference {
         const v = (w << 5) + 31 - Math.clz32(low);
         if (v === except) continue;
         const n = a.inflight.takeAll(v);
+        const optional = Math.min(n, a.inflightSaw.takeAll(v));
         a.landedTrigger(v, vsHas(a.inflightLevel, v));
         if (vsHas(a.irr, v)) {
           // Pending now: whatever the order, the messages collapsed into it.
           this.collapses?.collapsed(cpu, v);
-        } else if (vsHas(a.inflightSaw, v)) {
-          // Pending and taken since the send: they may have collapsed before the take.
-          a.extra.add(v, n);
-        } else {
+        } else if (n > optional) {
+          // One was sent after the last take: it lands; the others merge into it.
           vsAdd(a.irr, v);
-          if (n > 1) this.collapses?.collapsed(cpu, v); // the first lands, the others merge into it
+          if (n > 1) this.collapses?.collapsed(cpu, v);
+        } else {
+          // All were in flight while an instance was pending and taken: each may have
+          // collapsed into it before the take, or not.
+          a.extra.add(v, optional);
         }
-        vsDel(a.inflightSaw, v);
       }
     }
   }
@@ -270,7 +279,7 @@ export class Reference {
   landOne(cpu: number, vector: number): void {
     const a = this.cpus[cpu]!;
     if (!a.inflight.takeOne(vector)) return;
-    if (a.inflight.count(vector) === 0) vsDel(a.inflightSaw, vector);
+    if (a.inflightSaw.count(vector) > a.inflight.count(vector)) a.inflightSaw.takeOne(vector);
     a.setPending(vector);
     a.landedTrigger(vector, vsHas(a.inflightLevel, vector));
   }
@@ -369,11 +378,13 @@ export class Reference {
     let fault: DeliveryFault | null = null;
     if (a.l2Running) fault = 'not-running';
     if (nmi) {
-      if (!a.nmiPending && a.nmiExtra > 0) { a.nmiExtra--; a.nmiPending = true; }
+      // An optional instance taken: it is pending at this instant, so NMIs still in flight may
+      // collapse into it (as setPending does for fixed vectors).
+      if (!a.nmiPending && a.nmiExtra > 0) { a.nmiExtra--; a.nmiPending = true; a.nmiInflightSaw = a.nmiInflight; }
       if (!a.nmiPending && a.nmiInflight > 0) {
         a.nmiInflight--;
         a.nmiPending = true;
-        if (a.nmiInflight > 0) a.nmiInflightSaw = true; // the others may land before the take, or after
+        a.nmiInflightSaw = a.nmiInflight; // the others may land before the take, or after
       }
       if (!a.nmiPending) fault ??= 'not-pending';
       else if (!g.nmiWindow()) fault ??= 'nmi-blocked';

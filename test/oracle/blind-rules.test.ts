@@ -14,7 +14,7 @@ import { generateAndRun } from '../../src/gen/generator.js';
 import { parseSignature } from '../../src/oracle/divergence.js';
 import { parseScenario } from '../../src/scenario/schema.js';
 import toyHv, { PLANTED, type ToyVariant } from '../fixtures/toy-hv.js';
-import { bhyveLevelEoiLost, nvmxEoiNoRequest, nvmxNmiNoRequest } from '../fixtures/planted-real.js';
+import { bhyveEdgeTmr, bhyveLevelEoiLost, nvmxEoiNoRequest, nvmxNmiNoRequest } from '../fixtures/planted-real.js';
 import kvmNvmx from '../../src/backends/kvm-nvmx/index.js';
 import { rateAlarms } from '../../src/fuzz/rates.js';
 
@@ -104,6 +104,11 @@ describe('bugs planted in the real models surface as UNEXPECTED, one bucket each
   it('bhyve/fixed whose level EOI never reaches the vIOAPIC', () => {
     const { unexpected } = campaign(bhyveLevelEoiLost, 'fixed-planted-level-eoi-lost', 3000);
     expect(unexpected.map((s) => parseSignature(s)!.cause)).toEqual(['stuck:ioapic-remote-irr-set']);
+  }, 180_000);
+
+  it('bhyve/fixed whose vioapic_update_tmr sets TMR for edge pins (not hidden by the documented TMR deviation)', () => {
+    const { unexpected } = campaign(bhyveEdgeTmr, 'fixed-planted-edge-tmr', 3000);
+    expect(unexpected.map((s) => parseSignature(s)!.cause)).toEqual(['read:tmr-set-without-level-message']);
   }, 180_000);
 });
 

@@ -112,6 +112,10 @@ class KvmInstance implements BackendInstance {
       const why = kvm_ioapic_send_why(this.kvm, vector);
       if (why) return why;
     }
+    // process_nmi allows two NMIs pending when none is in service, expecting to inject the first
+    // at once; when it cannot (STI shadow, interrupt window), both are delivered where bare
+    // metal latched one.
+    if (what === 'duplicate' && vector === 2 && t.nmiTwoPending) return 'process-nmi-two-pending';
     if (what === 'ran-while-halted') {
       // kvm_vcpu_has_events counts a queued NMI (KVM_REQ_NMI / nmi_queued) even while NMIs
       // are blocked; pi_pre_block (VT-d) does not block while PIR.ON is set.

@@ -3,7 +3,7 @@
 // Not modelled: the RTC (GSI 8) coalescing and EOI tracking, directed EOI, the EOI storm
 // delay (IOAPIC_SUCCESSIVE_IRQ_MAX_COUNT), userspace (split) irqchip.
 import { resolveDest } from '../../apic/dest.js';
-import { vsAdd, vsClear, type VecSet } from '../../apic/vecset.js';
+import { vsAdd, vsClear, vsHas, type VecSet } from '../../apic/vecset.js';
 import type { IoapicPin } from '../../scenario/types.js';
 import { Mode, PHYS_CALL_FUNCTION, REQ_SCAN_IOAPIC } from './consts.js';
 import { __apic_accept_irq } from './lapic.js';
@@ -21,6 +21,12 @@ export interface KvmRte {
   lastSendWhy: string;
   /** Diagnostics: a redirection-entry write cleared Remote IRR while the vector was in service (before v4.15). */
   remoteIrrLost: boolean;
+  /**
+   * Diagnostics: the path of a message bare metal would not have sent whose instance may still
+   * be outstanding (a later legitimate message does not hide it), until an EOI finds no
+   * instance of the vector left in any vCPU.
+   */
+  owedWhy: string;
 }
 
 export class KvmIoapic {
@@ -30,7 +36,7 @@ export class KvmIoapic {
   irr = 0;
   constructor(pins: readonly IoapicPin[]) {
     for (const p of pins) {
-      this.rtes.push({ pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remoteIrr: false, lastSendWhy: '', remoteIrrLost: false });
+      this.rtes.push({ pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remoteIrr: false, lastSendWhy: '', remoteIrrLost: false, owedWhy: '' });
     }
   }
 
@@ -45,6 +51,7 @@ function ioapic_service(kvm: Kvm, pin: number, why = ''): void {
   const e = kvm.ioapic.rte(pin)!;
   if (e.masked) return;
   e.lastSendWhy = why;
+  if (why) e.owedWhy = why;
   const mask = resolveDest(kvm.machine.apic, kvm.machine.vcpus, 0, 'none', false, e.dest);
   let delivered = false;
   for (let i = 0; i < kvm.vcpus.length; i++) {
@@ -123,7 +130,7 @@ export function kvm_ioapic_event(kvm: Kvm, pin: number, op: 'assert' | 'deassert
 
 /** Diagnostics: why the last message of the pin with this vector was one bare metal would not send. */
 export function kvm_ioapic_send_why(kvm: Kvm, vector: number): string | undefined {
-  for (const e of kvm.ioapic.rtes) if (e.vector === vector && e.lastSendWhy) return e.lastSendWhy;
+  for (const e of kvm.ioapic.rtes) if (e.vector === vector && (e.lastSendWhy || e.owedWhy)) return e.lastSendWhy || e.owedWhy;
   return undefined;
 }
 
@@ -148,6 +155,7 @@ export function kvm_ioapic_update_eoi(kvm: Kvm, vector: number, level: boolean):
     if (e.vector !== vector) continue;
     e.remoteIrr = false;
     e.remoteIrrLost = false;
+    if (e.owedWhy && !kvm.vcpus.some((t) => vsHas(t.vapic.virr, vector) || vsHas(t.pi.pir, vector))) e.owedWhy = '';
     if (!e.masked && (kvm.ioapic.irr & (1 << e.pin))) ioapic_service(kvm, e.pin);
   }
 }

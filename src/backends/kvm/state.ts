@@ -52,6 +52,11 @@ export class KvmVcpu {
   // Event injection state (arch.nmi_*, arch.interrupt) and this pass's VM-entry info.
   nmiQueued = 0;
   nmiPending = 0;
+  /**
+   * Diagnostics (explain): process_nmi last left two NMIs pending ("allow two, and we'll
+   * inject the first one immediately"), until the second is injected.
+   */
+  nmiTwoPending = false;
   nmiInjected = false;
   /** The prepared NMI injection repeats one whose delivery faulted (already reported). */
   nmiReinject = false;

@@ -91,6 +91,16 @@ const COMMON_DEVIATIONS: CauseDoc[] = [
       + 'show in a guest IRR read but are never delivered (class 0 never beats VPPR).',
   },
   {
+    cause: 'duplicate:process-nmi-two-pending',
+    why: 'Found by REF-NMI-1 once the reference kept NMIs sent after a take apart from those that could have '
+      + 'collapsed. process_nmi: "x86 is limited to one NMI running, and one NMI pending after it. If an NMI is '
+      + 'already in progress, limit further NMIs to just one. Otherwise, allow two (and we\'ll inject the first one '
+      + 'immediately)" — nmi_pending = min(nmi_pending + nmi_queued, 2) when neither get_nmi_mask nor nmi_injected. '
+      + 'When the first cannot be injected at once (an STI shadow: enable_nmi_window falls back to an interrupt '
+      + 'window), the two NMIs that landed together are both delivered, where bare metal latches one. Unchanged in '
+      + 'v4.10 through v4.16 (and today\'s x86.c keeps the same limit). [x86.c process_nmi, inject_pending_event]',
+  },
+  {
     cause: 'core:hlt-ended-by-blocked-nmi',
     why: 'Found by REF-HLT-1. kvm_vcpu_has_events counts a queued NMI (nmi_queued in v4.10/v4.11, KVM_REQ_NMI from '
       + 'v4.15) without asking whether NMIs are blocked, so an NMI sent to a vCPU halted inside its NMI handler makes '

@@ -130,6 +130,7 @@ function process_nmi(t: KvmVcpu): void {
   const limit = t.guest.nmiBlocked || t.nmiInjected ? 1 : 2;
   t.nmiPending = Math.min(t.nmiPending + t.nmiQueued, limit);
   t.nmiQueued = 0;
+  if (t.nmiPending === 2) t.nmiTwoPending = true;
   t.requests |= REQ_EVENT;
 }
 
@@ -248,7 +249,10 @@ function vmx_enter(kvm: Kvm, t: KvmVcpu): void {
   if (t.nmiInjected) {
     t.nmiInjected = false;
     // An NMI re-injected after a faulting delivery was already reported.
-    if (!t.nmiReinject) kvm.sink.deliver(t.id, 2, true, 'vmentry-inject');
+    if (!t.nmiReinject) {
+      kvm.sink.deliver(t.id, 2, true, 'vmentry-inject');
+      if (t.nmiPending === 0) t.nmiTwoPending = false;
+    }
     if (t.faultArmed) {
       vmx_fault_during_delivery(kvm, t, 2, true, false);
       return;
