@@ -124,7 +124,9 @@ export interface BackendInstance {
   /**
    * Optional: a mechanism tag for a divergence that is not a held interrupt. `what` is the
    * oracle's shape of it ('ran-while-halted', 'handler-not-entered', 'duplicate', 'spurious',
-   * 'masked', 'masked-ppr', 'nmi-blocked', 'irr-extra', ...), `vector` the vector involved
+   * 'masked', 'masked-ppr', 'nmi-blocked', 'irr-extra', 'isr-not-cleared', 'dropped', and the
+   * register-read shapes 'isr-stale', 'isr-missing', 'ppr-mismatch', 'tmr-set-without-level-message',
+   * ...), `vector` the vector involved
    * (2 for an NMI, -1 none). A tag, when given, names the cause in place of the oracle's
    * shape; return undefined for anything the mechanism cannot explain.
    * 'collapsed' asks, when bare metal has just merged a message of `vector` into the pending

@@ -536,7 +536,8 @@ export class Oracle implements ObsSink, CollapseListener {
         const own = this.owner[cpu]!.get(v);
         if (own > 0) { this.record('read-mismatch', this.divergences[own - 1]!.cause, cpu, msg, reg); return; }
       }
-      this.record('read-mismatch', makeCause('read', tag), cpu, msg, reg);
+      // The backend may name the path that left the register so (its explain), else the shape.
+      this.record('read-mismatch', makeCause('read', this.why(cpu, tag, vectors.length > 0 ? vectors[0]! : -1, tag)), cpu, msg, reg);
     };
     switch (reg) {
       case 'irr': this.readIrr(cpu, value as VecSet); return;
