@@ -179,6 +179,12 @@ export class XenInstance implements BackendInstance, XenVm {
       // vlapic_accept_irq(NMI) wakes a _VPF_down vCPU even while its NMIs are blocked.
       if (v.hltEndedEmpty === 2) return 'hlt-down-woken-by-blocked-nmi';
     }
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) {
+      // A phantom EOI of a level vector reaches vioapic_update_EOI: Remote IRR is cleared while
+      // the guest still handles the interrupt, and a line still asserted is sent again.
+      if (v.phantomEoi) return 'phantom-eoi-after-vp-assist-remap';
+      if (v.avoidedLostByUnmap) return 'avoided-eoi-misretired-after-vp-assist-unmap';
+    }
     if ((what === 'masked-ppr' || what === 'priority') && vector >= 16) {
       // Xen's ISR lost a vector the guest still has in service, so PPR is too low. Once that
       // happened the vCPU's ISR stays out of step (each later EOI retires the wrong vector),
@@ -186,6 +192,9 @@ export class XenInstance implements BackendInstance, XenVm {
       // A missed EOI emulated for an EOI the guest never avoided (the MSR write cleared the
       // page under a pending assist).
       if (v.phantomEoi) return 'phantom-eoi-after-vp-assist-remap';
+      // An avoided EOI left outstanding by an unmap is emulated after the page comes back, against
+      // whatever is highest in service by then.
+      if (v.avoidedLostByUnmap) return 'avoided-eoi-misretired-after-vp-assist-unmap';
       // 10a674b4: the avoided EOI belonged to a nested vector, the completion cleared the latched one.
       if (v.nestedOverAssist) return 'assist-kept-across-nested-interrupt';
     }

@@ -112,6 +112,15 @@ const UNMAP_LOST: CauseDoc = {
     + `[viridian.c/viridian/synic.c VP_ASSIST_PAGE wrmsr, complete/completed @ ${ALL}]`,
 };
 
+const UNMAP_MISRETIRED: CauseDoc = {
+  cause: 'masked-ppr:avoided-eoi-misretired-after-vp-assist-unmap',
+  why: 'The other outcome of stuck:avoided-eoi-lost-on-vp-assist-unmap: when the guest enables the page again, the '
+    + 'outstanding assist (pending, bit clear after clear_page) is completed and vlapic_EOI_set retires whatever is '
+    + 'highest in service by then — a vector the guest is still handling if one arrived meanwhile — so interrupts '
+    + 'are injected inside its handler. docs/findings/xen-vp-assist-msr-write.md. [viridian/synic.c '
+    + `viridian_synic_wrmsr, viridian_apic_assist_completed; vlapic.c vlapic_EOI_set @ ${REWORK} and RELEASE-4.22.0]`,
+};
+
 const PHANTOM: CauseDoc[] = [
   {
     cause: 'masked-ppr:phantom-eoi-after-vp-assist-remap',
@@ -122,6 +131,12 @@ const PHANTOM: CauseDoc[] = [
       + 'inside its handler, and each later EOI retires the wrong vector. A real bug today: '
       + `docs/findings/xen-vp-assist-msr-write.md. [viridian/synic.c viridian_synic_wrmsr, viridian_apic_assist_completed; `
       + `viridian/viridian.c viridian_map_guest_page @ RELEASE-4.22.0; viridian.c initialize_vp_assist @ ${PREFIX_TREE}, ${REWORK}]`,
+  },
+  {
+    cause: 'ioapic:phantom-eoi-after-vp-assist-remap',
+    why: 'The phantom EOI retiring a level-triggered vector: vlapic_handle_EOI → vioapic_update_EOI clears Remote IRR '
+      + 'while the guest is still in the handler, so the line (still asserted, or asserted again) is sent once more — '
+      + 'a second delivery the 82093AA would not make. [see masked-ppr:phantom-eoi-after-vp-assist-remap]',
   },
   {
     cause: 'read:isr-missing',
@@ -233,7 +248,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'vlapic_EOI_set; a normal EOI clears the bit; nesting above an assisted interrupt keeps the assist.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...COMMON, ...OLD_REGS, UNMAP_LOST, ...PHANTOM, LEVEL_DEFERRED, SNAPSHOT],
+    knownDeviations: [...COMMON, ...OLD_REGS, UNMAP_LOST, UNMAP_MISRETIRED, ...PHANTOM, LEVEL_DEFERRED, SNAPSHOT],
   },
   {
     name: '4.22',
@@ -243,6 +258,6 @@ export const VARIANTS: VariantInfo[] = [
       + 'ESR writes that publish latched errors (b28b590d).',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...COMMON, UNMAP_LOST, ...PHANTOM, LEVEL_DEFERRED, SNAPSHOT],
+    knownDeviations: [...COMMON, UNMAP_LOST, UNMAP_MISRETIRED, ...PHANTOM, LEVEL_DEFERRED, SNAPSHOT],
   },
 ];
