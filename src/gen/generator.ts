@@ -48,8 +48,8 @@ export function generateMachine(rng: Rng, backend: Backend, vectors: number[]): 
   const m: MachineConfig = { vcpus, apic: chance(rng, 0.7) ? 'x2apic' : 'xapic', ioapic };
   const nested: MachineConfig = { ...m, nested: { exitOnIntr: true } };
   if (backend.supports(nested) === null && (backend.supports(m) !== null || chance(rng, 0.5))) return nested;
-  // The Hyper-V APIC assist, for backends that accept it: the draw happens only for them, so
-  // the streams of the others are unchanged.
+  // The Hyper-V APIC assist, for backends that accept it (xen, and baremetal as the soundness
+  // baseline): the draw happens only for them, so the streams of backends that refuse it are unchanged.
   const hyperv: MachineConfig = { ...m, hyperv: { apicAssist: true } };
   if (backend.supports(hyperv) === null && chance(rng, 0.5)) return hyperv;
   return m;
