@@ -4,12 +4,14 @@ import { baremetal } from './baremetal/index.js';
 import { bhyve } from './bhyve/index.js';
 import { kvm } from './kvm/index.js';
 import { kvmNvmx } from './kvm-nvmx/index.js';
+import { xen } from './xen/index.js';
 
 export const BACKENDS: Backend[] = [
   baremetal,
   bhyve,
   kvm,
   kvmNvmx,
+  xen,
 ];
 
 export function findBackend(name: string): Backend | undefined {

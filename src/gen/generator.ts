@@ -48,6 +48,10 @@ export function generateMachine(rng: Rng, backend: Backend, vectors: number[]): 
   const m: MachineConfig = { vcpus, apic: chance(rng, 0.7) ? 'x2apic' : 'xapic', ioapic };
   const nested: MachineConfig = { ...m, nested: { exitOnIntr: true } };
   if (backend.supports(nested) === null && (backend.supports(m) !== null || chance(rng, 0.5))) return nested;
+  // The Hyper-V APIC assist, for backends that accept it (xen, and baremetal as the soundness
+  // baseline): the draw happens only for them, so the streams of backends that refuse it are unchanged.
+  const hyperv: MachineConfig = { ...m, hyperv: { apicAssist: true } };
+  if (backend.supports(hyperv) === null && chance(rng, 0.5)) return hyperv;
   return m;
 }
 
@@ -109,7 +113,11 @@ function candidates(rng: Rng, s: Session, vectors: number[]): Cand[] {
         return { k: 'ipi', cpu, vector: 0, dest: Math.floor(rng() * m.vcpus), nmi: true };
       },
     });
-    out.push({ w: top && !top.eoied ? 12 : 3, make: () => ({ k: 'eoi', cpu }) });
+    // On a Hyper-V machine the guest's EOI routine honours "No EOI required" half the time
+    // (both are legal, TLFS 10.3.5), and it sometimes rewrites its VP assist page MSR.
+    const hv = m.hyperv?.apicAssist === true;
+    out.push({ w: top && !top.eoied ? 12 : 3, make: () => (hv && chance(rng, 0.5) ? { k: 'eoi', cpu, assist: true } : { k: 'eoi', cpu }) });
+    if (hv) out.push({ w: 1.5, make: () => ({ k: 'assist', cpu, on: chance(rng, 0.8) }) });
     out.push({ w: top ? (top.eoied ? 12 : 4) : 1, make: () => ({ k: 'iret', cpu }) });
     out.push({ w: 5, make: () => ({ k: 'step', cpu }) });
     out.push({ w: g.IF ? 1 : 6, make: () => ({ k: 'sti', cpu }) });

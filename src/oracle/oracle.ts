@@ -415,7 +415,10 @@ export class Oracle implements ObsSink, CollapseListener {
     if (ev.k === 'eoi') {
       const h = vsHighest(this.ref.cpus[ev.cpu]!.isr);
       this.ref.apply(ev);
-      this.eoiRetired[ev.cpu] = h + 2;
+      // An EOI the guest avoided through Hyper-V's APIC assist is completed by the hypervisor
+      // when it next looks (TLFS "EOI assist"): no REF-EOI-3 check; its effects are judged by
+      // the reads and the timeliness rules.
+      this.eoiRetired[ev.cpu] = ev.assist ? 0 : h + 2;
     } else this.ref.apply(ev);
     this.listener?.('cpu' in ev ? ev.cpu : -1, `executed ${ev.k}`);
   }

@@ -75,7 +75,7 @@ class BareMetal implements BackendInstance {
         for (let v = vsHighest(c.inflight); v >= 0; v = vsHighest(c.inflight)) { vsDel(c.inflight, v); this.land(ev.cpu, v, false); }
         break;
       }
-      case 'exit': case 'enter': case 'enter_step': case 'fault': case 'vmentry': case 'l2': case 'assist':
+      case 'exit': case 'enter': case 'enter_step': case 'fault': case 'vmentry': case 'l2':
         break; // no hypervisor
       default: this.instruction(ev, index);
     }

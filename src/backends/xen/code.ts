@@ -1,0 +1,37 @@
+// The Xen code versions this backend models. Each field selects one real code shape, read
+// in xen-project/xen at the cited commit; a variant differs from another only where the
+// source differs. The vlapic / SVM / vIOAPIC paths every variant shares are the same code
+// in all four trees (svm/intr.c, svm/svm.c, hvm/irq.c, hvm/vioapic.c, hvm_hlt).
+
+export type XenVariant = 'first' | 'pre-fix' | 'rework' | '4.22';
+
+export interface XenCode {
+  /**
+   * The APIC-assist state machine (viridian.c, later viridian/synic.c, and its callers in
+   * vlapic.c):
+   *  - 'latch-2016' (10a674b4): a latched vector, -1 when none; initialize_apic_assist
+   *    resets it; vlapic_has_pending_irq aborts only when ISR priority >= IRR priority;
+   *    vlapic_ack_pending_irq starts an assist unless the lowest ISR vector is below;
+   *  - 'latch-2017' (78c5f59e + 4361e80d, as in 48a933ee): a latched vector, 0 when none,
+   *    not reset by the MSR write; abort whenever anything is in service; start only
+   *    with ISR empty; a completed assist only clears the ISR bit;
+   *  - 'pending' (66bf4ef0, today's synic.c): a boolean; a missed EOI is a full
+   *    vlapic_EOI_set, a normal EOI clears the bit.
+   */
+  assist: 'latch-2016' | 'latch-2017' | 'pending';
+  /** vlapic_set_irq clears TMR on edge acceptance (12a50030, 2018-03-15); before, EOI cleared it. */
+  tmrClearedOnEdge: boolean;
+  /** ESR writes publish the errors latched since the last write (b28b590d, 2024-11-28). */
+  esrLatched: boolean;
+}
+
+export const CODE: Record<XenVariant, XenCode> = {
+  first: { assist: 'latch-2016', tmrClearedOnEdge: false, esrLatched: false },
+  'pre-fix': { assist: 'latch-2017', tmrClearedOnEdge: false, esrLatched: false },
+  rework: { assist: 'pending', tmrClearedOnEdge: false, esrLatched: false },
+  '4.22': { assist: 'pending', tmrClearedOnEdge: true, esrLatched: true },
+};
+
+export function isXenVariant(v: string): v is XenVariant {
+  return v === 'first' || v === 'pre-fix' || v === 'rework' || v === '4.22';
+}

@@ -1,0 +1,27 @@
+// Xen HVM on AMD SVM: the software vlapic with event injection, and the Viridian APIC assist
+// from its first version (2016) through the 2018 rework to today's viridian/synic.c.
+import type { MachineConfig } from '../../scenario/types.js';
+import type { Backend, BackendInstance, ObsSink } from '../api.js';
+import { isXenVariant } from './code.js';
+import { XenInstance } from './machine.js';
+import { VARIANTS } from './variants.js';
+
+export const xen: Backend = {
+  name: 'xen',
+  description: 'Xen HVM on AMD SVM: vlapic + svm_intr_assist event injection, Viridian APIC assist (2016 → 4.22)',
+  variants: VARIANTS,
+  supports(machine: MachineConfig): string | null {
+    if (machine.nested) return 'nested HVM (nestedsvm) is not modelled for Xen';
+    return null;
+  },
+  create(variant: string, machine: MachineConfig, sink: ObsSink): BackendInstance {
+    if (!isXenVariant(variant)) {
+      throw new Error(`xen: unknown variant '${variant}' (expected ${VARIANTS.map((v) => v.name).join(', ')})`);
+    }
+    const why = xen.supports(machine);
+    if (why) throw new Error(`xen: ${why}`);
+    return new XenInstance(variant, machine, sink);
+  },
+};
+
+export default xen;

@@ -1,0 +1,382 @@
+// One Xen HVM domain on AMD SVM: per-vCPU vlapic, VMCB, viridian and guest state, the
+// vIOAPIC, and the mapping of the scenario vocabulary onto Xen's paths. Every APIC register
+// access traps (x2APIC MSR intercept → guest_{rd,wr}msr_x2apic; xAPIC → nested page fault on
+// the APIC page → vlapic_mmio_{read,write}); CR8 does not (V_INTR_MASKING); HLT is
+// intercepted; the guest's "honour No EOI required" EOI routine reads and clears bit 0 of its
+// VP assist page and writes HV_X64_MSR_EOI only if the bit was clear.
+import { resolveDest } from '../../apic/dest.js';
+import { GuestCpu, execCoreInstruction } from '../../apic/guestcpu.js';
+import { hex, prioClass, vsDel, vsFormat, vsHas, vsHighest, type VecSet } from '../../apic/vecset.js';
+import type { Event, MachineConfig } from '../../scenario/types.js';
+import type { BackendInstance, ObsSink, VcpuWhere } from '../api.js';
+import { CODE, type XenCode, type XenVariant } from './code.js';
+import { DEVICE_CPU, type XenVm } from './domain.js';
+import { hvmHlt } from './hvm.js';
+import { PHASE_NAMES, Phase, XenVcpu } from './state.js';
+import { enter, enterStep, simpleExit, svmHardware, updateGuestEip, vmexitBegin, vmexitEnd } from './svm.js';
+import { initialize, noteAvoidedEoi, viridianWrmsrVpAssist } from './viridian.js';
+import { XenVioapic } from './vioapic.js';
+import { findHighestIsr, vlapicEOISet, vlapicEsrWrite, vlapicGetPpr, vlapicIpi, vlapicSetIrq } from './vlapic.js';
+
+type GuestEvent = Extract<Event, { cpu: number }>;
+
+export class XenInstance implements BackendInstance, XenVm {
+  readonly code: XenCode;
+  readonly vcpu: XenVcpu[] = [];
+  readonly nvcpus: number;
+  readonly mode: MachineConfig['apic'];
+  readonly viridianDomain: boolean;
+  readonly apicAssist: boolean;
+  readonly vioapic: XenVioapic;
+  crashed = false;
+
+  constructor(readonly variant: XenVariant, readonly machine: MachineConfig, readonly sink: ObsSink) {
+    this.code = CODE[variant];
+    this.nvcpus = machine.vcpus;
+    this.mode = machine.apic;
+    this.viridianDomain = machine.hyperv !== undefined;
+    this.apicAssist = machine.hyperv?.apicAssist === true;
+    for (let i = 0; i < machine.vcpus; i++) this.vcpu.push(new XenVcpu());
+    this.vioapic = new XenVioapic(machine.ioapic, (dest, vector, level, from) => {
+      if (dest < this.nvcpus && this.vcpu[dest]!.vlapic.enabled) vlapicSetIrq(this, dest, vector, level, from);
+    });
+    // Windows writes HV_X64_MSR_VP_ASSIST_PAGE on every vCPU at boot: a Hyper-V machine
+    // starts with the page mapped (and zeroed), nothing latched, nothing pending.
+    if (this.viridianDomain) {
+      for (let i = 0; i < machine.vcpus; i++) {
+        const vv = this.vcpu[i]!.viridian;
+        vv.msrEnabled = true;
+        vv.vector = this.code.assist === 'latch-2016' ? -1 : 0;
+        initialize(this, i);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ BackendInstance
+
+  apply(ev: Event, index: number): void {
+    switch (ev.k) {
+      case 'msi':
+        this.sink.executed(index);
+        this.msi(ev.dest, ev.vector, ev.logical ?? false);
+        break;
+      case 'ioapic':
+        this.sink.executed(index);
+        switch (ev.op) {
+          case 'assert': this.vioapic.assert(ev.pin, DEVICE_CPU); break;
+          case 'deassert': this.vioapic.deassert(ev.pin); break;
+          case 'pulse': this.vioapic.pulse(ev.pin, DEVICE_CPU); break;
+          case 'mask': this.vioapic.setMask(ev.pin, true, DEVICE_CPU); break;
+          case 'unmask': this.vioapic.setMask(ev.pin, false, DEVICE_CPU); break;
+        }
+        break;
+      case 'exit': this.exit(ev.cpu, ev.reason, index); break;
+      case 'enter': enter(this, ev.cpu); break;
+      case 'enter_step': enterStep(this, ev.cpu); break;
+      case 'pirq': this.pirq(ev.cpu); break;
+      case 'fault': if (!this.crashed) this.vcpu[ev.cpu]!.faultArmed = true; break;
+      case 'l2': break; // no nested guests (supports() refuses such machines)
+      default: this.guestInstruction(ev, index); break;
+    }
+    // The CPU acts on its own on every vCPU that runs guest code.
+    for (let i = 0; i < this.nvcpus; i++) svmHardware(this, i);
+  }
+
+  where(cpu: number): VcpuWhere {
+    switch (this.vcpu[cpu]!.phase) {
+      case Phase.Guest: return 'guest';
+      case Phase.Blocked: case Phase.Down: case Phase.Dead: return 'blocked';
+      default: return 'hv';
+    }
+  }
+
+  inL2(_cpu: number): boolean {
+    return false;
+  }
+
+  physPending(cpu: number): boolean {
+    return this.vcpu[cpu]!.ipiPending;
+  }
+
+  guest(cpu: number): GuestCpu {
+    return this.vcpu[cpu]!.guest;
+  }
+
+  snapshot(cpu: number): { irr: VecSet; isr: VecSet; ppr: number; extra?: string } {
+    const v = this.vcpu[cpu]!;
+    const vl = v.vlapic;
+    const vv = v.viridian;
+    const assist = !this.viridianDomain ? ''
+      : ` assist[msr=${vv.msrEnabled ? 1 : 0} mapped=${vv.mapped ? 1 : 0} bit=${vv.pageBit ? 1 : 0} `
+        + (this.code.assist === 'pending' ? `pending=${vv.pending ? 1 : 0}]` : `vector=${vv.vector < 0 ? vv.vector : hex(vv.vector)}]`);
+    const extra = `${PHASE_NAMES[v.phase]} tpr=${hex(vl.taskpri)} v_tpr=${v.vTpr} tmr=${vsFormat(vl.tmr)}`
+      + (v.vIrq ? ` v_irq(prio=${v.vIntrPrio}${v.vIgnTpr ? ',ign_tpr' : ''})` : '')
+      + (v.interceptVintr ? ' vintr' : '') + (v.interceptIret ? ' iret' : '') + (v.intrShadow ? ' shadow' : '')
+      + (v.eventinjValid ? ` eventinj=${v.eventinjNmi ? 'NMI' : hex(v.eventinjVector)}` : '')
+      + (v.nmiPending ? ' nmi_pending' : '') + (v.kickSoftirq ? ' kick_softirq' : '') + (v.ipiPending ? ' ipi-in-flight' : '')
+      + assist;
+    return { irr: vl.irr, isr: vl.isr, ppr: vlapicGetPpr(vl), extra };
+  }
+
+  /** Where an interrupt that bare metal would have taken is held, named after the cause. */
+  whereStuck(cpu: number, vector: number): string | undefined {
+    const v = this.vcpu[cpu]!;
+    const vl = v.vlapic;
+    if (vector === 2) {
+      if (!v.nmiPending) return undefined;
+      // hvm_hlt took the vCPU down (HLT with IF = 0) with the NMI already pending: the
+      // NMI IPI's wake-up happens only when nmi_pending goes 0 → 1.
+      if (v.phase === Phase.Down) return 'nmi-pending-vcpu-down';
+      if (v.interceptIret) return 'nmi-blocked-by-iret-intercept';
+      // svm_enable_intr_window for an NMI in a shadow: a V_IRQ the CPU takes only with IF = 1
+      // ("Also we should not be waiting for EFLAGS.IF to become 1").
+      if (v.vIrq && v.vIgnTpr && v.interceptVintr) return 'nmi-behind-vintr-window';
+      return 'nmi-pending';
+    }
+    // hvm_vcpu_has_pending_irq returns the NMI first; blocked by the IRET intercept it gets no
+    // window and svm_intr_assist returns without looking at the LAPIC.
+    if (v.nmiPending && v.interceptIret) return 'intr-behind-blocked-nmi';
+    if (vsHas(vl.irr, vector)) {
+      // vlapic_has_pending_irq compared the ISR with the IRR it read before emulating a missed
+      // EOI whose vIOAPIC re-send put this vector in IRR.
+      if (vsHas(v.snapshotMissed, vector)) return 'irr-snapshot-before-missed-eoi';
+      const isr = findHighestIsr(vl);
+      // Xen's ISR holds a vector the guest has already retired.
+      if (isr >= 0 && prioClass(vector) <= prioClass(isr) && !vsHas(v.archIsr, isr)) return this.assistCause(v, isr, false);
+      if (v.phase === Phase.Blocked) return 'irr-vcpu-blocked';
+      if (v.nmiPending) return 'intr-behind-pending-nmi';
+      return 'irr';
+    }
+    if (v.eventinjValid && !v.eventinjNmi && v.eventinjVector === vector) return 'eventinj-reinjection';
+    // The EOI that would clear the pin's Remote IRR has not reached (or reached too late)
+    // vioapic_update_EOI: a held or new assertion of the line was not sent.
+    if (vsHas(v.levelDeferred, vector) || this.vioapic.heldByRemoteIrr(vector)) return this.assistCause(v, vector, true);
+    return undefined;
+  }
+
+  /** Which assist path left Xen's ISR (or a pin's Remote IRR) holding a vector the guest has finished. */
+  private assistCause(v: XenVcpu, isr: number, level: boolean): string {
+    // 2016/2017: a normal EOI left bit 0 set, and the guest later skipped an EOI on it.
+    if (v.staleBitAvoided) return 'stale-assist-bit-after-normal-eoi';
+    // 10a674b4: the assist was kept across a nested interrupt; the latch names the outer vector.
+    if (v.nestedOverAssist) return 'assist-kept-across-nested-interrupt';
+    // 10a674b4: the MSR write reset the latch of an avoided EOI.
+    if (v.latchDroppedByRemap) return 'avoided-eoi-dropped-by-vp-assist-remap';
+    // The page was unmapped with an avoided EOI outstanding: every assist function returns early.
+    if (v.avoidedLostByUnmap) return 'avoided-eoi-lost-on-vp-assist-unmap';
+    if (level) return 'vioapic-eoi-deferred-by-avoided-eoi';
+    if (vsHas(v.avoided, isr)) return 'avoided-eoi-not-retired';
+    return 'isr-stale';
+  }
+
+  explain(cpu: number, what: string, vector: number): string | undefined {
+    const v = this.vcpu[cpu]!;
+    if (what === 'ran-while-halted') {
+      // The HLT ended for a LAPIC vector, but svm_intr_assist stopped at a blocked NMI.
+      if (v.hltEndedEmpty !== 0 && v.hltEndedBehindNmi) return 'intr-behind-blocked-nmi';
+      // vcpu_kick unblocks a HLT for any new IRR bit, deliverable or not.
+      if (v.hltEndedEmpty === 1) return 'hlt-ended-by-kick-for-undeliverable-irq';
+      // vlapic_accept_irq(NMI) wakes a _VPF_down vCPU even while its NMIs are blocked.
+      if (v.hltEndedEmpty === 2) return 'hlt-down-woken-by-blocked-nmi';
+    }
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) {
+      // A phantom EOI of a level vector reaches vioapic_update_EOI: Remote IRR is cleared while
+      // the guest still handles the interrupt, and a line still asserted is sent again.
+      if (v.phantomEoi) return 'phantom-eoi-after-vp-assist-remap';
+      if (v.avoidedLostByUnmap) return 'avoided-eoi-misretired-after-vp-assist-unmap';
+    }
+    if ((what === 'masked-ppr' || what === 'priority' || what === 'isr-not-cleared') && vector >= 16) {
+      // Xen's ISR lost a vector the guest still has in service, so PPR is too low. Once that
+      // happened the vCPU's ISR stays out of step (each later EOI retires the wrong vector),
+      // so the flags name the path that started it.
+      // A missed EOI emulated for an EOI the guest never avoided (the MSR write cleared the
+      // page under a pending assist).
+      if (v.phantomEoi) return 'phantom-eoi-after-vp-assist-remap';
+      // An avoided EOI left outstanding by an unmap is emulated after the page comes back, against
+      // whatever is highest in service by then.
+      if (v.avoidedLostByUnmap) return 'avoided-eoi-misretired-after-vp-assist-unmap';
+      // 10a674b4: the avoided EOI belonged to a nested vector, the completion cleared the latched one.
+      if (v.nestedOverAssist) return 'assist-kept-across-nested-interrupt';
+    }
+    return undefined;
+  }
+
+  // ------------------------------------------------------------ sources
+
+  /** hvm_inject_msi → vmsi_deliver: fixed, edge, from device context. */
+  private msi(dest: number, vector: number, logical: boolean): void {
+    const mask = resolveDest(this.mode, this.nvcpus, 0, 'none', logical, dest);
+    for (let i = 0; i < this.nvcpus; i++) {
+      if ((mask & (1 << i)) !== 0 && this.vcpu[i]!.vlapic.enabled) vlapicSetIrq(this, i, vector, false, DEVICE_CPU);
+    }
+  }
+
+  /** The event-check IPI arrives at the vCPU's pCPU. */
+  private pirq(cpu: number): void {
+    const v = this.vcpu[cpu]!;
+    if (!v.ipiPending) return;
+    switch (v.phase) {
+      case Phase.Guest: simpleExit(this, cpu, 'intr'); return; // VMEXIT_INTR
+      case Phase.Clgi: return; // GIF = 0: held until VMRUN
+      default:
+        v.ipiPending = false;
+        this.sink.step(cpu, 'event_check_interrupt');
+        return;
+    }
+  }
+
+  /** Scenario `exit`: a host interrupt or a guest instruction Xen intercepts. */
+  private exit(cpu: number, reason: 'timer' | 'io' | 'cpuid' | 'npf' | 'pause', index: number): void {
+    const v = this.vcpu[cpu]!;
+    if (v.phase !== Phase.Guest) return;
+    switch (reason) {
+      case 'timer': simpleExit(this, cpu, 'intr'); return;
+      case 'npf':
+        vmexitBegin(this, cpu, 'npf');
+        this.sink.step(cpu, 'hvm_hap_nested_page_fault');
+        vmexitEnd(this, cpu);
+        return;
+      default: {
+        v.guest.beginInstruction();
+        const code = reason === 'io' ? 'ioio' : reason;
+        vmexitBegin(this, cpu, code);
+        this.sink.step(cpu, reason === 'io' ? 'hvm_io_intercept' : reason === 'cpuid' ? 'svm_vmexit_do_cpuid' : 'svm_vmexit_do_pause');
+        updateGuestEip(this, cpu);
+        this.sink.executed(index);
+        vmexitEnd(this, cpu);
+        return;
+      }
+    }
+  }
+
+  /** An APIC register access traps (x2APIC MSR intercept, or xAPIC MMIO through the NPT). */
+  private apicAccess(cpu: number, write: boolean): void {
+    if (this.mode === 'x2apic') {
+      vmexitBegin(this, cpu, 'msr');
+      this.sink.step(cpu, write ? 'guest_wrmsr_x2apic' : 'guest_rdmsr_x2apic');
+    } else {
+      vmexitBegin(this, cpu, 'npf');
+      this.sink.step(cpu, write ? 'vlapic_mmio_write' : 'vlapic_mmio_read');
+    }
+    updateGuestEip(this, cpu);
+  }
+
+  private guestInstruction(ev: GuestEvent, index: number): void {
+    const cpu = ev.cpu;
+    const v = this.vcpu[cpu]!;
+    const g = v.guest;
+    if (v.phase !== Phase.Guest || g.halted) return;
+    g.beginInstruction();
+    const vl = v.vlapic;
+    switch (ev.k) {
+      case 'cli': case 'sti': case 'step': case 'work': case 'wait':
+        execCoreInstruction(g, ev.k);
+        this.sink.executed(index);
+        return;
+      case 'iret':
+        if (v.interceptIret) {
+          // VMEXIT_IRET before the IRET executes: NMI blocking ends, the shadow keeps a pending
+          // NMI from being injected before the IRET retires; the IRET restarts after VMRUN.
+          vmexitBegin(this, cpu, 'iret');
+          v.interceptIret = false;
+          v.intrShadow = true;
+          v.iretRestart = true;
+          v.pendingIret = index;
+          vmexitEnd(this, cpu);
+          return;
+        }
+        g.iret();
+        this.sink.executed(index);
+        return;
+      case 'hlt':
+        vmexitBegin(this, cpu, 'hlt');
+        this.sink.step(cpu, 'svm_vmexit_do_hlt');
+        updateGuestEip(this, cpu);
+        g.hlt();
+        this.sink.executed(index);
+        v.hltEndedEmpty = 0; // after the boundary before this HLT was judged
+        hvmHlt(this, cpu);
+        vmexitEnd(this, cpu);
+        return;
+      case 'tpr':
+        if (ev.via === 'cr8') {
+          // MOV CR8 writes V_TPR; Xen sees it at the next #VMEXIT.
+          v.vTpr = (ev.value >>> 4) & 0xf;
+          g.tpr = ev.value & 0xf0;
+          this.sink.executed(index);
+          return;
+        }
+        this.apicAccess(cpu, true);
+        this.sink.step(cpu, 'vlapic_reg_write(APIC_TASKPRI)');
+        vl.taskpri = ev.value & 0xff;
+        g.tpr = ev.value;
+        this.sink.executed(index);
+        vmexitEnd(this, cpu);
+        return;
+      case 'eoi': {
+        const vv = v.viridian;
+        if (ev.assist && vv.msrEnabled) {
+          // The guest's EOI routine: atomically clear "No EOI required"; if it was set, no EOI.
+          if (vv.pageBit) {
+            vv.pageBit = false;
+            this.sink.step(cpu, 'guest: No EOI required, EOI skipped');
+            noteAvoidedEoi(this, v);
+            g.eoi();
+            this.sink.executed(index);
+            return;
+          }
+          vmexitBegin(this, cpu, 'msr');
+          this.sink.step(cpu, 'viridian_wrmsr(HV_X64_MSR_EOI)');
+          updateGuestEip(this, cpu);
+        } else {
+          this.apicAccess(cpu, true);
+        }
+        retireArch(v);
+        vlapicEOISet(this, cpu);
+        g.eoi();
+        this.sink.executed(index);
+        vmexitEnd(this, cpu);
+        return;
+      }
+      case 'read': {
+        this.apicAccess(cpu, ev.reg === 'esr');
+        if (ev.reg === 'esr') vlapicEsrWrite(this, vl); // the guest writes ESR, then reads it
+        this.sink.step(cpu, 'vlapic_read_aligned');
+        switch (ev.reg) {
+          case 'irr': this.sink.readValue(cpu, 'irr', vl.irr); break;
+          case 'isr': this.sink.readValue(cpu, 'isr', vl.isr); break;
+          case 'tmr': this.sink.readValue(cpu, 'tmr', vl.tmr); break;
+          case 'ppr': this.sink.readValue(cpu, 'ppr', vlapicGetPpr(vl)); break;
+          case 'tpr': this.sink.readValue(cpu, 'tpr', vl.taskpri); break;
+          case 'esr': this.sink.readValue(cpu, 'esr', vl.esr); break;
+        }
+        this.sink.executed(index);
+        vmexitEnd(this, cpu);
+        return;
+      }
+      case 'ipi':
+        this.apicAccess(cpu, true);
+        this.sink.step(cpu, 'vlapic_ipi');
+        this.sink.executed(index);
+        vlapicIpi(this, cpu, ev.vector, ev.nmi ?? false, ev.shorthand ?? 'none', ev.logical ?? false, ev.dest ?? 0);
+        vmexitEnd(this, cpu);
+        return;
+      case 'assist':
+        // WRMSR HV_X64_MSR_VP_ASSIST_PAGE (a viridian MSR: always intercepted).
+        vmexitBegin(this, cpu, 'msr');
+        if (this.viridianDomain) viridianWrmsrVpAssist(this, cpu, ev.on);
+        updateGuestEip(this, cpu);
+        this.sink.executed(index);
+        vmexitEnd(this, cpu);
+        return;
+      case 'vmentry':
+        return;
+    }
+  }
+}
+
+/** Diagnostics: the guest wrote an EOI; it retires its highest in-service vector. */
+function retireArch(v: XenVcpu): void {
+  const h = vsHighest(v.archIsr);
+  if (h >= 0) vsDel(v.archIsr, h);
+}

@@ -1,0 +1,135 @@
+// Per-vCPU state of a Xen HVM guest on AMD SVM that interrupt delivery depends on: the
+// vlapic register page (struct vlapic), the VMCB control fields Xen programs (struct
+// vmcb_struct), the viridian VP-assist state (struct viridian_vcpu), the scheduler and
+// softirq bits, and where the vCPU's pCPU is on the svm_asm_do_resume loop.
+import { GuestCpu } from '../../apic/guestcpu.js';
+import { vecSet } from '../../apic/vecset.js';
+
+/** Where the vCPU (pinned: vCPU i runs on pCPU i) is. */
+export const enum Phase {
+  /** Between VMRUN and #VMEXIT. */
+  Guest = 0,
+  /** At .Lsvm_do_resume (after svm_vmexit_handler or a softirq pass): about to call svm_intr_assist. */
+  Hv = 1,
+  /** svm_intr_assist has run; CLGI and the softirq check come next. */
+  Assisted = 2,
+  /** CLGI done and no softirq pending: VMRUN next. Host interrupts are held (GIF = 0). */
+  Clgi = 3,
+  /** Woken (vcpu_wake) but not scheduled yet: schedule() → svm_do_resume comes next. */
+  Runnable = 4,
+  /** SCHEDOP_block from hvm_hlt: descheduled until vcpu_unblock. */
+  Blocked = 5,
+  /** _VPF_down (hvm_vcpu_down, a HLT with RFLAGS.IF = 0): only an NMI IPI wakes it. */
+  Down = 6,
+  /** The domain crashed (domain_crash): no vCPU runs again. */
+  Dead = 7,
+}
+export const PHASE_NAMES = ['guest', 'hv', 'assisted', 'clgi', 'runnable', 'blocked', 'down', 'dead'] as const;
+
+/** No intercepted IRET waits for its restart (drain indices are negative). */
+export const NO_IRET = -0x7fffffff;
+
+/** struct vlapic: the register page as Xen keeps it (PPR is computed on demand). */
+export class VlapicRegs {
+  readonly irr = vecSet();
+  readonly isr = vecSet();
+  readonly tmr = vecSet();
+  /** APIC_TASKPRI, the whole byte. */
+  taskpri = 0;
+  /** APIC_ESR as the guest reads it. */
+  esr = 0;
+  /** hw.pending_esr (b28b590d and later): errors since the last ESR write. */
+  pendingEsr = 0;
+  /** vlapic_enabled(): hardware- and software-enabled (the initial state). */
+  readonly enabled = true;
+}
+
+/** struct viridian_vcpu (the VP assist page part). */
+export class ViridianVcpu {
+  /** HV_X64_MSR_VP_ASSIST_PAGE as the guest last wrote it: enabled bit. */
+  msrEnabled = false;
+  /** vp_assist.va / vp_assist.ptr: Xen's global mapping of the page (NULL when unmapped). */
+  mapped = false;
+  /**
+   * Bit 0 of the first word of the page ("No EOI required"). Guest memory: it keeps its
+   * value when Xen unmaps the page; the guest reads and clears it without an exit.
+   */
+  pageBit = false;
+  /** The latched vector of the 2016/2017 code (-1 none in 10a674b4, 0 none later). */
+  vector = 0;
+  /** apic_assist_pending / vp_assist.pending (66bf4ef0 and later). */
+  pending = false;
+}
+
+export class XenVcpu {
+  phase: Phase = Phase.Guest;
+  readonly vlapic = new VlapicRegs();
+  readonly viridian = new ViridianVcpu();
+  /** The guest's registers (RFLAGS.IF, frames, NMI blocking, HLT) as the VMCB save area has them. */
+  readonly guest = new GuestCpu();
+
+  // ---- scheduler, softirqs, physical interrupts
+  /** VCPU_KICK_SOFTIRQ pending on this vCPU's pCPU (softirq_pending, a memory bit). */
+  kickSoftirq = false;
+  /** The event-check IPI cpu_raise_softirq sent to this pCPU is in flight or latched. */
+  ipiPending = false;
+  /** v->arch.nmi_pending. */
+  nmiPending = false;
+
+  // ---- VMCB (the fields svm_intr_assist and svm_vmexit_handler use)
+  eventinjValid = false;
+  eventinjNmi = false;
+  eventinjVector = 0;
+  /** vintr: V_IRQ (always a dummy vector 0 in Xen: interrupt-window exiting). */
+  vIrq = false;
+  vIntrPrio = 0;
+  vIgnTpr = false;
+  /** vintr.fields.tpr: the guest's CR8, written without an exit (V_INTR_MASKING). */
+  vTpr = 0;
+  interceptVintr = false;
+  /** GENERAL1_INTERCEPT_IRET: Xen's NMI blocking on hardware without vNMI. */
+  interceptIret = false;
+  /** int_stat.intr_shadow as saved at #VMEXIT and loaded at VMRUN. */
+  intrShadow = false;
+
+  // ---- guest instructions that trapped before they executed
+  /** The last exit was the IRET intercept: the IRET restarts as the first instruction after VMRUN. */
+  iretRestart = false;
+  pendingIret = NO_IRET;
+  /** Scenario `fault`: the next event delivery takes a nested page fault. */
+  faultArmed = false;
+
+  // ---- diagnostics (whereStuck / explain only; never read by the mechanism)
+  /** What the guest has retired: acked vectors minus one per guest EOI (written or avoided). */
+  readonly archIsr = vecSet();
+  /** Vectors whose EOI the guest avoided through the assist and Xen has not cleared from ISR yet. */
+  readonly avoided = vecSet();
+  /** Xen emulated an avoided EOI that the guest never avoided (the page was cleared by a re-map). */
+  phantomEoi = false;
+  /** The assist bit went 1 → 0 because the MSR write cleared the page, not because the guest skipped an EOI. */
+  bitClearedByRemap = false;
+  /** Level vectors whose EOI the guest avoided: their vioapic_update_EOI waits for Xen to notice. */
+  readonly levelDeferred = vecSet();
+  /** Vectors vlapic_has_pending_irq left out because it compared the ISR with an IRR snapshot taken before a missed EOI re-sent them. */
+  readonly snapshotMissed = vecSet();
+  /** 2016/2017: the guest avoided an EOI on a bit a normal EOI had left set (the latched vector was no longer in service). */
+  staleBitAvoided = false;
+  /** The guest disabled the VP assist page with an avoided EOI not yet retired. */
+  avoidedLostByUnmap = false;
+  /** 10a674b4: the MSR write reset the latch while the guest's avoided EOI was still unretired. */
+  latchDroppedByRemap = false;
+  /** 10a674b4: an interrupt was acked on top of an assisted one with the assist still set. */
+  nestedOverAssist = false;
+  /**
+   * Why the vCPU left its HLT: 0 not woken, 1 vcpu_kick → vcpu_unblock (SCHEDOP_block),
+   * 2 the NMI IPI's vcpu_wake from _VPF_down (hvm_vcpu_down).
+   */
+  wokenBy: 0 | 1 | 2 = 0;
+  /**
+   * The HLT this vCPU came out of ended with nothing injected: 0 no, 1/2 the wokenBy that
+   * ended it, 3 hvm_hlt found a deliverable event that svm_intr_assist then did not inject.
+   */
+  hltEndedEmpty: 0 | 1 | 2 | 3 = 0;
+  /** At that VMRUN an NMI was pending behind NMI blocking (svm_intr_assist stopped at it). */
+  hltEndedBehindNmi = false;
+}

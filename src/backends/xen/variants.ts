@@ -1,0 +1,277 @@
+// The four points of Xen's APIC-assist history modelled, with what the fuzzer must find on
+// each and the real deviations that are not the subject of that history (each with the file,
+// function and commit it was read at in xen-project/xen).
+import type { CauseDoc, VariantInfo } from '../api.js';
+
+export const FIRST = '10a674b4653fd2d21b61ab561a44e07146b0df71';
+export const ABORT_ANY = '4361e80d228655b100bae5d19b489b39d20aa68d';
+export const PREFIX_TREE = '48a933ee590e2fdfa240484ebda4f76096277d7e';
+export const REWORK = '66bf4ef04869548128b70d8d371ec992189a6a1c';
+export const R422 = 'd45d5687f1441495f4ee20d5e9940066c5fa5beb';
+
+const ALL = `${FIRST}, ${PREFIX_TREE}, ${REWORK} and RELEASE-4.22.0`;
+
+/** Real behaviour of code every tree shares (svm/intr.c, svm/svm.c, hvm.c, vlapic.c outside the assist). */
+const COMMON: CauseDoc[] = [
+  {
+    cause: 'core:hlt-ended-by-kick-for-undeliverable-irq',
+    why: 'vlapic_set_irq kicks on every newly set IRR bit and vcpu_kick → vcpu_unblock wakes a vCPU blocked in '
+      + 'SCHEDOP_block whatever TPR/PPR say; hvm_hlt does not loop, so the guest resumes after its HLT although '
+      + 'svm_intr_assist has nothing it may inject (a vector at or below TPR or the in-service class). Bare metal '
+      + 'stays halted. Harmless for OS idle loops (they re-check and halt again). [vlapic.c vlapic_set_irq, '
+      + `arch/x86/domain.c vcpu_kick, hvm.c hvm_hlt @ ${ALL}]`,
+  },
+  {
+    cause: 'core:hlt-down-woken-by-blocked-nmi',
+    why: 'A HLT with RFLAGS.IF = 0 takes the vCPU down (hvm_hlt → hvm_vcpu_down, _VPF_down); vlapic_accept_irq(APIC_DM_NMI) '
+      + 'clears _VPF_down and vcpu_wake()s it for a new NMI even while NMIs are blocked (the IRET intercept is still '
+      + 'set, inside an NMI handler): svm_intr_assist cannot inject, and the guest resumes after its HLT. On bare metal a '
+      + `blocked NMI stays latched and does not end the HLT. [vlapic.c vlapic_accept_irq, hvm.c hvm_hlt/hvm_vcpu_down @ ${ALL}]`,
+  },
+  {
+    cause: 'stuck:nmi-behind-vintr-window',
+    why: 'An NMI that cannot be injected yet (an interrupt shadow, or EVENTINJ already holds an event) gets '
+      + 'svm_enable_intr_window: a dummy V_IRQ with the VINTR intercept, which the CPU takes only with RFLAGS.IF = 1. When '
+      + 'the guest runs with IF = 0 (the handler of the event just injected, or code that IRETs from an NMI handler to '
+      + 'IF = 0) the NMI waits until it sets IF; bare metal takes it at once. Xen says so itself: "TODO: Better NMI '
+      + `handling. ... Also we should not be waiting for EFLAGS.IF to become 1." [svm/intr.c svm_enable_intr_window @ ${ALL}; `
+      + 'hardware with vNMI (vnmi_enable, 4.22 on AMD Zen 4) takes another path, not modelled]',
+  },
+  {
+    cause: 'stuck:intr-behind-blocked-nmi',
+    why: 'hvm_vcpu_has_pending_irq returns a pending NMI before it looks at the LAPIC; blocked by NMI blocking '
+      + '(hvm_intblk_nmi_iret, the IRET intercept) it gets no window ("NMI-blocking window is handled by IRET '
+      + 'interception") and svm_intr_assist returns: while a second NMI is latched, maskable interrupts wait for the NMI '
+      + 'handler\'s IRET even if that handler runs with IF = 1. Bare metal delivers them. [hvm/irq.c '
+      + `hvm_vcpu_has_pending_irq, svm/intr.c svm_intr_assist/svm_enable_intr_window @ ${ALL}]`,
+  },
+  {
+    cause: 'core:intr-behind-blocked-nmi',
+    why: 'The same svm_intr_assist path seen by REF-HLT-1: hvm_hlt found a deliverable LAPIC vector and did not block, '
+      + 'but by the VM entry a new NMI was pending behind NMI blocking, so svm_intr_assist injected nothing and the guest '
+      + `resumed after its HLT without the interrupt that ends it on bare metal. [svm/intr.c svm_intr_assist, hvm.c hvm_hlt @ ${ALL}]`,
+  },
+  {
+    cause: 'stuck:nmi-pending-vcpu-down',
+    why: 'A real bug, present today: docs/findings/xen-nmi-lost-at-hlt.md. An NMI made pending (nmi_pending = 1, kick '
+      + 'IPI in flight) just before the guest executes CLI; HLT: the HLT intercept runs hvm_hlt, which sees IF = 0 and '
+      + 'takes the vCPU down without looking at nmi_pending; the NMI IPI\'s wake-up only happens on nmi_pending 0 → 1, '
+      + `so no later NMI wakes it either. [hvm.c hvm_hlt, hvm_vcpu_down; vlapic.c vlapic_accept_irq @ ${ALL}]`,
+  },
+  {
+    cause: 'read:esr-riv-missing',
+    why: 'vlapic_ipi sets SENDILL in the sender for a FIXED IPI with a vector < 16 and breaks out before any receiver '
+      + `is matched, so no receiver (the sender itself included) latches RECVILL. [vlapic.c vlapic_ipi @ ${ALL}]`,
+  },
+  {
+    cause: 'read:tpr-mismatch',
+    why: 'CR8 is not intercepted (V_INTR_MASKING); svm_vmexit_handler syncs TASKPRI = (vTPR << 4) | (TASKPRI & 0x0F) on '
+      + 'every exit ("NB. We need to preserve the low bits of the TPR to make checked builds of Windows work"), so after '
+      + 'an MMIO/MSR TPR write with TPR[3:0] != 0 and a CR8 write the TPR reads back with the old low nibble; a CR8 '
+      + `write clears TPR[3:0] on bare metal. [svm/svm.c svm_vmexit_handler @ ${ALL}]`,
+  },
+  {
+    cause: 'read:ppr-mismatch',
+    why: 'vlapic_get_ppr computes PPR from TASKPRI and the ISR on every read: it carries the TPR[3:0] kept across a CR8 '
+      + 'write (read:tpr-mismatch), and the class of an in-service vector whose EOI the guest avoided through the '
+      + `assist until Xen notices (read:isr-stale). [vlapic.c vlapic_get_ppr, vlapic_read_aligned @ ${ALL}]`,
+  },
+  {
+    cause: 'read:isr-stale',
+    why: 'An EOI the guest avoids through the APIC assist (cleared bit 0, no exit) is only seen by Xen when '
+      + 'vlapic_has_pending_irq finds an IRR vector (it returns before the assist code when IRR is empty) or at the next '
+      + 'vlapic_EOI_set; vlapic_read_aligned(APIC_ISR) does not look, so until then the guest reads its EOIed vector as '
+      + 'still in service. The TLFS contract (the avoided EOI is an EOI) holds for delivery, not for register reads. '
+      + `[vlapic.c vlapic_read_aligned, vlapic_has_pending_irq @ ${ALL}; docs/findings/xen-avoided-eoi-lazy.md]`,
+  },
+];
+
+/** The pre-12a50030 TMR and pre-b28b590d ESR of the three older trees. */
+const OLD_REGS: CauseDoc[] = [
+  {
+    cause: 'read:tmr-cleared-after-eoi',
+    why: 'Before 12a50030 ("x86/vlapic: clear TMR bit upon acceptance of edge-triggered interrupt to IRR", 2018-03-15) '
+      + 'vlapic_handle_EOI test-and-clears the TMR bit at EOI; bare metal keeps TMR until an edge acceptance. '
+      + `[vlapic.c vlapic_handle_EOI @ ${FIRST}, ${PREFIX_TREE}, ${REWORK}]`,
+  },
+  {
+    cause: 'read:esr-extra-bits',
+    why: 'Before b28b590d ("x86/vlapic: Fix handling of writes to APIC_ESR", 2024-11-28: "Xen currently presents '
+      + 'APIC_ESR to guests as a simple read/write register") vlapic_error ORs errors straight into APIC_ESR and an ESR '
+      + 'write does not clear them: an error stays visible in every later ESR read. [vlapic.c vlapic_error, '
+      + `vlapic_reg_write @ ${FIRST}, ${PREFIX_TREE}, ${REWORK}]`,
+  },
+];
+
+const UNMAP_LOST: CauseDoc = {
+  cause: 'stuck:avoided-eoi-lost-on-vp-assist-unmap',
+  why: 'The guest avoids an EOI (clears bit 0) and then writes HV_X64_MSR_VP_ASSIST_PAGE with enabled = 0 before Xen '
+    + 'noticed: the mapping is gone, every assist function returns early on a NULL page pointer, and the avoided EOI '
+    + 'is never retired: its vector stays in ISR and holds every interrupt of its class or below until something else '
+    + 'EOIs (the wrong vector). Real behaviour of every version; today\'s code: docs/findings/xen-vp-assist-msr-write.md. '
+    + `[viridian.c/viridian/synic.c VP_ASSIST_PAGE wrmsr, complete/completed @ ${ALL}]`,
+};
+
+/** The phantom EOI of a level vector in the trees whose EOI still clears TMR (before 12a50030). */
+const PHANTOM_TMR: CauseDoc = {
+  cause: 'read:tmr-clear-for-level',
+  why: 'A phantom EOI (masked-ppr:phantom-eoi-after-vp-assist-remap) that retires a level-triggered vector still in '
+    + 'service goes through vlapic_handle_EOI, which before 12a50030 test-and-clears its TMR bit: the guest then reads '
+    + `TMR = 0 for a level interrupt it is handling. [vlapic.c vlapic_handle_EOI @ ${PREFIX_TREE}, ${REWORK}]`,
+};
+
+const UNMAP_MISRETIRED: CauseDoc = {
+  cause: 'masked-ppr:avoided-eoi-misretired-after-vp-assist-unmap',
+  why: 'The other outcome of stuck:avoided-eoi-lost-on-vp-assist-unmap: when the guest enables the page again, the '
+    + 'outstanding assist (pending, bit clear after clear_page) is completed and vlapic_EOI_set retires whatever is '
+    + 'highest in service by then — a vector the guest is still handling if one arrived meanwhile — so interrupts '
+    + 'are injected inside its handler. docs/findings/xen-vp-assist-msr-write.md. [viridian/synic.c '
+    + `viridian_synic_wrmsr, viridian_apic_assist_completed; vlapic.c vlapic_EOI_set @ ${REWORK} and RELEASE-4.22.0]`,
+};
+
+const PHANTOM: CauseDoc[] = [
+  {
+    cause: 'masked-ppr:phantom-eoi-after-vp-assist-remap',
+    why: 'The guest rewrites HV_X64_MSR_VP_ASSIST_PAGE (enabled) while an assist is outstanding (bit 0 still set, the '
+      + 'EOI not yet done): mapping the page clears it (clear_page), but the latched vector (2017) / apic_assist_pending '
+      + '(2018 on) survives, so the next vlapic_has_pending_irq or vlapic_EOI_set takes the cleared bit for an avoided '
+      + 'EOI and retires an in-service vector the guest is still handling; lower-priority interrupts are then injected '
+      + 'inside its handler, and each later EOI retires the wrong vector. A real bug today: '
+      + `docs/findings/xen-vp-assist-msr-write.md. [viridian/synic.c viridian_synic_wrmsr, viridian_apic_assist_completed; `
+      + `viridian/viridian.c viridian_map_guest_page @ RELEASE-4.22.0; viridian.c initialize_vp_assist @ ${PREFIX_TREE}, ${REWORK}]`,
+  },
+  {
+    cause: 'ioapic:phantom-eoi-after-vp-assist-remap',
+    why: 'The phantom EOI retiring a level-triggered vector: vlapic_handle_EOI → vioapic_update_EOI clears Remote IRR '
+      + 'while the guest is still in the handler, so the line (still asserted, or asserted again) is sent once more — '
+      + 'a second delivery the 82093AA would not make. [see masked-ppr:phantom-eoi-after-vp-assist-remap]',
+  },
+  {
+    cause: 'read:isr-missing',
+    why: 'The same phantom EOI seen by an ISR read: the vector the guest is still handling is gone from Xen\'s ISR. '
+      + '[see masked-ppr:phantom-eoi-after-vp-assist-remap]',
+  },
+  {
+    cause: 'read:isr-mismatch',
+    why: 'The phantom EOI and a lazily completed avoided EOI in one ISR read: Xen\'s ISR lacks the vector the guest is '
+      + 'handling and still holds the one whose EOI it avoided. [see masked-ppr:phantom-eoi-after-vp-assist-remap and '
+      + 'read:isr-stale]',
+  },
+];
+
+/** The other face of the seed's bug in the two latched versions (vlapic_EOI_set leaves the bit set). */
+const STALE_BIT: CauseDoc = {
+  cause: 'stuck:stale-assist-bit-after-normal-eoi',
+  why: 'The same root cause as the crash, when the next interrupt starts no new assist (it is level-triggered, or '
+    + 'something is in service): a guest that EOIed an assisted interrupt normally leaves bit 0 set (vlapic_EOI_set has '
+    + 'no viridian code), so its next EOI is skipped for an interrupt Xen never granted the assist; the completion '
+    + 'then clears the latched, long-retired vector instead, the skipped vector stays in ISR, and a level vector\'s '
+    + 'Remote IRR is never cleared. 66bf4ef0: "vlapic_EOI_set() must also make sure the bit is cleared to avoid '
+    + `confusing the state machine". [vlapic.c vlapic_EOI_set, vlapic_has_pending_irq; viridian.c @ ${FIRST}, ${PREFIX_TREE}]`,
+};
+
+const SNAPSHOT: CauseDoc = {
+  cause: 'stuck:irr-snapshot-before-missed-eoi',
+  why: 'vlapic_has_pending_irq reads the highest IRR vector first, then emulates a missed EOI (vlapic_EOI_set → '
+    + 'vlapic_handle_EOI → vioapic_update_EOI), which can re-send a level line still asserted — a vector above the '
+    + 'snapshot — and then compares the ISR with the stale snapshot: it returns -1 (or the lower vector), so '
+    + 'svm_intr_assist injects nothing and opens no window for the re-sent vector, which waits for an unrelated exit. '
+    + `Real today: docs/findings/xen-avoided-eoi-lazy.md. [vlapic.c vlapic_has_pending_irq @ ${REWORK} and RELEASE-4.22.0]`,
+};
+
+const LEVEL_DEFERRED: CauseDoc = {
+  cause: 'stuck:vioapic-eoi-deferred-by-avoided-eoi',
+  why: 'A level-triggered interrupt acked on top of an assisted edge interrupt does not clear the assist '
+    + '(vlapic_ack_pending_irq only declines to set it when TMR is set), so the guest may avoid the level interrupt\'s '
+    + 'EOI; vlapic_handle_EOI → vioapic_update_EOI then runs only when Xen notices the avoided EOI. Until then Remote '
+    + 'IRR stays set: an assertion of the line is dropped (vioapic_irq_positive_edge) and a line still high is not '
+    + 're-sent. Real today: docs/findings/xen-avoided-eoi-lazy.md. [vlapic.c vlapic_ack_pending_irq, vlapic_has_pending_irq, '
+    + `vlapic_EOI_set; vioapic.c vioapic_update_EOI @ ${REWORK} and RELEASE-4.22.0; the same keep-the-bit path in ${FIRST}]`,
+};
+
+export const VARIANTS: VariantInfo[] = [
+  {
+    name: 'first',
+    source: `${FIRST} "x86/hvm/viridian: enable APIC assist enlightenment" (2016-03-18), read at that commit`,
+    summary: 'A latched vector (-1 = none) reset by every VP-assist MSR write; vlapic_has_pending_irq aborts the assist only '
+      + 'when the in-service priority is >= the pending one; vlapic_EOI_set ignores the assist.',
+    status: 'buggy',
+    expectedBugs: [
+      {
+        cause: 'crash:viridian_start_apic_assist',
+        why: 'The seed\'s sequence: an assisted interrupt EOIed normally leaves bit 0 set and the vector latched; the next '
+          + 'interrupt acked with nothing in service calls viridian_start_apic_assist, which finds the latch and calls '
+          + `domain_crash. [viridian.c viridian_start_apic_assist, vlapic.c vlapic_ack_pending_irq @ ${FIRST}]`,
+      },
+      {
+        cause: 'stuck:assist-kept-across-nested-interrupt',
+        why: 'The bug 4361e80d fixed ("abort existing APIC assist if any vector is pending in ISR": "it is also necessary '
+          + 'to abort an APIC assist in the case where a higher priority is about to be delivered"). vlapic_has_pending_irq '
+          + 'aborts only when the in-service class is >= the pending one, so a higher interrupt nests with the assist still '
+          + 'set and the guest avoids the nested vector\'s EOI; viridian_complete_apic_assist then clears the latched outer '
+          + 'vector from ISR while the nested one stays: interrupts between the two classes are held behind a vector the '
+          + `guest has finished, and an abort in between loses the latch for good. [vlapic.c vlapic_has_pending_irq, `
+          + `vlapic_ack_pending_irq (vlapic_find_lowest_vector); viridian.c viridian_complete_apic_assist @ ${FIRST}]`,
+      },
+      {
+        cause: 'eoi:assist-kept-across-nested-interrupt',
+        why: 'The same bug, seen by REF-EOI-3 when the guest\'s next normal EOI comes first: viridian_complete_apic_assist '
+          + 'retired the latched outer vector, so the EOI of the nested one retires the outer and the nested vector stays '
+          + `in service. [viridian.c viridian_complete_apic_assist, vlapic.c vlapic_EOI_set @ ${FIRST}]`,
+      },
+      STALE_BIT,
+    ],
+    knownDeviations: [
+      ...COMMON, ...OLD_REGS, UNMAP_LOST, LEVEL_DEFERRED,
+      {
+        cause: 'read:isr-mismatch',
+        why: 'The nested-assist bug (stuck:assist-kept-across-nested-interrupt) seen by an ISR read: '
+          + 'viridian_complete_apic_assist cleared the latched outer vector, which the guest is still handling, while the '
+          + `nested vector whose EOI it avoided stays. [viridian.c viridian_complete_apic_assist @ ${FIRST}]`,
+      },
+      {
+        cause: 'stuck:avoided-eoi-dropped-by-vp-assist-remap',
+        why: 'initialize_apic_assist resets the latched vector to -1 on every HV_X64_MSR_APIC_ASSIST write: an EOI the guest '
+          + 'had avoided (bit clear, not yet completed) is forgotten and its vector stays in ISR for good. Changed by '
+          + `78c5f59e (the latch is no longer reset). [viridian.c initialize_apic_assist @ ${FIRST}]`,
+      },
+    ],
+  },
+  {
+    name: 'pre-fix',
+    source: `${ABORT_ANY} "vlapic/viridian: abort existing APIC assist if any vector is pending in ISR" (2017-03-07); `
+      + `code read at ${PREFIX_TREE}, the parent of the 2018 rework (the seed's pre-fix tree)`,
+    summary: 'A latched vector (0 = none, 78c5f59e); any vector in service aborts the assist, an assist starts only with ISR '
+      + 'empty; a completed assist only clears the ISR bit; vlapic_EOI_set ignores the assist.',
+    status: 'buggy',
+    expectedBugs: [
+      {
+        cause: 'crash:viridian_start_apic_assist',
+        why: 'Seed 004: a guest that ignores "No EOI required" and EOIs normally leaves bit 0 set and the vector latched '
+          + '(vlapic_EOI_set has no viridian code); the next interrupt acked with ISR empty reaches viridian_start_apic_assist '
+          + `with vp_assist.vector != 0: domain_crash (viridian.c:452). [viridian.c, vlapic.c @ ${PREFIX_TREE}]`,
+      },
+      STALE_BIT,
+    ],
+    knownDeviations: [...COMMON, ...OLD_REGS, UNMAP_LOST, ...PHANTOM, PHANTOM_TMR],
+  },
+  {
+    name: 'rework',
+    source: `${REWORK} "x86/hvm: re-work viridian APIC assist code" (2018-01-19), read at that commit`,
+    summary: 'A pending flag instead of a latch; an avoided EOI found in vlapic_has_pending_irq or vlapic_EOI_set is a full '
+      + 'vlapic_EOI_set; a normal EOI clears the bit; nesting above an assisted interrupt keeps the assist.',
+    status: 'clean',
+    expectedBugs: [],
+    knownDeviations: [...COMMON, ...OLD_REGS, UNMAP_LOST, UNMAP_MISRETIRED, ...PHANTOM, PHANTOM_TMR, LEVEL_DEFERRED, SNAPSHOT],
+  },
+  {
+    name: '4.22',
+    source: `RELEASE-4.22.0 (${R422}): viridian/synic.c viridian_apic_assist_{set,completed,clear}, vlapic.c, svm/intr.c; `
+      + 'modelled on SVM hardware without vNMI (vmcb->_vintr.fields.vnmi_enable = 0, i.e. before AMD Zen 4)',
+    summary: 'The rework as refactored into viridian/synic.c (a85089d0), plus TMR cleared on edge acceptance (12a50030) and '
+      + 'ESR writes that publish latched errors (b28b590d).',
+    status: 'clean',
+    expectedBugs: [],
+    knownDeviations: [...COMMON, UNMAP_LOST, UNMAP_MISRETIRED, ...PHANTOM, LEVEL_DEFERRED, SNAPSHOT],
+  },
+];

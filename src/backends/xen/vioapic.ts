@@ -1,0 +1,111 @@
+// Xen's virtual I/O APIC (xen/arch/x86/hvm/vioapic.c) and the line bookkeeping in front of
+// it (hvm/irq.c): a device line is a bit (pci_intx / isa_irq) plus gsi_assert_count; the
+// 0 → 1 change of the count is a positive edge. vioapic_irq_positive_edge sends an edge pin's
+// message if unmasked and a level pin's only with Remote IRR clear (then sets it);
+// vioapic_update_EOI clears Remote IRR and re-sends a level pin whose line is still asserted;
+// a redirection-entry write that unmasks a level pin with the line asserted and Remote IRR
+// clear sends (vioapic_write_redirent). The entries are fixed, physical, as programmed.
+import { MAX_IOAPIC_PINS, type IoapicPin } from '../../scenario/types.js';
+
+export interface XenPin {
+  readonly vector: number;
+  readonly dest: number;
+  readonly level: boolean;
+  masked: boolean;
+  remoteIrr: boolean;
+  /** hvm_irq->gsi_assert_count[gsi] (one device per pin here). */
+  assertCount: number;
+  /** The device's own line bit (__test_and_set_bit on pci_intx.i / isa_irq.i). */
+  deviceAsserted: boolean;
+}
+
+/** ioapic_inj_irq → vlapic_set_irq on the destination vCPU; `from` is the context that caused it. */
+export type InjIrq = (dest: number, vector: number, level: boolean, from: number) => void;
+
+export class XenVioapic {
+  readonly redirtbl: (XenPin | null)[] = [];
+
+  constructor(pins: readonly IoapicPin[], private readonly inj: InjIrq) {
+    for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.redirtbl.push(null);
+    for (const p of pins) {
+      this.redirtbl[p.pin] = { vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remoteIrr: false, assertCount: 0, deviceAsserted: false };
+    }
+  }
+
+  /** vioapic_deliver (dest_Fixed, physical destination). */
+  private deliver(p: XenPin, from: number): void {
+    this.inj(p.dest, p.vector, p.level, from);
+  }
+
+  /** vioapic_irq_positive_edge. */
+  private positiveEdge(p: XenPin, from: number): void {
+    if (p.masked) return;
+    if (!p.level) { this.deliver(p, from); return; }
+    if (!p.remoteIrr) {
+      p.remoteIrr = true;
+      this.deliver(p, from);
+    }
+  }
+
+  /** hvm_pci_intx_assert / hvm_isa_irq_assert: only the device's own 0 → 1 change counts. */
+  assert(pin: number, from: number): void {
+    const p = this.redirtbl[pin];
+    if (!p || p.deviceAsserted) return;
+    p.deviceAsserted = true;
+    if (p.assertCount++ === 0) this.positiveEdge(p, from);
+  }
+
+  /** hvm_pci_intx_deassert / hvm_isa_irq_deassert. */
+  deassert(pin: number): void {
+    const p = this.redirtbl[pin];
+    if (!p || !p.deviceAsserted) return;
+    p.deviceAsserted = false;
+    p.assertCount--;
+  }
+
+  /** An ISA-style pulse; a line the device already holds high shows no edge (a level line ends low). */
+  pulse(pin: number, from: number): void {
+    const p = this.redirtbl[pin];
+    if (!p) return;
+    if (p.deviceAsserted) {
+      if (p.level) this.deassert(pin);
+      return;
+    }
+    this.assert(pin, from);
+    this.deassert(pin);
+  }
+
+  /** vioapic_write_redirent, lower word, changing only the mask bit. */
+  setMask(pin: number, masked: boolean, from: number): void {
+    const p = this.redirtbl[pin];
+    if (!p) return;
+    p.masked = masked;
+    if (!p.level) { p.remoteIrr = false; return; }
+    if (!p.masked && !p.remoteIrr && p.assertCount > 0) {
+      p.remoteIrr = true;
+      this.deliver(p, from);
+    }
+  }
+
+  /** vioapic_update_EOI: every pin with this vector; a level pin still asserted is re-sent. */
+  updateEOI(vector: number, from: number): void {
+    for (let i = 0; i < MAX_IOAPIC_PINS; i++) {
+      const p = this.redirtbl[i];
+      if (!p || p.vector !== vector) continue;
+      p.remoteIrr = false;
+      if (p.level && !p.masked && p.assertCount > 0) {
+        p.remoteIrr = true;
+        this.deliver(p, from);
+      }
+    }
+  }
+
+  /**
+   * Diagnostics: a level pin of this vector still waits for its EOI (Remote IRR set), so a
+   * line held high is not re-sent and a new assertion is not sent at all.
+   */
+  heldByRemoteIrr(vector: number): boolean {
+    for (const p of this.redirtbl) if (p && p.level && p.vector === vector && p.remoteIrr && !p.masked) return true;
+    return false;
+  }
+}

@@ -1,0 +1,246 @@
+// Xen's emulated local APIC (xen/arch/x86/hvm/vlapic.c) on a host without virtual-interrupt
+// delivery: IRR/ISR/TMR in the register page, PPR computed on demand, and the four paths the
+// APIC assist runs through — vlapic_has_pending_irq, vlapic_ack_pending_irq, vlapic_EOI_set
+// and (through the vIOAPIC) vlapic_handle_EOI. Only these differ between the variants.
+import { resolveDest } from '../../apic/dest.js';
+import { vsAdd, vsDel, vsHas, vsHighest, vsTestAndAdd } from '../../apic/vecset.js';
+import type { Shorthand } from '../../scenario/types.js';
+import { vcpuKick, type XenVm } from './domain.js';
+import { Phase, type VlapicRegs, type XenVcpu } from './state.js';
+import {
+  viridianAbortApicAssist, viridianApicAssistClear, viridianApicAssistCompleted, viridianApicAssistSet,
+  viridianCompleteApicAssist, viridianStartApicAssist,
+} from './viridian.js';
+
+export const APIC_ESR_SENDILL = 0x20;
+export const APIC_ESR_RECVILL = 0x40;
+
+/** vlapic_find_highest_vector on ISR. */
+export function findHighestIsr(vl: VlapicRegs): number {
+  return vsHighest(vl.isr);
+}
+
+/** vlapic_find_lowest_vector (10a674b4 only; removed by 4361e80d). */
+function findLowestIsr(vl: VlapicRegs): number {
+  for (let w = 0; w < 8; w++) {
+    const x = vl.isr[w]!;
+    if (x !== 0) return (w << 5) + 31 - Math.clz32(x & -x);
+  }
+  return -1;
+}
+
+/** vlapic_get_ppr: PPR from TPR and the highest ISR vector, computed on every read. */
+export function vlapicGetPpr(vl: VlapicRegs): number {
+  const isr = findHighestIsr(vl);
+  const isrv = isr !== -1 ? isr : 0;
+  return (vl.taskpri & 0xf0) >= (isrv & 0xf0) ? vl.taskpri & 0xff : isrv & 0xf0;
+}
+
+/**
+ * vlapic_error with LVTERR masked: before b28b590d the error goes straight into APIC_ESR
+ * (and only an ESR read shows it, forever); after, into hw.pending_esr until an ESR write.
+ */
+export function vlapicError(vm: XenVm, vl: VlapicRegs, bit: number): void {
+  if (vm.code.esrLatched) vl.pendingEsr |= bit;
+  else vl.esr |= bit;
+}
+
+/** vlapic_reg_write(APIC_ESR): ignored before b28b590d ("a simple read/write register"). */
+export function vlapicEsrWrite(vm: XenVm, vl: VlapicRegs): void {
+  if (!vm.code.esrLatched) return;
+  vl.esr = vl.pendingEsr;
+  vl.pendingEsr = 0;
+}
+
+/** Clear an ISR bit (and the diagnostics that follow it). */
+function isrClear(v: XenVcpu, vector: number): void {
+  vsDel(v.vlapic.isr, vector);
+  vsDel(v.avoided, vector);
+}
+
+// ------------------------------------------------------------------ arrival
+
+/**
+ * vlapic_set_irq, from any context: `from` is the sending vCPU (its pCPU) or DEVICE_CPU.
+ * TMR follows the trigger (edge clears it only since 12a50030); a newly set IRR bit kicks
+ * the target, a collapse does nothing.
+ */
+export function vlapicSetIrq(vm: XenVm, target: number, vec: number, trig: boolean, from: number): void {
+  const v = vm.vcpu[target]!;
+  const vl = v.vlapic;
+  if (vec < 16) {
+    vlapicError(vm, vl, APIC_ESR_RECVILL);
+    return;
+  }
+  if (trig) vsAdd(vl.tmr, vec);
+  else if (vm.code.tmrClearedOnEdge) vsDel(vl.tmr, vec);
+  vm.sink.step(target, 'vlapic_set_irq');
+  if (!vsTestAndAdd(vl.irr, vec)) vcpuKick(vm, target, from);
+}
+
+/** vlapic_accept_irq for APIC_DM_NMI: one pending NMI; the first one wakes a _VPF_down vCPU. */
+function acceptNmi(vm: XenVm, target: number, from: number): void {
+  const v = vm.vcpu[target]!;
+  if (v.nmiPending) return;
+  v.nmiPending = true;
+  vm.sink.step(target, 'vlapic_accept_irq(NMI)');
+  if (v.phase === Phase.Down) {
+    vm.sink.step(target, 'vcpu_wake');
+    v.phase = Phase.Runnable;
+    v.wokenBy = 2;
+  }
+  vcpuKick(vm, target, from);
+}
+
+/**
+ * vlapic_ipi for FIXED and NMI: a FIXED vector below 16 sets SENDILL in the sender and goes
+ * nowhere; otherwise every matching vCPU accepts it (vlapic_match_dest; destinations follow
+ * the architectural rules, see src/apic/dest.ts).
+ */
+export function vlapicIpi(vm: XenVm, sender: number, vector: number, nmi: boolean, shorthand: Shorthand, logical: boolean, dest: number): void {
+  if (!nmi && vector < 16) {
+    vlapicError(vm, vm.vcpu[sender]!.vlapic, APIC_ESR_SENDILL);
+    return;
+  }
+  const mask = resolveDest(vm.mode, vm.nvcpus, sender, shorthand, logical, dest);
+  for (let i = 0; i < vm.nvcpus; i++) {
+    if ((mask & (1 << i)) === 0) continue;
+    if (nmi) acceptNmi(vm, i, sender);
+    else if (vm.vcpu[i]!.vlapic.enabled) vlapicSetIrq(vm, i, vector, false, sender);
+  }
+}
+
+// ------------------------------------------------------------------ EOI
+
+/** vlapic_handle_EOI: a level vector's EOI goes to the vIOAPIC (TMR test-and-clear before 12a50030). */
+export function vlapicHandleEOI(vm: XenVm, cpu: number, vector: number): void {
+  const vl = vm.vcpu[cpu]!.vlapic;
+  const level = vsHas(vl.tmr, vector);
+  if (!vm.code.tmrClearedOnEdge) vsDel(vl.tmr, vector);
+  if (level) {
+    vm.sink.step(cpu, 'vioapic_update_EOI');
+    vm.vioapic.updateEOI(vector, cpu);
+  }
+}
+
+/**
+ * vlapic_EOI_set, for a guest EOI (APIC_EOI, x2APIC EOI MSR, HV_X64_MSR_EOI) and for the
+ * missed EOI of 66bf4ef0. Before 66bf4ef0 it does not look at the assist at all.
+ */
+export function vlapicEOISet(vm: XenVm, cpu: number): void {
+  const v = vm.vcpu[cpu]!;
+  const vl = v.vlapic;
+  vm.sink.step(cpu, 'vlapic_EOI_set');
+  if (vm.code.assist !== 'pending') {
+    const vector = findHighestIsr(vl);
+    if (vector === -1) return; // "Some EOI writes may not have a matching to an in-service interrupt."
+    isrClear(v, vector);
+    vlapicHandleEOI(vm, cpu, vector);
+    return;
+  }
+  // "If APIC assist was set then an EOI may have been avoided and hence this EOI actually
+  // relates to a lower priority vector": emulate the avoided one first, then this one.
+  let missedEoi = vm.apicAssist && viridianApicAssistCompleted(vm, cpu);
+  for (;;) {
+    const vector = findHighestIsr(vl);
+    if (vector === -1) return;
+    // "If APIC assist was set but the guest chose to EOI anyway then we need to clean up state."
+    if (vm.apicAssist && !missedEoi) viridianApicAssistClear(vm, cpu);
+    isrClear(v, vector);
+    vlapicHandleEOI(vm, cpu, vector);
+    if (!missedEoi) return;
+    missedEoi = false;
+  }
+}
+
+// ------------------------------------------------------------------ pending / ack
+
+/**
+ * vlapic_has_pending_irq (no virtual-interrupt delivery): the highest IRR vector if it may
+ * be injected, else -1. Not a pure query: it completes, emulates or clears the assist.
+ */
+export function vlapicHasPendingIrq(vm: XenVm, cpu: number): number {
+  const v = vm.vcpu[cpu]!;
+  const vl = v.vlapic;
+  if (!vl.enabled) return -1;
+  const irr = vsHighest(vl.irr);
+  if (irr === -1) return -1;
+  switch (vm.code.assist) {
+    case 'latch-2016': {
+      // "If APIC assist was used then there may have been no EOI so we need to clear the
+      // requisite bit from the ISR here, before comparing with the IRR."
+      const vector = viridianCompleteApicAssist(vm, cpu);
+      if (vector !== -1) isrClear(v, vector);
+      let isr = findHighestIsr(vl);
+      isr = isr !== -1 ? isr : 0;
+      if ((isr & 0xf0) >= (irr & 0xf0)) {
+        viridianAbortApicAssist(vm, cpu);
+        return -1;
+      }
+      return irr;
+    }
+    case 'latch-2017': {
+      const vector = viridianCompleteApicAssist(vm, cpu);
+      if (vector) isrClear(v, vector);
+      const isr = findHighestIsr(vl);
+      if (isr === -1) return irr;
+      // "A vector is pending in the ISR so, regardless of whether the new vector in the IRR
+      // is lower or higher in priority, any pending APIC assist must be aborted."
+      viridianAbortApicAssist(vm, cpu);
+      return (isr & 0xf0) < (irr & 0xf0) ? irr : -1;
+    }
+    case 'pending': {
+      // "If APIC assist was set then an EOI may have been avoided. If so, we need to emulate
+      // the EOI here before comparing ISR with IRR."
+      if (vm.apicAssist && viridianApicAssistCompleted(vm, cpu)) {
+        vlapicEOISet(vm, cpu);
+        // Diagnostics: the emulated EOI may re-send a level line above the IRR snapshot.
+        const now = vsHighest(vl.irr);
+        if (now > irr) vsAdd(v.snapshotMissed, now);
+      }
+      const isr = findHighestIsr(vl);
+      // "if APIC assist is set and a subsequent interrupt of lower priority occurs then APIC
+      // assist needs to be cleared."
+      if (isr >= 0 && (irr & 0xf0) <= (isr & 0xf0)) {
+        if (vm.apicAssist) viridianApicAssistClear(vm, cpu);
+        return -1;
+      }
+      return irr;
+    }
+  }
+}
+
+/**
+ * vlapic_ack_pending_irq (force_ack = 0, no VID): maybe set the assist, then IRR → ISR.
+ * Returns false when starting the assist crashed the domain.
+ */
+export function vlapicAckPendingIrq(vm: XenVm, cpu: number, vector: number): boolean {
+  const v = vm.vcpu[cpu]!;
+  const vl = v.vlapic;
+  vm.sink.step(cpu, 'vlapic_ack_pending_irq');
+  // Diagnostics (10a674b4): an interrupt nests on top of an assisted one with the bit still set.
+  if (vm.code.assist === 'latch-2016' && v.viridian.mapped && v.viridian.pageBit && findHighestIsr(vl) >= 0) v.nestedOverAssist = true;
+  // "If there's no chance of using APIC assist then bail now."
+  if (vm.apicAssist && !vsHas(vl.tmr, vector)) {
+    switch (vm.code.assist) {
+      case 'latch-2016': {
+        const isr = findLowestIsr(vl);
+        if (isr >= 0 && isr < vector) break;
+        if (!viridianStartApicAssist(vm, cpu, vector)) return false;
+        break;
+      }
+      case 'latch-2017':
+        if (findHighestIsr(vl) === -1 && !viridianStartApicAssist(vm, cpu, vector)) return false;
+        break;
+      case 'pending':
+        if (findHighestIsr(vl) === -1 && vector > 0x10 && !viridianApicAssistSet(vm, cpu)) return false;
+        break;
+    }
+  }
+  vsAdd(vl.isr, vector);
+  vsDel(vl.irr, vector);
+  vsAdd(v.archIsr, vector);
+  vsDel(v.snapshotMissed, vector);
+  vsDel(v.levelDeferred, vector);
+  return true;
+}
