@@ -103,6 +103,8 @@ class AcrnInstance implements BackendInstance {
     if (vsHas(t.pir, vector)) return pirStuck(t, vector);
     if (vsHas(t.page.irr, vector)) return this.acrn.code.mode === 'advanced' ? virrStuck(t, vector) : irrStuck(t, vector, this.acrn.code.tprThreshold);
     if (t.idtVector === vector) return 'idt-vectoring-pending';
+    // A level interrupt whose EOI the vIOAPIC never saw: Remote IRR stays set, the pin never fires again.
+    if (vsHas(t.eoiSwallowed, vector)) return 'level-eoi-before-eoi-exit-bitmap-loaded';
     return undefined;
   }
 
@@ -127,6 +129,10 @@ class AcrnInstance implements BackendInstance {
       case 'collapsed':
         // An NMI bare metal merged into the pending one while ACRN keeps its own request for it.
         if (vector === 2) return (t.pendingReq & REQ_NMI) !== 0 ? nmiStuck(t) : undefined;
+        // The ICR write of this vCPU is reported when its first message is accepted; its own copy
+        // may still wait in the handler's steps, bound for PIR beside the vIRR instance.
+        if (this.acrn.code.apicv === 'pi-self-ipi' && this.acrn.code.mode === 'advanced' && vsHas(t.page.irr, vector)
+          && (vsHas(t.pir, vector) || pendingSelfAccept(t, vector))) return 'pir-held-apart-until-self-notification';
         if (!vsHas(t.pir, vector)) {
           // Basic mode: an instance held in IRR below a PPR the guest has since lowered.
           if (this.acrn.code.mode === 'basic' && vsHas(t.page.irr, vector)) {
@@ -144,7 +150,7 @@ class AcrnInstance implements BackendInstance {
         const io = this.acrn.vioapic.sendWhy(vector);
         if (io) return io;
         // A message bare metal merged with another one in flight, held apart in PIR and synced late.
-        if (what === 'duplicate' && vsHas(t.lastSynced, vector) && t.lastSyncWhy) return t.lastSyncWhy;
+        if (what === 'duplicate' && t.heldWhy[vector]) return t.heldWhy[vector];
         if (what === 'irr-extra' && this.acrn.code.mode === 'basic' && vsHas(t.page.irr, vector)) {
           const tag = irrStuck(t, vector, this.acrn.code.tprThreshold);
           if (tag === 'irr-below-stale-ppr' || tag === 'irr-tpr-threshold-stale') return tag;
@@ -155,6 +161,12 @@ class AcrnInstance implements BackendInstance {
         return undefined;
     }
   }
+}
+
+/** The vCPU's own exit handler still has to accept `vector` for itself (a self or broadcast IPI). */
+function pendingSelfAccept(t: AcrnVcpu, vector: number): boolean {
+  for (const op of t.ops) if ((op & 0xf) === 0 && ((op >>> 4) & 0xf) === t.id && ((op >>> 8) & 0xff) === vector) return true;
+  return false;
 }
 
 function isEmpty(s: VecSet): boolean {

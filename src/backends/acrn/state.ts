@@ -116,16 +116,22 @@ export class AcrnVcpu {
   earlySignal = 0;
   /** The last wake-up of the HLT wait came from such an early signal. */
   wokeEarly = false;
+  /** A pass since the last HLT exit ran while such a signal's request was still missing. */
+  passBeforeRequest = false;
   /** The hypervisor crashed on this vCPU. */
   dead = false;
 
   // Diagnostics (whereStuck / explain only; never consulted by the mechanism).
+  /** Level vectors EOIed by EOI virtualization before their EOI-exit bit reached the VMCS. */
+  readonly eoiSwallowed = vecSet();
   /** Vectors whose injection a second acrn_handle_pending_request pass overwrote. */
   readonly overwritten = vecSet();
   overwrittenNmi = false;
-  /** Vectors the last PIR → vIRR move brought in, and why they had been held apart (explain 'duplicate'). */
-  readonly lastSynced = vecSet();
-  lastSyncWhy = '';
+  /**
+   * Per vector: why an instance that a PIR → vIRR move brought in had been held apart (a skipped
+   * sync, a late self-notification), until that instance is delivered (explain 'duplicate').
+   */
+  readonly heldWhy: string[] = new Array<string>(256).fill('');
   /** The branch that made a pass skip the VID sync of the current ON episode (2018, #1443), '' when none. */
   syncSkipWhy = '';
   /** An IDT-vectoring external interrupt an NMI branch did not re-inject (2019+; lost at the next exit). */

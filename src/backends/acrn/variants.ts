@@ -19,10 +19,9 @@ const C4_WHY = '#1443: in acrn_handle_pending_request (hypervisor/arch/x86/virq.
   + 'Fixed by 7f2b9a1c7 (the sync moved before the injections). The exception branch (vcpu_inject_hi_exception: '
   + '#MC/#BP/#DB) has the same effect; in this tree only a guest #MC intercepted by the exception bitmap reaches it.';
 const C4 = [
-  doc('stuck:pir-sync-skipped-by-nmi', C4_WHY),
-  doc('stuck:pir-sync-skipped-by-idt-vectoring', C4_WHY),
-  doc('duplicate:pir-sync-skipped-by-nmi', `${C4_WHY} Seen as a duplicate when bare metal merged the held message with another one in flight.`),
-  doc('duplicate:pir-sync-skipped-by-idt-vectoring', `${C4_WHY} Seen as a duplicate when bare metal merged the held message with another one in flight.`),
+  doc('stuck:pir-sync-skipped-by-injection', C4_WHY),
+  doc('duplicate:pir-sync-skipped-by-injection', `${C4_WHY} Seen as a duplicate when bare metal merged the held message with another one in flight.`),
+  doc('ioapic:pir-sync-skipped-by-injection', `${C4_WHY} Seen as a duplicate of an I/O APIC pin's vector (the oracle files it under ioapic).`),
 ];
 
 const C3_WHY = '#3374: vcpu_thread (common/hv_main.c @ 7f2b9a1c7, the same order until ea849177a^) runs '
@@ -137,7 +136,16 @@ const SELF_NOTIFY = [
     + 'docs/findings/acrn-self-notification-latency.md.'),
   doc('stuck:pir-held-apart-until-self-notification', 'As duplicate:pir-held-apart-until-self-notification, seen while the '
     + 'second instance is still held.'),
+  doc('ioapic:pir-held-apart-until-self-notification', 'As duplicate:pir-held-apart-until-self-notification for an I/O APIC '
+    + 'pin\'s vector (the oracle files it under ioapic).'),
 ];
+const LEVEL_EOI = doc('stuck:level-eoi-before-eoi-exit-bitmap-loaded', 'Advanced mode (ea849177a .. v3.3): the EOI-exit bit of a '
+  + 'level vector is set in vcpu->arch.eoi_exit_bitmap by vlapic_set_tmr when the vector is accepted, but reaches the VMCS '
+  + 'only in the next acrn_handle_pending_request (ACRN_REQUEST_EOI_EXIT_BITMAP_UPDATE). c2c05a29d (#4200) relies on the '
+  + 'kick of that request arriving first; a notification already pending at the pCPU (latched while host IRQs are off) '
+  + 'lets posted-interrupt processing deliver the vector first, the guest\'s EOI is virtualized without an EOI-induced exit, '
+  + 'vioapic_broadcast_eoi never runs and Remote IRR stays set: the pin never fires again. '
+  + 'docs/findings/acrn-level-eoi-exit-bitmap-race.md.');
 
 // 2018-only behaviour.
 const TMR_2018 = doc('read:tmr-level-pin-before-acceptance', 'In 2018 the TMR is programmed from the redirection table '
@@ -152,12 +160,13 @@ const STALE_PPR_2018 = [
   doc('read:irr-below-stale-ppr', 'As stuck:irr-below-stale-ppr, seen as an IRR read showing an instance bare metal had already '
     + 'merged and delivered.'),
 ];
+const CANCELLED_WHY = 'The #1443 fix (7f2b9a1c7) moved the VID sync after the cancelled-injection branch, which still '
+  + '`goto INTR_WIN`: after a vCPU was switched out with an injection prepared (cancel_event_injection), the pass that '
+  + 're-injects it skips the sync [virq.c acrn_handle_pending_request @ 7f2b9a1c7 and 7f2b9a1c7^].';
 const CANCELLED_2018 = [
-  doc('stuck:pir-sync-skipped-by-cancelled-injection', 'The #1443 fix (7f2b9a1c7) moved the VID sync after the '
-    + 'cancelled-injection branch, which still `goto INTR_WIN`: after a vCPU was switched out with an injection prepared '
-    + '(cancel_event_injection), the pass that re-injects it skips the sync [virq.c @ 7f2b9a1c7 and 7f2b9a1c7^].'),
-  doc('duplicate:pir-sync-skipped-by-cancelled-injection', 'As stuck:pir-sync-skipped-by-cancelled-injection, seen as a duplicate '
-    + 'when bare metal merged the held message with another one in flight.'),
+  doc('stuck:pir-sync-skipped-by-cancelled-injection', CANCELLED_WHY),
+  doc('duplicate:pir-sync-skipped-by-cancelled-injection', `${CANCELLED_WHY} Seen as a duplicate when bare metal merged the held message with another one in flight.`),
+  doc('ioapic:pir-sync-skipped-by-cancelled-injection', `${CANCELLED_WHY} Seen as a duplicate of an I/O APIC pin's vector.`),
 ];
 
 function rated(name: string, causes: CauseDoc[]): CauseDoc[] {
@@ -171,6 +180,7 @@ function variant(v: Omit<VariantInfo, 'ratesSample'>): VariantInfo {
 
 const BASIC_COMMON = [...IOAPIC, ESR, ...PPR, IDT_NMI];
 const ADV_COMMON = [...IOAPIC, ESR, IDT_NMI];
+const ADV_PI = [...ADV_COMMON, LEVEL_EOI];
 const SINCE_2020 = [...HLT, ...NMI_WINDOW];
 
 export const VARIANTS: VariantInfo[] = [
@@ -213,7 +223,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, 2019.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...ADV_COMMON, ...NMI_UNCHECKED],
+    knownDeviations: [...ADV_PI, ...NMI_UNCHECKED],
   }),
   variant({
     name: 'pre-4937-basic',
@@ -229,7 +239,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, 2020: the root-mode self-notification drops the request (#4937); signal before the request (#8507).',
     status: 'buggy',
     expectedBugs: [...C1, ...C2],
-    knownDeviations: [...ADV_COMMON, ...SINCE_2020, ...SELF_NOTIFY],
+    knownDeviations: [...ADV_PI, ...SINCE_2020, ...SELF_NOTIFY],
   }),
   variant({
     name: 'pre-8507-basic',
@@ -245,7 +255,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, 2023: signal_event before the request (#8507).',
     status: 'buggy',
     expectedBugs: C2,
-    knownDeviations: [...ADV_COMMON, ...SINCE_2020, ...SELF_NOTIFY],
+    knownDeviations: [...ADV_PI, ...SINCE_2020, ...SELF_NOTIFY],
   }),
   variant({
     name: 'v3.3-basic',
@@ -261,6 +271,6 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, today.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...ADV_COMMON, ...SINCE_2020, ...SELF_NOTIFY],
+    knownDeviations: [...ADV_PI, ...SINCE_2020, ...SELF_NOTIFY],
   }),
 ];

@@ -89,12 +89,12 @@ function handle_2018(acrn: Acrn, t: AcrnVcpu): void {
     // The IDT-vectoring event is not re-injected in this branch; the next exit overwrites it.
     if (t.idtVector >= 0) t.idtDropped = t.idtVector;
     inject_nmi(acrn, t);
-    if (vid && code.sync1443 === 'after-injection') note_sync_skipped(t, 'nmi');
+    if (vid && code.sync1443 === 'after-injection') note_sync_skipped(t, 'injection');
     intrWin = true;
   }
   if (!intrWin && t.idtVector >= 0) {
     reinject_idt(acrn, t); // not cleared: the next exit overwrites it
-    if (vid && code.sync1443 === 'after-injection') note_sync_skipped(t, 'idt-vectoring');
+    if (vid && code.sync1443 === 'after-injection') note_sync_skipped(t, 'injection');
     intrWin = true;
   }
   if (!intrWin && vid && code.sync1443 === 'after-injection' && (t.pendingReq & REQ_EVENT)) {
@@ -177,6 +177,8 @@ function handle_2019_plus(acrn: Acrn, t: AcrnVcpu): void {
 
 export function acrn_handle_pending_request(acrn: Acrn, t: AcrnVcpu): void {
   t.passes++;
+  // Diagnostics (#8507): this pass runs while a sender has signalled but not yet made its request.
+  if (t.earlySignal > 0) t.passBeforeRequest = true;
   acrn.sink.step(t.id, 'acrn_handle_pending_request');
   if (acrn.code.tree === '2018') handle_2018(acrn, t);
   else handle_2019_plus(acrn, t);

@@ -194,8 +194,7 @@ export function vlapic_apicv_inject_pir(acrn: Acrn, t: AcrnVcpu): void {
   if (!t.on) return;
   t.on = false;
   t.onFate = '';
-  t.lastSynced.set(t.pir);
-  t.lastSyncWhy = t.syncSkipWhy ? `pir-sync-skipped-by-${t.syncSkipWhy}` : '';
+  note_held_apart(t, t.syncSkipWhy ? `pir-sync-skipped-by-${t.syncSkipWhy}` : '');
   t.syncSkipWhy = '';
   const hi = vsHighest(t.pir);
   for (let w = 0; w < 8; w++) {
@@ -261,6 +260,22 @@ export function prepare_injection(t: AcrnVcpu, type: Inj, v: number, replay: boo
   t.injType = type;
   t.injVector = v;
   t.injReplay = replay;
+}
+
+/**
+ * Diagnostics before a PIR → vIRR move: the instances that do not merge into a pending vIRR
+ * bit are second instances if bare metal merged them; remember why they were held apart.
+ */
+export function note_held_apart(t: AcrnVcpu, why: string): void {
+  if (!why) return;
+  for (let w = 0; w < 8; w++) {
+    let fresh = t.pir[w]! & ~t.page.irr[w]!;
+    while (fresh !== 0) {
+      const low = fresh & -fresh;
+      fresh ^= low;
+      t.heldWhy[(w << 5) + 31 - Math.clz32(low)] = why;
+    }
+  }
 }
 
 /** vlapic_has_pending_intr (the HLT check): any vIRR bit; PIR is not looked at. */

@@ -61,7 +61,12 @@ export function vlapic_write_icrlo(
       sender.ops.push(encode(OP_ACCEPT, i, ev.vector, false), encode(OP_SIGNAL, i, ev.vector, true));
     }
   }
-  if (sender.ops.length > 0) {
+  if (sender.ops.length > 0 && nmi) {
+    // An NMI IPI is reported at the ICR write: its targets' requests are still in flight
+    // (swInflight), and NMIs do not collapse into a vector held apart.
+    sender.pc = Pc.Handler;
+    acrn.sink.executed(index);
+  } else if (sender.ops.length > 0) {
     sender.pc = Pc.Handler;
     // The ICR write takes effect for the guest when its first message becomes visible to a
     // target (the first accept or NMI request): reported then, so that the reference never
@@ -134,6 +139,7 @@ export function hlt_vmexit_handler(acrn: Acrn, t: AcrnVcpu): void {
   acrn.sink.step(t.id, 'hlt_vmexit_handler');
   t.hltExit = true;
   t.wokeEarly = false;
+  t.passBeforeRequest = false;
   if (t.pendingReq === 0 && !vlapic_has_pending_intr(t)) {
     if (wait_event(t, t.evIntr, Wait.VirtualInterrupt)) {
       acrn.sink.step(t.id, 'wait_event: sleep');

@@ -11,7 +11,7 @@ import { host_handler } from './notify.js';
 import type { Acrn, AcrnVcpu } from './state.js';
 import { vm_exit } from './hv_main.js';
 import { interrupt_window_vmexit_handler } from './virq.js';
-import { prio } from './vlapic.js';
+import { note_held_apart, prio } from './vlapic.js';
 
 /** Physical interrupts or software-processed messages are in flight to this vCPU. */
 export function phys_pending(t: AcrnVcpu): boolean {
@@ -39,8 +39,7 @@ export function posted_interrupt_processing(acrn: Acrn, t: AcrnVcpu): void {
   acrn.sink.step(t.id, 'posted-interrupt processing');
   t.on = false;
   t.onFate = '';
-  t.lastSynced.set(t.pir);
-  t.lastSyncWhy = t.nvSelfLanded ? 'pir-held-apart-until-self-notification' : '';
+  note_held_apart(t, t.nvSelfLanded ? 'pir-held-apart-until-self-notification' : '');
   const hi = vsHighest(t.pir);
   for (let w = 0; w < 8; w++) {
     t.page.irr[w]! |= t.pir[w]!;
@@ -70,6 +69,9 @@ export function eoi_virtualization(acrn: Acrn, t: AcrnVcpu): number {
   t.svi = h < 0 ? 0 : h;
   ppr_virtualization(t);
   if (vsHas(t.eoiExitVmcs, v)) return v;
+  // Diagnostics: a level vector whose EOI-exit bit is set in the software bitmap but not yet
+  // written to the VMCS (EOI_EXIT_BITMAP_UPDATE pending): the vIOAPIC never sees this EOI.
+  if (vsHas(t.eoiExit, v) && vsHas(t.page.tmr, v)) vsAdd(t.eoiSwallowed, v);
   hw_evaluate(acrn, t);
   return -1;
 }
@@ -91,6 +93,7 @@ function vid_deliver(acrn: Acrn, t: AcrnVcpu): void {
   const h = vsHighest(t.page.irr);
   t.rvi = h < 0 ? 0 : h;
   acrn.sink.deliver(t.id, v, false, 'vid');
+  t.heldWhy[v] = '';
   if (t.faultArmed) delivery_fault(acrn, t, v, false);
   else t.guest.take(v, false);
 }
@@ -111,7 +114,7 @@ export function vm_entry(acrn: Acrn, t: AcrnVcpu): void {
     t.hltExit = false;
     t.hltResumed = g.halted && t.injType === Inj.None;
     if (t.hltResumed) {
-      t.hltEnd = t.wokeEarly ? 'signal-before-request'
+      t.hltEnd = t.wokeEarly && t.passBeforeRequest ? 'signal-before-request'
         : t.hltWhy === 'woken' ? 'hlt-woken-interrupt-not-deliverable' : t.hltWhy;
     }
     g.halted = false;
