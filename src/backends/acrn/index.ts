@@ -98,7 +98,7 @@ class AcrnInstance implements BackendInstance {
     if (vsHas(t.overwritten, vector)) return 'injection-overwritten-by-second-pass';
     // Asleep in the HLT wait with the interrupt accepted: the signal came before the request
     // bit and reset_event or an earlier wait consumed it (#8507).
-    if (this.acrn.code.signal === 'before' && t.pc === Pc.Blocked && t.wait === Wait.VirtualInterrupt
+    if (this.acrn.code.signal === 'before' && t.pc === Pc.Blocked && t.wait === Wait.VirtualInterrupt && t.sleptEarly
       && (vsHas(t.pir, vector) || vsHas(t.page.irr, vector))) return 'signal-before-request';
     if (vsHas(t.pir, vector)) return pirStuck(t, vector);
     if (vsHas(t.page.irr, vector)) return this.acrn.code.mode === 'advanced' ? virrStuck(t, vector) : irrStuck(t, vector, this.acrn.code.tprThreshold);

@@ -116,6 +116,8 @@ export class AcrnVcpu {
   earlySignal = 0;
   /** The last wake-up of the HLT wait came from such an early signal. */
   wokeEarly = false;
+  /** The vCPU went to sleep in the HLT wait while such a signal's request was still missing. */
+  sleptEarly = false;
   /** A pass since the last HLT exit ran while such a signal's request was still missing. */
   passBeforeRequest = false;
   /** The hypervisor crashed on this vCPU. */

@@ -143,6 +143,8 @@ export function hlt_vmexit_handler(acrn: Acrn, t: AcrnVcpu): void {
   if (t.pendingReq === 0 && !vlapic_has_pending_intr(t)) {
     if (wait_event(t, t.evIntr, Wait.VirtualInterrupt)) {
       acrn.sink.step(t.id, 'wait_event: sleep');
+      // Diagnostics (#8507): a sender has signalled and not yet made its request.
+      t.sleptEarly = t.earlySignal > 0;
       t.hltWhy = 'woken';
       return;
     }
