@@ -276,6 +276,17 @@ describe('acrn: root causes still present in v3.3', () => {
     expect(r.sink.log.filter((l) => l === '0 vmexit interrupt-window').length).toBe(exits + 3);
     expect(r.inst.guest(0).nmiBlocked).toBe(true);
   });
+
+  it('a new NMI folds into the ACRN_REQUEST_NMI that re-injects a faulted NMI delivery (vmexit_handler)', () => {
+    const step = { k: 'enter_step', cpu: 0 } as Event;
+    const s = {
+      machine: machine(),
+      events: [nmi(1, 0), { k: 'fault', cpu: 0 }, enter(1), pirq(0), step, step, step, step, step, nmi(1, 0), enter(1)] as Event[],
+    };
+    for (const v of ['3374-adv', 'v3.3-basic', 'v3.3-adv']) {
+      expect(run(s, v).primary?.signature).toBe(`acrn/${v}:stuck:nmi-merged-into-reinjection`);
+    }
+  });
 });
 
 describe('acrn: registry, variants and machines', () => {

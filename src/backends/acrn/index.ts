@@ -7,7 +7,7 @@ import { hex, vsFormat, vsHas, type VecSet } from '../../apic/vecset.js';
 import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { CODE } from './code.js';
-import { PC_NAMES, PHYS_NV, Pc, REQ_EVENT, REQ_NAMES, REQ_NMI, Wait } from './consts.js';
+import { Inj, PC_NAMES, PHYS_NV, Pc, REQ_EVENT, REQ_NAMES, REQ_NMI, Wait } from './consts.js';
 import { apply_event } from './guest.js';
 import { Acrn, type AcrnVcpu } from './state.js';
 import { VARIANTS } from './variants.js';
@@ -128,7 +128,12 @@ class AcrnInstance implements BackendInstance {
         return t.nmiUnchecked ? 'nmi-injected-without-blocking-check' : undefined;
       case 'collapsed':
         // An NMI bare metal merged into the pending one while ACRN keeps its own request for it.
-        if (vector === 2) return (t.pendingReq & REQ_NMI) !== 0 ? nmiStuck(t) : undefined;
+        if (vector === 2) {
+          // 2018: the NMI injection cancelled at the switch-out (inject_info) and a new NMI request
+          // are two NMIs; bare metal latches one.
+          if (t.cancelledType === Inj.Nmi && (t.pendingReq & REQ_NMI) !== 0) return 'nmi-held-apart-from-cancelled-injection';
+          return (t.pendingReq & REQ_NMI) !== 0 ? nmiStuck(t) : undefined;
+        }
         // The ICR write of this vCPU is reported when its first message is accepted; its own copy
         // may still wait in the handler's steps, bound for PIR beside the vIRR instance.
         if (this.acrn.code.apicv === 'pi-self-ipi' && this.acrn.code.mode === 'advanced' && vsHas(t.page.irr, vector)
@@ -178,9 +183,12 @@ function nmiStuck(t: AcrnVcpu): string | undefined {
   if (t.overwrittenNmi) return 'injection-overwritten-by-second-pass';
   // An NMI injected into an NMI handler consumed the request bit bare metal would still latch.
   if (t.nmiNested) return 'nmi-injected-without-blocking-check';
+  // A new NMI collapsed into the request that re-injects a faulted NMI delivery.
+  if (t.nmiMergedReplay) return 'nmi-merged-into-reinjection';
   if ((t.pendingReq & REQ_NMI) === 0) return undefined;
   if (t.pc === Pc.Blocked) return 'nmi-request-vcpu-asleep';
   if (t.irqWindow) return 'nmi-behind-irq-window';
+  if (t.nmiBehindCancelled) return 'nmi-request-behind-cancelled-injection';
   return 'nmi-request-pending';
 }
 

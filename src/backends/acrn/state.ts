@@ -148,6 +148,11 @@ export class AcrnVcpu {
   nmiUnchecked = false;
   /** Some NMI was injected while blocked: the NMI accounting differs from bare metal from then on. */
   nmiNested = false;
+  /** An NMI request was made while the re-injection request of a faulted NMI delivery was still
+   *  pending: the two share ACRN_REQUEST_NMI, one of them is lost (vmexit_handler, every tree). */
+  nmiMergedReplay = false;
+  /** 2018: the last pass re-injected a cancelled event with an NMI request pending (kept). */
+  nmiBehindCancelled = false;
 
   constructor(readonly id: number) {
     this.guest.reset();

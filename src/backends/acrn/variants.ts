@@ -147,7 +147,24 @@ const LEVEL_EOI = doc('stuck:level-eoi-before-eoi-exit-bitmap-loaded', 'Advanced
   + 'vioapic_broadcast_eoi never runs and Remote IRR stays set: the pin never fires again. '
   + 'docs/findings/acrn-level-eoi-exit-bitmap-race.md.');
 
+const NMI_REPLAY = doc('stuck:nmi-merged-into-reinjection', 'vmexit_handler (vmexit.c / guest/vmexit.c, every tree; v3.3 '
+  + '"} else if (type == VMX_INT_TYPE_NMI) { vcpu_make_request(vcpu, ACRN_REQUEST_NMI);") re-raises ACRN_REQUEST_NMI for an '
+  + 'NMI whose delivery caused the VM exit (IDT-vectoring information). A new NMI sent before the next entry '
+  + '(vcpu_inject_nmi → vcpu_make_request(ACRN_REQUEST_NMI)) sets the same bit: one NMI is injected where bare metal, '
+  + 'having delivered the first, latches the second and takes it after the handler\'s IRET. '
+  + 'docs/findings/acrn-nmi-merged-into-reinjection.md.');
+
 // 2018-only behaviour.
+const NMI_BEHIND_CANCELLED_VID = doc('stuck:nmi-request-behind-cancelled-injection', '2018 acrn_handle_pending_request '
+  + '(virq.c @ 7f2b9a1c7^ and 7f2b9a1c7): the pass that re-injects a cancelled event (cancel_event_injection at a '
+  + 'switch-out) `goto INTR_WIN` and keeps a pending NMI request; with virtual-interrupt delivery INTR_WIN returns '
+  + 'without interrupt-window exiting unless an EXTINT is requested ("is_apicv_intr_delivery_supported() || '
+  + '!vcpu_pending_request(vcpu)"), so the NMI waits for an unrelated VM exit.');
+const NMI_CANCELLED_2018 = doc('stuck:nmi-held-apart-from-cancelled-injection', '2018 vcpu_thread (common/hv_main.c @ '
+  + '7f2b9a1c7): an NMI injected by acrn_handle_pending_request and cancelled when the vCPU is switched out for a '
+  + 'device-model request (cancel_event_injection keeps it in arch_vcpu.inject_info) is re-injected after the resume '
+  + 'by the cancelled-injection branch, while an NMI sent meanwhile is a new ACRN_REQUEST_NMI: two NMIs where bare '
+  + 'metal latched the second one into the first, still pending [virq.c acrn_handle_pending_request @ 7f2b9a1c7].');
 const TMR_2018 = doc('read:tmr-level-pin-before-acceptance', 'In 2018 the TMR is programmed from the redirection table '
   + '(vioapic_update_tmr at the boot-time RTE writes, apicv_batch_set_tmr for VID), not per acceptance: a level pin\'s '
   + 'vector shows in TMR before its first message [dm/vioapic.c, guest/vlapic.c @ 7f2b9a1c7].');
@@ -178,8 +195,8 @@ function variant(v: Omit<VariantInfo, 'ratesSample'>): VariantInfo {
   return { ...v, expectedBugs: rated(v.name, v.expectedBugs), knownDeviations: rated(v.name, v.knownDeviations ?? []), ratesSample: RATES_SAMPLE };
 }
 
-const BASIC_COMMON = [...IOAPIC, ESR, ...PPR, IDT_NMI];
-const ADV_COMMON = [...IOAPIC, ESR, IDT_NMI];
+const BASIC_COMMON = [...IOAPIC, ESR, ...PPR, IDT_NMI, NMI_REPLAY];
+const ADV_COMMON = [...IOAPIC, ESR, IDT_NMI, NMI_REPLAY];
 const ADV_PI = [...ADV_COMMON, LEVEL_EOI];
 const SINCE_2020 = [...HLT, ...NMI_WINDOW];
 
@@ -191,7 +208,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv basic mode, 2018: requests handled before the reschedule check (#3374).',
     status: 'buggy',
     expectedBugs: C3,
-    knownDeviations: [...BASIC_COMMON, TMR_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, ...STALE_PPR_2018],
+    knownDeviations: [...BASIC_COMMON, TMR_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018, ...STALE_PPR_2018],
   }),
   variant({
     name: 'pre-1443-vid',
@@ -200,7 +217,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'second pass can write over the first pass\'s is another NMI, which bare metal merges as well: unobservable here.',
     status: 'buggy',
     expectedBugs: C4,
-    knownDeviations: [...ADV_COMMON, TMR_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, ...CANCELLED_2018],
+    knownDeviations: [...ADV_COMMON, TMR_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018, NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018],
   }),
   variant({
     name: '1443-vid',
@@ -209,7 +226,7 @@ export const VARIANTS: VariantInfo[] = [
       + '(a second pass can only write an NMI over an NMI, which bare metal merges too).',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...ADV_COMMON, TMR_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, ...CANCELLED_2018],
+    knownDeviations: [...ADV_COMMON, TMR_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018, NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018],
   }),
   variant({
     name: '3374-basic',

@@ -28,6 +28,8 @@ export function is_nmi_injectable(t: AcrnVcpu): boolean {
 
 /** vcpu_inject_nmi (the NMI of an ICR write): the NMI request, then (2020+) the signal. */
 export function vcpu_inject_nmi(acrn: Acrn, t: AcrnVcpu, from: number): void {
+  // Diagnostics: the request bit already stands for the NMI whose delivery faulted.
+  if (t.nmiReplay && (t.pendingReq & REQ_NMI) !== 0) t.nmiMergedReplay = true;
   vcpu_make_request(acrn, t, REQ_NMI, from);
   if (acrn.code.signal !== 'none') signal_event(t, t.evIntr, from);
 }
@@ -71,12 +73,15 @@ function handle_2018(acrn: Acrn, t: AcrnVcpu): void {
   const code = acrn.code;
   const vid = code.mode === 'advanced';
   let intrWin = false;
+  t.nmiBehindCancelled = false;
   if (t.cancelledType !== Inj.None) {
     // "handling cancelled event injection when vcpu is switched out" → goto INTR_WIN.
     acrn.sink.step(t.id, 'reinject cancelled event');
     prepare_injection(t, t.cancelledType, t.cancelledVector, t.cancelledReplay);
     t.cancelledType = Inj.None;
     if (vid) note_sync_skipped(t, 'cancelled-injection');
+    // Diagnostics: an NMI request waits behind it (with VID, INTR_WIN opens no window for it).
+    t.nmiBehindCancelled = (t.pendingReq & REQ_NMI) !== 0;
     intrWin = true;
   }
   if (!intrWin && vid && code.sync1443 === 'before-injection' && (t.pendingReq & REQ_EVENT)) {
