@@ -1,5 +1,6 @@
 // The built-in backends. A user's own model can be loaded with --backend-module (src/backends/load.ts).
 import type { Backend } from './api.js';
+import { acrn } from './acrn/index.js';
 import { baremetal } from './baremetal/index.js';
 import { bhyve } from './bhyve/index.js';
 import { kvm } from './kvm/index.js';
@@ -12,6 +13,7 @@ export const BACKENDS: Backend[] = [
   kvm,
   kvmNvmx,
   xen,
+  acrn,
 ];
 
 export function findBackend(name: string): Backend | undefined {

@@ -1,0 +1,197 @@
+// Scenario events as ACRN sees them: guest instructions under each APICv mode (trapped and
+// emulated by the software vLAPIC, or virtualized by the processor), device interrupts (MSI
+// and the vIOAPIC, from device context on another pCPU), VM exits, and the hypervisor and
+// hardware events that drive the vCPU thread and the physical interrupts.
+import { execCoreInstruction } from '../../apic/guestcpu.js';
+import { resolveDest } from '../../apic/dest.js';
+import type { Event } from '../../scenario/types.js';
+import { Pc } from './consts.js';
+import { enter, thread_step, vm_exit } from './hv_main.js';
+import type { Acrn, AcrnVcpu } from './state.js';
+import {
+  dm_complete, hlt_vmexit_handler, io_request, pause_vmexit_handler, tpr_below_threshold_vmexit_handler,
+  vlapic_set_intr_device, vlapic_write_icrlo,
+} from './vmexit.js';
+import { vlapic_process_eoi, vlapic_write_esr } from './vlapic.js';
+import { eoi_virtualization, hardware_step, pirq, tpr_virtualization } from './vmx.js';
+
+type GuestEvent = Extract<Event, { cpu: number }>;
+
+/**
+ * An APIC register access that traps: an APIC-access exit (xAPIC MMIO with "virtualize APIC
+ * accesses"; the instruction is emulated) in basic mode, an APIC-write exit (trap-like, after
+ * the write) with APIC-register virtualization (advanced mode). The 2018 vmx.c asks for
+ * VMX_PROCBASED_CTLS2_VAPIC_REGS in both modes, but a processor without virtual-interrupt
+ * delivery (basic mode) has no APIC-register virtualization either.
+ */
+function apic_trap(acrn: Acrn, t: AcrnVcpu): void {
+  const regVirt = acrn.code.mode === 'advanced';
+  vm_exit(acrn, t, regVirt ? 'apic-write' : 'apic-access', -1, false);
+  acrn.sink.step(t.id, regVirt ? 'apic_write_vmexit_handler' : 'apic_access_vmexit_handler');
+}
+
+/** Register reads: virtualized from the page with APIC-register virtualization; trapped and emulated (vlapic_read) in basic mode. TPR is always virtualized (TPR shadow). */
+function guest_read(acrn: Acrn, t: AcrnVcpu, reg: Extract<Event, { k: 'read' }>['reg'], index: number): void {
+  const sink = acrn.sink;
+  const p = t.page;
+  const regVirt = acrn.code.mode === 'advanced';
+  if (reg === 'esr') {
+    // The architectural idiom, write ESR then read it: the write traps (vlapic_write_esr).
+    apic_trap(acrn, t);
+    vlapic_write_esr(t);
+    sink.readValue(t.id, 'esr', p.esr);
+    sink.executed(index);
+    return;
+  }
+  if (reg !== 'tpr' && !regVirt) {
+    apic_trap(acrn, t);
+    sink.step(t.id, 'vlapic_read');
+  }
+  switch (reg) {
+    case 'irr': sink.readValue(t.id, 'irr', p.irr); break;
+    case 'isr': sink.readValue(t.id, 'isr', p.isr); break;
+    case 'tmr': sink.readValue(t.id, 'tmr', p.tmr); break;
+    case 'ppr': sink.readValue(t.id, 'ppr', p.ppr); break;
+    case 'tpr': sink.readValue(t.id, 'tpr', p.tpr); break;
+  }
+  sink.executed(index);
+}
+
+function guest_instruction(acrn: Acrn, t: AcrnVcpu, ev: GuestEvent, index: number): void {
+  const g = t.guest;
+  const sink = acrn.sink;
+  g.beginInstruction();
+  switch (ev.k) {
+    case 'hlt':
+      g.hlt();
+      sink.executed(index);
+      if (acrn.code.hlt === 'wait-event') {
+        vm_exit(acrn, t, 'hlt', -1, false);
+        hlt_vmexit_handler(acrn, t);
+      }
+      return;
+    case 'ipi':
+      apic_trap(acrn, t);
+      vlapic_write_icrlo(acrn, t, index, ev);
+      return;
+    case 'eoi': {
+      g.eoi();
+      if (acrn.code.mode === 'basic') {
+        apic_trap(acrn, t);
+        sink.executed(index);
+        sink.step(t.id, 'vlapic_process_eoi');
+        const level = vlapic_process_eoi(acrn, t);
+        if (level >= 0) {
+          sink.step(t.id, 'vioapic_process_eoi');
+          acrn.vioapic.processEoi(level);
+        }
+        return;
+      }
+      sink.executed(index);
+      const v = eoi_virtualization(acrn, t);
+      if (v >= 0) {
+        vm_exit(acrn, t, 'virtualized-eoi', -1, false);
+        sink.step(t.id, 'veoi_vmexit_handler');
+        if (t.page.tmr[v >>> 5]! & (1 << (v & 31))) {
+          sink.step(t.id, 'vioapic_process_eoi');
+          acrn.vioapic.processEoi(v);
+        }
+      }
+      return;
+    }
+    case 'tpr': {
+      const value = ev.via === 'cr8' ? ev.value & 0xf0 : ev.value & 0xff;
+      g.tpr = value;
+      sink.executed(index);
+      if (tpr_virtualization(acrn, t, value)) {
+        vm_exit(acrn, t, 'tpr-below-threshold', -1, false);
+        tpr_below_threshold_vmexit_handler(acrn, t);
+      }
+      return;
+    }
+    case 'read':
+      guest_read(acrn, t, ev.reg, index);
+      return;
+    case 'assist': case 'vmentry':
+      // No Hyper-V enlightenments, no nested guests (supports() refuses such machines).
+      if (ev.k === 'assist') sink.executed(index);
+      return;
+    default:
+      if (execCoreInstruction(g, ev.k)) sink.executed(index);
+      return;
+  }
+}
+
+/** Scenario `exit`: a VM exit of a vCPU running guest code. */
+function guest_exit(acrn: Acrn, t: AcrnVcpu, reason: Extract<Event, { k: 'exit' }>['reason'], index: number): void {
+  const g = t.guest;
+  if (reason === 'timer') {
+    // A host interrupt (the hypervisor's timer): external-interrupt exit, dispatch_interrupt.
+    vm_exit(acrn, t, 'external-interrupt', -1, false);
+    acrn.sink.step(t.id, 'external_interrupt_vmexit_handler');
+    return;
+  }
+  if (g.halted) return;
+  switch (reason) {
+    case 'npf':
+      // An EPT violation on guest memory handled in the hypervisor; the instruction restarts.
+      vm_exit(acrn, t, 'ept-violation', -1, false);
+      acrn.sink.step(t.id, 'ept_violation_vmexit_handler');
+      return;
+    case 'cpuid':
+      g.beginInstruction();
+      vm_exit(acrn, t, 'cpuid', -1, false);
+      acrn.sink.step(t.id, 'cpuid_vmexit_handler');
+      acrn.sink.executed(index);
+      return;
+    case 'io':
+      g.beginInstruction();
+      vm_exit(acrn, t, 'io-instruction', -1, false);
+      acrn.sink.step(t.id, 'pio_instr_vmexit_handler');
+      acrn.sink.executed(index);
+      io_request(acrn, t);
+      return;
+    case 'pause':
+      g.beginInstruction();
+      if (!acrn.code.pauseExit) { acrn.sink.executed(index); return; } // not intercepted
+      vm_exit(acrn, t, 'pause', -1, false);
+      acrn.sink.executed(index);
+      pause_vmexit_handler(acrn, t);
+      return;
+  }
+}
+
+/** Device MSI: vlapic_inject_msi → vlapic_receive_intr (legacy destination, fixed, edge). */
+function device_msi(acrn: Acrn, ev: Extract<Event, { k: 'msi' }>, index: number): void {
+  acrn.sink.executed(index);
+  const m = acrn.machine;
+  const mask = resolveDest(m.apic, m.vcpus, 0, 'none', ev.logical ?? false, ev.dest);
+  for (let i = 0; i < m.vcpus; i++) if (mask & (1 << i)) vlapic_set_intr_device(acrn, acrn.vcpus[i]!, ev.vector, false);
+}
+
+export function apply_event(acrn: Acrn, ev: Event, index: number): void {
+  switch (ev.k) {
+    case 'msi': device_msi(acrn, ev, index); break;
+    case 'ioapic':
+      acrn.sink.executed(index);
+      if (ev.op === 'mask' || ev.op === 'unmask') acrn.vioapic.setMask(ev.pin, ev.op === 'mask');
+      else acrn.vioapic.irqline(ev.pin, ev.op);
+      break;
+    case 'exit': {
+      const t = acrn.vcpus[ev.cpu]!;
+      if (t.pc === Pc.Guest && !t.dead) guest_exit(acrn, t, ev.reason, index);
+      break;
+    }
+    case 'enter': enter(acrn, acrn.vcpus[ev.cpu]!); break;
+    case 'enter_step': thread_step(acrn, acrn.vcpus[ev.cpu]!); break;
+    case 'pirq': pirq(acrn, acrn.vcpus[ev.cpu]!, dm_complete); break;
+    case 'fault': acrn.vcpus[ev.cpu]!.faultArmed = true; break;
+    case 'l2': break;
+    default: {
+      const t = acrn.vcpus[ev.cpu]!;
+      if (t.pc === Pc.Guest && !t.dead && !t.guest.halted) guest_instruction(acrn, t, ev, index);
+      break;
+    }
+  }
+  for (const t of acrn.vcpus) hardware_step(acrn, t);
+}

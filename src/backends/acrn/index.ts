@@ -1,0 +1,254 @@
+// ACRN (projectacrn/acrn-hypervisor): request-driven injection through the vCPU thread loop,
+// in APICv basic mode (software vLAPIC, VM-entry injection) and advanced mode (virtual-interrupt
+// delivery and posted interrupts), from the 2018 tree to v3.3 (variants.ts).
+import type { GuestCpu } from '../../apic/guestcpu.js';
+import { resolveDest } from '../../apic/dest.js';
+import { hex, vsFormat, vsHas, type VecSet } from '../../apic/vecset.js';
+import type { Event, MachineConfig } from '../../scenario/types.js';
+import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
+import { CODE } from './code.js';
+import { Inj, PC_NAMES, PHYS_NV, Pc, REQ_EVENT, REQ_NAMES, REQ_NMI, Wait } from './consts.js';
+import { apply_event } from './guest.js';
+import { Acrn, type AcrnVcpu } from './state.js';
+import { VARIANTS } from './variants.js';
+import { Vioapic } from './vioapic.js';
+import { vlapic_set_intr_device } from './vmexit.js';
+import { phys_pending } from './vmx.js';
+import { prio } from './vlapic.js';
+
+function reqText(req: number): string {
+  let s = '';
+  for (let b = 0; b < REQ_NAMES.length; b++) if (req & (1 << b)) s += (s ? '|' : '') + REQ_NAMES[b];
+  return s || '-';
+}
+
+class AcrnInstance implements BackendInstance {
+  private readonly acrn: Acrn;
+
+  constructor(readonly machine: MachineConfig, variant: string, sink: ObsSink) {
+    const code = CODE[variant];
+    if (!code) throw new Error(`acrn: unknown variant "${variant}" (known: ${Object.keys(CODE).join(', ')})`);
+    const acrn = new Acrn(machine, code, sink);
+    this.acrn = acrn;
+    acrn.vioapic = new Vioapic(machine.ioapic, (level, dest, vector) => {
+      const mask = resolveDest(machine.apic, machine.vcpus, 0, 'none', false, dest);
+      for (let i = 0; i < machine.vcpus; i++) if (mask & (1 << i)) vlapic_set_intr_device(acrn, acrn.vcpus[i]!, vector, level);
+    });
+    if (code.tree === '2018') {
+      // 2018: the TMR comes from the redirection table (vioapic_update_tmr after the RTE writes
+      // at boot), and with VID apicv_batch_set_tmr writes it to the EOI-exit bitmap.
+      for (const p of acrn.vioapic.levelPins()) {
+        const mask = resolveDest(machine.apic, machine.vcpus, 0, 'none', false, p.dest);
+        for (const t of acrn.vcpus) {
+          if ((mask & (1 << t.id)) === 0) continue;
+          t.page.tmr[p.vector >>> 5]! |= 1 << (p.vector & 31);
+          t.eoiExit[p.vector >>> 5]! |= 1 << (p.vector & 31);
+          t.eoiExitVmcs[p.vector >>> 5]! |= 1 << (p.vector & 31);
+        }
+      }
+    }
+  }
+
+  apply(ev: Event, index: number): void {
+    apply_event(this.acrn, ev, index);
+  }
+
+  where(cpu: number): VcpuWhere {
+    const t = this.acrn.vcpus[cpu]!;
+    switch (t.pc) {
+      case Pc.Guest: return 'guest';
+      case Pc.Blocked: case Pc.Dead: return 'blocked';
+      default: return 'hv';
+    }
+  }
+
+  inL2(_cpu: number): boolean {
+    return false;
+  }
+
+  physPending(cpu: number): boolean {
+    return phys_pending(this.acrn.vcpus[cpu]!);
+  }
+
+  guest(cpu: number): GuestCpu {
+    return this.acrn.vcpus[cpu]!.guest;
+  }
+
+  snapshot(cpu: number): { irr: VecSet; isr: VecSet; ppr: number; extra?: string } {
+    const t = this.acrn.vcpus[cpu]!;
+    const adv = this.acrn.code.mode === 'advanced';
+    let extra = `${PC_NAMES[t.pc]} irqs=${t.irqsOn ? 'on' : 'off'} req=${reqText(t.pendingReq)} tpr=${hex(t.page.tpr)}`;
+    if (adv) extra += ` pir=${vsFormat(t.pir)} on=${t.on ? 1 : 0} rvi=${hex(t.rvi)} svi=${hex(t.svi)}`;
+    else extra += ` isrv=${hex(t.isrv)} tpr_threshold=${t.tprThreshold}`;
+    if (t.irqWindow) extra += ' irq-window';
+    if (t.inflight) extra += ` inflight=${t.inflight & PHYS_NV ? (t.nvSelf ? 'NV(self)' : 'NV') : ''}${t.inflight & 2 ? 'NOTIFY' : ''}`;
+    if (t.latched) extra += ` latched=${t.latched}`;
+    if (t.swInflight) extra += ` sender-steps=${t.swInflight}`;
+    if (t.dmPending) extra += ' dm-request';
+    if (t.evIntr.set || t.evIntr.waiting) extra += ` ev=${t.evIntr.set ? 'set' : ''}${t.evIntr.waiting ? 'waiting' : ''}`;
+    if (t.needResched) extra += ' need_resched';
+    if (t.idtVector >= 0) extra += ` idt=${hex(t.idtVector)}`;
+    return { irr: t.page.irr, isr: t.page.isr, ppr: t.page.ppr, extra };
+  }
+
+  /** Where the mechanism holds an interrupt that bare metal would have taken. */
+  whereStuck(cpu: number, vector: number): string | undefined {
+    const t = this.acrn.vcpus[cpu]!;
+    if (vector === 2) return nmiStuck(t);
+    if (vsHas(t.overwritten, vector)) return 'injection-overwritten-by-second-pass';
+    // Asleep in the HLT wait with the interrupt accepted: the signal came before the request
+    // bit and reset_event or an earlier wait consumed it (#8507).
+    if (this.acrn.code.signal === 'before' && t.pc === Pc.Blocked && t.wait === Wait.VirtualInterrupt && t.sleptEarly
+      && (vsHas(t.pir, vector) || vsHas(t.page.irr, vector))) return 'signal-before-request';
+    if (vsHas(t.pir, vector)) return pirStuck(t, vector);
+    if (vsHas(t.page.irr, vector)) return this.acrn.code.mode === 'advanced' ? virrStuck(t, vector) : irrStuck(t, vector, this.acrn.code.tprThreshold);
+    if (t.idtVector === vector) return 'idt-vectoring-pending';
+    // A level interrupt whose EOI the vIOAPIC never saw: Remote IRR stays set, the pin never fires again.
+    if (vsHas(t.eoiSwallowed, vector)) return 'level-eoi-before-eoi-exit-bitmap-loaded';
+    return undefined;
+  }
+
+  explain(cpu: number, what: string, vector: number): string | undefined {
+    const t = this.acrn.vcpus[cpu]!;
+    switch (what) {
+      case 'ran-while-halted':
+        if (!t.hltResumed) return undefined;
+        if (t.on && (t.inflight & PHYS_NV) !== 0 && t.nvSelf) return 'hlt-resumed-before-self-notification';
+        return t.hltEnd || undefined;
+      case 'handler-not-entered':
+        if (t.overwrittenNmi || !isEmpty(t.overwritten)) return 'injection-overwritten-by-second-pass';
+        if (t.idtDropped >= 0) return 'idt-vectoring-dropped-for-nmi';
+        return undefined;
+      case 'masked':
+        if (t.passes > 1) return 'injection-overwritten-by-second-pass';
+        return undefined;
+      case 'masked-ppr':
+        return this.acrn.code.tree === '2018' ? 'injected-above-stale-ppr' : undefined;
+      case 'nmi-blocked':
+        return t.nmiUnchecked ? 'nmi-injected-without-blocking-check' : undefined;
+      case 'collapsed':
+        // An NMI bare metal merged into the pending one while ACRN keeps its own request for it.
+        if (vector === 2) {
+          // 2018: the NMI injection cancelled at the switch-out (inject_info) and a new NMI request
+          // are two NMIs; bare metal latches one.
+          if (t.cancelledType === Inj.Nmi && (t.pendingReq & REQ_NMI) !== 0) return 'nmi-held-apart-from-cancelled-injection';
+          return (t.pendingReq & REQ_NMI) !== 0 ? nmiStuck(t) : undefined;
+        }
+        // The ICR write of this vCPU is reported when its first message is accepted; its own copy
+        // may still wait in the handler's steps, bound for PIR beside the vIRR instance.
+        if (this.acrn.code.apicv === 'pi-self-ipi' && this.acrn.code.mode === 'advanced' && vsHas(t.page.irr, vector)
+          && (vsHas(t.pir, vector) || pendingSelfAccept(t, vector))) return 'pir-held-apart-until-self-notification';
+        if (!vsHas(t.pir, vector)) {
+          // Basic mode: an instance held in IRR below a PPR the guest has since lowered.
+          if (this.acrn.code.mode === 'basic' && vsHas(t.page.irr, vector)) {
+            const tag = irrStuck(t, vector, this.acrn.code.tprThreshold);
+            if (tag === 'irr-below-stale-ppr' || tag === 'irr-tpr-threshold-stale') return tag;
+          }
+          return undefined;
+        }
+        // Held apart from the instance pending in vIRR until posted-interrupt processing merges
+        // them; with the self-IPI offload the guest can take the vIRR instance first.
+        if (this.acrn.code.apicv === 'pi-self-ipi' && vsHas(t.page.irr, vector)) return 'pir-held-apart-until-self-notification';
+        return pirStuck(t, vector);
+      case 'duplicate': case 'spurious': case 'irr-extra': {
+        if (vector < 16) return undefined;
+        const io = this.acrn.vioapic.sendWhy(vector);
+        if (io) return io;
+        // A message bare metal merged with another one in flight, held apart in PIR and synced late.
+        if (what === 'duplicate' && t.heldWhy[vector]) return t.heldWhy[vector];
+        if (what === 'irr-extra' && this.acrn.code.mode === 'basic' && vsHas(t.page.irr, vector)) {
+          const tag = irrStuck(t, vector, this.acrn.code.tprThreshold);
+          if (tag === 'irr-below-stale-ppr' || tag === 'irr-tpr-threshold-stale') return tag;
+        }
+        return undefined;
+      }
+      default:
+        return undefined;
+    }
+  }
+}
+
+/** The vCPU's own exit handler still has to accept `vector` for itself (a self or broadcast IPI). */
+function pendingSelfAccept(t: AcrnVcpu, vector: number): boolean {
+  for (const op of t.ops) if ((op & 0xf) === 0 && ((op >>> 4) & 0xf) === t.id && ((op >>> 8) & 0xff) === vector) return true;
+  return false;
+}
+
+function isEmpty(s: VecSet): boolean {
+  for (let w = 0; w < 8; w++) if (s[w] !== 0) return false;
+  return true;
+}
+
+function nmiStuck(t: AcrnVcpu): string | undefined {
+  if (t.overwrittenNmi) return 'injection-overwritten-by-second-pass';
+  // An NMI injected into an NMI handler consumed the request bit bare metal would still latch.
+  if (t.nmiNested) return 'nmi-injected-without-blocking-check';
+  // A new NMI collapsed into the request that re-injects a faulted NMI delivery.
+  if (t.nmiMergedReplay) return 'nmi-merged-into-reinjection';
+  if ((t.pendingReq & REQ_NMI) === 0) return undefined;
+  if (t.pc === Pc.Blocked) return 'nmi-request-vcpu-asleep';
+  if (t.irqWindow) return 'nmi-behind-irq-window';
+  if (t.nmiBehindCancelled) return 'nmi-request-behind-cancelled-injection';
+  return 'nmi-request-pending';
+}
+
+/** A vector in the posted-interrupt descriptor: what became of its notification. */
+function pirStuck(t: AcrnVcpu, vector: number): string {
+  if (!t.on) return 'pir-without-on';
+  // The ON episode whose sync a pass skipped (#1443): later postings found ON set and sent nothing.
+  if (t.syncSkipWhy) return `pir-sync-skipped-by-${t.syncSkipWhy}`;
+  switch (t.onFate) {
+    case 'self-notification-in-flight': return 'pir-self-notification-in-flight';
+    case 'notification-in-flight': return 'pir-notification-in-flight';
+    case 'self-notification-dropped-not-pi-capable': return 'pir-self-notification-dropped-not-pi-capable';
+    case 'notification-dropped-not-pi-capable': return 'pir-notification-dropped-not-pi-capable';
+    case 'notification-taken-in-root': return 'pir-notification-taken-in-root';
+    default: break;
+  }
+  if (t.pendingReq & REQ_EVENT) return t.pc === Pc.Blocked ? 'pir-event-pending-vcpu-asleep' : 'pir-event-pending';
+  return 'pir-on-no-request';
+}
+
+function virrStuck(t: AcrnVcpu, vector: number): string {
+  if (t.rvi < vector) return 'virr-above-rvi';
+  if (t.irqWindow) return 'virr-behind-irq-window';
+  if (t.pc === Pc.Blocked) return 'virr-vcpu-asleep';
+  return 'virr-not-recognized';
+}
+
+function irrStuck(t: AcrnVcpu, vector: number, tprThreshold: boolean): string {
+  if (t.pc === Pc.Blocked) return (t.pendingReq & REQ_EVENT) ? 'irr-event-pending-vcpu-asleep' : 'irr-vcpu-asleep';
+  if (!isEmpty(t.overwritten)) return 'isr-held-by-overwritten-injection';
+  if (prio(vector) <= prio(t.page.ppr)) {
+    // The software PPR still reflects a TPR the guest has since lowered (TPR writes are
+    // virtualized): nothing recomputes it unless a TPR-below-threshold exit comes.
+    if (prio(vector) > prio(t.page.tpr) && prio(vector) > prio(t.isrv)) return tprThreshold ? 'irr-tpr-threshold-stale' : 'irr-below-stale-ppr';
+    return 'irr-below-ppr';
+  }
+  if (t.irqWindow) return 'irr-behind-irq-window';
+  if (t.pendingReq & REQ_EVENT) return 'irr-event-pending';
+  return 'irr-no-request';
+}
+
+export const acrn: Backend = {
+  name: 'acrn',
+  description: 'ACRN (projectacrn/acrn-hypervisor): vcpu_thread requests, basic (VM-entry injection) and advanced '
+    + '(VID + posted interrupts) APICv modes, 2018 → v3.3: #1443, #3374, #4937, #8507.',
+  variants: VARIANTS,
+  supports(machine: MachineConfig): string | null {
+    if (machine.nested) return 'ACRN\'s nested VMX (CONFIG_NVMX_ENABLED) is not modelled';
+    if (machine.hyperv?.apicAssist) return 'ACRN offers no Hyper-V APIC assist';
+    if (machine.apic === 'x2apic') {
+      return 'modelled in xAPIC mode only: the 2018 trees do not offer x2APIC to guests (cpu.c x2apic_enabled = false, '
+        + 'x2APIC MSRs not intercepted), so every variant runs xAPIC guests';
+    }
+    return null;
+  },
+  create(variant: string, machine: MachineConfig, sink: ObsSink): BackendInstance {
+    const why = acrn.supports(machine);
+    if (why) throw new Error(`acrn: ${why}`);
+    return new AcrnInstance(machine, variant, sink);
+  },
+};
+
+export default acrn;

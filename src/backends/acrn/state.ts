@@ -1,0 +1,168 @@
+// State of the ACRN model: one AcrnVcpu per vCPU (vCPU i is the only thread, besides the idle
+// thread, of pCPU i: ACRN's dedicated-pCPU configuration) and the VM. Plain fields only; the
+// behaviour lives in the modules named after the real files (vlapic.ts, virq.ts, hv_main.ts,
+// vmexit.ts, event.ts, notify.ts, vmx.ts for what the processor does).
+import { GuestCpu } from '../../apic/guestcpu.js';
+import { vecSet } from '../../apic/vecset.js';
+import type { MachineConfig } from '../../scenario/types.js';
+import type { ObsSink } from '../api.js';
+import type { AcrnCode } from './code.js';
+import { Inj, Pc, Wait } from './consts.js';
+import type { Vioapic } from './vioapic.js';
+
+/** ISRVEC_STK_SIZE of the 2018 vlapic_priv.h: 16 nesting levels plus the placeholder at index 0. */
+export const ISRVEC_STK_SIZE = 16 + 1;
+
+/** struct sched_event. */
+export class SchedEvent {
+  set = false;
+  /** The vCPU thread is the waiting_thread. */
+  waiting = false;
+}
+
+/**
+ * The vLAPIC's register page (struct lapic_regs). In advanced mode it is also the virtual-APIC
+ * page the processor reads and writes (vIRR, vISR, VTPR, VPPR), so the hardware paths of
+ * vmx.ts update these same fields.
+ */
+export class LapicPage {
+  readonly irr = vecSet();
+  readonly isr = vecSet();
+  readonly tmr = vecSet();
+  tpr = 0;
+  ppr = 0;
+  esr = 0;
+}
+
+export class AcrnVcpu {
+  readonly guest = new GuestCpu();
+  readonly page = new LapicPage();
+  /** vlapic->isrv (2019+): the highest in-service vector as the software vLAPIC tracks it. */
+  isrv = 0;
+  /** vlapic->isrvec_stk / isrvec_stk_top (2018). */
+  readonly isrvecStk = new Uint8Array(ISRVEC_STK_SIZE);
+  isrvecStkTop = 0;
+  /** vlapic->esr_pending: errors latched until the guest writes ESR. */
+  esrPending = 0;
+  /** Posted-interrupt descriptor (2019+), or the software pir_desc of 2018 ('pending' = ON). */
+  readonly pir = vecSet();
+  on = false;
+
+  /** vcpu->arch.pending_req. */
+  pendingReq = 0;
+  /** Where the vCPU thread is. */
+  pc: Pc = Pc.Guest;
+  /** What a blocked thread waits for. */
+  wait: Wait = Wait.None;
+  /** Host IRQs enabled on this pCPU while the vCPU thread is current (the idle thread runs with them on). */
+  irqsOn = false;
+  /** NEED_RESCHEDULE of this pCPU's sched_ctl. */
+  needResched = false;
+  /** vcpu->events[VCPU_EVENT_VIRTUAL_INTERRUPT] and [VCPU_EVENT_IOREQ]. */
+  readonly evIntr = new SchedEvent();
+  readonly evIoreq = new SchedEvent();
+  /** The Service VM's device model holds an I/O request of this vCPU; its completion arrives at `pirq`. */
+  dmPending = false;
+  /** The 2018 vCPU was paused (pause_vcpu) and is off its runqueue until resume_vcpu. */
+  paused = false;
+
+  /** Physical interrupts in flight to this pCPU (PHYS_* bits): sent, not yet in its local APIC. */
+  inflight = 0;
+  /** Diagnostics: the notification vector in flight is this pCPU's own self-IPI (apicv_advanced_inject_intr). */
+  nvSelf = false;
+  /** Physical interrupts in the local APIC's IRR, held while host IRQs are off. */
+  latched = 0;
+
+  /** VMX_ENTRY_INT_INFO_FIELD as this pass prepared it. */
+  injType: Inj = Inj.None;
+  injVector = 0;
+  /** The prepared injection repeats an event whose delivery was already reported (a re-injection). */
+  injReplay = false;
+  /** vcpu->arch.idt_vectoring_info: an external interrupt whose delivery caused the last exit (-1: none). */
+  idtVector = -1;
+  /** arch->inject_event_pending / inject_info (cancel_event_injection, ≤ 2019). */
+  cancelledType: Inj = Inj.None;
+  cancelledVector = 0;
+  cancelledReplay = false;
+  /** VMX_PROCBASED_CTLS_IRQ_WIN and arch->irq_window_enabled (always written together). */
+  irqWindow = false;
+  /** VMX_TPR_THRESHOLD (basic mode), a priority class. */
+  tprThreshold = 0;
+  /** vcpu->arch.eoi_exit_bitmap and the VMCS copy written by vcpu_set_vmcs_eoi_exit. */
+  readonly eoiExit = vecSet();
+  readonly eoiExitVmcs = vecSet();
+  /** GUEST_INTR_STATUS (advanced mode). */
+  rvi = 0;
+  svi = 0;
+  /** The thread's pending exit-handler work: vlapic_write_icrlo's per-target steps. */
+  readonly ops: number[] = [];
+  /** The scenario index of the ICR write whose handler runs, until its first message is visible (-1: none). */
+  icrIndex = -1;
+  /** The last exit was an HLT exit (hlt 'wait-event'): the next entry resumes after the HLT. */
+  hltExit = false;
+  /** Diagnostics: the guest was resumed after its HLT with no event injected. */
+  hltResumed = false;
+  /** Diagnostics: the notification vector that last reached the pCPU was its own self-IPI. */
+  nvSelfLanded = false;
+  /** The next event delivery faults into the hypervisor (scenario `fault`). */
+  faultArmed = false;
+  /** acrn_handle_pending_request passes since the last VM exit (2 or more: the loop came back, #3374). */
+  passes = 0;
+  /** An NMI request re-made by vmexit_handler for an NMI whose delivery faulted: its re-injection is not a new delivery. */
+  nmiReplay = false;
+  /** Messages of other pCPUs to this vCPU still being processed by their exit handlers (vlapic_write_icrlo steps). */
+  swInflight = 0;
+  /** A sender signalled VCPU_EVENT_VIRTUAL_INTERRUPT and has not yet made its request (signal 'before'). */
+  earlySignal = 0;
+  /** The last wake-up of the HLT wait came from such an early signal. */
+  wokeEarly = false;
+  /** The vCPU went to sleep in the HLT wait while such a signal's request was still missing. */
+  sleptEarly = false;
+  /** A pass since the last HLT exit ran while such a signal's request was still missing. */
+  passBeforeRequest = false;
+  /** The hypervisor crashed on this vCPU. */
+  dead = false;
+
+  // Diagnostics (whereStuck / explain only; never consulted by the mechanism).
+  /** Level vectors EOIed by EOI virtualization before their EOI-exit bit reached the VMCS. */
+  readonly eoiSwallowed = vecSet();
+  /** Vectors whose injection a second acrn_handle_pending_request pass overwrote. */
+  readonly overwritten = vecSet();
+  overwrittenNmi = false;
+  /**
+   * Per vector: why an instance that a PIR → vIRR move brought in had been held apart (a skipped
+   * sync, a late self-notification), until that instance is delivered (explain 'duplicate').
+   */
+  readonly heldWhy: string[] = new Array<string>(256).fill('');
+  /** The branch that made a pass skip the VID sync of the current ON episode (2018, #1443), '' when none. */
+  syncSkipWhy = '';
+  /** An IDT-vectoring external interrupt an NMI branch did not re-inject (2019+; lost at the next exit). */
+  idtDropped = -1;
+  /** What became of the notification for the current ON=1 episode. */
+  onFate = '';
+  /** What the last HLT exit's handler did ('woken' after a sleep, or why it did not sleep). */
+  hltWhy = '';
+  /** Why the guest was last resumed after its HLT with nothing injected (explain 'ran-while-halted'). */
+  hltEnd = '';
+  /** The last NMI was injected while the guest blocked NMIs (no blocking check before 84ad34089), for explain(). */
+  nmiUnchecked = false;
+  /** Some NMI was injected while blocked: the NMI accounting differs from bare metal from then on. */
+  nmiNested = false;
+  /** An NMI request was made while the re-injection request of a faulted NMI delivery was still
+   *  pending: the two share ACRN_REQUEST_NMI, one of them is lost (vmexit_handler, every tree). */
+  nmiMergedReplay = false;
+  /** 2018: the last pass re-injected a cancelled event with an NMI request pending (kept). */
+  nmiBehindCancelled = false;
+
+  constructor(readonly id: number) {
+    this.guest.reset();
+  }
+}
+
+export class Acrn {
+  readonly vcpus: AcrnVcpu[] = [];
+  vioapic!: Vioapic;
+  constructor(readonly machine: MachineConfig, readonly code: AcrnCode, readonly sink: ObsSink) {
+    for (let i = 0; i < machine.vcpus; i++) this.vcpus.push(new AcrnVcpu(i));
+  }
+}

@@ -1,0 +1,295 @@
+// ACRN variants: the trees of code.ts in both APICv modes, with the root causes they show.
+// Each `why` names the file, function and commit it was read at (projectacrn/acrn-hypervisor).
+// One root cause can surface under more than one class (a delivery the reference forbids, a
+// handler never entered, an interrupt held): it then keeps one tag across classes.
+import type { CauseDoc, VariantInfo } from '../api.js';
+import { RATES, RATES_SAMPLE } from './rates.js';
+
+function doc(cause: string, why: string): CauseDoc {
+  return { cause, why };
+}
+
+// ------------------------------------------------------------------ the four historical bugs
+
+const C4_WHY = '#1443: in acrn_handle_pending_request (hypervisor/arch/x86/virq.c @ 7f2b9a1c7^) the NMI branch and the '
+  + 're-injection of arch_vcpu->idt_vectoring_info inject and `goto INTR_WIN` before the VID sync '
+  + '(`if (is_apicv_intr_delivery_supported() && bitmap_test_and_clear_lock(ACRN_REQUEST_EVENT, ...)) '
+  + 'vlapic_apicv_inject_pir(vlapic)`), so a vector accepted into the (software) PIR stays there with EVENT pending, '
+  + 'later postings find `pending` set and make no request, and the virtual interrupt waits for an unrelated VM exit. '
+  + 'Fixed by 7f2b9a1c7 (the sync moved before the injections). The exception branch (vcpu_inject_hi_exception: '
+  + '#MC/#BP/#DB) has the same effect; in this tree only a guest #MC intercepted by the exception bitmap reaches it.';
+const C4 = [
+  doc('stuck:pir-sync-skipped-by-injection', C4_WHY),
+  doc('duplicate:pir-sync-skipped-by-injection', `${C4_WHY} Seen as a duplicate when bare metal merged the held message with another one in flight.`),
+  doc('ioapic:pir-sync-skipped-by-injection', `${C4_WHY} Seen as a duplicate of an I/O APIC pin's vector (the oracle files it under ioapic).`),
+];
+
+const C3_WHY = '#3374: vcpu_thread (common/hv_main.c @ 7f2b9a1c7, the same order until ea849177a^) runs '
+  + 'acrn_handle_pending_request, then `if (need_reschedule) { schedule(); run_vcpu_pre_work(); continue; }`. When the '
+  + 'device model completes a port-I/O request (hcall_notify_ioreq_finish → resume_vcpu: back on the runqueue, '
+  + 'NEED_RESCHEDULE) before that check, schedule() finds prev == next and switches nothing, so cancel_event_injection '
+  + '(context_switch_out) is not called, and the second pass writes VMX_ENTRY_INT_INFO_FIELD over the event the first '
+  + 'pass injected — an interrupt already moved IRR → ISR by vlapic_intr_accepted, or an NMI. Fixed by ea849177a '
+  + '(master twin of 76e39b162): schedule() before the single pass.';
+const C3 = [
+  doc('masked:injection-overwritten-by-second-pass', `${C3_WHY} Seen when the second pass injects a vLAPIC vector: bare metal is already in the first one's handler (IF = 0).`),
+  doc('core:injection-overwritten-by-second-pass', `${C3_WHY} Seen when the second pass injects an NMI over the first pass's interrupt: its handler is never entered.`),
+  doc('stuck:injection-overwritten-by-second-pass', `${C3_WHY} Seen when the second pass injects an interrupt over the first pass's NMI: the NMI is never delivered.`),
+];
+
+const C1_WHY = '#4937: apicv_advanced_inject_intr (guest/vlapic.c @ bf1ff8c98) sends the notification vector to its own '
+  + 'pCPU with host IRQs off, expecting posted-interrupt processing right after the VM entry; the ICR → IRR latency '
+  + '(up to ~1900 cycles measured in the 0397cb717 message) lets it land after the next exit, in root mode, where '
+  + 'vcpu_handle_pi_notification (guest/vcpu.c @ 0397cb717^, from 00ad3863a) returns unless is_pi_capable(vm) — false '
+  + 'without VT-d posted interrupts (EHL) — so ACRN_REQUEST_EVENT is not re-raised and the vCPU is not signalled: the '
+  + 'vector stays in PIR with ON = 1 and later postings send nothing. Fixed by 0397cb717 (the is_pi_capable test removed).';
+const C1 = [
+  doc('stuck:pir-self-notification-dropped-not-pi-capable', C1_WHY),
+  doc('stuck:pir-notification-dropped-not-pi-capable', `${C1_WHY} The same drop of a notification sent by another pCPU (apicv_advanced_accept_intr) while the target sleeps or runs in root.`),
+];
+
+const C2_WHY = '#8507: vlapic_accept_intr (guest/vlapic.c @ 9a6e94084^, since 4303ccb1a 2020-01) calls '
+  + 'signal_event(VCPU_EVENT_VIRTUAL_INTERRUPT) before ops->accept_intr sets IRR/PIR and ACRN_REQUEST_EVENT (and '
+  + 'vcpu_handle_pi_notification signals before vcpu_make_request). The halted vCPU wakes in hlt_vmexit_handler\'s '
+  + 'wait_event, finds no request, and the guest resumes after its HLT with nothing to deliver (core:); or the signal '
+  + 'is consumed (by that wake-up, or by reset_event before the next entry) and when the guest halts again the vCPU '
+  + 'sleeps although the request is about to be made, and the kick does not wake a sleeping vCPU (stuck:). '
+  + 'Fixed by 9a6e94084 (signal_event after the request in both places).';
+const C2 = [doc('core:signal-before-request', C2_WHY), doc('stuck:signal-before-request', C2_WHY)];
+
+// ------------------------------------------------------------------ real behaviour outside the history
+
+const IOAPIC = [
+  doc('ioapic:edge-resent-on-unmask', 'vioapic_indirect_write (dm/vioapic.c, every tree; v3.3 lines "Generate an interrupt if ... pin is '
+    + 'not masked, previous interrupt has been EOIed, pin level is asserted") generates an interrupt after any '
+    + 'redirection-entry write that leaves an asserted pin unmasked — for an edge pin too, where the 82093AA sees no edge.'),
+  doc('ioapic:edge-raised-while-masked-sent', 'As ioapic:edge-resent-on-unmask, for an edge pin raised while masked: '
+    + 'vioapic_set_pinstate drops the edge (masked), the unmask write sends it (the 82093AA lost it).'),
+];
+const ESR = doc('read:esr-riv-missing', 'vlapic_write_icrlo (guest/vlapic.c, every tree) sets APIC_ESR_SEND_ILLEGAL_VECTOR in the '
+  + 'sender\'s ESR for a FIXED IPI with vector < 16 and sends nothing, so no receiver flags Receive Illegal Vector.');
+const PPR = [
+  doc('read:ppr-mismatch', 'Basic mode: the TPR shadow virtualizes the guest\'s TPR writes into the vLAPIC page without an exit, '
+    + 'and lapic->ppr is recomputed only by vlapic_update_ppr (injection, EOI, the pending-delivery check of a pass); '
+    + 'vlapic_read returns lapic->ppr as it is [guest/vlapic.c vlapic_read, every tree].'),
+  doc('read:ppr-low-nibble-lost', 'As read:ppr-mismatch: the stale PPR differs from bare metal only in TPR[3:0].'),
+];
+const IDT_NMI = doc('core:idt-vectoring-dropped-for-nmi', 'acrn_handle_pending_request (guest/virq.c; every tree, v3.3 lines '
+  + '"inject NMI before maskable hardware interrupt" ... "else { if (arch->idt_vectoring_info & VMX_INT_INFO_VALID)") '
+  + 're-injects the IDT-vectoring event only in the else branch of the NMI request: with an NMI pending (injected, or '
+  + 'kept when not injectable) the external interrupt whose delivery faulted is not re-injected, and the next '
+  + 'vmexit_handler overwrites arch.idt_vectoring_info. The interrupt is lost with its vISR bit set. Still present in '
+  + 'v3.3: docs/findings/acrn-idt-vectoring-dropped-for-nmi.md.');
+const NMI_UNCHECKED = [
+  doc('nmi-blocked:nmi-injected-without-blocking-check', 'Before 84ad34089 (2020-04, is_nmi_injectable) acrn_handle_pending_request '
+    + 'injects the NMI request whatever the guest\'s interruptibility state: an NMI sent to a vCPU in its NMI handler '
+    + '(or in an STI shadow) is delivered nested [virq.c @ 7f2b9a1c7, ea849177a].'),
+  doc('stuck:nmi-injected-without-blocking-check', 'Consequence of nmi-blocked:nmi-injected-without-blocking-check: the nested '
+    + 'injection consumed the one NMI request bit where bare metal keeps one NMI latched, so a later NMI that bare metal '
+    + 'still delivers has no request left.'),
+];
+const NMI_WINDOW_2018 = doc('stuck:nmi-behind-irq-window', '2018 acrn_handle_pending_request: when the cancelled-injection branch '
+  + 're-injects (goto INTR_WIN) the NMI request stays pending and INTR_WIN opens the interrupt window for it '
+  + '(vcpu_pending_request: pending_req != 0), which waits for RFLAGS.IF = 1 [virq.c @ 7f2b9a1c7].');
+const NMI_WINDOW = [
+  doc('stuck:nmi-behind-irq-window', 'acrn_handle_pending_request (guest/virq.c, 84ad34089 .. v3.3): an NMI request that is not '
+    + 'injectable (blocked by NMI or STI) is kept and the interrupt window is opened for it ("TODO: Currently, NMI exiting '
+    + 'and virtual NMIs are not enabled, so use interrupt window to inject NMI"); the window waits for RFLAGS.IF = 1, '
+    + 'so a second NMI arriving during the first one\'s handler waits, after that handler\'s IRET, until the interrupted '
+    + 'code sets IF. docs/findings/acrn-nmi-via-interrupt-window.md.'),
+  doc('livelock:interrupt-window', 'As stuck:nmi-behind-irq-window, with RFLAGS.IF = 1 inside the NMI handler: the interrupt '
+    + 'window exits at once, the NMI is still blocked, the request is kept and the window re-armed — an exit storm in '
+    + 'which the guest never executes the IRET that would unblock NMIs. docs/findings/acrn-nmi-via-interrupt-window.md.'),
+];
+const HLT = [
+  doc('core:hlt-woken-interrupt-not-deliverable', 'hlt_vmexit_handler (guest/vmexit.c, 4303ccb1a .. v3.3) sleeps in '
+    + 'wait_event(VCPU_EVENT_VIRTUAL_INTERRUPT), which vlapic_accept_intr signals for every accepted interrupt, deliverable '
+    + 'or not, and the handler does not retain RIP: after `cli; hlt`, or with the vector masked by TPR/PPR, the guest '
+    + 'resumes after its HLT with nothing delivered, where bare metal stays halted.'),
+  doc('core:hlt-not-blocked-virr-pending', 'hlt_vmexit_handler does not sleep when vlapic_has_pending_intr sees any vIRR bit '
+    + '(vlapic_find_highest_irr != 0), ignoring RFLAGS.IF and PPR: the guest resumes after its HLT with nothing delivered.'),
+  doc('core:hlt-not-blocked-request-pending', 'hlt_vmexit_handler does not sleep when pending_req != 0 — e.g. EVENT for a '
+    + 'vector that cannot be delivered, a kept NMI request, EOI_EXIT_BITMAP_UPDATE: the guest resumes after its HLT with '
+    + 'nothing delivered.'),
+  doc('core:hlt-not-blocked-event-already-signalled', 'wait_event returns at once when the event was signalled since the '
+    + 'last reset_event (run before each VM entry), e.g. by an IPI that collapsed into an IRR bit already set '
+    + '(apicv_basic_accept_intr makes no request, vlapic_accept_intr signals anyway): the guest resumes after its HLT.'),
+];
+const TPR_THRESHOLD = doc('stuck:irr-tpr-threshold-stale', 'Basic mode (ea849177a .. v3.3): VMX_TPR_THRESHOLD is written only by '
+  + 'vlapic_update_tpr_threshold at the end of apicv_basic_inject_intr, i.e. only in a pass that handles EVENT. A vector '
+  + 'that became masked by a TPR raised after that pass (the pass computed threshold 0 with the old TPR) is not re-checked '
+  + 'by later passes (has_pending_delivery sees it blocked and makes no request), so when the guest lowers TPR no '
+  + 'TPR-below-threshold exit comes and the interrupt waits for an unrelated exit. '
+  + 'docs/findings/acrn-tpr-threshold-stale.md.');
+const SELF_NOTIFY = [
+  doc('stuck:pir-self-notification-in-flight', 'bf1ff8c98 (2020-05, kept by 0397cb717 through v3.3): apicv_advanced_inject_intr '
+    + 'sends the notification vector to its own pCPU instead of syncing PIR in software; the self-IPI reaches the IRR '
+    + 'some hundreds of cycles after the ICR write (0397cb717 measured up to ~1900), after the VM entry, and the guest runs '
+    + 'instructions first. A guest self-IPI (trapped ICR write) is therefore taken a few instructions late. '
+    + 'docs/findings/acrn-self-notification-latency.md.'),
+  doc('core:hlt-resumed-before-self-notification', 'As stuck:pir-self-notification-in-flight for a halted vCPU: the wake-up '
+    + 'pass sends the self-IPI and enters the guest after its HLT before the notification lands, so the guest executes '
+    + 'instructions after HLT before the interrupt. docs/findings/acrn-self-notification-latency.md.'),
+  doc('duplicate:pir-held-apart-until-self-notification', 'As stuck:pir-self-notification-in-flight: a vector accepted into '
+    + 'PIR while the same vector is pending in vIRR is merged only by posted-interrupt processing, which the self-IPI '
+    + 'delays past the entry; the guest takes the vIRR instance, then the PIR one — one interrupt delivered twice. '
+    + 'docs/findings/acrn-self-notification-latency.md.'),
+  doc('stuck:pir-held-apart-until-self-notification', 'As duplicate:pir-held-apart-until-self-notification, seen while the '
+    + 'second instance is still held.'),
+  doc('ioapic:pir-held-apart-until-self-notification', 'As duplicate:pir-held-apart-until-self-notification for an I/O APIC '
+    + 'pin\'s vector (the oracle files it under ioapic).'),
+];
+const LEVEL_EOI = doc('stuck:level-eoi-before-eoi-exit-bitmap-loaded', 'Advanced mode (ea849177a .. v3.3): the EOI-exit bit of a '
+  + 'level vector is set in vcpu->arch.eoi_exit_bitmap by vlapic_set_tmr when the vector is accepted, but reaches the VMCS '
+  + 'only in the next acrn_handle_pending_request (ACRN_REQUEST_EOI_EXIT_BITMAP_UPDATE). c2c05a29d (#4200) relies on the '
+  + 'kick of that request arriving first; a notification already pending at the pCPU (latched while host IRQs are off) '
+  + 'lets posted-interrupt processing deliver the vector first, the guest\'s EOI is virtualized without an EOI-induced exit, '
+  + 'vioapic_broadcast_eoi never runs and Remote IRR stays set: the pin never fires again. '
+  + 'docs/findings/acrn-level-eoi-exit-bitmap-race.md.');
+
+const NMI_REPLAY = doc('stuck:nmi-merged-into-reinjection', 'vmexit_handler (vmexit.c / guest/vmexit.c, every tree; v3.3 '
+  + '"} else if (type == VMX_INT_TYPE_NMI) { vcpu_make_request(vcpu, ACRN_REQUEST_NMI);") re-raises ACRN_REQUEST_NMI for an '
+  + 'NMI whose delivery caused the VM exit (IDT-vectoring information). A new NMI sent before the next entry '
+  + '(vcpu_inject_nmi → vcpu_make_request(ACRN_REQUEST_NMI)) sets the same bit: one NMI is injected where bare metal, '
+  + 'having delivered the first, latches the second and takes it after the handler\'s IRET. '
+  + 'docs/findings/acrn-nmi-merged-into-reinjection.md.');
+
+// 2018-only behaviour.
+const NMI_BEHIND_CANCELLED_VID = doc('stuck:nmi-request-behind-cancelled-injection', '2018 acrn_handle_pending_request '
+  + '(virq.c @ 7f2b9a1c7^ and 7f2b9a1c7): the pass that re-injects a cancelled event (cancel_event_injection at a '
+  + 'switch-out) `goto INTR_WIN` and keeps a pending NMI request; with virtual-interrupt delivery INTR_WIN returns '
+  + 'without interrupt-window exiting unless an EXTINT is requested ("is_apicv_intr_delivery_supported() || '
+  + '!vcpu_pending_request(vcpu)"), so the NMI waits for an unrelated VM exit.');
+const NMI_CANCELLED_2018 = doc('stuck:nmi-held-apart-from-cancelled-injection', '2018 vcpu_thread (common/hv_main.c @ '
+  + '7f2b9a1c7): an NMI injected by acrn_handle_pending_request and cancelled when the vCPU is switched out for a '
+  + 'device-model request (cancel_event_injection keeps it in arch_vcpu.inject_info) is re-injected after the resume '
+  + 'by the cancelled-injection branch, while an NMI sent meanwhile is a new ACRN_REQUEST_NMI: two NMIs where bare '
+  + 'metal latched the second one into the first, still pending [virq.c acrn_handle_pending_request @ 7f2b9a1c7].');
+const TMR_2018 = doc('read:tmr-level-pin-before-acceptance', 'In 2018 the TMR is programmed from the redirection table '
+  + '(vioapic_update_tmr at the boot-time RTE writes, apicv_batch_set_tmr for VID), not per acceptance: a level pin\'s '
+  + 'vector shows in TMR before its first message [dm/vioapic.c, guest/vlapic.c @ 7f2b9a1c7].');
+const STALE_PPR_2018 = [
+  doc('stuck:irr-below-stale-ppr', '2018 basic mode: TPR writes are virtualized (TPR shadow) with VMX_TPR_THRESHOLD left at 0, '
+    + 'and vcpu_inject_vlapic_int / vcpu_pending_request use lapic->ppr without vlapic_update_ppr: after the guest lowers '
+    + 'TPR, a vector masked by the old TPR is not injected until an EOI or an acceptance recomputes PPR [virq.c, vlapic.c @ 7f2b9a1c7].'),
+  doc('masked-ppr:injected-above-stale-ppr', 'As stuck:irr-below-stale-ppr in the other direction: after the guest raises TPR '
+    + 'the stale PPR lets vcpu_inject_vlapic_int inject a vector that TPR masks.'),
+  doc('read:irr-below-stale-ppr', 'As stuck:irr-below-stale-ppr, seen as an IRR read showing an instance bare metal had already '
+    + 'merged and delivered.'),
+];
+const CANCELLED_WHY = 'The #1443 fix (7f2b9a1c7) moved the VID sync after the cancelled-injection branch, which still '
+  + '`goto INTR_WIN`: after a vCPU was switched out with an injection prepared (cancel_event_injection), the pass that '
+  + 're-injects it skips the sync [virq.c acrn_handle_pending_request @ 7f2b9a1c7 and 7f2b9a1c7^].';
+const CANCELLED_2018 = [
+  doc('stuck:pir-sync-skipped-by-cancelled-injection', CANCELLED_WHY),
+  doc('duplicate:pir-sync-skipped-by-cancelled-injection', `${CANCELLED_WHY} Seen as a duplicate when bare metal merged the held message with another one in flight.`),
+  doc('ioapic:pir-sync-skipped-by-cancelled-injection', `${CANCELLED_WHY} Seen as a duplicate of an I/O APIC pin's vector.`),
+];
+
+function rated(name: string, causes: CauseDoc[]): CauseDoc[] {
+  const r = RATES[name];
+  return causes.map((c) => (r && r[c.cause] !== undefined ? { ...c, rate: r[c.cause] } : c));
+}
+
+function variant(v: Omit<VariantInfo, 'ratesSample'>): VariantInfo {
+  return { ...v, expectedBugs: rated(v.name, v.expectedBugs), knownDeviations: rated(v.name, v.knownDeviations ?? []), ratesSample: RATES_SAMPLE };
+}
+
+const BASIC_COMMON = [...IOAPIC, ESR, ...PPR, IDT_NMI, NMI_REPLAY];
+const ADV_COMMON = [...IOAPIC, ESR, IDT_NMI, NMI_REPLAY];
+const ADV_PI = [...ADV_COMMON, LEVEL_EOI];
+const SINCE_2020 = [...HLT, ...NMI_WINDOW];
+
+export const VARIANTS: VariantInfo[] = [
+  variant({
+    name: '2018-basic',
+    source: '7f2b9a1c7^ and 7f2b9a1c7 (identical without virtual-interrupt delivery): hypervisor/arch/x86/virq.c, '
+      + 'guest/vlapic.c, common/hv_main.c, common/io_request.c, common/schedule.c',
+    summary: 'APICv basic mode, 2018: requests handled before the reschedule check (#3374).',
+    status: 'buggy',
+    expectedBugs: C3,
+    knownDeviations: [...BASIC_COMMON, TMR_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018, ...STALE_PPR_2018],
+  }),
+  variant({
+    name: 'pre-1443-vid',
+    source: '7f2b9a1c7^ (2018-10): virtual-interrupt delivery without posted interrupts',
+    summary: 'VID sync behind the injection branches (#1443). The #3374 loop is there too, but with VID the only event a '
+      + 'second pass can write over the first pass\'s is another NMI, which bare metal merges as well: unobservable here.',
+    status: 'buggy',
+    expectedBugs: C4,
+    knownDeviations: [...ADV_COMMON, TMR_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018, NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018],
+  }),
+  variant({
+    name: '1443-vid',
+    source: '7f2b9a1c7 "hv: virq: update apicv irr/rvi before handle vmcs event injection" (2018-10-12)',
+    summary: 'VID sync before the NMI and IDT-vectoring injections. The #3374 loop is still there, unobservable with VID '
+      + '(a second pass can only write an NMI over an NMI, which bare metal merges too).',
+    status: 'clean',
+    expectedBugs: [],
+    knownDeviations: [...ADV_COMMON, TMR_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018, NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018],
+  }),
+  variant({
+    name: '3374-basic',
+    source: 'ea849177a "hv: fix interrupt lost when do acrn_handle_pending_request twice" (2019-07-09; master twin of 76e39b162)',
+    summary: 'APICv basic mode, 2019: schedule() before the single pass of requests.',
+    status: 'clean',
+    expectedBugs: [],
+    knownDeviations: [...BASIC_COMMON, ...NMI_UNCHECKED, TPR_THRESHOLD],
+  }),
+  variant({
+    name: '3374-adv',
+    source: 'ea849177a (2019-07): posted interrupts, PIR synced in software by vlapic_apicv_inject_pir',
+    summary: 'APICv advanced mode, 2019.',
+    status: 'clean',
+    expectedBugs: [],
+    knownDeviations: [...ADV_PI, ...NMI_UNCHECKED],
+  }),
+  variant({
+    name: 'pre-4937-basic',
+    source: '0397cb717^ (2020-06): HLT emulation with wait_event (4303ccb1a), kick_thread (5f8e7a6cb)',
+    summary: 'APICv basic mode, 2020: signal_event before the request (#8507).',
+    status: 'buggy',
+    expectedBugs: C2,
+    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD],
+  }),
+  variant({
+    name: 'pre-4937-adv',
+    source: '0397cb717^ (2020-06): bf1ff8c98 self-IPI offload, vcpu_handle_pi_notification with is_pi_capable (EHL: no VT-d PI)',
+    summary: 'APICv advanced mode, 2020: the root-mode self-notification drops the request (#4937); signal before the request (#8507).',
+    status: 'buggy',
+    expectedBugs: [...C1, ...C2],
+    knownDeviations: [...ADV_PI, ...SINCE_2020, ...SELF_NOTIFY],
+  }),
+  variant({
+    name: 'pre-8507-basic',
+    source: '9a6e94084^ (2023-09): kick_vcpu (53d4a7169)',
+    summary: 'APICv basic mode, 2023: signal_event before the request (#8507).',
+    status: 'buggy',
+    expectedBugs: C2,
+    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD],
+  }),
+  variant({
+    name: 'pre-8507-adv',
+    source: '9a6e94084^ (2023-09): 0397cb717 applied',
+    summary: 'APICv advanced mode, 2023: signal_event before the request (#8507).',
+    status: 'buggy',
+    expectedBugs: C2,
+    knownDeviations: [...ADV_PI, ...SINCE_2020, ...SELF_NOTIFY],
+  }),
+  variant({
+    name: 'v3.3-basic',
+    source: 'v3.3 (8cb6fa683, 2024-08) = 9a6e94084 "hv: signal_event after make_request" = master d61d98cf8 for every file read',
+    summary: 'APICv basic mode, today.',
+    status: 'clean',
+    expectedBugs: [],
+    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD],
+  }),
+  variant({
+    name: 'v3.3-adv',
+    source: 'v3.3 (8cb6fa683, 2024-08) = 9a6e94084 = master d61d98cf8 for every file read',
+    summary: 'APICv advanced mode, today.',
+    status: 'clean',
+    expectedBugs: [],
+    knownDeviations: [...ADV_PI, ...SINCE_2020, ...SELF_NOTIFY],
+  }),
+];

@@ -1,0 +1,291 @@
+// ACRN's software vLAPIC (hypervisor/arch/x86/guest/vlapic.c): the accept paths of both APICv
+// modes (apicv_basic_accept_intr / apicv_advanced_accept_intr, and the 2018
+// vlapic_set_intr_ready), the basic-mode injection (vlapic_find_deliverable_intr →
+// VM-entry interruption information → vlapic_get_deliverable_intr), PPR (from isrv, or from the
+// 2018 isrvec_stk), the TPR threshold, EOI processing, the TMR with its EOI-exit bitmap, the
+// software PIR sync of 2018/2019 (vlapic_apicv_inject_pir) and the 2020 self-IPI
+// (apicv_advanced_inject_intr).
+import { vsAdd, vsDel, vsEmpty, vsHas, vsHighest, vsTestAndAdd } from '../../apic/vecset.js';
+import { Inj, PHYS_NV, REQ_EOI_EXIT_BITMAP_UPDATE, REQ_EVENT } from './consts.js';
+import { ISRVEC_STK_SIZE, type Acrn, type AcrnVcpu } from './state.js';
+import { vcpu_make_request } from './schedule.js';
+
+export const APIC_ESR_SEND_ILLEGAL_VECTOR = 0x20;
+export const APIC_ESR_RECEIVE_ILLEGAL_VECTOR = 0x40;
+
+export function prio(v: number): number {
+  return (v >>> 4) & 0xf;
+}
+
+/** vlapic_find_highest_irr: 0 when IRR is empty. */
+export function vlapic_find_highest_irr(t: AcrnVcpu): number {
+  const v = vsHighest(t.page.irr);
+  return v < 0 ? 0 : v;
+}
+
+/** vlapic_set_error: latched in esr_pending until the guest writes ESR. */
+export function vlapic_set_error(t: AcrnVcpu, mask: number): void {
+  t.esrPending |= mask;
+}
+
+/** vlapic_write_esr. */
+export function vlapic_write_esr(t: AcrnVcpu): void {
+  t.page.esr = t.esrPending;
+  t.esrPending = 0;
+}
+
+/** vlapic_update_ppr, from isrv (2019+) or from the top of isrvec_stk with its 2018 consistency checks. */
+export function vlapic_update_ppr(acrn: Acrn, t: AcrnVcpu): void {
+  let isrv: number;
+  if (acrn.code.isr === 'isrvec-stk') {
+    isrv = t.isrvecStk[t.isrvecStkTop]!;
+    if (t.isrvecStkTop === 0 && isrv !== 0) {
+      panic(acrn, t, 'vlapic_update_ppr:isrvec_stk-corrupted', `isrvec_stk is corrupted: ${isrv}`);
+      return;
+    }
+    for (let i = 2; i <= t.isrvecStkTop; i++) {
+      if (prio(t.isrvecStk[i]!) <= prio(t.isrvecStk[i - 1]!)) {
+        panic(acrn, t, 'vlapic_update_ppr:isrvec_stk-invariant', 'isrvec_stk does not satisfy invariant');
+        return;
+      }
+    }
+    // Each ISR bit, in ascending order, must be the next entry of the stack.
+    let i = 1;
+    for (let v = 0; v < 256; v++) {
+      if (!vsHas(t.page.isr, v)) continue;
+      if (i > t.isrvecStkTop || (i < ISRVEC_STK_SIZE && t.isrvecStk[i] !== v)) {
+        panic(acrn, t, 'vlapic_update_ppr:isr-and-isrvec_stk-out-of-sync', 'ISR and isrvec_stk out of sync');
+        return;
+      }
+      i++;
+    }
+  } else {
+    isrv = t.isrv;
+  }
+  const tpr = t.page.tpr;
+  t.page.ppr = prio(tpr) >= prio(isrv) ? tpr : isrv & 0xf0;
+}
+
+/** vlapic_find_deliverable_intr (vlapic_pending_intr in 2018): the highest IRR vector if it beats PPR, else -1. */
+export function vlapic_find_deliverable_intr(t: AcrnVcpu): number {
+  const v = vlapic_find_highest_irr(t);
+  return prio(v) > prio(t.page.ppr) ? v : -1;
+}
+
+/** vlapic_get_deliverable_intr (vlapic_intr_accepted in 2018): IRR → ISR, isrv (or the stack), PPR. */
+export function vlapic_get_deliverable_intr(acrn: Acrn, t: AcrnVcpu, v: number): void {
+  vsDel(t.page.irr, v);
+  vsAdd(t.page.isr, v);
+  if (acrn.code.isr === 'isrvec-stk') {
+    t.isrvecStkTop++;
+    if (t.isrvecStkTop >= ISRVEC_STK_SIZE) {
+      panic(acrn, t, 'vlapic_intr_accepted:isrvec_stk-overflow', `isrvec_stk_top overflow ${t.isrvecStkTop}`);
+      t.isrvecStkTop = ISRVEC_STK_SIZE - 1;
+      return;
+    }
+    t.isrvecStk[t.isrvecStkTop] = v;
+  } else {
+    t.isrv = v;
+  }
+  vlapic_update_ppr(acrn, t);
+}
+
+/**
+ * vlapic_process_eoi. Returns the vector when its TMR bit is set (the caller broadcasts the
+ * EOI to the vIOAPIC after the request), else -1.
+ */
+export function vlapic_process_eoi(acrn: Acrn, t: AcrnVcpu): number {
+  if (acrn.code.isr === 'isrvec-stk') {
+    const v = vsHighest(t.page.isr);
+    if (v < 0) return -1; // "Gratuitous EOI"
+    if (t.isrvecStkTop === 0) {
+      panic(acrn, t, 'vlapic_process_eoi:isrvec_stk_top', `invalid vlapic isrvec_stk_top ${t.isrvecStkTop}`);
+      return -1;
+    }
+    vsDel(t.page.isr, v);
+    t.isrvecStkTop--;
+    vlapic_update_ppr(acrn, t);
+    return vsHas(t.page.tmr, v) ? v : -1;
+  }
+  if (t.isrv === 0) return -1;
+  const v = t.isrv;
+  vsDel(t.page.isr, v);
+  const h = vsHighest(t.page.isr);
+  t.isrv = h < 0 ? 0 : h;
+  vlapic_update_ppr(acrn, t);
+  const level = vsHas(t.page.tmr, v) ? v : -1;
+  if (acrn.code.eoiEvent) vcpu_make_request(acrn, t, REQ_EVENT, t.id);
+  return level;
+}
+
+/** vlapic_update_tpr_threshold (basic mode, 2019+). */
+export function vlapic_update_tpr_threshold(t: AcrnVcpu): void {
+  const irr = vlapic_find_highest_irr(t) >>> 4;
+  const tpr = (t.page.tpr & 0xf0) >>> 4;
+  t.tprThreshold = irr > tpr ? 0 : irr;
+}
+
+/** vcpu_set_eoi_exit_bitmap / vcpu_clear_eoi_exit_bitmap: a change makes EOI_EXIT_BITMAP_UPDATE. */
+function set_eoi_exit(acrn: Acrn, t: AcrnVcpu, v: number, on: boolean, from: number): void {
+  const was = vsHas(t.eoiExit, v);
+  if (was === on) return;
+  if (on) vsAdd(t.eoiExit, v); else vsDel(t.eoiExit, v);
+  vcpu_make_request(acrn, t, REQ_EOI_EXIT_BITMAP_UPDATE, from);
+}
+
+/** vlapic_set_tmr (2019+): level sets TMR and the EOI-exit bit, edge clears both. */
+export function vlapic_set_tmr(acrn: Acrn, t: AcrnVcpu, v: number, level: boolean, from: number): void {
+  if (level) {
+    if (!vsTestAndAdd(t.page.tmr, v)) set_eoi_exit(acrn, t, v, true, from);
+  } else if (vsHas(t.page.tmr, v)) {
+    vsDel(t.page.tmr, v);
+    set_eoi_exit(acrn, t, v, false, from);
+  }
+}
+
+/**
+ * ops->accept_intr for a vector >= 16, run by the sender on pCPU `from` (-1: device context).
+ * Basic: IRR test-and-set; only a new bit updates TMR and makes EVENT (with the kick).
+ * Advanced: TMR, PIR test-and-set, ON test-and-set; a 0 → 1 ON sets EVENT (no kick) and sends
+ * the notification vector to a remote pCPU. 2018 (VID without posted interrupts): a software
+ * PIR and 'pending' flag, and vlapic_set_intr makes EVENT with the kick.
+ */
+export function accept_intr(acrn: Acrn, t: AcrnVcpu, v: number, level: boolean, from: number): void {
+  const code = acrn.code;
+  if (code.mode === 'basic') {
+    if (vsTestAndAdd(t.page.irr, v)) return;
+    if (code.tree !== '2018') vlapic_set_tmr(acrn, t, v, level, from);
+    vcpu_make_request(acrn, t, REQ_EVENT, from);
+    return;
+  }
+  if (code.apicv === 'vid') {
+    // apicv_set_intr_ready (2018): atomic_set64 on the PIR word, cmpxchg(pending, 0, 1).
+    vsAdd(t.pir, v);
+    const notify = !t.on;
+    t.on = true;
+    if (notify) {
+      t.onFate = 'event-requested';
+      vcpu_make_request(acrn, t, REQ_EVENT, from);
+    }
+    return;
+  }
+  // 2019 sets PIR before TMR, 2020+ TMR before PIR; the sender's step is atomic here.
+  vlapic_set_tmr(acrn, t, v, level, from);
+  if (vsTestAndAdd(t.pir, v)) return;
+  if (t.on) return;
+  t.on = true;
+  t.pendingReq |= REQ_EVENT;
+  if (from !== t.id) {
+    // apicv_post_intr (2019) / apicv_trigger_pi_anv (2020+).
+    t.inflight |= PHYS_NV;
+    t.nvSelf = false;
+    t.onFate = 'notification-in-flight';
+  } else {
+    t.onFate = 'event-requested';
+  }
+}
+
+/**
+ * vlapic_apicv_inject_pir (2018, 2019): if ON (the software 'pending' flag in 2018) was set,
+ * move PIR into the vIRR and raise RVI.
+ */
+export function vlapic_apicv_inject_pir(acrn: Acrn, t: AcrnVcpu): void {
+  acrn.sink.step(t.id, 'vlapic_apicv_inject_pir');
+  if (!t.on) return;
+  t.on = false;
+  t.onFate = '';
+  note_held_apart(t, t.syncSkipWhy ? `pir-sync-skipped-by-${t.syncSkipWhy}` : '');
+  t.syncSkipWhy = '';
+  const hi = vsHighest(t.pir);
+  for (let w = 0; w < 8; w++) {
+    t.page.irr[w]! |= t.pir[w]!;
+    t.pir[w] = 0;
+  }
+  if (hi > t.rvi) t.rvi = hi;
+}
+
+/**
+ * ops->inject_intr. Basic: with IF = 1 and nothing injected yet this pass, the highest
+ * deliverable IRR vector goes into VM-entry interruption information and moves IRR → ISR; then
+ * the TPR threshold. Advanced: the PIR sync of the tree. Returns whether an event is injected.
+ */
+export function vlapic_inject_intr(acrn: Acrn, t: AcrnVcpu, guestIrqEnabled: boolean, injected: boolean): boolean {
+  const code = acrn.code;
+  if (code.mode === 'basic') {
+    acrn.sink.step(t.id, 'apicv_basic_inject_intr');
+    let ret = injected;
+    if (guestIrqEnabled && !injected) {
+      vlapic_update_ppr(acrn, t);
+      const v = vlapic_find_deliverable_intr(t);
+      if (v >= 0) {
+        prepare_injection(t, Inj.Ext, v, false);
+        vlapic_get_deliverable_intr(acrn, t, v);
+        deliver_committed(acrn, t, v);
+        ret = true;
+      }
+    }
+    if (code.tprThreshold) vlapic_update_tpr_threshold(t);
+    return ret;
+  }
+  if (code.apicv === 'pi-self-ipi') {
+    acrn.sink.step(t.id, 'apicv_advanced_inject_intr');
+    if (t.on) {
+      // apicv_trigger_pi_anv to its own pCPU with host IRQs off: the ICR write reaches this
+      // pCPU's IRR some time later (0397cb717 measured up to ~1900 cycles).
+      t.inflight |= PHYS_NV;
+      t.nvSelf = true;
+      t.onFate = 'self-notification-in-flight';
+    }
+    return injected;
+  }
+  vlapic_apicv_inject_pir(acrn, t);
+  return injected;
+}
+
+/**
+ * The basic-mode IRR → ISR move is the committed delivery (api.ts): the guest enters the
+ * handler when the VM entry delivers the prepared event.
+ */
+export function deliver_committed(acrn: Acrn, t: AcrnVcpu, v: number): void {
+  acrn.sink.deliver(t.id, v, false, 'vmentry-inject');
+}
+
+/** exec_vmwrite32(VMX_ENTRY_INT_INFO_FIELD, ...). `replay`: a re-injection whose delivery was already reported. */
+export function prepare_injection(t: AcrnVcpu, type: Inj, v: number, replay: boolean): void {
+  if (t.injType !== Inj.None && t.passes > 1) {
+    // A second acrn_handle_pending_request pass overwrites what the first prepared (#3374).
+    if (t.injType === Inj.Ext) vsAdd(t.overwritten, t.injVector);
+    else t.overwrittenNmi = true;
+  }
+  t.injType = type;
+  t.injVector = v;
+  t.injReplay = replay;
+}
+
+/**
+ * Diagnostics before a PIR → vIRR move: the instances that do not merge into a pending vIRR
+ * bit are second instances if bare metal merged them; remember why they were held apart.
+ */
+export function note_held_apart(t: AcrnVcpu, why: string): void {
+  if (!why) return;
+  for (let w = 0; w < 8; w++) {
+    let fresh = t.pir[w]! & ~t.page.irr[w]!;
+    while (fresh !== 0) {
+      const low = fresh & -fresh;
+      fresh ^= low;
+      t.heldWhy[(w << 5) + 31 - Math.clz32(low)] = why;
+    }
+  }
+}
+
+/** vlapic_has_pending_intr (the HLT check): any vIRR bit; PIR is not looked at. */
+export function vlapic_has_pending_intr(t: AcrnVcpu): boolean {
+  return !vsEmpty(t.page.irr);
+}
+
+/** A hypervisor panic / ASSERT: the model stops this vCPU (the oracle stops judging). */
+export function panic(acrn: Acrn, t: AcrnVcpu, where: string, message: string): void {
+  if (t.dead) return;
+  t.dead = true;
+  acrn.sink.crash(t.id, where, message);
+}

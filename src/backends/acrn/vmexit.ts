@@ -1,0 +1,215 @@
+// The exit handlers that take part in interrupt delivery (hypervisor/arch/x86/guest/vmexit.c,
+// vlapic.c, dm/io_req.c): HLT, port I/O to the Service VM's device model, PAUSE, the APIC
+// register accesses that trap (ICR, EOI and reads in basic mode, the ESR write), the
+// EOI-induced exit, TPR below threshold. The ICR write's handler (vlapic_write_icrlo →
+// vlapic_set_intr → vlapic_accept_intr per target) runs in steps, because other pCPUs interleave
+// with it: signal_event and accept_intr are two steps, in each tree's order (#8507).
+import { resolveDest } from '../../apic/dest.js';
+import { Pc, REQ_EVENT, Wait } from './consts.js';
+import { signal_event, wait_event } from './event.js';
+import { make_reschedule_request, vcpu_make_request } from './schedule.js';
+import type { Acrn, AcrnVcpu } from './state.js';
+import { vcpu_inject_nmi } from './virq.js';
+import {
+  APIC_ESR_RECEIVE_ILLEGAL_VECTOR, APIC_ESR_SEND_ILLEGAL_VECTOR, accept_intr, vlapic_has_pending_intr, vlapic_set_error,
+} from './vlapic.js';
+
+// ---------------------------------------------------------------------------------------
+// vlapic_write_icrlo in steps
+
+const OP_ACCEPT = 0;
+const OP_SIGNAL = 1;
+const OP_NMI = 2;
+
+function encode(kind: number, target: number, vector: number, last: boolean): number {
+  return kind | (target << 4) | (vector << 8) | (last ? 1 << 16 : 0);
+}
+
+/**
+ * vlapic_write_icrlo: a FIXED IPI with vector < 16 sets SEND_ILLEGAL in the sender's ESR and
+ * goes nowhere; an NMI with the self or all-including-self shorthand is ignored ("Invalid ICR
+ * value"). Otherwise each destination vCPU, in ascending order, gets vlapic_set_intr (FIXED)
+ * or vcpu_inject_nmi (NMI), queued as steps of the sender's exit handler.
+ */
+export function vlapic_write_icrlo(
+  acrn: Acrn, sender: AcrnVcpu, index: number,
+  ev: { vector: number; nmi?: boolean; shorthand?: 'none' | 'self' | 'all' | 'others'; logical?: boolean; dest?: number },
+): void {
+  acrn.sink.step(sender.id, 'vlapic_write_icrlo');
+  const nmi = ev.nmi ?? false;
+  const sh = ev.shorthand ?? 'none';
+  if (!nmi && ev.vector < 16) {
+    vlapic_set_error(sender, APIC_ESR_SEND_ILLEGAL_VECTOR);
+    acrn.sink.executed(index);
+    return;
+  }
+  if (nmi && (sh === 'self' || sh === 'all')) { acrn.sink.executed(index); return; }
+  const m = acrn.machine;
+  const mask = resolveDest(m.apic, m.vcpus, sender.id, sh, ev.logical ?? false, ev.dest ?? 0);
+  const signal = acrn.code.signal;
+  for (let i = 0; i < m.vcpus; i++) {
+    if ((mask & (1 << i)) === 0) continue;
+    const target = acrn.vcpus[i]!;
+    target.swInflight++;
+    if (nmi) {
+      sender.ops.push(encode(OP_NMI, i, 2, true));
+    } else if (signal === 'none') {
+      sender.ops.push(encode(OP_ACCEPT, i, ev.vector, true));
+    } else if (signal === 'before') {
+      sender.ops.push(encode(OP_SIGNAL, i, ev.vector, false), encode(OP_ACCEPT, i, ev.vector, true));
+    } else {
+      sender.ops.push(encode(OP_ACCEPT, i, ev.vector, false), encode(OP_SIGNAL, i, ev.vector, true));
+    }
+  }
+  if (sender.ops.length > 0 && nmi) {
+    // An NMI IPI is reported at the ICR write: its targets' requests are still in flight
+    // (swInflight), and NMIs do not collapse into a vector held apart.
+    sender.pc = Pc.Handler;
+    acrn.sink.executed(index);
+  } else if (sender.ops.length > 0) {
+    sender.pc = Pc.Handler;
+    // The ICR write takes effect for the guest when its first message becomes visible to a
+    // target (the first accept or NMI request): reported then, so that the reference never
+    // holds a message that no target could have seen yet.
+    sender.icrIndex = index;
+  } else {
+    acrn.sink.executed(index);
+  }
+}
+
+/** One step of the sender's exit handler. */
+export function run_handler_op(acrn: Acrn, sender: AcrnVcpu): void {
+  const op = sender.ops.shift();
+  if (op === undefined) { sender.pc = Pc.LoopTop; return; }
+  const kind = op & 0xf;
+  const target = acrn.vcpus[(op >>> 4) & 0xf]!;
+  const vector = (op >>> 8) & 0xff;
+  const last = (op & (1 << 16)) !== 0;
+  switch (kind) {
+    case OP_SIGNAL:
+      acrn.sink.step(sender.id, `signal_event(vcpu${target.id})`);
+      if (acrn.code.signal === 'before') target.earlySignal++;
+      if (target.pc === Pc.Blocked && target.evIntr.waiting) target.wokeEarly = acrn.code.signal === 'before';
+      signal_event(target, target.evIntr, sender.id);
+      break;
+    case OP_ACCEPT:
+      acrn.sink.step(sender.id, `accept_intr(vcpu${target.id}, ${vector})`);
+      if (acrn.code.signal === 'before' && target.earlySignal > 0) target.earlySignal--;
+      accept_intr(acrn, target, vector, false, sender.id);
+      break;
+    case OP_NMI:
+      acrn.sink.step(sender.id, `vcpu_inject_nmi(vcpu${target.id})`);
+      vcpu_inject_nmi(acrn, target, sender.id);
+      break;
+  }
+  if (last) target.swInflight--;
+  if (kind !== OP_SIGNAL && sender.icrIndex >= 0) {
+    const index = sender.icrIndex;
+    sender.icrIndex = -1;
+    acrn.sink.executed(index);
+  }
+  if (sender.ops.length === 0) sender.pc = Pc.LoopTop;
+}
+
+/**
+ * vlapic_set_intr from device context (vIOAPIC, MSI): one atomic step on another pCPU.
+ * Vectors below 16 set RECEIVE_ILLEGAL in the target's ESR (2019+; the 2018 vlapic_set_intr
+ * returns -EINVAL first).
+ */
+export function vlapic_set_intr_device(acrn: Acrn, t: AcrnVcpu, vector: number, level: boolean): void {
+  acrn.sink.step(t.id, 'vlapic_set_intr');
+  if (vector < 16) {
+    if (acrn.code.tree !== '2018') vlapic_set_error(t, APIC_ESR_RECEIVE_ILLEGAL_VECTOR);
+    return;
+  }
+  if (acrn.code.signal === 'before') signal_event(t, t.evIntr, -1);
+  accept_intr(acrn, t, vector, level, -1);
+  if (acrn.code.signal === 'after') signal_event(t, t.evIntr, -1);
+}
+
+// ---------------------------------------------------------------------------------------
+// HLT
+
+/**
+ * hlt_vmexit_handler (4303ccb1a): sleep in wait_event(VCPU_EVENT_VIRTUAL_INTERRUPT) unless a
+ * request is pending or the vIRR holds anything. RIP is not retained: the guest resumes after
+ * its HLT at the next entry.
+ */
+export function hlt_vmexit_handler(acrn: Acrn, t: AcrnVcpu): void {
+  acrn.sink.step(t.id, 'hlt_vmexit_handler');
+  t.hltExit = true;
+  t.wokeEarly = false;
+  t.passBeforeRequest = false;
+  if (t.pendingReq === 0 && !vlapic_has_pending_intr(t)) {
+    if (wait_event(t, t.evIntr, Wait.VirtualInterrupt)) {
+      acrn.sink.step(t.id, 'wait_event: sleep');
+      // Diagnostics (#8507): a sender has signalled and not yet made its request.
+      t.sleptEarly = t.earlySignal > 0;
+      t.hltWhy = 'woken';
+      return;
+    }
+    // The event was signalled after the last reset_event; by a sender that had not made its
+    // request yet when the signal order is 'before'.
+    if (t.earlySignal > 0) t.wokeEarly = true;
+    t.hltWhy = 'hlt-not-blocked-event-already-signalled';
+    return;
+  }
+  t.hltWhy = t.pendingReq !== 0 ? 'hlt-not-blocked-request-pending' : 'hlt-not-blocked-virr-pending';
+}
+
+// ---------------------------------------------------------------------------------------
+// Port I/O to the Service VM's device model
+
+/**
+ * pio_instr_vmexit_handler → acrn_insert_request: the request goes to the device model; the vCPU
+ * waits for its completion, which arrives with `pirq` (the device model runs on another pCPU).
+ *   'loop' (2018): acrn_insert_request_wait pauses the vCPU (off the runqueue, NEED_RESCHEDULE)
+ *                  and returns; the vcpu_thread loop schedules it out after its requests.
+ *   'handler' (2019): pause_vcpu, then schedule() inside acrn_insert_request.
+ *   'wait-event' (2020+): wait_event(VCPU_EVENT_IOREQ).
+ */
+export function io_request(acrn: Acrn, t: AcrnVcpu): void {
+  acrn.sink.step(t.id, 'acrn_insert_request');
+  t.dmPending = true;
+  switch (acrn.code.io) {
+    case 'loop':
+      t.paused = true;
+      t.needResched = true;
+      return;
+    case 'handler':
+      t.paused = true;
+      t.pc = Pc.Blocked;
+      t.wait = Wait.Paused;
+      return;
+    case 'wait-event':
+      t.evIoreq.set = false;
+      wait_event(t, t.evIoreq, Wait.Ioreq);
+      return;
+  }
+}
+
+/** The device model completes the request: hcall_notify_ioreq_finish (resume_vcpu, or signal_event(IOREQ)). */
+export function dm_complete(acrn: Acrn, t: AcrnVcpu): void {
+  t.dmPending = false;
+  acrn.sink.step(t.id, 'hcall_notify_ioreq_finish');
+  if (acrn.code.io === 'wait-event') {
+    signal_event(t, t.evIoreq, -1);
+    return;
+  }
+  // resume_vcpu: back on the runqueue and make_reschedule_request from the device model's pCPU.
+  t.paused = false;
+  if (t.pc === Pc.Blocked && t.wait === Wait.Paused) t.pc = Pc.Runnable;
+  make_reschedule_request(t, -1);
+}
+
+/** pause_vmexit_handler (PAUSE-loop exiting, 2020+): yield_current → make_reschedule_request on itself. */
+export function pause_vmexit_handler(acrn: Acrn, t: AcrnVcpu): void {
+  acrn.sink.step(t.id, 'pause_vmexit_handler');
+  make_reschedule_request(t, t.id);
+}
+
+/** tpr_below_threshold_vmexit_handler: EVENT, retain RIP (the write has completed: trap-like). */
+export function tpr_below_threshold_vmexit_handler(acrn: Acrn, t: AcrnVcpu): void {
+  acrn.sink.step(t.id, 'tpr_below_threshold_vmexit_handler');
+  vcpu_make_request(acrn, t, REQ_EVENT, t.id);
+}
