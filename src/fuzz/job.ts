@@ -39,7 +39,7 @@ export function runJob(targets: Target[], p: JobParams, onFinding: (f: JobFindin
   let lastProgress = now();
   const attempts = new Map<string, number>();
   for (let iter = p.startIter; ; iter++) {
-    if ((iter & 15) === 0 && now() >= p.deadline) { stats.iter = iter; break; }
+    if ((iter & 15) === 0 && iter !== p.startIter && now() >= p.deadline) { stats.iter = iter; break; }
     const t = targets[iter % targets.length]!;
     const seed = `${p.seed}:${p.job}:${iter}`;
     const { scenario, result } = generateAndRun(seed, t.backend, t.variant, { maxEvents: p.maxEvents });

@@ -196,9 +196,9 @@ describe('acrn #3374: acrn_handle_pending_request twice in one loop (fix ea84917
     expect(r.sink.deliveries.map((d) => d.vector)).toEqual([0x51]);
   });
 
-  it('end to end: masked:injection-overwritten-by-second-pass on 2018-basic only', () => {
+  it('end to end: core:injection-overwritten-by-second-pass on 2018-basic only', () => {
     const s = { machine: machine(), events: [...prefix, ipi(1, 0, 0x51), enter(1), enter(0)] };
-    expect(run(s, '2018-basic').primary?.signature).toBe('acrn/2018-basic:masked:injection-overwritten-by-second-pass');
+    expect(run(s, '2018-basic').primary?.signature).toBe('acrn/2018-basic:core:injection-overwritten-by-second-pass');
     for (const v of ['3374-basic', 'pre-4937-basic', 'v3.3-basic']) expect(run(s, v).primary).toBeUndefined();
   });
 });
