@@ -769,6 +769,12 @@ export class Oracle implements ObsSink, CollapseListener {
     let n = 0;
     for (const [r, c] of this.exitReasons) if (c > n) { n = c; top = r; }
     if (n === 0 && this.deliveries > 0) top = 'interrupt-storm';
+    // The exit reason is a symptom: a backend that can say which of its states loops names the cause.
+    const cpus = this.ref.cpus.length;
+    for (let c = 0; c < cpus; c++) {
+      const x = this.view?.explain?.(c, 'livelock', -1);
+      if (x !== undefined) { top = x; break; }
+    }
     this.record('livelock', makeCause('livelock', top), -1, `${message} (drain ${phase})`, phase);
   }
 }

@@ -77,6 +77,17 @@ class KvmNvmx implements BackendInstance, KvmCtx {
     return whereStuck(this.vcpus[cpu]!, vector);
   }
 
+  /**
+   * A drain that never settles: nmi_injected survives every L2 exit (vmx_complete_interrupts
+   * returns early in guest mode) and vmx_inject_nmi injects nothing, while the still pending
+   * second NMI re-arms the NMI window that L2 opens at once.
+   */
+  explain(cpu: number, what: string): string | undefined {
+    const v = this.vcpus[cpu]!;
+    if (what === 'livelock' && v.guestMode && v.nmiInjected && v.nmiPending > 0) return 'nmi-injected-kept-while-l2-runs';
+    return undefined;
+  }
+
   // ---- KvmCtx
 
   /** kvm_vcpu_kick: wake the waitqueue; IPI the pCPU only if it is IN_GUEST_MODE (and not us). */
@@ -311,6 +322,14 @@ const WHY_NMI_ENTRY =
   + 'entry (SDM 26.3.1.5: an NMI may be injected with virtual NMIs only if blocking by NMI is 0) and '
   + 'vmx_handle_exit returns KVM_EXIT_FAIL_ENTRY to userspace.';
 
+const WHY_NMI_LIVELOCK =
+  'Real in this era: with two NMIs for L1 while L2 runs, inject_pending_event takes one into nmi_injected and '
+  + 'vmx_inject_nmi returns without injecting (is_guest_mode); vmx_complete_interrupts returns early in guest mode, so '
+  + 'nmi_injected is never cleared, and the second NMI still in nmi_pending makes vcpu_enter_guest call '
+  + 'enable_nmi_window on vmcs02 every pass. L2 is not NMI-blocked, so each entry exits at once on the NMI window and '
+  + 'L2 makes no progress until something exits to L1 (an L1 interrupt with external-interrupt exiting). '
+  + '[vmx.c vmx_complete_interrupts, vmx_inject_nmi, enable_nmi_window; x86.c vcpu_enter_guest @ d6185f20a0ef / 51cfe38ea50a]';
+
 const WHY_HALTED =
   'Consequence of the lost NMI above: an L1 halted with IF = 0 can only be woken by that NMI, so the interrupts '
   + 'pending for it stay pending with it.';
@@ -341,6 +360,7 @@ const COMMON_DEVIATIONS: CauseDoc[] = [
   stranded('behind-pending-nmi', WHY_BEHIND_NMI),
   { cause: 'stuck:nmi-no-nested-nmi-support', why: WHY_NMI },
   { cause: 'crash:vmx_handle_exit:KVM_EXIT_FAIL_ENTRY', why: WHY_NMI_ENTRY },
+  { cause: 'livelock:nmi-injected-kept-while-l2-runs', why: WHY_NMI_LIVELOCK },
   stranded('l1-halted-if0', WHY_HALTED),
   { cause: 'read:tmr-cleared-after-eoi', why: WHY_TMR },
   stranded('pending-at-vmresume', WHY_VMRESUME),

@@ -116,6 +116,7 @@ class KvmInstance implements BackendInstance {
     // at once; when it cannot (STI shadow, interrupt window), both are delivered where bare
     // metal latched one.
     if (what === 'duplicate' && vector === 2 && t.nmiTwoPending) return 'process-nmi-two-pending';
+    if (what === 'duplicate' && vector === 2 && t.nested.l1NmiExitInHandler) return 'l1-nmi-exit-inside-l1-nmi-handler';
     if (what === 'ran-while-halted') {
       // kvm_vcpu_has_events counts a queued NMI (KVM_REQ_NMI / nmi_queued) even while NMIs
       // are blocked; pi_pre_block (VT-d) does not block while PIR.ON is set.

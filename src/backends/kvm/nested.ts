@@ -71,6 +71,7 @@ export function vmx_check_nested_events(kvm: Kvm, t: KvmVcpu, externalIntr: bool
     // "The NMI-triggered VM exit counts as injection: clear this one and block further NMIs."
     t.nmiPending = 0;
     t.nested.l1NmiExit = true;
+    if (t.guest.nmiBlocked) t.nested.l1NmiExitInHandler = true;
     abstract_l1_nmi(kvm, t);
     return 0;
   }

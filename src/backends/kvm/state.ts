@@ -18,6 +18,8 @@ export class NestedState {
   runPending = false;
   /** L1 received an NMI exit that its handler has not run for yet (abstract L1). */
   l1NmiExit = false;
+  /** Diagnostics (explain): an NMI exit reached L1 while L1 was still inside an NMI handler. */
+  l1NmiExitInHandler = false;
   /** vmcs12 VM-entry interruption information that L1 asked for (-1: none). */
   l2Inject = -1;
   /** Vectors that sync_pir_to_irr moved into L1's IRR while L2 was the guest (trace only). */

@@ -91,6 +91,15 @@ const COMMON_DEVIATIONS: CauseDoc[] = [
       + 'show in a guest IRR read but are never delivered (class 0 never beats VPPR).',
   },
   {
+    cause: 'duplicate:l1-nmi-exit-inside-l1-nmi-handler',
+    why: 'A limit of the reference, not a KVM bug: L1 executed VMRESUME from inside its own NMI handler, and an NMI '
+      + 'for L1 arrived while L2 ran. vmx_check_nested_events reflects it as an NMI exit (NMI exiting is set; L2\'s '
+      + 'blocking, not L1\'s, applies in VMX non-root operation) and vmx_set_nmi_mask blocks the next one, which '
+      + 'stays pending; the abstract L1 handles the exit after its IRET. The reference keeps L1\'s NMI blocking '
+      + 'across L2 and so holds the exit\'s NMI pending and collapses the next one into it. Rate ~1e-6 of '
+      + 'interleavings. [nested.c/vmx.c vmx_check_nested_events: "The NMI-triggered VM exit counts as injection"]',
+  },
+  {
     cause: 'duplicate:process-nmi-two-pending',
     why: 'Found by REF-NMI-1 once the reference kept NMIs sent after a take apart from those that could have '
       + 'collapsed. process_nmi: "x86 is limited to one NMI running, and one NMI pending after it. If an NMI is '
