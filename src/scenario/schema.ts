@@ -52,7 +52,7 @@ const machineCheck = object<MachineConfig>('the machine', {
     trigger: oneOf(['edge', 'level']),
     masked: bool,
   }), MAX_IOAPIC_PINS, 'pins'),
-  nested: optional(object('the nested configuration', { exitOnIntr: bool })),
+  nested: optional(object('the nested configuration', { exitOnIntr: bool, postedIntr: optional(bool) })),
   hyperv: optional(object('the Hyper-V configuration', { apicAssist: bool })),
 });
 

@@ -26,6 +26,9 @@ export interface IoapicPin {
 export interface NestedConfig {
   /** L1's vmcs12 asks for external-interrupt exiting (PIN_BASED_EXT_INTR_MASK). */
   exitOnIntr: boolean;
+  /** L1's vmcs12 gives L2 posted interrupts (its own notification vector and descriptor).
+   *  The abstract L1 never posts to L2; what matters is how L0 builds vmcs02 from it. */
+  postedIntr?: boolean;
 }
 
 export interface HypervConfig {

@@ -20,6 +20,8 @@ export const PHYS_RESCHEDULE = 1;     // RESCHEDULE_VECTOR 0xfd (smp_send_resche
 export const PHYS_CALL_FUNCTION = 2;  // CALL_FUNCTION_VECTOR 0xfc (kvm_make_all_cpus_request)
 export const PHYS_POSTED_INTR = 4;    // POSTED_INTR_VECTOR 0xf2 (PINV while the vCPU runs)
 export const PHYS_POSTED_WAKEUP = 8;  // POSTED_INTR_WAKEUP_VECTOR 0xf1 (PINV while blocked, VT-d)
+/** POSTED_INTR_NESTED_VECTOR 0xf0: vmcs02's PINV where it is separate (in v4.13, absent in v4.11). */
+export const PHYS_POSTED_NESTED = 16;
 
 /**
  * Entry-path position. 0 is the top of the vcpu_run loop (kvm_vcpu_running); the others
@@ -38,5 +40,10 @@ export const enum OnFate {
   SwallowedInGuestMode = 3,
   /** The notification reached the pCPU in root with IRQs on while mode != IN_GUEST_MODE. */
   SwallowedOutside = 4,
+  /**
+   * The notification reached the pCPU while L2 ran with vmcs02's PINV = POSTED_INTR_VECTOR
+   * (L1 gives L2 posted interrupts, v4.10/v4.11): the CPU processed L2's descriptor instead.
+   */
+  ConsumedByL2 = 5,
 }
 

@@ -95,7 +95,7 @@ function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number):
       // VMLAUNCH/VMRESUME always exits to L0, which switches to vmcs02.
       sink.executed(index);
       vmx_vm_exit(kvm, t, 'vmresume');
-      nested_vmx_run(t, ev.inject);
+      nested_vmx_run(kvm, t, ev.inject);
       return;
     default:
       if (execCoreInstruction(g, ev.k)) sink.executed(index);

@@ -27,6 +27,7 @@ const FATE_TAGS: Record<number, string> = {
   [OnFate.KickNoop]: 'pir-on-kick-noop',
   [OnFate.SwallowedInGuestMode]: 'pir-on-swallowed-in-guest-mode',
   [OnFate.SwallowedOutside]: 'pir-on-swallowed-outside-guest-mode',
+  [OnFate.ConsumedByL2]: 'pir-on-consumed-by-l2-posted-intr',
 };
 
 class KvmInstance implements BackendInstance {
@@ -88,6 +89,8 @@ class KvmInstance implements BackendInstance {
     // once an NMI is deliverable).
     if (t.mpHalted && !t.guest.IF) return 'halted-if0';
     // The instance bare metal has pending is the oldest: VIRR before a newer posting in PIR.
+    // L1's notification consumed by vmcs02 (shared vector): everything in L1's PIR waits on it.
+    if (t.pi.on && t.pi.fate === OnFate.ConsumedByL2 && t.nested.guestMode) return FATE_TAGS[OnFate.ConsumedByL2];
     if (vsHas(t.vapic.virr, vector)) {
       if (t.nested.guestMode) {
         // Any L1 vector that waited behind a re-injection and is still pending means the
@@ -133,7 +136,7 @@ function nmiStuck(t: KvmVcpu): string | undefined {
   if (t.blocked) return t.nmiPending > 0 && t.nmiQueued === 0 ? 'nmi-pending-halted-not-runnable' : 'nmi-vcpu-blocked';
   // As for interrupts: refused while nested_run_pending (or behind a re-injection) and not
   // re-evaluated once L2 runs.
-  if (t.nested.guestMode) return t.nmiInjected || t.interruptPending >= 0 ? 'l2-resumed-after-reinjection' : 'l1-pending-at-nested-entry';
+  if (t.nested.guestMode) return t.nmiInjected || t.interruptPending >= 0 || t.nested.nmiBehindReinjection ? 'l2-resumed-after-reinjection' : 'l1-pending-at-nested-entry';
   // enable_nmi_window with STI blocking asks for an interrupt window, which waits for IF = 1.
   if (t.vapic.irqWindowExiting && t.nmiPending > 0) return 'nmi-behind-irq-window';
   if (t.vapic.nmiWindowExiting) return 'nmi-window-armed';
@@ -148,8 +151,8 @@ function intersects(a: VecSet, b: VecSet): boolean {
 export const kvm: Backend = {
   name: 'kvm',
   description: 'Linux KVM, Intel VMX with APICv (virtual-interrupt delivery, posted interrupts): '
-    + 'vcpu_enter_guest before/after b95234c84004 (v4.11) and the nested fix f27a85c4988d (v4.16); '
-    + 'optional VT-d posting of device MSIs.',
+    + 'vcpu_enter_guest before/after b95234c84004 (v4.11), the nested fix f27a85c4988d (v4.16) and v6.12; '
+    + 'optional VT-d posting of device MSIs; L1 giving L2 posted interrupts (machine nested.postedIntr).',
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
   supports(machine: MachineConfig): string | null {
     if (machine.hyperv?.apicAssist) return 'Hyper-V APIC assist is not modelled for KVM';

@@ -50,6 +50,8 @@ export class KvmIoapic {
 function ioapic_service(kvm: Kvm, pin: number, why = ''): void {
   const e = kvm.ioapic.rte(pin)!;
   if (e.masked) return;
+  // v6.12 ioapic_service also refuses a level entry whose Remote IRR is set.
+  if (kvm.code.ioapicServiceChecksRemoteIrr && e.level && e.remoteIrr) return;
   e.lastSendWhy = why;
   if (why) e.owedWhy = why;
   const mask = resolveDest(kvm.machine.apic, kvm.machine.vcpus, 0, 'none', false, e.dest);

@@ -28,6 +28,8 @@ export class NestedState {
   readonly unforcedInL2 = vecSet();
   /** Trace only: L1 vectors that found check_nested_events blocked by a pending re-injection. */
   readonly behindReinjection = vecSet();
+  /** Trace only: an L1 NMI that vmx_check_nested_events refused because of a re-injection. */
+  nmiBehindReinjection = false;
 }
 
 export class KvmVcpu {

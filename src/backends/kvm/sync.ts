@@ -1,6 +1,6 @@
 // The receiver's software sync of the posted-interrupt descriptor into the virtual-APIC page:
 // vmx_sync_pir_to_irr, vmx_hwapic_irr_update, vmx_set_rvi (arch/x86/kvm/vmx.c) and
-// kvm_apic_update_irr (lapic.c), in their v4.10, v4.11 and f27a85c4988d (v4.16) forms.
+// kvm_apic_update_irr (lapic.c), in their v4.10, v4.11, f27a85c4988d (v4.16) and v6.12 forms.
 import { vsHas, vsHighest, vsOr } from '../../apic/vecset.js';
 import { Mode, REQ_EVENT } from './consts.js';
 import { pi_clear_on, pi_test_on } from './pi_desc.js';
@@ -76,6 +76,15 @@ export function vmx_sync_pir_to_irr(kvm: Kvm, t: KvmVcpu): number {
     pi_clear_on(t.pi);
     const maxIrrUpdated = kvm_apic_update_irr(t);
     maxIrr = vsHighest(t.vapic.virr);
+    if (kvm.code.sync === 'today') {
+      // v6.12 vmx_sync_pir_to_irr: "Newly recognized interrupts are injected via either virtual
+      // interrupt delivery (RVI) or KVM_REQ_EVENT"; in guest mode always the request, so
+      // kvm_vcpu_exit_request cancels an entry past the mode store and the requests phase
+      // (vcpu_scan_ioapic) is followed by the KVM_REQ_EVENT block of the same pass.
+      if (!t.nested.guestMode) vmx_set_rvi(t, maxIrr);
+      else if (maxIrrUpdated) kvm_make_request(t, REQ_EVENT);
+      return maxIrr;
+    }
     if (kvm.code.sync === 'v4.16' && t.nested.guestMode && maxIrrUpdated) {
       // f27a85c4988d: re-evaluate what to do with the new L1 interrupt.
       if (nested_exit_on_intr(kvm)) {
@@ -88,6 +97,10 @@ export function vmx_sync_pir_to_irr(kvm: Kvm, t: KvmVcpu): number {
     }
   } else {
     maxIrr = vsHighest(t.vapic.virr);
+    if (kvm.code.sync === 'today') {
+      if (!t.nested.guestMode) vmx_set_rvi(t, maxIrr);
+      return maxIrr;
+    }
   }
   vmx_hwapic_irr_update(kvm, t, maxIrr);
   return maxIrr;

@@ -6,12 +6,11 @@
 //                 sync_pir_to_irr; exit-request check; entry.
 // Step 0 is the top of the vcpu_run loop: kvm_vcpu_running (check_nested_events since v4.11),
 // or vcpu_block for a halted vCPU.
-import { Mode, MODE_NAMES, PC_LOOP, PHYS_RESCHEDULE, REQ_APIC_PAGE_RELOAD, REQ_EVENT, REQ_NMI, REQ_SCAN_IOAPIC } from './consts.js';
+import { Mode, MODE_NAMES, PC_LOOP, PHYS_POSTED_WAKEUP, PHYS_RESCHEDULE, REQ_APIC_PAGE_RELOAD, REQ_EVENT, REQ_NMI, REQ_SCAN_IOAPIC } from './consts.js';
 import { vmx_fault_during_delivery, vmx_vm_exit } from './exits.js';
-import { vsOr } from '../../apic/vecset.js';
 import { kvm_ioapic_scan_entry } from './ioapic.js';
 import { kvm_cpu_has_interrupt, kvm_lapic_find_highest_irr } from './lapic.js';
-import { vmx_check_nested_events } from './nested.js';
+import { mark_behind_reinjection, vmx_check_nested_events } from './nested.js';
 import { POSTED_INTR_VECTOR, POSTED_INTR_WAKEUP_VECTOR } from './pi_desc.js';
 import { hw_evaluate, type Kvm, type KvmVcpu } from './state.js';
 import { vmx_hwapic_irr_update, vmx_sync_pir_to_irr } from './sync.js';
@@ -67,6 +66,14 @@ function kvm_arch_vcpu_runnable(kvm: Kvm, t: KvmVcpu): boolean {
 /** pi_pre_block (VT-d posting only): do not block if ON is set, else switch NV to the wakeup vector. */
 function pi_pre_block(kvm: Kvm, t: KvmVcpu): boolean {
   if (!kvm.code.vtd) return false;
+  if (kvm.code.piBlock === 'wakeup-self-ipi') {
+    // v6.12 pi_enable_wakeup_handler: NV := wakeup vector; with ON already set it sends itself
+    // POSTED_INTR_WAKEUP_VECTOR, whose handler kicks the vCPU into kvm_vcpu_check_block, which
+    // blocks again unless the vCPU can take something.
+    t.pi.nv = POSTED_INTR_WAKEUP_VECTOR;
+    if (t.pi.on) t.phys |= PHYS_POSTED_WAKEUP;
+    return false;
+  }
   if (t.pi.on) return true;
   t.pi.nv = POSTED_INTR_WAKEUP_VECTOR;
   return false;
@@ -160,15 +167,36 @@ function vmx_nmi_allowed(t: KvmVcpu): boolean {
  * Returns non-zero when an immediate exit is needed.
  */
 function inject_pending_event(kvm: Kvm, t: KvmVcpu): number {
+  if (kvm.code.nestedEventsFirst) return kvm_check_and_inject_events(kvm, t);
   if (t.nmiInjected || t.interruptPending >= 0) {
-    // set_nmi / set_irq again. Trace only: L1 interrupts pending now wait behind the re-injection.
-    if (t.nested.guestMode) vsOr(t.nested.behindReinjection, t.vapic.virr);
+    // set_nmi / set_irq again. Trace only: L1 events pending now wait behind the re-injection.
+    if (t.nested.guestMode) mark_behind_reinjection(t);
     return 0;
   }
   if (t.nested.guestMode) {
     const r = vmx_check_nested_events(kvm, t, false);
     if (r !== 0) return r;
   }
+  if (t.nmiPending > 0 && vmx_nmi_allowed(t)) {
+    t.nmiPending--;
+    t.nmiInjected = true;
+    t.nmiReinject = false;
+  }
+  return 0;
+}
+
+/**
+ * kvm_check_and_inject_events (v6.12; Liran Alon's 2018 "Require immediate-exit when event
+ * reinjected to L2 and L1 event pending" first made it look past the re-injection): nested events
+ * first ("nested VM-Exit supersedes event re-injection"), then the re-injection, and an
+ * -EBUSY from vmx_check_nested_events (a re-injection or nested_run_pending blocks the exit)
+ * asks for an immediate exit, so the L1 event is looked at again once L2 took its event.
+ */
+function kvm_check_and_inject_events(kvm: Kvm, t: KvmVcpu): number {
+  const r = t.nested.guestMode ? vmx_check_nested_events(kvm, t, false) : 0;
+  // Re-injection (inject_nmi / inject_irq) happens whatever r says.
+  if (t.nmiInjected || t.interruptPending >= 0) return r;
+  if (r !== 0) return r;
   if (t.nmiPending > 0 && vmx_nmi_allowed(t)) {
     t.nmiPending--;
     t.nmiInjected = true;
