@@ -53,6 +53,8 @@ export interface KvmCode {
    * 'wakeup-self-ipi' (v6.12 pi_enable_wakeup_handler: block, with a wakeup self-IPI if ON is set).
    */
   piBlock: 'pre-block' | 'wakeup-self-ipi';
+  /** The cancel_injection path of vcpu_enter_guest makes KVM_REQ_EVENT when an immediate exit was asked for (v6.12). */
+  cancelKeepsImmediateExit: boolean;
   /** ioapic_service returns early for a level entry with Remote IRR set (v6.12 ioapic.c). */
   ioapicServiceChecksRemoteIrr: boolean;
   /**
@@ -62,11 +64,11 @@ export interface KvmCode {
   hasEventsNmi: 'queued' | 'pending';
 }
 
-const V410: KvmCode = { sender: 'v4.10', order: 'pre', sync: 'v4.10', runningChecksNested: false, nestedBlock: 'v4.10', nestedPiVector: 'shared', nestedEntryEvent: false, nestedEventsFirst: false, vtd: false, ioapicPreservesRemoteIrr: false, ioapicServiceChecksRemoteIrr: false, piBlock: 'pre-block', hasEventsNmi: 'queued' };
+const V410: KvmCode = { sender: 'v4.10', order: 'pre', sync: 'v4.10', runningChecksNested: false, nestedBlock: 'v4.10', nestedPiVector: 'shared', nestedEntryEvent: false, nestedEventsFirst: false, vtd: false, ioapicPreservesRemoteIrr: false, ioapicServiceChecksRemoteIrr: false, piBlock: 'pre-block', cancelKeepsImmediateExit: false, hasEventsNmi: 'queued' };
 const V611U: KvmCode = { ...V410, sender: 'v4.11', sync: 'v4.11', runningChecksNested: true, nestedBlock: 'reinjection' };
 const V411: KvmCode = { ...V611U, order: 'post' };
 const V416: KvmCode = { ...V411, sync: 'v4.16', nestedPiVector: 'separate', ioapicPreservesRemoteIrr: true, hasEventsNmi: 'pending' };
-const V612: KvmCode = { ...V416, sync: 'today', runningChecksNested: false, nestedEntryEvent: true, nestedEventsFirst: true, ioapicServiceChecksRemoteIrr: true, piBlock: 'wakeup-self-ipi' };
+const V612: KvmCode = { ...V416, sync: 'today', runningChecksNested: false, nestedEntryEvent: true, nestedEventsFirst: true, ioapicServiceChecksRemoteIrr: true, piBlock: 'wakeup-self-ipi', cancelKeepsImmediateExit: true };
 
 export const CODE: Record<string, KvmCode> = {
   'v4.10': V410,

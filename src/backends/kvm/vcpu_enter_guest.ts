@@ -226,6 +226,9 @@ function step_exit_request(kvm: Kvm, t: KvmVcpu): boolean {
     t.irqsOn = true;
     // vmx_cancel_injection requeues a prepared NMI/interrupt and makes KVM_REQ_EVENT.
     if (t.nmiInjected || t.interruptPending >= 0) t.requests |= REQ_EVENT;
+    // v6.12 cancel_injection: "if (req_immediate_exit) kvm_make_request(KVM_REQ_EVENT, vcpu)";
+    // before, the immediate exit asked for in this pass was simply forgotten.
+    if (kvm.code.cancelKeepsImmediateExit && t.reqImmediateExit) t.requests |= REQ_EVENT;
     t.reqImmediateExit = false;
     t.pc = PC_LOOP;
     return false;
