@@ -89,7 +89,8 @@ const COMMON_DEVIATIONS: CauseDoc[] = [
     why: 'An L1 interrupt (or NMI) already pending when L1 executes VMLAUNCH/VMRESUME (L1 had IF=0), or synced by '
       + 'check_nested_events while nested_run_pending refuses the exit, is not re-evaluated: nested_vmx_run makes '
       + 'no KVM_REQ_EVENT and vmx_hwapic_irr_update ignores RVI in guest mode, so L2 runs until it exits for '
-      + 'another reason. Fixed upstream later (the "evaluate_pending_interrupts" KVM_REQ_EVENT at nested VM-entry). '
+      + 'another reason. Fixed upstream later (the "evaluate_pending_interrupts" KVM_REQ_EVENT at nested VM-entry, and '
+      + 'sync_pir_to_irr\'s KVM_REQ_EVENT in guest mode): clean on kvm/v6.12 (corpus/kvm/kvm-nested-entry-l1-pending.json). '
       + 'In v4.10 kvm_vcpu_running does not call check_nested_events, so without a KVM_REQ_EVENT even timer exits '
       + 'of L2 do not leave L2 for the pending L1 interrupt (lost rather than late).',
   },
@@ -213,7 +214,8 @@ const V416_RESIDUAL: CauseDoc = {
     + 'IOAPIC redirection-entry write) calls sync_pir_to_irr in the requests phase, before the mode store: a vector '
     + 'posted for L1 just before is moved into IRR there, the forced exit is lost, the sync after the mode store '
     + 'finds ON clear, and L2 is resumed. Later kernels make KVM_REQ_EVENT on this branch in both cases '
-    + '(3a25dfa67fe4 per the research notes), which closes it.',
+    + '(3a25dfa67fe4 per the research notes), which closes it: kvm/v6.12 models that form and is clean on '
+    + 'corpus/kvm/kvm-v416-scan-ioapic-nested.json.',
 };
 
 // Found by the fuzzer on v4.11 and later (vmx_check_nested_events blocks on re-injection).
@@ -224,7 +226,10 @@ const BEHIND_REINJECTION: CauseDoc = {
     + 'inject_pending_event returns before calling it), inject_pending_event re-injects it (interrupt.injected → '
     + 'set_irq, return 0) without asking for an immediate exit, and '
     + 'nothing re-evaluates the L1 interrupt once L2 has taken the re-injected event: it waits for an '
-    + 'unrelated exit. The same shape as kvm-nvmx\'s in-l2-after-idt-reinjection in the 2011 code.',
+    + 'unrelated exit. The same shape as kvm-nvmx\'s in-l2-after-idt-reinjection in the 2011 code. L1 events that were '
+    + 'pending (in IRR, still in PIR, or an NMI) when the re-injection was chosen carry this tag rather than the entry '
+    + 'race\'s or the nested entry\'s. Closed later: kvm_check_and_inject_events (v6.12) checks nested events first and '
+    + 'turns -EBUSY into an immediate exit (corpus/kvm/kvm-nested-reinjection-l1-pending.json).',
 };
 
 // Seed 001's second remark (Radim Krčmář, review of 6/6): "we allow posted interrupts in L2 while L1
@@ -255,7 +260,8 @@ export const VARIANTS: VariantInfo[] = [
     name: 'v4.10',
     source: 'Linux v4.10 (arch/x86/kvm/x86.c vcpu_enter_guest, vmx.c vmx_deliver_posted_interrupt)',
     summary: 'Pre-6/6: sender makes KVM_REQ_EVENT, RVI refresh before the mode store, IN_GUEST_MODE before local_irq_disable; '
-      + 'KVM_REQ_EVENT masks race 1 and most of race 2, but not a posting between the RVI refresh and the KVM_REQ_EVENT check.',
+      + 'KVM_REQ_EVENT masks race 1 and most of race 2, but not a posting between the RVI refresh and the KVM_REQ_EVENT check. '
+      + 'vmx_check_nested_events refuses only the NMI exit while an interrupt is re-injected (acc9ab601327 widened it in v4.11).',
     status: 'buggy',
     expectedBugs: [V410_WINDOW, NESTED_PI_SHARED],
     knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
@@ -270,10 +276,11 @@ export const VARIANTS: VariantInfo[] = [
   },
   {
     name: '6of6-unordered',
-    source: 'Counterfactual — never existed in any tree: b95234c84004 (patch 6/6 "kvm: x86: do not use KVM_REQ_EVENT for '
-      + 'APICv interrupt injection") without its x86.c reordering, i.e. the code the 6/6 commit message argues about '
+    source: 'Counterfactual — never existed in any tree: the code the 6/6 commit message describes, i.e. patch 6/6 '
+      + '(b95234c84004 "kvm: x86: do not use KVM_REQ_EVENT for APICv interrupt injection") without its x86.c reordering '
       + '(lapic.c/vmx.c of v4.11, vcpu_enter_guest order of v4.10)',
-    summary: 'No KVM_REQ_EVENT from the sender but the v4.10 order of vcpu_enter_guest: both races of the commit message are live.',
+    summary: 'The counterfactual of the 6/6 commit message (the patch without its reordering; in no tree): no KVM_REQ_EVENT '
+      + 'from the sender but the v4.10 order of vcpu_enter_guest, so both races the message describes are live.',
     status: 'buggy',
     expectedBugs: [RACE1, RACE2_KICK, NESTED_RACE, NESTED_PI_SHARED],
     knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
