@@ -454,7 +454,7 @@ describe('nested: a posted L1 interrupt just before local_irq_disable while L2 r
     expect(t.r.deliveries(0)).toEqual([V]);
   });
 
-  it('Radim\'s exact case: L1 owns an assigned device, the IOMMU notification is swallowed', () => {
+  it('Radim\'s first remark with L1 owning an assigned device (no posted interrupts for L2): the IOMMU notification is swallowed', () => {
     for (const [variant, stuck] of [['v4.11-vtd', true], ['v4.16-vtd', false]] as const) {
       const t = inL2AfterNestedCheck(variant);
       t.run({ k: 'msi', dest: 0, vector: V });
