@@ -208,6 +208,8 @@ export function svmInjInterrupts(vm: SvmVm, cpu: number): void {
     }
 
     // No 8259 in this model: vm_extint_pending() is always false, so the LAPIC path runs.
+    // main's vlapic_pending_intr recomputes the stored PPR first (shown: it ends a stale PPR).
+    if (vlapic.lazyPpr) vm.sink.step(cpu, 'vlapic_pending_intr: vlapic_update_ppr');
     const vector = vlapic.pendingIntr();
     if (vm.variant === 'prefix') {
       // V_IRQ offload: no IF / shadow / EVENTINJ checks, nothing accepted here; the vector
