@@ -16,7 +16,7 @@ const FIXED_VLAPIC_READ = 'coder03/freebsd10.4@3d3f8b116d561bc3ce3a6c68681ac74ed
 /** Today's main: svm.c and vmm.c, vlapic.c, vioapic.c at the commits read. */
 const MAIN_READ = 'freebsd/freebsd-src@001345683da712c21ec449c4116671a4554c737b (sys/amd64/vmm/amd/svm.c, sys/amd64/vmm/vmm.c), '
   + 'freebsd/freebsd-src@0162500b7d2d686f3f745c12339271be645a2cf8 (sys/amd64/vmm/io/vlapic.c), '
-  + 'freebsd/freebsd-src@0907f0c79b36 (sys/amd64/vmm/io/vioapic.c)';
+  + 'freebsd/freebsd-src@0907f0c79b36ad891a73d601d823c1a9cc5427b5 (sys/amd64/vmm/io/vioapic.c)';
 
 /** Deviations both variants share: none of this code changed with the fix. */
 const COMMON: CauseDoc[] = [
