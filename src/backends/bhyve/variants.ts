@@ -25,7 +25,8 @@ const COMMON: CauseDoc[] = [
     why: 'CR8 is not intercepted (vmcb_init leaves the cr8 intercept off, V_INTR_MASKING = 1) and V_TPR is read back '
       + 'only at #VMEXIT (svm_update_virqinfo → vlapic_set_cr8). When svm_inj_interrupts finds the highest IRR vector '
       + 'blocked by PPR it arms neither V_IRQ nor a VINTR window, so a guest that lowers TPR through CR8 gets the '
-      + `vector only at the next unrelated exit. [svm.c svm_inj_interrupts, svm_update_virqinfo, vmcb_init @ ${PREFIX_READ} and ${FIXED_READ}]`,
+      + `vector only at the next unrelated exit. [svm.c svm_inj_interrupts, svm_update_virqinfo, vmcb_init @ ${PREFIX_READ} and ${FIXED_READ}; `
+      + 'the same in illumos-gate@09ea9c53cd9a svm.c svm_inject_vlapic, svm_inject_recheck. docs/findings/bhyve-tpr-cr8-latency.md]',
   },
   {
     cause: 'read:tmr-level-pin-before-acceptance',
