@@ -1,6 +1,6 @@
 // The bhyve (AMD SVM) model on the traces that define its history: the lost IPI of seed 000
 // on both variants, EXITINTINFO re-injection, HLT wake-up, IOAPIC level re-delivery, and
-// the real deviations the variants declare.
+// the real deviations the variants declare; today's main (PPR left stale by vlapic_intr_accepted).
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import type { BackendInstance, ObsSink } from '../../src/backends/api.js';
