@@ -13,7 +13,7 @@ import type { Backend } from '../backends/api.js';
 import { checkWritableDir, crashPath, loadKnown, resolveTargets, scenarioText, writeAtomic } from './engine.js';
 import { keys, PREFIX } from './keys.js';
 import { Merge, type Bucket } from './merge.js';
-import { campaignId, checkResult, minimizeId, ProtocolError, unitId, type MinimizeData, type UnitData } from './protocol.js';
+import { campaignId, checkResult, minimizeId, ProtocolError, rowUnits, type MinimizeData, type UnitData } from './protocol.js';
 
 export interface CoordinatorOptions {
   queue: string;
@@ -102,18 +102,7 @@ export async function runCoordinator(redis: Redis, o: CoordinatorOptions, listen
   let replaying = true;
   let dirty = true;
 
-  // Units of row k: interleavings i ≡ ti (mod n) in [k·U·n, (k+1)·U·n), below the budget.
-  const rowUnits = (row: number): UnitData[] => {
-    const out: UnitData[] = [];
-    specs.forEach((target, ti) => {
-      const first = ti + n * row * U;
-      let count = U;
-      if (o.iterations !== undefined) count = Math.min(U, Math.ceil((o.iterations - ti) / n) - row * U);
-      if (count <= 0) return;
-      out.push({ kind: 'unit', id: unitId(campaign, target, row), campaign, model: o.model, seed: o.seed, stream: 0, target, first, stride: n, count, maxEvents: o.maxEvents });
-    });
-    return out;
-  };
+  const rowUnitsOf = (row: number): UnitData[] => rowUnits(campaign, o.model, o.seed, specs, U, o.maxEvents, o.iterations, row);
   const lastRow = o.iterations === undefined ? Infinity : Math.ceil(o.iterations / (n * U));
 
   const addUnit = async (u: UnitData) => {
@@ -231,7 +220,7 @@ export async function runCoordinator(redis: Redis, o: CoordinatorOptions, listen
   for (const b of merge.buckets.values()) await considerMinimize(b);
   if (resumedAt > 0) listen({ kind: 'info', text: `resuming campaign ${campaign}: ${merge.units} units merged before, ${resumedAt} rows enqueued` });
   for (let row = 0; row < Math.min(next, lastRow); row++) {
-    for (const u of rowUnits(row)) { rowOf.set(u.id, u); await addUnit(u); }
+    for (const u of rowUnitsOf(row)) { rowOf.set(u.id, u); await addUnit(u); }
   }
 
   const deadline = o.seconds === undefined ? Infinity : started + o.seconds * 1000;
@@ -267,7 +256,7 @@ export async function runCoordinator(redis: Redis, o: CoordinatorOptions, listen
     if (!stopping) {
       const ahead = Math.max(n, 2 * threads, 4);
       while (next < lastRow && outstandingUnits.size < ahead) {
-        for (const u of rowUnits(next)) { rowOf.set(u.id, u); await addUnit(u); }
+        for (const u of rowUnitsOf(next)) { rowOf.set(u.id, u); await addUnit(u); }
         next++;
         await redis.hset(ck.meta, 'next', String(next));
       }

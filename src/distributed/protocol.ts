@@ -180,3 +180,20 @@ export function checkResult(text: string, where: string): JobResult {
   }
   throw new ProtocolError(`${where}: field 'kind': expected "unit" or "minimize"`);
 }
+
+/**
+ * The units of row `row`: for variant ti of n, interleavings i ≡ ti (mod n) in
+ * [row·U·n, (row+1)·U·n), below `iterations` when the campaign has that budget. Rows
+ * 0..r-1 together run exactly the seeds of the first r·U·n interleavings of local job 0.
+ */
+export function rowUnits(campaign: string, model: string, seed: string, specs: readonly string[], U: number, maxEvents: number, iterations: number | undefined, row: number): UnitData[] {
+  const n = specs.length;
+  const out: UnitData[] = [];
+  specs.forEach((target, ti) => {
+    let count = U;
+    if (iterations !== undefined) count = Math.min(U, Math.ceil((iterations - ti) / n) - row * U);
+    if (count <= 0) return;
+    out.push({ kind: 'unit', id: unitId(campaign, target, row), campaign, model, seed, stream: 0, target, first: ti + n * row * U, stride: n, count, maxEvents });
+  });
+  return out;
+}
