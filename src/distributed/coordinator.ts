@@ -49,6 +49,8 @@ export interface CoordinatorSummary {
   /** Merged in this run of the coordinator (the others were merged before a restart). */
   sessionEvents: number;
   sessionUnits: number;
+  /** From the start to the last unit merged in this run (minimizations may run on after it). */
+  unitsPhaseMs: number;
   units: number;
   unitMs: number;
   newFindings: { signature: string; path: string }[];
@@ -91,7 +93,7 @@ export async function runCoordinator(redis: Redis, o: CoordinatorOptions, listen
 
   const merge = new Merge();
   const summary: CoordinatorSummary = {
-    campaign, scenarios: 0, events: 0, divergent: 0, sessionEvents: 0, sessionUnits: 0, units: 0, unitMs: 0, newFindings: [], elapsedMs: 0,
+    campaign, scenarios: 0, events: 0, divergent: 0, sessionEvents: 0, sessionUnits: 0, unitsPhaseMs: 0, units: 0, unitMs: 0, newFindings: [], elapsedMs: 0,
     perTarget: {}, bySignature: {}, buckets: 0, failed: [], pending: 0, workers: {}, duplicatesIgnored: 0,
   };
   const outstandingUnits = new Set<string>();
@@ -165,7 +167,7 @@ export async function runCoordinator(redis: Redis, o: CoordinatorOptions, listen
         if (r.kind === 'unit') {
           if (!merge.unit(r)) continue;
           outstandingUnits.delete(id);
-          if (!replaying) { summary.sessionEvents += r.events; summary.sessionUnits++; }
+          if (!replaying) { summary.sessionEvents += r.events; summary.sessionUnits++; summary.unitsPhaseMs = Date.now() - started; }
           if (!replaying) for (const sig of Object.keys(r.hits)) await considerMinimize(merge.buckets.get(sig)!);
         } else {
           if (!merge.minimize(r)) continue;
