@@ -56,7 +56,8 @@ rate is reported too (RATE JUMP): something new may share its symptom.
 A campaign restarted with the same seed and --out resumes where it stopped
 (<out>/campaign.json). --tui shows a live dashboard instead of log lines.
 Exit: 1 when the run found a new UNEXPECTED root cause or a rate jump, else 0
-(documented findings and findings already in --out do not fail a run).`,
+(documented findings and findings already in --out do not fail a run).
+With --queue redis://...: one campaign over many machines (irqdiff fuzz --queue URL --help).`,
   run: `usage: irqdiff run FILE... [--backend NAME/VARIANT]... [--check] [--backend-module FILE]...
 
 Replays each scenario and prints a step-by-step trace: every event, the hypervisor steps and

@@ -205,9 +205,11 @@ export async function runCoordinator(redis: Redis, o: CoordinatorOptions, listen
           if (b) { b.state = 'failed'; await considerMinimize(b); }
         }
       } else if (st === 'unknown') {
+        // Finished and removed, its result not pulled yet; or really gone: then again.
+        if ((await redis.hexists(ck.results, id)) === 1) continue;
         const m = outstandingMin.get(id);
         if (m) await queue.add('minimize', m, { ...MIN_JOB, jobId: id });
-        else if ((await redis.hexists(ck.results, id)) === 0) {
+        else {
           const row = rowOf.get(id);
           if (row) await queue.add('unit', row, { ...UNIT_JOB, jobId: id });
         }
