@@ -13,7 +13,7 @@ import type { Backend } from '../backends/api.js';
 import { checkWritableDir, crashPath, loadKnown, resolveTargets, scenarioText, writeAtomic } from './engine.js';
 import { keys, PREFIX } from './keys.js';
 import { Merge, type Bucket } from './merge.js';
-import { campaignId, checkResult, minimizeId, ProtocolError, rowUnits, type MinimizeData, type UnitData } from './protocol.js';
+import { campaignId, checkResult, minimizeId, rowUnits, type MinimizeData, type UnitData } from './protocol.js';
 
 export interface CoordinatorOptions {
   queue: string;
@@ -158,8 +158,9 @@ export async function runCoordinator(redis: Redis, o: CoordinatorOptions, listen
         if (text === null || text === undefined) continue;
         let r;
         try { r = checkResult(text, `result ${id.slice(0, 40)}`); } catch (err) {
-          if (!(err instanceof ProtocolError) && !(err instanceof Error)) throw err;
-          listen({ kind: 'warning', text: (err as Error).message.slice(0, 500) });
+          // A malformed result (ProtocolError, or a ScenarioError from its reproducer) is skipped, said once.
+          if (!(err instanceof Error)) throw err;
+          listen({ kind: 'warning', text: err.message.slice(0, 500) });
           merge.merged.add(id);
           continue;
         }
