@@ -19,6 +19,7 @@ import { checkWritableDir, checkWritableFile, OutputError, readScenarioFile, sce
 import { checkFiles } from './check.js';
 import { expectTarget, foundTarget } from './file-targets.js';
 import { traceScenario } from './trace.js';
+import { cmdFuzzQueue, cmdWorker, isDistributedError, wantsQueue } from './worker.js';
 
 export class UsageError extends Error {}
 
@@ -36,6 +37,7 @@ commands:
   real            replay scenarios as a real guest under QEMU (KVM or TCG)
   real-fuzz       fuzz real hypervisors through the guest test kernel
   triage          terminal UI to inspect findings and promote them to the corpus
+  worker          run units of a campaign spread over machines (fuzz --queue URL coordinates it)
 
 'irqdiff <command> --help' describes each. Exit codes: 0 clean, 1 divergence (fuzz: a new UNEXPECTED root cause), 2 usage/input error.`,
   fuzz: `usage: irqdiff fuzz [--backend NAME[/VARIANT]]... [--time 30s|10m|8h] [--seed N]
@@ -54,7 +56,8 @@ rate is reported too (RATE JUMP): something new may share its symptom.
 A campaign restarted with the same seed and --out resumes where it stopped
 (<out>/campaign.json). --tui shows a live dashboard instead of log lines.
 Exit: 1 when the run found a new UNEXPECTED root cause or a rate jump, else 0
-(documented findings and findings already in --out do not fail a run).`,
+(documented findings and findings already in --out do not fail a run).
+With --queue redis://...: one campaign over many machines (irqdiff fuzz --queue URL --help).`,
   run: `usage: irqdiff run FILE... [--backend NAME/VARIANT]... [--check] [--backend-module FILE]...
 
 Replays each scenario and prints a step-by-step trace: every event, the hypervisor steps and
@@ -245,7 +248,8 @@ export async function main(argv: string[], out: (l: string) => void = (l) => con
   try {
     switch (cmd) {
       case undefined: case '--help': case '-h': case 'help': out(HELP.main!); return cmd === undefined ? 2 : 0;
-      case 'fuzz': return await cmdFuzz(rest, out);
+      case 'fuzz': return wantsQueue(rest) ? await cmdFuzzQueue(rest, out) : await cmdFuzz(rest, out);
+      case 'worker': return await cmdWorker(rest, out, err);
       case 'run': case 'replay': return await cmdRun(rest, out);
       case 'minimize': return await cmdMinimize(rest, out);
       case 'list-backends': return await cmdList(rest, out);
@@ -255,7 +259,7 @@ export async function main(argv: string[], out: (l: string) => void = (l) => con
     }
   } catch (e) {
     // Bad input or unwritable output: one line (sanitized: it may quote a file), exit 2.
-    if (e instanceof UsageError || e instanceof ScenarioError || e instanceof TargetError || e instanceof BackendModuleError || e instanceof OutputError) {
+    if (e instanceof UsageError || e instanceof ScenarioError || e instanceof TargetError || e instanceof BackendModuleError || e instanceof OutputError || isDistributedError(e)) {
       err(`irqdiff: ${shown(e.message, 2000)}`);
       return 2;
     }
