@@ -81,6 +81,17 @@ label, variant, kind, count, first/last seen and triage status (kept in DIR/tria
 Enter opens the reproducer (per-vCPU lanes, reference vs backend registers, the divergence).
 '?' on the screen lists the keys. Without a terminal, or with --list, it prints the list;
 --json prints one JSON object per root cause.`,
+  export: `usage: irqdiff export FILE --format json|vitest|lanes|c [--backend NAME/VARIANT] [--out FILE]
+
+Exports a reproducer (default variant: the one its "found" names): json, the scenario file;
+vitest, a regression test asserting its outcome; lanes, a per-vCPU lane diagram of at most 72
+columns for a commit message or a mailing list; c, a standalone C test in the style of
+kvm-unit-tests x86/apic.c (guest instructions; hypervisor steps as comments).`,
+  report: `usage: irqdiff report [DIR] [--out FILE] [--corpus DIR]
+
+Writes one self-contained HTML page (inline SVG, no scripts, no network) picturing the
+campaign in DIR (default crashes/): root causes by label, a per-variant table, and each
+UNEXPECTED or documented-bug root cause with its lane diagram. Default --out DIR/report.html.`,
   'list-backends': `usage: irqdiff list-backends [--verbose] [--json] [--backend-module FILE]...
 
 Lists every backend and variant, one line each: status, the commit it models, its documented
@@ -268,6 +279,29 @@ async function cmdTriage(argv: string[], out: (l: string) => void): Promise<numb
   return 0;
 }
 
+async function cmdExport(argv: string[], out: (l: string) => void): Promise<number> {
+  const a = args(argv, { format: { type: 'string' }, backend: { type: 'string' }, out: { type: 'string' } });
+  if (a.values.help) { out(HELP.export!); return 0; }
+  if (a.positionals.length !== 1) throw new UsageError('export: give exactly one scenario FILE');
+  if (a.values.format === undefined) throw new UsageError('export: --format json|vitest|lanes|c is required');
+  const backends = await allBackends((a.values['backend-module'] as string[] | undefined) ?? []);
+  const { exportFile } = await import('./export.js');
+  return exportFile(a.positionals[0]!, a.values.format as string, backends, a.values.backend as string | undefined, a.values.out as string | undefined, out);
+}
+
+async function cmdReport(argv: string[], out: (l: string) => void): Promise<number> {
+  const a = args(argv, { out: { type: 'string' }, corpus: { type: 'string' } });
+  if (a.values.help) { out(HELP.report!); return 0; }
+  if (a.positionals.length > 1) throw new UsageError('report: at most one directory');
+  const dir = a.positionals[0] ?? 'crashes';
+  if (!(await import('node:fs')).existsSync(dir)) throw new UsageError(`report: no directory ${JSON.stringify(shown(dir, 300))}`);
+  const backends = await allBackends((a.values['backend-module'] as string[] | undefined) ?? []);
+  const { writeReport } = await import('../report/html.js');
+  const file = writeReport(dir, (a.values.corpus as string | undefined) ?? 'corpus', backends, a.values.out as string | undefined);
+  out(`wrote ${shown(file, 300)}`);
+  return 0;
+}
+
 async function cmdReal(cmd: string, argv: string[], out: (l: string) => void, err: (l: string) => void): Promise<number> {
   // Loaded lazily: the model commands never need QEMU.
   const { realMain } = await import('../real/main.js');
@@ -286,6 +320,8 @@ export async function main(argv: string[], out: (l: string) => void = (l) => con
       case 'minimize': return await cmdMinimize(rest, out);
       case 'list-backends': return await cmdList(rest, out);
       case 'triage': return await cmdTriage(rest, out);
+      case 'export': return await cmdExport(rest, out);
+      case 'report': return await cmdReport(rest, out);
       case 'real': case 'real-fuzz': return await cmdReal(cmd, rest, out, err);
       default: throw new UsageError(`unknown command '${cmd}' (try irqdiff --help)`);
     }
