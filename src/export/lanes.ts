@@ -23,7 +23,7 @@ export function hwText(e: Event): string {
     case 'fault': return `v${e.cpu} EPT fault`;
     case 'msi': return `MSI ${hex(e.vector)}>${e.logical ? 'L' : 'v'}${e.dest}`;
     case 'ioapic': return `pin${e.pin} ${e.op}`;
-    default: return 'cpu' in e ? `v${e.cpu} ${e.k}` : e.k;
+    default: return `v${e.cpu} ${e.k}`;
   }
 }
 
