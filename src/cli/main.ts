@@ -183,7 +183,7 @@ async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number
   } else if (tui) {
     if (process.env.NO_COLOR && !process.env.FORCE_COLOR) process.env.FORCE_COLOR = '0'; // chalk reads it on import
     const { runDashboard } = await import('../tui/run.js');
-    summary = await runDashboard(title, options);
+    summary = await runDashboard(title, options, (sig) => CLASS_LABEL[classify(backends, sig, corpus)].trim());
   } else {
     out(title);
     summary = await runCampaign(options, (e) => {
