@@ -37,7 +37,7 @@ export function promoteNamed(s: Scenario, backends: readonly Backend[], corpusDi
   const f = s.found;
   if (!f) throw new Error('not a finding: no $.found to promote');
   const dup = corpusFileExpecting(corpusDir, f.signature);
-  if (dup) throw new Error(`refused: ${dup} already expects ${f.signature}`);
+  if (dup) throw new Error(`refused: the corpus already expects this root cause, in ${dup}`);
   const backend = backends.find((b) => b.name === f.backend);
   if (!backend) throw new Error(`unknown backend '${f.backend}'`);
   const clean = slug(name).replace(/_/g, '-');

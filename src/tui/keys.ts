@@ -1,10 +1,10 @@
-// Keys as Ink hands them over. A held or fast key arrives as one input event holding several
-// presses ("jjjj", or "[B\x1b[B" for two ↓ after Ink strips the first ESC): each press counts.
-// Ink's Key has no Home/End: they are decoded here from their escape sequences.
+// Keys, read raw from Ink's input stream: its useInput hides Home and End, and a held or fast
+// key arrives as one chunk holding several presses ("jjjj", "\x1b[B\x1b[B"): each one counts.
+
+import { useEffect, useRef } from 'react';
+import { useStdin } from 'ink';
 
 export interface Press { name: string; count: number }
-
-interface InkKey { upArrow: boolean; downArrow: boolean; leftArrow: boolean; rightArrow: boolean; pageUp: boolean; pageDown: boolean; return: boolean; escape: boolean; tab: boolean; backspace: boolean; delete: boolean; ctrl: boolean }
 
 const SEQ: Record<string, string> = {
   '\x1b[A': 'up', '\x1b[B': 'down', '\x1b[C': 'right', '\x1b[D': 'left', '\x1bOA': 'up', '\x1bOB': 'down', '\x1bOC': 'right', '\x1bOD': 'left',
@@ -13,23 +13,33 @@ const SEQ: Record<string, string> = {
   '\x1b[5~': 'pageup', '\x1b[6~': 'pagedown', '\x1b[3~': 'delete',
 };
 
-/** The presses in one input event, consecutive repeats merged with their count. */
-export function presses(input: string, key: InkKey): Press[] {
-  const single = key.upArrow ? 'up' : key.downArrow ? 'down' : key.leftArrow ? 'left' : key.rightArrow ? 'right'
-    : key.pageUp ? 'pageup' : key.pageDown ? 'pagedown' : key.return ? 'return' : key.tab ? 'tab'
-    : key.backspace || key.delete ? 'backspace' : undefined;
-  if (single) return [{ name: single, count: 1 }];
-  if (key.ctrl) return [{ name: `ctrl-${input}`, count: 1 }];
-  if (key.escape && input === '') return [{ name: 'escape', count: 1 }];
-  // Ink strips the first ESC of an unrecognised sequence: put it back before splitting.
-  const raw = /^(\[|O)[0-9;]*[A-Za-z~]/.test(input) && input.length > 1 && !/^[A-Za-z]/.test(input) ? '\x1b' + input : input;
+/** Every press in one raw chunk from the terminal. */
+export function rawPresses(chunk: string): Press[] {
   const out: Press[] = [];
-  for (const m of raw.matchAll(/\x1b\[[0-9;]*[A-Za-z~]|\x1bO[A-Za-z]|\x1b|\r|[\s\S]/gu)) {
+  for (const m of chunk.matchAll(/\x1b\[[0-9;]*[A-Za-z~]|\x1bO[A-Za-z]|\x1b|\r|\n|\x7f|\x08|\t|[\s\S]/gu)) {
     const t = m[0];
-    const name = SEQ[t] ?? (t === '\r' ? 'return' : t === '\x1b' ? 'escape' : t);
+    const code = t.codePointAt(0)!;
+    const name = SEQ[t] ?? (t === '\r' || t === '\n' ? 'return' : t === '\x1b' ? 'escape' : t === '\x7f' || t === '\x08' ? 'backspace' : t === '\t' ? 'tab'
+      : code < 0x20 ? `ctrl-${String.fromCharCode(code + 0x60)}` : t);
     const last = out[out.length - 1];
-    if (last && last.name === name) last.count++;
+    if (last && last.name === name && name.length > 0) last.count++;
     else out.push({ name, count: 1 });
   }
   return out;
+}
+
+/** Like Ink's useInput, with every press decoded (Home/End included) and repeats counted. */
+export function useKeys(handler: (keys: Press[]) => void): void {
+  const { setRawMode, internal_eventEmitter: events } = useStdin();
+  const ref = useRef(handler);
+  ref.current = handler;
+  useEffect(() => {
+    setRawMode(true);
+    return () => setRawMode(false);
+  }, [setRawMode]);
+  useEffect(() => {
+    const on = (data: string | Buffer) => ref.current(rawPresses(String(data)));
+    events?.on('input', on);
+    return () => { events?.removeListener('input', on); };
+  }, [events]);
 }

@@ -145,7 +145,7 @@ const KIND_WORDS: Record<string, string> = {
   'masked-if': 'was delivered while RFLAGS.IF = 0',
   'masked-shadow': 'was delivered in an STI shadow',
   'masked-ppr': 'was delivered at or below the processor priority',
-  'nmi-blocked': 'NMI was delivered while NMIs were blocked',
+  'nmi-blocked': 'was delivered while NMIs were blocked',
   'priority-inversion': 'was taken after a lower vector',
   'read-mismatch': 'showed in a register read a value bare metal cannot return',
   livelock: 'kept the vCPU exiting with no progress',
@@ -162,14 +162,14 @@ export function explain(r: Replay, backends: readonly Backend[]): string[] {
     const took = r.steps.reduce((n, st) => n + st.notes.filter((x) => x.cpu === p.cpu && x.text === `deliver ${hex(r.vector!)}`).length, 0);
     if (sent > 0) lines.push(`${v} was sent ${sent} time${sent === 1 ? '' : 's'} and delivered ${took} time${took === 1 ? '' : 's'} on vCPU${p.cpu}.`);
   }
+  const d = docFor(backends, p.signature);
+  if (d) lines.push(`${d.cls === 'expected' ? 'Documented bug' : 'Documented deviation'}: ${shown(d.doc.why, 1200)}`);
+  else lines.push('Not documented by this variant: UNEXPECTED — read the steps above.');
   if (r.stuckAt >= 0) {
     const st = r.steps[r.stuckAt]!;
     lines.push(`It got stuck at step ${st.index >= 0 ? st.index : `d${-1 - st.index}`} (${st.text}): from there ${r.target} ${p.cause.startsWith('stuck') ? 'held it' : 'disagreed with the reference about it'}.`);
   }
   lines.push(`Root cause ${p.cause} — ${shown(p.message, 400)}`);
-  const d = docFor(backends, p.signature);
-  if (d) lines.push(`${d.cls === 'expected' ? 'Documented bug' : 'Documented deviation'}: ${shown(d.doc.why, 1200)}`);
-  else lines.push('Not documented by this variant: UNEXPECTED — read the steps above.');
   return lines;
 }
 

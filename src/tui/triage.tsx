@@ -6,7 +6,7 @@
 // line shorter than the terminal so Ink never clears it whole. Everything from a file is
 // sanitized: a finding is a stranger's file.
 import React, { useMemo, useState } from 'react';
-import { Box, Text, useApp, useInput } from 'ink';
+import { Box, Text, useApp } from 'ink';
 import type { Backend } from '../backends/api.js';
 import { FORMATS, type Format } from '../export/formats.js';
 import { hwText } from '../export/lanes.js';
@@ -14,7 +14,7 @@ import { shown } from '../scenario/sanitize.js';
 import { readScenarioFile } from '../store/files.js';
 import { exportTo, minimizeAgain, promoteNamed } from './actions.js';
 import { buildBuckets, filterBuckets, LABEL_TEXT, nextUnexpected, sortBuckets, SORTS, type Bucket, type Filter, type Item, type SortKey } from './findings.js';
-import { presses } from './keys.js';
+import { useKeys } from './keys.js';
 import { fmtVecs, replay, type CpuState, type Replay } from './replay.js';
 import { saveStatuses, STATUS_LABEL, type Status, type StatusMap } from './status.js';
 
@@ -156,16 +156,20 @@ export function Triage(p: TriageProps): React.ReactElement {
     return true;
   };
 
-  useInput((input, key) => {
+  useKeys((keys) => {
     if (prompt) {
-      if ('choose' in prompt) { setPrompt(undefined); prompt.choose(input); return; }
-      if (key.escape) { setPrompt(undefined); setMessage('cancelled'); return; }
-      if (key.return) { setPrompt(undefined); prompt.submit(prompt.value); return; }
-      if (key.backspace || key.delete) { setPrompt({ ...prompt, value: prompt.value.slice(0, -1) }); return; }
-      if (input && !key.ctrl) setPrompt({ ...prompt, value: (prompt.value + input.replace(/[\x00-\x1f\x7f]/g, '')).slice(0, 2000) });
+      if ('choose' in prompt) { setPrompt(undefined); prompt.choose(keys[0]?.name ?? ''); return; }
+      let value = prompt.value;
+      for (const k of keys) {
+        if (k.name === 'escape') { setPrompt(undefined); setMessage('cancelled'); return; }
+        if (k.name === 'return') { setPrompt(undefined); prompt.submit(value); return; }
+        if (k.name === 'backspace') value = value.slice(0, Math.max(0, value.length - k.count));
+        else if (k.name.length === 1 || /^\p{L}$/u.test(k.name)) value = (value + k.name.repeat(k.count)).slice(0, 2000);
+      }
+      setPrompt({ ...prompt, value });
       return;
     }
-    for (const k of presses(input, key)) {
+    for (const k of keys) {
       if (k.name === 'q' || k.name === 'ctrl-c') { exit(); return; }
       if (mode === 'help') { setMode('list'); continue; }
       if (action(k.name)) continue;
@@ -221,7 +225,7 @@ export function Triage(p: TriageProps): React.ReactElement {
   const wide = width >= 110;
   const unexpected = all.filter((b) => b.label === 'unexpected').length;
   const filters = [filter.label ? `label=${LABEL_TEXT[filter.label]}` : '', backendFilter ? `backend=${backendFilter}` : '', filter.status ? `status=${STATUS_LABEL[filter.status]}` : '', filter.search ? `/${filter.search}` : ''].filter(Boolean).join(' ');
-  const title = `irqdiff triage — ${all.length} root causes, ${unexpected} UNEXPECTED · sort ${sort}${filters ? ` · ${filters}` : ''} · ${list.length === 0 ? 0 : sel + 1}/${list.length}`;
+  const title = `irqdiff triage ${list.length === 0 ? 0 : sel + 1}/${list.length} — ${all.length} root causes, ${unexpected} UNEXPECTED · sort ${sort}${filters ? ` · ${filters}` : ''}`;
   const head = `  ${'label'.padEnd(10)} ${'variant'.padEnd(18)} ${'kind'.padEnd(11)} ${'n'.padStart(2)} ${'status'.padEnd(9)}${wide ? ` ${'first seen'.padEnd(16)} ${'last seen'.padEnd(16)}` : ''} tag`;
   return (
     <Box flexDirection="column">
@@ -267,7 +271,11 @@ function ReproView({ bucket, rep, step, width, height, color, footer }: { bucket
   const s = rep.steps;
   const n = bucket.items[0]!.scenario!.machine.vcpus;
   const st = s[Math.min(step, s.length - 1)]!;
-  const expl = rep.explanation.slice(0, 3);
+  const f = bucket.items[0]!.scenario!.found!;
+  const got = rep.result.primary?.signature ?? 'clean';
+  // A finding that no longer replays to its recorded root cause says so first, with the recorded message.
+  const expl = got === f.signature ? rep.explanation.slice(0, height >= 30 ? 5 : 3)
+    : [`REPLAY DIFFERS: recorded ${shown(f.signature, 200)} (${shown(f.message, 400)}), replay gives ${shown(got, 200)}`, ...rep.explanation.slice(0, 2)];
   // title + explanation + lane header + state (n) + notes (2) + footer, the rest for steps.
   const rows = Math.max(3, height - 1 - 1 - expl.length - 1 - n - 2 - 1);
   const first = Math.max(0, Math.min(step - Math.floor(rows / 2), s.length - rows));
