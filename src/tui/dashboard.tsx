@@ -39,7 +39,7 @@ export function Dashboard({ s }: { s: DashboardState }): React.ReactElement {
   const rate = s.elapsed > 0 ? Math.round(s.events / s.elapsed) : 0;
   const execs = s.elapsed > 0 ? Math.round(s.scenarios / s.elapsed) : 0;
   const pct = Math.min(100, Math.round((100 * s.elapsed) / Math.max(1, s.budget)));
-  const bar = '█'.repeat(Math.round(pct / 5)).padEnd(20, '·');
+  const bar = '█'.repeat(Math.round(pct / 10)).padEnd(10, '·');
   const remaining = Math.max(0, s.budget - s.elapsed);
   const unexpected = s.findings.filter((f) => f.label === 'UNEXPECTED').length;
   // Live part: title, progress, chart, header, variant rows, findings summary, warning: height - 1.
@@ -66,7 +66,7 @@ export function Dashboard({ s }: { s: DashboardState }): React.ReactElement {
       </Static>
       <Box flexDirection="column">
         <Text bold wrap="truncate">{cut(s.title, width)}</Text>
-        <Text wrap="truncate">{cut(`${bar} ${pct}%  ${s.elapsed.toFixed(0)}s elapsed, ${remaining.toFixed(0)}s left  ${s.scenarios.toLocaleString('en-US')} execs (${execs}/s)  ${rate.toLocaleString('en-US')} events/s`, width)}</Text>
+        <Text wrap="truncate">{cut(`${bar} ${pct}% ${s.elapsed.toFixed(0)}s elapsed, ${remaining.toFixed(0)}s left · ${s.scenarios.toLocaleString('en-US')} execs ${execs}/s · ${rate.toLocaleString('en-US')} events/s`, width)}</Text>
         <Text dimColor wrap="truncate">{cut(chart, width)}</Text>
         <Text dimColor wrap="truncate">{cut(Array.from({ length: perRow }, () => `${'variant'.padEnd(20)} ${'execs'.padStart(7)} ${'div.'.padStart(6)}`.padEnd(cell)).join(''), width)}</Text>
         {rows.map((r, i) => <Text key={i} wrap="truncate">{cut(r, width)}</Text>)}
