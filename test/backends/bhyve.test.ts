@@ -1,6 +1,6 @@
 // The bhyve (AMD SVM) model on the traces that define its history: the lost IPI of seed 000
 // on both variants, EXITINTINFO re-injection, HLT wake-up, IOAPIC level re-delivery, and
-// the real deviations the variants declare.
+// the real deviations the variants declare; today's main (PPR left stale by vlapic_intr_accepted).
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import type { BackendInstance, ObsSink } from '../../src/backends/api.js';
@@ -307,7 +307,7 @@ describe('bhyve: the deviations the variants declare are real and reachable', ()
     expect(f.delivered).toBe(1);
   });
 
-  for (const variant of ['prefix', 'fixed']) {
+  for (const variant of ['prefix', 'fixed', 'main']) {
     it(`${variant}: a TPR lowered through CR8 is noticed only at the next exit`, () => {
       const r = new Run(variant, machine(1));
       r.do({ k: 'tpr', cpu: 0, value: 0x50, via: 'cr8' }, { k: 'ipi', cpu: 0, vector: V, shorthand: 'self' },
@@ -332,11 +332,71 @@ describe('bhyve: the deviations the variants declare are real and reachable', ()
   });
 });
 
+describe('bhyve/main: vlapic_intr_accepted no longer recomputes PPR (vlapic.c @0162500b7d2d)', () => {
+  // Self-IPI 0x41, injected on the way back in; the handler reads PPR at once, then again.
+  const handlerReadsPpr = (variant: string) => {
+    const r = new Run(variant, machine(1));
+    r.do({ k: 'ipi', cpu: 0, vector: V, shorthand: 'self' }, { k: 'enter', cpu: 0 });
+    expect(r.delivered(0, V)).toBe(1);
+    expect(r.isr(0)).toEqual([V]);
+    return r;
+  };
+
+  it('main: the first PPR read in the handler returns the PPR from before the acceptance (SDM: PPR = 0x40)', () => {
+    const r = handlerReadsPpr('main');
+    expect(r.inst.snapshot(0).ppr).toBe(0x00);
+    expect(r.inst.explain!(0, 'ppr-mismatch', V)).toBe('ppr-stale-after-accept');
+    r.do({ k: 'read', cpu: 0, reg: 'ppr' });
+    expect(r.sink.reads).toEqual([{ cpu: 0, reg: 'ppr', value: 0x00 }]);
+  });
+
+  it('main: the next vlapic_pending_intr (the following entry) recomputes it; fixed was right all along', () => {
+    const r = handlerReadsPpr('main');
+    const m = r.mark();
+    r.do({ k: 'read', cpu: 0, reg: 'ppr' }, { k: 'enter', cpu: 0 }, { k: 'read', cpu: 0, reg: 'ppr' });
+    expect(r.sink.since(m, 0)).toContain('vlapic_pending_intr: vlapic_update_ppr');
+    expect(r.sink.reads.map((x) => x.value)).toEqual([0x00, 0x40]);
+    expect(r.inst.explain!(0, 'ppr-mismatch', V)).toBeUndefined();
+
+    const f = handlerReadsPpr('fixed');
+    expect(f.inst.snapshot(0).ppr).toBe(0x40);
+    expect(f.inst.explain!(0, 'ppr-mismatch', V)).toBeUndefined();
+    f.do({ k: 'read', cpu: 0, reg: 'ppr' }, { k: 'enter', cpu: 0 }, { k: 'read', cpu: 0, reg: 'ppr' });
+    expect(f.sink.reads.map((x) => x.value)).toEqual([0x40, 0x40]);
+  });
+
+  it('main: the stale PPR is never used to inject — a lower vector waits behind the one in service', () => {
+    const r = handlerReadsPpr('main');
+    r.do({ k: 'ipi', cpu: 0, vector: 0x31, shorthand: 'self' }, { k: 'enter', cpu: 0 }, { k: 'step', cpu: 0 });
+    expect(r.delivered(0, 0x31)).toBe(0);
+    expect(r.irr(0)).toEqual([0x31]);
+    // EOI, then IRET opens the VINTR window and the next entry injects it.
+    r.do({ k: 'eoi', cpu: 0 }, { k: 'enter', cpu: 0 }, { k: 'iret', cpu: 0 }, { k: 'enter', cpu: 0 });
+    expect(r.delivered(0, 0x31)).toBe(1);
+  });
+
+  it('end to end: the corpus reproducer is main\'s documented finding, clean on the 2018 code', () => {
+    const f = 'corpus/bhyve/bhyve-ppr-stale-after-accept.json';
+    const s = parseScenario(readFileSync(f, 'utf8'), f);
+    const m = runScenario(s, bhyve, 'main');
+    expect(m.divergences.map((d) => d.signature)).toEqual(['bhyve/main:read:ppr-stale-after-accept']);
+    expect(m.primary?.symptoms).toContain('read-mismatch:ppr');
+    expect(classify([bhyve], m.primary!.signature)).toBe('expected');
+    expect(runScenario(s, bhyve, 'fixed').divergences).toEqual([]);
+    expect(runScenario(s, bhyve, 'prefix').divergences).toEqual([]);
+  });
+});
+
 describe('bhyve: registry and variants', () => {
   it('is registered and cites the fix', () => {
     expect(findBackend('bhyve')).toBe(bhyve);
-    expect(bhyve.variants.map((v) => v.name)).toEqual(['prefix', 'fixed']);
-    for (const v of bhyve.variants) expect(v.source).toMatch(/r328622/);
+    expect(bhyve.variants.map((v) => v.name)).toEqual(['prefix', 'fixed', 'main']);
+    const by = (n: string) => bhyve.variants.find((v) => v.name === n)!;
+    for (const n of ['prefix', 'fixed']) expect(by(n).source).toMatch(/r328622/);
+    // fixed is the 2018 code, not today's main; main cites the trees read.
+    expect(by('fixed').source).not.toMatch(/later refactors only/);
+    expect(by('main').source).toMatch(/0162500b7d2d/);
+    expect(by('main').source).toMatch(/001345683da7/);
     expect(bhyve.supports(machine(2, { nested: { exitOnIntr: true } }))).not.toBeNull();
   });
 });

@@ -43,7 +43,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     for (let i = 0; i < machine.vcpus; i++) {
       this.vcpu.push(new Vcpu(i));
       this.vmcb.push(new VmcbCtrl());
-      this.vlapic.push(new Vlapic(i, (where, message) => this.crash(i, where, message)));
+      this.vlapic.push(new Vlapic(i, (where, message) => this.crash(i, where, message), variant === 'main'));
       this.guestCpu.push(new GuestCpu());
       this.collapsed.push(vecSet());
       this.misrouted.push(vecSet());
@@ -132,7 +132,8 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     if (vsHas(this.collapsed[cpu]!, vector)) return 'collapsed-into-taken-v_irq';
     if (vsHas(vl.irr, vector)) {
       if (c.vIrq && c.vIntrVector === vector) return c.interceptVintr ? 'v_irq-under-vintr-intercept' : 'v_irq-posted';
-      if (prioClass(vector) > prioClass(vl.ppr)) return 'virr';
+      // The PPR vlapic_pending_intr compares with (main stores it lazily).
+      if (prioClass(vector) > prioClass(vl.currentPpr())) return 'virr';
       const isrv = vsHighest(vl.isr);
       if (isrv >= 0 && prioClass(vector) <= prioClass(isrv)) return 'virr-below-isr';
       if (prioClass(vector) > c.vTpr) return 'tpr-cr8-unnoticed';
@@ -149,6 +150,12 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     if (what === 'ran-while-halted' && this.vcpu[cpu]!.hltEndedByBlockedNmi) return 'hlt-ended-by-blocked-nmi';
     // A message of a pin that the 82093AA would not have sent: which vioapic path sent it.
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) return this.vioapic.sendWhy(vector);
+    // main: vlapic_intr_accepted pushed isrvec_stk but left lapic->ppr as it was, and no
+    // vlapic_pending_intr / EOI / TPR change has recomputed it yet: vlapic_read returns the old PPR.
+    if (what === 'ppr-mismatch') {
+      const vl = this.vlapic[cpu]!;
+      if (vl.pprStale && vl.ppr !== vl.currentPpr()) return 'ppr-stale-after-accept';
+    }
     return undefined;
   }
 

@@ -4,7 +4,7 @@
 export const RATES_SAMPLE = 100000;
 export const RATES: Record<string, Record<string, number>> = {
   "prefix": {
-    "stuck:collapsed-into-taken-v_irq": 0.03248,
+    "stuck:collapsed-into-taken-v_irq": 0.03281,
     "stuck:tpr-cr8-unnoticed": 0.00126,
     "read:tmr-level-pin-before-acceptance": 0.00762,
     "read:esr-riv-missing": 0.00075,
@@ -19,6 +19,20 @@ export const RATES: Record<string, Record<string, number>> = {
     "livelock:vintr": 0.00158,
   },
   "fixed": {
+    "stuck:tpr-cr8-unnoticed": 0.00119,
+    "read:tmr-level-pin-before-acceptance": 0.00734,
+    "read:esr-riv-missing": 0.00077,
+    "read:tpr-low-nibble-lost": 0.00137,
+    "read:ppr-low-nibble-lost": 0.0009,
+    "ioapic:level-resent-on-reassert": 0.00261,
+    "ioapic:edge-resent-on-unmask": 0.00124,
+    "ioapic:edge-raised-while-masked-sent": 0.00064,
+    "stuck:nmi-behind-vintr-window": 0.00041,
+    "core:hlt-ended-by-blocked-nmi": 0.00025,
+    "stuck:msi-xapic-dest-format": 0,
+  },
+  "main": {
+    "read:ppr-stale-after-accept": 0.01542,
     "stuck:tpr-cr8-unnoticed": 0.00119,
     "read:tmr-level-pin-before-acceptance": 0.00734,
     "read:esr-riv-missing": 0.00077,

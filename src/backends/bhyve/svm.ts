@@ -2,7 +2,9 @@
 // svm_vmrun loop (disable_gintr → svm_inj_interrupts → VMRUN → #VMEXIT → enable_gintr →
 // svm_vmexit), the two historical versions of svm_inj_interrupts / svm_update_virqinfo,
 // and what the CPU does on its own while the guest runs (EVENTINJ at VMRUN, V_IRQ, the
-// VINTR intercept). Only svm_inj_interrupts and svm_update_virqinfo differ by variant.
+// VINTR intercept). Only svm_inj_interrupts and svm_update_virqinfo differ by variant: `prefix`
+// posts through V_IRQ; `fixed` and `main` inject through EVENTINJ (main's svm.c interrupt paths
+// are the fix's; main differs in vlapic.c, see vlapic.ts).
 import type { ObsSink } from '../api.js';
 import type { GuestCpu } from '../../apic/guestcpu.js';
 import { IntrType, svmEventinject, type VmcbCtrl } from './vmcb.js';
@@ -77,7 +79,7 @@ function svmUpdateVirqinfo(vm: SvmVm, cpu: number): void {
   vm.sink.step(cpu, 'svm_update_virqinfo');
   vlapic.setCr8(ctrl.vTpr);
   if (ctrl.vIntrVector === 0) return;
-  if (vm.variant === 'fixed') {
+  if (vm.variant !== 'prefix') {
     vm.crash(cpu, 'svm_update_virqinfo', `invalid v_intr_vector ${ctrl.vIntrVector}`);
     return;
   }
@@ -206,6 +208,8 @@ export function svmInjInterrupts(vm: SvmVm, cpu: number): void {
     }
 
     // No 8259 in this model: vm_extint_pending() is always false, so the LAPIC path runs.
+    // main's vlapic_pending_intr recomputes the stored PPR first (shown: it ends a stale PPR).
+    if (vlapic.lazyPpr) vm.sink.step(cpu, 'vlapic_pending_intr: vlapic_update_ppr');
     const vector = vlapic.pendingIntr();
     if (vm.variant === 'prefix') {
       // V_IRQ offload: no IF / shadow / EVENTINJ checks, nothing accepted here; the vector
@@ -213,7 +217,7 @@ export function svmInjInterrupts(vm: SvmVm, cpu: number): void {
       if (vector >= 0) pendingApicVector = vector;
       break body;
     }
-    // fixed: event injection, gated in software, accepted before VMRUN.
+    // fixed, main: event injection, gated in software, accepted before VMRUN.
     if (vector < 0) break body;
     if (!g.IF || ctrl.intrShadow || ctrl.eventinjValid) {
       needIntrWindow = true;

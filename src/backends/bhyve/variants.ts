@@ -1,14 +1,22 @@
-// The two points of history modelled, with what the fuzzer must find on each and the real
-// deviations that are not the subject of that history (each with its evidence).
+// The points of history modelled (before and after the 2018 fix, and today's main), with what
+// the fuzzer must find on each and the real deviations that are not the subject of that
+// history (each with its evidence).
 import type { CauseDoc, VariantInfo } from '../api.js';
 
-export type BhyveVariant = 'prefix' | 'fixed';
+export type BhyveVariant = 'prefix' | 'fixed' | 'main';
 
 /** The fix: "vmm/svm: post LAPIC interrupts using event injection, not virtual interrupts". */
 export const FIX_COMMIT = 'bedef9326b558ea7389fb61ee7acbff2088c212a';
 const FIX_REF = `FreeBSD head r328622 (avg, 2018-01-31, D13780, PR 215972), git ${FIX_COMMIT}`;
 const PREFIX_READ = 'coder03/freebsd10.4@3d3f8b116d561bc3ce3a6c68681ac74ed73695ab (sys/amd64/vmm/amd/svm.c r308436)';
 const FIXED_READ = 'freebsd/freebsd-src@001345683da712c21ec449c4116671a4554c737b (sys/amd64/vmm/amd/svm.c)';
+/** vlapic.c as the fix ran with it: vlapic_intr_accepted ends with vlapic_update_ppr. */
+const FIXED_VLAPIC_READ = 'coder03/freebsd10.4@3d3f8b116d561bc3ce3a6c68681ac74ed73695ab and '
+  + 'freebsd/freebsd-src@1f08342a1ca073fe487a62ffae99352435c9c1a6 (sys/amd64/vmm/io/vlapic.c)';
+/** Today's main: svm.c and vmm.c, vlapic.c, vioapic.c at the commits read. */
+const MAIN_READ = 'freebsd/freebsd-src@001345683da712c21ec449c4116671a4554c737b (sys/amd64/vmm/amd/svm.c, sys/amd64/vmm/vmm.c), '
+  + 'freebsd/freebsd-src@0162500b7d2d686f3f745c12339271be645a2cf8 (sys/amd64/vmm/io/vlapic.c), '
+  + 'freebsd/freebsd-src@0907f0c79b36ad891a73d601d823c1a9cc5427b5 (sys/amd64/vmm/io/vioapic.c)';
 
 /** Deviations both variants share: none of this code changed with the fix. */
 const COMMON: CauseDoc[] = [
@@ -17,7 +25,8 @@ const COMMON: CauseDoc[] = [
     why: 'CR8 is not intercepted (vmcb_init leaves the cr8 intercept off, V_INTR_MASKING = 1) and V_TPR is read back '
       + 'only at #VMEXIT (svm_update_virqinfo → vlapic_set_cr8). When svm_inj_interrupts finds the highest IRR vector '
       + 'blocked by PPR it arms neither V_IRQ nor a VINTR window, so a guest that lowers TPR through CR8 gets the '
-      + `vector only at the next unrelated exit. [svm.c svm_inj_interrupts, svm_update_virqinfo, vmcb_init @ ${PREFIX_READ} and ${FIXED_READ}]`,
+      + `vector only at the next unrelated exit. [svm.c svm_inj_interrupts, svm_update_virqinfo, vmcb_init @ ${PREFIX_READ} and ${FIXED_READ}; `
+      + 'the same in illumos-gate@09ea9c53cd9a svm.c svm_inject_vlapic, svm_inject_recheck. docs/findings/bhyve-tpr-cr8-latency.md]',
   },
   {
     cause: 'read:tmr-level-pin-before-acceptance',
@@ -117,11 +126,36 @@ export const VARIANTS: VariantInfo[] = [
   },
   {
     name: 'fixed',
-    source: `${FIX_REF}; code read at ${FIXED_READ} (later refactors only).`,
+    source: `${FIX_REF}: the 2018 code. svm.c interrupt paths read at ${FIXED_READ} (svm_inj_interrupts, `
+      + 'svm_update_virqinfo, svm_vmexit unchanged in behaviour since the fix); vlapic.c as the fix ran with it, read at '
+      + `${FIXED_VLAPIC_READ}: vlapic_intr_accepted recomputes PPR. Today's main moved that update (see bhyve/main).`,
     summary: 'LAPIC vectors are injected through EVENTINJ and accepted (vlapic_intr_accepted) before VMRUN; V_IRQ is used '
       + 'only as the VINTR interrupt-window trigger.',
     status: 'clean',
     expectedBugs: [],
+    knownDeviations: [...COMMON],
+  },
+  {
+    name: 'main',
+    source: `today's FreeBSD main: ${MAIN_READ}. svm.c is the fix's EVENTINJ code; vlapic.c changed since `
+      + 'freebsd-src@1f08342a1ca0 (the exact commit was not identified here): vlapic_intr_accepted no longer calls '
+      + 'vlapic_update_ppr, vlapic_pending_intr calls it first instead.',
+    summary: 'As fixed (EVENTINJ, vlapic_intr_accepted before VMRUN), with the vlapic PPR updated lazily: '
+      + 'vlapic_intr_accepted pushes isrvec_stk only, and lapic->ppr is recomputed at the next vlapic_pending_intr, '
+      + 'EOI or TPR change.',
+    status: 'buggy',
+    expectedBugs: [
+      {
+        cause: 'read:ppr-stale-after-accept',
+        why: 'vlapic_intr_accepted moves the vector IRR → ISR and pushes isrvec_stk but no longer calls '
+          + 'vlapic_update_ppr; vlapic_read(APIC_OFFSET_PPR) returns the stored lapic->ppr. A guest that reads PPR in '
+          + 'its handler before anything else recomputes it (the read is the first exit after the VMRUN that injected '
+          + 'the vector: svm_update_virqinfo → vlapic_set_cr8 recomputes only when TPR changed) gets the PPR from '
+          + 'before the acceptance. Bare metal raises PPR with the INTA. [io/vlapic.c vlapic_intr_accepted, '
+          + 'vlapic_pending_intr, vlapic_read @ freebsd-src@0162500b7d2d; svm.c svm_inj_interrupts, svm_update_virqinfo '
+          + '@ freebsd-src@001345683da7. illumos-gate raises PPR in vlapic_intr_accepted (vlapic_raise_ppr).]',
+      },
+    ],
     knownDeviations: [...COMMON],
   },
 ];

@@ -1,6 +1,10 @@
 // bhyve's software local APIC (sys/amd64/vmm/io/vlapic.c) as SVM uses it: the vlapic_ops
 // hooks are all NULL on AMD, so the generic IRR/ISR/TMR code runs and the only IRR→ISR
 // move is vlapic_intr_accepted. PPR follows the isrvec_stk top, not an ISR scan.
+// Two placements of vlapic_update_ppr are modelled: the 2018 code recomputes PPR at the end of
+// vlapic_intr_accepted; today's main (freebsd-src@0162500b7d2d) no longer does, and
+// vlapic_pending_intr recomputes it first instead, so the stored PPR (what a guest read
+// returns) is stale from an acceptance until the next vlapic_pending_intr, EOI or TPR change.
 import { prioClass, vecSet, vsAdd, vsDel, vsHas, vsHighest, vsTestAndAdd } from '../../apic/vecset.js';
 import type { ApicMode, Shorthand } from '../../scenario/types.js';
 
@@ -28,8 +32,14 @@ export class Vlapic {
   svrEnabled = true;
   readonly isrvecStk = new Uint8Array(ISRVEC_STK_SIZE);
   isrvecStkTop = 0;
+  /** Diagnostics: an acceptance pushed isrvec_stk and PPR has not been recomputed since (main only). */
+  pprStale = false;
 
-  constructor(readonly vcpuid: number, private readonly panic: Panic) {}
+  /**
+   * `lazyPpr`: main's vlapic.c, where vlapic_intr_accepted leaves PPR alone and
+   * vlapic_pending_intr calls vlapic_update_ppr before it compares.
+   */
+  constructor(readonly vcpuid: number, private readonly panic: Panic, readonly lazyPpr = false) {}
 
   /** vlapic_set_intr_ready. Returns 1 when the caller must notify the vCPU (even on a collapse). */
   setIntrReady(vector: number, _level: boolean): number {
@@ -55,16 +65,25 @@ export class Vlapic {
       }
     }
     this.ppr = prioClass(this.tpr) >= prioClass(isrvec) ? this.tpr : isrvec & 0xf0;
+    this.pprStale = false;
+  }
+
+  /** What vlapic_update_ppr would store now (diagnostics: never changes state). */
+  currentPpr(): number {
+    const isrvec = this.isrvecStk[this.isrvecStkTop]!;
+    return prioClass(this.tpr) >= prioClass(isrvec) ? this.tpr : isrvec & 0xf0;
   }
 
   /** vlapic_pending_intr: the highest IRR vector if its class is above PPR; no lower search. */
   pendingIntr(): number {
+    // main: "vlapic_update_ppr(vlapic);" is the first statement.
+    if (this.lazyPpr) this.updatePpr();
     const v = vsHighest(this.irr);
     if (v < 0) return -1;
     return prioClass(v) > prioClass(this.ppr) ? v : -1;
   }
 
-  /** vlapic_intr_accepted: IRR → ISR, push on isrvec_stk, recompute PPR. */
+  /** vlapic_intr_accepted: IRR → ISR, push on isrvec_stk, recompute PPR (2018 code only). */
   intrAccepted(vector: number): void {
     vsDel(this.irr, vector);
     vsAdd(this.isr, vector);
@@ -74,7 +93,8 @@ export class Vlapic {
       this.isrvecStkTop = ISRVEC_STK_SIZE - 1;
     }
     this.isrvecStk[this.isrvecStkTop] = vector;
-    this.updatePpr();
+    if (this.lazyPpr) this.pprStale = true; // main: the stack is pushed, lapic->ppr is not touched
+    else this.updatePpr();
   }
 
   /**

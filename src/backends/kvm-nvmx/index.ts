@@ -82,9 +82,12 @@ class KvmNvmx implements BackendInstance, KvmCtx {
    * returns early in guest mode) and vmx_inject_nmi injects nothing, while the still pending
    * second NMI re-arms the NMI window that L2 opens at once.
    */
-  explain(cpu: number, what: string): string | undefined {
+  explain(cpu: number, what: string, vector: number): string | undefined {
     const v = this.vcpus[cpu]!;
     if (what === 'livelock' && v.guestMode && v.nmiInjected && v.nmiPending > 0) return 'nmi-injected-kept-while-l2-runs';
+    // process_nmi allows two NMIs pending when none is in service; when the first cannot be
+    // injected at once both are delivered where bare metal latched one.
+    if (what === 'duplicate' && vector === 2 && v.nmiTwoPending) return 'process-nmi-two-pending';
     return undefined;
   }
 
@@ -330,6 +333,13 @@ const WHY_NMI_LIVELOCK =
   + 'L2 makes no progress until something exits to L1 (an L1 interrupt with external-interrupt exiting). '
   + '[vmx.c vmx_complete_interrupts, vmx_inject_nmi, enable_nmi_window; x86.c vcpu_enter_guest @ d6185f20a0ef / 51cfe38ea50a]';
 
+const WHY_NMI_TWO =
+  'Real in this era: process_nmi allows two NMIs pending when none is in service or being injected ("allow two, '
+  + 'and we\'ll inject the first one immediately"); when the first cannot be injected at once (an STI shadow sends '
+  + 'enable_nmi_window to the interrupt window), a second NMI sent meanwhile is delivered after the first one\'s IRET, '
+  + 'where bare metal had latched the two as one. As duplicate:process-nmi-two-pending of the kvm backend. '
+  + '[x86.c process_nmi, inject_pending_event @ d6185f20a0ef / 51cfe38ea50a]';
+
 const WHY_HALTED =
   'Consequence of the lost NMI above: an L1 halted with IF = 0 can only be woken by that NMI, so the interrupts '
   + 'pending for it stay pending with it.';
@@ -361,6 +371,7 @@ const COMMON_DEVIATIONS: CauseDoc[] = [
   { cause: 'stuck:nmi-no-nested-nmi-support', why: WHY_NMI },
   { cause: 'crash:vmx_handle_exit:KVM_EXIT_FAIL_ENTRY', why: WHY_NMI_ENTRY },
   { cause: 'livelock:nmi-injected-kept-while-l2-runs', why: WHY_NMI_LIVELOCK },
+  { cause: 'duplicate:process-nmi-two-pending', why: WHY_NMI_TWO },
   stranded('l1-halted-if0', WHY_HALTED),
   { cause: 'read:tmr-cleared-after-eoi', why: WHY_TMR },
   stranded('pending-at-vmresume', WHY_VMRESUME),

@@ -66,6 +66,8 @@ export class Vcpu implements ApicOwner {
   interruptNr = 0;
   nmiQueued = 0;
   nmiPending = 0;
+  /** Diagnostics (explain): process_nmi last left two NMIs pending ("allow two"). */
+  nmiTwoPending = false;
   nmiInjected = false;
   /** The NMI now in nmi_injected was already reported as taken by L1 (re-injection is not a new delivery). */
   nmiReported = false;

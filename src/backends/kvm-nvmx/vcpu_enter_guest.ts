@@ -103,6 +103,7 @@ function vmxInjectNmi(k: KvmCtx, v: Vcpu): void {
     v.nmiDropped = false;
     v.guest.take(2, true);
     k.sink.deliver(v.id, 2, true, 'vmx_inject_nmi');
+    if (v.nmiPending === 0) v.nmiTwoPending = false;
   }
 }
 
@@ -167,6 +168,7 @@ function processNmi(v: Vcpu): void {
   const limit = vmxGetNmiMask(v) || v.nmiInjected ? 1 : 2;
   v.nmiPending = Math.min(v.nmiPending + v.nmiQueued, limit);
   v.nmiQueued = 0;
+  if (v.nmiPending === 2) v.nmiTwoPending = true;
   v.requests |= KVM_REQ_EVENT;
 }
 
