@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything irqdiff needs on a fresh Debian machine: the Debian packages for the real-
 # hypervisor replay (QEMU, gcc and binutils for the x86-64 guest test kernel) and the terminal tests
-# (tmux), Redis for the distributed campaigns' tests, then the npm dependencies, then it compiles the TypeScript to dist/.
+# (tmux), Redis for the distributed campaigns' tests, the report test (chromium), then the npm dependencies,
+# then it compiles the TypeScript to dist/.
 # Without root or sudo it skips the Debian packages; the tests that need them then skip
 # with a message saying why.
 set -euo pipefail
@@ -13,6 +14,8 @@ if ! echo 'int x;' | gcc -m64 -ffreestanding -x c -c - -o /dev/null >/dev/null 2
 command -v objcopy >/dev/null 2>&1 || need+=(binutils)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)  # distributed campaigns' integration tests
+# The report test renders the HTML the way a person sees it, in headless Chromium.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then sudo=""

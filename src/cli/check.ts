@@ -8,6 +8,7 @@ import { ScenarioError } from '../scenario/error.js';
 import { shown } from '../scenario/sanitize.js';
 import { readScenarioFile } from '../store/files.js';
 import { expectTarget } from './file-targets.js';
+import { jsonLine } from './output.js';
 
 export interface CheckOutcome {
   file: string;
@@ -48,7 +49,7 @@ export function checkFile(file: string, backends: Backend[]): CheckOutcome[] {
 }
 
 /** Exit code: 2 if any input was bad, else 1 if an expectation failed, else 0. */
-export function checkFiles(files: string[], backends: Backend[], out: (l: string) => void): number {
+export function checkFiles(files: string[], backends: Backend[], out: (l: string) => void, json = false): number {
   let failed = 0;
   let passed = 0;
   let bad = 0;
@@ -59,7 +60,15 @@ export function checkFiles(files: string[], backends: Backend[], out: (l: string
     } catch (err) {
       if (!(err instanceof ScenarioError)) throw err;
       bad++;
-      out(`BAD   ${err.message}`);
+      out(json ? jsonLine({ file: f, status: 'bad', error: err.message }) : `BAD   ${err.message}`);
+      continue;
+    }
+    if (json) {
+      for (const c of outcomes) {
+        if (c.bad) bad++; else if (c.ok) passed++; else failed++;
+        out(jsonLine({ file: c.file, target: c.target, status: c.bad ? 'bad' : c.ok ? 'ok' : 'fail', expected: c.expected, got: c.got, ...(c.bad ? { error: c.bad } : {}) }));
+      }
+      if (outcomes.length === 0) out(jsonLine({ file: f, status: 'skip' }));
       continue;
     }
     if (outcomes.length === 0) out(`skip  ${shown(f, 300)}: no model expectations`);
@@ -70,6 +79,7 @@ export function checkFiles(files: string[], backends: Backend[], out: (l: string
       else { failed++; out(`FAIL  ${where}: expected ${shown(c.expected)}, got ${shown(c.got, 500)}`); }
     }
   }
-  out(`${passed} passed, ${failed} failed${bad > 0 ? `, ${bad} bad input${bad === 1 ? '' : 's'} (marked BAD)` : ''}`);
+  if (json) out(jsonLine({ summary: true, passed, failed, bad }));
+  else out(`${passed} passed, ${failed} failed${bad > 0 ? `, ${bad} bad input${bad === 1 ? '' : 's'} (marked BAD)` : ''}`);
   return bad > 0 ? 2 : failed > 0 ? 1 : 0;
 }

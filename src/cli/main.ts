@@ -3,23 +3,24 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { cpus } from 'node:os';
 import type { Backend } from '../backends/api.js';
-import { allBackends, BackendModuleError } from '../backends/load.js';
-import { runScenario } from '../engine/session.js';
 import { parseDuration, runCampaign } from '../fuzz/campaign.js';
 import { CLASS_LABEL, classify, type Class } from '../fuzz/classify.js';
 import { rateAlarms } from '../fuzz/rates.js';
-import { DEFAULT_GEN } from '../gen/generator.js';
-import { corpusSignatures } from '../store/corpus.js';
 import { resolveTargets, TargetError, type Target } from '../fuzz/targets.js';
-import { minimize } from '../minimizer/minimize.js';
 import { ScenarioError } from '../scenario/error.js';
 import { shown } from '../scenario/sanitize.js';
 import type { Scenario } from '../scenario/types.js';
 import { checkWritableDir, checkWritableFile, OutputError, readScenarioFile, scenarioText, writeAtomic } from '../store/files.js';
-import { checkFiles } from './check.js';
 import { expectTarget, foundTarget } from './file-targets.js';
-import { traceScenario } from './trace.js';
-import { cmdFuzzQueue, cmdWorker, isDistributedError, wantsQueue } from './worker.js';
+import { emphasis, jsonLine, useColor } from './output.js';
+import { VERSION } from './version.js';
+
+// The backends, the engine and the minimizer are imported by the commands that run them:
+// `irqdiff --help` and `--version` then start in about the time node itself takes.
+const allBackends = async (modules: string[]) => (await import('../backends/load.js')).allBackends(modules);
+// Distributed campaigns (BullMQ, ioredis) load only with --queue or `worker`.
+const distributed = () => import('./worker.js');
+const wantsQueue = (argv: string[]): boolean => argv.some((a) => a === '--queue' || a.startsWith('--queue='));
 
 export class UsageError extends Error {}
 
@@ -38,11 +39,13 @@ commands:
   real-fuzz       fuzz real hypervisors through the guest test kernel
   triage          terminal UI to inspect findings and promote them to the corpus
   worker          run units of a campaign spread over machines (fuzz --queue URL coordinates it)
+  export          a reproducer as scenario JSON, a vitest test, a lane diagram or a C test
+  report          a campaign directory as one self-contained HTML page
 
-'irqdiff <command> --help' describes each. Exit codes: 0 clean, 1 divergence (fuzz: a new UNEXPECTED root cause), 2 usage/input error.`,
+'irqdiff <command> --help' describes each; --version prints the version. Exit codes: 0 clean, 1 divergence (fuzz: a new UNEXPECTED root cause), 2 usage/input error.`,
   fuzz: `usage: irqdiff fuzz [--backend NAME[/VARIANT]]... [--time 30s|10m|8h] [--seed N]
                    [--out DIR] [--corpus DIR] [--jobs N] [--max-events N] [--tui]
-                   [--backend-module FILE]...
+                   [--backend-module FILE]... [--json]
 
 Runs a campaign on the named backend variants (default: every variant of every hypervisor
 backend) for --time (default 30s) with --jobs worker threads (default: one per core).
@@ -54,11 +57,13 @@ deviation, in corpus (a reproducer under --corpus, default corpus/, expects it),
 UNEXPECTED — the ones to read. A documented cause seen far more often than its recorded
 rate is reported too (RATE JUMP): something new may share its symptom.
 A campaign restarted with the same seed and --out resumes where it stopped
-(<out>/campaign.json). --tui shows a live dashboard instead of log lines.
+(<out>/campaign.json). --tui shows a live dashboard instead of log lines (on a terminal;
+piped, plain status lines). --json: NDJSON (start, progress, finding, done objects).
+NO_COLOR=1 turns colour off.
 Exit: 1 when the run found a new UNEXPECTED root cause or a rate jump, else 0
 (documented findings and findings already in --out do not fail a run).
 With --queue redis://...: one campaign over many machines (irqdiff fuzz --queue URL --help).`,
-  run: `usage: irqdiff run FILE... [--backend NAME/VARIANT]... [--check] [--backend-module FILE]...
+  run: `usage: irqdiff run FILE... [--backend NAME/VARIANT]... [--check] [--json] [--backend-module FILE]...
 
 Replays each scenario and prints a step-by-step trace: every event, the hypervisor steps and
 guest observations it caused, and per vCPU the reference's and the backend's IRR/ISR/PPR,
@@ -67,19 +72,36 @@ names, or every variant in the file's "expect" map, or every hypervisor variant.
 --check: no trace; for every "backend/variant" in each file's "expect" map, run it and
 compare (clean, or the exact divergence signature). Every file is checked; one that cannot be
 read or names a backend variant that is not loaded is marked BAD. Exit 0 if every expectation
-holds, 1 if one failed, 2 if any input was bad.`,
+holds, 1 if one failed, 2 if any input was bad.
+--json: one JSON object per line (per file and variant: the outcome and its root causes;
+with --check: each expectation and a summary) instead of the text.`,
   minimize: `usage: irqdiff minimize FILE --backend NAME/VARIANT [--signature SIG] [--out FILE]
 
 Shrinks FILE while its run on the variant keeps the same primary divergence signature
 (default: the signature it has now). Writes the result to --out, or prints it.`,
-  triage: `usage: irqdiff triage [DIR] [--corpus DIR] [--backend-module FILE]...
+  triage: `usage: irqdiff triage [DIR] [--corpus DIR] [--list | --json] [--backend-module FILE]...
 
-The triage screen: the findings in DIR (default crashes/), each with its step-by-step trace.
-Keys: up/down select, j/k or PgUp/PgDn scroll the trace, p promote the reproducer into the
-corpus (default corpus/) with its expected outcome on every variant of its backend, q quit.`,
-  'list-backends': `usage: irqdiff list-backends [--backend-module FILE]...
+The triage screen: the root causes found in DIR (default crashes/), UNEXPECTED first, with
+label, variant, kind, count, first/last seen and triage status (kept in DIR/triage.state);
+Enter opens the reproducer (per-vCPU lanes, reference vs backend registers, the divergence).
+'?' on the screen lists the keys. Without a terminal, or with --list, it prints the list;
+--json prints one JSON object per root cause.`,
+  export: `usage: irqdiff export FILE --format json|vitest|lanes|c [--backend NAME/VARIANT] [--out FILE]
 
-Lists every backend and variant with the commit it models and its documented bugs.`,
+Exports a reproducer (default variant: the one its "found" names): json, the scenario file;
+vitest, a regression test asserting its outcome; lanes, a per-vCPU lane diagram of at most 72
+columns for a commit message or a mailing list; c, a standalone C test in the style of
+kvm-unit-tests x86/apic.c (guest instructions; hypervisor steps as comments).`,
+  report: `usage: irqdiff report [DIR] [--out FILE] [--corpus DIR]
+
+Writes one self-contained HTML page (inline SVG, no scripts, no network) picturing the
+campaign in DIR (default crashes/): root causes by label, a per-variant table, and each
+UNEXPECTED or documented-bug root cause with its lane diagram. Default --out DIR/report.html.`,
+  'list-backends': `usage: irqdiff list-backends [--verbose] [--json] [--backend-module FILE]...
+
+Lists every backend and variant, one line each: status, the commit it models, its documented
+bugs and deviations grouped by class. --verbose adds the source read and why each cause
+happens; --json prints everything as one JSON array.`,
 };
 
 const COMMON: ParseArgsConfig['options'] = {
@@ -95,7 +117,7 @@ function args(argv: string[], options: ParseArgsConfig['options']) {
   }
 }
 
-function pickTargetsForFile(file: string, s: Scenario, backends: Backend[], filters: string[]): Target[] {
+export function pickTargetsForFile(file: string, s: Scenario, backends: Backend[], filters: string[]): Target[] {
   if (filters.length > 0) return resolveTargets(backends, filters);
   if (s.found) return [foundTarget(file, backends, s.found)];
   if (s.expect && Object.keys(s.expect).length > 0) return Object.keys(s.expect).map((k) => expectTarget(file, backends, k));
@@ -103,11 +125,13 @@ function pickTargetsForFile(file: string, s: Scenario, backends: Backend[], filt
 }
 
 async function cmdRun(argv: string[], out: (l: string) => void): Promise<number> {
-  const a = args(argv, { backend: { type: 'string', multiple: true }, check: { type: 'boolean' } });
+  const a = args(argv, { backend: { type: 'string', multiple: true }, check: { type: 'boolean' }, json: { type: 'boolean' } });
   if (a.values.help) { out(HELP.run!); return 0; }
   if (a.positionals.length === 0) throw new UsageError('run: give at least one scenario FILE');
   const backends = await allBackends((a.values['backend-module'] as string[] | undefined) ?? []);
-  if (a.values.check) return checkFiles(a.positionals, backends, out);
+  if (a.values.check) return (await import('./check.js')).checkFiles(a.positionals, backends, out, a.values.json === true);
+  if (a.values.json) return (await import('./json-run.js')).runJson(a.positionals, backends, (a.values.backend as string[] | undefined) ?? [], pickTargetsForFile, out);
+  const { traceScenario } = await import('./trace.js');
   let divergent = false;
   for (const file of a.positionals) {
     const s = readScenarioFile(file);
@@ -126,6 +150,7 @@ async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number
   const a = args(argv, {
     backend: { type: 'string', multiple: true }, time: { type: 'string' }, seed: { type: 'string' },
     out: { type: 'string' }, corpus: { type: 'string' }, jobs: { type: 'string' }, 'max-events': { type: 'string' }, tui: { type: 'boolean' },
+    json: { type: 'boolean' },
   });
   if (a.values.help) { out(HELP.fuzz!); return 0; }
   if (a.positionals.length > 0) throw new UsageError(`fuzz: unexpected argument '${a.positionals[0]}'`);
@@ -138,19 +163,32 @@ async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number
   if (targets.length === 0) throw new UsageError('fuzz: no backend variant to run');
   const jobs = a.values.jobs === undefined ? Math.max(1, cpus().length) : Number(a.values.jobs);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new UsageError('fuzz: --jobs must be a whole number from 1 to 256');
+  const { DEFAULT_GEN } = await import('../gen/generator.js');
   const maxEvents = a.values['max-events'] === undefined ? DEFAULT_GEN.maxEvents : Number(a.values['max-events']);
   if (!Number.isInteger(maxEvents) || maxEvents < 4 || maxEvents > 4000) throw new UsageError('fuzz: --max-events must be from 4 to 4000');
   const seed = (a.values.seed as string | undefined) ?? '1';
   const outDir = (a.values.out as string | undefined) ?? 'crashes';
-  const corpus = corpusSignatures((a.values.corpus as string | undefined) ?? 'corpus');
+  const corpus = (await import('../store/corpus.js')).corpusSignatures((a.values.corpus as string | undefined) ?? 'corpus');
   checkWritableDir(outDir); // now, not at the first finding or the first progress save
   const title = `irqdiff fuzz: ${targets.length} variants (${targets.map((t) => `${t.backend.name}/${t.variant}`).join(', ')}), ${seconds}s, ${jobs} jobs, seed ${seed}, out ${outDir}/`;
-  const options = { filters, modules, seed, seconds, jobs, out: outDir, maxEvents, reportEveryMs: a.values.tui ? 500 : 5000 };
-  const emph = (t: string) => (process.stdout.isTTY && !process.env.NO_COLOR ? `\x1b[1;31m${t}\x1b[0m` : t);
+  const json = a.values.json === true;
+  // --tui needs a terminal: piped or redirected, it falls back to the plain status lines.
+  const tui = a.values.tui === true && !json && process.stdout.isTTY === true;
+  if (a.values.tui && !tui && !json) out('(--tui needs a terminal: plain status lines follow)');
+  const options = { filters, modules, seed, seconds, jobs, out: outDir, maxEvents, reportEveryMs: tui ? 500 : 5000 };
+  const emph = (t: string) => emphasis(t, useColor(process.stdout));
   let summary;
-  if (a.values.tui) {
+  if (json) {
+    out(jsonLine({ type: 'start', targets: targets.map((t) => `${t.backend.name}/${t.variant}`), seconds, jobs, seed, out: outDir }));
+    summary = await runCampaign(options, (e) => {
+      if (e.kind === 'finding') out(jsonLine({ type: 'finding', signature: e.signature, class: classify(backends, e.signature!, corpus), path: e.path, text: e.text }));
+      else if (e.kind === 'warning') out(jsonLine({ type: 'warning', text: e.text }));
+      else out(jsonLine({ type: 'progress', elapsed: e.elapsedSeconds, scenarios: e.summary?.scenarios, events: e.summary?.events, divergent: e.summary?.divergent }));
+    });
+  } else if (tui) {
+    if (process.env.NO_COLOR && !process.env.FORCE_COLOR) process.env.FORCE_COLOR = '0'; // chalk reads it on import
     const { runDashboard } = await import('../tui/run.js');
-    summary = await runDashboard(title, options);
+    summary = await runDashboard(title, options, (sig) => CLASS_LABEL[classify(backends, sig, corpus)].trim());
   } else {
     out(title);
     summary = await runCampaign(options, (e) => {
@@ -161,7 +199,7 @@ async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number
       } else out(e.kind === 'warning' ? `warning: ${shown(e.text, 1000)}` : e.text);
     });
   }
-  if (summary.resumedFrom.some((x) => x > 0)) out(`(resumed at iterations ${summary.resumedFrom.join(', ')})`);
+  if (!json && summary.resumedFrom.some((x) => x > 0)) out(`(resumed at iterations ${summary.resumedFrom.join(', ')})`);
   const secs = summary.elapsedMs / 1000;
   const classes: Record<Class, number> = { expected: 0, known: 0, corpus: 0, unexpected: 0 };
   const unexpected: { signature: string; path: string }[] = [];
@@ -172,6 +210,11 @@ async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number
   }
   // Rates were recorded with the default generator: only comparable with its settings.
   const alarms = maxEvents === DEFAULT_GEN.maxEvents ? rateAlarms(backends, summary.bySignature, summary.perTarget) : [];
+  if (json) {
+    out(jsonLine({ type: 'done', scenarios: summary.scenarios, events: summary.events, elapsedMs: summary.elapsedMs, divergent: summary.divergent,
+      classes, perTarget: summary.perTarget, unexpected, rateJumps: alarms, resumedFrom: summary.resumedFrom }));
+    return unexpected.length > 0 || alarms.length > 0 ? 1 : 0;
+  }
   out(`done: ${summary.scenarios} interleavings, ${summary.events} events in ${secs.toFixed(1)}s (${Math.round(summary.events / secs)} events/s), ${summary.divergent} divergent; ${summary.newFindings.length} new root causes (${classes.unexpected} UNEXPECTED, ${classes.expected} documented bugs, ${classes.known} documented deviations, ${classes.corpus} in corpus)`);
   for (const [k, [sc, ev, dv]] of Object.entries(summary.perTarget)) out(`  ${k.padEnd(28)} ${String(sc).padStart(9)} interleavings ${String(ev).padStart(11)} events ${String(dv).padStart(8)} divergent`);
   for (const r of alarms) {
@@ -187,6 +230,8 @@ async function cmdMinimize(argv: string[], out: (l: string) => void): Promise<nu
   if (a.values.help) { out(HELP.minimize!); return 0; }
   if (a.positionals.length !== 1) throw new UsageError('minimize: give exactly one scenario FILE');
   const backends = await allBackends((a.values['backend-module'] as string[] | undefined) ?? []);
+  const { runScenario } = await import('../engine/session.js');
+  const { minimize } = await import('../minimizer/minimize.js');
   const file = a.positionals[0]!;
   const outFile = a.values.out as string | undefined;
   const s = readScenarioFile(file);
@@ -211,28 +256,54 @@ async function cmdMinimize(argv: string[], out: (l: string) => void): Promise<nu
 }
 
 async function cmdList(argv: string[], out: (l: string) => void): Promise<number> {
-  const a = args(argv, {});
+  const a = args(argv, { verbose: { type: 'boolean', short: 'v' }, json: { type: 'boolean' } });
   if (a.values.help) { out(HELP['list-backends']!); return 0; }
   const backends = await allBackends((a.values['backend-module'] as string[] | undefined) ?? []);
-  for (const b of backends) {
-    out(`${b.name} — ${b.description}`);
-    for (const v of b.variants) {
-      out(`  ${(b.name + '/' + v.name).padEnd(26)} [${v.status}] ${v.source}`);
-      out(`  ${''.padEnd(26)} ${v.summary}`);
-      for (const e of v.expectedBugs) out(`  ${''.padEnd(26)} expects ${e.cause} — ${e.why}`);
-      for (const e of v.knownDeviations ?? []) out(`  ${''.padEnd(26)} known deviation ${e.cause} — ${e.why}`);
-    }
-  }
+  const { listBackends } = await import('./list.js');
+  listBackends(backends, a.values.verbose === true ? 'verbose' : a.values.json === true ? 'json' : 'concise', out);
   return 0;
 }
 
 async function cmdTriage(argv: string[], out: (l: string) => void): Promise<number> {
-  const a = args(argv, { corpus: { type: 'string' } });
+  const a = args(argv, { corpus: { type: 'string' }, json: { type: 'boolean' }, list: { type: 'boolean' } });
   if (a.values.help) { out(HELP.triage!); return 0; }
   if (a.positionals.length > 1) throw new UsageError('triage: at most one directory');
   const backends = await allBackends((a.values['backend-module'] as string[] | undefined) ?? []);
+  const dir = a.positionals[0] ?? 'crashes';
+  const corpusDir = (a.values.corpus as string | undefined) ?? 'corpus';
+  if (!(await import('node:fs')).existsSync(dir)) throw new UsageError(`triage: no directory ${JSON.stringify(shown(dir, 300))} (run irqdiff fuzz first, or give the campaign's --out)`);
+  // Ink needs a terminal in raw mode: without one (a pipe, CI, a script) print the list.
+  if (a.values.json || a.values.list || !process.stdin.isTTY || !process.stdout.isTTY) {
+    const { printTriageList } = await import('../tui/list-text.js');
+    printTriageList(dir, corpusDir, backends, a.values.json === true, out);
+    return 0;
+  }
+  if (process.env.NO_COLOR && !process.env.FORCE_COLOR) process.env.FORCE_COLOR = '0'; // chalk reads it on import
   const { runTriage } = await import('../tui/run.js');
-  await runTriage(a.positionals[0] ?? 'crashes', (a.values.corpus as string | undefined) ?? 'corpus', backends);
+  await runTriage(dir, corpusDir, backends);
+  return 0;
+}
+
+async function cmdExport(argv: string[], out: (l: string) => void): Promise<number> {
+  const a = args(argv, { format: { type: 'string' }, backend: { type: 'string' }, out: { type: 'string' } });
+  if (a.values.help) { out(HELP.export!); return 0; }
+  if (a.positionals.length !== 1) throw new UsageError('export: give exactly one scenario FILE');
+  if (a.values.format === undefined) throw new UsageError('export: --format json|vitest|lanes|c is required');
+  const backends = await allBackends((a.values['backend-module'] as string[] | undefined) ?? []);
+  const { exportFile } = await import('./export.js');
+  return exportFile(a.positionals[0]!, a.values.format as string, backends, a.values.backend as string | undefined, a.values.out as string | undefined, out);
+}
+
+async function cmdReport(argv: string[], out: (l: string) => void): Promise<number> {
+  const a = args(argv, { out: { type: 'string' }, corpus: { type: 'string' } });
+  if (a.values.help) { out(HELP.report!); return 0; }
+  if (a.positionals.length > 1) throw new UsageError('report: at most one directory');
+  const dir = a.positionals[0] ?? 'crashes';
+  if (!(await import('node:fs')).existsSync(dir)) throw new UsageError(`report: no directory ${JSON.stringify(shown(dir, 300))}`);
+  const backends = await allBackends((a.values['backend-module'] as string[] | undefined) ?? []);
+  const { writeReport } = await import('../report/html.js');
+  const file = writeReport(dir, (a.values.corpus as string | undefined) ?? 'corpus', backends, a.values.out as string | undefined);
+  out(`wrote ${shown(file, 300)}`);
   return 0;
 }
 
@@ -248,18 +319,23 @@ export async function main(argv: string[], out: (l: string) => void = (l) => con
   try {
     switch (cmd) {
       case undefined: case '--help': case '-h': case 'help': out(HELP.main!); return cmd === undefined ? 2 : 0;
-      case 'fuzz': return wantsQueue(rest) ? await cmdFuzzQueue(rest, out) : await cmdFuzz(rest, out);
-      case 'worker': return await cmdWorker(rest, out, err);
+      case '--version': case '-V': case 'version': out(`irqdiff ${VERSION}`); return 0;
+      case 'fuzz': return wantsQueue(rest) ? await (await distributed()).cmdFuzzQueue(rest, out) : await cmdFuzz(rest, out);
+      case 'worker': return await (await distributed()).cmdWorker(rest, out, err);
       case 'run': case 'replay': return await cmdRun(rest, out);
       case 'minimize': return await cmdMinimize(rest, out);
       case 'list-backends': return await cmdList(rest, out);
       case 'triage': return await cmdTriage(rest, out);
+      case 'export': return await cmdExport(rest, out);
+      case 'report': return await cmdReport(rest, out);
       case 'real': case 'real-fuzz': return await cmdReal(cmd, rest, out, err);
       default: throw new UsageError(`unknown command '${cmd}' (try irqdiff --help)`);
     }
   } catch (e) {
     // Bad input or unwritable output: one line (sanitized: it may quote a file), exit 2.
-    if (e instanceof UsageError || e instanceof ScenarioError || e instanceof TargetError || e instanceof BackendModuleError || e instanceof OutputError || isDistributedError(e)) {
+    const { BackendModuleError } = await import('../backends/load.js'); // already loaded if it threw one
+    const distributedError = (cmd === 'worker' || wantsQueue(rest)) && (await distributed()).isDistributedError(e);
+    if (e instanceof UsageError || e instanceof ScenarioError || e instanceof TargetError || e instanceof BackendModuleError || e instanceof OutputError || distributedError) {
       err(`irqdiff: ${shown(e.message, 2000)}`);
       return 2;
     }

@@ -13,7 +13,7 @@ import type { Scenario } from '../../src/scenario/types.js';
 import { scenarioText } from '../../src/store/files.js';
 import { loadItems, Triage } from '../../src/tui/triage.js';
 
-const tick = () => new Promise((r) => setTimeout(r, 30));
+const tick = (ms = 40) => new Promise((r) => setTimeout(r, ms));
 const ESC = '\u001b';
 
 function finding(signature: string, backend = 'baremetal', message = 'demo'): Scenario {
@@ -34,23 +34,31 @@ describe('triage on hostile findings', () => {
     writeFileSync(join(dir, 'b.json'), scenarioText(finding(`vmware/x:lost:${ESC}[5m`, `vmware${ESC}[H`)));
     if (spawnSync('mkfifo', [join(dir, 'c.json')]).status !== 0) writeFileSync(join(dir, 'c.json'), '{');
     const items = loadItems(dir);
-    const ui = render(<Triage items={items} backends={[baremetal]} corpusDir={join(dir, 'corpus')} height={40} />);
+    const ui = render(<Triage items={items} backends={[baremetal]} corpusDir={join(dir, 'corpus')} dir={dir} width={200} height={40} />);
     await tick();
     let frame = strip(ui.lastFrame()!);
     expect(frame).not.toContain(ESC);
-    expect(frame).toContain('irqdiff triage — 3 findings');
-    expect(frame).toMatch(/▶ \?\s+baremetal\/sdm\s+nocolon\s+1 ev/);
-    expect(frame).toContain('m\\x1b]0;PWNED\\x07\\x1b[2J');
-    expect(frame).toContain('== baremetal/sdm: n\\x1b[2J (2 vCPUs, x2apic) ==');
-    ui.stdin.write('\u001B[B');
+    expect(frame).toContain('3 root causes, 2 UNEXPECTED');
+    expect(frame).toMatch(/▶ UNEXPECTED\s+baremetal\/sdm\s+\?\s+1 new\s.*nocolon/);
+    ui.stdin.write('\r'); // the reproducer view: the recorded message, escaped
+    await tick(200);
+    frame = strip(ui.lastFrame()!);
+    expect(frame).not.toContain(ESC);
+    expect(frame).toContain('REPLAY DIFFERS: recorded nocolon (m\\x1b]0;PWNED\\x07\\x1b[2J)');
+    ui.stdin.write('\u001b');
     await tick();
+    ui.stdin.write('j\r');
+    await tick(200);
     frame = strip(ui.lastFrame()!);
     expect(frame).not.toContain(ESC);
     expect(frame).toContain("$.found.backend: unknown backend 'vmware\\x1b[H'");
-    ui.stdin.write('\u001B[B');
+    ui.stdin.write('\u001b');
+    await tick();
+    ui.stdin.write('j');
     await tick();
     frame = strip(ui.lastFrame()!);
-    expect(frame).toMatch(/▶ unreadable\s+.*c\.json/);
+    expect(frame).toMatch(/▶ unreadable\s+.*\?/);
+    expect(frame).toMatch(/c\.json/);
     ui.unmount();
   });
 });
