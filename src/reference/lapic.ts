@@ -13,8 +13,8 @@
 //     delivered once more, and need not be. The next boundary where it would be taken
 //     settles the question.
 import { GuestCpu, execCoreInstruction } from '../apic/guestcpu.js';
-import { resolveDest } from '../apic/dest.js';
-import { Ioapic, type IoPin } from '../apic/ioapic.js';
+import { initialAddr, matchDest, x2apicLdr, type ApicAddr } from '../apic/dest.js';
+import { Ioapic, IOAPIC_VERSION, type IoPin } from '../apic/ioapic.js';
 import {
   computePpr, prioClass, vecSet, vsAdd, vsDel, vsHas, vsHighest, type VecSet,
 } from '../apic/vecset.js';
@@ -25,10 +25,16 @@ import { CountSet } from '../apic/countset.js';
 export const enum Src { None = 0, Ipi = 1, SelfIpi = 2, Msi = 3, IoEdge = 4, IoLevel = 5 }
 export const SRC_NAMES = ['none', 'ipi', 'self-ipi', 'msi', 'ioapic-edge', 'ioapic-level'] as const;
 
+/** Local APIC version register of an integrated APIC: version 0x14, 6 LVT entries (max LVT 5). */
+export const LAPIC_VERSION = 0x00050014;
 export const ESR_SEND_ILLEGAL = 0x20;
 export const ESR_RECV_ILLEGAL = 0x40;
 /** The vector number used for an NMI in deliveries and whereStuck queries. */
 export const NMI_VECTOR = 2;
+
+/** SVR bit 8: APIC software enable (SDM 10.4.7.2). The OS leaves it set, spurious vector 0xFF. */
+export const SVR_ENABLE = 0x100;
+export const SVR_INITIAL = 0x1ff;
 
 /** Trigger of the last message that landed for a vector (TMR shape tags). */
 export const enum Trig { None = 0, Edge = 1, Level = 2 }
@@ -38,8 +44,22 @@ export class RefLapic {
   readonly isr = vecSet();
   readonly tmr = vecSet();
   tpr = 0;
+  /** Errors detected since the last ESR write (or, before any write, since the last read). */
   esr = 0;
   nmiPending = false;
+  /** Addressing state (APIC ID, LDR, DFR model): REF-ADDR-1. */
+  readonly addr: ApicAddr = { id: 0, ldr: 0, flat: true };
+  /** Spurious-interrupt vector register; bit 8 is the software enable (REF-SVR-1). */
+  svr = SVR_INITIAL;
+  /**
+   * REF-ESR-1: once the guest has written ESR, reads return what that write latched (the
+   * architectural protocol); before, a read returns and clears the errors (the base
+   * language's shortcut, kept for its scenarios).
+   */
+  esrLatched = false;
+  esrShown = 0;
+  /** A Receive-Illegal-Vector message was on the bus at the latching write: it may show or not. */
+  esrRivMaybe = false;
 
   // ---- latency (REF-LAT-1, REF-ACC-3)
   /** Messages per vector sent to this CPU that have not landed yet. */
@@ -84,6 +104,8 @@ export class RefLapic {
   copyFrom(o: RefLapic): void {
     this.irr.set(o.irr); this.isr.set(o.isr); this.tmr.set(o.tmr);
     this.tpr = o.tpr; this.esr = o.esr; this.nmiPending = o.nmiPending;
+    this.addr.id = o.addr.id; this.addr.ldr = o.addr.ldr; this.addr.flat = o.addr.flat;
+    this.svr = o.svr; this.esrLatched = o.esrLatched; this.esrShown = o.esrShown; this.esrRivMaybe = o.esrRivMaybe;
     this.inflight.copyFrom(o.inflight); this.inflightLevel.set(o.inflightLevel); this.inflightSaw.copyFrom(o.inflightSaw);
     this.nmiInflight = o.nmiInflight; this.nmiInflightSaw = o.nmiInflightSaw; this.rivInflight = o.rivInflight;
     this.extra.copyFrom(o.extra); this.nmiExtra = o.nmiExtra;
@@ -117,8 +139,17 @@ export class RefLapic {
     return computePpr(this.tpr, vsHighest(this.isr));
   }
 
-  /** Highest pending vector that the APIC would dispatch now (REF-DISP-1), or -1. */
+  /** The APIC is software-disabled (SVR bit 8 clear). */
+  disabled(): boolean {
+    return (this.svr & SVR_ENABLE) === 0;
+  }
+
+  /**
+   * Highest pending vector that the APIC would dispatch now (REF-DISP-1), or -1. While the
+   * APIC is software-disabled nothing pending is due (REF-SVR-2: held, taken or not).
+   */
   deliverable(): number {
+    if (this.disabled()) return -1;
     const v = vsHighest(this.irr);
     if (v < 0) return -1;
     return prioClass(v) > prioClass(this.ppr()) ? v : -1;
@@ -134,6 +165,26 @@ export class RefLapic {
     if (n !== 0) { this.inflightSaw.takeAll(v); this.inflightSaw.add(v, n); }
   }
 
+  /**
+   * REF-SVR-3: every fixed message in flight becomes optional — it may have landed on one side
+   * of an SVR enable/disable write or the other (accepted, or discarded while disabled).
+   */
+  inflightToOptional(): void {
+    if (this.inflight.total === 0) return;
+    for (let v = 16; v < 256; v++) {
+      const n = this.inflight.takeAll(v);
+      if (n === 0) continue;
+      this.inflightSaw.takeAll(v);
+      this.extra.add(v, n);
+    }
+  }
+
+  /** Drop every fixed message in flight: it lands on a software-disabled APIC (REF-SVR-1). */
+  dropInflight(): void {
+    if (this.inflight.total === 0) return;
+    for (let v = 16; v < 256; v++) { if (this.inflight.takeAll(v) !== 0) this.inflightSaw.takeAll(v); }
+  }
+
   /** Something is still on the bus to this CPU. */
   anyInflight(): boolean {
     return this.inflight.total !== 0 || this.nmiInflight !== 0 || this.rivInflight !== 0;
@@ -142,6 +193,11 @@ export class RefLapic {
 
 export interface CollapseListener {
   collapsed(cpu: number, vector: number): void;
+}
+
+/** Told when a backend's lowest-priority arbitration chose a vCPU the message did not address. */
+export interface MisrouteListener {
+  misrouted(cpu: number, vector: number, allowed: number): void;
 }
 
 /** Why the reference refuses a delivery. */
@@ -160,13 +216,42 @@ export class Reference {
   readonly ioapic: Ioapic;
   /** The I/O APIC's pins (line, mask, Remote IRR). */
   get pins(): Map<number, IoPin> { return this.ioapic.pins; }
+  /** Each vCPU's addressing state (the same objects as cpus[i].addr). */
+  readonly addrs: ApicAddr[] = [];
+  /**
+   * REF-LP-1: lowest-priority arbitration is model-specific, so the backend says which vCPU
+   * it chose for each lowest-priority message of the current event (ObsSink.arbitrated), in
+   * order; the reference accepts any vCPU the message addresses. Without a report the
+   * lowest-numbered addressed vCPU is assumed.
+   */
+  readonly lowestChoices: number[] = [];
+  lowestNext = 0;
+  misroutes: MisrouteListener | null = null;
 
   constructor(readonly machine: MachineConfig) {
     this.cpus = [];
-    for (let i = 0; i < machine.vcpus; i++) this.cpus.push(new RefLapic());
+    for (let i = 0; i < machine.vcpus; i++) {
+      const a = new RefLapic();
+      const init = initialAddr(machine.apic, i, machine.apicIds?.[i] ?? i);
+      a.addr.id = init.id; a.addr.ldr = init.ldr; a.addr.flat = init.flat;
+      this.cpus.push(a);
+      this.addrs.push(a.addr);
+    }
     this.ioapic = new Ioapic(machine.ioapic, (p) => {
-      if (p.dest < machine.vcpus) this.send(-1, p.dest, p.vector, p.level, p.level ? Src.IoLevel : Src.IoEdge);
+      // REF-IPI-1 for the I/O APIC: its 8-bit destination, physical or logical.
+      let mask = matchDest(machine.apic, this.addrs, -1, 'none', p.logical, p.dest);
+      if (p.lowest) mask = this.lowest(mask, p.vector);
+      for (let i = 0; i < machine.vcpus; i++) if (mask & (1 << i)) this.send(-1, i, p.vector, p.level, p.level ? Src.IoLevel : Src.IoEdge);
     });
+  }
+
+  /** REF-LP-1: the one vCPU a lowest-priority message goes to, as a mask (0: it addresses none). */
+  private lowest(mask: number, vector: number): number {
+    if (mask === 0) return 0;
+    const c = this.lowestChoices[this.lowestNext++];
+    if (c === undefined || c < 0 || c >= this.cpus.length) return mask & -mask;
+    if (!(mask & (1 << c))) this.misroutes?.misrouted(c, vector, mask);
+    return 1 << c; // mirrored even when illegal: one divergence, not a cascade
   }
 
   /**
@@ -180,6 +265,7 @@ export class Reference {
       a.esr |= ESR_RECV_ILLEGAL;
       return;
     }
+    if (a.disabled()) return; // REF-SVR-1
     vsAdd(a.everSent, vector);
     if (vsHas(a.irr, vector)) a.extra.add(vector);
     a.setPending(vector);
@@ -207,6 +293,7 @@ export class Reference {
     const a = this.cpus[cpu]!;
     if (vector < 16) { a.esr |= ESR_RECV_ILLEGAL; return; }
     vsAdd(a.everSent, vector);
+    if (a.disabled()) return; // REF-SVR-1: a fixed message to a software-disabled APIC is discarded
     if (vsHas(a.irr, vector)) this.collapses?.collapsed(cpu, vector);
     a.setPending(vector);
     a.landedTrigger(vector, level);
@@ -248,6 +335,7 @@ export class Reference {
       a.nmiInflightSaw = 0;
     }
     if (a.inflight.total === 0) return;
+    if (a.disabled()) { a.dropInflight(); return; } // REF-SVR-1
     const bits = a.inflight.bits;
     for (let w = 0; w < 8; w++) {
       let word = bits[w]!;
@@ -306,7 +394,7 @@ export class Reference {
     const a = this.cpus[cpu]!;
     const g = a.guest;
     if (a.nmiExtra !== 0 && !a.nmiPending && g.nmiWindow()) { a.nmiExtra = 0; this.collapses?.collapsed(cpu, NMI_VECTOR); }
-    if (a.extra.total === 0 || !g.interruptible() || a.l2Running) return;
+    if (a.extra.total === 0 || !g.interruptible() || a.l2Running || a.disabled()) return;
     const ppr = prioClass(a.ppr());
     for (let v = 255; v >= 16 && a.extra.total !== 0; v--) {
       if (vsHas(a.extra.bits, v) && !vsHas(a.irr, v) && prioClass(v) > ppr) this.dropExtra(cpu, v);
@@ -317,7 +405,8 @@ export class Reference {
   apply(ev: Event): void {
     switch (ev.k) {
       case 'msi': {
-        const mask = resolveDest(this.machine.apic, this.machine.vcpus, 0, 'none', ev.logical ?? false, ev.dest);
+        let mask = matchDest(this.machine.apic, this.addrs, 0, 'none', ev.logical ?? false, ev.dest);
+        if (ev.lowest) mask = this.lowest(mask, ev.vector);
         for (let i = 0; i < this.machine.vcpus; i++) if (mask & (1 << i)) this.send(-1, i, ev.vector, false, Src.Msi);
         return;
       }
@@ -331,7 +420,13 @@ export class Reference {
       case 'ipi': this.ipi(ev.cpu, ev); return;
       case 'eoi': a.guest.eoi(); this.eoi(ev.cpu); return;
       case 'tpr': a.tpr = ev.via === 'cr8' ? ev.value & 0xf0 : ev.value; a.guest.tpr = a.tpr; return;
-      case 'read': if (ev.reg === 'esr') a.esr = 0; return;
+      case 'read': if (ev.reg === 'esr' && !a.esrLatched) a.esr = 0; return;
+      case 'lapic_write': this.lapicWrite(ev.cpu, ev.reg, ev.value); return;
+      case 'self_ipi': // REF-LAT-2: a fixed edge self-IPI, as the ICR's self shorthand
+        if (ev.vector < 16) a.esr |= ESR_SEND_ILLEGAL;
+        this.landNow(ev.cpu, ev.vector, false, Src.SelfIpi);
+        return;
+      case 'ioapic_write': this.ioapic.write(ev.pin, ev); return; // REF-IOA-5
       case 'vmentry':
         a.l2Running = true;
         // L1 re-injects what the last exit handed back (SDM 31.7.1.2), unless it injects
@@ -349,11 +444,34 @@ export class Reference {
     if (!ev.nmi && ev.vector < 16) {
       this.cpus[from]!.esr |= ESR_SEND_ILLEGAL; // REF-VEC-1: the sender flags SIV...
     }
-    const mask = resolveDest(this.machine.apic, this.machine.vcpus, from, sh, ev.logical ?? false, ev.dest ?? 0);
+    let mask = matchDest(this.machine.apic, this.addrs, from, sh, ev.logical ?? false, ev.dest ?? 0);
+    if (ev.lowest && !ev.nmi) mask = this.lowest(mask, ev.vector);
     for (let i = 0; i < this.machine.vcpus; i++) {
       if (!(mask & (1 << i))) continue;
       if (ev.nmi) this.sendNmi(from, i); // REF-DISP-3: one NMI latched
       else this.send(from, i, ev.vector, false, i === from ? Src.SelfIpi : Src.Ipi); // ...and each receiver RIV (R1.3)
+    }
+  }
+
+  /** REF-ADDR-1, REF-SVR-1, REF-ESR-1: a local APIC register write (validated for the mode). */
+  private lapicWrite(cpu: number, reg: 'id' | 'ldr' | 'dfr' | 'svr' | 'esr', value: number): void {
+    const a = this.cpus[cpu]!;
+    switch (reg) {
+      case 'id': a.addr.id = value >>> 24; return;
+      case 'ldr': a.addr.ldr = (value & 0xff000000) >>> 0; return;
+      case 'dfr': a.addr.flat = value >>> 28 === 0xf; return;
+      case 'svr': {
+        const was = a.disabled();
+        a.svr = value;
+        if (was !== a.disabled()) a.inflightToOptional(); // REF-SVR-3
+        return;
+      }
+      case 'esr':
+        a.esrLatched = true;
+        a.esrShown = a.esr;
+        a.esrRivMaybe = a.rivInflight > 0;
+        a.esr = 0;
+        return;
     }
   }
 
@@ -421,7 +539,25 @@ export class Reference {
       case 'tmr': return a.tmr;
       case 'ppr': return a.ppr();
       case 'tpr': return a.tpr;
-      case 'esr': return a.esr;
+      case 'esr': return a.esrLatched ? a.esrShown : a.esr;
+      case 'id': return this.machine.apic === 'x2apic' ? a.addr.id : (a.addr.id << 24) >>> 0;
+      case 'ldr': return this.machine.apic === 'x2apic' ? x2apicLdr(a.addr.id) : a.addr.ldr;
+      case 'dfr': return a.addr.flat ? 0xffffffff : 0x0fffffff;
+      case 'svr': return a.svr;
+      case 'version': return LAPIC_VERSION;
+      case 'ioapic-id': return 0;
+      case 'ioapic-version': return IOAPIC_VERSION;
+      case 'redir-lo': case 'redir-hi': return 0; // per pin: see readEntry
+    }
+  }
+
+  /** An I/O APIC register (REF-IOA-6). */
+  readIoapic(reg: 'id' | 'version' | 'redir-lo' | 'redir-hi', pin: number): number {
+    switch (reg) {
+      case 'id': return 0;
+      case 'version': return IOAPIC_VERSION;
+      case 'redir-lo': return this.ioapic.readEntry(pin, false);
+      case 'redir-hi': return this.ioapic.readEntry(pin, true);
     }
   }
 

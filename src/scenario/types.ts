@@ -17,10 +17,14 @@ export type Trigger = 'edge' | 'level';
 export interface IoapicPin {
   pin: number;
   vector: number;
-  /** Destination APIC ID (vCPU i has APIC ID i). */
+  /** Destination APIC ID (vCPU i has APIC ID i), or the MDA with `logical`. */
   dest: number;
   trigger: Trigger;
   masked: boolean;
+  /** Destination mode logical (redirection entry bit 11); default physical. */
+  logical?: boolean;
+  /** Delivery mode lowest priority (bits 10:8 = 001); default fixed. */
+  lowest?: boolean;
 }
 
 export interface NestedConfig {
@@ -40,18 +44,30 @@ export interface MachineConfig {
   /** vCPUs run a nested hypervisor (L1) that runs L2 guests. */
   nested?: NestedConfig;
   hyperv?: HypervConfig;
+  /** Initial APIC ID of each vCPU (default: vCPU i has ID i). x2APIC IDs are 32-bit, so
+   *  vCPUs can sit in logical clusters other than 0 (SDM 10.12.10.2). */
+  apicIds?: number[];
 }
 
 /** Where a guest-sent IPI goes (SDM 10.6.1): a destination field or a shorthand. */
 export type Shorthand = 'none' | 'self' | 'all' | 'others';
 
-export type Reg = 'irr' | 'isr' | 'tmr' | 'ppr' | 'tpr' | 'esr';
+/** Registers the `read` event reads. */
+export type ReadReg = 'irr' | 'isr' | 'tmr' | 'ppr' | 'tpr' | 'esr';
+export type Reg = ReadReg
+  // local APIC registers read by `lapic_read`, I/O APIC registers by `ioapic_read`
+  | 'id' | 'ldr' | 'dfr' | 'svr' | 'version' | 'ioapic-id' | 'ioapic-version' | 'redir-lo' | 'redir-hi';
+
+/** Local APIC registers a guest may write with `lapic_write` (xAPIC MMIO or x2APIC MSR). */
+export type LapicWriteReg = 'id' | 'ldr' | 'dfr' | 'svr' | 'esr';
+export type LapicReadReg = 'id' | 'ldr' | 'dfr' | 'svr' | 'version';
+export type IoapicReadReg = 'id' | 'version' | 'redir-lo' | 'redir-hi';
 
 export type ExitReason = 'timer' | 'io' | 'cpuid' | 'npf' | 'pause';
 
 export type Event =
   // --- guest instructions (executed only while the vCPU runs guest code) ---
-  | { k: 'ipi'; cpu: number; vector: number; shorthand?: Shorthand; logical?: boolean; dest?: number; nmi?: boolean }
+  | { k: 'ipi'; cpu: number; vector: number; shorthand?: Shorthand; logical?: boolean; dest?: number; nmi?: boolean; lowest?: boolean }
   | { k: 'eoi'; cpu: number; /** the guest's EOI routine honours Hyper-V "No EOI required" */ assist?: boolean }
   | { k: 'tpr'; cpu: number; value: number; via: 'cr8' | 'mmio' }
   | { k: 'cli'; cpu: number }
@@ -59,17 +75,27 @@ export type Event =
   | { k: 'step'; cpu: number }
   | { k: 'hlt'; cpu: number }
   | { k: 'iret'; cpu: number }
-  | { k: 'read'; cpu: number; reg: Reg }
+  | { k: 'read'; cpu: number; reg: ReadReg }
   | { k: 'work'; cpu: number; flag: number }
   | { k: 'wait'; cpu: number; flag: number }
   | { k: 'assist'; cpu: number; on: boolean }
+  // --- local APIC and I/O APIC programming (docs/scenario-language.md) ---
+  /** Write a local APIC register (the value as the guest writes it, register format). */
+  | { k: 'lapic_write'; cpu: number; reg: LapicWriteReg; value: number }
+  | { k: 'lapic_read'; cpu: number; reg: LapicReadReg }
+  /** x2APIC SELF_IPI MSR (0x83F): a fixed, edge self-IPI of `vector` (SDM 10.12.11). */
+  | { k: 'self_ipi'; cpu: number; vector: number }
+  /** The guest rewrites a whole redirection-table entry (both dwords). */
+  | { k: 'ioapic_write'; cpu: number; pin: number; vector: number; dest: number; trigger: Trigger; masked: boolean; logical?: boolean; lowest?: boolean }
+  /** The guest reads an I/O APIC register through IOREGSEL/IOWIN. */
+  | { k: 'ioapic_read'; cpu: number; reg: IoapicReadReg; pin?: number }
   // --- nested: L1 and L2 instructions ---
   /** L1 executes VMRESUME into L2, injecting `inject`; without it, L1 re-injects the event
    *  its last VM exit reported in IDT-vectoring information, as a real L1 must. */
   | { k: 'vmentry'; cpu: number; inject?: number }
   | { k: 'l2'; cpu: number; op: 'step' | 'vmcall' }
   // --- devices ---
-  | { k: 'msi'; dest: number; vector: number; logical?: boolean }
+  | { k: 'msi'; dest: number; vector: number; logical?: boolean; lowest?: boolean }
   | { k: 'ioapic'; pin: number; op: 'assert' | 'deassert' | 'pulse' | 'mask' | 'unmask' }
   // --- hypervisor and hardware ---
   | { k: 'exit'; cpu: number; reason: ExitReason }
@@ -85,6 +111,7 @@ export type EventKind = Event['k'];
 /** Events that are guest instructions: they run only while the vCPU executes guest code. */
 export const GUEST_EVENTS: ReadonlySet<EventKind> = new Set<EventKind>([
   'ipi', 'eoi', 'tpr', 'cli', 'sti', 'step', 'hlt', 'iret', 'read', 'work', 'wait', 'assist', 'vmentry',
+  'lapic_write', 'lapic_read', 'self_ipi', 'ioapic_write', 'ioapic_read',
 ]);
 
 /** Expected outcome of a reproducer on one backend variant: clean, or a divergence signature. */
