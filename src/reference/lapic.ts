@@ -77,6 +77,8 @@ export class RefLapic {
   nmiInflightSaw = 0;
   /** Illegal-vector messages in flight: their Receive-Illegal-Vector bit lands with them. */
   rivInflight = 0;
+  /** Of the messages in flight, those sent before the last SVR enable/disable write (REF-SVR-3). */
+  readonly crossed = new CountSet();
   /** Optional instances per vector (may be delivered once each, need not be). */
   readonly extra = new CountSet();
   nmiExtra = 0;
@@ -107,6 +109,7 @@ export class RefLapic {
     this.addr.id = o.addr.id; this.addr.ldr = o.addr.ldr; this.addr.flat = o.addr.flat;
     this.svr = o.svr; this.esrLatched = o.esrLatched; this.esrShown = o.esrShown; this.esrRivMaybe = o.esrRivMaybe;
     this.inflight.copyFrom(o.inflight); this.inflightLevel.set(o.inflightLevel); this.inflightSaw.copyFrom(o.inflightSaw);
+    this.crossed.copyFrom(o.crossed);
     this.nmiInflight = o.nmiInflight; this.nmiInflightSaw = o.nmiInflightSaw; this.rivInflight = o.rivInflight;
     this.extra.copyFrom(o.extra); this.nmiExtra = o.nmiExtra;
     this.src0.set(o.src0); this.src1.set(o.src1); this.src2.set(o.src2);
@@ -166,23 +169,31 @@ export class RefLapic {
   }
 
   /**
-   * REF-SVR-3: every fixed message in flight becomes optional — it may have landed on one side
-   * of an SVR enable/disable write or the other (accepted, or discarded while disabled).
+   * REF-SVR-3: every fixed message in flight at an SVR enable/disable write may land on
+   * either side of it (accepted, or discarded while disabled): when it lands on an enabled
+   * APIC it becomes an optional instance.
    */
-  inflightToOptional(): void {
-    if (this.inflight.total === 0) return;
-    for (let v = 16; v < 256; v++) {
-      const n = this.inflight.takeAll(v);
-      if (n === 0) continue;
-      this.inflightSaw.takeAll(v);
-      this.extra.add(v, n);
-    }
+  markCrossed(): void {
+    this.crossed.copyFrom(this.inflight);
   }
 
   /** Drop every fixed message in flight: it lands on a software-disabled APIC (REF-SVR-1). */
   dropInflight(): void {
     if (this.inflight.total === 0) return;
     for (let v = 16; v < 256; v++) { if (this.inflight.takeAll(v) !== 0) this.inflightSaw.takeAll(v); }
+    this.crossed.copyFrom(this.inflight);
+  }
+
+  /** REF-SVR-3: messages that crossed an SVR write land as optional instances. */
+  landCrossed(): void {
+    for (let v = 16; v < 256 && this.crossed.total !== 0; v++) {
+      const c = Math.min(this.crossed.takeAll(v), this.inflight.count(v));
+      for (let i = 0; i < c; i++) {
+        this.inflight.takeOne(v);
+        if (this.inflightSaw.count(v) > this.inflight.count(v)) this.inflightSaw.takeOne(v);
+      }
+      if (c !== 0) { this.extra.add(v, c); this.landedTrigger(v, vsHas(this.inflightLevel, v)); }
+    }
   }
 
   /** Something is still on the bus to this CPU. */
@@ -336,6 +347,7 @@ export class Reference {
     }
     if (a.inflight.total === 0) return;
     if (a.disabled()) { a.dropInflight(); return; } // REF-SVR-1
+    if (a.crossed.total !== 0) { a.landCrossed(); if (a.inflight.total === 0) return; }
     const bits = a.inflight.bits;
     for (let w = 0; w < 8; w++) {
       let word = bits[w]!;
@@ -463,7 +475,7 @@ export class Reference {
       case 'svr': {
         const was = a.disabled();
         a.svr = value;
-        if (was !== a.disabled()) a.inflightToOptional(); // REF-SVR-3
+        if (was !== a.disabled()) a.markCrossed(); // REF-SVR-3
         return;
       }
       case 'esr':
