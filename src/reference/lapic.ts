@@ -346,8 +346,9 @@ export class Reference {
       a.nmiInflightSaw = 0;
     }
     if (a.inflight.total === 0) return;
-    if (a.disabled()) { a.dropInflight(); return; } // REF-SVR-1
+    // REF-SVR-3: what was on the bus at the last SVR write may have landed on either side of it.
     if (a.crossed.total !== 0) { a.landCrossed(); if (a.inflight.total === 0) return; }
+    if (a.disabled()) { a.dropInflight(); return; } // REF-SVR-1
     const bits = a.inflight.bits;
     for (let w = 0; w < 8; w++) {
       let word = bits[w]!;
