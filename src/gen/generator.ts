@@ -118,6 +118,8 @@ function candidates(rng: Rng, s: Session, vectors: number[]): Cand[] {
   const vec = () => pick(rng, vectors);
   for (let cpu = 0; cpu < m.vcpus; cpu++) {
     if (b.physPending(cpu)) out.push({ w: 10, make: () => ({ k: 'pirq', cpu }) });
+    // The logical clock runs in every state (a halted guest waits for its timer).
+    if (hasFeature(s.backend, 'time')) out.push({ w: 2, make: () => ({ k: 'time', cpu, advance: chance(rng, 0.9) ? 1 + Math.floor(rng() * 12) : 100 }) });
     const where = b.where(cpu);
     if (where === 'hv') {
       out.push({ w: 8, make: () => ({ k: 'enter', cpu }) });
@@ -218,9 +220,17 @@ function programmingEvents(rng: Rng, s: Session, cpu: number, vectors: number[],
     });
   }
   if (has('lapic_read.id')) {
-    const regs = (x2 ? ['id', 'ldr', 'svr', 'version'] : ['id', 'ldr', 'dfr', 'svr', 'version']) as ('id' | 'ldr' | 'dfr' | 'svr' | 'version')[];
+    const regs = (x2 ? ['id', 'ldr', 'svr', 'version', 'tmcct'] : ['id', 'ldr', 'dfr', 'svr', 'version', 'tmcct']) as ('id' | 'ldr' | 'dfr' | 'svr' | 'version' | 'tmcct')[];
     out.push({ w: 0.5, make: () => ({ k: 'lapic_read', cpu, reg: pick(rng, regs) }) });
   }
+  if (has('lvt_timer')) {
+    out.push({ w: 1.5, make: () => {
+      if (chance(rng, 0.5)) return { k: 'timer_initial', cpu, count: chance(rng, 0.1) ? 0 : 1 + Math.floor(rng() * 16) };
+      const mode = has('tsc_deadline') && chance(rng, 0.3) ? 'tsc-deadline' as const : chance(rng, 0.5) ? 'periodic' as const : 'oneshot' as const;
+      return { k: 'lvt_timer', cpu, vector: pick(rng, vectors), mode, masked: chance(rng, 0.2) };
+    } });
+  }
+  if (has('tsc_deadline')) out.push({ w: 0.7, make: () => ({ k: 'tsc_deadline', cpu, deadline: chance(rng, 0.1) ? 0 : Math.floor(rng() * 120) }) });
   if (x2 && has('self_ipi')) out.push({ w: 2, make: () => ({ k: 'self_ipi', cpu, vector: pick(rng, vectors) }) });
   if (has('ipi.lowest') && m.vcpus > 1) {
     out.push({ w: 2, make: () => {

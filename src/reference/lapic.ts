@@ -20,10 +20,11 @@ import {
 } from '../apic/vecset.js';
 import type { Event, MachineConfig, Reg } from '../scenario/types.js';
 import { CountSet } from '../apic/countset.js';
+import { LapicTimer } from '../apic/timer.js';
 
 /** Where a pending vector came from, coarse enough for symptoms. */
-export const enum Src { None = 0, Ipi = 1, SelfIpi = 2, Msi = 3, IoEdge = 4, IoLevel = 5 }
-export const SRC_NAMES = ['none', 'ipi', 'self-ipi', 'msi', 'ioapic-edge', 'ioapic-level'] as const;
+export const enum Src { None = 0, Ipi = 1, SelfIpi = 2, Msi = 3, IoEdge = 4, IoLevel = 5, Timer = 6 }
+export const SRC_NAMES = ['none', 'ipi', 'self-ipi', 'msi', 'ioapic-edge', 'ioapic-level', 'timer'] as const;
 
 /** Local APIC version register of an integrated APIC: version 0x14, 6 LVT entries (max LVT 5). */
 export const LAPIC_VERSION = 0x00050014;
@@ -60,6 +61,9 @@ export class RefLapic {
   esrShown = 0;
   /** A Receive-Illegal-Vector message was on the bus at the latching write: it may show or not. */
   esrRivMaybe = false;
+  /** The APIC timer and this vCPU's logical clock (REF-TMR-1..3). */
+  readonly timer = new LapicTimer();
+  now = 0;
 
   // ---- latency (REF-LAT-1, REF-ACC-3)
   /** Messages per vector sent to this CPU that have not landed yet. */
@@ -107,6 +111,7 @@ export class RefLapic {
     this.irr.set(o.irr); this.isr.set(o.isr); this.tmr.set(o.tmr);
     this.tpr = o.tpr; this.esr = o.esr; this.nmiPending = o.nmiPending;
     this.addr.id = o.addr.id; this.addr.ldr = o.addr.ldr; this.addr.flat = o.addr.flat;
+    this.timer.copyFrom(o.timer); this.now = o.now;
     this.svr = o.svr; this.esrLatched = o.esrLatched; this.esrShown = o.esrShown; this.esrRivMaybe = o.esrRivMaybe;
     this.inflight.copyFrom(o.inflight); this.inflightLevel.set(o.inflightLevel); this.inflightSaw.copyFrom(o.inflightSaw);
     this.crossed.copyFrom(o.crossed);
@@ -424,6 +429,12 @@ export class Reference {
         return;
       }
       case 'ioapic': this.ioapic.apply(ev.pin, ev.op); return; // REF-IOA-1..3
+      case 'time': { // REF-TMR-2: not an instruction; the clock runs while halted too
+        const t = this.cpus[ev.cpu]!;
+        t.now += ev.advance;
+        this.timerFires(ev.cpu);
+        return;
+      }
       default: break;
     }
     const a = this.cpus[ev.cpu]!;
@@ -440,6 +451,9 @@ export class Reference {
         this.landNow(ev.cpu, ev.vector, false, Src.SelfIpi);
         return;
       case 'ioapic_write': this.ioapic.write(ev.pin, ev); return; // REF-IOA-5
+      case 'lvt_timer': a.timer.writeLvt(ev.vector, ev.masked || a.disabled(), ev.mode); return; // REF-TMR-1, REF-SVR-1
+      case 'timer_initial': a.timer.writeInitial(ev.count, a.now); this.timerFires(ev.cpu); return;
+      case 'tsc_deadline': a.timer.writeDeadline(ev.deadline, a.now); this.timerFires(ev.cpu); return; // REF-TMR-3
       case 'vmentry':
         a.l2Running = true;
         // L1 re-injects what the last exit handed back (SDM 31.7.1.2), unless it injects
@@ -466,6 +480,16 @@ export class Reference {
     }
   }
 
+  /**
+   * REF-TMR-2: the timer's expiries up to now. An unmasked expiry is a local, edge-triggered
+   * interrupt that lands at once (no bus); several in one advance collapse into one IRR bit.
+   */
+  private timerFires(cpu: number): void {
+    const a = this.cpus[cpu]!;
+    if (a.timer.expire(a.now) === 0 || a.timer.masked) return;
+    this.landNow(cpu, a.timer.vector, false, Src.Timer);
+  }
+
   /** REF-ADDR-1, REF-SVR-1, REF-ESR-1: a local APIC register write (validated for the mode). */
   private lapicWrite(cpu: number, reg: 'id' | 'ldr' | 'dfr' | 'svr' | 'esr', value: number): void {
     const a = this.cpus[cpu]!;
@@ -477,6 +501,7 @@ export class Reference {
         const was = a.disabled();
         a.svr = value;
         if (was !== a.disabled()) a.markCrossed(); // REF-SVR-3
+        if (a.disabled()) a.timer.masked = true; // SDM 10.4.7.2: every LVT mask bit is set
         return;
       }
       case 'esr':
@@ -558,6 +583,7 @@ export class Reference {
       case 'dfr': return a.addr.flat ? 0xffffffff : 0x0fffffff;
       case 'svr': return a.svr;
       case 'version': return LAPIC_VERSION;
+      case 'tmcct': return a.timer.current(a.now);
       case 'ioapic-id': return 0;
       case 'ioapic-version': return IOAPIC_VERSION;
       case 'redir-lo': case 'redir-hi': return 0; // per pin: see readEntry

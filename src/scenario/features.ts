@@ -7,7 +7,9 @@ import type { Event, MachineConfig } from './types.js';
 
 export const FEATURES = [
   'lapic_write.id', 'lapic_write.ldr', 'lapic_write.dfr', 'lapic_write.svr', 'lapic_write.esr',
-  'lapic_read.id', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.version',
+  'lapic_read.id', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.version', 'lapic_read.tmcct',
+  /** The local APIC timer: LVT timer and TMICT writes, TSC-deadline writes, the logical clock. */
+  'lvt_timer', 'tsc_deadline', 'time',
   'self_ipi', 'ioapic_write', 'ioapic_read',
   /** Lowest-priority delivery mode of an IPI, an MSI, a redirection entry. */
   'ipi.lowest', 'msi.lowest', 'ioapic.lowest',
@@ -37,6 +39,9 @@ export function eventFeatures(e: Event, out: Feature[]): void {
       if (e.lowest) out.push('ioapic.lowest');
       return;
     case 'ioapic_read': out.push('ioapic_read'); return;
+    case 'lvt_timer': case 'timer_initial': out.push('lvt_timer'); return;
+    case 'tsc_deadline': out.push('tsc_deadline'); return;
+    case 'time': out.push('time'); return;
     default: return;
   }
 }

@@ -22,6 +22,10 @@ export function formatEvent(e: Event): string {
     case 'lapic_read': return `vCPU${e.cpu} guest: read ${e.reg.toUpperCase()}`;
     case 'self_ipi': return `vCPU${e.cpu} guest: SELF_IPI ${hex(e.vector)}`;
     case 'ioapic_write': return `vCPU${e.cpu} guest: IOAPIC pin ${e.pin} ← ${hex(e.vector)} ${e.trigger}${e.lowest ? ' lowest-priority' : ''} → ${e.logical ? 'logical ' + hex(e.dest) : 'APIC ' + e.dest}${e.masked ? ' masked' : ''}`;
+    case 'lvt_timer': return `vCPU${e.cpu} guest: LVT timer ← ${hex(e.vector)} ${e.mode}${e.masked ? ' masked' : ''}`;
+    case 'timer_initial': return `vCPU${e.cpu} guest: TMICT ← ${e.count}`;
+    case 'tsc_deadline': return `vCPU${e.cpu} guest: TSC_DEADLINE ← ${e.deadline}`;
+    case 'time': return `vCPU${e.cpu} clock: +${e.advance}`;
     case 'ioapic_read': return `vCPU${e.cpu} guest: read IOAPIC ${e.reg}${e.pin !== undefined ? ` of pin ${e.pin}` : ''}`;
     case 'ioapic': return `device: IOAPIC pin ${e.pin} ${e.op}`;
     case 'exit': return `vCPU${e.cpu}: VM exit (${e.reason})`;

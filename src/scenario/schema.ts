@@ -7,7 +7,7 @@ import { count, ScenarioError } from './error.js';
 import { parseBoundedJson } from './json.js';
 import { arrayOf, bool, int, literal, object, oneOf, optional, record, str, tagged, type Check, type Ctx } from './shape.js';
 import {
-  MAX_EVENTS, MAX_FLAGS, MAX_IOAPIC_PINS, MAX_VCPUS, SCENARIO_VERSION,
+  MAX_EVENTS, MAX_FLAGS, MAX_IOAPIC_PINS, MAX_TIME, MAX_VCPUS, SCENARIO_VERSION,
   type Event, type EventKind, type Expectation, type MachineConfig, type Scenario,
 } from './types.js';
 
@@ -35,13 +35,17 @@ const EVENT_FIELDS: Record<EventKind, Parameters<typeof object>[1]> = {
   work: { cpu, flag }, wait: { cpu, flag },
   assist: { cpu, on: bool },
   lapic_write: { cpu, reg: oneOf(['id', 'ldr', 'dfr', 'svr', 'esr']), value: u32 },
-  lapic_read: { cpu, reg: oneOf(['id', 'ldr', 'dfr', 'svr', 'version']) },
+  lapic_read: { cpu, reg: oneOf(['id', 'ldr', 'dfr', 'svr', 'version', 'tmcct']) },
   self_ipi: { cpu, vector },
   ioapic_write: {
     cpu, pin, vector: int(16, 255, 'a vector from 16 to 255'), dest: apicId, trigger, masked: bool,
     logical: optional(bool), lowest: optional(bool),
   },
   ioapic_read: { cpu, reg: oneOf(['id', 'version', 'redir-lo', 'redir-hi']), pin: optional(pin) },
+  lvt_timer: { cpu, vector, mode: oneOf(['oneshot', 'periodic', 'tsc-deadline']), masked: bool },
+  timer_initial: { cpu, count: int(0, MAX_TIME, `a count from 0 to ${MAX_TIME}`) },
+  tsc_deadline: { cpu, deadline: int(0, MAX_TIME, `a deadline from 0 to ${MAX_TIME} (logical clock units)`) },
+  time: { cpu, advance: int(1, MAX_TIME, `an advance from 1 to ${MAX_TIME} (logical clock units)`) },
   vmentry: { cpu, inject: optional(int(16, 255, 'a vector from 16 to 255')) },
   l2: { cpu, op: oneOf(['step', 'vmcall']) },
   msi: { dest: apicId, vector, logical: optional(bool), lowest: optional(bool) },

@@ -56,11 +56,14 @@ export type Shorthand = 'none' | 'self' | 'all' | 'others';
 export type ReadReg = 'irr' | 'isr' | 'tmr' | 'ppr' | 'tpr' | 'esr';
 export type Reg = ReadReg
   // local APIC registers read by `lapic_read`, I/O APIC registers by `ioapic_read`
-  | 'id' | 'ldr' | 'dfr' | 'svr' | 'version' | 'ioapic-id' | 'ioapic-version' | 'redir-lo' | 'redir-hi';
+  | 'id' | 'ldr' | 'dfr' | 'svr' | 'version' | 'tmcct' | 'ioapic-id' | 'ioapic-version' | 'redir-lo' | 'redir-hi';
 
 /** Local APIC registers a guest may write with `lapic_write` (xAPIC MMIO or x2APIC MSR). */
 export type LapicWriteReg = 'id' | 'ldr' | 'dfr' | 'svr' | 'esr';
-export type LapicReadReg = 'id' | 'ldr' | 'dfr' | 'svr' | 'version';
+export type LapicReadReg = 'id' | 'ldr' | 'dfr' | 'svr' | 'version' | 'tmcct';
+export type TimerMode = 'oneshot' | 'periodic' | 'tsc-deadline';
+/** The largest `time` advance, TMICT and TSC deadline: the logical clock stays an exact integer. */
+export const MAX_TIME = 0xffffffff;
 export type IoapicReadReg = 'id' | 'version' | 'redir-lo' | 'redir-hi';
 
 export type ExitReason = 'timer' | 'io' | 'cpuid' | 'npf' | 'pause';
@@ -89,6 +92,16 @@ export type Event =
   | { k: 'ioapic_write'; cpu: number; pin: number; vector: number; dest: number; trigger: Trigger; masked: boolean; logical?: boolean; lowest?: boolean }
   /** The guest reads an I/O APIC register through IOREGSEL/IOWIN. */
   | { k: 'ioapic_read'; cpu: number; reg: IoapicReadReg; pin?: number }
+  // --- the local APIC timer on a logical clock (docs/scenario-language.md) ---
+  /** LVT timer register write (SDM 10.5.1, 10.5.4). */
+  | { k: 'lvt_timer'; cpu: number; vector: number; mode: TimerMode; masked: boolean }
+  /** Initial-count register (TMICT) write: starts a one-shot or periodic count; 0 stops it. */
+  | { k: 'timer_initial'; cpu: number; count: number }
+  /** IA32_TSC_DEADLINE write (logical clock units; 0 disarms). */
+  | { k: 'tsc_deadline'; cpu: number; deadline: number }
+  /** vCPU `cpu`'s logical clock advances by `advance` units: its timer fires if it expires.
+   *  Each vCPU has its own clock (*choice*: how the clocks of two CPUs relate is not modeled). */
+  | { k: 'time'; cpu: number; advance: number }
   // --- nested: L1 and L2 instructions ---
   /** L1 executes VMRESUME into L2, injecting `inject`; without it, L1 re-injects the event
    *  its last VM exit reported in IDT-vectoring information, as a real L1 must. */
@@ -111,7 +124,7 @@ export type EventKind = Event['k'];
 /** Events that are guest instructions: they run only while the vCPU executes guest code. */
 export const GUEST_EVENTS: ReadonlySet<EventKind> = new Set<EventKind>([
   'ipi', 'eoi', 'tpr', 'cli', 'sti', 'step', 'hlt', 'iret', 'read', 'work', 'wait', 'assist', 'vmentry',
-  'lapic_write', 'lapic_read', 'self_ipi', 'ioapic_write', 'ioapic_read',
+  'lapic_write', 'lapic_read', 'self_ipi', 'ioapic_write', 'ioapic_read', 'lvt_timer', 'timer_initial', 'tsc_deadline',
 ]);
 
 /** Expected outcome of a reproducer on one backend variant: clean, or a divergence signature. */

@@ -157,4 +157,55 @@ describe('programmable APIC rules', () => {
     run(r, [{ k: 'ioapic_write', cpu: 0, pin: 3, vector: 0x5c, dest: 1, trigger: 'level', masked: false }, { k: 'ioapic', pin: 3, op: 'assert' }]);
     expect(r.readIoapic('redir-lo', 3)).toBe(0x5c | 1 << 14 | 1 << 15);
   });
+
+  it('REF-TMR-1: one-shot fires once at the count; TMCCT counts down and stays 0 (SDM 10.5.4)', () => {
+    const r = ref();
+    run(r, [{ k: 'lvt_timer', cpu: 0, vector: 0xee, mode: 'oneshot', masked: false }, { k: 'timer_initial', cpu: 0, count: 16 }, { k: 'time', cpu: 0, advance: 15 }]);
+    expect([pending(r, 0), r.read(0, 'tmcct')]).toEqual([[], 1]);
+    run(r, [{ k: 'time', cpu: 0, advance: 1 }]);
+    expect([pending(r, 0), r.read(0, 'tmcct')]).toEqual([[0xee], 0]);
+    expect(r.deliver(0, 0xee, false)).toBeNull();
+    run(r, [{ k: 'eoi', cpu: 0 }, { k: 'time', cpu: 0, advance: 1000 }]);
+    expect(pending(r, 0)).toEqual([]);
+    expect(vsHas(r.cpus[0]!.tmr, 0xee)).toBe(false); // edge
+  });
+
+  it('REF-TMR-1: periodic reloads; a mode change between count modes keeps the count; masked expiries send nothing', () => {
+    const r = ref();
+    run(r, [{ k: 'lvt_timer', cpu: 0, vector: 0xee, mode: 'oneshot', masked: false }, { k: 'timer_initial', cpu: 0, count: 16 }, { k: 'time', cpu: 0, advance: 8 },
+      { k: 'lvt_timer', cpu: 0, vector: 0xee, mode: 'periodic', masked: false }]);
+    expect(r.read(0, 'tmcct')).toBe(8);
+    run(r, [{ k: 'time', cpu: 0, advance: 8 }]);
+    expect([pending(r, 0), r.read(0, 'tmcct')]).toEqual([[0xee], 16]);
+    run(r, [{ k: 'lvt_timer', cpu: 0, vector: 0xee, mode: 'periodic', masked: true }, { k: 'time', cpu: 0, advance: 40 }]);
+    expect(r.read(0, 'tmcct')).toBe(8); // still counting: 16 - (40 mod 16)
+    expect(r.deliver(0, 0xee, false)).toBeNull();
+    run(r, [{ k: 'eoi', cpu: 0 }, { k: 'time', cpu: 0, advance: 32 }]);
+    expect(pending(r, 0)).toEqual([]);
+  });
+
+  it('REF-TMR-2: several expiries in one advance collapse into one IRR bit; a software-disabled APIC masks the LVT', () => {
+    const r = ref();
+    run(r, [{ k: 'lvt_timer', cpu: 0, vector: 0xee, mode: 'periodic', masked: false }, { k: 'timer_initial', cpu: 0, count: 2 }, { k: 'time', cpu: 0, advance: 10 }]);
+    expect(pending(r, 0)).toEqual([0xee]);
+    expect(r.deliver(0, 0xee, false)).toBeNull();
+    run(r, [{ k: 'eoi', cpu: 0 }, { k: 'lapic_write', cpu: 0, reg: 'svr', value: 0xff }, { k: 'lapic_write', cpu: 0, reg: 'svr', value: 0x1ff }, { k: 'time', cpu: 0, advance: 10 }]);
+    expect(pending(r, 0)).toEqual([]); // the mask bit stays set after re-enable
+    run(r, [{ k: 'lvt_timer', cpu: 0, vector: 0xee, mode: 'periodic', masked: false }, { k: 'time', cpu: 0, advance: 2 }]);
+    expect(pending(r, 0)).toEqual([0xee]);
+  });
+
+  it('REF-TMR-3: a TSC deadline at or before now fires at once and disarms; writes outside TSC-deadline mode are ignored', () => {
+    const r = ref();
+    run(r, [{ k: 'tsc_deadline', cpu: 0, deadline: 1 }, { k: 'time', cpu: 0, advance: 5 }]);
+    expect(pending(r, 0)).toEqual([]); // one-shot mode: ignored
+    run(r, [{ k: 'lvt_timer', cpu: 0, vector: 0xef, mode: 'tsc-deadline', masked: false }, { k: 'tsc_deadline', cpu: 0, deadline: 3 }]);
+    expect(pending(r, 0)).toEqual([0xef]);
+    expect(r.cpus[0]!.timer.deadline).toBe(0);
+    expect(r.deliver(0, 0xef, false)).toBeNull();
+    run(r, [{ k: 'eoi', cpu: 0 }, { k: 'tsc_deadline', cpu: 0, deadline: 9 }, { k: 'time', cpu: 0, advance: 3 }]);
+    expect(pending(r, 0)).toEqual([]);
+    run(r, [{ k: 'time', cpu: 0, advance: 1 }]);
+    expect(pending(r, 0)).toEqual([0xef]);
+  });
 });

@@ -13,6 +13,7 @@ import {
 import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { FEATURES } from '../../scenario/features.js';
+import { LapicTimer } from '../../apic/timer.js';
 
 
 class Cpu {
@@ -29,6 +30,9 @@ class Cpu {
   esrShown = 0;
   esrWritten = false;
   svr = 0x1ff;
+  readonly timer = new LapicTimer();
+  /** This vCPU's logical clock. */
+  now = 0;
   readonly addr: ApicAddr;
   readonly guest = new GuestCpu();
   constructor(addr: ApicAddr) { this.addr = addr; }
@@ -119,6 +123,13 @@ class BareMetal implements BackendInstance {
         for (let v = vsHighest(c.inflight); v >= 0; v = vsHighest(c.inflight)) { vsDel(c.inflight, v); this.land(ev.cpu, v, false); }
         break;
       }
+      case 'time': { // the clock runs whatever the core does
+        this.sink.executed(index);
+        const c = this.cpus[ev.cpu]!;
+        c.now += ev.advance;
+        this.timerFires(ev.cpu);
+        break;
+      }
       case 'exit': case 'enter': case 'enter_step': case 'fault': case 'vmentry': case 'l2':
         break; // no hypervisor
       default: this.instruction(ev, index);
@@ -172,7 +183,7 @@ class BareMetal implements BackendInstance {
           case 'id': c.addr.id = v >>> 24; break;
           case 'ldr': c.addr.ldr = (v & 0xff000000) >>> 0; break;
           case 'dfr': c.addr.flat = v >>> 28 === 0xf; break;
-          case 'svr': c.svr = v; break;
+          case 'svr': c.svr = v; if (c.disabled()) c.timer.masked = true; break;
           case 'esr': c.esrWritten = true; c.esrShown = c.esr; c.esr = 0; break;
         }
         this.sink.executed(index);
@@ -187,6 +198,7 @@ class BareMetal implements BackendInstance {
           case 'dfr': val = c.addr.flat ? 0xffffffff : 0x0fffffff; break;
           case 'svr': val = c.svr; break;
           case 'version': val = 0x00050014; break;
+          case 'tmcct': val = c.timer.current(c.now); break;
         }
         this.sink.readValue(ev.cpu, ev.reg, val);
         this.sink.executed(index);
@@ -201,6 +213,20 @@ class BareMetal implements BackendInstance {
         this.ioapic.write(ev.pin, ev);
         this.sink.executed(index);
         return;
+      case 'lvt_timer':
+        this.sink.executed(index);
+        c.timer.writeLvt(ev.vector, ev.masked || c.disabled(), ev.mode);
+        return;
+      case 'timer_initial':
+        this.sink.executed(index);
+        c.timer.writeInitial(ev.count, c.now);
+        this.timerFires(ev.cpu);
+        return;
+      case 'tsc_deadline':
+        this.sink.executed(index);
+        c.timer.writeDeadline(ev.deadline, c.now);
+        this.timerFires(ev.cpu);
+        return;
       case 'ioapic_read': {
         const reg = ev.reg === 'id' ? 'ioapic-id' : ev.reg === 'version' ? 'ioapic-version' : ev.reg;
         const val = ev.reg === 'id' ? 0 : ev.reg === 'version' ? IOAPIC_VERSION : this.ioapic.readEntry(ev.pin ?? -1, ev.reg === 'redir-hi');
@@ -210,6 +236,12 @@ class BareMetal implements BackendInstance {
       }
       default: this.sink.executed(index);
     }
+  }
+
+  /** Timer expiries up to now: an unmasked one raises the LVT vector locally (SDM 10.5.4). */
+  private timerFires(cpu: number): void {
+    const c = this.cpus[cpu]!;
+    if (c.timer.expire(c.now) !== 0 && !c.timer.masked) this.land(cpu, c.timer.vector, false);
   }
 
   /** The cores take what they can at the current boundary (NMI first, R5.6). */
