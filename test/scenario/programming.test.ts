@@ -87,3 +87,12 @@ describe('programmable-APIC events: backends', () => {
     expect(runScenario(s, bm, 'sdm').primary).toBeUndefined();
   });
 });
+
+describe('timer events: validation', () => {
+  it('names the field and the bound', () => {
+    expect(error(x2, [{ k: 'time', cpu: 0, advance: 0 }]).path).toBe('$.events[0].advance');
+    expect(error(x2, [{ k: 'lvt_timer', cpu: 0, vector: 0xee, mode: 'deadline', masked: false }]).detail).toMatch(/'oneshot', 'periodic', 'tsc-deadline'/);
+    expect(error(x2, [{ k: 'tsc_deadline', cpu: 0, deadline: 2 ** 40 }]).detail).toMatch(/deadline from 0 to 4294967295/);
+    expect(error(x2, [{ k: 'timer_initial', cpu: 5, count: 1 }]).path).toBe('$.events[0].cpu');
+  });
+});
