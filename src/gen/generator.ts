@@ -230,6 +230,7 @@ function programmingEvents(rng: Rng, s: Session, cpu: number, vectors: number[],
       return { k: 'lvt_timer', cpu, vector: pick(rng, vectors), mode, masked: chance(rng, 0.2) };
     } });
   }
+  if (has('int')) out.push({ w: 1, make: () => ({ k: 'int', cpu, vector: chance(rng, 0.5) ? pick(rng, vectors) : 0x20 + Math.floor(rng() * 0xe0) }) });
   if (has('tsc_deadline')) out.push({ w: 0.7, make: () => ({ k: 'tsc_deadline', cpu, deadline: chance(rng, 0.1) ? 0 : Math.floor(rng() * 120) }) });
   if (x2 && has('self_ipi')) out.push({ w: 2, make: () => ({ k: 'self_ipi', cpu, vector: pick(rng, vectors) }) });
   if (has('ipi.lowest') && m.vcpus > 1) {

@@ -446,6 +446,7 @@ export class Reference {
       case 'tpr': a.tpr = ev.via === 'cr8' ? ev.value & 0xf0 : ev.value; a.guest.tpr = a.tpr; return;
       case 'read': if (ev.reg === 'esr' && !a.esrLatched) a.esr = 0; return;
       case 'lapic_write': this.lapicWrite(ev.cpu, ev.reg, ev.value); return;
+      case 'int': a.guest.softInt(ev.vector); return; // REF-SWI-1
       case 'self_ipi': // REF-LAT-2: a fixed edge self-IPI, as the ICR's self shorthand
         if (ev.vector < 16) a.esr |= ESR_SEND_ILLEGAL;
         this.landNow(ev.cpu, ev.vector, false, Src.SelfIpi);

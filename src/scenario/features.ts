@@ -10,6 +10,8 @@ export const FEATURES = [
   'lapic_read.id', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.version', 'lapic_read.tmcct',
   /** The local APIC timer: LVT timer and TMICT writes, TSC-deadline writes, the logical clock. */
   'lvt_timer', 'tsc_deadline', 'time',
+  /** Software interrupts (INT n). */
+  'int',
   'self_ipi', 'ioapic_write', 'ioapic_read',
   /** Lowest-priority delivery mode of an IPI, an MSI, a redirection entry. */
   'ipi.lowest', 'msi.lowest', 'ioapic.lowest',
@@ -42,6 +44,7 @@ export function eventFeatures(e: Event, out: Feature[]): void {
     case 'lvt_timer': case 'timer_initial': out.push('lvt_timer'); return;
     case 'tsc_deadline': out.push('tsc_deadline'); return;
     case 'time': out.push('time'); return;
+    case 'int': out.push('int'); return;
     default: return;
   }
 }

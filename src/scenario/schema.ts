@@ -45,6 +45,7 @@ const EVENT_FIELDS: Record<EventKind, Parameters<typeof object>[1]> = {
   lvt_timer: { cpu, vector, mode: oneOf(['oneshot', 'periodic', 'tsc-deadline']), masked: bool },
   timer_initial: { cpu, count: int(0, MAX_TIME, `a count from 0 to ${MAX_TIME}`) },
   tsc_deadline: { cpu, deadline: int(0, MAX_TIME, `a deadline from 0 to ${MAX_TIME} (logical clock units)`) },
+  int: { cpu, vector },
   time: { cpu, advance: int(1, MAX_TIME, `an advance from 1 to ${MAX_TIME} (logical clock units)`) },
   vmentry: { cpu, inject: optional(int(16, 255, 'a vector from 16 to 255')) },
   l2: { cpu, op: oneOf(['step', 'vmcall']) },

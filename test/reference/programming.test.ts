@@ -208,4 +208,18 @@ describe('programmable APIC rules', () => {
     run(r, [{ k: 'time', cpu: 0, advance: 1 }]);
     expect(pending(r, 0)).toEqual([0xef]);
   });
+
+  it('REF-SWI-1: INT n enters a handler without touching the APIC; IRET leaves it; nothing is owed to EOI', () => {
+    const r = ref();
+    run(r, [{ k: 'ipi', cpu: 0, vector: 0x41, shorthand: 'self' }]);
+    expect(r.deliver(0, 0x41, false)).toBeNull();
+    run(r, [{ k: 'iret', cpu: 0 }]); // handler returned without its EOI: 0x41 stays in service
+    run(r, [{ k: 'int', cpu: 0, vector: 0x80 }]);
+    const g = r.cpus[0]!.guest;
+    expect([g.IF, g.top()?.vector, g.top()?.eoied, vsList(r.cpus[0]!.isr)]).toEqual([false, 0x80, true, [0x41]]);
+    run(r, [{ k: 'eoi', cpu: 0 }]); // the EOI retires 0x41, not the software frame
+    expect(vsList(r.cpus[0]!.isr)).toEqual([]);
+    run(r, [{ k: 'iret', cpu: 0 }]);
+    expect([g.IF, g.frames.length]).toEqual([true, 0]);
+  });
 });

@@ -213,6 +213,7 @@ class BareMetal implements BackendInstance {
         this.ioapic.write(ev.pin, ev);
         this.sink.executed(index);
         return;
+      case 'int': g.softInt(ev.vector); this.sink.executed(index); return;
       case 'lvt_timer':
         this.sink.executed(index);
         c.timer.writeLvt(ev.vector, ev.masked || c.disabled(), ev.mode);
