@@ -119,6 +119,9 @@ function candidates(rng: Rng, s: Session, vectors: number[]): Cand[] {
   for (let cpu = 0; cpu < m.vcpus; cpu++) {
     if (b.physPending(cpu)) out.push({ w: 10, make: () => ({ k: 'pirq', cpu }) });
     // The logical clock runs in every state (a halted guest waits for its timer).
+    if (hasFeature(s.backend, 'lvt_lint')) {
+      out.push({ w: 1.5, make: () => ({ k: 'lint', cpu, pin: chance(rng, 0.5) ? 0 : 1, op: pick(rng, ['assert', 'deassert', 'pulse', 'pulse'] as const) }) });
+    }
     if (hasFeature(s.backend, 'time')) out.push({ w: 2, make: () => ({ k: 'time', cpu, advance: chance(rng, 0.9) ? 1 + Math.floor(rng() * 12) : 100 }) });
     const where = b.where(cpu);
     if (where === 'hv') {
@@ -228,6 +231,17 @@ function programmingEvents(rng: Rng, s: Session, cpu: number, vectors: number[],
       if (chance(rng, 0.5)) return { k: 'timer_initial', cpu, count: chance(rng, 0.1) ? 0 : 1 + Math.floor(rng() * 16) };
       const mode = has('tsc_deadline') && chance(rng, 0.3) ? 'tsc-deadline' as const : chance(rng, 0.5) ? 'periodic' as const : 'oneshot' as const;
       return { k: 'lvt_timer', cpu, vector: pick(rng, vectors), mode, masked: chance(rng, 0.2) };
+    } });
+  }
+  if (has('lvt_lint')) {
+    out.push({ w: 1, make: () => {
+      const pin = chance(rng, 0.5) ? 0 as const : 1 as const;
+      const masked = chance(rng, 0.2);
+      if (pin === 1 && chance(rng, 0.3)) return { k: 'lvt_lint', cpu, pin, vector: 0, trigger: 'edge', masked, nmi: true };
+      // A level entry gets a vector of its own per (vCPU, pin), as a level pin does (REF-IOA-4).
+      const own = 0x10 * (2 + ((cpu * 2 + pin) * 5) % 13) + 0x8 + cpu * 2 + pin - 8 * (cpu >> 2);
+      const level = chance(rng, 0.5) && !vectors.includes(own) && !m.ioapic.some((p) => p.vector === own || altVector(p, vectors) === own);
+      return { k: 'lvt_lint', cpu, pin, vector: level ? own : pick(rng, vectors), trigger: level ? 'level' : 'edge', masked };
     } });
   }
   if (has('int')) out.push({ w: 1, make: () => ({ k: 'int', cpu, vector: chance(rng, 0.5) ? pick(rng, vectors) : 0x20 + Math.floor(rng() * 0xe0) }) });

@@ -249,7 +249,7 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
         if (v.where(ev.cpu) === 'guest' && v.inL2(ev.cpu)) this.l2Boundary(ev.cpu);
         return;
       case 'exit': instruction = ev.reason !== 'timer' && ev.reason !== 'npf'; break; // CPUID, OUT, PAUSE trap
-      case 'msi': case 'ioapic': case 'enter': case 'enter_step': case 'pirq': case 'fault': case 'time': return;
+      case 'msi': case 'ioapic': case 'enter': case 'enter_step': case 'pirq': case 'fault': case 'time': case 'lint': return;
       default: instruction = true; break;
     }
     const cpu = ev.cpu;

@@ -154,7 +154,7 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
         notes.push({ index: i, k: e.k, key: e.k, action: 'merged', reason: 'VM entry: a real hypervisor re-enters by itself right after the exit of the vCPU\'s last trapping instruction; the guest cannot delay it or split it into steps' });
         return;
       case 'lapic_write': case 'lapic_read': case 'self_ipi': case 'ioapic_write': case 'ioapic_read':
-      case 'lvt_timer': case 'timer_initial': case 'tsc_deadline': case 'time': case 'int':
+      case 'lvt_timer': case 'timer_initial': case 'tsc_deadline': case 'time': case 'int': case 'lvt_lint': case 'lint':
         skip(i, e, `'${e.k}' is not expressed by the real guest kernel yet (docs/scenario-language.md)`);
         return;
       case 'msi': {

@@ -21,10 +21,11 @@ import {
 import type { Event, MachineConfig, Reg } from '../scenario/types.js';
 import { CountSet } from '../apic/countset.js';
 import { LapicTimer } from '../apic/timer.js';
+import { LintPin, Raise } from '../apic/lint.js';
 
 /** Where a pending vector came from, coarse enough for symptoms. */
-export const enum Src { None = 0, Ipi = 1, SelfIpi = 2, Msi = 3, IoEdge = 4, IoLevel = 5, Timer = 6 }
-export const SRC_NAMES = ['none', 'ipi', 'self-ipi', 'msi', 'ioapic-edge', 'ioapic-level', 'timer'] as const;
+export const enum Src { None = 0, Ipi = 1, SelfIpi = 2, Msi = 3, IoEdge = 4, IoLevel = 5, Timer = 6, Lint = 7 }
+export const SRC_NAMES = ['none', 'ipi', 'self-ipi', 'msi', 'ioapic-edge', 'ioapic-level', 'timer', 'lint'] as const;
 
 /** Local APIC version register of an integrated APIC: version 0x14, 6 LVT entries (max LVT 5). */
 export const LAPIC_VERSION = 0x00050014;
@@ -64,6 +65,8 @@ export class RefLapic {
   /** The APIC timer and this vCPU's logical clock (REF-TMR-1..3). */
   readonly timer = new LapicTimer();
   now = 0;
+  /** LINT0, LINT1 (REF-LINT-1). */
+  readonly lint: [LintPin, LintPin] = [new LintPin(), new LintPin()];
 
   // ---- latency (REF-LAT-1, REF-ACC-3)
   /** Messages per vector sent to this CPU that have not landed yet. */
@@ -112,6 +115,7 @@ export class RefLapic {
     this.tpr = o.tpr; this.esr = o.esr; this.nmiPending = o.nmiPending;
     this.addr.id = o.addr.id; this.addr.ldr = o.addr.ldr; this.addr.flat = o.addr.flat;
     this.timer.copyFrom(o.timer); this.now = o.now;
+    this.lint[0].copyFrom(o.lint[0]); this.lint[1].copyFrom(o.lint[1]);
     this.svr = o.svr; this.esrLatched = o.esrLatched; this.esrShown = o.esrShown; this.esrRivMaybe = o.esrRivMaybe;
     this.inflight.copyFrom(o.inflight); this.inflightLevel.set(o.inflightLevel); this.inflightSaw.copyFrom(o.inflightSaw);
     this.crossed.copyFrom(o.crossed);
@@ -429,6 +433,13 @@ export class Reference {
         return;
       }
       case 'ioapic': this.ioapic.apply(ev.pin, ev.op); return; // REF-IOA-1..3
+      case 'lint': { // REF-LINT-1: a device line, not an instruction
+        const l = this.cpus[ev.cpu]!.lint[ev.pin];
+        if (ev.op === 'deassert') { l.deassert(); return; }
+        this.lintRaise(ev.cpu, ev.pin, l.assert());
+        if (ev.op === 'pulse') l.deassert();
+        return;
+      }
       case 'time': { // REF-TMR-2: not an instruction; the clock runs while halted too
         const t = this.cpus[ev.cpu]!;
         t.now += ev.advance;
@@ -447,6 +458,7 @@ export class Reference {
       case 'read': if (ev.reg === 'esr' && !a.esrLatched) a.esr = 0; return;
       case 'lapic_write': this.lapicWrite(ev.cpu, ev.reg, ev.value); return;
       case 'int': a.guest.softInt(ev.vector); return; // REF-SWI-1
+      case 'lvt_lint': this.lintRaise(ev.cpu, ev.pin, a.lint[ev.pin].write(ev.vector, ev.trigger === 'level', ev.masked || a.disabled(), ev.nmi ?? false)); return;
       case 'self_ipi': // REF-LAT-2: a fixed edge self-IPI, as the ICR's self shorthand
         if (ev.vector < 16) a.esr |= ESR_SEND_ILLEGAL;
         this.landNow(ev.cpu, ev.vector, false, Src.SelfIpi);
@@ -491,6 +503,14 @@ export class Reference {
     this.landNow(cpu, a.timer.vector, false, Src.Timer);
   }
 
+  /** REF-LINT-1: a local interrupt lands at once (no bus): fixed with its trigger, or an NMI. */
+  private lintRaise(cpu: number, pin: 0 | 1, r: Raise): void {
+    if (r === Raise.None) return;
+    const l = this.cpus[cpu]!.lint[pin];
+    if (r === Raise.Nmi) this.sendNmi(cpu, cpu);
+    else this.landNow(cpu, l.vector, l.level, Src.Lint);
+  }
+
   /** REF-ADDR-1, REF-SVR-1, REF-ESR-1: a local APIC register write (validated for the mode). */
   private lapicWrite(cpu: number, reg: 'id' | 'ldr' | 'dfr' | 'svr' | 'esr', value: number): void {
     const a = this.cpus[cpu]!;
@@ -502,7 +522,7 @@ export class Reference {
         const was = a.disabled();
         a.svr = value;
         if (was !== a.disabled()) a.markCrossed(); // REF-SVR-3
-        if (a.disabled()) a.timer.masked = true; // SDM 10.4.7.2: every LVT mask bit is set
+        if (a.disabled()) { a.timer.masked = true; a.lint[0].masked = true; a.lint[1].masked = true; } // SDM 10.4.7.2: every LVT mask bit is set
         return;
       }
       case 'esr':
@@ -521,6 +541,8 @@ export class Reference {
     if (v < 0) return;
     vsDel(a.isr, v);
     if (vsHas(a.tmr, v)) this.ioapic.eoi(v);
+    this.lintRaise(cpu, 0, a.lint[0].eoi(v)); // REF-LINT-1: the LVT's Remote IRR
+    this.lintRaise(cpu, 1, a.lint[1].eoi(v));
   }
 
   /**

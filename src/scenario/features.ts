@@ -10,6 +10,8 @@ export const FEATURES = [
   'lapic_read.id', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.version', 'lapic_read.tmcct',
   /** The local APIC timer: LVT timer and TMICT writes, TSC-deadline writes, the logical clock. */
   'lvt_timer', 'tsc_deadline', 'time',
+  /** LINT0/LINT1 LVT entries and input lines (edge, level, NMI). */
+  'lvt_lint',
   /** Software interrupts (INT n). */
   'int',
   'self_ipi', 'ioapic_write', 'ioapic_read',
@@ -45,6 +47,7 @@ export function eventFeatures(e: Event, out: Feature[]): void {
     case 'tsc_deadline': out.push('tsc_deadline'); return;
     case 'time': out.push('time'); return;
     case 'int': out.push('int'); return;
+    case 'lvt_lint': case 'lint': out.push('lvt_lint'); return;
     default: return;
   }
 }

@@ -25,6 +25,8 @@ export function formatEvent(e: Event): string {
     case 'lvt_timer': return `vCPU${e.cpu} guest: LVT timer ← ${hex(e.vector)} ${e.mode}${e.masked ? ' masked' : ''}`;
     case 'timer_initial': return `vCPU${e.cpu} guest: TMICT ← ${e.count}`;
     case 'tsc_deadline': return `vCPU${e.cpu} guest: TSC_DEADLINE ← ${e.deadline}`;
+    case 'lvt_lint': return `vCPU${e.cpu} guest: LVT LINT${e.pin} ← ${e.nmi ? 'NMI' : hex(e.vector) + ' ' + e.trigger}${e.masked ? ' masked' : ''}`;
+    case 'lint': return `vCPU${e.cpu} LINT${e.pin}: ${e.op}`;
     case 'int': return `vCPU${e.cpu} guest: int ${hex(e.vector)}`;
     case 'time': return `vCPU${e.cpu} clock: +${e.advance}`;
     case 'ioapic_read': return `vCPU${e.cpu} guest: read IOAPIC ${e.reg}${e.pin !== undefined ? ` of pin ${e.pin}` : ''}`;

@@ -46,6 +46,8 @@ const EVENT_FIELDS: Record<EventKind, Parameters<typeof object>[1]> = {
   timer_initial: { cpu, count: int(0, MAX_TIME, `a count from 0 to ${MAX_TIME}`) },
   tsc_deadline: { cpu, deadline: int(0, MAX_TIME, `a deadline from 0 to ${MAX_TIME} (logical clock units)`) },
   int: { cpu, vector },
+  lvt_lint: { cpu, pin: int(0, 1, 'LINT pin 0 or 1'), vector, trigger, masked: bool, nmi: optional(bool) },
+  lint: { cpu, pin: int(0, 1, 'LINT pin 0 or 1'), op: oneOf(['assert', 'deassert', 'pulse']) },
   time: { cpu, advance: int(1, MAX_TIME, `an advance from 1 to ${MAX_TIME} (logical clock units)`) },
   vmentry: { cpu, inject: optional(int(16, 255, 'a vector from 16 to 255')) },
   l2: { cpu, op: oneOf(['step', 'vmcall']) },
@@ -202,6 +204,8 @@ function checkLevelVectors(s: Scenario, file: string): void {
     if (!o) owner.set(vector, { pin, at });
   };
   m.ioapic.forEach((p, i) => { if (p.trigger === 'level') claim(p.vector, p.pin, `$.machine.ioapic[${i}].vector`); });
+  // A level LINT entry owns its vector the same way (its EOI clears the LVT's Remote IRR); as a "pin" it is 1000 + 2 * cpu + pin.
+  s.events.forEach((e, i) => { if (e.k === 'lvt_lint' && e.trigger === 'level' && !e.nmi) claim(e.vector, 1000 + 2 * e.cpu + e.pin, `$.events[${i}].vector`); });
   s.events.forEach((e, i) => { if (e.k === 'ioapic_write' && e.trigger === 'level') claim(e.vector, e.pin, `$.events[${i}].vector`); });
   const other = (vector: number, pin: number, at: string, what: string): void => {
     const o = owner.get(vector);
@@ -213,6 +217,9 @@ function checkLevelVectors(s: Scenario, file: string): void {
     const at = `$.events[${i}].vector`;
     if ((e.k === 'ipi' && !e.nmi) || e.k === 'msi' || e.k === 'self_ipi') other(e.vector, -1, at, `an ${e.k === 'msi' ? 'MSI' : 'IPI'}`);
     if (e.k === 'ioapic_write' && e.trigger === 'edge') other(e.vector, e.pin, at, 'an edge entry');
+    if (e.k === 'lvt_lint' && (e.trigger === 'edge' || e.nmi)) other(e.vector, 1000 + 2 * e.cpu + e.pin, at, 'an edge LINT entry');
+    if (e.k === 'lvt_timer') other(e.vector, -1, at, 'the timer');
+    if (e.k === 'int') { /* a software interrupt is no APIC source */ }
   });
 }
 

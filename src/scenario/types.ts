@@ -92,6 +92,10 @@ export type Event =
   | { k: 'ioapic_write'; cpu: number; pin: number; vector: number; dest: number; trigger: Trigger; masked: boolean; logical?: boolean; lowest?: boolean }
   /** The guest reads an I/O APIC register through IOREGSEL/IOWIN. */
   | { k: 'ioapic_read'; cpu: number; reg: IoapicReadReg; pin?: number }
+  /** LVT LINT0/LINT1 write: fixed (edge or level) or NMI (SDM 10.5.1). */
+  | { k: 'lvt_lint'; cpu: number; pin: 0 | 1; vector: number; trigger: Trigger; masked: boolean; nmi?: boolean }
+  /** The LINT0/LINT1 input line of vCPU `cpu` changes (a device wired to the local APIC). */
+  | { k: 'lint'; cpu: number; pin: 0 | 1; op: 'assert' | 'deassert' | 'pulse' }
   /** INT n: a software interrupt through the IDT (an interrupt gate): no APIC state changes. */
   | { k: 'int'; cpu: number; vector: number }
   // --- the local APIC timer on a logical clock (docs/scenario-language.md) ---
@@ -126,7 +130,7 @@ export type EventKind = Event['k'];
 /** Events that are guest instructions: they run only while the vCPU executes guest code. */
 export const GUEST_EVENTS: ReadonlySet<EventKind> = new Set<EventKind>([
   'ipi', 'eoi', 'tpr', 'cli', 'sti', 'step', 'hlt', 'iret', 'read', 'work', 'wait', 'assist', 'vmentry',
-  'lapic_write', 'lapic_read', 'self_ipi', 'ioapic_write', 'ioapic_read', 'lvt_timer', 'timer_initial', 'tsc_deadline', 'int',
+  'lapic_write', 'lapic_read', 'self_ipi', 'ioapic_write', 'ioapic_read', 'lvt_timer', 'timer_initial', 'tsc_deadline', 'int', 'lvt_lint',
 ]);
 
 /** Expected outcome of a reproducer on one backend variant: clean, or a divergence signature. */

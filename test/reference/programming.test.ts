@@ -222,4 +222,22 @@ describe('programmable APIC rules', () => {
     run(r, [{ k: 'iret', cpu: 0 }]);
     expect([g.IF, g.frames.length]).toEqual([true, 0]);
   });
+
+  it('REF-LINT-1: LINT edge, level with the LVT Remote IRR cleared by its EOI, and NMI (SDM 10.5.1)', () => {
+    const r = ref();
+    run(r, [{ k: 'lvt_lint', cpu: 0, pin: 0, vector: 0x58, trigger: 'level', masked: false }, { k: 'lint', cpu: 0, pin: 0, op: 'assert' }]);
+    expect([pending(r, 0), vsHas(r.cpus[0]!.tmr, 0x58), r.cpus[0]!.lint[0].remoteIrr]).toEqual([[0x58], true, true]);
+    expect(r.deliver(0, 0x58, false)).toBeNull();
+    run(r, [{ k: 'eoi', cpu: 0 }]); // line still high: raises again
+    expect(pending(r, 0)).toEqual([0x58]);
+    expect(r.deliver(0, 0x58, false)).toBeNull();
+    run(r, [{ k: 'lint', cpu: 0, pin: 0, op: 'deassert' }, { k: 'eoi', cpu: 0 }]);
+    expect([pending(r, 0), r.cpus[0]!.lint[0].remoteIrr]).toEqual([[], false]);
+    // Edge: one per rising edge; masked: none.
+    run(r, [{ k: 'lvt_lint', cpu: 1, pin: 0, vector: 0x47, trigger: 'edge', masked: false }, { k: 'lint', cpu: 1, pin: 0, op: 'assert' }, { k: 'lint', cpu: 1, pin: 0, op: 'assert' }]);
+    expect([pending(r, 1), vsHas(r.cpus[1]!.tmr, 0x47)]).toEqual([[0x47], false]);
+    // NMI on LINT1.
+    run(r, [{ k: 'lvt_lint', cpu: 1, pin: 1, vector: 0, trigger: 'edge', masked: false, nmi: true }, { k: 'lint', cpu: 1, pin: 1, op: 'pulse' }]);
+    expect(r.cpus[1]!.nmiPending).toBe(true);
+  });
 });

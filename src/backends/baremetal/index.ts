@@ -14,6 +14,7 @@ import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { FEATURES } from '../../scenario/features.js';
 import { LapicTimer } from '../../apic/timer.js';
+import { LintPin, Raise } from '../../apic/lint.js';
 
 
 class Cpu {
@@ -31,6 +32,7 @@ class Cpu {
   esrWritten = false;
   svr = 0x1ff;
   readonly timer = new LapicTimer();
+  readonly lint: [LintPin, LintPin] = [new LintPin(), new LintPin()];
   /** This vCPU's logical clock. */
   now = 0;
   readonly addr: ApicAddr;
@@ -123,6 +125,14 @@ class BareMetal implements BackendInstance {
         for (let v = vsHighest(c.inflight); v >= 0; v = vsHighest(c.inflight)) { vsDel(c.inflight, v); this.land(ev.cpu, v, false); }
         break;
       }
+      case 'lint': { // a device line wired to this local APIC
+        this.sink.executed(index);
+        const l = this.cpus[ev.cpu]!.lint[ev.pin];
+        if (ev.op === 'deassert') { l.deassert(); break; }
+        this.lintRaise(ev.cpu, ev.pin, l.assert());
+        if (ev.op === 'pulse') l.deassert();
+        break;
+      }
       case 'time': { // the clock runs whatever the core does
         this.sink.executed(index);
         const c = this.cpus[ev.cpu]!;
@@ -164,6 +174,8 @@ class BareMetal implements BackendInstance {
         if (v >= 0) {
           vsDel(c.isr, v);
           if (vsHas(c.tmr, v)) this.ioapic.eoi(v);
+          this.lintRaise(ev.cpu, 0, c.lint[0].eoi(v));
+          this.lintRaise(ev.cpu, 1, c.lint[1].eoi(v));
         }
         this.sink.executed(index);
         return;
@@ -183,7 +195,7 @@ class BareMetal implements BackendInstance {
           case 'id': c.addr.id = v >>> 24; break;
           case 'ldr': c.addr.ldr = (v & 0xff000000) >>> 0; break;
           case 'dfr': c.addr.flat = v >>> 28 === 0xf; break;
-          case 'svr': c.svr = v; if (c.disabled()) c.timer.masked = true; break;
+          case 'svr': c.svr = v; if (c.disabled()) { c.timer.masked = true; c.lint[0].masked = true; c.lint[1].masked = true; } break;
           case 'esr': c.esrWritten = true; c.esrShown = c.esr; c.esr = 0; break;
         }
         this.sink.executed(index);
@@ -214,6 +226,10 @@ class BareMetal implements BackendInstance {
         this.sink.executed(index);
         return;
       case 'int': g.softInt(ev.vector); this.sink.executed(index); return;
+      case 'lvt_lint':
+        this.sink.executed(index);
+        this.lintRaise(ev.cpu, ev.pin, c.lint[ev.pin].write(ev.vector, ev.trigger === 'level', ev.masked || c.disabled(), ev.nmi ?? false));
+        return;
       case 'lvt_timer':
         this.sink.executed(index);
         c.timer.writeLvt(ev.vector, ev.masked || c.disabled(), ev.mode);
@@ -237,6 +253,14 @@ class BareMetal implements BackendInstance {
       }
       default: this.sink.executed(index);
     }
+  }
+
+  /** A LINT pin raises locally: its fixed vector with its trigger, or an NMI. */
+  private lintRaise(cpu: number, pin: 0 | 1, r: Raise): void {
+    if (r === Raise.None) return;
+    const c = this.cpus[cpu]!;
+    if (r === Raise.Nmi) c.nmiPending = true;
+    else this.land(cpu, c.lint[pin].vector, c.lint[pin].level);
   }
 
   /** Timer expiries up to now: an unmasked one raises the LVT vector locally (SDM 10.5.4). */
