@@ -228,7 +228,7 @@ describe('programmable APIC rules', () => {
     run(r, [{ k: 'lvt_lint', cpu: 0, pin: 0, vector: 0x58, trigger: 'level', masked: false }, { k: 'lint', cpu: 0, pin: 0, op: 'assert' }]);
     expect([pending(r, 0), vsHas(r.cpus[0]!.tmr, 0x58), r.cpus[0]!.lint[0].remoteIrr]).toEqual([[0x58], true, true]);
     expect(r.deliver(0, 0x58, false)).toBeNull();
-    run(r, [{ k: 'eoi', cpu: 0 }]); // line still high: raises again
+    run(r, [{ k: 'eoi', cpu: 0 }, { k: 'iret', cpu: 0 }]); // line still high: raises again
     expect(pending(r, 0)).toEqual([0x58]);
     expect(r.deliver(0, 0x58, false)).toBeNull();
     run(r, [{ k: 'lint', cpu: 0, pin: 0, op: 'deassert' }, { k: 'eoi', cpu: 0 }]);
