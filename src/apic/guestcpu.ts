@@ -75,6 +75,18 @@ export class GuestCpu {
     else this.owedEoi++;
   }
 
+  /**
+   * INT n (SDM 6.4.2, 6.12.1): the handler is entered through an interrupt gate (IF cleared,
+   * *choice*: the guest's IDT has interrupt gates only); nothing is owed to the APIC, so the
+   * frame counts as EOI'd. NMI blocking is untouched (INT 2 does not block NMIs).
+   */
+  softInt(vector: number): void {
+    if (this.frames.length >= MAX_FRAMES) this.frames.shift();
+    this.frames.push({ vector, nmi: false, savedIF: this.IF, eoied: true });
+    this.IF = false;
+    this.shadow = false;
+  }
+
   /** The guest writes EOI: marks the innermost fixed-interrupt frame as done. */
   eoi(): void {
     for (let i = this.frames.length - 1; i >= 0; i--) {

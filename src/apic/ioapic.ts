@@ -6,10 +6,15 @@ import type { IoapicPin } from '../scenario/types.js';
 
 export interface IoPin {
   readonly pin: number;
-  readonly vector: number;
-  readonly dest: number;
-  readonly level: boolean;
+  // The redirection entry: the guest may rewrite it at run time (ioapic_write).
+  vector: number;
+  dest: number;
+  level: boolean;
   masked: boolean;
+  /** Destination mode logical (bit 11). */
+  logical: boolean;
+  /** Delivery mode lowest priority (bits 10:8 = 001). */
+  lowest: boolean;
   /** The input line is asserted. */
   line: boolean;
   /** A level message was accepted and its EOI has not come back yet. */
@@ -28,13 +33,22 @@ export interface IoPin {
 
 export type IoOp = 'assert' | 'deassert' | 'pulse' | 'mask' | 'unmask';
 
+/** 82093AA version register: version 0x11, maximum redirection entry 23. */
+export const IOAPIC_VERSION = 0x00170011;
+/** Redirection entry bit 12, delivery status: set while a message waits to be sent (timing). */
+export const REDIR_DELIVERY_STATUS = 1 << 12;
+export const REDIR_REMOTE_IRR = 1 << 14;
+
+/** A redirection entry as the guest writes it (ioapic_write). */
+export interface RedirEntry { vector: number; dest: number; trigger: 'edge' | 'level'; masked: boolean; logical?: boolean; lowest?: boolean }
+
 export class Ioapic {
   readonly pins = new Map<number, IoPin>();
 
   /** `send` delivers one message of a pin to its destination. */
   constructor(config: readonly IoapicPin[], private readonly send: (p: IoPin) => void) {
     for (const p of config) {
-      this.pins.set(p.pin, { pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, line: false, remoteIrr: false, edgeWhileMasked: false, unmaskedHigh: false, levelAnomaly: '' });
+      this.pins.set(p.pin, { pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, logical: p.logical ?? false, lowest: p.lowest ?? false, line: false, remoteIrr: false, edgeWhileMasked: false, unmaskedHigh: false, levelAnomaly: '' });
     }
   }
 
@@ -80,6 +94,37 @@ export class Ioapic {
         if (p.level) this.serviceLevel(p);
         return;
     }
+  }
+
+  /**
+   * The guest rewrites a redirection entry (82093AA 3.2.4). Remote IRR is kept across a
+   * rewrite of a level entry (the EOI it waits for must now carry the new vector); for an
+   * edge entry it is undefined, and cleared here (*choice*, as KVM's ioapic_write_indirect).
+   * A level entry left unmasked with its line asserted and Remote IRR clear sends at once.
+   * The write itself makes no edge.
+   */
+  write(n: number, e: RedirEntry): void {
+    const p = this.pins.get(n);
+    if (!p) return;
+    if (p.level && p.remoteIrr && p.line && !p.levelAnomaly) p.levelAnomaly = 'rewrite';
+    if (p.masked && !e.masked && p.line) p.unmaskedHigh = true;
+    p.vector = e.vector;
+    p.dest = e.dest;
+    p.level = e.trigger === 'level';
+    p.masked = e.masked;
+    p.logical = e.logical ?? false;
+    p.lowest = e.lowest ?? false;
+    if (!p.level) p.remoteIrr = false;
+    else this.serviceLevel(p);
+  }
+
+  /** A dword of a redirection entry as the guest reads it (polarity active high, delivery status 0). */
+  readEntry(n: number, hi: boolean): number {
+    const p = this.pins.get(n);
+    if (!p) return 0;
+    if (hi) return (p.dest << 24) >>> 0;
+    return p.vector | (p.lowest ? 1 << 8 : 0) | (p.logical ? 1 << 11 : 0) | (p.level && p.remoteIrr ? REDIR_REMOTE_IRR : 0)
+      | (p.level ? 1 << 15 : 0) | (p.masked ? 1 << 16 : 0);
   }
 
   /** EOI broadcast for a level vector (REF-EOI-2): clear Remote IRR, re-send if still asserted. */

@@ -41,6 +41,7 @@
 // Models are deterministic: no I/O, clocks, global state or randomness.
 import type { GuestCpu } from '../apic/guestcpu.js';
 import type { VecSet } from '../apic/vecset.js';
+import type { Feature } from '../scenario/features.js';
 import type { Event, MachineConfig, Reg } from '../scenario/types.js';
 
 export interface ObsSink {
@@ -53,6 +54,13 @@ export interface ObsSink {
   crash(cpu: number, where: string, message: string): void;
   l1Exit(cpu: number, reason: string, idtValid: boolean, idtVector: number): void;
   l2Deliver(cpu: number, vector: number): void;
+  /**
+   * Lowest-priority arbitration (model-specific, SDM 10.6.2.4): the next lowest-priority
+   * message of the current event goes to vCPU `cpu`. A backend declaring 'ipi.lowest',
+   * 'msi.lowest' or 'ioapic.lowest' reports each choice, in order, before the event is
+   * reported executed; the oracle accepts any vCPU the message addresses.
+   */
+  arbitrated?(cpu: number): void;
 }
 
 /**
@@ -142,5 +150,11 @@ export interface Backend {
   variants: VariantInfo[];
   /** null when the machine is supported, else the reason (e.g. "no nested support"). */
   supports(machine: MachineConfig): string | null;
+  /**
+   * The scenario features beyond the base language that this backend models
+   * (src/scenario/features.ts). A scenario using any other is refused before it runs
+   * ("unsupported by this backend"), and the generator produces only these. Default: none.
+   */
+  features?: readonly Feature[];
   create(variant: string, machine: MachineConfig, sink: ObsSink): BackendInstance;
 }

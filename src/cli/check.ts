@@ -3,6 +3,7 @@
 // primary divergence signature. Every file is checked, whatever happened to the ones
 // before it; an unreadable file or an expectation no loaded backend can run is bad input.
 import type { Backend } from '../backends/api.js';
+import { supportsScenario } from '../backends/features.js';
 import { runScenario } from '../engine/session.js';
 import { ScenarioError } from '../scenario/error.js';
 import { shown } from '../scenario/sanitize.js';
@@ -30,7 +31,7 @@ export function checkFile(file: string, backends: Backend[]): CheckOutcome[] {
     let t;
     try {
       t = expectTarget(file, backends, key);
-      const why = t.backend.supports(s.machine);
+      const why = supportsScenario(t.backend, s);
       if (why) throw new ScenarioError(file, ['expect', key], `${key} cannot run this machine (${why}); expected a variant that can`);
     } catch (err) {
       if (!(err instanceof ScenarioError)) throw err;

@@ -3,6 +3,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { cpus } from 'node:os';
 import type { Backend } from '../backends/api.js';
+import { supportsScenario } from '../backends/features.js';
 import { parseDuration, runCampaign } from '../fuzz/campaign.js';
 import { CLASS_LABEL, classify, type Class } from '../fuzz/classify.js';
 import { rateAlarms } from '../fuzz/rates.js';
@@ -121,7 +122,7 @@ export function pickTargetsForFile(file: string, s: Scenario, backends: Backend[
   if (filters.length > 0) return resolveTargets(backends, filters);
   if (s.found) return [foundTarget(file, backends, s.found)];
   if (s.expect && Object.keys(s.expect).length > 0) return Object.keys(s.expect).map((k) => expectTarget(file, backends, k));
-  return resolveTargets(backends, []).filter((t) => t.backend.supports(s.machine) === null);
+  return resolveTargets(backends, []).filter((t) => supportsScenario(t.backend, s) === null);
 }
 
 async function cmdRun(argv: string[], out: (l: string) => void): Promise<number> {
@@ -136,7 +137,7 @@ async function cmdRun(argv: string[], out: (l: string) => void): Promise<number>
   for (const file of a.positionals) {
     const s = readScenarioFile(file);
     for (const t of pickTargetsForFile(file, s, backends, (a.values.backend as string[] | undefined) ?? [])) {
-      const unsupported = t.backend.supports(s.machine);
+      const unsupported = supportsScenario(t.backend, s);
       if (unsupported) { out(`== ${t.backend.name}/${t.variant}: skipped (${unsupported})`); continue; }
       const r = traceScenario(s, t.backend, t.variant, out);
       if (r.primary) divergent = true;
@@ -240,7 +241,7 @@ async function cmdMinimize(argv: string[], out: (l: string) => void): Promise<nu
   const t = given !== undefined ? resolveTargets(backends, [given])[0]! : s.found ? foundTarget(file, backends, s.found) : undefined;
   if (!t) throw new UsageError('minimize: --backend NAME/VARIANT is required');
   const spec = `${t.backend.name}/${t.variant}`;
-  const unsupported = t.backend.supports(s.machine);
+  const unsupported = supportsScenario(t.backend, s);
   if (unsupported) throw new ScenarioError(file, '$.machine', `${spec} cannot run this machine (${unsupported}); expected a machine it supports`);
   // Minimizing can take minutes: learn now whether the result can be written.
   if (outFile !== undefined) checkWritableFile(outFile);

@@ -75,6 +75,7 @@ export function drain(b: BackendInstance, o: Oracle, h: DrainHooks): void {
   const bound = 48 + 16 * n;
   // Devices go quiet: a level line left asserted would re-fire after every EOI.
   for (const [pin, st] of o.ref.pins) if (st.line) h.apply({ k: 'ioapic', pin, op: 'deassert' });
+  o.ref.cpus.forEach((a, cpu) => a.lint.forEach((l, pin) => { if (l.line) h.apply({ k: 'lint', cpu, pin: pin as 0 | 1, op: 'deassert' }); }));
 
   if (!settle(b, o, h, n, bound)) {
     o.livelock('phase1', `the system did not settle within ${bound} rounds without spontaneous exits (${o.exits} VM exits so far)`);

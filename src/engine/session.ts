@@ -2,6 +2,7 @@
 // The generator drives a Session incrementally (it looks at where each vCPU is to choose
 // the next event); replay drives it from a file. Both end with the drain.
 import type { Backend, BackendInstance } from '../backends/api.js';
+import { supportsScenario } from '../backends/features.js';
 import { Oracle } from '../oracle/oracle.js';
 import type { Divergence } from '../oracle/divergence.js';
 import type { Event, MachineConfig, Scenario } from '../scenario/types.js';
@@ -66,7 +67,7 @@ export class Session {
 }
 
 export function runScenario(s: Scenario, backend: Backend, variant: string): RunResult {
-  const unsupported = backend.supports(s.machine);
+  const unsupported = supportsScenario(backend, s);
   if (unsupported) throw new Error(`backend '${backend.name}' cannot run this machine: ${unsupported}`);
   const session = new Session(backend, variant, s.machine);
   for (let i = 0; i < s.events.length; i++) session.apply(s.events[i]!, i);

@@ -4,6 +4,7 @@
 // choice comes from one seedrandom stream: the same seed yields the same scenario.
 import seedrandom from 'seedrandom';
 import type { Backend } from '../backends/api.js';
+import { hasFeature } from '../backends/features.js';
 import { Session, type RunResult } from '../engine/session.js';
 import type { Event, IoapicPin, MachineConfig, Scenario } from '../scenario/types.js';
 import { SCENARIO_VERSION } from '../scenario/types.js';
@@ -55,7 +56,43 @@ export function generateMachine(rng: Rng, backend: Backend, vectors: number[]): 
   // baseline): the draw happens only for them, so the streams of backends that refuse it are unchanged.
   const hyperv: MachineConfig = { ...m, hyperv: { apicAssist: true } };
   if (backend.supports(hyperv) === null && chance(rng, 0.5)) return hyperv;
+  programmable(rng, backend, m);
   return m;
+}
+
+/**
+ * Machine features of the programmable APICs (docs/scenario-language.md), drawn only for
+ * backends that declare them, so every other backend's seeds keep their interleavings.
+ */
+function programmable(rng: Rng, backend: Backend, m: MachineConfig): void {
+  if (hasFeature(backend, 'machine.apicIds') && chance(rng, 0.3)) {
+    // x2APIC: IDs in clusters other than 0 (16 IDs a cluster); xAPIC: a permutation with gaps.
+    const ids: number[] = [];
+    while (ids.length < m.vcpus) {
+      const id = m.apic === 'x2apic' ? Math.floor(rng() * 40) : Math.floor(rng() * 12);
+      if (!ids.includes(id)) ids.push(id);
+    }
+    m.apicIds = ids;
+  }
+  for (const p of m.ioapic) {
+    if (hasFeature(backend, 'ioapic.logical') && chance(rng, 0.3)) { p.logical = true; p.dest = 1 + Math.floor(rng() * ((1 << m.vcpus) - 1)); }
+    if (hasFeature(backend, 'ioapic.lowest') && chance(rng, 0.2)) p.lowest = true;
+  }
+}
+
+/** A pin's second vector of its own (another class, same low nibble, which is the pin's). */
+function altVector(p: IoapicPin, vectors: number[]): number {
+  const alt = 0x10 * (((p.vector >> 4) - 2 + 5) % 13 + 2) + (p.vector & 0xf);
+  return vectors.includes(alt) ? p.vector : alt;
+}
+
+/** A destination that addresses some of the machine's vCPUs: an APIC ID, or a logical MDA. */
+function destOf(rng: Rng, m: MachineConfig, cpu: number, logical: boolean): number {
+  const id = m.apicIds?.[cpu] ?? cpu;
+  if (!logical) return id;
+  // x2APIC logical: cluster of that vCPU, bit of its ID (SDM 10.12.10.2); xAPIC: a flat MDA.
+  if (m.apic === 'x2apic') return ((id >>> 4) << 16) | (1 << (id & 15)) | (chance(rng, 0.3) ? 1 << Math.floor(rng() * 16) : 0);
+  return 1 + Math.floor(rng() * 255);
 }
 
 /** A small pool of vectors per scenario makes collapses and class ties likely. */
@@ -81,6 +118,11 @@ function candidates(rng: Rng, s: Session, vectors: number[]): Cand[] {
   const vec = () => pick(rng, vectors);
   for (let cpu = 0; cpu < m.vcpus; cpu++) {
     if (b.physPending(cpu)) out.push({ w: 10, make: () => ({ k: 'pirq', cpu }) });
+    // The logical clock runs in every state (a halted guest waits for its timer).
+    if (hasFeature(s.backend, 'lvt_lint')) {
+      out.push({ w: 1.5, make: () => ({ k: 'lint', cpu, pin: chance(rng, 0.5) ? 0 : 1, op: pick(rng, ['assert', 'deassert', 'pulse', 'pulse'] as const) }) });
+    }
+    if (hasFeature(s.backend, 'time')) out.push({ w: 2, make: () => ({ k: 'time', cpu, advance: chance(rng, 0.9) ? 1 + Math.floor(rng() * 12) : 100 }) });
     const where = b.where(cpu);
     if (where === 'hv') {
       out.push({ w: 8, make: () => ({ k: 'enter', cpu }) });
@@ -134,6 +176,7 @@ function candidates(rng: Rng, s: Session, vectors: number[]): Cand[] {
       },
     });
     out.push({ w: 2, make: () => ({ k: 'hlt', cpu }) });
+    programmingEvents(rng, s, cpu, vectors, out);
     out.push({ w: 3, make: () => ({ k: 'read', cpu, reg: pick(rng, ['irr', 'isr', 'ppr', 'tpr', 'tmr', 'esr'] as const) }) });
     out.push({ w: 4, make: () => ({ k: 'exit', cpu, reason: pick(rng, ['timer', 'io', 'cpuid', 'npf', 'pause'] as const) }) });
     out.push({ w: 1, make: () => ({ k: 'fault', cpu }) });
@@ -149,10 +192,91 @@ function candidates(rng: Rng, s: Session, vectors: number[]): Cand[] {
     }
   }
   out.push({ w: 3, make: () => ({ k: 'msi', dest: Math.floor(rng() * m.vcpus), vector: vec() }) });
+  if (hasFeature(s.backend, 'msi.lowest') && m.vcpus > 1) {
+    out.push({ w: 1, make: () => ({ k: 'msi', dest: 1 + Math.floor(rng() * ((1 << m.vcpus) - 1)), vector: vec(), logical: true, lowest: true }) });
+  }
   if (m.ioapic.length > 0) {
     out.push({ w: 4, make: () => ({ k: 'ioapic', pin: pick(rng, m.ioapic).pin, op: pick(rng, ['assert', 'deassert', 'pulse', 'assert', 'pulse', 'mask', 'unmask'] as const) }) });
   }
   return out;
+}
+
+/** Local and I/O APIC programming events, each only for a backend that declares it. */
+function programmingEvents(rng: Rng, s: Session, cpu: number, vectors: number[], out: Cand[]): void {
+  const be = s.backend;
+  const m = s.machine;
+  const x2 = m.apic === 'x2apic';
+  const has = (f: Parameters<typeof hasFeature>[1]) => hasFeature(be, f);
+  if (has('lapic_write.svr')) {
+    // Software disable is rare and short-lived: re-enable is likelier once disabled.
+    out.push({ w: 1, make: () => ({ k: 'lapic_write', cpu, reg: 'svr', value: chance(rng, 0.6) ? 0x1ff : 0x0ff }) });
+  }
+  if (has('lapic_write.esr')) out.push({ w: 0.5, make: () => ({ k: 'lapic_write', cpu, reg: 'esr', value: 0 }) });
+  if (!x2 && has('lapic_write.id') && has('lapic_write.ldr') && has('lapic_write.dfr')) {
+    out.push({
+      w: 1, make: () => {
+        const r = rng();
+        if (r < 0.3) return { k: 'lapic_write', cpu, reg: 'id', value: (Math.floor(rng() * 12) << 24) >>> 0 };
+        if (r < 0.8) return { k: 'lapic_write', cpu, reg: 'ldr', value: (Math.floor(rng() * 256) << 24) >>> 0 };
+        return { k: 'lapic_write', cpu, reg: 'dfr', value: chance(rng, 0.5) ? 0xffffffff : 0x0fffffff };
+      },
+    });
+  }
+  if (has('lapic_read.id')) {
+    const regs = (x2 ? ['id', 'ldr', 'svr', 'version', 'tmcct'] : ['id', 'ldr', 'dfr', 'svr', 'version', 'tmcct']) as ('id' | 'ldr' | 'dfr' | 'svr' | 'version' | 'tmcct')[];
+    out.push({ w: 0.5, make: () => ({ k: 'lapic_read', cpu, reg: pick(rng, regs) }) });
+  }
+  if (has('lvt_timer')) {
+    out.push({ w: 1.5, make: () => {
+      if (chance(rng, 0.5)) return { k: 'timer_initial', cpu, count: chance(rng, 0.1) ? 0 : 1 + Math.floor(rng() * 16) };
+      const mode = has('tsc_deadline') && chance(rng, 0.3) ? 'tsc-deadline' as const : chance(rng, 0.5) ? 'periodic' as const : 'oneshot' as const;
+      return { k: 'lvt_timer', cpu, vector: pick(rng, vectors), mode, masked: chance(rng, 0.2) };
+    } });
+  }
+  if (has('lvt_lint')) {
+    out.push({ w: 1, make: () => {
+      const pin = chance(rng, 0.5) ? 0 as const : 1 as const;
+      const masked = chance(rng, 0.2);
+      if (pin === 1 && chance(rng, 0.3)) return { k: 'lvt_lint', cpu, pin, vector: 0, trigger: 'edge', masked, nmi: true };
+      // A level entry gets a vector of its own per (vCPU, pin), as a level pin does (REF-IOA-4).
+      const own = 0x10 * (2 + ((cpu * 2 + pin) * 5) % 13) + 0x8 + cpu * 2 + pin - 8 * (cpu >> 2);
+      const level = chance(rng, 0.5) && !vectors.includes(own) && !m.ioapic.some((p) => p.vector === own || altVector(p, vectors) === own);
+      return { k: 'lvt_lint', cpu, pin, vector: level ? own : pick(rng, vectors), trigger: level ? 'level' : 'edge', masked };
+    } });
+  }
+  if (has('int')) out.push({ w: 1, make: () => ({ k: 'int', cpu, vector: chance(rng, 0.5) ? pick(rng, vectors) : 0x20 + Math.floor(rng() * 0xe0) }) });
+  if (has('tsc_deadline')) out.push({ w: 0.7, make: () => ({ k: 'tsc_deadline', cpu, deadline: chance(rng, 0.1) ? 0 : Math.floor(rng() * 120) }) });
+  if (x2 && has('self_ipi')) out.push({ w: 2, make: () => ({ k: 'self_ipi', cpu, vector: pick(rng, vectors) }) });
+  if (has('ipi.lowest') && m.vcpus > 1) {
+    out.push({ w: 2, make: () => {
+      const logical = chance(rng, 0.7);
+      return { k: 'ipi', cpu, vector: pick(rng, vectors), logical, dest: destOf(rng, m, Math.floor(rng() * m.vcpus), logical), lowest: true };
+    } });
+  }
+  if (x2 && has('ipi.dest32')) {
+    out.push({ w: 1.5, make: () => {
+      if (chance(rng, 0.3)) return { k: 'ipi', cpu, vector: pick(rng, vectors), dest: 0xffffffff, logical: chance(rng, 0.5) };
+      const logical = chance(rng, 0.6);
+      return { k: 'ipi', cpu, vector: pick(rng, vectors), logical, dest: destOf(rng, m, Math.floor(rng() * m.vcpus), logical) };
+    } });
+  }
+  if (m.ioapic.length > 0 && has('ioapic_write')) {
+    out.push({ w: 2, make: () => {
+      const p = pick(rng, m.ioapic);
+      const logical = has('ioapic.logical') && chance(rng, 0.3);
+      const lowest = has('ioapic.lowest') && chance(rng, 0.2);
+      const vector = chance(rng, 0.3) ? altVector(p, vectors) : p.vector;
+      const dest = logical ? (m.apic === 'x2apic' ? 1 << Math.floor(rng() * m.vcpus) : 1 + Math.floor(rng() * 255)) & 0xff : (m.apicIds?.[Math.floor(rng() * m.vcpus)] ?? Math.floor(rng() * m.vcpus)) & 0xff;
+      return { k: 'ioapic_write', cpu, pin: p.pin, vector, dest, trigger: p.trigger, masked: chance(rng, 0.25), logical, lowest };
+    } });
+  }
+  if (m.ioapic.length > 0 && has('ioapic_read')) {
+    out.push({ w: 1, make: () => {
+      const r = rng();
+      if (r < 0.15) return { k: 'ioapic_read', cpu, reg: chance(rng, 0.5) ? 'id' : 'version' };
+      return { k: 'ioapic_read', cpu, reg: r < 0.85 ? 'redir-lo' : 'redir-hi', pin: pick(rng, m.ioapic).pin };
+    } });
+  }
 }
 
 function choose(rng: Rng, cands: Cand[]): Cand {

@@ -20,7 +20,9 @@ import {
 } from '../apic/vecset.js';
 import {
   ESR_RECV_ILLEGAL, ESR_SEND_ILLEGAL, NMI_VECTOR, Reference, SRC_NAMES, Trig, type CollapseListener, type DeliveryFault,
+  type MisrouteListener,
 } from '../reference/lapic.js';
+import { REDIR_DELIVERY_STATUS, REDIR_REMOTE_IRR } from '../apic/ioapic.js';
 import { GUEST_EVENTS, type Event, type MachineConfig, type Reg } from '../scenario/types.js';
 import {
   makeCause, makeSignature, tagOf, type CauseClass, type Divergence, type DivergenceKind,
@@ -46,7 +48,7 @@ const NMI_SLOT = 256;
 const MAX_SYMPTOMS = 24;
 const scratch = vecSet();
 
-export class Oracle implements ObsSink, CollapseListener {
+export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
   readonly ref: Reference;
   readonly divergences: Divergence[] = [];
   private readonly bySig = new Map<string, number>();
@@ -134,6 +136,20 @@ export class Oracle implements ObsSink, CollapseListener {
       this.dupOwner.push(new Own());
     }
     this.ref.collapses = this;
+    this.ref.misroutes = this;
+  }
+
+  /** REF-LP-1: the backend says which vCPU its lowest-priority arbitration chose. */
+  arbitrated(cpu: number): void {
+    this.ref.lowestChoices.push(cpu);
+  }
+
+  /** REF-LP-1: the chosen vCPU is not among those the message addresses. */
+  misrouted(cpu: number, vector: number, allowed: number): void {
+    const to = [];
+    for (let i = 0; i < this.machine.vcpus; i++) if (allowed & (1 << i)) to.push(`vCPU${i}`);
+    this.record('spurious', makeCause('spurious', this.why(cpu, 'lowest-priority-misrouted', vector, 'lowest-priority-outside-destinations')), cpu,
+      `a lowest-priority message of ${hex(vector)} went to vCPU${cpu}; it addressed only ${to.join(', ')}`, 'lowest-priority');
   }
 
   /** Bare metal merged a message into the pending instance: does the mechanism keep it apart? */
@@ -223,6 +239,8 @@ export class Oracle implements ObsSink, CollapseListener {
     this.curCpu = -1;
     this.boundaryDone = false;
     this.dueAt = -1;
+    this.ref.lowestChoices.length = 0;
+    this.ref.lowestNext = 0;
     const v = this.view;
     if (!v) return;
     let instruction: boolean;
@@ -231,7 +249,7 @@ export class Oracle implements ObsSink, CollapseListener {
         if (v.where(ev.cpu) === 'guest' && v.inL2(ev.cpu)) this.l2Boundary(ev.cpu);
         return;
       case 'exit': instruction = ev.reason !== 'timer' && ev.reason !== 'npf'; break; // CPUID, OUT, PAUSE trap
-      case 'msi': case 'ioapic': case 'enter': case 'enter_step': case 'pirq': case 'fault': return;
+      case 'msi': case 'ioapic': case 'enter': case 'enter_step': case 'pirq': case 'fault': case 'time': case 'lint': return;
       default: instruction = true; break;
     }
     const cpu = ev.cpu;
@@ -528,7 +546,8 @@ export class Oracle implements ObsSink, CollapseListener {
   readValue(cpu: number, reg: Reg, value: VecSet | number): void {
     this.activity++;
     // The read is the instruction: the boundary before it comes first.
-    if (cpu === this.curCpu && !this.boundaryDone && this.cur?.k === 'read') {
+    const k = this.cur?.k;
+    if (cpu === this.curCpu && !this.boundaryDone && (k === 'read' || k === 'lapic_read' || k === 'ioapic_read')) {
       this.boundary(cpu, true);
       this.boundaryDone = true;
     }
@@ -598,9 +617,10 @@ export class Oracle implements ObsSink, CollapseListener {
       }
       case 'esr': {
         const got = value as number;
-        const expect = a.esr;
+        // REF-ESR-1: after an ESR write, what that write latched.
+        const expect = a.esrLatched ? a.esrShown : a.esr;
         // Send errors are synchronous; a Receive-Illegal-Vector still on the bus may or may not show.
-        const rivOptional = a.rivInflight > 0;
+        const rivOptional = a.esrLatched ? a.esrRivMaybe : a.rivInflight > 0;
         const mask = rivOptional ? ~ESR_RECV_ILLEGAL : ~0;
         if ((got & mask) === (expect & mask)) return;
         let tag = 'esr-mismatch';
@@ -610,7 +630,62 @@ export class Oracle implements ObsSink, CollapseListener {
         mismatch(tag, `vCPU${cpu} read ESR = ${hex(got)}, bare metal: ${hex(expect)}`, []);
         return;
       }
+      default: this.readProgrammed(cpu, reg, value as number, mismatch);
     }
+  }
+
+  /**
+   * Registers the guest programmes (REF-ADDR-1, REF-SVR-1, REF-IOA-6): exact, except what the
+   * architecture leaves to the model (version registers, the I/O APIC ID) and what timing
+   * leaves open (delivery status; Remote IRR while the level message is on the bus).
+   */
+  private readProgrammed(cpu: number, reg: Reg, got: number, mismatch: (tag: string, msg: string, vectors: number[]) => void): void {
+    const r = this.ref;
+    const bad = (tag: string, expect: string) => mismatch(tag, `vCPU${cpu} read ${reg.toUpperCase()} = ${hex(got)}, bare metal: ${expect}`, []);
+    switch (reg) {
+      case 'version': {
+        // An integrated APIC (0x10-0x15), 4 to 7 LVT entries, optionally EOI-broadcast suppression (bit 24).
+        const ver = got & 0xff, lvt = (got >>> 16) & 0xff;
+        if (ver < 0x10 || ver > 0x15 || lvt < 3 || lvt > 6 || (got & ~0x01ff00ff) !== 0) bad('apic-version-impossible', 'version 0x10-0x15, max LVT 3-6');
+        return;
+      }
+      case 'ioapic-id':
+        if ((got & ~0x0f000000) !== 0) bad('ioapic-id-reserved-bits', 'an ID in bits 27:24 only (set by the platform)');
+        return;
+      case 'ioapic-version': {
+        let maxPin = 0;
+        for (const p of r.pins.values()) maxPin = Math.max(maxPin, p.pin);
+        const ver = got & 0xff, maxEntry = (got >>> 16) & 0xff;
+        if (ver < 0x11 || ver > 0x20 || maxEntry < maxPin || (got & ~0x00ff80ff) !== 0) bad('ioapic-version-impossible', `version 0x11-0x20 with at least ${maxPin + 1} entries`);
+        return;
+      }
+      case 'redir-lo': case 'redir-hi': {
+        const ev = this.cur;
+        const pin = ev?.k === 'ioapic_read' ? ev.pin ?? -1 : -1;
+        const p = r.pins.get(pin);
+        if (!p) return;
+        const expect = r.readIoapic(reg, pin);
+        let care = reg === 'redir-hi' ? 0xff000000 : ~REDIR_DELIVERY_STATUS;
+        // Remote IRR is set when a local APIC accepts the level message: in flight, either way.
+        if (reg === 'redir-lo' && p.level && this.levelInFlight(p.vector)) care &= ~REDIR_REMOTE_IRR;
+        if (((got ^ expect) & care) === 0) return;
+        const tag = reg === 'redir-hi' ? 'redir-dest-mismatch'
+          : ((got ^ expect) & care) === REDIR_REMOTE_IRR ? (got & REDIR_REMOTE_IRR ? 'redir-remote-irr-stale' : 'redir-remote-irr-missing')
+          : 'redir-entry-mismatch';
+        mismatch(tag, `vCPU${cpu} read ${reg} of IOAPIC pin ${pin} = ${hex(got)}, bare metal: ${hex(expect)}`, [p.vector]);
+        return;
+      }
+      default: {
+        const expect = r.read(cpu, reg) as number;
+        if (got !== expect) bad(`${reg}-mismatch`, hex(expect));
+      }
+    }
+  }
+
+  /** A level message of `vector` is still on the bus to some vCPU. */
+  private levelInFlight(vector: number): boolean {
+    for (const a of this.ref.cpus) if (vsHas(a.inflight.bits, vector) && vsHas(a.inflightLevel, vector)) return true;
+    return false;
   }
 
   private isLevelPinVector(v: number): boolean {

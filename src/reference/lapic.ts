@@ -13,22 +13,30 @@
 //     delivered once more, and need not be. The next boundary where it would be taken
 //     settles the question.
 import { GuestCpu, execCoreInstruction } from '../apic/guestcpu.js';
-import { resolveDest } from '../apic/dest.js';
-import { Ioapic, type IoPin } from '../apic/ioapic.js';
+import { initialAddr, matchDest, x2apicLdr, type ApicAddr } from '../apic/dest.js';
+import { Ioapic, IOAPIC_VERSION, type IoPin } from '../apic/ioapic.js';
 import {
   computePpr, prioClass, vecSet, vsAdd, vsDel, vsHas, vsHighest, type VecSet,
 } from '../apic/vecset.js';
 import type { Event, MachineConfig, Reg } from '../scenario/types.js';
 import { CountSet } from '../apic/countset.js';
+import { LapicTimer } from '../apic/timer.js';
+import { LintPin, Raise } from '../apic/lint.js';
 
 /** Where a pending vector came from, coarse enough for symptoms. */
-export const enum Src { None = 0, Ipi = 1, SelfIpi = 2, Msi = 3, IoEdge = 4, IoLevel = 5 }
-export const SRC_NAMES = ['none', 'ipi', 'self-ipi', 'msi', 'ioapic-edge', 'ioapic-level'] as const;
+export const enum Src { None = 0, Ipi = 1, SelfIpi = 2, Msi = 3, IoEdge = 4, IoLevel = 5, Timer = 6, Lint = 7 }
+export const SRC_NAMES = ['none', 'ipi', 'self-ipi', 'msi', 'ioapic-edge', 'ioapic-level', 'timer', 'lint'] as const;
 
+/** Local APIC version register of an integrated APIC: version 0x14, 6 LVT entries (max LVT 5). */
+export const LAPIC_VERSION = 0x00050014;
 export const ESR_SEND_ILLEGAL = 0x20;
 export const ESR_RECV_ILLEGAL = 0x40;
 /** The vector number used for an NMI in deliveries and whereStuck queries. */
 export const NMI_VECTOR = 2;
+
+/** SVR bit 8: APIC software enable (SDM 10.4.7.2). The OS leaves it set, spurious vector 0xFF. */
+export const SVR_ENABLE = 0x100;
+export const SVR_INITIAL = 0x1ff;
 
 /** Trigger of the last message that landed for a vector (TMR shape tags). */
 export const enum Trig { None = 0, Edge = 1, Level = 2 }
@@ -38,8 +46,27 @@ export class RefLapic {
   readonly isr = vecSet();
   readonly tmr = vecSet();
   tpr = 0;
+  /** Errors detected since the last ESR write (or, before any write, since the last read). */
   esr = 0;
   nmiPending = false;
+  /** Addressing state (APIC ID, LDR, DFR model): REF-ADDR-1. */
+  readonly addr: ApicAddr = { id: 0, ldr: 0, flat: true };
+  /** Spurious-interrupt vector register; bit 8 is the software enable (REF-SVR-1). */
+  svr = SVR_INITIAL;
+  /**
+   * REF-ESR-1: once the guest has written ESR, reads return what that write latched (the
+   * architectural protocol); before, a read returns and clears the errors (the base
+   * language's shortcut, kept for its scenarios).
+   */
+  esrLatched = false;
+  esrShown = 0;
+  /** A Receive-Illegal-Vector message was on the bus at the latching write: it may show or not. */
+  esrRivMaybe = false;
+  /** The APIC timer and this vCPU's logical clock (REF-TMR-1..3). */
+  readonly timer = new LapicTimer();
+  now = 0;
+  /** LINT0, LINT1 (REF-LINT-1). */
+  readonly lint: [LintPin, LintPin] = [new LintPin(), new LintPin()];
 
   // ---- latency (REF-LAT-1, REF-ACC-3)
   /** Messages per vector sent to this CPU that have not landed yet. */
@@ -57,6 +84,8 @@ export class RefLapic {
   nmiInflightSaw = 0;
   /** Illegal-vector messages in flight: their Receive-Illegal-Vector bit lands with them. */
   rivInflight = 0;
+  /** Of the messages in flight, those sent before the last SVR enable/disable write (REF-SVR-3). */
+  readonly crossed = new CountSet();
   /** Optional instances per vector (may be delivered once each, need not be). */
   readonly extra = new CountSet();
   nmiExtra = 0;
@@ -84,7 +113,12 @@ export class RefLapic {
   copyFrom(o: RefLapic): void {
     this.irr.set(o.irr); this.isr.set(o.isr); this.tmr.set(o.tmr);
     this.tpr = o.tpr; this.esr = o.esr; this.nmiPending = o.nmiPending;
+    this.addr.id = o.addr.id; this.addr.ldr = o.addr.ldr; this.addr.flat = o.addr.flat;
+    this.timer.copyFrom(o.timer); this.now = o.now;
+    this.lint[0].copyFrom(o.lint[0]); this.lint[1].copyFrom(o.lint[1]);
+    this.svr = o.svr; this.esrLatched = o.esrLatched; this.esrShown = o.esrShown; this.esrRivMaybe = o.esrRivMaybe;
     this.inflight.copyFrom(o.inflight); this.inflightLevel.set(o.inflightLevel); this.inflightSaw.copyFrom(o.inflightSaw);
+    this.crossed.copyFrom(o.crossed);
     this.nmiInflight = o.nmiInflight; this.nmiInflightSaw = o.nmiInflightSaw; this.rivInflight = o.rivInflight;
     this.extra.copyFrom(o.extra); this.nmiExtra = o.nmiExtra;
     this.src0.set(o.src0); this.src1.set(o.src1); this.src2.set(o.src2);
@@ -117,8 +151,17 @@ export class RefLapic {
     return computePpr(this.tpr, vsHighest(this.isr));
   }
 
-  /** Highest pending vector that the APIC would dispatch now (REF-DISP-1), or -1. */
+  /** The APIC is software-disabled (SVR bit 8 clear). */
+  disabled(): boolean {
+    return (this.svr & SVR_ENABLE) === 0;
+  }
+
+  /**
+   * Highest pending vector that the APIC would dispatch now (REF-DISP-1), or -1. While the
+   * APIC is software-disabled nothing pending is due (REF-SVR-2: held, taken or not).
+   */
   deliverable(): number {
+    if (this.disabled()) return -1;
     const v = vsHighest(this.irr);
     if (v < 0) return -1;
     return prioClass(v) > prioClass(this.ppr()) ? v : -1;
@@ -134,6 +177,34 @@ export class RefLapic {
     if (n !== 0) { this.inflightSaw.takeAll(v); this.inflightSaw.add(v, n); }
   }
 
+  /**
+   * REF-SVR-3: every fixed message in flight at an SVR enable/disable write may land on
+   * either side of it (accepted, or discarded while disabled): when it lands on an enabled
+   * APIC it becomes an optional instance.
+   */
+  markCrossed(): void {
+    this.crossed.copyFrom(this.inflight);
+  }
+
+  /** Drop every fixed message in flight: it lands on a software-disabled APIC (REF-SVR-1). */
+  dropInflight(): void {
+    if (this.inflight.total === 0) return;
+    for (let v = 16; v < 256; v++) { if (this.inflight.takeAll(v) !== 0) this.inflightSaw.takeAll(v); }
+    this.crossed.copyFrom(this.inflight);
+  }
+
+  /** REF-SVR-3: messages that crossed an SVR write land as optional instances. */
+  landCrossed(): void {
+    for (let v = 16; v < 256 && this.crossed.total !== 0; v++) {
+      const c = Math.min(this.crossed.takeAll(v), this.inflight.count(v));
+      for (let i = 0; i < c; i++) {
+        this.inflight.takeOne(v);
+        if (this.inflightSaw.count(v) > this.inflight.count(v)) this.inflightSaw.takeOne(v);
+      }
+      if (c !== 0) { this.extra.add(v, c); this.landedTrigger(v, vsHas(this.inflightLevel, v)); }
+    }
+  }
+
   /** Something is still on the bus to this CPU. */
   anyInflight(): boolean {
     return this.inflight.total !== 0 || this.nmiInflight !== 0 || this.rivInflight !== 0;
@@ -142,6 +213,11 @@ export class RefLapic {
 
 export interface CollapseListener {
   collapsed(cpu: number, vector: number): void;
+}
+
+/** Told when a backend's lowest-priority arbitration chose a vCPU the message did not address. */
+export interface MisrouteListener {
+  misrouted(cpu: number, vector: number, allowed: number): void;
 }
 
 /** Why the reference refuses a delivery. */
@@ -160,13 +236,42 @@ export class Reference {
   readonly ioapic: Ioapic;
   /** The I/O APIC's pins (line, mask, Remote IRR). */
   get pins(): Map<number, IoPin> { return this.ioapic.pins; }
+  /** Each vCPU's addressing state (the same objects as cpus[i].addr). */
+  readonly addrs: ApicAddr[] = [];
+  /**
+   * REF-LP-1: lowest-priority arbitration is model-specific, so the backend says which vCPU
+   * it chose for each lowest-priority message of the current event (ObsSink.arbitrated), in
+   * order; the reference accepts any vCPU the message addresses. Without a report the
+   * lowest-numbered addressed vCPU is assumed.
+   */
+  readonly lowestChoices: number[] = [];
+  lowestNext = 0;
+  misroutes: MisrouteListener | null = null;
 
   constructor(readonly machine: MachineConfig) {
     this.cpus = [];
-    for (let i = 0; i < machine.vcpus; i++) this.cpus.push(new RefLapic());
+    for (let i = 0; i < machine.vcpus; i++) {
+      const a = new RefLapic();
+      const init = initialAddr(machine.apic, i, machine.apicIds?.[i] ?? i);
+      a.addr.id = init.id; a.addr.ldr = init.ldr; a.addr.flat = init.flat;
+      this.cpus.push(a);
+      this.addrs.push(a.addr);
+    }
     this.ioapic = new Ioapic(machine.ioapic, (p) => {
-      if (p.dest < machine.vcpus) this.send(-1, p.dest, p.vector, p.level, p.level ? Src.IoLevel : Src.IoEdge);
+      // REF-IPI-1 for the I/O APIC: its 8-bit destination, physical or logical.
+      let mask = matchDest(machine.apic, this.addrs, -1, 'none', p.logical, p.dest);
+      if (p.lowest) mask = this.lowest(mask, p.vector);
+      for (let i = 0; i < machine.vcpus; i++) if (mask & (1 << i)) this.send(-1, i, p.vector, p.level, p.level ? Src.IoLevel : Src.IoEdge);
     });
+  }
+
+  /** REF-LP-1: the one vCPU a lowest-priority message goes to, as a mask (0: it addresses none). */
+  private lowest(mask: number, vector: number): number {
+    if (mask === 0) return 0;
+    const c = this.lowestChoices[this.lowestNext++];
+    if (c === undefined || c < 0 || c >= this.cpus.length) return mask & -mask;
+    if (!(mask & (1 << c))) this.misroutes?.misrouted(c, vector, mask);
+    return 1 << c; // mirrored even when illegal: one divergence, not a cascade
   }
 
   /**
@@ -180,6 +285,7 @@ export class Reference {
       a.esr |= ESR_RECV_ILLEGAL;
       return;
     }
+    if (a.disabled()) return; // REF-SVR-1
     vsAdd(a.everSent, vector);
     if (vsHas(a.irr, vector)) a.extra.add(vector);
     a.setPending(vector);
@@ -207,6 +313,7 @@ export class Reference {
     const a = this.cpus[cpu]!;
     if (vector < 16) { a.esr |= ESR_RECV_ILLEGAL; return; }
     vsAdd(a.everSent, vector);
+    if (a.disabled()) return; // REF-SVR-1: a fixed message to a software-disabled APIC is discarded
     if (vsHas(a.irr, vector)) this.collapses?.collapsed(cpu, vector);
     a.setPending(vector);
     a.landedTrigger(vector, level);
@@ -248,6 +355,9 @@ export class Reference {
       a.nmiInflightSaw = 0;
     }
     if (a.inflight.total === 0) return;
+    // REF-SVR-3: what was on the bus at the last SVR write may have landed on either side of it.
+    if (a.crossed.total !== 0) { a.landCrossed(); if (a.inflight.total === 0) return; }
+    if (a.disabled()) { a.dropInflight(); return; } // REF-SVR-1
     const bits = a.inflight.bits;
     for (let w = 0; w < 8; w++) {
       let word = bits[w]!;
@@ -306,7 +416,7 @@ export class Reference {
     const a = this.cpus[cpu]!;
     const g = a.guest;
     if (a.nmiExtra !== 0 && !a.nmiPending && g.nmiWindow()) { a.nmiExtra = 0; this.collapses?.collapsed(cpu, NMI_VECTOR); }
-    if (a.extra.total === 0 || !g.interruptible() || a.l2Running) return;
+    if (a.extra.total === 0 || !g.interruptible() || a.l2Running || a.disabled()) return;
     const ppr = prioClass(a.ppr());
     for (let v = 255; v >= 16 && a.extra.total !== 0; v--) {
       if (vsHas(a.extra.bits, v) && !vsHas(a.irr, v) && prioClass(v) > ppr) this.dropExtra(cpu, v);
@@ -317,11 +427,25 @@ export class Reference {
   apply(ev: Event): void {
     switch (ev.k) {
       case 'msi': {
-        const mask = resolveDest(this.machine.apic, this.machine.vcpus, 0, 'none', ev.logical ?? false, ev.dest);
+        let mask = matchDest(this.machine.apic, this.addrs, 0, 'none', ev.logical ?? false, ev.dest);
+        if (ev.lowest) mask = this.lowest(mask, ev.vector);
         for (let i = 0; i < this.machine.vcpus; i++) if (mask & (1 << i)) this.send(-1, i, ev.vector, false, Src.Msi);
         return;
       }
       case 'ioapic': this.ioapic.apply(ev.pin, ev.op); return; // REF-IOA-1..3
+      case 'lint': { // REF-LINT-1: a device line, not an instruction
+        const l = this.cpus[ev.cpu]!.lint[ev.pin];
+        if (ev.op === 'deassert') { l.deassert(); return; }
+        this.lintRaise(ev.cpu, ev.pin, l.assert());
+        if (ev.op === 'pulse') l.deassert();
+        return;
+      }
+      case 'time': { // REF-TMR-2: not an instruction; the clock runs while halted too
+        const t = this.cpus[ev.cpu]!;
+        t.now += ev.advance;
+        this.timerFires(ev.cpu);
+        return;
+      }
       default: break;
     }
     const a = this.cpus[ev.cpu]!;
@@ -331,7 +455,18 @@ export class Reference {
       case 'ipi': this.ipi(ev.cpu, ev); return;
       case 'eoi': a.guest.eoi(); this.eoi(ev.cpu); return;
       case 'tpr': a.tpr = ev.via === 'cr8' ? ev.value & 0xf0 : ev.value; a.guest.tpr = a.tpr; return;
-      case 'read': if (ev.reg === 'esr') a.esr = 0; return;
+      case 'read': if (ev.reg === 'esr' && !a.esrLatched) a.esr = 0; return;
+      case 'lapic_write': this.lapicWrite(ev.cpu, ev.reg, ev.value); return;
+      case 'int': a.guest.softInt(ev.vector); return; // REF-SWI-1
+      case 'lvt_lint': this.lintRaise(ev.cpu, ev.pin, a.lint[ev.pin].write(ev.vector, ev.trigger === 'level', ev.masked || a.disabled(), ev.nmi ?? false)); return;
+      case 'self_ipi': // REF-LAT-2: a fixed edge self-IPI, as the ICR's self shorthand
+        if (ev.vector < 16) a.esr |= ESR_SEND_ILLEGAL;
+        this.landNow(ev.cpu, ev.vector, false, Src.SelfIpi);
+        return;
+      case 'ioapic_write': this.ioapic.write(ev.pin, ev); return; // REF-IOA-5
+      case 'lvt_timer': a.timer.writeLvt(ev.vector, ev.masked || a.disabled(), ev.mode); return; // REF-TMR-1, REF-SVR-1
+      case 'timer_initial': a.timer.writeInitial(ev.count, a.now); this.timerFires(ev.cpu); return;
+      case 'tsc_deadline': a.timer.writeDeadline(ev.deadline, a.now); this.timerFires(ev.cpu); return; // REF-TMR-3
       case 'vmentry':
         a.l2Running = true;
         // L1 re-injects what the last exit handed back (SDM 31.7.1.2), unless it injects
@@ -349,11 +484,53 @@ export class Reference {
     if (!ev.nmi && ev.vector < 16) {
       this.cpus[from]!.esr |= ESR_SEND_ILLEGAL; // REF-VEC-1: the sender flags SIV...
     }
-    const mask = resolveDest(this.machine.apic, this.machine.vcpus, from, sh, ev.logical ?? false, ev.dest ?? 0);
+    let mask = matchDest(this.machine.apic, this.addrs, from, sh, ev.logical ?? false, ev.dest ?? 0);
+    if (ev.lowest && !ev.nmi) mask = this.lowest(mask, ev.vector);
     for (let i = 0; i < this.machine.vcpus; i++) {
       if (!(mask & (1 << i))) continue;
       if (ev.nmi) this.sendNmi(from, i); // REF-DISP-3: one NMI latched
       else this.send(from, i, ev.vector, false, i === from ? Src.SelfIpi : Src.Ipi); // ...and each receiver RIV (R1.3)
+    }
+  }
+
+  /**
+   * REF-TMR-2: the timer's expiries up to now. An unmasked expiry is a local, edge-triggered
+   * interrupt that lands at once (no bus); several in one advance collapse into one IRR bit.
+   */
+  private timerFires(cpu: number): void {
+    const a = this.cpus[cpu]!;
+    if (a.timer.expire(a.now) === 0 || a.timer.masked) return;
+    this.landNow(cpu, a.timer.vector, false, Src.Timer);
+  }
+
+  /** REF-LINT-1: a local interrupt lands at once (no bus): fixed with its trigger, or an NMI. */
+  private lintRaise(cpu: number, pin: 0 | 1, r: Raise): void {
+    if (r === Raise.None) return;
+    const l = this.cpus[cpu]!.lint[pin];
+    if (r === Raise.Nmi) this.sendNmi(cpu, cpu);
+    else this.landNow(cpu, l.vector, l.level, Src.Lint);
+  }
+
+  /** REF-ADDR-1, REF-SVR-1, REF-ESR-1: a local APIC register write (validated for the mode). */
+  private lapicWrite(cpu: number, reg: 'id' | 'ldr' | 'dfr' | 'svr' | 'esr', value: number): void {
+    const a = this.cpus[cpu]!;
+    switch (reg) {
+      case 'id': a.addr.id = value >>> 24; return;
+      case 'ldr': a.addr.ldr = (value & 0xff000000) >>> 0; return;
+      case 'dfr': a.addr.flat = value >>> 28 === 0xf; return;
+      case 'svr': {
+        const was = a.disabled();
+        a.svr = value;
+        if (was !== a.disabled()) a.markCrossed(); // REF-SVR-3
+        if (a.disabled()) { a.timer.masked = true; a.lint[0].masked = true; a.lint[1].masked = true; } // SDM 10.4.7.2: every LVT mask bit is set
+        return;
+      }
+      case 'esr':
+        a.esrLatched = true;
+        a.esrShown = a.esr;
+        a.esrRivMaybe = a.rivInflight > 0;
+        a.esr = 0;
+        return;
     }
   }
 
@@ -364,6 +541,8 @@ export class Reference {
     if (v < 0) return;
     vsDel(a.isr, v);
     if (vsHas(a.tmr, v)) this.ioapic.eoi(v);
+    this.lintRaise(cpu, 0, a.lint[0].eoi(v)); // REF-LINT-1: the LVT's Remote IRR
+    this.lintRaise(cpu, 1, a.lint[1].eoi(v));
   }
 
   /**
@@ -421,7 +600,26 @@ export class Reference {
       case 'tmr': return a.tmr;
       case 'ppr': return a.ppr();
       case 'tpr': return a.tpr;
-      case 'esr': return a.esr;
+      case 'esr': return a.esrLatched ? a.esrShown : a.esr;
+      case 'id': return this.machine.apic === 'x2apic' ? a.addr.id : (a.addr.id << 24) >>> 0;
+      case 'ldr': return this.machine.apic === 'x2apic' ? x2apicLdr(a.addr.id) : a.addr.ldr;
+      case 'dfr': return a.addr.flat ? 0xffffffff : 0x0fffffff;
+      case 'svr': return a.svr;
+      case 'version': return LAPIC_VERSION;
+      case 'tmcct': return a.timer.current(a.now);
+      case 'ioapic-id': return 0;
+      case 'ioapic-version': return IOAPIC_VERSION;
+      case 'redir-lo': case 'redir-hi': return 0; // per pin: see readEntry
+    }
+  }
+
+  /** An I/O APIC register (REF-IOA-6). */
+  readIoapic(reg: 'id' | 'version' | 'redir-lo' | 'redir-hi', pin: number): number {
+    switch (reg) {
+      case 'id': return 0;
+      case 'version': return IOAPIC_VERSION;
+      case 'redir-lo': return this.ioapic.readEntry(pin, false);
+      case 'redir-hi': return this.ioapic.readEntry(pin, true);
     }
   }
 

@@ -17,10 +17,14 @@ export type Trigger = 'edge' | 'level';
 export interface IoapicPin {
   pin: number;
   vector: number;
-  /** Destination APIC ID (vCPU i has APIC ID i). */
+  /** Destination APIC ID (vCPU i has APIC ID i), or the MDA with `logical`. */
   dest: number;
   trigger: Trigger;
   masked: boolean;
+  /** Destination mode logical (redirection entry bit 11); default physical. */
+  logical?: boolean;
+  /** Delivery mode lowest priority (bits 10:8 = 001); default fixed. */
+  lowest?: boolean;
 }
 
 export interface NestedConfig {
@@ -43,18 +47,33 @@ export interface MachineConfig {
   /** vCPUs run a nested hypervisor (L1) that runs L2 guests. */
   nested?: NestedConfig;
   hyperv?: HypervConfig;
+  /** Initial APIC ID of each vCPU (default: vCPU i has ID i). x2APIC IDs are 32-bit, so
+   *  vCPUs can sit in logical clusters other than 0 (SDM 10.12.10.2). */
+  apicIds?: number[];
 }
 
 /** Where a guest-sent IPI goes (SDM 10.6.1): a destination field or a shorthand. */
 export type Shorthand = 'none' | 'self' | 'all' | 'others';
 
-export type Reg = 'irr' | 'isr' | 'tmr' | 'ppr' | 'tpr' | 'esr';
+/** Registers the `read` event reads. */
+export type ReadReg = 'irr' | 'isr' | 'tmr' | 'ppr' | 'tpr' | 'esr';
+export type Reg = ReadReg
+  // local APIC registers read by `lapic_read`, I/O APIC registers by `ioapic_read`
+  | 'id' | 'ldr' | 'dfr' | 'svr' | 'version' | 'tmcct' | 'ioapic-id' | 'ioapic-version' | 'redir-lo' | 'redir-hi';
+
+/** Local APIC registers a guest may write with `lapic_write` (xAPIC MMIO or x2APIC MSR). */
+export type LapicWriteReg = 'id' | 'ldr' | 'dfr' | 'svr' | 'esr';
+export type LapicReadReg = 'id' | 'ldr' | 'dfr' | 'svr' | 'version' | 'tmcct';
+export type TimerMode = 'oneshot' | 'periodic' | 'tsc-deadline';
+/** The largest `time` advance, TMICT and TSC deadline: the logical clock stays an exact integer. */
+export const MAX_TIME = 0xffffffff;
+export type IoapicReadReg = 'id' | 'version' | 'redir-lo' | 'redir-hi';
 
 export type ExitReason = 'timer' | 'io' | 'cpuid' | 'npf' | 'pause';
 
 export type Event =
   // --- guest instructions (executed only while the vCPU runs guest code) ---
-  | { k: 'ipi'; cpu: number; vector: number; shorthand?: Shorthand; logical?: boolean; dest?: number; nmi?: boolean }
+  | { k: 'ipi'; cpu: number; vector: number; shorthand?: Shorthand; logical?: boolean; dest?: number; nmi?: boolean; lowest?: boolean }
   | { k: 'eoi'; cpu: number; /** the guest's EOI routine honours Hyper-V "No EOI required" */ assist?: boolean }
   | { k: 'tpr'; cpu: number; value: number; via: 'cr8' | 'mmio' }
   | { k: 'cli'; cpu: number }
@@ -62,17 +81,43 @@ export type Event =
   | { k: 'step'; cpu: number }
   | { k: 'hlt'; cpu: number }
   | { k: 'iret'; cpu: number }
-  | { k: 'read'; cpu: number; reg: Reg }
+  | { k: 'read'; cpu: number; reg: ReadReg }
   | { k: 'work'; cpu: number; flag: number }
   | { k: 'wait'; cpu: number; flag: number }
   | { k: 'assist'; cpu: number; on: boolean }
+  // --- local APIC and I/O APIC programming (docs/scenario-language.md) ---
+  /** Write a local APIC register (the value as the guest writes it, register format). */
+  | { k: 'lapic_write'; cpu: number; reg: LapicWriteReg; value: number }
+  | { k: 'lapic_read'; cpu: number; reg: LapicReadReg }
+  /** x2APIC SELF_IPI MSR (0x83F): a fixed, edge self-IPI of `vector` (SDM 10.12.11). */
+  | { k: 'self_ipi'; cpu: number; vector: number }
+  /** The guest rewrites a whole redirection-table entry (both dwords). */
+  | { k: 'ioapic_write'; cpu: number; pin: number; vector: number; dest: number; trigger: Trigger; masked: boolean; logical?: boolean; lowest?: boolean }
+  /** The guest reads an I/O APIC register through IOREGSEL/IOWIN. */
+  | { k: 'ioapic_read'; cpu: number; reg: IoapicReadReg; pin?: number }
+  /** LVT LINT0/LINT1 write: fixed (edge or level) or NMI (SDM 10.5.1). */
+  | { k: 'lvt_lint'; cpu: number; pin: 0 | 1; vector: number; trigger: Trigger; masked: boolean; nmi?: boolean }
+  /** The LINT0/LINT1 input line of vCPU `cpu` changes (a device wired to the local APIC). */
+  | { k: 'lint'; cpu: number; pin: 0 | 1; op: 'assert' | 'deassert' | 'pulse' }
+  /** INT n: a software interrupt through the IDT (an interrupt gate): no APIC state changes. */
+  | { k: 'int'; cpu: number; vector: number }
+  // --- the local APIC timer on a logical clock (docs/scenario-language.md) ---
+  /** LVT timer register write (SDM 10.5.1, 10.5.4). */
+  | { k: 'lvt_timer'; cpu: number; vector: number; mode: TimerMode; masked: boolean }
+  /** Initial-count register (TMICT) write: starts a one-shot or periodic count; 0 stops it. */
+  | { k: 'timer_initial'; cpu: number; count: number }
+  /** IA32_TSC_DEADLINE write (logical clock units; 0 disarms). */
+  | { k: 'tsc_deadline'; cpu: number; deadline: number }
+  /** vCPU `cpu`'s logical clock advances by `advance` units: its timer fires if it expires.
+   *  Each vCPU has its own clock (*choice*: how the clocks of two CPUs relate is not modeled). */
+  | { k: 'time'; cpu: number; advance: number }
   // --- nested: L1 and L2 instructions ---
   /** L1 executes VMRESUME into L2, injecting `inject`; without it, L1 re-injects the event
    *  its last VM exit reported in IDT-vectoring information, as a real L1 must. */
   | { k: 'vmentry'; cpu: number; inject?: number }
   | { k: 'l2'; cpu: number; op: 'step' | 'vmcall' }
   // --- devices ---
-  | { k: 'msi'; dest: number; vector: number; logical?: boolean }
+  | { k: 'msi'; dest: number; vector: number; logical?: boolean; lowest?: boolean }
   | { k: 'ioapic'; pin: number; op: 'assert' | 'deassert' | 'pulse' | 'mask' | 'unmask' }
   // --- hypervisor and hardware ---
   | { k: 'exit'; cpu: number; reason: ExitReason }
@@ -88,6 +133,7 @@ export type EventKind = Event['k'];
 /** Events that are guest instructions: they run only while the vCPU executes guest code. */
 export const GUEST_EVENTS: ReadonlySet<EventKind> = new Set<EventKind>([
   'ipi', 'eoi', 'tpr', 'cli', 'sti', 'step', 'hlt', 'iret', 'read', 'work', 'wait', 'assist', 'vmentry',
+  'lapic_write', 'lapic_read', 'self_ipi', 'ioapic_write', 'ioapic_read', 'lvt_timer', 'timer_initial', 'tsc_deadline', 'int', 'lvt_lint',
 ]);
 
 /** Expected outcome of a reproducer on one backend variant: clean, or a divergence signature. */

@@ -6,6 +6,7 @@
 import { existsSync, lstatSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Backend } from '../backends/api.js';
+import { supportsScenario } from '../backends/features.js';
 import { runScenario } from '../engine/session.js';
 import { ScenarioError } from '../scenario/error.js';
 import { quoted } from '../scenario/sanitize.js';
@@ -15,7 +16,7 @@ import { ensureDir, listJson, OutputError, readScenarioFile, scenarioText, write
 export function expectationsFor(s: Scenario, backend: Backend): Record<string, Expectation> {
   const out: Record<string, Expectation> = {};
   for (const v of backend.variants) {
-    if (backend.supports(s.machine) !== null) continue;
+    if (supportsScenario(backend, s) !== null) continue;
     const r = runScenario(s, backend, v.name);
     out[`${backend.name}/${v.name}`] = r.primary ? { signature: r.primary.signature } : 'clean';
   }

@@ -97,7 +97,7 @@ describe('messages', () => {
     [{ ...base, events: [{ k: 'tpr', cpu: 0, value: 16 }] }, '$.events[0].via', /^missing; expected one of 'cr8', 'mmio'$/],
     [{ ...base, events: [{ k: 'eoi', cpu: 0, vectr: 1 }] }, '$.events[0]', /^unknown field 'vectr'; expected only the fields of event 'eoi': k, cpu, assist\?$/],
     [{ ...base, machine: { ...base.machine, apic: 'x3apic' } }, '$.machine.apic', /^expected one of 'xapic', 'x2apic', got 'x3apic'$/],
-    [{ ...base, machine: [] }, '$.machine', /^expected the machine: an object with vcpus, apic, ioapic, nested\?, hyperv\?, got an array$/],
+    [{ ...base, machine: [] }, '$.machine', /^expected the machine: an object with vcpus, apic, ioapic, nested\?, hyperv\?, apicIds\?, got an array$/],
     [{ ...base, expect: { 'kvm/v4.11': 'dirty' } }, '$.expect["kvm/v4.11"]', /^expected "clean" or \{"signature": .*\}, got 'dirty'$/],
     [{ ...base, expect: { 'kvm/v4.11': { sig: 'x' } } }, '$.expect["kvm/v4.11"]', /^unknown field 'sig'; expected only the fields of an expectation: signature$/],
     [{ ...base, expect: { kvm: 'clean' } }, '$.expect.kvm', /^expected a key "backend\/variant", got 'kvm'$/],

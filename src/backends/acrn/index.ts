@@ -235,6 +235,9 @@ export const acrn: Backend = {
   description: 'ACRN (projectacrn/acrn-hypervisor): vcpu_thread requests, basic (VM-entry injection) and advanced '
     + '(VID + posted interrupts) APICv modes, 2018 → v3.3: #1443, #3374, #4937, #8507.',
   variants: VARIANTS,
+  // Scenario features modeled (src/scenario/features.ts): none — vlapic.c's register writes and vioapic.c's redirection writes (the EOI-exit bitmap update) are not modeled yet;
+  // scenarios using them are refused as unsupported by this backend.
+  features: [],
   supports(machine: MachineConfig): string | null {
     if (machine.nested) return 'ACRN\'s nested VMX (CONFIG_NVMX_ENABLED) is not modelled';
     if (machine.hyperv?.apicAssist) return 'ACRN offers no Hyper-V APIC assist';

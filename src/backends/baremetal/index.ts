@@ -5,13 +5,16 @@
 // silent (test/oracle/soundness.test.ts runs it over random scenarios). It is also the
 // smallest example of a backend for users who write their own (docs/writing-a-backend.md).
 import { GuestCpu, execCoreInstruction } from '../../apic/guestcpu.js';
-import { resolveDest } from '../../apic/dest.js';
-import { Ioapic } from '../../apic/ioapic.js';
+import { initialAddr, matchDest, x2apicLdr, type ApicAddr } from '../../apic/dest.js';
+import { Ioapic, IOAPIC_VERSION } from '../../apic/ioapic.js';
 import {
   computePpr, prioClass, vecSet, vsAdd, vsDel, vsEmpty, vsHas, vsHighest, type VecSet,
 } from '../../apic/vecset.js';
 import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
+import { FEATURES } from '../../scenario/features.js';
+import { LapicTimer } from '../../apic/timer.js';
+import { LintPin, Raise } from '../../apic/lint.js';
 
 
 class Cpu {
@@ -23,22 +26,66 @@ class Cpu {
   nmiInflight = false;
   nmiPending = false;
   tpr = 0;
+  /** Errors since the last ESR write; `esrShown` is what that write latched (SDM 10.5.3). */
   esr = 0;
+  esrShown = 0;
+  esrWritten = false;
+  svr = 0x1ff;
+  readonly timer = new LapicTimer();
+  readonly lint: [LintPin, LintPin] = [new LintPin(), new LintPin()];
+  /** This vCPU's logical clock. */
+  now = 0;
+  readonly addr: ApicAddr;
   readonly guest = new GuestCpu();
+  constructor(addr: ApicAddr) { this.addr = addr; }
   ppr(): number { return computePpr(this.tpr, vsHighest(this.isr)); }
+  /** Software-disabled (SVR bit 8 clear, SDM 10.4.7.2): fixed messages are discarded, IRR held. */
+  disabled(): boolean { return (this.svr & 0x100) === 0; }
 }
 
 class BareMetal implements BackendInstance {
   private readonly cpus: Cpu[] = [];
   private readonly ioapic: Ioapic;
+  private readonly addrs: ApicAddr[] = [];
+  /** Lowest-priority arbitration: a rotating tie-break among the lowest TPR classes. */
+  private rotor = 0;
 
   constructor(readonly machine: MachineConfig, private readonly sink: ObsSink) {
-    for (let i = 0; i < machine.vcpus; i++) this.cpus.push(new Cpu());
+    for (let i = 0; i < machine.vcpus; i++) {
+      const c = new Cpu(initialAddr(machine.apic, i, machine.apicIds?.[i] ?? i));
+      this.cpus.push(c);
+      this.addrs.push(c.addr);
+    }
     this.ioapic = new Ioapic(machine.ioapic, (p) => {
-      if (p.dest >= machine.vcpus) return;
-      if (p.level) this.land(p.dest, p.vector, true); // level: accepted before Remote IRR is set
-      else vsAdd(this.cpus[p.dest]!.inflight, p.vector);
+      let mask = matchDest(machine.apic, this.addrs, -1, 'none', p.logical, p.dest);
+      if (p.lowest) mask = this.arbitrate(mask);
+      for (let i = 0; i < machine.vcpus; i++) {
+        if (!(mask & (1 << i))) continue;
+        if (p.level) this.land(i, p.vector, true); // level: accepted before Remote IRR is set
+        else vsAdd(this.cpus[i]!.inflight, p.vector);
+      }
     });
+  }
+
+  /**
+   * Lowest-priority delivery (SDM 10.6.2.4): one of the addressed vCPUs with the lowest TPR
+   * class, ties broken by a rotor — one model's arbitration among those the SDM allows.
+   * The choice is reported before the event is (ObsSink.arbitrated).
+   */
+  private arbitrate(mask: number): number {
+    if (mask === 0) return 0;
+    let best = -1;
+    let bestCls = 16;
+    const n = this.cpus.length;
+    for (let k = 0; k < n; k++) {
+      const i = (this.rotor + k) % n;
+      if (!(mask & (1 << i))) continue;
+      const cls = this.cpus[i]!.tpr >> 4;
+      if (cls < bestCls) { bestCls = cls; best = i; }
+    }
+    this.rotor = (this.rotor + 1) % n;
+    this.sink.arbitrated?.(best);
+    return 1 << best;
   }
 
   where(): VcpuWhere { return 'guest'; }
@@ -50,6 +97,7 @@ class BareMetal implements BackendInstance {
   private land(cpu: number, v: number, level: boolean): void {
     const c = this.cpus[cpu]!;
     if (v < 16) { c.esr |= 0x40; return; }
+    if (c.disabled()) return; // SDM 10.4.7.2: only INIT, NMI, SMI and SIPI are accepted
     vsAdd(c.irr, v);
     if (level) vsAdd(c.tmr, v); else vsDel(c.tmr, v);
     // The APIC arbitrates continuously, but "due" means every message sent to this CPU so
@@ -60,19 +108,36 @@ class BareMetal implements BackendInstance {
   apply(ev: Event, index: number): void {
     switch (ev.k) {
       case 'msi': {
+        let mask = matchDest(this.machine.apic, this.addrs, 0, 'none', ev.logical ?? false, ev.dest);
+        if (ev.lowest) mask = this.arbitrate(mask);
         this.sink.executed(index);
-        const mask = resolveDest(this.machine.apic, this.machine.vcpus, 0, 'none', ev.logical ?? false, ev.dest);
         for (let i = 0; i < this.machine.vcpus; i++) if (mask & (1 << i)) vsAdd(this.cpus[i]!.inflight, ev.vector);
         break;
       }
       case 'ioapic':
-        this.sink.executed(index);
+        // Applied before it is reported: a lowest-priority message's choice comes first.
         this.ioapic.apply(ev.pin, ev.op);
+        this.sink.executed(index);
         break;
       case 'pirq': {
         const c = this.cpus[ev.cpu]!;
         if (c.nmiInflight) { c.nmiInflight = false; c.nmiPending = true; }
         for (let v = vsHighest(c.inflight); v >= 0; v = vsHighest(c.inflight)) { vsDel(c.inflight, v); this.land(ev.cpu, v, false); }
+        break;
+      }
+      case 'lint': { // a device line wired to this local APIC
+        this.sink.executed(index);
+        const l = this.cpus[ev.cpu]!.lint[ev.pin];
+        if (ev.op === 'deassert') { l.deassert(); break; }
+        this.lintRaise(ev.cpu, ev.pin, l.assert());
+        if (ev.op === 'pulse') l.deassert();
+        break;
+      }
+      case 'time': { // the clock runs whatever the core does
+        this.sink.executed(index);
+        const c = this.cpus[ev.cpu]!;
+        c.now += ev.advance;
+        this.timerFires(ev.cpu);
         break;
       }
       case 'exit': case 'enter': case 'enter_step': case 'fault': case 'vmentry': case 'l2':
@@ -90,9 +155,10 @@ class BareMetal implements BackendInstance {
     if (execCoreInstruction(g, ev.k)) { this.sink.executed(index); return; }
     switch (ev.k) {
       case 'ipi': {
+        let mask = matchDest(this.machine.apic, this.addrs, ev.cpu, ev.shorthand ?? 'none', ev.logical ?? false, ev.dest ?? 0);
+        if (ev.lowest && !ev.nmi) mask = this.arbitrate(mask);
         this.sink.executed(index);
         if (!ev.nmi && ev.vector < 16) c.esr |= 0x20;
-        const mask = resolveDest(this.machine.apic, this.machine.vcpus, ev.cpu, ev.shorthand ?? 'none', ev.logical ?? false, ev.dest ?? 0);
         for (let i = 0; i < this.machine.vcpus; i++) {
           if (!(mask & (1 << i))) continue;
           const t = this.cpus[i]!;
@@ -108,6 +174,8 @@ class BareMetal implements BackendInstance {
         if (v >= 0) {
           vsDel(c.isr, v);
           if (vsHas(c.tmr, v)) this.ioapic.eoi(v);
+          this.lintRaise(ev.cpu, 0, c.lint[0].eoi(v));
+          this.lintRaise(ev.cpu, 1, c.lint[1].eoi(v));
         }
         this.sink.executed(index);
         return;
@@ -116,13 +184,89 @@ class BareMetal implements BackendInstance {
       case 'read': {
         const r = ev.reg;
         const val: VecSet | number = r === 'irr' ? c.irr : r === 'isr' ? c.isr : r === 'tmr' ? c.tmr : r === 'ppr' ? c.ppr() : r === 'tpr' ? c.tpr : c.esr;
-        this.sink.readValue(ev.cpu, r, val);
-        if (r === 'esr') c.esr = 0;
+        this.sink.readValue(ev.cpu, r, r === 'esr' && c.esrWritten ? c.esrShown : val);
+        if (r === 'esr' && !c.esrWritten) c.esr = 0;
+        this.sink.executed(index);
+        return;
+      }
+      case 'lapic_write': {
+        const v = ev.value;
+        switch (ev.reg) {
+          case 'id': c.addr.id = v >>> 24; break;
+          case 'ldr': c.addr.ldr = (v & 0xff000000) >>> 0; break;
+          case 'dfr': c.addr.flat = v >>> 28 === 0xf; break;
+          case 'svr': c.svr = v; if (c.disabled()) { c.timer.masked = true; c.lint[0].masked = true; c.lint[1].masked = true; } break;
+          case 'esr': c.esrWritten = true; c.esrShown = c.esr; c.esr = 0; break;
+        }
+        this.sink.executed(index);
+        return;
+      }
+      case 'lapic_read': {
+        const x2 = this.machine.apic === 'x2apic';
+        let val: number;
+        switch (ev.reg) {
+          case 'id': val = x2 ? c.addr.id : (c.addr.id << 24) >>> 0; break;
+          case 'ldr': val = x2 ? x2apicLdr(c.addr.id) : c.addr.ldr; break;
+          case 'dfr': val = c.addr.flat ? 0xffffffff : 0x0fffffff; break;
+          case 'svr': val = c.svr; break;
+          case 'version': val = 0x00050014; break;
+          case 'tmcct': val = c.timer.current(c.now); break;
+        }
+        this.sink.readValue(ev.cpu, ev.reg, val);
+        this.sink.executed(index);
+        return;
+      }
+      case 'self_ipi':
+        this.sink.executed(index);
+        if (ev.vector < 16) c.esr |= 0x20;
+        this.land(ev.cpu, ev.vector, false);
+        return;
+      case 'ioapic_write':
+        this.ioapic.write(ev.pin, ev);
+        this.sink.executed(index);
+        return;
+      case 'int': g.softInt(ev.vector); this.sink.executed(index); return;
+      case 'lvt_lint':
+        this.sink.executed(index);
+        this.lintRaise(ev.cpu, ev.pin, c.lint[ev.pin].write(ev.vector, ev.trigger === 'level', ev.masked || c.disabled(), ev.nmi ?? false));
+        return;
+      case 'lvt_timer':
+        this.sink.executed(index);
+        c.timer.writeLvt(ev.vector, ev.masked || c.disabled(), ev.mode);
+        return;
+      case 'timer_initial':
+        this.sink.executed(index);
+        c.timer.writeInitial(ev.count, c.now);
+        this.timerFires(ev.cpu);
+        return;
+      case 'tsc_deadline':
+        this.sink.executed(index);
+        c.timer.writeDeadline(ev.deadline, c.now);
+        this.timerFires(ev.cpu);
+        return;
+      case 'ioapic_read': {
+        const reg = ev.reg === 'id' ? 'ioapic-id' : ev.reg === 'version' ? 'ioapic-version' : ev.reg;
+        const val = ev.reg === 'id' ? 0 : ev.reg === 'version' ? IOAPIC_VERSION : this.ioapic.readEntry(ev.pin ?? -1, ev.reg === 'redir-hi');
+        this.sink.readValue(ev.cpu, reg, val);
         this.sink.executed(index);
         return;
       }
       default: this.sink.executed(index);
     }
+  }
+
+  /** A LINT pin raises locally: its fixed vector with its trigger, or an NMI. */
+  private lintRaise(cpu: number, pin: 0 | 1, r: Raise): void {
+    if (r === Raise.None) return;
+    const c = this.cpus[cpu]!;
+    if (r === Raise.Nmi) c.nmiPending = true;
+    else this.land(cpu, c.lint[pin].vector, c.lint[pin].level);
+  }
+
+  /** Timer expiries up to now: an unmasked one raises the LVT vector locally (SDM 10.5.4). */
+  private timerFires(cpu: number): void {
+    const c = this.cpus[cpu]!;
+    if (c.timer.expire(c.now) !== 0 && !c.timer.masked) this.land(cpu, c.timer.vector, false);
   }
 
   /** The cores take what they can at the current boundary (NMI first, R5.6). */
@@ -132,7 +276,7 @@ class BareMetal implements BackendInstance {
       const g = c.guest;
       for (;;) {
         if (c.nmiPending && g.nmiWindow()) { c.nmiPending = false; g.take(2, true); this.sink.deliver(i, 2, true); continue; }
-        if (!g.interruptible()) break;
+        if (!g.interruptible() || c.disabled()) break; // software-disabled: IRR is held
         const v = vsHighest(c.irr);
         if (v < 0 || prioClass(v) <= prioClass(c.ppr())) break;
         vsDel(c.irr, v); vsAdd(c.isr, v); g.take(v, false);
@@ -152,6 +296,8 @@ export const baremetal: Backend = {
   supports(m: MachineConfig): string | null {
     return m.nested ? 'no nested virtualization on bare metal' : null;
   },
+  // The architecture itself: every programmable feature of the scenario language.
+  features: FEATURES,
   create(_variant: string, machine: MachineConfig, sink: ObsSink): BackendInstance {
     return new BareMetal(machine, sink);
   },

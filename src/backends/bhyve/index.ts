@@ -11,6 +11,9 @@ export const bhyve: Backend = {
   name: 'bhyve',
   description: 'FreeBSD bhyve (vmm.ko) on AMD SVM: software vlapic, V_IRQ posting (prefix) vs EVENTINJ (fixed: 2018; main: today)',
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
+  // Scenario features modeled (src/scenario/features.ts): none — vlapic.c's ID/LDR/DFR/SVR/ESR writes and vioapic.c's redirection writes (which recompute TMR) are not modeled yet;
+  // scenarios using them are refused as unsupported by this backend.
+  features: [],
   supports(machine: MachineConfig): string | null {
     if (machine.nested) return 'bhyve on SVM runs no nested guests (no nested SVM in vmm.ko)';
     if (machine.hyperv?.apicAssist) return 'bhyve offers no Hyper-V enlightenments';

@@ -413,6 +413,9 @@ export const kvmNvmx: Backend = {
   description: 'KVM nested VMX (v3.1–3.3 era): L0 injecting an L1 interrupt while L2 runs, around Nadav Har\'El\'s '
     + 'IDT-vectoring fix; L0 emulates L1\'s LAPIC without APICv',
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
+  // Scenario features modeled (src/scenario/features.ts): none — as kvm; plus the EOI-exit bitmap reload while L2 runs (4cf4df7ab4d1) once redirection writes are modeled;
+  // scenarios using them are refused as unsupported by this backend.
+  features: [],
   supports(m: MachineConfig): string | null {
     if (!m.nested) return 'kvm-nvmx models nested VMX only (L1 runs an L2)';
     if (!m.nested.exitOnIntr) return 'kvm-nvmx models an L1 that asks for external-interrupt exiting (L1\'s interrupts to L2\'s IDT are not modelled)';
