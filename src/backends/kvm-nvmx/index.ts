@@ -420,6 +420,7 @@ export const kvmNvmx: Backend = {
     if (!m.nested) return 'kvm-nvmx models nested VMX only (L1 runs an L2)';
     if (!m.nested.exitOnIntr) return 'kvm-nvmx models an L1 that asks for external-interrupt exiting (L1\'s interrupts to L2\'s IDT are not modelled)';
     if (m.hyperv?.apicAssist) return 'kvm-nvmx offers no Hyper-V enlightenments';
+    if (m.nested.postedIntr) return 'kvm-nvmx models L0 without APICv: L1 giving L2 posted interrupts is not modelled';
     return null;
   },
   create(variant: string, machine: MachineConfig, sink: ObsSink): BackendInstance {
