@@ -1,11 +1,10 @@
 // The irqdiff command line. Exit codes: 0 clean, 1 divergence found (or an expectation
 // failed), 2 usage or input error.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { cpus } from 'node:os';
 import type { Backend } from '../backends/api.js';
 import { allBackends, BackendModuleError } from '../backends/load.js';
 import { runScenario } from '../engine/session.js';
-import { parseDuration, runCampaign } from '../fuzz/campaign.js';
+import { runCampaign } from '../fuzz/campaign.js';
 import { CLASS_LABEL, classify, type Class } from '../fuzz/classify.js';
 import { rateAlarms } from '../fuzz/rates.js';
 import { DEFAULT_GEN } from '../gen/generator.js';
@@ -17,6 +16,7 @@ import { shown } from '../scenario/sanitize.js';
 import type { Scenario } from '../scenario/types.js';
 import { checkWritableDir, checkWritableFile, OutputError, readScenarioFile, scenarioText, writeAtomic } from '../store/files.js';
 import { checkFiles } from './check.js';
+import { checkResume, epilogue, planCampaign, type FuzzValues } from './campaign.js';
 import { expectTarget, foundTarget } from './file-targets.js';
 import { traceScenario } from './trace.js';
 
@@ -123,26 +123,24 @@ async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number
   const a = args(argv, {
     backend: { type: 'string', multiple: true }, time: { type: 'string' }, seed: { type: 'string' },
     out: { type: 'string' }, corpus: { type: 'string' }, jobs: { type: 'string' }, 'max-events': { type: 'string' }, tui: { type: 'boolean' },
+    workers: { type: 'string' }, iterations: { type: 'string' }, resume: { type: 'boolean' }, random: { type: 'boolean' }, coverage: { type: 'boolean' },
   });
   if (a.values.help) { out(HELP.fuzz!); return 0; }
   if (a.positionals.length > 0) throw new UsageError(`fuzz: unexpected argument '${a.positionals[0]}'`);
-  const modules = (a.values['backend-module'] as string[] | undefined) ?? [];
-  const filters = (a.values.backend as string[] | undefined) ?? [];
-  let seconds: number;
-  try { seconds = parseDuration((a.values.time as string | undefined) ?? '30s'); } catch (err) { throw new UsageError((err as Error).message); }
+  const plan = planCampaign(a.values as FuzzValues, (m) => new UsageError(m));
+  const { modules, filters, seconds, workers: jobs, maxEvents, seed, out: outDir } = plan;
   const backends = await allBackends(modules);
   const targets = resolveTargets(backends, filters);
   if (targets.length === 0) throw new UsageError('fuzz: no backend variant to run');
-  const jobs = a.values.jobs === undefined ? Math.max(1, cpus().length) : Number(a.values.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new UsageError('fuzz: --jobs must be a whole number from 1 to 256');
-  const maxEvents = a.values['max-events'] === undefined ? DEFAULT_GEN.maxEvents : Number(a.values['max-events']);
-  if (!Number.isInteger(maxEvents) || maxEvents < 4 || maxEvents > 4000) throw new UsageError('fuzz: --max-events must be from 4 to 4000');
-  const seed = (a.values.seed as string | undefined) ?? '1';
-  const outDir = (a.values.out as string | undefined) ?? 'crashes';
+  checkResume(plan, targets); // a mismatched campaign is refused before anything is written
   const corpus = corpusSignatures((a.values.corpus as string | undefined) ?? 'corpus');
   checkWritableDir(outDir); // now, not at the first finding or the first progress save
-  const title = `irqdiff fuzz: ${targets.length} variants (${targets.map((t) => `${t.backend.name}/${t.variant}`).join(', ')}), ${seconds}s, ${jobs} jobs, seed ${seed}, out ${outDir}/`;
-  const options = { filters, modules, seed, seconds, jobs, out: outDir, maxEvents, reportEveryMs: a.values.tui ? 500 : 5000 };
+  const budget = [Number.isFinite(seconds) ? `${seconds}s` : '', plan.iterations !== undefined ? `${plan.iterations} iterations` : ''].filter(Boolean).join(' or ');
+  const title = `irqdiff fuzz: ${targets.length} variants (${targets.map((t) => `${t.backend.name}/${t.variant}`).join(', ')}), ${budget}, ${jobs} workers, seed ${seed}, ${plan.engine}, out ${outDir}/`;
+  const options = {
+    filters, modules, seed, seconds, jobs, out: outDir, maxEvents, reportEveryMs: a.values.tui ? 500 : 5000,
+    iterations: plan.iterations, engine: plan.engine, targetKeys: targets.map((t) => `${t.backend.name}/${t.variant}`), track: a.values.coverage === true, handleSignals: true,
+  };
   const emph = (t: string) => (process.stdout.isTTY && !process.env.NO_COLOR ? `\x1b[1;31m${t}\x1b[0m` : t);
   let summary;
   if (a.values.tui) {
@@ -175,6 +173,7 @@ async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number
     out(emph(`RATE JUMP  ${r.signature}: in ${r.observed} of ${r.runs} interleavings, ${r.ratio.toFixed(0)}x its recorded rate ${r.recorded.toExponential(1)} — a new cause may share this documented symptom`));
   }
   for (const f of unexpected) out(emph(`UNEXPECTED  ${f.signature}\n            → ${f.path}`));
+  epilogue(summary, plan, backends, a.values.coverage === true, out);
   if (unexpected.length > 0 || alarms.length > 0) out(`read them with: irqdiff triage ${outDir}`);
   return unexpected.length > 0 || alarms.length > 0 ? 1 : 0;
 }
