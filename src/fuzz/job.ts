@@ -8,7 +8,7 @@ import type { Backend } from '../backends/api.js';
 import { Coverage, RunTracker } from '../coverage/coverage.js';
 import { runScenario, Session, type RunResult } from '../engine/session.js';
 import { guardBackend } from './guard.js';
-import { generateAndRun, makeRng, type RunObserver } from '../gen/generator.js';
+import { extendAndRun, generateAndRun, makeRng, type RunObserver } from '../gen/generator.js';
 import { mutate } from '../gen/mutate.js';
 import { minimize } from '../minimizer/minimize.js';
 import type { Event, Finding, Scenario } from '../scenario/types.js';
@@ -32,6 +32,8 @@ export interface JobParams {
   track?: boolean;
   /** Shared stop flag (SIGINT/SIGTERM): the job stops at the next iteration when [0] != 0. */
   stop?: Int32Array;
+  /** Told every root cause of every run (benchmarks stop at the first detection). */
+  onHit?: (signature: string, iter: number) => void;
   /** Guided corpus to start from (resume), per target key. */
   corpus?: Record<string, Scenario[]>;
 }
@@ -193,8 +195,14 @@ export function runJob(
       } else {
         const rng = makeRng(seed);
         const n = ts.corpus.length;
-        if (n === 0 || rng() < 0.25) {
+        const r = n === 0 ? 0 : rng();
+        if (r < 0.3) {
           ({ scenario, result } = generateAndRun(seed, t.backend, t.variant, { maxEvents: p.maxEvents }, obs));
+        } else if (r < 0.7) {
+          // Continue a corpus interleaving from a point inside it with the generator's choices.
+          const base = ts.corpus[n - 1 - Math.floor(rng() * n)]!.scenario;
+          ({ scenario, result } = extendAndRun(rng, t.backend, t.variant, base, Math.floor(rng() * (base.events.length + 1)), { maxEvents: p.maxEvents }, obs));
+          stats.mutants++;
         } else {
           // Recent entries are favoured: they hold the newest coverage.
           const pi = rng() < 0.5 ? n - 1 - Math.floor(rng() * Math.min(n, 8)) : Math.floor(rng() * n);
@@ -220,6 +228,7 @@ export function runJob(
     // hide a new one behind it); each new one is minimized until it is the run's first cause.
     for (const d of result.divergences) {
       stats.bySignature[d.signature] = (stats.bySignature[d.signature] ?? 0) + 1;
+      p.onHit?.(d.signature, iter);
       const h = stats.hits[d.signature] ?? (stats.hits[d.signature] = { count: 0, seeds: [] });
       h.count++;
       if (h.seeds.length < SEEDS_KEPT) h.seeds.push(seed);
