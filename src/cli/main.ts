@@ -16,6 +16,7 @@ import { shown } from '../scenario/sanitize.js';
 import type { Scenario } from '../scenario/types.js';
 import { checkWritableDir, checkWritableFile, OutputError, readScenarioFile, scenarioText, writeAtomic } from '../store/files.js';
 import { checkFiles } from './check.js';
+import { cmdExplore } from './explore.js';
 import { checkResume, epilogue, planCampaign, type FuzzValues } from './campaign.js';
 import { expectTarget, foundTarget } from './file-targets.js';
 import { traceScenario } from './trace.js';
@@ -36,6 +37,7 @@ commands:
   real            replay scenarios as a real guest under QEMU (KVM or TCG)
   real-fuzz       fuzz real hypervisors through the guest test kernel
   triage          terminal UI to inspect findings and promote them to the corpus
+  explore         enumerate every small interleaving: the shortest one per root cause
 
 'irqdiff <command> --help' describes each. Exit codes: 0 clean, 1 divergence (fuzz: a new UNEXPECTED root cause), 2 usage/input error.`,
   fuzz: `usage: irqdiff fuzz [--backend NAME[/VARIANT]]... [--time 30s|10m|8h] [--seed N]
@@ -249,6 +251,7 @@ export async function main(argv: string[], out: (l: string) => void = (l) => con
       case 'minimize': return await cmdMinimize(rest, out);
       case 'list-backends': return await cmdList(rest, out);
       case 'triage': return await cmdTriage(rest, out);
+      case 'explore': return await cmdExplore(rest, out, (m) => new UsageError(m));
       case 'real': case 'real-fuzz': return await cmdReal(cmd, rest, out, err);
       default: throw new UsageError(`unknown command '${cmd}' (try irqdiff --help)`);
     }
