@@ -14,10 +14,12 @@ function pick<T>(rng: Rng, xs: readonly T[]): T { return xs[int(rng, xs.length)]
 
 /** Vectors the scenario already uses (collisions and class ties are what find bugs), else one. */
 function vectorsOf(events: readonly Event[], m: MachineConfig): number[] {
+  // A level-triggered pin's vector must have no other source (scenario rule): never reused.
+  const level = new Set(m.ioapic.filter((p) => p.trigger === 'level').map((p) => p.vector));
   const out: number[] = [];
-  for (const e of events) if ((e.k === 'ipi' && !e.nmi) || e.k === 'msi') out.push(e.vector);
-  for (const p of m.ioapic) out.push(p.vector);
-  return out.length > 0 ? out : [0x41];
+  for (const e of events) if (((e.k === 'ipi' && !e.nmi) || e.k === 'msi') && !level.has(e.vector)) out.push(e.vector);
+  if (out.length > 0) return out;
+  for (let v = 0x41; ; v += 0x10) if (!level.has(v)) return [v];
 }
 
 const cpuOf = (e: Event): number => ('cpu' in e ? e.cpu : -1);
