@@ -40,21 +40,27 @@ commands:
   explore         enumerate every small interleaving: the shortest one per root cause
 
 'irqdiff <command> --help' describes each. Exit codes: 0 clean, 1 divergence (fuzz: a new UNEXPECTED root cause), 2 usage/input error.`,
-  fuzz: `usage: irqdiff fuzz [--backend NAME[/VARIANT]]... [--time 30s|10m|8h] [--seed N]
-                   [--out DIR] [--corpus DIR] [--jobs N] [--max-events N] [--tui]
-                   [--backend-module FILE]...
+  fuzz: `usage: irqdiff fuzz [--backend NAME[/VARIANT]]... [--time 30s|10m|8h] [--iterations N] [--seed N]
+                   [--out DIR] [--corpus DIR] [--workers N] [--max-events N] [--resume] [--random]
+                   [--coverage] [--tui] [--backend-module FILE]...
 
 Runs a campaign on the named backend variants (default: every variant of every hypervisor
-backend) for --time (default 30s) with --jobs worker threads (default: one per core).
-Every random choice derives from --seed (default 1): the same seed gives the same
-interleavings. Findings are bucketed by root cause (<backend>/<variant>:<class>:<tag>);
-each new one is minimized and written atomically to --out (default crashes/) as
-<backend>/<variant>/<class>-<hash>.json and labelled: documented bug, documented
-deviation, in corpus (a reproducer under --corpus, default corpus/, expects it), or
-UNEXPECTED — the ones to read. A documented cause seen far more often than its recorded
-rate is reported too (RATE JUMP): something new may share its symptom.
-A campaign restarted with the same seed and --out resumes where it stopped
-(<out>/campaign.json). --tui shows a live dashboard instead of log lines.
+backend) for --time (default 30s, unless --iterations is given) and/or --iterations (total
+over workers) with --workers threads (default: all cores; --jobs is the old name).
+Every random choice derives from --seed (default 1). The default engine is guided: runs that
+reach new model-state coverage join a corpus that is mutated and extended; --random draws
+every interleaving fresh from the generator. Findings are bucketed by root cause
+(<backend>/<variant>:<class>:<tag>); each new one is minimized and written atomically to
+--out (default crashes/) as <backend>/<variant>/<class>-<hash>.json and labelled: documented
+bug, documented deviation, in corpus (a reproducer under --corpus, default corpus/, expects
+it), or UNEXPECTED — the ones to read. A documented cause seen far more often than its
+recorded rate is reported too (RATE JUMP). A backend that throws is a crash finding.
+--out is the campaign directory: campaign.json (resume point and buckets), stats.ndjson,
+queue-<worker>.ndjson. A run with the same settings continues it; --resume continues it with
+its saved settings; other settings are refused. SIGINT/SIGTERM save and stop. Same seed,
+workers and --iterations give byte-identical reproducers. --coverage prints the transitions,
+states and hypervisor steps exercised per variant, and the steps never exercised.
+--tui shows a live dashboard instead of log lines.
 Exit: 1 when the run found a new UNEXPECTED root cause or a rate jump, else 0
 (documented findings and findings already in --out do not fail a run).`,
   run: `usage: irqdiff run FILE... [--backend NAME/VARIANT]... [--check] [--backend-module FILE]...

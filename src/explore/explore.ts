@@ -21,6 +21,10 @@ export interface ExploreOptions {
   vectors: number[];
   /** Bound on distinct states kept (memory); exploration stops at the depth where it is hit. */
   maxStates: number;
+  /** Prefer a nested machine (L1 runs an L2) when the backend accepts one. */
+  nested?: boolean;
+  /** Add device MSIs of each vector to each vCPU to the alphabet. */
+  msi?: boolean;
 }
 
 export interface ExploreResult {
@@ -36,18 +40,20 @@ export interface ExploreResult {
 }
 
 /** The smallest machine the backend accepts: flat, else nested; x2APIC, else xAPIC. */
-export function smallMachine(b: Backend, vcpus: number): MachineConfig | undefined {
+export function smallMachine(b: Backend, vcpus: number, nested = false): MachineConfig | undefined {
   for (const apic of ['x2apic', 'xapic'] as const) {
     const m: MachineConfig = { vcpus, apic, ioapic: [] };
-    if (b.supports(m) === null) return m;
     const n: MachineConfig = { ...m, nested: { exitOnIntr: true } };
+    if (nested && b.supports(n) === null) return n;
+    if (b.supports(m) === null) return m;
     if (b.supports(n) === null) return n;
   }
   return undefined;
 }
 
-export function alphabet(m: MachineConfig, vectors: number[]): Event[] {
+export function alphabet(m: MachineConfig, vectors: number[], msi = false): Event[] {
   const out: Event[] = [];
+  if (msi) for (let dest = 0; dest < m.vcpus; dest++) for (const vector of vectors) out.push({ k: 'msi', dest, vector });
   for (let cpu = 0; cpu < m.vcpus; cpu++) {
     for (const v of vectors) out.push(m.vcpus > 1 ? { k: 'ipi', cpu, vector: v, dest: (cpu + 1) % m.vcpus } : { k: 'ipi', cpu, vector: v, shorthand: 'self' });
     out.push({ k: 'eoi', cpu }, { k: 'iret', cpu }, { k: 'sti', cpu }, { k: 'step', cpu }, { k: 'hlt', cpu },
@@ -88,9 +94,9 @@ function stateOf(s: Session): string {
 }
 
 export function explore(b: Backend, variant: string, o: ExploreOptions): ExploreResult {
-  const machine = smallMachine(b, o.vcpus);
+  const machine = smallMachine(b, o.vcpus, o.nested);
   if (!machine) throw new Error(`backend '${b.name}' accepts no ${o.vcpus}-vCPU machine without devices`);
-  const letters = alphabet(machine, o.vectors);
+  const letters = alphabet(machine, o.vectors, o.msi);
   const shortest = new Map<string, Event[]>();
   const seen = new Set<string>();
   let frontier: Event[][] = [[]];
