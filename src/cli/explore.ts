@@ -11,13 +11,13 @@ import { shown } from '../scenario/sanitize.js';
 import { readScenarioFile, walkJson } from '../store/files.js';
 
 export const EXPLORE_HELP = `usage: irqdiff explore --backend NAME[/VARIANT]... [--depth N] [--vcpus N] [--vectors 0x41,0x51]
-                      [--nested] [--msi] [--max-states N] [--corpus DIR] [--backend-module FILE]...
+                      [--nested] [--hyperv] [--msi] [--max-states N] [--corpus DIR] [--backend-module FILE]...
 
 Enumerates every interleaving of a small alphabet (per vCPU: IPIs of the given vectors to the
 next vCPU, EOI, IRET, STI, step, HLT, a timer exit, enter, enter_step, a pending physical
 interrupt; L2 step and VM entry when nested; --msi adds device MSIs) up to --depth (default 4), breadth first, on the
 smallest machine the backend accepts (--vcpus, default 2; no IOAPIC pins; --nested prefers
-an L1 running an L2), skipping prefixes
+an L1 running an L2; --hyperv a Hyper-V guest using the APIC assist), skipping prefixes
 whose backend + reference state was already reached. For each root cause: the shortest
 interleaving found, and the length of the corpus reproducer (--corpus, default corpus/) that
 expects it. Documented bugs never reached print "none up to depth N" (over this alphabet).`;
@@ -42,7 +42,7 @@ export async function cmdExplore(argv: string[], out: (l: string) => void, usage
   try {
     a = parseArgs({ args: argv, allowPositionals: false, strict: true, options: {
       help: { type: 'boolean', short: 'h' }, backend: { type: 'string', multiple: true }, depth: { type: 'string' }, vcpus: { type: 'string' },
-      vectors: { type: 'string' }, nested: { type: 'boolean' }, msi: { type: 'boolean' }, 'max-states': { type: 'string' }, corpus: { type: 'string' }, 'backend-module': { type: 'string', multiple: true },
+      vectors: { type: 'string' }, nested: { type: 'boolean' }, hyperv: { type: 'boolean' }, msi: { type: 'boolean' }, 'max-states': { type: 'string' }, corpus: { type: 'string' }, 'backend-module': { type: 'string', multiple: true },
     } });
   } catch (err) { throw usage((err as Error).message); }
   const v = a.values;
@@ -65,9 +65,9 @@ export async function cmdExplore(argv: string[], out: (l: string) => void, usage
     const key = `${t.backend.name}/${t.variant}`;
     const info = t.backend.variants.find((x) => x.name === t.variant)!;
     const t0 = performance.now();
-    const r = explore(t.backend, t.variant, { depth, vcpus, vectors, maxStates, nested: v.nested === true, msi: v.msi === true });
+    const r = explore(t.backend, t.variant, { depth, vcpus, vectors, maxStates, nested: v.nested === true, hyperv: v.hyperv === true, msi: v.msi === true });
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
-    out(`== ${key} [${info.status}]: ${r.machine.vcpus} vCPUs ${r.machine.apic}${r.machine.nested ? ' nested' : ''}, ${r.alphabet.length} letters, depth ${r.completeDepth} complete${r.truncated ? ` (state bound ${maxStates} hit before depth ${depth})` : ''}, ${r.states} states, ${r.runs} runs, ${secs}s`);
+    out(`== ${key} [${info.status}]: ${r.machine.vcpus} vCPUs ${r.machine.apic}${r.machine.nested ? ' nested' : ''}${r.machine.hyperv ? ' hyperv' : ''}, ${r.alphabet.length} letters, depth ${r.completeDepth} complete${r.truncated ? ` (state bound ${maxStates} hit before depth ${depth})` : ''}, ${r.states} states, ${r.runs} runs, ${secs}s`);
     const causes = new Set([...r.shortest.keys(), ...info.expectedBugs.map((b) => b.cause)]);
     for (const c of [...causes].sort()) {
       const ev = r.shortest.get(c);

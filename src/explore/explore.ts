@@ -25,6 +25,8 @@ export interface ExploreOptions {
   nested?: boolean;
   /** Add device MSIs of each vector to each vCPU to the alphabet. */
   msi?: boolean;
+  /** A Hyper-V guest with the APIC assist (backends that accept it); adds assisted EOIs. */
+  hyperv?: boolean;
 }
 
 export interface ExploreResult {
@@ -40,9 +42,11 @@ export interface ExploreResult {
 }
 
 /** The smallest machine the backend accepts: flat, else nested; x2APIC, else xAPIC. */
-export function smallMachine(b: Backend, vcpus: number, nested = false): MachineConfig | undefined {
+export function smallMachine(b: Backend, vcpus: number, nested = false, hyperv = false): MachineConfig | undefined {
   for (const apic of ['x2apic', 'xapic'] as const) {
     const m: MachineConfig = { vcpus, apic, ioapic: [] };
+    const h: MachineConfig = { ...m, hyperv: { apicAssist: true } };
+    if (hyperv && b.supports(h) === null) return h;
     const n: MachineConfig = { ...m, nested: { exitOnIntr: true } };
     if (nested && b.supports(n) === null) return n;
     if (b.supports(m) === null) return m;
@@ -59,6 +63,7 @@ export function alphabet(m: MachineConfig, vectors: number[], msi = false): Even
     out.push({ k: 'eoi', cpu }, { k: 'iret', cpu }, { k: 'sti', cpu }, { k: 'step', cpu }, { k: 'hlt', cpu },
       { k: 'exit', cpu, reason: 'timer' }, { k: 'enter', cpu }, { k: 'enter_step', cpu }, { k: 'pirq', cpu });
     if (m.nested) out.push({ k: 'vmentry', cpu }, { k: 'l2', cpu, op: 'step' });
+    if (m.hyperv?.apicAssist) out.push({ k: 'eoi', cpu, assist: true });
   }
   return out;
 }
@@ -94,7 +99,7 @@ function stateOf(s: Session): string {
 }
 
 export function explore(b: Backend, variant: string, o: ExploreOptions): ExploreResult {
-  const machine = smallMachine(b, o.vcpus, o.nested);
+  const machine = smallMachine(b, o.vcpus, o.nested, o.hyperv);
   if (!machine) throw new Error(`backend '${b.name}' accepts no ${o.vcpus}-vCPU machine without devices`);
   const letters = alphabet(machine, o.vectors, o.msi);
   const shortest = new Map<string, Event[]>();
