@@ -3,17 +3,18 @@
 // campaign's default engine: coverage-fed corpus + structure-aware mutations) and irqdiff
 // random (the generator alone, as before). Each search is capped; a miss counts as the cap
 // (so medians are lower bounds when a search misses). Prints a table with medians and the
-// ratio of each engine's median executions to guided's.
+// ratio of each engine's median executions to guided's; fastcheck: fc.commands model-based property (fastcheck.ts).
 //   node dist/bench/find.js [--seeds 10] [--cap 20000] [--backend NAME/VARIANT]... [--engines guided,random]
 import { parseArgs } from 'node:util';
 import { BACKENDS } from '../backends/registry.js';
 import { guardTargets, runJob, type Engine } from '../fuzz/job.js';
 import { resolveTargets, type Target } from '../fuzz/targets.js';
+import { fastcheckSearch } from './fastcheck.js';
 
 const { values } = parseArgs({ options: { seeds: { type: 'string' }, cap: { type: 'string' }, backend: { type: 'string', multiple: true }, engines: { type: 'string' } } });
 const seeds = Number(values.seeds ?? 10);
 const cap = Number(values.cap ?? 20_000);
-const engines = ((values.engines as string | undefined) ?? 'guided,random').split(',') as Engine[];
+const engines = ((values.engines as string | undefined) ?? 'guided,random,fastcheck').split(',') as (Engine | 'fastcheck')[];
 const targets = resolveTargets(BACKENDS, (values.backend as string[] | undefined) ?? [])
   .filter((t) => t.backend.variants.find((v) => v.name === t.variant)!.expectedBugs.length > 0);
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const n = s.length; return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2; };
@@ -21,7 +22,12 @@ const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); cons
 interface Search { execs: number; ms: number; found: boolean }
 
 /** One search: the campaign's own job loop on one target, stopped at the first run showing `cause`. */
-function search(t: Target, engine: Engine, seed: number, cause: string): Search {
+function search(t: Target, engine: Engine | 'fastcheck', seed: number, cause: string): Search {
+  if (engine === 'fastcheck') {
+    const t0 = performance.now();
+    const n = fastcheckSearch(t.backend, t.variant, seed, cause, cap);
+    return { execs: n, ms: performance.now() - t0, found: n < cap };
+  }
   const { targets, steps } = guardTargets([t]);
   const stop = new Int32Array(1);
   let at = -1;
