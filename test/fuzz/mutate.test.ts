@@ -57,3 +57,19 @@ describe('structure-aware mutation', () => {
     expect(Object.keys(c.steps).length).toBeGreaterThan(10);
   });
 });
+
+describe('bytes → scenario (jsfuzz baseline)', () => {
+  it('decodes any byte string to a loadable scenario on every backend', async () => {
+    const { scenarioFromBytes } = await import('../../src/gen/bytes.js');
+    const rng = makeRng('bytes');
+    for (const b of BACKENDS) {
+      for (let i = 0; i < 50; i++) {
+        const buf = Uint8Array.from({ length: Math.floor(rng() * 90) }, () => Math.floor(rng() * 256));
+        const s = scenarioFromBytes(b, buf);
+        if (buf.length < 3) { expect(s).toBeUndefined(); continue; }
+        expect(() => parseScenario(JSON.stringify(s)), b.name).not.toThrow();
+        expect(b.supports(s!.machine)).toBeNull();
+      }
+    }
+  });
+});
