@@ -142,6 +142,12 @@ export interface BackendInstance {
    * descriptor): if it later delivers it a second time, the cause is stuck:<that tag>.
    */
   explain?(cpu: number, what: string, vector: number): string | undefined;
+  /**
+   * Optional: a small number naming the mechanism's abstract state for this vCPU (vcpu mode,
+   * PIR/ON, request bits, V_IRQ/EVENTINJ...), for state coverage. Cheap, no allocation; the
+   * engine hashes it and never interprets it.
+   */
+  coverage?(cpu: number): number;
 }
 
 export interface Backend {

@@ -1,10 +1,9 @@
 // The irqdiff command line. Exit codes: 0 clean, 1 divergence found (or an expectation
 // failed), 2 usage or input error.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { cpus } from 'node:os';
 import type { Backend } from '../backends/api.js';
 import { supportsScenario } from '../backends/features.js';
-import { parseDuration, runCampaign } from '../fuzz/campaign.js';
+import { runCampaign } from '../fuzz/campaign.js';
 import { CLASS_LABEL, classify, type Class } from '../fuzz/classify.js';
 import { rateAlarms } from '../fuzz/rates.js';
 import { resolveTargets, TargetError, type Target } from '../fuzz/targets.js';
@@ -12,6 +11,7 @@ import { ScenarioError } from '../scenario/error.js';
 import { shown } from '../scenario/sanitize.js';
 import type { Scenario } from '../scenario/types.js';
 import { checkWritableDir, checkWritableFile, OutputError, readScenarioFile, scenarioText, writeAtomic } from '../store/files.js';
+import type { FuzzValues } from './campaign.js';
 import { expectTarget, foundTarget } from './file-targets.js';
 import { emphasis, jsonLine, useColor } from './output.js';
 import { VERSION } from './version.js';
@@ -43,24 +43,31 @@ commands:
   export          a reproducer as scenario JSON, a vitest test, a lane diagram or a C test
   report          a campaign directory as one self-contained HTML page
 
+  explore         enumerate every small interleaving: the shortest one per root cause
+
 'irqdiff <command> --help' describes each; --version prints the version. Exit codes: 0 clean, 1 divergence (fuzz: a new UNEXPECTED root cause), 2 usage/input error.`,
-  fuzz: `usage: irqdiff fuzz [--backend NAME[/VARIANT]]... [--time 30s|10m|8h] [--seed N]
-                   [--out DIR] [--corpus DIR] [--jobs N] [--max-events N] [--tui]
-                   [--backend-module FILE]... [--json]
+  fuzz: `usage: irqdiff fuzz [--backend NAME[/VARIANT]]... [--time 30s|10m|8h] [--iterations N] [--seed N]
+                   [--out DIR] [--corpus DIR] [--workers N] [--max-events N] [--resume] [--random]
+                   [--coverage] [--tui] [--json] [--backend-module FILE]...
 
 Runs a campaign on the named backend variants (default: every variant of every hypervisor
-backend) for --time (default 30s) with --jobs worker threads (default: one per core).
-Every random choice derives from --seed (default 1): the same seed gives the same
-interleavings. Findings are bucketed by root cause (<backend>/<variant>:<class>:<tag>);
-each new one is minimized and written atomically to --out (default crashes/) as
-<backend>/<variant>/<class>-<hash>.json and labelled: documented bug, documented
-deviation, in corpus (a reproducer under --corpus, default corpus/, expects it), or
-UNEXPECTED — the ones to read. A documented cause seen far more often than its recorded
-rate is reported too (RATE JUMP): something new may share its symptom.
-A campaign restarted with the same seed and --out resumes where it stopped
-(<out>/campaign.json). --tui shows a live dashboard instead of log lines (on a terminal;
-piped, plain status lines). --json: NDJSON (start, progress, finding, done objects).
-NO_COLOR=1 turns colour off.
+backend) for --time (default 30s, unless --iterations is given) and/or --iterations (total
+over workers) with --workers threads (default: all cores; --jobs is the old name).
+Every random choice derives from --seed (default 1). The default engine is guided: runs that
+reach new model-state coverage join a corpus that is mutated and extended; --random draws
+every interleaving fresh from the generator. Findings are bucketed by root cause
+(<backend>/<variant>:<class>:<tag>); each new one is minimized and written atomically to
+--out (default crashes/) as <backend>/<variant>/<class>-<hash>.json and labelled: documented
+bug, documented deviation, in corpus (a reproducer under --corpus, default corpus/, expects
+it), or UNEXPECTED — the ones to read. A documented cause seen far more often than its
+recorded rate is reported too (RATE JUMP). A backend that throws is a crash finding.
+--out is the campaign directory: campaign.json (resume point and buckets), stats.ndjson,
+queue-<worker>.ndjson. A run with the same settings continues it; --resume continues it with
+its saved settings; other settings are refused. SIGINT/SIGTERM save and stop. Same seed,
+workers and --iterations give byte-identical reproducers. --coverage prints the transitions,
+states and hypervisor steps exercised per variant, and the steps never exercised.
+--tui shows a live dashboard instead of log lines (on a terminal; piped, plain status lines).
+--json: NDJSON (start, progress, finding, done objects). NO_COLOR=1 turns colour off.
 Exit: 1 when the run found a new UNEXPECTED root cause or a rate jump, else 0
 (documented findings and findings already in --out do not fail a run).
 With --queue redis://...: one campaign over many machines (irqdiff fuzz --queue URL --help).`,
@@ -152,31 +159,29 @@ async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number
     backend: { type: 'string', multiple: true }, time: { type: 'string' }, seed: { type: 'string' },
     out: { type: 'string' }, corpus: { type: 'string' }, jobs: { type: 'string' }, 'max-events': { type: 'string' }, tui: { type: 'boolean' },
     json: { type: 'boolean' },
+    workers: { type: 'string' }, iterations: { type: 'string' }, resume: { type: 'boolean' }, random: { type: 'boolean' }, coverage: { type: 'boolean' },
   });
   if (a.values.help) { out(HELP.fuzz!); return 0; }
   if (a.positionals.length > 0) throw new UsageError(`fuzz: unexpected argument '${a.positionals[0]}'`);
-  const modules = (a.values['backend-module'] as string[] | undefined) ?? [];
-  const filters = (a.values.backend as string[] | undefined) ?? [];
-  let seconds: number;
-  try { seconds = parseDuration((a.values.time as string | undefined) ?? '30s'); } catch (err) { throw new UsageError((err as Error).message); }
+  const { checkResume, epilogue, planCampaign } = await import('./campaign.js');
+  const plan = planCampaign(a.values as FuzzValues, (m) => new UsageError(m));
+  const { modules, filters, seconds, workers: jobs, maxEvents, seed, out: outDir } = plan;
   const backends = await allBackends(modules);
   const targets = resolveTargets(backends, filters);
   if (targets.length === 0) throw new UsageError('fuzz: no backend variant to run');
-  const jobs = a.values.jobs === undefined ? Math.max(1, cpus().length) : Number(a.values.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new UsageError('fuzz: --jobs must be a whole number from 1 to 256');
-  const { DEFAULT_GEN } = await import('../gen/generator.js');
-  const maxEvents = a.values['max-events'] === undefined ? DEFAULT_GEN.maxEvents : Number(a.values['max-events']);
-  if (!Number.isInteger(maxEvents) || maxEvents < 4 || maxEvents > 4000) throw new UsageError('fuzz: --max-events must be from 4 to 4000');
-  const seed = (a.values.seed as string | undefined) ?? '1';
-  const outDir = (a.values.out as string | undefined) ?? 'crashes';
+  checkResume(plan, targets); // a mismatched campaign is refused before anything is written
   const corpus = (await import('../store/corpus.js')).corpusSignatures((a.values.corpus as string | undefined) ?? 'corpus');
   checkWritableDir(outDir); // now, not at the first finding or the first progress save
-  const title = `irqdiff fuzz: ${targets.length} variants (${targets.map((t) => `${t.backend.name}/${t.variant}`).join(', ')}), ${seconds}s, ${jobs} jobs, seed ${seed}, out ${outDir}/`;
+  const budget = [Number.isFinite(seconds) ? `${seconds}s` : '', plan.iterations !== undefined ? `${plan.iterations} iterations` : ''].filter(Boolean).join(' or ');
+  const title = `irqdiff fuzz: ${targets.length} variants (${targets.map((t) => `${t.backend.name}/${t.variant}`).join(', ')}), ${budget}, ${jobs} workers, seed ${seed}, ${plan.engine}, out ${outDir}/`;
   const json = a.values.json === true;
   // --tui needs a terminal: piped or redirected, it falls back to the plain status lines.
   const tui = a.values.tui === true && !json && process.stdout.isTTY === true;
   if (a.values.tui && !tui && !json) out('(--tui needs a terminal: plain status lines follow)');
-  const options = { filters, modules, seed, seconds, jobs, out: outDir, maxEvents, reportEveryMs: tui ? 500 : 5000 };
+  const options = {
+    filters, modules, seed, seconds, jobs, out: outDir, maxEvents, reportEveryMs: tui ? 500 : 5000,
+    iterations: plan.iterations, engine: plan.engine, targetKeys: targets.map((t) => `${t.backend.name}/${t.variant}`), track: a.values.coverage === true, handleSignals: true,
+  };
   const emph = (t: string) => emphasis(t, useColor(process.stdout));
   let summary;
   if (json) {
@@ -210,6 +215,7 @@ async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number
     if (c === 'unexpected') unexpected.push(f);
   }
   // Rates were recorded with the default generator: only comparable with its settings.
+  const { DEFAULT_GEN } = await import('../gen/generator.js');
   const alarms = maxEvents === DEFAULT_GEN.maxEvents ? rateAlarms(backends, summary.bySignature, summary.perTarget) : [];
   if (json) {
     out(jsonLine({ type: 'done', scenarios: summary.scenarios, events: summary.events, elapsedMs: summary.elapsedMs, divergent: summary.divergent,
@@ -222,6 +228,7 @@ async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number
     out(emph(`RATE JUMP  ${r.signature}: in ${r.observed} of ${r.runs} interleavings, ${r.ratio.toFixed(0)}x its recorded rate ${r.recorded.toExponential(1)} — a new cause may share this documented symptom`));
   }
   for (const f of unexpected) out(emph(`UNEXPECTED  ${f.signature}\n            → ${f.path}`));
+  epilogue(summary, plan, backends, a.values.coverage === true, out);
   if (unexpected.length > 0 || alarms.length > 0) out(`read them with: irqdiff triage ${outDir}`);
   return unexpected.length > 0 || alarms.length > 0 ? 1 : 0;
 }
@@ -329,6 +336,7 @@ export async function main(argv: string[], out: (l: string) => void = (l) => con
       case 'triage': return await cmdTriage(rest, out);
       case 'export': return await cmdExport(rest, out);
       case 'report': return await cmdReport(rest, out);
+      case 'explore': return await (await import('./explore.js')).cmdExplore(rest, out, (m) => new UsageError(m));
       case 'real': case 'real-fuzz': return await cmdReal(cmd, rest, out, err);
       default: throw new UsageError(`unknown command '${cmd}' (try irqdiff --help)`);
     }

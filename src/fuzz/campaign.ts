@@ -1,24 +1,47 @@
-// A fuzzing campaign: N jobs (worker threads, one per core by default) for a time budget,
-// findings deduplicated by signature across jobs and across earlier runs into the same
-// output directory, each new one minimized and written atomically. Progress is saved in
-// <out>/campaign.json so a campaign restarted with the same seed resumes where it stopped.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// A fuzzing campaign: N workers (threads, one per core by default) for a time and/or
+// iteration budget. The campaign directory (--out) holds:
+//   campaign.json          resume point + buckets (root cause → reproducer, count, first/last seen, seeds)
+//   stats.ndjson           time series, one line per ~10 s: execs, events/s, coverage, buckets, RSS
+//   queue-<worker>.ndjson  each worker's guided corpus (interleavings that reached new coverage)
+//   <backend>/<variant>/<class>-<hash>.json   minimized reproducers, one per root cause
+// Every file is written atomically (stats.ndjson is appended a whole line at a time). Findings
+// are deduplicated across workers and earlier sessions; when two workers isolate the same
+// cause, the reproducer from the earliest (iteration, worker) wins, so an iteration budget
+// gives byte-identical reproducers whatever the machine's speed. SIGINT/SIGTERM stop the
+// workers at their next iteration; the state is saved and the summary printed.
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { crashPath, loadKnown, scenarioText, writeAtomic } from '../store/files.js';
-import type { JobFinding, JobStats } from './job.js';
+import { parseSignature } from '../oracle/divergence.js';
+import { crashPath, loadKnown, OutputError, scenarioText, writeAtomic } from '../store/files.js';
+import type { Engine, JobFinding, JobStats, TargetCoverage } from './job.js';
+import { readState, share, STATE_FILE, type Bucket, type CampaignState } from './state.js';
 import type { WorkerData } from './worker.js';
 
 export interface CampaignOptions {
   filters: string[];
   modules: string[];
   seed: string;
+  /** Wall-clock budget; Infinity for none (then `iterations` must be set). */
   seconds: number;
+  /** Worker threads. */
   jobs: number;
   out: string;
   maxEvents: number;
   /** How often progress is reported (ms). */
   reportEveryMs: number;
+  /** Total iteration budget over all workers (deterministic findings). */
+  iterations?: number;
+  /** Default 'guided'. */
+  engine?: Engine;
+  /** "backend/variant" of every target, in order (the campaign's identity). */
+  targetKeys?: string[];
+  /** Track coverage in random mode too (for --coverage). */
+  track?: boolean;
+  /** Stop cleanly on SIGINT/SIGTERM (the CLI; not tests that run in-process). */
+  handleSignals?: boolean;
+  /** Stats line interval (ms), default 10 s. */
+  statsEveryMs?: number;
 }
 
 export interface CampaignEvent {
@@ -40,9 +63,15 @@ export interface CampaignSummary {
   perTarget: Record<string, [number, number, number]>;
   bySignature: Record<string, number>;
   resumedFrom: number[];
+  /** Coverage per target, merged over workers (edges/states: the best worker; steps: union). */
+  coverage: Record<string, TargetCoverage>;
+  /** Set when a signal stopped the run. */
+  stopped?: string;
+  /** Whole-campaign totals (all sessions). */
+  total: { execs: number; events: number; elapsedMs: number; buckets: number };
+  mutants: number;
+  errors: number;
 }
-
-interface SavedState { seed: string; jobs: number; iters: number[] }
 
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(text.trim());
@@ -51,55 +80,137 @@ export function parseDuration(text: string): number {
   return m[2] === 'h' ? n * 3600 : m[2] === 'm' ? n * 60 : n;
 }
 
-function loadState(out: string, seed: string, jobs: number): number[] {
-  const p = join(out, 'campaign.json');
-  if (!existsSync(p)) return new Array<number>(jobs).fill(0);
-  try {
-    const s = JSON.parse(readFileSync(p, 'utf8')) as SavedState;
-    if (s.seed === seed && s.jobs === jobs && Array.isArray(s.iters) && s.iters.length === jobs) return s.iters;
-  } catch {
-    // A corrupt state file only costs the resume point; findings are in their own files.
-  }
-  return new Array<number>(jobs).fill(0);
-}
+export const queueFile = (out: string, job: number) => join(out, `queue-${job}.ndjson`);
 
 export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent) => void): Promise<CampaignSummary> {
   const started = Date.now();
+  const engine: Engine = o.engine ?? 'guided';
   const known = loadKnown(o.out);
   for (const b of known.bad) listen({ kind: 'warning', text: `skipping unreadable file ${b.error}` });
-  const iters = loadState(o.out, o.seed, o.jobs);
+  // The CLI has already checked identity (state.ts); here the saved counters are continued.
+  const saved = readState(o.out);
+  const resumable = saved !== undefined && saved.seed === o.seed && saved.workers === o.jobs;
+  const iters = resumable ? saved.iters.slice() : new Array<number>(o.jobs).fill(0);
   const resumedFrom = iters.slice();
-  const deadline = started + o.seconds * 1000;
+  const deadline = Number.isFinite(o.seconds) ? started + o.seconds * 1000 : Infinity;
+  const iterations = o.iterations ?? (resumable ? saved.iterations ?? undefined : undefined);
   const stats: (JobStats | undefined)[] = new Array(o.jobs).fill(undefined);
-  const summary: CampaignSummary = { scenarios: 0, events: 0, divergent: 0, newFindings: [], elapsedMs: 0, perTarget: {}, bySignature: {}, resumedFrom };
-  const saveState = () => writeAtomic(join(o.out, 'campaign.json'), JSON.stringify({ seed: o.seed, jobs: o.jobs, iters } satisfies SavedState) + '\n');
+  const base = resumable ? saved : undefined;
+  const buckets: Record<string, Bucket> = base ? structuredClone(base.buckets) : {};
+  const baseCount: Record<string, number> = {};
+  for (const [k, b] of Object.entries(buckets)) baseCount[k] = b.count;
+  const summary: CampaignSummary = {
+    scenarios: 0, events: 0, divergent: 0, newFindings: [], elapsedMs: 0, perTarget: {}, bySignature: {}, resumedFrom,
+    coverage: {}, total: { execs: 0, events: 0, elapsedMs: 0, buckets: 0 }, mutants: 0, errors: 0,
+  };
+  const startedAt = base?.startedAt || new Date(started).toISOString();
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  let fatal: Error | undefined;
 
+  const state = (): CampaignState => ({
+    version: 2, seed: o.seed, workers: o.jobs, jobs: o.jobs, targets: o.targetKeys ?? base?.targets ?? [], modules: o.modules,
+    engine, maxEvents: o.maxEvents, iterations: iterations ?? null, iters,
+    execs: summary.total.execs, events: summary.total.events, divergent: (base?.divergent ?? 0) + summary.divergent,
+    elapsedMs: summary.total.elapsedMs, sessions: (base?.sessions ?? 0) + 1, startedAt, updatedAt: new Date().toISOString(), buckets,
+  });
+  const saveState = () => {
+    try { writeAtomic(join(o.out, STATE_FILE), JSON.stringify(state(), null, 1) + '\n'); } catch (err) { fail(err); }
+  };
+  const fail = (err: unknown) => {
+    if (fatal) return;
+    fatal = err instanceof Error ? err : new Error(String(err));
+    Atomics.store(stop, 0, 1);
+  };
+
+  // Per signature, the (iteration, worker) of the reproducer written in this session.
+  const written = new Map<string, [number, number]>();
   const onFinding = (f: JobFinding) => {
-    if (known.signatures.has(f.signature)) return;
+    const prev = written.get(f.signature);
+    if (prev ? prev[0] < f.iter || (prev[0] === f.iter && prev[1] <= f.job) : known.signatures.has(f.signature)) return;
     known.signatures.add(f.signature);
+    written.set(f.signature, [f.iter, f.job]);
     const fd = f.scenario.found!;
     const path = crashPath(o.out, fd.backend, fd.variant, f.signature.split(':')[1]!, f.signature);
-    writeAtomic(path, scenarioText(f.scenario));
+    try { writeAtomic(path, scenarioText(f.scenario)); } catch (err) { fail(err); return; }
+    const b = bucketFor(f.signature);
+    b.reproducer = relative(o.out, path);
+    if (prev) return; // a better reproducer of a cause already announced
     summary.newFindings.push({ signature: f.signature, path });
     listen({ kind: 'finding', text: `${f.signature}  (${fd.originalEvents} → ${f.scenario.events.length} events)`, path, signature: f.signature });
   };
+  const bucketFor = (sig: string): Bucket => {
+    let b = buckets[sig];
+    if (!b) {
+      const p = parseSignature(sig);
+      const now = new Date().toISOString();
+      b = buckets[sig] = { cause: p?.cause ?? sig, target: p ? `${p.backend}/${p.variant}` : '', reproducer: '', count: 0, firstSeen: now, lastSeen: now, seeds: [] };
+      if (p) {
+        const path = crashPath(o.out, p.backend, p.variant, p.cause.split(':')[0]!, sig);
+        if (existsSync(path)) b.reproducer = relative(o.out, path);
+      }
+    }
+    return b;
+  };
   const aggregate = () => {
-    let sc = 0, ev = 0, dv = 0;
+    let sc = 0, ev = 0, dv = 0, mu = 0, er = 0;
     const per: Record<string, [number, number, number]> = {};
     const sigs: Record<string, number> = {};
+    const cov: Record<string, TargetCoverage> = {};
+    const seeds: Record<string, string[]> = {};
     for (const s of stats) {
       if (!s) continue;
-      sc += s.scenarios; ev += s.events; dv += s.divergent;
+      sc += s.scenarios; ev += s.events; dv += s.divergent; mu += s.mutants; er += s.errors;
       for (const [k, n] of Object.entries(s.bySignature)) sigs[k] = (sigs[k] ?? 0) + n;
+      for (const [k, h] of Object.entries(s.hits)) (seeds[k] ??= []).push(...h.seeds.slice(0, 2));
       for (const [k, v] of Object.entries(s.perTarget)) {
         const acc = per[k] ?? [0, 0, 0];
         acc[0] += v[0]; acc[1] += v[1]; acc[2] += v[2];
         per[k] = acc;
       }
+      for (const [k, c] of Object.entries(s.coverage)) {
+        const acc = cov[k] ?? (cov[k] = { edges: 0, states: 0, corpus: 0, steps: {} });
+        acc.edges = Math.max(acc.edges, c.edges); acc.states = Math.max(acc.states, c.states); acc.corpus += c.corpus;
+        for (const [n, x] of Object.entries(c.steps)) acc.steps[n] = (acc.steps[n] ?? 0) + x;
+      }
+    }
+    const now = new Date().toISOString();
+    for (const [sig, n] of Object.entries(sigs)) {
+      const b = bucketFor(sig);
+      const count = (baseCount[sig] ?? 0) + n;
+      if (count !== b.count) { b.count = count; b.lastSeen = now; }
+      for (const s of seeds[sig] ?? []) if (b.seeds.length < 16 && !b.seeds.includes(s)) b.seeds.push(s);
     }
     summary.scenarios = sc; summary.events = ev; summary.divergent = dv; summary.perTarget = per; summary.bySignature = sigs;
+    summary.coverage = cov; summary.mutants = mu; summary.errors = er;
+    summary.total = {
+      execs: (base?.execs ?? 0) + sc, events: (base?.events ?? 0) + ev,
+      elapsedMs: (base?.elapsedMs ?? 0) + (Date.now() - started), buckets: Object.keys(buckets).length,
+    };
   };
 
+  let lastStatsLine = 0;
+  let lastStatsEvents = 0;
+  const statsEvery = o.statsEveryMs ?? 10_000;
+  const statsLine = () => {
+    const now = Date.now();
+    const dt = (now - lastStatsLine) / 1000;
+    let edges = 0, states = 0, corpus = 0;
+    const perTarget: Record<string, number> = {};
+    for (const [k, c] of Object.entries(summary.coverage)) { edges += c.edges; states += c.states; corpus += c.corpus; perTarget[k] = c.edges; }
+    const mem = process.memoryUsage();
+    const line = {
+      t: new Date(now).toISOString(), elapsed: Math.round(summary.total.elapsedMs / 1000), execs: summary.total.execs, events: summary.total.events,
+      eventsPerSec: lastStatsLine === 0 ? 0 : Math.round((summary.total.events - lastStatsEvents) / dt),
+      divergent: (base?.divergent ?? 0) + summary.divergent, buckets: summary.total.buckets, edges, states, corpus,
+      rssMB: Math.round(mem.rss / 1048576), heapMB: Math.round(mem.heapUsed / 1048576), coverage: perTarget,
+    };
+    lastStatsLine = now; lastStatsEvents = summary.total.events;
+    try { appendFileSync(join(o.out, 'stats.ndjson'), JSON.stringify(line) + '\n'); } catch (err) { fail(new OutputError(join(o.out, 'stats.ndjson'), (err as Error).message)); }
+  };
+
+  aggregate();
+  saveState(); // at once: a campaign killed in its first seconds still has a resume point
+  statsLine();
   let lastSave = Date.now();
   let lastReport = Date.now();
   const onProgress = (job: number, s: JobStats) => {
@@ -107,7 +218,8 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
     iters[job] = s.iter;
     aggregate();
     const now = Date.now();
-    if (now - lastSave >= 5000) { lastSave = now; saveState(); }
+    if (now - lastSave >= 2000) { lastSave = now; saveState(); }
+    if (now - lastStatsLine >= statsEvery) statsLine();
     if (now - lastReport >= o.reportEveryMs) {
       lastReport = now;
       const secs = (now - started) / 1000;
@@ -115,23 +227,59 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
     }
   };
 
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (summary.stopped) return;
+    summary.stopped = sig;
+    Atomics.store(stop, 0, 1);
+    listen({ kind: 'warning', text: `${sig}: stopping the workers, saving the campaign state…` });
+  };
+  if (o.handleSignals) { process.on('SIGINT', onSignal); process.on('SIGTERM', onSignal); }
+
+  const corpusOf = (job: number): WorkerData['corpus'] => {
+    const f = queueFile(o.out, job);
+    if (!resumable || engine !== 'guided' || !existsSync(f)) return undefined;
+    try {
+      const out: Record<string, unknown[]> = {};
+      for (const line of readFileSync(f, 'utf8').split('\n')) {
+        if (!line) continue;
+        const e = JSON.parse(line) as { target: string; scenario: unknown };
+        (out[e.target] ??= []).push(e.scenario);
+      }
+      return out;
+    } catch (err) {
+      listen({ kind: 'warning', text: `${f}: unreadable corpus (${(err as Error).message}); worker ${job} starts with an empty one` });
+      return undefined;
+    }
+  };
+
   const workerUrl = new URL('./worker.js', import.meta.url);
-  await Promise.all(iters.map((startIter, job) => new Promise<void>((resolve, reject) => {
-    const data: WorkerData = {
-      filters: o.filters, modules: o.modules,
-      params: { seed: o.seed, job, startIter, deadline, maxEvents: o.maxEvents, known: [...known.signatures] },
-    };
-    const w = new Worker(workerUrl, { workerData: data });
-    w.on('message', (m: { type: string; finding?: JobFinding; stats?: JobStats; job?: number; message?: string }) => {
-      if (m.type === 'finding') onFinding(m.finding!);
-      else if (m.type === 'progress' || m.type === 'done') onProgress(m.job!, m.stats!);
-      else if (m.type === 'error') reject(new Error(`fuzz job ${job}: ${m.message}`));
-    });
-    w.on('error', reject);
-    w.on('exit', () => resolve());
-  })));
+  try {
+    await Promise.all(iters.map((startIter, job) => new Promise<void>((resolve) => {
+      const endIter = iterations === undefined ? Infinity : share(iterations, o.jobs, job);
+      if (startIter >= endIter) { resolve(); return; }
+      const data: WorkerData = {
+        filters: o.filters, modules: o.modules, out: o.out, corpus: corpusOf(job),
+        params: { seed: o.seed, job, startIter, deadline, endIter, maxEvents: o.maxEvents, known: [...known.signatures], engine, track: o.track },
+        stop,
+      };
+      const w = new Worker(workerUrl, { workerData: data });
+      w.on('message', (m: { type: string; finding?: JobFinding; stats?: JobStats; job?: number; message?: string }) => {
+        if (m.type === 'finding') onFinding(m.finding!);
+        else if (m.type === 'progress' || m.type === 'done') onProgress(m.job!, m.stats!);
+        else if (m.type === 'warning') listen({ kind: 'warning', text: `worker ${job}: ${m.message}` });
+        else if (m.type === 'error') { listen({ kind: 'warning', text: `worker ${job} died: ${m.message}` }); }
+      });
+      // A worker that dies (out of memory, an engine bug) costs its share, not the campaign.
+      w.on('error', (err) => listen({ kind: 'warning', text: `worker ${job} died: ${err.stack ?? String(err)}` }));
+      w.on('exit', () => resolve());
+    })));
+  } finally {
+    if (o.handleSignals) { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); }
+  }
   aggregate();
   saveState();
+  statsLine();
   summary.elapsedMs = Date.now() - started;
+  if (fatal) throw fatal;
   return summary;
 }

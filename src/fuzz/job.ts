@@ -1,25 +1,61 @@
-// One fuzzing job: a deterministic stream of interleavings (scenario i of job j is
-// generated from the seed "<seed>:<j>:<i>", so a campaign resumes exactly where it
-// stopped), judged, and each signature new to this job minimized.
-import { runScenario } from '../engine/session.js';
-import { generateAndRun } from '../gen/generator.js';
+// One fuzzing job: a deterministic stream of interleavings. Iteration i of job j draws its
+// randomness from the seed "<seed>:<j>:<i>"; in guided mode (the default) it either
+// generates a fresh interleaving or mutates one from the job's corpus — interleavings that
+// reached new model-state coverage — so what one run learns shapes the next. Random mode is
+// the generator alone. Every run is judged; each root cause new to the job is minimized.
+// A backend that throws is a `crash` finding (see guard.ts), never a dead job.
+import type { Backend } from '../backends/api.js';
+import { Coverage, RunTracker } from '../coverage/coverage.js';
+import { runScenario, Session, type RunResult } from '../engine/session.js';
+import { guardBackend } from './guard.js';
+import { extendAndRun, generateAndRun, makeRng, type RunObserver } from '../gen/generator.js';
+import { mutate } from '../gen/mutate.js';
 import { minimize } from '../minimizer/minimize.js';
-import type { Finding, Scenario } from '../scenario/types.js';
+import type { Event, Finding, Scenario } from '../scenario/types.js';
 import type { Target } from './targets.js';
+
+export type Engine = 'guided' | 'random';
 
 export interface JobParams {
   seed: string;
   job: number;
   startIter: number;
+  /** Wall-clock budget (ms since epoch); Infinity for none. */
   deadline: number;
+  /** Iteration budget: the job stops before this iteration (deterministic). Infinity for none. */
+  endIter: number;
   maxEvents: number;
-  /** Signatures already known (found earlier, or in crashes/): not minimized again. */
+  /** Signatures already known (found earlier, or in the output directory): not minimized again. */
   known: Set<string>;
+  engine: Engine;
+  /** Track state coverage in random mode too (guided always does). */
+  track?: boolean;
+  /** Shared stop flag (SIGINT/SIGTERM): the job stops at the next iteration when [0] != 0. */
+  stop?: Int32Array;
+  /** Told every root cause of every run (benchmarks stop at the first detection). */
+  onHit?: (signature: string, iter: number) => void;
+  /** Guided corpus to start from (resume), per target key. */
+  corpus?: Record<string, Scenario[]>;
 }
 
 export interface JobFinding {
   scenario: Scenario;
   signature: string;
+  job: number;
+  iter: number;
+}
+
+export interface TargetCoverage {
+  edges: number;
+  states: number;
+  corpus: number;
+  steps: Record<string, number>;
+}
+
+export interface Hit {
+  count: number;
+  /** The first few iterations ("<seed>:<job>:<iter>") that showed the cause. */
+  seeds: string[];
 }
 
 export interface JobStats {
@@ -31,20 +67,160 @@ export interface JobStats {
   perTarget: Record<string, [number, number, number]>;
   /** Interleavings that showed this root cause (first in the run or not). */
   bySignature: Record<string, number>;
+  hits: Record<string, Hit>;
+  coverage: Record<string, TargetCoverage>;
+  /** Interleavings that came from mutating the corpus (guided). */
+  mutants: number;
+  /** Runs that failed outside any backend (an engine bug): counted, reported, skipped. */
+  errors: number;
+  lastError?: string;
 }
 
-export function runJob(targets: Target[], p: JobParams, onFinding: (f: JobFinding) => void, onProgress: (s: JobStats) => void, now: () => number): JobStats {
-  const stats: JobStats = { iter: p.startIter, scenarios: 0, events: 0, divergent: 0, perTarget: {}, bySignature: {} };
-  for (const t of targets) stats.perTarget[`${t.backend.name}/${t.variant}`] = [0, 0, 0];
+/** Per target: at most this many corpus entries (memory stays flat over hours). */
+export const CORPUS_MAX = 64;
+const SEEDS_KEPT = 8;
+
+interface Entry { scenario: Scenario; gain: number }
+
+interface TargetState {
+  key: string;
+  t: Target;
+  cov: Coverage;
+  corpus: Entry[];
+}
+
+/** Feeds each event's transition to the coverage map. */
+class Observer implements RunObserver {
+  tracker: RunTracker | undefined;
+  constructor(private readonly cov: Coverage) {}
+  start(s: Session): void { this.tracker = new RunTracker(this.cov, s.instance); this.tracker.begin(); }
+  after(ev: Event): void { this.tracker!.after(ev); }
+}
+
+function replayObserved(s: Scenario, backend: Backend, variant: string, o: Observer): RunResult {
+  const session = new Session(backend, variant, s.machine);
+  o.start(session);
+  for (let i = 0; i < s.events.length; i++) { const ev = s.events[i]!; session.apply(ev, i); o.after(ev); }
+  return session.finish();
+}
+
+/** Keep the entry; when full, replace the one that brought least (the oldest of those). */
+function admit(ts: TargetState, scenario: Scenario, gain: number): void {
+  if (ts.corpus.length < CORPUS_MAX) { ts.corpus.push({ scenario, gain }); return; }
+  let worst = 0;
+  for (let i = 1; i < ts.corpus.length; i++) if (ts.corpus[i]!.gain < ts.corpus[worst]!.gain) worst = i;
+  if (ts.corpus[worst]!.gain <= gain) { ts.corpus.splice(worst, 1); ts.corpus.push({ scenario, gain }); }
+}
+
+export function corpusOf(states: readonly TargetState[]): Record<string, Scenario[]> {
+  const out: Record<string, Scenario[]> = {};
+  for (const ts of states) out[ts.key] = ts.corpus.map((e) => e.scenario);
+  return out;
+}
+
+export interface JobHandle {
+  stats: JobStats;
+  /** The job's corpus now (for saving). */
+  corpus(): Record<string, Scenario[]>;
+}
+
+/** Guard every target's backend (exceptions become crash findings) and route its steps to coverage. */
+export function guardTargets(targets: Target[]): { targets: Target[]; steps: { route(key: string, cov: Coverage): void } } {
+  const byKey = new Map<string, Coverage>();
+  const guarded = new Map<Backend, Backend>();
+  const out = targets.map((t) => {
+    let g = guarded.get(t.backend);
+    if (!g) {
+      const name = t.backend.name;
+      g = guardBackend(t.backend, (variant) => {
+        const key = `${name}/${variant}`;
+        return (step) => { byKey.get(key)?.step(step); };
+      });
+      guarded.set(t.backend, g);
+    }
+    return { backend: g, variant: t.variant };
+  });
+  return { targets: out, steps: { route: (key, cov) => { byKey.set(key, cov); } } };
+}
+
+/**
+ * `targets` must hold guarded backends (guard.ts) when exceptions are to become findings;
+ * `stepListener` is the per-variant step hook the guard was built with, routed here.
+ */
+export function runJob(
+  targets: Target[], p: JobParams,
+  onFinding: (f: JobFinding) => void, onProgress: (s: JobStats, h: JobHandle) => void, now: () => number,
+  steps?: { route(key: string, cov: Coverage): void },
+): JobStats {
+  const stats: JobStats = { iter: p.startIter, scenarios: 0, events: 0, divergent: 0, perTarget: {}, bySignature: {}, hits: {}, coverage: {}, mutants: 0, errors: 0 };
+  const states: TargetState[] = targets.map((t) => {
+    const key = `${t.backend.name}/${t.variant}`;
+    stats.perTarget[key] = [0, 0, 0];
+    return { key, t, cov: new Coverage(), corpus: [] };
+  });
+  for (const ts of states) steps?.route(ts.key, ts.cov);
+  const observers = states.map((ts) => new Observer(ts.cov));
+  const handle: JobHandle = { stats, corpus: () => corpusOf(states) };
+  // A resumed corpus is replayed once to rebuild the coverage it stood for.
+  for (let k = 0; k < states.length; k++) {
+    const ts = states[k]!;
+    for (const s of p.corpus?.[ts.key] ?? []) {
+      if (ts.t.backend.supports(s.machine) !== null) continue;
+      const o = observers[k]!;
+      try { replayObserved(s, ts.t.backend, ts.t.variant, o); } catch { continue; }
+      admit(ts, s, 1);
+    }
+  }
+  const fillCoverage = () => {
+    for (const ts of states) {
+      stats.coverage[ts.key] = { edges: ts.cov.edgeCount, states: ts.cov.stateCount, corpus: ts.corpus.length, steps: Object.fromEntries(ts.cov.steps) };
+    }
+  };
   let lastProgress = now();
   const attempts = new Map<string, number>();
   for (let iter = p.startIter; ; iter++) {
+    if (iter >= p.endIter) { stats.iter = iter; break; }
+    if (p.stop && Atomics.load(p.stop, 0) !== 0) { stats.iter = iter; break; }
     if ((iter & 15) === 0 && iter !== p.startIter && now() >= p.deadline) { stats.iter = iter; break; }
-    const t = targets[iter % targets.length]!;
+    const k = iter % states.length;
+    const ts = states[k]!;
+    const t = ts.t;
     const seed = `${p.seed}:${p.job}:${iter}`;
-    const { scenario, result } = generateAndRun(seed, t.backend, t.variant, { maxEvents: p.maxEvents });
-    const key = `${t.backend.name}/${t.variant}`;
-    const pt = stats.perTarget[key]!;
+    const obs = observers[k]!;
+    let scenario: Scenario;
+    let result: RunResult;
+    try {
+      if (p.engine === 'random') {
+        ({ scenario, result } = generateAndRun(seed, t.backend, t.variant, { maxEvents: p.maxEvents }, p.track ? obs : undefined));
+      } else {
+        const rng = makeRng(seed);
+        const n = ts.corpus.length;
+        const r = n === 0 ? 0 : rng();
+        if (r < 0.3) {
+          ({ scenario, result } = generateAndRun(seed, t.backend, t.variant, { maxEvents: p.maxEvents }, obs));
+        } else if (r < 0.7) {
+          // Continue a corpus interleaving from a point inside it with the generator's choices.
+          const base = ts.corpus[n - 1 - Math.floor(rng() * n)]!.scenario;
+          ({ scenario, result } = extendAndRun(rng, t.backend, t.variant, base, Math.floor(rng() * (base.events.length + 1)), { maxEvents: p.maxEvents }, obs));
+          stats.mutants++;
+        } else {
+          // Recent entries are favoured: they hold the newest coverage.
+          const pi = rng() < 0.5 ? n - 1 - Math.floor(rng() * Math.min(n, 8)) : Math.floor(rng() * n);
+          const other = ts.corpus[Math.floor(rng() * n)]!.scenario;
+          scenario = mutate(rng, ts.corpus[pi]!.scenario, { maxEvents: p.maxEvents * 2, other });
+          result = replayObserved(scenario, t.backend, t.variant, obs);
+          stats.mutants++;
+        }
+        const gained = obs.tracker?.gained ?? 0;
+        if (gained > 0) admit(ts, scenario, gained);
+      }
+    } catch (err) {
+      stats.errors++;
+      stats.lastError = `${seed}: ${(err as Error).stack ?? String(err)}`.slice(0, 2000);
+      stats.iter = iter + 1;
+      continue;
+    }
+    const pt = stats.perTarget[ts.key]!;
     stats.scenarios++; pt[0]++;
     stats.events += result.eventsRun; pt[1] += result.eventsRun;
     if (result.primary) { stats.divergent++; pt[2]++; }
@@ -52,29 +228,37 @@ export function runJob(targets: Target[], p: JobParams, onFinding: (f: JobFindin
     // hide a new one behind it); each new one is minimized until it is the run's first cause.
     for (const d of result.divergences) {
       stats.bySignature[d.signature] = (stats.bySignature[d.signature] ?? 0) + 1;
+      p.onHit?.(d.signature, iter);
+      const h = stats.hits[d.signature] ?? (stats.hits[d.signature] = { count: 0, seeds: [] });
+      h.count++;
+      if (h.seeds.length < SEEDS_KEPT) h.seeds.push(seed);
       if (p.known.has(d.signature)) continue;
       const tries = attempts.get(d.signature) ?? 0;
       if (tries >= 3) continue;
       attempts.set(d.signature, tries + 1);
       const min = minimize(scenario, t.backend, t.variant, d.signature);
-      const replay = runScenario(min.scenario, t.backend, t.variant).primary;
+      let replay;
+      try { replay = runScenario(min.scenario, t.backend, t.variant).primary; } catch { continue; }
       if (replay?.signature !== d.signature) continue; // could not isolate it (yet)
       p.known.add(d.signature);
       const found: Finding = {
         backend: t.backend.name, variant: t.variant, signature: d.signature,
         message: replay.message, // names vectors and vCPUs of the minimized run
         symptoms: replay.symptoms,
-        seed, originalEvents: scenario.events.length, foundAt: new Date().toISOString(),
+        seed, originalEvents: scenario.events.length,
+        // With an iteration budget the reproducer is byte-identical run to run: no clock in it.
+        foundAt: Number.isFinite(p.endIter) ? `iteration ${iter} of job ${p.job}` : new Date().toISOString(),
       };
       onFinding({
-        signature: d.signature,
-        scenario: { ...min.scenario, name: `${d.cause} on ${key}`, found, expect: { [key]: { signature: d.signature } } },
+        signature: d.signature, job: p.job, iter,
+        scenario: { ...min.scenario, name: `${d.cause} on ${ts.key}`, found, expect: { [ts.key]: { signature: d.signature } } },
       });
     }
     stats.iter = iter + 1;
     const tnow = now();
-    if (tnow - lastProgress >= 1000) { lastProgress = tnow; onProgress(stats); }
+    if (tnow - lastProgress >= 1000) { lastProgress = tnow; fillCoverage(); onProgress(stats, handle); }
   }
-  onProgress(stats);
+  fillCoverage();
+  onProgress(stats, handle);
   return stats;
 }

@@ -290,23 +290,61 @@ function choose(rng: Rng, cands: Cand[]): Cand {
   return cands[cands.length - 1]!;
 }
 
+/** Watches a run event by event (coverage); called after each scenario event, not the drain. */
+export interface RunObserver {
+  start(session: Session): void;
+  after(ev: Event): void;
+}
+
 export interface Generated {
   scenario: Scenario;
   result: RunResult;
 }
 
 /** Generate one interleaving for (backend, variant) from `seed`, run it, drain and judge. */
-export function generateAndRun(seed: string, backend: Backend, variant: string, opts: GenOptions = DEFAULT_GEN): Generated {
+export function generateAndRun(seed: string, backend: Backend, variant: string, opts: GenOptions = DEFAULT_GEN, observe?: RunObserver): Generated {
   const rng = makeRng(seed);
   const vectors = vectorPool(rng);
   const machine = generateMachine(rng, backend, vectors);
   const session = new Session(backend, variant, machine);
+  observe?.start(session);
   const events: Event[] = [];
   const n = 4 + Math.floor(rng() * (opts.maxEvents - 3));
   for (let i = 0; i < n; i++) {
     const ev = choose(rng, candidates(rng, session, vectors)).make();
     events.push(ev);
     session.apply(ev, i);
+    observe?.after(ev);
+  }
+  const result = session.finish();
+  return { scenario: { irqdiff: SCENARIO_VERSION, machine, events }, result };
+}
+
+/**
+ * Replay a prefix of `base` (its first `cut` events), then continue it with the generator's
+ * own state-aware choices: the corpus decides where to start, the generator picks events that
+ * are enabled there. Vectors come from the base scenario, so collisions stay likely.
+ */
+export function extendAndRun(rng: Rng, backend: Backend, variant: string, base: Scenario, cut: number, opts: GenOptions, observe?: RunObserver): Generated {
+  const machine = base.machine;
+  const vectors: number[] = [];
+  for (const e of base.events) if ((e.k === 'ipi' && !e.nmi) || e.k === 'msi') vectors.push(e.vector);
+  if (vectors.length === 0) vectors.push(...vectorPool(rng));
+  const session = new Session(backend, variant, machine);
+  observe?.start(session);
+  const events: Event[] = [];
+  for (let i = 0; i < cut && i < base.events.length; i++) {
+    const ev = base.events[i]!;
+    events.push(ev);
+    session.apply(ev, i);
+    observe?.after(ev);
+  }
+  const n = events.length + 4 + Math.floor(rng() * (opts.maxEvents - 3));
+  for (let i = events.length; i < n; i++) {
+    const ev = choose(rng, candidates(rng, session, vectors)).make();
+    events.push(ev);
+    session.apply(ev, i);
+    observe?.after(ev);
   }
   const result = session.finish();
   return { scenario: { irqdiff: SCENARIO_VERSION, machine, events }, result };

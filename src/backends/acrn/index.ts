@@ -66,6 +66,13 @@ class AcrnInstance implements BackendInstance {
     return false;
   }
 
+  /** Coverage state: thread pc, wait reason, PIR ON, pending_req bits, injection/window/re-injection state. */
+  coverage(cpu: number): number {
+    const t = this.acrn.vcpus[cpu]!;
+    return t.pc | t.wait << 4 | (t.on ? 1 << 8 : 0) | (t.pendingReq & 0xff) << 9 | (t.injVector !== 0 ? 1 << 17 : 0) | (t.irqWindow ? 1 << 18 : 0)
+      | (t.idtVector >= 0 ? 1 << 19 : 0) | (t.cancelledVector !== 0 ? 1 << 20 : 0) | (t.needResched ? 1 << 21 : 0) | (t.dmPending ? 1 << 22 : 0);
+  }
+
   physPending(cpu: number): boolean {
     return phys_pending(this.acrn.vcpus[cpu]!);
   }

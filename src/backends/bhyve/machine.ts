@@ -95,6 +95,13 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     return false;
   }
 
+  /** Coverage state: vcpu state and run-loop phase, NMI pending, exitintinfo, V_IRQ/EVENTINJ/VINTR intercept. */
+  coverage(cpu: number): number {
+    const v = this.vcpu[cpu]!, c = this.vmcb[cpu]!;
+    return v.state | v.phase << 3 | (v.nmiPending ? 1 << 6 : 0) | (v.exitintinfoValid ? 1 << 7 : 0) | (c.vIrq ? 1 << 8 : 0)
+      | (c.eventinjValid ? 1 << 9 : 0) | (c.interceptVintr ? 1 << 10 : 0) | (c.interceptIret ? 1 << 11 : 0) | (v.selfIpiPending ? 1 << 12 : 0);
+  }
+
   physPending(cpu: number): boolean {
     return this.ipiPending[cpu] !== 0;
   }

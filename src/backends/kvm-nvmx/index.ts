@@ -61,6 +61,12 @@ class KvmNvmx implements BackendInstance, KvmCtx {
     return 'hv';
   }
 
+  /** Coverage state: mode, entry-path pc, requests, pending/injected NMI, re-injection, nested run pending. */
+  coverage(cpu: number): number {
+    const v = this.vcpus[cpu]!;
+    return v.mode | v.pc << 3 | (v.requests & 0xff) << 8 | (v.nmiPending > 0 ? 1 << 16 : 0) | (v.nmiInjected ? 1 << 17 : 0)
+      | (v.interruptPending ? 1 << 18 : 0) | (v.nestedRunPending ? 1 << 19 : 0) | (v.idtVectoringInfo !== 0 ? 1 << 20 : 0) | (v.halted ? 1 << 21 : 0);
+  }
   inL2(cpu: number): boolean { return this.vcpus[cpu]!.guestMode; }
   physPending(cpu: number): boolean { return this.vcpus[cpu]!.physPending; }
   guest(cpu: number): GuestCpu { return this.vcpus[cpu]!.guest; }

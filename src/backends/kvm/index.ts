@@ -62,6 +62,13 @@ class KvmInstance implements BackendInstance {
     return this.kvm.vcpus[cpu]!.nested.guestMode;
   }
 
+  /** Coverage state: vcpu mode, entry-path pc, requests, PIR ON/SN, blocked, pending NMI/re-injection. */
+  coverage(cpu: number): number {
+    const v = this.kvm.vcpus[cpu]!;
+    return v.mode | v.pc << 3 | (v.pi.on ? 1 << 10 : 0) | (v.pi.sn ? 1 << 11 : 0) | (v.blocked ? 1 << 12 : 0) | (v.nmiPending > 0 ? 1 << 13 : 0)
+      | (v.interruptPending >= 0 ? 1 << 14 : 0) | (v.nmiInjected ? 1 << 15 : 0) | (v.requests & 0xff) << 16 | (v.phys & 0xf) << 24;
+  }
+
   physPending(cpu: number): boolean {
     return this.kvm.vcpus[cpu]!.phys !== 0;
   }

@@ -94,6 +94,13 @@ export class XenInstance implements BackendInstance, XenVm {
     return false;
   }
 
+  /** Coverage state: phase, softirq kick, NMI pending, EVENTINJ, V_IRQ, VINTR/IRET intercepts, apic-assist. */
+  coverage(cpu: number): number {
+    const v = this.vcpu[cpu]!;
+    return v.phase | (v.kickSoftirq ? 1 << 3 : 0) | (v.nmiPending ? 1 << 4 : 0) | (v.eventinjValid ? 1 << 5 : 0) | (v.vIrq ? 1 << 6 : 0)
+      | (v.interceptVintr ? 1 << 7 : 0) | (v.interceptIret ? 1 << 8 : 0) | (v.viridian.pending ? 1 << 9 : 0);
+  }
+
   physPending(cpu: number): boolean {
     return this.vcpu[cpu]!.ipiPending;
   }

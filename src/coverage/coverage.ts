@@ -1,0 +1,88 @@
+// Model-state coverage, per backend variant: an abstract state of the system after each
+// event (per vCPU: where it runs, L2, physical interrupts in flight, the guest core's
+// IF/shadow/HLT/handler depth/TPR, and the backend's own abstract state from its optional
+// `coverage(cpu)` hook) and the transitions (state, event kind, state) between them, hashed
+// into a fixed bitmap as AFL does for edges. Plus the hypervisor steps (real function names)
+// each run went through. A run that sets a bit never set before reached new coverage.
+import type { BackendInstance } from '../backends/api.js';
+import type { Event } from '../scenario/types.js';
+
+export const MAP_BITS = 16;
+const MAP_SIZE = 1 << MAP_BITS;
+
+const WHERE: Record<string, number> = { guest: 0, hv: 1, blocked: 2 };
+const KIND = new Map<string, number>();
+
+function kindCode(k: string): number {
+  let c = KIND.get(k);
+  if (c === undefined) { c = KIND.size + 1; KIND.set(k, c); }
+  return c;
+}
+
+/** 32-bit mixing step (murmur3 finalizer). */
+function mix(h: number): number {
+  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The abstract state of one vCPU: small, engine-agnostic parts only. */
+export function cpuState(b: BackendInstance, cpu: number): number {
+  const g = b.guest(cpu);
+  const depth = g.frames.length > 2 ? 2 : g.frames.length;
+  let s = WHERE[b.where(cpu)]! | (b.inL2(cpu) ? 4 : 0) | (b.physPending(cpu) ? 8 : 0) | (g.halted ? 16 : 0) | (g.IF ? 32 : 0)
+    | (g.shadow ? 64 : 0) | (depth << 7) | (g.tpr !== 0 ? 512 : 0) | (g.owedEoi > 0 ? 1024 : 0) | (g.nmiBlocked ? 2048 : 0);
+  if (b.coverage) s = mix(s ^ Math.imul(b.coverage(cpu) | 0, 0x9e3779b1));
+  return s;
+}
+
+export function systemState(b: BackendInstance): number {
+  let h = 0x811c9dc5;
+  const n = b.machine.vcpus;
+  for (let cpu = 0; cpu < n; cpu++) h = mix(h ^ Math.imul(cpuState(b, cpu), cpu + 1));
+  return h;
+}
+
+/** One variant's coverage: transitions bitmap, distinct states, steps seen. */
+export class Coverage {
+  readonly edges = new Uint8Array(MAP_SIZE);
+  readonly states = new Uint8Array(MAP_SIZE);
+  edgeCount = 0;
+  stateCount = 0;
+  readonly steps = new Map<string, number>();
+  /** Event kinds seen as transitions: "<kind>" → count of distinct edges. */
+  readonly kinds = new Map<string, number>();
+
+  /** Record the transition `prev --ev--> next`; returns how many bits were new (0 to 2). */
+  transition(prev: number, ev: Event, next: number): number {
+    let gained = 0;
+    const si = next & (MAP_SIZE - 1);
+    if (this.states[si] === 0) { this.states[si] = 1; this.stateCount++; gained++; }
+    const ei = mix(prev ^ Math.imul(kindCode(ev.k), 0x27d4eb2d) ^ mix(next)) & (MAP_SIZE - 1);
+    if (this.edges[ei] === 0) {
+      this.edges[ei] = 1; this.edgeCount++; gained++;
+      this.kinds.set(ev.k, (this.kinds.get(ev.k) ?? 0) + 1);
+    }
+    return gained;
+  }
+
+  /** A step name; true if it was never seen. */
+  step(name: string): boolean {
+    const n = this.steps.get(name);
+    this.steps.set(name, (n ?? 0) + 1);
+    return n === undefined;
+  }
+}
+
+/** Tracks one run: begin() before the first event, after(ev) after each; `gained` new bits. */
+export class RunTracker {
+  gained = 0;
+  private prev = 0;
+  constructor(readonly cov: Coverage, private readonly b: BackendInstance) {}
+  begin(): void { this.prev = systemState(this.b); this.gained = 0; }
+  after(ev: Event): void {
+    const next = systemState(this.b);
+    this.gained += this.cov.transition(this.prev, ev, next);
+    this.prev = next;
+  }
+}
