@@ -1,10 +1,13 @@
 // Loading a user's backend from a module path (--backend-module ./my-model.js), so that
 // hypervisor developers can model their own code. The module's default export (or an
 // export named `backend`) must satisfy the Backend interface of ./api.ts.
-import { resolve } from 'node:path';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { threadId } from 'node:worker_threads';
 import { CAUSE_CLASSES, isTaggedCause } from '../oracle/divergence.js';
-import type { Backend, CauseDoc, VariantInfo } from './api.js';
+import type { MachineConfig } from '../scenario/types.js';
+import type { Backend, CauseDoc, ObsSink, VariantInfo } from './api.js';
 import { BACKENDS } from './registry.js';
 
 export class BackendModuleError extends Error {}
@@ -47,15 +50,63 @@ function check(file: string, value: unknown): Backend {
   return b as Backend;
 }
 
+/** The instance methods the engine and the oracle call, each checked on a real instance at load time. */
+const INSTANCE_METHODS = ['apply', 'where', 'inL2', 'physPending', 'guest', 'snapshot'] as const;
+const OPTIONAL_METHODS = ['whereStuck', 'explain', 'coverage'] as const;
+
+/** A sink that records nothing: enough to construct an instance and look at its methods. */
+const NULL_SINK = new Proxy({}, { get: () => () => undefined }) as ObsSink;
+
+function checkInstance(file: string, b: Backend): void {
+  const machine: MachineConfig = { vcpus: 1, apic: 'xapic', ioapic: [] };
+  const m = b.supports(machine) === null ? machine : b.supports({ ...machine, apic: 'x2apic' }) === null ? { ...machine, apic: 'x2apic' as const } : undefined;
+  if (!m) return; // nothing small it accepts: the first real scenario will tell
+  let inst: Record<string, unknown>;
+  try {
+    inst = b.create(b.variants[0]!.name, m, NULL_SINK) as unknown as Record<string, unknown>;
+  } catch (err) {
+    throw new BackendModuleError(`${file}: backend export: create('${b.variants[0]!.name}', a 1-vCPU machine) threw: ${(err as Error).message}`);
+  }
+  for (const k of INSTANCE_METHODS) {
+    if (typeof inst?.[k] !== 'function') throw new BackendModuleError(`${file}: backend instance: '${k}' must be a method (see BackendInstance in src/backends/api.ts)`);
+  }
+  for (const k of OPTIONAL_METHODS) {
+    if (inst[k] !== undefined && typeof inst[k] !== 'function') throw new BackendModuleError(`${file}: backend instance: '${k}' is optional but, when given, must be a method`);
+  }
+}
+
+/**
+ * A `.ts` module is compiled with TypeScript (type annotations stripped, nothing checked) to a
+ * temporary `.mjs` beside it, so that its relative imports resolve, and removed after import.
+ */
+let tsLoads = 0;
+
+async function importTs(file: string): Promise<Record<string, unknown>> {
+  const ts = (await import('typescript')).default;
+  const out = ts.transpileModule(readFileSync(file, 'utf8'), {
+    fileName: file,
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, jsx: ts.JsxEmit.ReactJSX },
+  }).outputText;
+  const tmp = join(dirname(file), `.irqdiff-${process.pid}-${threadId}-${++tsLoads}-${basename(file, '.ts')}.mjs`);
+  writeFileSync(tmp, out, { flag: 'wx' });
+  try {
+    return (await import(pathToFileURL(tmp).href)) as Record<string, unknown>;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
 export async function loadBackendModule(path: string): Promise<Backend> {
   const file = resolve(path);
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    mod = file.endsWith('.ts') ? await importTs(file) : (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (err) {
     throw new BackendModuleError(`${path}: cannot load backend module: ${(err as Error).message}`);
   }
-  return check(path, mod.default ?? mod.backend);
+  const b = check(path, mod.default ?? mod.backend);
+  checkInstance(path, b);
+  return b;
 }
 
 /** The built-in backends plus any loaded from modules (a module may not shadow a built-in). */

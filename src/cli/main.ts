@@ -44,6 +44,7 @@ commands:
   report          a campaign directory as one self-contained HTML page
 
   explore         enumerate every small interleaving: the shortest one per root cause
+  new-backend     write a skeleton backend module (TypeScript) to model your own hypervisor
 
 'irqdiff <command> --help' describes each; --version prints the version. Exit codes: 0 clean, 1 divergence (fuzz: a new UNEXPECTED root cause), 2 usage/input error.`,
   fuzz: `usage: irqdiff fuzz [--backend NAME[/VARIANT]]... [--time 30s|10m|8h] [--iterations N] [--seed N]
@@ -72,6 +73,13 @@ states and hypervisor steps exercised per variant, and the steps never exercised
 Exit: 1 when the run found a new UNEXPECTED root cause or a rate jump, else 0
 (documented findings and findings already in --out do not fail a run).
 With --queue redis://...: one campaign over many machines (irqdiff fuzz --queue URL --help).`,
+  'new-backend': `usage: irqdiff new-backend NAME [--out FILE]
+
+Writes a skeleton backend module (default NAME.ts; never overwrites) that imports the Backend API
+from the package ('irqdiff') and delegates to the bare-metal model, so it loads and runs clean at
+once. Replace the delegation with your hypervisor's mechanism (docs/writing-a-backend.md) and run
+it with --backend-module FILE: .ts modules are compiled on load, and the export and one instance
+are checked with a clear error naming the field.`,
   run: `usage: irqdiff run FILE... [--backend NAME/VARIANT]... [--check] [--json] [--backend-module FILE]...
 
 Replays each scenario and prints a step-by-step trace: every event, the hypervisor steps and
@@ -235,6 +243,18 @@ async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number
   return unexpected.length > 0 || alarms.length > 0 ? 1 : 0;
 }
 
+async function cmdNewBackend(argv: string[], out: (l: string) => void): Promise<number> {
+  const a = args(argv, { out: { type: 'string' } });
+  if (a.values.help) { out(HELP['new-backend']!); return 0; }
+  if (a.positionals.length !== 1) throw new UsageError('new-backend: give exactly one NAME');
+  const name = a.positionals[0]!;
+  const file = (a.values.out as string | undefined) ?? `${name}.ts`;
+  const { newBackend } = await import('./new-backend.js');
+  try { newBackend(name, file); } catch (e) { if (e instanceof OutputError) throw e; throw new UsageError((e as Error).message); }
+  out(`wrote ${shown(file, 300)}: run it with irqdiff fuzz --backend-module ${shown(file, 300)} --backend ${name}`);
+  return 0;
+}
+
 async function cmdMinimize(argv: string[], out: (l: string) => void): Promise<number> {
   const a = args(argv, { backend: { type: 'string' }, signature: { type: 'string' }, out: { type: 'string' } });
   if (a.values.help) { out(HELP.minimize!); return 0; }
@@ -338,6 +358,7 @@ export async function main(argv: string[], out: (l: string) => void = (l) => con
       case 'triage': return await cmdTriage(rest, out);
       case 'export': return await cmdExport(rest, out);
       case 'report': return await cmdReport(rest, out);
+      case 'new-backend': return await cmdNewBackend(rest, out);
       case 'explore': return await (await import('./explore.js')).cmdExplore(rest, out, (m) => new UsageError(m));
       case 'real': case 'real-fuzz': return await cmdReal(cmd, rest, out, err);
       default: throw new UsageError(`unknown command '${cmd}' (try irqdiff --help)`);
