@@ -8,7 +8,7 @@ import { laneDiagram } from '../export/lanes.js';
 import { shown } from '../scenario/sanitize.js';
 import { corpusSignatures } from '../store/corpus.js';
 import { writeAtomic } from '../store/files.js';
-import { buildBuckets, LABEL_TEXT, loadItems, type Bucket } from '../tui/findings.js';
+import { buildBuckets, LABEL_TEXT, loadCampaignHits, loadItems, type Bucket } from '../tui/findings.js';
 import { replay } from '../tui/replay.js';
 import { loadStatuses, STATUS_LABEL } from '../tui/status.js';
 
@@ -29,7 +29,7 @@ function barChart(buckets: readonly Bucket[]): string {
 }
 
 export function renderReport(dir: string, corpusDir: string, backends: Backend[]): string {
-  const buckets = buildBuckets(loadItems(dir), backends, corpusSignatures(corpusDir), loadStatuses(dir).map);
+  const buckets = buildBuckets(loadItems(dir), backends, corpusSignatures(corpusDir), loadStatuses(dir).map, loadCampaignHits(dir));
   const variants = [...new Set(buckets.map((b) => b.target))].sort();
   const table = variants.map((v) => {
     const mine = buckets.filter((b) => b.target === v);
@@ -51,7 +51,7 @@ export function renderReport(dir: string, corpusDir: string, backends: Backend[]
       } catch (err) { diagram = `replay failed: ${(err as Error).message}`; }
     }
     return `<section id="${esc(b.signature).replace(/[^A-Za-z0-9_-]/g, '_')}"><h3><span class="tag" style="background:${COLOR[b.label]}">${LABEL_TEXT[b.label]}</span> ${esc(b.signature)}</h3>
-<p class="meta">${b.items.length} file(s) · ${b.events} events · first seen ${esc(b.firstSeen)} · status ${STATUS_LABEL[b.status.status]}${b.status.comment ? ` — ${esc(b.status.comment)}` : ''} · <code>${esc(it.file)}</code></p>
+<p class="meta">seen in ${b.hits} interleavings · ${b.items.length} file(s) · ${b.events} events · first seen ${esc(b.firstSeen)} · status ${STATUS_LABEL[b.status.status]}${b.status.comment ? ` — ${esc(b.status.comment)}` : ''} · <code>${esc(it.file)}</code></p>
 ${words}<pre>${esc(diagram).replace(/\\n/g, '\n')}</pre></section>`;
   }).join('\n');
   const rest = buckets.filter((b) => !detailed.includes(b)).map((b) => `<li><span class="tag" style="background:${COLOR[b.label]}">${LABEL_TEXT[b.label]}</span> ${esc(b.signature)}</li>`).join('\n');

@@ -2,6 +2,7 @@
 // label (documented bug, documented deviation, in corpus, UNEXPECTED), variant, kind, count,
 // first and last seen, and triage status. Plain data and pure functions: the TUI, the plain
 // list and the HTML report all show the same rows.
+import { readState } from '../fuzz/state.js';
 import type { Backend } from '../backends/api.js';
 import { classify, type Class } from '../fuzz/classify.js';
 import { parseSignature } from '../oracle/divergence.js';
@@ -27,8 +28,21 @@ export interface Bucket {
   items: Item[];
   firstSeen: string;
   lastSeen: string;
+  /** Interleavings that showed the cause over the campaign (campaign.json), else the files holding it. */
+  hits: number;
   events: number;
   status: StatusEntry;
+}
+
+/** What the campaign directory's campaign.json says of each root cause, if it can be read. */
+export type CampaignHits = Readonly<Record<string, { count: number; firstSeen: string; lastSeen: string }>>;
+
+export function loadCampaignHits(dir: string): CampaignHits | undefined {
+  try {
+    return readState(dir)?.buckets;
+  } catch {
+    return undefined; // a damaged resume point is the campaign's business; triage shows the files
+  }
 }
 
 /** The findings in `dir`, and what the walk skipped (links out of the tree, FIFOs, loops). */
@@ -49,14 +63,14 @@ export function loadItems(dir: string): Item[] {
 export const LABEL_ORDER: Record<Bucket['label'], number> = { unexpected: 0, unreadable: 1, corpus: 2, expected: 3, known: 4 };
 export const LABEL_TEXT: Record<Bucket['label'], string> = { unexpected: 'UNEXPECTED', unreadable: 'unreadable', corpus: 'in corpus', known: 'deviation', expected: 'doc. bug' };
 
-export function buildBuckets(items: readonly Item[], backends: readonly Backend[], corpus: ReadonlySet<string>, statuses: StatusMap): Bucket[] {
+export function buildBuckets(items: readonly Item[], backends: readonly Backend[], corpus: ReadonlySet<string>, statuses: StatusMap, hits?: CampaignHits): Bucket[] {
   const by = new Map<string, Bucket>();
   for (const it of items) {
     const f = it.scenario?.found;
     if (!f) {
       by.set(`file:${it.file}`, {
         signature: it.file, label: 'unreadable', target: '?', backend: '?', kind: it.error ? 'unreadable' : 'no finding', tag: '', items: [it],
-        firstSeen: '', lastSeen: '', events: it.scenario?.events.length ?? 0, status: { status: 'new' },
+        firstSeen: '', lastSeen: '', hits: 1, events: it.scenario?.events.length ?? 0, status: { status: 'new' },
       });
       continue;
     }
@@ -65,7 +79,7 @@ export function buildBuckets(items: readonly Item[], backends: readonly Backend[
       const p = parseSignature(f.signature);
       b = {
         signature: f.signature, label: classify(backends, f.signature, corpus), target: `${f.backend}/${f.variant}`, backend: f.backend,
-        kind: p?.cls ?? '?', tag: p?.tag ?? f.signature, items: [], firstSeen: f.foundAt, lastSeen: f.foundAt,
+        kind: p?.cls ?? '?', tag: p?.tag ?? f.signature, items: [], firstSeen: f.foundAt, lastSeen: f.foundAt, hits: 0,
         events: it.scenario!.events.length, status: statuses[f.signature] ?? { status: 'new' },
       };
       by.set(f.signature, b);
@@ -74,6 +88,12 @@ export function buildBuckets(items: readonly Item[], backends: readonly Backend[
     if (f.foundAt < b.firstSeen) b.firstSeen = f.foundAt;
     if (f.foundAt > b.lastSeen) b.lastSeen = f.foundAt;
     b.events = Math.min(b.events, it.scenario!.events.length);
+  }
+  for (const b of by.values()) {
+    const h = b.label === 'unreadable' ? undefined : hits?.[b.signature];
+    b.hits = h?.count ?? b.items.length;
+    if (h?.firstSeen) b.firstSeen = h.firstSeen;
+    if (h?.lastSeen) b.lastSeen = h.lastSeen;
   }
   return sortBuckets([...by.values()], 'label');
 }
@@ -86,7 +106,7 @@ export function sortBuckets(list: Bucket[], key: SortKey): Bucket[] {
     label: (a, b) => LABEL_ORDER[a.label] - LABEL_ORDER[b.label],
     variant: (a, b) => a.target.localeCompare(b.target),
     kind: (a, b) => a.kind.localeCompare(b.kind),
-    count: (a, b) => b.items.length - a.items.length,
+    count: (a, b) => b.hits - a.hits,
     seen: (a, b) => b.lastSeen.localeCompare(a.lastSeen),
   };
   // Ties: label, then signature, so the order never depends on the directory walk.

@@ -13,12 +13,15 @@ import { hwText } from '../export/lanes.js';
 import { shown } from '../scenario/sanitize.js';
 import { readScenarioFile } from '../store/files.js';
 import { exportTo, minimizeAgain, promoteNamed } from './actions.js';
-import { buildBuckets, filterBuckets, LABEL_TEXT, nextUnexpected, sortBuckets, SORTS, type Bucket, type Filter, type Item, type SortKey } from './findings.js';
+import { buildBuckets, filterBuckets, LABEL_TEXT, loadCampaignHits, nextUnexpected, sortBuckets, SORTS, type Bucket, type Filter, type Item, type SortKey } from './findings.js';
 import { useKeys } from './keys.js';
 import { fmtVecs, replay, type CpuState, type Replay } from './replay.js';
 import { saveStatuses, STATUS_LABEL, type Status, type StatusMap } from './status.js';
 
 export { loadItems, type Item } from './findings.js';
+
+/** A count in three columns: 999, 12k, 3M. */
+const short = (n: number): string => (n < 1000 ? String(n) : n < 1e6 ? `${Math.round(n / 1000)}k` : `${Math.round(n / 1e6)}M`);
 
 export interface TriageProps {
   items: Item[];
@@ -65,7 +68,8 @@ export function Triage(p: TriageProps): React.ReactElement {
   const dir = p.dir ?? '.';
   const [statuses, setStatuses] = useState<StatusMap>(() => ({ ...(p.statuses ?? {}) }));
   const [version, setVersion] = useState(0); // bumped when a finding file was rewritten
-  const all = useMemo(() => buildBuckets(p.items, p.backends, p.corpus ?? new Set(), statuses), [p.items, p.backends, p.corpus, statuses, version]);
+  const hits = useMemo(() => (p.dir ? loadCampaignHits(p.dir) : undefined), [p.dir, version]);
+  const all = useMemo(() => buildBuckets(p.items, p.backends, p.corpus ?? new Set(), statuses, hits), [p.items, p.backends, p.corpus, statuses, hits, version]);
   const [sort, setSort] = useState<SortKey>('label');
   const [filter, setFilter] = useState<Filter>({ search: '' });
   const [backendFilter, setBackendFilter] = useState<string | undefined>(undefined);
@@ -226,7 +230,7 @@ export function Triage(p: TriageProps): React.ReactElement {
   const unexpected = all.filter((b) => b.label === 'unexpected').length;
   const filters = [filter.label ? `label=${LABEL_TEXT[filter.label]}` : '', backendFilter ? `backend=${backendFilter}` : '', filter.status ? `status=${STATUS_LABEL[filter.status]}` : '', filter.search ? `/${filter.search}` : ''].filter(Boolean).join(' ');
   const title = `irqdiff triage ${list.length === 0 ? 0 : sel + 1}/${list.length} — ${all.length} root causes, ${unexpected} UNEXPECTED · sort ${sort}${filters ? ` · ${filters}` : ''}`;
-  const head = `  ${'label'.padEnd(10)} ${'variant'.padEnd(18)} ${'kind'.padEnd(11)} ${'n'.padStart(2)} ${'status'.padEnd(9)}${wide ? ` ${'first seen'.padEnd(16)} ${'last seen'.padEnd(16)}` : ''} tag`;
+  const head = `  ${'label'.padEnd(10)} ${'variant'.padEnd(18)} ${'kind'.padEnd(11)} ${'n'.padStart(3)} ${'status'.padEnd(9)}${wide ? ` ${'first seen'.padEnd(16)} ${'last seen'.padEnd(16)}` : ''} tag`;
   return (
     <Box flexDirection="column">
       <Text bold wrap="truncate">{cut(title, width)}</Text>
@@ -234,11 +238,11 @@ export function Triage(p: TriageProps): React.ReactElement {
       {list.slice(start, start + rows).map((b, k) => {
         const i = start + k;
         const st = b.status;
-        const line = `${i === sel ? '▶' : ' '} ${LABEL_TEXT[b.label].padEnd(10)} ${cut(shown(b.target, 40), 18).padEnd(18)} ${cut(shown(b.kind, 20), 11).padEnd(11)} ${String(b.items.length).padStart(2)} ${(st.status === 'duplicate' ? 'dup' : STATUS_LABEL[st.status]).padEnd(9)}${wide ? ` ${b.firstSeen.slice(0, 16).padEnd(16)} ${b.lastSeen.slice(0, 16).padEnd(16)}` : ''} ${shown(b.tag, 200)}`;
+        const line = `${i === sel ? '▶' : ' '} ${LABEL_TEXT[b.label].padEnd(10)} ${cut(shown(b.target, 40), 18).padEnd(18)} ${cut(shown(b.kind, 20), 11).padEnd(11)} ${short(b.hits).padStart(3)} ${(st.status === 'duplicate' ? 'dup' : STATUS_LABEL[st.status]).padEnd(9)}${wide ? ` ${b.firstSeen.slice(0, 16).padEnd(16)} ${b.lastSeen.slice(0, 16).padEnd(16)}` : ''} ${shown(b.tag, 200)}`;
         return <Text key={b.signature} inverse={i === sel} color={color ? LABEL_COLOR[b.label] : undefined} wrap="truncate">{cut(line, width)}</Text>;
       })}
       {list.length === 0 ? <Text dimColor>{all.length === 0 ? 'no findings in this directory' : 'nothing matches the filters (Esc clears the search; l/b/t cycle back)'}</Text> : null}
-      <Text wrap="truncate" dimColor>{cut(cur ? `${shown(cur.signature, 300)} · ${cur.items.length} file(s) · ${cur.events} ev · seen ${cur.firstSeen.slice(0, 19)} … ${cur.lastSeen.slice(0, 19)}` : '', width)}</Text>
+      <Text wrap="truncate" dimColor>{cut(cur ? `${shown(cur.signature, 300)} · ${cur.hits} hits · ${cur.items.length} file(s) · ${cur.events} ev · seen ${cur.firstSeen.slice(0, 19)} … ${cur.lastSeen.slice(0, 19)}` : '', width)}</Text>
       <Text wrap="truncate" dimColor>{cut(cur ? `${shown(cur.items[0]!.file, 200)}${cur.status.of ? ` · duplicate of ${shown(cur.status.of, 120)}` : ''}${cur.status.comment ? ` · “${shown(cur.status.comment, 300)}”` : ''}` : '', width)}</Text>
       <Text wrap="truncate" color={prompt ? 'cyan' : undefined}>{cut(footer, width)}</Text>
     </Box>
