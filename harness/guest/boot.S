@@ -383,6 +383,8 @@ SIMPLE eoi_xa, "xorl %eax, %eax", "movl %eax, APICB+0xb0"
 SIMPLE tpr_x2, "movl %r12d, %eax; xorl %edx, %edx; movl $0x808, %ecx", "wrmsr"
 SIMPLE tpr_xa, "movl %r12d, %eax", "movl %eax, APICB+0x80"
 SIMPLE cr8, "movl %r12d, %eax", "movq %rax, %cr8"
+SIMPLE selfipi_x2, "movl %r12d, %eax; xorl %edx, %edx; movl $0x83f, %ecx", "wrmsr"
+SIMPLE selfipi_xa, "call xapic_icr_wait; movl %r12d, %eax; orl $0x44000, %eax", "movl %eax, APICB+0x300"
 SIMPLE cli, "", "cli"
 SIMPLE nop, "", "nop"
 SIMPLE work, "movzbl %bh, %eax", "movl $1, flags(,%rax,4)"
@@ -533,6 +535,9 @@ iretf_b:
 	.globl op_read
 op_read:
 	movzbl %bh, %edi
+	movl %ebx, %esi
+	shrl $16, %esi
+	andl $0xff, %esi
 	call read_op                      /* writes the record past the log end, returns its length */
 	shll $ST_LOG_SHIFT, %eax
 	addl $PC1, %eax
@@ -607,9 +612,11 @@ restart_on:
 optab_x2:
 	.quad bad_op, op_ipi_x2, op_eoi_x2, op_tpr_x2, op_cli, op_sti, op_nop, op_hlt, op_iret
 	.quad op_read, op_work, op_wait, op_out, op_cpuid, op_msi, op_pin, op_pinmask, op_pause, op_cr8, op_npf
+	.quad op_selfipi_x2
 optab_xa:
 	.quad bad_op, op_ipi_xa, op_eoi_xa, op_tpr_xa, op_cli, op_sti, op_nop, op_hlt, op_iret
 	.quad op_read, op_work, op_wait, op_out, op_cpuid, op_msi, op_pin, op_pinmask, op_pause, op_cr8, op_npf
+	.quad op_selfipi_xa
 
 	.bss
 	.align 4096

@@ -79,7 +79,8 @@
 #define OP_PAUSE        17
 #define OP_CR8          18     /* data = value written to CR8 (TPR[7:4]) */
 #define OP_NPF          19     /* read of unbacked guest-physical memory: an EPT/NPT exit */
-#define OP_MAX          20
+#define OP_SELFIPI      20     /* data = vector: x2APIC SELF_IPI register, or the ICR's self shorthand on xAPIC */
+#define OP_MAX          21
 
 #define REG_IRR 0
 #define REG_ISR 1
@@ -87,6 +88,17 @@
 #define REG_PPR 3
 #define REG_TPR 4
 #define REG_ESR 5
+/* Programmed registers (lapic_read, ioapic_read): one word each. The I/O APIC ones take the
+ * register's input line in the op's b. */
+#define REG_ID    6
+#define REG_VER   7
+#define REG_LDR   8
+#define REG_DFR   9
+#define REG_SVR   10
+#define REG_IOID  11
+#define REG_IOVER 12
+#define REG_REDLO 13
+#define REG_REDHI 14
 
 /* Log records: tag in bits 31:24. */
 #define LG_DELIVER      0x01   /* fixed delivery: vector 23:16, pos 12:0 */

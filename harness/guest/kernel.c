@@ -184,24 +184,37 @@ static void log_append(struct percpu *p, const u32 *w, u32 n) {
 static void log1(struct percpu *p, u32 w) { log_append(p, &w, 1); }
 
 /* ---------------------------------------------------------------- ops helpers (program context) */
-static u32 read_reg_words(u32 reg, u32 *out) {
+static u32 ioapic_read_reg(u32 reg) { *mmio(IOAPIC_BASE) = reg; return *mmio(IOAPIC_BASE + 0x10); }
+
+/* arg: the I/O APIC input line of a redirection-entry read. One vCPU per scenario selects I/O APIC
+ * registers, so the IOREGSEL/IOWIN pair is never interleaved (src/real/compile.ts). */
+static u32 read_reg_words(u32 reg, u32 arg, u32 *out) {
 	switch (reg) {
 	case REG_IRR: for (u32 i = 0; i < 8; i++) out[i] = apic_read(0x200 + (i << 4)); return 8;
 	case REG_ISR: for (u32 i = 0; i < 8; i++) out[i] = apic_read(0x100 + (i << 4)); return 8;
 	case REG_TMR: for (u32 i = 0; i < 8; i++) out[i] = apic_read(0x180 + (i << 4)); return 8;
 	case REG_PPR: out[0] = apic_read(0xa0); return 1;
 	case REG_TPR: out[0] = apic_read(0x80); return 1;
+	case REG_ID: out[0] = apic_read(0x20); return 1;
+	case REG_VER: out[0] = apic_read(0x30); return 1;
+	case REG_LDR: out[0] = apic_read(0xd0); return 1;
+	case REG_DFR: out[0] = apic_read(0xe0); return 1;
+	case REG_SVR: out[0] = apic_read(0xf0); return 1;
+	case REG_IOID: out[0] = ioapic_read_reg(0); return 1;
+	case REG_IOVER: out[0] = ioapic_read_reg(1); return 1;
+	case REG_REDLO: out[0] = ioapic_read_reg(0x10 + 2 * arg); return 1;
+	case REG_REDHI: out[0] = ioapic_read_reg(0x11 + 2 * arg); return 1;
 	default: apic_write(0x280, 0); out[0] = apic_read(0x280); return 1;
 	}
 }
 
 /* Write the read record just past the log end; the op's commit makes it part of the log. */
-u32 read_op(u32 reg) {
+u32 read_op(u32 reg, u32 arg) {
 	struct percpu *p = me();
 	u32 st = p->state;
 	u32 at = st_log(st);
 	u32 tmp[8];
-	u32 n = read_reg_words(reg, tmp);
+	u32 n = read_reg_words(reg, arg, tmp);
 	if (at + n + 2 >= LOG_WORDS) { p->err |= ERR_LOGFULL; return 0; }
 	p->logbuf[at] = ((u32)LG_READ << 24) | (reg << 16) | st_pc(st);
 	for (u32 i = 0; i < n; i++) p->logbuf[at + 1 + i] = tmp[i];

@@ -13,6 +13,7 @@
 // cause in the same run — the same held vector seen again, a priority inversion behind it,
 // an IRR read missing it, anything on a vCPU whose core state the mirror lost — is added to
 // that cause as a symptom.
+import { ioapicIdImpossible, ioapicVersionImpossible, lapicVersionImpossible } from '../reference/model-specific.js';
 import type { GuestCpu } from '../apic/guestcpu.js';
 import type { ObsSink, VcpuWhere } from '../backends/api.js';
 import {
@@ -644,19 +645,20 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
     const bad = (tag: string, expect: string) => mismatch(tag, `vCPU${cpu} read ${reg.toUpperCase()} = ${hex(got)}, bare metal: ${expect}`, []);
     switch (reg) {
       case 'version': {
-        // An integrated APIC (0x10-0x15), 4 to 7 LVT entries, optionally EOI-broadcast suppression (bit 24).
-        const ver = got & 0xff, lvt = (got >>> 16) & 0xff;
-        if (ver < 0x10 || ver > 0x15 || lvt < 3 || lvt > 6 || (got & ~0x01ff00ff) !== 0) bad('apic-version-impossible', 'version 0x10-0x15, max LVT 3-6');
+        const why = lapicVersionImpossible(got);
+        if (why) bad('apic-version-impossible', why);
         return;
       }
-      case 'ioapic-id':
-        if ((got & ~0x0f000000) !== 0) bad('ioapic-id-reserved-bits', 'an ID in bits 27:24 only (set by the platform)');
+      case 'ioapic-id': {
+        const why = ioapicIdImpossible(got);
+        if (why) bad('ioapic-id-reserved-bits', why);
         return;
+      }
       case 'ioapic-version': {
         let maxPin = 0;
         for (const p of r.pins.values()) maxPin = Math.max(maxPin, p.pin);
-        const ver = got & 0xff, maxEntry = (got >>> 16) & 0xff;
-        if (ver < 0x11 || ver > 0x20 || maxEntry < maxPin || (got & ~0x00ff80ff) !== 0) bad('ioapic-version-impossible', `version 0x11-0x20 with at least ${maxPin + 1} entries`);
+        const why = ioapicVersionImpossible(got, maxPin);
+        if (why) bad('ioapic-version-impossible', why);
         return;
       }
       case 'redir-lo': case 'redir-hi': {

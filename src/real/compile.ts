@@ -10,9 +10,12 @@ export type Accel = 'kvm' | 'tcg';
 /** Op codes; must match harness/guest/defs.h. */
 export const OP = {
   IPI: 1, EOI: 2, TPR: 3, CLI: 4, STI: 5, NOP: 6, HLT: 7, IRET: 8, READ: 9, WORK: 10, WAIT: 11,
-  OUT: 12, CPUID: 13, MSI: 14, PIN: 15, PINMASK: 16, PAUSE: 17, CR8: 18, NPF: 19,
+  OUT: 12, CPUID: 13, MSI: 14, PIN: 15, PINMASK: 16, PAUSE: 17, CR8: 18, NPF: 19, SELFIPI: 20,
 } as const;
-export const REG_CODE = { irr: 0, isr: 1, tmr: 2, ppr: 3, tpr: 4, esr: 5 } as const;
+export const REG_CODE = {
+  irr: 0, isr: 1, tmr: 2, ppr: 3, tpr: 4, esr: 5,
+  id: 6, version: 7, ldr: 8, dfr: 9, svr: 10, 'ioapic-id': 11, 'ioapic-version': 12, 'redir-lo': 13, 'redir-hi': 14,
+} as const;
 
 /** ISA lines pc-testdev can drive that no other device of our machine uses (IRQ 0/2: PIT, 4: COM1). */
 export const FREE_LINES: readonly number[] = [3, 5, 7, 10, 11, 13, 6, 9, 14, 15, 1, 12, 8];
@@ -22,6 +25,10 @@ export type OpSem =
   | { k: 'guest'; ev: Event }                       // a guest instruction of this vCPU
   | { k: 'msi'; ev: Extract<Event, { k: 'msi' }> }  // device: MSI written by this vCPU
   | { k: 'pin'; pin: number; op: 'assert' | 'deassert' | 'mask' | 'unmask' }
+  /** An I/O APIC register read. The redirection entry's programmed bits are known at compile time
+   *  (only vCPU 0 writes them, and then only vCPU 0 reads them): `expect` under `care`. Remote IRR
+   *  is judged on the reading vCPU's timeline when the entry's messages go to it (`remoteIrrPin`). */
+  | { k: 'ioread'; ev: Extract<Event, { k: 'ioapic_read' }>; expect: number; care: number; remoteIrrPin?: number }
   | { k: 'nop' };                                   // exit io/cpuid/pause/npf: no APIC effect
 
 export interface CompiledOp {
@@ -93,6 +100,14 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
   }
   const deviceCpu = 0;
   let lastCpu = 0;
+  // Mask bit of each pin's entry as the program has left it so far (only vCPU 0 writes entries).
+  const maskNow = new Map<number, boolean>();
+  // vCPUs that write IOREGSEL: vCPU 0 for mask/unmask, each I/O APIC reader.
+  const ioregselCpus = new Set<number>();
+  for (const e of s.events) {
+    if (e.k === 'ioapic_read') ioregselCpus.add(e.cpu);
+    else if (e.k === 'ioapic' && (e.op === 'mask' || e.op === 'unmask')) ioregselCpus.add(deviceCpu);
+  }
   const push = (cpu: number, op: Omit<CompiledOp, 'event'>, index: number) => programs[cpu]!.push({ ...op, event: index });
   const skip = (i: number, e: Event, reason: string) => notes.push({ index: i, k: e.k, key: eventKey(e), action: 'skipped', reason });
   const mapped = (i: number, e: Event, reason: string) => notes.push({ index: i, k: e.k, key: eventKey(e), action: 'mapped', reason });
@@ -154,8 +169,45 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
       case 'enter': case 'enter_step':
         notes.push({ index: i, k: e.k, key: e.k, action: 'merged', reason: 'VM entry: a real hypervisor re-enters by itself right after the exit of the vCPU\'s last trapping instruction; the guest cannot delay it or split it into steps' });
         return;
-      case 'lapic_write': case 'lapic_read': case 'self_ipi': case 'ioapic_write': case 'ioapic_read':
-      case 'lvt_timer': case 'timer_initial': case 'tsc_deadline': case 'time': case 'int': case 'lvt_lint': case 'lint':
+      case 'lapic_read': {
+        if (e.reg === 'tmcct') { skip(i, e, 'the timer count: scenarios run the APIC timer on a logical clock, a real timer runs in wall time'); return; }
+        if (e.reg === 'dfr' && apic === 'x2apic') { skip(i, e, 'x2APIC has no DFR (the MSR read faults)'); return; }
+        push(e.cpu, { code: OP.READ, a: REG_CODE[e.reg], b: 0, data: 0, sem: { k: 'guest', ev: e } }, i);
+        return;
+      }
+      case 'ioapic_read': {
+        // The IOREGSEL/IOWIN pair is not atomic and the guest takes no lock (an interrupted op is
+        // abandoned and restarted inside the handler, so a lock could never be released): the
+        // read is expressed when its vCPU is the only one that selects I/O APIC registers.
+        if (ioregselCpus.size > 1) { skip(i, e, `I/O APIC registers are selected by vCPUs ${[...ioregselCpus].sort().join(', ')} here; the IOREGSEL/IOWIN pair is not atomic, so only scenarios where one vCPU does so are expressed`); return; }
+        const reg = e.reg === 'id' ? 'ioapic-id' : e.reg === 'version' ? 'ioapic-version' : e.reg;
+        if (reg === 'redir-lo' || reg === 'redir-hi') {
+          const pin = pins.find((p) => p.pin === e.pin);
+          if (!pin) { skip(i, e, `I/O APIC pin ${e.pin ?? '?'} has no input line here`); return; }
+          const masked = maskNow.get(pin.pin) ?? pin.masked;
+          const expect = reg === 'redir-hi' ? (pin.rteDest << 24) >>> 0 : pin.vector | (pin.level ? 0x8000 : 0) | (masked ? 0x10000 : 0);
+          // Delivery status (bit 12) is timing; Remote IRR (bit 14) only where the judge follows the pin.
+          const care = reg === 'redir-hi' ? 0xff000000 : ~(0x1000 | 0x4000) >>> 0;
+          mapped(i, e, `I/O APIC redirection entry ${pin.line} (${reg}) read by vCPU ${e.cpu}`);
+          push(e.cpu, { code: OP.READ, a: REG_CODE[reg], b: pin.line, data: 0, sem: { k: 'ioread', ev: e, expect, care, remoteIrrPin: pin.level ? pin.pin : undefined } }, i);
+          return;
+        }
+        push(e.cpu, { code: OP.READ, a: REG_CODE[reg], b: 0, data: 0, sem: { k: 'ioread', ev: e, expect: 0, care: 0 } }, i);
+        return;
+      }
+      case 'self_ipi': {
+        const ipi: Extract<Event, { k: 'ipi' }> = { k: 'ipi', cpu: e.cpu, vector: e.vector, shorthand: 'self' };
+        if (apic !== 'x2apic') mapped(i, e, `SELF_IPI → the ICR's self shorthand (${opts.accel} runs this machine in xAPIC mode)`);
+        push(e.cpu, { code: OP.SELFIPI, a: 0, b: 0, data: e.vector & 0xff, sem: { k: 'guest', ev: ipi } }, i);
+        return;
+      }
+      case 'lapic_write': case 'ioapic_write':
+        skip(i, e, `'${e.k}' is not expressed by the real guest kernel yet: the judge follows destinations and redirection entries as fixed for the run (docs/real-replay.md)`);
+        return;
+      case 'lvt_timer': case 'timer_initial': case 'tsc_deadline': case 'time':
+        skip(i, e, `'${e.k}': scenarios run the APIC timer on a logical clock; a real timer runs in wall time, so the guest kernel does not express it`);
+        return;
+      case 'int': case 'lvt_lint': case 'lint':
         skip(i, e, `'${e.k}' is not expressed by the real guest kernel yet (docs/scenario-language.md)`);
         return;
       case 'msi': {
@@ -180,6 +232,7 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
           if (op === 'assert' || op === 'deassert') return { code: OP.PIN, a: line, b: op === 'assert' ? 1 : 0, data: 0, sem: { k: 'pin', pin: e.pin, op } };
           return { code: OP.PINMASK, a: line, b: op === 'mask' ? 1 : 0, data: rteLow, sem: { k: 'pin', pin: e.pin, op } };
         };
+        if (e.op === 'mask' || e.op === 'unmask') maskNow.set(e.pin, e.op === 'mask');
         if (e.op === 'pulse') {
           push(deviceCpu, pinOp('assert'), i);
           push(deviceCpu, pinOp('deassert'), i);

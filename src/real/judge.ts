@@ -11,10 +11,11 @@
 // yields (a breadth-first search with deduplication) and drops the states that contradict
 // an observation or a lateness rule. A divergence is reported only when no state survives.
 // The assumptions and their sources are in docs/real-replay.md.
-import { resolveDest } from '../apic/dest.js';
+import { initialAddr, resolveDest } from '../apic/dest.js';
 import { computePpr, prioClass, vecSet, vsHas, vsHighest, vsList, type VecSet } from '../apic/vecset.js';
 import { makeSignature, type Divergence, type DivergenceKind } from '../oracle/divergence.js';
 import { ESR_RECV_ILLEGAL, ESR_SEND_ILLEGAL, Reference, SRC_NAMES, Src, type DeliveryFault } from '../reference/lapic.js';
+import { ioapicIdImpossible, ioapicVersionImpossible, lapicVersionImpossible } from '../reference/model-specific.js';
 import type { Event, MachineConfig, Reg } from '../scenario/types.js';
 import type { Compiled, CompiledOp } from './compile.js';
 import { ERR, POS_END_MODE, type CpuLog, type ObsRecord, type ScenarioObs } from './qemu.js';
@@ -32,8 +33,13 @@ export const MAX_STATES = 20000;
 class Apic {
   private constructor(private readonly ref: Reference) {}
 
-  static create(apic: MachineConfig['apic']): Apic {
-    return new Apic(new Reference({ vcpus: 1, apic, ioapic: [] }));
+  /** The APIC of the vCPU whose APIC ID is `id` (programmed registers read back its ID and LDR). */
+  static create(apic: MachineConfig['apic'], id: number): Apic {
+    const ref = new Reference({ vcpus: 1, apic, ioapic: [], apicIds: [id] });
+    // vCPU `id`'s initial logical ID (the harness programs the same LDR as the reference).
+    const init = initialAddr(apic, id, id);
+    ref.cpus[0]!.addr.ldr = init.ldr; ref.cpus[0]!.addr.flat = init.flat;
+    return new Apic(ref);
   }
 
   private get c() { return this.ref.cpus[0]!; }
@@ -332,7 +338,7 @@ function judgeCpu(
   const pinOpsTotal = ranks.slice();
 
   let states: St[] = [{
-    apic: Apic.create(machine.apic),
+    apic: Apic.create(machine.apic, me),
     acc: new Uint8Array(inc.length),
     pins: c.pins.filter((p) => p.dest === me).map((p) => ({ line: false, masked: p.masked, remoteIrr: false, next: 0 })),
     ripe: vecSet(),
@@ -457,11 +463,48 @@ function judgeCpu(
     return null;
   };
 
+  // An I/O APIC register read (only vCPU 0 reads them): the programmed bits are exact, the
+  // version and ID are the platform's within what the 82093AA family allows, Remote IRR is
+  // judged when this vCPU is the entry's destination (the judge follows that pin here).
+  const judgeIoRead = (sem: Extract<CompiledOp['sem'], { k: 'ioread' }>, read: Extract<ObsRecord, { t: 'read' }>, i: number): Divergence | null => {
+    const got = (read.value as number) >>> 0;
+    const ev = sem.ev;
+    const at = prog[i]!.event;
+    if (ev.reg === 'version') {
+      const maxPin = c.pins.reduce((m, p) => Math.max(m, p.line), 0);
+      const why = ioapicVersionImpossible(got, maxPin);
+      return why ? fail('read-mismatch', 'read-ioapic-version:programmed', at, `I/O APIC version read at op ${i} returned ${hex(got)}; bare metal: ${why}`) : null;
+    }
+    if (ev.reg === 'id') {
+      const why = ioapicIdImpossible(got);
+      return why ? fail('read-mismatch', 'read-ioapic-id:programmed', at, `I/O APIC ID read at op ${i} returned ${hex(got)}; bare metal: ${why}`) : null;
+    }
+    if (((got ^ sem.expect) & sem.care) !== 0) {
+      return fail('read-mismatch', `read-${ev.reg}:programmed`, at, `I/O APIC ${ev.reg} of pin ${ev.pin ?? '?'} read at op ${i} returned ${hex(got)}; the entry was programmed as ${hex(sem.expect)}`);
+    }
+    const pi = sem.remoteIrrPin === undefined ? undefined : pinIdx.get(sem.remoteIrrPin);
+    if (ev.reg !== 'redir-lo' || pi === undefined) return null;
+    const rirr = (got & 0x4000) !== 0;
+    const keep = states.filter((s) => s.pins[pi]!.remoteIrr === rirr);
+    if (!keep.length) return fail('read-mismatch', `read-redir-lo:remote-irr-${rirr ? 'stale' : 'missing'}`, at, `I/O APIC pin ${ev.pin} read Remote IRR = ${rirr ? 1 : 0} at op ${i}; no legal timing gives that`);
+    states = keep;
+    return null;
+  };
+
   // Apply one of this vCPU's ops to every state; reads filter.
   const execOp = (i: number, read?: Extract<ObsRecord, { t: 'read' }>): Divergence | null => {
     const op = prog[i]!;
     const ev = op.sem.k === 'guest' ? op.sem.ev : null;
-    if (read && ev && ev.k === 'read') {
+    if (read && op.sem.k === 'ioread') {
+      const d = judgeIoRead(op.sem, read, i);
+      if (d) return d;
+    } else if (read && ev && ev.k === 'lapic_read') {
+      const got = read.value as number;
+      const want = states[0] ? states[0].apic.read(ev.reg) as number : got;
+      // The version register is the model's (REF-ADDR-1 leaves it open); the others are exact.
+      const why = ev.reg === 'version' ? lapicVersionImpossible(got) : got >>> 0 === want >>> 0 ? null : hex(want);
+      if (why) return fail('read-mismatch', `read-${ev.reg}:programmed`, op.event, `read ${ev.reg.toUpperCase()} at op ${i} returned ${hex(got)}; bare metal: ${why}`);
+    } else if (read && ev && ev.k === 'read') {
       const keep: St[] = [];
       let expected = '';
       for (const s of states) {

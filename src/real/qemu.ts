@@ -18,8 +18,9 @@ export const LG = {
 export const ERR = { EXCEPTION: 1, DEPTH: 2, BARRIER: 3, LOGFULL: 4, NOX2APIC: 5 } as const;
 export const POS_END_MODE = 0x1fff;
 
-export type Reg = 'irr' | 'isr' | 'tmr' | 'ppr' | 'tpr' | 'esr';
-const REG_NAMES: readonly Reg[] = ['irr', 'isr', 'tmr', 'ppr', 'tpr', 'esr'];
+export type Reg = 'irr' | 'isr' | 'tmr' | 'ppr' | 'tpr' | 'esr' | 'id' | 'version' | 'ldr' | 'dfr' | 'svr' | 'ioapic-id' | 'ioapic-version' | 'redir-lo' | 'redir-hi';
+// Index = REG_CODE in compile.ts (harness/guest/defs.h REG_*).
+const REG_NAMES: readonly Reg[] = ['irr', 'isr', 'tmr', 'ppr', 'tpr', 'esr', 'id', 'version', 'ldr', 'dfr', 'svr', 'ioapic-id', 'ioapic-version', 'redir-lo', 'redir-hi'];
 
 /** One thing a vCPU observed, in its order. */
 export type ObsRecord =

@@ -1,7 +1,8 @@
 // The scenario → guest-program compiler: ops per vCPU, mapped and skipped events named.
 import { describe, expect, it } from 'vitest';
-import { OP, compileScenario, encodeBatch } from '../../src/real/compile.js';
+import { OP, REG_CODE, compileScenario, encodeBatch } from '../../src/real/compile.js';
 import { validateScenario } from '../../src/scenario/schema.js';
+import type { Event } from '../../src/scenario/types.js';
 
 const scn = validateScenario({
   irqdiff: 1,
@@ -73,5 +74,39 @@ describe('compileScenario', () => {
     expect(b.readUInt32LE(8)).toBe(1);
     expect(b.readUInt32LE(11 * 4)).toBe((b.length / 4) - 11);      // record size in words, after the 11-word header
     expect(() => encodeBatch([c], { ...t, x2apic: true, ncpus: 2, noIret: false })).toThrow(/needs 2 vCPUs/);
+  });
+});
+
+describe('compile: programmed-register reads and SELF_IPI', () => {
+  const pins = [{ pin: 9, vector: 0x51, dest: 1, trigger: 'level' as const, masked: true }];
+  it('reads run as guest reads with the register code; the timer count is skipped; SELF_IPI is the ICR self shorthand on xAPIC', () => {
+    const s = validateScenario({
+      irqdiff: 1, machine: { vcpus: 2, apic: 'x2apic', ioapic: pins },
+      events: [
+        { k: 'lapic_read', cpu: 1, reg: 'ldr' },
+        { k: 'ioapic', pin: 9, op: 'unmask' },
+        { k: 'ioapic_read', cpu: 0, reg: 'redir-lo', pin: 9 },
+        { k: 'lapic_read', cpu: 0, reg: 'tmcct' },
+        { k: 'self_ipi', cpu: 1, vector: 0x40 },
+      ],
+    });
+    const c = compileScenario(s, { accel: 'tcg', x2apicAvailable: false, noIret: false });
+    expect(c.programs[1]!.map((o) => [o.code, o.a])).toEqual([[OP.READ, REG_CODE.ldr], [OP.SELFIPI, 0]]);
+    const io = c.programs[0]!.find((o) => o.code === OP.READ)!;
+    expect(io.a).toBe(REG_CODE['redir-lo']);
+    expect(io.b).toBe(c.pins[0]!.line);
+    // Unmasked by the program before the read: vector | level, mask clear; Remote IRR judged on vCPU 1's timeline only.
+    expect(io.sem).toMatchObject({ k: 'ioread', expect: 0x8051, remoteIrrPin: 9 });
+    expect(c.notes.filter((n) => n.action === 'skipped').map((n) => `${n.index}:${n.key}`)).toEqual(['3:lapic_read']);
+    expect(c.programs[1]![1]!.sem).toMatchObject({ k: 'guest', ev: { k: 'ipi', shorthand: 'self', vector: 0x40 } });
+  });
+
+  it('an I/O APIC read is expressed only when one vCPU selects I/O APIC registers (IOREGSEL/IOWIN is not atomic)', () => {
+    const mk = (events: Event[]) => compileScenario(validateScenario({ irqdiff: 1, machine: { vcpus: 2, apic: 'xapic', ioapic: pins }, events }), { accel: 'tcg', x2apicAvailable: false, noIret: false });
+    const alone = mk([{ k: 'ioapic_read', cpu: 1, reg: 'version' }, { k: 'ioapic_read', cpu: 1, reg: 'redir-hi', pin: 9 }]);
+    expect(alone.programs[1]!.map((o) => o.a)).toEqual([REG_CODE['ioapic-version'], REG_CODE['redir-hi']]);
+    expect(alone.programs[1]![1]!.sem).toMatchObject({ k: 'ioread', expect: 0x01000000, care: 0xff000000 });
+    const shared = mk([{ k: 'ioapic', pin: 9, op: 'unmask' }, { k: 'ioapic_read', cpu: 1, reg: 'version' }]);
+    expect(shared.notes.filter((n) => n.action === 'skipped').map((n) => `${n.index}:${n.key}`)).toEqual(['1:ioapic_read']);
   });
 });

@@ -218,3 +218,45 @@ describe('judge: what bare metal cannot produce', () => {
     expect(drainIsr.divergences[0]).toMatchObject({ kind: 'read-mismatch', cause: 'read-mismatch:read-isr:drain' });
   });
 });
+
+describe('judge: programmed registers read by the real guest (lapic_read, ioapic_read)', () => {
+  const rd = (reg: Extract<ObsRecord, { t: 'read' }>['reg'], pos: number, value: number): ObsRecord => ({ t: 'read', reg, pos, value });
+
+  it('the APIC ID and LDR are the reading vCPU\'s own; a wrong one is a read-mismatch', () => {
+    const ev: Event[] = [{ k: 'lapic_read', cpu: 1, reg: 'id' }, { k: 'lapic_read', cpu: 1, reg: 'ldr' }];
+    // x2APIC: ID 1, logical ID cluster 0 bit 1 (SDM 10.12.10.2).
+    expect(judge(ev, [idle, [rd('id', 0, 1), rd('ldr', 1, 2), ...tail(2)]]).status).toBe('clean');
+    expect(judge(ev, [idle, [rd('id', 0, 0), rd('ldr', 1, 2), ...tail(2)]]).divergences[0]).toMatchObject({ kind: 'read-mismatch', cause: 'read-mismatch:read-id:programmed' });
+  });
+
+  it('the version register is the implementation\'s within the SDM\'s range (integrated APIC 0x10-0x15)', () => {
+    const ev: Event[] = [{ k: 'lapic_read', cpu: 0, reg: 'version' }];
+    expect(judge(ev, [[rd('version', 0, 0x00050014), ...tail(1)], idle]).status).toBe('clean');
+    expect(judge(ev, [[rd('version', 0, 0x00060015), ...tail(1)], idle]).status).toBe('clean');
+    expect(judge(ev, [[rd('version', 0, 0x00050003), ...tail(1)], idle]).divergences[0]).toMatchObject({ cause: 'read-mismatch:read-version:programmed' });
+  });
+
+  it('a redirection entry reads back as programmed; Remote IRR follows acceptance and EOI on its destination vCPU', () => {
+    const pins: IoapicPin[] = [{ pin: 3, vector: 0x64, dest: 0, trigger: 'level', masked: false }];
+    const ev: Event[] = [
+      { k: 'ioapic', pin: 3, op: 'assert' },
+      { k: 'ioapic_read', cpu: 0, reg: 'redir-lo', pin: 3 },
+      { k: 'ioapic', pin: 3, op: 'deassert' },
+      { k: 'eoi', cpu: 0 },
+      { k: 'ioapic_read', cpu: 0, reg: 'redir-lo', pin: 3 },
+      { k: 'iret', cpu: 0 },
+    ];
+    // ops of vCPU 0: 0 assert, 1 read, 2 deassert, 3 eoi, 4 read, 5 iret; 0x64 taken before op 1.
+    // (Had the EOI come before the deassert, the still-high line would be sent again, Remote IRR set again.)
+    const ok = [dl(0x64, 1), rd('redir-lo', 1, 0xc064), rd('redir-lo', 4, 0x8064), ...tail(6)];
+    expect(judge(ev, [ok, idle], 2, pins).status).toBe('clean');
+    // An I/O APIC that never sets Remote IRR, and one whose EOI did not clear it.
+    const missing = [dl(0x64, 1), rd('redir-lo', 1, 0x8064), rd('redir-lo', 4, 0x8064), ...tail(6)];
+    expect(judge(ev, [missing, idle], 2, pins).divergences[0]).toMatchObject({ kind: 'read-mismatch', cause: 'read-mismatch:read-redir-lo:remote-irr-missing' });
+    const stale = [dl(0x64, 1), rd('redir-lo', 1, 0xc064), rd('redir-lo', 4, 0xc064), ...tail(6)];
+    expect(judge(ev, [stale, idle], 2, pins).divergences[0]).toMatchObject({ cause: 'read-mismatch:read-redir-lo:remote-irr-stale' });
+    // The programmed bits are exact (here: trigger mode lost).
+    const edge = [dl(0x64, 1), rd('redir-lo', 1, 0x4064), rd('redir-lo', 4, 0x8064), ...tail(6)];
+    expect(judge(ev, [edge, idle], 2, pins).divergences[0]).toMatchObject({ cause: 'read-mismatch:read-redir-lo:programmed' });
+  });
+});
