@@ -4,7 +4,7 @@
 // random (the generator alone, as before). Each search is capped; a miss counts as the cap
 // (so medians are lower bounds when a search misses). Prints a table with medians and the
 // ratio of each engine's median executions to guided's; fastcheck: fc.commands model-based property (fastcheck.ts).
-//   node dist/bench/find.js [--seeds 10] [--cap 20000] [--backend NAME/VARIANT]... [--engines guided,random,fastcheck,jsfuzz] [--jsfuzz-seconds 60]
+//   node dist/bench/find.js [--seeds 10] [--cap 20000] [--backend NAME/VARIANT]... [--engines guided,random,fastcheck,jsfuzz] [--jsfuzz-seconds 60] [--fc-size max]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,9 @@ import { guardTargets, runJob, type Engine } from '../fuzz/job.js';
 import { resolveTargets, type Target } from '../fuzz/targets.js';
 import { fastcheckSearch } from './fastcheck.js';
 
-const { values } = parseArgs({ options: { 'jsfuzz-seconds': { type: 'string' }, seeds: { type: 'string' }, cap: { type: 'string' }, backend: { type: 'string', multiple: true }, engines: { type: 'string' } } });
+const { values } = parseArgs({ options: { 'jsfuzz-seconds': { type: 'string' }, seeds: { type: 'string' }, cap: { type: 'string' }, backend: { type: 'string', multiple: true }, engines: { type: 'string' }, 'fc-size': { type: 'string' } } });
+const fcSize = ((values['fc-size'] as string | undefined) ?? 'max') as 'xsmall' | 'small' | 'medium' | 'large' | 'xlarge' | 'max';
+if (!['xsmall', 'small', 'medium', 'large', 'xlarge', 'max'].includes(fcSize)) { console.error(`--fc-size: expected xsmall, small, medium, large, xlarge or max, got ${JSON.stringify(values['fc-size'])}`); process.exit(2); }
 const seeds = Number(values.seeds ?? 10);
 const cap = Number(values.cap ?? 20_000);
 const engines = ((values.engines as string | undefined) ?? 'guided,random,fastcheck').split(',') as (Engine | 'fastcheck' | 'jsfuzz')[];
@@ -50,7 +52,7 @@ function search(t: Target, engine: Engine | 'fastcheck' | 'jsfuzz', seed: number
   if (engine === 'jsfuzz') return jsfuzz(t, cause);
   if (engine === 'fastcheck') {
     const t0 = performance.now();
-    const n = fastcheckSearch(t.backend, t.variant, seed, cause, cap);
+    const n = fastcheckSearch(t.backend, t.variant, seed, cause, cap, fcSize);
     return { execs: n, ms: performance.now() - t0, found: n < cap };
   }
   const { targets, steps } = guardTargets([t]);

@@ -51,7 +51,13 @@ export function generateMachine(rng: Rng, backend: Backend, vectors: number[]): 
   // backends' seeds keep their interleavings.
   if (m.apic === 'x2apic' && backend.supports(m) !== null && backend.supports({ ...m, apic: 'xapic' }) === null) m.apic = 'xapic';
   const nested: MachineConfig = { ...m, nested: { exitOnIntr: true } };
-  if (backend.supports(nested) === null && (backend.supports(m) !== null || chance(rng, 0.5))) return nested;
+  if (backend.supports(nested) === null && (backend.supports(m) !== null || chance(rng, 0.5))) {
+    // L1 giving L2 posted interrupts, for backends that model it (kvm): the draw happens only
+    // for them, so other backends' seeds keep their interleavings.
+    const posted: MachineConfig = { ...m, nested: { exitOnIntr: true, postedIntr: true } };
+    if (backend.supports(posted) === null && chance(rng, 0.3)) return posted;
+    return nested;
+  }
   // The Hyper-V APIC assist, for backends that accept it (xen, and baremetal as the soundness
   // baseline): the draw happens only for them, so the streams of backends that refuse it are unchanged.
   const hyperv: MachineConfig = { ...m, hyperv: { apicAssist: true } };
