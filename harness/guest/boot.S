@@ -532,6 +532,46 @@ iretf_b:
 	addl $(PC1 - ST_FUSE), %gs:PC_STATE
 	jmp loop_top
 
+/* INT n: a jump into the stub of vector n, whose INT is the op's key instruction (the
+ * handler it enters commits the op through .keytab and records the entry at the next
+ * position). With a pending fused STI the stub is `sti; int $n`, so the shadow covers
+ * exactly the INT. The stubs never continue: the program goes on inside the handler. */
+	.globl op_int
+op_int:
+	movl %r12d, %eax
+	andl $0xff, %eax
+	shll $3, %eax
+	testl $ST_FUSE, %gs:PC_STATE
+	jnz 1f
+	leaq int_stubs(%rip), %rcx
+	addq %rcx, %rax
+	jmp *%rax
+1:	leaq int_stubs_f(%rip), %rcx
+	addq %rcx, %rax
+	jmp *%rax
+
+	.balign 8
+int_stubs:
+.set vec, 0
+.rept 256
+	.balign 8
+	.byte 0xcd, vec
+	KEY PC1
+	ud2
+.set vec, vec + 1
+.endr
+	.balign 8
+int_stubs_f:
+.set vec, 0
+.rept 256
+	.balign 8
+	sti
+	.byte 0xcd, vec
+	KEY (PC1 - ST_FUSE)
+	ud2
+.set vec, vec + 1
+.endr
+
 	.globl op_read
 op_read:
 	movzbl %bh, %edi
@@ -612,11 +652,11 @@ restart_on:
 optab_x2:
 	.quad bad_op, op_ipi_x2, op_eoi_x2, op_tpr_x2, op_cli, op_sti, op_nop, op_hlt, op_iret
 	.quad op_read, op_work, op_wait, op_out, op_cpuid, op_msi, op_pin, op_pinmask, op_pause, op_cr8, op_npf
-	.quad op_selfipi_x2
+	.quad op_selfipi_x2, op_int
 optab_xa:
 	.quad bad_op, op_ipi_xa, op_eoi_xa, op_tpr_xa, op_cli, op_sti, op_nop, op_hlt, op_iret
 	.quad op_read, op_work, op_wait, op_out, op_cpuid, op_msi, op_pin, op_pinmask, op_pause, op_cr8, op_npf
-	.quad op_selfipi_xa
+	.quad op_selfipi_xa, op_int
 
 	.bss
 	.align 4096

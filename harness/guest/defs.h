@@ -80,7 +80,8 @@
 #define OP_CR8          18     /* data = value written to CR8 (TPR[7:4]) */
 #define OP_NPF          19     /* read of unbacked guest-physical memory: an EPT/NPT exit */
 #define OP_SELFIPI      20     /* data = vector: x2APIC SELF_IPI register, or the ICR's self shorthand on xAPIC */
-#define OP_MAX          21
+#define OP_INT          21     /* data = vector (32-254): INT n */
+#define OP_MAX          22
 
 #define REG_IRR 0
 #define REG_ISR 1

@@ -10,7 +10,7 @@ export type Accel = 'kvm' | 'tcg';
 /** Op codes; must match harness/guest/defs.h. */
 export const OP = {
   IPI: 1, EOI: 2, TPR: 3, CLI: 4, STI: 5, NOP: 6, HLT: 7, IRET: 8, READ: 9, WORK: 10, WAIT: 11,
-  OUT: 12, CPUID: 13, MSI: 14, PIN: 15, PINMASK: 16, PAUSE: 17, CR8: 18, NPF: 19, SELFIPI: 20,
+  OUT: 12, CPUID: 13, MSI: 14, PIN: 15, PINMASK: 16, PAUSE: 17, CR8: 18, NPF: 19, SELFIPI: 20, INT: 21,
 } as const;
 export const REG_CODE = {
   irr: 0, isr: 1, tmr: 2, ppr: 3, tpr: 4, esr: 5,
@@ -207,8 +207,13 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
       case 'lvt_timer': case 'timer_initial': case 'tsc_deadline': case 'time':
         skip(i, e, `'${e.k}': scenarios run the APIC timer on a logical clock; a real timer runs in wall time, so the guest kernel does not express it`);
         return;
-      case 'int': case 'lvt_lint': case 'lint':
-        skip(i, e, `'${e.k}' is not expressed by the real guest kernel yet (docs/scenario-language.md)`);
+      case 'int':
+        // Vectors below 32 are the harness's exception handlers (and some would expect an error code); 0xff its spurious vector.
+        if (e.vector < 32 || e.vector === 0xff) { skip(i, e, `INT ${e.vector}: the guest kernel keeps vectors 0-31 for exceptions and 255 for the spurious vector`); return; }
+        push(e.cpu, { code: OP.INT, a: 0, b: 0, data: e.vector, sem: { k: 'guest', ev: e } }, i);
+        return;
+      case 'lvt_lint': case 'lint':
+        skip(i, e, `'${e.k}': a guest cannot drive its own LINT0/LINT1 inputs on this machine`);
         return;
       case 'msi': {
         if (e.lowest) { skip(i, e, 'lowest-priority MSIs are not expressed by the real guest kernel yet'); return; }

@@ -492,9 +492,12 @@ function judgeCpu(
   };
 
   // Apply one of this vCPU's ops to every state; reads filter.
+  let swiEntered = false;
   const execOp = (i: number, read?: Extract<ObsRecord, { t: 'read' }>): Divergence | null => {
     const op = prog[i]!;
     const ev = op.sem.k === 'guest' ? op.sem.ev : null;
+    // An INT n executed without its handler entry at the next position: the instruction was dropped.
+    if (ev && ev.k === 'int' && !swiEntered) return fail('lost', `int-handler-not-entered`, op.event, `INT ${hex(ev.vector)} at op ${i} never entered its handler (bare metal enters it before the next instruction)`);
     if (read && op.sem.k === 'ioread') {
       const d = judgeIoRead(op.sem, read, i);
       if (d) return d;
@@ -616,6 +619,20 @@ function judgeCpu(
       let d: Divergence | null = null;
       switch (r.t) {
         case 'deliver': {
+          // The handler entry of an INT n is recorded right after it (REF-SWI-1): the INT op
+          // itself, not an APIC delivery.
+          const swi = r.nmi || r.pos < 1 ? undefined : prog[r.pos - 1];
+          if (swi && swi.sem.k === 'guest' && swi.sem.ev.k === 'int' && swi.sem.ev.vector === r.vector && done <= r.pos - 1) {
+            d = runOpsTo(r.pos - 1);
+            if (d) break;
+            closure();
+            d = checkLate();
+            if (d) break;
+            swiEntered = true;
+            d = execOp(r.pos - 1);
+            swiEntered = false;
+            break;
+          }
           if (r.pos === POS_END_MODE) {
             closure();
             d = deliver(r.vector, r.nmi, -1, 'after the program ended (IF = 0)');

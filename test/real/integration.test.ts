@@ -188,3 +188,20 @@ describe.skipIf(!!why)('corpus/kut as real guests under TCG', () => {
     expect(skippedReads).toEqual([]);
   });
 });
+
+describe.skipIf(!!why)('INT n on the guest kernel under TCG', () => {
+  it('INT 0x80 enters its handler before the next op, inside a fused STI shadow too, and the judge finds it clean', async () => {
+    const s: Scenario = {
+      irqdiff: 1, name: 'int-n',
+      machine: { vcpus: 1, apic: 'xapic', ioapic: [] },
+      events: [
+        { k: 'int', cpu: 0, vector: 0x80 }, { k: 'step', cpu: 0 }, { k: 'iret', cpu: 0 },
+        { k: 'cli', cpu: 0 }, { k: 'sti', cpu: 0 }, { k: 'int', cpu: 0, vector: 0x81 }, { k: 'iret', cpu: 0 },
+      ],
+    };
+    const [r] = await runScenarios([{ file: 'int-n', scenario: s }], 'tcg');
+    expect(r!.status).toBe('clean');
+    // ops: 0 int, 1 step, 2 iret, 3 cli, 4 sti (fused with 5), 5 int, 6 iret.
+    expect(entries(r!)).toEqual([{ vector: 0x80, pos: 1 }, { vector: 0x81, pos: 6 }]);
+  });
+});

@@ -260,3 +260,14 @@ describe('judge: programmed registers read by the real guest (lapic_read, ioapic
     expect(judge(ev, [edge, idle], 2, pins).divergences[0]).toMatchObject({ cause: 'read-mismatch:read-redir-lo:programmed' });
   });
 });
+
+describe('judge: INT n on the real guest', () => {
+  const ev: Event[] = [{ k: 'int', cpu: 0, vector: 0x80 }, { k: 'step', cpu: 0 }, { k: 'iret', cpu: 0 }];
+  it('the handler entry right after the INT is the software interrupt (no IRR, no ISR, no EOI)', () => {
+    expect(judge(ev, [[dl(0x80, 1), ...tail(3)], idle]).status).toBe('clean');
+  });
+  it('an INT whose handler never ran is a lost instruction; an entry of another vector there is spurious', () => {
+    expect(judge(ev, [[...tail(3)], idle]).divergences[0]).toMatchObject({ kind: 'lost', cause: 'lost:int-handler-not-entered' });
+    expect(judge(ev, [[dl(0x81, 1), ...tail(3)], idle]).status).toBe('divergent');
+  });
+});
