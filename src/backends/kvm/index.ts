@@ -1,12 +1,12 @@
 // KVM on Intel VMX with APICv posted interrupts, across b95234c84004 (v4.11, "do not use
 // KVM_REQ_EVENT for APICv interrupt injection") and the nested follow-up f27a85c4988d (v4.16).
 import type { GuestCpu } from '../../apic/guestcpu.js';
-import { vsFormat, vsHas, hex, type VecSet } from '../../apic/vecset.js';
+import { vsFormat, vsHas, vsOr, hex, type VecSet } from '../../apic/vecset.js';
 import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { Mode, OnFate, REQ_NMI } from './consts.js';
 import { apply_event, type EventHooks } from './guest.js';
-import { KvmIoapic, kvm_ioapic_scan_entry, kvm_ioapic_send_why } from './ioapic.js';
+import { KvmIoapic, kvm_ioapic_eoi_lost, kvm_ioapic_scan_entry, kvm_ioapic_send_why } from './ioapic.js';
 import { pirq } from './pcpu.js';
 import { Kvm, type KvmVcpu } from './state.js';
 import { synced_while_l2 } from './sync.js';
@@ -44,7 +44,8 @@ class KvmInstance implements BackendInstance {
       t.irqsOn = false;
       t.nonRoot = true;
       t.pi.ndst = t.id;
-      kvm_ioapic_scan_entry(this.kvm, t, t.vapic.eoiExit);
+      kvm_ioapic_scan_entry(this.kvm, t, t.ioapicHandled);
+      vsOr(t.vapic.eoiExit, t.ioapicHandled);
     }
   }
 
@@ -111,7 +112,8 @@ class KvmInstance implements BackendInstance {
       return t.vapic.recognized ? 'virr-recognized' : 'virr-not-recognized';
     }
     if (vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
-    return undefined;
+    // Nowhere in the vCPU: a level line the vIOAPIC holds behind a Remote IRR whose EOI it never saw.
+    return kvm_ioapic_eoi_lost(this.kvm, vector);
   }
 
   explain(cpu: number, what: string, vector: number): string | undefined {
@@ -163,7 +165,7 @@ export const kvm: Backend = {
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
   // Scenario features modeled (src/scenario/features.ts): none — lapic.c's ID/LDR/DFR/SVR writes (kvm_recalculate_apic_map), ioapic.c's redirection writes (KVM_REQ_SCAN_IOAPIC, the EOI-exit bitmap) and lowest-priority arbitration are not modeled yet;
   // scenarios using them are refused as unsupported by this backend.
-  features: [],
+  features: ['ioapic_write', 'ioapic_read'],
   supports(machine: MachineConfig): string | null {
     if (machine.hyperv?.apicAssist) return 'Hyper-V APIC assist is not modelled for KVM';
     if (machine.nested && !machine.nested.exitOnIntr) {

@@ -62,13 +62,26 @@ export interface KvmCode {
    * 'pending' also at KVM_REQ_NMI and at nmi_pending when nmi_allowed (v4.15, v4.16).
    */
   hasEventsNmi: 'queued' | 'pending';
+  /**
+   * Where vcpu_scan_ioapic's EOI-exit bitmap goes: 'current-vmcs' loads it at once into the
+   * loaded VMCS, vmcs02 while L2 is the guest (v4.10 to v4.16); 'deferred-in-l2' (4cf4df7ab4d1
+   * "KVM: nVMX: Do not load EOI-exitmap while running L2"; v6.12) sets load_eoi_exitmap_pending
+   * in guest mode and makes KVM_REQ_LOAD_EOI_EXITMAP at the nested VM exit.
+   */
+  eoiExitmapLoad: 'current-vmcs' | 'deferred-in-l2';
+  /**
+   * Who gets KVM_REQ_SCAN_IOAPIC after a redirection-entry write: 'all' vCPUs
+   * (kvm_make_scan_ioapic_request, v4.x); 'dest' (kvm_make_scan_ioapic_request_mask for a fixed
+   * entry: the vCPUs its new and, if it changed, old destination address; v6.12 ioapic.c).
+   */
+  scanRequest: 'all' | 'dest';
 }
 
-const V410: KvmCode = { sender: 'v4.10', order: 'pre', sync: 'v4.10', runningChecksNested: false, nestedBlock: 'v4.10', nestedPiVector: 'shared', nestedEntryEvent: false, nestedEventsFirst: false, vtd: false, ioapicPreservesRemoteIrr: false, ioapicServiceChecksRemoteIrr: false, piBlock: 'pre-block', cancelKeepsImmediateExit: false, hasEventsNmi: 'queued' };
+const V410: KvmCode = { sender: 'v4.10', order: 'pre', sync: 'v4.10', runningChecksNested: false, nestedBlock: 'v4.10', nestedPiVector: 'shared', nestedEntryEvent: false, nestedEventsFirst: false, vtd: false, ioapicPreservesRemoteIrr: false, ioapicServiceChecksRemoteIrr: false, piBlock: 'pre-block', cancelKeepsImmediateExit: false, hasEventsNmi: 'queued', eoiExitmapLoad: 'current-vmcs', scanRequest: 'all' };
 const V611U: KvmCode = { ...V410, sender: 'v4.11', sync: 'v4.11', runningChecksNested: true, nestedBlock: 'reinjection' };
 const V411: KvmCode = { ...V611U, order: 'post' };
 const V416: KvmCode = { ...V411, sync: 'v4.16', nestedPiVector: 'separate', ioapicPreservesRemoteIrr: true, hasEventsNmi: 'pending' };
-const V612: KvmCode = { ...V416, sync: 'today', runningChecksNested: false, nestedEntryEvent: true, nestedEventsFirst: true, ioapicServiceChecksRemoteIrr: true, piBlock: 'wakeup-self-ipi', cancelKeepsImmediateExit: true };
+const V612: KvmCode = { ...V416, sync: 'today', runningChecksNested: false, nestedEntryEvent: true, nestedEventsFirst: true, ioapicServiceChecksRemoteIrr: true, piBlock: 'wakeup-self-ipi', cancelKeepsImmediateExit: true, eoiExitmapLoad: 'deferred-in-l2', scanRequest: 'dest' };
 
 export const CODE: Record<string, KvmCode> = {
   'v4.10': V410,
