@@ -22,18 +22,22 @@ export const STALE_VMCS02 = 'eoi-exitmap-loaded-into-vmcs02';
  * ('deferred-in-l2', 4cf4df7ab4d1; v6.12).
  */
 export function vcpu_scan_ioapic(kvm: Kvm, t: KvmVcpu): void {
+  kvm.sink.step(t.id, 'vcpu_scan_ioapic');
   vmx_sync_pir_to_irr(kvm, t);
   kvm_ioapic_scan_entry(kvm, t, t.ioapicHandled);
   if (kvm.code.eoiExitmapLoad === 'current-vmcs') {
     vcpu_load_eoi_exitmap(kvm, t);
     return;
   }
-  if (t.nested.guestMode) t.loadEoiExitmapPending = true;
-  else kvm_make_request(t, REQ_LOAD_EOI_EXITMAP);
+  if (t.nested.guestMode) {
+    kvm.sink.step(t.id, 'load_eoi_exitmap_pending');
+    t.loadEoiExitmapPending = true;
+  } else kvm_make_request(t, REQ_LOAD_EOI_EXITMAP);
 }
 
 /** vcpu_load_eoi_exitmap: ioapic_handled_vectors (no Hyper-V SynIC vectors here) → vmx_load_eoi_exitmap. */
-export function vcpu_load_eoi_exitmap(_kvm: Kvm, t: KvmVcpu): void {
+export function vcpu_load_eoi_exitmap(kvm: Kvm, t: KvmVcpu): void {
+  kvm.sink.step(t.id, t.nested.guestMode ? 'vmx_load_eoi_exitmap(vmcs02)' : 'vmx_load_eoi_exitmap(vmcs01)');
   vmx_load_eoi_exitmap(t, t.ioapicHandled);
 }
 

@@ -231,6 +231,23 @@ const V416_RESIDUAL: CauseDoc = {
     + 'corpus/kvm/kvm-v416-scan-ioapic-nested.json.',
 };
 
+// Issue 8 (redirection-entry writes at run time): the nVMX bug the EOI-exit bitmap path reaches.
+const EOI_EXITMAP_VMCS02: CauseDoc = {
+  cause: 'stuck:eoi-exitmap-loaded-into-vmcs02',
+  why: 'A redirection-entry write (ioapic_write_indirect → kvm_make_scan_ioapic_request) reaches a vCPU while it runs '
+    + 'L2. Its next vcpu_enter_guest handles KVM_REQ_SCAN_IOAPIC in guest mode: vcpu_scan_ioapic updates '
+    + 'ioapic_handled_vectors and load_eoi_exitmap writes EOI_EXIT_BITMAP0..3 of the current VMCS, vmcs02; the request '
+    + 'is consumed and vmcs01 keeps the old bitmap. After the nested exit to L1, a vector the write made level (or '
+    + 'pointed at this vCPU) has no EOI-exit bit in vmcs01: L1\'s EOI is virtualized without an exit, '
+    + 'kvm_ioapic_update_eoi never runs, Remote IRR stays set, and the level line is never delivered again (an edge '
+    + 'vector left in the bitmap only exits needlessly). Fixed by 4cf4df7ab4d1 "KVM: nVMX: Do not load EOI-exitmap '
+    + 'while running L2" (Liran Alon, 2018; in the 4.17 merge window, after v4.16 — the release was not checked against '
+    + 'a tree in the library): the load is deferred (load_eoi_exitmap_pending) to the nested VM exit as '
+    + 'KVM_REQ_LOAD_EOI_EXITMAP, while ioapic_handled_vectors is still updated at once (for an L2 that owns L1\'s APIC). '
+    + 'Clean on kvm/v6.12 (corpus/kvm/kvm-eoi-exitmap-loaded-into-vmcs02.json). [commit message of 4cf4df7ab4d1; x86.c '
+    + 'vcpu_scan_ioapic / vcpu_load_eoi_exitmap, kvm_cache_regs.h leave_guest_mode in later trees]',
+};
+
 // Found by the fuzzer on v4.11 and later (vmx_check_nested_events blocks on re-injection).
 const BEHIND_REINJECTION: CauseDoc = {
   cause: 'stuck:l2-resumed-after-reinjection',
@@ -276,7 +293,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'KVM_REQ_EVENT masks race 1 and most of race 2, but not a posting between the RVI refresh and the KVM_REQ_EVENT check. '
       + 'vmx_check_nested_events refuses only the NMI exit while an interrupt is re-injected (acc9ab601327 widened it in v4.11).',
     status: 'buggy',
-    expectedBugs: [V410_WINDOW, NESTED_PI_SHARED],
+    expectedBugs: [V410_WINDOW, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
     knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
   },
   {
@@ -284,7 +301,7 @@ export const VARIANTS: VariantInfo[] = [
     source: 'Linux v4.10 with VT-d posted interrupts for an assigned device (IOMMU posts, never KVM_REQ_EVENT)',
     summary: 'The existing problem Radim asked to mention: device MSIs posted by the IOMMU hit both windows.',
     status: 'buggy',
-    expectedBugs: [RACE1, RACE2_VTD, V410_WINDOW, NESTED_PI_SHARED],
+    expectedBugs: [RACE1, RACE2_VTD, V410_WINDOW, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
     knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, PI_PRE_BLOCK],
   },
   {
@@ -295,7 +312,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'The counterfactual of the 6/6 commit message (the patch without its reordering; in no tree): no KVM_REQ_EVENT '
       + 'from the sender but the v4.10 order of vcpu_enter_guest, so both races the message describes are live.',
     status: 'buggy',
-    expectedBugs: [RACE1, RACE2_KICK, NESTED_RACE, NESTED_PI_SHARED],
+    expectedBugs: [RACE1, RACE2_KICK, NESTED_RACE, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
     knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
   },
   {
@@ -303,7 +320,7 @@ export const VARIANTS: VariantInfo[] = [
     source: 'Linux v4.11 (contains b95234c84004)',
     summary: 'local_irq_disable before IN_GUEST_MODE, sync_pir_to_irr after it: L1 clean; the nested case of the review is open.',
     status: 'buggy',
-    expectedBugs: [NESTED_RACE, NESTED_PI_SHARED],
+    expectedBugs: [NESTED_RACE, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
     knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
   },
   {
@@ -314,23 +331,24 @@ export const VARIANTS: VariantInfo[] = [
       + '(machine nested.postedIntr), vmcs02 sharing L1\'s notification vector (stuck:pir-on-consumed-by-l2-posted-intr). '
       + 'Without nested.postedIntr only the first applies.',
     status: 'buggy',
-    expectedBugs: [NESTED_RACE, NESTED_PI_SHARED],
+    expectedBugs: [NESTED_RACE, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
     knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, PI_PRE_BLOCK],
   },
   {
     name: 'v4.16',
     source: 'f27a85c4988d "KVM: nVMX: Re-evaluate L1 pending events when running L2 and L1 got posted-interrupt" (first released in v4.16; absent from v4.15)',
-    summary: 'sync_pir_to_irr forces EXITING_GUEST_MODE when a newly posted highest L1 vector arrives while L2 runs.',
-    status: 'clean',
-    expectedBugs: [],
+    summary: 'sync_pir_to_irr forces EXITING_GUEST_MODE when a newly posted highest L1 vector arrives while L2 runs. '
+      + 'Still loads the EOI-exit bitmap into vmcs02 when a scan runs in guest mode (4cf4df7ab4d1 came after v4.16).',
+    status: 'buggy',
+    expectedBugs: [EOI_EXITMAP_VMCS02],
     knownDeviations: [...COMMON_DEVIATIONS, V416_RESIDUAL, BEHIND_REINJECTION],
   },
   {
     name: 'v4.16-vtd',
     source: 'f27a85c4988d (v4.16) with VT-d posted interrupts for an assigned device',
     summary: 'As v4.16, device MSIs posted by the IOMMU.',
-    status: 'clean',
-    expectedBugs: [],
+    status: 'buggy',
+    expectedBugs: [EOI_EXITMAP_VMCS02],
     knownDeviations: [...COMMON_DEVIATIONS, V416_RESIDUAL, BEHIND_REINJECTION, PI_PRE_BLOCK],
   },
   {
