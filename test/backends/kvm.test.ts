@@ -671,7 +671,7 @@ describe('end to end (engine, oracle, drain)', () => {
   it('every expected bug of every variant is matched by a corpus reproducer', () => {
     const files = ['race1', 'race2', 'v410-window', 'vtd-race1', 'vtd-race2', 'nested', 'nested-vtd']
       .map((f) => readScenarioFile(`corpus/kvm/kvm-apicv-${f}.json`))
-      .concat(['nested-pi-shared-vector', 'nested-pi-shared-vector-vtd'].map((f) => readScenarioFile(`corpus/kvm/kvm-${f}.json`)));
+      .concat(['nested-pi-shared-vector', 'nested-pi-shared-vector-vtd', 'eoi-exitmap-loaded-into-vmcs02'].map((f) => readScenarioFile(`corpus/kvm/kvm-${f}.json`)));
     for (const info of kvm.variants) {
       for (const bug of info.expectedBugs) {
         const found = files.some((s) => runScenario(s, kvm, info.name).divergences.some((d) => d.cause === bug.cause));

@@ -6,7 +6,7 @@ import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { Mode, OnFate, REQ_NMI } from './consts.js';
 import { apply_event, type EventHooks } from './guest.js';
-import { KvmIoapic, kvm_ioapic_eoi_lost, kvm_ioapic_scan_entry, kvm_ioapic_send_why } from './ioapic.js';
+import { KvmIoapic, kvm_ioapic_eoi_lost, kvm_ioapic_remote_irr_cleared, kvm_ioapic_scan_entry, kvm_ioapic_send_why } from './ioapic.js';
 import { pirq } from './pcpu.js';
 import { Kvm, type KvmVcpu } from './state.js';
 import { synced_while_l2 } from './sync.js';
@@ -124,6 +124,8 @@ class KvmInstance implements BackendInstance {
       const why = kvm_ioapic_send_why(this.kvm, vector);
       if (why) return why;
     }
+    // Before v4.15 a redirection write cleared Remote IRR: a read shows it clear while in service.
+    if (what === 'redir-remote-irr-missing' && kvm_ioapic_remote_irr_cleared(this.kvm, vector)) return 'remote-irr-cleared-by-redirection-write';
     // process_nmi allows two NMIs pending when none is in service, expecting to inject the first
     // at once; when it cannot (STI shadow, interrupt window), both are delivered where bare
     // metal latched one.

@@ -17,16 +17,8 @@ export interface KvmRte {
   level: boolean;
   masked: boolean;
   remoteIrr: boolean;
-  /** Diagnostics (explain): the path of this pin's last message, when bare metal would not send it. */
-  lastSendWhy: string;
   /** Diagnostics: a redirection-entry write cleared Remote IRR while the vector was in service (before v4.15). */
   remoteIrrLost: boolean;
-  /**
-   * Diagnostics: the path of a message bare metal would not have sent whose instance may still
-   * be outstanding (a later legitimate message does not hide it), until an EOI finds no
-   * instance of the vector left in any vCPU.
-   */
-  owedWhy: string;
   /**
    * Diagnostics (whereStuck): Remote IRR is set and the EOI that should clear it was virtualized
    * without an EOI-induced exit (the vIOAPIC never saw it), and why; '' otherwise.
@@ -39,9 +31,20 @@ export class KvmIoapic {
   readonly rtes: KvmRte[] = [];
   /** ioapic->irr: the line level per pin. */
   irr = 0;
+  /**
+   * Diagnostics (explain), per vector (a rewritten entry's old vector keeps its history): the
+   * path of the last message with this vector, when bare metal would not send it.
+   */
+  readonly lastSendWhy: string[] = new Array<string>(256).fill('');
+  /**
+   * Diagnostics: the path of a message bare metal would not have sent whose instance may still
+   * be outstanding (a later legitimate message does not hide it), until an EOI finds no
+   * instance of the vector left in any vCPU.
+   */
+  readonly owedWhy: string[] = new Array<string>(256).fill('');
   constructor(pins: readonly IoapicPin[]) {
     for (const p of pins) {
-      this.rtes.push({ pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remoteIrr: false, lastSendWhy: '', remoteIrrLost: false, owedWhy: '', eoiLostWhy: '' });
+      this.rtes.push({ pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remoteIrr: false, remoteIrrLost: false, eoiLostWhy: '' });
     }
   }
 
@@ -57,8 +60,8 @@ function ioapic_service(kvm: Kvm, pin: number, why = ''): void {
   if (e.masked) return;
   // v6.12 ioapic_service also refuses a level entry whose Remote IRR is set.
   if (kvm.code.ioapicServiceChecksRemoteIrr && e.level && e.remoteIrr) return;
-  e.lastSendWhy = why;
-  if (why) e.owedWhy = why;
+  kvm.ioapic.lastSendWhy[e.vector] = why;
+  if (why) kvm.ioapic.owedWhy[e.vector] = why;
   const mask = resolveDest(kvm.machine.apic, kvm.machine.vcpus, 0, 'none', false, e.dest);
   let delivered = false;
   for (let i = 0; i < kvm.vcpus.length; i++) {
@@ -136,7 +139,11 @@ function ioapic_write_indirect(kvm: Kvm, e: KvmRte, hi: boolean, w: RteWrite): v
     clear_remote_irr(e);
   }
   if (e.level && (kvm.ioapic.irr & (1 << e.pin))) {
-    ioapic_service(kvm, e.pin, wasInService ? 'level-resent-on-redirection-write' : e.remoteIrrLost ? 'level-resent-after-write-cleared-remote-irr' : '');
+    // A destination write re-services the entry with its old low dword: the old vector goes to
+    // the new destination before the low dword is written.
+    const why = !wasInService ? (e.remoteIrrLost ? 'level-resent-after-write-cleared-remote-irr' : '')
+      : hi && e.dest !== oldDest ? 'old-vector-resent-on-destination-write' : 'level-resent-on-redirection-write';
+    ioapic_service(kvm, e.pin, why);
   }
   if (kvm.code.scanRequest === 'all') {
     kvm_make_scan_ioapic_request(kvm, -1);
@@ -201,8 +208,8 @@ export function kvm_ioapic_event(kvm: Kvm, pin: number, op: 'assert' | 'deassert
 
 /** Diagnostics: why the last message of the pin with this vector was one bare metal would not send. */
 export function kvm_ioapic_send_why(kvm: Kvm, vector: number): string | undefined {
-  for (const e of kvm.ioapic.rtes) if (e.vector === vector && (e.lastSendWhy || e.owedWhy)) return e.lastSendWhy || e.owedWhy;
-  return undefined;
+  const io = kvm.ioapic;
+  return io.lastSendWhy[vector] || io.owedWhy[vector] || undefined;
 }
 
 /** RTC_GSI: kvm_ioapic_scan_entry counts its vector even for an edge entry (RTC EOI tracking). */
@@ -234,6 +241,12 @@ export function kvm_ioapic_eoi_not_trapped(kvm: Kvm, t: KvmVcpu, vector: number,
   for (const e of kvm.ioapic.rtes) if (e.vector === vector && e.level && e.remoteIrr && !e.eoiLostWhy) e.eoiLostWhy = why;
 }
 
+/** Diagnostics (explain of a read): a level entry of this vector whose Remote IRR a redirection write cleared. */
+export function kvm_ioapic_remote_irr_cleared(kvm: Kvm, vector: number): boolean {
+  for (const e of kvm.ioapic.rtes) if (e.vector === vector && e.remoteIrrLost && !e.remoteIrr) return true;
+  return false;
+}
+
 /** Diagnostics (whereStuck): a level entry of this vector whose Remote IRR waits on an EOI the vIOAPIC never saw. */
 export function kvm_ioapic_eoi_lost(kvm: Kvm, vector: number): string | undefined {
   for (const e of kvm.ioapic.rtes) if (e.vector === vector && e.remoteIrr && e.eoiLostWhy) return e.eoiLostWhy;
@@ -249,7 +262,7 @@ export function kvm_ioapic_update_eoi(kvm: Kvm, vector: number, level: boolean):
     if (e.vector !== vector) continue;
     clear_remote_irr(e);
     e.remoteIrrLost = false;
-    if (e.owedWhy && !kvm.vcpus.some((t) => vsHas(t.vapic.virr, vector) || vsHas(t.pi.pir, vector))) e.owedWhy = '';
+    if (kvm.ioapic.owedWhy[vector] && !kvm.vcpus.some((t) => vsHas(t.vapic.virr, vector) || vsHas(t.pi.pir, vector))) kvm.ioapic.owedWhy[vector] = '';
     if (!e.masked && (kvm.ioapic.irr & (1 << e.pin))) ioapic_service(kvm, e.pin);
   }
 }
