@@ -120,7 +120,9 @@ class KvmInstance implements BackendInstance {
     const t = this.kvm.vcpus[cpu]!;
     // A message bare metal collapsed into the pending instance, still held apart in PIR.
     if (what === 'collapsed' && vector !== 2 && vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
-    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) {
+    // An extra pin message also shows as a TMR bit (its trigger mode) where bare metal has none.
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra' || what === 'tmr-set-without-level-message'
+      || what === 'tmr-level-pin-before-acceptance') && vector >= 16) {
       const why = kvm_ioapic_send_why(this.kvm, vector);
       if (why) return why;
     }

@@ -262,7 +262,10 @@ export function kvm_ioapic_update_eoi(kvm: Kvm, vector: number, level: boolean):
     if (e.vector !== vector) continue;
     clear_remote_irr(e);
     e.remoteIrrLost = false;
-    if (kvm.ioapic.owedWhy[vector] && !kvm.vcpus.some((t) => vsHas(t.vapic.virr, vector) || vsHas(t.pi.pir, vector))) kvm.ioapic.owedWhy[vector] = '';
-    if (!e.masked && (kvm.ioapic.irr & (1 << e.pin))) ioapic_service(kvm, e.pin);
+    // Diagnostics: the EOI of an instance bare metal never sent re-sends an asserted line where
+    // bare metal, still waiting for its own EOI, does not: same path as that instance.
+    const owed = kvm.ioapic.owedWhy[vector]!;
+    if (owed && !kvm.vcpus.some((t) => vsHas(t.vapic.virr, vector) || vsHas(t.pi.pir, vector))) kvm.ioapic.owedWhy[vector] = '';
+    if (!e.masked && (kvm.ioapic.irr & (1 << e.pin))) ioapic_service(kvm, e.pin, owed);
   }
 }

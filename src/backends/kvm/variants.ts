@@ -107,19 +107,22 @@ const COMMON_DEVIATIONS: CauseDoc[] = [
       + 'In v4.10 kvm_vcpu_running does not call check_nested_events, so without a KVM_REQ_EVENT even timer exits '
       + 'of L2 do not leave L2 for the pending L1 interrupt (lost rather than late).',
   },
-  {
-    cause: 'ioapic:level-resent-on-redirection-write',
+  ...['ioapic', 'spurious', 'duplicate', 'read'].map((cls): CauseDoc => ({
+    cause: `${cls}:level-resent-on-redirection-write`,
     why: 'ioapic_write_indirect re-services an asserted level line on any redirection-entry write without looking '
-      + 'at Remote IRR, so a mask/unmask while the vector is in service delivers it again.',
-  },
-  ...['spurious', 'ioapic'].map((cls): CauseDoc => ({
+      + 'at Remote IRR, so a mask/unmask or a rewrite while the vector is in service delivers it again (and the EOI of '
+      + 'that extra instance re-sends the line once more). The class is the oracle\'s: ioapic while the vector is '
+      + 'still the pin\'s, spurious or duplicate once a rewrite (ioapic_write) gave the pin another vector, read when '
+      + 'an IRR read shows the extra instance.',
+  })),
+  ...['spurious', 'ioapic', 'duplicate', 'read'].map((cls): CauseDoc => ({
     cause: `${cls}:old-vector-resent-on-destination-write`,
     why: 'A guest rewrites a level entry whose line is asserted and whose vector is in service, changing its '
       + 'destination. The guest writes the high dword (destination) first, as Linux\'s __ioapic_write_entry does; '
       + 'ioapic_write_indirect then re-services the asserted line without looking at Remote IRR (as for '
       + 'ioapic:level-resent-on-redirection-write), with the entry half written: the old vector goes to the new '
-      + 'destination. Class spurious when the write also changes the vector (the old one is no pin\'s any more), '
-      + 'ioapic when it keeps it. Gone on v6.12, whose ioapic_service refuses a level entry with Remote IRR set. '
+      + 'destination. The class is the oracle\'s: ioapic while the vector is still a pin\'s, spurious or duplicate once '
+      + 'the write gave the pin another vector, read when an IRR read shows the extra instance. Gone on v6.12, whose ioapic_service refuses a level entry with Remote IRR set. '
       + '[ioapic.c ioapic_write_indirect, ioapic_service @ v4.10..v4.16]',
   })),
   {
@@ -170,12 +173,13 @@ const COMMON_DEVIATIONS: CauseDoc[] = [
 ];
 
 /** Before v4.15 ("Preserve read-only values in the redirection table") a redirection write cleared Remote IRR. */
-const REMOTE_IRR_CLEARED: CauseDoc = {
-  cause: 'ioapic:level-resent-after-write-cleared-remote-irr',
+const REMOTE_IRR_CLEARED_DOCS: CauseDoc[] = ['ioapic', 'spurious', 'duplicate', 'read'].map((cls) => ({
+  cause: `${cls}:level-resent-after-write-cleared-remote-irr`,
   why: 'ioapic_write_indirect before v4.15 cleared Remote IRR on every redirection-entry write; a level line '
     + 'asserted again before the vector\'s EOI is then serviced by ioapic_set_irq although the vector is still in '
-    + 'service. Fixed in v4.15 (Remote IRR preserved).',
-};
+    + 'service. Fixed in v4.15 (Remote IRR preserved). The class is the oracle\'s (ioapic while the vector is the '
+    + 'pin\'s; spurious, duplicate or read after a rewrite gave the pin another vector).',
+}));
 
 /** The same pre-v4.15 write, seen by a guest read of the entry. */
 const REMOTE_IRR_CLEARED_READ: CauseDoc = {
@@ -301,7 +305,7 @@ const NESTED_PI_SHARED: CauseDoc = {
  * are gone.
  */
 const V612_DEVIATIONS: CauseDoc[] = COMMON_DEVIATIONS.filter((d) =>
-  d.cause !== 'stuck:l1-pending-at-nested-entry' && d.cause !== 'ioapic:level-resent-on-redirection-write'
+  d.cause !== 'stuck:l1-pending-at-nested-entry' && !d.cause.endsWith(':level-resent-on-redirection-write')
   && !d.cause.endsWith(':old-vector-resent-on-destination-write'));
 
 export const VARIANTS: VariantInfo[] = [
@@ -313,7 +317,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'vmx_check_nested_events refuses only the NMI exit while an interrupt is re-injected (acc9ab601327 widened it in v4.11).',
     status: 'buggy',
     expectedBugs: [V410_WINDOW, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
   },
   {
     name: 'v4.10-vtd',
@@ -321,7 +325,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'The existing problem Radim asked to mention: device MSIs posted by the IOMMU hit both windows.',
     status: 'buggy',
     expectedBugs: [RACE1, RACE2_VTD, V410_WINDOW, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, PI_PRE_BLOCK],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, PI_PRE_BLOCK],
   },
   {
     name: '6of6-unordered',
@@ -332,7 +336,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'from the sender but the v4.10 order of vcpu_enter_guest, so both races the message describes are live.',
     status: 'buggy',
     expectedBugs: [RACE1, RACE2_KICK, NESTED_RACE, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
   },
   {
     name: 'v4.11',
@@ -340,7 +344,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'local_irq_disable before IN_GUEST_MODE, sync_pir_to_irr after it: L1 clean; the nested case of the review is open.',
     status: 'buggy',
     expectedBugs: [NESTED_RACE, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
   },
   {
     name: 'v4.11-vtd',
@@ -351,7 +355,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'Without nested.postedIntr only the first applies.',
     status: 'buggy',
     expectedBugs: [NESTED_RACE, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, PI_PRE_BLOCK],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, PI_PRE_BLOCK],
   },
   {
     name: 'v4.16',
