@@ -167,8 +167,11 @@ export const kvm: Backend = {
     + 'vcpu_enter_guest before/after b95234c84004 (v4.11), the nested fix f27a85c4988d (v4.16) and v6.12; '
     + 'optional VT-d posting of device MSIs; L1 giving L2 posted interrupts (machine nested.postedIntr).',
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
-  // Scenario features modeled (src/scenario/features.ts): none — lapic.c's ID/LDR/DFR/SVR writes (kvm_recalculate_apic_map), ioapic.c's redirection writes (KVM_REQ_SCAN_IOAPIC, the EOI-exit bitmap) and lowest-priority arbitration are not modeled yet;
-  // scenarios using them are refused as unsupported by this backend.
+  // Scenario features modeled (src/scenario/features.ts): ioapic.c's redirection-entry writes and reads
+  // (ioapic_write_indirect: Remote IRR per version, the re-service of an asserted level line,
+  // KVM_REQ_SCAN_IOAPIC → vcpu_scan_ioapic → the EOI-exit bitmap of the current VMCS). Not yet:
+  // lapic.c's ID/LDR/DFR/SVR/ESR writes (kvm_recalculate_apic_map), SELF_IPI, INT n, logical and
+  // lowest-priority entries, the timer; scenarios using them are refused as unsupported.
   features: ['ioapic_write', 'ioapic_read'],
   supports(machine: MachineConfig): string | null {
     if (machine.hyperv?.apicAssist) return 'Hyper-V APIC assist is not modelled for KVM';
