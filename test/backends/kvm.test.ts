@@ -631,6 +631,86 @@ describe('kvm/v6.12: the later fixes v4.16 lacks', () => {
 
 // ---------------------------------------------------------------------------------------
 
+describe('redirection-entry writes and the EOI-exit bitmap (issue 8; 4cf4df7ab4d1)', () => {
+  // Pin 0: level 0x30, first to vCPU0; L1 on vCPU1 has launched L2 when vCPU0 points the pin at vCPU1.
+  const X = 0x30;
+  const MIO: MachineConfig = { ...M2N, ioapic: [{ pin: 0, vector: X, dest: 0, trigger: 'level', masked: false }] };
+  const toL1AndEoi = (t: ReturnType<typeof make>) => {
+    t.run({ k: 'vmentry', cpu: 1 });
+    t.run({ k: 'ioapic_write', cpu: 0, pin: 0, vector: X, dest: 1, trigger: 'level', masked: false });
+    t.run({ k: 'enter', cpu: 1 });
+    t.run({ k: 'exit', cpu: 1, reason: 'cpuid' });
+    t.run({ k: 'enter', cpu: 1 });
+    t.run({ k: 'ioapic', pin: 0, op: 'assert' });
+    t.run({ k: 'pirq', cpu: 1 });
+    expect(t.r.deliveries(1)).toEqual([X]);
+    const m = t.r.mark();
+    t.run({ k: 'eoi', cpu: 1 });
+    return m;
+  };
+
+  it('the writer exits (EPT misconfig) and every vCPU gets KVM_REQ_SCAN_IOAPIC (v4.x); a read returns redirtbl[].bits', () => {
+    const t = make('v4.16', MIO);
+    t.run({ k: 'ioapic_write', cpu: 0, pin: 0, vector: X, dest: 1, trigger: 'level', masked: true });
+    expect(t.r.of('vmexit', 0).map((e) => e.a)).toEqual(['ept-misconfig']);
+    expect(t.extra(0)).toMatch(/req=4 /);
+    // vCPU1 runs its guest: the request comes with an IPI (CALL_FUNCTION_VECTOR) in flight.
+    expect(t.extra(1)).toMatch(/req=4 phys=2 /);
+    t.run({ k: 'enter', cpu: 0 });
+    // Each read is an MMIO exit too: the vCPU re-enters before the next one.
+    for (const ev of [{ reg: 'redir-lo', pin: 0 }, { reg: 'redir-hi', pin: 0 }, { reg: 'version' }] as const) {
+      t.run({ k: 'ioapic_read', cpu: 0, ...ev });
+      t.run({ k: 'enter', cpu: 0 });
+    }
+    expect(t.r.of('read', 0).map((e) => [e.a, e.b])).toEqual([['redir-lo', X | 1 << 15 | 1 << 16], ['redir-hi', 1 << 24], ['ioapic-version', 0x170011]]);
+  });
+
+  it('v6.12 asks only the vCPUs the entry\'s new and old destination address (kvm_make_scan_ioapic_request_mask)', () => {
+    const t = make('v6.12', { ...MIO, vcpus: 3 });
+    t.run({ k: 'ioapic_write', cpu: 2, pin: 0, vector: X, dest: 1, trigger: 'level', masked: false });
+    expect([0, 1, 2].map((c) => /req=4 /.test(t.extra(c)))).toEqual([true, true, false]);
+  });
+
+  it('v4.16: the scan handled in guest mode loads vmcs02; L1\'s EOI of 0x30 is not trapped and the line is never re-sent', () => {
+    const t = make('v4.16', MIO);
+    const m = toL1AndEoi(t);
+    const steps = t.r.of('step', 1).map((e) => e.a);
+    expect(steps).toContain('vcpu_scan_ioapic');
+    expect(steps).toContain('vmx_load_eoi_exitmap(vmcs02)');
+    expect(steps).not.toContain('vmx_load_eoi_exitmap(vmcs01)');
+    // No EOI-induced exit: kvm_ioapic_update_eoi never runs, Remote IRR stays set.
+    expect(t.r.since(m, 'vmexit', 1)).toEqual([]);
+    expect(t.b.whereStuck!(1, X)).toBe('eoi-exitmap-loaded-into-vmcs02');
+    t.run({ k: 'ioapic_read', cpu: 1, reg: 'redir-lo', pin: 0 });
+    expect(t.r.of('read', 1).map((e) => e.b)).toEqual([X | 1 << 14 | 1 << 15]);
+    expect(t.r.deliveries(1)).toEqual([X]);
+  });
+
+  it('v6.12: load_eoi_exitmap_pending, KVM_REQ_LOAD_EOI_EXITMAP at the nested exit; the EOI exits and the line is re-sent', () => {
+    const t = make('v6.12', MIO);
+    const m = toL1AndEoi(t);
+    const steps = t.r.of('step', 1).map((e) => e.a);
+    expect(steps.indexOf('load_eoi_exitmap_pending')).toBeGreaterThan(steps.indexOf('vcpu_scan_ioapic'));
+    expect(steps.indexOf('vmx_load_eoi_exitmap(vmcs01)')).toBeGreaterThan(steps.indexOf('nested_vmx_vmexit'));
+    expect(steps).not.toContain('vmx_load_eoi_exitmap(vmcs02)');
+    expect(t.r.since(m, 'vmexit', 1).map((e) => e.a)).toEqual(['eoi-induced']);
+    // kvm_ioapic_update_eoi re-sends the asserted line; the handler takes it after its IRET.
+    t.run({ k: 'enter', cpu: 1 });
+    t.run({ k: 'iret', cpu: 1 });
+    expect(t.r.deliveries(1)).toEqual([X, X]);
+  });
+
+  it('the corpus reproducer diverges on every variant before the fix and is clean on v6.12', () => {
+    const s = readScenarioFile('corpus/kvm/kvm-eoi-exitmap-loaded-into-vmcs02.json');
+    for (const v of ['v4.10', 'v4.10-vtd', '6of6-unordered', 'v4.11', 'v4.11-vtd', 'v4.16', 'v4.16-vtd']) {
+      expect(runScenario(s, kvm, v).primary?.signature).toBe(`kvm/${v}:stuck:eoi-exitmap-loaded-into-vmcs02`);
+    }
+    for (const v of ['v6.12', 'v6.12-vtd']) expect(runScenario(s, kvm, v).primary).toBeUndefined();
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+
 describe('end to end (engine, oracle, drain)', () => {
   const race = (n: number, ev: Event, pirq: boolean, machine: MachineConfig = M2): Scenario => ({
     irqdiff: 1, machine,
@@ -671,7 +751,7 @@ describe('end to end (engine, oracle, drain)', () => {
   it('every expected bug of every variant is matched by a corpus reproducer', () => {
     const files = ['race1', 'race2', 'v410-window', 'vtd-race1', 'vtd-race2', 'nested', 'nested-vtd']
       .map((f) => readScenarioFile(`corpus/kvm/kvm-apicv-${f}.json`))
-      .concat(['nested-pi-shared-vector', 'nested-pi-shared-vector-vtd'].map((f) => readScenarioFile(`corpus/kvm/kvm-${f}.json`)));
+      .concat(['nested-pi-shared-vector', 'nested-pi-shared-vector-vtd', 'eoi-exitmap-loaded-into-vmcs02'].map((f) => readScenarioFile(`corpus/kvm/kvm-${f}.json`)));
     for (const info of kvm.variants) {
       for (const bug of info.expectedBugs) {
         const found = files.some((s) => runScenario(s, kvm, info.name).divergences.some((d) => d.cause === bug.cause));
@@ -718,7 +798,10 @@ describe('generated interleavings', () => {
       // The nested race needs a posting in a two-step window after an L0-handled L2 exit
       // (about 1 seed in 4000): the corpus reproducers cover it; the L1 races show up here.
       // Nested posted interrupts need a nested.postedIntr machine, which the generator does not draw.
-      const l1Races = info.expectedBugs.some((e) => e.cause !== 'stuck:l2-resumed-after-pir-sync' && e.cause !== 'stuck:pir-on-consumed-by-l2-posted-intr');
+      // The EOI-exit bitmap loaded into vmcs02 needs a redirection write that reaches a vCPU in L2, then
+      // a level message and L1's EOI after the nested exit: corpus/kvm/kvm-eoi-exitmap-loaded-into-vmcs02.json.
+      const l1Races = info.expectedBugs.some((e) => e.cause !== 'stuck:l2-resumed-after-pir-sync' && e.cause !== 'stuck:pir-on-consumed-by-l2-posted-intr'
+        && e.cause !== 'stuck:eoi-exitmap-loaded-into-vmcs02');
       if (l1Races) expect(expectedHits).toBeGreaterThan(0);
       if (info.status === 'clean') expect(expectedHits).toBe(0);
     });

@@ -10,6 +10,8 @@ export const REQ_NMI = 2;
 export const REQ_SCAN_IOAPIC = 4;
 /** Made by nested_vmx_vmexit; kvm_vcpu_reload_apic_access_page has no interrupt effect. */
 export const REQ_APIC_PAGE_RELOAD = 8;
+/** KVM_REQ_LOAD_EOI_EXITMAP (4cf4df7ab4d1): vcpu_load_eoi_exitmap in the next requests phase. */
+export const REQ_LOAD_EOI_EXITMAP = 16;
 
 /**
  * Host vectors in flight to a pCPU, one bit each (a second IPI of the same vector collapses

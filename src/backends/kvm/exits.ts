@@ -49,9 +49,10 @@ export function vmx_fault_during_delivery(kvm: Kvm, t: KvmVcpu, vector: number, 
 export function handle_apic_eoi_induced(kvm: Kvm, t: KvmVcpu, vector: number): void {
   vmx_vm_exit(kvm, t, 'eoi-induced');
   kvm.sink.step(t.id, 'kvm_apic_set_eoi_accelerated');
-  // kvm_ioapic_send_eoi: only for vectors the I/O APIC handles (ioapic_handled_vectors, the
-  // same bits as the EOI-exit bitmap); the trigger mode comes from TMR.
-  if (vsHas(t.vapic.eoiExit, vector)) kvm_ioapic_update_eoi(kvm, vector, vsHas(t.vapic.tmr, vector));
+  // kvm_ioapic_send_eoi: only for vectors the I/O APIC handles (kvm_ioapic_handles_vector:
+  // arch.ioapic_handled_vectors, which a stale VMCS bitmap need not match); the trigger mode
+  // comes from TMR.
+  if (vsHas(t.ioapicHandled, vector)) kvm_ioapic_update_eoi(kvm, vector, vsHas(t.vapic.tmr, vector));
   kvm_make_request(t, REQ_EVENT);
 }
 

@@ -2,10 +2,11 @@
 // device interrupts (KVM's irqfd/MSI path or the VT-d IOMMU), the I/O APIC, VM exits.
 import { execCoreInstruction } from '../../apic/guestcpu.js';
 import { resolveDest } from '../../apic/dest.js';
+import { vsHas } from '../../apic/vecset.js';
 import type { Event } from '../../scenario/types.js';
 import { handle_apic_eoi_induced, handle_halt, reflect_to_l1, vmx_vm_exit } from './exits.js';
 import { hardware_step } from './hw.js';
-import { kvm_ioapic_event } from './ioapic.js';
+import { kvm_ioapic_eoi_not_trapped, kvm_ioapic_event, kvm_ioapic_guest_write, kvm_ioapic_read } from './ioapic.js';
 import { __apic_accept_irq } from './lapic.js';
 import { nested_vmx_run } from './nested.js';
 import { vtd_post_interrupt } from './sender.js';
@@ -59,9 +60,27 @@ function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number):
       // EOI virtualization (virtualized EOI write / WRMSR 0x80B); Hyper-V assist not offered.
       g.eoi();
       sink.executed(index);
+      const svi = t.vapic.svi;
       const v = eoi_virtualization(t.vapic);
       if (v >= 0) handle_apic_eoi_induced(kvm, t, v);
-      else hw_evaluate(kvm, t);
+      else {
+        // Diagnostics: an EOI vmcs01's bitmap let through that the vIOAPIC was owed.
+        if (svi >= 16) kvm_ioapic_eoi_not_trapped(kvm, t, svi, t.eoiExitStale || (vsHas(t.ioapicHandled, svi) ? 'eoi-exitmap-stale' : 'eoi-before-vcpu-scan-ioapic'));
+        hw_evaluate(kvm, t);
+      }
+      return;
+    }
+    case 'ioapic_write':
+      // MMIO to the I/O APIC page: an EPT-misconfig exit, then ioapic_mmio_write in L0.
+      sink.executed(index);
+      vmx_vm_exit(kvm, t, 'ept-misconfig');
+      kvm_ioapic_guest_write(kvm, ev.pin, { vector: ev.vector, dest: ev.dest, level: ev.trigger === 'level', masked: ev.masked });
+      return;
+    case 'ioapic_read': {
+      const reg = ev.reg === 'id' ? 'ioapic-id' : ev.reg === 'version' ? 'ioapic-version' : ev.reg;
+      sink.readValue(t.id, reg, kvm_ioapic_read(kvm, ev.reg, ev.pin ?? -1));
+      sink.executed(index);
+      vmx_vm_exit(kvm, t, 'ept-misconfig');
       return;
     }
     case 'tpr': {

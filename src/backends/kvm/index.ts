@@ -1,12 +1,12 @@
 // KVM on Intel VMX with APICv posted interrupts, across b95234c84004 (v4.11, "do not use
 // KVM_REQ_EVENT for APICv interrupt injection") and the nested follow-up f27a85c4988d (v4.16).
 import type { GuestCpu } from '../../apic/guestcpu.js';
-import { vsFormat, vsHas, hex, type VecSet } from '../../apic/vecset.js';
+import { vsFormat, vsHas, vsOr, hex, type VecSet } from '../../apic/vecset.js';
 import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { Mode, OnFate, REQ_NMI } from './consts.js';
 import { apply_event, type EventHooks } from './guest.js';
-import { KvmIoapic, kvm_ioapic_scan_entry, kvm_ioapic_send_why } from './ioapic.js';
+import { KvmIoapic, kvm_ioapic_eoi_lost, kvm_ioapic_remote_irr_cleared, kvm_ioapic_scan_entry, kvm_ioapic_send_why } from './ioapic.js';
 import { pirq } from './pcpu.js';
 import { Kvm, type KvmVcpu } from './state.js';
 import { synced_while_l2 } from './sync.js';
@@ -44,7 +44,8 @@ class KvmInstance implements BackendInstance {
       t.irqsOn = false;
       t.nonRoot = true;
       t.pi.ndst = t.id;
-      kvm_ioapic_scan_entry(this.kvm, t, t.vapic.eoiExit);
+      kvm_ioapic_scan_entry(this.kvm, t, t.ioapicHandled);
+      vsOr(t.vapic.eoiExit, t.ioapicHandled);
     }
   }
 
@@ -111,17 +112,22 @@ class KvmInstance implements BackendInstance {
       return t.vapic.recognized ? 'virr-recognized' : 'virr-not-recognized';
     }
     if (vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
-    return undefined;
+    // Nowhere in the vCPU: a level line the vIOAPIC holds behind a Remote IRR whose EOI it never saw.
+    return kvm_ioapic_eoi_lost(this.kvm, vector);
   }
 
   explain(cpu: number, what: string, vector: number): string | undefined {
     const t = this.kvm.vcpus[cpu]!;
     // A message bare metal collapsed into the pending instance, still held apart in PIR.
     if (what === 'collapsed' && vector !== 2 && vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
-    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) {
+    // An extra pin message also shows as a TMR bit (its trigger mode) where bare metal has none.
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra' || what === 'tmr-set-without-level-message'
+      || what === 'tmr-level-pin-before-acceptance') && vector >= 16) {
       const why = kvm_ioapic_send_why(this.kvm, vector);
       if (why) return why;
     }
+    // Before v4.15 a redirection write cleared Remote IRR: a read shows it clear while in service.
+    if (what === 'redir-remote-irr-missing' && kvm_ioapic_remote_irr_cleared(this.kvm, vector)) return 'remote-irr-cleared-by-redirection-write';
     // process_nmi allows two NMIs pending when none is in service, expecting to inject the first
     // at once; when it cannot (STI shadow, interrupt window), both are delivered where bare
     // metal latched one.
@@ -161,9 +167,12 @@ export const kvm: Backend = {
     + 'vcpu_enter_guest before/after b95234c84004 (v4.11), the nested fix f27a85c4988d (v4.16) and v6.12; '
     + 'optional VT-d posting of device MSIs; L1 giving L2 posted interrupts (machine nested.postedIntr).',
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
-  // Scenario features modeled (src/scenario/features.ts): none — lapic.c's ID/LDR/DFR/SVR writes (kvm_recalculate_apic_map), ioapic.c's redirection writes (KVM_REQ_SCAN_IOAPIC, the EOI-exit bitmap) and lowest-priority arbitration are not modeled yet;
-  // scenarios using them are refused as unsupported by this backend.
-  features: [],
+  // Scenario features modeled (src/scenario/features.ts): ioapic.c's redirection-entry writes and reads
+  // (ioapic_write_indirect: Remote IRR per version, the re-service of an asserted level line,
+  // KVM_REQ_SCAN_IOAPIC → vcpu_scan_ioapic → the EOI-exit bitmap of the current VMCS). Not yet:
+  // lapic.c's ID/LDR/DFR/SVR/ESR writes (kvm_recalculate_apic_map), SELF_IPI, INT n, logical and
+  // lowest-priority entries, the timer; scenarios using them are refused as unsupported.
+  features: ['ioapic_write', 'ioapic_read'],
   supports(machine: MachineConfig): string | null {
     if (machine.hyperv?.apicAssist) return 'Hyper-V APIC assist is not modelled for KVM';
     if (machine.nested && !machine.nested.exitOnIntr) {

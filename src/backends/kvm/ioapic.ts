@@ -17,16 +17,13 @@ export interface KvmRte {
   level: boolean;
   masked: boolean;
   remoteIrr: boolean;
-  /** Diagnostics (explain): the path of this pin's last message, when bare metal would not send it. */
-  lastSendWhy: string;
   /** Diagnostics: a redirection-entry write cleared Remote IRR while the vector was in service (before v4.15). */
   remoteIrrLost: boolean;
   /**
-   * Diagnostics: the path of a message bare metal would not have sent whose instance may still
-   * be outstanding (a later legitimate message does not hide it), until an EOI finds no
-   * instance of the vector left in any vCPU.
+   * Diagnostics (whereStuck): Remote IRR is set and the EOI that should clear it was virtualized
+   * without an EOI-induced exit (the vIOAPIC never saw it), and why; '' otherwise.
    */
-  owedWhy: string;
+  eoiLostWhy: string;
 }
 
 export class KvmIoapic {
@@ -34,9 +31,20 @@ export class KvmIoapic {
   readonly rtes: KvmRte[] = [];
   /** ioapic->irr: the line level per pin. */
   irr = 0;
+  /**
+   * Diagnostics (explain), per vector (a rewritten entry's old vector keeps its history): the
+   * path of the last message with this vector, when bare metal would not send it.
+   */
+  readonly lastSendWhy: string[] = new Array<string>(256).fill('');
+  /**
+   * Diagnostics: the path of a message bare metal would not have sent whose instance may still
+   * be outstanding (a later legitimate message does not hide it), until an EOI finds no
+   * instance of the vector left in any vCPU.
+   */
+  readonly owedWhy: string[] = new Array<string>(256).fill('');
   constructor(pins: readonly IoapicPin[]) {
     for (const p of pins) {
-      this.rtes.push({ pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remoteIrr: false, lastSendWhy: '', remoteIrrLost: false, owedWhy: '' });
+      this.rtes.push({ pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remoteIrr: false, remoteIrrLost: false, eoiLostWhy: '' });
     }
   }
 
@@ -52,8 +60,8 @@ function ioapic_service(kvm: Kvm, pin: number, why = ''): void {
   if (e.masked) return;
   // v6.12 ioapic_service also refuses a level entry whose Remote IRR is set.
   if (kvm.code.ioapicServiceChecksRemoteIrr && e.level && e.remoteIrr) return;
-  e.lastSendWhy = why;
-  if (why) e.owedWhy = why;
+  kvm.ioapic.lastSendWhy[e.vector] = why;
+  if (why) kvm.ioapic.owedWhy[e.vector] = why;
   const mask = resolveDest(kvm.machine.apic, kvm.machine.vcpus, 0, 'none', false, e.dest);
   let delivered = false;
   for (let i = 0; i < kvm.vcpus.length; i++) {
@@ -81,34 +89,98 @@ function ioapic_set_irq(kvm: Kvm, pin: number, level: boolean): void {
 }
 
 /**
- * kvm_make_all_cpus_request(KVM_REQ_SCAN_IOAPIC) from device context: set the request on
- * every vCPU and IPI those not OUTSIDE_GUEST_MODE (kvm_vcpu_exiting_guest_mode).
+ * KVM_REQ_SCAN_IOAPIC to the vCPUs in `mask` from the writer's context
+ * (kvm_make_all_cpus_request / kvm_make_vcpus_request_mask): set the request and IPI those not
+ * OUTSIDE_GUEST_MODE (kvm_vcpu_exiting_guest_mode). The writer itself is outside guest mode.
  */
-function kvm_make_scan_ioapic_request(kvm: Kvm): void {
+function kvm_make_scan_ioapic_request(kvm: Kvm, mask: number): void {
   for (const t of kvm.vcpus) {
+    if (!(mask & (1 << t.id))) continue;
     kvm_make_request(t, REQ_SCAN_IOAPIC);
     if (kvm_vcpu_exiting_guest_mode(t) !== Mode.OUTSIDE) t.phys |= PHYS_CALL_FUNCTION;
   }
 }
 
+/** The vCPUs a physical fixed destination addresses (kvm_bitmap_or_dest_vcpus, kvm_apic_match_dest). */
+function dest_vcpus(kvm: Kvm, dest: number): number {
+  return resolveDest(kvm.machine.apic, kvm.machine.vcpus, 0, 'none', false, dest);
+}
+
+/** Remote IRR cleared (EOI, or a redirection write): the entry no longer waits on a lost EOI. */
+function clear_remote_irr(e: KvmRte): void {
+  e.remoteIrr = false;
+  e.eoiLostWhy = '';
+}
+
+/** One dword of a redirection entry as the guest writes it (IOWIN after IOREGSEL = 0x10 + 2·pin [+1]). */
+export interface RteWrite { vector: number; dest: number; level: boolean; masked: boolean }
+
 /**
- * ioapic_write_indirect of a redirection entry's low dword (mask/unmask). Before v4.15 KVM
- * cleared Remote IRR on every such write; since, it keeps it (and clears it for edge
- * entries). In both it re-services an asserted level line without looking at Remote IRR,
- * then asks all vCPUs to rescan the EOI-exit bitmap.
+ * ioapic_write_indirect of one dword of a redirection entry. `hi`: the destination (bits
+ * 63:56); otherwise vector, trigger mode and mask (the scenario's entries are fixed, physical,
+ * active high). Before v4.15 a low-dword write cleared Remote IRR; since ("Preserve read-only
+ * values in the redirection table") it is kept, and cleared for an edge entry. An asserted
+ * level line is then re-serviced (v4.x ioapic_service does not look at Remote IRR; v6.12's
+ * does), and the vCPUs rescan the EOI-exit bitmap: all of them (v4.x), or those the entry's new
+ * and old destination address (v6.12 kvm_make_scan_ioapic_request_mask).
  */
-function ioapic_write_rte_low(kvm: Kvm, pin: number, masked: boolean): void {
-  const e = kvm.ioapic.rte(pin)!;
-  e.masked = masked;
+function ioapic_write_indirect(kvm: Kvm, e: KvmRte, hi: boolean, w: RteWrite): void {
+  const oldDest = e.dest;
   const wasInService = e.remoteIrr;
-  if (!kvm.code.ioapicPreservesRemoteIrr || !e.level) {
+  if (hi) {
+    e.dest = w.dest & 0xff;
+  } else {
+    e.vector = w.vector;
+    e.level = w.level;
+    e.masked = w.masked;
+  }
+  if ((!kvm.code.ioapicPreservesRemoteIrr && !hi) || (kvm.code.ioapicPreservesRemoteIrr && !e.level)) {
     if (e.level && e.remoteIrr) e.remoteIrrLost = true;
-    e.remoteIrr = false;
+    clear_remote_irr(e);
   }
-  if (e.level && (kvm.ioapic.irr & (1 << pin))) {
-    ioapic_service(kvm, pin, wasInService ? 'level-resent-on-redirection-write' : e.remoteIrrLost ? 'level-resent-after-write-cleared-remote-irr' : '');
+  if (e.level && (kvm.ioapic.irr & (1 << e.pin))) {
+    // A destination write re-services the entry with its old low dword: the old vector goes to
+    // the new destination before the low dword is written.
+    const why = !wasInService ? (e.remoteIrrLost ? 'level-resent-after-write-cleared-remote-irr' : '')
+      : hi && e.dest !== oldDest ? 'old-vector-resent-on-destination-write' : 'level-resent-on-redirection-write';
+    ioapic_service(kvm, e.pin, why);
   }
-  kvm_make_scan_ioapic_request(kvm);
+  if (kvm.code.scanRequest === 'all') {
+    kvm_make_scan_ioapic_request(kvm, -1);
+    return;
+  }
+  let mask = dest_vcpus(kvm, e.dest);
+  if (oldDest !== e.dest) mask |= dest_vcpus(kvm, oldDest);
+  kvm_make_scan_ioapic_request(kvm, mask);
+}
+
+/**
+ * A guest rewrites a whole redirection entry (ioapic_mmio_write, after an EPT-misconfig exit):
+ * two IOWIN writes, the high dword first and the low one last, as Linux's
+ * __ioapic_write_entry does (so the entry is complete when the low dword unmasks it).
+ */
+export function kvm_ioapic_guest_write(kvm: Kvm, pin: number, w: RteWrite): void {
+  const e = kvm.ioapic.rte(pin);
+  if (!e) return;
+  ioapic_write_indirect(kvm, e, true, w);
+  ioapic_write_indirect(kvm, e, false, w);
+}
+
+/** ioapic_read_indirect of the registers a scenario reads (IOAPIC_REG_APIC_ID/VERSION, entries). */
+export function kvm_ioapic_read(kvm: Kvm, reg: 'id' | 'version' | 'redir-lo' | 'redir-hi', pin: number): number {
+  switch (reg) {
+    // ioapic->id is 0 after kvm_ioapic_reset and is never written here.
+    case 'id': return 0;
+    // ((IOAPIC_NUM_PINS - 1) << 16) | IOAPIC_VERSION_ID.
+    case 'version': return (23 << 16) | 0x11;
+    default: {
+      const e = kvm.ioapic.rte(pin);
+      if (!e) return 0;
+      if (reg === 'redir-hi') return (e.dest << 24) >>> 0;
+      // Delivery status is never set; polarity, delivery and destination mode are 0 here.
+      return e.vector | (e.remoteIrr ? 1 << 14 : 0) | (e.level ? 1 << 15 : 0) | (e.masked ? 1 << 16 : 0);
+    }
+  }
 }
 
 /** A scenario `ioapic` event, as KVM receives it (KVM_IRQ_LINE from a device model, or an RTE write). */
@@ -125,27 +197,60 @@ export function kvm_ioapic_event(kvm: Kvm, pin: number, op: 'assert' | 'deassert
       ioapic_set_irq(kvm, pin, true);
       ioapic_set_irq(kvm, pin, false);
       return true;
-    case 'mask': ioapic_write_rte_low(kvm, pin, true); return true;
-    case 'unmask': ioapic_write_rte_low(kvm, pin, false); return true;
+    case 'mask': case 'unmask': {
+      // A low-dword write that changes only the mask.
+      const e = io.rte(pin)!;
+      ioapic_write_indirect(kvm, e, false, { vector: e.vector, dest: e.dest, level: e.level, masked: op === 'mask' });
+      return true;
+    }
   }
 }
 
 /** Diagnostics: why the last message of the pin with this vector was one bare metal would not send. */
 export function kvm_ioapic_send_why(kvm: Kvm, vector: number): string | undefined {
-  for (const e of kvm.ioapic.rtes) if (e.vector === vector && (e.lastSendWhy || e.owedWhy)) return e.lastSendWhy || e.owedWhy;
-  return undefined;
+  const io = kvm.ioapic;
+  return io.lastSendWhy[vector] || io.owedWhy[vector] || undefined;
 }
 
-/** kvm_ioapic_scan_entry: level-triggered pins whose destination matches this vCPU. */
+/** RTC_GSI: kvm_ioapic_scan_entry counts its vector even for an edge entry (RTC EOI tracking). */
+const RTC_GSI = 8;
+
+/**
+ * kvm_ioapic_scan_entry: the vectors of level entries (and of GSI 8) whose destination matches
+ * this vCPU or that this vCPU still has pending in IRR or ISR (kvm_apic_pending_eoi). The same
+ * shape from v4.10 to v6.12. Not modelled: ack notifiers (kvm_irq_has_notifier; no assigned
+ * INTx devices) and the RTC's pending-EOI dest_map.
+ */
 export function kvm_ioapic_scan_entry(kvm: Kvm, t: KvmVcpu, handled: VecSet): void {
   vsClear(handled);
   const rtes = kvm.ioapic.rtes;
   for (let i = 0; i < rtes.length; i++) {
     const e = rtes[i]!;
-    if (!e.level) continue;
-    const mask = resolveDest(kvm.machine.apic, kvm.machine.vcpus, 0, 'none', false, e.dest);
-    if (mask & (1 << t.id)) vsAdd(handled, e.vector);
+    if (!e.level && e.pin !== RTC_GSI) continue;
+    const mask = dest_vcpus(kvm, e.dest);
+    if ((mask & (1 << t.id)) || vsHas(t.vapic.virr, e.vector) || vsHas(t.vapic.visr, e.vector)) vsAdd(handled, e.vector);
   }
+}
+
+/**
+ * Diagnostics: the guest's EOI of `vector` was virtualized without an exit. A level entry of
+ * that vector still waiting for its EOI (Remote IRR) now waits for good: record why.
+ */
+export function kvm_ioapic_eoi_not_trapped(kvm: Kvm, t: KvmVcpu, vector: number, why: string): void {
+  if (!vsHas(t.vapic.tmr, vector)) return;
+  for (const e of kvm.ioapic.rtes) if (e.vector === vector && e.level && e.remoteIrr && !e.eoiLostWhy) e.eoiLostWhy = why;
+}
+
+/** Diagnostics (explain of a read): a level entry of this vector whose Remote IRR a redirection write cleared. */
+export function kvm_ioapic_remote_irr_cleared(kvm: Kvm, vector: number): boolean {
+  for (const e of kvm.ioapic.rtes) if (e.vector === vector && e.remoteIrrLost && !e.remoteIrr) return true;
+  return false;
+}
+
+/** Diagnostics (whereStuck): a level entry of this vector whose Remote IRR waits on an EOI the vIOAPIC never saw. */
+export function kvm_ioapic_eoi_lost(kvm: Kvm, vector: number): string | undefined {
+  for (const e of kvm.ioapic.rtes) if (e.vector === vector && e.remoteIrr && e.eoiLostWhy) return e.eoiLostWhy;
+  return undefined;
 }
 
 /** kvm_ioapic_update_eoi: clear remote IRR and re-deliver a still-asserted level line. */
@@ -155,9 +260,12 @@ export function kvm_ioapic_update_eoi(kvm: Kvm, vector: number, level: boolean):
   for (let i = 0; i < rtes.length; i++) {
     const e = rtes[i]!;
     if (e.vector !== vector) continue;
-    e.remoteIrr = false;
+    clear_remote_irr(e);
     e.remoteIrrLost = false;
-    if (e.owedWhy && !kvm.vcpus.some((t) => vsHas(t.vapic.virr, vector) || vsHas(t.pi.pir, vector))) e.owedWhy = '';
-    if (!e.masked && (kvm.ioapic.irr & (1 << e.pin))) ioapic_service(kvm, e.pin);
+    // Diagnostics: the EOI of an instance bare metal never sent re-sends an asserted line where
+    // bare metal, still waiting for its own EOI, does not: same path as that instance.
+    const owed = kvm.ioapic.owedWhy[vector]!;
+    if (owed && !kvm.vcpus.some((t) => vsHas(t.vapic.virr, vector) || vsHas(t.pi.pir, vector))) kvm.ioapic.owedWhy[vector] = '';
+    if (!e.masked && (kvm.ioapic.irr & (1 << e.pin))) ioapic_service(kvm, e.pin, owed);
   }
 }

@@ -11,6 +11,7 @@ import type { Kvm, KvmVcpu } from './state.js';
 import { vsClear, vsOr } from '../../apic/vecset.js';
 import { kvm_cpu_has_interrupt } from './lapic.js';
 import { nested_exit_on_intr } from './sync.js';
+import { eoi_exitmap_nested_vmexit } from './eoi_exitmap.js';
 
 export const EBUSY = -16;
 
@@ -42,6 +43,8 @@ export function nested_vmx_run(kvm: Kvm, t: KvmVcpu, inject: number | undefined)
   vsClear(n.unforcedInL2);
   vsClear(n.behindReinjection);
   n.nmiBehindReinjection = false;
+  // prepare_vmcs02: vmcs02's EOI-exit bitmap is vmcs12's (none from the abstract L1).
+  vsClear(n.vmcs02EoiExit);
   if (kvm.code.nestedEntryEvent && evaluate) t.requests |= REQ_EVENT;
 }
 
@@ -71,6 +74,7 @@ export function nested_vmx_vmexit(kvm: Kvm, t: KvmVcpu, reason: string): void {
   // vmx_load_vmcs01; the APIC-access page is reloaded before entering L1 (a request, so
   // an entry already past the request check of this pass is cancelled and redone).
   t.requests |= REQ_APIC_PAGE_RELOAD;
+  eoi_exitmap_nested_vmexit(t);
   t.mpHalted = false;
   kvm.sink.step(t.id, 'nested_vmx_vmexit');
   kvm.sink.l1Exit(t.id, reason, idtValid, idtVector);

@@ -30,6 +30,11 @@ export class NestedState {
   readonly behindReinjection = vecSet();
   /** Trace only: an L1 NMI that vmx_check_nested_events refused because of a re-injection. */
   nmiBehindReinjection = false;
+  /**
+   * vmcs02's EOI_EXIT_BITMAP0..3. prepare_vmcs02 takes vmcs12's (the abstract L1 sets none);
+   * before 4cf4df7ab4d1 a KVM_REQ_SCAN_IOAPIC handled while L2 is the guest writes here.
+   */
+  readonly vmcs02EoiExit = vecSet();
 }
 
 export class KvmVcpu {
@@ -37,6 +42,15 @@ export class KvmVcpu {
   readonly pi = new PiDesc();
   readonly vapic = new VApic();
   readonly nested = new NestedState();
+  /** arch.ioapic_handled_vectors: what kvm_ioapic_send_eoi forwards (the last vcpu_scan_ioapic). */
+  readonly ioapicHandled = vecSet();
+  /** arch.load_eoi_exitmap_pending (4cf4df7ab4d1): a scan ran while L2 was the guest. */
+  loadEoiExitmapPending = false;
+  /**
+   * Diagnostics (whereStuck): why vmcs01's EOI-exit bitmap differs from ioapic_handled_vectors
+   * ('' when it does not, or nothing is known).
+   */
+  eoiExitStale = '';
   mode = Mode.OUTSIDE;
   requests = 0;
   /** Host IRQs of the pCPU (the vCPU thread's local_irq_disable/enable). */

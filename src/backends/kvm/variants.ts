@@ -62,13 +62,26 @@ export interface KvmCode {
    * 'pending' also at KVM_REQ_NMI and at nmi_pending when nmi_allowed (v4.15, v4.16).
    */
   hasEventsNmi: 'queued' | 'pending';
+  /**
+   * Where vcpu_scan_ioapic's EOI-exit bitmap goes: 'current-vmcs' loads it at once into the
+   * loaded VMCS, vmcs02 while L2 is the guest (v4.10 to v4.16); 'deferred-in-l2' (4cf4df7ab4d1
+   * "KVM: nVMX: Do not load EOI-exitmap while running L2"; v6.12) sets load_eoi_exitmap_pending
+   * in guest mode and makes KVM_REQ_LOAD_EOI_EXITMAP at the nested VM exit.
+   */
+  eoiExitmapLoad: 'current-vmcs' | 'deferred-in-l2';
+  /**
+   * Who gets KVM_REQ_SCAN_IOAPIC after a redirection-entry write: 'all' vCPUs
+   * (kvm_make_scan_ioapic_request, v4.x); 'dest' (kvm_make_scan_ioapic_request_mask for a fixed
+   * entry: the vCPUs its new and, if it changed, old destination address; v6.12 ioapic.c).
+   */
+  scanRequest: 'all' | 'dest';
 }
 
-const V410: KvmCode = { sender: 'v4.10', order: 'pre', sync: 'v4.10', runningChecksNested: false, nestedBlock: 'v4.10', nestedPiVector: 'shared', nestedEntryEvent: false, nestedEventsFirst: false, vtd: false, ioapicPreservesRemoteIrr: false, ioapicServiceChecksRemoteIrr: false, piBlock: 'pre-block', cancelKeepsImmediateExit: false, hasEventsNmi: 'queued' };
+const V410: KvmCode = { sender: 'v4.10', order: 'pre', sync: 'v4.10', runningChecksNested: false, nestedBlock: 'v4.10', nestedPiVector: 'shared', nestedEntryEvent: false, nestedEventsFirst: false, vtd: false, ioapicPreservesRemoteIrr: false, ioapicServiceChecksRemoteIrr: false, piBlock: 'pre-block', cancelKeepsImmediateExit: false, hasEventsNmi: 'queued', eoiExitmapLoad: 'current-vmcs', scanRequest: 'all' };
 const V611U: KvmCode = { ...V410, sender: 'v4.11', sync: 'v4.11', runningChecksNested: true, nestedBlock: 'reinjection' };
 const V411: KvmCode = { ...V611U, order: 'post' };
 const V416: KvmCode = { ...V411, sync: 'v4.16', nestedPiVector: 'separate', ioapicPreservesRemoteIrr: true, hasEventsNmi: 'pending' };
-const V612: KvmCode = { ...V416, sync: 'today', runningChecksNested: false, nestedEntryEvent: true, nestedEventsFirst: true, ioapicServiceChecksRemoteIrr: true, piBlock: 'wakeup-self-ipi', cancelKeepsImmediateExit: true };
+const V612: KvmCode = { ...V416, sync: 'today', runningChecksNested: false, nestedEntryEvent: true, nestedEventsFirst: true, ioapicServiceChecksRemoteIrr: true, piBlock: 'wakeup-self-ipi', cancelKeepsImmediateExit: true, eoiExitmapLoad: 'deferred-in-l2', scanRequest: 'dest' };
 
 export const CODE: Record<string, KvmCode> = {
   'v4.10': V410,
@@ -94,11 +107,24 @@ const COMMON_DEVIATIONS: CauseDoc[] = [
       + 'In v4.10 kvm_vcpu_running does not call check_nested_events, so without a KVM_REQ_EVENT even timer exits '
       + 'of L2 do not leave L2 for the pending L1 interrupt (lost rather than late).',
   },
-  {
-    cause: 'ioapic:level-resent-on-redirection-write',
+  ...['ioapic', 'spurious', 'duplicate', 'read'].map((cls): CauseDoc => ({
+    cause: `${cls}:level-resent-on-redirection-write`,
     why: 'ioapic_write_indirect re-services an asserted level line on any redirection-entry write without looking '
-      + 'at Remote IRR, so a mask/unmask while the vector is in service delivers it again.',
-  },
+      + 'at Remote IRR, so a mask/unmask or a rewrite while the vector is in service delivers it again (and the EOI of '
+      + 'that extra instance re-sends the line once more). The class is the oracle\'s: ioapic while the vector is '
+      + 'still the pin\'s, spurious or duplicate once a rewrite (ioapic_write) gave the pin another vector, read when '
+      + 'an IRR read shows the extra instance.',
+  })),
+  ...['spurious', 'ioapic', 'duplicate', 'read'].map((cls): CauseDoc => ({
+    cause: `${cls}:old-vector-resent-on-destination-write`,
+    why: 'A guest rewrites a level entry whose line is asserted and whose vector is in service, changing its '
+      + 'destination. The guest writes the high dword (destination) first, as Linux\'s __ioapic_write_entry does; '
+      + 'ioapic_write_indirect then re-services the asserted line without looking at Remote IRR (as for '
+      + 'ioapic:level-resent-on-redirection-write), with the entry half written: the old vector goes to the new '
+      + 'destination. The class is the oracle\'s: ioapic while the vector is still a pin\'s, spurious or duplicate once '
+      + 'the write gave the pin another vector, read when an IRR read shows the extra instance. Gone on v6.12, whose ioapic_service refuses a level entry with Remote IRR set. '
+      + '[ioapic.c ioapic_write_indirect, ioapic_service @ v4.10..v4.16]',
+  })),
   {
     cause: 'stuck:nmi-behind-irq-window',
     why: 'With STI blocking, enable_nmi_window asks for an interrupt window instead: a pending NMI then waits '
@@ -147,11 +173,20 @@ const COMMON_DEVIATIONS: CauseDoc[] = [
 ];
 
 /** Before v4.15 ("Preserve read-only values in the redirection table") a redirection write cleared Remote IRR. */
-const REMOTE_IRR_CLEARED: CauseDoc = {
-  cause: 'ioapic:level-resent-after-write-cleared-remote-irr',
+const REMOTE_IRR_CLEARED_DOCS: CauseDoc[] = ['ioapic', 'spurious', 'duplicate', 'read'].map((cls) => ({
+  cause: `${cls}:level-resent-after-write-cleared-remote-irr`,
   why: 'ioapic_write_indirect before v4.15 cleared Remote IRR on every redirection-entry write; a level line '
     + 'asserted again before the vector\'s EOI is then serviced by ioapic_set_irq although the vector is still in '
-    + 'service. Fixed in v4.15 (Remote IRR preserved).',
+    + 'service. Fixed in v4.15 (Remote IRR preserved). The class is the oracle\'s (ioapic while the vector is the '
+    + 'pin\'s; spurious, duplicate or read after a rewrite gave the pin another vector).',
+}));
+
+/** The same pre-v4.15 write, seen by a guest read of the entry. */
+const REMOTE_IRR_CLEARED_READ: CauseDoc = {
+  cause: 'read:remote-irr-cleared-by-redirection-write',
+  why: 'As ioapic:level-resent-after-write-cleared-remote-irr: before v4.15 ioapic_write_indirect clears Remote IRR '
+    + 'on every low-dword write, so a guest that reads a level entry it rewrote while the vector is in service sees '
+    + 'Remote IRR clear (ioapic_read_indirect returns redirtbl[].bits). [ioapic.c @ v4.10, v4.11]',
 };
 
 /** v4.10 and v4.11: kvm_vcpu_has_events looks at nmi_queued only (hasEventsNmi 'queued'). */
@@ -218,6 +253,23 @@ const V416_RESIDUAL: CauseDoc = {
     + 'corpus/kvm/kvm-v416-scan-ioapic-nested.json.',
 };
 
+// Issue 8 (redirection-entry writes at run time): the nVMX bug the EOI-exit bitmap path reaches.
+const EOI_EXITMAP_VMCS02: CauseDoc = {
+  cause: 'stuck:eoi-exitmap-loaded-into-vmcs02',
+  why: 'A redirection-entry write (ioapic_write_indirect → kvm_make_scan_ioapic_request) reaches a vCPU while it runs '
+    + 'L2. Its next vcpu_enter_guest handles KVM_REQ_SCAN_IOAPIC in guest mode: vcpu_scan_ioapic updates '
+    + 'ioapic_handled_vectors and load_eoi_exitmap writes EOI_EXIT_BITMAP0..3 of the current VMCS, vmcs02; the request '
+    + 'is consumed and vmcs01 keeps the old bitmap. After the nested exit to L1, a vector the write made level (or '
+    + 'pointed at this vCPU) has no EOI-exit bit in vmcs01: L1\'s EOI is virtualized without an exit, '
+    + 'kvm_ioapic_update_eoi never runs, Remote IRR stays set, and the level line is never delivered again (an edge '
+    + 'vector left in the bitmap only exits needlessly). Fixed by 4cf4df7ab4d1 "KVM: nVMX: Do not load EOI-exitmap '
+    + 'while running L2" (Liran Alon, 2018; in the 4.17 merge window, after v4.16 — the release was not checked against '
+    + 'a tree in the library): the load is deferred (load_eoi_exitmap_pending) to the nested VM exit as '
+    + 'KVM_REQ_LOAD_EOI_EXITMAP, while ioapic_handled_vectors is still updated at once (for an L2 that owns L1\'s APIC). '
+    + 'Clean on kvm/v6.12 (corpus/kvm/kvm-eoi-exitmap-loaded-into-vmcs02.json). [commit message of 4cf4df7ab4d1; x86.c '
+    + 'vcpu_scan_ioapic / vcpu_load_eoi_exitmap, kvm_cache_regs.h leave_guest_mode in later trees]',
+};
+
 // Found by the fuzzer on v4.11 and later (vmx_check_nested_events blocks on re-injection).
 const BEHIND_REINJECTION: CauseDoc = {
   cause: 'stuck:l2-resumed-after-reinjection',
@@ -253,7 +305,8 @@ const NESTED_PI_SHARED: CauseDoc = {
  * are gone.
  */
 const V612_DEVIATIONS: CauseDoc[] = COMMON_DEVIATIONS.filter((d) =>
-  d.cause !== 'stuck:l1-pending-at-nested-entry' && d.cause !== 'ioapic:level-resent-on-redirection-write');
+  d.cause !== 'stuck:l1-pending-at-nested-entry' && !d.cause.endsWith(':level-resent-on-redirection-write')
+  && !d.cause.endsWith(':old-vector-resent-on-destination-write'));
 
 export const VARIANTS: VariantInfo[] = [
   {
@@ -263,16 +316,16 @@ export const VARIANTS: VariantInfo[] = [
       + 'KVM_REQ_EVENT masks race 1 and most of race 2, but not a posting between the RVI refresh and the KVM_REQ_EVENT check. '
       + 'vmx_check_nested_events refuses only the NMI exit while an interrupt is re-injected (acc9ab601327 widened it in v4.11).',
     status: 'buggy',
-    expectedBugs: [V410_WINDOW, NESTED_PI_SHARED],
-    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
+    expectedBugs: [V410_WINDOW, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
   },
   {
     name: 'v4.10-vtd',
     source: 'Linux v4.10 with VT-d posted interrupts for an assigned device (IOMMU posts, never KVM_REQ_EVENT)',
     summary: 'The existing problem Radim asked to mention: device MSIs posted by the IOMMU hit both windows.',
     status: 'buggy',
-    expectedBugs: [RACE1, RACE2_VTD, V410_WINDOW, NESTED_PI_SHARED],
-    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, PI_PRE_BLOCK],
+    expectedBugs: [RACE1, RACE2_VTD, V410_WINDOW, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, PI_PRE_BLOCK],
   },
   {
     name: '6of6-unordered',
@@ -282,16 +335,16 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'The counterfactual of the 6/6 commit message (the patch without its reordering; in no tree): no KVM_REQ_EVENT '
       + 'from the sender but the v4.10 order of vcpu_enter_guest, so both races the message describes are live.',
     status: 'buggy',
-    expectedBugs: [RACE1, RACE2_KICK, NESTED_RACE, NESTED_PI_SHARED],
-    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
+    expectedBugs: [RACE1, RACE2_KICK, NESTED_RACE, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
   },
   {
     name: 'v4.11',
     source: 'Linux v4.11 (contains b95234c84004)',
     summary: 'local_irq_disable before IN_GUEST_MODE, sync_pir_to_irr after it: L1 clean; the nested case of the review is open.',
     status: 'buggy',
-    expectedBugs: [NESTED_RACE, NESTED_PI_SHARED],
-    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
+    expectedBugs: [NESTED_RACE, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
   },
   {
     name: 'v4.11-vtd',
@@ -301,23 +354,24 @@ export const VARIANTS: VariantInfo[] = [
       + '(machine nested.postedIntr), vmcs02 sharing L1\'s notification vector (stuck:pir-on-consumed-by-l2-posted-intr). '
       + 'Without nested.postedIntr only the first applies.',
     status: 'buggy',
-    expectedBugs: [NESTED_RACE, NESTED_PI_SHARED],
-    knownDeviations: [...COMMON_DEVIATIONS, REMOTE_IRR_CLEARED, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, PI_PRE_BLOCK],
+    expectedBugs: [NESTED_RACE, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, PI_PRE_BLOCK],
   },
   {
     name: 'v4.16',
     source: 'f27a85c4988d "KVM: nVMX: Re-evaluate L1 pending events when running L2 and L1 got posted-interrupt" (first released in v4.16; absent from v4.15)',
-    summary: 'sync_pir_to_irr forces EXITING_GUEST_MODE when a newly posted highest L1 vector arrives while L2 runs.',
-    status: 'clean',
-    expectedBugs: [],
+    summary: 'sync_pir_to_irr forces EXITING_GUEST_MODE when a newly posted highest L1 vector arrives while L2 runs. '
+      + 'Still loads the EOI-exit bitmap into vmcs02 when a scan runs in guest mode (4cf4df7ab4d1 came after v4.16).',
+    status: 'buggy',
+    expectedBugs: [EOI_EXITMAP_VMCS02],
     knownDeviations: [...COMMON_DEVIATIONS, V416_RESIDUAL, BEHIND_REINJECTION],
   },
   {
     name: 'v4.16-vtd',
     source: 'f27a85c4988d (v4.16) with VT-d posted interrupts for an assigned device',
     summary: 'As v4.16, device MSIs posted by the IOMMU.',
-    status: 'clean',
-    expectedBugs: [],
+    status: 'buggy',
+    expectedBugs: [EOI_EXITMAP_VMCS02],
     knownDeviations: [...COMMON_DEVIATIONS, V416_RESIDUAL, BEHIND_REINJECTION, PI_PRE_BLOCK],
   },
   {

@@ -6,9 +6,9 @@
 //                 sync_pir_to_irr; exit-request check; entry.
 // Step 0 is the top of the vcpu_run loop: kvm_vcpu_running (check_nested_events since v4.11),
 // or vcpu_block for a halted vCPU.
-import { Mode, MODE_NAMES, PC_LOOP, PHYS_POSTED_WAKEUP, PHYS_RESCHEDULE, REQ_APIC_PAGE_RELOAD, REQ_EVENT, REQ_NMI, REQ_SCAN_IOAPIC } from './consts.js';
+import { Mode, MODE_NAMES, PC_LOOP, PHYS_POSTED_WAKEUP, PHYS_RESCHEDULE, REQ_APIC_PAGE_RELOAD, REQ_EVENT, REQ_LOAD_EOI_EXITMAP, REQ_NMI, REQ_SCAN_IOAPIC } from './consts.js';
 import { vmx_fault_during_delivery, vmx_vm_exit } from './exits.js';
-import { kvm_ioapic_scan_entry } from './ioapic.js';
+import { vcpu_load_eoi_exitmap, vcpu_scan_ioapic } from './eoi_exitmap.js';
 import { kvm_cpu_has_interrupt, kvm_lapic_find_highest_irr } from './lapic.js';
 import { mark_behind_reinjection, vmx_check_nested_events } from './nested.js';
 import { POSTED_INTR_VECTOR, POSTED_INTR_WAKEUP_VECTOR } from './pi_desc.js';
@@ -150,9 +150,11 @@ function step_requests(kvm: Kvm, t: KvmVcpu): void {
   }
   if (t.requests & REQ_SCAN_IOAPIC) {
     t.requests &= ~REQ_SCAN_IOAPIC;
-    // vcpu_scan_ioapic: sync PIR, then ioapic_handled_vectors → load_eoi_exitmap.
-    vmx_sync_pir_to_irr(kvm, t);
-    kvm_ioapic_scan_entry(kvm, t, t.vapic.eoiExit);
+    vcpu_scan_ioapic(kvm, t);
+  }
+  if (t.requests & REQ_LOAD_EOI_EXITMAP) {
+    t.requests &= ~REQ_LOAD_EOI_EXITMAP;
+    vcpu_load_eoi_exitmap(kvm, t);
   }
 }
 
