@@ -157,10 +157,10 @@ class AcrnInstance implements BackendInstance {
           ? 'tmr-kept-for-rewritten-vector' : undefined;
       case 'duplicate': case 'spurious': case 'irr-extra': {
         if (vector < 16) return undefined;
-        const io = this.acrn.vioapic.sendWhy(vector);
-        if (io) return io;
         // A message bare metal merged with another one in flight, held apart in PIR and synced late.
         if (what === 'duplicate' && t.heldWhy[vector]) return t.heldWhy[vector];
+        const io = this.acrn.vioapic.sendWhy(vector);
+        if (io) return io;
         if (what === 'irr-extra' && this.acrn.code.mode === 'basic' && vsHas(t.page.irr, vector)) {
           const tag = irrStuck(t, vector, this.acrn.code.tprThreshold);
           if (tag === 'irr-below-stale-ppr' || tag === 'irr-tpr-threshold-stale') return tag;

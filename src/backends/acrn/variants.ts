@@ -77,8 +77,13 @@ const RTE_WRITE = [
   doc('spurious:edge-resent-on-redirection-write', `${RTE_WRITE_WHY} Seen as spurious when the message's vector is no longer the `
     + 'pin\'s (the old vector of the high-dword write, or a vector the guest rewrote since).'),
   doc('duplicate:edge-resent-on-redirection-write', `${RTE_WRITE_WHY} Seen as a duplicate when the vCPU had been sent that vector before.`),
+  doc('read:edge-resent-on-redirection-write', `${RTE_WRITE_WHY} Seen as an IRR read showing the extra instance.`),
   doc('spurious:edge-raised-while-masked-sent', 'As ioapic:edge-raised-while-masked-sent, seen as spurious once the guest has '
     + 'rewritten the pin\'s vector: the edge the unmask write sent carries a vector no pin has now.'),
+  doc('duplicate:edge-raised-while-masked-sent', 'As spurious:edge-raised-while-masked-sent, on a vCPU that had been sent the vector before.'),
+  doc('spurious:edge-resent-on-unmask', 'As ioapic:edge-resent-on-unmask, seen as spurious once the guest has rewritten the '
+    + 'pin\'s vector: the edge the unmask write sent carries a vector no pin has now.'),
+  doc('duplicate:edge-resent-on-unmask', 'As spurious:edge-resent-on-unmask, on a vCPU that had been sent the vector before.'),
 ];
 const TMR_REWRITE_2018 = [
   doc('read:tmr-kept-for-rewritten-vector', '2018 vioapic_update_tmr (dm/vioapic.c @ 7f2b9a1c7, run by ACRN_REQUEST_TMR_UPDATE '

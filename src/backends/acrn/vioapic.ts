@@ -34,7 +34,7 @@ export interface RteWrite { vector: number; dest: number; trigger: 'edge' | 'lev
 
 export class Vioapic {
   private readonly rtbl: (Rte | null)[] = [];
-  /** Diagnostics (explain): per vector, the path of its last vIOAPIC message when bare metal would not have sent it. */
+  /** Diagnostics (explain): per vector, the path of a vIOAPIC message of it that bare metal would not have sent. */
   private readonly sendWhyOf: string[] = new Array<string>(256).fill('');
 
   constructor(pins: readonly IoapicPin[], private readonly receive: ReceiveIntr) {
@@ -76,7 +76,9 @@ export class Vioapic {
     if (e.masked) return;
     if (e.level && e.remoteIrr) return;
     if (e.level) e.remoteIrr = true;
-    this.sendWhyOf[e.vector] = why;
+    // Sticky: the extra instance can surface after a later, ordinary message of the vector
+    // (delivered first, the ordinary one then shows as the duplicate).
+    if (why) this.sendWhyOf[e.vector] = why;
     this.receive(e.level, e.dest, e.vector, from);
   }
 
@@ -183,7 +185,7 @@ export class Vioapic {
     }
   }
 
-  /** Diagnostics: why the last message of this vector was one bare metal would not send. */
+  /** Diagnostics: why a message of this vector was one bare metal would not send. */
   sendWhy(vector: number): string | undefined {
     return this.sendWhyOf[vector] || undefined;
   }
