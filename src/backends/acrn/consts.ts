@@ -6,7 +6,9 @@ export const REQ_EVENT = 1 << 1;
 export const REQ_EXTINT = 1 << 2;
 export const REQ_NMI = 1 << 3;
 export const REQ_EOI_EXIT_BITMAP_UPDATE = 1 << 4;
-export const REQ_NAMES: readonly string[] = ['EXCP', 'EVENT', 'EXTINT', 'NMI', 'EOI_EXIT_BITMAP_UPDATE'];
+/** ACRN_REQUEST_TMR_UPDATE (2018 only: vioapic_indirect_write → vioapic_update_tmr). */
+export const REQ_TMR_UPDATE = 1 << 5;
+export const REQ_NAMES: readonly string[] = ['EXCP', 'EVENT', 'EXTINT', 'NMI', 'EOI_EXIT_BITMAP_UPDATE', 'TMR_UPDATE'];
 
 /**
  * Physical interrupts for a pCPU (vCPU i runs on pCPU i). The notification vector (per-VM

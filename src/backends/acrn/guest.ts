@@ -5,7 +5,9 @@
 import { execCoreInstruction } from '../../apic/guestcpu.js';
 import { resolveDest } from '../../apic/dest.js';
 import type { Event } from '../../scenario/types.js';
-import { Pc } from './consts.js';
+import { Pc, REQ_TMR_UPDATE } from './consts.js';
+import { vcpu_make_request } from './schedule.js';
+import { ACRN_VIOAPIC_VERSION } from './vioapic.js';
 import { enter, thread_step, vm_exit } from './hv_main.js';
 import type { Acrn, AcrnVcpu } from './state.js';
 import {
@@ -55,6 +57,44 @@ function guest_read(acrn: Acrn, t: AcrnVcpu, reg: Extract<Event, { k: 'read' }>[
     case 'tpr': sink.readValue(t.id, 'tpr', p.tpr); break;
   }
   sink.executed(index);
+}
+
+/**
+ * The vIOAPIC page is not mapped in the EPT: an IOREGSEL/IOWIN access is an EPT violation whose
+ * handler emulates it (ept_violation_vmexit_handler → emulate_io → vioapic_mmio_access_handler →
+ * vioapic_mmio_rw, under the vIOAPIC lock) on the accessing vCPU's pCPU.
+ */
+function vioapic_mmio_exit(acrn: Acrn, t: AcrnVcpu): void {
+  vm_exit(acrn, t, 'ept-violation', -1, false);
+  acrn.sink.step(t.id, 'ept_violation_vmexit_handler');
+  acrn.sink.step(t.id, 'vioapic_mmio_rw');
+}
+
+/**
+ * ioapic_write: the high then the low dword of the entry, each a vioapic_indirect_write. The
+ * 2018 tree makes ACRN_REQUEST_TMR_UPDATE on every vCPU (foreach_vcpu → vcpu_make_request, with
+ * the kick) when the low dword changed the trigger mode or the vector (NEED_TMR_UPDATE), before
+ * its own "asserted at rtbl write" message; the later trees do nothing of the kind (the TMR and
+ * EOI-exit bit follow each acceptance, vlapic_set_tmr).
+ */
+function vioapic_mmio_write(acrn: Acrn, t: AcrnVcpu, ev: Extract<Event, { k: 'ioapic_write' }>, index: number): void {
+  vioapic_mmio_exit(acrn, t);
+  const tmrUpdate = acrn.code.tree === '2018'
+    ? () => { for (const o of acrn.vcpus) vcpu_make_request(acrn, o, REQ_TMR_UPDATE, t.id); }
+    : undefined;
+  acrn.vioapic.writeEntry(ev.pin, ev, t.id, tmrUpdate);
+  acrn.sink.executed(index);
+}
+
+/** ioapic_read: vioapic_indirect_read (ID 0 after vioapic_reset, version 0x11 with 48 entries, the entry as stored). */
+function vioapic_mmio_read(acrn: Acrn, t: AcrnVcpu, ev: Extract<Event, { k: 'ioapic_read' }>, index: number): void {
+  vioapic_mmio_exit(acrn, t);
+  switch (ev.reg) {
+    case 'id': acrn.sink.readValue(t.id, 'ioapic-id', 0); break;
+    case 'version': acrn.sink.readValue(t.id, 'ioapic-version', ACRN_VIOAPIC_VERSION); break;
+    default: acrn.sink.readValue(t.id, ev.reg, acrn.vioapic.readEntry(ev.pin ?? -1, ev.reg === 'redir-hi')); break;
+  }
+  acrn.sink.executed(index);
 }
 
 function guest_instruction(acrn: Acrn, t: AcrnVcpu, ev: GuestEvent, index: number): void {
@@ -111,6 +151,12 @@ function guest_instruction(acrn: Acrn, t: AcrnVcpu, ev: GuestEvent, index: numbe
     }
     case 'read':
       guest_read(acrn, t, ev.reg, index);
+      return;
+    case 'ioapic_write':
+      vioapic_mmio_write(acrn, t, ev, index);
+      return;
+    case 'ioapic_read':
+      vioapic_mmio_read(acrn, t, ev, index);
       return;
     case 'assist': case 'vmentry':
       // No Hyper-V enlightenments, no nested guests (supports() refuses such machines).

@@ -12,6 +12,7 @@ import { apply_event } from './guest.js';
 import { Acrn, type AcrnVcpu } from './state.js';
 import { VARIANTS } from './variants.js';
 import { Vioapic } from './vioapic.js';
+import { vioapic_update_tmr } from './virq.js';
 import { vlapic_set_intr_device } from './vmexit.js';
 import { phys_pending } from './vmx.js';
 import { prio } from './vlapic.js';
@@ -30,22 +31,15 @@ class AcrnInstance implements BackendInstance {
     if (!code) throw new Error(`acrn: unknown variant "${variant}" (known: ${Object.keys(CODE).join(', ')})`);
     const acrn = new Acrn(machine, code, sink);
     this.acrn = acrn;
-    acrn.vioapic = new Vioapic(machine.ioapic, (level, dest, vector) => {
+    acrn.vioapic = new Vioapic(machine.ioapic, (level, dest, vector, from) => {
       const mask = resolveDest(machine.apic, machine.vcpus, 0, 'none', false, dest);
-      for (let i = 0; i < machine.vcpus; i++) if (mask & (1 << i)) vlapic_set_intr_device(acrn, acrn.vcpus[i]!, vector, level);
+      for (let i = 0; i < machine.vcpus; i++) if (mask & (1 << i)) vlapic_set_intr_device(acrn, acrn.vcpus[i]!, vector, level, from);
     });
     if (code.tree === '2018') {
       // 2018: the TMR comes from the redirection table (vioapic_update_tmr after the RTE writes
-      // at boot), and with VID apicv_batch_set_tmr writes it to the EOI-exit bitmap.
-      for (const p of acrn.vioapic.levelPins()) {
-        const mask = resolveDest(machine.apic, machine.vcpus, 0, 'none', false, p.dest);
-        for (const t of acrn.vcpus) {
-          if ((mask & (1 << t.id)) === 0) continue;
-          t.page.tmr[p.vector >>> 5]! |= 1 << (p.vector & 31);
-          t.eoiExit[p.vector >>> 5]! |= 1 << (p.vector & 31);
-          t.eoiExitVmcs[p.vector >>> 5]! |= 1 << (p.vector & 31);
-        }
-      }
+      // at boot, on every vCPU whatever the destination), and with VID apicv_batch_set_tmr writes
+      // it to the EOI-exit bitmap.
+      for (const t of acrn.vcpus) vioapic_update_tmr(acrn, t);
     }
   }
 
@@ -157,12 +151,16 @@ class AcrnInstance implements BackendInstance {
         // them; with the self-IPI offload the guest can take the vIRR instance first.
         if (this.acrn.code.apicv === 'pi-self-ipi' && vsHas(t.page.irr, vector)) return 'pir-held-apart-until-self-notification';
         return pirStuck(t, vector);
+      case 'tmr-set-without-level-message':
+        // 2018: vioapic_update_tmr visits the pins' current vectors only.
+        return this.acrn.code.tree === '2018' && vsHas(t.page.tmr, vector) && !this.acrn.vioapic.isLevelVector(vector)
+          ? 'tmr-kept-for-rewritten-vector' : undefined;
       case 'duplicate': case 'spurious': case 'irr-extra': {
         if (vector < 16) return undefined;
-        const io = this.acrn.vioapic.sendWhy(vector);
-        if (io) return io;
         // A message bare metal merged with another one in flight, held apart in PIR and synced late.
         if (what === 'duplicate' && t.heldWhy[vector]) return t.heldWhy[vector];
+        const io = this.acrn.vioapic.sendWhy(vector);
+        if (io) return io;
         if (what === 'irr-extra' && this.acrn.code.mode === 'basic' && vsHas(t.page.irr, vector)) {
           const tag = irrStuck(t, vector, this.acrn.code.tprThreshold);
           if (tag === 'irr-below-stale-ppr' || tag === 'irr-tpr-threshold-stale') return tag;
@@ -242,9 +240,11 @@ export const acrn: Backend = {
   description: 'ACRN (projectacrn/acrn-hypervisor): vcpu_thread requests, basic (VM-entry injection) and advanced '
     + '(VID + posted interrupts) APICv modes, 2018 → v3.3: #1443, #3374, #4937, #8507.',
   variants: VARIANTS,
-  // Scenario features modeled (src/scenario/features.ts): none — vlapic.c's register writes and vioapic.c's redirection writes (the EOI-exit bitmap update) are not modeled yet;
-  // scenarios using them are refused as unsupported by this backend.
-  features: [],
+  // Scenario features modeled (src/scenario/features.ts): run-time redirection-entry writes and
+  // reads (vioapic_indirect_write / vioapic_indirect_read, physical fixed entries only); the
+  // local APIC register writes (vlapic_write handlers), logical and lowest-priority entries are
+  // not modelled yet and scenarios using them are refused as unsupported by this backend.
+  features: ['ioapic_write', 'ioapic_read'],
   supports(machine: MachineConfig): string | null {
     if (machine.nested) return 'ACRN\'s nested VMX (CONFIG_NVMX_ENABLED) is not modelled';
     if (machine.hyperv?.apicAssist) return 'ACRN offers no Hyper-V APIC assist';

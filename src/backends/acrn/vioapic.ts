@@ -1,8 +1,11 @@
 // ACRN's vIOAPIC (hypervisor/dm/vioapic.c; the same logic in every tree modelled): pin_state
 // per pin, vioapic_set_pinstate (a message on a change towards the active level),
 // vioapic_generate_intr (masked: nothing; level with Remote IRR set: nothing; else Remote IRR for
-// level pins and vlapic_receive_intr), the redirection-entry write ("asserted at rtbl write") and
-// vioapic_process_eoi. Pins are active-high, fixed delivery, physical destination.
+// level pins and vlapic_receive_intr), vioapic_indirect_write (a redirection-entry dword: Remote
+// IRR cleared when the entry is edge, then "asserted at rtbl write"; in 2018 a change of trigger
+// mode, delivery mode or vector makes ACRN_REQUEST_TMR_UPDATE on every vCPU), vioapic_indirect_read,
+// vioapic_update_tmr (2018) and vioapic_process_eoi. Pins are active-high, fixed delivery,
+// physical destination (the backend does not declare ioapic.logical / ioapic.lowest).
 import { MAX_IOAPIC_PINS, type IoapicPin } from '../../scenario/types.js';
 
 interface Rte {
@@ -13,22 +16,31 @@ interface Rte {
   remoteIrr: boolean;
   /** pin_state. */
   state: boolean;
-  /** Diagnostics (explain): the path of this pin's last message, when bare metal would not have sent it. */
-  lastSendWhy: string;
   /** Diagnostics: the line went high while the entry was masked. */
   risenWhileMasked: boolean;
 }
 
-/** vlapic_receive_intr as the vIOAPIC calls it (physical destination, fixed delivery). */
-export type ReceiveIntr = (level: boolean, dest: number, vector: number) => void;
+/** vlapic_receive_intr as the vIOAPIC calls it (physical destination, fixed delivery); `from`: the pCPU that runs it (-1: device context). */
+export type ReceiveIntr = (level: boolean, dest: number, vector: number, from: number) => void;
+
+/** ACRN_IOAPIC_VERSION (0x11) with (VIOAPIC_RTE_NUM - 1) = 47 as the maximum redirection entry (vioapic_indirect_read, every tree). */
+export const ACRN_VIOAPIC_VERSION = (47 << 16) | 0x11;
+const RTE_LEVEL = 1 << 15;
+const RTE_REM_IRR = 1 << 14;
+const RTE_MASK = 1 << 16;
+
+/** The redirection entry a scenario's ioapic_write programmes. */
+export interface RteWrite { vector: number; dest: number; trigger: 'edge' | 'level'; masked: boolean }
 
 export class Vioapic {
   private readonly rtbl: (Rte | null)[] = [];
+  /** Diagnostics (explain): per vector, the path of a vIOAPIC message of it that bare metal would not have sent. */
+  private readonly sendWhyOf: string[] = new Array<string>(256).fill('');
 
   constructor(pins: readonly IoapicPin[], private readonly receive: ReceiveIntr) {
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.rtbl.push(null);
     for (const p of pins) {
-      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remoteIrr: false, state: false, lastSendWhy: '', risenWhileMasked: false };
+      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remoteIrr: false, state: false, risenWhileMasked: false };
     }
   }
 
@@ -39,13 +51,35 @@ export class Vioapic {
     return out;
   }
 
+  /**
+   * vioapic_update_tmr (2018, dm/vioapic.c @ 7f2b9a1c7): for every pin in order,
+   * vlapic_set_tmr_one_vec sets (level) or clears (edge) its vector's TMR bit — on every vCPU,
+   * whatever the destination ("We don't check whether the vcpu is in the dest here"), masked or
+   * not. A vector that no pin has any more keeps the bit it had.
+   */
+  updateTmr(tmr: Uint32Array): void {
+    for (const e of this.rtbl) {
+      if (!e) continue;
+      if (e.level) tmr[e.vector >>> 5]! |= 1 << (e.vector & 31);
+      else tmr[e.vector >>> 5]! &= ~(1 << (e.vector & 31));
+    }
+  }
+
+  /** Diagnostics: some pin is level with this vector now. */
+  isLevelVector(vector: number): boolean {
+    for (const e of this.rtbl) if (e && e.level && e.vector === vector) return true;
+    return false;
+  }
+
   /** vioapic_generate_intr (vioapic_send_intr in 2018). */
-  private generate(e: Rte, why: string): void {
+  private generate(e: Rte, why: string, from: number): void {
     if (e.masked) return;
     if (e.level && e.remoteIrr) return;
     if (e.level) e.remoteIrr = true;
-    e.lastSendWhy = why;
-    this.receive(e.level, e.dest, e.vector);
+    // Sticky: the extra instance can surface after a later, ordinary message of the vector
+    // (delivered first, the ordinary one then shows as the duplicate).
+    if (why) this.sendWhyOf[e.vector] = why;
+    this.receive(e.level, e.dest, e.vector, from);
   }
 
   /** vioapic_set_pinstate. */
@@ -54,7 +88,7 @@ export class Vioapic {
     e.state = level;
     if (level && !old) {
       if (e.masked) e.risenWhileMasked = true;
-      this.generate(e, '');
+      this.generate(e, '', -1);
     }
   }
 
@@ -79,18 +113,66 @@ export class Vioapic {
   }
 
   /**
-   * vioapic_indirect_write of the mask bit: afterwards, an unmasked entry whose Remote IRR is
-   * clear and whose pin is asserted generates an interrupt — for an edge pin too.
+   * The scenario's mask/unmask (a device model's ptirq remap or the guest's mask write): the
+   * low dword rewritten with only the mask bit changed.
    */
   setMask(pin: number, masked: boolean): void {
     const e = this.rtbl[pin];
     if (!e) return;
+    this.indirectWriteLo(e, e.vector, e.level, masked, -1, true);
+  }
+
+  /** vioapic_indirect_write of a redirection entry's high dword (the destination; not in NEED_TMR_UPDATE). */
+  private indirectWriteHi(e: Rte, dest: number, from: number): void {
+    e.dest = dest;
+    this.afterWrite(e, 'edge-resent-on-redirection-write', from);
+  }
+
+  /** vioapic_indirect_write of the low dword (NEED_TMR_UPDATE: trigger, delivery mode, vector; the delivery mode is always fixed here). */
+  private indirectWriteLo(e: Rte, vector: number, level: boolean, masked: boolean, from: number, maskOp: boolean, tmrUpdate?: () => void): void {
+    const tmrChange = e.vector !== vector || e.level !== level;
+    const unmask = maskOp ? !masked : e.masked && !masked;
+    e.vector = vector;
+    e.level = level;
     e.masked = masked;
-    if (!e.masked && !e.remoteIrr && e.state) {
-      const why = e.level ? '' : e.risenWhileMasked ? 'edge-raised-while-masked-sent' : 'edge-resent-on-unmask';
-      e.risenWhileMasked = false;
-      this.generate(e, why);
-    }
+    // "use switch Trigger Mode to Edge Sensitive to clear it" (Remote IRR).
+    if (!e.level) e.remoteIrr = false;
+    // 2018: "If "Trigger Mode" or "Delivery Mode" or "Vector" ... have changed then rendezvous
+    // all the vcpus to update their vlapic trigger-mode registers" — before the message below.
+    if (tmrChange && tmrUpdate) tmrUpdate();
+    const why = !unmask ? 'edge-resent-on-redirection-write' : e.risenWhileMasked ? 'edge-raised-while-masked-sent' : 'edge-resent-on-unmask';
+    this.afterWrite(e, why, from);
+  }
+
+  /**
+   * "Generate an interrupt if ... pin is not masked, previous interrupt has been EOIed, pin
+   * level is asserted" — after every redirection-entry dword write, for an edge pin too.
+   */
+  private afterWrite(e: Rte, edgeWhy: string, from: number): void {
+    if (e.masked || e.remoteIrr || !e.state) return;
+    if (!e.level) e.risenWhileMasked = false;
+    this.generate(e, e.level ? '' : edgeWhy, from);
+  }
+
+  /**
+   * The guest rewrites a whole redirection entry (scenario ioapic_write) through IOREGSEL/IOWIN
+   * from vCPU `from`: the high dword, then the low dword, as Linux's __ioapic_write_entry and the
+   * harness guest's boot programming write them; each is one vioapic_indirect_write. `tmrUpdate`
+   * (2018) makes ACRN_REQUEST_TMR_UPDATE on every vCPU.
+   */
+  writeEntry(pin: number, w: RteWrite, from: number, tmrUpdate?: () => void): void {
+    const e = this.rtbl[pin];
+    if (!e) return;
+    this.indirectWriteHi(e, w.dest & 0xff, from);
+    this.indirectWriteLo(e, w.vector, w.trigger === 'level', w.masked, from, false, tmrUpdate);
+  }
+
+  /** vioapic_indirect_read of a redirection-entry dword (fixed, physical, active high; delivery status never set). */
+  readEntry(pin: number, hi: boolean): number {
+    const e = this.rtbl[pin];
+    if (!e) return 0;
+    if (hi) return (e.dest << 24) >>> 0;
+    return e.vector | (e.level ? RTE_LEVEL : 0) | (e.remoteIrr ? RTE_REM_IRR : 0) | (e.masked ? RTE_MASK : 0);
   }
 
   /** vioapic_process_eoi (vioapic_broadcast_eoi since 2020): every pin with this vector and Remote IRR. */
@@ -99,13 +181,12 @@ export class Vioapic {
       const e = this.rtbl[pin];
       if (!e || e.vector !== vector || !e.remoteIrr) continue;
       e.remoteIrr = false;
-      if (e.state) this.generate(e, '');
+      if (e.state) this.generate(e, '', -1);
     }
   }
 
-  /** Diagnostics: why the last message of the pin with this vector was one bare metal would not send. */
+  /** Diagnostics: why a message of this vector was one bare metal would not send. */
   sendWhy(vector: number): string | undefined {
-    for (const e of this.rtbl) if (e && e.vector === vector && e.lastSendWhy) return e.lastSendWhy;
-    return undefined;
+    return this.sendWhyOf[vector] || undefined;
   }
 }

@@ -7,7 +7,7 @@
 //        then acrn_inject_pending_intr (EVENT → vlapic_inject_intr) in every case.
 //   2020+ (0397cb717^ .. v3.3): as 2019 without the cancelled injection, NMI only when
 //        is_nmi_injectable, and the interrupt window also for a pending NMI.
-import { Inj, REQ_EOI_EXIT_BITMAP_UPDATE, REQ_EVENT, REQ_EXTINT, REQ_NMI } from './consts.js';
+import { Inj, REQ_EOI_EXIT_BITMAP_UPDATE, REQ_EVENT, REQ_EXTINT, REQ_NMI, REQ_TMR_UPDATE } from './consts.js';
 import { signal_event } from './event.js';
 import { vcpu_make_request } from './schedule.js';
 import type { Acrn, AcrnVcpu } from './state.js';
@@ -68,11 +68,29 @@ function note_sync_skipped(t: AcrnVcpu, why: string): void {
   t.syncSkipWhy = why;
 }
 
+/**
+ * vioapic_update_tmr (2018, dm/vioapic.c @ 7f2b9a1c7) for this vCPU: TMR from the redirection
+ * table, then vlapic_apicv_batch_set_tmr → apicv_batch_set_tmr writes the TMR into the VMCS
+ * EOI-exit bitmap (VID only: is_apicv_intr_delivery_supported).
+ */
+export function vioapic_update_tmr(acrn: Acrn, t: AcrnVcpu): void {
+  acrn.vioapic.updateTmr(t.page.tmr);
+  if (acrn.code.mode !== 'advanced') return;
+  t.eoiExit.set(t.page.tmr);
+  t.eoiExitVmcs.set(t.page.tmr);
+}
+
 /** The 2018 shape (7f2b9a1c7^ and 7f2b9a1c7). */
 function handle_2018(acrn: Acrn, t: AcrnVcpu): void {
   const code = acrn.code;
   const vid = code.mode === 'advanced';
   let intrWin = false;
+  // Before the cancelled-injection branch: "if (bitmap_test_and_clear_lock(ACRN_REQUEST_TMR_UPDATE, ...)) vioapic_update_tmr(vcpu)".
+  if (t.pendingReq & REQ_TMR_UPDATE) {
+    t.pendingReq &= ~REQ_TMR_UPDATE;
+    acrn.sink.step(t.id, 'vioapic_update_tmr');
+    vioapic_update_tmr(acrn, t);
+  }
   t.nmiBehindCancelled = false;
   if (t.cancelledType !== Inj.None) {
     // "handling cancelled event injection when vcpu is switched out" → goto INTR_WIN.

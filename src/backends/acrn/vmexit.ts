@@ -112,19 +112,20 @@ export function run_handler_op(acrn: Acrn, sender: AcrnVcpu): void {
 }
 
 /**
- * vlapic_set_intr from device context (vIOAPIC, MSI): one atomic step on another pCPU.
+ * vlapic_set_intr from device context (vIOAPIC, MSI): one atomic step on another pCPU, or on
+ * pCPU `from` when a vCPU's exit handler runs it (a redirection-entry write).
  * Vectors below 16 set RECEIVE_ILLEGAL in the target's ESR (2019+; the 2018 vlapic_set_intr
  * returns -EINVAL first).
  */
-export function vlapic_set_intr_device(acrn: Acrn, t: AcrnVcpu, vector: number, level: boolean): void {
+export function vlapic_set_intr_device(acrn: Acrn, t: AcrnVcpu, vector: number, level: boolean, from = -1): void {
   acrn.sink.step(t.id, 'vlapic_set_intr');
   if (vector < 16) {
     if (acrn.code.tree !== '2018') vlapic_set_error(t, APIC_ESR_RECEIVE_ILLEGAL_VECTOR);
     return;
   }
-  if (acrn.code.signal === 'before') signal_event(t, t.evIntr, -1);
-  accept_intr(acrn, t, vector, level, -1);
-  if (acrn.code.signal === 'after') signal_event(t, t.evIntr, -1);
+  if (acrn.code.signal === 'before') signal_event(t, t.evIntr, from);
+  accept_intr(acrn, t, vector, level, from);
+  if (acrn.code.signal === 'after') signal_event(t, t.evIntr, from);
 }
 
 // ---------------------------------------------------------------------------------------
