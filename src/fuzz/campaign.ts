@@ -5,8 +5,8 @@
 //   queue-<worker>.ndjson  each worker's guided corpus (interleavings that reached new coverage)
 //   <backend>/<variant>/<class>-<hash>.json   minimized reproducers, one per root cause
 // Every file is written atomically (stats.ndjson is appended a whole line at a time). Findings
-// are deduplicated across workers and earlier sessions; when two workers isolate the same
-// cause, the reproducer from the earliest (iteration, worker) wins, so an iteration budget
+// are deduplicated across workers and earlier sessions; the parent isolates (minimizes) each
+// new cause once, from the earliest (iteration, worker) that showed it, so an iteration budget
 // gives byte-identical reproducers whatever the machine's speed. SIGINT/SIGTERM stop the
 // workers at their next iteration; the state is saved and the summary printed.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
