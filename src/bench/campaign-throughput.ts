@@ -65,7 +65,7 @@ async function phase(name: string): Promise<void> {
     const s = await runCampaign({ filters, modules: [], seed: 'tp', seconds: Infinity, jobs, out, maxEvents: 40, reportEveryMs: 1e9, iterations: campaignIterations, engine, targetKeys: filters }, () => {});
     const wall = (performance.now() - t0) / 1000, cpu = cpuSec() - c0;
     rmSync(out, { recursive: true, force: true });
-    console.log(JSON.stringify({ events: s.events, wall, cpu, workerCpu: (s.workerCpuMs ?? []).map((x) => (x ?? NaN) / 1000), startupMs: s.workerStartupMs ?? [], isolations: s.isolations ?? NaN, causes: s.newFindings.length }));
+    console.log(JSON.stringify({ events: s.events, wall, cpu, workerCpu: (s.workerCpuMs ?? []).map((x) => (x ?? NaN) / 1000), startupMs: s.workerStartupMs ?? [], isolations: s.isolations ?? NaN, mainCpu: (s.mainCpuMs ?? NaN) / 1000, causes: s.newFindings.length }));
     return;
   } else {
     const e = name as Engine;
@@ -108,13 +108,13 @@ async function main(): Promise<void> {
       console.log(`  start-up: the first ${WARM} iterations of a fresh process cost ${extra.toFixed(2)} CPU-s more than in steady state (JIT warm-up)`);
     }
   }
-  interface W { events: number; wall: number; cpu: number; workerCpu: number[]; startupMs: number[]; isolations: number; causes: number }
+  interface W { events: number; wall: number; cpu: number; mainCpu: number; workerCpu: number[]; startupMs: number[]; isolations: number; causes: number }
   const res: Record<number, W[]> = {};
   for (let r = 0; r < runs; r++) for (const w of [1, 2]) (res[w] ??= []).push(child<W>(['--phase', 'workers', '--workers', String(w)]));
   for (const w of [1, 2]) {
     const xs = res[w]!;
     const wc = median(xs.map((x) => x.workerCpu.reduce((a, b) => a + b, 0)));
-    console.log(`campaign (${engine}), ${w} worker(s), ${campaignIterations} iterations: ${median(xs.map((x) => x.wall)).toFixed(1)}s wall, ${median(xs.map((x) => x.cpu)).toFixed(1)} CPU-s process, ${wc.toFixed(1)} CPU-s in worker threads (${xs.map((x) => x.workerCpu.map((c) => c.toFixed(1)).join('+')).join(', ')}), start-up ${median(xs.map((x) => Math.max(...x.startupMs))).toFixed(0)} ms, ${xs[0]!.isolations} isolations for ${xs[0]!.causes} causes`);
+    console.log(`campaign (${engine}), ${w} worker(s), ${campaignIterations} iterations: ${median(xs.map((x) => x.wall)).toFixed(1)}s wall, ${median(xs.map((x) => x.cpu)).toFixed(1)} CPU-s process, ${wc.toFixed(1)} CPU-s in worker threads (${xs.map((x) => x.workerCpu.map((c) => c.toFixed(1)).join('+')).join(', ')}), ${median(xs.map((x) => x.mainCpu)).toFixed(1)} CPU-s main thread, start-up ${median(xs.map((x) => Math.max(...x.startupMs))).toFixed(0)} ms, ${xs[0]!.isolations} isolations for ${xs[0]!.causes} causes`);
   }
   const wall1 = median(res[1]!.map((x) => x.wall)), wall2 = median(res[2]!.map((x) => x.wall));
   // On 2 idle cores the speedup is at most 2 × (CPU of 1 worker / CPU of 2): what a second worker adds in total work.

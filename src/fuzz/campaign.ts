@@ -18,6 +18,7 @@ import { parseSignature } from '../oracle/divergence.js';
 import { crashPath, loadKnown, OutputError, scenarioText, writeAtomic } from '../store/files.js';
 import { isolate, ISOLATE_TRIES, type Candidate } from './isolate.js';
 import { guardTargets, type Engine, type JobFinding, type JobStats, type TargetCoverage } from './job.js';
+import { threadCpuMs } from './thread-cpu.js';
 import { readState, share, STATE_FILE, type Bucket, type CampaignState } from './state.js';
 import { resolveTargets, type Target } from './targets.js';
 import type { WorkerData } from './worker.js';
@@ -80,6 +81,8 @@ export interface CampaignSummary {
   workerStartupMs: (number | undefined)[];
   /** Minimizations the parent ran (each new cause is isolated once, not once per worker). */
   isolations: number;
+  /** CPU time of the parent's thread (ms, Linux): start-up, bookkeeping, isolating. */
+  mainCpuMs?: number;
 }
 
 export function parseDuration(text: string): number {
@@ -339,6 +342,7 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
   saveState();
   statsLine();
   summary.elapsedMs = Date.now() - started;
+  summary.mainCpuMs = threadCpuMs();
   if (fatal) throw fatal;
   return summary;
 }

@@ -1,7 +1,6 @@
 // Worker-thread entry of a campaign job (one per core). It owns its guided corpus and
 // saves it to <out>/queue-<job>.ndjson now and then (atomically), so a resumed campaign
 // starts from what it had learnt.
-import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { allBackends } from '../backends/load.js';
 import { parseScenario } from '../scenario/schema.js';
@@ -10,6 +9,7 @@ import { writeAtomic } from '../store/files.js';
 import { queueFile } from './campaign.js';
 import { guardTargets, runJob, type JobHandle, type JobParams } from './job.js';
 import { resolveTargets } from './targets.js';
+import { threadCpuMs } from './thread-cpu.js';
 
 export interface WorkerData {
   filters: string[];
@@ -24,20 +24,6 @@ export interface WorkerData {
 }
 
 const SAVE_EVERY_MS = 10_000;
-
-/**
- * CPU time of this thread in ms (Linux: /proc/thread-self/stat utime + stime, in clock ticks
- * of 10 ms); undefined elsewhere. process.cpuUsage() would count every thread of the process.
- */
-export function threadCpuMs(): number | undefined {
-  try {
-    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10;
-  } catch {
-    return undefined;
-  }
-}
 
 function loadCorpus(raw: WorkerData['corpus'], file: string): Record<string, Scenario[]> {
   const out: Record<string, Scenario[]> = {};
