@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   for (const w of [1, 2]) {
     const xs = res[w]!;
     const wc = median(xs.map((x) => x.workerCpu.reduce((a, b) => a + b, 0)));
-    console.log(`campaign (${engine}), ${w} worker(s), ${campaignIterations} iterations: ${median(xs.map((x) => x.wall)).toFixed(1)}s wall, ${median(xs.map((x) => x.cpu)).toFixed(1)} CPU-s process, ${wc.toFixed(1)} CPU-s in worker threads (${xs.map((x) => x.workerCpu.map((c) => c.toFixed(1)).join('+')).join(', ')}), ${median(xs.map((x) => x.mainCpu)).toFixed(1)} CPU-s main thread, start-up ${median(xs.map((x) => Math.max(...x.startupMs))).toFixed(0)} ms, ${xs[0]!.isolations} isolations for ${xs[0]!.causes} causes`);
+    console.log(`campaign (${engine}), ${w} worker(s), ${campaignIterations} iterations: ${median(xs.map((x) => x.wall)).toFixed(1)}s wall, ${median(xs.map((x) => x.cpu)).toFixed(1)} CPU-s process, ${wc.toFixed(1)} CPU-s in worker threads (${xs.map((x) => x.workerCpu.map((c) => c.toFixed(1)).join('+')).join(', ')}), ${median(xs.map((x) => x.mainCpu ?? NaN)).toFixed(1)} CPU-s main thread, start-up ${median(xs.map((x) => Math.max(...x.startupMs))).toFixed(0)} ms, ${xs[0]!.isolations} isolations for ${xs[0]!.causes} causes`);
   }
   const wall1 = median(res[1]!.map((x) => x.wall)), wall2 = median(res[2]!.map((x) => x.wall));
   // On 2 idle cores the speedup is at most 2 × (CPU of 1 worker / CPU of 2): what a second worker adds in total work.
