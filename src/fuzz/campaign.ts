@@ -5,17 +5,22 @@
 //   queue-<worker>.ndjson  each worker's guided corpus (interleavings that reached new coverage)
 //   <backend>/<variant>/<class>-<hash>.json   minimized reproducers, one per root cause
 // Every file is written atomically (stats.ndjson is appended a whole line at a time). Findings
-// are deduplicated across workers and earlier sessions; when two workers isolate the same
-// cause, the reproducer from the earliest (iteration, worker) wins, so an iteration budget
+// are deduplicated across workers and earlier sessions; the parent isolates (minimizes) each
+// new cause once, from the earliest (iteration, worker) that showed it, so an iteration budget
 // gives byte-identical reproducers whatever the machine's speed. SIGINT/SIGTERM stop the
 // workers at their next iteration; the state is saved and the summary printed.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { Backend } from '../backends/api.js';
+import { allBackends } from '../backends/load.js';
 import { parseSignature } from '../oracle/divergence.js';
 import { crashPath, loadKnown, OutputError, scenarioText, writeAtomic } from '../store/files.js';
-import type { Engine, JobFinding, JobStats, TargetCoverage } from './job.js';
+import { isolate, ISOLATE_TRIES, type Candidate } from './isolate.js';
+import { guardTargets, type Engine, type JobFinding, type JobStats, type TargetCoverage } from './job.js';
+import { threadCpuMs } from './thread-cpu.js';
 import { readState, share, STATE_FILE, type Bucket, type CampaignState } from './state.js';
+import { resolveTargets, type Target } from './targets.js';
 import type { WorkerData } from './worker.js';
 
 export interface CampaignOptions {
@@ -71,6 +76,13 @@ export interface CampaignSummary {
   total: { execs: number; events: number; elapsedMs: number; buckets: number };
   mutants: number;
   errors: number;
+  /** Per worker, when it finished: CPU time of its thread (ms, Linux) and spawn → first iteration (ms). */
+  workerCpuMs: (number | undefined)[];
+  workerStartupMs: (number | undefined)[];
+  /** Minimizations the parent ran (each new cause is isolated once, not once per worker). */
+  isolations: number;
+  /** CPU time of the parent's thread (ms, Linux): start-up, bookkeeping, isolating. */
+  mainCpuMs?: number;
 }
 
 export function parseDuration(text: string): number {
@@ -102,6 +114,7 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
   const summary: CampaignSummary = {
     scenarios: 0, events: 0, divergent: 0, newFindings: [], elapsedMs: 0, perTarget: {}, bySignature: {}, resumedFrom,
     coverage: {}, total: { execs: 0, events: 0, elapsedMs: 0, buckets: 0 }, mutants: 0, errors: 0,
+    workerCpuMs: new Array(o.jobs).fill(undefined), workerStartupMs: new Array(o.jobs).fill(undefined), isolations: 0,
   };
   const startedAt = base?.startedAt || new Date(started).toISOString();
   const stop = new Int32Array(new SharedArrayBuffer(4));
@@ -137,6 +150,45 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
     if (prev) return; // a better reproducer of a cause already announced
     summary.newFindings.push({ signature: f.signature, path });
     listen({ kind: 'finding', text: `${f.signature}  (${fd.originalEvents} → ${f.scenario.events.length} events)`, path, signature: f.signature });
+  };
+  // Each new cause is isolated here, once for the campaign, not once per worker: workers
+  // report their first occurrences; the earliest (iteration, worker) is minimized as soon as
+  // no worker can still report an earlier one, so an iteration budget gives the same
+  // reproducer whatever the timing. (The main thread is otherwise idle.)
+  const finished = new Array<boolean>(o.jobs).fill(false);
+  const pending = new Map<string, { list: Candidate[]; tries: number; done: boolean }>();
+  let targetsByKey: Map<string, Target> | undefined;
+  const settled = (c: Candidate) => iters.every((it, k) => k === c.job || finished[k] || it > c.iter);
+  const isolateSettled = () => {
+    if (!targetsByKey) return;
+    for (const [sig, e] of pending) {
+      while (!e.done && e.tries < ISOLATE_TRIES && e.list.length > 0 && settled(e.list[0]!)) {
+        const c = e.list.shift()!;
+        e.tries++;
+        const t = targetsByKey.get(c.target);
+        if (!t || known.signatures.has(sig)) { e.done = true; break; }
+        summary.isolations++;
+        const scenario = isolate(c, t, iterations !== undefined);
+        if (scenario) { e.done = true; onFinding({ signature: sig, job: c.job, iter: c.iter, scenario }); }
+      }
+      if (e.done || e.tries >= ISOLATE_TRIES) { e.list.length = 0; e.done = true; }
+    }
+  };
+  const onCandidate = (c: Candidate) => {
+    let e = pending.get(c.signature);
+    if (!e) pending.set(c.signature, e = { list: [], tries: 0, done: false });
+    if (e.done) return;
+    // In (iteration, worker) order; only the first tries left can matter.
+    let i = e.list.length;
+    while (i > 0 && (e.list[i - 1]!.iter > c.iter || (e.list[i - 1]!.iter === c.iter && e.list[i - 1]!.job > c.job))) i--;
+    e.list.splice(i, 0, c);
+    if (e.list.length > ISOLATE_TRIES - e.tries) e.list.length = ISOLATE_TRIES - e.tries;
+    isolateSettled();
+  };
+  const byKey = (backends: Backend[]) => {
+    const m = new Map<string, Target>();
+    for (const t of guardTargets(resolveTargets(backends, o.filters), false).targets) m.set(`${t.backend.name}/${t.variant}`, t);
+    return m;
   };
   const bucketFor = (sig: string): Bucket => {
     let b = buckets[sig];
@@ -216,6 +268,9 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
   const onProgress = (job: number, s: JobStats) => {
     stats[job] = s;
     iters[job] = s.iter;
+    if (s.cpuMs !== undefined) summary.workerCpuMs[job] = s.cpuMs;
+    if (s.startupMs !== undefined) summary.workerStartupMs[job] = s.startupMs;
+    isolateSettled();
     aggregate();
     const now = Date.now();
     if (now - lastSave >= 2000) { lastSave = now; saveState(); }
@@ -253,26 +308,33 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
   };
 
   const workerUrl = new URL('./worker.js', import.meta.url);
+  let loading: Promise<void> | undefined;
   try {
     await Promise.all(iters.map((startIter, job) => new Promise<void>((resolve) => {
       const endIter = iterations === undefined ? Infinity : share(iterations, o.jobs, job);
-      if (startIter >= endIter) { resolve(); return; }
+      if (startIter >= endIter) { finished[job] = true; resolve(); return; }
       const data: WorkerData = {
         filters: o.filters, modules: o.modules, out: o.out, corpus: corpusOf(job),
         params: { seed: o.seed, job, startIter, deadline, endIter, maxEvents: o.maxEvents, known: [...known.signatures], engine, track: o.track },
-        stop,
+        stop, spawnedAt: Date.now(),
       };
       const w = new Worker(workerUrl, { workerData: data });
-      w.on('message', (m: { type: string; finding?: JobFinding; stats?: JobStats; job?: number; message?: string }) => {
+      w.on('message', (m: { type: string; finding?: JobFinding; candidate?: Candidate; stats?: JobStats; job?: number; message?: string }) => {
         if (m.type === 'finding') onFinding(m.finding!);
-        else if (m.type === 'progress' || m.type === 'done') onProgress(m.job!, m.stats!);
+        else if (m.type === 'candidate') onCandidate(m.candidate!);
+        else if (m.type === 'progress') onProgress(m.job!, m.stats!);
+        else if (m.type === 'done') { finished[job] = true; onProgress(m.job!, m.stats!); } // after all its candidates
         else if (m.type === 'warning') listen({ kind: 'warning', text: `worker ${job}: ${m.message}` });
         else if (m.type === 'error') { listen({ kind: 'warning', text: `worker ${job} died: ${m.message}` }); }
       });
       // A worker that dies (out of memory, an engine bug) costs its share, not the campaign.
       w.on('error', (err) => listen({ kind: 'warning', text: `worker ${job} died: ${err.stack ?? String(err)}` }));
-      w.on('exit', () => resolve());
+      w.on('exit', () => { finished[job] = true; isolateSettled(); resolve(); });
+      // The parent's own copy of the models, for isolating; loaded while the workers start.
+      loading ??= allBackends(o.modules).then((bs) => { targetsByKey = byKey(bs); isolateSettled(); }, (err: unknown) => fail(err));
     })));
+    await (loading ?? allBackends(o.modules).then((bs) => { targetsByKey = byKey(bs); }, (err: unknown) => fail(err)));
+    isolateSettled();
   } finally {
     if (o.handleSignals) { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); }
   }
@@ -280,6 +342,7 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
   saveState();
   statsLine();
   summary.elapsedMs = Date.now() - started;
+  summary.mainCpuMs = threadCpuMs();
   if (fatal) throw fatal;
   return summary;
 }

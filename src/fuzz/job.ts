@@ -6,12 +6,12 @@
 // A backend that throws is a `crash` finding (see guard.ts), never a dead job.
 import type { Backend } from '../backends/api.js';
 import { Coverage, RunTracker } from '../coverage/coverage.js';
-import { runScenario, Session, type RunResult } from '../engine/session.js';
+import { Session, type RunResult } from '../engine/session.js';
 import { guardBackend } from './guard.js';
+import { isolate, ISOLATE_TRIES, type Candidate } from './isolate.js';
 import { extendAndRun, generateAndRun, makeRng, type RunObserver } from '../gen/generator.js';
 import { mutate } from '../gen/mutate.js';
-import { minimize } from '../minimizer/minimize.js';
-import type { Event, Finding, Scenario } from '../scenario/types.js';
+import type { Event, Scenario } from '../scenario/types.js';
 import type { Target } from './targets.js';
 
 export type Engine = 'guided' | 'random';
@@ -36,6 +36,11 @@ export interface JobParams {
   onHit?: (signature: string, iter: number) => void;
   /** Guided corpus to start from (resume), per target key. */
   corpus?: Record<string, Scenario[]>;
+  /**
+   * When set, a new root cause is not minimized here: its first few occurrences are handed
+   * over (the campaign's parent isolates each cause once for all workers).
+   */
+  onCandidate?: (c: Candidate) => void;
 }
 
 export interface JobFinding {
@@ -74,6 +79,9 @@ export interface JobStats {
   /** Runs that failed outside any backend (an engine bug): counted, reported, skipped. */
   errors: number;
   lastError?: string;
+  /** Set by a campaign worker: CPU time of its own thread (ms), and from spawn to its first iteration (ms). */
+  cpuMs?: number;
+  startupMs?: number;
 }
 
 /** Per target: at most this many corpus entries (memory stays flat over hours). */
@@ -124,23 +132,33 @@ export interface JobHandle {
   corpus(): Record<string, Scenario[]>;
 }
 
-/** Guard every target's backend (exceptions become crash findings) and route its steps to coverage. */
-export function guardTargets(targets: Target[]): { targets: Target[]; steps: { route(key: string, cov: Coverage): void } } {
-  const byKey = new Map<string, Coverage>();
+/**
+ * Guard every target's backend (exceptions become crash findings) and, unless `steps` is
+ * false, route its hypervisor steps to the variant's coverage. The step tap costs a call per
+ * step: a random campaign without --coverage does not read steps, so it goes without.
+ */
+export function guardTargets(targets: Target[], steps = true): { targets: Target[]; steps: { route(key: string, cov: Coverage): void } } {
+  // One listener per variant, bound once; route() points it at the job's coverage.
+  const sinks = new Map<string, { cov: Coverage | undefined; fn: (name: string) => void }>();
+  const sinkFor = (key: string) => {
+    let k = sinks.get(key);
+    if (!k) {
+      const sink: { cov: Coverage | undefined; fn: (name: string) => void } = { cov: undefined, fn: (name) => { sink.cov?.step(name); } };
+      sinks.set(key, k = sink);
+    }
+    return k;
+  };
   const guarded = new Map<Backend, Backend>();
   const out = targets.map((t) => {
     let g = guarded.get(t.backend);
     if (!g) {
       const name = t.backend.name;
-      g = guardBackend(t.backend, (variant) => {
-        const key = `${name}/${variant}`;
-        return (step) => { byKey.get(key)?.step(step); };
-      });
+      g = guardBackend(t.backend, steps ? (variant) => sinkFor(`${name}/${variant}`).fn : undefined);
       guarded.set(t.backend, g);
     }
     return { backend: g, variant: t.variant };
   });
-  return { targets: out, steps: { route: (key, cov) => { byKey.set(key, cov); } } };
+  return { targets: out, steps: { route: (key, cov) => { if (steps) sinkFor(key).cov = cov; } } };
 }
 
 /**
@@ -234,25 +252,14 @@ export function runJob(
       if (h.seeds.length < SEEDS_KEPT) h.seeds.push(seed);
       if (p.known.has(d.signature)) continue;
       const tries = attempts.get(d.signature) ?? 0;
-      if (tries >= 3) continue;
+      if (tries >= ISOLATE_TRIES) continue;
       attempts.set(d.signature, tries + 1);
-      const min = minimize(scenario, t.backend, t.variant, d.signature);
-      let replay;
-      try { replay = runScenario(min.scenario, t.backend, t.variant).primary; } catch { continue; }
-      if (replay?.signature !== d.signature) continue; // could not isolate it (yet)
+      const c: Candidate = { signature: d.signature, cause: d.cause, target: ts.key, job: p.job, iter, seed, scenario };
+      if (p.onCandidate) { p.onCandidate(c); continue; }
+      const found = isolate(c, t, Number.isFinite(p.endIter));
+      if (!found) continue;
       p.known.add(d.signature);
-      const found: Finding = {
-        backend: t.backend.name, variant: t.variant, signature: d.signature,
-        message: replay.message, // names vectors and vCPUs of the minimized run
-        symptoms: replay.symptoms,
-        seed, originalEvents: scenario.events.length,
-        // With an iteration budget the reproducer is byte-identical run to run: no clock in it.
-        foundAt: Number.isFinite(p.endIter) ? `iteration ${iter} of job ${p.job}` : new Date().toISOString(),
-      };
-      onFinding({
-        signature: d.signature, job: p.job, iter,
-        scenario: { ...min.scenario, name: `${d.cause} on ${ts.key}`, found, expect: { [ts.key]: { signature: d.signature } } },
-      });
+      onFinding({ signature: d.signature, job: p.job, iter, scenario: found });
     }
     stats.iter = iter + 1;
     const tnow = now();

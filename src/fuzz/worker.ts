@@ -9,6 +9,7 @@ import { writeAtomic } from '../store/files.js';
 import { queueFile } from './campaign.js';
 import { guardTargets, runJob, type JobHandle, type JobParams } from './job.js';
 import { resolveTargets } from './targets.js';
+import { threadCpuMs } from './thread-cpu.js';
 
 export interface WorkerData {
   filters: string[];
@@ -16,8 +17,10 @@ export interface WorkerData {
   out: string;
   /** Saved corpus per target key (unchecked JSON from the queue file). */
   corpus: Record<string, unknown[]> | undefined;
-  params: Omit<JobParams, 'known' | 'stop' | 'corpus'> & { known: string[] };
+  params: Omit<JobParams, 'known' | 'stop' | 'corpus' | 'onCandidate'> & { known: string[] };
   stop: Int32Array;
+  /** Date.now() when the parent spawned the worker (start-up cost). */
+  spawnedAt: number;
 }
 
 const SAVE_EVERY_MS = 10_000;
@@ -34,9 +37,15 @@ function loadCorpus(raw: WorkerData['corpus'], file: string): Record<string, Sce
 
 async function main(): Promise<void> {
   const data = workerData as WorkerData;
-  const { targets, steps } = guardTargets(resolveTargets(await allBackends(data.modules), data.filters));
+  // Steps are read by the guided engine and by --coverage only.
+  const { targets, steps } = guardTargets(resolveTargets(await allBackends(data.modules), data.filters), data.params.engine === 'guided' || data.params.track === true);
   const file = queueFile(data.out, data.params.job);
-  const params: JobParams = { ...data.params, known: new Set(data.params.known), stop: data.stop, corpus: loadCorpus(data.corpus, file) };
+  const params: JobParams = {
+    ...data.params, known: new Set(data.params.known), stop: data.stop, corpus: loadCorpus(data.corpus, file),
+    // The parent isolates each new cause once for all workers.
+    onCandidate: (c) => parentPort!.postMessage({ type: 'candidate', candidate: c }),
+  };
+  const startupMs = Date.now() - data.spawnedAt;
   let lastSave = Date.now();
   let handle: JobHandle | undefined;
   const save = (corpus: Record<string, Scenario[]>) => {
@@ -48,11 +57,15 @@ async function main(): Promise<void> {
     (f) => parentPort!.postMessage({ type: 'finding', finding: f }),
     (s, h) => {
       handle = h;
+      s.startupMs = startupMs;
       parentPort!.postMessage({ type: 'progress', job: params.job, stats: s });
       if (params.engine === 'guided' && Date.now() - lastSave >= SAVE_EVERY_MS) { lastSave = Date.now(); save(h.corpus()); }
     },
     () => Date.now(), steps);
   if (params.engine === 'guided' && handle) save(handle.corpus());
+  const cpu = threadCpuMs(); // start-up included
+  if (cpu !== undefined) stats.cpuMs = cpu;
+  stats.startupMs = startupMs;
   parentPort!.postMessage({ type: 'done', job: params.job, stats });
 }
 
