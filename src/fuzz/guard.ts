@@ -105,7 +105,8 @@ class StepTap implements ObsSink {
  */
 export function guardBackend(b: Backend, onStep?: (variant: string) => (name: string) => void): Backend {
   return {
-    name: b.name, description: b.description, variants: b.variants,
+    // features: the generator draws a programmable-APIC event only for a backend that declares it.
+    name: b.name, description: b.description, variants: b.variants, features: b.features,
     supports: (m) => { try { return b.supports(m); } catch (err) { return `supports() threw ${describe(err)}`; } },
     create(variant: string, machine: MachineConfig, oracle: ObsSink): BackendInstance {
       const sink = onStep ? new StepTap(oracle, onStep(variant)) : oracle;
