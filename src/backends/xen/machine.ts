@@ -376,8 +376,30 @@ export class XenInstance implements BackendInstance, XenVm {
         this.sink.executed(index);
         vmexitEnd(this, cpu);
         return;
+      case 'ioapic_write':
+        // IOREGSEL/IOWIN writes through the NPT: hvm_hap_nested_page_fault → the internal
+        // vIOAPIC MMIO handler → vioapic_write_indirect, top word then low word.
+        vmexitBegin(this, cpu, 'npf');
+        this.sink.step(cpu, 'vioapic_write_indirect');
+        updateGuestEip(this, cpu);
+        this.sink.executed(index);
+        this.vioapic.write(ev.pin, ev, cpu);
+        vmexitEnd(this, cpu);
+        return;
+      case 'ioapic_read': {
+        vmexitBegin(this, cpu, 'npf');
+        this.sink.step(cpu, 'vioapic_read_indirect');
+        updateGuestEip(this, cpu);
+        const reg = ev.reg === 'id' ? 'ioapic-id' : ev.reg === 'version' ? 'ioapic-version' : ev.reg;
+        this.sink.readValue(cpu, reg, this.vioapic.read(ev.reg, ev.pin ?? -1));
+        this.sink.executed(index);
+        vmexitEnd(this, cpu);
+        return;
+      }
       case 'vmentry':
         return;
+      default:
+        return; // features not declared (src/scenario/features.ts): refused before anything runs
     }
   }
 }
