@@ -161,6 +161,19 @@ const COMMON: CauseDoc[] = [
       + 'it to a pin. [io/vioapic.c vioapic_write]',
   },
   {
+    cause: 'duplicate:edge-resent-on-unmask',
+    why: 'As spurious:edge-resent-on-unmask, on a vCPU that had that vector before. [io/vioapic.c vioapic_write]',
+  },
+  {
+    cause: 'spurious:edge-raised-while-masked-sent',
+    why: 'ioapic:edge-raised-while-masked-sent of a vector a redirection-table write has since changed (the high-dword '
+      + 'write sends the old vector), so the oracle cannot tie it to a pin. [io/vioapic.c vioapic_write]',
+  },
+  {
+    cause: 'duplicate:edge-raised-while-masked-sent',
+    why: 'As spurious:edge-raised-while-masked-sent, on a vCPU that had that vector before. [io/vioapic.c vioapic_write]',
+  },
+  {
     cause: 'read:remote-irr-kept-on-edge-entry',
     why: 'Remote IRR is in RTBL_RO_BITS: a write that switches a level entry with Remote IRR set to edge keeps the bit '
       + '(the 82093AA leaves it undefined for edge; the reference clears it, as KVM and Xen do), and vioapic_write then '

@@ -178,6 +178,11 @@ export class XenInstance implements BackendInstance, XenVm {
 
   explain(cpu: number, what: string, vector: number): string | undefined {
     const v = this.vcpu[cpu]!;
+    // A redirection entry read shows Remote IRR still set: the vCPU that avoided the level
+    // vector's EOI through the assist has not had it noticed (vioapic_update_EOI not run yet).
+    if (what === 'redir-remote-irr-stale') {
+      for (const u of this.vcpu) if (vsHas(u.levelDeferred, vector)) return this.assistCause(u, vector, true);
+    }
     if (what === 'ran-while-halted') {
       // The HLT ended for a LAPIC vector, but svm_intr_assist stopped at a blocked NMI.
       if (v.hltEndedEmpty !== 0 && v.hltEndedBehindNmi) return 'intr-behind-blocked-nmi';
