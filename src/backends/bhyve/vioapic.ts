@@ -201,6 +201,8 @@ export class Vioapic {
       if (!e || e.vector !== vector || !e.remIrr) continue;
       if (!e.level) return 'remote-irr-kept-on-edge-entry';
       if (e.eoiLost) return 'eoi-lost-tmr-reset-by-rtbl-write';
+      // Otherwise the same place heldWhy names: no EOI of this vector has reached vioapic_process_eoi.
+      return 'ioapic-remote-irr-set';
     }
     return undefined;
   }
