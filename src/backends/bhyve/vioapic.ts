@@ -38,6 +38,8 @@ export interface RtblEntry {
    * forward it because a rendezvous had reset that vector's TMR bit (see Vlapic.tmrReset).
    */
   eoiLost: boolean;
+  /** Diagnostics: the vector of the message that set Remote IRR (a later write may change the entry's). */
+  remIrrVector: number;
 }
 
 /** vlapic_deliver_intr, as the vIOAPIC calls it. */
@@ -53,7 +55,7 @@ export class Vioapic {
   constructor(pins: readonly IoapicPin[], private readonly deliver: DeliverIntr) {
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.rtbl.push(null);
     for (const p of pins) {
-      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false, eoiLost: false };
+      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false, eoiLost: false, remIrrVector: -1 };
     }
   }
 
@@ -68,6 +70,10 @@ export class Vioapic {
       if (e.level && e.remIrr) return e.eoiLost ? 'eoi-lost-tmr-reset-by-rtbl-write' : 'ioapic-remote-irr-set';
       if (e.masked && e.acnt > 0) return 'ioapic-pin-masked';
     }
+    // The line of a pin rewritten since: its Remote IRR, set by a message of this vector, still holds it.
+    for (const e of this.rtbl) {
+      if (e && e.level && e.remIrr && e.remIrrVector === vector) return e.eoiLost ? 'eoi-lost-tmr-reset-by-rtbl-write' : 'ioapic-remote-irr-set';
+    }
     return undefined;
   }
 
@@ -76,7 +82,10 @@ export class Vioapic {
     if (e.masked) return;
     e.lastSendWhy = why;
     this.whyByVector[e.vector] = why;
-    if (e.level) e.remIrr = true;
+    if (e.level) {
+      e.remIrr = true;
+      e.remIrrVector = e.vector;
+    }
     this.deliver(e.level, e.dest, true, e.vector);
   }
 
@@ -192,7 +201,7 @@ export class Vioapic {
    * rendezvous after the vector was sent as level): the level pins of that vector keep Remote IRR.
    */
   noteEoiLost(vector: number): void {
-    for (const e of this.rtbl) if (e && e.level && e.remIrr && e.vector === vector) e.eoiLost = true;
+    for (const e of this.rtbl) if (e && e.level && e.remIrr && (e.vector === vector || e.remIrrVector === vector)) e.eoiLost = true;
   }
 
   /** Diagnostics (explain): why the Remote IRR bit of the pin with this vector reads as it does. */
