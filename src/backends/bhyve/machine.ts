@@ -37,6 +37,11 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
   private readonly misrouted: VecSet[] = [];
   /** The pCPU whose thread runs the vIOAPIC code now (-1: a device model thread). */
   private ioapicCurcpu = -1;
+  /**
+   * Diagnostics (explain): per vCPU and vector, why the last vIOAPIC message of that vector to
+   * that vCPU was one the 82093AA would not send ('' if it would).
+   */
+  private readonly ioapicWhy: string[][] = [];
 
   constructor(readonly variant: BhyveVariant, readonly machine: MachineConfig, readonly sink: ObsSink) {
     this.vcpus = machine.vcpus;
@@ -50,7 +55,12 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       this.collapsed.push(vecSet());
       this.misrouted.push(vecSet());
     }
-    this.vioapic = new Vioapic(machine.ioapic, (level, dest, phys, vector) => this.vlapicDeliverIntr(level, dest, phys, vector));
+    for (let i = 0; i < machine.vcpus; i++) this.ioapicWhy.push(new Array<string>(256).fill(''));
+    this.vioapic = new Vioapic(machine.ioapic, (level, dest, phys, vector) => {
+      const dmask = vlapicCalcdest(this.mode, this.vcpus, dest, phys, false);
+      for (let i = 0; i < this.vcpus; i++) if (dmask & (1 << i)) this.ioapicWhy[i]![vector] = this.vioapic.lastWhy;
+      this.vlapicDeliverIntr(level, dest, phys, vector);
+    });
     // The redirection table was programmed at boot: the rendezvous ran vioapic_update_tmr everywhere.
     for (const vl of this.vlapic) this.vioapic.updateTmr(vl, this.mode, this.vcpus);
   }
@@ -163,7 +173,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi') && vsHas(this.vlapic[cpu]!.tmrReset, vector)) return 'tmr-reset-by-rtbl-write';
     if (what === 'redir-remote-irr-stale') return this.vioapic.remoteIrrWhy(vector);
     // A message of a pin that the 82093AA would not have sent: which vioapic path sent it.
-    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) return this.vioapic.sendWhy(vector);
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) return this.ioapicWhy[cpu]![vector] || undefined;
     // main: vlapic_intr_accepted pushed isrvec_stk but left lapic->ppr as it was, and no
     // vlapic_pending_intr / EOI / TPR change has recomputed it yet: vlapic_read returns the old PPR.
     if (what === 'ppr-mismatch') {

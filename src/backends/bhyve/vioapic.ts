@@ -49,8 +49,8 @@ export class Vioapic {
   readonly rtbl: (RtblEntry | null)[] = [];
   /** vioapic->id (zeroed by vioapic_init; the scenario's guest never writes it). */
   id = 0;
-  /** Diagnostics: per vector, why its last message was one the 82093AA would not send ('' if it would). */
-  private readonly whyByVector: string[] = new Array<string>(256).fill('');
+  /** Diagnostics: why the message being sent now is one the 82093AA would not send ('' if it would). */
+  lastWhy = '';
 
   constructor(pins: readonly IoapicPin[], private readonly deliver: DeliverIntr) {
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.rtbl.push(null);
@@ -81,7 +81,7 @@ export class Vioapic {
   private sendIntr(e: RtblEntry, why: string): void {
     if (e.masked) return;
     e.lastSendWhy = why;
-    this.whyByVector[e.vector] = why;
+    this.lastWhy = why;
     if (e.level) {
       e.remIrr = true;
       e.remIrrVector = e.vector;
@@ -100,10 +100,7 @@ export class Vioapic {
     }
   }
 
-  /** Diagnostics: why the last message of the pin with this vector was one bare metal would not send. */
-  sendWhy(vector: number): string | undefined {
-    return this.whyByVector[vector] || undefined;
-  }
+
 
   /** The device raises its line: vioapic_assert_irq on a 0 → 1 change of the device's line only. */
   assert(pin: number): void {
