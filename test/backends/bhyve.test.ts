@@ -439,3 +439,100 @@ describe('bhyve: generated interleavings', () => {
     });
   }
 });
+
+describe('bhyve: redirection-table writes and vIOAPIC reads (vioapic_write, vioapic_read @0907f0c)', () => {
+  const W = 0x2f;
+  const level = (dest: number, masked = false): MachineConfig => machine(2, { ioapic: [{ pin: 0, vector: W, dest, trigger: 'level', masked }] });
+  const write = (cpu: number, dest: number, vector = W, trigger: 'edge' | 'level' = 'level', masked = false): Event =>
+    ({ k: 'ioapic_write', cpu, pin: 0, vector, dest, trigger, masked });
+
+  it('declares exactly the I/O APIC programming it models', () => {
+    expect(bhyve.features).toEqual(['ioapic_write', 'ioapic_read']);
+  });
+
+  it('a destination change rendezvouses vioapic_update_tmr: TMR moves from the old destination to the new one', () => {
+    const r = new Run('main', level(1));
+    const tmr = (cpu: number) => { r.do({ k: 'read', cpu, reg: 'tmr' }); return r.sink.reads.at(-1)!.value; };
+    expect(tmr(0)).toEqual([]);
+    expect(tmr(1)).toEqual([W]); // set from the table, before any message (read:tmr-level-pin-before-acceptance)
+    r.do({ k: 'enter', cpu: 0 }, { k: 'enter', cpu: 1 });
+    const m = r.mark();
+    r.do(write(0, 0));
+    expect(r.sink.since(m, 0)).toContain('vm_smp_rendezvous(vioapic_update_tmr)');
+    r.do({ k: 'enter', cpu: 0 });
+    expect(tmr(0)).toEqual([W]);
+    r.do({ k: 'pirq', cpu: 1 }, { k: 'enter', cpu: 1 });
+    expect(tmr(1)).toEqual([]);
+  });
+
+  it('a rewrite that changes only the mask runs no rendezvous', () => {
+    const r = new Run('main', level(1));
+    const m = r.mark();
+    r.do(write(0, 1, W, 'level', true));
+    expect(r.sink.since(m, 0)).not.toContain('vm_smp_rendezvous(vioapic_update_tmr)');
+  });
+
+  it('the EOI of a vector whose TMR bit a rendezvous reset is not forwarded: Remote IRR stays set, the line is never re-sent', () => {
+    const r = new Run('main', level(1));
+    r.do({ k: 'ioapic', pin: 0, op: 'assert' }, { k: 'pirq', cpu: 1 }, { k: 'enter', cpu: 1 });
+    expect(r.isr(1)).toEqual([W]);
+    r.do(write(0, 0), { k: 'enter', cpu: 0 });
+    const m = r.mark();
+    r.do({ k: 'eoi', cpu: 1 });
+    expect(r.sink.since(m, 1)).not.toContain('vioapic_process_eoi');
+    r.do({ k: 'ioapic_read', cpu: 0, reg: 'redir-lo', pin: 0 });
+    expect(r.sink.reads.at(-1)).toEqual({ cpu: 0, reg: 'redir-lo', value: W | 1 << 14 | 1 << 15 });
+    r.do({ k: 'enter', cpu: 0 }, { k: 'enter', cpu: 1 }, { k: 'exit', cpu: 0, reason: 'timer' }, { k: 'enter', cpu: 0 });
+    expect(r.irr(0)).toEqual([]);
+    expect(r.delivered(0, W)).toBe(0);
+    expect(r.inst.whereStuck!(0, W)).toBe('eoi-lost-tmr-reset-by-rtbl-write');
+  });
+
+  it('without the move the EOI is forwarded and the still-asserted line is sent again', () => {
+    const r = new Run('main', level(1));
+    r.do({ k: 'ioapic', pin: 0, op: 'assert' }, { k: 'pirq', cpu: 1 }, { k: 'enter', cpu: 1 });
+    const m = r.mark();
+    r.do({ k: 'eoi', cpu: 1 });
+    expect(r.sink.since(m, 1)).toContain('vioapic_process_eoi');
+    expect(r.irr(1)).toEqual([W]);
+  });
+
+  it('an edge pin whose line is high sends on each dword written (vioapic_write ignores the trigger mode)', () => {
+    const r = new Run('fixed', machine(2, { ioapic: [{ pin: 0, vector: 0x31, dest: 1, trigger: 'edge', masked: false }] }));
+    r.do({ k: 'ioapic', pin: 0, op: 'assert' }, { k: 'pirq', cpu: 1 }, { k: 'enter', cpu: 1 }, { k: 'eoi', cpu: 1 }, { k: 'enter', cpu: 1 });
+    expect(r.delivered(1, 0x31)).toBe(1);
+    // Move it to vCPU0 with a new vector: the high-dword write sends the old vector to the new
+    // destination, the low-dword write the new one.
+    r.do({ k: 'ioapic_write', cpu: 1, pin: 0, vector: 0x42, dest: 0, trigger: 'edge', masked: false });
+    expect(r.irr(0)).toEqual([0x31, 0x42]);
+    expect(r.inst.explain!(0, 'spurious', 0x31)).toBe('edge-resent-on-rtbl-write');
+  });
+
+  it('vioapic_read: ID 0, version 0x11 with 32 entries, the entry as written', () => {
+    const r = new Run('main', level(1, true));
+    r.do({ k: 'ioapic_read', cpu: 0, reg: 'id' }, { k: 'enter', cpu: 0 }, { k: 'ioapic_read', cpu: 0, reg: 'version' },
+      { k: 'enter', cpu: 0 }, { k: 'ioapic_read', cpu: 0, reg: 'redir-hi', pin: 0 }, { k: 'enter', cpu: 0 },
+      { k: 'ioapic_read', cpu: 0, reg: 'redir-lo', pin: 0 });
+    expect(r.sink.reads.map((x) => x.value)).toEqual([0, 0x001f0011, 0x01000000, W | 1 << 15 | 1 << 16]);
+  });
+
+  it('a rendezvous ends the HLT of a sleeping vCPU with nothing to deliver', () => {
+    const r = new Run('main', level(1));
+    r.do({ k: 'hlt', cpu: 1 });
+    expect(r.inst.where(1)).toBe('blocked');
+    r.do(write(0, 0), { k: 'enter', cpu: 1 });
+    expect(r.inst.where(1)).toBe('guest');
+    expect(r.inst.explain!(1, 'ran-while-halted', -1)).toBe('hlt-ended-by-rendezvous');
+  });
+
+  it('end to end: the corpus reproducer is the documented lost EOI on every variant, clean on bare metal', () => {
+    const f = 'corpus/bhyve/bhyve-eoi-lost-after-rtbl-write.json';
+    const s = parseScenario(readFileSync(f, 'utf8'), f);
+    for (const v of ['prefix', 'fixed', 'main']) {
+      const res = runScenario(s, bhyve, v);
+      expect(res.primary?.signature).toBe(`bhyve/${v}:stuck:eoi-lost-tmr-reset-by-rtbl-write`);
+      expect(classify([bhyve], res.primary!.signature)).toBe('known');
+    }
+    expect(runScenario(s, findBackend('baremetal')!, 'sdm').divergences).toEqual([]);
+  });
+});

@@ -3,6 +3,8 @@
 // rework's missed-EOI paths (the notes' T-nest, T-lazy, T-lower-pending), the svm_intr_assist
 // steps every version shares, and the real bugs the fuzzer found in today's code.
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { parseScenario } from '../../src/scenario/schema.js';
 import type { BackendInstance, ObsSink } from '../../src/backends/api.js';
 import { xen } from '../../src/backends/xen/index.js';
 import { vsList, type VecSet } from '../../src/apic/vecset.js';
@@ -297,4 +299,48 @@ describe('xen: generated interleavings', () => {
       else expect(expectedHits).toBe(0);
     });
   }
+});
+
+describe('xen: redirection-table writes and vIOAPIC reads (vioapic_write_redirent, vioapic_read_indirect)', () => {
+  const W = 0x2f;
+  const m2 = (dest: number, masked = false): MachineConfig => ({ vcpus: 2, apic: 'x2apic', ioapic: [{ pin: 0, vector: W, dest, trigger: 'level', masked }] });
+  const write = (cpu: number, dest: number, masked = false): Event => ({ k: 'ioapic_write', cpu, pin: 0, vector: W, dest, trigger: 'level', masked });
+
+  it('declares exactly the I/O APIC programming it models', () => {
+    expect(xen.features).toEqual(['ioapic_write', 'ioapic_read']);
+  });
+
+  it('moving an in-service level pin keeps Remote IRR; the EOI (TMR latched at acceptance) clears it and re-sends to the new destination', () => {
+    for (const variant of ['first', 'pre-fix', 'rework', '4.22']) {
+      const r = new Run(variant, m2(1));
+      r.do({ k: 'ioapic', pin: 0, op: 'assert' }, pirq(1), enter(1));
+      expect(r.delivered(W, 1)).toBe(1);
+      r.do(write(0, 0), enter(0), { k: 'ioapic_read', cpu: 0, reg: 'redir-lo', pin: 0 });
+      expect(r.sink.reads.at(-1)!.value).toBe(W | 1 << 14 | 1 << 15);
+      r.do(eoi(1));
+      expect(r.irr(0)).toEqual([W]);
+    }
+  });
+
+  it('unmasking a level pin whose line is high sends once (low word), the top word never sends', () => {
+    const r = new Run('4.22', m2(1, true));
+    r.do({ k: 'ioapic', pin: 0, op: 'assert' });
+    expect(r.irr(0)).toEqual([]);
+    r.do(write(0, 0));
+    expect(r.irr(0)).toEqual([W]);
+    expect(r.irr(1)).toEqual([]);
+  });
+
+  it('vioapic_read_indirect: ID 0 (hvmloader writes 0x01 unshifted), version 0x11 with 48 entries', () => {
+    const r = new Run('4.22', m2(1));
+    r.do({ k: 'ioapic_read', cpu: 0, reg: 'id' }, enter(0), { k: 'ioapic_read', cpu: 0, reg: 'version' },
+      enter(0), { k: 'ioapic_read', cpu: 0, reg: 'redir-hi', pin: 0 });
+    expect(r.sink.reads.map((x) => x.value)).toEqual([0, 0x002f0011, 0x01000000]);
+  });
+
+  it('the bhyve reproducer of the lost EOI is clean on every Xen version', () => {
+    const f = 'corpus/xen/xen-rtbl-write-move-in-service-clean.json';
+    const s = parseScenario(readFileSync(f, 'utf8'), f);
+    for (const v of ['first', 'pre-fix', 'rework', '4.22']) expect(runScenario(s, xen, v).divergences).toEqual([]);
+  });
 });

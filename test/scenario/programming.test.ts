@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { supportsScenario } from '../../src/backends/features.js';
 import { BACKENDS } from '../../src/backends/registry.js';
 import { runScenario } from '../../src/engine/session.js';
-import { scenarioFeatures } from '../../src/scenario/features.js';
+import { scenarioFeatures, type Feature } from '../../src/scenario/features.js';
 import { parseScenario, ScenarioError } from '../../src/scenario/schema.js';
 import type { Scenario } from '../../src/scenario/types.js';
 

@@ -11,9 +11,11 @@ export const bhyve: Backend = {
   name: 'bhyve',
   description: 'FreeBSD bhyve (vmm.ko) on AMD SVM: software vlapic, V_IRQ posting (prefix) vs EVENTINJ (fixed: 2018; main: today)',
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
-  // Scenario features modeled (src/scenario/features.ts): none — vlapic.c's ID/LDR/DFR/SVR/ESR writes and vioapic.c's redirection writes (which recompute TMR) are not modeled yet;
+  // Scenario features modeled (src/scenario/features.ts): redirection-table writes and I/O APIC
+  // reads (vioapic_write with its vioapic_update_tmr rendezvous, vioapic_read). Not yet: vlapic.c's
+  // ID/LDR/DFR/SVR/ESR writes, logical/lowest-priority entries (vlapic_calcdest), the timer, LINTs;
   // scenarios using them are refused as unsupported by this backend.
-  features: [],
+  features: ['ioapic_write', 'ioapic_read'],
   supports(machine: MachineConfig): string | null {
     if (machine.nested) return 'bhyve on SVM runs no nested guests (no nested SVM in vmm.ko)';
     if (machine.hyperv?.apicAssist) return 'bhyve offers no Hyper-V enlightenments';

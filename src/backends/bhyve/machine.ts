@@ -35,6 +35,13 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
   private readonly collapsed: VecSet[] = [];
   /** Diagnostics: an MSI that the architectural destination decoding would have sent here. */
   private readonly misrouted: VecSet[] = [];
+  /** The pCPU whose thread runs the vIOAPIC code now (-1: a device model thread). */
+  private ioapicCurcpu = -1;
+  /**
+   * Diagnostics (explain): per vCPU and vector, why the last vIOAPIC message of that vector to
+   * that vCPU was one the 82093AA would not send ('' if it would).
+   */
+  private readonly ioapicWhy: string[][] = [];
 
   constructor(readonly variant: BhyveVariant, readonly machine: MachineConfig, readonly sink: ObsSink) {
     this.vcpus = machine.vcpus;
@@ -48,7 +55,12 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       this.collapsed.push(vecSet());
       this.misrouted.push(vecSet());
     }
-    this.vioapic = new Vioapic(machine.ioapic, (level, dest, phys, vector) => this.vlapicDeliverIntr(level, dest, phys, vector));
+    for (let i = 0; i < machine.vcpus; i++) this.ioapicWhy.push(new Array<string>(256).fill(''));
+    this.vioapic = new Vioapic(machine.ioapic, (level, dest, phys, vector) => {
+      const dmask = vlapicCalcdest(this.mode, this.vcpus, dest, phys, false);
+      for (let i = 0; i < this.vcpus; i++) if (dmask & (1 << i)) this.ioapicWhy[i]![vector] = this.vioapic.lastWhy;
+      this.vlapicDeliverIntr(level, dest, phys, vector);
+    });
     // The redirection table was programmed at boot: the rendezvous ran vioapic_update_tmr everywhere.
     for (const vl of this.vlapic) this.vioapic.updateTmr(vl, this.mode, this.vcpus);
   }
@@ -155,8 +167,13 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     // vm_handle_hlt breaks out on vm_nmi_pending() even while the IRET intercept still blocks
     // NMIs: the guest resumes after its HLT with nothing delivered.
     if (what === 'ran-while-halted' && this.vcpu[cpu]!.hltEndedByBlockedNmi) return 'hlt-ended-by-blocked-nmi';
+    // A redirection-table write's TMR rendezvous made vm_handle_hlt break out.
+    if (what === 'ran-while-halted' && this.vcpu[cpu]!.hltEndedByRendezvous) return 'hlt-ended-by-rendezvous';
+    // vioapic_update_tmr reset the bit of a vector bare metal accepted as level.
+    if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi') && vsHas(this.vlapic[cpu]!.tmrReset, vector)) return 'tmr-reset-by-rtbl-write';
+    if (what === 'redir-remote-irr-stale') return this.vioapic.remoteIrrWhy(vector);
     // A message of a pin that the 82093AA would not have sent: which vioapic path sent it.
-    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) return this.vioapic.sendWhy(vector);
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) return this.ioapicWhy[cpu]![vector] || undefined;
     // main: vlapic_intr_accepted pushed isrvec_stk but left lapic->ppr as it was, and no
     // vlapic_pending_intr / EOI / TPR change has recomputed it yet: vlapic_read returns the old PPR.
     if (what === 'ppr-mismatch') {
@@ -215,7 +232,25 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
   /** vlapic_deliver_intr (IOAPIC and MSI): legacy 8-bit destination format, from device context. */
   private vlapicDeliverIntr(level: boolean, dest: number, phys: boolean, vector: number): void {
     const dmask = vlapicCalcdest(this.mode, this.vcpus, dest, phys, false);
-    for (let i = 0; i < this.vcpus; i++) if (dmask & (1 << i)) this.lapicSetIntr(i, vector, level, -1);
+    for (let i = 0; i < this.vcpus; i++) if (dmask & (1 << i)) this.lapicSetIntr(i, vector, level, this.ioapicCurcpu);
+  }
+
+  /**
+   * vm_smp_rendezvous(vioapic_update_tmr) from the writer's thread: every active vCPU runs the
+   * handler and the writer waits for all of them. Modelled as done at once; a vCPU in
+   * vm_handle_hlt breaks out of its sleep for it and resumes its guest after the HLT, a vCPU
+   * in its guest is notified (the IPI that makes it exit to run the handler).
+   */
+  private tmrRendezvous(writer: number): void {
+    this.sink.step(writer, 'vm_smp_rendezvous(vioapic_update_tmr)');
+    for (let i = 0; i < this.vcpus; i++) {
+      this.vioapic.updateTmr(this.vlapic[i]!, this.mode, this.vcpus);
+      if (i === writer) continue;
+      const v = this.vcpu[i]!;
+      if (v.dead) continue;
+      if (v.phase === Phase.Sleeping) v.rendezvousPending = true;
+      vcpuNotifyEvent(v, false, writer, this);
+    }
   }
 
   /** lapic_intr_msi: fixed delivery, edge. */
@@ -236,6 +271,14 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       case 'mask': this.vioapic.setMask(pin, true); return;
       case 'unmask': this.vioapic.setMask(pin, false); return;
     }
+  }
+
+  /** A guest access to the vIOAPIC page: a nested page fault, emulated by vm_handle_inst_emul. */
+  private ioapicTrap(cpu: number, write: boolean): void {
+    svmVmexit(this, cpu, 'nptfault');
+    exitUnhandled(this.vcpu[cpu]!, true);
+    this.sink.step(cpu, 'vm_handle_inst_emul');
+    this.sink.step(cpu, write ? 'vioapic_mmio_write' : 'vioapic_mmio_read');
   }
 
   // ------------------------------------------------------------ hardware and hypervisor events
@@ -372,6 +415,8 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         const level = vl.processEoi();
         g.eoi();
         this.sink.executed(index);
+        // Diagnostics: TMR clear because a rendezvous reset it after the vector was sent as level.
+        if (level < 0 && vl.lastEoi >= 0 && vsHas(vl.tmrReset, vl.lastEoi)) this.vioapic.noteEoiLost(vl.lastEoi);
         if (level >= 0) {
           this.sink.step(cpu, 'vioapic_process_eoi');
           this.vioapic.processEoi(level);
@@ -403,8 +448,25 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         this.sink.executed(index);
         vlapicIcrloWriteHandler(this, vl, ev.vector, ev.nmi ?? false, ev.shorthand ?? 'none', ev.logical ?? false, ev.dest ?? 0);
         return;
+      case 'ioapic_write':
+        // IOREGSEL/IOWIN for the high dword, then for the low dword (Linux __ioapic_write_entry order).
+        this.ioapicTrap(cpu, true);
+        this.sink.executed(index);
+        this.ioapicCurcpu = cpu;
+        this.vioapic.write(ev.pin, ev, () => this.tmrRendezvous(cpu));
+        this.ioapicCurcpu = -1;
+        return;
+      case 'ioapic_read': {
+        this.ioapicTrap(cpu, false);
+        const reg = ev.reg === 'id' ? 'ioapic-id' : ev.reg === 'version' ? 'ioapic-version' : ev.reg;
+        this.sink.readValue(cpu, reg, this.vioapic.read(ev.reg, ev.pin ?? -1));
+        this.sink.executed(index);
+        return;
+      }
       case 'vmentry':
         return; // no nested guests (supports() refuses such machines)
+      default:
+        return; // features not declared (src/scenario/features.ts): refused before anything runs
     }
   }
 }

@@ -94,6 +94,91 @@ const COMMON: CauseDoc[] = [
       + 'bits (dest & 0xf), and vCPUs 4..7 are never matched in cluster 0. [io/vlapic.c vlapic_deliver_intr, vlapic_calcdest, '
       + 'vlapic_dfr_write_handler]',
   },
+  // --- redirection-table writes (ioapic_write) and vIOAPIC reads (ioapic_read), issue 8 ---
+  {
+    cause: 'stuck:eoi-lost-tmr-reset-by-rtbl-write',
+    why: 'A real bug, present today: docs/findings/bhyve-eoi-lost-after-rtbl-write.md. A guest write that changes a level '
+      + 'entry\'s destination (any field but mask/polarity) rendezvouses every vCPU into vioapic_update_tmr, which runs '
+      + 'vlapic_reset_tmr and sets TMR only for the pins\' current destinations. A vCPU that already has the pin\'s vector '
+      + 'pending or in service loses its TMR bit: its EOI is not forwarded (vlapic_process_eoi calls vioapic_process_eoi '
+      + 'only when the TMR bit is set), Remote IRR stays set and the pin never sends again while its line stays asserted. '
+      + 'Bare metal latched TMR at acceptance and broadcasts the EOI. [io/vioapic.c vioapic_write, vioapic_update_tmr; '
+      + `io/vlapic.c vlapic_reset_tmr, vlapic_process_eoi @ ${MAIN_READ}; the same code in coder03/freebsd10.4@3d3f8b1]`,
+  },
+  {
+    cause: 'read:eoi-lost-tmr-reset-by-rtbl-write',
+    why: 'The same lost EOI seen by a read of the redirection entry: Remote IRR (bit 14) still set after the EOI that '
+      + 'clears it on bare metal. [io/vioapic.c vioapic_read, vioapic_process_eoi; io/vlapic.c vlapic_process_eoi]',
+  },
+  {
+    cause: 'read:tmr-reset-by-rtbl-write',
+    why: 'The other side of read:tmr-level-pin-before-acceptance: vioapic_update_tmr starts with vlapic_reset_tmr, so after '
+      + 'a redirection-table write a vector this vCPU accepted as level shows TMR = 0 once no level pin targets it with '
+      + 'that vector any more; bare metal keeps the bit until the next acceptance of the vector. [io/vioapic.c '
+      + 'vioapic_update_tmr, io/vlapic.c vlapic_reset_tmr @ freebsd-src@0907f0c and coder03/freebsd10.4@3d3f8b1]',
+  },
+  {
+    cause: 'core:hlt-ended-by-rendezvous',
+    why: 'A redirection-table write that changes a field other than mask/polarity runs vm_smp_rendezvous over every '
+      + 'active vCPU; vm_handle_hlt breaks out of its sleep on "vm->rendezvous_func != NULL" before looking at pending '
+      + 'interrupts, and after the rendezvous vm_run re-enters the guest after its HLT: a halted vCPU resumes with nothing '
+      + 'delivered. Harmless for idle loops (they re-check and halt again). [vmm.c vm_handle_hlt, vm_smp_rendezvous @ '
+      + 'freebsd-src@001345683da7; io/vioapic.c vioapic_write @ freebsd-src@0907f0c]',
+  },
+  {
+    cause: 'ioapic:edge-resent-on-rtbl-write',
+    why: 'vioapic_write ends every redirection-register write with "if Remote IRR == 0 && acnt > 0 → vioapic_send_intr", '
+      + 'whatever the trigger mode and whether or not the mask changed; a guest rewrites an entry with two writes (high '
+      + 'dword, then low). An edge pin whose line is still high therefore sends again on each write — the high-dword write '
+      + 'with the old vector to the new destination. The 82093AA sends an edge only on a rising edge. [io/vioapic.c '
+      + `vioapic_write, vioapic_send_intr @ ${MAIN_READ}; coder03/freebsd10.4@3d3f8b1 tests the mask in vioapic_write, same effect]`,
+  },
+  {
+    cause: 'spurious:edge-resent-on-rtbl-write',
+    why: 'ioapic:edge-resent-on-rtbl-write when the re-sent vector is no longer the pin\'s (the high-dword write sends the '
+      + 'old vector, the low-dword write then changes it) and the vCPU never had it: the oracle cannot tie it to a pin. [io/vioapic.c vioapic_write]',
+  },
+  {
+    cause: 'duplicate:edge-resent-on-rtbl-write',
+    why: 'As spurious:edge-resent-on-rtbl-write, on a vCPU that had that vector before. [io/vioapic.c vioapic_write]',
+  },
+  {
+    cause: 'read:edge-resent-on-rtbl-write',
+    why: 'The same re-send seen by a read of IRR before the vCPU takes it. [io/vioapic.c vioapic_write]',
+  },
+  {
+    cause: 'spurious:level-resent-on-reassert',
+    why: 'ioapic:level-resent-on-reassert after a redirection-table write changed the pin\'s vector back and forth, so the '
+      + 'oracle cannot tie the extra message to a pin (the vCPU never had the vector). [io/vioapic.c vioapic_set_pinstate]',
+  },
+  {
+    cause: 'duplicate:level-resent-on-reassert',
+    why: 'As spurious:level-resent-on-reassert, on a vCPU that had that vector before. [io/vioapic.c vioapic_set_pinstate]',
+  },
+  {
+    cause: 'spurious:edge-resent-on-unmask',
+    why: 'ioapic:edge-resent-on-unmask of a vector a redirection-table write has since changed, so the oracle cannot tie '
+      + 'it to a pin. [io/vioapic.c vioapic_write]',
+  },
+  {
+    cause: 'duplicate:edge-resent-on-unmask',
+    why: 'As spurious:edge-resent-on-unmask, on a vCPU that had that vector before. [io/vioapic.c vioapic_write]',
+  },
+  {
+    cause: 'spurious:edge-raised-while-masked-sent',
+    why: 'ioapic:edge-raised-while-masked-sent of a vector a redirection-table write has since changed (the high-dword '
+      + 'write sends the old vector), so the oracle cannot tie it to a pin. [io/vioapic.c vioapic_write]',
+  },
+  {
+    cause: 'duplicate:edge-raised-while-masked-sent',
+    why: 'As spurious:edge-raised-while-masked-sent, on a vCPU that had that vector before. [io/vioapic.c vioapic_write]',
+  },
+  {
+    cause: 'read:remote-irr-kept-on-edge-entry',
+    why: 'Remote IRR is in RTBL_RO_BITS: a write that switches a level entry with Remote IRR set to edge keeps the bit '
+      + '(the 82093AA leaves it undefined for edge; the reference clears it, as KVM and Xen do), and vioapic_write then '
+      + 'never sends for that pin until an EOI of its vector. [io/vioapic.c vioapic_write @ freebsd-src@0907f0c]',
+  },
 ];
 
 export const VARIANTS: VariantInfo[] = [

@@ -50,6 +50,10 @@ export class Vcpu {
   selfIpiPending = false;
   /** Diagnostics: the last HLT ended because an NMI was pending while NMIs were blocked. */
   hltEndedByBlockedNmi = false;
+  /** vm->rendezvous_func was set while this vCPU slept in vm_handle_hlt (a vioapic TMR rendezvous). */
+  rendezvousPending = false;
+  /** Diagnostics (explain): the last vm_handle_hlt broke out for the rendezvous alone. */
+  hltEndedByRendezvous = false;
   /** vm_handle_hlt's intr_disabled (RFLAGS.IF was 0 at the HLT exit). */
   hltIntrDisabled = false;
   /** wakeup_one() reached the sleeping thread. */
@@ -86,9 +90,17 @@ export function vcpuNotifyEvent(v: Vcpu, _lapicIntr: boolean, curcpu: number, ho
 
 /**
  * One pass of the vm_handle_hlt loop: true when the vCPU must not sleep (an NMI, or with
- * IF = 1 a deliverable vlapic vector; the 8259 and rendezvous are not modelled).
+ * IF = 1 a deliverable vlapic vector, or a rendezvous; the 8259 is not modelled).
  */
 export function vmHandleHltCheck(v: Vcpu, vlapic: Vlapic): boolean {
+  // "if (vm->rendezvous_func != NULL || vm->suspend || vcpu->reqidle) break;" comes first: the
+  // vCPU handles the rendezvous in vm_run and re-enters the guest after its HLT.
+  if (v.rendezvousPending) {
+    v.rendezvousPending = false;
+    v.hltEndedByRendezvous = !v.nmiPending && (v.hltIntrDisabled || vlapic.pendingIntr() < 0);
+    return true;
+  }
+  v.hltEndedByRendezvous = false;
   if (v.nmiPending) return true;
   if (!v.hltIntrDisabled && vlapic.pendingIntr() >= 0) return true;
   return false;

@@ -3,8 +3,17 @@
 // set when a level-triggered pin sends and cleared by the EOI broadcast; a new assertion
 // does not look at it. The vlapic TMR follows the redirection table (vioapic_update_tmr),
 // not the trigger mode of accepted interrupts.
+// A guest rewrite of an entry (ioapic_write) is two vioapic_write calls, high dword first, as
+// Linux's __ioapic_write_entry writes them: each one rendezvouses every vCPU to recompute TMR
+// when a field other than mask/polarity changed, then sends when Remote IRR is clear and the
+// assertion count positive, whatever the trigger mode (the sender checks only the mask).
 import { MAX_IOAPIC_PINS, type ApicMode, type IoapicPin } from '../../scenario/types.js';
+import type { RedirEntry } from '../../apic/ioapic.js';
 import { vlapicCalcdest, type Vlapic } from './vlapic.js';
+
+/** vioapic_read(IOAPIC_VER): ((REDIR_ENTRIES - 1) << MAXREDIRSHIFT) | 0x11, REDIR_ENTRIES = 32. */
+export const VIOAPIC_VERSION = (31 << 16) | 0x11;
+const IOART_REM_IRR = 1 << 14;
 
 export interface RtblEntry {
   vector: number;
@@ -24,6 +33,13 @@ export interface RtblEntry {
   lastSendWhy: string;
   /** Diagnostics: the count went 0 → 1 while the entry was masked (the edge was dropped). */
   risenWhileMasked: boolean;
+  /**
+   * Diagnostics: the EOI this level pin's Remote IRR waits for came, but the vlapic did not
+   * forward it because a rendezvous had reset that vector's TMR bit (see Vlapic.tmrReset).
+   */
+  eoiLost: boolean;
+  /** Diagnostics: the vector of the message that set Remote IRR (a later write may change the entry's). */
+  remIrrVector: number;
 }
 
 /** vlapic_deliver_intr, as the vIOAPIC calls it. */
@@ -31,11 +47,15 @@ export type DeliverIntr = (level: boolean, dest: number, phys: boolean, vector: 
 
 export class Vioapic {
   readonly rtbl: (RtblEntry | null)[] = [];
+  /** vioapic->id (zeroed by vioapic_init; the scenario's guest never writes it). */
+  id = 0;
+  /** Diagnostics: why the message being sent now is one the 82093AA would not send ('' if it would). */
+  lastWhy = '';
 
   constructor(pins: readonly IoapicPin[], private readonly deliver: DeliverIntr) {
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.rtbl.push(null);
     for (const p of pins) {
-      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false };
+      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false, eoiLost: false, remIrrVector: -1 };
     }
   }
 
@@ -47,8 +67,12 @@ export class Vioapic {
   heldWhy(vector: number): string | undefined {
     for (const e of this.rtbl) {
       if (!e || e.vector !== vector) continue;
-      if (e.level && e.remIrr) return 'ioapic-remote-irr-set';
+      if (e.level && e.remIrr) return e.eoiLost ? 'eoi-lost-tmr-reset-by-rtbl-write' : 'ioapic-remote-irr-set';
       if (e.masked && e.acnt > 0) return 'ioapic-pin-masked';
+    }
+    // The line of a pin rewritten since: its Remote IRR, set by a message of this vector, still holds it.
+    for (const e of this.rtbl) {
+      if (e && e.level && e.remIrr && e.remIrrVector === vector) return e.eoiLost ? 'eoi-lost-tmr-reset-by-rtbl-write' : 'ioapic-remote-irr-set';
     }
     return undefined;
   }
@@ -57,7 +81,11 @@ export class Vioapic {
   private sendIntr(e: RtblEntry, why: string): void {
     if (e.masked) return;
     e.lastSendWhy = why;
-    if (e.level) e.remIrr = true;
+    this.lastWhy = why;
+    if (e.level) {
+      e.remIrr = true;
+      e.remIrrVector = e.vector;
+    }
     this.deliver(e.level, e.dest, true, e.vector);
   }
 
@@ -72,11 +100,7 @@ export class Vioapic {
     }
   }
 
-  /** Diagnostics: why the last message of the pin with this vector was one bare metal would not send. */
-  sendWhy(vector: number): string | undefined {
-    for (const e of this.rtbl) if (e && e.vector === vector && e.lastSendWhy) return e.lastSendWhy;
-    return undefined;
-  }
+
 
   /** The device raises its line: vioapic_assert_irq on a 0 → 1 change of the device's line only. */
   assert(pin: number): void {
@@ -126,12 +150,76 @@ export class Vioapic {
     }
   }
 
+  /**
+   * A guest rewrite of the whole entry: vioapic_write of the high dword (destination), then of
+   * the low dword. `rendezvous` runs vioapic_update_tmr on every vCPU (vm_smp_rendezvous).
+   */
+  write(pin: number, w: RedirEntry, rendezvous: () => void): void {
+    const e = this.rtbl[pin];
+    if (!e) return;
+    // High dword: only the destination (bits 63:56) is modelled.
+    const dest = w.dest & 0xff;
+    const hiChanged = dest !== e.dest;
+    e.dest = dest;
+    this.afterWrite(e, hiChanged, rendezvous);
+    // Low dword: Remote IRR and delivery status are RTBL_RO_BITS, kept whatever the new trigger mode.
+    const level = w.trigger === 'level';
+    const loChanged = w.vector !== e.vector || level !== e.level;
+    e.vector = w.vector;
+    e.level = level;
+    e.masked = w.masked;
+    this.afterWrite(e, loChanged, rendezvous);
+  }
+
+  /** The tail of vioapic_write: TMR rendezvous if a field other than mask/polarity changed, then the send check. */
+  private afterWrite(e: RtblEntry, changed: boolean, rendezvous: () => void): void {
+    if (changed) rendezvous();
+    if (!e.remIrr && e.acnt > 0) {
+      // "asserted at rtbl write": sent whatever the trigger mode, on every dword written.
+      const why = e.level ? '' : e.risenWhileMasked ? 'edge-raised-while-masked-sent' : 'edge-resent-on-rtbl-write';
+      if (!e.masked) e.risenWhileMasked = false;
+      this.sendIntr(e, why);
+    }
+  }
+
+  /** vioapic_read of IOWIN: IOAPIC_ID/ARB return vioapic->id, IOAPIC_VER the constant, entries the register. */
+  read(reg: 'id' | 'version' | 'redir-lo' | 'redir-hi', pin: number): number {
+    if (reg === 'id') return this.id;
+    if (reg === 'version') return VIOAPIC_VERSION;
+    const e = this.rtbl[pin];
+    if (!e) return 0;
+    if (reg === 'redir-hi') return (e.dest << 24) >>> 0;
+    // Polarity active high, physical, fixed (the modelled entries); delivery status never set.
+    return e.vector | (e.remIrr ? IOART_REM_IRR : 0) | (e.level ? 1 << 15 : 0) | (e.masked ? 1 << 16 : 0);
+  }
+
+  /**
+   * Diagnostics: the vlapic did not forward the EOI of `vector` (its TMR bit had been reset by a
+   * rendezvous after the vector was sent as level): the level pins of that vector keep Remote IRR.
+   */
+  noteEoiLost(vector: number): void {
+    for (const e of this.rtbl) if (e && e.level && e.remIrr && (e.vector === vector || e.remIrrVector === vector)) e.eoiLost = true;
+  }
+
+  /** Diagnostics (explain): why the Remote IRR bit of the pin with this vector reads as it does. */
+  remoteIrrWhy(vector: number): string | undefined {
+    for (const e of this.rtbl) {
+      if (!e || e.vector !== vector || !e.remIrr) continue;
+      if (!e.level) return 'remote-irr-kept-on-edge-entry';
+      if (e.eoiLost) return 'eoi-lost-tmr-reset-by-rtbl-write';
+      // Otherwise the same place heldWhy names: no EOI of this vector has reached vioapic_process_eoi.
+      return 'ioapic-remote-irr-set';
+    }
+    return undefined;
+  }
+
   /** vioapic_process_eoi: every level pin with this vector and remote IRR set. */
   processEoi(vector: number): void {
     for (let pin = 0; pin < MAX_IOAPIC_PINS; pin++) {
       const e = this.rtbl[pin];
       if (!e || !e.remIrr || e.vector !== vector) continue;
       e.remIrr = false;
+      e.eoiLost = false;
       if (e.acnt > 0) this.sendIntr(e, '');
     }
   }
@@ -139,6 +227,7 @@ export class Vioapic {
   /** vioapic_update_tmr for one vCPU (run by the rendezvous after a redirection-table write). */
   updateTmr(vlapic: Vlapic, mode: ApicMode, vcpus: number): void {
     vlapic.resetTmr();
+    // (vlapic.resetTmr keeps, for diagnostics, the bits it cleared; setTmr below takes back the re-set ones.)
     for (let pin = 0; pin < MAX_IOAPIC_PINS; pin++) {
       const e = this.rtbl[pin];
       if (!e || !e.level) continue;

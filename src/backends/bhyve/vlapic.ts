@@ -34,6 +34,13 @@ export class Vlapic {
   isrvecStkTop = 0;
   /** Diagnostics: an acceptance pushed isrvec_stk and PPR has not been recomputed since (main only). */
   pprStale = false;
+  /**
+   * Diagnostics: TMR bits a vioapic_update_tmr rendezvous cleared (vlapic_reset_tmr) and did
+   * not set again — a vector sent or accepted as level loses its level status here.
+   */
+  readonly tmrReset = vecSet();
+  /** Diagnostics: the vector the last vlapic_process_eoi cleared (-1: none). */
+  lastEoi = -1;
 
   /**
    * `lazyPpr`: main's vlapic.c, where vlapic_intr_accepted leaves PPR alone and
@@ -103,6 +110,7 @@ export class Vlapic {
    */
   processEoi(): number {
     const v = vsHighest(this.isr);
+    this.lastEoi = v;
     if (v < 0) return -1; // "Gratuitous EOI": counted, nothing else
     if (this.isrvecStkTop <= 0) {
       this.panic('vlapic_process_eoi', `invalid vlapic isrvec_stk_top ${this.isrvecStkTop}`);
@@ -147,10 +155,12 @@ export class Vlapic {
   /** vlapic_set_tmr. */
   setTmr(vector: number, level: boolean): void {
     if (level) vsAdd(this.tmr, vector); else vsDel(this.tmr, vector);
+    vsDel(this.tmrReset, vector);
   }
 
-  /** vlapic_reset_tmr. */
+  /** vlapic_reset_tmr: every vector edge-triggered (the caller then sets the level pins' bits). */
   resetTmr(): void {
+    for (let w = 0; w < 8; w++) this.tmrReset[w] = (this.tmrReset[w]! | this.tmr[w]!) >>> 0;
     this.tmr.fill(0);
   }
 }

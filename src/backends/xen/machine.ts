@@ -178,6 +178,11 @@ export class XenInstance implements BackendInstance, XenVm {
 
   explain(cpu: number, what: string, vector: number): string | undefined {
     const v = this.vcpu[cpu]!;
+    // A redirection entry read shows Remote IRR still set: the vCPU that avoided the level
+    // vector's EOI through the assist has not had it noticed (vioapic_update_EOI not run yet).
+    if (what === 'redir-remote-irr-stale') {
+      for (const u of this.vcpu) if (vsHas(u.levelDeferred, vector)) return this.assistCause(u, vector, true);
+    }
     if (what === 'ran-while-halted') {
       // The HLT ended for a LAPIC vector, but svm_intr_assist stopped at a blocked NMI.
       if (v.hltEndedEmpty !== 0 && v.hltEndedBehindNmi) return 'intr-behind-blocked-nmi';
@@ -376,8 +381,30 @@ export class XenInstance implements BackendInstance, XenVm {
         this.sink.executed(index);
         vmexitEnd(this, cpu);
         return;
+      case 'ioapic_write':
+        // IOREGSEL/IOWIN writes through the NPT: hvm_hap_nested_page_fault → the internal
+        // vIOAPIC MMIO handler → vioapic_write_indirect, top word then low word.
+        vmexitBegin(this, cpu, 'npf');
+        this.sink.step(cpu, 'vioapic_write_indirect');
+        updateGuestEip(this, cpu);
+        this.sink.executed(index);
+        this.vioapic.write(ev.pin, ev, cpu);
+        vmexitEnd(this, cpu);
+        return;
+      case 'ioapic_read': {
+        vmexitBegin(this, cpu, 'npf');
+        this.sink.step(cpu, 'vioapic_read_indirect');
+        updateGuestEip(this, cpu);
+        const reg = ev.reg === 'id' ? 'ioapic-id' : ev.reg === 'version' ? 'ioapic-version' : ev.reg;
+        this.sink.readValue(cpu, reg, this.vioapic.read(ev.reg, ev.pin ?? -1));
+        this.sink.executed(index);
+        vmexitEnd(this, cpu);
+        return;
+      }
       case 'vmentry':
         return;
+      default:
+        return; // features not declared (src/scenario/features.ts): refused before anything runs
     }
   }
 }

@@ -178,6 +178,14 @@ const STALE_BIT: CauseDoc = {
     + `confusing the state machine". [vlapic.c vlapic_EOI_set, vlapic_has_pending_irq; viridian.c @ ${FIRST}, ${PREFIX_TREE}]`,
 };
 
+/** STALE_BIT seen by an ioapic_read of the level pin's redirection entry. */
+const STALE_BIT_READ: CauseDoc = {
+  cause: 'read:stale-assist-bit-after-normal-eoi',
+  why: 'stuck:stale-assist-bit-after-normal-eoi seen by a read of the level pin\'s redirection entry: the skipped EOI '
+    + 'never reaches vioapic_update_EOI, so vioapic_read_indirect shows Remote IRR (bit 14) still set. [vioapic.c '
+    + `vioapic_read_indirect, vioapic_update_EOI; vlapic.c vlapic_EOI_set @ ${FIRST}, ${PREFIX_TREE}]`,
+};
+
 const SNAPSHOT: CauseDoc = {
   cause: 'stuck:irr-snapshot-before-missed-eoi',
   why: 'vlapic_has_pending_irq reads the highest IRR vector first, then emulates a missed EOI (vlapic_EOI_set → '
@@ -195,6 +203,14 @@ const LEVEL_DEFERRED: CauseDoc = {
     + 'IRR stays set: an assertion of the line is dropped (vioapic_irq_positive_edge) and a line still high is not '
     + 're-sent. Real today: docs/findings/xen-avoided-eoi-lazy.md. [vlapic.c vlapic_ack_pending_irq, vlapic_has_pending_irq, '
     + `vlapic_EOI_set; vioapic.c vioapic_update_EOI @ ${REWORK} and RELEASE-4.22.0; the same keep-the-bit path in ${FIRST}]`,
+};
+
+/** LEVEL_DEFERRED seen by an ioapic_read of the pin's redirection entry. */
+const LEVEL_DEFERRED_READ: CauseDoc = {
+  cause: 'read:vioapic-eoi-deferred-by-avoided-eoi',
+  why: 'stuck:vioapic-eoi-deferred-by-avoided-eoi seen by a read of the level pin\'s redirection entry: until Xen notices '
+    + 'the avoided EOI, vioapic_read_indirect shows Remote IRR (bit 14) set although the guest has EOIed. [vioapic.c '
+    + `vioapic_read_indirect, vioapic_update_EOI @ ${REWORK} and RELEASE-4.22.0; ${FIRST}]`,
 };
 
 export const VARIANTS: VariantInfo[] = [
@@ -228,9 +244,10 @@ export const VARIANTS: VariantInfo[] = [
           + `in service. [viridian.c viridian_complete_apic_assist, vlapic.c vlapic_EOI_set @ ${FIRST}]`,
       },
       STALE_BIT,
+      STALE_BIT_READ,
     ],
     knownDeviations: [
-      ...COMMON, ...OLD_REGS, UNMAP_LOST, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, LEVEL_DEFERRED,
+      ...COMMON, ...OLD_REGS, UNMAP_LOST, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, LEVEL_DEFERRED, LEVEL_DEFERRED_READ,
       {
         cause: 'read:isr-mismatch',
         why: 'The nested-assist bug (stuck:assist-kept-across-nested-interrupt) seen by an ISR read: '
@@ -260,6 +277,7 @@ export const VARIANTS: VariantInfo[] = [
           + `with vp_assist.vector != 0: domain_crash (viridian.c:452). [viridian.c, vlapic.c @ ${PREFIX_TREE}]`,
       },
       STALE_BIT,
+      STALE_BIT_READ,
     ],
     knownDeviations: [...COMMON, ...OLD_REGS, UNMAP_LOST, ...PHANTOM, PHANTOM_TMR],
   },
@@ -270,7 +288,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'vlapic_EOI_set; a normal EOI clears the bit; nesting above an assisted interrupt keeps the assist.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...COMMON, ...OLD_REGS, UNMAP_LOST, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, ...PHANTOM, PHANTOM_TMR, LEVEL_DEFERRED, SNAPSHOT],
+    knownDeviations: [...COMMON, ...OLD_REGS, UNMAP_LOST, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, ...PHANTOM, PHANTOM_TMR, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, SNAPSHOT],
   },
   {
     name: '4.22',
@@ -280,6 +298,6 @@ export const VARIANTS: VariantInfo[] = [
       + 'ESR writes that publish latched errors (b28b590d).',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...COMMON, UNMAP_LOST, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, ...PHANTOM, LEVEL_DEFERRED, SNAPSHOT],
+    knownDeviations: [...COMMON, UNMAP_LOST, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, ...PHANTOM, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, SNAPSHOT],
   },
 ];

@@ -5,12 +5,20 @@
 // vioapic_update_EOI clears Remote IRR and re-sends a level pin whose line is still asserted;
 // a redirection-entry write that unmasks a level pin with the line asserted and Remote IRR
 // clear sends (vioapic_write_redirent). The entries are fixed, physical, as programmed.
+// A guest rewrite of an entry (ioapic_write) is two vioapic_write_redirent calls, top word
+// first (Linux __ioapic_write_entry order). Scenario pins stand for GSIs other than 0: GSI 0
+// (the 8259 cascade) takes vioapic_write_redirent's vlapic_adjust_i8259_target branch, which
+// neither sends nor clears Remote IRR, and no device sits there in an HVM guest.
 import { MAX_IOAPIC_PINS, type IoapicPin } from '../../scenario/types.js';
+import type { RedirEntry } from '../../apic/ioapic.js';
+
+/** vioapic_read_indirect(VIOAPIC_REG_VERSION): entries = VIOAPIC_NUM_PINS - 1 = 47, version VIOAPIC_VERSION_ID 0x11. */
+export const XEN_VIOAPIC_VERSION = (47 << 16) | 0x11;
 
 export interface XenPin {
-  readonly vector: number;
-  readonly dest: number;
-  readonly level: boolean;
+  vector: number;
+  dest: number;
+  level: boolean;
   masked: boolean;
   remoteIrr: boolean;
   /** hvm_irq->gsi_assert_count[gsi] (one device per pin here). */
@@ -85,6 +93,44 @@ export class XenVioapic {
       p.remoteIrr = true;
       this.deliver(p, from);
     }
+  }
+
+  /**
+   * vioapic_write_indirect of both words of an entry: vioapic_write_redirent(top_word = 1), then
+   * (top_word = 0). Remote IRR and delivery status are read-only in the low word.
+   */
+  write(pin: number, w: RedirEntry, from: number): void {
+    const p = this.redirtbl[pin];
+    if (!p) return;
+    p.dest = w.dest & 0xff; // "Contains only the dest_id."
+    this.afterRedirent(p, from);
+    p.vector = w.vector;
+    p.level = w.trigger === 'level';
+    p.masked = w.masked;
+    this.afterRedirent(p, from);
+  }
+
+  /** The tail of vioapic_write_redirent for a GSI other than 0. */
+  private afterRedirent(p: XenPin, from: number): void {
+    if (!p.level) { p.remoteIrr = false; return; }
+    if (!p.masked && !p.remoteIrr && p.assertCount > 0) {
+      p.remoteIrr = true;
+      this.deliver(p, from);
+    }
+  }
+
+  /**
+   * vioapic_read_indirect. The ID register reads 0: vioapic_reset zeroes the ID and hvmloader's
+   * ioapic_write(0x00, IOAPIC_ID) writes 0x01 unshifted, which the (val >> 24) & 0xf decoding
+   * (and later IO_APIC_reg_02.arbitration) drops.
+   */
+  read(reg: 'id' | 'version' | 'redir-lo' | 'redir-hi', pin: number): number {
+    if (reg === 'id') return 0;
+    if (reg === 'version') return XEN_VIOAPIC_VERSION;
+    const p = this.redirtbl[pin];
+    if (!p) return 0;
+    if (reg === 'redir-hi') return (p.dest << 24) >>> 0;
+    return p.vector | (p.remoteIrr ? 1 << 14 : 0) | (p.level ? 1 << 15 : 0) | (p.masked ? 1 << 16 : 0);
   }
 
   /** vioapic_update_EOI: every pin with this vector; a level pin still asserted is re-sent. */
