@@ -29,4 +29,18 @@ describe('guardBackend', () => {
     expect(kinds('baremetal')).toContain('lapic_write');
     expect(kinds('kvm')).toContain('ioapic_write');
   });
+
+  it('the step tap (guided engine, --coverage) forwards every sink call: bare metal stays silent behind it', () => {
+    // Bare metal with every programmable feature (lowest-priority arbitration reports through
+    // ObsSink.arbitrated): the tap once dropped that call, and the oracle then saw deliveries to
+    // vCPUs it had not been told were chosen.
+    const bm = BACKENDS.find((x) => x.name === 'baremetal')!;
+    const tapped = guardBackend(bm, () => () => {});
+    const bad: string[] = [];
+    for (let i = 0; i < 1500; i++) {
+      const { result } = generateAndRun(`guard-tap:${i}`, tapped, 'sdm');
+      for (const d of result.divergences) bad.push(`${i}:${d.cause}`);
+    }
+    expect(bad).toEqual([]);
+  });
 });
