@@ -156,6 +156,11 @@ const COMMON: CauseDoc[] = [
     why: 'As spurious:level-resent-on-reassert, on a vCPU that had that vector before. [io/vioapic.c vioapic_set_pinstate]',
   },
   {
+    cause: 'read:level-resent-on-reassert',
+    why: 'The same re-sent level message seen by an IRR read before the vCPU takes it (found by the guided soak of this '
+      + 'issue: IRR shows the pin\'s vector while bare metal holds it behind Remote IRR). [io/vioapic.c vioapic_set_pinstate]',
+  },
+  {
     cause: 'spurious:edge-resent-on-unmask',
     why: 'ioapic:edge-resent-on-unmask of a vector a redirection-table write has since changed, so the oracle cannot tie '
       + 'it to a pin. [io/vioapic.c vioapic_write]',
