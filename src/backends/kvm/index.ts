@@ -126,6 +126,12 @@ class KvmInstance implements BackendInstance {
       const why = kvm_ioapic_send_why(this.kvm, vector);
       if (why) return why;
     }
+    // A Remote IRR still set, or a level message never re-sent (TMR clear where bare metal has the
+    // re-delivered vector), because an EOI the vIOAPIC was owed went through untrapped.
+    if ((what === 'redir-remote-irr-stale' || what === 'tmr-clear-for-level') && vector >= 16) {
+      const lost = kvm_ioapic_eoi_lost(this.kvm, vector);
+      if (lost) return lost;
+    }
     // Before v4.15 a redirection write cleared Remote IRR: a read shows it clear while in service.
     if (what === 'redir-remote-irr-missing' && kvm_ioapic_remote_irr_cleared(this.kvm, vector)) return 'remote-irr-cleared-by-redirection-write';
     // process_nmi allows two NMIs pending when none is in service, expecting to inject the first

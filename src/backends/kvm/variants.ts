@@ -96,7 +96,29 @@ export const CODE: Record<string, KvmCode> = {
 };
 
 // Deviations every variant shares: real KVM behaviour outside the history studied here.
+// Found by the guided soak of the run-time redirection-write issue (issue 8) on v4.16, v4.16-vtd and v6.12-vtd.
+const EOI_NOT_IN_HANDLED: CauseDoc[] = [
+  {
+    cause: 'stuck:eoi-before-vcpu-scan-ioapic',
+    why: 'A level vector in service on a vCPU is missing from its ioapic_handled_vectors when the guest EOIs it, so the '
+      + 'EOI is virtualized without an exit, kvm_ioapic_update_eoi never runs, Remote IRR stays set and the still-asserted '
+      + 'line is never sent again (bare metal\'s EOI broadcast clears Remote IRR by vector and re-sends). Two ways, both '
+      + 'in the code: the EOI comes before the vCPU handles the KVM_REQ_SCAN_IOAPIC a concurrent redirection write '
+      + 'requested (kvm_make_scan_ioapic_request kicks but does not wait); or the entry\'s vector was rewritten while the '
+      + 'old one was in service, and kvm_ioapic_scan_entry asks kvm_apic_pending_eoi only about each entry\'s current '
+      + 'vector (v6.12 also requests the scan only for the old and new destinations, kvm_make_scan_ioapic_request_mask). '
+      + 'Needs a guest that rewrites a level entry while its interrupt is in service. [ioapic.c ioapic_write_indirect, '
+      + 'kvm_ioapic_scan_entry; x86.c vcpu_scan_ioapic @ v4.16 and v6.12; kvm_ioapic_scan_entry read in the library]',
+  },
+  {
+    cause: 'read:eoi-before-vcpu-scan-ioapic',
+    why: 'stuck:eoi-before-vcpu-scan-ioapic seen by a read: the entry\'s Remote IRR still set, or TMR clear on the new '
+      + 'destination that bare metal\'s re-sent level message would have set. [see stuck:eoi-before-vcpu-scan-ioapic]',
+  },
+];
+
 const COMMON_DEVIATIONS: CauseDoc[] = [
+  ...EOI_NOT_IN_HANDLED,
   {
     cause: 'stuck:l1-pending-at-nested-entry',
     why: 'An L1 interrupt (or NMI) already pending when L1 executes VMLAUNCH/VMRESUME (L1 had IF=0), or synced by '
