@@ -586,7 +586,7 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
         let worst = -1;
         for (let w = 0; w < 8; w++) scratch[w] = v[w]! ^ a.tmr[w]!;
         for (let x = 255; x >= 16; x--) {
-          if (!vsHas(scratch, x) || vsHas(a.inflight.bits, x) || vsHas(a.extra.bits, x)) continue;
+          if (!vsHas(scratch, x) || vsHas(a.inflight.bits, x) || vsHas(a.extra.bits, x) || vsHas(a.tmrMaybe, x)) continue;
           worst = x;
           break;
         }

@@ -45,6 +45,12 @@ export class RefLapic {
   readonly irr = vecSet();
   readonly isr = vecSet();
   readonly tmr = vecSet();
+  /**
+   * TMR bits set by a message that crossed an SVR write (REF-SVR-3): it may have been discarded
+   * while the APIC was disabled, leaving TMR as it was, so a read may show either value until a
+   * message of the vector lands for sure.
+   */
+  readonly tmrMaybe = vecSet();
   tpr = 0;
   /** Errors detected since the last ESR write (or, before any write, since the last read). */
   esr = 0;
@@ -111,7 +117,7 @@ export class RefLapic {
 
   /** Copy every piece of state (the real-hardware judge forks reference states). */
   copyFrom(o: RefLapic): void {
-    this.irr.set(o.irr); this.isr.set(o.isr); this.tmr.set(o.tmr);
+    this.irr.set(o.irr); this.isr.set(o.isr); this.tmr.set(o.tmr); this.tmrMaybe.set(o.tmrMaybe);
     this.tpr = o.tpr; this.esr = o.esr; this.nmiPending = o.nmiPending;
     this.addr.id = o.addr.id; this.addr.ldr = o.addr.ldr; this.addr.flat = o.addr.flat;
     this.timer.copyFrom(o.timer); this.now = o.now;
@@ -143,6 +149,7 @@ export class RefLapic {
 
   /** A message of v landed: TMR follows its trigger mode (REF-ACC-1). */
   landedTrigger(v: number, level: boolean): void {
+    vsDel(this.tmrMaybe, v);
     if (level) { vsAdd(this.tmr, v); vsAdd(this.landedLevel, v); vsDel(this.landedEdge, v); }
     else { vsDel(this.tmr, v); vsAdd(this.landedEdge, v); vsDel(this.landedLevel, v); }
   }
@@ -201,7 +208,7 @@ export class RefLapic {
         this.inflight.takeOne(v);
         if (this.inflightSaw.count(v) > this.inflight.count(v)) this.inflightSaw.takeOne(v);
       }
-      if (c !== 0) { this.extra.add(v, c); this.landedTrigger(v, vsHas(this.inflightLevel, v)); }
+      if (c !== 0) { this.extra.add(v, c); this.landedTrigger(v, vsHas(this.inflightLevel, v)); vsAdd(this.tmrMaybe, v); }
     }
   }
 
@@ -398,6 +405,7 @@ export class Reference {
   confirmExtra(cpu: number, vector: number): void {
     const a = this.cpus[cpu]!;
     if (a.extra.takeAll(vector) === 0) return;
+    vsDel(a.tmrMaybe, vector); // the instance exists: it was accepted, TMR follows it
     a.setPending(vector);
   }
 

@@ -103,6 +103,23 @@ describe('programmable APIC rules', () => {
     expect(r.deliver(1, 0x41, false)).toBeNull(); // taken: it had landed
   });
 
+  it('REF-SVR-3: a level message that crossed the SVR write leaves TMR open until the vector lands for sure', () => {
+    // Found by the guided soak of bare metal: the crossing message may have been discarded while
+    // the APIC was disabled, so TMR may still be clear although the optional instance set it.
+    const r = ref({ ioapic: [{ pin: 0, vector: 0x20, dest: 1, trigger: 'level', masked: false }] });
+    run(r, [{ k: 'lapic_write', cpu: 1, reg: 'svr', value: 0xff }]);
+    r.apply({ k: 'ioapic', pin: 0, op: 'assert' });
+    run(r, [{ k: 'lapic_write', cpu: 1, reg: 'svr', value: 0x1ff }]);
+    const a = r.cpus[1]!;
+    expect(vsHas(a.tmrMaybe, 0x20)).toBe(true);
+    r.dropExtra(1, 0x20); // not taken at the next boundary: it had collapsed or been discarded
+    expect(vsHas(a.tmrMaybe, 0x20)).toBe(true);
+    r.apply({ k: 'ipi', cpu: 0, vector: 0x20, dest: 1 }); // an edge message that surely lands decides it
+    landAll(r);
+    expect(vsHas(a.tmrMaybe, 0x20)).toBe(false);
+    expect(vsHas(a.tmr, 0x20)).toBe(false);
+  });
+
   it('REF-ESR-1: an ESR write latches the errors since the last write; reads do not clear (SDM 10.5.3)', () => {
     const r = ref();
     run(r, [{ k: 'ipi', cpu: 0, vector: 3, dest: 1 }, { k: 'lapic_write', cpu: 0, reg: 'esr', value: 0 }]);
