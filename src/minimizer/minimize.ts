@@ -4,6 +4,7 @@
 // subsequence of a scenario is valid (disabled events are no-ops), so deletion is safe.
 import type { Backend } from '../backends/api.js';
 import { runScenario } from '../engine/session.js';
+import { validateScenario } from '../scenario/schema.js';
 import type { Event, MachineConfig, Scenario } from '../scenario/types.js';
 
 export interface MinimizeResult {
@@ -92,7 +93,12 @@ function fewerCpus(s: Scenario, test: Pred): Scenario {
 }
 
 function fewerPins(s: Scenario, test: Pred): Scenario {
-  const used = new Set(s.events.filter((e) => e.k === 'ioapic').map((e) => (e as { pin: number }).pin));
+  // Pins named by events: inputs, and the redirection entries a guest rewrites or reads.
+  const used = new Set<number>();
+  for (const e of s.events) {
+    if (e.k === 'ioapic' || e.k === 'ioapic_write') used.add(e.pin);
+    else if (e.k === 'ioapic_read' && e.pin !== undefined) used.add(e.pin);
+  }
   if (used.size === s.machine.ioapic.length) return s;
   const cand: Scenario = { ...s, machine: { ...s.machine, ioapic: s.machine.ioapic.filter((p) => used.has(p.pin)) } };
   return test(cand) ? cand : s;
@@ -180,6 +186,9 @@ export function minimize(s: Scenario, backend: Backend, variant: string, signatu
     if (runs >= maxRuns) return false;
     runs++;
     try {
+      // A candidate must still be a valid scenario (a pin an event names must stay configured,
+      // a level vector must keep its own): the reproducer is written and read back as a file.
+      validateScenario(c);
       return runScenario(c, backend, variant).primary?.signature === signature;
     } catch {
       return false;
