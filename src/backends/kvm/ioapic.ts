@@ -24,6 +24,8 @@ export interface KvmRte {
    * without an EOI-induced exit (the vIOAPIC never saw it), and why; '' otherwise.
    */
   eoiLostWhy: string;
+  /** Diagnostics: the vector whose EOI was lost (the entry may have been rewritten to another since). */
+  eoiLostVector: number;
 }
 
 export class KvmIoapic {
@@ -44,7 +46,7 @@ export class KvmIoapic {
   readonly owedWhy: string[] = new Array<string>(256).fill('');
   constructor(pins: readonly IoapicPin[]) {
     for (const p of pins) {
-      this.rtes.push({ pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remoteIrr: false, remoteIrrLost: false, eoiLostWhy: '' });
+      this.rtes.push({ pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remoteIrr: false, remoteIrrLost: false, eoiLostWhy: '', eoiLostVector: -1 });
     }
   }
 
@@ -110,6 +112,7 @@ function dest_vcpus(kvm: Kvm, dest: number): number {
 function clear_remote_irr(e: KvmRte): void {
   e.remoteIrr = false;
   e.eoiLostWhy = '';
+  e.eoiLostVector = -1;
 }
 
 /** One dword of a redirection entry as the guest writes it (IOWIN after IOREGSEL = 0x10 + 2·pin [+1]). */
@@ -238,7 +241,7 @@ export function kvm_ioapic_scan_entry(kvm: Kvm, t: KvmVcpu, handled: VecSet): vo
  */
 export function kvm_ioapic_eoi_not_trapped(kvm: Kvm, t: KvmVcpu, vector: number, why: string): void {
   if (!vsHas(t.vapic.tmr, vector)) return;
-  for (const e of kvm.ioapic.rtes) if (e.vector === vector && e.level && e.remoteIrr && !e.eoiLostWhy) e.eoiLostWhy = why;
+  for (const e of kvm.ioapic.rtes) if (e.vector === vector && e.level && e.remoteIrr && !e.eoiLostWhy) { e.eoiLostWhy = why; e.eoiLostVector = vector; }
 }
 
 /** Diagnostics (explain of a read): a level entry of this vector whose Remote IRR a redirection write cleared. */
@@ -249,7 +252,8 @@ export function kvm_ioapic_remote_irr_cleared(kvm: Kvm, vector: number): boolean
 
 /** Diagnostics (whereStuck): a level entry of this vector whose Remote IRR waits on an EOI the vIOAPIC never saw. */
 export function kvm_ioapic_eoi_lost(kvm: Kvm, vector: number): string | undefined {
-  for (const e of kvm.ioapic.rtes) if (e.vector === vector && e.remoteIrr && e.eoiLostWhy) return e.eoiLostWhy;
+  // Also by the vector whose EOI was lost: a later write may have changed the entry's vector.
+  for (const e of kvm.ioapic.rtes) if ((e.vector === vector || e.eoiLostVector === vector) && e.remoteIrr && e.eoiLostWhy) return e.eoiLostWhy;
   return undefined;
 }
 
