@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BACKENDS } from '../backends/registry.js';
-import { generateAndRun, makeRng, type Rng } from '../gen/generator.js';
+import { generateAndRun, makeRng } from '../gen/generator.js';
 import { parseScenario, ScenarioError } from '../scenario/schema.js';
 
 const { values } = parseArgs({

@@ -14,7 +14,6 @@ const { values } = parseArgs({ options: { time: { type: 'string' }, jobs: { type
 const filters = (values.backend as string[] | undefined) ?? resolveTargets(BACKENDS, [])
   .filter((t) => t.backend.variants.find((v) => v.name === t.variant)!.status === 'clean')
   .map((t) => `${t.backend.name}/${t.variant}`);
-const targets = resolveTargets(BACKENDS, filters);
 const out = mkdtempSync(join(tmpdir(), 'irqdiff-soak-'));
 const seconds = parseDuration((values.time as string | undefined) ?? '60s');
 const jobs = Number(values.jobs ?? cpus().length);

@@ -6,7 +6,6 @@ import { parseArgs } from 'node:util';
 import { allBackends } from '../backends/load.js';
 import { explore } from '../explore/explore.js';
 import { resolveTargets } from '../fuzz/targets.js';
-import { parseSignature } from '../oracle/divergence.js';
 import { shown } from '../scenario/sanitize.js';
 import { readScenarioFile, walkJson } from '../store/files.js';
 

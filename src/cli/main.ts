@@ -4,7 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Backend } from '../backends/api.js';
 import { supportsScenario } from '../backends/features.js';
 import { runCampaign } from '../fuzz/campaign.js';
-import { CLASS_LABEL, classify, type Class } from '../fuzz/classify.js';
+import { CLASS_LABEL, classify } from '../fuzz/classify.js';
 import { rateAlarms } from '../fuzz/rates.js';
 import { resolveTargets, TargetError, type Target } from '../fuzz/targets.js';
 import { ScenarioError } from '../scenario/error.js';
@@ -13,6 +13,7 @@ import type { Scenario } from '../scenario/types.js';
 import { checkWritableDir, checkWritableFile, OutputError, readScenarioFile, scenarioText, writeAtomic } from '../store/files.js';
 import type { FuzzValues } from './campaign.js';
 import { expectTarget, foundTarget } from './file-targets.js';
+import { findingLine, printAlarms, tallyFindings } from './findings.js';
 import { emphasis, jsonLine, useColor } from './output.js';
 import { VERSION } from './version.js';
 
@@ -207,22 +208,13 @@ async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number
   } else {
     out(title);
     summary = await runCampaign(options, (e) => {
-      if (e.kind === 'finding') {
-        const c = classify(backends, e.signature!, corpus);
-        const line = `NEW  ${CLASS_LABEL[c]}  ${shown(e.text, 1000)}\n     → ${shown(e.path ?? '', 500)}`;
-        out(c === 'unexpected' ? emph(line) : line);
-      } else out(e.kind === 'warning' ? `warning: ${shown(e.text, 1000)}` : e.text);
+      if (e.kind === 'finding') out(findingLine(backends, corpus, e.signature!, e.text, e.path ?? '', emph));
+      else out(e.kind === 'warning' ? `warning: ${shown(e.text, 1000)}` : e.text);
     });
   }
   if (!json && summary.resumedFrom.some((x) => x > 0)) out(`(resumed at iterations ${summary.resumedFrom.join(', ')})`);
   const secs = summary.elapsedMs / 1000;
-  const classes: Record<Class, number> = { expected: 0, known: 0, corpus: 0, unexpected: 0 };
-  const unexpected: { signature: string; path: string }[] = [];
-  for (const f of summary.newFindings) {
-    const c = classify(backends, f.signature, corpus);
-    classes[c]++;
-    if (c === 'unexpected') unexpected.push(f);
-  }
+  const { classes, unexpected } = tallyFindings(backends, summary.newFindings, corpus);
   // Rates were recorded with the default generator: only comparable with its settings.
   const { DEFAULT_GEN } = await import('../gen/generator.js');
   // ... and with the generator alone: guided search changes how often each cause shows.
@@ -234,10 +226,7 @@ async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number
   }
   out(`done: ${summary.scenarios} interleavings, ${summary.events} events in ${secs.toFixed(1)}s (${Math.round(summary.events / secs)} events/s), ${summary.divergent} divergent; ${summary.newFindings.length} new root causes (${classes.unexpected} UNEXPECTED, ${classes.expected} documented bugs, ${classes.known} documented deviations, ${classes.corpus} in corpus)`);
   for (const [k, [sc, ev, dv]] of Object.entries(summary.perTarget)) out(`  ${k.padEnd(28)} ${String(sc).padStart(9)} interleavings ${String(ev).padStart(11)} events ${String(dv).padStart(8)} divergent`);
-  for (const r of alarms) {
-    out(emph(`RATE JUMP  ${r.signature}: in ${r.observed} of ${r.runs} interleavings, ${r.ratio.toFixed(0)}x its recorded rate ${r.recorded.toExponential(1)} — a new cause may share this documented symptom`));
-  }
-  for (const f of unexpected) out(emph(`UNEXPECTED  ${f.signature}\n            → ${f.path}`));
+  printAlarms(alarms, unexpected, out, emph);
   epilogue(summary, plan, backends, a.values.coverage === true, out);
   if (unexpected.length > 0 || alarms.length > 0) out(`read them with: irqdiff triage ${outDir}`);
   return unexpected.length > 0 || alarms.length > 0 ? 1 : 0;

@@ -5,11 +5,13 @@ import { cpus } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { allBackends } from '../backends/load.js';
 import { runCoordinator } from '../distributed/coordinator.js';
-import { CLASS_LABEL, classify, corpusSignatures, DEFAULT_GEN, parseDuration, rateAlarms, resolveTargets, type Class } from '../distributed/engine.js';
+import { corpusSignatures, DEFAULT_GEN, parseDuration, rateAlarms, resolveTargets } from '../distributed/engine.js';
 import { modelHash, ownRoot } from '../distributed/model.js';
 import { connect, parseQueueUrl, QueueUrlError } from '../distributed/redis.js';
 import { ModelMismatch, runWorker } from '../distributed/worker.js';
 import { shown } from '../scenario/sanitize.js';
+import { findingLine, printAlarms, tallyFindings } from './findings.js';
+import { emphasis, useColor } from './output.js';
 
 /** Thrown for bad arguments; main.ts turns it into one line and exit 2. */
 export class DistributedUsageError extends Error {}
@@ -105,18 +107,15 @@ export async function cmdFuzzQueue(argv: string[], out: (l: string) => void): Pr
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const emph = (t: string) => (process.stdout.isTTY && !process.env.NO_COLOR ? `\x1b[1;31m${t}\x1b[0m` : t);
+  const emph = (t: string) => emphasis(t, useColor(process.stdout));
   out(`irqdiff fuzz --queue ${url.shown} (queue '${queue}'): ${targets.length} variants, ${iterations !== undefined ? `${iterations} interleavings` : `${seconds}s`}, units of ${unitSize}, seed ${seed}, model ${model.slice(0, 12)}, out ${outDir}/`);
   let summary;
   try {
     summary = await runCoordinator(redis, {
       queue, shownUrl: url.shown, backends, filters, model, seed, seconds, iterations, unitSize, maxEvents, out: outDir, reportEveryMs: 5000, graceMs,
     }, (e) => {
-      if (e.kind === 'finding') {
-        const c = classify(backends, e.signature!, corpus);
-        const line = `NEW  ${CLASS_LABEL[c]}  ${shown(e.text, 1000)}\n     → ${shown(e.path ?? '', 500)}`;
-        out(c === 'unexpected' ? emph(line) : line);
-      } else out(e.kind === 'warning' ? `warning: ${shown(e.text, 1000)}` : shown(e.text, 1000));
+      if (e.kind === 'finding') out(findingLine(backends, corpus, e.signature!, e.text, e.path ?? '', emph));
+      else out(e.kind === 'warning' ? `warning: ${shown(e.text, 1000)}` : shown(e.text, 1000));
     }, stop);
   } finally {
     process.off('SIGINT', onSignal);
@@ -124,20 +123,13 @@ export async function cmdFuzzQueue(argv: string[], out: (l: string) => void): Pr
     redis.disconnect();
   }
   const secs = summary.elapsedMs / 1000;
-  const classes: Record<Class, number> = { expected: 0, known: 0, corpus: 0, unexpected: 0 };
-  const unexpected: { signature: string; path: string }[] = [];
-  for (const f of summary.newFindings) {
-    const c = classify(backends, f.signature, corpus);
-    classes[c]++;
-    if (c === 'unexpected') unexpected.push(f);
-  }
+  const { classes, unexpected } = tallyFindings(backends, summary.newFindings, corpus);
   const alarms = maxEvents === DEFAULT_GEN.maxEvents ? rateAlarms(backends, summary.bySignature, summary.perTarget) : [];
   out(`done: ${summary.scenarios} interleavings, ${summary.events} events; this run ${summary.sessionUnits} units, ${summary.sessionEvents} events in ${secs.toFixed(1)}s (${Math.round(summary.sessionEvents / secs)} events/s; units ${Math.round(summary.sessionEvents / Math.max(summary.unitsPhaseMs / 1000, 0.001))} events/s), ${summary.divergent} divergent; ${summary.buckets} root causes, ${summary.newFindings.length} new (${classes.unexpected} UNEXPECTED, ${classes.expected} documented bugs, ${classes.known} documented deviations, ${classes.corpus} in corpus)`);
   out(`  units: ${summary.units} merged, ${summary.duplicatesIgnored} duplicate results ignored, ${summary.failed.length} failed, ${summary.pending} unfinished; workers: ${Object.entries(summary.workers).map(([w, u]) => `${shown(w, 100)} ${u}`).join(', ') || 'none'}`);
   for (const [k, [sc, ev, dv]] of Object.entries(summary.perTarget)) out(`  ${k.padEnd(28)} ${String(sc).padStart(9)} interleavings ${String(ev).padStart(11)} events ${String(dv).padStart(8)} divergent`);
   for (const f of summary.failed) out(`failed: ${shown(f, 400)}`);
-  for (const r of alarms) out(emph(`RATE JUMP  ${r.signature}: in ${r.observed} of ${r.runs} interleavings, ${r.ratio.toFixed(0)}x its recorded rate ${r.recorded.toExponential(1)} — a new cause may share this documented symptom`));
-  for (const f of unexpected) out(emph(`UNEXPECTED  ${f.signature}\n            → ${f.path}`));
+  printAlarms(alarms, unexpected, out, emph);
   if (unexpected.length > 0 || alarms.length > 0) out(`read them with: irqdiff triage ${outDir}`);
   return unexpected.length > 0 || alarms.length > 0 ? 1 : 0;
 }

@@ -26,7 +26,7 @@ import {
 import { REDIR_DELIVERY_STATUS, REDIR_REMOTE_IRR } from '../apic/ioapic.js';
 import { GUEST_EVENTS, type Event, type MachineConfig, type Reg } from '../scenario/types.js';
 import {
-  makeCause, makeSignature, tagOf, type CauseClass, type Divergence, type DivergenceKind,
+  makeCause, makeSignature, type CauseClass, type Divergence, type DivergenceKind,
 } from './divergence.js';
 
 export interface ObsListener {
