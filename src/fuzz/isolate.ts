@@ -29,7 +29,13 @@ export const ISOLATE_TRIES = 3;
  * `iterationBudget`).
  */
 export function isolate(c: Candidate, t: Target, iterationBudget: boolean): Scenario | undefined {
-  const min = minimize(c.scenario, t.backend, t.variant, c.signature);
+  let start = c.scenario;
+  // A cause seen only behind an earlier one: shrink while it is among the causes first; what
+  // the earlier cause needed is usually dropped, and the cause becomes the run's first.
+  let first: string | undefined;
+  try { first = runScenario(start, t.backend, t.variant).primary?.signature; } catch { return undefined; }
+  if (first !== c.signature) start = minimize(start, t.backend, t.variant, c.signature, 4000, true).scenario;
+  const min = minimize(start, t.backend, t.variant, c.signature);
   let replay;
   try { replay = runScenario(min.scenario, t.backend, t.variant).primary; } catch { return undefined; }
   if (replay?.signature !== c.signature) return undefined; // could not isolate it (yet)

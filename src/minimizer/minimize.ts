@@ -180,7 +180,11 @@ function simplerMachine(s: Scenario, test: Pred): Scenario {
   return cur;
 }
 
-export function minimize(s: Scenario, backend: Backend, variant: string, signature: string, maxRuns = 4000): MinimizeResult {
+/**
+ * `anywhere`: keep the signature among the run's root causes rather than first — for a cause
+ * first seen behind another one; removing the other's events usually makes it first.
+ */
+export function minimize(s: Scenario, backend: Backend, variant: string, signature: string, maxRuns = 4000, anywhere = false): MinimizeResult {
   let runs = 0;
   const test: Pred = (c) => {
     if (runs >= maxRuns) return false;
@@ -189,7 +193,8 @@ export function minimize(s: Scenario, backend: Backend, variant: string, signatu
       // A candidate must still be a valid scenario (a pin an event names must stay configured,
       // a level vector must keep its own): the reproducer is written and read back as a file.
       validateScenario(c);
-      return runScenario(c, backend, variant).primary?.signature === signature;
+      const r = runScenario(c, backend, variant);
+      return anywhere ? r.divergences.some((d) => d.signature === signature) : r.primary?.signature === signature;
     } catch {
       return false;
     }

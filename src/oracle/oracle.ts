@@ -64,6 +64,13 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
   private readonly owner: Own[] = [];
   /** Per vCPU: 1 + index of a cause after which the mirror of that vCPU cannot be trusted. */
   private readonly taint: Int32Array;
+  /**
+   * Per I/O APIC pin, 1 + the divergence that first made the pin send a message bare metal
+   * would not send. From then on the backend's pin (its Remote IRR, what its next EOI retires)
+   * is not bare metal's: later extra messages of the pin, its Remote IRR reads and its held
+   * line are consequences and ride with that cause (docs/oracle.md, "Consequences ride").
+   */
+  private readonly pinOwner = new Map<number, number>();
   private readonly l1Owner: Own[] = [];
   /**
    * Per vCPU and vector: where the backend held a message when bare metal collapsed it into
@@ -215,6 +222,8 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
     const own = this.owner[cpu]!.get(slot);
     const symptom = kind === 'priority-inversion' || kind === 'nmi-order' ? `${this.srcName(cpu, v)}` : this.srcName(cpu, v);
     if (own > 0) { this.record(kind, this.divergences[own - 1]!.cause, cpu, message, symptom); return; }
+    const po = v === NMI_VECTOR ? -1 : this.pinOwned(this.pinOfVector(v));
+    if (po >= 0) { this.record(kind, this.divergences[po]!.cause, cpu, message, symptom); return; }
     const tag = tagAt ?? this.view?.whereStuck?.(cpu, v);
     let cause: string;
     if (tag) cause = makeCause('stuck', tag);
@@ -493,10 +502,8 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
     const slot = nmi ? NMI_SLOT : vector;
     const own = this.owner[cpu]!.get(slot) || (fault === 'not-pending' ? this.dupOwner[cpu]!.get(slot) : 0);
     if (fault === 'not-pending') this.dupOwner[cpu]!.set(slot, 0);
-    const file = (kind: DivergenceKind, cause: string, msg: string, sym: string) => {
-      if (own > 0) this.record(kind, this.divergences[own - 1]!.cause, cpu, msg, sym);
-      else this.record(kind, cause, cpu, msg, sym);
-    };
+    const file = (kind: DivergenceKind, cause: string, msg: string, sym: string): number =>
+      own > 0 ? this.record(kind, this.divergences[own - 1]!.cause, cpu, msg, sym) : this.record(kind, cause, cpu, msg, sym);
     switch (fault) {
       case 'not-pending': {
         const a = this.ref.cpus[cpu]!;
@@ -514,7 +521,11 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
         else if (heldAt) cause = makeCause('stuck', heldAt);
         else if (io) cause = makeCause('ioapic', io);
         else cause = makeCause(kind, site);
-        file(kind, cause, msg, src);
+        const pin = io ? this.pinOfVector(vector) : -1;
+        const po = own > 0 ? -1 : this.pinOwned(pin);
+        if (po >= 0) { this.record(kind, this.divergences[po]!.cause, cpu, msg, src); return; }
+        const i = file(kind, cause, msg, src);
+        if (pin >= 0 && i >= 0 && !this.pinOwner.has(pin)) this.pinOwner.set(pin, i + 1);
         return;
       }
       case 'masked-if': file('masked-if', makeCause('masked', this.why(cpu, 'masked', vector, site)), `vCPU${cpu} took ${what} with RFLAGS.IF = 0`, src); return;
@@ -523,6 +534,17 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
       case 'nmi-blocked': file('nmi-blocked', makeCause('nmi-blocked', this.why(cpu, 'nmi-blocked', NMI_VECTOR, site)), `vCPU${cpu} took an NMI while NMIs were blocked`, 'nmi'); return;
       case 'not-running': file('l1-invariant', makeCause('l1-invariant', 'l1-deliver-while-l2'), `L1 on vCPU${cpu} took ${what} while L2 was running`, src); return;
     }
+  }
+
+  /** The pin whose entry carries `vector` now (the one ioapicShape judges), or -1. */
+  private pinOfVector(vector: number): number {
+    for (const p of this.ref.pins.values()) if (p.vector === vector) return p.pin;
+    return -1;
+  }
+
+  /** The divergence index that owns pin `pin`'s state (see pinOwner), or -1. */
+  private pinOwned(pin: number): number {
+    return pin >= 0 ? (this.pinOwner.get(pin) ?? 0) - 1 : -1;
   }
 
   /**
@@ -558,6 +580,8 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
       for (const v of vectors) {
         const own = this.owner[cpu]!.get(v);
         if (own > 0) { this.record('read-mismatch', this.divergences[own - 1]!.cause, cpu, msg, reg); return; }
+        const po = this.pinOwned(this.pinOfVector(v));
+        if (po >= 0) { this.record('read-mismatch', this.divergences[po]!.cause, cpu, msg, reg); return; }
       }
       // The backend may name the path that left the register so (its explain), else the shape.
       this.record('read-mismatch', makeCause('read', this.why(cpu, tag, vectors.length > 0 ? vectors[0]! : -1, tag)), cpu, msg, reg);
@@ -674,7 +698,17 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
         const tag = reg === 'redir-hi' ? 'redir-dest-mismatch'
           : ((got ^ expect) & care) === REDIR_REMOTE_IRR ? (got & REDIR_REMOTE_IRR ? 'redir-remote-irr-stale' : 'redir-remote-irr-missing')
           : 'redir-entry-mismatch';
-        mismatch(tag, `vCPU${cpu} read ${reg} of IOAPIC pin ${pin} = ${hex(got)}, bare metal: ${hex(expect)}`, [p.vector]);
+        const msg = `vCPU${cpu} read ${reg} of IOAPIC pin ${pin} = ${hex(got)}, bare metal: ${hex(expect)}`;
+        const po = this.pinOwned(pin);
+        if (po >= 0) { this.record('read-mismatch', this.divergences[po]!.cause, cpu, msg, reg); return; }
+        // A Remote IRR still set where bare metal cleared it holds the level line: if the backend
+        // names where its line is held, that is the cause (stuck), whether the guest reads the
+        // bit first or the drain finds the line held first.
+        if (tag === 'redir-remote-irr-stale' && p.level && this.owner[cpu]!.get(p.vector) === 0) {
+          const at = this.view?.whereStuck?.(cpu, p.vector);
+          if (at) { this.record('read-mismatch', makeCause('stuck', at), cpu, msg, reg); return; }
+        }
+        mismatch(tag, msg, [p.vector]);
         return;
       }
       default: {
@@ -740,7 +774,12 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
       else if (io) cause = makeCause('ioapic', io);
       else if (extra < 16) cause = makeCause('read', 'irr-illegal-vector');
       else cause = makeCause('read', vsHas(a.everSent, extra) ? 'irr-stale' : 'irr-never-sent');
-      this.record('read-mismatch', cause, cpu, msg, 'irr');
+      // An extra message of a pin seen in IRR: the pin's state is the backend's own from here on.
+      const pin = io ? this.pinOfVector(extra) : -1;
+      const po = this.pinOwned(pin);
+      if (po >= 0) { this.record('read-mismatch', this.divergences[po]!.cause, cpu, msg, 'irr'); return; }
+      const i = this.record('read-mismatch', cause, cpu, msg, 'irr');
+      if (pin >= 0 && i >= 0) this.pinOwner.set(pin, i + 1);
     }
   }
 
