@@ -3,7 +3,7 @@
 // not declare included) versus replaying the same number of pre-generated interleavings; and
 // the scaling of a campaign from 1 to 2 workers (same iteration budget).
 //   node dist/bench/campaign-throughput.js [--iterations 20000] [--runs 3] [--campaign-iterations N]
-//        [--engine random|guided] [--backend NAME/VARIANT]...
+//        [--engine random|guided] [--backend NAME/VARIANT]... [--phases replay,random,guided,workers]
 // Honest measurement: every phase runs in a fresh process (a process that ran replay with raw
 // backends and then the loop with guarded ones makes V8's call sites megamorphic and charges
 // that to the loop), after a warm-up of its own (JIT), `--runs` times; medians are printed, in
@@ -26,7 +26,7 @@ import { generateAndRun } from '../gen/generator.js';
 const { values } = parseArgs({
   options: {
     iterations: { type: 'string' }, runs: { type: 'string' }, 'campaign-iterations': { type: 'string' }, engine: { type: 'string' },
-    backend: { type: 'string', multiple: true }, phase: { type: 'string' }, workers: { type: 'string' },
+    backend: { type: 'string', multiple: true }, phase: { type: 'string' }, workers: { type: 'string' }, phases: { type: 'string' },
   },
 });
 const iterations = Number(values.iterations ?? 20000);
@@ -35,6 +35,8 @@ const campaignIterations = Number(values['campaign-iterations'] ?? iterations * 
 const engine = (values.engine ?? 'random') as Engine;
 const filters = (values.backend as string[] | undefined) ?? ['kvm/v4.16', 'bhyve/fixed', 'xen/4.22', 'acrn/v3.3-adv'];
 const WARM = 10000;
+// Which parts to run (default all): the loop-cost figures need only replay and random.
+const phases = new Set((values.phases ?? 'replay,random,guided,workers').split(','));
 
 const cpuSec = (): number => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; };
 
@@ -96,11 +98,12 @@ async function main(): Promise<void> {
   console.log(`targets ${filters.join(' ')}; ${iterations} interleavings per loop phase, median of ${runs} fresh processes`);
   const rate: Record<string, { wall: number; cpu: number }> = {};
   for (const p of ['replay', 'random', 'guided']) {
+    if (!phases.has(p)) continue;
     const ms: Measure[] = [];
     for (let r = 0; r < runs; r++) ms.push(child<Measure>(['--phase', p]));
     rate[p] = { wall: median(ms.map((m) => m.events / m.wall)), cpu: median(ms.map((m) => m.events / m.cpu)) };
     const label = p === 'replay' ? 'replay of pre-generated interleavings' : `campaign loop, ${p}`;
-    const cost = p === 'replay' ? '' : `  (engine cost ${(rate.replay!.wall / rate[p]!.wall).toFixed(2)}x replay wall, ${(rate.replay!.cpu / rate[p]!.cpu).toFixed(2)}x CPU)`;
+    const cost = p === 'replay' || !rate.replay ? '' : `  (engine cost ${(rate.replay!.wall / rate[p]!.wall).toFixed(2)}x replay wall, ${(rate.replay!.cpu / rate[p]!.cpu).toFixed(2)}x CPU)`;
     console.log(`${label}: ${k(rate[p]!.wall)} events/s wall, ${k(rate[p]!.cpu)} events/CPU-s${cost}`);
     if (p === 'random') {
       // JIT warm-up of a fresh isolate: the first WARM iterations cost this much more CPU than steady state.
@@ -108,6 +111,7 @@ async function main(): Promise<void> {
       console.log(`  start-up: the first ${WARM} iterations of a fresh process cost ${extra.toFixed(2)} CPU-s more than in steady state (JIT warm-up)`);
     }
   }
+  if (!phases.has('workers')) return;
   interface W { events: number; wall: number; cpu: number; mainCpu: number; workerCpu: number[]; startupMs: number[]; isolations: number; causes: number }
   const res: Record<number, W[]> = {};
   for (let r = 0; r < runs; r++) for (const w of [1, 2]) (res[w] ??= []).push(child<W>(['--phase', 'workers', '--workers', String(w)]));
