@@ -1,18 +1,21 @@
 // The interleaving generator. It drives a Session as it goes and looks at where each vCPU
 // is (guest, hypervisor, blocked, in-flight physical interrupts, handler frames) to choose
 // events that are enabled, so most of what it generates does something. Every random
-// choice comes from one seedrandom stream: the same seed yields the same scenario.
-import seedrandom from 'seedrandom';
+// choice comes from one seedrandom stream (src/gen/rng.ts, the same ARC4 stream as the
+// seedrandom package): the same seed yields the same scenario.
 import type { Backend } from '../backends/api.js';
 import { hasFeature } from '../backends/features.js';
 import { Session, type RunResult } from '../engine/session.js';
 import type { Event, IoapicPin, MachineConfig, Scenario } from '../scenario/types.js';
 import { SCENARIO_VERSION } from '../scenario/types.js';
+import { Arc4 } from './rng.js';
 
 export type Rng = () => number;
 
+/** seedrandom(seed)'s stream, double for double (src/gen/rng.ts). */
 export function makeRng(seed: string): Rng {
-  return seedrandom(seed);
+  const a = new Arc4(seed);
+  return () => a.next();
 }
 
 function pick<T>(rng: Rng, xs: readonly T[]): T {
