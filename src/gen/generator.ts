@@ -7,7 +7,7 @@ import type { Backend } from '../backends/api.js';
 import { hasFeature } from '../backends/features.js';
 import { Session, type RunResult } from '../engine/session.js';
 import type { Event, IoapicPin, MachineConfig, Scenario } from '../scenario/types.js';
-import { SCENARIO_VERSION } from '../scenario/types.js';
+import { MAX_VCPUS, SCENARIO_VERSION } from '../scenario/types.js';
 import { Arc4 } from './rng.js';
 
 export type Rng = () => number;
@@ -161,25 +161,45 @@ const LAPIC_READ_X: readonly LapicReadReg[] = ['id', 'ldr', 'dfr', 'svr', 'versi
 /** Rows per event: at most 30 per vCPU (one in guest mode, all features) plus 3 machine-wide. */
 const ROWS_PER_VCPU = 30;
 
-/** One interleaving's generation state: what the candidates depend on, and the row table. */
+/** Feature lookups per backend, redone if its feature list is replaced. */
+const FEATS = new WeakMap<Backend, { of: Backend['features']; feats: Feats }>();
+
+function cachedFeats(be: Backend): Feats {
+  const c = FEATS.get(be);
+  if (c !== undefined && c.of === be.features) return c.feats;
+  const feats = featsOf(be);
+  FEATS.set(be, { of: be.features, feats });
+  return feats;
+}
+
+/**
+ * One interleaving's generation state: what the candidates depend on, and the row table.
+ * A campaign generates ~10^4 interleavings a second: one Gen (its table) is leased to each
+ * generation in turn (leaseGen/returnGen) instead of being allocated per interleaving.
+ */
 class Gen {
-  readonly feats: Feats;
-  readonly hv: boolean;
-  readonly x2: boolean;
-  // The table is reused for every event of the interleaving (nothing outlives one choice).
-  readonly kind: Uint8Array;
-  readonly cpu: Uint8Array;
-  readonly w: Float64Array;
+  rng!: Rng;
+  s!: Session;
+  m!: MachineConfig;
+  vectors!: number[];
+  feats!: Feats;
+  hv = false;
+  x2 = false;
+  // The table is reused for every event (nothing outlives one choice).
+  kind = new Uint8Array(ROWS_PER_VCPU * MAX_VCPUS + 3);
+  cpu = new Uint8Array(ROWS_PER_VCPU * MAX_VCPUS + 3);
+  w = new Float64Array(ROWS_PER_VCPU * MAX_VCPUS + 3);
   n = 0;
 
-  constructor(readonly rng: Rng, readonly s: Session, readonly m: MachineConfig, readonly vectors: number[]) {
-    const rows = ROWS_PER_VCPU * m.vcpus + 3;
-    this.kind = new Uint8Array(rows);
-    this.cpu = new Uint8Array(rows);
-    this.w = new Float64Array(rows);
-    this.feats = featsOf(s.backend);
+  reset(rng: Rng, s: Session, m: MachineConfig, vectors: number[]): this {
+    this.rng = rng; this.s = s; this.m = m; this.vectors = vectors;
+    this.feats = cachedFeats(s.backend);
     this.hv = m.hyperv?.apicAssist === true;
     this.x2 = m.apic === 'x2apic';
+    const rows = ROWS_PER_VCPU * m.vcpus + 3;
+    // A machine the schema would refuse (more vCPUs than MAX_VCPUS) still gets a table that fits.
+    if (this.w.length < rows) { this.kind = new Uint8Array(rows); this.cpu = new Uint8Array(rows); this.w = new Float64Array(rows); }
+    return this;
   }
 
   private row(kind: K, cpu: number, w: number): void {
@@ -384,6 +404,28 @@ class Gen {
   }
 }
 
+/** A spare Gen and a spare seeded stream; a nested generation (an observer that generates) finds none and makes its own. */
+let spareGen: Gen | undefined;
+let spareStream: { a: Arc4; rng: Rng } | undefined;
+
+function leaseGen(rng: Rng, s: Session, m: MachineConfig, vectors: number[]): Gen {
+  const g = spareGen ?? new Gen();
+  spareGen = undefined;
+  return g.reset(rng, s, m, vectors);
+}
+
+function newStream(): { a: Arc4; rng: Rng } {
+  const a = new Arc4('');
+  return { a, rng: () => a.next() };
+}
+
+function returnGen(g: Gen): void {
+  // Drop the run's objects so a spare keeps nothing alive.
+  g.s = undefined as unknown as Session; g.m = undefined as unknown as MachineConfig; g.vectors = undefined as unknown as number[];
+  g.rng = undefined as unknown as Rng;
+  spareGen = g;
+}
+
 /** Watches a run event by event (coverage); called after each scenario event, not the drain. */
 export interface RunObserver {
   start(session: Session): void;
@@ -397,14 +439,18 @@ export interface Generated {
 
 /** Generate one interleaving for (backend, variant) from `seed`, run it, drain and judge. */
 export function generateAndRun(seed: string, backend: Backend, variant: string, opts: GenOptions = DEFAULT_GEN, observe?: RunObserver): Generated {
-  const rng = makeRng(seed);
+  // seedrandom(seed)'s stream, in a reused state when one is spare (makeRng allocates one).
+  const stream = spareStream ?? newStream();
+  spareStream = undefined;
+  stream.a.seed(seed);
+  const rng = stream.rng;
   const vectors = vectorPool(rng);
   const machine = generateMachine(rng, backend, vectors);
   const session = new Session(backend, variant, machine);
   observe?.start(session);
   const events: Event[] = [];
   const n = 4 + Math.floor(rng() * (opts.maxEvents - 3));
-  const gen = new Gen(rng, session, machine, vectors);
+  const gen = leaseGen(rng, session, machine, vectors);
   for (let i = 0; i < n; i++) {
     gen.candidates();
     const ev = gen.next();
@@ -412,6 +458,8 @@ export function generateAndRun(seed: string, backend: Backend, variant: string, 
     session.apply(ev, i);
     observe?.after(ev);
   }
+  returnGen(gen);
+  spareStream = stream;
   const result = session.finish();
   return { scenario: { irqdiff: SCENARIO_VERSION, machine, events }, result };
 }
@@ -436,7 +484,7 @@ export function extendAndRun(rng: Rng, backend: Backend, variant: string, base: 
     observe?.after(ev);
   }
   const n = events.length + 4 + Math.floor(rng() * (opts.maxEvents - 3));
-  const gen = new Gen(rng, session, machine, vectors);
+  const gen = leaseGen(rng, session, machine, vectors);
   for (let i = events.length; i < n; i++) {
     gen.candidates();
     const ev = gen.next();
@@ -444,6 +492,7 @@ export function extendAndRun(rng: Rng, backend: Backend, variant: string, base: 
     session.apply(ev, i);
     observe?.after(ev);
   }
+  returnGen(gen);
   const result = session.finish();
   return { scenario: { irqdiff: SCENARIO_VERSION, machine, events }, result };
 }
