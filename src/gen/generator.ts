@@ -52,18 +52,20 @@ export function generateMachine(rng: Rng, backend: Backend, vectors: number[]): 
   const m: MachineConfig = { vcpus, apic: chance(rng, 0.7) ? 'x2apic' : 'xapic', ioapic };
   // A backend that models xAPIC guests only (acrn) gets one; no extra draw, so other
   // backends' seeds keep their interleavings.
-  if (m.apic === 'x2apic' && backend.supports(m) !== null && backend.supports({ ...m, apic: 'xapic' }) === null) m.apic = 'xapic';
-  const nested: MachineConfig = { ...m, nested: { exitOnIntr: true } };
+  // (The machines below are literals with the keys of `{ ...m, key }` in the same order: a
+  // spread costs more, and a machine's JSON, key order included, is part of the scenario.)
+  if (m.apic === 'x2apic' && backend.supports(m) !== null && backend.supports({ vcpus, apic: 'xapic', ioapic }) === null) m.apic = 'xapic';
+  const nested: MachineConfig = { vcpus, apic: m.apic, ioapic, nested: { exitOnIntr: true } };
   if (backend.supports(nested) === null && (backend.supports(m) !== null || chance(rng, 0.5))) {
     // L1 giving L2 posted interrupts, for backends that model it (kvm): the draw happens only
     // for them, so other backends' seeds keep their interleavings.
-    const posted: MachineConfig = { ...m, nested: { exitOnIntr: true, postedIntr: true } };
+    const posted: MachineConfig = { vcpus, apic: m.apic, ioapic, nested: { exitOnIntr: true, postedIntr: true } };
     if (backend.supports(posted) === null && chance(rng, 0.3)) return posted;
     return nested;
   }
   // The Hyper-V APIC assist, for backends that accept it (xen, and baremetal as the soundness
   // baseline): the draw happens only for them, so the streams of backends that refuse it are unchanged.
-  const hyperv: MachineConfig = { ...m, hyperv: { apicAssist: true } };
+  const hyperv: MachineConfig = { vcpus, apic: m.apic, ioapic, hyperv: { apicAssist: true } };
   if (backend.supports(hyperv) === null && chance(rng, 0.5)) return hyperv;
   programmable(rng, backend, m);
   return m;
@@ -74,7 +76,8 @@ export function generateMachine(rng: Rng, backend: Backend, vectors: number[]): 
  * backends that declare them, so every other backend's seeds keep their interleavings.
  */
 function programmable(rng: Rng, backend: Backend, m: MachineConfig): void {
-  if (hasFeature(backend, 'machine.apicIds') && chance(rng, 0.3)) {
+  const f = cachedFeats(backend);
+  if (f.apicIds && chance(rng, 0.3)) {
     // x2APIC: IDs in clusters other than 0 (16 IDs a cluster); xAPIC: a permutation with gaps.
     const ids: number[] = [];
     while (ids.length < m.vcpus) {
@@ -84,8 +87,8 @@ function programmable(rng: Rng, backend: Backend, m: MachineConfig): void {
     m.apicIds = ids;
   }
   for (const p of m.ioapic) {
-    if (hasFeature(backend, 'ioapic.logical') && chance(rng, 0.3)) { p.logical = true; p.dest = 1 + Math.floor(rng() * ((1 << m.vcpus) - 1)); }
-    if (hasFeature(backend, 'ioapic.lowest') && chance(rng, 0.2)) p.lowest = true;
+    if (f.ioapicLogical && chance(rng, 0.3)) { p.logical = true; p.dest = 1 + Math.floor(rng() * ((1 << m.vcpus) - 1)); }
+    if (f.ioapicLowest && chance(rng, 0.2)) p.lowest = true;
   }
 }
 
@@ -134,7 +137,7 @@ const enum K {
 interface Feats {
   lint: boolean; time: boolean; msiLowest: boolean; svr: boolean; esr: boolean; idLdrDfr: boolean; lapicRead: boolean;
   lvtTimer: boolean; tscDeadline: boolean; int: boolean; selfIpi: boolean; ipiLowest: boolean; ipiDest32: boolean;
-  ioapicWrite: boolean; ioapicRead: boolean; ioapicLogical: boolean; ioapicLowest: boolean;
+  ioapicWrite: boolean; ioapicRead: boolean; ioapicLogical: boolean; ioapicLowest: boolean; apicIds: boolean;
 }
 
 function featsOf(be: Backend): Feats {
@@ -144,7 +147,7 @@ function featsOf(be: Backend): Feats {
     idLdrDfr: has('lapic_write.id') && has('lapic_write.ldr') && has('lapic_write.dfr'), lapicRead: has('lapic_read.id'),
     lvtTimer: has('lvt_timer'), tscDeadline: has('tsc_deadline'), int: has('int'), selfIpi: has('self_ipi'), ipiLowest: has('ipi.lowest'),
     ipiDest32: has('ipi.dest32'), ioapicWrite: has('ioapic_write'), ioapicRead: has('ioapic_read'), ioapicLogical: has('ioapic.logical'),
-    ioapicLowest: has('ioapic.lowest'),
+    ioapicLowest: has('ioapic.lowest'), apicIds: has('machine.apicIds'),
   };
 }
 
@@ -190,6 +193,7 @@ class Gen {
   cpu = new Uint8Array(ROWS_PER_VCPU * MAX_VCPUS + 3);
   w = new Float64Array(ROWS_PER_VCPU * MAX_VCPUS + 3);
   n = 0;
+  total = 0;
 
   reset(rng: Rng, s: Session, m: MachineConfig, vectors: number[]): this {
     this.rng = rng; this.s = s; this.m = m; this.vectors = vectors;
@@ -207,6 +211,8 @@ class Gen {
     this.kind[n] = kind;
     this.cpu[n] = cpu;
     this.w[n] = w;
+    // The same additions, in the same order, as summing the list afterwards.
+    this.total += w;
   }
 
   /** The enabled events of the current state, as rows (the old candidates()). */
@@ -215,6 +221,7 @@ class Gen {
     const m = this.m;
     const f = this.feats;
     this.n = 0;
+    this.total = 0;
     for (let cpu = 0; cpu < m.vcpus; cpu++) {
       if (b.physPending(cpu)) this.row(K.Pirq, cpu, 10);
       // The logical clock runs in every state (a halted guest waits for its timer).
@@ -288,9 +295,7 @@ class Gen {
   next(): Event {
     const n = this.n;
     const w = this.w;
-    let total = 0;
-    for (let i = 0; i < n; i++) total += w[i]!;
-    let r = this.rng() * total;
+    let r = this.rng() * this.total;
     let at = n - 1;
     for (let i = 0; i < n; i++) {
       r -= w[i]!;
