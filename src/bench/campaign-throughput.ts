@@ -97,14 +97,22 @@ async function main(): Promise<void> {
   if (values.phase) { await phase(values.phase); return; }
   console.log(`targets ${filters.join(' ')}; ${iterations} interleavings per loop phase, median of ${runs} fresh processes`);
   const rate: Record<string, { wall: number; cpu: number }> = {};
-  for (const p of ['replay', 'random', 'guided']) {
-    if (!phases.has(p)) continue;
-    const ms: Measure[] = [];
-    for (let r = 0; r < runs; r++) ms.push(child<Measure>(['--phase', p]));
+  // Loop phases alternate run by run (replay, random, guided, replay, ...): the load on a shared
+  // machine drifts, and each loop run is also compared with the replay run next to it.
+  const loop = ['replay', 'random', 'guided'].filter((p) => phases.has(p));
+  const all: Record<string, Measure[]> = {};
+  for (let r = 0; r < runs; r++) for (const p of loop) (all[p] ??= []).push(child<Measure>(['--phase', p]));
+  for (const p of loop) {
+    const ms = all[p]!;
     rate[p] = { wall: median(ms.map((m) => m.events / m.wall)), cpu: median(ms.map((m) => m.events / m.cpu)) };
     const label = p === 'replay' ? 'replay of pre-generated interleavings' : `campaign loop, ${p}`;
     const cost = p === 'replay' || !rate.replay ? '' : `  (engine cost ${(rate.replay!.wall / rate[p]!.wall).toFixed(2)}x replay wall, ${(rate.replay!.cpu / rate[p]!.cpu).toFixed(2)}x CPU)`;
     console.log(`${label}: ${k(rate[p]!.wall)} events/s wall, ${k(rate[p]!.cpu)} events/CPU-s${cost}`);
+    if (p !== 'replay' && all.replay) {
+      // Per run: this run's CPU per event over the replay run of the same round.
+      const pair = ms.map((m, r) => (m.cpu / m.events) / (all.replay![r]!.cpu / all.replay![r]!.events));
+      console.log(`  paired with the replay run of the same round: ${pair.map((x) => x.toFixed(2)).join(' ')}x CPU, median ${median(pair).toFixed(2)}x`);
+    }
     if (p === 'random') {
       // JIT warm-up of a fresh isolate: the first WARM iterations cost this much more CPU than steady state.
       const extra = median(ms.map((m) => m.warmCpu! - m.warmEvents! / (m.events / m.cpu)));
