@@ -4,6 +4,7 @@
 // the scaling of a campaign from 1 to 2 workers (same iteration budget).
 //   node dist/bench/campaign-throughput.js [--iterations 20000] [--runs 3] [--campaign-iterations N]
 //        [--engine random|guided] [--backend NAME/VARIANT]... [--phases replay,random,guided,workers]
+// (--phases may also name `generate`: generateAndRun alone, for the generator's own share.)
 // Honest measurement: every phase runs in a fresh process (a process that ran replay with raw
 // backends and then the loop with guarded ones makes V8's call sites megamorphic and charges
 // that to the loop), after a warm-up of its own (JIT), `--runs` times; medians are printed, in
@@ -60,6 +61,14 @@ async function phase(name: string): Promise<void> {
     const c0 = cpuSec(), t0 = performance.now();
     for (const { t, s } of scenarios) ev += runScenario(s, t.backend, t.variant).eventsRun;
     m = { events: ev, wall: (performance.now() - t0) / 1000, cpu: cpuSec() - c0 };
+  } else if (name === 'generate') {
+    // generateAndRun alone on the raw backends, same seeds as the loop: the generator's own
+    // cost over replay, without the job's guard and bookkeeping.
+    for (let i = 0; i < WARM; i++) { const t = targets[i % targets.length]!; generateAndRun(`warm:0:${i}`, t.backend, t.variant); }
+    let ev = 0;
+    const c0 = cpuSec(), t0 = performance.now();
+    for (let i = 0; i < iterations; i++) { const t = targets[i % targets.length]!; ev += generateAndRun(`tp:0:${i}`, t.backend, t.variant).result.eventsRun; }
+    m = { events: ev, wall: (performance.now() - t0) / 1000, cpu: cpuSec() - c0 };
   } else if (name === 'workers') {
     const jobs = Number(values.workers);
     const out = mkdtempSync(join(tmpdir(), 'irqdiff-tp-'));
@@ -99,13 +108,13 @@ async function main(): Promise<void> {
   const rate: Record<string, { wall: number; cpu: number }> = {};
   // Loop phases alternate run by run (replay, random, guided, replay, ...): the load on a shared
   // machine drifts, and each loop run is also compared with the replay run next to it.
-  const loop = ['replay', 'random', 'guided'].filter((p) => phases.has(p));
+  const loop = ['replay', 'generate', 'random', 'guided'].filter((p) => phases.has(p));
   const all: Record<string, Measure[]> = {};
   for (let r = 0; r < runs; r++) for (const p of loop) (all[p] ??= []).push(child<Measure>(['--phase', p]));
   for (const p of loop) {
     const ms = all[p]!;
     rate[p] = { wall: median(ms.map((m) => m.events / m.wall)), cpu: median(ms.map((m) => m.events / m.cpu)) };
-    const label = p === 'replay' ? 'replay of pre-generated interleavings' : `campaign loop, ${p}`;
+    const label = p === 'replay' ? 'replay of pre-generated interleavings' : p === 'generate' ? 'generateAndRun alone (raw backends, no job)' : `campaign loop, ${p}`;
     const cost = p === 'replay' || !rate.replay ? '' : `  (engine cost ${(rate.replay!.wall / rate[p]!.wall).toFixed(2)}x replay wall, ${(rate.replay!.cpu / rate[p]!.cpu).toFixed(2)}x CPU)`;
     console.log(`${label}: ${k(rate[p]!.wall)} events/s wall, ${k(rate[p]!.cpu)} events/CPU-s${cost}`);
     if (p !== 'replay' && all.replay) {
