@@ -3,7 +3,8 @@
 // not declare included) versus replaying the same number of pre-generated interleavings; and
 // the scaling of a campaign from 1 to 2 workers (same iteration budget).
 //   node dist/bench/campaign-throughput.js [--iterations 20000] [--runs 3] [--campaign-iterations N]
-//        [--engine random|guided] [--backend NAME/VARIANT]...
+//        [--engine random|guided] [--backend NAME/VARIANT]... [--phases replay,random,guided,workers]
+// (--phases may also name `generate`: generateAndRun alone, for the generator's own share.)
 // Honest measurement: every phase runs in a fresh process (a process that ran replay with raw
 // backends and then the loop with guarded ones makes V8's call sites megamorphic and charges
 // that to the loop), after a warm-up of its own (JIT), `--runs` times; medians are printed, in
@@ -26,7 +27,7 @@ import { generateAndRun } from '../gen/generator.js';
 const { values } = parseArgs({
   options: {
     iterations: { type: 'string' }, runs: { type: 'string' }, 'campaign-iterations': { type: 'string' }, engine: { type: 'string' },
-    backend: { type: 'string', multiple: true }, phase: { type: 'string' }, workers: { type: 'string' },
+    backend: { type: 'string', multiple: true }, phase: { type: 'string' }, workers: { type: 'string' }, phases: { type: 'string' },
   },
 });
 const iterations = Number(values.iterations ?? 20000);
@@ -35,6 +36,8 @@ const campaignIterations = Number(values['campaign-iterations'] ?? iterations * 
 const engine = (values.engine ?? 'random') as Engine;
 const filters = (values.backend as string[] | undefined) ?? ['kvm/v4.16', 'bhyve/fixed', 'xen/4.22', 'acrn/v3.3-adv'];
 const WARM = 10000;
+// Which parts to run (default all): the loop-cost figures need only replay and random.
+const phases = new Set((values.phases ?? 'replay,random,guided,workers').split(','));
 
 const cpuSec = (): number => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; };
 
@@ -57,6 +60,14 @@ async function phase(name: string): Promise<void> {
     let ev = 0;
     const c0 = cpuSec(), t0 = performance.now();
     for (const { t, s } of scenarios) ev += runScenario(s, t.backend, t.variant).eventsRun;
+    m = { events: ev, wall: (performance.now() - t0) / 1000, cpu: cpuSec() - c0 };
+  } else if (name === 'generate') {
+    // generateAndRun alone on the raw backends, same seeds as the loop: the generator's own
+    // cost over replay, without the job's guard and bookkeeping.
+    for (let i = 0; i < WARM; i++) { const t = targets[i % targets.length]!; generateAndRun(`warm:0:${i}`, t.backend, t.variant); }
+    let ev = 0;
+    const c0 = cpuSec(), t0 = performance.now();
+    for (let i = 0; i < iterations; i++) { const t = targets[i % targets.length]!; ev += generateAndRun(`tp:0:${i}`, t.backend, t.variant).result.eventsRun; }
     m = { events: ev, wall: (performance.now() - t0) / 1000, cpu: cpuSec() - c0 };
   } else if (name === 'workers') {
     const jobs = Number(values.workers);
@@ -95,19 +106,29 @@ async function main(): Promise<void> {
   if (values.phase) { await phase(values.phase); return; }
   console.log(`targets ${filters.join(' ')}; ${iterations} interleavings per loop phase, median of ${runs} fresh processes`);
   const rate: Record<string, { wall: number; cpu: number }> = {};
-  for (const p of ['replay', 'random', 'guided']) {
-    const ms: Measure[] = [];
-    for (let r = 0; r < runs; r++) ms.push(child<Measure>(['--phase', p]));
+  // Loop phases alternate run by run (replay, random, guided, replay, ...): the load on a shared
+  // machine drifts, and each loop run is also compared with the replay run next to it.
+  const loop = ['replay', 'generate', 'random', 'guided'].filter((p) => phases.has(p));
+  const all: Record<string, Measure[]> = {};
+  for (let r = 0; r < runs; r++) for (const p of loop) (all[p] ??= []).push(child<Measure>(['--phase', p]));
+  for (const p of loop) {
+    const ms = all[p]!;
     rate[p] = { wall: median(ms.map((m) => m.events / m.wall)), cpu: median(ms.map((m) => m.events / m.cpu)) };
-    const label = p === 'replay' ? 'replay of pre-generated interleavings' : `campaign loop, ${p}`;
-    const cost = p === 'replay' ? '' : `  (engine cost ${(rate.replay!.wall / rate[p]!.wall).toFixed(2)}x replay wall, ${(rate.replay!.cpu / rate[p]!.cpu).toFixed(2)}x CPU)`;
+    const label = p === 'replay' ? 'replay of pre-generated interleavings' : p === 'generate' ? 'generateAndRun alone (raw backends, no job)' : `campaign loop, ${p}`;
+    const cost = p === 'replay' || !rate.replay ? '' : `  (engine cost ${(rate.replay!.wall / rate[p]!.wall).toFixed(2)}x replay wall, ${(rate.replay!.cpu / rate[p]!.cpu).toFixed(2)}x CPU)`;
     console.log(`${label}: ${k(rate[p]!.wall)} events/s wall, ${k(rate[p]!.cpu)} events/CPU-s${cost}`);
+    if (p !== 'replay' && all.replay) {
+      // Per run: this run's CPU per event over the replay run of the same round.
+      const pair = ms.map((m, r) => (m.cpu / m.events) / (all.replay![r]!.cpu / all.replay![r]!.events));
+      console.log(`  paired with the replay run of the same round: ${pair.map((x) => x.toFixed(2)).join(' ')}x CPU, median ${median(pair).toFixed(2)}x`);
+    }
     if (p === 'random') {
       // JIT warm-up of a fresh isolate: the first WARM iterations cost this much more CPU than steady state.
       const extra = median(ms.map((m) => m.warmCpu! - m.warmEvents! / (m.events / m.cpu)));
       console.log(`  start-up: the first ${WARM} iterations of a fresh process cost ${extra.toFixed(2)} CPU-s more than in steady state (JIT warm-up)`);
     }
   }
+  if (!phases.has('workers')) return;
   interface W { events: number; wall: number; cpu: number; mainCpu: number; workerCpu: number[]; startupMs: number[]; isolations: number; causes: number }
   const res: Record<number, W[]> = {};
   for (let r = 0; r < runs; r++) for (const w of [1, 2]) (res[w] ??= []).push(child<W>(['--phase', 'workers', '--workers', String(w)]));

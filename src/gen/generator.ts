@@ -1,18 +1,21 @@
 // The interleaving generator. It drives a Session as it goes and looks at where each vCPU
 // is (guest, hypervisor, blocked, in-flight physical interrupts, handler frames) to choose
 // events that are enabled, so most of what it generates does something. Every random
-// choice comes from one seedrandom stream: the same seed yields the same scenario.
-import seedrandom from 'seedrandom';
+// choice comes from one seedrandom stream (src/gen/rng.ts, the same ARC4 stream as the
+// seedrandom package): the same seed yields the same scenario.
 import type { Backend } from '../backends/api.js';
 import { hasFeature } from '../backends/features.js';
 import { Session, type RunResult } from '../engine/session.js';
 import type { Event, IoapicPin, MachineConfig, Scenario } from '../scenario/types.js';
-import { SCENARIO_VERSION } from '../scenario/types.js';
+import { MAX_VCPUS, SCENARIO_VERSION } from '../scenario/types.js';
+import { Arc4 } from './rng.js';
 
 export type Rng = () => number;
 
+/** seedrandom(seed)'s stream, double for double (src/gen/rng.ts). */
 export function makeRng(seed: string): Rng {
-  return seedrandom(seed);
+  const a = new Arc4(seed);
+  return () => a.next();
 }
 
 function pick<T>(rng: Rng, xs: readonly T[]): T {
@@ -49,18 +52,20 @@ export function generateMachine(rng: Rng, backend: Backend, vectors: number[]): 
   const m: MachineConfig = { vcpus, apic: chance(rng, 0.7) ? 'x2apic' : 'xapic', ioapic };
   // A backend that models xAPIC guests only (acrn) gets one; no extra draw, so other
   // backends' seeds keep their interleavings.
-  if (m.apic === 'x2apic' && backend.supports(m) !== null && backend.supports({ ...m, apic: 'xapic' }) === null) m.apic = 'xapic';
-  const nested: MachineConfig = { ...m, nested: { exitOnIntr: true } };
+  // (The machines below are literals with the keys of `{ ...m, key }` in the same order: a
+  // spread costs more, and a machine's JSON, key order included, is part of the scenario.)
+  if (m.apic === 'x2apic' && backend.supports(m) !== null && backend.supports({ vcpus, apic: 'xapic', ioapic }) === null) m.apic = 'xapic';
+  const nested: MachineConfig = { vcpus, apic: m.apic, ioapic, nested: { exitOnIntr: true } };
   if (backend.supports(nested) === null && (backend.supports(m) !== null || chance(rng, 0.5))) {
     // L1 giving L2 posted interrupts, for backends that model it (kvm): the draw happens only
     // for them, so other backends' seeds keep their interleavings.
-    const posted: MachineConfig = { ...m, nested: { exitOnIntr: true, postedIntr: true } };
+    const posted: MachineConfig = { vcpus, apic: m.apic, ioapic, nested: { exitOnIntr: true, postedIntr: true } };
     if (backend.supports(posted) === null && chance(rng, 0.3)) return posted;
     return nested;
   }
   // The Hyper-V APIC assist, for backends that accept it (xen, and baremetal as the soundness
   // baseline): the draw happens only for them, so the streams of backends that refuse it are unchanged.
-  const hyperv: MachineConfig = { ...m, hyperv: { apicAssist: true } };
+  const hyperv: MachineConfig = { vcpus, apic: m.apic, ioapic, hyperv: { apicAssist: true } };
   if (backend.supports(hyperv) === null && chance(rng, 0.5)) return hyperv;
   programmable(rng, backend, m);
   return m;
@@ -71,7 +76,8 @@ export function generateMachine(rng: Rng, backend: Backend, vectors: number[]): 
  * backends that declare them, so every other backend's seeds keep their interleavings.
  */
 function programmable(rng: Rng, backend: Backend, m: MachineConfig): void {
-  if (hasFeature(backend, 'machine.apicIds') && chance(rng, 0.3)) {
+  const f = cachedFeats(backend);
+  if (f.apicIds && chance(rng, 0.3)) {
     // x2APIC: IDs in clusters other than 0 (16 IDs a cluster); xAPIC: a permutation with gaps.
     const ids: number[] = [];
     while (ids.length < m.vcpus) {
@@ -81,8 +87,8 @@ function programmable(rng: Rng, backend: Backend, m: MachineConfig): void {
     m.apicIds = ids;
   }
   for (const p of m.ioapic) {
-    if (hasFeature(backend, 'ioapic.logical') && chance(rng, 0.3)) { p.logical = true; p.dest = 1 + Math.floor(rng() * ((1 << m.vcpus) - 1)); }
-    if (hasFeature(backend, 'ioapic.lowest') && chance(rng, 0.2)) p.lowest = true;
+    if (f.ioapicLogical && chance(rng, 0.3)) { p.logical = true; p.dest = 1 + Math.floor(rng() * ((1 << m.vcpus) - 1)); }
+    if (f.ioapicLowest && chance(rng, 0.2)) p.lowest = true;
   }
 }
 
@@ -115,185 +121,314 @@ export function vectorPool(rng: Rng): number[] {
   return out;
 }
 
-interface Cand { w: number; make: () => Event }
+// Candidate events as a table: per event the generator lists (kind, vCPU, weight) rows in
+// preallocated arrays, draws one row, then builds only that event (makeEvent). The rows, their
+// order, their weights and the draws each kind makes are those of the closure list this
+// replaced (one `{w, make}` object and closure per candidate per event), so a seed gives the
+// same scenario byte for byte (src/gen/digest.ts, test/gen/digest.test.ts): weights are
+// summed in row order, and a kind's draws happen in the order the old closure made them.
+const enum K {
+  Pirq, Lint, Time, Enter, EnterStep, L2Step, L2Vmcall, L2Exit, Fault, Ipi, Eoi, Assist, Iret, Step, Sti, Cli,
+  Tpr, Hlt, Svr, Esr, IdLdrDfr, LapicRead, LvtTimer, LvtLint, Int, TscDeadline, SelfIpi, IpiLowest, IpiDest32,
+  IoapicWrite, IoapicRead, Read, Exit, Work, Vmentry, Msi, MsiLowest, Ioapic,
+}
 
-function candidates(rng: Rng, s: Session, vectors: number[]): Cand[] {
-  const b = s.instance;
-  const m = s.machine;
-  const out: Cand[] = [];
-  const vec = () => pick(rng, vectors);
-  for (let cpu = 0; cpu < m.vcpus; cpu++) {
-    if (b.physPending(cpu)) out.push({ w: 10, make: () => ({ k: 'pirq', cpu }) });
-    // The logical clock runs in every state (a halted guest waits for its timer).
-    if (hasFeature(s.backend, 'lvt_lint')) {
-      out.push({ w: 1.5, make: () => ({ k: 'lint', cpu, pin: chance(rng, 0.5) ? 0 : 1, op: pick(rng, ['assert', 'deassert', 'pulse', 'pulse'] as const) }) });
+/** The backend's features the generator asks about, looked up once per interleaving. */
+interface Feats {
+  lint: boolean; time: boolean; msiLowest: boolean; svr: boolean; esr: boolean; idLdrDfr: boolean; lapicRead: boolean;
+  lvtTimer: boolean; tscDeadline: boolean; int: boolean; selfIpi: boolean; ipiLowest: boolean; ipiDest32: boolean;
+  ioapicWrite: boolean; ioapicRead: boolean; ioapicLogical: boolean; ioapicLowest: boolean; apicIds: boolean;
+}
+
+function featsOf(be: Backend): Feats {
+  const has = (f: Parameters<typeof hasFeature>[1]) => hasFeature(be, f);
+  return {
+    lint: has('lvt_lint'), time: has('time'), msiLowest: has('msi.lowest'), svr: has('lapic_write.svr'), esr: has('lapic_write.esr'),
+    idLdrDfr: has('lapic_write.id') && has('lapic_write.ldr') && has('lapic_write.dfr'), lapicRead: has('lapic_read.id'),
+    lvtTimer: has('lvt_timer'), tscDeadline: has('tsc_deadline'), int: has('int'), selfIpi: has('self_ipi'), ipiLowest: has('ipi.lowest'),
+    ipiDest32: has('ipi.dest32'), ioapicWrite: has('ioapic_write'), ioapicRead: has('ioapic_read'), ioapicLogical: has('ioapic.logical'),
+    ioapicLowest: has('ioapic.lowest'), apicIds: has('machine.apicIds'),
+  };
+}
+
+const LINT_OPS = ['assert', 'deassert', 'pulse', 'pulse'] as const;
+const L2_EXITS = ['timer', 'npf'] as const;
+const SHORTHANDS = ['all', 'others'] as const;
+const READ_REGS = ['irr', 'isr', 'ppr', 'tpr', 'tmr', 'esr'] as const;
+const EXITS = ['timer', 'io', 'cpuid', 'npf', 'pause'] as const;
+const IOAPIC_OPS = ['assert', 'deassert', 'pulse', 'assert', 'pulse', 'mask', 'unmask'] as const;
+type LapicReadReg = 'id' | 'ldr' | 'dfr' | 'svr' | 'version' | 'tmcct';
+const LAPIC_READ_X2: readonly LapicReadReg[] = ['id', 'ldr', 'svr', 'version', 'tmcct'];
+const LAPIC_READ_X: readonly LapicReadReg[] = ['id', 'ldr', 'dfr', 'svr', 'version', 'tmcct'];
+
+/** Rows per event: at most 30 per vCPU (one in guest mode, all features) plus 3 machine-wide. */
+const ROWS_PER_VCPU = 30;
+
+/** Feature lookups per backend, redone if its feature list is replaced. */
+const FEATS = new WeakMap<Backend, { of: Backend['features']; feats: Feats }>();
+
+function cachedFeats(be: Backend): Feats {
+  const c = FEATS.get(be);
+  if (c !== undefined && c.of === be.features) return c.feats;
+  const feats = featsOf(be);
+  FEATS.set(be, { of: be.features, feats });
+  return feats;
+}
+
+/**
+ * One interleaving's generation state: what the candidates depend on, and the row table.
+ * A campaign generates ~10^4 interleavings a second: one Gen (its table) is leased to each
+ * generation in turn (leaseGen/returnGen) instead of being allocated per interleaving.
+ */
+class Gen {
+  rng!: Rng;
+  s!: Session;
+  m!: MachineConfig;
+  vectors!: number[];
+  feats!: Feats;
+  hv = false;
+  x2 = false;
+  // The table is reused for every event (nothing outlives one choice).
+  kind = new Uint8Array(ROWS_PER_VCPU * MAX_VCPUS + 3);
+  cpu = new Uint8Array(ROWS_PER_VCPU * MAX_VCPUS + 3);
+  w = new Float64Array(ROWS_PER_VCPU * MAX_VCPUS + 3);
+  n = 0;
+  total = 0;
+
+  reset(rng: Rng, s: Session, m: MachineConfig, vectors: number[]): this {
+    this.rng = rng; this.s = s; this.m = m; this.vectors = vectors;
+    this.feats = cachedFeats(s.backend);
+    this.hv = m.hyperv?.apicAssist === true;
+    this.x2 = m.apic === 'x2apic';
+    const rows = ROWS_PER_VCPU * m.vcpus + 3;
+    // A machine the schema would refuse (more vCPUs than MAX_VCPUS) still gets a table that fits.
+    if (this.w.length < rows) { this.kind = new Uint8Array(rows); this.cpu = new Uint8Array(rows); this.w = new Float64Array(rows); }
+    return this;
+  }
+
+  private row(kind: K, cpu: number, w: number): void {
+    const n = this.n++;
+    this.kind[n] = kind;
+    this.cpu[n] = cpu;
+    this.w[n] = w;
+    // The same additions, in the same order, as summing the list afterwards.
+    this.total += w;
+  }
+
+  /** The enabled events of the current state, as rows (the old candidates()). */
+  candidates(): void {
+    const b = this.s.instance;
+    const m = this.m;
+    const f = this.feats;
+    this.n = 0;
+    this.total = 0;
+    for (let cpu = 0; cpu < m.vcpus; cpu++) {
+      if (b.physPending(cpu)) this.row(K.Pirq, cpu, 10);
+      // The logical clock runs in every state (a halted guest waits for its timer).
+      if (f.lint) this.row(K.Lint, cpu, 1.5);
+      if (f.time) this.row(K.Time, cpu, 2);
+      const where = b.where(cpu);
+      if (where === 'hv') {
+        this.row(K.Enter, cpu, 8);
+        this.row(K.EnterStep, cpu, 8);
+        continue;
+      }
+      if (where === 'blocked') {
+        this.row(K.Enter, cpu, 2);
+        continue;
+      }
+      if (b.inL2(cpu)) {
+        this.row(K.L2Step, cpu, 4);
+        this.row(K.L2Vmcall, cpu, 3);
+        this.row(K.L2Exit, cpu, 3);
+        this.row(K.Fault, cpu, 2);
+        continue;
+      }
+      const g = b.guest(cpu);
+      if (g.halted) continue;
+      const top = g.top();
+      this.row(K.Ipi, cpu, 12);
+      // On a Hyper-V machine the guest's EOI routine honours "No EOI required" half the time
+      // (both are legal, TLFS 10.3.5), and it sometimes rewrites its VP assist page MSR.
+      this.row(K.Eoi, cpu, top && !top.eoied ? 12 : 3);
+      if (this.hv) this.row(K.Assist, cpu, 1.5);
+      this.row(K.Iret, cpu, top ? (top.eoied ? 12 : 4) : 1);
+      this.row(K.Step, cpu, 5);
+      this.row(K.Sti, cpu, g.IF ? 1 : 6);
+      this.row(K.Cli, cpu, g.IF ? 2 : 0.5);
+      this.row(K.Tpr, cpu, 2);
+      this.row(K.Hlt, cpu, 2);
+      this.programmingEvents(cpu);
+      this.row(K.Read, cpu, 3);
+      this.row(K.Exit, cpu, 4);
+      this.row(K.Fault, cpu, 1);
+      this.row(K.Work, cpu, 1);
+      if (m.nested) this.row(K.Vmentry, cpu, 4);
     }
-    if (hasFeature(s.backend, 'time')) out.push({ w: 2, make: () => ({ k: 'time', cpu, advance: chance(rng, 0.9) ? 1 + Math.floor(rng() * 12) : 100 }) });
-    const where = b.where(cpu);
-    if (where === 'hv') {
-      out.push({ w: 8, make: () => ({ k: 'enter', cpu }) });
-      out.push({ w: 8, make: () => ({ k: 'enter_step', cpu }) });
-      continue;
+    this.row(K.Msi, 0, 3);
+    if (f.msiLowest && m.vcpus > 1) this.row(K.MsiLowest, 0, 1);
+    if (m.ioapic.length > 0) this.row(K.Ioapic, 0, 4);
+  }
+
+  /** Local and I/O APIC programming events, each only for a backend that declares it. */
+  private programmingEvents(cpu: number): void {
+    const f = this.feats;
+    const m = this.m;
+    const x2 = this.x2;
+    // Software disable is rare and short-lived: re-enable is likelier once disabled (makeEvent).
+    if (f.svr) this.row(K.Svr, cpu, 1);
+    if (f.esr) this.row(K.Esr, cpu, 0.5);
+    if (!x2 && f.idLdrDfr) this.row(K.IdLdrDfr, cpu, 1);
+    if (f.lapicRead) this.row(K.LapicRead, cpu, 0.5);
+    if (f.lvtTimer) this.row(K.LvtTimer, cpu, 1.5);
+    if (f.lint) this.row(K.LvtLint, cpu, 1);
+    if (f.int) this.row(K.Int, cpu, 1);
+    if (f.tscDeadline) this.row(K.TscDeadline, cpu, 0.7);
+    if (x2 && f.selfIpi) this.row(K.SelfIpi, cpu, 2);
+    if (f.ipiLowest && m.vcpus > 1) this.row(K.IpiLowest, cpu, 2);
+    if (x2 && f.ipiDest32) this.row(K.IpiDest32, cpu, 1.5);
+    if (m.ioapic.length > 0 && f.ioapicWrite) this.row(K.IoapicWrite, cpu, 2);
+    if (m.ioapic.length > 0 && f.ioapicRead) this.row(K.IoapicRead, cpu, 1);
+  }
+
+  /** Draw a row by weight (one draw), then build its event. */
+  next(): Event {
+    const n = this.n;
+    const w = this.w;
+    let r = this.rng() * this.total;
+    let at = n - 1;
+    for (let i = 0; i < n; i++) {
+      r -= w[i]!;
+      if (r < 0) { at = i; break; }
     }
-    if (where === 'blocked') {
-      out.push({ w: 2, make: () => ({ k: 'enter', cpu }) });
-      continue;
-    }
-    if (b.inL2(cpu)) {
-      out.push({ w: 4, make: () => ({ k: 'l2', cpu, op: 'step' }) });
-      out.push({ w: 3, make: () => ({ k: 'l2', cpu, op: 'vmcall' }) });
-      out.push({ w: 3, make: () => ({ k: 'exit', cpu, reason: pick(rng, ['timer', 'npf'] as const) }) });
-      out.push({ w: 2, make: () => ({ k: 'fault', cpu }) });
-      continue;
-    }
-    const g = b.guest(cpu);
-    if (g.halted) continue;
-    const top = g.top();
-    out.push({
-      w: 12, make: () => {
+    return this.make(this.kind[at]! as K, this.cpu[at]!);
+  }
+
+  /** The event of one row; its draws (kind, order) are those of the old closure. */
+  private make(kind: K, cpu: number): Event {
+    const rng = this.rng;
+    const m = this.m;
+    const vectors = this.vectors;
+    const f = this.feats;
+    switch (kind) {
+      case K.Pirq: return { k: 'pirq', cpu };
+      case K.Lint: return { k: 'lint', cpu, pin: chance(rng, 0.5) ? 0 : 1, op: pick(rng, LINT_OPS) };
+      case K.Time: return { k: 'time', cpu, advance: chance(rng, 0.9) ? 1 + Math.floor(rng() * 12) : 100 };
+      case K.Enter: return { k: 'enter', cpu };
+      case K.EnterStep: return { k: 'enter_step', cpu };
+      case K.L2Step: return { k: 'l2', cpu, op: 'step' };
+      case K.L2Vmcall: return { k: 'l2', cpu, op: 'vmcall' };
+      case K.L2Exit: return { k: 'exit', cpu, reason: pick(rng, L2_EXITS) };
+      case K.Fault: return { k: 'fault', cpu };
+      case K.Ipi: {
         const r = rng();
-        const v = vec();
+        const v = pick(rng, vectors);
         if (r < 0.55 && m.vcpus > 1) {
           let dest = Math.floor(rng() * m.vcpus);
           if (dest === cpu) dest = (dest + 1) % m.vcpus;
           return { k: 'ipi', cpu, vector: v, dest };
         }
         if (r < 0.75) return { k: 'ipi', cpu, vector: v, shorthand: 'self' };
-        if (r < 0.85) return { k: 'ipi', cpu, vector: v, shorthand: pick(rng, ['all', 'others'] as const) };
+        if (r < 0.85) return { k: 'ipi', cpu, vector: v, shorthand: pick(rng, SHORTHANDS) };
         if (r < 0.95) return { k: 'ipi', cpu, vector: v, logical: true, dest: Math.floor(rng() * (1 << m.vcpus)) };
         return { k: 'ipi', cpu, vector: 0, dest: Math.floor(rng() * m.vcpus), nmi: true };
-      },
-    });
-    // On a Hyper-V machine the guest's EOI routine honours "No EOI required" half the time
-    // (both are legal, TLFS 10.3.5), and it sometimes rewrites its VP assist page MSR.
-    const hv = m.hyperv?.apicAssist === true;
-    out.push({ w: top && !top.eoied ? 12 : 3, make: () => (hv && chance(rng, 0.5) ? { k: 'eoi', cpu, assist: true } : { k: 'eoi', cpu }) });
-    if (hv) out.push({ w: 1.5, make: () => ({ k: 'assist', cpu, on: chance(rng, 0.8) }) });
-    out.push({ w: top ? (top.eoied ? 12 : 4) : 1, make: () => ({ k: 'iret', cpu }) });
-    out.push({ w: 5, make: () => ({ k: 'step', cpu }) });
-    out.push({ w: g.IF ? 1 : 6, make: () => ({ k: 'sti', cpu }) });
-    out.push({ w: g.IF ? 2 : 0.5, make: () => ({ k: 'cli', cpu }) });
-    out.push({
-      w: 2, make: () => {
+      }
+      case K.Eoi: return this.hv && chance(rng, 0.5) ? { k: 'eoi', cpu, assist: true } : { k: 'eoi', cpu };
+      case K.Assist: return { k: 'assist', cpu, on: chance(rng, 0.8) };
+      case K.Iret: return { k: 'iret', cpu };
+      case K.Step: return { k: 'step', cpu };
+      case K.Sti: return { k: 'sti', cpu };
+      case K.Cli: return { k: 'cli', cpu };
+      case K.Tpr: {
         const via = chance(rng, 0.5) ? 'cr8' as const : 'mmio' as const;
         const cls = chance(rng, 0.4) ? 0 : (pick(rng, vectors) >> 4) - (chance(rng, 0.5) ? 1 : 0);
         const value = Math.max(0, cls) << 4 | (via === 'mmio' && chance(rng, 0.3) ? Math.floor(rng() * 16) : 0);
         return { k: 'tpr', cpu, value, via };
-      },
-    });
-    out.push({ w: 2, make: () => ({ k: 'hlt', cpu }) });
-    programmingEvents(rng, s, cpu, vectors, out);
-    out.push({ w: 3, make: () => ({ k: 'read', cpu, reg: pick(rng, ['irr', 'isr', 'ppr', 'tpr', 'tmr', 'esr'] as const) }) });
-    out.push({ w: 4, make: () => ({ k: 'exit', cpu, reason: pick(rng, ['timer', 'io', 'cpuid', 'npf', 'pause'] as const) }) });
-    out.push({ w: 1, make: () => ({ k: 'fault', cpu }) });
-    out.push({ w: 1, make: () => ({ k: 'work', cpu, flag: Math.floor(rng() * 4) }) });
-    if (m.nested) {
-      out.push({
-        w: 4, make: () => {
-          if (!chance(rng, 0.6)) return { k: 'vmentry', cpu };
-          const v = vec();
-          return { k: 'vmentry', cpu, inject: v >= 16 ? v : 0x30 };
-        },
-      });
-    }
-  }
-  out.push({ w: 3, make: () => ({ k: 'msi', dest: Math.floor(rng() * m.vcpus), vector: vec() }) });
-  if (hasFeature(s.backend, 'msi.lowest') && m.vcpus > 1) {
-    out.push({ w: 1, make: () => ({ k: 'msi', dest: 1 + Math.floor(rng() * ((1 << m.vcpus) - 1)), vector: vec(), logical: true, lowest: true }) });
-  }
-  if (m.ioapic.length > 0) {
-    out.push({ w: 4, make: () => ({ k: 'ioapic', pin: pick(rng, m.ioapic).pin, op: pick(rng, ['assert', 'deassert', 'pulse', 'assert', 'pulse', 'mask', 'unmask'] as const) }) });
-  }
-  return out;
-}
-
-/** Local and I/O APIC programming events, each only for a backend that declares it. */
-function programmingEvents(rng: Rng, s: Session, cpu: number, vectors: number[], out: Cand[]): void {
-  const be = s.backend;
-  const m = s.machine;
-  const x2 = m.apic === 'x2apic';
-  const has = (f: Parameters<typeof hasFeature>[1]) => hasFeature(be, f);
-  if (has('lapic_write.svr')) {
-    // Software disable is rare and short-lived: re-enable is likelier once disabled.
-    out.push({ w: 1, make: () => ({ k: 'lapic_write', cpu, reg: 'svr', value: chance(rng, 0.6) ? 0x1ff : 0x0ff }) });
-  }
-  if (has('lapic_write.esr')) out.push({ w: 0.5, make: () => ({ k: 'lapic_write', cpu, reg: 'esr', value: 0 }) });
-  if (!x2 && has('lapic_write.id') && has('lapic_write.ldr') && has('lapic_write.dfr')) {
-    out.push({
-      w: 1, make: () => {
+      }
+      case K.Hlt: return { k: 'hlt', cpu };
+      case K.Svr: return { k: 'lapic_write', cpu, reg: 'svr', value: chance(rng, 0.6) ? 0x1ff : 0x0ff };
+      case K.Esr: return { k: 'lapic_write', cpu, reg: 'esr', value: 0 };
+      case K.IdLdrDfr: {
         const r = rng();
         if (r < 0.3) return { k: 'lapic_write', cpu, reg: 'id', value: (Math.floor(rng() * 12) << 24) >>> 0 };
         if (r < 0.8) return { k: 'lapic_write', cpu, reg: 'ldr', value: (Math.floor(rng() * 256) << 24) >>> 0 };
         return { k: 'lapic_write', cpu, reg: 'dfr', value: chance(rng, 0.5) ? 0xffffffff : 0x0fffffff };
-      },
-    });
-  }
-  if (has('lapic_read.id')) {
-    const regs = (x2 ? ['id', 'ldr', 'svr', 'version', 'tmcct'] : ['id', 'ldr', 'dfr', 'svr', 'version', 'tmcct']) as ('id' | 'ldr' | 'dfr' | 'svr' | 'version' | 'tmcct')[];
-    out.push({ w: 0.5, make: () => ({ k: 'lapic_read', cpu, reg: pick(rng, regs) }) });
-  }
-  if (has('lvt_timer')) {
-    out.push({ w: 1.5, make: () => {
-      if (chance(rng, 0.5)) return { k: 'timer_initial', cpu, count: chance(rng, 0.1) ? 0 : 1 + Math.floor(rng() * 16) };
-      const mode = has('tsc_deadline') && chance(rng, 0.3) ? 'tsc-deadline' as const : chance(rng, 0.5) ? 'periodic' as const : 'oneshot' as const;
-      return { k: 'lvt_timer', cpu, vector: pick(rng, vectors), mode, masked: chance(rng, 0.2) };
-    } });
-  }
-  if (has('lvt_lint')) {
-    out.push({ w: 1, make: () => {
-      const pin = chance(rng, 0.5) ? 0 as const : 1 as const;
-      const masked = chance(rng, 0.2);
-      if (pin === 1 && chance(rng, 0.3)) return { k: 'lvt_lint', cpu, pin, vector: 0, trigger: 'edge', masked, nmi: true };
-      // A level entry gets a vector of its own per (vCPU, pin), as a level pin does (REF-IOA-4).
-      const own = 0x10 * (2 + ((cpu * 2 + pin) * 5) % 13) + 0x8 + cpu * 2 + pin - 8 * (cpu >> 2);
-      const level = chance(rng, 0.5) && !vectors.includes(own) && !m.ioapic.some((p) => p.vector === own || altVector(p, vectors) === own);
-      return { k: 'lvt_lint', cpu, pin, vector: level ? own : pick(rng, vectors), trigger: level ? 'level' : 'edge', masked };
-    } });
-  }
-  if (has('int')) out.push({ w: 1, make: () => ({ k: 'int', cpu, vector: chance(rng, 0.5) ? pick(rng, vectors) : 0x20 + Math.floor(rng() * 0xe0) }) });
-  if (has('tsc_deadline')) out.push({ w: 0.7, make: () => ({ k: 'tsc_deadline', cpu, deadline: chance(rng, 0.1) ? 0 : Math.floor(rng() * 120) }) });
-  if (x2 && has('self_ipi')) out.push({ w: 2, make: () => ({ k: 'self_ipi', cpu, vector: pick(rng, vectors) }) });
-  if (has('ipi.lowest') && m.vcpus > 1) {
-    out.push({ w: 2, make: () => {
-      const logical = chance(rng, 0.7);
-      return { k: 'ipi', cpu, vector: pick(rng, vectors), logical, dest: destOf(rng, m, Math.floor(rng() * m.vcpus), logical), lowest: true };
-    } });
-  }
-  if (x2 && has('ipi.dest32')) {
-    out.push({ w: 1.5, make: () => {
-      if (chance(rng, 0.3)) return { k: 'ipi', cpu, vector: pick(rng, vectors), dest: 0xffffffff, logical: chance(rng, 0.5) };
-      const logical = chance(rng, 0.6);
-      return { k: 'ipi', cpu, vector: pick(rng, vectors), logical, dest: destOf(rng, m, Math.floor(rng() * m.vcpus), logical) };
-    } });
-  }
-  if (m.ioapic.length > 0 && has('ioapic_write')) {
-    out.push({ w: 2, make: () => {
-      const p = pick(rng, m.ioapic);
-      const logical = has('ioapic.logical') && chance(rng, 0.3);
-      const lowest = has('ioapic.lowest') && chance(rng, 0.2);
-      const vector = chance(rng, 0.3) ? altVector(p, vectors) : p.vector;
-      const dest = logical ? (m.apic === 'x2apic' ? 1 << Math.floor(rng() * m.vcpus) : 1 + Math.floor(rng() * 255)) & 0xff : (m.apicIds?.[Math.floor(rng() * m.vcpus)] ?? Math.floor(rng() * m.vcpus)) & 0xff;
-      return { k: 'ioapic_write', cpu, pin: p.pin, vector, dest, trigger: p.trigger, masked: chance(rng, 0.25), logical, lowest };
-    } });
-  }
-  if (m.ioapic.length > 0 && has('ioapic_read')) {
-    out.push({ w: 1, make: () => {
-      const r = rng();
-      if (r < 0.15) return { k: 'ioapic_read', cpu, reg: chance(rng, 0.5) ? 'id' : 'version' };
-      return { k: 'ioapic_read', cpu, reg: r < 0.85 ? 'redir-lo' : 'redir-hi', pin: pick(rng, m.ioapic).pin };
-    } });
+      }
+      case K.LapicRead: return { k: 'lapic_read', cpu, reg: pick(rng, this.x2 ? LAPIC_READ_X2 : LAPIC_READ_X) };
+      case K.LvtTimer: {
+        if (chance(rng, 0.5)) return { k: 'timer_initial', cpu, count: chance(rng, 0.1) ? 0 : 1 + Math.floor(rng() * 16) };
+        const mode = f.tscDeadline && chance(rng, 0.3) ? 'tsc-deadline' as const : chance(rng, 0.5) ? 'periodic' as const : 'oneshot' as const;
+        return { k: 'lvt_timer', cpu, vector: pick(rng, vectors), mode, masked: chance(rng, 0.2) };
+      }
+      case K.LvtLint: {
+        const pin = chance(rng, 0.5) ? 0 as const : 1 as const;
+        const masked = chance(rng, 0.2);
+        if (pin === 1 && chance(rng, 0.3)) return { k: 'lvt_lint', cpu, pin, vector: 0, trigger: 'edge', masked, nmi: true };
+        // A level entry gets a vector of its own per (vCPU, pin), as a level pin does (REF-IOA-4).
+        const own = 0x10 * (2 + ((cpu * 2 + pin) * 5) % 13) + 0x8 + cpu * 2 + pin - 8 * (cpu >> 2);
+        const level = chance(rng, 0.5) && !vectors.includes(own) && !m.ioapic.some((p) => p.vector === own || altVector(p, vectors) === own);
+        return { k: 'lvt_lint', cpu, pin, vector: level ? own : pick(rng, vectors), trigger: level ? 'level' : 'edge', masked };
+      }
+      case K.Int: return { k: 'int', cpu, vector: chance(rng, 0.5) ? pick(rng, vectors) : 0x20 + Math.floor(rng() * 0xe0) };
+      case K.TscDeadline: return { k: 'tsc_deadline', cpu, deadline: chance(rng, 0.1) ? 0 : Math.floor(rng() * 120) };
+      case K.SelfIpi: return { k: 'self_ipi', cpu, vector: pick(rng, vectors) };
+      case K.IpiLowest: {
+        const logical = chance(rng, 0.7);
+        return { k: 'ipi', cpu, vector: pick(rng, vectors), logical, dest: destOf(rng, m, Math.floor(rng() * m.vcpus), logical), lowest: true };
+      }
+      case K.IpiDest32: {
+        if (chance(rng, 0.3)) return { k: 'ipi', cpu, vector: pick(rng, vectors), dest: 0xffffffff, logical: chance(rng, 0.5) };
+        const logical = chance(rng, 0.6);
+        return { k: 'ipi', cpu, vector: pick(rng, vectors), logical, dest: destOf(rng, m, Math.floor(rng() * m.vcpus), logical) };
+      }
+      case K.IoapicWrite: {
+        const p = pick(rng, m.ioapic);
+        const logical = f.ioapicLogical && chance(rng, 0.3);
+        const lowest = f.ioapicLowest && chance(rng, 0.2);
+        const vector = chance(rng, 0.3) ? altVector(p, vectors) : p.vector;
+        const dest = logical ? (m.apic === 'x2apic' ? 1 << Math.floor(rng() * m.vcpus) : 1 + Math.floor(rng() * 255)) & 0xff : (m.apicIds?.[Math.floor(rng() * m.vcpus)] ?? Math.floor(rng() * m.vcpus)) & 0xff;
+        return { k: 'ioapic_write', cpu, pin: p.pin, vector, dest, trigger: p.trigger, masked: chance(rng, 0.25), logical, lowest };
+      }
+      case K.IoapicRead: {
+        const r = rng();
+        if (r < 0.15) return { k: 'ioapic_read', cpu, reg: chance(rng, 0.5) ? 'id' : 'version' };
+        return { k: 'ioapic_read', cpu, reg: r < 0.85 ? 'redir-lo' : 'redir-hi', pin: pick(rng, m.ioapic).pin };
+      }
+      case K.Read: return { k: 'read', cpu, reg: pick(rng, READ_REGS) };
+      case K.Exit: return { k: 'exit', cpu, reason: pick(rng, EXITS) };
+      case K.Work: return { k: 'work', cpu, flag: Math.floor(rng() * 4) };
+      case K.Vmentry: {
+        if (!chance(rng, 0.6)) return { k: 'vmentry', cpu };
+        const v = pick(rng, vectors);
+        return { k: 'vmentry', cpu, inject: v >= 16 ? v : 0x30 };
+      }
+      case K.Msi: return { k: 'msi', dest: Math.floor(rng() * m.vcpus), vector: pick(rng, vectors) };
+      case K.MsiLowest: return { k: 'msi', dest: 1 + Math.floor(rng() * ((1 << m.vcpus) - 1)), vector: pick(rng, vectors), logical: true, lowest: true };
+      case K.Ioapic: return { k: 'ioapic', pin: pick(rng, m.ioapic).pin, op: pick(rng, IOAPIC_OPS) };
+    }
   }
 }
 
-function choose(rng: Rng, cands: Cand[]): Cand {
-  let total = 0;
-  for (const c of cands) total += c.w;
-  let r = rng() * total;
-  for (const c of cands) {
-    r -= c.w;
-    if (r < 0) return c;
-  }
-  return cands[cands.length - 1]!;
+/** A spare Gen and a spare seeded stream; a nested generation (an observer that generates) finds none and makes its own. */
+let spareGen: Gen | undefined;
+let spareStream: { a: Arc4; rng: Rng } | undefined;
+
+function leaseGen(rng: Rng, s: Session, m: MachineConfig, vectors: number[]): Gen {
+  const g = spareGen ?? new Gen();
+  spareGen = undefined;
+  return g.reset(rng, s, m, vectors);
+}
+
+function newStream(): { a: Arc4; rng: Rng } {
+  const a = new Arc4('');
+  return { a, rng: () => a.next() };
+}
+
+function returnGen(g: Gen): void {
+  // Drop the run's objects so a spare keeps nothing alive.
+  g.s = undefined as unknown as Session; g.m = undefined as unknown as MachineConfig; g.vectors = undefined as unknown as number[];
+  g.rng = undefined as unknown as Rng;
+  spareGen = g;
 }
 
 /** Watches a run event by event (coverage); called after each scenario event, not the drain. */
@@ -309,19 +444,27 @@ export interface Generated {
 
 /** Generate one interleaving for (backend, variant) from `seed`, run it, drain and judge. */
 export function generateAndRun(seed: string, backend: Backend, variant: string, opts: GenOptions = DEFAULT_GEN, observe?: RunObserver): Generated {
-  const rng = makeRng(seed);
+  // seedrandom(seed)'s stream, in a reused state when one is spare (makeRng allocates one).
+  const stream = spareStream ?? newStream();
+  spareStream = undefined;
+  stream.a.seed(seed);
+  const rng = stream.rng;
   const vectors = vectorPool(rng);
   const machine = generateMachine(rng, backend, vectors);
   const session = new Session(backend, variant, machine);
   observe?.start(session);
   const events: Event[] = [];
   const n = 4 + Math.floor(rng() * (opts.maxEvents - 3));
+  const gen = leaseGen(rng, session, machine, vectors);
   for (let i = 0; i < n; i++) {
-    const ev = choose(rng, candidates(rng, session, vectors)).make();
+    gen.candidates();
+    const ev = gen.next();
     events.push(ev);
     session.apply(ev, i);
     observe?.after(ev);
   }
+  returnGen(gen);
+  spareStream = stream;
   const result = session.finish();
   return { scenario: { irqdiff: SCENARIO_VERSION, machine, events }, result };
 }
@@ -346,12 +489,15 @@ export function extendAndRun(rng: Rng, backend: Backend, variant: string, base: 
     observe?.after(ev);
   }
   const n = events.length + 4 + Math.floor(rng() * (opts.maxEvents - 3));
+  const gen = leaseGen(rng, session, machine, vectors);
   for (let i = events.length; i < n; i++) {
-    const ev = choose(rng, candidates(rng, session, vectors)).make();
+    gen.candidates();
+    const ev = gen.next();
     events.push(ev);
     session.apply(ev, i);
     observe?.after(ev);
   }
+  returnGen(gen);
   const result = session.finish();
   return { scenario: { irqdiff: SCENARIO_VERSION, machine, events }, result };
 }
