@@ -7,7 +7,7 @@ import type { Event } from '../../scenario/types.js';
 import { handle_apic_eoi_induced, handle_halt, reflect_to_l1, vmx_vm_exit } from './exits.js';
 import { hardware_step } from './hw.js';
 import { kvm_ioapic_eoi_not_trapped, kvm_ioapic_event, kvm_ioapic_guest_write, kvm_ioapic_read } from './ioapic.js';
-import { __apic_accept_irq } from './lapic.js';
+import { __apic_accept_irq, kvm_lapic_reg_read, lapic_read_exits } from './lapic.js';
 import { nested_vmx_run } from './nested.js';
 import { vtd_post_interrupt } from './sender.js';
 import { hw_evaluate, type Kvm, type KvmVcpu } from './state.js';
@@ -37,6 +37,29 @@ function guest_ipi(kvm: Kvm, t: KvmVcpu, ev: Extract<Event, { k: 'ipi' }>, index
   kvm.sink.executed(index);
   vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'wrmsr' : 'apic-write');
   kvm_apic_send_ipi(kvm, t.id, ev);
+}
+
+/**
+ * WRMSR 0x83F (x2APIC SELF_IPI). With APICv KVM clears the MSR-bitmap write intercept of
+ * SELF_IPI (v4.x vmx_disable_intercept_msr_write_x2apic(0x83f); v6.x vmx_update_msr_bitmap_x2apic
+ * X2APIC_MSR(APIC_SELF_IPI)), and every variant here runs with virtual-interrupt delivery, so
+ * the CPU virtualizes the write (SDM 29.5, 29.1.5): VIRR[v] = 1, RVI = max(RVI, v), evaluate
+ * pending virtual interrupts — no VM exit. A vector below 16 is not virtualized (as for the
+ * xAPIC ICR in 29.4.3.2): an APIC-write VM exit (trap-like), handle_apic_write →
+ * kvm_apic_write_nodecode(0x3f0) → kvm_lapic_reg_write(APIC_SELF_IPI) → an ICR write with
+ * APIC_DEST_SELF | vector (kvm_apic_send_ipi) → __apic_accept_irq, which has no
+ * illegal-vector check and posts it.
+ */
+function guest_self_ipi(kvm: Kvm, t: KvmVcpu, vector: number, index: number): void {
+  kvm.sink.executed(index);
+  if (vector >= 16) {
+    self_ipi_virtualization(t.vapic, vector);
+    hw_evaluate(kvm, t);
+    return;
+  }
+  vmx_vm_exit(kvm, t, 'apic-write');
+  kvm.sink.step(t.id, 'kvm_apic_write_nodecode');
+  __apic_accept_irq(kvm, t, vector, false, false, t.id);
 }
 
 /** A guest (L1) instruction on a vCPU that runs L1 code and is not halted. */
@@ -106,6 +129,24 @@ function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number):
       sink.executed(index);
       return;
     }
+    case 'lapic_read': {
+      // ID/LVR/LDR/DFR/SVR come from the virtual-APIC page without an exit; TMCCT exits and is
+      // emulated (APIC-access exit, or RDMSR 0x839 in x2APIC mode).
+      sink.readValue(t.id, ev.reg, kvm_lapic_reg_read(kvm, t, ev.reg));
+      sink.executed(index);
+      if (lapic_read_exits(ev.reg)) vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'rdmsr' : 'apic-access');
+      return;
+    }
+    case 'self_ipi':
+      guest_self_ipi(kvm, t, ev.vector, index);
+      return;
+    case 'int':
+      // INT n is a software interrupt, not an exception: the exception bitmap (SDM 25.2; KVM's
+      // update_exception_bitmap) does not apply and no VM-execution control intercepts it. It
+      // runs in the guest through the guest IDT; only IF and the frame stack change.
+      g.softInt(ev.vector);
+      sink.executed(index);
+      return;
     case 'assist':
       sink.executed(index);
       return;

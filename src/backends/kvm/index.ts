@@ -1,6 +1,7 @@
 // KVM on Intel VMX with APICv posted interrupts, across b95234c84004 (v4.11, "do not use
 // KVM_REQ_EVENT for APICv interrupt injection") and the nested follow-up f27a85c4988d (v4.16).
 import type { GuestCpu } from '../../apic/guestcpu.js';
+import { initialAddr } from '../../apic/dest.js';
 import { vsFormat, vsHas, vsOr, hex, type VecSet } from '../../apic/vecset.js';
 import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
@@ -44,6 +45,7 @@ class KvmInstance implements BackendInstance {
       t.irqsOn = false;
       t.nonRoot = true;
       t.pi.ndst = t.id;
+      t.ldr = initialAddr(machine.apic, t.id, t.id).ldr;
       kvm_ioapic_scan_entry(this.kvm, t, t.ioapicHandled);
       vsOr(t.vapic.eoiExit, t.ioapicHandled);
     }
@@ -175,10 +177,11 @@ export const kvm: Backend = {
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
   // Scenario features modeled (src/scenario/features.ts): ioapic.c's redirection-entry writes and reads
   // (ioapic_write_indirect: Remote IRR per version, the re-service of an asserted level line,
-  // KVM_REQ_SCAN_IOAPIC → vcpu_scan_ioapic → the EOI-exit bitmap of the current VMCS). Not yet:
-  // lapic.c's ID/LDR/DFR/SVR/ESR writes (kvm_recalculate_apic_map), SELF_IPI, INT n, logical and
-  // lowest-priority entries, the timer; scenarios using them are refused as unsupported.
-  features: ['ioapic_write', 'ioapic_read'],
+  // KVM_REQ_SCAN_IOAPIC → vcpu_scan_ioapic → the EOI-exit bitmap of the current VMCS); INT n (a
+  // guest-core step: not intercepted). Not yet: lapic.c's ID/LDR/DFR/SVR/ESR writes
+  // (kvm_recalculate_apic_map), logical and lowest-priority entries, the timer; scenarios using
+  // them are refused as unsupported.
+  features: ['ioapic_write', 'ioapic_read', 'int'],
   supports(machine: MachineConfig): string | null {
     if (machine.hyperv?.apicAssist) return 'Hyper-V APIC assist is not modelled for KVM';
     if (machine.nested && !machine.nested.exitOnIntr) {

@@ -87,6 +87,15 @@ export class KvmVcpu {
   faultArmed = false;
   /** Diagnostics: why the last emulated HLT ended ('interrupt', 'nmi', 'blocked-nmi', 'pi-pre-block-on'). */
   unhaltedBy = '';
+  /**
+   * The programmable registers of apic->regs (the virtual-APIC page) that lapic_read shows:
+   * APIC_SPIV as the guest OS left it (0x1ff: enabled, spurious vector 0xff; kvm_lapic_reset
+   * writes 0xff), APIC_LDR (xAPIC: what the guest wrote, flat bit i; x2APIC: derived from the
+   * ID by kvm_apic_set_x2apic_id) and APIC_DFR (kvm_lapic_reset: 0xffffffff, flat).
+   */
+  svr = 0x1ff;
+  ldr = 0;
+  dfr = 0xffffffff;
   constructor(readonly id: number) {
     this.guest.reset();
   }
