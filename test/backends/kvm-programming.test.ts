@@ -86,3 +86,94 @@ describe('int (INT n): a guest-core step, not intercepted', () => {
     }
   });
 });
+
+describe('lapic_read: the values of the virtual-APIC page (apic->regs)', () => {
+  const reads = (machine: MachineConfig, v: string, cpu: number) => {
+    const { r, run } = make(v, machine);
+    const regs = (machine.apic === 'x2apic' ? ['id', 'ldr', 'svr', 'version', 'tmcct'] : ['id', 'ldr', 'dfr', 'svr', 'version', 'tmcct']) as ('id' | 'ldr' | 'dfr' | 'svr' | 'version' | 'tmcct')[];
+    const out: Record<string, number> = {};
+    for (const reg of regs) {
+      run({ k: 'lapic_read', cpu, reg });
+      out[reg] = r.of('read', cpu).at(-1)!.b as number;
+      if (reg !== 'tmcct') expect(`${v} ${reg} exits: ${r.of('vmexit', cpu).length}`).toBe(`${v} ${reg} exits: 0`);
+      else run({ k: 'enter', cpu });
+    }
+    return { out, exits: r.of('vmexit', cpu).map((e) => e.a) };
+  };
+
+  it('xAPIC: ID vcpu_id << 24, the guest\'s flat LDR, DFR flat, SVR 0x1ff, version 0x00050014 (6 LVT entries), TMCCT 0 after an APIC-access exit', () => {
+    for (const v of VARIANTS) {
+      const { out, exits } = reads(XA, v, 1);
+      expect(out).toEqual({ id: 0x01000000, ldr: 0x02000000, dfr: 0xffffffff, svr: 0x1ff, version: 0x00050014, tmcct: 0 });
+      expect(exits).toEqual(['apic-access']);
+    }
+  });
+
+  it('x2APIC: ID = vcpu_id, LDR = kvm_apic_calc_x2apic_ldr(id), TMCCT read intercepted (RDMSR 0x839)', () => {
+    for (const v of VARIANTS) {
+      const { out, exits } = reads(X2, v, 1);
+      expect(out).toEqual({ id: 1, ldr: 0x00000002, svr: 0x1ff, version: 0x00050014, tmcct: 0 });
+      expect(exits).toEqual(['rdmsr']);
+    }
+  });
+
+  it('the reference accepts every value on every variant', () => {
+    for (const machine of [XA, X2]) {
+      const regs = machine.apic === 'x2apic' ? ['id', 'ldr', 'svr', 'version', 'tmcct'] : ['id', 'ldr', 'dfr', 'svr', 'version', 'tmcct'];
+      const events = [0, 1].flatMap((cpu) => regs.map((reg) => ({ k: 'lapic_read', cpu, reg }) as Event));
+      for (const v of VARIANTS) expect(`${v}: ${clean({ irqdiff: 1, machine, events }, v).join(' ')}`).toBe(`${v}: `);
+    }
+  });
+});
+
+describe('self_ipi (x2APIC SELF_IPI, WRMSR 0x83F): self-IPI virtualization under APICv', () => {
+  it('lands in VIRR with RVI raised and no VM exit, and VID delivers it at once when IF = 1', () => {
+    for (const v of VARIANTS) {
+      const { b, r, run } = make(v);
+      run({ k: 'self_ipi', cpu: 0, vector: V });
+      expect(r.of('vmexit', 0)).toEqual([]);
+      expect(r.of('deliver', 0)).toEqual([{ k: 'deliver', cpu: 0, a: V, b: false }]);
+      expect(b.snapshot(0).extra).toMatch(/pir=\{\} on=0/); // never through the posted-interrupt descriptor
+    }
+  });
+
+  it('with IF = 0 it waits in VIRR (an IRR read shows it) until STI and the shadow end', () => {
+    for (const v of VARIANTS) {
+      const { b, r, run } = make(v);
+      run({ k: 'cli', cpu: 0 });
+      run({ k: 'self_ipi', cpu: 0, vector: V });
+      run({ k: 'read', cpu: 0, reg: 'irr' });
+      expect(r.of('read', 0).at(-1)!.b).toEqual([V]);
+      expect(b.snapshot(0).extra).toMatch(/rvi=0x50/);
+      run({ k: 'sti', cpu: 0 });
+      expect(r.deliveries(0)).toEqual([]); // STI shadow
+      run({ k: 'step', cpu: 0 });
+      expect(r.deliveries(0)).toEqual([V]);
+      expect(r.of('vmexit', 0)).toEqual([]);
+    }
+  });
+
+  it('a vector below 16 is not virtualized: APIC-write exit, kvm_apic_write_nodecode posts it like an ICR self-IPI', () => {
+    for (const v of VARIANTS) {
+      const { b, r, run } = make(v);
+      run({ k: 'self_ipi', cpu: 0, vector: 0x05 });
+      expect(r.of('vmexit', 0).map((e) => e.a)).toEqual(['apic-write']);
+      expect(r.of('step', 0).map((e) => e.a)).toContain('kvm_apic_write_nodecode');
+      expect(b.snapshot(0).extra).toMatch(/pir=\{0x05\} on=1/);
+    }
+  });
+
+  it('the reference agrees (a vector below 16: only the documented ESR/IRR deviations)', () => {
+    const s: Scenario = { irqdiff: 1, machine: X2, events: [
+      { k: 'cli', cpu: 0 }, { k: 'self_ipi', cpu: 0, vector: V }, { k: 'self_ipi', cpu: 0, vector: 0x60 },
+      { k: 'read', cpu: 0, reg: 'irr' }, { k: 'sti', cpu: 0 }, { k: 'step', cpu: 0 }, { k: 'eoi', cpu: 0 }, { k: 'iret', cpu: 0 },
+    ] };
+    for (const v of VARIANTS) expect(`${v}: ${clean(s, v).join(' ')}`).toBe(`${v}: `);
+    const low: Scenario = { irqdiff: 1, machine: X2, events: [
+      { k: 'self_ipi', cpu: 0, vector: 0x05 }, { k: 'enter', cpu: 0 }, { k: 'read', cpu: 0, reg: 'irr' }, { k: 'read', cpu: 0, reg: 'esr' },
+    ] };
+    for (const v of VARIANTS) {
+      expect(runScenario(low, kvm, v).divergences.map((d) => d.cause).sort()).toEqual(['read:esr-riv-missing', 'read:irr-illegal-vector']);
+    }
+  });
+});

@@ -178,10 +178,14 @@ export const kvm: Backend = {
   // Scenario features modeled (src/scenario/features.ts): ioapic.c's redirection-entry writes and reads
   // (ioapic_write_indirect: Remote IRR per version, the re-service of an asserted level line,
   // KVM_REQ_SCAN_IOAPIC → vcpu_scan_ioapic → the EOI-exit bitmap of the current VMCS); INT n (a
-  // guest-core step: not intercepted). Not yet: lapic.c's ID/LDR/DFR/SVR/ESR writes
+  // guest-core step: not intercepted); register reads of ID/LVR/LDR/DFR/SVR (virtual-APIC page) and
+  // TMCCT (0: no scenario here starts the timer); the x2APIC SELF_IPI write (self-IPI virtualization,
+  // no exit). Not yet: lapic.c's ID/LDR/DFR/SVR/ESR writes
   // (kvm_recalculate_apic_map), logical and lowest-priority entries, the timer; scenarios using
   // them are refused as unsupported.
-  features: ['ioapic_write', 'ioapic_read', 'int'],
+  features: ['ioapic_write', 'ioapic_read', 'int',
+    'lapic_read.id', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.version', 'lapic_read.tmcct',
+    'self_ipi'],
   supports(machine: MachineConfig): string | null {
     if (machine.hyperv?.apicAssist) return 'Hyper-V APIC assist is not modelled for KVM';
     if (machine.nested && !machine.nested.exitOnIntr) {
