@@ -177,3 +177,80 @@ describe('self_ipi (x2APIC SELF_IPI, WRMSR 0x83F): self-IPI virtualization under
     }
   });
 });
+
+describe('lapic_write.svr / .esr: kvm_lapic_reg_write after the write\'s exit', () => {
+  it('an SVR write exits (APIC-write / WRMSR), and toggling the enable bit makes KVM_REQ_SCAN_IOAPIC for every vCPU', () => {
+    for (const [machine, reason] of [[XA, 'apic-write'], [X2, 'wrmsr']] as const) {
+      const { b, r, run } = make('v6.12', machine);
+      run({ k: 'lapic_write', cpu: 0, reg: 'svr', value: 0x0ff });
+      expect(r.of('vmexit', 0).map((e) => e.a)).toEqual([reason]);
+      expect(b.snapshot(1).extra).toMatch(/req=4 /);       // vCPU1 too (kvm_make_scan_ioapic_request)
+      expect(r.of('vmexit', 1).map((e) => e.a)).toEqual([]); // ... its CALL_FUNCTION IPI is in flight
+      run({ k: 'lapic_read', cpu: 0, reg: 'svr' });         // not executed: vCPU0 is in the hypervisor
+      run({ k: 'enter', cpu: 0 });
+      expect(r.of('step', 0).map((e) => e.a)).toContain('vcpu_scan_ioapic');
+      run({ k: 'lapic_read', cpu: 0, reg: 'svr' });
+      expect(r.of('read', 0).at(-1)!.b).toBe(0x0ff);
+      // An SVR write that leaves bit 8 alone rebuilds nothing.
+      const m = make('v6.12', machine);
+      m.run({ k: 'lapic_write', cpu: 0, reg: 'svr', value: 0x1fe });
+      expect(m.b.snapshot(1).extra).toMatch(/req=0 /);
+    }
+  });
+
+  it('__apic_accept_irq discards a fixed IPI to a software-disabled APIC (nothing posted, not delivered after re-enable); an NMI is still accepted', () => {
+    for (const v of VARIANTS) {
+      const { b, r, run } = make(v);
+      run({ k: 'lapic_write', cpu: 0, reg: 'svr', value: 0x0ff });
+      run({ k: 'enter', cpu: 0 });
+      run({ k: 'ipi', cpu: 1, vector: V, dest: 0 });
+      expect(b.snapshot(0).extra).toMatch(/pir=\{\} on=0/);
+      run({ k: 'enter', cpu: 1 });
+      run({ k: 'ipi', cpu: 1, vector: 2, dest: 0, nmi: true });
+      run({ k: 'enter', cpu: 1 });
+      run({ k: 'pirq', cpu: 0 });
+      run({ k: 'enter', cpu: 0 });
+      expect(r.of('deliver', 0).map((d) => d.b)).toEqual([true]); // the NMI only
+      run({ k: 'iret', cpu: 0 });
+      run({ k: 'lapic_write', cpu: 0, reg: 'svr', value: 0x1ff });
+      run({ k: 'enter', cpu: 0 });
+      run({ k: 'step', cpu: 0 });
+      expect(r.deliveries(0)).toEqual([2]);
+    }
+  });
+
+  it('what was pending before the disable stays deliverable by VID (REF-SVR-2 allows taking it): clean', () => {
+    const s: Scenario = { irqdiff: 1, machine: X2, events: [
+      { k: 'cli', cpu: 0 }, { k: 'ipi', cpu: 1, vector: V, dest: 0 }, { k: 'enter', cpu: 1 }, { k: 'pirq', cpu: 0 },
+      { k: 'lapic_write', cpu: 0, reg: 'svr', value: 0x0ff }, { k: 'enter', cpu: 0 }, { k: 'sti', cpu: 0 }, { k: 'step', cpu: 0 },
+      { k: 'eoi', cpu: 0 }, { k: 'iret', cpu: 0 }, { k: 'lapic_write', cpu: 0, reg: 'esr', value: 0 }, { k: 'enter', cpu: 0 },
+      { k: 'read', cpu: 0, reg: 'esr' },
+    ] };
+    for (const v of VARIANTS) {
+      const res = runScenario(s, kvm, v);
+      expect(`${v}: ${res.divergences.map((d) => d.signature).join(' ')}`).toBe(`${v}: `);
+      expect(res.deliveries).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('real, every variant: a self-IPI sent while software-disabled is virtualized by the CPU and delivered (corpus/kvm/kvm-self-ipi-while-apic-sw-disabled.json)', () => {
+    const s: Scenario = { irqdiff: 1, machine: X2, events: [
+      { k: 'lapic_write', cpu: 0, reg: 'svr', value: 0x0ff }, { k: 'enter', cpu: 0 }, { k: 'self_ipi', cpu: 0, vector: V },
+    ] };
+    for (const v of VARIANTS) {
+      expect(runScenario(s, kvm, v).primary?.signature).toBe(`kvm/${v}:duplicate:self-ipi-virtualized-while-apic-sw-disabled`);
+    }
+  });
+
+  it('a level message every destination discarded leaves Remote IRR clear (ioapic_service: "if (ret && level)")', () => {
+    const machine: MachineConfig = { vcpus: 1, apic: 'xapic', ioapic: [{ pin: 3, vector: 0x70, dest: 0, trigger: 'level', masked: false }] };
+    const s: Scenario = { irqdiff: 1, machine, events: [
+      { k: 'lapic_write', cpu: 0, reg: 'svr', value: 0x0ff }, { k: 'enter', cpu: 0 }, { k: 'ioapic', pin: 3, op: 'assert' },
+      { k: 'ioapic_read', cpu: 0, reg: 'redir-lo', pin: 3 },
+    ] };
+    for (const v of VARIANTS) {
+      const res = runScenario(s, kvm, v);
+      expect(res.primary?.signature).toBe(`kvm/${v}:read:remote-irr-not-set-by-sw-disabled-apic`);
+    }
+  });
+});

@@ -7,13 +7,22 @@ import type { Event } from '../../scenario/types.js';
 import { handle_apic_eoi_induced, handle_halt, reflect_to_l1, vmx_vm_exit } from './exits.js';
 import { hardware_step } from './hw.js';
 import { kvm_ioapic_eoi_not_trapped, kvm_ioapic_event, kvm_ioapic_guest_write, kvm_ioapic_read } from './ioapic.js';
-import { __apic_accept_irq, kvm_lapic_reg_read, lapic_read_exits } from './lapic.js';
+import { __apic_accept_irq, kvm_lapic_reg_read, kvm_lapic_write_spiv, lapic_read_exits } from './lapic.js';
 import { nested_vmx_run } from './nested.js';
 import { vtd_post_interrupt } from './sender.js';
-import { hw_evaluate, type Kvm, type KvmVcpu } from './state.js';
+import { hw_evaluate, mark_landed_while_disabled, type Kvm, type KvmVcpu } from './state.js';
 import { eoi_virtualization, self_ipi_virtualization, tpr_virtualization } from './vapic.js';
 
 type GuestEvent = Extract<Event, { cpu: number }>;
+
+/**
+ * Tags: a vector that landed while the APIC was software-disabled through a path that never
+ * asks apic_enabled. Self-IPI virtualization (SDM 29.1.5) sets VIRR without looking at the
+ * virtual SVR; the VT-d IOMMU posts a device MSI into PIR by the IRTE alone. KVM inhibits
+ * neither when the guest clears SVR bit 8 (apic_set_spiv only rebuilds the APIC map).
+ */
+export const SELF_IPI_WHILE_DISABLED = 'self-ipi-virtualized-while-apic-sw-disabled';
+export const VTD_WHILE_DISABLED = 'vtd-posted-while-apic-sw-disabled';
 
 /** kvm_apic_send_ipi (ICR write emulated in L0 after the exit). */
 function kvm_apic_send_ipi(kvm: Kvm, from: number, ev: Extract<Event, { k: 'ipi' }>): void {
@@ -29,6 +38,7 @@ function guest_ipi(kvm: Kvm, t: KvmVcpu, ev: Extract<Event, { k: 'ipi' }>, index
   const nmi = ev.nmi ?? false;
   if (kvm.machine.apic === 'xapic' && (ev.shorthand ?? 'none') === 'self' && !nmi && ev.vector >= 16) {
     kvm.sink.executed(index);
+    mark_landed_while_disabled(t, ev.vector, SELF_IPI_WHILE_DISABLED);
     self_ipi_virtualization(t.vapic, ev.vector);
     hw_evaluate(kvm, t);
     return;
@@ -53,6 +63,7 @@ function guest_ipi(kvm: Kvm, t: KvmVcpu, ev: Extract<Event, { k: 'ipi' }>, index
 function guest_self_ipi(kvm: Kvm, t: KvmVcpu, vector: number, index: number): void {
   kvm.sink.executed(index);
   if (vector >= 16) {
+    mark_landed_while_disabled(t, vector, SELF_IPI_WHILE_DISABLED);
     self_ipi_virtualization(t.vapic, vector);
     hw_evaluate(kvm, t);
     return;
@@ -140,6 +151,15 @@ function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number):
     case 'self_ipi':
       guest_self_ipi(kvm, t, ev.vector, index);
       return;
+    case 'lapic_write':
+      // SVR and ESR writes exit (xAPIC: a trap-like APIC-write exit after the page was written,
+      // handle_apic_write → kvm_apic_write_nodecode; x2APIC: WRMSR 0x80F/0x828 is intercepted,
+      // kvm_x2apic_msr_write), then kvm_lapic_reg_write. APIC_ESR: nothing but the x2APIC
+      // "value must be 0" check — KVM keeps no error state, ESR reads stay 0.
+      sink.executed(index);
+      vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'wrmsr' : 'apic-write');
+      if (ev.reg === 'svr') kvm_lapic_write_spiv(kvm, t, ev.value);
+      return;
     case 'int':
       // INT n is a software interrupt, not an exception: the exception bitmap (SDM 25.2; KVM's
       // update_exception_bitmap) does not apply and no VM-execution control intercepts it. It
@@ -196,7 +216,9 @@ function device_msi(kvm: Kvm, ev: Extract<Event, { k: 'msi' }>, index: number): 
   const mask = resolveDest(m.apic, m.vcpus, 0, 'none', ev.logical ?? false, ev.dest);
   // vmx_update_pi_irte keeps an IRTE in posted format only for a single-vCPU destination.
   if (kvm.code.vtd && mask !== 0 && (mask & (mask - 1)) === 0) {
-    vtd_post_interrupt(kvm.vcpus[31 - Math.clz32(mask)]!, ev.vector);
+    const t = kvm.vcpus[31 - Math.clz32(mask)]!;
+    mark_landed_while_disabled(t, ev.vector, VTD_WHILE_DISABLED);
+    vtd_post_interrupt(t, ev.vector);
     return;
   }
   for (let i = 0; i < kvm.vcpus.length; i++) {

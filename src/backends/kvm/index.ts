@@ -7,7 +7,7 @@ import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { Mode, OnFate, REQ_NMI } from './consts.js';
 import { apply_event, type EventHooks } from './guest.js';
-import { KvmIoapic, kvm_ioapic_eoi_lost, kvm_ioapic_remote_irr_cleared, kvm_ioapic_scan_entry, kvm_ioapic_send_why } from './ioapic.js';
+import { KvmIoapic, REFUSED_REMOTE_IRR, kvm_ioapic_refused_by_sw_disabled, kvm_ioapic_eoi_lost, kvm_ioapic_remote_irr_cleared, kvm_ioapic_scan_entry, kvm_ioapic_send_why } from './ioapic.js';
 import { pirq } from './pcpu.js';
 import { Kvm, type KvmVcpu } from './state.js';
 import { synced_while_l2 } from './sync.js';
@@ -120,6 +120,11 @@ class KvmInstance implements BackendInstance {
 
   explain(cpu: number, what: string, vector: number): string | undefined {
     const t = this.kvm.vcpus[cpu]!;
+    // A vector that reached VIRR/PIR while the APIC was software-disabled, by a path that never
+    // asks apic_enabled (self-IPI virtualization, VT-d posting): bare metal discarded it.
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vsHas(t.landedWhileDisabled, vector)) {
+      return t.landedWhileDisabledWhy[vector];
+    }
     // A message bare metal collapsed into the pending instance, still held apart in PIR.
     if (what === 'collapsed' && vector !== 2 && vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
     // An extra pin message also shows as a TMR bit (its trigger mode) where bare metal has none.
@@ -134,6 +139,9 @@ class KvmInstance implements BackendInstance {
       const lost = kvm_ioapic_eoi_lost(this.kvm, vector);
       if (lost) return lost;
     }
+    // A level message every destination discarded (software-disabled APIC): ioapic_service left
+    // Remote IRR clear.
+    if (what === 'redir-remote-irr-missing' && kvm_ioapic_refused_by_sw_disabled(this.kvm, vector)) return REFUSED_REMOTE_IRR;
     // Before v4.15 a redirection write cleared Remote IRR: a read shows it clear while in service.
     if (what === 'redir-remote-irr-missing' && kvm_ioapic_remote_irr_cleared(this.kvm, vector)) return 'remote-irr-cleared-by-redirection-write';
     // process_nmi allows two NMIs pending when none is in service, expecting to inject the first
@@ -185,7 +193,7 @@ export const kvm: Backend = {
   // them are refused as unsupported.
   features: ['ioapic_write', 'ioapic_read', 'int',
     'lapic_read.id', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.version', 'lapic_read.tmcct',
-    'self_ipi'],
+    'self_ipi', 'lapic_write.svr', 'lapic_write.esr'],
   supports(machine: MachineConfig): string | null {
     if (machine.hyperv?.apicAssist) return 'Hyper-V APIC assist is not modelled for KVM';
     if (machine.nested && !machine.nested.exitOnIntr) {

@@ -5,7 +5,8 @@ import { computePpr, vsAdd, vsDel, vsHighest } from '../../apic/vecset.js';
 import { REQ_EVENT, REQ_NMI } from './consts.js';
 import { kvm_make_request, kvm_vcpu_kick, vmx_deliver_posted_interrupt } from './sender.js';
 import type { LapicReadReg } from '../../scenario/types.js';
-import type { Kvm, KvmVcpu } from './state.js';
+import { apic_enabled, type Kvm, type KvmVcpu } from './state.js';
+import { kvm_make_scan_ioapic_request } from './ioapic.js';
 import { vmx_sync_pir_to_irr } from './sync.js';
 
 /** apic_find_highest_irr: v4.10 first syncs PIR (APICv), v4.11 only searches IRR. */
@@ -66,19 +67,40 @@ export function kvm_inject_nmi(t: KvmVcpu): void {
 }
 
 /**
- * __apic_accept_irq for APIC_DM_FIXED / APIC_DM_NMI (the APIC is always software-enabled
- * here). No illegal-vector check: KVM v4.x posts vectors 0-15 like any other. `me` is the
- * pCPU the acceptance runs on (−1: device context).
+ * __apic_accept_irq for APIC_DM_FIXED / APIC_DM_NMI. A fixed message to a software-disabled APIC
+ * is discarded ("FIXME add logic for vcpu on reset": `if (unlikely(!apic_enabled(apic)))
+ * break;` before the TMR update and the posting, in every tree from 2011 to today), and the
+ * result, 0, tells ioapic_service not to set Remote IRR. No illegal-vector check: KVM v4.x posts
+ * vectors 0-15 like any other. `me` is the pCPU the acceptance runs on (−1: device context).
+ * Returns 1 when accepted.
  */
-export function __apic_accept_irq(kvm: Kvm, t: KvmVcpu, vector: number, level: boolean, nmi: boolean, me: number): void {
+export function __apic_accept_irq(kvm: Kvm, t: KvmVcpu, vector: number, level: boolean, nmi: boolean, me: number): number {
   if (nmi) {
     kvm_inject_nmi(t);
     kvm_vcpu_kick(t, me);
-    return;
+    return 1;
   }
+  if (!apic_enabled(t)) return 0;
   if (level) vsAdd(t.vapic.tmr, vector);
   else vsDel(t.vapic.tmr, vector);
   vmx_deliver_posted_interrupt(kvm, t, vector, me);
+  return 1;
+}
+
+/**
+ * kvm_lapic_reg_write(APIC_SPIV), reached after the write's VM exit (xAPIC: APIC-write exit,
+ * kvm_apic_write_nodecode; x2APIC: WRMSR 0x80F is intercepted, kvm_x2apic_msr_write). The
+ * mask is 0x3ff (APIC_SPIV_DIRECTED_EOI only when LVR advertises it, which it does not with
+ * KVM's own I/O APIC). apic_set_spiv: when the enable bit changes, the APIC map is rebuilt
+ * (v4.x recalculate_apic_map; v6.x apic_map_dirty, then kvm_recalculate_apic_map at the end of
+ * kvm_lapic_reg_write), which ends with kvm_make_scan_ioapic_request: KVM_REQ_SCAN_IOAPIC to
+ * every vCPU. A disable also sets every LVT mask bit (no LVT is modelled). Nothing touches
+ * IRR, ISR, PIR or the VMCS: what is pending stays deliverable by the CPU.
+ */
+export function kvm_lapic_write_spiv(kvm: Kvm, t: KvmVcpu, val: number): void {
+  const was = apic_enabled(t);
+  t.svr = val & 0x3ff;
+  if (was !== apic_enabled(t)) kvm_make_scan_ioapic_request(kvm, (1 << kvm.vcpus.length) - 1);
 }
 
 /**

@@ -8,7 +8,7 @@ import { PiDesc } from './pi_desc.js';
 import { VApic } from './vapic.js';
 import type { KvmCode } from './variants.js';
 import type { KvmIoapic } from './ioapic.js';
-import { vecSet } from '../../apic/vecset.js';
+import { vecSet, vsAdd } from '../../apic/vecset.js';
 import { Mode, PC_LOOP } from './consts.js';
 
 export class NestedState {
@@ -96,6 +96,14 @@ export class KvmVcpu {
   svr = 0x1ff;
   ldr = 0;
   dfr = 0xffffffff;
+  /**
+   * Diagnostics (explain): vectors that reached VIRR/PIR while the APIC was software-disabled
+   * by a path that never asks apic_enabled — the CPU's self-IPI virtualization, the VT-d IOMMU
+   * posting — until they are delivered.
+   */
+  readonly landedWhileDisabled = vecSet();
+  /** Which of those paths (tag), per vector. */
+  readonly landedWhileDisabledWhy: string[] = new Array<string>(256).fill('');
   constructor(readonly id: number) {
     this.guest.reset();
   }
@@ -119,6 +127,18 @@ export class Kvm {
  * notification or kick is in flight to the pCPU is in flight on the bus, not due yet. With ON
  * set and nothing in flight (the races) the vector is due and its absence is judged.
  */
+/** apic_enabled (lapic.c): SVR bit 8 (the APIC is always hardware-enabled here). */
+export function apic_enabled(t: KvmVcpu): boolean {
+  return (t.svr & 0x100) !== 0;
+}
+
+/** Diagnostics: a vector landed while software-disabled through a path that does not check. */
+export function mark_landed_while_disabled(t: KvmVcpu, vector: number, why: string): void {
+  if (apic_enabled(t) || vector < 16) return;
+  vsAdd(t.landedWhileDisabled, vector);
+  t.landedWhileDisabledWhy[vector] = why;
+}
+
 export function hw_evaluate(kvm: Kvm, t: KvmVcpu): void {
   if (t.pi.on && t.phys !== 0) return;
   kvm.sink.evaluate(t.id);
