@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { vsList } from '../../src/apic/vecset.js';
 import type { BackendInstance, ObsSink } from '../../src/backends/api.js';
 import { kvm } from '../../src/backends/kvm/index.js';
+import { kvmNvmx } from '../../src/backends/kvm-nvmx/index.js';
 import { runScenario } from '../../src/engine/run.js';
+import { readScenarioFile } from '../../src/store/files.js';
 import type { Event, MachineConfig, Scenario } from '../../src/scenario/types.js';
 
 const V = 0x50;
@@ -251,6 +253,47 @@ describe('lapic_write.svr / .esr: kvm_lapic_reg_write after the write\'s exit', 
     for (const v of VARIANTS) {
       const res = runScenario(s, kvm, v);
       expect(res.primary?.signature).toBe(`kvm/${v}:read:remote-irr-not-set-by-sw-disabled-apic`);
+    }
+  });
+});
+
+describe('corpus/kut scenarios the new features make runnable on kvm', () => {
+  // test_lapic_existence reads the version register: 0x00050014 from the virtual-APIC page,
+  // version 0x14 — the test's 0x10-0x15 range holds. (The corpus file keeps only the fixture's
+  // baremetal expectation: test/scenario/kut.test.ts requires it to equal the fixture.)
+  it('kut-apic-existence is clean on every variant', () => {
+    const s = readScenarioFile('corpus/kut/kut-apic-existence.json');
+    for (const v of VARIANTS) expect(`${v}: ${clean(s, v).join(' ')}`).toBe(`${v}: `);
+  });
+});
+
+describe('kvm-nvmx (2011): int and lapic_read', () => {
+  const X2N: MachineConfig = { vcpus: 2, apic: 'x2apic', ioapic: [], nested: { exitOnIntr: true } };
+  const XAN: MachineConfig = { ...X2N, apic: 'xapic' };
+
+  it('INT n in L1 does not exit; every register read exits (no APICv) and returns the 2011 lapic.c values', () => {
+    for (const [machine, reason, version, ldr] of [[X2N, 'rdmsr', 0x01050014, 0x2], [XAN, 'apic-access', 0x00050014, 0x02000000]] as const) {
+      const r = new Recorder();
+      const b = kvmNvmx.create('fixed', machine, r);
+      b.apply({ k: 'int', cpu: 1, vector: 0x80 }, 0);
+      expect(r.of('vmexit', 1)).toEqual([]);
+      expect(b.guest(1).IF).toBe(false);
+      b.apply({ k: 'lapic_read', cpu: 1, reg: 'version' }, 1);
+      expect(r.of('vmexit', 1).map((e) => e.a)).toEqual([reason]);
+      expect(r.of('read', 1).at(-1)!.b).toBe(version); // APIC_LVR_DIRECTED_EOI with an x2APIC CPUID (2011 kvm_apic_set_version)
+      b.apply({ k: 'enter', cpu: 1 }, 2);
+      b.apply({ k: 'lapic_read', cpu: 1, reg: 'ldr' }, 3);
+      expect(r.of('read', 1).at(-1)!.b).toBe(ldr);
+    }
+  });
+
+  it('the reference accepts the reads on both variants', () => {
+    for (const machine of [X2N, XAN]) {
+      const regs = machine.apic === 'x2apic' ? ['id', 'ldr', 'svr', 'version', 'tmcct'] : ['id', 'ldr', 'dfr', 'svr', 'version', 'tmcct'];
+      const events = regs.flatMap((reg) => [{ k: 'lapic_read', cpu: 0, reg }, { k: 'enter', cpu: 0 }] as Event[]);
+      for (const v of ['pre-fix', 'fixed']) {
+        expect(`${v}: ${runScenario({ irqdiff: 1, machine, events }, kvmNvmx, v).divergences.map((d) => d.signature).join(' ')}`).toBe(`${v}: `);
+      }
     }
   });
 });
