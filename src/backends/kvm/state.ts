@@ -121,12 +121,6 @@ export class Kvm {
   }
 }
 
-/**
- * sink.evaluate for an evaluation by the processor (VM entry, EOI/TPR/self-IPI
- * virtualization). Such an evaluation sees VIRR/RVI only: a vector still in PIR whose
- * notification or kick is in flight to the pCPU is in flight on the bus, not due yet. With ON
- * set and nothing in flight (the races) the vector is due and its absence is judged.
- */
 /** apic_enabled (lapic.c): SVR bit 8 (the APIC is always hardware-enabled here). */
 export function apic_enabled(t: KvmVcpu): boolean {
   return (t.svr & 0x100) !== 0;
@@ -139,6 +133,12 @@ export function mark_landed_while_disabled(t: KvmVcpu, vector: number, why: stri
   t.landedWhileDisabledWhy[vector] = why;
 }
 
+/**
+ * sink.evaluate for an evaluation by the processor (VM entry, EOI/TPR/self-IPI
+ * virtualization). Such an evaluation sees VIRR/RVI only: a vector still in PIR whose
+ * notification or kick is in flight to the pCPU is in flight on the bus, not due yet. With ON
+ * set and nothing in flight (the races) the vector is due and its absence is judged.
+ */
 export function hw_evaluate(kvm: Kvm, t: KvmVcpu): void {
   if (t.pi.on && t.phys !== 0) return;
   kvm.sink.evaluate(t.id);
