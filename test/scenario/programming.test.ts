@@ -78,6 +78,7 @@ describe('programmable-APIC events: backends', () => {
       const why = supportsScenario(b, s);
       // Names exactly the features this backend does not declare.
       const missing = ['ioapic_write', 'self_ipi'].filter((f) => !(b.features as readonly string[] | undefined)?.includes(f)).join(', ');
+      if (!missing && !b.supports(s.machine)) { expect(why, b.name).toBeNull(); continue; } // declares both (kvm)
       expect(why, b.name).toMatch(new RegExp(`nested|xAPIC|unsupported by this backend: ${missing}(?!,)`));
       expect(() => runScenario(s, b, b.variants[0]!.name)).toThrow(/cannot run this machine/);
     }

@@ -254,6 +254,20 @@ class KvmNvmx implements BackendInstance, KvmCtx {
         this.sink.executed(index);
         return;
       }
+      case 'lapic_read': {
+        // No APIC-register virtualization: an APIC-access exit (xAPIC) or RDMSR exit (x2APIC),
+        // then apic_reg_read → __apic_read.
+        vmxExit(this, v, this.x2apic ? EXIT_REASON_MSR_READ : EXIT_REASON_APIC_ACCESS, 0);
+        this.sink.readValue(v.id, ev.reg, this.lapicRead(v.id, ev.reg));
+        this.sink.executed(index);
+        return;
+      }
+      case 'int':
+        // INT n is not an exception: vmcs01's exception bitmap does not apply; L1 takes it
+        // through its own IDT without an exit.
+        g.softInt(ev.vector);
+        this.sink.executed(index);
+        return;
       case 'assist':
         // No Hyper-V enlightenments in L0: the guest's own bookkeeping only.
         this.sink.executed(index);
@@ -261,6 +275,28 @@ class KvmNvmx implements BackendInstance, KvmCtx {
       default:
         if (execCoreInstruction(g, ev.k)) this.sink.executed(index);
         return;
+    }
+  }
+
+  /**
+   * __apic_read of the 2011 lapic.c: APIC_ID is vcpu_id << 24, shown as vcpu_id in x2APIC mode;
+   * LDR as the guest wrote it (xAPIC flat bit i) or as kvm_lapic_set_base derived it on x2APIC
+   * enable, ((id & ~0xf) << 16) | (1 << (id & 0xf)) — the SDM's value for the IDs below 16 a
+   * machine here has; DFR 0xffffffff (kvm_lapic_reset); SVR as the guest OS left it. Version:
+   * APIC_VERSION 0x14 | (APIC_LVT_NUM 6 − 1) << 16, and kvm_apic_set_version adds
+   * APIC_LVR_DIRECTED_EOI whenever the guest's CPUID has x2APIC (the in-kernel-IOAPIC exception
+   * came later: 0bcc3fb95b97 "stop advertising DIRECTED_EOI when in-kernel IOAPIC is in use"):
+   * set here for an x2APIC machine, whose CPUID must advertise it; an xAPIC machine is taken to have a CPUID without x2APIC. TMCCT: apic_get_tmcct returns 0
+   * while TMICT is 0, which it stays (no timer events here).
+   */
+  private lapicRead(id: number, reg: 'id' | 'ldr' | 'dfr' | 'svr' | 'version' | 'tmcct'): number {
+    switch (reg) {
+      case 'id': return this.x2apic ? id : (id << 24) >>> 0;
+      case 'ldr': return this.x2apic ? (((id & ~0xf) << 16) | (1 << (id & 0xf))) >>> 0 : id < 8 ? ((1 << id) << 24) >>> 0 : 0;
+      case 'dfr': return 0xffffffff;
+      case 'svr': return 0x1ff;
+      case 'version': return (0x14 | (6 - 1) << 16 | (this.x2apic ? 1 << 24 : 0)) >>> 0;
+      case 'tmcct': return 0;
     }
   }
 
@@ -419,9 +455,10 @@ export const kvmNvmx: Backend = {
   description: 'KVM nested VMX (v3.1–3.3 era): L0 injecting an L1 interrupt while L2 runs, around Nadav Har\'El\'s '
     + 'IDT-vectoring fix; L0 emulates L1\'s LAPIC without APICv',
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
-  // Scenario features modeled (src/scenario/features.ts): none — as kvm; plus the EOI-exit bitmap reload while L2 runs (4cf4df7ab4d1) once redirection writes are modeled;
-  // scenarios using them are refused as unsupported by this backend.
-  features: [],
+  // Scenario features modeled (src/scenario/features.ts): INT n (not intercepted: a guest-core step
+  // of L1) and the register reads of the 2011 lapic.c (each an exit: no APICv here). The others are
+  // refused as unsupported by this backend.
+  features: ['int', 'lapic_read.id', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.version', 'lapic_read.tmcct'],
   supports(m: MachineConfig): string | null {
     if (!m.nested) return 'kvm-nvmx models nested VMX only (L1 runs an L2)';
     if (!m.nested.exitOnIntr) return 'kvm-nvmx models an L1 that asks for external-interrupt exiting (L1\'s interrupts to L2\'s IDT are not modelled)';

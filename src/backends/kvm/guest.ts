@@ -7,13 +7,22 @@ import type { Event } from '../../scenario/types.js';
 import { handle_apic_eoi_induced, handle_halt, reflect_to_l1, vmx_vm_exit } from './exits.js';
 import { hardware_step } from './hw.js';
 import { kvm_ioapic_eoi_not_trapped, kvm_ioapic_event, kvm_ioapic_guest_write, kvm_ioapic_read } from './ioapic.js';
-import { __apic_accept_irq } from './lapic.js';
+import { __apic_accept_irq, kvm_lapic_reg_read, kvm_lapic_write_spiv, lapic_read_exits } from './lapic.js';
 import { nested_vmx_run } from './nested.js';
 import { vtd_post_interrupt } from './sender.js';
-import { hw_evaluate, type Kvm, type KvmVcpu } from './state.js';
+import { hw_evaluate, mark_landed_while_disabled, type Kvm, type KvmVcpu } from './state.js';
 import { eoi_virtualization, self_ipi_virtualization, tpr_virtualization } from './vapic.js';
 
 type GuestEvent = Extract<Event, { cpu: number }>;
+
+/**
+ * Tags: a vector that landed while the APIC was software-disabled through a path that never
+ * asks apic_enabled. Self-IPI virtualization (SDM 29.1.5) sets VIRR without looking at the
+ * virtual SVR; the VT-d IOMMU posts a device MSI into PIR by the IRTE alone. KVM inhibits
+ * neither when the guest clears SVR bit 8 (apic_set_spiv only rebuilds the APIC map).
+ */
+export const SELF_IPI_WHILE_DISABLED = 'self-ipi-virtualized-while-apic-sw-disabled';
+export const VTD_WHILE_DISABLED = 'vtd-posted-while-apic-sw-disabled';
 
 /** kvm_apic_send_ipi (ICR write emulated in L0 after the exit). */
 function kvm_apic_send_ipi(kvm: Kvm, from: number, ev: Extract<Event, { k: 'ipi' }>): void {
@@ -29,6 +38,7 @@ function guest_ipi(kvm: Kvm, t: KvmVcpu, ev: Extract<Event, { k: 'ipi' }>, index
   const nmi = ev.nmi ?? false;
   if (kvm.machine.apic === 'xapic' && (ev.shorthand ?? 'none') === 'self' && !nmi && ev.vector >= 16) {
     kvm.sink.executed(index);
+    mark_landed_while_disabled(t, ev.vector, SELF_IPI_WHILE_DISABLED);
     self_ipi_virtualization(t.vapic, ev.vector);
     hw_evaluate(kvm, t);
     return;
@@ -37,6 +47,30 @@ function guest_ipi(kvm: Kvm, t: KvmVcpu, ev: Extract<Event, { k: 'ipi' }>, index
   kvm.sink.executed(index);
   vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'wrmsr' : 'apic-write');
   kvm_apic_send_ipi(kvm, t.id, ev);
+}
+
+/**
+ * WRMSR 0x83F (x2APIC SELF_IPI). With APICv KVM clears the MSR-bitmap write intercept of
+ * SELF_IPI (v4.x vmx_disable_intercept_msr_write_x2apic(0x83f); v6.x vmx_update_msr_bitmap_x2apic
+ * X2APIC_MSR(APIC_SELF_IPI)), and every variant here runs with virtual-interrupt delivery, so
+ * the CPU virtualizes the write (SDM 29.5, 29.1.5): VIRR[v] = 1, RVI = max(RVI, v), evaluate
+ * pending virtual interrupts — no VM exit. A vector below 16 is not virtualized (as for the
+ * xAPIC ICR in 29.4.3.2): an APIC-write VM exit (trap-like), handle_apic_write →
+ * kvm_apic_write_nodecode(0x3f0) → kvm_lapic_reg_write(APIC_SELF_IPI) → an ICR write with
+ * APIC_DEST_SELF | vector (kvm_apic_send_ipi) → __apic_accept_irq, which has no
+ * illegal-vector check and posts it.
+ */
+function guest_self_ipi(kvm: Kvm, t: KvmVcpu, vector: number, index: number): void {
+  kvm.sink.executed(index);
+  if (vector >= 16) {
+    mark_landed_while_disabled(t, vector, SELF_IPI_WHILE_DISABLED);
+    self_ipi_virtualization(t.vapic, vector);
+    hw_evaluate(kvm, t);
+    return;
+  }
+  vmx_vm_exit(kvm, t, 'apic-write');
+  kvm.sink.step(t.id, 'kvm_apic_write_nodecode');
+  __apic_accept_irq(kvm, t, vector, false, false, t.id);
 }
 
 /** A guest (L1) instruction on a vCPU that runs L1 code and is not halted. */
@@ -106,6 +140,33 @@ function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number):
       sink.executed(index);
       return;
     }
+    case 'lapic_read': {
+      // ID/LVR/LDR/DFR/SVR come from the virtual-APIC page without an exit; TMCCT exits and is
+      // emulated (APIC-access exit, or RDMSR 0x839 in x2APIC mode).
+      sink.readValue(t.id, ev.reg, kvm_lapic_reg_read(kvm, t, ev.reg));
+      sink.executed(index);
+      if (lapic_read_exits(ev.reg)) vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'rdmsr' : 'apic-access');
+      return;
+    }
+    case 'self_ipi':
+      guest_self_ipi(kvm, t, ev.vector, index);
+      return;
+    case 'lapic_write':
+      // SVR and ESR writes exit (xAPIC: a trap-like APIC-write exit after the page was written,
+      // handle_apic_write → kvm_apic_write_nodecode; x2APIC: WRMSR 0x80F/0x828 is intercepted,
+      // kvm_x2apic_msr_write), then kvm_lapic_reg_write. APIC_ESR: nothing but the x2APIC
+      // "value must be 0" check — KVM keeps no error state, ESR reads stay 0.
+      sink.executed(index);
+      vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'wrmsr' : 'apic-write');
+      if (ev.reg === 'svr') kvm_lapic_write_spiv(kvm, t, ev.value);
+      return;
+    case 'int':
+      // INT n is a software interrupt, not an exception: the exception bitmap (SDM 25.2; KVM's
+      // update_exception_bitmap) does not apply and no VM-execution control intercepts it. It
+      // runs in the guest through the guest IDT; only IF and the frame stack change.
+      g.softInt(ev.vector);
+      sink.executed(index);
+      return;
     case 'assist':
       sink.executed(index);
       return;
@@ -155,7 +216,9 @@ function device_msi(kvm: Kvm, ev: Extract<Event, { k: 'msi' }>, index: number): 
   const mask = resolveDest(m.apic, m.vcpus, 0, 'none', ev.logical ?? false, ev.dest);
   // vmx_update_pi_irte keeps an IRTE in posted format only for a single-vCPU destination.
   if (kvm.code.vtd && mask !== 0 && (mask & (mask - 1)) === 0) {
-    vtd_post_interrupt(kvm.vcpus[31 - Math.clz32(mask)]!, ev.vector);
+    const t = kvm.vcpus[31 - Math.clz32(mask)]!;
+    mark_landed_while_disabled(t, ev.vector, VTD_WHILE_DISABLED);
+    vtd_post_interrupt(t, ev.vector);
     return;
   }
   for (let i = 0; i < kvm.vcpus.length; i++) {

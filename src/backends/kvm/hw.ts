@@ -6,6 +6,7 @@ import { handle_interrupt_window, handle_nmi_window, vmx_fault_during_delivery }
 import { abstract_l1_nmi } from './nested.js';
 import type { Kvm, KvmVcpu } from './state.js';
 import { virtual_interrupt_delivery } from './vapic.js';
+import { vsDel, vsHas } from '../../apic/vecset.js';
 
 export function hardware_step(kvm: Kvm, t: KvmVcpu): void {
   if (!t.nonRoot || t.nested.guestMode) return;
@@ -24,6 +25,8 @@ export function hardware_step(kvm: Kvm, t: KvmVcpu): void {
   if (va.recognized && g.interruptible()) {
     const v = virtual_interrupt_delivery(va);
     kvm.sink.deliver(t.id, v, false, 'vid');
+    // Diagnostics: the instance that landed while disabled is gone once none is left in PIR/VIRR.
+    if (!vsHas(t.pi.pir, v) && !vsHas(va.virr, v)) vsDel(t.landedWhileDisabled, v);
     // A delivery that faults (EPT violation on the IDT or stack) enters the handler only
     // when KVM re-injects it.
     if (t.faultArmed) vmx_fault_during_delivery(kvm, t, v, false, false);

@@ -1,12 +1,13 @@
 // KVM on Intel VMX with APICv posted interrupts, across b95234c84004 (v4.11, "do not use
 // KVM_REQ_EVENT for APICv interrupt injection") and the nested follow-up f27a85c4988d (v4.16).
 import type { GuestCpu } from '../../apic/guestcpu.js';
+import { initialAddr } from '../../apic/dest.js';
 import { vsFormat, vsHas, vsOr, hex, type VecSet } from '../../apic/vecset.js';
 import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { Mode, OnFate, REQ_NMI } from './consts.js';
 import { apply_event, type EventHooks } from './guest.js';
-import { KvmIoapic, kvm_ioapic_eoi_lost, kvm_ioapic_remote_irr_cleared, kvm_ioapic_scan_entry, kvm_ioapic_send_why } from './ioapic.js';
+import { KvmIoapic, REFUSED_REMOTE_IRR, kvm_ioapic_refused_by_sw_disabled, kvm_ioapic_eoi_lost, kvm_ioapic_remote_irr_cleared, kvm_ioapic_scan_entry, kvm_ioapic_send_why } from './ioapic.js';
 import { pirq } from './pcpu.js';
 import { Kvm, type KvmVcpu } from './state.js';
 import { synced_while_l2 } from './sync.js';
@@ -44,6 +45,7 @@ class KvmInstance implements BackendInstance {
       t.irqsOn = false;
       t.nonRoot = true;
       t.pi.ndst = t.id;
+      t.ldr = initialAddr(machine.apic, t.id, t.id).ldr;
       kvm_ioapic_scan_entry(this.kvm, t, t.ioapicHandled);
       vsOr(t.vapic.eoiExit, t.ioapicHandled);
     }
@@ -118,6 +120,11 @@ class KvmInstance implements BackendInstance {
 
   explain(cpu: number, what: string, vector: number): string | undefined {
     const t = this.kvm.vcpus[cpu]!;
+    // A vector that reached VIRR/PIR while the APIC was software-disabled, by a path that never
+    // asks apic_enabled (self-IPI virtualization, VT-d posting): bare metal discarded it.
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vsHas(t.landedWhileDisabled, vector)) {
+      return t.landedWhileDisabledWhy[vector];
+    }
     // A message bare metal collapsed into the pending instance, still held apart in PIR.
     if (what === 'collapsed' && vector !== 2 && vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
     // An extra pin message also shows as a TMR bit (its trigger mode) where bare metal has none.
@@ -132,6 +139,9 @@ class KvmInstance implements BackendInstance {
       const lost = kvm_ioapic_eoi_lost(this.kvm, vector);
       if (lost) return lost;
     }
+    // A level message every destination discarded (software-disabled APIC): ioapic_service left
+    // Remote IRR clear.
+    if (what === 'redir-remote-irr-missing' && kvm_ioapic_refused_by_sw_disabled(this.kvm, vector)) return REFUSED_REMOTE_IRR;
     // Before v4.15 a redirection write cleared Remote IRR: a read shows it clear while in service.
     if (what === 'redir-remote-irr-missing' && kvm_ioapic_remote_irr_cleared(this.kvm, vector)) return 'remote-irr-cleared-by-redirection-write';
     // process_nmi allows two NMIs pending when none is in service, expecting to inject the first
@@ -175,10 +185,15 @@ export const kvm: Backend = {
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
   // Scenario features modeled (src/scenario/features.ts): ioapic.c's redirection-entry writes and reads
   // (ioapic_write_indirect: Remote IRR per version, the re-service of an asserted level line,
-  // KVM_REQ_SCAN_IOAPIC → vcpu_scan_ioapic → the EOI-exit bitmap of the current VMCS). Not yet:
-  // lapic.c's ID/LDR/DFR/SVR/ESR writes (kvm_recalculate_apic_map), SELF_IPI, INT n, logical and
-  // lowest-priority entries, the timer; scenarios using them are refused as unsupported.
-  features: ['ioapic_write', 'ioapic_read'],
+  // KVM_REQ_SCAN_IOAPIC → vcpu_scan_ioapic → the EOI-exit bitmap of the current VMCS); INT n (a
+  // guest-core step: not intercepted); register reads of ID/LVR/LDR/DFR/SVR (virtual-APIC page) and
+  // TMCCT (0: no scenario here starts the timer); the x2APIC SELF_IPI write (self-IPI virtualization,
+  // no exit). Not yet: lapic.c's ID/LDR/DFR/SVR/ESR writes
+  // (kvm_recalculate_apic_map), logical and lowest-priority entries, the timer; scenarios using
+  // them are refused as unsupported.
+  features: ['ioapic_write', 'ioapic_read', 'int',
+    'lapic_read.id', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.version', 'lapic_read.tmcct',
+    'self_ipi', 'lapic_write.svr', 'lapic_write.esr'],
   supports(machine: MachineConfig): string | null {
     if (machine.hyperv?.apicAssist) return 'Hyper-V APIC assist is not modelled for KVM';
     if (machine.nested && !machine.nested.exitOnIntr) {

@@ -26,6 +26,11 @@ export interface KvmRte {
   eoiLostWhy: string;
   /** Diagnostics: the vector whose EOI was lost (the entry may have been rewritten to another since). */
   eoiLostVector: number;
+  /**
+   * Diagnostics: the last level message of this entry was discarded by every destination APIC
+   * (software-disabled), so Remote IRR was left clear where the 82093AA holds it set.
+   */
+  refusedBySwDisabled: boolean;
 }
 
 export class KvmIoapic {
@@ -46,7 +51,7 @@ export class KvmIoapic {
   readonly owedWhy: string[] = new Array<string>(256).fill('');
   constructor(pins: readonly IoapicPin[]) {
     for (const p of pins) {
-      this.rtes.push({ pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remoteIrr: false, remoteIrrLost: false, eoiLostWhy: '', eoiLostVector: -1 });
+      this.rtes.push({ pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remoteIrr: false, remoteIrrLost: false, eoiLostWhy: '', eoiLostVector: -1, refusedBySwDisabled: false });
     }
   }
 
@@ -55,6 +60,12 @@ export class KvmIoapic {
     return undefined;
   }
 }
+
+/** Tag: a level line re-serviced because its last message was discarded by a software-disabled APIC. */
+export const REFUSED_RESENT = 'level-resent-after-sw-disabled-apic-discarded';
+
+/** Tag: Remote IRR clear after a level message every destination APIC discarded. */
+export const REFUSED_REMOTE_IRR = 'remote-irr-not-set-by-sw-disabled-apic';
 
 /** ioapic_service: deliver a pin's message unless masked (kvm_irq_delivery_to_apic). */
 function ioapic_service(kvm: Kvm, pin: number, why = ''): void {
@@ -65,13 +76,16 @@ function ioapic_service(kvm: Kvm, pin: number, why = ''): void {
   kvm.ioapic.lastSendWhy[e.vector] = why;
   if (why) kvm.ioapic.owedWhy[e.vector] = why;
   const mask = resolveDest(kvm.machine.apic, kvm.machine.vcpus, 0, 'none', false, e.dest);
-  let delivered = false;
+  // ret = kvm_irq_delivery_to_apic (the number of APICs that accepted); "if (ret && trig_mode
+  // == IOAPIC_LEVEL_TRIG) remote_irr = 1": a level message every software-disabled APIC
+  // discarded leaves Remote IRR clear, so the asserted line is serviced again later.
+  let ret = 0;
   for (let i = 0; i < kvm.vcpus.length; i++) {
     if (!(mask & (1 << i))) continue;
-    __apic_accept_irq(kvm, kvm.vcpus[i]!, e.vector, e.level, false, -1);
-    delivered = true;
+    ret += __apic_accept_irq(kvm, kvm.vcpus[i]!, e.vector, e.level, false, -1);
   }
-  if (delivered && e.level) e.remoteIrr = true;
+  if (ret && e.level) e.remoteIrr = true;
+  if (e.level) e.refusedBySwDisabled = ret === 0;
 }
 
 /** ioapic_set_irq: a line transition seen by the I/O APIC. */
@@ -87,7 +101,8 @@ function ioapic_set_irq(kvm: Kvm, pin: number, level: boolean): void {
   io.irr |= bit;
   // Coalesced: an edge that did not change the line, or a level interrupt awaiting EOI.
   if ((!e.level && old === io.irr) || (e.level && e.remoteIrr)) return;
-  ioapic_service(kvm, pin, e.level && e.remoteIrrLost ? 'level-resent-after-write-cleared-remote-irr' : '');
+  ioapic_service(kvm, pin, e.level && e.remoteIrrLost ? 'level-resent-after-write-cleared-remote-irr'
+    : e.level && e.refusedBySwDisabled ? REFUSED_RESENT : '');
 }
 
 /**
@@ -95,7 +110,7 @@ function ioapic_set_irq(kvm: Kvm, pin: number, level: boolean): void {
  * (kvm_make_all_cpus_request / kvm_make_vcpus_request_mask): set the request and IPI those not
  * OUTSIDE_GUEST_MODE (kvm_vcpu_exiting_guest_mode). The writer itself is outside guest mode.
  */
-function kvm_make_scan_ioapic_request(kvm: Kvm, mask: number): void {
+export function kvm_make_scan_ioapic_request(kvm: Kvm, mask: number): void {
   for (const t of kvm.vcpus) {
     if (!(mask & (1 << t.id))) continue;
     kvm_make_request(t, REQ_SCAN_IOAPIC);
@@ -144,7 +159,7 @@ function ioapic_write_indirect(kvm: Kvm, e: KvmRte, hi: boolean, w: RteWrite): v
   if (e.level && (kvm.ioapic.irr & (1 << e.pin))) {
     // A destination write re-services the entry with its old low dword: the old vector goes to
     // the new destination before the low dword is written.
-    const why = !wasInService ? (e.remoteIrrLost ? 'level-resent-after-write-cleared-remote-irr' : '')
+    const why = !wasInService ? (e.remoteIrrLost ? 'level-resent-after-write-cleared-remote-irr' : e.refusedBySwDisabled ? REFUSED_RESENT : '')
       : hi && e.dest !== oldDest ? 'old-vector-resent-on-destination-write' : 'level-resent-on-redirection-write';
     ioapic_service(kvm, e.pin, why);
   }
@@ -272,4 +287,10 @@ export function kvm_ioapic_update_eoi(kvm: Kvm, vector: number, level: boolean):
     if (owed && !kvm.vcpus.some((t) => vsHas(t.vapic.virr, vector) || vsHas(t.pi.pir, vector))) kvm.ioapic.owedWhy[vector] = '';
     if (!e.masked && (kvm.ioapic.irr & (1 << e.pin))) ioapic_service(kvm, e.pin, owed);
   }
+}
+
+/** Diagnostics: an entry of this vector has Remote IRR clear because a software-disabled APIC discarded its level message. */
+export function kvm_ioapic_refused_by_sw_disabled(kvm: Kvm, vector: number): boolean {
+  for (const e of kvm.ioapic.rtes) if (e.vector === vector && e.level && e.refusedBySwDisabled && !e.remoteIrr) return true;
+  return false;
 }

@@ -8,7 +8,7 @@ import { PiDesc } from './pi_desc.js';
 import { VApic } from './vapic.js';
 import type { KvmCode } from './variants.js';
 import type { KvmIoapic } from './ioapic.js';
-import { vecSet } from '../../apic/vecset.js';
+import { vecSet, vsAdd } from '../../apic/vecset.js';
 import { Mode, PC_LOOP } from './consts.js';
 
 export class NestedState {
@@ -87,6 +87,23 @@ export class KvmVcpu {
   faultArmed = false;
   /** Diagnostics: why the last emulated HLT ended ('interrupt', 'nmi', 'blocked-nmi', 'pi-pre-block-on'). */
   unhaltedBy = '';
+  /**
+   * The programmable registers of apic->regs (the virtual-APIC page) that lapic_read shows:
+   * APIC_SPIV as the guest OS left it (0x1ff: enabled, spurious vector 0xff; kvm_lapic_reset
+   * writes 0xff), APIC_LDR (xAPIC: what the guest wrote, flat bit i; x2APIC: derived from the
+   * ID by kvm_apic_set_x2apic_id) and APIC_DFR (kvm_lapic_reset: 0xffffffff, flat).
+   */
+  svr = 0x1ff;
+  ldr = 0;
+  dfr = 0xffffffff;
+  /**
+   * Diagnostics (explain): vectors that reached VIRR/PIR while the APIC was software-disabled
+   * by a path that never asks apic_enabled — the CPU's self-IPI virtualization, the VT-d IOMMU
+   * posting — until they are delivered.
+   */
+  readonly landedWhileDisabled = vecSet();
+  /** Which of those paths (tag), per vector. */
+  readonly landedWhileDisabledWhy: string[] = new Array<string>(256).fill('');
   constructor(readonly id: number) {
     this.guest.reset();
   }
@@ -102,6 +119,18 @@ export class Kvm {
   ) {
     for (let i = 0; i < machine.vcpus; i++) this.vcpus.push(new KvmVcpu(i));
   }
+}
+
+/** apic_enabled (lapic.c): SVR bit 8 (the APIC is always hardware-enabled here). */
+export function apic_enabled(t: KvmVcpu): boolean {
+  return (t.svr & 0x100) !== 0;
+}
+
+/** Diagnostics: a vector landed while software-disabled through a path that does not check. */
+export function mark_landed_while_disabled(t: KvmVcpu, vector: number, why: string): void {
+  if (apic_enabled(t) || vector < 16) return;
+  vsAdd(t.landedWhileDisabled, vector);
+  t.landedWhileDisabledWhy[vector] = why;
 }
 
 /**

@@ -117,7 +117,54 @@ const EOI_NOT_IN_HANDLED: CauseDoc[] = [
   },
 ];
 
+// Issue 8 (SVR software disable): what KVM with APICv still lets through to a software-disabled
+// local APIC, and what its I/O APIC does with a level message every destination discarded.
+// Read at torvalds/linux 000d75b0b186 (lapic.c kvm_lapic_reg_write APIC_SPIV, apic_set_spiv,
+// __apic_accept_irq, kvm_recalculate_apic_map) and a v4.19-era lapic.c in the library (same shape);
+// ioapic.c ioapic_service in v4.x and v6.x copies; SDM 29.1.5 (self-IPI virtualization).
+const SW_DISABLED_DOCS: CauseDoc[] = [
+  ...['duplicate', 'spurious', 'read'].map((cls): CauseDoc => ({
+    cause: `${cls}:self-ipi-virtualized-while-apic-sw-disabled`,
+    why: 'A guest that has software-disabled its local APIC (SVR bit 8 clear) sends itself a fixed IPI (x2APIC SELF_IPI '
+      + 'MSR, or the xAPIC ICR with the self shorthand). KVM does not intercept either with APICv (MSR bitmap / APIC-write '
+      + 'emulation), so the CPU performs self-IPI virtualization (SDM 29.1.5: VIRR[v] = 1, RVI raised, evaluation), which '
+      + 'knows nothing of the virtual SVR; apic_set_spiv only rebuilds the APIC map and inhibits nothing, so the vector '
+      + 'is delivered. Bare metal discards a fixed interrupt at a software-disabled APIC (SDM 10.4.7.2; REF-SVR-1, and '
+      + 'KVM\'s own __apic_accept_irq does the same: "if (unlikely(!apic_enabled(apic))) break;"). The class is the '
+      + 'oracle\'s: duplicate/spurious at the delivery, read when an IRR read shows it. Every variant, today\'s included '
+      + '(docs/findings/kvm-apicv-sw-disabled-apic.md). [lapic.c apic_set_spiv, __apic_accept_irq; vmx.c MSR bitmap of '
+      + 'SELF_IPI @ v4.x and torvalds/linux 000d75b0b186]',
+  })),
+  {
+    cause: 'read:remote-irr-not-set-by-sw-disabled-apic',
+    why: 'A level I/O APIC entry fires while every destination APIC is software-disabled: __apic_accept_irq discards the '
+      + 'message and returns 0, and ioapic_service sets Remote IRR only "if (ret && irqe.trig_mode == IOAPIC_LEVEL_TRIG)". '
+      + 'A redirection-entry read shows Remote IRR clear where the 82093AA (the reference) holds it set until an EOI. '
+      + '[ioapic.c ioapic_service @ v4.x and v6.x; lapic.c __apic_accept_irq]',
+  },
+  ...['ioapic', 'spurious', 'duplicate', 'read'].map((cls): CauseDoc => ({
+    cause: `${cls}:level-resent-after-sw-disabled-apic-discarded`,
+    why: 'As read:remote-irr-not-set-by-sw-disabled-apic: with Remote IRR left clear, the next assertion of the still-high '
+      + 'level line (ioapic_set_irq) or a redirection-entry write (ioapic_write_indirect) services the entry again, and once '
+      + 'the APIC is enabled again the message is accepted and delivered; on the 82093AA, Remote IRR set by the first '
+      + 'message holds the pin until an EOI of its vector. The class is the oracle\'s (ioapic while the vector is the '
+      + 'pin\'s; spurious/duplicate after a rewrite gave the pin another vector; read for the IRR/TMR it shows). '
+      + '[ioapic.c ioapic_set_irq, ioapic_service @ v4.x and v6.x]',
+  })),
+];
+
+/** VT-d variants: the IOMMU posts whatever the guest's APIC state. */
+const VTD_SW_DISABLED: CauseDoc[] = ['duplicate', 'spurious', 'read'].map((cls): CauseDoc => ({
+  cause: `${cls}:vtd-posted-while-apic-sw-disabled`,
+  why: 'With VT-d posting, a device MSI is posted into the vCPU\'s PIR by the IOMMU from the IRTE alone (VT-d 9.11), '
+    + 'never through __apic_accept_irq, so its apic_enabled check does not apply: a vector posted while the guest has '
+    + 'software-disabled its local APIC is synced into VIRR and delivered. Bare metal discards it (SDM 10.4.7.2). KVM '
+    + 'updates the IRTEs only when the guest reprograms the MSI (kvm_arch_update_irqfd_routing), not on an SVR write. '
+    + '[vmx.c/posted_intr.c vmx_pi_update_irte; lapic.c apic_set_spiv @ v4.x and torvalds/linux 000d75b0b186]',
+}));
+
 const COMMON_DEVIATIONS: CauseDoc[] = [
+  ...SW_DISABLED_DOCS,
   ...EOI_NOT_IN_HANDLED,
   {
     cause: 'stuck:l1-pending-at-nested-entry',
@@ -347,7 +394,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'The existing problem Radim asked to mention: device MSIs posted by the IOMMU hit both windows.',
     status: 'buggy',
     expectedBugs: [RACE1, RACE2_VTD, V410_WINDOW, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, PI_PRE_BLOCK],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, PI_PRE_BLOCK, ...VTD_SW_DISABLED],
   },
   {
     name: '6of6-unordered',
@@ -377,7 +424,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'Without nested.postedIntr only the first applies.',
     status: 'buggy',
     expectedBugs: [NESTED_RACE, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, PI_PRE_BLOCK],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, PI_PRE_BLOCK, ...VTD_SW_DISABLED],
   },
   {
     name: 'v4.16',
@@ -394,7 +441,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'As v4.16, device MSIs posted by the IOMMU.',
     status: 'buggy',
     expectedBugs: [EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, V416_RESIDUAL, BEHIND_REINJECTION, PI_PRE_BLOCK],
+    knownDeviations: [...COMMON_DEVIATIONS, V416_RESIDUAL, BEHIND_REINJECTION, PI_PRE_BLOCK, ...VTD_SW_DISABLED],
   },
   {
     name: 'v6.12',
@@ -419,6 +466,6 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'As v6.12, device MSIs posted by the IOMMU; a halted vCPU with ON set blocks after a wakeup self-IPI.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: V612_DEVIATIONS,
+    knownDeviations: [...V612_DEVIATIONS, ...VTD_SW_DISABLED],
   },
 ];
