@@ -241,10 +241,11 @@ export const acrn: Backend = {
     + '(VID + posted interrupts) APICv modes, 2018 → v3.3: #1443, #3374, #4937, #8507.',
   variants: VARIANTS,
   // Scenario features modeled (src/scenario/features.ts): run-time redirection-entry writes and
-  // reads (vioapic_indirect_write / vioapic_indirect_read, physical fixed entries only); the
-  // local APIC register writes (vlapic_write handlers), logical and lowest-priority entries are
-  // not modelled yet and scenarios using them are refused as unsupported by this backend.
-  features: ['ioapic_write', 'ioapic_read'],
+  // reads (vioapic_indirect_write / vioapic_indirect_read, physical fixed entries only); INT n (not
+  // intercepted: a guest-core step); the vlapic_read registers. ID/LDR/DFR writes, logical and
+  // lowest-priority destinations, SELF_IPI (x2APIC guests are refused) and the timer are not
+  // modelled yet and scenarios using them are refused as unsupported by this backend.
+  features: ['ioapic_write', 'ioapic_read', 'int', 'lapic_read.id', 'lapic_read.version', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr'],
   supports(machine: MachineConfig): string | null {
     if (machine.nested) return 'ACRN\'s nested VMX (CONFIG_NVMX_ENABLED) is not modelled';
     if (machine.hyperv?.apicAssist) return 'ACRN offers no Hyper-V APIC assist';
