@@ -133,3 +133,90 @@ describe('acrn: vlapic_read registers', () => {
     }
   });
 });
+
+describe('acrn: SVR software disable (vlapic_write_svr; the SVR tests of vlapic_accept_intr and vlapic_receive_intr)', () => {
+  it('a fixed IPI to a software-disabled vLAPIC is ignored by vlapic_accept_intr: no IRR bit, no request; accepted again once enabled', () => {
+    for (const variant of ALL) {
+      const r = new Run(variant);
+      r.do(svr(0, 0xff));
+      expect(r.sink.exits).toEqual([variant.includes('basic') ? '0 apic-access' : '0 apic-write']);
+      r.do(enter(0), ipi(1, 0, 0x40), enter(1), enter(1));
+      expect(r.sink.log.some((l) => l.includes('vlapic_accept_intr(vcpu0, 64): software disabled'))).toBe(true);
+      expect(r.irr(0)).toEqual([]);
+      expect(r.inst.snapshot(0).extra).toContain('req=-');
+      r.do(svr(0, 0x1ff), enter(0), ipi(1, 0, 0x41), enter(1), enter(1), { k: 'pirq', cpu: 0 }, enter(0));
+      expect(r.delivered(0, 0x41)).toBe(1);
+      expect(r.delivered(0, 0x40)).toBe(0);
+    }
+  });
+
+  it('an MSI to a disabled vLAPIC is skipped by vlapic_receive_intr before vlapic_set_intr: not even Receive Illegal Vector is flagged', () => {
+    const r = new Run('v3.3-basic', machine(1));
+    r.do({ k: 'msi', dest: 0, vector: 5 }, { k: 'lapic_write', cpu: 0, reg: 'esr', value: 0 }, enter(0));
+    expect(r.read({ k: 'read', cpu: 0, reg: 'esr' })).toBe(0x40);
+    r.do(enter(0), svr(0, 0xff), enter(0), { k: 'msi', dest: 0, vector: 5 }, { k: 'msi', dest: 0, vector: 0x40 });
+    r.do({ k: 'lapic_write', cpu: 0, reg: 'esr', value: 0 }, enter(0));
+    expect(r.read({ k: 'read', cpu: 0, reg: 'esr' })).toBe(0);
+    expect(r.irr(0)).toEqual([]);
+  });
+
+  it('what is pending stays pending and is still injected: no injection path tests SVR (REF-SVR-2 allows it)', () => {
+    const events: Event[] = [
+      { k: 'cli', cpu: 0 }, ipi(1, 0, 0x40), enter(1), enter(1), enter(1), { k: 'pirq', cpu: 0 }, enter(0), svr(0, 0xff), enter(0),
+      { k: 'sti', cpu: 0 }, { k: 'step', cpu: 0 }, enter(0), { k: 'pirq', cpu: 0 }, enter(0), { k: 'step', cpu: 0 },
+    ];
+    for (const v of ['v3.3-basic', 'v3.3-adv', '3374-basic', '1443-vid']) {
+      const r = new Run(v);
+      r.do(...events);
+      expect(r.delivered(0, 0x40)).toBe(1);
+      const res = runScenario({ irqdiff: 1, name: 'svr-held', machine: machine(), events }, acrn, v);
+      expect(res.divergences.map((d) => d.signature)).toEqual([]);
+    }
+  });
+
+  it('one SVR test per message: with signal_event before the accept (pre-8507) a disable between the two steps does not stop the accept', () => {
+    const r = new Run('pre-8507-basic');
+    r.do(ipi(1, 0, 0x40), { k: 'enter_step', cpu: 1 });
+    expect(r.sink.log).toContain('1 signal_event(vcpu0)');
+    r.do(svr(0, 0xff), { k: 'enter_step', cpu: 1 });
+    expect(r.irr(0)).toEqual([0x40]);
+    // v3.3 tests SVR in the accept step, the first one: the same disable drops the message.
+    const v = new Run('v3.3-basic');
+    v.do(ipi(1, 0, 0x40), svr(0, 0xff), { k: 'enter_step', cpu: 1 }, { k: 'enter_step', cpu: 1 });
+    expect(v.irr(0)).toEqual([]);
+  });
+
+  it('NMIs are not tested against SVR (vcpu_inject_nmi): delivered to a disabled vLAPIC', () => {
+    const r = new Run('v3.3-basic');
+    r.do(svr(0, 0xff), enter(0), { k: 'ipi', cpu: 1, vector: 2, nmi: true, dest: 0 }, enter(1), enter(1), { k: 'pirq', cpu: 0 }, enter(0));
+    expect(r.sink.log).toContain('0 deliver 2');
+  });
+});
+
+describe('acrn: ESR write (vlapic_write_esr: esr = esr_pending, esr_pending = 0)', () => {
+  it('latches the errors since the last write; later reads are plain reads of lapic->esr and do not clear it', () => {
+    for (const variant of ['2018-basic', 'v3.3-basic', 'v3.3-adv']) {
+      const r = new Run(variant, machine(1));
+      r.do(ipi(0, 0, 5), enter(0), { k: 'lapic_write', cpu: 0, reg: 'esr', value: 0 }, enter(0));
+      expect(r.read({ k: 'read', cpu: 0, reg: 'esr' })).toBe(0x20);
+      r.do(enter(0));
+      expect(r.read({ k: 'read', cpu: 0, reg: 'esr' })).toBe(0x20);
+      r.do(enter(0), { k: 'lapic_write', cpu: 0, reg: 'esr', value: 0 }, enter(0));
+      expect(r.read({ k: 'read', cpu: 0, reg: 'esr' })).toBe(0);
+    }
+  });
+
+  it('end to end: ESR writes and reads, SVR disable and enable around IPIs are clean on every clean variant', () => {
+    const events: Event[] = [
+      ipi(0, 1, 7), enter(0), { k: 'lapic_write', cpu: 0, reg: 'esr', value: 0 }, enter(0), { k: 'read', cpu: 0, reg: 'esr' }, enter(0),
+      svr(1, 0xff), enter(1), ipi(0, 1, 0x40), enter(0), enter(0), lread(1, 'svr'), enter(1), svr(1, 0x1ff), enter(1),
+      ipi(0, 1, 0x41), enter(0), enter(0), { k: 'pirq', cpu: 1 }, enter(1), { k: 'eoi', cpu: 1 }, enter(1), { k: 'iret', cpu: 1 },
+      { k: 'read', cpu: 0, reg: 'esr' },
+    ];
+    for (const v of acrn.variants.filter((x) => x.status === 'clean')) {
+      const res = runScenario({ irqdiff: 1, name: 'svr-esr', machine: machine(), events }, acrn, v.name);
+      expect(res.divergences.map((d) => d.signature)).toEqual([]);
+      for (const d of res.divergences) expect(classify([acrn], d.signature)).toBe('known');
+    }
+  });
+});

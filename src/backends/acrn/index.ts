@@ -242,10 +242,12 @@ export const acrn: Backend = {
   variants: VARIANTS,
   // Scenario features modeled (src/scenario/features.ts): run-time redirection-entry writes and
   // reads (vioapic_indirect_write / vioapic_indirect_read, physical fixed entries only); INT n (not
-  // intercepted: a guest-core step); the vlapic_read registers. ID/LDR/DFR writes, logical and
+  // intercepted: a guest-core step); the vlapic_read registers; SVR and ESR writes (vlapic_write_svr
+  // with the SVR tests of vlapic_accept_intr / vlapic_receive_intr, vlapic_write_esr). ID/LDR/DFR writes, logical and
   // lowest-priority destinations, SELF_IPI (x2APIC guests are refused) and the timer are not
   // modelled yet and scenarios using them are refused as unsupported by this backend.
-  features: ['ioapic_write', 'ioapic_read', 'int', 'lapic_read.id', 'lapic_read.version', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr'],
+  features: ['ioapic_write', 'ioapic_read', 'int', 'lapic_read.id', 'lapic_read.version', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr',
+    'lapic_write.svr', 'lapic_write.esr'],
   supports(machine: MachineConfig): string | null {
     if (machine.nested) return 'ACRN\'s nested VMX (CONFIG_NVMX_ENABLED) is not modelled';
     if (machine.hyperv?.apicAssist) return 'ACRN offers no Hyper-V APIC assist';
