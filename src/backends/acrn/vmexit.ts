@@ -68,9 +68,12 @@ export function vlapic_write_icrlo(
     acrn.sink.executed(index);
   } else if (sender.ops.length > 0) {
     sender.pc = Pc.Handler;
-    // The ICR write takes effect for the guest when its first message becomes visible to a
-    // target (the first accept or NMI request): reported then, so that the reference never
-    // holds a message that no target could have seen yet.
+    // The ICR write takes effect for the guest when its first message reaches a target's
+    // vLAPIC: the first step of that message, where vlapic_accept_intr tests the target's SVR
+    // (the accept, or the signal_event of the trees that signal first) or the NMI request. The
+    // message stays in flight for the reference (swInflight) until its last step. Reported no
+    // earlier, so that the reference never holds a message that no target could have seen yet;
+    // no later, so that an SVR write after that test finds the message already on the bus.
     sender.icrIndex = index;
   } else {
     acrn.sink.executed(index);
@@ -85,8 +88,8 @@ export function run_handler_op(acrn: Acrn, sender: AcrnVcpu): void {
   const target = acrn.vcpus[(op >>> 4) & 0xf]!;
   const vector = (op >>> 8) & 0xff;
   let last = (op & (1 << 16)) !== 0;
-  // The first step of a message (its only one without signal_event).
-  const first = !last || acrn.code.signal === 'none';
+  // The first step of a message (its only one without signal_event; an NMI request).
+  const first = kind === OP_NMI || !last || acrn.code.signal === 'none';
   if (kind !== OP_NMI && first && (target.page.svr & APIC_SVR_ENABLE) === 0) {
     // vlapic_accept_intr (vlapic_set_intr_ready in 2018) tests the target's SVR first: "vlapic
     // is software disabled, ignoring interrupt" — no accept, no request, no signal. The signal
@@ -113,7 +116,7 @@ export function run_handler_op(acrn: Acrn, sender: AcrnVcpu): void {
       break;
   }
   if (last) target.swInflight--;
-  if (kind !== OP_SIGNAL && sender.icrIndex >= 0) {
+  if (first && sender.icrIndex >= 0) {
     const index = sender.icrIndex;
     sender.icrIndex = -1;
     acrn.sink.executed(index);
