@@ -151,6 +151,9 @@ class AcrnInstance implements BackendInstance {
         // them; with the self-IPI offload the guest can take the vIRR instance first.
         if (this.acrn.code.apicv === 'pi-self-ipi' && vsHas(t.page.irr, vector)) return 'pir-held-apart-until-self-notification';
         return pirStuck(t, vector);
+      case 'esr-riv-missing':
+        // A device message with an illegal vector skipped by vlapic_receive_intr while disabled.
+        return t.rivSkippedShown ? 'riv-skipped-while-software-disabled' : undefined;
       case 'tmr-set-without-level-message':
         // 2018: vioapic_update_tmr visits the pins' current vectors only.
         return this.acrn.code.tree === '2018' && vsHas(t.page.tmr, vector) && !this.acrn.vioapic.isLevelVector(vector)

@@ -163,6 +163,9 @@ export class AcrnVcpu {
   hltWhy = '';
   /** Why the guest was last resumed after its HLT with nothing injected (explain 'ran-while-halted'). */
   hltEnd = '';
+  /** A device message with a vector below 16 skipped while software-disabled since the last ESR latch (no RIV), and at that latch. */
+  rivSkippedPending = false;
+  rivSkippedShown = false;
   /** The last NMI was injected while the guest blocked NMIs (no blocking check before 84ad34089), for explain(). */
   nmiUnchecked = false;
   /** Some NMI was injected while blocked: the NMI accounting differs from bare metal from then on. */

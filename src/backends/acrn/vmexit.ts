@@ -133,7 +133,11 @@ export function run_handler_op(acrn: Acrn, sender: AcrnVcpu): void {
 export function vlapic_set_intr_device(acrn: Acrn, t: AcrnVcpu, vector: number, level: boolean, from = -1): void {
   // vlapic_receive_intr (vlapic_deliver_intr in 2018): "only make request when vlapic enabled"
   // — a software-disabled target is skipped before vlapic_set_intr, so not even its ESR is touched.
-  if ((t.page.svr & APIC_SVR_ENABLE) === 0) { acrn.sink.step(t.id, 'vlapic_receive_intr: vlapic disabled'); return; }
+  if ((t.page.svr & APIC_SVR_ENABLE) === 0) {
+    acrn.sink.step(t.id, 'vlapic_receive_intr: vlapic disabled');
+    if (vector < 16 && acrn.code.tree !== '2018') t.rivSkippedPending = true;
+    return;
+  }
   acrn.sink.step(t.id, 'vlapic_set_intr');
   if (vector < 16) {
     if (acrn.code.tree !== '2018') vlapic_set_error(t, APIC_ESR_RECEIVE_ILLEGAL_VECTOR);
