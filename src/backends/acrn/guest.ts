@@ -72,6 +72,11 @@ function lapic_read(acrn: Acrn, t: AcrnVcpu, reg: LapicReadReg, index: number): 
   if (acrn.code.mode !== 'advanced') {
     apic_trap(acrn, t);
     acrn.sink.step(t.id, 'vlapic_read');
+  } else if (reg === 'tmcct') {
+    // TMCCT (390H) is not among the virtualized reads: an APIC-access exit in advanced mode too.
+    vm_exit(acrn, t, 'apic-access', -1, false);
+    acrn.sink.step(t.id, 'apic_access_vmexit_handler');
+    acrn.sink.step(t.id, 'vlapic_read');
   }
   let value: number;
   switch (reg) {
@@ -80,7 +85,9 @@ function lapic_read(acrn: Acrn, t: AcrnVcpu, reg: LapicReadReg, index: number): 
     case 'ldr': value = p.ldr; break;
     case 'dfr': value = p.dfr; break;
     case 'svr': value = p.svr; break;
-    default: value = 0; break; // tmcct: not declared (no timer model)
+    // tmcct is not declared (no timer model), but the generator draws it with lapic_read.id:
+    // vlapic_get_ccr of a timer never armed (TMICT 0) is 0.
+    default: value = 0; break;
   }
   acrn.sink.readValue(t.id, reg, value);
   acrn.sink.executed(index);
