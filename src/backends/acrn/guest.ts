@@ -4,7 +4,7 @@
 // hardware events that drive the vCPU thread and the physical interrupts.
 import { execCoreInstruction } from '../../apic/guestcpu.js';
 import { resolveDest } from '../../apic/dest.js';
-import type { Event } from '../../scenario/types.js';
+import type { Event, LapicReadReg } from '../../scenario/types.js';
 import { Pc, REQ_TMR_UPDATE } from './consts.js';
 import { vcpu_make_request } from './schedule.js';
 import { ACRN_VIOAPIC_VERSION } from './vioapic.js';
@@ -37,8 +37,9 @@ function guest_read(acrn: Acrn, t: AcrnVcpu, reg: Extract<Event, { k: 'read' }>[
   const sink = acrn.sink;
   const p = t.page;
   const regVirt = acrn.code.mode === 'advanced';
-  if (reg === 'esr') {
+  if (reg === 'esr' && !t.esrWritten) {
     // The architectural idiom, write ESR then read it: the write traps (vlapic_write_esr).
+    // Once the guest programmes ESR itself (lapic_write esr), `read esr` is a plain read.
     apic_trap(acrn, t);
     vlapic_write_esr(t);
     sink.readValue(t.id, 'esr', p.esr);
@@ -55,8 +56,66 @@ function guest_read(acrn: Acrn, t: AcrnVcpu, reg: Extract<Event, { k: 'read' }>[
     case 'tmr': sink.readValue(t.id, 'tmr', p.tmr); break;
     case 'ppr': sink.readValue(t.id, 'ppr', p.ppr); break;
     case 'tpr': sink.readValue(t.id, 'tpr', p.tpr); break;
+    case 'esr': sink.readValue(t.id, 'esr', p.esr); break;
   }
   sink.executed(index);
+}
+
+/**
+ * lapic_read: vlapic_read (guest/vlapic.c, every tree: `*data = lapic->id.v` / version / ldr /
+ * dfr / svr) behind an APIC-access exit in basic mode; with APIC-register virtualization
+ * (advanced mode) the processor reads the same words from the virtual-APIC page, which is
+ * vlapic->apic_page (SDM 29.4.2: offsets 020H, 030H, 0D0H-0F0H are virtualized reads).
+ */
+function lapic_read(acrn: Acrn, t: AcrnVcpu, reg: LapicReadReg, index: number): void {
+  const p = t.page;
+  if (acrn.code.mode !== 'advanced') {
+    apic_trap(acrn, t);
+    acrn.sink.step(t.id, 'vlapic_read');
+  } else if (reg === 'tmcct') {
+    // TMCCT (390H) is not among the virtualized reads: an APIC-access exit in advanced mode too.
+    vm_exit(acrn, t, 'apic-access', -1, false);
+    acrn.sink.step(t.id, 'apic_access_vmexit_handler');
+    acrn.sink.step(t.id, 'vlapic_read');
+  }
+  let value: number;
+  switch (reg) {
+    case 'id': value = p.id; break;
+    case 'version': value = p.version; break;
+    case 'ldr': value = p.ldr; break;
+    case 'dfr': value = p.dfr; break;
+    case 'svr': value = p.svr; break;
+    // tmcct is not declared (no timer model), but the generator draws it with lapic_read.id:
+    // vlapic_get_ccr of a timer never armed (TMICT 0) is 0.
+    default: value = 0; break;
+  }
+  acrn.sink.readValue(t.id, reg, value);
+  acrn.sink.executed(index);
+}
+
+/**
+ * lapic_write of SVR or ESR (the features declared). Basic mode: an APIC-access exit, the
+ * access is emulated by vlapic_write (`lapic->svr.v = data32; vlapic_svr_write_handler` in
+ * 2018/2019, vlapic_write_svr later; ESR: vlapic_esr_write_handler / vlapic_write_esr). Advanced
+ * mode: the processor writes the virtual-APIC page first, then the trap-like APIC-write exit runs
+ * apic_write_vmexit_handler, which calls the same handlers. The SVR handler's work (stop the
+ * timer, vlapic_mask_lvts, the vPIC wire mode) touches nothing this model keeps: what matters is
+ * the page's bit 8, which vlapic_accept_intr and vlapic_receive_intr test.
+ */
+function lapic_write(acrn: Acrn, t: AcrnVcpu, ev: Extract<Event, { k: 'lapic_write' }>, index: number): void {
+  const adv = acrn.code.mode === 'advanced';
+  if (ev.reg === 'svr') {
+    if (adv) t.page.svr = ev.value >>> 0;
+    apic_trap(acrn, t);
+    if (!adv) t.page.svr = ev.value >>> 0;
+    acrn.sink.step(t.id, acrn.code.tree === '2018' || acrn.code.tree === '2019' ? 'vlapic_svr_write_handler' : 'vlapic_write_svr');
+  } else {
+    apic_trap(acrn, t);
+    acrn.sink.step(t.id, acrn.code.tree === '2018' || acrn.code.tree === '2019' ? 'vlapic_esr_write_handler' : 'vlapic_write_esr');
+    vlapic_write_esr(t);
+    t.esrWritten = true;
+  }
+  acrn.sink.executed(index);
 }
 
 /**
@@ -157,6 +216,20 @@ function guest_instruction(acrn: Acrn, t: AcrnVcpu, ev: GuestEvent, index: numbe
       return;
     case 'ioapic_read':
       vioapic_mmio_read(acrn, t, ev, index);
+      return;
+    case 'lapic_read':
+      lapic_read(acrn, t, ev.reg, index);
+      return;
+    case 'lapic_write':
+      lapic_write(acrn, t, ev, index);
+      return;
+    case 'int':
+      // INT n is not intercepted: VMX_EXCEPTION_BITMAP is 1 << IDT_MC (vmcs.c / vmx.c init_exec_ctrl
+      // @ 7f2b9a1c7, ea849177a, 0397cb717^; v3.3 adds #AC and #GP for split-lock / UC-lock
+      // emulation), and the bitmap governs exceptions, not software interrupts (SDM 25.2): the
+      // guest enters its handler through its own IDT, a guest-core step only.
+      g.softInt(ev.vector);
+      sink.executed(index);
       return;
     case 'assist': case 'vmentry':
       // No Hyper-V enlightenments, no nested guests (supports() refuses such machines).

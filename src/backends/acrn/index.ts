@@ -151,6 +151,9 @@ class AcrnInstance implements BackendInstance {
         // them; with the self-IPI offload the guest can take the vIRR instance first.
         if (this.acrn.code.apicv === 'pi-self-ipi' && vsHas(t.page.irr, vector)) return 'pir-held-apart-until-self-notification';
         return pirStuck(t, vector);
+      case 'esr-riv-missing':
+        // A device message with an illegal vector skipped by vlapic_receive_intr while disabled.
+        return t.rivSkippedShown ? 'riv-skipped-while-software-disabled' : undefined;
       case 'tmr-set-without-level-message':
         // 2018: vioapic_update_tmr visits the pins' current vectors only.
         return this.acrn.code.tree === '2018' && vsHas(t.page.tmr, vector) && !this.acrn.vioapic.isLevelVector(vector)
@@ -241,10 +244,13 @@ export const acrn: Backend = {
     + '(VID + posted interrupts) APICv modes, 2018 → v3.3: #1443, #3374, #4937, #8507.',
   variants: VARIANTS,
   // Scenario features modeled (src/scenario/features.ts): run-time redirection-entry writes and
-  // reads (vioapic_indirect_write / vioapic_indirect_read, physical fixed entries only); the
-  // local APIC register writes (vlapic_write handlers), logical and lowest-priority entries are
-  // not modelled yet and scenarios using them are refused as unsupported by this backend.
-  features: ['ioapic_write', 'ioapic_read'],
+  // reads (vioapic_indirect_write / vioapic_indirect_read, physical fixed entries only); INT n (not
+  // intercepted: a guest-core step); the vlapic_read registers; SVR and ESR writes (vlapic_write_svr
+  // with the SVR tests of vlapic_accept_intr / vlapic_receive_intr, vlapic_write_esr). ID/LDR/DFR writes, logical and
+  // lowest-priority destinations, SELF_IPI (x2APIC guests are refused) and the timer are not
+  // modelled yet and scenarios using them are refused as unsupported by this backend.
+  features: ['ioapic_write', 'ioapic_read', 'int', 'lapic_read.id', 'lapic_read.version', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr',
+    'lapic_write.svr', 'lapic_write.esr'],
   supports(machine: MachineConfig): string | null {
     if (machine.nested) return 'ACRN\'s nested VMX (CONFIG_NVMX_ENABLED) is not modelled';
     if (machine.hyperv?.apicAssist) return 'ACRN offers no Hyper-V APIC assist';

@@ -2,6 +2,7 @@
 // thread, of pCPU i: ACRN's dedicated-pCPU configuration) and the VM. Plain fields only; the
 // behaviour lives in the modules named after the real files (vlapic.ts, virq.ts, hv_main.ts,
 // vmexit.ts, event.ts, notify.ts, vmx.ts for what the processor does).
+import { initialAddr } from '../../apic/dest.js';
 import { GuestCpu } from '../../apic/guestcpu.js';
 import { vecSet } from '../../apic/vecset.js';
 import type { MachineConfig } from '../../scenario/types.js';
@@ -32,7 +33,25 @@ export class LapicPage {
   tpr = 0;
   ppr = 0;
   esr = 0;
+  /**
+   * The registers a guest reads and programmes, as the guest left them at boot (the shared
+   * conventions): ID = vCPU i << 24 (vlapic_build_id: vcpu_id for a post-launched VM in 2018;
+   * vlapic_init: per_cpu(lapic_id, pcpu_id) from 2019 on, vCPU i on pCPU i whose LAPIC ID is i
+   * as everywhere in this model), the version of vlapic_reset, LDR and DFR as an OS in the flat
+   * model writes them (vlapic_write_ldr / vlapic_write_dfr store them), SVR software-enabled
+   * with spurious vector 0xFF.
+   */
+  id = 0;
+  version = LAPIC_VERSION;
+  ldr = 0;
+  dfr = 0xffffffff;
+  svr = 0x1ff;
 }
+
+/** vlapic_reset (guest/vlapic.c, every tree): VLAPIC_VERSION 16 | VLAPIC_MAXLVT_INDEX (APIC_LVT_CMCI = 6) << MAXLVTSHIFT. */
+export const LAPIC_VERSION = 0x10 | (6 << 16);
+/** APIC_SVR_ENABLE: clear, the vLAPIC is software-disabled. */
+export const APIC_SVR_ENABLE = 0x100;
 
 export class AcrnVcpu {
   readonly guest = new GuestCpu();
@@ -144,6 +163,9 @@ export class AcrnVcpu {
   hltWhy = '';
   /** Why the guest was last resumed after its HLT with nothing injected (explain 'ran-while-halted'). */
   hltEnd = '';
+  /** A device message with a vector below 16 skipped while software-disabled since the last ESR latch (no RIV), and at that latch. */
+  rivSkippedPending = false;
+  rivSkippedShown = false;
   /** The last NMI was injected while the guest blocked NMIs (no blocking check before 84ad34089), for explain(). */
   nmiUnchecked = false;
   /** Some NMI was injected while blocked: the NMI accounting differs from bare metal from then on. */
@@ -154,8 +176,13 @@ export class AcrnVcpu {
   /** 2018: the last pass re-injected a cancelled event with an NMI request pending (kept). */
   nmiBehindCancelled = false;
 
+  /** The guest has written ESR (lapic_write esr): its later `read esr` is a plain read, no longer write-then-read. */
+  esrWritten = false;
+
   constructor(readonly id: number) {
     this.guest.reset();
+    this.page.id = (id << 24) >>> 0;
+    this.page.ldr = initialAddr('xapic', id, id).ldr;
   }
 }
 

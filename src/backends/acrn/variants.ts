@@ -93,6 +93,11 @@ const TMR_REWRITE_2018 = [
 ];
 const ESR = doc('read:esr-riv-missing', 'vlapic_write_icrlo (guest/vlapic.c, every tree) sets APIC_ESR_SEND_ILLEGAL_VECTOR in the '
   + 'sender\'s ESR for a FIXED IPI with vector < 16 and sends nothing, so no receiver flags Receive Illegal Vector.');
+const RIV_DISABLED = doc('read:riv-skipped-while-software-disabled', 'vlapic_receive_intr (guest/vlapic.c @ ea849177a, 0397cb717^, '
+  + '9a6e94084: "only make request when vlapic enabled") skips a software-disabled target before vlapic_set_intr, whose '
+  + 'vector < 16 test sets APIC_ESR_RECEIVE_ILLEGAL_VECTOR: an MSI or vIOAPIC message with an illegal vector to a vLAPIC '
+  + 'with SVR bit 8 clear leaves no Receive Illegal Vector, where the reference (REF-VEC-1 before REF-SVR-1) flags it. '
+  + '(2018: vlapic_set_intr returns -EINVAL for such a vector and never sets the bit, read:esr-riv-missing.)');
 const PPR = [
   doc('read:ppr-mismatch', 'Basic mode: the TPR shadow virtualizes the guest\'s TPR writes into the vLAPIC page without an exit, '
     + 'and lapic->ppr is recomputed only by vlapic_update_ppr (injection, EOI, the pending-delivery check of a pass); '
@@ -222,6 +227,8 @@ function variant(v: Omit<VariantInfo, 'ratesSample'>): VariantInfo {
 
 const BASIC_COMMON = [...IOAPIC, ...RTE_WRITE, ESR, ...PPR, IDT_NMI, NMI_REPLAY];
 const ADV_COMMON = [...IOAPIC, ...RTE_WRITE, ESR, IDT_NMI, NMI_REPLAY];
+// The trees since 2019 (vlapic_set_intr flags RIV for device messages).
+const RIV_2019 = [RIV_DISABLED];
 const ADV_PI = [...ADV_COMMON, LEVEL_EOI];
 const SINCE_2020 = [...HLT, ...NMI_WINDOW];
 
@@ -259,7 +266,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv basic mode, 2019: schedule() before the single pass of requests.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...BASIC_COMMON, ...NMI_UNCHECKED, TPR_THRESHOLD],
+    knownDeviations: [...BASIC_COMMON, ...NMI_UNCHECKED, TPR_THRESHOLD, ...RIV_2019],
   }),
   variant({
     name: '3374-adv',
@@ -267,7 +274,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, 2019.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...ADV_PI, ...NMI_UNCHECKED],
+    knownDeviations: [...ADV_PI, ...NMI_UNCHECKED, ...RIV_2019],
   }),
   variant({
     name: 'pre-4937-basic',
@@ -275,7 +282,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv basic mode, 2020: signal_event before the request (#8507).',
     status: 'buggy',
     expectedBugs: C2,
-    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD],
+    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD, ...RIV_2019],
   }),
   variant({
     name: 'pre-4937-adv',
@@ -283,7 +290,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, 2020: the root-mode self-notification drops the request (#4937); signal before the request (#8507).',
     status: 'buggy',
     expectedBugs: [...C1, ...C2],
-    knownDeviations: [...ADV_PI, ...SINCE_2020, ...SELF_NOTIFY],
+    knownDeviations: [...ADV_PI, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019],
   }),
   variant({
     name: 'pre-8507-basic',
@@ -291,7 +298,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv basic mode, 2023: signal_event before the request (#8507).',
     status: 'buggy',
     expectedBugs: C2,
-    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD],
+    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD, ...RIV_2019],
   }),
   variant({
     name: 'pre-8507-adv',
@@ -299,7 +306,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, 2023: signal_event before the request (#8507).',
     status: 'buggy',
     expectedBugs: C2,
-    knownDeviations: [...ADV_PI, ...SINCE_2020, ...SELF_NOTIFY],
+    knownDeviations: [...ADV_PI, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019],
   }),
   variant({
     name: 'v3.3-basic',
@@ -307,7 +314,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv basic mode, today.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD],
+    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD, ...RIV_2019],
   }),
   variant({
     name: 'v3.3-adv',
@@ -315,6 +322,6 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, today.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...ADV_PI, ...SINCE_2020, ...SELF_NOTIFY],
+    knownDeviations: [...ADV_PI, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019],
   }),
 ];

@@ -32,6 +32,8 @@ export function vlapic_set_error(t: AcrnVcpu, mask: number): void {
 export function vlapic_write_esr(t: AcrnVcpu): void {
   t.page.esr = t.esrPending;
   t.esrPending = 0;
+  t.rivSkippedShown = t.rivSkippedPending;
+  t.rivSkippedPending = false;
 }
 
 /** vlapic_update_ppr, from isrv (2019+) or from the top of isrvec_stk with its 2018 consistency checks. */

@@ -8,7 +8,7 @@ import { resolveDest } from '../../apic/dest.js';
 import { Pc, REQ_EVENT, Wait } from './consts.js';
 import { signal_event, wait_event } from './event.js';
 import { make_reschedule_request, vcpu_make_request } from './schedule.js';
-import type { Acrn, AcrnVcpu } from './state.js';
+import { APIC_SVR_ENABLE, type Acrn, type AcrnVcpu } from './state.js';
 import { vcpu_inject_nmi } from './virq.js';
 import {
   APIC_ESR_RECEIVE_ILLEGAL_VECTOR, APIC_ESR_SEND_ILLEGAL_VECTOR, accept_intr, vlapic_has_pending_intr, vlapic_set_error,
@@ -68,9 +68,12 @@ export function vlapic_write_icrlo(
     acrn.sink.executed(index);
   } else if (sender.ops.length > 0) {
     sender.pc = Pc.Handler;
-    // The ICR write takes effect for the guest when its first message becomes visible to a
-    // target (the first accept or NMI request): reported then, so that the reference never
-    // holds a message that no target could have seen yet.
+    // The ICR write takes effect for the guest when its first message reaches a target's
+    // vLAPIC: the first step of that message, where vlapic_accept_intr tests the target's SVR
+    // (the accept, or the signal_event of the trees that signal first) or the NMI request. The
+    // message stays in flight for the reference (swInflight) until its last step. Reported no
+    // earlier, so that the reference never holds a message that no target could have seen yet;
+    // no later, so that an SVR write after that test finds the message already on the bus.
     sender.icrIndex = index;
   } else {
     acrn.sink.executed(index);
@@ -81,11 +84,21 @@ export function vlapic_write_icrlo(
 export function run_handler_op(acrn: Acrn, sender: AcrnVcpu): void {
   const op = sender.ops.shift();
   if (op === undefined) { sender.pc = Pc.LoopTop; return; }
-  const kind = op & 0xf;
+  let kind = op & 0xf;
   const target = acrn.vcpus[(op >>> 4) & 0xf]!;
   const vector = (op >>> 8) & 0xff;
-  const last = (op & (1 << 16)) !== 0;
-  switch (kind) {
+  let last = (op & (1 << 16)) !== 0;
+  // The first step of a message (its only one without signal_event; an NMI request).
+  const first = kind === OP_NMI || !last || acrn.code.signal === 'none';
+  if (kind !== OP_NMI && first && (target.page.svr & APIC_SVR_ENABLE) === 0) {
+    // vlapic_accept_intr (vlapic_set_intr_ready in 2018) tests the target's SVR first: "vlapic
+    // is software disabled, ignoring interrupt" — no accept, no request, no signal. The signal
+    // and the accept of one message sit behind that one test (a later SVR write does not stop
+    // the second step of a message that passed it), so its other step goes too.
+    acrn.sink.step(sender.id, `vlapic_accept_intr(vcpu${target.id}, ${vector}): software disabled`);
+    if (!last) { sender.ops.shift(); last = true; }
+    kind = OP_ACCEPT;
+  } else switch (kind) {
     case OP_SIGNAL:
       acrn.sink.step(sender.id, `signal_event(vcpu${target.id})`);
       if (acrn.code.signal === 'before') target.earlySignal++;
@@ -103,7 +116,7 @@ export function run_handler_op(acrn: Acrn, sender: AcrnVcpu): void {
       break;
   }
   if (last) target.swInflight--;
-  if (kind !== OP_SIGNAL && sender.icrIndex >= 0) {
+  if (first && sender.icrIndex >= 0) {
     const index = sender.icrIndex;
     sender.icrIndex = -1;
     acrn.sink.executed(index);
@@ -118,6 +131,13 @@ export function run_handler_op(acrn: Acrn, sender: AcrnVcpu): void {
  * returns -EINVAL first).
  */
 export function vlapic_set_intr_device(acrn: Acrn, t: AcrnVcpu, vector: number, level: boolean, from = -1): void {
+  // vlapic_receive_intr (vlapic_deliver_intr in 2018): "only make request when vlapic enabled"
+  // — a software-disabled target is skipped before vlapic_set_intr, so not even its ESR is touched.
+  if ((t.page.svr & APIC_SVR_ENABLE) === 0) {
+    acrn.sink.step(t.id, 'vlapic_receive_intr: vlapic disabled');
+    if (vector < 16 && acrn.code.tree !== '2018') t.rivSkippedPending = true;
+    return;
+  }
   acrn.sink.step(t.id, 'vlapic_set_intr');
   if (vector < 16) {
     if (acrn.code.tree !== '2018') vlapic_set_error(t, APIC_ESR_RECEIVE_ILLEGAL_VECTOR);
