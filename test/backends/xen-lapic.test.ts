@@ -183,6 +183,26 @@ describe('xen: SVR software disable (vlapic_reg_write(APIC_SPIV))', () => {
     }
   });
 
+  it('before f1d7aac1e3 the level vector accepted while disabled is injected after re-enabling and its EOI clears Remote IRR: one cause', () => {
+    const m: MachineConfig = { vcpus: 1, apic: 'x2apic', ioapic: [{ pin: 1, vector: 0x61, dest: 0, trigger: 'level', masked: false }] };
+    const ev: Event[] = [
+      // The pulse lands while disabled (the exit's svm_intr_assist is a boundary): not an
+      // optional instance crossing the SVR write (REF-SVR-3).
+      off, { k: 'enter', cpu: 0 }, { k: 'ioapic', pin: 1, op: 'pulse' }, { k: 'pirq', cpu: 0 }, { k: 'enter', cpu: 0 }, on, { k: 'enter', cpu: 0 },
+      { k: 'eoi', cpu: 0 }, { k: 'enter', cpu: 0 }, { k: 'iret', cpu: 0 }, { k: 'ioapic', pin: 1, op: 'pulse' }, { k: 'pirq', cpu: 0 }, { k: 'enter', cpu: 0 },
+    ];
+    const r = new Run('rework', m);
+    r.do(...ev);
+    // Injected twice: after re-enabling, and again once vioapic_update_EOI cleared Remote IRR.
+    expect(r.sink.delivered).toEqual([0x61, 0x61]);
+    for (const variant of ['first', 'pre-fix', 'rework']) {
+      const causes = judge(variant, m, ev);
+      expect(causes[0]).toBe('ioapic:fixed-irq-accepted-while-sw-disabled:known');
+      expect(causes.every((c) => c.endsWith(':known'))).toBe(true);
+    }
+    expect(judge('4.22', m, ev)).toEqual([]);
+  });
+
   it('EOI still retires ISR while disabled (vlapic_EOI_set does not look at SVR)', () => {
     const r = new Run('4.22');
     r.do({ k: 'msi', dest: 0, vector: A }, { k: 'pirq', cpu: 0 }, { k: 'enter', cpu: 0 });

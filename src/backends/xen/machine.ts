@@ -194,7 +194,9 @@ export class XenInstance implements BackendInstance, XenVm {
     // x2APIC LDR derived from it); the scenario's default machine numbers it i.
     if ((what === 'id-mismatch' || what === 'ldr-mismatch') && cpu > 0) return 'apic-id-twice-vcpu-id';
     // Before f1d7aac1e3 an MSI or vIOAPIC vector reached IRR while the vlapic was software-disabled.
-    if (vector >= 16 && vsHas(v.acceptedDisabled, vector)) return 'fixed-irq-accepted-while-sw-disabled';
+    if (vector >= 16 && (vsHas(v.acceptedDisabled, vector) || this.vcpu.some((u) => vsHas(u.levelEoiAfterDisabled, vector)))) {
+      return 'fixed-irq-accepted-while-sw-disabled';
+    }
     if (what === 'ran-while-halted') {
       // The HLT ended for a LAPIC vector, but svm_intr_assist stopped at a blocked NMI.
       if (v.hltEndedEmpty !== 0 && v.hltEndedBehindNmi) return 'intr-behind-blocked-nmi';

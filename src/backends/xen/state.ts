@@ -129,6 +129,8 @@ export class XenVcpu {
   latchDroppedByRemap = false;
   /** Before f1d7aac1e3: vectors an MSI or the vIOAPIC put in IRR while the vlapic was software-disabled. */
   readonly acceptedDisabled = vecSet();
+  /** Level vectors of acceptedDisabled whose EOI then reached vioapic_update_EOI (Remote IRR cleared, the pin live again). */
+  readonly levelEoiAfterDisabled = vecSet();
   /** 10a674b4: an interrupt was acked on top of an assisted one with the assist still set. */
   nestedOverAssist = false;
   /**

@@ -130,6 +130,8 @@ export function vlapicHandleEOI(vm: XenVm, cpu: number, vector: number): void {
   const level = vsHas(vl.tmr, vector);
   if (!vm.code.tmrClearedOnEdge) vsDel(vl.tmr, vector);
   if (level) {
+    // Diagnostics: bare metal discarded this level message (f1d7aac1e3), so its Remote IRR stays set there.
+    if (vsHas(vm.vcpu[cpu]!.acceptedDisabled, vector)) vsAdd(vm.vcpu[cpu]!.levelEoiAfterDisabled, vector);
     vm.sink.step(cpu, 'vioapic_update_EOI');
     vm.vioapic.updateEOI(vector, cpu);
   }
