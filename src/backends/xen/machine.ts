@@ -193,10 +193,6 @@ export class XenInstance implements BackendInstance, XenVm {
     // vlapic_reset / set_x2apic_id: Xen's vCPU i has APIC ID 2i (and, since 90309854fd, the
     // x2APIC LDR derived from it); the scenario's default machine numbers it i.
     if ((what === 'id-mismatch' || what === 'ldr-mismatch') && cpu > 0) return 'apic-id-twice-vcpu-id';
-    // Before f1d7aac1e3 an MSI or vIOAPIC vector reached IRR while the vlapic was software-disabled.
-    if (vector >= 16 && (vsHas(v.acceptedDisabled, vector) || this.vcpu.some((u) => vsHas(u.levelEoiAfterDisabled, vector)))) {
-      return 'fixed-irq-accepted-while-sw-disabled';
-    }
     if (what === 'ran-while-halted') {
       // The HLT ended for a LAPIC vector, but svm_intr_assist stopped at a blocked NMI.
       if (v.hltEndedEmpty !== 0 && v.hltEndedBehindNmi) return 'intr-behind-blocked-nmi';
@@ -210,6 +206,13 @@ export class XenInstance implements BackendInstance, XenVm {
       // the guest still handles the interrupt, and a line still asserted is sent again.
       if (v.phantomEoi) return 'phantom-eoi-after-vp-assist-remap';
       if (v.avoidedLostByUnmap) return 'avoided-eoi-misretired-after-vp-assist-unmap';
+    }
+    // Before f1d7aac1e3 an MSI or vIOAPIC vector reached IRR while the vlapic was software-disabled:
+    // an IRR/TMR read shows it, its injection after re-enabling is a message bare metal discarded,
+    // and a level vector's EOI then cleared a Remote IRR bare metal keeps (the pin sends again).
+    if (vector >= 16 && (what === 'duplicate' || what === 'spurious' || what.startsWith('irr-') || what.startsWith('tmr-'))
+      && (vsHas(v.acceptedDisabled, vector) || this.vcpu.some((u) => vsHas(u.levelEoiAfterDisabled, vector)))) {
+      return 'fixed-irq-accepted-while-sw-disabled';
     }
     if ((what === 'masked-ppr' || what === 'priority' || what === 'isr-not-cleared') && vector >= 16) {
       // Xen's ISR lost a vector the guest still has in service, so PPR is too low. Once that
