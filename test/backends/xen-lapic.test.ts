@@ -203,6 +203,16 @@ describe('xen: SVR software disable (vlapic_reg_write(APIC_SPIV))', () => {
     expect(judge('4.22', m, ev)).toEqual([]);
   });
 
+  it('the vector is the evidence: a phantom-EOI flag on the vCPU does not rename it (guided soak, rework)', () => {
+    const m: MachineConfig = { vcpus: 2, apic: 'x2apic', ioapic: [], hyperv: { apicAssist: true } };
+    const causes = judge('rework', m, [
+      { k: 'ipi', cpu: 0, vector: 0x20, dest: 1 }, { k: 'pirq', cpu: 1 }, { k: 'enter', cpu: 1 },
+      { k: 'lapic_write', cpu: 1, reg: 'svr', value: 0xff }, { k: 'msi', dest: 1, vector: 0x20 }, { k: 'enter', cpu: 1 },
+      { k: 'assist', cpu: 1, on: true },
+    ]);
+    expect(causes).toEqual(['read:fixed-irq-accepted-while-sw-disabled:known']);
+  });
+
   it('EOI still retires ISR while disabled (vlapic_EOI_set does not look at SVR)', () => {
     const r = new Run('4.22');
     r.do({ k: 'msi', dest: 0, vector: A }, { k: 'pirq', cpu: 0 }, { k: 'enter', cpu: 0 });

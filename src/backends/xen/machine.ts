@@ -201,18 +201,20 @@ export class XenInstance implements BackendInstance, XenVm {
       // vlapic_accept_irq(NMI) wakes a _VPF_down vCPU even while its NMIs are blocked.
       if (v.hltEndedEmpty === 2) return 'hlt-down-woken-by-blocked-nmi';
     }
+    // Before f1d7aac1e3 an MSI or vIOAPIC vector reached IRR while the vlapic was software-disabled:
+    // an IRR/TMR read shows it, its injection after re-enabling is a message bare metal discarded,
+    // and a level vector's EOI then cleared a Remote IRR bare metal keeps (the pin sends again).
+    // The vector itself is the evidence, so this comes before the assist's per-vCPU flags; a
+    // masked-ppr is never this mechanism's (the vector is not pending on bare metal at all).
+    if (vector >= 16 && (what === 'duplicate' || what === 'spurious' || what.startsWith('irr-') || what.startsWith('tmr-'))
+      && (vsHas(v.acceptedDisabled, vector) || this.vcpu.some((u) => vsHas(u.levelEoiAfterDisabled, vector)))) {
+      return 'fixed-irq-accepted-while-sw-disabled';
+    }
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) {
       // A phantom EOI of a level vector reaches vioapic_update_EOI: Remote IRR is cleared while
       // the guest still handles the interrupt, and a line still asserted is sent again.
       if (v.phantomEoi) return 'phantom-eoi-after-vp-assist-remap';
       if (v.avoidedLostByUnmap) return 'avoided-eoi-misretired-after-vp-assist-unmap';
-    }
-    // Before f1d7aac1e3 an MSI or vIOAPIC vector reached IRR while the vlapic was software-disabled:
-    // an IRR/TMR read shows it, its injection after re-enabling is a message bare metal discarded,
-    // and a level vector's EOI then cleared a Remote IRR bare metal keeps (the pin sends again).
-    if (vector >= 16 && (what === 'duplicate' || what === 'spurious' || what.startsWith('irr-') || what.startsWith('tmr-'))
-      && (vsHas(v.acceptedDisabled, vector) || this.vcpu.some((u) => vsHas(u.levelEoiAfterDisabled, vector)))) {
-      return 'fixed-irq-accepted-while-sw-disabled';
     }
     if ((what === 'masked-ppr' || what === 'priority' || what === 'isr-not-cleared') && vector >= 16) {
       // Xen's ISR lost a vector the guest still has in service, so PPR is too low. Once that
