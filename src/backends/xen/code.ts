@@ -23,13 +23,24 @@ export interface XenCode {
   tmrClearedOnEdge: boolean;
   /** ESR writes publish the errors latched since the last write (b28b590d, 2024-11-28). */
   esrLatched: boolean;
+  /**
+   * set_x2apic_id derives the x2APIC LDR from the APIC ID (vcpu_id * 2) as the SDM does
+   * (90309854fd, 2023-11-29); before, from vcpu_id while the ID was already vcpu_id * 2.
+   */
+  x2apicLdrFromId: boolean;
+  /**
+   * vmsi_deliver and vioapic_deliver (dest_Fixed) skip a vlapic that is not vlapic_enabled()
+   * (f1d7aac1e3, 2022-12-02); before, a software-disabled vlapic took the vector into IRR
+   * (IPIs always checked, in vlapic_accept_irq).
+   */
+  fixedIrqChecksEnabled: boolean;
 }
 
 export const CODE: Record<XenVariant, XenCode> = {
-  first: { assist: 'latch-2016', tmrClearedOnEdge: false, esrLatched: false },
-  'pre-fix': { assist: 'latch-2017', tmrClearedOnEdge: false, esrLatched: false },
-  rework: { assist: 'pending', tmrClearedOnEdge: false, esrLatched: false },
-  '4.22': { assist: 'pending', tmrClearedOnEdge: true, esrLatched: true },
+  first: { assist: 'latch-2016', tmrClearedOnEdge: false, esrLatched: false, x2apicLdrFromId: false, fixedIrqChecksEnabled: false },
+  'pre-fix': { assist: 'latch-2017', tmrClearedOnEdge: false, esrLatched: false, x2apicLdrFromId: false, fixedIrqChecksEnabled: false },
+  rework: { assist: 'pending', tmrClearedOnEdge: false, esrLatched: false, x2apicLdrFromId: false, fixedIrqChecksEnabled: false },
+  '4.22': { assist: 'pending', tmrClearedOnEdge: true, esrLatched: true, x2apicLdrFromId: true, fixedIrqChecksEnabled: true },
 };
 
 export function isXenVariant(v: string): v is XenVariant {

@@ -13,10 +13,15 @@ export const xen: Backend = {
   description: 'Xen HVM on AMD SVM: vlapic + svm_intr_assist event injection, Viridian APIC assist (2016 → 4.22)',
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
   // Scenario features modeled (src/scenario/features.ts): redirection-table writes and I/O APIC
-  // reads (vioapic_write_redirent, vioapic_read_indirect). Not yet: vlapic_reg_write for
-  // ID/LDR/DFR/SVR/ESR, logical/lowest-priority entries, the timer, LINTs; scenarios using them
-  // are refused as unsupported by this backend.
-  features: ['ioapic_write', 'ioapic_read'],
+  // reads (vioapic_write_redirent, vioapic_read_indirect); INT n (not intercepted); local APIC
+  // reads (vlapic_read_aligned: ID = 2 x vcpu_id, TMCCT 0 with no timer feature); SELF_IPI
+  // (guest_wrmsr_x2apic → vlapic_ipi); SVR and ESR writes (vlapic_reg_write). Not yet: ID/LDR/DFR
+  // writes, logical/lowest-priority entries and machine.apicIds (Xen's IDs are fixed at
+  // 2 x vcpu_id), the timer, LINTs; scenarios using them are refused as unsupported by this backend.
+  features: [
+    'ioapic_write', 'ioapic_read', 'int', 'self_ipi', 'lapic_write.svr', 'lapic_write.esr',
+    'lapic_read.id', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.version', 'lapic_read.tmcct',
+  ],
   supports(machine: MachineConfig): string | null {
     if (machine.nested) return 'nested HVM (nestedsvm) is not modelled for Xen';
     return null;

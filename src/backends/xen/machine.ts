@@ -4,10 +4,10 @@
 // the APIC page → vlapic_mmio_{read,write}); CR8 does not (V_INTR_MASKING); HLT is
 // intercepted; the guest's "honour No EOI required" EOI routine reads and clears bit 0 of its
 // VP assist page and writes HV_X64_MSR_EOI only if the bit was clear.
-import { resolveDest } from '../../apic/dest.js';
+import { resolveDest, x2apicLdr } from '../../apic/dest.js';
 import { GuestCpu, execCoreInstruction } from '../../apic/guestcpu.js';
-import { hex, prioClass, vsDel, vsFormat, vsHas, vsHighest, type VecSet } from '../../apic/vecset.js';
-import type { Event, MachineConfig } from '../../scenario/types.js';
+import { hex, prioClass, vsAdd, vsDel, vsFormat, vsHas, vsHighest, type VecSet } from '../../apic/vecset.js';
+import type { Event, LapicReadReg, MachineConfig } from '../../scenario/types.js';
 import type { BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { CODE, type XenCode, type XenVariant } from './code.js';
 import { DEVICE_CPU, type XenVm } from './domain.js';
@@ -16,7 +16,9 @@ import { PHASE_NAMES, Phase, XenVcpu } from './state.js';
 import { enter, enterStep, simpleExit, svmHardware, updateGuestEip, vmexitBegin, vmexitEnd } from './svm.js';
 import { initialize, noteAvoidedEoi, viridianWrmsrVpAssist } from './viridian.js';
 import { XenVioapic } from './vioapic.js';
-import { findHighestIsr, vlapicEOISet, vlapicEsrWrite, vlapicGetPpr, vlapicIpi, vlapicSetIrq } from './vlapic.js';
+import {
+  VLAPIC_VERSION, findHighestIsr, vlapicEOISet, vlapicEsrWrite, vlapicGetPpr, vlapicIpi, vlapicSetIrq, vlapicSpivWrite,
+} from './vlapic.js';
 
 type GuestEvent = Extract<Event, { cpu: number }>;
 
@@ -36,9 +38,14 @@ export class XenInstance implements BackendInstance, XenVm {
     this.mode = machine.apic;
     this.viridianDomain = machine.hyperv !== undefined;
     this.apicAssist = machine.hyperv?.apicAssist === true;
-    for (let i = 0; i < machine.vcpus; i++) this.vcpu.push(new XenVcpu());
+    for (let i = 0; i < machine.vcpus; i++) {
+      const v = new XenVcpu();
+      // The OS's boot write of APIC_LDR in xAPIC flat mode (vlapic_reg_write: val & APIC_LDR_MASK).
+      if (machine.apic === 'xapic' && i < 8) v.vlapic.ldr = (1 << (24 + i)) >>> 0;
+      this.vcpu.push(v);
+    }
     this.vioapic = new XenVioapic(machine.ioapic, (dest, vector, level, from) => {
-      if (dest < this.nvcpus && this.vcpu[dest]!.vlapic.enabled) vlapicSetIrq(this, dest, vector, level, from);
+      if (dest < this.nvcpus) this.fixedIrq(dest, vector, level, from);
     });
     // Windows writes HV_X64_MSR_VP_ASSIST_PAGE on every vCPU at boot: a Hyper-V machine
     // starts with the page mapped (and zeroed), nothing latched, nothing pending.
@@ -183,6 +190,9 @@ export class XenInstance implements BackendInstance, XenVm {
     if (what === 'redir-remote-irr-stale') {
       for (const u of this.vcpu) if (vsHas(u.levelDeferred, vector)) return this.assistCause(u, vector, true);
     }
+    // vlapic_reset / set_x2apic_id: Xen's vCPU i has APIC ID 2i (and, since 90309854fd, the
+    // x2APIC LDR derived from it); the scenario's default machine numbers it i.
+    if ((what === 'id-mismatch' || what === 'ldr-mismatch') && cpu > 0) return 'apic-id-twice-vcpu-id';
     if (what === 'ran-while-halted') {
       // The HLT ended for a LAPIC vector, but svm_intr_assist stopped at a blocked NMI.
       if (v.hltEndedEmpty !== 0 && v.hltEndedBehindNmi) return 'intr-behind-blocked-nmi';
@@ -190,6 +200,15 @@ export class XenInstance implements BackendInstance, XenVm {
       if (v.hltEndedEmpty === 1) return 'hlt-ended-by-kick-for-undeliverable-irq';
       // vlapic_accept_irq(NMI) wakes a _VPF_down vCPU even while its NMIs are blocked.
       if (v.hltEndedEmpty === 2) return 'hlt-down-woken-by-blocked-nmi';
+    }
+    // Before f1d7aac1e3 an MSI or vIOAPIC vector reached IRR while the vlapic was software-disabled:
+    // an IRR/TMR read shows it, its injection after re-enabling is a message bare metal discarded,
+    // and a level vector's EOI then cleared a Remote IRR bare metal keeps (the pin sends again).
+    // The vector itself is the evidence, so this comes before the assist's per-vCPU flags; a
+    // masked-ppr is never this mechanism's (the vector is not pending on bare metal at all).
+    if (vector >= 16 && (what === 'duplicate' || what === 'spurious' || what.startsWith('irr-') || what.startsWith('tmr-'))
+      && (vsHas(v.acceptedDisabled, vector) || this.vcpu.some((u) => vsHas(u.levelEoiAfterDisabled, vector)))) {
+      return 'fixed-irq-accepted-while-sw-disabled';
     }
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) {
       // A phantom EOI of a level vector reaches vioapic_update_EOI: Remote IRR is cleared while
@@ -219,7 +238,44 @@ export class XenInstance implements BackendInstance, XenVm {
   private msi(dest: number, vector: number, logical: boolean): void {
     const mask = resolveDest(this.mode, this.nvcpus, 0, 'none', logical, dest);
     for (let i = 0; i < this.nvcpus; i++) {
-      if ((mask & (1 << i)) !== 0 && this.vcpu[i]!.vlapic.enabled) vlapicSetIrq(this, i, vector, false, DEVICE_CPU);
+      if ((mask & (1 << i)) !== 0) this.fixedIrq(i, vector, false, DEVICE_CPU);
+    }
+  }
+
+  /**
+   * vmsi_deliver / vioapic_deliver for dest_Fixed → vmsi_inj_irq / ioapic_inj_irq →
+   * vlapic_set_irq. Only since f1d7aac1e3 ("don't mark external IRQs as pending when vLAPIC is
+   * disabled") do they skip a software-disabled vlapic; before, the vector went into IRR (and
+   * TMR) and waited there for the guest to enable the APIC again.
+   */
+  private fixedIrq(target: number, vector: number, level: boolean, from: number): void {
+    const v = this.vcpu[target]!;
+    if (!v.vlapic.enabled) {
+      if (this.code.fixedIrqChecksEnabled) return;
+      if (vector >= 16) vsAdd(v.acceptedDisabled, vector);
+    } else {
+      vsDel(v.acceptedDisabled, vector);
+    }
+    vlapicSetIrq(this, target, vector, level, from);
+  }
+
+  /**
+   * vlapic_read_aligned of the registers the guest reads with lapic_read. The APIC ID is
+   * vcpu_id * 2 (vlapic_reset: `(v->vcpu_id * 2) << 24`; set_x2apic_id: `vcpu_id * 2`); the
+   * x2APIC LDR comes from vcpu_id before 90309854fd and from the ID after; the version is
+   * VLAPIC_VERSION; TMCCT is vlapic_get_tmcct with TMICT = 0, i.e. 0 (this backend declares no
+   * timer feature, so no scenario it runs can write TMICT, LVTT or the TSC deadline).
+   */
+  private lapicRead(cpu: number, reg: LapicReadReg): number {
+    const vl = this.vcpu[cpu]!.vlapic;
+    const id = cpu * 2;
+    switch (reg) {
+      case 'id': return this.mode === 'x2apic' ? id : (id << 24) >>> 0;
+      case 'ldr': return this.mode === 'x2apic' ? x2apicLdr(this.code.x2apicLdrFromId ? id : cpu) : vl.ldr;
+      case 'dfr': return 0xffffffff; // vlapic_do_init; a flat write keeps it (val | 0x0FFFFFFF); xAPIC only
+      case 'svr': return vl.svr;
+      case 'version': return VLAPIC_VERSION;
+      case 'tmcct': return 0;
     }
   }
 
@@ -350,9 +406,54 @@ export class XenInstance implements BackendInstance, XenVm {
         vmexitEnd(this, cpu);
         return;
       }
+      case 'int':
+        // INT n runs in the guest without an exit: construct_vmcb sets no GENERAL1_INTERCEPT_SWINT,
+        // and the exception intercepts (HVM_TRAP_MASK: #DB, #AC, #MC; #NM too before 4.22) are for
+        // exceptions, which INT n (CD ib) does not raise. The frame's IF = 0 is what Xen then sees
+        // in the VMCB (hvm_interrupt_blocked). A `fault` armed for the next injected event stays
+        // armed: a fault in INT n's own delivery would not be re-injected (hvm_event_needs_reinjection
+        // returns 0 for software interrupts; the guest re-executes the INT) and is not modelled.
+        g.softInt(ev.vector);
+        this.sink.executed(index);
+        return;
+      case 'lapic_read':
+        this.apicAccess(cpu, false);
+        this.sink.step(cpu, 'vlapic_read_aligned');
+        this.sink.readValue(cpu, ev.reg, this.lapicRead(cpu, ev.reg));
+        this.sink.executed(index);
+        vmexitEnd(this, cpu);
+        return;
+      case 'lapic_write':
+        if (ev.reg !== 'svr' && ev.reg !== 'esr') return; // not declared (src/scenario/features.ts)
+        this.apicAccess(cpu, true);
+        if (ev.reg === 'svr') {
+          this.sink.step(cpu, 'vlapic_reg_write(APIC_SPIV)');
+          vlapicSpivWrite(vl, ev.value);
+        } else {
+          this.sink.step(cpu, 'vlapic_reg_write(APIC_ESR)');
+          vl.esrWritten = true;
+          vlapicEsrWrite(this, vl);
+        }
+        this.sink.executed(index);
+        vmexitEnd(this, cpu);
+        return;
+      case 'self_ipi':
+        // WRMSR 0x83F: the x2APIC MSRs are intercepted on SVM (no AVIC in any tree modelled):
+        // guest_wrmsr_x2apic (hvm_x2apic_msr_write before 4.22) turns APIC_SELF_IPI into
+        // vlapic_reg_write(APIC_ICR, APIC_DEST_SELF | vector) → vlapic_ipi.
+        vmexitBegin(this, cpu, 'msr');
+        this.sink.step(cpu, 'guest_wrmsr_x2apic(APIC_SELF_IPI)');
+        updateGuestEip(this, cpu);
+        this.sink.step(cpu, 'vlapic_ipi');
+        this.sink.executed(index);
+        vlapicIpi(this, cpu, ev.vector, false, 'self', false, 0);
+        vmexitEnd(this, cpu);
+        return;
       case 'read': {
-        this.apicAccess(cpu, ev.reg === 'esr');
-        if (ev.reg === 'esr') vlapicEsrWrite(this, vl); // the guest writes ESR, then reads it
+        this.apicAccess(cpu, ev.reg === 'esr' && !vl.esrWritten);
+        // The base language's ESR read is a write then a read; after an explicit ESR write
+        // (lapic_write esr) it is a plain read of what that write published (REF-ESR-1).
+        if (ev.reg === 'esr' && !vl.esrWritten) vlapicEsrWrite(this, vl);
         this.sink.step(cpu, 'vlapic_read_aligned');
         switch (ev.reg) {
           case 'irr': this.sink.readValue(cpu, 'irr', vl.irr); break;

@@ -40,8 +40,17 @@ export class VlapicRegs {
   esr = 0;
   /** hw.pending_esr (b28b590d and later): errors since the last ESR write. */
   pendingEsr = 0;
-  /** vlapic_enabled(): hardware- and software-enabled (the initial state). */
-  readonly enabled = true;
+  /**
+   * vlapic_enabled(): hardware- and software-enabled (the initial state: the guest OS set
+   * SVR bit 8 at boot); vlapic_reg_write(APIC_SPIV) sets or clears VLAPIC_SW_DISABLED.
+   */
+  enabled = true;
+  /** APIC_SPIV as stored (val & 0x3ff); the OS left 0x1ff. */
+  svr = 0x1ff;
+  /** xAPIC APIC_LDR as the OS wrote it at boot (val & APIC_LDR_MASK: flat bit i, as the reference assumes). */
+  ldr = 0;
+  /** The guest has written ESR (lapic_write esr): a base-language `read esr` is then a plain read. */
+  esrWritten = false;
 }
 
 /** struct viridian_vcpu (the VP assist page part). */
@@ -118,6 +127,10 @@ export class XenVcpu {
   avoidedLostByUnmap = false;
   /** 10a674b4: the MSR write reset the latch while the guest's avoided EOI was still unretired. */
   latchDroppedByRemap = false;
+  /** Before f1d7aac1e3: vectors an MSI or the vIOAPIC put in IRR while the vlapic was software-disabled. */
+  readonly acceptedDisabled = vecSet();
+  /** Level vectors of acceptedDisabled whose EOI then reached vioapic_update_EOI (Remote IRR cleared, the pin live again). */
+  readonly levelEoiAfterDisabled = vecSet();
   /** 10a674b4: an interrupt was acked on top of an assisted one with the assist still set. */
   nestedOverAssist = false;
   /**

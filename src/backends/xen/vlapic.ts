@@ -12,6 +12,8 @@ import {
   viridianCompleteApicAssist, viridianStartApicAssist,
 } from './viridian.js';
 
+/** VLAPIC_VERSION: version 0x14, max LVT entry 5 (six LVTs), no directed EOI; the same in every tree. */
+export const VLAPIC_VERSION = 0x00050014;
 export const APIC_ESR_SENDILL = 0x20;
 export const APIC_ESR_RECVILL = 0x40;
 
@@ -50,6 +52,16 @@ export function vlapicEsrWrite(vm: XenVm, vl: VlapicRegs): void {
   if (!vm.code.esrLatched) return;
   vl.esr = vl.pendingEsr;
   vl.pendingEsr = 0;
+}
+
+/**
+ * vlapic_reg_write(APIC_SPIV): store val & 0x3ff; bit 8 clear sets VLAPIC_SW_DISABLED (and
+ * masks the LVTs, not modelled: this backend has no LVT features); set clears it. IRR and ISR
+ * are left as they are; vlapic_has_pending_irq returns -1 while disabled.
+ */
+export function vlapicSpivWrite(vl: VlapicRegs, val: number): void {
+  vl.svr = val & 0x3ff;
+  vl.enabled = (val & 0x100) !== 0;
 }
 
 /** Clear an ISR bit (and the diagnostics that follow it). */
@@ -118,6 +130,8 @@ export function vlapicHandleEOI(vm: XenVm, cpu: number, vector: number): void {
   const level = vsHas(vl.tmr, vector);
   if (!vm.code.tmrClearedOnEdge) vsDel(vl.tmr, vector);
   if (level) {
+    // Diagnostics: bare metal discarded this level message (f1d7aac1e3), so its Remote IRR stays set there.
+    if (vsHas(vm.vcpu[cpu]!.acceptedDisabled, vector)) vsAdd(vm.vcpu[cpu]!.levelEoiAfterDisabled, vector);
     vm.sink.step(cpu, 'vioapic_update_EOI');
     vm.vioapic.updateEOI(vector, cpu);
   }

@@ -1,0 +1,245 @@
+// The local-APIC programming events on the Xen model (issue 8), each against the real code
+// of the trees modelled: INT n is not intercepted (construct_vmcb), lapic_read goes through
+// vlapic_read_aligned (APIC ID = vcpu_id * 2, x2APIC LDR per 90309854fd), SELF_IPI through
+// guest_wrmsr_x2apic → vlapic_ipi, SVR and ESR writes through vlapic_reg_write (and the
+// MSI/vIOAPIC acceptance on a software-disabled vlapic that f1d7aac1e3 removed).
+import { describe, expect, it } from 'vitest';
+import type { BackendInstance, ObsSink } from '../../src/backends/api.js';
+import { xen } from '../../src/backends/xen/index.js';
+import { vsList, type VecSet } from '../../src/apic/vecset.js';
+import { runScenario } from '../../src/engine/session.js';
+import { classify } from '../../src/fuzz/classify.js';
+import { supportsScenario } from '../../src/backends/features.js';
+import type { Event, MachineConfig, Reg, Scenario } from '../../src/scenario/types.js';
+
+class Sink implements ObsSink {
+  readonly log: string[] = [];
+  readonly delivered: number[] = [];
+  readonly reads: { cpu: number; reg: Reg; value: number | number[] }[] = [];
+  executed(index: number): void { this.log.push(`executed ${index}`); }
+  deliver(cpu: number, vector: number, nmi: boolean): void { this.delivered.push(nmi ? 2 : vector); this.log.push(`${cpu} deliver ${vector.toString(16)}`); }
+  readValue(cpu: number, reg: Reg, value: VecSet | number): void { this.reads.push({ cpu, reg, value: typeof value === 'number' ? value : vsList(value) }); }
+  evaluate(): void { /* not needed */ }
+  vmexit(cpu: number, reason: string): void { this.log.push(`${cpu} vmexit ${reason}`); }
+  step(cpu: number, name: string): void { this.log.push(`${cpu} ${name}`); }
+  crash(): void { throw new Error('no crash expected'); }
+  l1Exit(): void { throw new Error('no nested guests'); }
+  l2Deliver(): void { throw new Error('no nested guests'); }
+}
+
+const X2: MachineConfig = { vcpus: 2, apic: 'x2apic', ioapic: [] };
+const XA: MachineConfig = { vcpus: 2, apic: 'xapic', ioapic: [] };
+
+class Run {
+  readonly sink = new Sink();
+  readonly inst: BackendInstance;
+  private n = 0;
+  constructor(variant: string, m: MachineConfig = X2) { this.inst = xen.create(variant, m, this.sink); }
+  do(...evs: Event[]): this { for (const e of evs) this.inst.apply(e, this.n++); return this; }
+  irr(cpu = 0): number[] { return vsList(this.inst.snapshot(cpu).irr); }
+  isr(cpu = 0): number[] { return vsList(this.inst.snapshot(cpu).isr); }
+  read(cpu: number, reg: 'id' | 'ldr' | 'dfr' | 'svr' | 'version' | 'tmcct'): number {
+    this.do({ k: 'enter', cpu }, { k: 'lapic_read', cpu, reg }, { k: 'enter', cpu });
+    return this.sink.reads[this.sink.reads.length - 1]!.value as number;
+  }
+}
+
+const A = 0x41;
+const B = 0x51;
+const VARIANTS = ['first', 'pre-fix', 'rework', '4.22'] as const;
+
+function judge(variant: string, machine: MachineConfig, events: Event[]): string[] {
+  const s: Scenario = { irqdiff: 1, machine, events };
+  expect(supportsScenario(xen, s)).toBeNull();
+  const r = runScenario(s, xen, variant);
+  return r.divergences.map((d) => `${d.cause}:${classify([xen], d.signature)}`);
+}
+
+describe('xen: INT n (no SWINT intercept in construct_vmcb)', () => {
+  it.each(VARIANTS)('%s: the INT runs in the guest without an exit; its frame (IF = 0) holds an injection until IRET', (variant) => {
+    const r = new Run(variant);
+    r.do({ k: 'int', cpu: 0, vector: 0x80 });
+    expect(r.sink.log).toEqual(['executed 0']); // no #VMEXIT of any kind
+    expect(r.inst.guest(0).IF).toBe(false);
+    // An MSI while the INT handler runs: svm_intr_assist sees RFLAGS.IF = 0 (hvm_intblk_rflags_ie)
+    // and opens a VINTR window instead of injecting.
+    r.do({ k: 'msi', dest: 0, vector: A }, { k: 'pirq', cpu: 0 }, { k: 'enter', cpu: 0 });
+    expect(r.sink.delivered).toEqual([]);
+    expect(r.irr()).toEqual([A]);
+    expect(r.inst.snapshot(0).extra).toContain('vintr');
+    // The handler's IRET restores IF = 1: the CPU takes the V_IRQ (#VMEXIT(VINTR)), Xen injects A.
+    r.do({ k: 'iret', cpu: 0 });
+    expect(r.sink.log).toContain('0 vmexit vintr');
+    r.do({ k: 'enter', cpu: 0 });
+    expect(r.sink.delivered).toEqual([A]);
+    expect(r.isr()).toEqual([A]);
+  });
+
+  it('the same interleaving is clean against the reference on every tree', () => {
+    for (const variant of VARIANTS) {
+      expect(judge(variant, X2, [
+        { k: 'int', cpu: 0, vector: 0x80 }, { k: 'msi', dest: 0, vector: A }, { k: 'pirq', cpu: 0 }, { k: 'enter', cpu: 0 },
+        { k: 'hlt', cpu: 1 }, { k: 'iret', cpu: 0 }, { k: 'enter', cpu: 0 }, { k: 'eoi', cpu: 0 }, { k: 'iret', cpu: 0 },
+      ])).toEqual([]);
+    }
+  });
+});
+
+describe('xen: lapic_read (vlapic_read_aligned)', () => {
+  it('APIC ID is vcpu_id * 2 (vlapic_reset, set_x2apic_id) in every tree', () => {
+    for (const variant of VARIANTS) {
+      expect(new Run(variant).read(1, 'id')).toBe(2);
+      expect(new Run(variant, XA).read(1, 'id')).toBe(0x02000000);
+      expect(new Run(variant).read(0, 'id')).toBe(0);
+    }
+  });
+
+  it('x2APIC LDR: from vcpu_id before 90309854fd, from the APIC ID (2 x vcpu_id) in 4.22', () => {
+    expect(new Run('first').read(1, 'ldr')).toBe(0x2);
+    expect(new Run('rework').read(1, 'ldr')).toBe(0x2);
+    expect(new Run('4.22').read(1, 'ldr')).toBe(0x4);
+    // xAPIC: the flat LDR the OS wrote at boot (val & APIC_LDR_MASK), DFR flat.
+    expect(new Run('4.22', XA).read(1, 'ldr')).toBe(0x02000000);
+    expect(new Run('4.22', XA).read(1, 'dfr')).toBe(0xffffffff);
+  });
+
+  it('version is VLAPIC_VERSION 0x00050014; TMCCT reads 0 (TMICT never written)', () => {
+    for (const variant of VARIANTS) {
+      expect(new Run(variant).read(0, 'version')).toBe(0x00050014);
+      expect(new Run(variant).read(0, 'tmcct')).toBe(0);
+    }
+  });
+
+  it('the ID read is the documented deviation read:apic-id-twice-vcpu-id; vCPU 0 and the version are clean', () => {
+    for (const variant of VARIANTS) {
+      expect(judge(variant, X2, [{ k: 'lapic_read', cpu: 1, reg: 'id' }])).toEqual(['read:apic-id-twice-vcpu-id:known']);
+      expect(judge(variant, XA, [{ k: 'lapic_read', cpu: 0, reg: 'id' }, { k: 'lapic_read', cpu: 0, reg: 'version' }, { k: 'lapic_read', cpu: 1, reg: 'ldr' }])).toEqual([]);
+    }
+    // The x2APIC LDR of vCPU 1 differs only where it is derived from the ID.
+    expect(judge('rework', X2, [{ k: 'lapic_read', cpu: 1, reg: 'ldr' }])).toEqual([]);
+    expect(judge('4.22', X2, [{ k: 'lapic_read', cpu: 1, reg: 'ldr' }])).toEqual(['read:apic-id-twice-vcpu-id:known']);
+  });
+});
+
+describe('xen: SELF_IPI (guest_wrmsr_x2apic → vlapic_reg_write(APIC_ICR) → vlapic_ipi)', () => {
+  it.each(VARIANTS)('%s: the MSR write exits and the vector lands in the writer\'s IRR before VMRUN', (variant) => {
+    const r = new Run(variant);
+    r.do({ k: 'self_ipi', cpu: 0, vector: A });
+    expect(r.sink.log.slice(0, 6)).toEqual(['0 vmexit msr', '0 svm_vmexit_handler', '0 guest_wrmsr_x2apic(APIC_SELF_IPI)', '0 vlapic_ipi', 'executed 0', '0 vlapic_set_irq']);
+    expect(r.irr()).toEqual([A]);
+    expect(r.irr(1)).toEqual([]);
+    r.do({ k: 'enter', cpu: 0 });
+    expect(r.sink.delivered).toEqual([A]);
+  });
+
+  it('an illegal vector sets SENDILL in the sender only (vlapic_ipi breaks before any receiver): read:esr-riv-missing', () => {
+    const r = new Run('4.22');
+    r.do({ k: 'self_ipi', cpu: 0, vector: 3 }, { k: 'enter', cpu: 0 }, { k: 'lapic_write', cpu: 0, reg: 'esr', value: 0 }, { k: 'enter', cpu: 0 }, { k: 'read', cpu: 0, reg: 'esr' });
+    expect(r.sink.reads[0]).toEqual({ cpu: 0, reg: 'esr', value: 0x20 });
+    expect(judge('4.22', X2, [{ k: 'self_ipi', cpu: 0, vector: 3 }, { k: 'enter', cpu: 0 }, { k: 'lapic_write', cpu: 0, reg: 'esr', value: 0 }, { k: 'enter', cpu: 0 }, { k: 'read', cpu: 0, reg: 'esr' }]))
+      .toEqual(['read:esr-riv-missing:known']);
+  });
+});
+
+describe('xen: SVR software disable (vlapic_reg_write(APIC_SPIV))', () => {
+  const off: Event = { k: 'lapic_write', cpu: 0, reg: 'svr', value: 0xff };
+  const on: Event = { k: 'lapic_write', cpu: 0, reg: 'svr', value: 0x1ff };
+
+  it.each(VARIANTS)('%s: a fixed IPI to a disabled vlapic is dropped in vlapic_accept_irq; what was pending is held, then injected', (variant) => {
+    const r = new Run(variant);
+    r.do({ k: 'cli', cpu: 0 }, { k: 'msi', dest: 0, vector: A }, { k: 'pirq', cpu: 0 }, { k: 'enter', cpu: 0 }, off, { k: 'enter', cpu: 0 }, { k: 'sti', cpu: 0 }, { k: 'step', cpu: 0 });
+    expect(r.read(0, 'svr')).toBe(0xff);
+    r.do({ k: 'ipi', cpu: 1, vector: B, dest: 0 }, { k: 'pirq', cpu: 0 }, { k: 'enter', cpu: 0 });
+    // vlapic_has_pending_irq returns -1 while disabled: A stays in IRR, B never got there.
+    expect(r.irr()).toEqual([A]);
+    expect(r.sink.delivered).toEqual([]);
+    r.do(on, { k: 'enter', cpu: 0 });
+    expect(r.sink.delivered).toEqual([A]);
+  });
+
+  it('an MSI to a disabled vlapic: kept in IRR and injected after re-enabling before f1d7aac1e3, dropped in 4.22', () => {
+    for (const variant of VARIANTS) {
+      const r = new Run(variant);
+      r.do(off, { k: 'enter', cpu: 0 }, { k: 'msi', dest: 0, vector: A });
+      expect(r.irr()).toEqual(variant === '4.22' ? [] : [A]);
+      r.do({ k: 'pirq', cpu: 0 }, { k: 'enter', cpu: 0 });
+      expect(r.sink.delivered).toEqual([]);
+      r.do(on, { k: 'enter', cpu: 0 });
+      expect(r.sink.delivered).toEqual(variant === '4.22' ? [] : [A]);
+    }
+    const ev: Event[] = [off, { k: 'enter', cpu: 0 }, { k: 'msi', dest: 0, vector: A }, { k: 'pirq', cpu: 0 }, { k: 'enter', cpu: 0 }, on, { k: 'enter', cpu: 0 }];
+    expect(judge('rework', X2, ev)).toEqual(['duplicate:fixed-irq-accepted-while-sw-disabled:known']);
+    expect(judge('4.22', X2, ev)).toEqual([]);
+  });
+
+  it('a vIOAPIC level entry to a disabled vlapic sets Remote IRR in every tree; only the older ones put the vector in IRR and TMR', () => {
+    const m: MachineConfig = { vcpus: 1, apic: 'x2apic', ioapic: [{ pin: 1, vector: 0x61, dest: 0, trigger: 'level', masked: false }] };
+    for (const variant of VARIANTS) {
+      const r = new Run(variant, m);
+      r.do(off, { k: 'enter', cpu: 0 }, { k: 'ioapic', pin: 1, op: 'assert' });
+      expect(r.irr()).toEqual(variant === '4.22' ? [] : [0x61]);
+      r.do({ k: 'ioapic_read', cpu: 0, reg: 'redir-lo', pin: 1 });
+      expect(((r.sink.reads[0]!.value as number) >> 14) & 1).toBe(1);
+    }
+  });
+
+  it('before f1d7aac1e3 the level vector accepted while disabled is injected after re-enabling and its EOI clears Remote IRR: one cause', () => {
+    const m: MachineConfig = { vcpus: 1, apic: 'x2apic', ioapic: [{ pin: 1, vector: 0x61, dest: 0, trigger: 'level', masked: false }] };
+    const ev: Event[] = [
+      // The pulse lands while disabled (the exit's svm_intr_assist is a boundary): not an
+      // optional instance crossing the SVR write (REF-SVR-3).
+      off, { k: 'enter', cpu: 0 }, { k: 'ioapic', pin: 1, op: 'pulse' }, { k: 'pirq', cpu: 0 }, { k: 'enter', cpu: 0 }, on, { k: 'enter', cpu: 0 },
+      { k: 'eoi', cpu: 0 }, { k: 'enter', cpu: 0 }, { k: 'iret', cpu: 0 }, { k: 'ioapic', pin: 1, op: 'pulse' }, { k: 'pirq', cpu: 0 }, { k: 'enter', cpu: 0 },
+    ];
+    const r = new Run('rework', m);
+    r.do(...ev);
+    // Injected twice: after re-enabling, and again once vioapic_update_EOI cleared Remote IRR.
+    expect(r.sink.delivered).toEqual([0x61, 0x61]);
+    for (const variant of ['first', 'pre-fix', 'rework']) {
+      const causes = judge(variant, m, ev);
+      expect(causes[0]).toBe('ioapic:fixed-irq-accepted-while-sw-disabled:known');
+      expect(causes.every((c) => c.endsWith(':known'))).toBe(true);
+    }
+    expect(judge('4.22', m, ev)).toEqual([]);
+  });
+
+  it('the vector is the evidence: a phantom-EOI flag on the vCPU does not rename it (guided soak, rework)', () => {
+    const m: MachineConfig = { vcpus: 2, apic: 'x2apic', ioapic: [], hyperv: { apicAssist: true } };
+    const causes = judge('rework', m, [
+      { k: 'ipi', cpu: 0, vector: 0x20, dest: 1 }, { k: 'pirq', cpu: 1 }, { k: 'enter', cpu: 1 },
+      { k: 'lapic_write', cpu: 1, reg: 'svr', value: 0xff }, { k: 'msi', dest: 1, vector: 0x20 }, { k: 'enter', cpu: 1 },
+      { k: 'assist', cpu: 1, on: true },
+    ]);
+    expect(causes).toEqual(['read:fixed-irq-accepted-while-sw-disabled:known']);
+  });
+
+  it('EOI still retires ISR while disabled (vlapic_EOI_set does not look at SVR)', () => {
+    const r = new Run('4.22');
+    r.do({ k: 'msi', dest: 0, vector: A }, { k: 'pirq', cpu: 0 }, { k: 'enter', cpu: 0 });
+    expect(r.isr()).toEqual([A]);
+    r.do(off, { k: 'enter', cpu: 0 }, { k: 'eoi', cpu: 0 });
+    expect(r.isr()).toEqual([]);
+  });
+});
+
+describe('xen: ESR writes (vlapic_reg_write(APIC_ESR))', () => {
+  const ev: Event[] = [
+    { k: 'ipi', cpu: 0, vector: 5, dest: 1 }, { k: 'enter', cpu: 0 },
+    { k: 'lapic_write', cpu: 0, reg: 'esr', value: 0 }, { k: 'enter', cpu: 0 },
+    { k: 'read', cpu: 0, reg: 'esr' }, { k: 'enter', cpu: 0 },
+    { k: 'lapic_write', cpu: 0, reg: 'esr', value: 0 }, { k: 'enter', cpu: 0 },
+    { k: 'read', cpu: 0, reg: 'esr' },
+  ];
+  it('4.22 (b28b590d): a write publishes pending_esr and clears it; reads after a write do not write', () => {
+    const r = new Run('4.22');
+    r.do(...ev);
+    expect(r.sink.reads.map((x) => x.value)).toEqual([0x20, 0]);
+    expect(judge('4.22', X2, ev)).toEqual([]);
+  });
+  it('before b28b590d the write is ignored and the error stays: read:esr-extra-bits', () => {
+    const r = new Run('rework');
+    r.do(...ev);
+    expect(r.sink.reads.map((x) => x.value)).toEqual([0x20, 0x20]);
+    expect(judge('rework', X2, ev)).toEqual(['read:esr-extra-bits:known']);
+  });
+});
