@@ -12,10 +12,18 @@ export const bhyve: Backend = {
   description: 'FreeBSD bhyve (vmm.ko) on AMD SVM: software vlapic, V_IRQ posting (prefix) vs EVENTINJ (fixed: 2018; main: today)',
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
   // Scenario features modeled (src/scenario/features.ts): redirection-table writes and I/O APIC
-  // reads (vioapic_write with its vioapic_update_tmr rendezvous, vioapic_read). Not yet: vlapic.c's
-  // ID/LDR/DFR/SVR/ESR writes, logical/lowest-priority entries (vlapic_calcdest), the timer, LINTs;
-  // scenarios using them are refused as unsupported by this backend.
-  features: ['ioapic_write', 'ioapic_read'],
+  // reads (vioapic_write with its vioapic_update_tmr rendezvous, vioapic_read); INT n (not
+  // intercepted: a guest-core step); vlapic_read of ID/version/LDR/DFR/SVR, and of the timer's
+  // current count, which vlapic_get_ccr returns as 0 while no callout is armed — and no scenario
+  // can arm one here (the timer events are not declared); the x2APIC SELF_IPI
+  // (vlapic_self_ipi_handler); SVR and ESR writes (vlapic_svr_write_handler, vlapic_esr_write_handler).
+  // Not yet: ID/LDR/DFR writes, logical/lowest-priority entries (vlapic_calcdest), the timer,
+  // LINTs; scenarios using them are refused as unsupported by this backend.
+  features: [
+    'ioapic_write', 'ioapic_read', 'int', 'self_ipi',
+    'lapic_read.id', 'lapic_read.version', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.tmcct',
+    'lapic_write.svr', 'lapic_write.esr',
+  ],
   supports(machine: MachineConfig): string | null {
     if (machine.nested) return 'bhyve on SVM runs no nested guests (no nested SVM in vmm.ko)';
     if (machine.hyperv?.apicAssist) return 'bhyve offers no Hyper-V enlightenments';

@@ -8,7 +8,9 @@ import { resolveDest } from '../../apic/dest.js';
 import { hex, prioClass, vecSet, vsAdd, vsDel, vsHas, vsHighest, type VecSet } from '../../apic/vecset.js';
 import type { Event, MachineConfig } from '../../scenario/types.js';
 import { Vioapic } from './vioapic.js';
-import { Vlapic, isrvecStkString, vlapicCalcdest, vlapicIcrloWriteHandler, type IcrTarget } from './vlapic.js';
+import {
+  VLAPIC_VERSION_2018, VLAPIC_VERSION_MAIN, Vlapic, isrvecStkString, vlapicCalcdest, vlapicIcrloWriteHandler, type IcrTarget,
+} from './vlapic.js';
 import { VmcbCtrl } from './vmcb.js';
 import { PHASE_NAMES, Phase, VCPU_STATE_NAMES, Vcpu, vcpuNotifyEvent, type HostIpi } from './vcpu.js';
 import {
@@ -25,6 +27,8 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
   readonly vlapic: Vlapic[] = [];
   readonly guestCpu: GuestCpu[] = [];
   readonly ipiPending: Uint8Array;
+  /** The scenario has written ESR on this vCPU (its reads are plain reads from then on). */
+  private readonly esrWritten: Uint8Array;
   readonly vioapic: Vioapic;
   readonly vcpus: number;
   readonly mode: MachineConfig['apic'];
@@ -47,10 +51,12 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     this.vcpus = machine.vcpus;
     this.mode = machine.apic;
     this.ipiPending = new Uint8Array(machine.vcpus);
+    this.esrWritten = new Uint8Array(machine.vcpus);
     for (let i = 0; i < machine.vcpus; i++) {
       this.vcpu.push(new Vcpu(i));
       this.vmcb.push(new VmcbCtrl());
-      this.vlapic.push(new Vlapic(i, (where, message) => this.crash(i, where, message), variant === 'main'));
+      this.vlapic.push(new Vlapic(i, (where, message) => this.crash(i, where, message), variant === 'main',
+        machine.apic, variant === 'main' ? VLAPIC_VERSION_MAIN : VLAPIC_VERSION_2018));
       this.guestCpu.push(new GuestCpu());
       this.collapsed.push(vecSet());
       this.misrouted.push(vecSet());
@@ -362,6 +368,9 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     const v = this.vcpu[cpu]!;
     const g = this.guestCpu[cpu]!;
     if (v.phase !== Phase.Guest || g.halted) return;
+    // Undeclared ID/LDR/DFR writes are refused before a scenario runs; one that still reached
+    // the model is left unexecuted, touching nothing, never half-run.
+    if (ev.k === 'lapic_write' && ev.reg !== 'svr' && ev.reg !== 'esr') return;
     g.beginInstruction();
     const vl = this.vlapic[cpu]!;
     switch (ev.k) {
@@ -424,9 +433,11 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         return;
       }
       case 'read': {
-        this.apicTrap(cpu, ev.reg === 'esr');
-        if (ev.reg === 'esr') {
-          // The guest reads ESR the architectural way, write then read (one step here).
+        // Until the scenario writes ESR itself, the guest reads it the architectural way, write
+        // then read (one step here); after its first lapic_write.esr a read is a plain read.
+        const esrIdiom = ev.reg === 'esr' && !this.esrWritten[cpu];
+        this.apicTrap(cpu, esrIdiom);
+        if (esrIdiom) {
           this.sink.step(cpu, 'vlapic_esr_write_handler');
           vl.esrWrite();
         }
@@ -463,6 +474,60 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         this.sink.executed(index);
         return;
       }
+      case 'int':
+        // INT n does not exit: vmcb_init intercepts no INTn and, in the exception bitmap, only #MC
+        // (every vector only with hw.vmm.trace_guest_exceptions, and INT n is no exception). The
+        // CPU enters the handler through the guest's IDT; IF = 0 then holds off svm_inj_interrupts
+        // (EVENTINJ) or the CPU (V_IRQ) until the handler's IRET. [svm.c vmcb_init @ both trees]
+        g.softInt(ev.vector);
+        this.sink.executed(index);
+        return;
+      case 'self_ipi':
+        // WRMSR 0x83F: MSR intercept → emulate_wrmsr → lapic_wrmsr → vlapic_write(APIC_OFFSET_SELF_IPI)
+        // → vlapic_self_ipi_handler → lapic_intr_edge; no hardware virtualizes it on SVM here.
+        this.apicTrap(cpu, true);
+        this.sink.step(cpu, 'vlapic_self_ipi_handler');
+        this.sink.executed(index);
+        // lapic_set_intr refuses a vector below 16 with EINVAL: no IRR bit, no ESR bit.
+        this.lapicSetIntr(cpu, ev.vector & 0xff, false, cpu);
+        return;
+      case 'lapic_read': {
+        this.apicTrap(cpu, false);
+        this.sink.step(cpu, 'vlapic_read');
+        let val = 0;
+        switch (ev.reg) {
+          case 'id': val = vl.id; break;
+          case 'version': val = vl.version; break;
+          case 'ldr': val = vl.ldr; break;
+          case 'dfr': val = vl.dfr; break;
+          case 'svr': val = vl.svr; break;
+          // vlapic_get_ccr: 0 unless the timer callout is active. Nothing a scenario can do on
+          // bhyve arms it (lvt_timer / timer_initial are not declared), so the count reads 0.
+          case 'tmcct': val = 0; break;
+        }
+        this.sink.readValue(cpu, ev.reg, val);
+        this.sink.executed(index);
+        return;
+      }
+      case 'lapic_write':
+        switch (ev.reg) {
+          case 'svr':
+            this.apicTrap(cpu, true);
+            this.sink.step(cpu, 'vlapic_svr_write_handler');
+            // A disable stops the timer callout and masks the LVTs (neither modelled further).
+            if (vl.svrWrite(ev.value) && !vl.enabled()) this.sink.step(cpu, 'vlapic_mask_lvts');
+            this.sink.executed(index);
+            return;
+          case 'esr':
+            this.apicTrap(cpu, true);
+            this.sink.step(cpu, 'vlapic_esr_write_handler');
+            vl.esrWrite();
+            this.esrWritten[cpu] = 1;
+            this.sink.executed(index);
+            return;
+          default:
+            return; // ID/LDR/DFR writes are not declared: see the guard above
+        }
       case 'vmentry':
         return; // no nested guests (supports() refuses such machines)
       default:

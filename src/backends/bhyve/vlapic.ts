@@ -10,6 +10,16 @@ import type { ApicMode, Shorthand } from '../../scenario/types.js';
 
 export const APIC_ESR_SEND_ILLEGAL_VECTOR = 0x20;
 export const APIC_ESR_RECEIVE_ILLEGAL_VECTOR = 0x40;
+/** apicreg.h APIC_SVR_ENABLE. */
+export const APIC_SVR_ENABLE = 0x100;
+/**
+ * lapic->version as vlapic_reset sets it: VLAPIC_VERSION | VLAPIC_MAXLVT_INDEX << MAXLVTSHIFT, with
+ * VLAPIC_MAXLVT_INDEX = APIC_LVT_CMCI = 6 and MAXLVTSHIFT = 16. VLAPIC_VERSION is 16 in the 2015-2018
+ * vlapic.c (coder03/freebsd10.4@3d3f8b1, freebsd-src@1f08342a1ca0) and 0x14 in today's
+ * (freebsd-src@0162500b7d2d).
+ */
+export const VLAPIC_VERSION_2018 = 0x00060010;
+export const VLAPIC_VERSION_MAIN = 0x00060014;
 
 /** ISRVEC_STK_SIZE in vlapic_priv.h: 16 nesting levels plus the placeholder at index 0. */
 const ISRVEC_STK_SIZE = 16 + 1;
@@ -28,8 +38,21 @@ export class Vlapic {
   /** The ESR register as the guest reads it, and the errors latched since the last ESR write. */
   esr = 0;
   esrPending = 0;
-  /** SVR.APIC_SVR_ENABLE (initial state: software-enabled). */
-  svrEnabled = true;
+  /**
+   * lapic->svr: vlapic_reset leaves APIC_SVR_VECTOR (0xFF, disabled); the guest's boot code wrote
+   * 0x1FF (the scenario's initial state). svrLast is vlapic->svr_last, what the handler compares.
+   */
+  svr = 0x1ff;
+  private svrLast = 0x1ff;
+  /**
+   * lapic->ldr / lapic->dfr after vlapic_set_x2apic_state and the guest's boot-time writes: the
+   * xAPIC flat model with LDR bit 24 + vcpuid (vlapic_ldr_write_handler keeps bits 31:24), or
+   * x2apic_ldr() and DFR 0 in x2APIC mode (no guest write changes those).
+   */
+  readonly ldr: number;
+  readonly dfr: number;
+  /** lapic->id: vlapic_get_id (vlapic_id_write_handler puts it back on any write). */
+  readonly id: number;
   readonly isrvecStk = new Uint8Array(ISRVEC_STK_SIZE);
   isrvecStkTop = 0;
   /** Diagnostics: an acceptance pushed isrvec_stk and PPR has not been recomputed since (main only). */
@@ -46,11 +69,30 @@ export class Vlapic {
    * `lazyPpr`: main's vlapic.c, where vlapic_intr_accepted leaves PPR alone and
    * vlapic_pending_intr calls vlapic_update_ppr before it compares.
    */
-  constructor(readonly vcpuid: number, private readonly panic: Panic, readonly lazyPpr = false) {}
+  constructor(
+    readonly vcpuid: number, private readonly panic: Panic, readonly lazyPpr: boolean,
+    readonly mode: ApicMode, readonly version: number,
+  ) {
+    if (mode === 'x2apic') {
+      this.id = vcpuid;
+      this.ldr = (1 << (vcpuid & 0xf) | (vcpuid & 0xffff0) << 12) >>> 0; // x2apic_ldr
+      this.dfr = 0;
+    } else {
+      this.id = (vcpuid << 24) >>> 0;
+      this.ldr = vcpuid < 8 ? ((1 << vcpuid) << 24) >>> 0 : 0;
+      this.dfr = 0xffffffff;
+    }
+  }
+
+  /** Software-enabled (SVR bit 8): vlapic_set_intr_ready's test. */
+  enabled(): boolean {
+    return (this.svr & APIC_SVR_ENABLE) !== 0;
+  }
 
   /** vlapic_set_intr_ready. Returns 1 when the caller must notify the vCPU (even on a collapse). */
   setIntrReady(vector: number, _level: boolean): number {
-    if (!this.svrEnabled) return 0;
+    // Software-disabled: dropped before the illegal-vector check and with no notification.
+    if (!this.enabled()) return 0;
     if (vector < 16) {
       this.setError(APIC_ESR_RECEIVE_ILLEGAL_VECTOR);
       return 1;
@@ -150,6 +192,20 @@ export class Vlapic {
   esrWrite(): void {
     this.esr = this.esrPending;
     this.esrPending = 0;
+  }
+
+  /**
+   * vlapic_write(APIC_OFFSET_SVR): lapic->svr = data, then vlapic_svr_write_handler. On a change of
+   * APIC_SVR_ENABLE it stops the timer callout and masks every LVT (disable) or restarts a periodic
+   * timer (enable); neither the timer nor the LVTs are modelled, so nothing else changes: IRR, ISR,
+   * TMR and isrvec_stk are left as they are, and vlapic_pending_intr does not look at SVR.
+   * Returns true when the enable bit changed.
+   */
+  svrWrite(value: number): boolean {
+    this.svr = value >>> 0;
+    const changed = (this.svrLast ^ this.svr) & APIC_SVR_ENABLE;
+    this.svrLast = this.svr;
+    return changed !== 0;
   }
 
   /** vlapic_set_tmr. */
