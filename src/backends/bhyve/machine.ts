@@ -64,7 +64,9 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     for (let i = 0; i < machine.vcpus; i++) this.ioapicWhy.push(new Array<string>(256).fill(''));
     this.vioapic = new Vioapic(machine.ioapic, (level, dest, phys, vector) => {
       const dmask = vlapicCalcdest(this.mode, this.vcpus, dest, phys, false);
-      for (let i = 0; i < this.vcpus; i++) if (dmask & (1 << i)) this.ioapicWhy[i]![vector] = this.vioapic.lastWhy;
+      // A message a software-disabled vlapic drops (vlapic_set_intr_ready returns 0) leaves the
+      // diagnosis of the copy already in IRR as it was.
+      for (let i = 0; i < this.vcpus; i++) if (dmask & (1 << i) && this.vlapic[i]!.enabled()) this.ioapicWhy[i]![vector] = this.vioapic.lastWhy;
       this.vlapicDeliverIntr(level, dest, phys, vector);
     });
     // The redirection table was programmed at boot: the rendezvous ran vioapic_update_tmr everywhere.

@@ -39,7 +39,10 @@ const COMMON: CauseDoc[] = [
     cause: 'read:esr-riv-missing',
     why: 'A FIXED IPI with vector < 16 sets SEND_ILLEGAL_VECTOR in the sender and returns before any receiver is '
       + 'chosen, so no receiver latches RECEIVE_ILLEGAL_VECTOR; lapic_set_intr drops an MSI/IOAPIC vector < 16 with '
-      + 'EINVAL and no ESR bit. [io/vlapic.c vlapic_icrlo_write_handler, vmm_lapic.c lapic_set_intr @ coder03/freebsd10.4@3d3f8b1]',
+      + 'EINVAL and no ESR bit. The x2APIC SELF_IPI takes the same lapic_set_intr path (vlapic_self_ipi_handler → '
+      + 'lapic_intr_edge), so a self-IPI with vector < 16 sets neither SEND_ILLEGAL_VECTOR nor RECEIVE_ILLEGAL_VECTOR (bare '
+      + 'metal: both). [io/vlapic.c vlapic_icrlo_write_handler, vlapic_self_ipi_handler, vmm_lapic.c lapic_set_intr @ '
+      + 'coder03/freebsd10.4@3d3f8b1 and freebsd-src@0162500b7d2d]',
   },
   {
     cause: 'read:tpr-low-nibble-lost',
