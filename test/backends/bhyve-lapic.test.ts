@@ -45,12 +45,13 @@ const scenario = (machine: MachineConfig, events: Event[]) =>
 const V = 0x51;
 
 describe('bhyve: the local-APIC features it declares', () => {
-  it('declares what it models, and still refuses ID/LDR/DFR writes and logical/lowest-priority entries', () => {
+  it('declares what it models, and still refuses logical/lowest-priority entries, the timer and LINTs', () => {
     expect([...bhyve.features].sort()).toEqual([
       'int', 'ioapic_read', 'ioapic_write', 'lapic_read.dfr', 'lapic_read.id', 'lapic_read.ldr', 'lapic_read.svr',
-      'lapic_read.tmcct', 'lapic_read.version', 'lapic_write.esr', 'lapic_write.svr', 'self_ipi',
+      'lapic_read.tmcct', 'lapic_read.version', 'lapic_write.dfr', 'lapic_write.esr', 'lapic_write.id', 'lapic_write.ldr',
+      'lapic_write.svr', 'self_ipi',
     ]);
-    for (const f of ['lapic_write.id', 'lapic_write.ldr', 'lapic_write.dfr', 'ioapic.logical', 'ipi.lowest', 'lvt_timer'] as const) {
+    for (const f of ['ioapic.logical', 'ioapic.lowest', 'ipi.lowest', 'msi.lowest', 'ipi.dest32', 'machine.apicIds', 'lvt_timer', 'lvt_lint'] as const) {
       expect(bhyve.features).not.toContain(f);
     }
   });
@@ -243,5 +244,67 @@ describe('bhyve: ESR writes (vlapic_esr_write_handler: lapic->esr = esr_pending,
       { k: 'enter', cpu: 0 }, { k: 'read', cpu: 0, reg: 'esr' },
     ]);
     for (const v of ['prefix', 'fixed', 'main']) expect(runScenario(s, bhyve, v).divergences).toEqual([]);
+  });
+});
+
+describe('bhyve: LDR and DFR writes (vlapic_ldr_write_handler, vlapic_dfr_write_handler, vlapic_calcdest)', () => {
+  it('each vlapic is matched with its own model: flat LDR bits, then cluster (LDR[31:28] cluster, [27:24] members)', () => {
+    const r = new Run('fixed', m('xapic'));
+    r.do({ k: 'cli', cpu: 1 }, { k: 'lapic_write', cpu: 1, reg: 'ldr', value: 0x04000000 }, { k: 'enter', cpu: 1 });
+    r.do({ k: 'ipi', cpu: 0, vector: 0x61, dest: 0x30, logical: true }, { k: 'enter', cpu: 0 });
+    expect(r.irr(1)).toEqual([]);
+    r.do({ k: 'ipi', cpu: 0, vector: 0x62, dest: 0x34, logical: true }, { k: 'enter', cpu: 0 });
+    expect(r.irr(1)).toEqual([0x62]);
+    r.do({ k: 'lapic_write', cpu: 1, reg: 'ldr', value: 0x34000000 }, { k: 'enter', cpu: 1 },
+      { k: 'lapic_write', cpu: 1, reg: 'dfr', value: 0x0fffffff }, { k: 'enter', cpu: 1 });
+    r.do({ k: 'ipi', cpu: 0, vector: 0x71, dest: 0x2c, logical: true }, { k: 'enter', cpu: 0 });
+    expect(r.irr(1)).toEqual([0x62]); // another cluster
+    r.do({ k: 'ipi', cpu: 0, vector: 0x72, dest: 0x3c, logical: true }, { k: 'enter', cpu: 0 });
+    expect(r.irr(1)).toEqual([0x62, 0x72]);
+    r.do({ k: 'lapic_read', cpu: 1, reg: 'ldr' }, { k: 'enter', cpu: 1 }, { k: 'lapic_read', cpu: 1, reg: 'dfr' });
+    expect(r.sink.reads.map((x) => x.value)).toEqual([0x34000000, 0x0fffffff]);
+  });
+
+  it('end to end: kvm-unit-tests test_logical_ipi_xapic, with the entries bhyve needs, is clean on every variant', () => {
+    // Every APIC access traps (xAPIC: a nested page fault handled in vm_run): each is followed by
+    // the entry path that resumes the guest.
+    const ipi = (dest: number, vector: number): Event[] => [{ k: 'ipi', cpu: 0, vector, dest, logical: true }, { k: 'enter', cpu: 0 }];
+    const on1 = (e: Event): Event[] => [e, { k: 'enter', cpu: 1 }];
+    const s = scenario(m('xapic'), [
+      ...on1({ k: 'lapic_write', cpu: 1, reg: 'ldr', value: 0x04000000 }), ...ipi(0x34, 0x61), ...ipi(0x30, 0x62),
+      { k: 'pirq', cpu: 1 }, { k: 'enter', cpu: 1 }, ...on1({ k: 'eoi', cpu: 1 }), { k: 'iret', cpu: 1 },
+      ...on1({ k: 'lapic_write', cpu: 1, reg: 'dfr', value: 0x0fffffff }), ...on1({ k: 'lapic_write', cpu: 1, reg: 'ldr', value: 0x34000000 }),
+      ...ipi(0x3c, 0x71), ...ipi(0x2c, 0x72),
+      { k: 'pirq', cpu: 1 }, { k: 'enter', cpu: 1 }, ...on1({ k: 'eoi', cpu: 1 }), { k: 'iret', cpu: 1 },
+    ]);
+    for (const v of ['prefix', 'fixed', 'main']) {
+      const res = runScenario(s, bhyve, v);
+      expect(res.divergences).toEqual([]);
+      expect(res.deliveries).toBe(2);
+    }
+  });
+});
+
+describe('bhyve: ID writes (vlapic_id_write_handler: "We don\'t allow the ID register to be modified")', () => {
+  it('the ID reads back as vcpuid << 24 and a physical IPI to the written ID reaches nobody (no vCPU 5)', () => {
+    const r = new Run('main', m('xapic'));
+    r.do({ k: 'lapic_write', cpu: 1, reg: 'id', value: 0x05000000 }, { k: 'enter', cpu: 1 }, { k: 'lapic_read', cpu: 1, reg: 'id' });
+    expect(r.lastRead()).toBe(0x01000000);
+    r.do({ k: 'ipi', cpu: 0, vector: V, dest: 5 }, { k: 'enter', cpu: 0 }, { k: 'ipi', cpu: 0, vector: 0x61, dest: 1 });
+    expect(r.irr(1)).toEqual([0x61]); // the old ID still routes here
+    expect(r.inst.whereStuck!(1, V)).toBe('apic-id-write-ignored');
+    expect(r.inst.explain!(1, 'spurious', 0x61)).toBe('apic-id-write-ignored');
+  });
+
+  it('end to end: kvm-unit-tests test_apic_id ("writeable xapic id") is the documented read:apic-id-write-ignored', () => {
+    const s = scenario(m('xapic'), [
+      { k: 'lapic_read', cpu: 1, reg: 'id' }, { k: 'enter', cpu: 1 }, { k: 'lapic_write', cpu: 1, reg: 'id', value: 0x02000000 },
+      { k: 'enter', cpu: 1 }, { k: 'lapic_read', cpu: 1, reg: 'id' },
+    ]);
+    for (const v of ['prefix', 'fixed', 'main']) {
+      const res = runScenario(s, bhyve, v);
+      expect(res.primary?.signature).toBe(`bhyve/${v}:read:apic-id-write-ignored`);
+      expect(classify([bhyve], res.primary!.signature)).toBe('known');
+    }
   });
 });

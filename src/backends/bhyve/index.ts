@@ -16,13 +16,14 @@ export const bhyve: Backend = {
   // intercepted: a guest-core step); vlapic_read of ID/version/LDR/DFR/SVR, and of the timer's
   // current count, which vlapic_get_ccr returns as 0 while no callout is armed — and no scenario
   // can arm one here (the timer events are not declared); the x2APIC SELF_IPI
-  // (vlapic_self_ipi_handler); SVR and ESR writes (vlapic_svr_write_handler, vlapic_esr_write_handler).
-  // Not yet: ID/LDR/DFR writes, logical/lowest-priority entries (vlapic_calcdest), the timer,
-  // LINTs; scenarios using them are refused as unsupported by this backend.
+  // (vlapic_self_ipi_handler); SVR, ESR, LDR and DFR writes (their vlapic.c handlers; vlapic_calcdest
+  // matches each vlapic's own LDR/DFR); ID writes, which vlapic_id_write_handler undoes (a documented
+  // deviation, apic-id-write-ignored). Not yet: logical/lowest-priority redirection entries and
+  // lowest-priority IPIs/MSIs, the timer, LINTs; scenarios using them are refused as unsupported.
   features: [
     'ioapic_write', 'ioapic_read', 'int', 'self_ipi',
     'lapic_read.id', 'lapic_read.version', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.tmcct',
-    'lapic_write.svr', 'lapic_write.esr',
+    'lapic_write.svr', 'lapic_write.esr', 'lapic_write.id', 'lapic_write.ldr', 'lapic_write.dfr',
   ],
   supports(machine: MachineConfig): string | null {
     if (machine.nested) return 'bhyve on SVM runs no nested guests (no nested SVM in vmm.ko)';

@@ -4,9 +4,9 @@
 // xAPIC MMIO through a nested page fault, emulated in vm_run), CR8 does not.
 import type { BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { GuestCpu, execCoreInstruction } from '../../apic/guestcpu.js';
-import { resolveDest } from '../../apic/dest.js';
+import { matchDest, type ApicAddr } from '../../apic/dest.js';
 import { hex, prioClass, vecSet, vsAdd, vsDel, vsHas, vsHighest, type VecSet } from '../../apic/vecset.js';
-import type { Event, MachineConfig } from '../../scenario/types.js';
+import type { Event, MachineConfig, Shorthand } from '../../scenario/types.js';
 import { Vioapic } from './vioapic.js';
 import {
   VLAPIC_VERSION_2018, VLAPIC_VERSION_MAIN, Vlapic, isrvecStkString, vlapicCalcdest, vlapicIcrloWriteHandler, type IcrTarget,
@@ -37,8 +37,12 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
    * taken through V_IRQ (instances owed to the guest), until a later delivery of that vector.
    */
   private readonly collapsed: VecSet[] = [];
-  /** Diagnostics: an MSI that the architectural destination decoding would have sent here. */
-  private readonly misrouted: VecSet[] = [];
+  /**
+   * Diagnostics, per vCPU and vector: why a message the architectural destination decoding sends
+   * here did not come (misrouted), or why one it would not send here came (wrongTarget); '' if none.
+   */
+  private readonly misrouted: string[][] = [];
+  private readonly wrongTarget: string[][] = [];
   /** The pCPU whose thread runs the vIOAPIC code now (-1: a device model thread). */
   private ioapicCurcpu = -1;
   /**
@@ -46,6 +50,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
    * that vCPU was one the 82093AA would not send ('' if it would).
    */
   private readonly ioapicWhy: string[][] = [];
+  private readonly archAddrs: ApicAddr[] = [];
 
   constructor(readonly variant: BhyveVariant, readonly machine: MachineConfig, readonly sink: ObsSink) {
     this.vcpus = machine.vcpus;
@@ -59,18 +64,21 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         machine.apic, variant === 'main' ? VLAPIC_VERSION_MAIN : VLAPIC_VERSION_2018));
       this.guestCpu.push(new GuestCpu());
       this.collapsed.push(vecSet());
-      this.misrouted.push(vecSet());
+      this.misrouted.push(new Array<string>(256).fill(''));
+      this.wrongTarget.push(new Array<string>(256).fill(''));
     }
     for (let i = 0; i < machine.vcpus; i++) this.ioapicWhy.push(new Array<string>(256).fill(''));
+    for (let i = 0; i < machine.vcpus; i++) this.archAddrs.push({ id: i, ldr: 0, flat: true });
     this.vioapic = new Vioapic(machine.ioapic, (level, dest, phys, vector) => {
-      const dmask = vlapicCalcdest(this.mode, this.vcpus, dest, phys, false);
+      const dmask = vlapicCalcdest(this.vlapic, dest, phys, false);
+      this.noteRouting(dmask, this.archDest(-1, 'none', !phys, dest), vector);
       // A message a software-disabled vlapic drops (vlapic_set_intr_ready returns 0) leaves the
       // diagnosis of the copy already in IRR as it was.
       for (let i = 0; i < this.vcpus; i++) if (dmask & (1 << i) && this.vlapic[i]!.enabled()) this.ioapicWhy[i]![vector] = this.vioapic.lastWhy;
       this.vlapicDeliverIntr(level, dest, phys, vector);
     });
     // The redirection table was programmed at boot: the rendezvous ran vioapic_update_tmr everywhere.
-    for (const vl of this.vlapic) this.vioapic.updateTmr(vl, this.mode, this.vcpus);
+    for (const vl of this.vlapic) this.vioapic.updateTmr(vl, this.vlapic);
   }
 
   // ------------------------------------------------------------ BackendInstance
@@ -148,7 +156,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     const c = this.vmcb[cpu]!;
     if (vector === 2) {
       const v = this.vcpu[cpu]!;
-      if (!v.nmiPending) return undefined;
+      if (!v.nmiPending) return this.misrouted[cpu]![2] || undefined;
       if (c.interceptIret) return 'nmi-blocked-by-iret-intercept';
       // svm_inj_interrupts waits for the interrupt shadow with a VINTR window, which the CPU
       // opens only with RFLAGS.IF = 1.
@@ -167,7 +175,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       return 'virr-below-tpr';
     }
     if (this.vcpu[cpu]!.exitintinfoValid && this.vcpu[cpu]!.exitintinfoVector === vector) return 'exitintinfo';
-    if (vsHas(this.misrouted[cpu]!, vector)) return 'msi-xapic-dest-format';
+    if (vector >= 0 && this.misrouted[cpu]![vector]) return this.misrouted[cpu]![vector];
     return this.vioapic.heldWhy(vector);
   }
 
@@ -180,8 +188,12 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     // vioapic_update_tmr reset the bit of a vector bare metal accepted as level.
     if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi') && vsHas(this.vlapic[cpu]!.tmrReset, vector)) return 'tmr-reset-by-rtbl-write';
     if (what === 'redir-remote-irr-stale') return this.vioapic.remoteIrrWhy(vector);
-    // A message of a pin that the 82093AA would not have sent: which vioapic path sent it.
-    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) return this.ioapicWhy[cpu]![vector] || undefined;
+    // A message bare metal would have sent elsewhere (an APIC ID write bhyve ignored), or one of
+    // a pin that the 82093AA would not have sent (which vioapic path sent it).
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && (vector >= 16 || vector === 2)) {
+      return this.wrongTarget[cpu]![vector] || (vector >= 16 ? this.ioapicWhy[cpu]![vector] : '') || undefined;
+    }
+    if (what === 'id-mismatch' && this.vlapic[cpu]!.archId !== this.vlapic[cpu]!.vcpuid) return 'apic-id-write-ignored';
     // main: vlapic_intr_accepted pushed isrvec_stk but left lapic->ppr as it was, and no
     // vlapic_pending_intr / EOI / TPR change has recomputed it yet: vlapic_read returns the old PPR.
     if (what === 'ppr-mismatch') {
@@ -239,7 +251,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
 
   /** vlapic_deliver_intr (IOAPIC and MSI): legacy 8-bit destination format, from device context. */
   private vlapicDeliverIntr(level: boolean, dest: number, phys: boolean, vector: number): void {
-    const dmask = vlapicCalcdest(this.mode, this.vcpus, dest, phys, false);
+    const dmask = vlapicCalcdest(this.vlapic, dest, phys, false);
     for (let i = 0; i < this.vcpus; i++) if (dmask & (1 << i)) this.lapicSetIntr(i, vector, level, this.ioapicCurcpu);
   }
 
@@ -252,7 +264,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
   private tmrRendezvous(writer: number): void {
     this.sink.step(writer, 'vm_smp_rendezvous(vioapic_update_tmr)');
     for (let i = 0; i < this.vcpus; i++) {
-      this.vioapic.updateTmr(this.vlapic[i]!, this.mode, this.vcpus);
+      this.vioapic.updateTmr(this.vlapic[i]!, this.vlapic);
       if (i === writer) continue;
       const v = this.vcpu[i]!;
       if (v.dead) continue;
@@ -261,13 +273,31 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     }
   }
 
+  /** Diagnostics: the destination set bare metal decodes, with the IDs the guest wrote. */
+  private archDest(self: number, shorthand: Shorthand, logical: boolean, dest: number): number {
+    const addrs = this.archAddrs;
+    for (let i = 0; i < this.vcpus; i++) {
+      const vl = this.vlapic[i]!, a = addrs[i]!;
+      a.id = vl.archId; a.ldr = vl.ldr; a.flat = vl.dfr >>> 28 === 0xf;
+    }
+    return matchDest(this.mode, addrs, self, shorthand, logical, dest);
+  }
+
+  /** Diagnostics: record where bhyve's destination set (dmask) and bare metal's (arch) differ. */
+  private noteRouting(dmask: number, arch: number, vector: number): void {
+    if (dmask === arch) return;
+    let idWritten = false;
+    for (const vl of this.vlapic) if (vl.archId !== vl.vcpuid) idWritten = true;
+    const why = idWritten ? 'apic-id-write-ignored' : 'msi-xapic-dest-format';
+    for (let i = 0; i < this.vcpus; i++) {
+      if ((arch & ~dmask) & (1 << i)) this.misrouted[i]![vector] = why;
+      if ((dmask & ~arch) & (1 << i)) this.wrongTarget[i]![vector] = why;
+    }
+  }
+
   /** lapic_intr_msi: fixed delivery, edge. */
   private lapicIntrMsi(dest: number, vector: number, logical: boolean): void {
-    const dmask = vlapicCalcdest(this.mode, this.vcpus, dest, !logical, false);
-    const arch = resolveDest(this.mode, this.vcpus, 0, 'none', logical, dest);
-    for (let i = 0; i < this.vcpus; i++) {
-      if ((arch & ~dmask) & (1 << i)) vsAdd(this.misrouted[i]!, vector);
-    }
+    this.noteRouting(vlapicCalcdest(this.vlapic, dest, !logical, false), this.archDest(0, 'none', logical, dest), vector);
     this.vlapicDeliverIntr(false, dest, !logical, vector);
   }
 
@@ -370,9 +400,6 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     const v = this.vcpu[cpu]!;
     const g = this.guestCpu[cpu]!;
     if (v.phase !== Phase.Guest || g.halted) return;
-    // Undeclared ID/LDR/DFR writes are refused before a scenario runs; one that still reached
-    // the model is left unexecuted, touching nothing, never half-run.
-    if (ev.k === 'lapic_write' && ev.reg !== 'svr' && ev.reg !== 'esr') return;
     g.beginInstruction();
     const vl = this.vlapic[cpu]!;
     switch (ev.k) {
@@ -459,6 +486,10 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         this.apicTrap(cpu, true);
         this.sink.step(cpu, 'vlapic_icrlo_write_handler');
         this.sink.executed(index);
+        if (ev.nmi || ev.vector >= 16) {
+          const sh = ev.shorthand ?? 'none', lg = ev.logical ?? false, d = ev.dest ?? 0;
+          if (sh === 'none') this.noteRouting(vlapicCalcdest(this.vlapic, d, !lg, this.mode === 'x2apic'), this.archDest(cpu, sh, lg, d), ev.nmi ? 2 : ev.vector);
+        }
         vlapicIcrloWriteHandler(this, vl, ev.vector, ev.nmi ?? false, ev.shorthand ?? 'none', ev.logical ?? false, ev.dest ?? 0);
         return;
       case 'ioapic_write':
@@ -527,8 +558,25 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
             this.esrWritten[cpu] = 1;
             this.sink.executed(index);
             return;
-          default:
-            return; // ID/LDR/DFR writes are not declared: see the guard above
+          case 'id':
+            // vlapic_id_write_handler puts lapic->id back to vcpuid << 24: the write is lost.
+            this.apicTrap(cpu, true);
+            this.sink.step(cpu, 'vlapic_id_write_handler');
+            vl.idWrite(ev.value);
+            this.sink.executed(index);
+            return;
+          case 'ldr':
+            this.apicTrap(cpu, true);
+            this.sink.step(cpu, 'vlapic_ldr_write_handler');
+            vl.ldrWrite(ev.value);
+            this.sink.executed(index);
+            return;
+          case 'dfr':
+            this.apicTrap(cpu, true);
+            this.sink.step(cpu, 'vlapic_dfr_write_handler');
+            vl.dfrWrite(ev.value);
+            this.sink.executed(index);
+            return;
         }
       case 'vmentry':
         return; // no nested guests (supports() refuses such machines)

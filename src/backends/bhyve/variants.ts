@@ -187,6 +187,18 @@ const COMMON: CauseDoc[] = [
       + '(the 82093AA leaves it undefined for edge; the reference clears it, as KVM and Xen do), and vioapic_write then '
       + 'never sends for that pin until an EOI of its vector. [io/vioapic.c vioapic_write @ freebsd-src@0907f0c]',
   },
+  // --- local-APIC programming (issue 8): ID writes ---
+  ...['read', 'stuck', 'spurious', 'duplicate', 'ioapic'].map((kind): CauseDoc => ({
+    cause: `${kind}:apic-id-write-ignored`,
+    why: 'bhyve does not let the guest change its xAPIC ID: vlapic_write(APIC_OFFSET_ID) stores the value and '
+      + 'vlapic_id_write_handler at once puts lapic->id back to vlapic_get_id() = vcpuid << 24 ("We don\'t allow the ID '
+      + 'register to be modified"), and vlapic_calcdest maps a physical destination to the vCPU whose vcpuid it is '
+      + '(vm_apicid2vcpuid). After an ID write an ID read returns the old ID, and physical IPIs, MSIs and redirection '
+      + 'entries still reach the vCPU of the old ID (and vioapic_update_tmr sets TMR there): a message to the new ID is '
+      + 'lost or lands on another vCPU. Bare metal (SDM 10.4.6, kvm-unit-tests apic.c test_apic_id "writeable xapic id") '
+      + `matches the new ID. [io/vlapic.c vlapic_write, vlapic_id_write_handler, vlapic_calcdest @ ${PREFIX_READ.split(' ')[0]} `
+      + 'and freebsd-src@0162500b7d2d]',
+  })),
 ];
 
 export const VARIANTS: VariantInfo[] = [

@@ -7,7 +7,7 @@
 // Linux's __ioapic_write_entry writes them: each one rendezvouses every vCPU to recompute TMR
 // when a field other than mask/polarity changed, then sends when Remote IRR is clear and the
 // assertion count positive, whatever the trigger mode (the sender checks only the mask).
-import { MAX_IOAPIC_PINS, type ApicMode, type IoapicPin } from '../../scenario/types.js';
+import { MAX_IOAPIC_PINS, type IoapicPin } from '../../scenario/types.js';
 import type { RedirEntry } from '../../apic/ioapic.js';
 import { vlapicCalcdest, type Vlapic } from './vlapic.js';
 
@@ -225,14 +225,14 @@ export class Vioapic {
   }
 
   /** vioapic_update_tmr for one vCPU (run by the rendezvous after a redirection-table write). */
-  updateTmr(vlapic: Vlapic, mode: ApicMode, vcpus: number): void {
+  updateTmr(vlapic: Vlapic, vlapics: readonly Vlapic[]): void {
     vlapic.resetTmr();
     // (vlapic.resetTmr keeps, for diagnostics, the bits it cleared; setTmr below takes back the re-set ones.)
     for (let pin = 0; pin < MAX_IOAPIC_PINS; pin++) {
       const e = this.rtbl[pin];
       if (!e || !e.level) continue;
       // vlapic_set_tmr_level: fixed delivery, physical destination, legacy 8-bit MDA.
-      const dmask = vlapicCalcdest(mode, vcpus, e.dest, true, false);
+      const dmask = vlapicCalcdest(vlapics, e.dest, true, false);
       if ((dmask & (1 << vlapic.vcpuid)) !== 0) vlapic.setTmr(e.vector, true);
     }
   }

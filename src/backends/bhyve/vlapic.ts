@@ -47,12 +47,14 @@ export class Vlapic {
   /**
    * lapic->ldr / lapic->dfr after vlapic_set_x2apic_state and the guest's boot-time writes: the
    * xAPIC flat model with LDR bit 24 + vcpuid (vlapic_ldr_write_handler keeps bits 31:24), or
-   * x2apic_ldr() and DFR 0 in x2APIC mode (no guest write changes those).
+   * x2apic_ldr() and DFR 0 in x2APIC mode (read-only there).
    */
-  readonly ldr: number;
-  readonly dfr: number;
+  ldr: number;
+  dfr: number;
   /** lapic->id: vlapic_get_id (vlapic_id_write_handler puts it back on any write). */
-  readonly id: number;
+  id: number;
+  /** Diagnostics: the xAPIC ID the guest last wrote (bare metal's ID; bhyve keeps vcpuid). */
+  archId: number;
   readonly isrvecStk = new Uint8Array(ISRVEC_STK_SIZE);
   isrvecStkTop = 0;
   /** Diagnostics: an acceptance pushed isrvec_stk and PPR has not been recomputed since (main only). */
@@ -73,6 +75,7 @@ export class Vlapic {
     readonly vcpuid: number, private readonly panic: Panic, readonly lazyPpr: boolean,
     readonly mode: ApicMode, readonly version: number,
   ) {
+    this.archId = vcpuid;
     if (mode === 'x2apic') {
       this.id = vcpuid;
       this.ldr = (1 << (vcpuid & 0xf) | (vcpuid & 0xffff0) << 12) >>> 0; // x2apic_ldr
@@ -82,6 +85,26 @@ export class Vlapic {
       this.ldr = vcpuid < 8 ? ((1 << vcpuid) << 24) >>> 0 : 0;
       this.dfr = 0xffffffff;
     }
+  }
+
+  /**
+   * vlapic_write(APIC_OFFSET_ID) → vlapic_id_write_handler: "We don't allow the ID register to be
+   * modified so reset it back to its default value" (vcpuid << 24). Only the diagnostics keep the
+   * written ID.
+   */
+  idWrite(value: number): void {
+    this.archId = value >>> 24;
+    this.id = this.mode === 'x2apic' ? this.vcpuid : (this.vcpuid << 24) >>> 0;
+  }
+
+  /** vlapic_write(APIC_OFFSET_LDR) → vlapic_ldr_write_handler: xAPIC keeps bits 31:24. */
+  ldrWrite(value: number): void {
+    this.ldr = (value & ~0x00ffffff) >>> 0; // APIC_LDR_RESERVED
+  }
+
+  /** vlapic_write(APIC_OFFSET_DFR) → vlapic_dfr_write_handler: the model nibble, reserved bits set. */
+  dfrWrite(value: number): void {
+    this.dfr = ((value & 0xf0000000) | 0x0fffffff) >>> 0; // APIC_DFR_MODEL_MASK, APIC_DFR_RESERVED
   }
 
   /** Software-enabled (SVR bit 8): vlapic_set_intr_ready's test. */
@@ -222,12 +245,14 @@ export class Vlapic {
 }
 
 /**
- * vlapic_calcdest: the destination set (bit i = vCPU i). APIC ID = vcpuid. In xAPIC mode the
- * guest uses the flat model with LDR = 1 << (24 + i) (the shared convention); in x2APIC mode
- * bhyve forces DFR = 0 (cluster model) and LDR = x2apic_ldr(). `x2apicDest` selects how the
- * MDA is read: 32-bit for an x2APIC ICR, legacy 8-bit for IOAPIC and MSI messages.
+ * vlapic_calcdest (lowprio = false): the destination set (bit i = vCPU i). Physical: APIC ID =
+ * vcpuid (vm_apicid2vcpuid). Logical: each vlapic matched with its own DFR model and LDR — flat
+ * (LDR[31:24] against the 8-bit MDA), or cluster (xAPIC: LDR[31:28] cluster, [27:24] members;
+ * x2APIC: LDR[31:16] / [15:0]); any other DFR model is skipped. `x2apicDest` selects how the MDA is
+ * read: 32-bit for an x2APIC ICR, legacy 8-bit for IOAPIC and MSI messages.
  */
-export function vlapicCalcdest(mode: ApicMode, vcpus: number, dest: number, phys: boolean, x2apicDest: boolean): number {
+export function vlapicCalcdest(vlapics: readonly Vlapic[], dest: number, phys: boolean, x2apicDest: boolean): number {
+  const vcpus = vlapics.length;
   const active = (1 << vcpus) - 1;
   if ((x2apicDest && dest === 0xffffffff) || (!x2apicDest && dest === 0xff)) return active;
   if (phys) {
@@ -238,14 +263,21 @@ export function vlapicCalcdest(mode: ApicMode, vcpus: number, dest: number, phys
   const mdaClusterId = x2apicDest ? dest >>> 16 : (dest >>> 4) & 0xf;
   const mdaClusterLdest = x2apicDest ? dest & 0xffff : dest & 0xf;
   for (let i = 0; i < vcpus; i++) {
-    if (mode === 'xapic') {
-      // Flat model: LDR[31:24] is the logical ID.
-      if ((mdaFlat & (1 << i)) !== 0) mask |= 1 << i;
+    const vl = vlapics[i]!;
+    const model = vl.dfr >>> 28;
+    let ldest: number, mda: number;
+    if (model === 0xf) {
+      ldest = vl.ldr >>> 24;
+      mda = mdaFlat;
+    } else if (model === 0) {
+      const cluster = vl.mode === 'x2apic' ? vl.ldr >>> 16 : vl.ldr >>> 28;
+      ldest = vl.mode === 'x2apic' ? vl.ldr & 0xffff : (vl.ldr >>> 24) & 0xf;
+      if (cluster !== mdaClusterId) continue;
+      mda = mdaClusterLdest;
     } else {
-      // Cluster model with the x2APIC LDR: cluster = id >> 4, bit = id & 15.
-      if ((i >>> 4) !== mdaClusterId) continue;
-      if ((mdaClusterLdest & (1 << (i & 15))) !== 0) mask |= 1 << i;
+      continue; // "vlapic has bad logical model"
     }
+    if ((mda & ldest) !== 0) mask |= 1 << i;
   }
   return mask;
 }
@@ -254,6 +286,7 @@ export function vlapicCalcdest(mode: ApicMode, vcpus: number, dest: number, phys
 export interface IcrTarget {
   readonly vcpus: number;
   readonly mode: ApicMode;
+  readonly vlapic: readonly Vlapic[];
   /** lapic_intr_edge(vm, i, vec). */
   lapicIntrEdge(target: number, vector: number, sender: number): void;
   /** vm_inject_nmi(vm, i). */
@@ -278,7 +311,7 @@ export function vlapicIcrloWriteHandler(
     case 'self': dmask = 1 << sender.vcpuid; break;
     case 'all': dmask = active; break;
     case 'others': dmask = active & ~(1 << sender.vcpuid); break;
-    default: dmask = vlapicCalcdest(vm.mode, vm.vcpus, dest, !logical, vm.mode === 'x2apic'); break;
+    default: dmask = vlapicCalcdest(vm.vlapic, dest, !logical, vm.mode === 'x2apic'); break;
   }
   // Targets in ascending order (CPU_FFS).
   for (let i = 0; i < vm.vcpus; i++) {
