@@ -19,11 +19,15 @@ export const bhyve: Backend = {
   // (vlapic_self_ipi_handler); SVR, ESR, LDR and DFR writes (their vlapic.c handlers; vlapic_calcdest
   // matches each vlapic's own LDR/DFR); ID writes, which vlapic_id_write_handler undoes (a documented
   // deviation, apic-id-write-ignored). Not yet: logical/lowest-priority redirection entries and
-  // lowest-priority IPIs/MSIs, the timer, LINTs; scenarios using them are refused as unsupported.
+  // lowest-priority IPIs/MSIs, APIC IDs other than vcpuid, the timer, LINTs; scenarios using them
+  // are refused as unsupported.
   features: [
     'ioapic_write', 'ioapic_read', 'int', 'self_ipi',
     'lapic_read.id', 'lapic_read.version', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.tmcct',
     'lapic_write.svr', 'lapic_write.esr', 'lapic_write.id', 'lapic_write.ldr', 'lapic_write.dfr',
+    // vlapic_icrlo_write_handler takes the 32-bit x2APIC destination (icr >> 32) into vlapic_calcdest
+    // with x2apic_dest: 0xFFFFFFFF broadcast, APIC ID = vcpuid, clusters dest >> 16.
+    'ipi.dest32',
   ],
   supports(machine: MachineConfig): string | null {
     if (machine.nested) return 'bhyve on SVM runs no nested guests (no nested SVM in vmm.ko)';
