@@ -164,6 +164,9 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       if (v.phase === Phase.Sleeping) return 'nmi-pending-vcpu-asleep';
       return 'nmi-pending';
     }
+    // A message bare metal sent here never came (bhyve routed it elsewhere): whatever is in IRR
+    // now is some other message's copy.
+    if (vector >= 16 && this.misrouted[cpu]![vector]) return this.misrouted[cpu]![vector];
     if (vsHas(this.collapsed[cpu]!, vector)) return 'collapsed-into-taken-v_irq';
     if (vsHas(vl.irr, vector)) {
       if (c.vIrq && c.vIntrVector === vector) return c.interceptVintr ? 'v_irq-under-vintr-intercept' : 'v_irq-posted';
@@ -175,7 +178,6 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       return 'virr-below-tpr';
     }
     if (this.vcpu[cpu]!.exitintinfoValid && this.vcpu[cpu]!.exitintinfoVector === vector) return 'exitintinfo';
-    if (vector >= 0 && this.misrouted[cpu]![vector]) return this.misrouted[cpu]![vector];
     return this.vioapic.heldWhy(vector);
   }
 
@@ -208,6 +210,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
   /** A delivery was committed (diagnostics: the owed instance, if any, is accounted for). */
   delivered(cpu: number, vector: number): void {
     vsDel(this.collapsed[cpu]!, vector);
+    this.misrouted[cpu]![vector] = '';
   }
 
   crash(cpu: number, where: string, message: string): void {
