@@ -45,13 +45,13 @@ const scenario = (machine: MachineConfig, events: Event[]) =>
 const V = 0x51;
 
 describe('bhyve: the local-APIC features it declares', () => {
-  it('declares what it models, and still refuses logical/lowest-priority entries, the timer and LINTs', () => {
+  it('declares what it models, and still refuses lowest-priority delivery, the timer and LINTs', () => {
     expect([...bhyve.features].sort()).toEqual([
       'int', 'ioapic_read', 'ioapic_write', 'lapic_read.dfr', 'lapic_read.id', 'lapic_read.ldr', 'lapic_read.svr',
       'lapic_read.tmcct', 'lapic_read.version', 'lapic_write.dfr', 'lapic_write.esr', 'lapic_write.id', 'lapic_write.ldr',
-      'lapic_write.svr', 'self_ipi', 'ipi.dest32',
+      'lapic_write.svr', 'self_ipi', 'ipi.dest32', 'ioapic.logical',
     ].sort());
-    for (const f of ['ioapic.logical', 'ioapic.lowest', 'ipi.lowest', 'msi.lowest', 'machine.apicIds', 'lvt_timer', 'lvt_lint'] as const) {
+    for (const f of ['ioapic.lowest', 'ipi.lowest', 'msi.lowest', 'machine.apicIds', 'lvt_timer', 'lvt_lint'] as const) {
       expect(bhyve.features).not.toContain(f);
     }
   });
@@ -306,5 +306,60 @@ describe('bhyve: ID writes (vlapic_id_write_handler: "We don\'t allow the ID reg
       expect(res.primary?.signature).toBe(`bhyve/${v}:read:apic-id-write-ignored`);
       expect(classify([bhyve], res.primary!.signature)).toBe('known');
     }
+  });
+});
+
+describe('bhyve: logical redirection entries and the TMR an LDR write leaves stale (vioapic_update_tmr)', () => {
+  const mach: MachineConfig = { vcpus: 2, apic: 'xapic', ioapic: [{ pin: 0, vector: 0x40, dest: 2, trigger: 'level', masked: false, logical: true }] };
+
+  it('a logical entry reaches the vCPU whose flat LDR matches; vioapic_read shows IOART_DESTLOG', () => {
+    const r = new Run('fixed', mach);
+    r.do({ k: 'ioapic_read', cpu: 0, reg: 'redir-lo', pin: 0 });
+    expect(r.lastRead()).toBe(0x40 | 1 << 11 | 1 << 15);
+    r.do({ k: 'enter', cpu: 0 }, { k: 'ioapic', pin: 0, op: 'assert' });
+    expect(r.irr(1)).toEqual([0x40]);
+    expect(r.irr(0)).toEqual([]);
+  });
+
+  it('an LDR write does not rerun vioapic_update_tmr: the new destination accepts the level vector with TMR clear and its EOI is lost', () => {
+    const r = new Run('main', mach);
+    const tmr = (cpu: number) => { r.do({ k: 'read', cpu, reg: 'tmr' }, { k: 'enter', cpu }); return r.lastRead(); };
+    r.do({ k: 'lapic_write', cpu: 0, reg: 'ldr', value: 0x02000000 }, { k: 'enter', cpu: 0 },
+      { k: 'lapic_write', cpu: 1, reg: 'ldr', value: 0x04000000 }, { k: 'enter', cpu: 1 });
+    expect(tmr(0)).toEqual([]);
+    expect(tmr(1)).toEqual([0x40]); // the old destination keeps the bit
+    r.do({ k: 'ioapic', pin: 0, op: 'assert' }, { k: 'pirq', cpu: 0 }, { k: 'enter', cpu: 0 });
+    expect(r.count(0, 0x40)).toBe(1);
+    const mk = r.mark();
+    r.do({ k: 'eoi', cpu: 0 }, { k: 'enter', cpu: 0 });
+    expect(r.since(mk, 0)).not.toContain('vioapic_process_eoi');
+    expect(r.inst.whereStuck!(0, 0x40)).toBe('eoi-lost-tmr-stale-after-ldr-write');
+    r.do({ k: 'ioapic_read', cpu: 0, reg: 'redir-lo', pin: 0 });
+    expect((r.lastRead() as number) & 1 << 14).not.toBe(0); // Remote IRR still set
+  });
+
+  it('a redirection-table write that changes the entry reruns the rendezvous and the EOI is forwarded again', () => {
+    const r = new Run('fixed', mach);
+    r.do({ k: 'lapic_write', cpu: 0, reg: 'ldr', value: 0x02000000 }, { k: 'enter', cpu: 0 },
+      { k: 'lapic_write', cpu: 1, reg: 'ldr', value: 0x04000000 }, { k: 'enter', cpu: 1 },
+      // A changed destination (MDA 0x03: still vCPU0 alone) makes vioapic_write rendezvous; an identical rewrite would not.
+      { k: 'ioapic_write', cpu: 0, pin: 0, vector: 0x40, dest: 3, trigger: 'level', masked: false, logical: true }, { k: 'enter', cpu: 0 },
+      { k: 'ioapic', pin: 0, op: 'assert' }, { k: 'pirq', cpu: 0 }, { k: 'enter', cpu: 0 });
+    const mk = r.mark();
+    r.do({ k: 'eoi', cpu: 0 });
+    expect(r.since(mk, 0)).toContain('vioapic_process_eoi');
+  });
+
+  it('end to end: the corpus reproducer is the documented lost EOI on every variant, clean on bare metal', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { findBackend } = await import('../../src/backends/registry.js');
+    const f = 'corpus/bhyve/bhyve-tmr-stale-after-ldr-write.json';
+    const sc = parseScenario(readFileSync(f, 'utf8'), f);
+    for (const v of ['prefix', 'fixed', 'main']) {
+      const res = runScenario(sc, bhyve, v);
+      expect(res.primary?.signature).toBe(`bhyve/${v}:stuck:eoi-lost-tmr-stale-after-ldr-write`);
+      expect(classify([bhyve], res.primary!.signature)).toBe('known');
+    }
+    expect(runScenario(sc, findBackend('baremetal')!, 'sdm').divergences).toEqual([]);
   });
 });

@@ -28,6 +28,8 @@ export const bhyve: Backend = {
     // vlapic_icrlo_write_handler takes the 32-bit x2APIC destination (icr >> 32) into vlapic_calcdest
     // with x2apic_dest: 0xFFFFFFFF broadcast, APIC ID = vcpuid, clusters dest >> 16.
     'ipi.dest32',
+    // vioapic_send_intr / vioapic_update_tmr pass the entry's IOART_DESTMOD to vlapic_calcdest.
+    'ioapic.logical',
   ],
   supports(machine: MachineConfig): string | null {
     if (machine.nested) return 'bhyve on SVM runs no nested guests (no nested SVM in vmm.ko)';

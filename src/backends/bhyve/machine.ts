@@ -189,6 +189,8 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     if (what === 'ran-while-halted' && this.vcpu[cpu]!.hltEndedByRendezvous) return 'hlt-ended-by-rendezvous';
     // vioapic_update_tmr reset the bit of a vector bare metal accepted as level.
     if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi') && vsHas(this.vlapic[cpu]!.tmrReset, vector)) return 'tmr-reset-by-rtbl-write';
+    // An LDR/DFR write since the last vioapic_update_tmr: TMR follows the old logical destinations.
+    if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi' || what === 'tmr-set-without-level-message') && this.vlapic[cpu]!.tmrStale) return 'tmr-stale-after-ldr-write';
     if (what === 'redir-remote-irr-stale') return this.vioapic.remoteIrrWhy(vector);
     // A message bare metal would have sent elsewhere (an APIC ID write bhyve ignored), or one of
     // a pin that the 82093AA would not have sent (which vioapic path sent it).
@@ -457,7 +459,10 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         g.eoi();
         this.sink.executed(index);
         // Diagnostics: TMR clear because a rendezvous reset it after the vector was sent as level.
-        if (level < 0 && vl.lastEoi >= 0 && vsHas(vl.tmrReset, vl.lastEoi)) this.vioapic.noteEoiLost(vl.lastEoi);
+        if (level < 0 && vl.lastEoi >= 0) {
+          if (vsHas(vl.tmrReset, vl.lastEoi)) this.vioapic.noteEoiLost(vl.lastEoi, 'eoi-lost-tmr-reset-by-rtbl-write');
+          else if (vl.tmrStale) this.vioapic.noteEoiLost(vl.lastEoi, 'eoi-lost-tmr-stale-after-ldr-write');
+        }
         if (level >= 0) {
           this.sink.step(cpu, 'vioapic_process_eoi');
           this.vioapic.processEoi(level);

@@ -187,6 +187,30 @@ const COMMON: CauseDoc[] = [
       + '(the 82093AA leaves it undefined for edge; the reference clears it, as KVM and Xen do), and vioapic_write then '
       + 'never sends for that pin until an EOI of its vector. [io/vioapic.c vioapic_write @ freebsd-src@0907f0c]',
   },
+  // --- local-APIC programming (issue 8): LDR/DFR writes and logical redirection entries ---
+  {
+    cause: 'stuck:eoi-lost-tmr-stale-after-ldr-write',
+    why: 'A real bug, present today: docs/findings/bhyve-tmr-stale-after-ldr-write.md. The vlapic TMR is computed from the '
+      + 'redirection table only by vioapic_update_tmr (at a redirection-table write, through vlapic_set_tmr_level → '
+      + 'vlapic_calcdest with each vlapic\'s LDR/DFR of that moment). vlapic_ldr_write_handler and vlapic_dfr_write_handler '
+      + 'do not run it again, while vioapic_send_intr → vlapic_deliver_intr matches the current LDR/DFR. A vCPU that an '
+      + 'LDR/DFR write made a destination of a logical level entry receives its messages with TMR clear: '
+      + 'vlapic_process_eoi does not forward its EOI, Remote IRR stays set and the pin never sends again. Bare metal '
+      + 'latches TMR at acceptance and broadcasts the EOI. [io/vlapic.c vlapic_ldr_write_handler, '
+      + 'vlapic_dfr_write_handler, vlapic_process_eoi, vlapic_set_tmr_level; io/vioapic.c vioapic_update_tmr, '
+      + `vioapic_send_intr @ ${MAIN_READ}; the same code in coder03/freebsd10.4@3d3f8b1]`,
+  },
+  {
+    cause: 'read:eoi-lost-tmr-stale-after-ldr-write',
+    why: 'The same lost EOI seen by a read of the redirection entry (Remote IRR still set) or of IRR. [io/vioapic.c '
+      + 'vioapic_read, vioapic_process_eoi; io/vlapic.c vlapic_process_eoi]',
+  },
+  {
+    cause: 'read:tmr-stale-after-ldr-write',
+    why: 'The TMR side of stuck:eoi-lost-tmr-stale-after-ldr-write: after an LDR/DFR write the TMR read shows the level '
+      + 'vectors of the logical entries that matched the old LDR/DFR (set, or clear for a level vector accepted since). '
+      + '[io/vlapic.c vlapic_ldr_write_handler, vlapic_set_tmr_level; io/vioapic.c vioapic_update_tmr]',
+  },
   // --- local-APIC programming (issue 8): ID writes ---
   ...['read', 'stuck', 'spurious', 'duplicate', 'ioapic'].map((kind): CauseDoc => ({
     cause: `${kind}:apic-id-write-ignored`,

@@ -14,11 +14,14 @@ import { vlapicCalcdest, type Vlapic } from './vlapic.js';
 /** vioapic_read(IOAPIC_VER): ((REDIR_ENTRIES - 1) << MAXREDIRSHIFT) | 0x11, REDIR_ENTRIES = 32. */
 export const VIOAPIC_VERSION = (31 << 16) | 0x11;
 const IOART_REM_IRR = 1 << 14;
+const IOART_DESTLOG = 1 << 11;
 
 export interface RtblEntry {
   vector: number;
-  /** Physical destination APIC ID (the scenario programs physical, fixed-mode entries). */
+  /** Destination (bits 63:56): an APIC ID, or the logical MDA when `phys` is false. */
   dest: number;
+  /** IOART_DESTMOD: physical (bit 11 clear) or logical; the delivery mode is always fixed here. */
+  phys: boolean;
   level: boolean;
   masked: boolean;
   remIrr: boolean;
@@ -38,6 +41,8 @@ export interface RtblEntry {
    * forward it because a rendezvous had reset that vector's TMR bit (see Vlapic.tmrReset).
    */
   eoiLost: boolean;
+  /** Diagnostics: which path left that vector's TMR bit clear (the tag heldWhy / remoteIrrWhy name). */
+  eoiLostWhy: string;
   /** Diagnostics: the vector of the message that set Remote IRR (a later write may change the entry's). */
   remIrrVector: number;
 }
@@ -51,11 +56,16 @@ export class Vioapic {
   id = 0;
   /** Diagnostics: why the message being sent now is one the 82093AA would not send ('' if it would). */
   lastWhy = '';
+  /**
+   * Diagnostics, per vector: an EOI of it was lost (eoiLostWhy) while Remote IRR was set, and a later
+   * EOI of another copy cleared Remote IRR — the sends held back in between are lost for good.
+   */
+  private readonly eoiLostBefore: string[] = new Array<string>(256).fill('');
 
   constructor(pins: readonly IoapicPin[], private readonly deliver: DeliverIntr) {
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.rtbl.push(null);
     for (const p of pins) {
-      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false, eoiLost: false, remIrrVector: -1 };
+      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, phys: !(p.logical ?? false), level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false, eoiLost: false, eoiLostWhy: '', remIrrVector: -1 };
     }
   }
 
@@ -67,14 +77,14 @@ export class Vioapic {
   heldWhy(vector: number): string | undefined {
     for (const e of this.rtbl) {
       if (!e || e.vector !== vector) continue;
-      if (e.level && e.remIrr) return e.eoiLost ? 'eoi-lost-tmr-reset-by-rtbl-write' : 'ioapic-remote-irr-set';
+      if (e.level && e.remIrr) return e.eoiLost ? e.eoiLostWhy : 'ioapic-remote-irr-set';
       if (e.masked && e.acnt > 0) return 'ioapic-pin-masked';
     }
     // The line of a pin rewritten since: its Remote IRR, set by a message of this vector, still holds it.
     for (const e of this.rtbl) {
-      if (e && e.level && e.remIrr && e.remIrrVector === vector) return e.eoiLost ? 'eoi-lost-tmr-reset-by-rtbl-write' : 'ioapic-remote-irr-set';
+      if (e && e.level && e.remIrr && e.remIrrVector === vector) return e.eoiLost ? e.eoiLostWhy : 'ioapic-remote-irr-set';
     }
-    return undefined;
+    return this.eoiLostBefore[vector] || undefined;
   }
 
   /** vioapic_send_intr. `why` names, for diagnostics, a message the 82093AA would not send. */
@@ -86,7 +96,7 @@ export class Vioapic {
       e.remIrr = true;
       e.remIrrVector = e.vector;
     }
-    this.deliver(e.level, e.dest, true, e.vector);
+    this.deliver(e.level, e.dest, e.phys, e.vector);
   }
 
   /** vioapic_set_pinstate. */
@@ -164,9 +174,12 @@ export class Vioapic {
     this.afterWrite(e, hiChanged, rendezvous);
     // Low dword: Remote IRR and delivery status are RTBL_RO_BITS, kept whatever the new trigger mode.
     const level = w.trigger === 'level';
-    const loChanged = w.vector !== e.vector || level !== e.level;
+    const phys = !(w.logical ?? false);
+    // Any change outside IOART_INTMASK | IOART_INTPOL: vector, trigger mode, destination mode.
+    const loChanged = w.vector !== e.vector || level !== e.level || phys !== e.phys;
     e.vector = w.vector;
     e.level = level;
+    e.phys = phys;
     e.masked = w.masked;
     this.afterWrite(e, loChanged, rendezvous);
   }
@@ -189,16 +202,18 @@ export class Vioapic {
     const e = this.rtbl[pin];
     if (!e) return 0;
     if (reg === 'redir-hi') return (e.dest << 24) >>> 0;
-    // Polarity active high, physical, fixed (the modelled entries); delivery status never set.
-    return e.vector | (e.remIrr ? IOART_REM_IRR : 0) | (e.level ? 1 << 15 : 0) | (e.masked ? 1 << 16 : 0);
+    // Polarity active high, fixed delivery (the modelled entries); delivery status never set.
+    return e.vector | (e.phys ? 0 : IOART_DESTLOG) | (e.remIrr ? IOART_REM_IRR : 0) | (e.level ? 1 << 15 : 0) | (e.masked ? 1 << 16 : 0);
   }
 
   /**
    * Diagnostics: the vlapic did not forward the EOI of `vector` (its TMR bit had been reset by a
    * rendezvous after the vector was sent as level): the level pins of that vector keep Remote IRR.
    */
-  noteEoiLost(vector: number): void {
-    for (const e of this.rtbl) if (e && e.level && e.remIrr && (e.vector === vector || e.remIrrVector === vector)) e.eoiLost = true;
+  noteEoiLost(vector: number, why: string): void {
+    for (const e of this.rtbl) {
+      if (e && e.level && e.remIrr && (e.vector === vector || e.remIrrVector === vector)) { e.eoiLost = true; e.eoiLostWhy = why; }
+    }
   }
 
   /** Diagnostics (explain): why the Remote IRR bit of the pin with this vector reads as it does. */
@@ -206,7 +221,7 @@ export class Vioapic {
     for (const e of this.rtbl) {
       if (!e || e.vector !== vector || !e.remIrr) continue;
       if (!e.level) return 'remote-irr-kept-on-edge-entry';
-      if (e.eoiLost) return 'eoi-lost-tmr-reset-by-rtbl-write';
+      if (e.eoiLost) return e.eoiLostWhy;
       // Otherwise the same place heldWhy names: no EOI of this vector has reached vioapic_process_eoi.
       return 'ioapic-remote-irr-set';
     }
@@ -219,8 +234,11 @@ export class Vioapic {
       const e = this.rtbl[pin];
       if (!e || !e.remIrr || e.vector !== vector) continue;
       e.remIrr = false;
+      if (e.eoiLost) this.eoiLostBefore[vector] = e.eoiLostWhy;
       e.eoiLost = false;
-      if (e.acnt > 0) this.sendIntr(e, '');
+      // Diagnostics: a re-send triggered by the EOI of a copy bare metal would not have sent (the
+      // pin's last message) is a consequence of that copy: it keeps its cause.
+      if (e.acnt > 0) this.sendIntr(e, e.lastSendWhy);
     }
   }
 
@@ -231,8 +249,9 @@ export class Vioapic {
     for (let pin = 0; pin < MAX_IOAPIC_PINS; pin++) {
       const e = this.rtbl[pin];
       if (!e || !e.level) continue;
-      // vlapic_set_tmr_level: fixed delivery, physical destination, legacy 8-bit MDA.
-      const dmask = vlapicCalcdest(vlapics, e.dest, true, false);
+      // vlapic_set_tmr_level: fixed delivery, the entry's destination mode, legacy 8-bit MDA, each
+      // vlapic's LDR/DFR as they are now (an LDR/DFR write later does not run this again).
+      const dmask = vlapicCalcdest(vlapics, e.dest, e.phys, false);
       if ((dmask & (1 << vlapic.vcpuid)) !== 0) vlapic.setTmr(e.vector, true);
     }
   }

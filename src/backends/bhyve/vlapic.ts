@@ -55,6 +55,8 @@ export class Vlapic {
   id: number;
   /** Diagnostics: the xAPIC ID the guest last wrote (bare metal's ID; bhyve keeps vcpuid). */
   archId: number;
+  /** Diagnostics: LDR or DFR changed since vioapic_update_tmr last ran on this vCPU. */
+  tmrStale = false;
   readonly isrvecStk = new Uint8Array(ISRVEC_STK_SIZE);
   isrvecStkTop = 0;
   /** Diagnostics: an acceptance pushed isrvec_stk and PPR has not been recomputed since (main only). */
@@ -97,14 +99,21 @@ export class Vlapic {
     this.id = this.mode === 'x2apic' ? this.vcpuid : (this.vcpuid << 24) >>> 0;
   }
 
-  /** vlapic_write(APIC_OFFSET_LDR) → vlapic_ldr_write_handler: xAPIC keeps bits 31:24. */
+  /**
+   * vlapic_write(APIC_OFFSET_LDR) → vlapic_ldr_write_handler: xAPIC keeps bits 31:24. Nothing runs
+   * vioapic_update_tmr again: TMR keeps what the last redirection-table write computed.
+   */
   ldrWrite(value: number): void {
-    this.ldr = (value & ~0x00ffffff) >>> 0; // APIC_LDR_RESERVED
+    const ldr = (value & ~0x00ffffff) >>> 0; // APIC_LDR_RESERVED
+    if (ldr !== this.ldr) this.tmrStale = true;
+    this.ldr = ldr;
   }
 
   /** vlapic_write(APIC_OFFSET_DFR) → vlapic_dfr_write_handler: the model nibble, reserved bits set. */
   dfrWrite(value: number): void {
-    this.dfr = ((value & 0xf0000000) | 0x0fffffff) >>> 0; // APIC_DFR_MODEL_MASK, APIC_DFR_RESERVED
+    const dfr = ((value & 0xf0000000) | 0x0fffffff) >>> 0; // APIC_DFR_MODEL_MASK, APIC_DFR_RESERVED
+    if (dfr !== this.dfr) this.tmrStale = true;
+    this.dfr = dfr;
   }
 
   /** Software-enabled (SVR bit 8): vlapic_set_intr_ready's test. */
@@ -239,6 +248,7 @@ export class Vlapic {
 
   /** vlapic_reset_tmr: every vector edge-triggered (the caller then sets the level pins' bits). */
   resetTmr(): void {
+    this.tmrStale = false;
     for (let w = 0; w < 8; w++) this.tmrReset[w] = (this.tmrReset[w]! | this.tmr[w]!) >>> 0;
     this.tmr.fill(0);
   }
