@@ -45,6 +45,11 @@ export interface RtblEntry {
   eoiLostWhy: string;
   /** Diagnostics: the vector of the message that set Remote IRR (a later write may change the entry's). */
   remIrrVector: number;
+  /**
+   * Diagnostics: the last EOI that cleared Remote IRR retired a copy bare metal would not have sent
+   * (its cause); the pin's next message, legal for bhyve, is one bare metal holds back, and keeps it.
+   */
+  eoiOfWhy: string;
 }
 
 /** vlapic_deliver_intr, as the vIOAPIC calls it. */
@@ -65,7 +70,7 @@ export class Vioapic {
   constructor(pins: readonly IoapicPin[], private readonly deliver: DeliverIntr) {
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.rtbl.push(null);
     for (const p of pins) {
-      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, phys: !(p.logical ?? false), level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false, eoiLost: false, eoiLostWhy: '', remIrrVector: -1 };
+      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, phys: !(p.logical ?? false), level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false, eoiLost: false, eoiLostWhy: '', remIrrVector: -1, eoiOfWhy: '' };
     }
   }
 
@@ -90,6 +95,7 @@ export class Vioapic {
   /** vioapic_send_intr. `why` names, for diagnostics, a message the 82093AA would not send. */
   private sendIntr(e: RtblEntry, why: string): void {
     if (e.masked) return;
+    if (why === '') why = e.eoiOfWhy;
     e.lastSendWhy = why;
     this.lastWhy = why;
     if (e.level) {
@@ -236,9 +242,10 @@ export class Vioapic {
       e.remIrr = false;
       if (e.eoiLost) this.eoiLostBefore[vector] = e.eoiLostWhy;
       e.eoiLost = false;
-      // Diagnostics: a re-send triggered by the EOI of a copy bare metal would not have sent (the
-      // pin's last message) is a consequence of that copy: it keeps its cause.
-      if (e.acnt > 0) this.sendIntr(e, e.lastSendWhy);
+      // Diagnostics: a send after the EOI of a copy bare metal would not have sent (the pin's last
+      // message) is a consequence of that copy: it keeps its cause (see sendIntr).
+      e.eoiOfWhy = e.lastSendWhy;
+      if (e.acnt > 0) this.sendIntr(e, '');
     }
   }
 
