@@ -12,10 +12,25 @@ export const bhyve: Backend = {
   description: 'FreeBSD bhyve (vmm.ko) on AMD SVM: software vlapic, V_IRQ posting (prefix) vs EVENTINJ (fixed: 2018; main: today)',
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
   // Scenario features modeled (src/scenario/features.ts): redirection-table writes and I/O APIC
-  // reads (vioapic_write with its vioapic_update_tmr rendezvous, vioapic_read). Not yet: vlapic.c's
-  // ID/LDR/DFR/SVR/ESR writes, logical/lowest-priority entries (vlapic_calcdest), the timer, LINTs;
-  // scenarios using them are refused as unsupported by this backend.
-  features: ['ioapic_write', 'ioapic_read'],
+  // reads (vioapic_write with its vioapic_update_tmr rendezvous, vioapic_read); INT n (not
+  // intercepted: a guest-core step); vlapic_read of ID/version/LDR/DFR/SVR, and of the timer's
+  // current count, which vlapic_get_ccr returns as 0 while no callout is armed — and no scenario
+  // can arm one here (the timer events are not declared); the x2APIC SELF_IPI
+  // (vlapic_self_ipi_handler); SVR, ESR, LDR and DFR writes (their vlapic.c handlers; vlapic_calcdest
+  // matches each vlapic's own LDR/DFR); ID writes, which vlapic_id_write_handler undoes (a documented
+  // deviation, apic-id-write-ignored). Not yet: logical/lowest-priority redirection entries and
+  // lowest-priority IPIs/MSIs, APIC IDs other than vcpuid, the timer, LINTs; scenarios using them
+  // are refused as unsupported.
+  features: [
+    'ioapic_write', 'ioapic_read', 'int', 'self_ipi',
+    'lapic_read.id', 'lapic_read.version', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.tmcct',
+    'lapic_write.svr', 'lapic_write.esr', 'lapic_write.id', 'lapic_write.ldr', 'lapic_write.dfr',
+    // vlapic_icrlo_write_handler takes the 32-bit x2APIC destination (icr >> 32) into vlapic_calcdest
+    // with x2apic_dest: 0xFFFFFFFF broadcast, APIC ID = vcpuid, clusters dest >> 16.
+    'ipi.dest32',
+    // vioapic_send_intr / vioapic_update_tmr pass the entry's IOART_DESTMOD to vlapic_calcdest.
+    'ioapic.logical',
+  ],
   supports(machine: MachineConfig): string | null {
     if (machine.nested) return 'bhyve on SVM runs no nested guests (no nested SVM in vmm.ko)';
     if (machine.hyperv?.apicAssist) return 'bhyve offers no Hyper-V enlightenments';

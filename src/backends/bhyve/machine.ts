@@ -4,11 +4,13 @@
 // xAPIC MMIO through a nested page fault, emulated in vm_run), CR8 does not.
 import type { BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { GuestCpu, execCoreInstruction } from '../../apic/guestcpu.js';
-import { resolveDest } from '../../apic/dest.js';
+import { matchDest, type ApicAddr } from '../../apic/dest.js';
 import { hex, prioClass, vecSet, vsAdd, vsDel, vsHas, vsHighest, type VecSet } from '../../apic/vecset.js';
-import type { Event, MachineConfig } from '../../scenario/types.js';
+import type { Event, MachineConfig, Shorthand } from '../../scenario/types.js';
 import { Vioapic } from './vioapic.js';
-import { Vlapic, isrvecStkString, vlapicCalcdest, vlapicIcrloWriteHandler, type IcrTarget } from './vlapic.js';
+import {
+  VLAPIC_VERSION_2018, VLAPIC_VERSION_MAIN, Vlapic, isrvecStkString, vlapicCalcdest, vlapicIcrloWriteHandler, type IcrTarget,
+} from './vlapic.js';
 import { VmcbCtrl } from './vmcb.js';
 import { PHASE_NAMES, Phase, VCPU_STATE_NAMES, Vcpu, vcpuNotifyEvent, type HostIpi } from './vcpu.js';
 import {
@@ -25,6 +27,8 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
   readonly vlapic: Vlapic[] = [];
   readonly guestCpu: GuestCpu[] = [];
   readonly ipiPending: Uint8Array;
+  /** The scenario has written ESR on this vCPU (its reads are plain reads from then on). */
+  private readonly esrWritten: Uint8Array;
   readonly vioapic: Vioapic;
   readonly vcpus: number;
   readonly mode: MachineConfig['apic'];
@@ -33,8 +37,12 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
    * taken through V_IRQ (instances owed to the guest), until a later delivery of that vector.
    */
   private readonly collapsed: VecSet[] = [];
-  /** Diagnostics: an MSI that the architectural destination decoding would have sent here. */
-  private readonly misrouted: VecSet[] = [];
+  /**
+   * Diagnostics, per vCPU and vector: why a message the architectural destination decoding sends
+   * here did not come (misrouted), or why one it would not send here came (wrongTarget); '' if none.
+   */
+  private readonly misrouted: string[][] = [];
+  private readonly wrongTarget: string[][] = [];
   /** The pCPU whose thread runs the vIOAPIC code now (-1: a device model thread). */
   private ioapicCurcpu = -1;
   /**
@@ -42,27 +50,35 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
    * that vCPU was one the 82093AA would not send ('' if it would).
    */
   private readonly ioapicWhy: string[][] = [];
+  private readonly archAddrs: ApicAddr[] = [];
 
   constructor(readonly variant: BhyveVariant, readonly machine: MachineConfig, readonly sink: ObsSink) {
     this.vcpus = machine.vcpus;
     this.mode = machine.apic;
     this.ipiPending = new Uint8Array(machine.vcpus);
+    this.esrWritten = new Uint8Array(machine.vcpus);
     for (let i = 0; i < machine.vcpus; i++) {
       this.vcpu.push(new Vcpu(i));
       this.vmcb.push(new VmcbCtrl());
-      this.vlapic.push(new Vlapic(i, (where, message) => this.crash(i, where, message), variant === 'main'));
+      this.vlapic.push(new Vlapic(i, (where, message) => this.crash(i, where, message), variant === 'main',
+        machine.apic, variant === 'main' ? VLAPIC_VERSION_MAIN : VLAPIC_VERSION_2018));
       this.guestCpu.push(new GuestCpu());
       this.collapsed.push(vecSet());
-      this.misrouted.push(vecSet());
+      this.misrouted.push(new Array<string>(256).fill(''));
+      this.wrongTarget.push(new Array<string>(256).fill(''));
     }
     for (let i = 0; i < machine.vcpus; i++) this.ioapicWhy.push(new Array<string>(256).fill(''));
+    for (let i = 0; i < machine.vcpus; i++) this.archAddrs.push({ id: i, ldr: 0, flat: true });
     this.vioapic = new Vioapic(machine.ioapic, (level, dest, phys, vector) => {
-      const dmask = vlapicCalcdest(this.mode, this.vcpus, dest, phys, false);
-      for (let i = 0; i < this.vcpus; i++) if (dmask & (1 << i)) this.ioapicWhy[i]![vector] = this.vioapic.lastWhy;
+      const dmask = vlapicCalcdest(this.vlapic, dest, phys, false);
+      this.noteRouting(dmask, this.archDest(-1, 'none', !phys, dest), vector);
+      // A message a software-disabled vlapic drops (vlapic_set_intr_ready returns 0) leaves the
+      // diagnosis of the copy already in IRR as it was.
+      for (let i = 0; i < this.vcpus; i++) if (dmask & (1 << i) && this.vlapic[i]!.enabled()) this.ioapicWhy[i]![vector] = this.vioapic.lastWhy;
       this.vlapicDeliverIntr(level, dest, phys, vector);
     });
     // The redirection table was programmed at boot: the rendezvous ran vioapic_update_tmr everywhere.
-    for (const vl of this.vlapic) this.vioapic.updateTmr(vl, this.mode, this.vcpus);
+    for (const vl of this.vlapic) this.vioapic.updateTmr(vl, this.vlapic);
   }
 
   // ------------------------------------------------------------ BackendInstance
@@ -140,7 +156,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     const c = this.vmcb[cpu]!;
     if (vector === 2) {
       const v = this.vcpu[cpu]!;
-      if (!v.nmiPending) return undefined;
+      if (!v.nmiPending) return this.misrouted[cpu]![2] || undefined;
       if (c.interceptIret) return 'nmi-blocked-by-iret-intercept';
       // svm_inj_interrupts waits for the interrupt shadow with a VINTR window, which the CPU
       // opens only with RFLAGS.IF = 1.
@@ -148,6 +164,9 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       if (v.phase === Phase.Sleeping) return 'nmi-pending-vcpu-asleep';
       return 'nmi-pending';
     }
+    // A message bare metal sent here never came (bhyve routed it elsewhere): whatever is in IRR
+    // now is some other message's copy.
+    if (vector >= 16 && this.misrouted[cpu]![vector]) return this.misrouted[cpu]![vector];
     if (vsHas(this.collapsed[cpu]!, vector)) return 'collapsed-into-taken-v_irq';
     if (vsHas(vl.irr, vector)) {
       if (c.vIrq && c.vIntrVector === vector) return c.interceptVintr ? 'v_irq-under-vintr-intercept' : 'v_irq-posted';
@@ -159,7 +178,6 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       return 'virr-below-tpr';
     }
     if (this.vcpu[cpu]!.exitintinfoValid && this.vcpu[cpu]!.exitintinfoVector === vector) return 'exitintinfo';
-    if (vsHas(this.misrouted[cpu]!, vector)) return 'msi-xapic-dest-format';
     return this.vioapic.heldWhy(vector);
   }
 
@@ -171,9 +189,15 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     if (what === 'ran-while-halted' && this.vcpu[cpu]!.hltEndedByRendezvous) return 'hlt-ended-by-rendezvous';
     // vioapic_update_tmr reset the bit of a vector bare metal accepted as level.
     if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi') && vsHas(this.vlapic[cpu]!.tmrReset, vector)) return 'tmr-reset-by-rtbl-write';
+    // An LDR/DFR write since the last vioapic_update_tmr: TMR follows the old logical destinations.
+    if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi' || what === 'tmr-set-without-level-message') && this.vlapic[cpu]!.tmrStale) return 'tmr-stale-after-ldr-write';
     if (what === 'redir-remote-irr-stale') return this.vioapic.remoteIrrWhy(vector);
-    // A message of a pin that the 82093AA would not have sent: which vioapic path sent it.
-    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) return this.ioapicWhy[cpu]![vector] || undefined;
+    // A message bare metal would have sent elsewhere (an APIC ID write bhyve ignored), or one of
+    // a pin that the 82093AA would not have sent (which vioapic path sent it).
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && (vector >= 16 || vector === 2)) {
+      return this.wrongTarget[cpu]![vector] || (vector >= 16 ? this.ioapicWhy[cpu]![vector] : '') || undefined;
+    }
+    if (what === 'id-mismatch' && this.vlapic[cpu]!.archId !== this.vlapic[cpu]!.vcpuid) return 'apic-id-write-ignored';
     // main: vlapic_intr_accepted pushed isrvec_stk but left lapic->ppr as it was, and no
     // vlapic_pending_intr / EOI / TPR change has recomputed it yet: vlapic_read returns the old PPR.
     if (what === 'ppr-mismatch') {
@@ -188,6 +212,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
   /** A delivery was committed (diagnostics: the owed instance, if any, is accounted for). */
   delivered(cpu: number, vector: number): void {
     vsDel(this.collapsed[cpu]!, vector);
+    this.misrouted[cpu]![vector] = '';
   }
 
   crash(cpu: number, where: string, message: string): void {
@@ -231,7 +256,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
 
   /** vlapic_deliver_intr (IOAPIC and MSI): legacy 8-bit destination format, from device context. */
   private vlapicDeliverIntr(level: boolean, dest: number, phys: boolean, vector: number): void {
-    const dmask = vlapicCalcdest(this.mode, this.vcpus, dest, phys, false);
+    const dmask = vlapicCalcdest(this.vlapic, dest, phys, false);
     for (let i = 0; i < this.vcpus; i++) if (dmask & (1 << i)) this.lapicSetIntr(i, vector, level, this.ioapicCurcpu);
   }
 
@@ -244,7 +269,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
   private tmrRendezvous(writer: number): void {
     this.sink.step(writer, 'vm_smp_rendezvous(vioapic_update_tmr)');
     for (let i = 0; i < this.vcpus; i++) {
-      this.vioapic.updateTmr(this.vlapic[i]!, this.mode, this.vcpus);
+      this.vioapic.updateTmr(this.vlapic[i]!, this.vlapic);
       if (i === writer) continue;
       const v = this.vcpu[i]!;
       if (v.dead) continue;
@@ -253,13 +278,31 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     }
   }
 
+  /** Diagnostics: the destination set bare metal decodes, with the IDs the guest wrote. */
+  private archDest(self: number, shorthand: Shorthand, logical: boolean, dest: number): number {
+    const addrs = this.archAddrs;
+    for (let i = 0; i < this.vcpus; i++) {
+      const vl = this.vlapic[i]!, a = addrs[i]!;
+      a.id = vl.archId; a.ldr = vl.ldr; a.flat = vl.dfr >>> 28 === 0xf;
+    }
+    return matchDest(this.mode, addrs, self, shorthand, logical, dest);
+  }
+
+  /** Diagnostics: record where bhyve's destination set (dmask) and bare metal's (arch) differ. */
+  private noteRouting(dmask: number, arch: number, vector: number): void {
+    if (dmask === arch) return;
+    let idWritten = false;
+    for (const vl of this.vlapic) if (vl.archId !== vl.vcpuid) idWritten = true;
+    const why = idWritten ? 'apic-id-write-ignored' : 'msi-xapic-dest-format';
+    for (let i = 0; i < this.vcpus; i++) {
+      if ((arch & ~dmask) & (1 << i)) this.misrouted[i]![vector] = why;
+      if ((dmask & ~arch) & (1 << i)) this.wrongTarget[i]![vector] = why;
+    }
+  }
+
   /** lapic_intr_msi: fixed delivery, edge. */
   private lapicIntrMsi(dest: number, vector: number, logical: boolean): void {
-    const dmask = vlapicCalcdest(this.mode, this.vcpus, dest, !logical, false);
-    const arch = resolveDest(this.mode, this.vcpus, 0, 'none', logical, dest);
-    for (let i = 0; i < this.vcpus; i++) {
-      if ((arch & ~dmask) & (1 << i)) vsAdd(this.misrouted[i]!, vector);
-    }
+    this.noteRouting(vlapicCalcdest(this.vlapic, dest, !logical, false), this.archDest(0, 'none', logical, dest), vector);
     this.vlapicDeliverIntr(false, dest, !logical, vector);
   }
 
@@ -416,7 +459,10 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         g.eoi();
         this.sink.executed(index);
         // Diagnostics: TMR clear because a rendezvous reset it after the vector was sent as level.
-        if (level < 0 && vl.lastEoi >= 0 && vsHas(vl.tmrReset, vl.lastEoi)) this.vioapic.noteEoiLost(vl.lastEoi);
+        if (level < 0 && vl.lastEoi >= 0) {
+          if (vsHas(vl.tmrReset, vl.lastEoi)) this.vioapic.noteEoiLost(vl.lastEoi, 'eoi-lost-tmr-reset-by-rtbl-write');
+          else if (vl.tmrStale) this.vioapic.noteEoiLost(vl.lastEoi, 'eoi-lost-tmr-stale-after-ldr-write');
+        }
         if (level >= 0) {
           this.sink.step(cpu, 'vioapic_process_eoi');
           this.vioapic.processEoi(level);
@@ -424,9 +470,11 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         return;
       }
       case 'read': {
-        this.apicTrap(cpu, ev.reg === 'esr');
-        if (ev.reg === 'esr') {
-          // The guest reads ESR the architectural way, write then read (one step here).
+        // Until the scenario writes ESR itself, the guest reads it the architectural way, write
+        // then read (one step here); after its first lapic_write.esr a read is a plain read.
+        const esrIdiom = ev.reg === 'esr' && !this.esrWritten[cpu];
+        this.apicTrap(cpu, esrIdiom);
+        if (esrIdiom) {
           this.sink.step(cpu, 'vlapic_esr_write_handler');
           vl.esrWrite();
         }
@@ -446,6 +494,10 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         this.apicTrap(cpu, true);
         this.sink.step(cpu, 'vlapic_icrlo_write_handler');
         this.sink.executed(index);
+        if (ev.nmi || ev.vector >= 16) {
+          const sh = ev.shorthand ?? 'none', lg = ev.logical ?? false, d = ev.dest ?? 0;
+          if (sh === 'none') this.noteRouting(vlapicCalcdest(this.vlapic, d, !lg, this.mode === 'x2apic'), this.archDest(cpu, sh, lg, d), ev.nmi ? 2 : ev.vector);
+        }
         vlapicIcrloWriteHandler(this, vl, ev.vector, ev.nmi ?? false, ev.shorthand ?? 'none', ev.logical ?? false, ev.dest ?? 0);
         return;
       case 'ioapic_write':
@@ -463,6 +515,77 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         this.sink.executed(index);
         return;
       }
+      case 'int':
+        // INT n does not exit: vmcb_init intercepts no INTn and, in the exception bitmap, only #MC
+        // (every vector only with hw.vmm.trace_guest_exceptions, and INT n is no exception). The
+        // CPU enters the handler through the guest's IDT; IF = 0 then holds off svm_inj_interrupts
+        // (EVENTINJ) or the CPU (V_IRQ) until the handler's IRET. [svm.c vmcb_init @ both trees]
+        g.softInt(ev.vector);
+        this.sink.executed(index);
+        return;
+      case 'self_ipi':
+        // WRMSR 0x83F: MSR intercept → emulate_wrmsr → lapic_wrmsr → vlapic_write(APIC_OFFSET_SELF_IPI)
+        // → vlapic_self_ipi_handler → lapic_intr_edge; no hardware virtualizes it on SVM here.
+        this.apicTrap(cpu, true);
+        this.sink.step(cpu, 'vlapic_self_ipi_handler');
+        this.sink.executed(index);
+        // lapic_set_intr refuses a vector below 16 with EINVAL: no IRR bit, no ESR bit.
+        this.lapicSetIntr(cpu, ev.vector & 0xff, false, cpu);
+        return;
+      case 'lapic_read': {
+        this.apicTrap(cpu, false);
+        this.sink.step(cpu, 'vlapic_read');
+        let val = 0;
+        switch (ev.reg) {
+          case 'id': val = vl.id; break;
+          case 'version': val = vl.version; break;
+          case 'ldr': val = vl.ldr; break;
+          case 'dfr': val = vl.dfr; break;
+          case 'svr': val = vl.svr; break;
+          // vlapic_get_ccr: 0 unless the timer callout is active. Nothing a scenario can do on
+          // bhyve arms it (lvt_timer / timer_initial are not declared), so the count reads 0.
+          case 'tmcct': val = 0; break;
+        }
+        this.sink.readValue(cpu, ev.reg, val);
+        this.sink.executed(index);
+        return;
+      }
+      case 'lapic_write':
+        switch (ev.reg) {
+          case 'svr':
+            this.apicTrap(cpu, true);
+            this.sink.step(cpu, 'vlapic_svr_write_handler');
+            // A disable stops the timer callout and masks the LVTs (neither modelled further).
+            if (vl.svrWrite(ev.value) && !vl.enabled()) this.sink.step(cpu, 'vlapic_mask_lvts');
+            this.sink.executed(index);
+            return;
+          case 'esr':
+            this.apicTrap(cpu, true);
+            this.sink.step(cpu, 'vlapic_esr_write_handler');
+            vl.esrWrite();
+            this.esrWritten[cpu] = 1;
+            this.sink.executed(index);
+            return;
+          case 'id':
+            // vlapic_id_write_handler puts lapic->id back to vcpuid << 24: the write is lost.
+            this.apicTrap(cpu, true);
+            this.sink.step(cpu, 'vlapic_id_write_handler');
+            vl.idWrite(ev.value);
+            this.sink.executed(index);
+            return;
+          case 'ldr':
+            this.apicTrap(cpu, true);
+            this.sink.step(cpu, 'vlapic_ldr_write_handler');
+            vl.ldrWrite(ev.value);
+            this.sink.executed(index);
+            return;
+          case 'dfr':
+            this.apicTrap(cpu, true);
+            this.sink.step(cpu, 'vlapic_dfr_write_handler');
+            vl.dfrWrite(ev.value);
+            this.sink.executed(index);
+            return;
+        }
       case 'vmentry':
         return; // no nested guests (supports() refuses such machines)
       default:

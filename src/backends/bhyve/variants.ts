@@ -39,7 +39,10 @@ const COMMON: CauseDoc[] = [
     cause: 'read:esr-riv-missing',
     why: 'A FIXED IPI with vector < 16 sets SEND_ILLEGAL_VECTOR in the sender and returns before any receiver is '
       + 'chosen, so no receiver latches RECEIVE_ILLEGAL_VECTOR; lapic_set_intr drops an MSI/IOAPIC vector < 16 with '
-      + 'EINVAL and no ESR bit. [io/vlapic.c vlapic_icrlo_write_handler, vmm_lapic.c lapic_set_intr @ coder03/freebsd10.4@3d3f8b1]',
+      + 'EINVAL and no ESR bit. The x2APIC SELF_IPI takes the same lapic_set_intr path (vlapic_self_ipi_handler → '
+      + 'lapic_intr_edge), so a self-IPI with vector < 16 sets neither SEND_ILLEGAL_VECTOR nor RECEIVE_ILLEGAL_VECTOR (bare '
+      + 'metal: both). [io/vlapic.c vlapic_icrlo_write_handler, vlapic_self_ipi_handler, vmm_lapic.c lapic_set_intr @ '
+      + 'coder03/freebsd10.4@3d3f8b1 and freebsd-src@0162500b7d2d]',
   },
   {
     cause: 'read:tpr-low-nibble-lost',
@@ -166,6 +169,11 @@ const COMMON: CauseDoc[] = [
       + 'it to a pin. [io/vioapic.c vioapic_write]',
   },
   {
+    cause: 'read:edge-resent-on-unmask',
+    why: 'ioapic:edge-resent-on-unmask seen by an IRR read before the vCPU takes the re-sent vector (found by the guided '
+      + 'soak of issue 8, third session). [io/vioapic.c vioapic_write]',
+  },
+  {
     cause: 'duplicate:edge-resent-on-unmask',
     why: 'As spurious:edge-resent-on-unmask, on a vCPU that had that vector before. [io/vioapic.c vioapic_write]',
   },
@@ -184,6 +192,43 @@ const COMMON: CauseDoc[] = [
       + '(the 82093AA leaves it undefined for edge; the reference clears it, as KVM and Xen do), and vioapic_write then '
       + 'never sends for that pin until an EOI of its vector. [io/vioapic.c vioapic_write @ freebsd-src@0907f0c]',
   },
+  // --- local-APIC programming (issue 8): LDR/DFR writes and logical redirection entries ---
+  {
+    cause: 'stuck:eoi-lost-tmr-stale-after-ldr-write',
+    why: 'A real bug, present today: docs/findings/bhyve-tmr-stale-after-ldr-write.md. The vlapic TMR is computed from the '
+      + 'redirection table only by vioapic_update_tmr (at a redirection-table write, through vlapic_set_tmr_level → '
+      + 'vlapic_calcdest with each vlapic\'s LDR/DFR of that moment). vlapic_ldr_write_handler and vlapic_dfr_write_handler '
+      + 'do not run it again, while vioapic_send_intr → vlapic_deliver_intr matches the current LDR/DFR. A vCPU that an '
+      + 'LDR/DFR write made a destination of a logical level entry receives its messages with TMR clear: '
+      + 'vlapic_process_eoi does not forward its EOI, Remote IRR stays set and the pin never sends again. Bare metal '
+      + 'latches TMR at acceptance and broadcasts the EOI. [io/vlapic.c vlapic_ldr_write_handler, '
+      + 'vlapic_dfr_write_handler, vlapic_process_eoi, vlapic_set_tmr_level; io/vioapic.c vioapic_update_tmr, '
+      + `vioapic_send_intr @ ${MAIN_READ}; the same code in coder03/freebsd10.4@3d3f8b1]`,
+  },
+  {
+    cause: 'read:eoi-lost-tmr-stale-after-ldr-write',
+    why: 'The same lost EOI seen by a read of the redirection entry (Remote IRR still set) or of IRR. [io/vioapic.c '
+      + 'vioapic_read, vioapic_process_eoi; io/vlapic.c vlapic_process_eoi]',
+  },
+  {
+    cause: 'read:tmr-stale-after-ldr-write',
+    why: 'The TMR side of stuck:eoi-lost-tmr-stale-after-ldr-write: after an LDR/DFR write the TMR read shows the level '
+      + 'vectors of the logical entries that matched the old LDR/DFR (set, or clear for a level vector accepted since). '
+      + '[io/vlapic.c vlapic_ldr_write_handler, vlapic_set_tmr_level; io/vioapic.c vioapic_update_tmr]',
+  },
+  // --- local-APIC programming (issue 8): ID writes ---
+  ...['read', 'stuck', 'spurious', 'duplicate', 'ioapic'].map((kind): CauseDoc => ({
+    cause: `${kind}:apic-id-write-ignored`,
+    why: 'bhyve does not let the guest change its xAPIC ID: vlapic_write(APIC_OFFSET_ID) stores the value and '
+      + 'vlapic_id_write_handler at once puts lapic->id back to vlapic_get_id() = vcpuid << 24 ("We don\'t allow the ID '
+      + 'register to be modified"), and vlapic_calcdest maps a physical destination to the vCPU whose vcpuid it is '
+      + '(vm_apicid2vcpuid). After an ID write an ID read returns the old ID, and physical IPIs, MSIs and redirection '
+      + 'entries still reach the vCPU of the old ID (and vioapic_update_tmr sets TMR there): a message to the new ID is '
+      + 'lost or lands on another vCPU. The reference models a writable xAPIC ID (kvm-unit-tests apic.c test_apic_id '
+      + '"writeable xapic id", as KVM); SDM 10.4.6 leaves writability model-specific, so this is a permitted processor '
+      + `model, not a bug — documented so that such scenarios still run on bhyve. [io/vlapic.c vlapic_write, vlapic_id_write_handler, vlapic_calcdest @ ${PREFIX_READ.split(' ')[0]} `
+      + 'and freebsd-src@0162500b7d2d]',
+  })),
 ];
 
 export const VARIANTS: VariantInfo[] = [

@@ -7,18 +7,21 @@
 // Linux's __ioapic_write_entry writes them: each one rendezvouses every vCPU to recompute TMR
 // when a field other than mask/polarity changed, then sends when Remote IRR is clear and the
 // assertion count positive, whatever the trigger mode (the sender checks only the mask).
-import { MAX_IOAPIC_PINS, type ApicMode, type IoapicPin } from '../../scenario/types.js';
+import { MAX_IOAPIC_PINS, type IoapicPin } from '../../scenario/types.js';
 import type { RedirEntry } from '../../apic/ioapic.js';
 import { vlapicCalcdest, type Vlapic } from './vlapic.js';
 
 /** vioapic_read(IOAPIC_VER): ((REDIR_ENTRIES - 1) << MAXREDIRSHIFT) | 0x11, REDIR_ENTRIES = 32. */
 export const VIOAPIC_VERSION = (31 << 16) | 0x11;
 const IOART_REM_IRR = 1 << 14;
+const IOART_DESTLOG = 1 << 11;
 
 export interface RtblEntry {
   vector: number;
-  /** Physical destination APIC ID (the scenario programs physical, fixed-mode entries). */
+  /** Destination (bits 63:56): an APIC ID, or the logical MDA when `phys` is false. */
   dest: number;
+  /** IOART_DESTMOD: physical (bit 11 clear) or logical; the delivery mode is always fixed here. */
+  phys: boolean;
   level: boolean;
   masked: boolean;
   remIrr: boolean;
@@ -38,8 +41,15 @@ export interface RtblEntry {
    * forward it because a rendezvous had reset that vector's TMR bit (see Vlapic.tmrReset).
    */
   eoiLost: boolean;
+  /** Diagnostics: which path left that vector's TMR bit clear (the tag heldWhy / remoteIrrWhy name). */
+  eoiLostWhy: string;
   /** Diagnostics: the vector of the message that set Remote IRR (a later write may change the entry's). */
   remIrrVector: number;
+  /**
+   * Diagnostics: the last EOI that cleared Remote IRR retired a copy bare metal would not have sent
+   * (its cause); the pin's next message, legal for bhyve, is one bare metal holds back, and keeps it.
+   */
+  eoiOfWhy: string;
 }
 
 /** vlapic_deliver_intr, as the vIOAPIC calls it. */
@@ -51,11 +61,16 @@ export class Vioapic {
   id = 0;
   /** Diagnostics: why the message being sent now is one the 82093AA would not send ('' if it would). */
   lastWhy = '';
+  /**
+   * Diagnostics, per vector: an EOI of it was lost (eoiLostWhy) while Remote IRR was set, and a later
+   * EOI of another copy cleared Remote IRR — the sends held back in between are lost for good.
+   */
+  private readonly eoiLostBefore: string[] = new Array<string>(256).fill('');
 
   constructor(pins: readonly IoapicPin[], private readonly deliver: DeliverIntr) {
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.rtbl.push(null);
     for (const p of pins) {
-      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false, eoiLost: false, remIrrVector: -1 };
+      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, phys: !(p.logical ?? false), level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false, eoiLost: false, eoiLostWhy: '', remIrrVector: -1, eoiOfWhy: '' };
     }
   }
 
@@ -67,26 +82,27 @@ export class Vioapic {
   heldWhy(vector: number): string | undefined {
     for (const e of this.rtbl) {
       if (!e || e.vector !== vector) continue;
-      if (e.level && e.remIrr) return e.eoiLost ? 'eoi-lost-tmr-reset-by-rtbl-write' : 'ioapic-remote-irr-set';
+      if (e.level && e.remIrr) return e.eoiLost ? e.eoiLostWhy : 'ioapic-remote-irr-set';
       if (e.masked && e.acnt > 0) return 'ioapic-pin-masked';
     }
     // The line of a pin rewritten since: its Remote IRR, set by a message of this vector, still holds it.
     for (const e of this.rtbl) {
-      if (e && e.level && e.remIrr && e.remIrrVector === vector) return e.eoiLost ? 'eoi-lost-tmr-reset-by-rtbl-write' : 'ioapic-remote-irr-set';
+      if (e && e.level && e.remIrr && e.remIrrVector === vector) return e.eoiLost ? e.eoiLostWhy : 'ioapic-remote-irr-set';
     }
-    return undefined;
+    return this.eoiLostBefore[vector] || undefined;
   }
 
   /** vioapic_send_intr. `why` names, for diagnostics, a message the 82093AA would not send. */
   private sendIntr(e: RtblEntry, why: string): void {
     if (e.masked) return;
+    if (why === '') why = e.eoiOfWhy;
     e.lastSendWhy = why;
     this.lastWhy = why;
     if (e.level) {
       e.remIrr = true;
       e.remIrrVector = e.vector;
     }
-    this.deliver(e.level, e.dest, true, e.vector);
+    this.deliver(e.level, e.dest, e.phys, e.vector);
   }
 
   /** vioapic_set_pinstate. */
@@ -164,9 +180,12 @@ export class Vioapic {
     this.afterWrite(e, hiChanged, rendezvous);
     // Low dword: Remote IRR and delivery status are RTBL_RO_BITS, kept whatever the new trigger mode.
     const level = w.trigger === 'level';
-    const loChanged = w.vector !== e.vector || level !== e.level;
+    const phys = !(w.logical ?? false);
+    // Any change outside IOART_INTMASK | IOART_INTPOL: vector, trigger mode, destination mode.
+    const loChanged = w.vector !== e.vector || level !== e.level || phys !== e.phys;
     e.vector = w.vector;
     e.level = level;
+    e.phys = phys;
     e.masked = w.masked;
     this.afterWrite(e, loChanged, rendezvous);
   }
@@ -189,16 +208,18 @@ export class Vioapic {
     const e = this.rtbl[pin];
     if (!e) return 0;
     if (reg === 'redir-hi') return (e.dest << 24) >>> 0;
-    // Polarity active high, physical, fixed (the modelled entries); delivery status never set.
-    return e.vector | (e.remIrr ? IOART_REM_IRR : 0) | (e.level ? 1 << 15 : 0) | (e.masked ? 1 << 16 : 0);
+    // Polarity active high, fixed delivery (the modelled entries); delivery status never set.
+    return e.vector | (e.phys ? 0 : IOART_DESTLOG) | (e.remIrr ? IOART_REM_IRR : 0) | (e.level ? 1 << 15 : 0) | (e.masked ? 1 << 16 : 0);
   }
 
   /**
    * Diagnostics: the vlapic did not forward the EOI of `vector` (its TMR bit had been reset by a
    * rendezvous after the vector was sent as level): the level pins of that vector keep Remote IRR.
    */
-  noteEoiLost(vector: number): void {
-    for (const e of this.rtbl) if (e && e.level && e.remIrr && (e.vector === vector || e.remIrrVector === vector)) e.eoiLost = true;
+  noteEoiLost(vector: number, why: string): void {
+    for (const e of this.rtbl) {
+      if (e && e.level && e.remIrr && (e.vector === vector || e.remIrrVector === vector)) { e.eoiLost = true; e.eoiLostWhy = why; }
+    }
   }
 
   /** Diagnostics (explain): why the Remote IRR bit of the pin with this vector reads as it does. */
@@ -206,7 +227,7 @@ export class Vioapic {
     for (const e of this.rtbl) {
       if (!e || e.vector !== vector || !e.remIrr) continue;
       if (!e.level) return 'remote-irr-kept-on-edge-entry';
-      if (e.eoiLost) return 'eoi-lost-tmr-reset-by-rtbl-write';
+      if (e.eoiLost) return e.eoiLostWhy;
       // Otherwise the same place heldWhy names: no EOI of this vector has reached vioapic_process_eoi.
       return 'ioapic-remote-irr-set';
     }
@@ -219,20 +240,25 @@ export class Vioapic {
       const e = this.rtbl[pin];
       if (!e || !e.remIrr || e.vector !== vector) continue;
       e.remIrr = false;
+      if (e.eoiLost) this.eoiLostBefore[vector] = e.eoiLostWhy;
       e.eoiLost = false;
+      // Diagnostics: a send after the EOI of a copy bare metal would not have sent (the pin's last
+      // message) is a consequence of that copy: it keeps its cause (see sendIntr).
+      e.eoiOfWhy = e.lastSendWhy;
       if (e.acnt > 0) this.sendIntr(e, '');
     }
   }
 
   /** vioapic_update_tmr for one vCPU (run by the rendezvous after a redirection-table write). */
-  updateTmr(vlapic: Vlapic, mode: ApicMode, vcpus: number): void {
+  updateTmr(vlapic: Vlapic, vlapics: readonly Vlapic[]): void {
     vlapic.resetTmr();
     // (vlapic.resetTmr keeps, for diagnostics, the bits it cleared; setTmr below takes back the re-set ones.)
     for (let pin = 0; pin < MAX_IOAPIC_PINS; pin++) {
       const e = this.rtbl[pin];
       if (!e || !e.level) continue;
-      // vlapic_set_tmr_level: fixed delivery, physical destination, legacy 8-bit MDA.
-      const dmask = vlapicCalcdest(mode, vcpus, e.dest, true, false);
+      // vlapic_set_tmr_level: fixed delivery, the entry's destination mode, legacy 8-bit MDA, each
+      // vlapic's LDR/DFR as they are now (an LDR/DFR write later does not run this again).
+      const dmask = vlapicCalcdest(vlapics, e.dest, e.phys, false);
       if ((dmask & (1 << vlapic.vcpuid)) !== 0) vlapic.setTmr(e.vector, true);
     }
   }

@@ -10,6 +10,16 @@ import type { ApicMode, Shorthand } from '../../scenario/types.js';
 
 export const APIC_ESR_SEND_ILLEGAL_VECTOR = 0x20;
 export const APIC_ESR_RECEIVE_ILLEGAL_VECTOR = 0x40;
+/** apicreg.h APIC_SVR_ENABLE. */
+export const APIC_SVR_ENABLE = 0x100;
+/**
+ * lapic->version as vlapic_reset sets it: VLAPIC_VERSION | VLAPIC_MAXLVT_INDEX << MAXLVTSHIFT, with
+ * VLAPIC_MAXLVT_INDEX = APIC_LVT_CMCI = 6 and MAXLVTSHIFT = 16. VLAPIC_VERSION is 16 in the 2015-2018
+ * vlapic.c (coder03/freebsd10.4@3d3f8b1, freebsd-src@1f08342a1ca0) and 0x14 in today's
+ * (freebsd-src@0162500b7d2d).
+ */
+export const VLAPIC_VERSION_2018 = 0x00060010;
+export const VLAPIC_VERSION_MAIN = 0x00060014;
 
 /** ISRVEC_STK_SIZE in vlapic_priv.h: 16 nesting levels plus the placeholder at index 0. */
 const ISRVEC_STK_SIZE = 16 + 1;
@@ -28,8 +38,25 @@ export class Vlapic {
   /** The ESR register as the guest reads it, and the errors latched since the last ESR write. */
   esr = 0;
   esrPending = 0;
-  /** SVR.APIC_SVR_ENABLE (initial state: software-enabled). */
-  svrEnabled = true;
+  /**
+   * lapic->svr: vlapic_reset leaves APIC_SVR_VECTOR (0xFF, disabled); the guest's boot code wrote
+   * 0x1FF (the scenario's initial state). svrLast is vlapic->svr_last, what the handler compares.
+   */
+  svr = 0x1ff;
+  private svrLast = 0x1ff;
+  /**
+   * lapic->ldr / lapic->dfr after vlapic_set_x2apic_state and the guest's boot-time writes: the
+   * xAPIC flat model with LDR bit 24 + vcpuid (vlapic_ldr_write_handler keeps bits 31:24), or
+   * x2apic_ldr() and DFR 0 in x2APIC mode (read-only there).
+   */
+  ldr: number;
+  dfr: number;
+  /** lapic->id: vlapic_get_id (vlapic_id_write_handler puts it back on any write). */
+  id: number;
+  /** Diagnostics: the xAPIC ID the guest last wrote (bare metal's ID; bhyve keeps vcpuid). */
+  archId: number;
+  /** Diagnostics: LDR or DFR changed since vioapic_update_tmr last ran on this vCPU. */
+  tmrStale = false;
   readonly isrvecStk = new Uint8Array(ISRVEC_STK_SIZE);
   isrvecStkTop = 0;
   /** Diagnostics: an acceptance pushed isrvec_stk and PPR has not been recomputed since (main only). */
@@ -46,11 +73,58 @@ export class Vlapic {
    * `lazyPpr`: main's vlapic.c, where vlapic_intr_accepted leaves PPR alone and
    * vlapic_pending_intr calls vlapic_update_ppr before it compares.
    */
-  constructor(readonly vcpuid: number, private readonly panic: Panic, readonly lazyPpr = false) {}
+  constructor(
+    readonly vcpuid: number, private readonly panic: Panic, readonly lazyPpr: boolean,
+    readonly mode: ApicMode, readonly version: number,
+  ) {
+    this.archId = vcpuid;
+    if (mode === 'x2apic') {
+      this.id = vcpuid;
+      this.ldr = (1 << (vcpuid & 0xf) | (vcpuid & 0xffff0) << 12) >>> 0; // x2apic_ldr
+      this.dfr = 0;
+    } else {
+      this.id = (vcpuid << 24) >>> 0;
+      this.ldr = vcpuid < 8 ? ((1 << vcpuid) << 24) >>> 0 : 0;
+      this.dfr = 0xffffffff;
+    }
+  }
+
+  /**
+   * vlapic_write(APIC_OFFSET_ID) → vlapic_id_write_handler: "We don't allow the ID register to be
+   * modified so reset it back to its default value" (vcpuid << 24). Only the diagnostics keep the
+   * written ID.
+   */
+  idWrite(value: number): void {
+    this.archId = value >>> 24;
+    this.id = this.mode === 'x2apic' ? this.vcpuid : (this.vcpuid << 24) >>> 0;
+  }
+
+  /**
+   * vlapic_write(APIC_OFFSET_LDR) → vlapic_ldr_write_handler: xAPIC keeps bits 31:24. Nothing runs
+   * vioapic_update_tmr again: TMR keeps what the last redirection-table write computed.
+   */
+  ldrWrite(value: number): void {
+    const ldr = (value & ~0x00ffffff) >>> 0; // APIC_LDR_RESERVED
+    if (ldr !== this.ldr) this.tmrStale = true;
+    this.ldr = ldr;
+  }
+
+  /** vlapic_write(APIC_OFFSET_DFR) → vlapic_dfr_write_handler: the model nibble, reserved bits set. */
+  dfrWrite(value: number): void {
+    const dfr = ((value & 0xf0000000) | 0x0fffffff) >>> 0; // APIC_DFR_MODEL_MASK, APIC_DFR_RESERVED
+    if (dfr !== this.dfr) this.tmrStale = true;
+    this.dfr = dfr;
+  }
+
+  /** Software-enabled (SVR bit 8): vlapic_set_intr_ready's test. */
+  enabled(): boolean {
+    return (this.svr & APIC_SVR_ENABLE) !== 0;
+  }
 
   /** vlapic_set_intr_ready. Returns 1 when the caller must notify the vCPU (even on a collapse). */
   setIntrReady(vector: number, _level: boolean): number {
-    if (!this.svrEnabled) return 0;
+    // Software-disabled: dropped before the illegal-vector check and with no notification.
+    if (!this.enabled()) return 0;
     if (vector < 16) {
       this.setError(APIC_ESR_RECEIVE_ILLEGAL_VECTOR);
       return 1;
@@ -152,6 +226,20 @@ export class Vlapic {
     this.esrPending = 0;
   }
 
+  /**
+   * vlapic_write(APIC_OFFSET_SVR): lapic->svr = data, then vlapic_svr_write_handler. On a change of
+   * APIC_SVR_ENABLE it stops the timer callout and masks every LVT (disable) or restarts a periodic
+   * timer (enable); neither the timer nor the LVTs are modelled, so nothing else changes: IRR, ISR,
+   * TMR and isrvec_stk are left as they are, and vlapic_pending_intr does not look at SVR.
+   * Returns true when the enable bit changed.
+   */
+  svrWrite(value: number): boolean {
+    this.svr = value >>> 0;
+    const changed = (this.svrLast ^ this.svr) & APIC_SVR_ENABLE;
+    this.svrLast = this.svr;
+    return changed !== 0;
+  }
+
   /** vlapic_set_tmr. */
   setTmr(vector: number, level: boolean): void {
     if (level) vsAdd(this.tmr, vector); else vsDel(this.tmr, vector);
@@ -160,18 +248,21 @@ export class Vlapic {
 
   /** vlapic_reset_tmr: every vector edge-triggered (the caller then sets the level pins' bits). */
   resetTmr(): void {
+    this.tmrStale = false;
     for (let w = 0; w < 8; w++) this.tmrReset[w] = (this.tmrReset[w]! | this.tmr[w]!) >>> 0;
     this.tmr.fill(0);
   }
 }
 
 /**
- * vlapic_calcdest: the destination set (bit i = vCPU i). APIC ID = vcpuid. In xAPIC mode the
- * guest uses the flat model with LDR = 1 << (24 + i) (the shared convention); in x2APIC mode
- * bhyve forces DFR = 0 (cluster model) and LDR = x2apic_ldr(). `x2apicDest` selects how the
- * MDA is read: 32-bit for an x2APIC ICR, legacy 8-bit for IOAPIC and MSI messages.
+ * vlapic_calcdest (lowprio = false): the destination set (bit i = vCPU i). Physical: APIC ID =
+ * vcpuid (vm_apicid2vcpuid). Logical: each vlapic matched with its own DFR model and LDR — flat
+ * (LDR[31:24] against the 8-bit MDA), or cluster (xAPIC: LDR[31:28] cluster, [27:24] members;
+ * x2APIC: LDR[31:16] / [15:0]); any other DFR model is skipped. `x2apicDest` selects how the MDA is
+ * read: 32-bit for an x2APIC ICR, legacy 8-bit for IOAPIC and MSI messages.
  */
-export function vlapicCalcdest(mode: ApicMode, vcpus: number, dest: number, phys: boolean, x2apicDest: boolean): number {
+export function vlapicCalcdest(vlapics: readonly Vlapic[], dest: number, phys: boolean, x2apicDest: boolean): number {
+  const vcpus = vlapics.length;
   const active = (1 << vcpus) - 1;
   if ((x2apicDest && dest === 0xffffffff) || (!x2apicDest && dest === 0xff)) return active;
   if (phys) {
@@ -182,14 +273,21 @@ export function vlapicCalcdest(mode: ApicMode, vcpus: number, dest: number, phys
   const mdaClusterId = x2apicDest ? dest >>> 16 : (dest >>> 4) & 0xf;
   const mdaClusterLdest = x2apicDest ? dest & 0xffff : dest & 0xf;
   for (let i = 0; i < vcpus; i++) {
-    if (mode === 'xapic') {
-      // Flat model: LDR[31:24] is the logical ID.
-      if ((mdaFlat & (1 << i)) !== 0) mask |= 1 << i;
+    const vl = vlapics[i]!;
+    const model = vl.dfr >>> 28;
+    let ldest: number, mda: number;
+    if (model === 0xf) {
+      ldest = vl.ldr >>> 24;
+      mda = mdaFlat;
+    } else if (model === 0) {
+      const cluster = vl.mode === 'x2apic' ? vl.ldr >>> 16 : vl.ldr >>> 28;
+      ldest = vl.mode === 'x2apic' ? vl.ldr & 0xffff : (vl.ldr >>> 24) & 0xf;
+      if (cluster !== mdaClusterId) continue;
+      mda = mdaClusterLdest;
     } else {
-      // Cluster model with the x2APIC LDR: cluster = id >> 4, bit = id & 15.
-      if ((i >>> 4) !== mdaClusterId) continue;
-      if ((mdaClusterLdest & (1 << (i & 15))) !== 0) mask |= 1 << i;
+      continue; // "vlapic has bad logical model"
     }
+    if ((mda & ldest) !== 0) mask |= 1 << i;
   }
   return mask;
 }
@@ -198,6 +296,7 @@ export function vlapicCalcdest(mode: ApicMode, vcpus: number, dest: number, phys
 export interface IcrTarget {
   readonly vcpus: number;
   readonly mode: ApicMode;
+  readonly vlapic: readonly Vlapic[];
   /** lapic_intr_edge(vm, i, vec). */
   lapicIntrEdge(target: number, vector: number, sender: number): void;
   /** vm_inject_nmi(vm, i). */
@@ -222,7 +321,7 @@ export function vlapicIcrloWriteHandler(
     case 'self': dmask = 1 << sender.vcpuid; break;
     case 'all': dmask = active; break;
     case 'others': dmask = active & ~(1 << sender.vcpuid); break;
-    default: dmask = vlapicCalcdest(vm.mode, vm.vcpus, dest, !logical, vm.mode === 'x2apic'); break;
+    default: dmask = vlapicCalcdest(vm.vlapic, dest, !logical, vm.mode === 'x2apic'); break;
   }
   // Targets in ascending order (CPU_FFS).
   for (let i = 0; i < vm.vcpus; i++) {

@@ -1,0 +1,365 @@
+// The bhyve model's local-APIC programming events (issue 8), each on the path the real code
+// takes: INT n is not intercepted (svm.c vmcb_init), register reads go through vlapic_read with
+// the values vlapic_reset / vlapic_set_x2apic_state leave, SELF_IPI through the MSR intercept
+// into vlapic_self_ipi_handler, SVR and ESR writes through their vlapic.c handlers.
+import { describe, expect, it } from 'vitest';
+import type { BackendInstance, ObsSink } from '../../src/backends/api.js';
+import { bhyve } from '../../src/backends/bhyve/index.js';
+import { vsList, type VecSet } from '../../src/apic/vecset.js';
+import { runScenario } from '../../src/engine/session.js';
+import { classify } from '../../src/fuzz/classify.js';
+import { parseScenario } from '../../src/scenario/schema.js';
+import type { Event, MachineConfig, Reg } from '../../src/scenario/types.js';
+
+class RecSink implements ObsSink {
+  readonly log: string[] = [];
+  readonly delivered: { cpu: number; vector: number; nmi: boolean }[] = [];
+  readonly reads: { cpu: number; reg: Reg; value: number | number[] }[] = [];
+  executed(index: number): void { this.log.push(`executed ${index}`); }
+  deliver(cpu: number, vector: number, nmi: boolean): void { this.delivered.push({ cpu, vector, nmi }); this.log.push(`${cpu} deliver ${nmi ? 'nmi' : vector}`); }
+  readValue(cpu: number, reg: Reg, value: VecSet | number): void { this.reads.push({ cpu, reg, value: typeof value === 'number' ? value : vsList(value) }); }
+  evaluate(): void {}
+  vmexit(cpu: number, reason: string): void { this.log.push(`${cpu} vmexit ${reason}`); }
+  step(cpu: number, name: string): void { this.log.push(`${cpu} ${name}`); }
+  crash(cpu: number, where: string, message: string): void { this.log.push(`${cpu} CRASH ${where}: ${message}`); }
+  l1Exit(): void { throw new Error('no nested guests'); }
+  l2Deliver(): void { throw new Error('no nested guests'); }
+}
+
+class Run {
+  readonly sink = new RecSink();
+  readonly inst: BackendInstance;
+  private n = 0;
+  constructor(variant: string, m: MachineConfig) { this.inst = bhyve.create(variant, m, this.sink); }
+  do(...evs: Event[]): this { for (const e of evs) this.inst.apply(e, this.n++); return this; }
+  mark(): number { return this.sink.log.length; }
+  since(mark: number, cpu: number): string[] { return this.sink.log.slice(mark).filter((l) => l.startsWith(`${cpu} `)).map((l) => l.slice(2)); }
+  irr(cpu: number): number[] { return vsList(this.inst.snapshot(cpu).irr); }
+  lastRead(): number | number[] { return this.sink.reads.at(-1)!.value; }
+  count(cpu: number, vector: number): number { return this.sink.delivered.filter((d) => d.cpu === cpu && d.vector === vector && !d.nmi).length; }
+}
+
+const m = (apic: 'xapic' | 'x2apic', vcpus = 2): MachineConfig => ({ vcpus, apic, ioapic: [] });
+const scenario = (machine: MachineConfig, events: Event[]) =>
+  parseScenario(JSON.stringify({ irqdiff: 1, machine, events }), 'test');
+const V = 0x51;
+
+describe('bhyve: the local-APIC features it declares', () => {
+  it('declares what it models, and still refuses lowest-priority delivery, the timer and LINTs', () => {
+    expect([...bhyve.features].sort()).toEqual([
+      'int', 'ioapic_read', 'ioapic_write', 'lapic_read.dfr', 'lapic_read.id', 'lapic_read.ldr', 'lapic_read.svr',
+      'lapic_read.tmcct', 'lapic_read.version', 'lapic_write.dfr', 'lapic_write.esr', 'lapic_write.id', 'lapic_write.ldr',
+      'lapic_write.svr', 'self_ipi', 'ipi.dest32', 'ioapic.logical',
+    ].sort());
+    for (const f of ['ioapic.lowest', 'ipi.lowest', 'msi.lowest', 'machine.apicIds', 'lvt_timer', 'lvt_lint'] as const) {
+      expect(bhyve.features).not.toContain(f);
+    }
+  });
+});
+
+describe('bhyve: INT n (svm.c vmcb_init: no INTn intercept, only #MC in the exception bitmap)', () => {
+  for (const variant of ['fixed', 'main']) {
+    it(`${variant}: INT n runs in the guest with no exit; its frame (IF = 0) holds an IPI off EVENTINJ until IRET`, () => {
+      const r = new Run(variant, m('x2apic'));
+      let mk = r.mark();
+      r.do({ k: 'int', cpu: 1, vector: 0x80 });
+      expect(r.since(mk, 1)).toEqual([]); // no #VMEXIT, no hypervisor step
+      expect(r.inst.guest(1).frames.length).toBe(1);
+      expect(r.inst.guest(1).IF).toBe(false);
+      // vCPU0's IPI: host IPI, #VMEXIT(INTR); svm_inj_interrupts sees IF = 0 and opens a VINTR window.
+      r.do({ k: 'ipi', cpu: 0, vector: V, dest: 1 }, { k: 'pirq', cpu: 1 });
+      mk = r.mark();
+      r.do({ k: 'enter', cpu: 1 });
+      expect(r.since(mk, 1)).toContain('enable_intr_window_exiting');
+      expect(r.count(1, V)).toBe(0);
+      expect(r.inst.where(1)).toBe('guest');
+      // The INT handler's IRET restores IF = 1: the VINTR intercept fires, the next entry injects.
+      mk = r.mark();
+      r.do({ k: 'iret', cpu: 1 });
+      expect(r.since(mk, 1)).toContain('vmexit vintr');
+      r.do({ k: 'enter', cpu: 1 });
+      expect(r.count(1, V)).toBe(1);
+    });
+  }
+
+  it('prefix: a V_IRQ posted while the INT n handler runs is taken by the CPU only after its IRET', () => {
+    const r = new Run('prefix', m('x2apic'));
+    r.do({ k: 'ipi', cpu: 0, vector: V, dest: 1 }, { k: 'int', cpu: 1, vector: 0x80 }, { k: 'pirq', cpu: 1 }, { k: 'enter', cpu: 1 });
+    expect(r.inst.snapshot(1).extra).toContain('v_irq=1');
+    expect(r.count(1, V)).toBe(0);
+    r.do({ k: 'iret', cpu: 1 });
+    expect(r.count(1, V)).toBe(1);
+  });
+
+  it('end to end: an interrupt held behind an INT n frame is clean on every variant', () => {
+    const s = scenario(m('x2apic'), [
+      { k: 'int', cpu: 1, vector: 0x80 }, { k: 'ipi', cpu: 0, vector: V, dest: 1 }, { k: 'pirq', cpu: 1 },
+      { k: 'enter', cpu: 1 }, { k: 'hlt', cpu: 1 }, { k: 'iret', cpu: 1 }, { k: 'enter', cpu: 1 },
+      { k: 'eoi', cpu: 1 }, { k: 'iret', cpu: 1 },
+    ]);
+    for (const v of ['prefix', 'fixed', 'main']) expect(runScenario(s, bhyve, v).divergences).toEqual([]);
+  });
+});
+
+describe('bhyve: vlapic_read of the programmed registers', () => {
+  const reads = (variant: string, apic: 'xapic' | 'x2apic'): number[] => {
+    const r = new Run(variant, m(apic));
+    const regs = apic === 'xapic' ? ['id', 'version', 'ldr', 'dfr', 'svr', 'tmcct'] as const : ['id', 'version', 'ldr', 'svr', 'tmcct'] as const;
+    for (const reg of regs) r.do({ k: 'lapic_read', cpu: 1, reg }, { k: 'enter', cpu: 1 });
+    return r.sink.reads.map((x) => x.value as number);
+  };
+
+  it('version: VLAPIC_VERSION 16 in the 2018 vlapic.c, 0x14 in main; VLAPIC_MAXLVT_INDEX (CMCI, 6) in bits 23:16', () => {
+    expect(reads('prefix', 'xapic')[1]).toBe(0x00060010);
+    expect(reads('fixed', 'xapic')[1]).toBe(0x00060010);
+    expect(reads('main', 'xapic')[1]).toBe(0x00060014);
+  });
+
+  it('xAPIC: ID vcpuid << 24, flat LDR, DFR all ones, SVR as the guest enabled it, CCR 0 with no callout armed', () => {
+    expect(reads('main', 'xapic')).toEqual([0x01000000, 0x00060014, 0x02000000, 0xffffffff, 0x1ff, 0]);
+  });
+
+  it('x2APIC: ID vcpuid, x2apic_ldr (cluster 0, bit vcpuid)', () => {
+    expect(reads('fixed', 'x2apic')).toEqual([1, 0x00060010, 0x2, 0x1ff, 0]);
+  });
+
+  it('the reads trap: x2APIC through lapic_rdmsr (handled in svm_vmexit), xAPIC through a nested page fault', () => {
+    const x2 = new Run('main', m('x2apic'));
+    let mk = x2.mark();
+    x2.do({ k: 'lapic_read', cpu: 0, reg: 'version' });
+    expect(x2.since(mk, 0)).toEqual(['vmexit msr', 'justreturn', 'svm_vmexit', 'svm_update_virqinfo', 'svm_save_intinfo', 'lapic_rdmsr', 'vlapic_read'].filter((s) => s !== 'justreturn'));
+    const xa = new Run('main', m('xapic'));
+    mk = xa.mark();
+    xa.do({ k: 'lapic_read', cpu: 0, reg: 'id' });
+    expect(xa.since(mk, 0)).toContain('lapic_mmio_read');
+  });
+
+  it('end to end: every register read is clean on every variant (versions inside the SDM range)', () => {
+    for (const apic of ['xapic', 'x2apic'] as const) {
+      const regs = apic === 'xapic' ? ['id', 'version', 'ldr', 'dfr', 'svr', 'tmcct'] as const : ['id', 'version', 'ldr', 'svr', 'tmcct'] as const;
+      const evs: Event[] = [];
+      for (const reg of regs) evs.push({ k: 'lapic_read', cpu: 1, reg }, { k: 'enter', cpu: 1 });
+      for (const v of ['prefix', 'fixed', 'main']) expect(runScenario(scenario(m(apic), evs), bhyve, v).divergences).toEqual([]);
+    }
+  });
+});
+
+describe('bhyve: x2APIC SELF_IPI (vlapic_write → vlapic_self_ipi_handler → lapic_intr_edge)', () => {
+  it('traps as an MSR write, lands in IRR through vlapic_set_intr_ready with no host IPI, is injected at the next entry', () => {
+    const r = new Run('fixed', m('x2apic'));
+    const mk = r.mark();
+    r.do({ k: 'self_ipi', cpu: 0, vector: V });
+    const path = r.since(mk, 0);
+    expect(path.indexOf('vmexit msr')).toBeGreaterThanOrEqual(0);
+    expect(path.indexOf('lapic_wrmsr')).toBeLessThan(path.indexOf('vlapic_self_ipi_handler'));
+    expect(path.indexOf('vlapic_self_ipi_handler')).toBeLessThan(path.indexOf('vlapic_set_intr_ready'));
+    expect(r.irr(0)).toEqual([V]);
+    expect(r.inst.physPending(0)).toBe(false); // vcpu_notify_event: RUNNING on this pCPU, no IPI
+    r.do({ k: 'enter', cpu: 0 });
+    expect(r.count(0, V)).toBe(1);
+  });
+
+  it('a vector below 16 is refused by lapic_set_intr (EINVAL): no IRR bit and no ESR bit at all', () => {
+    const r = new Run('main', m('x2apic'));
+    r.do({ k: 'self_ipi', cpu: 0, vector: 7 }, { k: 'enter', cpu: 0 }, { k: 'read', cpu: 0, reg: 'esr' });
+    expect(r.irr(0)).toEqual([]);
+    expect(r.lastRead()).toBe(0);
+  });
+
+  it('end to end: that ESR read is the documented read:esr-riv-missing (bare metal: SIV | RIV)', () => {
+    const s = scenario(m('x2apic'), [{ k: 'self_ipi', cpu: 0, vector: 7 }, { k: 'enter', cpu: 0 }, { k: 'read', cpu: 0, reg: 'esr' }]);
+    for (const v of ['prefix', 'fixed', 'main']) {
+      const res = runScenario(s, bhyve, v);
+      expect(res.primary?.signature).toBe(`bhyve/${v}:read:esr-riv-missing`);
+      expect(classify([bhyve], res.primary!.signature)).toBe('known');
+    }
+  });
+});
+
+describe('bhyve: SVR software disable (vlapic_svr_write_handler, vlapic_set_intr_ready)', () => {
+  const off: Event = { k: 'lapic_write', cpu: 1, reg: 'svr', value: 0xff };
+  const on: Event = { k: 'lapic_write', cpu: 1, reg: 'svr', value: 0x1ff };
+
+  it('a disable masks the LVTs; fixed IPIs to the disabled vlapic are dropped without a notification, NMIs are not', () => {
+    const r = new Run('fixed', m('x2apic'));
+    const mk = r.mark();
+    r.do(off);
+    expect(r.since(mk, 1)).toContain('vlapic_mask_lvts');
+    r.do({ k: 'enter', cpu: 1 }, { k: 'ipi', cpu: 0, vector: V, dest: 1 });
+    expect(r.irr(1)).toEqual([]);
+    expect(r.inst.physPending(1)).toBe(false);
+    r.do({ k: 'enter', cpu: 0 }, { k: 'ipi', cpu: 0, vector: 0, dest: 1, nmi: true }, { k: 'pirq', cpu: 1 }, { k: 'enter', cpu: 1 });
+    expect(r.sink.delivered.filter((d) => d.nmi && d.cpu === 1).length).toBe(1);
+  });
+
+  it('what was pending before the disable stays in IRR and is still injected (vlapic_pending_intr ignores SVR)', () => {
+    const r = new Run('main', m('x2apic'));
+    r.do({ k: 'cli', cpu: 1 }, { k: 'ipi', cpu: 0, vector: V, dest: 1 }, { k: 'pirq', cpu: 1 }, { k: 'enter', cpu: 1 }, off, { k: 'enter', cpu: 1 });
+    expect(r.irr(1)).toEqual([V]);
+    // STI's shadow ends after the next instruction; then the VINTR window exits and EVENTINJ follows.
+    r.do({ k: 'sti', cpu: 1 }, { k: 'step', cpu: 1 }, { k: 'enter', cpu: 1 });
+    expect(r.count(1, V)).toBe(1);
+  });
+
+  it('a re-enable accepts fixed interrupts again; rewriting the same value runs no handler branch', () => {
+    const r = new Run('fixed', m('x2apic'));
+    r.do(off, { k: 'enter', cpu: 1 }, on, { k: 'enter', cpu: 1 });
+    const mk = r.mark();
+    r.do(on, { k: 'enter', cpu: 1 });
+    expect(r.since(mk, 1)).not.toContain('vlapic_mask_lvts');
+    r.do({ k: 'ipi', cpu: 0, vector: V, dest: 1 });
+    expect(r.irr(1)).toEqual([V]);
+    r.do({ k: 'lapic_read', cpu: 1, reg: 'svr' });
+    expect(r.lastRead()).toBe(0x1ff);
+  });
+
+  it('end to end: disable, a dropped IPI, a held vector taken, re-enable: clean on every variant', () => {
+    const s = scenario(m('x2apic'), [
+      { k: 'cli', cpu: 1 }, { k: 'ipi', cpu: 0, vector: V, dest: 1 }, { k: 'pirq', cpu: 1 }, { k: 'enter', cpu: 1 },
+      off, { k: 'enter', cpu: 1 }, { k: 'enter', cpu: 0 }, { k: 'ipi', cpu: 0, vector: 0x61, dest: 1 },
+      { k: 'sti', cpu: 1 }, { k: 'enter', cpu: 1 }, { k: 'eoi', cpu: 1 }, { k: 'iret', cpu: 1 }, on,
+      { k: 'enter', cpu: 1 }, { k: 'lapic_read', cpu: 1, reg: 'svr' },
+    ]);
+    for (const v of ['prefix', 'fixed', 'main']) expect(runScenario(s, bhyve, v).divergences).toEqual([]);
+  });
+});
+
+describe('bhyve: ESR writes (vlapic_esr_write_handler: lapic->esr = esr_pending, esr_pending = 0)', () => {
+  it('a write latches the errors since the last one; later errors show only after the next write', () => {
+    const r = new Run('fixed', m('x2apic'));
+    const esr = () => { r.do({ k: 'enter', cpu: 0 }, { k: 'read', cpu: 0, reg: 'esr' }); return r.lastRead(); };
+    r.do({ k: 'ipi', cpu: 0, vector: 3, dest: 1 }, { k: 'enter', cpu: 0 }, { k: 'lapic_write', cpu: 0, reg: 'esr', value: 0 });
+    expect(esr()).toBe(0x20); // SEND_ILLEGAL_VECTOR, latched by the write
+    r.do({ k: 'enter', cpu: 0 }, { k: 'ipi', cpu: 0, vector: 4, dest: 1 });
+    expect(esr()).toBe(0x20); // the plain read shows the latched value, esr_pending waits
+    r.do({ k: 'enter', cpu: 0 }, { k: 'lapic_write', cpu: 0, reg: 'esr', value: 0 }, { k: 'enter', cpu: 0 }, { k: 'lapic_write', cpu: 0, reg: 'esr', value: 0 });
+    expect(esr()).toBe(0);
+  });
+
+  it('end to end: the REF-ESR-1 sequence is clean on every variant', () => {
+    const s = scenario(m('x2apic'), [
+      { k: 'ipi', cpu: 0, vector: 3, dest: 1 }, { k: 'enter', cpu: 0 }, { k: 'lapic_write', cpu: 0, reg: 'esr', value: 0 },
+      { k: 'enter', cpu: 0 }, { k: 'read', cpu: 0, reg: 'esr' }, { k: 'enter', cpu: 0 }, { k: 'ipi', cpu: 0, vector: 4, dest: 1 },
+      { k: 'enter', cpu: 0 }, { k: 'read', cpu: 0, reg: 'esr' }, { k: 'enter', cpu: 0 }, { k: 'lapic_write', cpu: 0, reg: 'esr', value: 0 },
+      { k: 'enter', cpu: 0 }, { k: 'read', cpu: 0, reg: 'esr' },
+    ]);
+    for (const v of ['prefix', 'fixed', 'main']) expect(runScenario(s, bhyve, v).divergences).toEqual([]);
+  });
+});
+
+describe('bhyve: LDR and DFR writes (vlapic_ldr_write_handler, vlapic_dfr_write_handler, vlapic_calcdest)', () => {
+  it('each vlapic is matched with its own model: flat LDR bits, then cluster (LDR[31:28] cluster, [27:24] members)', () => {
+    const r = new Run('fixed', m('xapic'));
+    r.do({ k: 'cli', cpu: 1 }, { k: 'lapic_write', cpu: 1, reg: 'ldr', value: 0x04000000 }, { k: 'enter', cpu: 1 });
+    r.do({ k: 'ipi', cpu: 0, vector: 0x61, dest: 0x30, logical: true }, { k: 'enter', cpu: 0 });
+    expect(r.irr(1)).toEqual([]);
+    r.do({ k: 'ipi', cpu: 0, vector: 0x62, dest: 0x34, logical: true }, { k: 'enter', cpu: 0 });
+    expect(r.irr(1)).toEqual([0x62]);
+    r.do({ k: 'lapic_write', cpu: 1, reg: 'ldr', value: 0x34000000 }, { k: 'enter', cpu: 1 },
+      { k: 'lapic_write', cpu: 1, reg: 'dfr', value: 0x0fffffff }, { k: 'enter', cpu: 1 });
+    r.do({ k: 'ipi', cpu: 0, vector: 0x71, dest: 0x2c, logical: true }, { k: 'enter', cpu: 0 });
+    expect(r.irr(1)).toEqual([0x62]); // another cluster
+    r.do({ k: 'ipi', cpu: 0, vector: 0x72, dest: 0x3c, logical: true }, { k: 'enter', cpu: 0 });
+    expect(r.irr(1)).toEqual([0x62, 0x72]);
+    r.do({ k: 'lapic_read', cpu: 1, reg: 'ldr' }, { k: 'enter', cpu: 1 }, { k: 'lapic_read', cpu: 1, reg: 'dfr' });
+    expect(r.sink.reads.map((x) => x.value)).toEqual([0x34000000, 0x0fffffff]);
+  });
+
+  it('end to end: kvm-unit-tests test_logical_ipi_xapic, with the entries bhyve needs, is clean on every variant', () => {
+    // Every APIC access traps (xAPIC: a nested page fault handled in vm_run): each is followed by
+    // the entry path that resumes the guest.
+    const ipi = (dest: number, vector: number): Event[] => [{ k: 'ipi', cpu: 0, vector, dest, logical: true }, { k: 'enter', cpu: 0 }];
+    const on1 = (e: Event): Event[] => [e, { k: 'enter', cpu: 1 }];
+    const s = scenario(m('xapic'), [
+      ...on1({ k: 'lapic_write', cpu: 1, reg: 'ldr', value: 0x04000000 }), ...ipi(0x34, 0x61), ...ipi(0x30, 0x62),
+      { k: 'pirq', cpu: 1 }, { k: 'enter', cpu: 1 }, ...on1({ k: 'eoi', cpu: 1 }), { k: 'iret', cpu: 1 },
+      ...on1({ k: 'lapic_write', cpu: 1, reg: 'dfr', value: 0x0fffffff }), ...on1({ k: 'lapic_write', cpu: 1, reg: 'ldr', value: 0x34000000 }),
+      ...ipi(0x3c, 0x71), ...ipi(0x2c, 0x72),
+      { k: 'pirq', cpu: 1 }, { k: 'enter', cpu: 1 }, ...on1({ k: 'eoi', cpu: 1 }), { k: 'iret', cpu: 1 },
+    ]);
+    for (const v of ['prefix', 'fixed', 'main']) {
+      const res = runScenario(s, bhyve, v);
+      expect(res.divergences).toEqual([]);
+      expect(res.deliveries).toBe(2);
+    }
+  });
+});
+
+describe('bhyve: ID writes (vlapic_id_write_handler: "We don\'t allow the ID register to be modified")', () => {
+  it('the ID reads back as vcpuid << 24 and a physical IPI to the written ID reaches nobody (no vCPU 5)', () => {
+    const r = new Run('main', m('xapic'));
+    r.do({ k: 'lapic_write', cpu: 1, reg: 'id', value: 0x05000000 }, { k: 'enter', cpu: 1 }, { k: 'lapic_read', cpu: 1, reg: 'id' });
+    expect(r.lastRead()).toBe(0x01000000);
+    r.do({ k: 'ipi', cpu: 0, vector: V, dest: 5 }, { k: 'enter', cpu: 0 }, { k: 'ipi', cpu: 0, vector: 0x61, dest: 1 });
+    expect(r.irr(1)).toEqual([0x61]); // the old ID still routes here
+    expect(r.inst.whereStuck!(1, V)).toBe('apic-id-write-ignored');
+    expect(r.inst.explain!(1, 'spurious', 0x61)).toBe('apic-id-write-ignored');
+  });
+
+  it('end to end: kvm-unit-tests test_apic_id ("writeable xapic id") is the documented read:apic-id-write-ignored', () => {
+    const s = scenario(m('xapic'), [
+      { k: 'lapic_read', cpu: 1, reg: 'id' }, { k: 'enter', cpu: 1 }, { k: 'lapic_write', cpu: 1, reg: 'id', value: 0x02000000 },
+      { k: 'enter', cpu: 1 }, { k: 'lapic_read', cpu: 1, reg: 'id' },
+    ]);
+    for (const v of ['prefix', 'fixed', 'main']) {
+      const res = runScenario(s, bhyve, v);
+      expect(res.primary?.signature).toBe(`bhyve/${v}:read:apic-id-write-ignored`);
+      expect(classify([bhyve], res.primary!.signature)).toBe('known');
+    }
+  });
+});
+
+describe('bhyve: logical redirection entries and the TMR an LDR write leaves stale (vioapic_update_tmr)', () => {
+  const mach: MachineConfig = { vcpus: 2, apic: 'xapic', ioapic: [{ pin: 0, vector: 0x40, dest: 2, trigger: 'level', masked: false, logical: true }] };
+
+  it('a logical entry reaches the vCPU whose flat LDR matches; vioapic_read shows IOART_DESTLOG', () => {
+    const r = new Run('fixed', mach);
+    r.do({ k: 'ioapic_read', cpu: 0, reg: 'redir-lo', pin: 0 });
+    expect(r.lastRead()).toBe(0x40 | 1 << 11 | 1 << 15);
+    r.do({ k: 'enter', cpu: 0 }, { k: 'ioapic', pin: 0, op: 'assert' });
+    expect(r.irr(1)).toEqual([0x40]);
+    expect(r.irr(0)).toEqual([]);
+  });
+
+  it('an LDR write does not rerun vioapic_update_tmr: the new destination accepts the level vector with TMR clear and its EOI is lost', () => {
+    const r = new Run('main', mach);
+    const tmr = (cpu: number) => { r.do({ k: 'read', cpu, reg: 'tmr' }, { k: 'enter', cpu }); return r.lastRead(); };
+    r.do({ k: 'lapic_write', cpu: 0, reg: 'ldr', value: 0x02000000 }, { k: 'enter', cpu: 0 },
+      { k: 'lapic_write', cpu: 1, reg: 'ldr', value: 0x04000000 }, { k: 'enter', cpu: 1 });
+    expect(tmr(0)).toEqual([]);
+    expect(tmr(1)).toEqual([0x40]); // the old destination keeps the bit
+    r.do({ k: 'ioapic', pin: 0, op: 'assert' }, { k: 'pirq', cpu: 0 }, { k: 'enter', cpu: 0 });
+    expect(r.count(0, 0x40)).toBe(1);
+    const mk = r.mark();
+    r.do({ k: 'eoi', cpu: 0 }, { k: 'enter', cpu: 0 });
+    expect(r.since(mk, 0)).not.toContain('vioapic_process_eoi');
+    expect(r.inst.whereStuck!(0, 0x40)).toBe('eoi-lost-tmr-stale-after-ldr-write');
+    r.do({ k: 'ioapic_read', cpu: 0, reg: 'redir-lo', pin: 0 });
+    expect((r.lastRead() as number) & 1 << 14).not.toBe(0); // Remote IRR still set
+  });
+
+  it('a redirection-table write that changes the entry reruns the rendezvous and the EOI is forwarded again', () => {
+    const r = new Run('fixed', mach);
+    r.do({ k: 'lapic_write', cpu: 0, reg: 'ldr', value: 0x02000000 }, { k: 'enter', cpu: 0 },
+      { k: 'lapic_write', cpu: 1, reg: 'ldr', value: 0x04000000 }, { k: 'enter', cpu: 1 },
+      // A changed destination (MDA 0x03: still vCPU0 alone) makes vioapic_write rendezvous; an identical rewrite would not.
+      { k: 'ioapic_write', cpu: 0, pin: 0, vector: 0x40, dest: 3, trigger: 'level', masked: false, logical: true }, { k: 'enter', cpu: 0 },
+      { k: 'ioapic', pin: 0, op: 'assert' }, { k: 'pirq', cpu: 0 }, { k: 'enter', cpu: 0 });
+    const mk = r.mark();
+    r.do({ k: 'eoi', cpu: 0 });
+    expect(r.since(mk, 0)).toContain('vioapic_process_eoi');
+  });
+
+  it('end to end: the corpus reproducer is the documented lost EOI on every variant, clean on bare metal', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { findBackend } = await import('../../src/backends/registry.js');
+    const f = 'corpus/bhyve/bhyve-tmr-stale-after-ldr-write.json';
+    const sc = parseScenario(readFileSync(f, 'utf8'), f);
+    for (const v of ['prefix', 'fixed', 'main']) {
+      const res = runScenario(sc, bhyve, v);
+      expect(res.primary?.signature).toBe(`bhyve/${v}:stuck:eoi-lost-tmr-stale-after-ldr-write`);
+      expect(classify([bhyve], res.primary!.signature)).toBe('known');
+    }
+    expect(runScenario(sc, findBackend('baremetal')!, 'sdm').divergences).toEqual([]);
+  });
+});
