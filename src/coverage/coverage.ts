@@ -14,9 +14,16 @@ const MAP_SIZE = 1 << MAP_BITS;
 const WHERE: Record<string, number> = { guest: 0, hv: 1, blocked: 2 };
 const KIND = new Map<string, number>();
 
+// A fixed hash of the kind's name, not the order kinds were first seen: that order depended on
+// what ran earlier in the process, so the same seed could grow a different guided corpus.
 function kindCode(k: string): number {
   let c = KIND.get(k);
-  if (c === undefined) { c = KIND.size + 1; KIND.set(k, c); }
+  if (c === undefined) {
+    c = 0x811c9dc5;
+    for (let i = 0; i < k.length; i++) c = Math.imul(c ^ k.charCodeAt(i), 0x01000193);
+    c >>>= 0;
+    KIND.set(k, c);
+  }
   return c;
 }
 

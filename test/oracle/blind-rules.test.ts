@@ -19,12 +19,12 @@ import kvmNvmx from '../../src/backends/kvm-nvmx/index.js';
 import { rateAlarms } from '../../src/fuzz/rates.js';
 
 /** Run the campaign's own job loop (generation, judging, minimization) for `iterations`. */
-function campaign(b: Backend, variant: string, iterations: number) {
+function campaign(b: Backend, variant: string, iterations: number, engine?: 'random') {
   let clock = 0;
   const found: string[] = [];
   const stats = runJob([{ backend: b, variant }], {
-    seed: 'blind', job: 0, startIter: 0, deadline: iterations, maxEvents: 64, known: new Set(),
-  }, (f) => found.push(f.signature), () => {}, () => clock++);
+    seed: 'blind', job: 0, startIter: 0, deadline: iterations, maxEvents: 64, known: new Set(), ...(engine ? { engine } : {}),
+  } as Parameters<typeof runJob>[1], (f) => found.push(f.signature), () => {}, () => clock++);
   const unexpected = found.filter((s) => classify([b], s) === 'unexpected');
   return { stats, found, unexpected };
 }
@@ -129,7 +129,9 @@ describe('a documented cause that suddenly shows far more often', () => {
 
   it('stays quiet on the variant as it is', () => {
     const b = { ...kvmNvmx, variants: kvmNvmx.variants.filter((x) => x.name === 'fixed') };
-    const { stats } = campaign(b, 'fixed', 3000);
+    // The recorded rates are the generator's (random engine, the campaign's default); guided
+    // search shifts how often each cause shows, so it is not what they are compared with.
+    const { stats } = campaign(b, 'fixed', 3000, 'random');
     expect(rateAlarms([b], stats.bySignature, stats.perTarget)).toEqual([]);
   }, 120_000);
 });
