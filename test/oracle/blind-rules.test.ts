@@ -19,12 +19,12 @@ import kvmNvmx from '../../src/backends/kvm-nvmx/index.js';
 import { rateAlarms } from '../../src/fuzz/rates.js';
 
 /** Run the campaign's own job loop (generation, judging, minimization) for `iterations`. */
-function campaign(b: Backend, variant: string, iterations: number, engine?: 'random') {
+function campaign(b: Backend, variant: string, iterations: number, engine: 'guided' | 'random' = 'guided') {
   let clock = 0;
   const found: string[] = [];
   const stats = runJob([{ backend: b, variant }], {
-    seed: 'blind', job: 0, startIter: 0, deadline: iterations, maxEvents: 64, known: new Set(), ...(engine ? { engine } : {}),
-  } as Parameters<typeof runJob>[1], (f) => found.push(f.signature), () => {}, () => clock++);
+    seed: 'blind', job: 0, startIter: 0, deadline: iterations, maxEvents: 64, known: new Set(), engine,
+  }, (f) => found.push(f.signature), () => {}, () => clock++);
   const unexpected = found.filter((s) => classify([b], s) === 'unexpected');
   return { stats, found, unexpected };
 }
