@@ -85,6 +85,9 @@ function programmable(rng: Rng, backend: Backend, m: MachineConfig): void {
       if (!ids.includes(id)) ids.push(id);
     }
     m.apicIds = ids;
+    // A backend may declare the feature yet refuse some ID layouts (supports() says which): drop
+    // the draw then rather than generate a machine the backend refuses.
+    if (backend.supports(m) !== null) delete m.apicIds;
   }
   for (const p of m.ioapic) {
     if (f.ioapicLogical && chance(rng, 0.3)) { p.logical = true; p.dest = 1 + Math.floor(rng() * ((1 << m.vcpus) - 1)); }
@@ -135,19 +138,22 @@ const enum K {
 
 /** The backend's features the generator asks about, looked up once per interleaving. */
 interface Feats {
-  lint: boolean; time: boolean; msiLowest: boolean; svr: boolean; esr: boolean; idLdrDfr: boolean; lapicRead: boolean;
+  lint: boolean; time: boolean; msiLowest: boolean; svr: boolean; esr: boolean; idLdrDfr: boolean;
   lvtTimer: boolean; tscDeadline: boolean; int: boolean; selfIpi: boolean; ipiLowest: boolean; ipiDest32: boolean;
   ioapicWrite: boolean; ioapicRead: boolean; ioapicLogical: boolean; ioapicLowest: boolean; apicIds: boolean;
+  /** The local APIC registers the backend declares readable, per APIC mode (DFR does not exist in x2APIC mode). */
+  readX: readonly LapicReadReg[]; readX2: readonly LapicReadReg[];
 }
 
 function featsOf(be: Backend): Feats {
   const has = (f: Parameters<typeof hasFeature>[1]) => hasFeature(be, f);
   return {
     lint: has('lvt_lint'), time: has('time'), msiLowest: has('msi.lowest'), svr: has('lapic_write.svr'), esr: has('lapic_write.esr'),
-    idLdrDfr: has('lapic_write.id') && has('lapic_write.ldr') && has('lapic_write.dfr'), lapicRead: has('lapic_read.id'),
+    idLdrDfr: has('lapic_write.id') && has('lapic_write.ldr') && has('lapic_write.dfr'),
     lvtTimer: has('lvt_timer'), tscDeadline: has('tsc_deadline'), int: has('int'), selfIpi: has('self_ipi'), ipiLowest: has('ipi.lowest'),
     ipiDest32: has('ipi.dest32'), ioapicWrite: has('ioapic_write'), ioapicRead: has('ioapic_read'), ioapicLogical: has('ioapic.logical'),
     ioapicLowest: has('ioapic.lowest'), apicIds: has('machine.apicIds'),
+    readX: LAPIC_READ_X.filter((r) => has(`lapic_read.${r}`)), readX2: LAPIC_READ_X2.filter((r) => has(`lapic_read.${r}`)),
   };
 }
 
@@ -279,7 +285,7 @@ class Gen {
     if (f.svr) this.row(K.Svr, cpu, 1);
     if (f.esr) this.row(K.Esr, cpu, 0.5);
     if (!x2 && f.idLdrDfr) this.row(K.IdLdrDfr, cpu, 1);
-    if (f.lapicRead) this.row(K.LapicRead, cpu, 0.5);
+    if ((this.x2 ? f.readX2 : f.readX).length > 0) this.row(K.LapicRead, cpu, 0.5);
     if (f.lvtTimer) this.row(K.LvtTimer, cpu, 1.5);
     if (f.lint) this.row(K.LvtLint, cpu, 1);
     if (f.int) this.row(K.Int, cpu, 1);
@@ -354,7 +360,7 @@ class Gen {
         if (r < 0.8) return { k: 'lapic_write', cpu, reg: 'ldr', value: (Math.floor(rng() * 256) << 24) >>> 0 };
         return { k: 'lapic_write', cpu, reg: 'dfr', value: chance(rng, 0.5) ? 0xffffffff : 0x0fffffff };
       }
-      case K.LapicRead: return { k: 'lapic_read', cpu, reg: pick(rng, this.x2 ? LAPIC_READ_X2 : LAPIC_READ_X) };
+      case K.LapicRead: return { k: 'lapic_read', cpu, reg: pick(rng, this.x2 ? this.feats.readX2 : this.feats.readX) };
       case K.LvtTimer: {
         if (chance(rng, 0.5)) return { k: 'timer_initial', cpu, count: chance(rng, 0.1) ? 0 : 1 + Math.floor(rng() * 16) };
         const mode = f.tscDeadline && chance(rng, 0.3) ? 'tsc-deadline' as const : chance(rng, 0.5) ? 'periodic' as const : 'oneshot' as const;

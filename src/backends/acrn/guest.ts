@@ -85,7 +85,7 @@ function lapic_read(acrn: Acrn, t: AcrnVcpu, reg: LapicReadReg, index: number): 
     case 'ldr': value = p.ldr; break;
     case 'dfr': value = p.dfr; break;
     case 'svr': value = p.svr; break;
-    // tmcct is not declared (no timer model), but the generator draws it with lapic_read.id:
+    // No timer is modelled (lvt_timer is not declared), so no scenario can arm one:
     // vlapic_get_ccr of a timer never armed (TMICT 0) is 0.
     default: value = 0; break;
   }

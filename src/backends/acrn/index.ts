@@ -250,7 +250,7 @@ export const acrn: Backend = {
   // lowest-priority destinations, SELF_IPI (x2APIC guests are refused) and the timer are not
   // modelled yet and scenarios using them are refused as unsupported by this backend.
   features: ['ioapic_write', 'ioapic_read', 'int', 'lapic_read.id', 'lapic_read.version', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr',
-    'lapic_write.svr', 'lapic_write.esr'],
+    'lapic_read.tmcct', 'lapic_write.svr', 'lapic_write.esr'],
   supports(machine: MachineConfig): string | null {
     if (machine.nested) return 'ACRN\'s nested VMX (CONFIG_NVMX_ENABLED) is not modelled';
     if (machine.hyperv?.apicAssist) return 'ACRN offers no Hyper-V APIC assist';
