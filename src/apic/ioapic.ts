@@ -3,6 +3,7 @@
 // uses it, and so do backends whose hypervisor's vIOAPIC is not under study (they say so);
 // a backend that models its hypervisor's own vIOAPIC (kvm, bhyve) does not use it.
 import type { IoapicPin } from '../scenario/types.js';
+import { vecSet, vsAdd, type VecSet } from './vecset.js';
 
 export interface IoPin {
   readonly pin: number;
@@ -29,6 +30,12 @@ export interface IoPin {
    * 0 → 1 again ('reassert'), or a redirection-entry write with the line high ('rewrite').
    */
   levelAnomaly: '' | 'reassert' | 'rewrite';
+  /**
+   * Diagnostics: the vectors earlier redirection-entry writes replaced. An extra message a
+   * hypervisor sent with one of them, seen only after a later rewrite (in an IRR read, say), is
+   * still this pin's (the oracle names it after the pin's anomaly, not as an unexplained read).
+   */
+  readonly replaced: VecSet;
 }
 
 export type IoOp = 'assert' | 'deassert' | 'pulse' | 'mask' | 'unmask';
@@ -48,7 +55,7 @@ export class Ioapic {
   /** `send` delivers one message of a pin to its destination. */
   constructor(config: readonly IoapicPin[], private readonly send: (p: IoPin) => void) {
     for (const p of config) {
-      this.pins.set(p.pin, { pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, logical: p.logical ?? false, lowest: p.lowest ?? false, line: false, remoteIrr: false, edgeWhileMasked: false, unmaskedHigh: false, levelAnomaly: '' });
+      this.pins.set(p.pin, { pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, logical: p.logical ?? false, lowest: p.lowest ?? false, line: false, remoteIrr: false, edgeWhileMasked: false, unmaskedHigh: false, levelAnomaly: '', replaced: vecSet() });
     }
   }
 
@@ -108,6 +115,7 @@ export class Ioapic {
     if (!p) return;
     if (p.level && p.remoteIrr && p.line && !p.levelAnomaly) p.levelAnomaly = 'rewrite';
     if (p.masked && !e.masked && p.line) p.unmaskedHigh = true;
+    if (e.vector !== p.vector) vsAdd(p.replaced, p.vector);
     p.vector = e.vector;
     p.dest = e.dest;
     p.level = e.trigger === 'level';

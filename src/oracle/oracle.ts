@@ -23,7 +23,7 @@ import {
   ESR_RECV_ILLEGAL, ESR_SEND_ILLEGAL, NMI_VECTOR, Reference, SRC_NAMES, Trig, type CollapseListener, type DeliveryFault,
   type MisrouteListener,
 } from '../reference/lapic.js';
-import { REDIR_DELIVERY_STATUS, REDIR_REMOTE_IRR } from '../apic/ioapic.js';
+import { REDIR_DELIVERY_STATUS, REDIR_REMOTE_IRR, type IoPin } from '../apic/ioapic.js';
 import { GUEST_EVENTS, type Event, type MachineConfig, type Reg } from '../scenario/types.js';
 import {
   makeCause, makeSignature, type CauseClass, type Divergence, type DivergenceKind,
@@ -521,7 +521,7 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
         else if (heldAt) cause = makeCause('stuck', heldAt);
         else if (io) cause = makeCause('ioapic', io);
         else cause = makeCause(kind, site);
-        const pin = io ? this.pinOfVector(vector) : -1;
+        const pin = io ? this.pinOfVector(vector, true) : -1;
         const po = own > 0 ? -1 : this.pinOwned(pin);
         if (po >= 0) { this.record(kind, this.divergences[po]!.cause, cpu, msg, src); return; }
         const i = file(kind, cause, msg, src);
@@ -537,8 +537,11 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
   }
 
   /** The pin whose entry carries `vector` now (the one ioapicShape judges), or -1. */
-  private pinOfVector(vector: number): number {
+  private pinOfVector(vector: number, orReplaced = false): number {
     for (const p of this.ref.pins.values()) if (p.vector === vector) return p.pin;
+    // An extra message sent with a vector the entry carried before a rewrite is the pin's too
+    // (only for extra messages: a held vector an IPI now uses is not the pin's business).
+    if (orReplaced) for (const p of this.ref.pins.values()) if (vsHas(p.replaced, vector)) return p.pin;
     return -1;
   }
 
@@ -554,16 +557,22 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
   private ioapicShape(vector: number): string | null {
     for (const p of this.ref.pins.values()) {
       if (p.vector !== vector) continue;
-      if (p.level) {
-        if (p.levelAnomaly === 'rewrite') return 'level-resent-on-redirection-write';
-        if (p.levelAnomaly === 'reassert') return 'level-resent-on-reassert';
-        return p.remoteIrr ? 'level-resent-under-remote-irr' : 'level-extra-message';
-      }
-      if (p.edgeWhileMasked) return 'edge-raised-while-masked-sent';
-      if (p.unmaskedHigh) return 'edge-resent-on-unmask';
-      return 'edge-extra-message';
+      return this.pinShape(p);
     }
+    // A vector an entry carried before a rewrite: an extra message sent with it is that pin's.
+    for (const p of this.ref.pins.values()) if (vsHas(p.replaced, vector)) return this.pinShape(p);
     return null;
+  }
+
+  private pinShape(p: IoPin): string {
+    if (p.level) {
+      if (p.levelAnomaly === 'rewrite') return 'level-resent-on-redirection-write';
+      if (p.levelAnomaly === 'reassert') return 'level-resent-on-reassert';
+      return p.remoteIrr ? 'level-resent-under-remote-irr' : 'level-extra-message';
+    }
+    if (p.edgeWhileMasked) return 'edge-raised-while-masked-sent';
+    if (p.unmaskedHigh) return 'edge-resent-on-unmask';
+    return 'edge-extra-message';
   }
 
   readValue(cpu: number, reg: Reg, value: VecSet | number): void {
@@ -775,7 +784,7 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
       else if (extra < 16) cause = makeCause('read', 'irr-illegal-vector');
       else cause = makeCause('read', vsHas(a.everSent, extra) ? 'irr-stale' : 'irr-never-sent');
       // An extra message of a pin seen in IRR: the pin's state is the backend's own from here on.
-      const pin = io ? this.pinOfVector(extra) : -1;
+      const pin = io ? this.pinOfVector(extra, true) : -1;
       const po = this.pinOwned(pin);
       if (po >= 0) { this.record('read-mismatch', this.divergences[po]!.cause, cpu, msg, 'irr'); return; }
       const i = this.record('read-mismatch', cause, cpu, msg, 'irr');

@@ -28,4 +28,30 @@ describe('a pin owned by its first extra message', () => {
     expect(d.map((x) => x.cause)).toEqual(['ioapic:old-vector-resent-on-destination-write']);
     expect(d[0]!.symptoms).toContain('read-mismatch:tmr');
   });
+
+  it('bhyve: an edge raised while masked, sent on the unmasking rewrite and seen in IRR after a second rewrite, is the I/O APIC cause (not a read)', () => {
+    const d = runScenario(load('bhyve-masked-edge-sent-old-vector-read.json'), backend('bhyve'), 'fixed').divergences;
+    // The second rewrite's re-send of the line rides with the pin's first extra message.
+    expect(d.map((x) => x.cause)).toEqual(['ioapic:edge-raised-while-masked-sent']);
+    expect(d[0]!.symptoms).toEqual(expect.arrayContaining(['read-mismatch:irr', 'spurious:none']));
+  });
+
+  it('acrn/3374-adv: the same, with the extra vector seen in another vCPU\'s IRR', () => {
+    const d = runScenario(load('acrn-masked-edge-sent-old-vector-read.json'), backend('acrn'), '3374-adv').divergences;
+    expect(d.map((x) => x.cause)).toEqual(['ioapic:edge-raised-while-masked-sent']);
+  });
+});
+
+describe('an instance bare metal merged that the backend held apart is the hold (explain \'collapsed\')', () => {
+  it('xen 4.22: a level message on the bus at an SVR disable (optional), kept in IRR behind a blocked NMI past the boundary where bare metal would take it, then injected: the NMI hold, not a duplicate of its own', () => {
+    const d = runScenario(load('xen-optional-held-behind-blocked-nmi.json'), backend('xen'), '4.22').divergences;
+    expect(d.map((x) => x.cause)).toEqual(['stuck:intr-behind-blocked-nmi']);
+    expect(d[0]!.kind).toBe('duplicate');
+  });
+
+  it('baremetal stays clean on all three', () => {
+    for (const f of ['bhyve-masked-edge-sent-old-vector-read.json', 'acrn-masked-edge-sent-old-vector-read.json', 'xen-optional-held-behind-blocked-nmi.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
 });
