@@ -213,7 +213,9 @@ export class XenInstance implements BackendInstance, XenVm {
     // Bare metal merged (or, at a boundary where it would have taken it, settled as merged) an
     // instance that Xen keeps in IRR while svm_intr_assist stops at the blocked NMI: when it is
     // injected later, that is the NMI hold, not a second message.
-    if (what === 'collapsed' && vector >= 16 && vsHas(v.vlapic.irr, vector) && v.nmiPending && v.interceptIret) return 'intr-behind-blocked-nmi';
+    // (Whether the IRET intercept is still armed or has fired and Xen waits for the IRET to retire
+    // with a VINTR window for the NMI: hvm_vcpu_has_pending_irq returns the NMI first either way.)
+    if (what === 'collapsed' && vector >= 16 && vsHas(v.vlapic.irr, vector) && v.nmiPending) return 'intr-behind-blocked-nmi';
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) {
       // A phantom EOI of a level vector reaches vioapic_update_EOI: Remote IRR is cleared while
       // the guest still handles the interrupt, and a line still asserted is sent again.
