@@ -25,6 +25,8 @@ class Sink implements ObsSink {
   crash(): void { throw new Error('no crash expected'); }
   l1Exit(): void { throw new Error('no nested guests'); }
   l2Deliver(): void { throw new Error('no nested guests'); }
+  readonly arb: number[] = [];
+  arbitrated(cpu: number): void { this.arb.push(cpu); this.log.push(`arbitrated ${cpu}`); }
 }
 
 const X2: MachineConfig = { vcpus: 2, apic: 'x2apic', ioapic: [] };
@@ -391,5 +393,58 @@ describe('xen: 32-bit x2APIC destinations (vlapic_ipi: dest = _VLAPIC_ID(vlapic,
       { k: 'lapic_write', cpu: 3, reg: 'dfr', value: 0x0fffffff }, ent(3), { k: 'lapic_write', cpu: 3, reg: 'ldr', value: 0xf2000000 }, ent(3),
       { k: 'ipi', cpu: 0, vector: A, logical: true, dest: 0xff }, ent(0));
     expect([0, 1, 2, 3].map((c) => [...r.isr(c), ...r.irr(c)])).toEqual([[A], [], [], [A]]);
+  });
+});
+
+describe('xen: lowest priority (vlapic_lowest_prio: lowest vlapic_get_ppr, round robin from round_robin_prev_vcpu)', () => {
+  const tpr = (cpu: number, value: number): Event => ({ k: 'tpr', cpu, value, via: 'mmio' });
+
+  it.each(VARIANTS)('%s: the enabled, matching vCPU with the lowest PPR wins; ties go round-robin after the last choice', (variant) => {
+    const r = new Run(variant, X24);
+    // PPRs: vCPU 0 0x30, vCPU 1 0x50, vCPU 2 0x20, vCPU 3 0x20 (TASKPRI through the MSR write).
+    r.do(tpr(0, 0x30), ent(0), tpr(1, 0x50), ent(1), tpr(2, 0x20), ent(2), tpr(3, 0x20), ent(3));
+    // round_robin_prev_vcpu starts at 0: the scan is 1, 2, 3, 0; strict < keeps vCPU 2 over 3.
+    r.do({ k: 'msi', dest: 0x0f, vector: A, logical: true, lowest: true });
+    expect(r.sink.arb).toEqual([2]);
+    expect(r.irr(2)).toEqual([A]);
+    // Now the scan starts after 2: 3 first, so the tie goes to vCPU 3.
+    r.do({ k: 'msi', dest: 0x0f, vector: B, logical: true, lowest: true });
+    expect(r.sink.arb).toEqual([2, 3]);
+    expect(r.irr(3)).toEqual([B]);
+    // Only the addressed vCPUs compete: logical 0x3 is vCPUs 0 and 1.
+    r.do({ k: 'msi', dest: 0x03, vector: 0x61, logical: true, lowest: true });
+    expect(r.sink.arb).toEqual([2, 3, 0]);
+    // The choice is reported before the event is (the reference mirrors it at `executed`).
+    const i = r.sink.log.lastIndexOf('arbitrated 0');
+    expect(r.sink.log.indexOf('executed 10', i)).toBeGreaterThan(i);
+  });
+
+  it('a software-disabled vlapic is never chosen (vlapic_enabled); an IPI with an illegal vector moves the round robin and sets SENDILL', () => {
+    const r = new Run('4.22', X24);
+    r.do({ k: 'lapic_write', cpu: 1, reg: 'svr', value: 0xff }, ent(1));
+    r.do({ k: 'ipi', cpu: 0, vector: 5, logical: true, dest: 0x0e, lowest: true }, ent(0));
+    expect(r.sink.arb).toEqual([2]); // the scan after 0: 1 (disabled), 2 (first with the lowest PPR)
+    expect([1, 2, 3].map((c) => r.irr(c))).toEqual([[], [], []]);
+    r.do({ k: 'ipi', cpu: 0, vector: A, logical: true, dest: 0x0e, lowest: true }, ent(0));
+    expect(r.sink.arb).toEqual([2, 3]);
+    expect(r.irr(3)).toEqual([A]);
+  });
+
+  it('interleavings with lowest-priority IPIs, MSIs and a lowest-priority level entry are clean against the reference on every tree', () => {
+    const m: MachineConfig = { vcpus: 4, apic: 'xapic', ioapic: [{ pin: 5, vector: 0x75, dest: 0x0c, trigger: 'level', masked: false, logical: true, lowest: true }] };
+    const ev: Event[] = [
+      tpr(2, 0x40), ent(2),
+      { k: 'ioapic', pin: 5, op: 'assert' }, { k: 'pirq', cpu: 3 }, ent(3),
+      { k: 'msi', dest: 0x06, vector: A, logical: true, lowest: true }, { k: 'pirq', cpu: 1 }, ent(1),
+      { k: 'ipi', cpu: 0, vector: B, logical: true, dest: 0x0f, lowest: true }, ent(0), { k: 'pirq', cpu: 2 }, ent(2),
+      { k: 'ioapic', pin: 5, op: 'deassert' }, { k: 'eoi', cpu: 3 }, ent(3), { k: 'iret', cpu: 3 },
+      { k: 'ioapic', pin: 5, op: 'assert' }, { k: 'pirq', cpu: 3 }, ent(3), { k: 'pirq', cpu: 2 }, ent(2),
+    ];
+    for (const variant of VARIANTS) {
+      const r = new Run(variant, m);
+      r.do(...ev);
+      expect(r.sink.arb.length).toBe(4);
+      expect(judge(variant, m, ev)).toEqual([]);
+    }
   });
 });

@@ -18,11 +18,12 @@ export const xen: Backend = {
   // (vlapic_read_aligned: ID = 2 x vcpu_id, TMCCT 0 with no timer feature); SELF_IPI
   // (guest_wrmsr_x2apic → vlapic_ipi); SVR, ESR, ID, LDR and DFR writes (vlapic_reg_write: Xen
   // stores an ID write and matches the new ID); 32-bit x2APIC ICR destinations (vlapic_ipi →
-  // vlapic_match_dest). Not yet: lowest-priority delivery (vlapic_lowest_prio), machine.apicIds
-  // (Xen's IDs are fixed at 2 x vcpu_id; the model renumbers the scenario's IDs, see
-  // machine.ts xenApicId), the timer, LINTs; scenarios using them are refused as unsupported.
+  // vlapic_match_dest); lowest-priority IPIs, MSIs and entries (vlapic_lowest_prio, its round
+  // robin, reported through ObsSink.arbitrated). Not yet: machine.apicIds (Xen's IDs are fixed
+  // at 2 x vcpu_id; the model renumbers the scenario's IDs, see machine.ts xenApicId), the
+  // timer, LINTs; scenarios using them are refused as unsupported.
   features: [
-    'ioapic_write', 'ioapic_read', 'ioapic.logical', 'int', 'self_ipi', 'ipi.dest32',
+    'ioapic_write', 'ioapic_read', 'ioapic.logical', 'ioapic.lowest', 'int', 'self_ipi', 'ipi.dest32', 'ipi.lowest', 'msi.lowest',
     'lapic_write.svr', 'lapic_write.esr', 'lapic_write.id', 'lapic_write.ldr', 'lapic_write.dfr',
     'lapic_read.id', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.version', 'lapic_read.tmcct',
   ],

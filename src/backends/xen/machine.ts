@@ -18,7 +18,7 @@ import { initialize, noteAvoidedEoi, viridianWrmsrVpAssist } from './viridian.js
 import { XenVioapic } from './vioapic.js';
 import {
   VLAPIC_VERSION, findHighestIsr, matchMask, vlapicDfrWrite, vlapicEOISet, vlapicEsrWrite, vlapicGetPpr, vlapicId, vlapicIdWrite,
-  vlapicIpi, vlapicLdrWrite, vlapicSetIrq, vlapicSpivWrite,
+  vlapicIpi, vlapicLdrWrite, vlapicLowestPrio, vlapicSetIrq, vlapicSpivWrite,
 } from './vlapic.js';
 
 type GuestEvent = Extract<Event, { cpu: number }>;
@@ -62,6 +62,7 @@ export class XenInstance implements BackendInstance, XenVm {
   readonly apicAssist: boolean;
   readonly vioapic: XenVioapic;
   crashed = false;
+  roundRobinPrevVcpu = 0;
   /** Diagnostics: each vCPU's addressing as bare metal has it (the scenario's numbering). */
   private readonly archAddrs: ApicAddr[] = [];
 
@@ -88,11 +89,20 @@ export class XenInstance implements BackendInstance, XenVm {
       this.vcpu.push(v);
       this.archAddrs.push({ id: i, ldr: 0, flat: true });
     }
-    this.vioapic = new XenVioapic(machine.ioapic, (dest, logical, vector, level, from) => {
-      // vioapic_deliver, dest_Fixed: every vCPU vlapic_match_dest(vlapic, NULL, 0, dest, dest_mode) matches.
+    this.vioapic = new XenVioapic(machine.ioapic, (dest, logical, lowest, vector, level, from) => {
       const xdest = logical ? xenLogicalDest(this.mode, this.code.x2apicLdrFromId, dest) : xenApicId(this.mode, dest);
       const mask = matchMask(this, -1, 'none', xdest, logical);
       this.noteRouting(mask, -1, 'none', logical, dest, vector);
+      if (lowest) {
+        // dest_LowestPrio (no IRQ0_SPECIAL_ROUTING: scenario pins are not GSI 0).
+        const target = vlapicLowestPrio(this, -1, 'none', xdest, logical);
+        if (target >= 0) {
+          this.sink.arbitrated?.(target);
+          this.fixedIrq(target, vector, level, from);
+        }
+        return;
+      }
+      // dest_Fixed: every vCPU vlapic_match_dest(vlapic, NULL, 0, dest, dest_mode) matches.
       for (let i = 0; i < this.nvcpus; i++) if (mask & (1 << i)) this.fixedIrq(i, vector, level, from);
     });
     // Windows writes HV_X64_MSR_VP_ASSIST_PAGE on every vCPU at boot: a Hyper-V machine
@@ -111,12 +121,13 @@ export class XenInstance implements BackendInstance, XenVm {
 
   apply(ev: Event, index: number): void {
     switch (ev.k) {
+      // A device's message is applied before the event is reported executed: a lowest-priority
+      // message's choice (ObsSink.arbitrated) must come first.
       case 'msi':
+        this.msi(ev.dest, ev.vector, ev.logical ?? false, ev.lowest ?? false);
         this.sink.executed(index);
-        this.msi(ev.dest, ev.vector, ev.logical ?? false);
         break;
       case 'ioapic':
-        this.sink.executed(index);
         switch (ev.op) {
           case 'assert': this.vioapic.assert(ev.pin, DEVICE_CPU); break;
           case 'deassert': this.vioapic.deassert(ev.pin); break;
@@ -124,6 +135,7 @@ export class XenInstance implements BackendInstance, XenVm {
           case 'mask': this.vioapic.setMask(ev.pin, true, DEVICE_CPU); break;
           case 'unmask': this.vioapic.setMask(ev.pin, false, DEVICE_CPU); break;
         }
+        this.sink.executed(index);
         break;
       case 'exit': this.exit(ev.cpu, ev.reason, index); break;
       case 'enter': enter(this, ev.cpu); break;
@@ -292,10 +304,19 @@ export class XenInstance implements BackendInstance, XenVm {
    * hvm_inject_msi → vmsi_deliver, dest_Fixed, edge, from device context: every vCPU
    * vlapic_match_dest(target, NULL, 0, dest, dest_mode) matches (the 8-bit address field).
    */
-  private msi(dest: number, vector: number, logical: boolean): void {
+  private msi(dest: number, vector: number, logical: boolean, lowest: boolean): void {
     const xdest = logical ? xenLogicalDest(this.mode, this.code.x2apicLdrFromId, dest) : xenApicId(this.mode, dest);
     const mask = matchMask(this, -1, 'none', xdest, logical);
     this.noteRouting(mask, -1, 'none', logical, dest, vector);
+    if (lowest) {
+      // dest_LowestPrio: vlapic_lowest_prio, then vmsi_inj_irq on its choice (-ESRCH if none).
+      const target = vlapicLowestPrio(this, -1, 'none', xdest, logical);
+      if (target >= 0) {
+        this.sink.arbitrated?.(target);
+        this.fixedIrq(target, vector, false, DEVICE_CPU);
+      }
+      return;
+    }
     for (let i = 0; i < this.nvcpus; i++) {
       if ((mask & (1 << i)) !== 0) this.fixedIrq(i, vector, false, DEVICE_CPU);
     }
@@ -568,11 +589,14 @@ export class XenInstance implements BackendInstance, XenVm {
       case 'ipi': {
         this.apicAccess(cpu, true);
         this.sink.step(cpu, 'vlapic_ipi');
-        this.sink.executed(index);
+        const lowest = (ev.lowest ?? false) && !(ev.nmi ?? false);
+        // A lowest-priority IPI's choice is reported before the instruction (ObsSink.arbitrated).
+        if (!lowest) this.sink.executed(index);
         const sh = ev.shorthand ?? 'none', logical = ev.logical ?? false, d = ev.dest ?? 0;
         const xdest = logical ? xenLogicalDest(this.mode, this.code.x2apicLdrFromId, d) : xenApicId(this.mode, d);
         if (ev.nmi || ev.vector >= 16) this.noteRouting(matchMask(this, cpu, sh, xdest, logical), cpu, sh, logical, d, ev.nmi ? 2 : ev.vector);
-        vlapicIpi(this, cpu, ev.vector, ev.nmi ?? false, sh, logical, xdest);
+        vlapicIpi(this, cpu, ev.vector, ev.nmi ?? false, sh, logical, xdest, lowest);
+        if (lowest) this.sink.executed(index);
         vmexitEnd(this, cpu);
         return;
       }
@@ -590,8 +614,8 @@ export class XenInstance implements BackendInstance, XenVm {
         vmexitBegin(this, cpu, 'npf');
         this.sink.step(cpu, 'vioapic_write_indirect');
         updateGuestEip(this, cpu);
+        this.vioapic.write(ev.pin, ev, cpu); // before it is reported: a lowest-priority send's choice comes first
         this.sink.executed(index);
-        this.vioapic.write(ev.pin, ev, cpu);
         vmexitEnd(this, cpu);
         return;
       case 'ioapic_read': {

@@ -129,6 +129,31 @@ export function matchMask(vm: XenVm, source: number, shorthand: Shorthand, dest:
   return mask;
 }
 
+/**
+ * vlapic_lowest_prio (the same in every tree modelled): scan the vCPUs round-robin from the one
+ * after round_robin_prev_vcpu, wrapping, up to and including it; among those vlapic_match_dest
+ * matches and vlapic_enabled, the first with the lowest vlapic_get_ppr (strict <) wins and
+ * becomes round_robin_prev_vcpu. It reads the other vCPUs' TASKPRI and ISR as they are (an EOI
+ * avoided through the assist still counts; a CR8 write not yet synced at a #VMEXIT does not).
+ * Returns the vcpu_id, or -1 (NULL) when no enabled vlapic matches.
+ */
+export function vlapicLowestPrio(vm: XenVm, source: number, shorthand: Shorthand, dest: number, logical: boolean): number {
+  const old = vm.roundRobinPrevVcpu;
+  let target = -1;
+  let targetPpr = Infinity;
+  let i = old;
+  do {
+    i = i + 1 < vm.nvcpus ? i + 1 : 0; // v->next_in_list ?: d->vcpu[0]
+    const vl = vm.vcpu[i]!.vlapic;
+    if (vlapicMatchDest(vm, i, source, shorthand, dest, logical) && vl.enabled) {
+      const ppr = vlapicGetPpr(vl);
+      if (ppr < targetPpr) { target = i; targetPpr = ppr; }
+    }
+  } while (i !== old);
+  if (target >= 0) vm.roundRobinPrevVcpu = target;
+  return target;
+}
+
 /** Clear an ISR bit (and the diagnostics that follow it). */
 function isrClear(v: XenVcpu, vector: number): void {
   vsDel(v.vlapic.isr, vector);
@@ -170,12 +195,21 @@ function acceptNmi(vm: XenVm, target: number, from: number): void {
 }
 
 /**
- * vlapic_ipi for FIXED and NMI: a FIXED vector below 16 sets SENDILL in the sender and goes
- * nowhere; otherwise for_each_vcpu in vcpu_id order, every vCPU vlapic_match_dest accepts
- * (vlapic_accept_irq). `dest` is _VLAPIC_ID(vlapic, icr_high): the 32-bit ICR destination in
- * x2APIC mode, ICR2[31:24] in xAPIC mode.
+ * vlapic_ipi for FIXED, LOWEST and NMI. LOWEST: vlapic_lowest_prio first (its round robin moves
+ * even for an illegal vector), then SENDILL for a vector below 16, else vlapic_accept_irq on the
+ * target; the choice is reported to the sink (ObsSink.arbitrated). FIXED: a vector below 16 sets
+ * SENDILL in the sender and goes nowhere; otherwise for_each_vcpu in vcpu_id order, every vCPU
+ * vlapic_match_dest matches accepts (vlapic_accept_irq). `dest` is _VLAPIC_ID(vlapic, icr_high):
+ * the 32-bit ICR destination in x2APIC mode, ICR2[31:24] in xAPIC mode.
  */
-export function vlapicIpi(vm: XenVm, sender: number, vector: number, nmi: boolean, shorthand: Shorthand, logical: boolean, dest: number): void {
+export function vlapicIpi(vm: XenVm, sender: number, vector: number, nmi: boolean, shorthand: Shorthand, logical: boolean, dest: number, lowest = false): void {
+  if (lowest && !nmi) {
+    const target = vlapicLowestPrio(vm, sender, shorthand, dest, logical);
+    if (target >= 0) vm.sink.arbitrated?.(target);
+    if (vector < 16) vlapicError(vm, vm.vcpu[sender]!.vlapic, APIC_ESR_SENDILL);
+    else if (target >= 0 && vm.vcpu[target]!.vlapic.enabled) vlapicSetIrq(vm, target, vector, false, sender);
+    return;
+  }
   if (!nmi && vector < 16) {
     vlapicError(vm, vm.vcpu[sender]!.vlapic, APIC_ESR_SENDILL);
     return;
