@@ -386,6 +386,17 @@ describe('xen: 32-bit x2APIC destinations (vlapic_ipi: dest = _VLAPIC_ID(vlapic,
     expect(causes.every((c) => c.endsWith(':known'))).toBe(true);
   });
 
+  it('the owed copy keeps its cause when a later IPI of the same vector is in IRR (rates seed, minimized; was stuck:irr)', () => {
+    const ev: Event[] = [
+      { k: 'ipi', cpu: 1, vector: 0x20, shorthand: 'all' }, ent(1), { k: 'sti', cpu: 1 },
+      { k: 'ipi', cpu: 1, vector: 0x30, logical: true, dest: 0xffffffff }, ent(1),
+      { k: 'ipi', cpu: 0, vector: 0x30, shorthand: 'others' }, { k: 'cli', cpu: 1 },
+    ];
+    const causes = judge('first', X2, ev);
+    expect(causes[0]).toBe('stuck:logical-broadcast-not-matched:known');
+    expect(causes.every((c) => c.endsWith(':known') || c.endsWith(':expected'))).toBe(true);
+  });
+
   it('xAPIC: logical 0xFF misses a flat vCPU whose LDR is 0 and every cluster-model vCPU outside cluster 15', () => {
     const r = new Run('4.22', XA4);
     r.do({ k: 'lapic_write', cpu: 1, reg: 'ldr', value: 0 }, ent(1),

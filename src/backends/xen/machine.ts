@@ -196,8 +196,9 @@ export class XenInstance implements BackendInstance, XenVm {
   whereStuck(cpu: number, vector: number): string | undefined {
     const v = this.vcpu[cpu]!;
     const vl = v.vlapic;
-    // A message bare metal sent here never came: Xen's destination matching left this vCPU out.
-    if (vector >= 0 && v.misrouted[vector] && !(vector === 2 ? v.nmiPending : vsHas(vl.irr, vector))) return v.misrouted[vector];
+    // A message bare metal sent here never came (Xen's destination matching left this vCPU out):
+    // whatever is in IRR now is some later message's copy, until the vector is acked.
+    if (vector >= 0 && v.misrouted[vector]) return v.misrouted[vector];
     if (vector === 2) {
       if (!v.nmiPending) return undefined;
       // hvm_hlt took the vCPU down (HLT with IF = 0) with the NMI already pending: the
