@@ -441,6 +441,14 @@ describe('xen: lowest priority (vlapic_lowest_prio: lowest vlapic_get_ppr, round
     expect(r.irr(3)).toEqual([A]);
   });
 
+  it('an illegal-vector lowest-priority IPI: SENDILL in the sender only, as for FIXED (read:esr-riv-missing on the chosen vCPU)', () => {
+    const ev: Event[] = [
+      { k: 'ipi', cpu: 0, vector: 5, logical: true, dest: 3, lowest: true }, ent(0), { k: 'pirq', cpu: 1 }, ent(1),
+      { k: 'lapic_write', cpu: 1, reg: 'esr', value: 0 }, ent(1), { k: 'read', cpu: 1, reg: 'esr' },
+    ];
+    for (const variant of VARIANTS) expect(judge(variant, X2, ev)).toEqual(['read:esr-riv-missing:known']);
+  });
+
   it('interleavings with lowest-priority IPIs, MSIs and a lowest-priority level entry are clean against the reference on every tree', () => {
     const m: MachineConfig = { vcpus: 4, apic: 'xapic', ioapic: [{ pin: 5, vector: 0x75, dest: 0x0c, trigger: 'level', masked: false, logical: true, lowest: true }] };
     const ev: Event[] = [

@@ -61,7 +61,8 @@ const COMMON: CauseDoc[] = [
   {
     cause: 'read:esr-riv-missing',
     why: 'vlapic_ipi sets SENDILL in the sender for a FIXED IPI with a vector < 16 and breaks out before any receiver '
-      + `is matched, so no receiver (the sender itself included) latches RECVILL. [vlapic.c vlapic_ipi @ ${ALL}]`,
+      + 'is matched, so no receiver (the sender itself included) latches RECVILL; a LOWEST one likewise (vlapic_lowest_prio '
+      + `picks a target, but only vlapic_error runs). [vlapic.c vlapic_ipi @ ${ALL}]`,
   },
   {
     cause: 'read:tpr-mismatch',
