@@ -92,8 +92,8 @@ const COMMON: CauseDoc[] = [
  * a logical destination to vlapic_match_logical_addr, which has no broadcast case.
  * docs/findings/xen-logical-broadcast-not-matched.md.
  */
-const LOGICAL_BROADCAST: CauseDoc[] = ['stuck', 'read', 'ioapic'].map((kind): CauseDoc => ({
-  cause: `${kind}:logical-broadcast-not-matched`,
+const LOGICAL_BROADCAST: CauseDoc[] = [{
+  cause: 'stuck:logical-broadcast-not-matched',
   why: 'vlapic_match_dest hands a logical destination to vlapic_match_logical_addr, which matches it as an ordinary '
     + 'MDA: in x2APIC mode an IPI to 0xFFFFFFFF in logical mode needs LDR[31:16] = 0xFFFF (no vCPU has it), so it reaches '
     + 'nobody; in xAPIC mode a logical 0xFF reaches only flat-model vCPUs with a non-zero LDR and cluster-model vCPUs of '
@@ -102,7 +102,7 @@ const LOGICAL_BROADCAST: CauseDoc[] = ['stuck', 'read', 'ioapic'].map((kind): Ca
     + 'does. The same matching serves IPIs (vlapic_ipi), MSIs (vmsi_deliver) and the vIOAPIC (vioapic_deliver: a level '
     + 'entry then keeps Remote IRR set with no vCPU to EOI it). docs/findings/xen-logical-broadcast-not-matched.md. '
     + `[vlapic.c vlapic_match_logical_addr, vlapic_match_dest @ ${ALL} and c447b7308b]`,
-}));
+}];
 
 /**
  * The APIC numbering every tree shares: Xen's vCPU i has APIC ID 2i; a scenario's machine without
