@@ -25,6 +25,8 @@ class Sink implements ObsSink {
   crash(): void { throw new Error('no crash expected'); }
   l1Exit(): void { throw new Error('no nested guests'); }
   l2Deliver(): void { throw new Error('no nested guests'); }
+  readonly arb: number[] = [];
+  arbitrated(cpu: number): void { this.arb.push(cpu); this.log.push(`arbitrated ${cpu}`); }
 }
 
 const X2: MachineConfig = { vcpus: 2, apic: 'x2apic', ioapic: [] };
@@ -241,5 +243,227 @@ describe('xen: ESR writes (vlapic_reg_write(APIC_ESR))', () => {
     r.do(...ev);
     expect(r.sink.reads.map((x) => x.value)).toEqual([0x20, 0x20]);
     expect(judge('rework', X2, ev)).toEqual(['read:esr-extra-bits:known']);
+  });
+});
+
+// ------------------------------------------------------------------ issue 8, part 2: addressing
+// vlapic_reg_write(APIC_ID/APIC_LDR/APIC_DFR), vlapic_match_dest / vlapic_match_logical_addr, and
+// the callers that route through them: vlapic_ipi, vmsi_deliver, vioapic_deliver (identical in
+// 10a674b4, 48a933ee, 66bf4ef0 and RELEASE-4.22.0; vlapic_match_logical_addr unchanged at c447b7308b).
+const XA4: MachineConfig = { vcpus: 4, apic: 'xapic', ioapic: [] };
+const X24: MachineConfig = { vcpus: 4, apic: 'x2apic', ioapic: [] };
+const ent = (cpu: number): Event => ({ k: 'enter', cpu });
+
+describe('xen: APIC ID writes (vlapic_reg_write(APIC_ID) stores the value; VLAPIC_ID follows it)', () => {
+  it.each(VARIANTS)('%s: a physical IPI reaches the vCPU by its new ID, not by its old one', (variant) => {
+    const r = new Run(variant, XA4);
+    // vCPU 1 takes the scenario's ID 5 (Xen's renumbered 10: vlapic_reg_write stores it as written).
+    r.do({ k: 'lapic_write', cpu: 1, reg: 'id', value: 0x05000000 }, ent(1));
+    expect(r.sink.log).toContain('1 vlapic_reg_write(APIC_ID)');
+    expect(r.read(1, 'id')).toBe(0x0a000000);
+    r.do({ k: 'ipi', cpu: 0, vector: A, dest: 5 }, ent(0), { k: 'ipi', cpu: 0, vector: B, dest: 1 }, ent(0));
+    expect(r.irr(1)).toEqual([A]);
+    expect(r.irr(2)).toEqual([]);
+    expect(r.irr(3)).toEqual([]);
+    // Two vCPUs sharing an ID both accept (for_each_vcpu with vlapic_match_dest).
+    r.do({ k: 'lapic_write', cpu: 3, reg: 'id', value: 0x05000000 }, ent(3), { k: 'ipi', cpu: 0, vector: B, dest: 5 }, ent(0));
+    expect(r.irr(1)).toEqual([A, B]);
+    expect(r.irr(3)).toEqual([B]);
+  });
+
+  it('the same interleaving is clean against the reference, an MSI and a redirection entry follow the new ID too; only the ID read shows the numbering', () => {
+    const m: MachineConfig = { vcpus: 4, apic: 'xapic', ioapic: [{ pin: 2, vector: 0x62, dest: 7, trigger: 'edge', masked: false }] };
+    const ev: Event[] = [
+      { k: 'lapic_write', cpu: 2, reg: 'id', value: 0x07000000 }, ent(2),
+      { k: 'ipi', cpu: 0, vector: A, dest: 7 }, ent(0), { k: 'msi', dest: 7, vector: B }, { k: 'ioapic', pin: 2, op: 'pulse' },
+      { k: 'ipi', cpu: 0, vector: 0x71, dest: 2 }, ent(0),
+      { k: 'pirq', cpu: 2 }, ent(2), { k: 'eoi', cpu: 2 }, ent(2), { k: 'iret', cpu: 2 }, ent(2), { k: 'eoi', cpu: 2 }, ent(2), { k: 'iret', cpu: 2 },
+      ent(2), { k: 'eoi', cpu: 2 }, ent(2), { k: 'iret', cpu: 2 },
+    ];
+    for (const variant of VARIANTS) {
+      const r = new Run(variant, m);
+      r.do(...ev);
+      expect(r.sink.delivered).toEqual([0x62, B, A]);
+      expect(judge(variant, m, ev)).toEqual([]);
+      expect(judge(variant, m, [...ev, ent(2), { k: 'lapic_read', cpu: 2, reg: 'id' }])).toEqual(['read:apic-id-twice-vcpu-id:known']);
+    }
+  });
+});
+
+describe('xen: LDR and DFR writes (vlapic_reg_write: LDR & APIC_LDR_MASK, DFR | 0x0FFFFFFF)', () => {
+  it('read back as Xen stores them', () => {
+    const r = new Run('4.22', XA);
+    r.do({ k: 'lapic_write', cpu: 1, reg: 'ldr', value: 0x21000000 }, ent(1), { k: 'lapic_write', cpu: 1, reg: 'dfr', value: 0x0fffffff }, ent(1));
+    expect(r.read(1, 'ldr')).toBe(0x21000000);
+    expect(r.read(1, 'dfr')).toBe(0x0fffffff);
+  });
+
+  it.each(VARIANTS)('%s: vlapic_match_logical_addr matches each vlapic by its own DFR model', (variant) => {
+    const r = new Run(variant, XA4);
+    // vCPU 1: cluster 2, member 1; vCPU 2: flat, logical ID 0x20 (bit 5).
+    r.do({ k: 'lapic_write', cpu: 1, reg: 'dfr', value: 0x0fffffff }, ent(1), { k: 'lapic_write', cpu: 1, reg: 'ldr', value: 0x21000000 }, ent(1),
+      { k: 'lapic_write', cpu: 2, reg: 'ldr', value: 0x20000000 }, ent(2));
+    r.do({ k: 'ipi', cpu: 0, vector: A, logical: true, dest: 0x21 }, ent(0));
+    expect([r.irr(1), r.irr(2), r.irr(3)]).toEqual([[A], [A], []]); // cluster 2 member 1; flat 0x20 & 0x21
+    r.do({ k: 'ipi', cpu: 0, vector: B, logical: true, dest: 0x11 }, ent(0));
+    expect([r.irr(0), r.irr(1), r.irr(2)]).toEqual([[B], [A], [A]]); // flat vCPU 0 (bit 0); cluster 1 is not vCPU 1's
+  });
+
+  it('generated-style interleavings of these writes and logical IPIs are clean on every tree', () => {
+    const ev: Event[] = [
+      { k: 'lapic_write', cpu: 1, reg: 'dfr', value: 0x0fffffff }, ent(1), { k: 'lapic_write', cpu: 1, reg: 'ldr', value: 0x21000000 }, ent(1),
+      { k: 'lapic_write', cpu: 3, reg: 'ldr', value: 0x20000000 }, ent(3),
+      { k: 'ipi', cpu: 0, vector: A, logical: true, dest: 0x21 }, ent(0), { k: 'ipi', cpu: 0, vector: B, logical: true, dest: 0x12 }, ent(0),
+      { k: 'pirq', cpu: 1 }, ent(1), { k: 'pirq', cpu: 3 }, ent(3), { k: 'read', cpu: 2, reg: 'irr' },
+    ];
+    for (const variant of VARIANTS) expect(judge(variant, XA4, ev)).toEqual([]);
+  });
+});
+
+describe('xen: logical redirection entries (vioapic_deliver → vlapic_match_dest; TMR set by vlapic_set_irq)', () => {
+  const L = 0x6a;
+  const m: MachineConfig = { vcpus: 4, apic: 'xapic', ioapic: [{ pin: 3, vector: L, dest: 0x04, trigger: 'level', masked: false, logical: true }] };
+
+  it.each(VARIANTS)('%s: a level entry to logical 0x04 goes to vCPU 2; TMR is set where it is accepted, so an LDR write before the EOI loses nothing', (variant) => {
+    const r = new Run(variant, m);
+    r.do({ k: 'ioapic', pin: 3, op: 'assert' }, { k: 'pirq', cpu: 2 }, ent(2));
+    expect(r.sink.delivered).toEqual([L]);
+    expect(r.inst.snapshot(2).extra).toContain(`tmr={0x${L.toString(16)}}`);
+    // The guest moves vCPU 2 out of the entry's logical destination before EOIing: unlike bhyve's
+    // vioapic_update_tmr (docs/findings/bhyve-tmr-stale-after-ldr-write.md), Xen's TMR bit is the
+    // acceptance's, and vlapic_handle_EOI → vioapic_update_EOI clears Remote IRR.
+    r.do({ k: 'ioapic', pin: 3, op: 'deassert' }, { k: 'lapic_write', cpu: 2, reg: 'ldr', value: 0x40000000 }, ent(2),
+      { k: 'eoi', cpu: 2 }, ent(2), { k: 'iret', cpu: 2 }, { k: 'ioapic_read', cpu: 0, reg: 'redir-lo', pin: 3 });
+    expect(r.sink.reads.at(-1)!.value).toBe(L | 1 << 11 | 1 << 15); // logical, level, Remote IRR clear
+    // The next assertion is sent by the entry's MDA, which now matches no LDR.
+    r.do({ k: 'ioapic', pin: 3, op: 'assert' });
+    expect([0, 1, 2, 3].map((c) => r.irr(c))).toEqual([[], [], [], []]);
+  });
+
+  it('the same interleaving, and a rewrite of the entry to logical 0x08, are clean against the reference', () => {
+    const ev: Event[] = [
+      { k: 'ioapic', pin: 3, op: 'assert' }, { k: 'pirq', cpu: 2 }, ent(2), { k: 'ioapic', pin: 3, op: 'deassert' },
+      { k: 'lapic_write', cpu: 2, reg: 'ldr', value: 0x40000000 }, ent(2), { k: 'eoi', cpu: 2 }, ent(2), { k: 'iret', cpu: 2 },
+      { k: 'ioapic_write', cpu: 0, pin: 3, vector: L, dest: 0x08, trigger: 'level', masked: false, logical: true }, ent(0),
+      { k: 'ioapic', pin: 3, op: 'assert' }, { k: 'pirq', cpu: 3 }, ent(3), { k: 'eoi', cpu: 3 }, ent(3), { k: 'iret', cpu: 3 },
+      { k: 'ioapic', pin: 3, op: 'deassert' },
+    ];
+    for (const variant of VARIANTS) {
+      const r = new Run(variant, m);
+      r.do(...ev);
+      expect(r.sink.delivered).toEqual([L, L]);
+      expect(judge(variant, m, ev)).toEqual([]);
+    }
+  });
+});
+
+describe('xen: 32-bit x2APIC destinations (vlapic_ipi: dest = _VLAPIC_ID(vlapic, icr_high))', () => {
+  it.each(VARIANTS)('%s: physical 0xFFFFFFFF is the broadcast (_VLAPIC_ID(target, 0xffffffff)); a physical ID above 255 reaches nobody', (variant) => {
+    const r = new Run(variant, X24);
+    r.do({ k: 'ipi', cpu: 0, vector: A, dest: 0xffffffff }, ent(0), { k: 'ipi', cpu: 0, vector: B, dest: 0x102 }, ent(0));
+    // vCPU 0 (the sender) took its copy at the VMRUN after the ICR write.
+    expect([0, 1, 2, 3].map((c) => [...r.isr(c), ...r.irr(c)])).toEqual([[A], [A], [A], [A]]);
+  });
+
+  it('a logical cluster-0 MDA reaches the vCPUs of its bits on every tree (4.22 derives the LDR from 2 x vcpu_id: the guest builds its MDA from it)', () => {
+    const ev: Event[] = [{ k: 'ipi', cpu: 0, vector: A, logical: true, dest: 0x0000000a }, ent(0), { k: 'pirq', cpu: 1 }, ent(1), { k: 'pirq', cpu: 3 }, ent(3)];
+    for (const variant of VARIANTS) {
+      const r = new Run(variant, X24);
+      r.do(...ev);
+      expect([0, 1, 2, 3].map((c) => r.irr(c).length + r.isr(c).length)).toEqual([0, 1, 0, 1]);
+      expect(judge(variant, X24, ev)).toEqual([]);
+      // Another cluster addresses nobody, on Xen as on bare metal.
+      expect(judge(variant, X24, [{ k: 'ipi', cpu: 0, vector: A, logical: true, dest: 0x00010003 }, ent(0)])).toEqual([]);
+    }
+  });
+
+  it.each(VARIANTS)('%s: logical 0xFFFFFFFF reaches nobody — vlapic_match_logical_addr has no broadcast case (SDM 10.12.9): stuck:logical-broadcast-not-matched', (variant) => {
+    const r = new Run(variant, X24);
+    r.do({ k: 'ipi', cpu: 0, vector: A, logical: true, dest: 0xffffffff }, ent(0));
+    expect([0, 1, 2, 3].map((c) => r.irr(c))).toEqual([[], [], [], []]);
+    const causes = judge(variant, X24, [{ k: 'ipi', cpu: 0, vector: A, logical: true, dest: 0xffffffff }, ent(0), { k: 'pirq', cpu: 1 }, ent(1)]);
+    expect(causes[0]).toBe('stuck:logical-broadcast-not-matched:known');
+    expect(causes.every((c) => c.endsWith(':known'))).toBe(true);
+  });
+
+  it('the owed copy keeps its cause when a later IPI of the same vector is in IRR (rates seed, minimized; was stuck:irr)', () => {
+    const ev: Event[] = [
+      { k: 'ipi', cpu: 1, vector: 0x20, shorthand: 'all' }, ent(1), { k: 'sti', cpu: 1 },
+      { k: 'ipi', cpu: 1, vector: 0x30, logical: true, dest: 0xffffffff }, ent(1),
+      { k: 'ipi', cpu: 0, vector: 0x30, shorthand: 'others' }, { k: 'cli', cpu: 1 },
+    ];
+    const causes = judge('first', X2, ev);
+    expect(causes[0]).toBe('stuck:logical-broadcast-not-matched:known');
+    expect(causes.every((c) => c.endsWith(':known') || c.endsWith(':expected'))).toBe(true);
+  });
+
+  it('xAPIC: logical 0xFF misses a flat vCPU whose LDR is 0 and every cluster-model vCPU outside cluster 15', () => {
+    const r = new Run('4.22', XA4);
+    r.do({ k: 'lapic_write', cpu: 1, reg: 'ldr', value: 0 }, ent(1),
+      { k: 'lapic_write', cpu: 2, reg: 'dfr', value: 0x0fffffff }, ent(2), { k: 'lapic_write', cpu: 2, reg: 'ldr', value: 0x11000000 }, ent(2),
+      { k: 'lapic_write', cpu: 3, reg: 'dfr', value: 0x0fffffff }, ent(3), { k: 'lapic_write', cpu: 3, reg: 'ldr', value: 0xf2000000 }, ent(3),
+      { k: 'ipi', cpu: 0, vector: A, logical: true, dest: 0xff }, ent(0));
+    expect([0, 1, 2, 3].map((c) => [...r.isr(c), ...r.irr(c)])).toEqual([[A], [], [], [A]]);
+  });
+});
+
+describe('xen: lowest priority (vlapic_lowest_prio: lowest vlapic_get_ppr, round robin from round_robin_prev_vcpu)', () => {
+  const tpr = (cpu: number, value: number): Event => ({ k: 'tpr', cpu, value, via: 'mmio' });
+
+  it.each(VARIANTS)('%s: the enabled, matching vCPU with the lowest PPR wins; ties go round-robin after the last choice', (variant) => {
+    const r = new Run(variant, X24);
+    // PPRs: vCPU 0 0x30, vCPU 1 0x50, vCPU 2 0x20, vCPU 3 0x20 (TASKPRI through the MSR write).
+    r.do(tpr(0, 0x30), ent(0), tpr(1, 0x50), ent(1), tpr(2, 0x20), ent(2), tpr(3, 0x20), ent(3));
+    // round_robin_prev_vcpu starts at 0: the scan is 1, 2, 3, 0; strict < keeps vCPU 2 over 3.
+    r.do({ k: 'msi', dest: 0x0f, vector: A, logical: true, lowest: true });
+    expect(r.sink.arb).toEqual([2]);
+    expect(r.irr(2)).toEqual([A]);
+    // Now the scan starts after 2: 3 first, so the tie goes to vCPU 3.
+    r.do({ k: 'msi', dest: 0x0f, vector: B, logical: true, lowest: true });
+    expect(r.sink.arb).toEqual([2, 3]);
+    expect(r.irr(3)).toEqual([B]);
+    // Only the addressed vCPUs compete: logical 0x3 is vCPUs 0 and 1.
+    r.do({ k: 'msi', dest: 0x03, vector: 0x61, logical: true, lowest: true });
+    expect(r.sink.arb).toEqual([2, 3, 0]);
+    // The choice is reported before the event is (the reference mirrors it at `executed`).
+    const i = r.sink.log.lastIndexOf('arbitrated 0');
+    expect(r.sink.log.indexOf('executed 10', i)).toBeGreaterThan(i);
+  });
+
+  it('a software-disabled vlapic is never chosen (vlapic_enabled); an IPI with an illegal vector moves the round robin and sets SENDILL', () => {
+    const r = new Run('4.22', X24);
+    r.do({ k: 'lapic_write', cpu: 1, reg: 'svr', value: 0xff }, ent(1));
+    r.do({ k: 'ipi', cpu: 0, vector: 5, logical: true, dest: 0x0e, lowest: true }, ent(0));
+    expect(r.sink.arb).toEqual([2]); // the scan after 0: 1 (disabled), 2 (first with the lowest PPR)
+    expect([1, 2, 3].map((c) => r.irr(c))).toEqual([[], [], []]);
+    r.do({ k: 'ipi', cpu: 0, vector: A, logical: true, dest: 0x0e, lowest: true }, ent(0));
+    expect(r.sink.arb).toEqual([2, 3]);
+    expect(r.irr(3)).toEqual([A]);
+  });
+
+  it('an illegal-vector lowest-priority IPI: SENDILL in the sender only, as for FIXED (read:esr-riv-missing on the chosen vCPU)', () => {
+    const ev: Event[] = [
+      { k: 'ipi', cpu: 0, vector: 5, logical: true, dest: 3, lowest: true }, ent(0), { k: 'pirq', cpu: 1 }, ent(1),
+      { k: 'lapic_write', cpu: 1, reg: 'esr', value: 0 }, ent(1), { k: 'read', cpu: 1, reg: 'esr' },
+    ];
+    for (const variant of VARIANTS) expect(judge(variant, X2, ev)).toEqual(['read:esr-riv-missing:known']);
+  });
+
+  it('interleavings with lowest-priority IPIs, MSIs and a lowest-priority level entry are clean against the reference on every tree', () => {
+    const m: MachineConfig = { vcpus: 4, apic: 'xapic', ioapic: [{ pin: 5, vector: 0x75, dest: 0x0c, trigger: 'level', masked: false, logical: true, lowest: true }] };
+    const ev: Event[] = [
+      tpr(2, 0x40), ent(2),
+      { k: 'ioapic', pin: 5, op: 'assert' }, { k: 'pirq', cpu: 3 }, ent(3),
+      { k: 'msi', dest: 0x06, vector: A, logical: true, lowest: true }, { k: 'pirq', cpu: 1 }, ent(1),
+      { k: 'ipi', cpu: 0, vector: B, logical: true, dest: 0x0f, lowest: true }, ent(0), { k: 'pirq', cpu: 2 }, ent(2),
+      { k: 'ioapic', pin: 5, op: 'deassert' }, { k: 'eoi', cpu: 3 }, ent(3), { k: 'iret', cpu: 3 },
+      { k: 'ioapic', pin: 5, op: 'assert' }, { k: 'pirq', cpu: 3 }, ent(3), { k: 'pirq', cpu: 2 }, ent(2),
+    ];
+    for (const variant of VARIANTS) {
+      const r = new Run(variant, m);
+      r.do(...ev);
+      expect(r.sink.arb.length).toBe(4);
+      expect(judge(variant, m, ev)).toEqual([]);
+    }
   });
 });

@@ -21,6 +21,8 @@ export interface XenVm {
   readonly apicAssist: boolean;
   readonly vioapic: XenVioapic;
   crashed: boolean;
+  /** hvm_domain_irq(d)->round_robin_prev_vcpu: where vlapic_lowest_prio's scan starts (after it). */
+  roundRobinPrevVcpu: number;
 }
 
 /** v->is_running: the vCPU is scheduled on its pCPU (in the guest or in Xen on its behalf). */

@@ -4,10 +4,10 @@
 // the APIC page → vlapic_mmio_{read,write}); CR8 does not (V_INTR_MASKING); HLT is
 // intercepted; the guest's "honour No EOI required" EOI routine reads and clears bit 0 of its
 // VP assist page and writes HV_X64_MSR_EOI only if the bit was clear.
-import { resolveDest, x2apicLdr } from '../../apic/dest.js';
+import { matchDest, x2apicLdr, type ApicAddr } from '../../apic/dest.js';
 import { GuestCpu, execCoreInstruction } from '../../apic/guestcpu.js';
 import { hex, prioClass, vsAdd, vsDel, vsFormat, vsHas, vsHighest, type VecSet } from '../../apic/vecset.js';
-import type { Event, LapicReadReg, MachineConfig } from '../../scenario/types.js';
+import type { Event, LapicReadReg, MachineConfig, Shorthand } from '../../scenario/types.js';
 import type { BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { CODE, type XenCode, type XenVariant } from './code.js';
 import { DEVICE_CPU, type XenVm } from './domain.js';
@@ -17,10 +17,41 @@ import { enter, enterStep, simpleExit, svmHardware, updateGuestEip, vmexitBegin,
 import { initialize, noteAvoidedEoi, viridianWrmsrVpAssist } from './viridian.js';
 import { XenVioapic } from './vioapic.js';
 import {
-  VLAPIC_VERSION, findHighestIsr, vlapicEOISet, vlapicEsrWrite, vlapicGetPpr, vlapicIpi, vlapicSetIrq, vlapicSpivWrite,
+  VLAPIC_VERSION, findHighestIsr, matchMask, vlapicDfrWrite, vlapicEOISet, vlapicEsrWrite, vlapicGetPpr, vlapicId, vlapicIdWrite,
+  vlapicIpi, vlapicLdrWrite, vlapicLowestPrio, vlapicSetIrq, vlapicSpivWrite,
 } from './vlapic.js';
 
 type GuestEvent = Extract<Event, { cpu: number }>;
+
+/**
+ * The guest's APIC numbering on Xen. A scenario numbers vCPU i's APIC ID i; Xen gives it 2i
+ * (vlapic_reset, set_x2apic_id) and offers no way to choose (machine.apicIds is refused). The
+ * model runs the scenario as a guest that addresses vCPU i by the ID Xen's MADT lists for it:
+ * every APIC ID value v the guest writes or sends to (ICR, MSI, redirection entry) is 2v modulo
+ * 255 (xAPIC; 0xFF stays the broadcast) or modulo 0xFFFFFFFF (x2APIC; 0xFFFFFFFF stays), a
+ * one-to-one renumbering, so a physical destination reaches the vCPUs it reaches on bare metal
+ * exactly when Xen's own matching (vlapic_match_dest against the APIC_ID register) says so. Only
+ * an ID read shows the renumbering (read:apic-id-twice-vcpu-id). Redirection entries keep the
+ * scenario's value (a redir-hi read shows it) and are renumbered where vioapic_deliver matches.
+ */
+export function xenApicId(mode: MachineConfig['apic'], v: number): number {
+  if (mode === 'x2apic') return v === 0xffffffff ? v : (2 * v) % 0xffffffff;
+  return v === 0xff ? v : (2 * v) % 0xff;
+}
+
+/**
+ * A logical destination the same guest would use. xAPIC: LDR and DFR are the guest's own
+ * (vlapic_reg_write stores them), so the MDA is unchanged. x2APIC: the LDR is derived from an
+ * ID, which from 90309854fd is 2i (bit 2i & 15 of cluster 2i >> 4) where the scenario has i: a
+ * cluster-0 MDA's member bit k becomes bit 2k (the scenario's IDs 8-15 and other clusters
+ * address no vCPU, nor do their images); before, from vcpu_id, as the scenario has it.
+ */
+function xenLogicalDest(mode: MachineConfig['apic'], ldrFromId: boolean, mda: number): number {
+  if (mode !== 'x2apic' || !ldrFromId || mda >>> 16 !== 0) return mda;
+  let out = 0;
+  for (let k = 0; k < 8; k++) if (mda & (1 << k)) out |= 1 << (2 * k);
+  return out;
+}
 
 export class XenInstance implements BackendInstance, XenVm {
   readonly code: XenCode;
@@ -31,6 +62,9 @@ export class XenInstance implements BackendInstance, XenVm {
   readonly apicAssist: boolean;
   readonly vioapic: XenVioapic;
   crashed = false;
+  roundRobinPrevVcpu = 0;
+  /** Diagnostics: each vCPU's addressing as bare metal has it (the scenario's numbering). */
+  private readonly archAddrs: ApicAddr[] = [];
 
   constructor(readonly variant: XenVariant, readonly machine: MachineConfig, readonly sink: ObsSink) {
     this.code = CODE[variant];
@@ -40,12 +74,36 @@ export class XenInstance implements BackendInstance, XenVm {
     this.apicAssist = machine.hyperv?.apicAssist === true;
     for (let i = 0; i < machine.vcpus; i++) {
       const v = new XenVcpu();
-      // The OS's boot write of APIC_LDR in xAPIC flat mode (vlapic_reg_write: val & APIC_LDR_MASK).
-      if (machine.apic === 'xapic' && i < 8) v.vlapic.ldr = (1 << (24 + i)) >>> 0;
+      const vl = v.vlapic;
+      vl.archId = i;
+      if (machine.apic === 'x2apic') {
+        // set_x2apic_id: ID vcpu_id * 2; LDR from that ID since 90309854fd, from vcpu_id before.
+        vl.apicId = i * 2;
+        vl.ldr = x2apicLdr(this.code.x2apicLdrFromId ? i * 2 : i);
+      } else {
+        // vlapic_reset: (vcpu_id * 2) << 24; then the OS's boot write of APIC_LDR in the flat
+        // model (vlapic_reg_write: val & APIC_LDR_MASK), DFR left 0xFFFFFFFF (vlapic_do_init).
+        vl.apicId = ((i * 2) << 24) >>> 0;
+        if (i < 8) vl.ldr = (1 << (24 + i)) >>> 0;
+      }
       this.vcpu.push(v);
+      this.archAddrs.push({ id: i, ldr: 0, flat: true });
     }
-    this.vioapic = new XenVioapic(machine.ioapic, (dest, vector, level, from) => {
-      if (dest < this.nvcpus) this.fixedIrq(dest, vector, level, from);
+    this.vioapic = new XenVioapic(machine.ioapic, (dest, logical, lowest, vector, level, from) => {
+      const xdest = logical ? xenLogicalDest(this.mode, this.code.x2apicLdrFromId, dest) : xenApicId(this.mode, dest);
+      const mask = matchMask(this, -1, 'none', xdest, logical);
+      this.noteRouting(mask, -1, 'none', logical, dest, vector);
+      if (lowest) {
+        // dest_LowestPrio (no IRQ0_SPECIAL_ROUTING: scenario pins are not GSI 0).
+        const target = vlapicLowestPrio(this, -1, 'none', xdest, logical);
+        if (target >= 0) {
+          this.sink.arbitrated?.(target);
+          this.fixedIrq(target, vector, level, from);
+        }
+        return;
+      }
+      // dest_Fixed: every vCPU vlapic_match_dest(vlapic, NULL, 0, dest, dest_mode) matches.
+      for (let i = 0; i < this.nvcpus; i++) if (mask & (1 << i)) this.fixedIrq(i, vector, level, from);
     });
     // Windows writes HV_X64_MSR_VP_ASSIST_PAGE on every vCPU at boot: a Hyper-V machine
     // starts with the page mapped (and zeroed), nothing latched, nothing pending.
@@ -63,12 +121,13 @@ export class XenInstance implements BackendInstance, XenVm {
 
   apply(ev: Event, index: number): void {
     switch (ev.k) {
+      // A device's message is applied before the event is reported executed: a lowest-priority
+      // message's choice (ObsSink.arbitrated) must come first.
       case 'msi':
+        this.msi(ev.dest, ev.vector, ev.logical ?? false, ev.lowest ?? false);
         this.sink.executed(index);
-        this.msi(ev.dest, ev.vector, ev.logical ?? false);
         break;
       case 'ioapic':
-        this.sink.executed(index);
         switch (ev.op) {
           case 'assert': this.vioapic.assert(ev.pin, DEVICE_CPU); break;
           case 'deassert': this.vioapic.deassert(ev.pin); break;
@@ -76,6 +135,7 @@ export class XenInstance implements BackendInstance, XenVm {
           case 'mask': this.vioapic.setMask(ev.pin, true, DEVICE_CPU); break;
           case 'unmask': this.vioapic.setMask(ev.pin, false, DEVICE_CPU); break;
         }
+        this.sink.executed(index);
         break;
       case 'exit': this.exit(ev.cpu, ev.reason, index); break;
       case 'enter': enter(this, ev.cpu); break;
@@ -136,6 +196,9 @@ export class XenInstance implements BackendInstance, XenVm {
   whereStuck(cpu: number, vector: number): string | undefined {
     const v = this.vcpu[cpu]!;
     const vl = v.vlapic;
+    // A message bare metal sent here never came (Xen's destination matching left this vCPU out):
+    // whatever is in IRR now is some later message's copy, until the vector is acked.
+    if (vector >= 0 && v.misrouted[vector]) return v.misrouted[vector];
     if (vector === 2) {
       if (!v.nmiPending) return undefined;
       // hvm_hlt took the vCPU down (HLT with IF = 0) with the NMI already pending: the
@@ -188,11 +251,15 @@ export class XenInstance implements BackendInstance, XenVm {
     // A redirection entry read shows Remote IRR still set: the vCPU that avoided the level
     // vector's EOI through the assist has not had it noticed (vioapic_update_EOI not run yet).
     if (what === 'redir-remote-irr-stale') {
+      // A level message no vCPU took (Xen matched none): its Remote IRR waits for an EOI that never comes.
+      for (const u of this.vcpu) if (vector >= 0 && u.misrouted[vector]) return u.misrouted[vector];
       for (const u of this.vcpu) if (vsHas(u.levelDeferred, vector)) return this.assistCause(u, vector, true);
     }
     // vlapic_reset / set_x2apic_id: Xen's vCPU i has APIC ID 2i (and, since 90309854fd, the
-    // x2APIC LDR derived from it); the scenario's default machine numbers it i.
-    if ((what === 'id-mismatch' || what === 'ldr-mismatch') && cpu > 0) return 'apic-id-twice-vcpu-id';
+    // x2APIC LDR derived from it); the scenario's default machine numbers it i, and the model
+    // renumbers an ID the guest writes the same way (xenApicId).
+    if (what === 'id-mismatch' && vlapicId(this, v.vlapic) !== v.vlapic.archId) return 'apic-id-twice-vcpu-id';
+    if (what === 'ldr-mismatch' && this.mode === 'x2apic' && cpu > 0) return 'apic-id-twice-vcpu-id';
     if (what === 'ran-while-halted') {
       // The HLT ended for a LAPIC vector, but svm_intr_assist stopped at a blocked NMI.
       if (v.hltEndedEmpty !== 0 && v.hltEndedBehindNmi) return 'intr-behind-blocked-nmi';
@@ -240,11 +307,48 @@ export class XenInstance implements BackendInstance, XenVm {
 
   // ------------------------------------------------------------ sources
 
-  /** hvm_inject_msi → vmsi_deliver: fixed, edge, from device context. */
-  private msi(dest: number, vector: number, logical: boolean): void {
-    const mask = resolveDest(this.mode, this.nvcpus, 0, 'none', logical, dest);
+  /**
+   * hvm_inject_msi → vmsi_deliver, dest_Fixed, edge, from device context: every vCPU
+   * vlapic_match_dest(target, NULL, 0, dest, dest_mode) matches (the 8-bit address field).
+   */
+  private msi(dest: number, vector: number, logical: boolean, lowest: boolean): void {
+    const xdest = logical ? xenLogicalDest(this.mode, this.code.x2apicLdrFromId, dest) : xenApicId(this.mode, dest);
+    const mask = matchMask(this, -1, 'none', xdest, logical);
+    this.noteRouting(mask, -1, 'none', logical, dest, vector);
+    if (lowest) {
+      // dest_LowestPrio: vlapic_lowest_prio, then vmsi_inj_irq on its choice (-ESRCH if none).
+      const target = vlapicLowestPrio(this, -1, 'none', xdest, logical);
+      if (target >= 0) {
+        this.sink.arbitrated?.(target);
+        this.fixedIrq(target, vector, false, DEVICE_CPU);
+      }
+      return;
+    }
     for (let i = 0; i < this.nvcpus; i++) {
       if ((mask & (1 << i)) !== 0) this.fixedIrq(i, vector, false, DEVICE_CPU);
+    }
+  }
+
+  /**
+   * Diagnostics: where Xen's destination set (mask) differs from bare metal's (the scenario's
+   * addressing, src/apic/dest.ts), record why on the vCPUs bare metal sends to and Xen does not.
+   * The one difference the renumbering leaves is a logical broadcast, which
+   * vlapic_match_logical_addr matches as an ordinary MDA.
+   */
+  private noteRouting(mask: number, self: number, shorthand: Shorthand, logical: boolean, dest: number, vector: number): void {
+    if (shorthand !== 'none' || !logical) return;
+    for (let i = 0; i < this.nvcpus; i++) {
+      const vl = this.vcpu[i]!.vlapic, a = this.archAddrs[i]!;
+      a.id = this.mode === 'x2apic' ? i : vl.archId;
+      a.ldr = this.mode === 'x2apic' ? x2apicLdr(i) : vl.ldr;
+      a.flat = vl.dfr >>> 28 === 0xf;
+    }
+    const arch = matchDest(this.mode, this.archAddrs, self, shorthand, logical, dest);
+    if (arch === mask) return;
+    const broadcast = this.mode === 'x2apic' ? dest === 0xffffffff : dest === 0xff;
+    if (!broadcast) return; // left undiagnosed: a difference the model does not expect
+    for (let i = 0; i < this.nvcpus; i++) {
+      if ((arch & ~mask) & (1 << i)) this.vcpu[i]!.misrouted[vector] = 'logical-broadcast-not-matched';
     }
   }
 
@@ -274,11 +378,10 @@ export class XenInstance implements BackendInstance, XenVm {
    */
   private lapicRead(cpu: number, reg: LapicReadReg): number {
     const vl = this.vcpu[cpu]!.vlapic;
-    const id = cpu * 2;
     switch (reg) {
-      case 'id': return this.mode === 'x2apic' ? id : (id << 24) >>> 0;
-      case 'ldr': return this.mode === 'x2apic' ? x2apicLdr(this.code.x2apicLdrFromId ? id : cpu) : vl.ldr;
-      case 'dfr': return 0xffffffff; // vlapic_do_init; a flat write keeps it (val | 0x0FFFFFFF); xAPIC only
+      case 'id': return vl.apicId;
+      case 'ldr': return vl.ldr;
+      case 'dfr': return vl.dfr; // xAPIC only
       case 'svr': return vl.svr;
       case 'version': return VLAPIC_VERSION;
       case 'tmcct': return 0;
@@ -430,15 +533,32 @@ export class XenInstance implements BackendInstance, XenVm {
         vmexitEnd(this, cpu);
         return;
       case 'lapic_write':
-        if (ev.reg !== 'svr' && ev.reg !== 'esr') return; // not declared (src/scenario/features.ts)
+        // ID, LDR and DFR writes are xAPIC only (read-only or absent in x2APIC mode: refused
+        // at validation), through vlapic_mmio_write → vlapic_reg_write.
         this.apicAccess(cpu, true);
-        if (ev.reg === 'svr') {
-          this.sink.step(cpu, 'vlapic_reg_write(APIC_SPIV)');
-          vlapicSpivWrite(vl, ev.value);
-        } else {
-          this.sink.step(cpu, 'vlapic_reg_write(APIC_ESR)');
-          vl.esrWritten = true;
-          vlapicEsrWrite(this, vl);
+        switch (ev.reg) {
+          case 'svr':
+            this.sink.step(cpu, 'vlapic_reg_write(APIC_SPIV)');
+            vlapicSpivWrite(vl, ev.value);
+            break;
+          case 'esr':
+            this.sink.step(cpu, 'vlapic_reg_write(APIC_ESR)');
+            vl.esrWritten = true;
+            vlapicEsrWrite(this, vl);
+            break;
+          case 'id':
+            this.sink.step(cpu, 'vlapic_reg_write(APIC_ID)');
+            vl.archId = ev.value >>> 24;
+            vlapicIdWrite(vl, ((xenApicId(this.mode, ev.value >>> 24) << 24) | (ev.value & 0xffffff)) >>> 0);
+            break;
+          case 'ldr':
+            this.sink.step(cpu, 'vlapic_reg_write(APIC_LDR)');
+            vlapicLdrWrite(vl, ev.value);
+            break;
+          case 'dfr':
+            this.sink.step(cpu, 'vlapic_reg_write(APIC_DFR)');
+            vlapicDfrWrite(vl, ev.value);
+            break;
         }
         this.sink.executed(index);
         vmexitEnd(this, cpu);
@@ -473,13 +593,20 @@ export class XenInstance implements BackendInstance, XenVm {
         vmexitEnd(this, cpu);
         return;
       }
-      case 'ipi':
+      case 'ipi': {
         this.apicAccess(cpu, true);
         this.sink.step(cpu, 'vlapic_ipi');
-        this.sink.executed(index);
-        vlapicIpi(this, cpu, ev.vector, ev.nmi ?? false, ev.shorthand ?? 'none', ev.logical ?? false, ev.dest ?? 0);
+        const lowest = (ev.lowest ?? false) && !(ev.nmi ?? false);
+        // A lowest-priority IPI's choice is reported before the instruction (ObsSink.arbitrated).
+        if (!lowest) this.sink.executed(index);
+        const sh = ev.shorthand ?? 'none', logical = ev.logical ?? false, d = ev.dest ?? 0;
+        const xdest = logical ? xenLogicalDest(this.mode, this.code.x2apicLdrFromId, d) : xenApicId(this.mode, d);
+        if (ev.nmi || ev.vector >= 16) this.noteRouting(matchMask(this, cpu, sh, xdest, logical), cpu, sh, logical, d, ev.nmi ? 2 : ev.vector);
+        vlapicIpi(this, cpu, ev.vector, ev.nmi ?? false, sh, logical, xdest, lowest);
+        if (lowest) this.sink.executed(index);
         vmexitEnd(this, cpu);
         return;
+      }
       case 'assist':
         // WRMSR HV_X64_MSR_VP_ASSIST_PAGE (a viridian MSR: always intercepted).
         vmexitBegin(this, cpu, 'msr');
@@ -494,8 +621,8 @@ export class XenInstance implements BackendInstance, XenVm {
         vmexitBegin(this, cpu, 'npf');
         this.sink.step(cpu, 'vioapic_write_indirect');
         updateGuestEip(this, cpu);
+        this.vioapic.write(ev.pin, ev, cpu); // before it is reported: a lowest-priority send's choice comes first
         this.sink.executed(index);
-        this.vioapic.write(ev.pin, ev, cpu);
         vmexitEnd(this, cpu);
         return;
       case 'ioapic_read': {

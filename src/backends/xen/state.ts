@@ -47,8 +47,20 @@ export class VlapicRegs {
   enabled = true;
   /** APIC_SPIV as stored (val & 0x3ff); the OS left 0x1ff. */
   svr = 0x1ff;
-  /** xAPIC APIC_LDR as the OS wrote it at boot (val & APIC_LDR_MASK: flat bit i, as the reference assumes). */
+  /**
+   * APIC_ID as Xen holds it: (vcpu_id * 2) << 24 from vlapic_reset (xAPIC), vcpu_id * 2 from
+   * set_x2apic_id; vlapic_reg_write(APIC_ID) stores whatever the guest writes (xAPIC).
+   */
+  apicId = 0;
+  /**
+   * APIC_LDR: xAPIC as the guest wrote it (val & APIC_LDR_MASK; the OS's boot write is flat bit i,
+   * as the reference assumes); x2APIC as set_x2apic_id derived it (read-only).
+   */
   ldr = 0;
+  /** APIC_DFR: 0xFFFFFFFF from vlapic_do_init; vlapic_reg_write stores val | 0x0FFFFFFF. */
+  dfr = 0xffffffff;
+  /** Diagnostics: the xAPIC ID in the scenario's numbering (vCPU i = ID i until the guest writes it). */
+  archId = 0;
   /** The guest has written ESR (lapic_write esr): a base-language `read esr` is then a plain read. */
   esrWritten = false;
 }
@@ -131,6 +143,11 @@ export class XenVcpu {
   readonly acceptedDisabled = vecSet();
   /** Level vectors of acceptedDisabled whose EOI then reached vioapic_update_EOI (Remote IRR cleared, the pin live again). */
   readonly levelEoiAfterDisabled = vecSet();
+  /**
+   * Per vector (2 for an NMI): why a message bare metal's destination logic sends to this vCPU
+   * did not come ('' if it came, or none was owed): vlapic_match_logical_addr has no broadcast case.
+   */
+  readonly misrouted: string[] = new Array<string>(256).fill('');
   /** 10a674b4: an interrupt was acked on top of an assisted one with the assist still set. */
   nestedOverAssist = false;
   /**

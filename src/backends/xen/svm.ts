@@ -95,6 +95,7 @@ export function svmIntrAssist(vm: XenVm, cpu: number): void {
     v.eventinjNmi = true;
     v.eventinjVector = 2;
     v.interceptIret = true;
+    v.misrouted[2] = ''; // diagnostics: an owed NMI is accounted for
     vm.sink.deliver(cpu, 2, true, 'eventinj');
   } else {
     vm.sink.step(cpu, 'svm_inject_extint');

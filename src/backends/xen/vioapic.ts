@@ -4,7 +4,9 @@
 // message if unmasked and a level pin's only with Remote IRR clear (then sets it);
 // vioapic_update_EOI clears Remote IRR and re-sends a level pin whose line is still asserted;
 // a redirection-entry write that unmasks a level pin with the line asserted and Remote IRR
-// clear sends (vioapic_write_redirent). The entries are fixed, physical, as programmed.
+// clear sends (vioapic_write_redirent). vioapic_deliver sends dest_Fixed to every vCPU
+// vlapic_match_dest matches, physical or logical (bit 11), dest_LowestPrio to the one
+// vlapic_lowest_prio picks; the matching is the machine's.
 // A guest rewrite of an entry (ioapic_write) is two vioapic_write_redirent calls, top word
 // first (Linux __ioapic_write_entry order). Scenario pins stand for GSIs other than 0: GSI 0
 // (the 8259 cascade) takes vioapic_write_redirent's vlapic_adjust_i8259_target branch, which
@@ -18,6 +20,10 @@ export const XEN_VIOAPIC_VERSION = (47 << 16) | 0x11;
 export interface XenPin {
   vector: number;
   dest: number;
+  /** dest_mode (bit 11): logical. */
+  logical: boolean;
+  /** delivery_mode (bits 10:8) dest_LowestPrio; else dest_Fixed. */
+  lowest: boolean;
   level: boolean;
   masked: boolean;
   remoteIrr: boolean;
@@ -27,8 +33,11 @@ export interface XenPin {
   deviceAsserted: boolean;
 }
 
-/** ioapic_inj_irq → vlapic_set_irq on the destination vCPU; `from` is the context that caused it. */
-export type InjIrq = (dest: number, vector: number, level: boolean, from: number) => void;
+/**
+ * vioapic_deliver: dest_Fixed (for_each_vcpu, vlapic_match_dest) or dest_LowestPrio
+ * (vlapic_lowest_prio), then ioapic_inj_irq → vlapic_set_irq; `from` is the context that caused it.
+ */
+export type InjIrq = (dest: number, logical: boolean, lowest: boolean, vector: number, level: boolean, from: number) => void;
 
 export class XenVioapic {
   readonly redirtbl: (XenPin | null)[] = [];
@@ -36,13 +45,13 @@ export class XenVioapic {
   constructor(pins: readonly IoapicPin[], private readonly inj: InjIrq) {
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.redirtbl.push(null);
     for (const p of pins) {
-      this.redirtbl[p.pin] = { vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remoteIrr: false, assertCount: 0, deviceAsserted: false };
+      this.redirtbl[p.pin] = { vector: p.vector, dest: p.dest, logical: p.logical ?? false, lowest: p.lowest ?? false, level: p.trigger === 'level', masked: p.masked, remoteIrr: false, assertCount: 0, deviceAsserted: false };
     }
   }
 
-  /** vioapic_deliver (dest_Fixed, physical destination). */
+  /** vioapic_deliver. */
   private deliver(p: XenPin, from: number): void {
-    this.inj(p.dest, p.vector, p.level, from);
+    this.inj(p.dest, p.logical, p.lowest, p.vector, p.level, from);
   }
 
   /** vioapic_irq_positive_edge. */
@@ -105,6 +114,8 @@ export class XenVioapic {
     p.dest = w.dest & 0xff; // "Contains only the dest_id."
     this.afterRedirent(p, from);
     p.vector = w.vector;
+    p.logical = w.logical ?? false;
+    p.lowest = w.lowest ?? false;
     p.level = w.trigger === 'level';
     p.masked = w.masked;
     this.afterRedirent(p, from);
@@ -130,7 +141,7 @@ export class XenVioapic {
     const p = this.redirtbl[pin];
     if (!p) return 0;
     if (reg === 'redir-hi') return (p.dest << 24) >>> 0;
-    return p.vector | (p.remoteIrr ? 1 << 14 : 0) | (p.level ? 1 << 15 : 0) | (p.masked ? 1 << 16 : 0);
+    return p.vector | (p.lowest ? 1 << 8 : 0) | (p.logical ? 1 << 11 : 0) | (p.remoteIrr ? 1 << 14 : 0) | (p.level ? 1 << 15 : 0) | (p.masked ? 1 << 16 : 0);
   }
 
   /** vioapic_update_EOI: every pin with this vector; a level pin still asserted is re-sent. */

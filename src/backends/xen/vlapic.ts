@@ -2,7 +2,6 @@
 // delivery: IRR/ISR/TMR in the register page, PPR computed on demand, and the four paths the
 // APIC assist runs through — vlapic_has_pending_irq, vlapic_ack_pending_irq, vlapic_EOI_set
 // and (through the vIOAPIC) vlapic_handle_EOI. Only these differ between the variants.
-import { resolveDest } from '../../apic/dest.js';
 import { vsAdd, vsDel, vsHas, vsHighest, vsTestAndAdd } from '../../apic/vecset.js';
 import type { Shorthand } from '../../scenario/types.js';
 import { vcpuKick, type XenVm } from './domain.js';
@@ -64,6 +63,97 @@ export function vlapicSpivWrite(vl: VlapicRegs, val: number): void {
   vl.enabled = (val & 0x100) !== 0;
 }
 
+/**
+ * vlapic_reg_write(APIC_ID) (xAPIC MMIO; read-only in x2APIC mode): the value is stored as
+ * written, and VLAPIC_ID — hence vlapic_match_dest — follows it. Unlike bhyve and ACRN, Xen
+ * does not undo the write.
+ */
+export function vlapicIdWrite(vl: VlapicRegs, val: number): void {
+  vl.apicId = val >>> 0;
+}
+
+/** vlapic_reg_write(APIC_LDR): val & APIC_LDR_MASK (bits 31:24). */
+export function vlapicLdrWrite(vl: VlapicRegs, val: number): void {
+  vl.ldr = (val & 0xff000000) >>> 0;
+}
+
+/** vlapic_reg_write(APIC_DFR): val | 0x0FFFFFFF (the model nibble; reserved bits read as ones). */
+export function vlapicDfrWrite(vl: VlapicRegs, val: number): void {
+  vl.dfr = (val | 0x0fffffff) >>> 0;
+}
+
+/** VLAPIC_ID: the whole register in x2APIC mode, GET_xAPIC_ID (bits 31:24) in xAPIC mode. */
+export function vlapicId(vm: XenVm, vl: VlapicRegs): number {
+  return vm.mode === 'x2apic' ? vl.apicId : vl.apicId >>> 24;
+}
+
+/**
+ * vlapic_match_logical_addr (the same in every tree modelled): x2APIC cluster (LDR[31:16]) and
+ * member bits; xAPIC by APIC_DFR, flat (LDR[31:24] & MDA) or cluster (high nibble equal, low
+ * nibbles intersect), any other DFR value matches nothing ("bad LAPIC DFR value"). There is no
+ * broadcast case: a logical MDA of 0xFF (xAPIC) or 0xFFFFFFFF (x2APIC) is matched as any other.
+ */
+export function vlapicMatchLogicalAddr(vm: XenVm, vl: VlapicRegs, mda: number): boolean {
+  if (vm.mode === 'x2apic') return vl.ldr >>> 16 === mda >>> 16 && (vl.ldr & mda & 0xffff) !== 0;
+  const logicalId = vl.ldr >>> 24; // GET_xAPIC_LOGICAL_ID
+  const m = mda & 0xff;
+  switch (vl.dfr) {
+    case 0xffffffff: return (logicalId & m) !== 0; // APIC_DFR_FLAT
+    case 0x0fffffff: return logicalId >>> 4 === m >>> 4 && (logicalId & m & 0xf) !== 0; // APIC_DFR_CLUSTER
+    default: return false;
+  }
+}
+
+/**
+ * vlapic_match_dest: shorthands by identity; physical `dest == _VLAPIC_ID(target, 0xffffffff)`
+ * (the broadcast: 0xFFFFFFFF in x2APIC mode, 0xFF in xAPIC mode) or `dest == VLAPIC_ID(target)`;
+ * logical through vlapic_match_logical_addr. `source` is -1 for the vIOAPIC and MSIs (NULL).
+ */
+export function vlapicMatchDest(vm: XenVm, target: number, source: number, shorthand: Shorthand, dest: number, logical: boolean): boolean {
+  switch (shorthand) {
+    case 'self': return target === source;
+    case 'all': return true;
+    case 'others': return target !== source;
+    case 'none': {
+      const vl = vm.vcpu[target]!.vlapic;
+      if (logical) return vlapicMatchLogicalAddr(vm, vl, dest);
+      return dest === (vm.mode === 'x2apic' ? 0xffffffff : 0xff) || dest === vlapicId(vm, vl);
+    }
+  }
+}
+
+/** The vCPUs (bit i = vcpu_id i) for_each_vcpu finds vlapic_match_dest true for. */
+export function matchMask(vm: XenVm, source: number, shorthand: Shorthand, dest: number, logical: boolean): number {
+  let mask = 0;
+  for (let i = 0; i < vm.nvcpus; i++) if (vlapicMatchDest(vm, i, source, shorthand, dest, logical)) mask |= 1 << i;
+  return mask;
+}
+
+/**
+ * vlapic_lowest_prio (the same in every tree modelled): scan the vCPUs round-robin from the one
+ * after round_robin_prev_vcpu, wrapping, up to and including it; among those vlapic_match_dest
+ * matches and vlapic_enabled, the first with the lowest vlapic_get_ppr (strict <) wins and
+ * becomes round_robin_prev_vcpu. It reads the other vCPUs' TASKPRI and ISR as they are (an EOI
+ * avoided through the assist still counts; a CR8 write not yet synced at a #VMEXIT does not).
+ * Returns the vcpu_id, or -1 (NULL) when no enabled vlapic matches.
+ */
+export function vlapicLowestPrio(vm: XenVm, source: number, shorthand: Shorthand, dest: number, logical: boolean): number {
+  const old = vm.roundRobinPrevVcpu;
+  let target = -1;
+  let targetPpr = Infinity;
+  let i = old;
+  do {
+    i = i + 1 < vm.nvcpus ? i + 1 : 0; // v->next_in_list ?: d->vcpu[0]
+    const vl = vm.vcpu[i]!.vlapic;
+    if (vlapicMatchDest(vm, i, source, shorthand, dest, logical) && vl.enabled) {
+      const ppr = vlapicGetPpr(vl);
+      if (ppr < targetPpr) { target = i; targetPpr = ppr; }
+    }
+  } while (i !== old);
+  if (target >= 0) vm.roundRobinPrevVcpu = target;
+  return target;
+}
+
 /** Clear an ISR bit (and the diagnostics that follow it). */
 function isrClear(v: XenVcpu, vector: number): void {
   vsDel(v.vlapic.isr, vector);
@@ -105,16 +195,26 @@ function acceptNmi(vm: XenVm, target: number, from: number): void {
 }
 
 /**
- * vlapic_ipi for FIXED and NMI: a FIXED vector below 16 sets SENDILL in the sender and goes
- * nowhere; otherwise every matching vCPU accepts it (vlapic_match_dest; destinations follow
- * the architectural rules, see src/apic/dest.ts).
+ * vlapic_ipi for FIXED, LOWEST and NMI. LOWEST: vlapic_lowest_prio first (its round robin moves
+ * even for an illegal vector), then SENDILL for a vector below 16, else vlapic_accept_irq on the
+ * target; the choice is reported to the sink (ObsSink.arbitrated). FIXED: a vector below 16 sets
+ * SENDILL in the sender and goes nowhere; otherwise for_each_vcpu in vcpu_id order, every vCPU
+ * vlapic_match_dest matches accepts (vlapic_accept_irq). `dest` is _VLAPIC_ID(vlapic, icr_high):
+ * the 32-bit ICR destination in x2APIC mode, ICR2[31:24] in xAPIC mode.
  */
-export function vlapicIpi(vm: XenVm, sender: number, vector: number, nmi: boolean, shorthand: Shorthand, logical: boolean, dest: number): void {
+export function vlapicIpi(vm: XenVm, sender: number, vector: number, nmi: boolean, shorthand: Shorthand, logical: boolean, dest: number, lowest = false): void {
+  if (lowest && !nmi) {
+    const target = vlapicLowestPrio(vm, sender, shorthand, dest, logical);
+    if (target >= 0) vm.sink.arbitrated?.(target);
+    if (vector < 16) vlapicError(vm, vm.vcpu[sender]!.vlapic, APIC_ESR_SENDILL);
+    else if (target >= 0 && vm.vcpu[target]!.vlapic.enabled) vlapicSetIrq(vm, target, vector, false, sender);
+    return;
+  }
   if (!nmi && vector < 16) {
     vlapicError(vm, vm.vcpu[sender]!.vlapic, APIC_ESR_SENDILL);
     return;
   }
-  const mask = resolveDest(vm.mode, vm.nvcpus, sender, shorthand, logical, dest);
+  const mask = matchMask(vm, sender, shorthand, dest, logical);
   for (let i = 0; i < vm.nvcpus; i++) {
     if ((mask & (1 << i)) === 0) continue;
     if (nmi) acceptNmi(vm, i, sender);
@@ -254,6 +354,7 @@ export function vlapicAckPendingIrq(vm: XenVm, cpu: number, vector: number): boo
   vsAdd(vl.isr, vector);
   vsDel(vl.irr, vector);
   vsAdd(v.archIsr, vector);
+  v.misrouted[vector] = '';
   vsDel(v.snapshotMissed, vector);
   vsDel(v.levelDeferred, vector);
   return true;
