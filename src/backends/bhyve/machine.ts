@@ -9,12 +9,13 @@ import { hex, prioClass, vecSet, vsAdd, vsDel, vsHas, vsHighest, type VecSet } f
 import type { Event, MachineConfig, Shorthand } from '../../scenario/types.js';
 import { Vioapic } from './vioapic.js';
 import {
-  VLAPIC_VERSION_2018, VLAPIC_VERSION_MAIN, Vlapic, isrvecStkString, vlapicCalcdest, vlapicIcrloWriteHandler, type IcrTarget,
+  APIC_ESR_SEND_ILLEGAL_VECTOR, VLAPIC_VERSION_2018, VLAPIC_VERSION_MAIN, Vlapic, isrvecStkString, vlapicCalcdest,
+  vlapicIcrloWriteHandler, type IcrTarget, type Lvt,
 } from './vlapic.js';
 import { VmcbCtrl } from './vmcb.js';
 import { PHASE_NAMES, Phase, VCPU_STATE_NAMES, Vcpu, vcpuNotifyEvent, type HostIpi } from './vcpu.js';
 import {
-  clearNmiBlocking, exitHandled, exitUnhandled, svmEnter, svmEnterStep, svmHardware, svmVmexit, vmHandleHlt,
+  VATPIC_SPURIOUS, clearNmiBlocking, exitHandled, exitUnhandled, svmEnter, svmEnterStep, svmHardware, svmVmexit, vmHandleHlt,
   type SvmVm,
 } from './svm.js';
 import type { BhyveVariant } from './variants.js';
@@ -51,12 +52,28 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
    */
   private readonly ioapicWhy: string[][] = [];
   private readonly archAddrs: ApicAddr[] = [];
+  /**
+   * The LINT input lines as the device model drives them (vatpic keeps its INTR output in
+   * intr_raised): lapic_set_local_intr is called on a rising edge only; the vlapic has no line.
+   */
+  private readonly lintLine: Uint8Array;
+  /**
+   * Diagnostics, per vCPU: vectors a local source raised from another host CPU — the timer
+   * callout (2018 trees), a device's LINT — whose notification IPI may still be on its way, and
+   * which; whether the pending NMI came that way; the LINT path that last raised something bare
+   * metal would not have ('' if none).
+   */
+  private readonly timerRemote: VecSet[] = [];
+  private readonly remoteWhy: string[][] = [];
+  private readonly nmiRemoteWhy: string[] = [];
+  private readonly lintWhy: string[] = [];
 
   constructor(readonly variant: BhyveVariant, readonly machine: MachineConfig, readonly sink: ObsSink) {
     this.vcpus = machine.vcpus;
     this.mode = machine.apic;
     this.ipiPending = new Uint8Array(machine.vcpus);
     this.esrWritten = new Uint8Array(machine.vcpus);
+    this.lintLine = new Uint8Array(machine.vcpus * 2);
     for (let i = 0; i < machine.vcpus; i++) {
       this.vcpu.push(new Vcpu(i));
       this.vmcb.push(new VmcbCtrl());
@@ -66,6 +83,10 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       this.collapsed.push(vecSet());
       this.misrouted.push(new Array<string>(256).fill(''));
       this.wrongTarget.push(new Array<string>(256).fill(''));
+      this.timerRemote.push(vecSet());
+      this.remoteWhy.push(new Array<string>(256).fill(''));
+      this.nmiRemoteWhy.push('');
+      this.lintWhy.push('');
     }
     for (let i = 0; i < machine.vcpus; i++) this.ioapicWhy.push(new Array<string>(256).fill(''));
     for (let i = 0; i < machine.vcpus; i++) this.archAddrs.push({ id: i, ldr: 0, flat: true });
@@ -92,6 +113,14 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       case 'ioapic':
         this.sink.executed(index);
         this.ioapicOp(ev.pin, ev.op);
+        break;
+      case 'time':
+        this.sink.executed(index);
+        this.timeAdvance(ev.cpu, ev.advance);
+        break;
+      case 'lint':
+        this.sink.executed(index);
+        this.lintOp(ev.cpu, ev.pin, ev.op);
         break;
       case 'exit': this.exit(ev.cpu, ev.reason, index); break;
       case 'enter': svmEnter(this, ev.cpu); break;
@@ -162,22 +191,36 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       // opens only with RFLAGS.IF = 1.
       if (c.vIrq && c.vIntrVector === 0 && c.interceptVintr) return 'nmi-behind-vintr-window';
       if (v.phase === Phase.Sleeping) return 'nmi-pending-vcpu-asleep';
+      // A device raised LINT (NMI delivery) from another host CPU: the guest ran on until the IPI.
+      if (this.nmiRemoteWhy[cpu]) return this.nmiRemoteWhy[cpu];
       return 'nmi-pending';
     }
     // A message bare metal sent here never came (bhyve routed it elsewhere): whatever is in IRR
     // now is some other message's copy.
     if (vector >= 16 && this.misrouted[cpu]![vector]) return this.misrouted[cpu]![vector];
     if (vsHas(this.collapsed[cpu]!, vector)) return 'collapsed-into-taken-v_irq';
+    // svm_inj_interrupts asks the 8259 first when vm_extint_pending(): the vIRR waits.
+    if (this.vcpu[cpu]!.extintTaking && vsHas(vl.irr, vector)) return this.lintWhy[cpu] || 'extint-before-virr';
     if (vsHas(vl.irr, vector)) {
       if (c.vIrq && c.vIntrVector === vector) return c.interceptVintr ? 'v_irq-under-vintr-intercept' : 'v_irq-posted';
       // The PPR vlapic_pending_intr compares with (main stores it lazily).
-      if (prioClass(vector) > prioClass(vl.currentPpr())) return 'virr';
+      if (prioClass(vector) > prioClass(vl.currentPpr())) {
+        // Raised by a local source on another host CPU (the 2018 timer callout, a device's LINT):
+        // the guest ran on until the notification IPI made it exit.
+        if (vsHas(this.timerRemote[cpu]!, vector)) return this.remoteWhy[cpu]![vector]!;
+        return 'virr';
+      }
       const isrv = vsHighest(vl.isr);
       if (isrv >= 0 && prioClass(vector) <= prioClass(isrv)) return 'virr-below-isr';
       if (prioClass(vector) > c.vTpr) return 'tpr-cr8-unnoticed';
       return 'virr-below-tpr';
     }
     if (this.vcpu[cpu]!.exitintinfoValid && this.vcpu[cpu]!.exitintinfoVector === vector) return 'exitintinfo';
+    // An expiry bare metal had and bhyve's callout did not (or not yet), or a level LINT
+    // re-raise vlapic_fire_lvt never does.
+    if (vector === vl.lvtTimer.vector && vl.timerPhase) return vl.timerPhase;
+    if (vector === vl.lvtTimer.vector && this.vcpu[cpu]!.softclockOwed) return 'timer-callout-softclock-owed';
+    if ((vector === vl.lvtLint[0].vector && vl.lvtLint[0].level) || (vector === vl.lvtLint[1].vector && vl.lvtLint[1].level)) return 'lint-level-as-edge';
     return this.vioapic.heldWhy(vector);
   }
 
@@ -194,6 +237,15 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     if (what === 'redir-remote-irr-stale') return this.vioapic.remoteIrrWhy(vector);
     // A message bare metal would have sent elsewhere (an APIC ID write bhyve ignored), or one of
     // a pin that the 82093AA would not have sent (which vioapic path sent it).
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra' || what === 'masked') && this.lintWhy[cpu] && (vector === 2 || vector === VATPIC_SPURIOUS)) return this.lintWhy[cpu];
+    const vl = this.vlapic[cpu]!;
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) {
+      if (vector === vl.lvtTimer.vector && vl.timerPhase) return vl.timerPhase;
+      if ((vector === vl.lvtLint[0].vector && vl.lvtLint[0].level) || (vector === vl.lvtLint[1].vector && vl.lvtLint[1].level)) return 'lint-level-as-edge';
+    }
+    if (what === 'tmcct-mismatch' && vl.timerPhase) return vl.timerPhase;
+    if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi' || what === 'tmr-set-without-level-message')
+      && ((vector === vl.lvtLint[0].vector && vl.lvtLint[0].level) || (vector === vl.lvtLint[1].vector && vl.lvtLint[1].level))) return 'lint-level-as-edge';
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && (vector >= 16 || vector === 2)) {
       return this.wrongTarget[cpu]![vector] || (vector >= 16 ? this.ioapicWhy[cpu]![vector] : '') || undefined;
     }
@@ -212,6 +264,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
   /** A delivery was committed (diagnostics: the owed instance, if any, is accounted for). */
   delivered(cpu: number, vector: number): void {
     vsDel(this.collapsed[cpu]!, vector);
+    vsDel(this.timerRemote[cpu]!, vector);
     this.misrouted[cpu]![vector] = '';
   }
 
@@ -234,6 +287,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
 
   /** vm_inject_nmi: latch and notify (not as a LAPIC interrupt). */
   vmInjectNmi(target: number, sender: number): void {
+    this.nmiRemoteWhy[target] = '';
     const v = this.vcpu[target]!;
     v.nmiPending = true;
     this.sink.step(target, 'vm_inject_nmi');
@@ -245,13 +299,151 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
   /** lapic_set_intr: vectors below 16 are refused with EINVAL before the vlapic sees them. */
   private lapicSetIntr(target: number, vector: number, level: boolean, curcpu: number): void {
     if (vector < 16 || vector > 255) return;
+    this.setIntrReadyNotify(target, vector, level, curcpu);
+  }
+
+  /** vlapic_set_intr_ready, then vcpu_notify_event(vcpu, true) when it returns 1. */
+  private setIntrReadyNotify(target: number, vector: number, level: boolean, curcpu: number): boolean {
     const vl = this.vlapic[target]!;
     const c = this.vmcb[target]!;
     const was = vsHas(vl.irr, vector);
     this.sink.step(target, 'vlapic_set_intr_ready');
-    if (!vl.setIntrReady(vector, level)) return;
+    if (!vl.setIntrReady(vector, level)) return false;
     if (was && c.vIntrVector === vector && !c.vIrq && c.vIntrVector !== 0) vsAdd(this.collapsed[target]!, vector);
     vcpuNotifyEvent(this.vcpu[target]!, true, curcpu, this);
+    return true;
+  }
+
+  // ------------------------------------------------------------ the APIC timer and LINT
+
+  /**
+   * vlapic_fire_lvt: nothing if masked; NMI → vm_inject_nmi; fixed: a vector below 16 sets
+   * SEND_ILLEGAL_VECTOR, else vlapic_set_intr_ready(vec, false) — edge, whatever the LVT's
+   * trigger mode — and vcpu_notify_event. `curcpu`: the host CPU this runs on (-1: not the vCPU's).
+   */
+  private vlapicFireLvt(cpu: number, lvt: Lvt, curcpu: number, remote: string): boolean {
+    if (lvt.masked) return false;
+    if (lvt.nmi) {
+      this.vmInjectNmi(cpu, curcpu);
+      if (curcpu !== cpu) this.nmiRemoteWhy[cpu] = remote;
+      return true;
+    }
+    if (lvt.vector < 16) {
+      this.vlapic[cpu]!.setError(APIC_ESR_SEND_ILLEGAL_VECTOR);
+      return false;
+    }
+    if (!this.setIntrReadyNotify(cpu, lvt.vector, false, curcpu)) return false;
+    if (curcpu !== cpu) { vsAdd(this.timerRemote[cpu]!, lvt.vector); this.remoteWhy[cpu]![lvt.vector] = remote; }
+    return true;
+  }
+
+  /**
+   * Scenario `time`: binuptime() advances on this vCPU's clock. When it passes timer_fire_bt the
+   * callout wheel dequeues vlapic_callout_handler on the callout's host CPU:
+   * - 2018 trees (prefix, fixed): callout_reset_sbt with cpu -1 keeps the callout on c_cpu, which
+   *   callout_init set to the default callout CPU (timeout_cpu): a host CPU that runs no vCPU here.
+   *   The handler runs there at once, concurrently with the vCPU, and notifies it by IPI.
+   * - main: vlapic_callout_reset uses callout_reset_sbt_curcpu, so the callout runs on the host CPU
+   *   that armed it, the vCPU's own (vCPU i is pinned to pCPU i): the host timer interrupt meets
+   *   the vCPU wherever it is (hostTimerInterrupt).
+   */
+  private timeAdvance(cpu: number, advance: number): void {
+    const vl = this.vlapic[cpu]!;
+    vl.now += advance;
+    if (!vl.calloutExpired()) return;
+    if (this.variant === 'main') this.hostTimerInterrupt(cpu);
+    else this.vlapicCalloutHandler(cpu, -1);
+  }
+
+  /**
+   * main: the timer interrupt of the vCPU's host CPU at the callout's expiry. hardclock →
+   * callout_process makes the softclock thread (the callout is not C_DIRECT_EXEC) runnable on this
+   * CPU; it runs vlapic_callout_handler once the vCPU thread lets it.
+   */
+  private hostTimerInterrupt(cpu: number): void {
+    const v = this.vcpu[cpu]!;
+    switch (v.phase) {
+      case Phase.Guest:
+        // The INTR intercept: #VMEXIT(INTR), svm_vmexit handles it, the thread loops and yields.
+        svmVmexit(this, cpu, 'extintr');
+        this.sink.step(cpu, 'hardclock');
+        exitHandled(v, false);
+        v.softclockOwed = true;
+        return;
+      case Phase.Loop:
+        // In svm_vmrun's loop (critical section, GIF = 1): taken now, the yield comes after CLGI.
+        this.sink.step(cpu, 'hardclock');
+        v.softclockOwed = true;
+        return;
+      case Phase.Clgi:
+      case Phase.Injected:
+        // GIF = 0: held until VMRUN, which exits at once (svmLaunch).
+        v.hostTimerPending = true;
+        v.softclockOwed = true;
+        return;
+      default:
+        // Frozen (out of the critical section), Sleeping (msleep_spin: the CPU is free), Dead.
+        this.sink.step(cpu, 'hardclock');
+        this.vlapicCalloutHandler(cpu, cpu);
+        return;
+    }
+  }
+
+  /** The vCPU thread yielded (vm_exit_astpending → FROZEN → critical_exit): the softclock runs. */
+  yieldCpu(cpu: number): void {
+    const v = this.vcpu[cpu]!;
+    if (!v.softclockOwed) return;
+    v.softclockOwed = false;
+    this.vlapicCalloutHandler(cpu, cpu);
+  }
+
+  /** vlapic_callout_handler → vlapic_fire_timer → vlapic_fire_lvt(APIC_LVT_TIMER), then the re-arm. */
+  private vlapicCalloutHandler(cpu: number, curcpu: number): void {
+    const vl = this.vlapic[cpu]!;
+    this.sink.step(cpu, 'vlapic_callout_handler');
+    if (!vl.calloutHandlerBegin()) return;
+    this.sink.step(cpu, 'vlapic_fire_timer');
+    this.vlapicFireLvt(cpu, vl.lvtTimer, curcpu, 'timer-callout-on-other-cpu');
+    vl.calloutHandlerRearm();
+  }
+
+  /**
+   * Scenario `lint`: the device drives the vCPU's LINT line. bhyve's devices signal a local
+   * interrupt with lapic_set_local_intr (vatpic_notify_intr for LINT0 when the 8259's INTR output
+   * rises, the VM_LAPIC_LOCAL_IRQ ioctl from userland): one call per rising edge, nothing on a
+   * fall, no line state in the vlapic.
+   */
+  private lintOp(cpu: number, pin: 0 | 1, op: 'assert' | 'deassert' | 'pulse'): void {
+    const i = cpu * 2 + pin;
+    const rising = this.lintLine[i] === 0;
+    this.lintLine[i] = op === 'assert' ? 1 : 0;
+    if (op === 'deassert' || !rising) return;
+    this.sink.step(cpu, 'lapic_set_local_intr');
+    this.vlapicTriggerLvt(cpu, pin);
+  }
+
+  /**
+   * vlapic_trigger_lvt(APIC_LVT_LINT0/1). With the vlapic disabled — vlapic_enabled() is false for
+   * a software disable (SVR) as for a hardware one — "LINT[1:0] pins are configured as INTR and NMI
+   * pins": LINT0 → vm_inject_extint, LINT1 → vm_inject_nmi, whatever the (masked) LVT says.
+   * Otherwise vlapic_fire_lvt with the LVT entry.
+   */
+  private vlapicTriggerLvt(cpu: number, pin: 0 | 1): void {
+    const vl = this.vlapic[cpu]!;
+    this.sink.step(cpu, 'vlapic_trigger_lvt');
+    if (!vl.enabled()) {
+      if (pin === 0) {
+        this.lintWhy[cpu] = 'lint0-extint-while-sw-disabled';
+        this.vcpu[cpu]!.extintPending = true; // vm_inject_extint
+        this.sink.step(cpu, 'vm_inject_extint');
+        vcpuNotifyEvent(this.vcpu[cpu]!, false, -1, this);
+      } else {
+        this.lintWhy[cpu] = 'lint1-nmi-while-sw-disabled';
+        this.vmInjectNmi(cpu, -1);
+      }
+      return;
+    }
+    this.vlapicFireLvt(cpu, vl.lvtLint[pin], -1, 'lint-raised-on-other-cpu');
   }
 
   /** vlapic_deliver_intr (IOAPIC and MSI): legacy 8-bit destination format, from device context. */
@@ -542,9 +734,8 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
           case 'ldr': val = vl.ldr; break;
           case 'dfr': val = vl.dfr; break;
           case 'svr': val = vl.svr; break;
-          // vlapic_get_ccr: 0 unless the timer callout is active. Nothing a scenario can do on
-          // bhyve arms it (lvt_timer / timer_initial are not declared), so the count reads 0.
-          case 'tmcct': val = 0; break;
+          // vlapic_get_ccr: the time left to timer_fire_bt while the callout is active, else 0.
+          case 'tmcct': val = vl.getCcr(); break;
         }
         this.sink.readValue(cpu, ev.reg, val);
         this.sink.executed(index);
@@ -586,6 +777,25 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
             this.sink.executed(index);
             return;
         }
+      case 'lvt_timer':
+        // vlapic_write(APIC_OFFSET_TIMER_LVT) → vlapic_lvt_write_handler (the callout is untouched).
+        this.apicTrap(cpu, true);
+        this.sink.step(cpu, 'vlapic_lvt_write_handler');
+        vl.lvtWrite(vl.lvtTimer, ev.vector, ev.masked, false, false, ev.mode === 'periodic');
+        this.sink.executed(index);
+        return;
+      case 'timer_initial':
+        this.apicTrap(cpu, true);
+        this.sink.step(cpu, 'vlapic_icrtmr_write_handler');
+        vl.icrtmrWrite(ev.count);
+        this.sink.executed(index);
+        return;
+      case 'lvt_lint':
+        this.apicTrap(cpu, true);
+        this.sink.step(cpu, 'vlapic_lvt_write_handler');
+        vl.lvtWrite(vl.lvtLint[ev.pin], ev.vector, ev.masked, ev.nmi ?? false, ev.trigger === 'level', false);
+        this.sink.executed(index);
+        return;
       case 'vmentry':
         return; // no nested guests (supports() refuses such machines)
       default:
