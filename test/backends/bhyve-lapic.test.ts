@@ -45,14 +45,15 @@ const scenario = (machine: MachineConfig, events: Event[]) =>
 const V = 0x51;
 
 describe('bhyve: the local-APIC features it declares', () => {
-  it('declares what it models (the timer and LINTs too), and still refuses lowest priority and TSC-deadline', () => {
+  it('declares what it models (the timer, LINTs, lowest-priority MSIs and entries too), and still refuses lowest-priority IPIs and TSC-deadline', () => {
     expect([...bhyve.features].sort()).toEqual([
       'int', 'ioapic_read', 'ioapic_write', 'lapic_read.dfr', 'lapic_read.id', 'lapic_read.ldr', 'lapic_read.svr',
       'lapic_read.tmcct', 'lapic_read.version', 'lapic_write.dfr', 'lapic_write.esr', 'lapic_write.id', 'lapic_write.ldr',
-      'lapic_write.svr', 'self_ipi', 'ipi.dest32', 'ioapic.logical', 'lvt_timer', 'time', 'lvt_lint',
+      'lapic_write.svr', 'self_ipi', 'ipi.dest32', 'ioapic.logical', 'lvt_timer', 'time', 'lvt_lint', 'msi.lowest', 'ioapic.lowest',
     ].sort());
-    // x86_emulate_cpuid hides CPUID2_TSCDLT: no IA32_TSC_DEADLINE.
-    for (const f of ['ioapic.lowest', 'ipi.lowest', 'msi.lowest', 'machine.apicIds', 'tsc_deadline'] as const) {
+    // x86_emulate_cpuid hides CPUID2_TSCDLT: no IA32_TSC_DEADLINE. A lowest-priority ICR makes
+    // vlapic_icrlo_write_handler return 1 (to userland), which bhyve(8) does not emulate.
+    for (const f of ['ipi.lowest', 'machine.apicIds', 'tsc_deadline'] as const) {
       expect(bhyve.features).not.toContain(f);
     }
   });
@@ -549,6 +550,54 @@ describe('bhyve: LINT inputs', () => {
       const ext = runScenario(scenario(m('x2apic', 1), [off, enter(0), lint(0, 0, 'pulse'), { k: 'pirq', cpu: 0 }, enter(0)]), bhyve, v);
       expect(ext.primary?.signature).toBe(`bhyve/${v}:spurious:lint0-extint-while-sw-disabled`);
       expect(classify([bhyve], ext.primary!.signature)).toBe('known');
+    }
+  });
+});
+
+// --- lowest priority (vlapic_deliver_intr → vlapic_calcdest with lowprio) ---
+
+describe('bhyve: lowest-priority MSIs and redirection entries', () => {
+  class ArbSink extends RecSink {
+    readonly arb: string[] = [];
+    arbitrated(cpu: number): void { this.arb.push(`arbitrated ${cpu}`); this.log.push(`arbitrated ${cpu}`); }
+    executed(index: number): void { super.executed(index); this.arb.push(`executed ${index}`); }
+  }
+
+  it('a logical lowest-priority MSI goes to the first matching vCPU only, reported (arbitrated) before it is executed', () => {
+    const sink = new ArbSink();
+    const inst = bhyve.create('main', m('xapic', 4), sink);
+    // Flat LDRs 1 << vcpuid: MDA 0b0110 addresses vCPUs 1 and 2.
+    inst.apply({ k: 'msi', dest: 0b0110, vector: V, logical: true, lowest: true }, 0);
+    expect(sink.arb).toEqual(['arbitrated 1', 'executed 0']);
+    expect(vsList(inst.snapshot(1).irr)).toEqual([V]);
+    expect(vsList(inst.snapshot(2).irr)).toEqual([]);
+    const s = scenario(m('xapic', 4), [{ k: 'msi', dest: 0b0110, vector: V, logical: true, lowest: true }, { k: 'pirq', cpu: 1 }, enter(1), { k: 'step', cpu: 1 }]);
+    for (const v of ['prefix', 'fixed', 'main']) expect(runScenario(s, bhyve, v).divergences).toEqual([]);
+  });
+
+  it('a lowest-priority level entry: TMR only on the first match (vlapic_set_tmr_level with lowprio); vioapic_read shows IOART_DELLOPRI', () => {
+    const mc: MachineConfig = { vcpus: 3, apic: 'xapic', ioapic: [{ pin: 4, vector: 0x93, dest: 0b110, trigger: 'level', masked: false, logical: true, lowest: true }] };
+    const r = new Run('fixed', mc);
+    r.do({ k: 'ioapic', pin: 4, op: 'assert' }, { k: 'read', cpu: 1, reg: 'tmr' });
+    expect(r.lastRead()).toEqual([0x93]);
+    r.do({ k: 'read', cpu: 2, reg: 'tmr' });
+    expect(r.lastRead()).toEqual([]);
+    expect(r.irr(1)).toEqual([0x93]);
+    expect(r.irr(2)).toEqual([]);
+    r.do({ k: 'ioapic_read', cpu: 0, reg: 'redir-lo', pin: 4 });
+    expect((r.lastRead() as number) & 0x700).toBe(0x100);
+    const s = scenario(mc, [{ k: 'ioapic', pin: 4, op: 'assert' }, { k: 'pirq', cpu: 1 }, enter(1), { k: 'eoi', cpu: 1 }, enter(1),
+      { k: 'iret', cpu: 1 }, { k: 'ioapic', pin: 4, op: 'deassert' }]);
+    for (const v of ['prefix', 'fixed', 'main']) expect(runScenario(s, bhyve, v).divergences).toEqual([]);
+  });
+
+  it('a lowest-priority broadcast (MDA 0xff) reaches every vCPU: vlapic_calcdest returns vm_active_cpus before lowprio is looked at', () => {
+    const s = scenario(m('xapic', 2), [{ k: 'msi', dest: 0xff, vector: V, logical: true, lowest: true }, { k: 'pirq', cpu: 0 }, { k: 'pirq', cpu: 1 },
+      enter(0), enter(1), { k: 'step', cpu: 0 }, { k: 'step', cpu: 1 }]);
+    for (const v of ['prefix', 'fixed', 'main']) {
+      const res = runScenario(s, bhyve, v);
+      expect(res.primary?.signature).toBe(`bhyve/${v}:spurious:lowprio-broadcast-to-all`);
+      expect(classify([bhyve], res.primary!.signature)).toBe('known');
     }
   });
 });

@@ -17,8 +17,8 @@ export const bhyve: Backend = {
   // current count (vlapic_get_ccr); the x2APIC SELF_IPI
   // (vlapic_self_ipi_handler); SVR, ESR, LDR and DFR writes (their vlapic.c handlers; vlapic_calcdest
   // matches each vlapic's own LDR/DFR); ID writes, which vlapic_id_write_handler undoes (a documented
-  // deviation, apic-id-write-ignored). Not yet: lowest-priority redirection entries, IPIs and
-  // MSIs, APIC IDs other than vcpuid, TSC-deadline mode; scenarios using them are refused as
+  // deviation, apic-id-write-ignored). Not yet: lowest-priority IPIs, APIC IDs other than
+  // vcpuid, TSC-deadline mode; scenarios using them are refused as
   // unsupported.
   features: [
     'ioapic_write', 'ioapic_read', 'int', 'self_ipi',
@@ -36,6 +36,10 @@ export const bhyve: Backend = {
     'lvt_timer', 'time',
     // LINT0/LINT1: vlapic_lvt_write_handler, lapic_set_local_intr → vlapic_trigger_lvt.
     'lvt_lint',
+    // Lowest-priority MSIs and redirection entries: vlapic_deliver_intr → vlapic_calcdest(lowprio),
+    // the first logical match (reported with sink.arbitrated). Not ipi.lowest: vlapic_icrlo_write_handler
+    // returns 1 for APIC_DELMODE_LOWPRIO ("return to userland"), which bhyve(8) does not emulate.
+    'msi.lowest', 'ioapic.lowest',
   ],
   supports(machine: MachineConfig): string | null {
     if (machine.nested) return 'bhyve on SVM runs no nested guests (no nested SVM in vmm.ko)';

@@ -60,13 +60,19 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
   /**
    * Diagnostics, per vCPU: vectors a local source raised from another host CPU — the timer
    * callout (2018 trees), a device's LINT — whose notification IPI may still be on its way, and
-   * which; whether the pending NMI came that way; the LINT path that last raised something bare
-   * metal would not have ('' if none).
+   * which; whether the pending NMI came that way; which software-disabled LINT paths fired
+   * (' lint0' ExtINT, ' lint1' NMI: raises bare metal never makes).
    */
   private readonly timerRemote: VecSet[] = [];
   private readonly remoteWhy: string[][] = [];
   private readonly nmiRemoteWhy: string[] = [];
   private readonly lintWhy: string[] = [];
+  /**
+   * Diagnostics: vectors this vCPU's LINT entries were ever programmed with as level (a level LINT
+   * vector has no other source, REF-IOA-4): bare metal's Remote IRR and line sampling hold or
+   * raise them where vlapic_fire_lvt does not.
+   */
+  private readonly lintLevel: VecSet[] = [];
 
   constructor(readonly variant: BhyveVariant, readonly machine: MachineConfig, readonly sink: ObsSink) {
     this.vcpus = machine.vcpus;
@@ -87,16 +93,17 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       this.remoteWhy.push(new Array<string>(256).fill(''));
       this.nmiRemoteWhy.push('');
       this.lintWhy.push('');
+      this.lintLevel.push(vecSet());
     }
     for (let i = 0; i < machine.vcpus; i++) this.ioapicWhy.push(new Array<string>(256).fill(''));
     for (let i = 0; i < machine.vcpus; i++) this.archAddrs.push({ id: i, ldr: 0, flat: true });
-    this.vioapic = new Vioapic(machine.ioapic, (level, dest, phys, vector) => {
-      const dmask = vlapicCalcdest(this.vlapic, dest, phys, false);
-      this.noteRouting(dmask, this.archDest(-1, 'none', !phys, dest), vector);
+    this.vioapic = new Vioapic(machine.ioapic, (level, dest, phys, vector, lowprio) => {
+      const dmask = vlapicCalcdest(this.vlapic, dest, phys, false, lowprio);
+      this.noteRouting(dmask, this.archDest(-1, 'none', !phys, dest), vector, lowprio);
       // A message a software-disabled vlapic drops (vlapic_set_intr_ready returns 0) leaves the
       // diagnosis of the copy already in IRR as it was.
       for (let i = 0; i < this.vcpus; i++) if (dmask & (1 << i) && this.vlapic[i]!.enabled()) this.ioapicWhy[i]![vector] = this.vioapic.lastWhy;
-      this.vlapicDeliverIntr(level, dest, phys, vector);
+      this.vlapicDeliverIntr(level, dest, phys, vector, lowprio);
     });
     // The redirection table was programmed at boot: the rendezvous ran vioapic_update_tmr everywhere.
     for (const vl of this.vlapic) this.vioapic.updateTmr(vl, this.vlapic);
@@ -107,12 +114,12 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
   apply(ev: Event, index: number): void {
     switch (ev.k) {
       case 'msi':
-        this.sink.executed(index);
-        this.lapicIntrMsi(ev.dest, ev.vector, ev.logical ?? false);
+        this.lapicIntrMsi(ev.dest, ev.vector, ev.logical ?? false, ev.lowest ?? false, index);
         break;
       case 'ioapic':
-        this.sink.executed(index);
+        // Reported after the vIOAPIC ran: a lowest-priority message's choice (sink.arbitrated) comes first.
         this.ioapicOp(ev.pin, ev.op);
+        this.sink.executed(index);
         break;
       case 'time':
         this.sink.executed(index);
@@ -200,7 +207,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     if (vector >= 16 && this.misrouted[cpu]![vector]) return this.misrouted[cpu]![vector];
     if (vsHas(this.collapsed[cpu]!, vector)) return 'collapsed-into-taken-v_irq';
     // svm_inj_interrupts asks the 8259 first when vm_extint_pending(): the vIRR waits.
-    if (this.vcpu[cpu]!.extintTaking && vsHas(vl.irr, vector)) return this.lintWhy[cpu] || 'extint-before-virr';
+    if (this.vcpu[cpu]!.extintTaking && vsHas(vl.irr, vector)) return 'lint0-extint-while-sw-disabled';
     if (vsHas(vl.irr, vector)) {
       if (c.vIrq && c.vIntrVector === vector) return c.interceptVintr ? 'v_irq-under-vintr-intercept' : 'v_irq-posted';
       // The PPR vlapic_pending_intr compares with (main stores it lazily).
@@ -220,7 +227,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     // re-raise vlapic_fire_lvt never does.
     if (vector === vl.lvtTimer.vector && vl.timerPhase) return vl.timerPhase;
     if (vector === vl.lvtTimer.vector && this.vcpu[cpu]!.softclockOwed) return 'timer-callout-softclock-owed';
-    if ((vector === vl.lvtLint[0].vector && vl.lvtLint[0].level) || (vector === vl.lvtLint[1].vector && vl.lvtLint[1].level)) return 'lint-level-as-edge';
+    if (vsHas(this.lintLevel[cpu]!, vector)) return 'lint-level-as-edge';
     return this.vioapic.heldWhy(vector);
   }
 
@@ -237,15 +244,20 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     if (what === 'redir-remote-irr-stale') return this.vioapic.remoteIrrWhy(vector);
     // A message bare metal would have sent elsewhere (an APIC ID write bhyve ignored), or one of
     // a pin that the 82093AA would not have sent (which vioapic path sent it).
-    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra' || what === 'masked') && this.lintWhy[cpu] && (vector === 2 || vector === VATPIC_SPURIOUS)) return this.lintWhy[cpu];
+    // The 8259's vector never entered the vlapic: bare metal's mirror of that delivery holds it in ISR.
+    if (what === 'duplicate' || what === 'spurious' || what === 'irr-extra' || what === 'masked' || what === 'isr-missing') {
+      const why = this.lintWhy[cpu]!;
+      if (vector === VATPIC_SPURIOUS && why.includes('lint0')) return 'lint0-extint-while-sw-disabled';
+      if (vector === 2 && why.includes('lint1')) return 'lint1-nmi-while-sw-disabled';
+    }
     const vl = this.vlapic[cpu]!;
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) {
       if (vector === vl.lvtTimer.vector && vl.timerPhase) return vl.timerPhase;
-      if ((vector === vl.lvtLint[0].vector && vl.lvtLint[0].level) || (vector === vl.lvtLint[1].vector && vl.lvtLint[1].level)) return 'lint-level-as-edge';
+      if (vsHas(this.lintLevel[cpu]!, vector)) return 'lint-level-as-edge';
     }
     if (what === 'tmcct-mismatch' && vl.timerPhase) return vl.timerPhase;
     if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi' || what === 'tmr-set-without-level-message')
-      && ((vector === vl.lvtLint[0].vector && vl.lvtLint[0].level) || (vector === vl.lvtLint[1].vector && vl.lvtLint[1].level))) return 'lint-level-as-edge';
+      && vsHas(this.lintLevel[cpu]!, vector)) return 'lint-level-as-edge';
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && (vector >= 16 || vector === 2)) {
       return this.wrongTarget[cpu]![vector] || (vector >= 16 ? this.ioapicWhy[cpu]![vector] : '') || undefined;
     }
@@ -433,12 +445,12 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     this.sink.step(cpu, 'vlapic_trigger_lvt');
     if (!vl.enabled()) {
       if (pin === 0) {
-        this.lintWhy[cpu] = 'lint0-extint-while-sw-disabled';
+        if (!this.lintWhy[cpu]!.includes('lint0')) this.lintWhy[cpu] += ' lint0';
         this.vcpu[cpu]!.extintPending = true; // vm_inject_extint
         this.sink.step(cpu, 'vm_inject_extint');
         vcpuNotifyEvent(this.vcpu[cpu]!, false, -1, this);
       } else {
-        this.lintWhy[cpu] = 'lint1-nmi-while-sw-disabled';
+        if (!this.lintWhy[cpu]!.includes('lint1')) this.lintWhy[cpu] += ' lint1';
         this.vmInjectNmi(cpu, -1);
       }
       return;
@@ -446,9 +458,14 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     this.vlapicFireLvt(cpu, vl.lvtLint[pin], -1, 'lint-raised-on-other-cpu');
   }
 
-  /** vlapic_deliver_intr (IOAPIC and MSI): legacy 8-bit destination format, from device context. */
-  private vlapicDeliverIntr(level: boolean, dest: number, phys: boolean, vector: number): void {
-    const dmask = vlapicCalcdest(this.vlapic, dest, phys, false);
+  /**
+   * vlapic_deliver_intr (IOAPIC and MSI): legacy 8-bit destination format, from device context. With
+   * IOART_DELLOPRI, vlapic_calcdest(lowprio): the first logical match — reported as the arbitration
+   * choice (REF-LP-1 accepts any addressed vCPU) — but a broadcast still reaches every vCPU.
+   */
+  private vlapicDeliverIntr(level: boolean, dest: number, phys: boolean, vector: number, lowprio: boolean): void {
+    const dmask = vlapicCalcdest(this.vlapic, dest, phys, false, lowprio);
+    if (lowprio && dmask !== 0) this.sink.arbitrated?.(31 - Math.clz32(dmask & -dmask));
     for (let i = 0; i < this.vcpus; i++) if (dmask & (1 << i)) this.lapicSetIntr(i, vector, level, this.ioapicCurcpu);
   }
 
@@ -480,8 +497,19 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     return matchDest(this.mode, addrs, self, shorthand, logical, dest);
   }
 
-  /** Diagnostics: record where bhyve's destination set (dmask) and bare metal's (arch) differ. */
-  private noteRouting(dmask: number, arch: number, vector: number): void {
+  /**
+   * Diagnostics: record where bhyve's destination set (dmask) and bare metal's (arch) differ. A
+   * lowest-priority message goes to one vCPU on bare metal: bhyve's first, if bare metal addresses
+   * it; a broadcast's other copies are bhyve's own.
+   */
+  private noteRouting(dmask: number, arch: number, vector: number, lowprio = false): void {
+    if (lowprio && dmask !== 0) {
+      const first = dmask & -dmask;
+      for (let i = 0; i < this.vcpus; i++) if ((dmask & ~first) & (1 << i)) this.wrongTarget[i]![vector] = 'lowprio-broadcast-to-all';
+      dmask = first;
+      if (arch & first) arch = first;
+    }
+    if (lowprio && arch !== 0 && dmask === 0) arch &= -arch;
     if (dmask === arch) return;
     let idWritten = false;
     for (const vl of this.vlapic) if (vl.archId !== vl.vcpuid) idWritten = true;
@@ -492,10 +520,16 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     }
   }
 
-  /** lapic_intr_msi: fixed delivery, edge. */
-  private lapicIntrMsi(dest: number, vector: number, logical: boolean): void {
-    this.noteRouting(vlapicCalcdest(this.vlapic, dest, !logical, false), this.archDest(0, 'none', logical, dest), vector);
-    this.vlapicDeliverIntr(false, dest, !logical, vector);
+  /**
+   * lapic_intr_msi: edge, the message's delivery mode (fixed or lowest priority) into
+   * vlapic_deliver_intr. Reported executed after the arbitration choice.
+   */
+  private lapicIntrMsi(dest: number, vector: number, logical: boolean, lowest: boolean, index: number): void {
+    this.noteRouting(vlapicCalcdest(this.vlapic, dest, !logical, false, lowest), this.archDest(0, 'none', logical, dest), vector, lowest);
+    const dmask = vlapicCalcdest(this.vlapic, dest, !logical, false, lowest);
+    if (lowest && dmask !== 0) this.sink.arbitrated?.(31 - Math.clz32(dmask & -dmask));
+    this.sink.executed(index);
+    for (let i = 0; i < this.vcpus; i++) if (dmask & (1 << i)) this.lapicSetIntr(i, vector, false, -1);
   }
 
   private ioapicOp(pin: number, op: 'assert' | 'deassert' | 'pulse' | 'mask' | 'unmask'): void {
@@ -649,7 +683,6 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         this.sink.step(cpu, 'vlapic_process_eoi');
         const level = vl.processEoi();
         g.eoi();
-        this.sink.executed(index);
         // Diagnostics: TMR clear because a rendezvous reset it after the vector was sent as level.
         if (level < 0 && vl.lastEoi >= 0) {
           if (vsHas(vl.tmrReset, vl.lastEoi)) this.vioapic.noteEoiLost(vl.lastEoi, 'eoi-lost-tmr-reset-by-rtbl-write');
@@ -659,6 +692,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
           this.sink.step(cpu, 'vioapic_process_eoi');
           this.vioapic.processEoi(level);
         }
+        this.sink.executed(index); // after the arbitration choice of a message the EOI re-sent
         return;
       }
       case 'read': {
@@ -695,10 +729,10 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       case 'ioapic_write':
         // IOREGSEL/IOWIN for the high dword, then for the low dword (Linux __ioapic_write_entry order).
         this.ioapicTrap(cpu, true);
-        this.sink.executed(index);
         this.ioapicCurcpu = cpu;
         this.vioapic.write(ev.pin, ev, () => this.tmrRendezvous(cpu));
         this.ioapicCurcpu = -1;
+        this.sink.executed(index); // after the arbitration choice of a message the write sent
         return;
       case 'ioapic_read': {
         this.ioapicTrap(cpu, false);
@@ -794,6 +828,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         this.apicTrap(cpu, true);
         this.sink.step(cpu, 'vlapic_lvt_write_handler');
         vl.lvtWrite(vl.lvtLint[ev.pin], ev.vector, ev.masked, ev.nmi ?? false, ev.trigger === 'level', false);
+        if (ev.trigger === 'level' && !ev.nmi) vsAdd(this.lintLevel[cpu]!, ev.vector & 0xff);
         this.sink.executed(index);
         return;
       case 'vmentry':

@@ -257,20 +257,22 @@ const TIMER_LINT: CauseDoc[] = [
     why: 'stuck:lint-level-as-edge seen as a TMR read without the level vector, or as a second raise of a level LINT that '
       + 'bare metal holds behind the entry\'s Remote IRR (each rising edge fires again). [io/vlapic.c vlapic_fire_lvt]',
   })),
-  ...['spurious', 'duplicate', 'stuck'].map((kind): CauseDoc => ({
+  ...['spurious', 'duplicate', 'stuck', 'read'].map((kind): CauseDoc => ({
     cause: `${kind}:lint0-extint-while-sw-disabled`,
     why: 'vlapic_trigger_lvt tests vlapic_enabled(), which is false for a software-disabled APIC (SVR bit 8 clear) as for a '
       + 'hardware-disabled one, and then treats the pins as the hardware-disabled APIC\'s ("LINT[1:0] pins are configured as '
       + 'INTR and NMI pins"): LINT0 → vm_inject_extint whatever its (masked) LVT. svm_inj_interrupts asks the 8259 first '
       + '(vm_extint_pending before the vIRR); with no 8259 pin raised vatpic_pending_intr returns its spurious vector, '
       + 'irq_base + 7 (7 for an 8259 the guest never initialised), injected as an external interrupt. Bare metal: a '
-      + `software-disabled APIC masks LINT0 (SDM 10.4.7.2), nothing is delivered. [io/vlapic.c vlapic_trigger_lvt, vlapic_enabled @ ${VLAPIC_MAIN} `
+      + `software-disabled APIC masks LINT0 (SDM 10.4.7.2), nothing is delivered (read: the ISR read lacks the vector the `
+      + `oracle mirrored; the ExtINT never enters the vlapic). [io/vlapic.c vlapic_trigger_lvt, vlapic_enabled @ ${VLAPIC_MAIN} `
       + `and ${VLAPIC_2018}; io/vatpic.c vatpic_pending_intr; svm.c svm_inj_interrupts @ freebsd-src@001345683da7]`,
   })),
-  ...['spurious', 'duplicate'].map((kind): CauseDoc => ({
+  ...['spurious', 'duplicate', 'stuck', 'read'].map((kind): CauseDoc => ({
     cause: `${kind}:lint1-nmi-while-sw-disabled`,
     why: 'The same vlapic_trigger_lvt branch for LINT1: a software-disabled APIC turns a LINT1 edge into vm_inject_nmi, '
-      + `whatever the (masked) LVT says; bare metal delivers nothing. [io/vlapic.c vlapic_trigger_lvt @ ${VLAPIC_MAIN} and ${VLAPIC_2018}]`,
+      + 'whatever the (masked) LVT says; bare metal delivers nothing (stuck: the NMI is taken ahead of a vector bare metal '
+      + `takes there; read: a register read the extra NMI handler's frames left behind). [io/vlapic.c vlapic_trigger_lvt @ ${VLAPIC_MAIN} and ${VLAPIC_2018}]`,
   })),
   ...['read', 'stuck', 'spurious', 'duplicate'].map((kind): CauseDoc => ({
     cause: `${kind}:timer-stopped-by-sw-disable`,
@@ -293,6 +295,15 @@ const TIMER_LINT: CauseDoc[] = [
       + `TMCCT and the following expiries differ. [io/vlapic.c vlapic_callout_handler @ ${VLAPIC_MAIN} and ${VLAPIC_2018}]`,
   })),
 ];
+
+/** Lowest-priority MSIs and redirection entries (issue 8, fourth session). */
+const LOWPRIO: CauseDoc[] = ['spurious', 'duplicate', 'read'].map((kind): CauseDoc => ({
+  cause: `${kind}:lowprio-broadcast-to-all`,
+  why: 'vlapic_deliver_intr passes lowprio to vlapic_calcdest, which stops at the first logical match ("if (lowprio) '
+    + 'break") but returns vm_active_cpus() for the broadcast MDA (0xff) before it looks at lowprio: a lowest-priority '
+    + 'broadcast MSI or redirection entry reaches every vCPU (and vioapic_update_tmr sets TMR on all). Bare metal '
+    + `delivers a lowest-priority message to exactly one APIC (SDM 10.6.2.4). [io/vlapic.c vlapic_calcdest, vlapic_deliver_intr @ ${VLAPIC_MAIN} and ${VLAPIC_2018}]`,
+}));
 
 /** The 2018 callout placement (prefix, fixed). */
 const TIMER_2018: CauseDoc[] = [
@@ -326,6 +337,7 @@ export const VARIANTS: VariantInfo[] = [
       ...COMMON,
       ...TIMER_LINT,
       ...TIMER_2018,
+      ...LOWPRIO,
       {
         cause: 'livelock:vintr',
         why: 'The branch of svm_inj_interrupts that posts a real vector in V_IRQ does not clear the VINTR intercept. The '
@@ -345,7 +357,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'only as the VINTR interrupt-window trigger.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...COMMON, ...TIMER_LINT, ...TIMER_2018],
+    knownDeviations: [...COMMON, ...TIMER_LINT, ...TIMER_2018, ...LOWPRIO],
   },
   {
     name: 'main',
@@ -369,6 +381,6 @@ export const VARIANTS: VariantInfo[] = [
           + '@ freebsd-src@001345683da7. illumos-gate raises PPR in vlapic_intr_accepted (vlapic_raise_ppr).]',
       },
     ],
-    knownDeviations: [...COMMON, ...TIMER_LINT],
+    knownDeviations: [...COMMON, ...TIMER_LINT, ...LOWPRIO],
   },
 ];

@@ -392,13 +392,14 @@ export class Vlapic {
 }
 
 /**
- * vlapic_calcdest (lowprio = false): the destination set (bit i = vCPU i). Physical: APIC ID =
+ * vlapic_calcdest: the destination set (bit i = vCPU i). With `lowprio` a logical destination stops at
+ * its first match; a broadcast still returns every active vCPU and a physical one its one vCPU. Physical: APIC ID =
  * vcpuid (vm_apicid2vcpuid). Logical: each vlapic matched with its own DFR model and LDR — flat
  * (LDR[31:24] against the 8-bit MDA), or cluster (xAPIC: LDR[31:28] cluster, [27:24] members;
  * x2APIC: LDR[31:16] / [15:0]); any other DFR model is skipped. `x2apicDest` selects how the MDA is
  * read: 32-bit for an x2APIC ICR, legacy 8-bit for IOAPIC and MSI messages.
  */
-export function vlapicCalcdest(vlapics: readonly Vlapic[], dest: number, phys: boolean, x2apicDest: boolean): number {
+export function vlapicCalcdest(vlapics: readonly Vlapic[], dest: number, phys: boolean, x2apicDest: boolean, lowprio = false): number {
   const vcpus = vlapics.length;
   const active = (1 << vcpus) - 1;
   if ((x2apicDest && dest === 0xffffffff) || (!x2apicDest && dest === 0xff)) return active;
@@ -424,7 +425,10 @@ export function vlapicCalcdest(vlapics: readonly Vlapic[], dest: number, phys: b
     } else {
       continue; // "vlapic has bad logical model"
     }
-    if ((mda & ldest) !== 0) mask |= 1 << i;
+    if ((mda & ldest) !== 0) {
+      mask |= 1 << i;
+      if (lowprio) break; // lowest priority: the first match in vcpuid order (CPU_FOREACH_ISSET)
+    }
   }
   return mask;
 }
