@@ -591,6 +591,14 @@ describe('bhyve: lowest-priority MSIs and redirection entries', () => {
     for (const v of ['prefix', 'fixed', 'main']) expect(runScenario(s, bhyve, v).divergences).toEqual([]);
   });
 
+  it('a pin assert is reported executed after vioapic_send_intr made its choice (the arbitration comes first)', () => {
+    const sink = new ArbSink();
+    const mc: MachineConfig = { vcpus: 3, apic: 'xapic', ioapic: [{ pin: 2, vector: 0x55, dest: 0b110, trigger: 'edge', masked: false, logical: true, lowest: true }] };
+    const inst = bhyve.create('main', mc, sink);
+    inst.apply({ k: 'ioapic', pin: 2, op: 'assert' }, 0);
+    expect(sink.arb).toEqual(['arbitrated 1', 'executed 0']);
+  });
+
   it('a lowest-priority broadcast (MDA 0xff) reaches every vCPU: vlapic_calcdest returns vm_active_cpus before lowprio is looked at', () => {
     const s = scenario(m('xapic', 2), [{ k: 'msi', dest: 0xff, vector: V, logical: true, lowest: true }, { k: 'pirq', cpu: 0 }, { k: 'pirq', cpu: 1 },
       enter(0), enter(1), { k: 'step', cpu: 0 }, { k: 'step', cpu: 1 }]);
