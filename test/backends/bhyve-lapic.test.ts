@@ -45,13 +45,15 @@ const scenario = (machine: MachineConfig, events: Event[]) =>
 const V = 0x51;
 
 describe('bhyve: the local-APIC features it declares', () => {
-  it('declares what it models, and still refuses lowest-priority delivery, the timer and LINTs', () => {
+  it('declares what it models (the timer, LINTs, lowest-priority MSIs and entries too), and still refuses lowest-priority IPIs and TSC-deadline', () => {
     expect([...bhyve.features].sort()).toEqual([
       'int', 'ioapic_read', 'ioapic_write', 'lapic_read.dfr', 'lapic_read.id', 'lapic_read.ldr', 'lapic_read.svr',
       'lapic_read.tmcct', 'lapic_read.version', 'lapic_write.dfr', 'lapic_write.esr', 'lapic_write.id', 'lapic_write.ldr',
-      'lapic_write.svr', 'self_ipi', 'ipi.dest32', 'ioapic.logical',
+      'lapic_write.svr', 'self_ipi', 'ipi.dest32', 'ioapic.logical', 'lvt_timer', 'time', 'lvt_lint', 'msi.lowest', 'ioapic.lowest',
     ].sort());
-    for (const f of ['ioapic.lowest', 'ipi.lowest', 'msi.lowest', 'machine.apicIds', 'lvt_timer', 'lvt_lint'] as const) {
+    // x86_emulate_cpuid hides CPUID2_TSCDLT: no IA32_TSC_DEADLINE. A lowest-priority ICR makes
+    // vlapic_icrlo_write_handler return 1 (to userland), which bhyve(8) does not emulate.
+    for (const f of ['ipi.lowest', 'machine.apicIds', 'tsc_deadline'] as const) {
       expect(bhyve.features).not.toContain(f);
     }
   });
@@ -361,5 +363,249 @@ describe('bhyve: logical redirection entries and the TMR an LDR write leaves sta
       expect(classify([bhyve], res.primary!.signature)).toBe('known');
     }
     expect(runScenario(sc, findBackend('baremetal')!, 'sdm').divergences).toEqual([]);
+  });
+});
+
+// --- the APIC timer (vlapic_icrtmr_write_handler, vlapic_callout_handler, vlapic_get_ccr) ---
+
+const lvtT = (cpu: number, vector: number, mode: 'oneshot' | 'periodic', masked = false): Event => ({ k: 'lvt_timer', cpu, vector, mode, masked });
+const tmict = (cpu: number, count: number): Event => ({ k: 'timer_initial', cpu, count });
+const time = (cpu: number, advance: number): Event => ({ k: 'time', cpu, advance });
+const ccr = (cpu: number): Event => ({ k: 'lapic_read', cpu, reg: 'tmcct' });
+const enter = (cpu: number): Event => ({ k: 'enter', cpu });
+const T = 0xe1;
+
+describe('bhyve: the APIC timer on the logical clock', () => {
+  it('TMICT traps into vlapic_icrtmr_write_handler; TMCCT (vlapic_get_ccr) is the time left to timer_fire_bt', () => {
+    for (const v of ['prefix', 'fixed', 'main']) {
+      const r = new Run(v, m('x2apic', 1));
+      r.do(lvtT(0, T, 'oneshot'), enter(0));
+      const mk = r.mark();
+      r.do(tmict(0, 10));
+      expect(r.since(mk, 0)).toEqual(['vmexit msr', 'svm_vmexit', 'svm_update_virqinfo', 'svm_save_intinfo', 'lapic_wrmsr', 'vlapic_icrtmr_write_handler']);
+      r.do(enter(0), time(0, 3), ccr(0));
+      expect(r.lastRead()).toBe(7);
+      // TMICT 0: callout_stop, the count reads 0.
+      r.do(enter(0), tmict(0, 0), enter(0), ccr(0));
+      expect(r.lastRead()).toBe(0);
+    }
+  });
+
+  it('a one-shot timer fires once at expiry (vlapic_fire_timer → vlapic_set_intr_ready); a masked LVT sends nothing', () => {
+    const r = new Run('fixed', m('x2apic', 1));
+    r.do(lvtT(0, T, 'oneshot'), enter(0), tmict(0, 5), enter(0), time(0, 4));
+    expect(r.irr(0)).toEqual([]);
+    r.do(time(0, 1));
+    expect(r.irr(0)).toEqual([T]);
+    r.do({ k: 'pirq', cpu: 0 }, enter(0), { k: 'eoi', cpu: 0 }, enter(0), { k: 'iret', cpu: 0 }, time(0, 50));
+    expect(r.count(0, T)).toBe(1);
+    const q = new Run('main', m('x2apic', 1));
+    q.do(lvtT(0, T, 'oneshot', true), enter(0), tmict(0, 5), enter(0), time(0, 5), enter(0));
+    expect(q.irr(0)).toEqual([]);
+    expect(q.count(0, T)).toBe(0);
+  });
+
+  it('main: the callout runs on the vCPU\'s host CPU (callout_reset_sbt_curcpu): #VMEXIT(INTR), the thread yields, the callout runs, the vector is injected', () => {
+    const r = new Run('main', m('x2apic', 1));
+    r.do(lvtT(0, T, 'oneshot'), enter(0), tmict(0, 5), enter(0));
+    let mk = r.mark();
+    r.do(time(0, 5));
+    expect(r.since(mk, 0)).toEqual(['vmexit extintr', 'svm_vmexit', 'svm_update_virqinfo', 'svm_save_intinfo', 'hardclock']);
+    expect(r.inst.where(0)).toBe('hv'); // no guest instruction runs before the injection
+    mk = r.mark();
+    r.do(enter(0));
+    const path = r.since(mk, 0);
+    expect(path.slice(0, 5)).toEqual(['disable_gintr', 'vcpu_should_yield', 'vm_exit_astpending', 'vlapic_callout_handler', 'vlapic_fire_timer']);
+    expect(path).toContain(`deliver ${T}`);
+    expect(r.count(0, T)).toBe(1);
+  });
+
+  it('main: an expiry under GIF = 0 is held until VMRUN, which exits at once; svm_inj_interrupts is then no due point', () => {
+    const r = new Run('main', m('x2apic', 1));
+    r.do(lvtT(0, T, 'oneshot'), enter(0), tmict(0, 5), { k: 'enter_step', cpu: 0 }, { k: 'enter_step', cpu: 0 }, time(0, 5));
+    expect(r.irr(0)).toEqual([]); // the softclock has not run
+    const mk = r.mark();
+    r.do({ k: 'enter_step', cpu: 0 }, { k: 'enter_step', cpu: 0 });
+    expect(r.since(mk, 0)).toEqual(expect.arrayContaining(['svm_launch', 'vmexit extintr', 'hardclock']));
+    r.do(enter(0));
+    expect(r.count(0, T)).toBe(1);
+  });
+
+  it('end to end: one-shot and periodic expiries while the guest runs are clean on main', () => {
+    const s = scenario(m('x2apic', 1), [
+      lvtT(0, T, 'periodic'), enter(0), tmict(0, 4), enter(0), { k: 'step', cpu: 0 }, time(0, 4), { k: 'step', cpu: 0 },
+      enter(0), { k: 'eoi', cpu: 0 }, enter(0), { k: 'iret', cpu: 0 }, time(0, 3), ccr(0), enter(0), time(0, 1), enter(0),
+      { k: 'eoi', cpu: 0 }, enter(0), { k: 'iret', cpu: 0 }, lvtT(0, T, 'oneshot'), enter(0), time(0, 4), { k: 'step', cpu: 0 },
+    ]);
+    expect(runScenario(s, bhyve, 'main').divergences).toEqual([]);
+  });
+
+  it('2018 trees: the callout runs on the default callout CPU and notifies by IPI; the guest runs on until it arrives', () => {
+    const evs: Event[] = [lvtT(0, T, 'oneshot'), enter(0), tmict(0, 5), enter(0), time(0, 5)];
+    for (const v of ['prefix', 'fixed']) {
+      const r = new Run(v, m('x2apic', 1));
+      r.do(...evs);
+      expect(r.irr(0)).toEqual([T]);
+      expect(r.inst.where(0)).toBe('guest');
+      expect(r.inst.physPending(0)).toBe(true); // vcpu_notify_event → ipi_cpu(hostcpu, vmm_ipinum)
+      const late = runScenario(scenario(m('x2apic', 1), [...evs, { k: 'step', cpu: 0 }]), bhyve, v);
+      expect(late.primary?.signature).toBe(`bhyve/${v}:stuck:timer-callout-on-other-cpu`);
+      expect(classify([bhyve], late.primary!.signature)).toBe('known');
+      // The IPI arrives before the next instruction: clean.
+      expect(runScenario(scenario(m('x2apic', 1), [...evs, { k: 'pirq', cpu: 0 }, enter(0), { k: 'step', cpu: 0 }]), bhyve, v).divergences).toEqual([]);
+    }
+    // main: the same instruction right after the expiry is clean (the callout is on the vCPU's CPU).
+    expect(runScenario(scenario(m('x2apic', 1), [...evs, { k: 'step', cpu: 0 }]), bhyve, 'main').divergences).toEqual([]);
+  });
+
+  it('a periodic callout a whole period late re-bases (timer_fire_bt = now): TMCCT leaves bare metal\'s grid', () => {
+    const r = new Run('main', m('x2apic', 1));
+    // Period 4 from t = 0: expiries at 4, 8, 12... One advance of 9 runs the callout at 9, five late.
+    r.do(lvtT(0, T, 'periodic', true), enter(0), tmict(0, 4), enter(0), time(0, 9), enter(0), ccr(0));
+    expect(r.lastRead()).toBe(4); // bare metal: 12 - 9 = 3
+    const s = scenario(m('x2apic', 1), [lvtT(0, T, 'periodic', true), enter(0), tmict(0, 4), enter(0), time(0, 9), enter(0), ccr(0)]);
+    for (const v of ['prefix', 'fixed', 'main']) {
+      const res = runScenario(s, bhyve, v);
+      expect(res.primary?.signature).toBe(`bhyve/${v}:read:timer-rebased-after-lag`);
+      expect(classify([bhyve], res.primary!.signature)).toBe('known');
+    }
+    // Less than a period late: re-armed on the grid (rem_sbt less the lag), TMCCT as bare metal's.
+    const q = new Run('fixed', m('x2apic', 1));
+    q.do(lvtT(0, T, 'periodic', true), enter(0), tmict(0, 4), enter(0), time(0, 6), ccr(0));
+    expect(q.lastRead()).toBe(2);
+  });
+
+  it('a software disable stops the callout (vlapic_svr_write_handler): TMCCT reads 0, bare metal\'s count runs on', () => {
+    const s = scenario(m('x2apic', 1), [
+      lvtT(0, T, 'oneshot'), enter(0), tmict(0, 10), enter(0), time(0, 2),
+      { k: 'lapic_write', cpu: 0, reg: 'svr', value: 0xff }, enter(0), ccr(0),
+    ]);
+    for (const v of ['prefix', 'fixed', 'main']) {
+      const res = runScenario(s, bhyve, v);
+      expect(res.primary?.signature).toBe(`bhyve/${v}:read:timer-stopped-by-sw-disable`);
+      expect(classify([bhyve], res.primary!.signature)).toBe('known');
+    }
+  });
+});
+
+// --- LINT0/LINT1 (lapic_set_local_intr → vlapic_trigger_lvt → vlapic_fire_lvt) ---
+
+const lvtL = (cpu: number, pin: 0 | 1, vector: number, trigger: 'edge' | 'level', extra: Partial<{ masked: boolean; nmi: boolean }> = {}): Event =>
+  ({ k: 'lvt_lint', cpu, pin, vector, trigger, masked: extra.masked ?? false, ...(extra.nmi ? { nmi: true } : {}) });
+const lint = (cpu: number, pin: 0 | 1, op: 'assert' | 'deassert' | 'pulse'): Event => ({ k: 'lint', cpu, pin, op });
+const L = 0x68;
+
+describe('bhyve: LINT inputs', () => {
+  it('a rising edge reaches vlapic_trigger_lvt from the device\'s CPU: vIRR set, the vCPU notified by IPI; a held line raises nothing more', () => {
+    const r = new Run('main', m('x2apic', 1));
+    r.do(lvtL(0, 0, L, 'edge'), enter(0));
+    const mk = r.mark();
+    r.do(lint(0, 0, 'assert'));
+    expect(r.since(mk, 0)).toEqual(['lapic_set_local_intr', 'vlapic_trigger_lvt', 'vlapic_set_intr_ready']);
+    expect(r.irr(0)).toEqual([L]);
+    expect(r.inst.physPending(0)).toBe(true);
+    r.do({ k: 'pirq', cpu: 0 }, enter(0), { k: 'eoi', cpu: 0 }, enter(0), { k: 'iret', cpu: 0 }, lint(0, 0, 'assert'), enter(0));
+    expect(r.count(0, L)).toBe(1);
+    expect(runScenario(scenario(m('x2apic', 1), [lvtL(0, 0, L, 'edge'), enter(0), lint(0, 0, 'pulse'), { k: 'pirq', cpu: 0 }, enter(0), { k: 'step', cpu: 0 }]), bhyve, 'fixed').divergences).toEqual([]);
+    const late = runScenario(scenario(m('x2apic', 1), [lvtL(0, 0, L, 'edge'), enter(0), lint(0, 0, 'pulse'), { k: 'step', cpu: 0 }]), bhyve, 'main');
+    expect(late.primary?.signature).toBe('bhyve/main:stuck:lint-raised-on-other-cpu');
+  });
+
+  it('an NMI entry injects an NMI (vm_inject_nmi); clean once the IPI has arrived', () => {
+    const s = scenario(m('x2apic', 1), [lvtL(0, 1, 0, 'edge', { nmi: true }), enter(0), lint(0, 1, 'pulse'), { k: 'pirq', cpu: 0 }, enter(0), { k: 'step', cpu: 0 }]);
+    for (const v of ['prefix', 'fixed', 'main']) expect(runScenario(s, bhyve, v).divergences).toEqual([]);
+  });
+
+  it('a level entry is fired as an edge: no TMR, no Remote IRR, the EOI does not re-raise a line still high', () => {
+    const lv = 0x7a;
+    const r = new Run('fixed', m('x2apic', 1));
+    r.do(lvtL(0, 0, lv, 'level'), enter(0), lint(0, 0, 'assert'), { k: 'pirq', cpu: 0 }, enter(0), { k: 'read', cpu: 0, reg: 'tmr' });
+    expect(r.lastRead()).toEqual([]);
+    r.do(enter(0), { k: 'eoi', cpu: 0 }, enter(0), { k: 'iret', cpu: 0 }, enter(0));
+    expect(r.count(0, lv)).toBe(1);
+    expect(r.irr(0)).toEqual([]);
+    const s = scenario(m('x2apic', 1), [lvtL(0, 0, lv, 'level'), enter(0), lint(0, 0, 'assert'), { k: 'pirq', cpu: 0 }, enter(0),
+      { k: 'eoi', cpu: 0 }, enter(0), { k: 'iret', cpu: 0 }, { k: 'step', cpu: 0 }]);
+    for (const v of ['prefix', 'fixed', 'main']) {
+      const res = runScenario(s, bhyve, v);
+      expect(res.primary?.signature).toBe(`bhyve/${v}:stuck:lint-level-as-edge`);
+      expect(classify([bhyve], res.primary!.signature)).toBe('known');
+    }
+  });
+
+  it('software-disabled: vlapic_enabled() is false, so LINT1 is an NMI pin and LINT0 an INTR pin (vector irq_base + 7 from the 8259)', () => {
+    const off: Event = { k: 'lapic_write', cpu: 0, reg: 'svr', value: 0xff };
+    const r = new Run('main', m('x2apic', 1));
+    r.do(off, enter(0), lint(0, 1, 'pulse'), { k: 'pirq', cpu: 0 }, enter(0));
+    expect(r.sink.delivered.filter((d) => d.nmi).length).toBe(1);
+    const q = new Run('main', m('x2apic', 1));
+    q.do(off, enter(0));
+    const mk = q.mark();
+    q.do(lint(0, 0, 'pulse'), { k: 'pirq', cpu: 0 }, enter(0));
+    expect(q.since(mk, 0)).toEqual(expect.arrayContaining(['vm_inject_extint', 'vatpic_pending_intr', 'vatpic_intr_accepted', 'deliver 7']));
+    for (const v of ['prefix', 'fixed', 'main']) {
+      const nmi = runScenario(scenario(m('x2apic', 1), [off, enter(0), lint(0, 1, 'pulse'), { k: 'pirq', cpu: 0 }, enter(0)]), bhyve, v);
+      expect(nmi.primary?.signature).toMatch(new RegExp(`^bhyve/${v}:(spurious|duplicate):lint1-nmi-while-sw-disabled$`));
+      expect(classify([bhyve], nmi.primary!.signature)).toBe('known');
+      const ext = runScenario(scenario(m('x2apic', 1), [off, enter(0), lint(0, 0, 'pulse'), { k: 'pirq', cpu: 0 }, enter(0)]), bhyve, v);
+      expect(ext.primary?.signature).toBe(`bhyve/${v}:spurious:lint0-extint-while-sw-disabled`);
+      expect(classify([bhyve], ext.primary!.signature)).toBe('known');
+    }
+  });
+});
+
+// --- lowest priority (vlapic_deliver_intr → vlapic_calcdest with lowprio) ---
+
+describe('bhyve: lowest-priority MSIs and redirection entries', () => {
+  class ArbSink extends RecSink {
+    readonly arb: string[] = [];
+    arbitrated(cpu: number): void { this.arb.push(`arbitrated ${cpu}`); this.log.push(`arbitrated ${cpu}`); }
+    executed(index: number): void { super.executed(index); this.arb.push(`executed ${index}`); }
+  }
+
+  it('a logical lowest-priority MSI goes to the first matching vCPU only, reported (arbitrated) before it is executed', () => {
+    const sink = new ArbSink();
+    const inst = bhyve.create('main', m('xapic', 4), sink);
+    // Flat LDRs 1 << vcpuid: MDA 0b0110 addresses vCPUs 1 and 2.
+    inst.apply({ k: 'msi', dest: 0b0110, vector: V, logical: true, lowest: true }, 0);
+    expect(sink.arb).toEqual(['arbitrated 1', 'executed 0']);
+    expect(vsList(inst.snapshot(1).irr)).toEqual([V]);
+    expect(vsList(inst.snapshot(2).irr)).toEqual([]);
+    const s = scenario(m('xapic', 4), [{ k: 'msi', dest: 0b0110, vector: V, logical: true, lowest: true }, { k: 'pirq', cpu: 1 }, enter(1), { k: 'step', cpu: 1 }]);
+    for (const v of ['prefix', 'fixed', 'main']) expect(runScenario(s, bhyve, v).divergences).toEqual([]);
+  });
+
+  it('a lowest-priority level entry: TMR only on the first match (vlapic_set_tmr_level with lowprio); vioapic_read shows IOART_DELLOPRI', () => {
+    const mc: MachineConfig = { vcpus: 3, apic: 'xapic', ioapic: [{ pin: 4, vector: 0x93, dest: 0b110, trigger: 'level', masked: false, logical: true, lowest: true }] };
+    const r = new Run('fixed', mc);
+    r.do({ k: 'ioapic', pin: 4, op: 'assert' }, { k: 'read', cpu: 1, reg: 'tmr' });
+    expect(r.lastRead()).toEqual([0x93]);
+    r.do({ k: 'read', cpu: 2, reg: 'tmr' });
+    expect(r.lastRead()).toEqual([]);
+    expect(r.irr(1)).toEqual([0x93]);
+    expect(r.irr(2)).toEqual([]);
+    r.do({ k: 'ioapic_read', cpu: 0, reg: 'redir-lo', pin: 4 });
+    expect((r.lastRead() as number) & 0x700).toBe(0x100);
+    const s = scenario(mc, [{ k: 'ioapic', pin: 4, op: 'assert' }, { k: 'pirq', cpu: 1 }, enter(1), { k: 'eoi', cpu: 1 }, enter(1),
+      { k: 'iret', cpu: 1 }, { k: 'ioapic', pin: 4, op: 'deassert' }]);
+    for (const v of ['prefix', 'fixed', 'main']) expect(runScenario(s, bhyve, v).divergences).toEqual([]);
+  });
+
+  it('a pin assert is reported executed after vioapic_send_intr made its choice (the arbitration comes first)', () => {
+    const sink = new ArbSink();
+    const mc: MachineConfig = { vcpus: 3, apic: 'xapic', ioapic: [{ pin: 2, vector: 0x55, dest: 0b110, trigger: 'edge', masked: false, logical: true, lowest: true }] };
+    const inst = bhyve.create('main', mc, sink);
+    inst.apply({ k: 'ioapic', pin: 2, op: 'assert' }, 0);
+    expect(sink.arb).toEqual(['arbitrated 1', 'executed 0']);
+  });
+
+  it('a lowest-priority broadcast (MDA 0xff) reaches every vCPU: vlapic_calcdest returns vm_active_cpus before lowprio is looked at', () => {
+    const s = scenario(m('xapic', 2), [{ k: 'msi', dest: 0xff, vector: V, logical: true, lowest: true }, { k: 'pirq', cpu: 0 }, { k: 'pirq', cpu: 1 },
+      enter(0), enter(1), { k: 'step', cpu: 0 }, { k: 'step', cpu: 1 }]);
+    for (const v of ['prefix', 'fixed', 'main']) {
+      const res = runScenario(s, bhyve, v);
+      expect(res.primary?.signature).toBe(`bhyve/${v}:spurious:lowprio-broadcast-to-all`);
+      expect(classify([bhyve], res.primary!.signature)).toBe('known');
+    }
   });
 });

@@ -13,14 +13,13 @@ export const bhyve: Backend = {
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
   // Scenario features modeled (src/scenario/features.ts): redirection-table writes and I/O APIC
   // reads (vioapic_write with its vioapic_update_tmr rendezvous, vioapic_read); INT n (not
-  // intercepted: a guest-core step); vlapic_read of ID/version/LDR/DFR/SVR, and of the timer's
-  // current count, which vlapic_get_ccr returns as 0 while no callout is armed — and no scenario
-  // can arm one here (the timer events are not declared); the x2APIC SELF_IPI
+  // intercepted: a guest-core step); vlapic_read of ID/version/LDR/DFR/SVR and of the timer's
+  // current count (vlapic_get_ccr); the x2APIC SELF_IPI
   // (vlapic_self_ipi_handler); SVR, ESR, LDR and DFR writes (their vlapic.c handlers; vlapic_calcdest
   // matches each vlapic's own LDR/DFR); ID writes, which vlapic_id_write_handler undoes (a documented
-  // deviation, apic-id-write-ignored). Not yet: logical/lowest-priority redirection entries and
-  // lowest-priority IPIs/MSIs, APIC IDs other than vcpuid, the timer, LINTs; scenarios using them
-  // are refused as unsupported.
+  // deviation, apic-id-write-ignored). Not yet: lowest-priority IPIs, APIC IDs other than
+  // vcpuid, TSC-deadline mode; scenarios using them are refused as
+  // unsupported.
   features: [
     'ioapic_write', 'ioapic_read', 'int', 'self_ipi',
     'lapic_read.id', 'lapic_read.version', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.tmcct',
@@ -30,6 +29,17 @@ export const bhyve: Backend = {
     'ipi.dest32',
     // vioapic_send_intr / vioapic_update_tmr pass the entry's IOART_DESTMOD to vlapic_calcdest.
     'ioapic.logical',
+    // The APIC timer: vlapic_lvt_write_handler, vlapic_icrtmr_write_handler, the callout
+    // (vlapic_callout_handler) on the logical clock, vlapic_get_ccr. Not tsc_deadline:
+    // x86_emulate_cpuid hides CPUID2_TSCDLT ("No TSC deadline support in the APIC yet") and no
+    // MSR handler knows IA32_TSC_DEADLINE.
+    'lvt_timer', 'time',
+    // LINT0/LINT1: vlapic_lvt_write_handler, lapic_set_local_intr → vlapic_trigger_lvt.
+    'lvt_lint',
+    // Lowest-priority MSIs and redirection entries: vlapic_deliver_intr → vlapic_calcdest(lowprio),
+    // the first logical match (reported with sink.arbitrated). Not ipi.lowest: vlapic_icrlo_write_handler
+    // returns 1 for APIC_DELMODE_LOWPRIO ("return to userland"), which bhyve(8) does not emulate.
+    'msi.lowest', 'ioapic.lowest',
   ],
   supports(machine: MachineConfig): string | null {
     if (machine.nested) return 'bhyve on SVM runs no nested guests (no nested SVM in vmm.ko)';

@@ -9,12 +9,13 @@ import { hex, prioClass, vecSet, vsAdd, vsDel, vsHas, vsHighest, type VecSet } f
 import type { Event, MachineConfig, Shorthand } from '../../scenario/types.js';
 import { Vioapic } from './vioapic.js';
 import {
-  VLAPIC_VERSION_2018, VLAPIC_VERSION_MAIN, Vlapic, isrvecStkString, vlapicCalcdest, vlapicIcrloWriteHandler, type IcrTarget,
+  APIC_ESR_SEND_ILLEGAL_VECTOR, VLAPIC_VERSION_2018, VLAPIC_VERSION_MAIN, Vlapic, isrvecStkString, vlapicCalcdest,
+  vlapicIcrloWriteHandler, type IcrTarget, type Lvt,
 } from './vlapic.js';
 import { VmcbCtrl } from './vmcb.js';
 import { PHASE_NAMES, Phase, VCPU_STATE_NAMES, Vcpu, vcpuNotifyEvent, type HostIpi } from './vcpu.js';
 import {
-  clearNmiBlocking, exitHandled, exitUnhandled, svmEnter, svmEnterStep, svmHardware, svmVmexit, vmHandleHlt,
+  VATPIC_SPURIOUS, clearNmiBlocking, exitHandled, exitUnhandled, svmEnter, svmEnterStep, svmHardware, svmVmexit, vmHandleHlt,
   type SvmVm,
 } from './svm.js';
 import type { BhyveVariant } from './variants.js';
@@ -51,12 +52,34 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
    */
   private readonly ioapicWhy: string[][] = [];
   private readonly archAddrs: ApicAddr[] = [];
+  /**
+   * The LINT input lines as the device model drives them (vatpic keeps its INTR output in
+   * intr_raised): lapic_set_local_intr is called on a rising edge only; the vlapic has no line.
+   */
+  private readonly lintLine: Uint8Array;
+  /**
+   * Diagnostics, per vCPU: vectors a local source raised from another host CPU — the timer
+   * callout (2018 trees), a device's LINT — whose notification IPI may still be on its way, and
+   * which; whether the pending NMI came that way; which software-disabled LINT paths fired
+   * (' lint0' ExtINT, ' lint1' NMI: raises bare metal never makes).
+   */
+  private readonly timerRemote: VecSet[] = [];
+  private readonly remoteWhy: string[][] = [];
+  private readonly nmiRemoteWhy: string[] = [];
+  private readonly lintWhy: string[] = [];
+  /**
+   * Diagnostics: vectors this vCPU's LINT entries were ever programmed with as level (a level LINT
+   * vector has no other source, REF-IOA-4): bare metal's Remote IRR and line sampling hold or
+   * raise them where vlapic_fire_lvt does not.
+   */
+  private readonly lintLevel: VecSet[] = [];
 
   constructor(readonly variant: BhyveVariant, readonly machine: MachineConfig, readonly sink: ObsSink) {
     this.vcpus = machine.vcpus;
     this.mode = machine.apic;
     this.ipiPending = new Uint8Array(machine.vcpus);
     this.esrWritten = new Uint8Array(machine.vcpus);
+    this.lintLine = new Uint8Array(machine.vcpus * 2);
     for (let i = 0; i < machine.vcpus; i++) {
       this.vcpu.push(new Vcpu(i));
       this.vmcb.push(new VmcbCtrl());
@@ -66,16 +89,21 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       this.collapsed.push(vecSet());
       this.misrouted.push(new Array<string>(256).fill(''));
       this.wrongTarget.push(new Array<string>(256).fill(''));
+      this.timerRemote.push(vecSet());
+      this.remoteWhy.push(new Array<string>(256).fill(''));
+      this.nmiRemoteWhy.push('');
+      this.lintWhy.push('');
+      this.lintLevel.push(vecSet());
     }
     for (let i = 0; i < machine.vcpus; i++) this.ioapicWhy.push(new Array<string>(256).fill(''));
     for (let i = 0; i < machine.vcpus; i++) this.archAddrs.push({ id: i, ldr: 0, flat: true });
-    this.vioapic = new Vioapic(machine.ioapic, (level, dest, phys, vector) => {
-      const dmask = vlapicCalcdest(this.vlapic, dest, phys, false);
-      this.noteRouting(dmask, this.archDest(-1, 'none', !phys, dest), vector);
+    this.vioapic = new Vioapic(machine.ioapic, (level, dest, phys, vector, lowprio) => {
+      const dmask = vlapicCalcdest(this.vlapic, dest, phys, false, lowprio);
+      this.noteRouting(dmask, this.archDest(-1, 'none', !phys, dest), vector, lowprio);
       // A message a software-disabled vlapic drops (vlapic_set_intr_ready returns 0) leaves the
       // diagnosis of the copy already in IRR as it was.
       for (let i = 0; i < this.vcpus; i++) if (dmask & (1 << i) && this.vlapic[i]!.enabled()) this.ioapicWhy[i]![vector] = this.vioapic.lastWhy;
-      this.vlapicDeliverIntr(level, dest, phys, vector);
+      this.vlapicDeliverIntr(level, dest, phys, vector, lowprio);
     });
     // The redirection table was programmed at boot: the rendezvous ran vioapic_update_tmr everywhere.
     for (const vl of this.vlapic) this.vioapic.updateTmr(vl, this.vlapic);
@@ -86,12 +114,20 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
   apply(ev: Event, index: number): void {
     switch (ev.k) {
       case 'msi':
-        this.sink.executed(index);
-        this.lapicIntrMsi(ev.dest, ev.vector, ev.logical ?? false);
+        this.lapicIntrMsi(ev.dest, ev.vector, ev.logical ?? false, ev.lowest ?? false, index);
         break;
       case 'ioapic':
-        this.sink.executed(index);
+        // Reported after the vIOAPIC ran: a lowest-priority message's choice (sink.arbitrated) comes first.
         this.ioapicOp(ev.pin, ev.op);
+        this.sink.executed(index);
+        break;
+      case 'time':
+        this.sink.executed(index);
+        this.timeAdvance(ev.cpu, ev.advance);
+        break;
+      case 'lint':
+        this.sink.executed(index);
+        this.lintOp(ev.cpu, ev.pin, ev.op);
         break;
       case 'exit': this.exit(ev.cpu, ev.reason, index); break;
       case 'enter': svmEnter(this, ev.cpu); break;
@@ -162,22 +198,36 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       // opens only with RFLAGS.IF = 1.
       if (c.vIrq && c.vIntrVector === 0 && c.interceptVintr) return 'nmi-behind-vintr-window';
       if (v.phase === Phase.Sleeping) return 'nmi-pending-vcpu-asleep';
+      // A device raised LINT (NMI delivery) from another host CPU: the guest ran on until the IPI.
+      if (this.nmiRemoteWhy[cpu]) return this.nmiRemoteWhy[cpu];
       return 'nmi-pending';
     }
     // A message bare metal sent here never came (bhyve routed it elsewhere): whatever is in IRR
     // now is some other message's copy.
     if (vector >= 16 && this.misrouted[cpu]![vector]) return this.misrouted[cpu]![vector];
     if (vsHas(this.collapsed[cpu]!, vector)) return 'collapsed-into-taken-v_irq';
+    // svm_inj_interrupts asks the 8259 first when vm_extint_pending(): the vIRR waits.
+    if (this.vcpu[cpu]!.extintTaking && vsHas(vl.irr, vector)) return 'lint0-extint-while-sw-disabled';
     if (vsHas(vl.irr, vector)) {
       if (c.vIrq && c.vIntrVector === vector) return c.interceptVintr ? 'v_irq-under-vintr-intercept' : 'v_irq-posted';
       // The PPR vlapic_pending_intr compares with (main stores it lazily).
-      if (prioClass(vector) > prioClass(vl.currentPpr())) return 'virr';
+      if (prioClass(vector) > prioClass(vl.currentPpr())) {
+        // Raised by a local source on another host CPU (the 2018 timer callout, a device's LINT):
+        // the guest ran on until the notification IPI made it exit.
+        if (vsHas(this.timerRemote[cpu]!, vector)) return this.remoteWhy[cpu]![vector]!;
+        return 'virr';
+      }
       const isrv = vsHighest(vl.isr);
       if (isrv >= 0 && prioClass(vector) <= prioClass(isrv)) return 'virr-below-isr';
       if (prioClass(vector) > c.vTpr) return 'tpr-cr8-unnoticed';
       return 'virr-below-tpr';
     }
     if (this.vcpu[cpu]!.exitintinfoValid && this.vcpu[cpu]!.exitintinfoVector === vector) return 'exitintinfo';
+    // An expiry bare metal had and bhyve's callout did not (or not yet), or a level LINT
+    // re-raise vlapic_fire_lvt never does.
+    if (vector === vl.lvtTimer.vector && vl.timerPhase) return vl.timerPhase;
+    if (vector === vl.lvtTimer.vector && this.vcpu[cpu]!.softclockOwed) return 'timer-callout-softclock-owed';
+    if (vsHas(this.lintLevel[cpu]!, vector)) return 'lint-level-as-edge';
     return this.vioapic.heldWhy(vector);
   }
 
@@ -194,6 +244,20 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     if (what === 'redir-remote-irr-stale') return this.vioapic.remoteIrrWhy(vector);
     // A message bare metal would have sent elsewhere (an APIC ID write bhyve ignored), or one of
     // a pin that the 82093AA would not have sent (which vioapic path sent it).
+    // The 8259's vector never entered the vlapic: bare metal's mirror of that delivery holds it in ISR.
+    if (what === 'duplicate' || what === 'spurious' || what === 'irr-extra' || what === 'masked' || what === 'isr-missing') {
+      const why = this.lintWhy[cpu]!;
+      if (vector === VATPIC_SPURIOUS && why.includes('lint0')) return 'lint0-extint-while-sw-disabled';
+      if (vector === 2 && why.includes('lint1')) return 'lint1-nmi-while-sw-disabled';
+    }
+    const vl = this.vlapic[cpu]!;
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) {
+      if (vector === vl.lvtTimer.vector && vl.timerPhase) return vl.timerPhase;
+      if (vsHas(this.lintLevel[cpu]!, vector)) return 'lint-level-as-edge';
+    }
+    if (what === 'tmcct-mismatch' && vl.timerPhase) return vl.timerPhase;
+    if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi' || what === 'tmr-set-without-level-message')
+      && vsHas(this.lintLevel[cpu]!, vector)) return 'lint-level-as-edge';
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && (vector >= 16 || vector === 2)) {
       return this.wrongTarget[cpu]![vector] || (vector >= 16 ? this.ioapicWhy[cpu]![vector] : '') || undefined;
     }
@@ -212,6 +276,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
   /** A delivery was committed (diagnostics: the owed instance, if any, is accounted for). */
   delivered(cpu: number, vector: number): void {
     vsDel(this.collapsed[cpu]!, vector);
+    vsDel(this.timerRemote[cpu]!, vector);
     this.misrouted[cpu]![vector] = '';
   }
 
@@ -234,6 +299,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
 
   /** vm_inject_nmi: latch and notify (not as a LAPIC interrupt). */
   vmInjectNmi(target: number, sender: number): void {
+    this.nmiRemoteWhy[target] = '';
     const v = this.vcpu[target]!;
     v.nmiPending = true;
     this.sink.step(target, 'vm_inject_nmi');
@@ -245,18 +311,161 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
   /** lapic_set_intr: vectors below 16 are refused with EINVAL before the vlapic sees them. */
   private lapicSetIntr(target: number, vector: number, level: boolean, curcpu: number): void {
     if (vector < 16 || vector > 255) return;
+    this.setIntrReadyNotify(target, vector, level, curcpu);
+  }
+
+  /** vlapic_set_intr_ready, then vcpu_notify_event(vcpu, true) when it returns 1. */
+  private setIntrReadyNotify(target: number, vector: number, level: boolean, curcpu: number): boolean {
     const vl = this.vlapic[target]!;
     const c = this.vmcb[target]!;
     const was = vsHas(vl.irr, vector);
     this.sink.step(target, 'vlapic_set_intr_ready');
-    if (!vl.setIntrReady(vector, level)) return;
+    if (!vl.setIntrReady(vector, level)) return false;
     if (was && c.vIntrVector === vector && !c.vIrq && c.vIntrVector !== 0) vsAdd(this.collapsed[target]!, vector);
     vcpuNotifyEvent(this.vcpu[target]!, true, curcpu, this);
+    return true;
   }
 
-  /** vlapic_deliver_intr (IOAPIC and MSI): legacy 8-bit destination format, from device context. */
-  private vlapicDeliverIntr(level: boolean, dest: number, phys: boolean, vector: number): void {
-    const dmask = vlapicCalcdest(this.vlapic, dest, phys, false);
+  // ------------------------------------------------------------ the APIC timer and LINT
+
+  /**
+   * vlapic_fire_lvt: nothing if masked; NMI → vm_inject_nmi; fixed: a vector below 16 sets
+   * SEND_ILLEGAL_VECTOR, else vlapic_set_intr_ready(vec, false) — edge, whatever the LVT's
+   * trigger mode — and vcpu_notify_event. `curcpu`: the host CPU this runs on (-1: not the vCPU's).
+   */
+  private vlapicFireLvt(cpu: number, lvt: Lvt, curcpu: number, remote: string): boolean {
+    if (lvt.masked) return false;
+    if (lvt.nmi) {
+      this.vmInjectNmi(cpu, curcpu);
+      if (curcpu !== cpu) this.nmiRemoteWhy[cpu] = remote;
+      return true;
+    }
+    if (lvt.vector < 16) {
+      this.vlapic[cpu]!.setError(APIC_ESR_SEND_ILLEGAL_VECTOR);
+      return false;
+    }
+    if (!this.setIntrReadyNotify(cpu, lvt.vector, false, curcpu)) return false;
+    if (curcpu !== cpu) { vsAdd(this.timerRemote[cpu]!, lvt.vector); this.remoteWhy[cpu]![lvt.vector] = remote; }
+    return true;
+  }
+
+  /**
+   * Scenario `time`: binuptime() advances on this vCPU's clock. When it passes timer_fire_bt the
+   * callout wheel dequeues vlapic_callout_handler on the callout's host CPU:
+   * - 2018 trees (prefix, fixed): callout_reset_sbt with cpu -1 keeps the callout on c_cpu, which
+   *   callout_init set to the default callout CPU (timeout_cpu): a host CPU that runs no vCPU here.
+   *   The handler runs there at once, concurrently with the vCPU, and notifies it by IPI.
+   * - main: vlapic_callout_reset uses callout_reset_sbt_curcpu, so the callout runs on the host CPU
+   *   that armed it, the vCPU's own (vCPU i is pinned to pCPU i): the host timer interrupt meets
+   *   the vCPU wherever it is (hostTimerInterrupt).
+   */
+  private timeAdvance(cpu: number, advance: number): void {
+    const vl = this.vlapic[cpu]!;
+    vl.now += advance;
+    if (!vl.calloutExpired()) return;
+    if (this.variant === 'main') this.hostTimerInterrupt(cpu);
+    else this.vlapicCalloutHandler(cpu, -1);
+  }
+
+  /**
+   * main: the timer interrupt of the vCPU's host CPU at the callout's expiry. hardclock →
+   * callout_process makes the softclock thread (the callout is not C_DIRECT_EXEC) runnable on this
+   * CPU; it runs vlapic_callout_handler once the vCPU thread lets it.
+   */
+  private hostTimerInterrupt(cpu: number): void {
+    const v = this.vcpu[cpu]!;
+    switch (v.phase) {
+      case Phase.Guest:
+        // The INTR intercept: #VMEXIT(INTR), svm_vmexit handles it, the thread loops and yields.
+        svmVmexit(this, cpu, 'extintr');
+        this.sink.step(cpu, 'hardclock');
+        exitHandled(v, false);
+        v.softclockOwed = true;
+        return;
+      case Phase.Loop:
+        // In svm_vmrun's loop (critical section, GIF = 1): taken now, the yield comes after CLGI.
+        this.sink.step(cpu, 'hardclock');
+        v.softclockOwed = true;
+        return;
+      case Phase.Clgi:
+      case Phase.Injected:
+        // GIF = 0: held until VMRUN, which exits at once (svmLaunch).
+        v.hostTimerPending = true;
+        v.softclockOwed = true;
+        return;
+      default:
+        // Frozen (out of the critical section), Sleeping (msleep_spin: the CPU is free), Dead.
+        this.sink.step(cpu, 'hardclock');
+        this.vlapicCalloutHandler(cpu, cpu);
+        return;
+    }
+  }
+
+  /** The vCPU thread yielded (vm_exit_astpending → FROZEN → critical_exit): the softclock runs. */
+  yieldCpu(cpu: number): void {
+    const v = this.vcpu[cpu]!;
+    if (!v.softclockOwed) return;
+    v.softclockOwed = false;
+    this.vlapicCalloutHandler(cpu, cpu);
+  }
+
+  /** vlapic_callout_handler → vlapic_fire_timer → vlapic_fire_lvt(APIC_LVT_TIMER), then the re-arm. */
+  private vlapicCalloutHandler(cpu: number, curcpu: number): void {
+    const vl = this.vlapic[cpu]!;
+    this.sink.step(cpu, 'vlapic_callout_handler');
+    if (!vl.calloutHandlerBegin()) return;
+    this.sink.step(cpu, 'vlapic_fire_timer');
+    this.vlapicFireLvt(cpu, vl.lvtTimer, curcpu, 'timer-callout-on-other-cpu');
+    vl.calloutHandlerRearm();
+  }
+
+  /**
+   * Scenario `lint`: the device drives the vCPU's LINT line. bhyve's devices signal a local
+   * interrupt with lapic_set_local_intr (vatpic_notify_intr for LINT0 when the 8259's INTR output
+   * rises, the VM_LAPIC_LOCAL_IRQ ioctl from userland): one call per rising edge, nothing on a
+   * fall, no line state in the vlapic.
+   */
+  private lintOp(cpu: number, pin: 0 | 1, op: 'assert' | 'deassert' | 'pulse'): void {
+    const i = cpu * 2 + pin;
+    const rising = this.lintLine[i] === 0;
+    this.lintLine[i] = op === 'assert' ? 1 : 0;
+    if (op === 'deassert' || !rising) return;
+    this.sink.step(cpu, 'lapic_set_local_intr');
+    this.vlapicTriggerLvt(cpu, pin);
+  }
+
+  /**
+   * vlapic_trigger_lvt(APIC_LVT_LINT0/1). With the vlapic disabled — vlapic_enabled() is false for
+   * a software disable (SVR) as for a hardware one — "LINT[1:0] pins are configured as INTR and NMI
+   * pins": LINT0 → vm_inject_extint, LINT1 → vm_inject_nmi, whatever the (masked) LVT says.
+   * Otherwise vlapic_fire_lvt with the LVT entry.
+   */
+  private vlapicTriggerLvt(cpu: number, pin: 0 | 1): void {
+    const vl = this.vlapic[cpu]!;
+    this.sink.step(cpu, 'vlapic_trigger_lvt');
+    if (!vl.enabled()) {
+      if (pin === 0) {
+        if (!this.lintWhy[cpu]!.includes('lint0')) this.lintWhy[cpu] += ' lint0';
+        this.vcpu[cpu]!.extintPending = true; // vm_inject_extint
+        this.sink.step(cpu, 'vm_inject_extint');
+        vcpuNotifyEvent(this.vcpu[cpu]!, false, -1, this);
+      } else {
+        if (!this.lintWhy[cpu]!.includes('lint1')) this.lintWhy[cpu] += ' lint1';
+        this.vmInjectNmi(cpu, -1);
+      }
+      return;
+    }
+    this.vlapicFireLvt(cpu, vl.lvtLint[pin], -1, 'lint-raised-on-other-cpu');
+  }
+
+  /**
+   * vlapic_deliver_intr (IOAPIC and MSI): legacy 8-bit destination format, from device context. With
+   * IOART_DELLOPRI, vlapic_calcdest(lowprio): the first logical match — reported as the arbitration
+   * choice (REF-LP-1 accepts any addressed vCPU) — but a broadcast still reaches every vCPU.
+   */
+  private vlapicDeliverIntr(level: boolean, dest: number, phys: boolean, vector: number, lowprio: boolean): void {
+    const dmask = vlapicCalcdest(this.vlapic, dest, phys, false, lowprio);
+    if (lowprio && dmask !== 0) this.sink.arbitrated?.(31 - Math.clz32(dmask & -dmask));
     for (let i = 0; i < this.vcpus; i++) if (dmask & (1 << i)) this.lapicSetIntr(i, vector, level, this.ioapicCurcpu);
   }
 
@@ -288,8 +497,19 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     return matchDest(this.mode, addrs, self, shorthand, logical, dest);
   }
 
-  /** Diagnostics: record where bhyve's destination set (dmask) and bare metal's (arch) differ. */
-  private noteRouting(dmask: number, arch: number, vector: number): void {
+  /**
+   * Diagnostics: record where bhyve's destination set (dmask) and bare metal's (arch) differ. A
+   * lowest-priority message goes to one vCPU on bare metal: bhyve's first, if bare metal addresses
+   * it; a broadcast's other copies are bhyve's own.
+   */
+  private noteRouting(dmask: number, arch: number, vector: number, lowprio = false): void {
+    if (lowprio && dmask !== 0) {
+      const first = dmask & -dmask;
+      for (let i = 0; i < this.vcpus; i++) if ((dmask & ~first) & (1 << i)) this.wrongTarget[i]![vector] = 'lowprio-broadcast-to-all';
+      dmask = first;
+      if (arch & first) arch = first;
+    }
+    if (lowprio && arch !== 0 && dmask === 0) arch &= -arch;
     if (dmask === arch) return;
     let idWritten = false;
     for (const vl of this.vlapic) if (vl.archId !== vl.vcpuid) idWritten = true;
@@ -300,10 +520,16 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     }
   }
 
-  /** lapic_intr_msi: fixed delivery, edge. */
-  private lapicIntrMsi(dest: number, vector: number, logical: boolean): void {
-    this.noteRouting(vlapicCalcdest(this.vlapic, dest, !logical, false), this.archDest(0, 'none', logical, dest), vector);
-    this.vlapicDeliverIntr(false, dest, !logical, vector);
+  /**
+   * lapic_intr_msi: edge, the message's delivery mode (fixed or lowest priority) into
+   * vlapic_deliver_intr. Reported executed after the arbitration choice.
+   */
+  private lapicIntrMsi(dest: number, vector: number, logical: boolean, lowest: boolean, index: number): void {
+    this.noteRouting(vlapicCalcdest(this.vlapic, dest, !logical, false, lowest), this.archDest(0, 'none', logical, dest), vector, lowest);
+    const dmask = vlapicCalcdest(this.vlapic, dest, !logical, false, lowest);
+    if (lowest && dmask !== 0) this.sink.arbitrated?.(31 - Math.clz32(dmask & -dmask));
+    this.sink.executed(index);
+    for (let i = 0; i < this.vcpus; i++) if (dmask & (1 << i)) this.lapicSetIntr(i, vector, false, -1);
   }
 
   private ioapicOp(pin: number, op: 'assert' | 'deassert' | 'pulse' | 'mask' | 'unmask'): void {
@@ -457,7 +683,6 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         this.sink.step(cpu, 'vlapic_process_eoi');
         const level = vl.processEoi();
         g.eoi();
-        this.sink.executed(index);
         // Diagnostics: TMR clear because a rendezvous reset it after the vector was sent as level.
         if (level < 0 && vl.lastEoi >= 0) {
           if (vsHas(vl.tmrReset, vl.lastEoi)) this.vioapic.noteEoiLost(vl.lastEoi, 'eoi-lost-tmr-reset-by-rtbl-write');
@@ -467,6 +692,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
           this.sink.step(cpu, 'vioapic_process_eoi');
           this.vioapic.processEoi(level);
         }
+        this.sink.executed(index); // after the arbitration choice of a message the EOI re-sent
         return;
       }
       case 'read': {
@@ -503,10 +729,10 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       case 'ioapic_write':
         // IOREGSEL/IOWIN for the high dword, then for the low dword (Linux __ioapic_write_entry order).
         this.ioapicTrap(cpu, true);
-        this.sink.executed(index);
         this.ioapicCurcpu = cpu;
         this.vioapic.write(ev.pin, ev, () => this.tmrRendezvous(cpu));
         this.ioapicCurcpu = -1;
+        this.sink.executed(index); // after the arbitration choice of a message the write sent
         return;
       case 'ioapic_read': {
         this.ioapicTrap(cpu, false);
@@ -542,9 +768,8 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
           case 'ldr': val = vl.ldr; break;
           case 'dfr': val = vl.dfr; break;
           case 'svr': val = vl.svr; break;
-          // vlapic_get_ccr: 0 unless the timer callout is active. Nothing a scenario can do on
-          // bhyve arms it (lvt_timer / timer_initial are not declared), so the count reads 0.
-          case 'tmcct': val = 0; break;
+          // vlapic_get_ccr: the time left to timer_fire_bt while the callout is active, else 0.
+          case 'tmcct': val = vl.getCcr(); break;
         }
         this.sink.readValue(cpu, ev.reg, val);
         this.sink.executed(index);
@@ -586,6 +811,26 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
             this.sink.executed(index);
             return;
         }
+      case 'lvt_timer':
+        // vlapic_write(APIC_OFFSET_TIMER_LVT) → vlapic_lvt_write_handler (the callout is untouched).
+        this.apicTrap(cpu, true);
+        this.sink.step(cpu, 'vlapic_lvt_write_handler');
+        vl.lvtWrite(vl.lvtTimer, ev.vector, ev.masked, false, false, ev.mode === 'periodic');
+        this.sink.executed(index);
+        return;
+      case 'timer_initial':
+        this.apicTrap(cpu, true);
+        this.sink.step(cpu, 'vlapic_icrtmr_write_handler');
+        vl.icrtmrWrite(ev.count);
+        this.sink.executed(index);
+        return;
+      case 'lvt_lint':
+        this.apicTrap(cpu, true);
+        this.sink.step(cpu, 'vlapic_lvt_write_handler');
+        vl.lvtWrite(vl.lvtLint[ev.pin], ev.vector, ev.masked, ev.nmi ?? false, ev.trigger === 'level', false);
+        if (ev.trigger === 'level' && !ev.nmi) vsAdd(this.lintLevel[cpu]!, ev.vector & 0xff);
+        this.sink.executed(index);
+        return;
       case 'vmentry':
         return; // no nested guests (supports() refuses such machines)
       default:

@@ -23,9 +23,14 @@ export interface SvmVm {
   /** Physical vmm_ipinum / IPI_AST latched per host CPU (vCPU i runs on pCPU i). */
   readonly ipiPending: Uint8Array;
   crash(cpu: number, where: string, message: string): void;
+  /** The vCPU thread leaves svm_vmrun to yield (vcpu_should_yield); what runs then (softclock). */
+  yieldCpu(cpu: number): void;
   /** Diagnostics hook: a delivery was committed. */
   delivered(cpu: number, vector: number): void;
 }
+
+/** vatpic_pending_intr with no 8259 pin raised: irq_base (0: ICW2 never written) + 7. */
+export const VATPIC_SPURIOUS = 7;
 
 /** bhyve's exit_reason_to_str names for the exits modelled. */
 export type ExitCode = 'extintr' | 'vintr' | 'iret' | 'msr' | 'nptfault' | 'hlt' | 'inout' | 'cpuid' | 'pause';
@@ -174,7 +179,9 @@ export function svmInjInterrupts(vm: SvmVm, cpu: number): void {
   const vlapic = vm.vlapic[cpu]!;
   const g = vm.guestCpu[cpu]!;
   vm.sink.step(cpu, 'svm_inj_interrupts');
-  vm.sink.evaluate(cpu);
+  // A due point — unless this pCPU's timer interrupt is held by GIF = 0 (main): the vlapic
+  // callout it carries has not run, so not everything sent to this vCPU is in the vIRR yet.
+  if (!v.hostTimerPending) vm.sink.evaluate(cpu);
   let needIntrWindow = false;
   let pendingApicVector = 0;
 
@@ -207,7 +214,25 @@ export function svmInjInterrupts(vm: SvmVm, cpu: number): void {
       }
     }
 
-    // No 8259 in this model: vm_extint_pending() is always false, so the LAPIC path runs.
+    if (v.extintPending) {
+      // vm_extint_pending: "Ask the legacy pic for a vector to inject". The 8259 (vatpic) has no
+      // pin raised in this model and was never initialised (irq_base 0): vatpic_pending_intr
+      // returns its spurious vector, irq_base + 7. Gated in software as the fix's LAPIC path.
+      const extVector = VATPIC_SPURIOUS;
+      vm.sink.step(cpu, 'vatpic_pending_intr');
+      if (!g.IF || ctrl.intrShadow || ctrl.eventinjValid) {
+        needIntrWindow = true;
+        break body;
+      }
+      inject(vm, cpu, IntrType.Intr, extVector);
+      v.extintPending = false; // vm_extint_clear
+      vm.sink.step(cpu, 'vatpic_intr_accepted');
+      v.extintTaking = true; // diagnostics: the vIRR waits behind the 8259's vector
+      commit(vm, cpu, extVector, false, 'eventinj-extint');
+      v.extintTaking = false;
+      needIntrWindow = true;
+      break body;
+    }
     // main's vlapic_pending_intr recomputes the stored PPR first (shown: it ends a stale PPR).
     if (vlapic.lazyPpr) vm.sink.step(cpu, 'vlapic_pending_intr: vlapic_update_ppr');
     const vector = vlapic.pendingIntr();
@@ -278,9 +303,21 @@ export function svmLaunch(vm: SvmVm, cpu: number): void {
     g.shadow = false;
     injected = true;
   }
+  if (v.hostTimerPending && !v.selfIpiPending) {
+    // main: the host timer interrupt held under GIF = 0 is taken at the first boundary after the
+    // injected event (#VMEXIT(INTR)); an intercepted IRET not yet restarted restarts after the
+    // next VMRUN.
+    v.hostTimerPending = false;
+    if (injected) { v.iretRestart = false; v.pendingIret = NO_IRET; }
+    svmVmexit(vm, cpu, 'extintr');
+    vm.sink.step(cpu, 'hardclock');
+    exitHandled(v, false);
+    return;
+  }
   if (v.selfIpiPending) {
     // #VMEXIT(INTR) at the first boundary after the injected event: no guest instruction runs.
     v.selfIpiPending = false;
+    if (v.hostTimerPending) { v.hostTimerPending = false; vm.sink.step(cpu, 'hardclock'); }
     v.iretRestart = false;
     v.pendingIret = NO_IRET;
     svmVmexit(vm, cpu, 'extintr');
@@ -386,6 +423,16 @@ export function svmEnterStep(vm: SvmVm, cpu: number): boolean {
       v.phase = Phase.Clgi;
       return true;
     case Phase.Clgi:
+      // "We are asked to give the cpu by scheduler": vcpu_should_yield, after the suspend /
+      // rendezvous / reqidle checks (none modelled), before svm_inj_interrupts.
+      if (v.softclockOwed && !v.hostTimerPending) {
+        vm.sink.step(cpu, 'vcpu_should_yield');
+        enableGintr(vm, cpu);
+        vm.sink.step(cpu, 'vm_exit_astpending');
+        exitUnhandled(v, false);
+        vm.yieldCpu(cpu);
+        return true;
+      }
       svmInjInterrupts(vm, cpu);
       if (v.phase === Phase.Clgi) v.phase = Phase.Injected;
       return true;

@@ -231,6 +231,92 @@ const COMMON: CauseDoc[] = [
   })),
 ];
 
+/** vlapic.c as read for the timer and LINT paths. */
+const VLAPIC_2018 = 'freebsd/freebsd-src@1f08342a1ca073fe487a62ffae99352435c9c1a6 (sys/amd64/vmm/io/vlapic.c)';
+const VLAPIC_MAIN = 'freebsd/freebsd-src@0162500b7d2d686f3f745c12339271be645a2cf8 (sys/amd64/vmm/io/vlapic.c)';
+
+/** The APIC timer and LINT (issue 8, fourth session): what every variant shares. */
+const TIMER_LINT: CauseDoc[] = [
+  {
+    cause: 'stuck:lint-raised-on-other-cpu',
+    why: 'A LINT input is raised by a device model, never by the local APIC: lapic_set_local_intr → vlapic_trigger_lvt → '
+      + 'vlapic_fire_lvt runs on the thread that raised the line (vatpic_notify_intr for the 8259 on LINT0, the '
+      + 'VM_LAPIC_LOCAL_IRQ ioctl from userland), sets the vIRR (or vm_inject_nmi) and notifies the vCPU with '
+      + 'vcpu_notify_event → ipi_cpu(hostcpu, vmm_ipinum). The guest runs on until that IPI makes it exit; bare metal takes '
+      + `the local interrupt at the next instruction boundary. [io/vlapic.c vlapic_trigger_lvt, vlapic_fire_lvt @ ${VLAPIC_MAIN} and ${VLAPIC_2018}; vmm.c vcpu_notify_event]`,
+  },
+  {
+    cause: 'stuck:lint-level-as-edge',
+    why: 'vlapic_fire_lvt delivers a fixed LVT entry with vlapic_set_intr_ready(vlapic, vec, false) whatever its trigger mode '
+      + '(vlapic_lvt_write_handler stores APIC_LVT_TM and APIC_LVT_RIRR, nothing reads them): a level-triggered LINT entry '
+      + 'has no Remote IRR, sets no TMR bit, and its EOI does not re-raise a line still asserted (bare metal raises again, '
+      + `SDM 10.5.1). [io/vlapic.c vlapic_fire_lvt, vlapic_lvt_write_handler, vlapic_process_eoi @ ${VLAPIC_MAIN} and ${VLAPIC_2018}]`,
+  },
+  ...['read', 'duplicate', 'spurious'].map((kind): CauseDoc => ({
+    cause: `${kind}:lint-level-as-edge`,
+    why: 'stuck:lint-level-as-edge seen as a TMR read without the level vector, or as a second raise of a level LINT that '
+      + 'bare metal holds behind the entry\'s Remote IRR (each rising edge fires again). [io/vlapic.c vlapic_fire_lvt]',
+  })),
+  ...['spurious', 'duplicate', 'stuck', 'read'].map((kind): CauseDoc => ({
+    cause: `${kind}:lint0-extint-while-sw-disabled`,
+    why: 'vlapic_trigger_lvt tests vlapic_enabled(), which is false for a software-disabled APIC (SVR bit 8 clear) as for a '
+      + 'hardware-disabled one, and then treats the pins as the hardware-disabled APIC\'s ("LINT[1:0] pins are configured as '
+      + 'INTR and NMI pins"): LINT0 → vm_inject_extint whatever its (masked) LVT. svm_inj_interrupts asks the 8259 first '
+      + '(vm_extint_pending before the vIRR); with no 8259 pin raised vatpic_pending_intr returns its spurious vector, '
+      + 'irq_base + 7 (7 for an 8259 the guest never initialised), injected as an external interrupt. Bare metal: a '
+      + `software-disabled APIC masks LINT0 (SDM 10.4.7.2), nothing is delivered (read: the ISR read lacks the vector the `
+      + `oracle mirrored; the ExtINT never enters the vlapic). [io/vlapic.c vlapic_trigger_lvt, vlapic_enabled @ ${VLAPIC_MAIN} `
+      + `and ${VLAPIC_2018}; io/vatpic.c vatpic_pending_intr; svm.c svm_inj_interrupts @ freebsd-src@001345683da7]`,
+  })),
+  ...['spurious', 'duplicate', 'stuck', 'read'].map((kind): CauseDoc => ({
+    cause: `${kind}:lint1-nmi-while-sw-disabled`,
+    why: 'The same vlapic_trigger_lvt branch for LINT1: a software-disabled APIC turns a LINT1 edge into vm_inject_nmi, '
+      + 'whatever the (masked) LVT says; bare metal delivers nothing (stuck: the NMI is taken ahead of a vector bare metal '
+      + `takes there; read: a register read the extra NMI handler's frames left behind). [io/vlapic.c vlapic_trigger_lvt @ ${VLAPIC_MAIN} and ${VLAPIC_2018}]`,
+  })),
+  ...['read', 'stuck', 'spurious', 'duplicate'].map((kind): CauseDoc => ({
+    cause: `${kind}:timer-stopped-by-sw-disable`,
+    why: 'vlapic_svr_write_handler on a software disable: "stop the apic timer and mask all the LVT entries" '
+      + '(callout_stop): TMCCT (vlapic_get_ccr: 0 once the callout is not active) reads 0 and a one-shot count never '
+      + 'expires. Bare metal masks the LVT and the count runs on (SDM 10.4.7.2): TMCCT keeps counting, and with the LVT '
+      + `unmasked again the expiry is delivered. [io/vlapic.c vlapic_svr_write_handler, vlapic_get_ccr @ ${VLAPIC_MAIN} and ${VLAPIC_2018}]`,
+  })),
+  ...['read', 'stuck', 'spurious', 'duplicate'].map((kind): CauseDoc => ({
+    cause: `${kind}:timer-restarted-by-sw-enable`,
+    why: 'vlapic_svr_write_handler on a software enable: "restart the apic timer if it is configured in periodic mode" '
+      + '(vlapic_icrtmr_write_handler: a full period from now), where bare metal\'s count kept its phase through the disable: '
+      + `TMCCT and the expiries differ. [io/vlapic.c vlapic_svr_write_handler @ ${VLAPIC_MAIN} and ${VLAPIC_2018}]`,
+  })),
+  ...['read', 'stuck', 'spurious', 'duplicate'].map((kind): CauseDoc => ({
+    cause: `${kind}:timer-rebased-after-lag`,
+    why: 'vlapic_callout_handler re-arms a periodic timer from timer_fire_bt unless it ran a whole period (or more) late: '
+      + 'then it "just reset[s] our time base instead of trying to catch up" (timer_fire_bt = now), so the next expiry is a '
+      + 'period after the late callout, not on the period grid. Bare metal\'s periodic count keeps its phase (SDM 10.5.4): '
+      + `TMCCT and the following expiries differ. [io/vlapic.c vlapic_callout_handler @ ${VLAPIC_MAIN} and ${VLAPIC_2018}]`,
+  })),
+];
+
+/** Lowest-priority MSIs and redirection entries (issue 8, fourth session). */
+const LOWPRIO: CauseDoc[] = ['spurious', 'duplicate', 'read'].map((kind): CauseDoc => ({
+  cause: `${kind}:lowprio-broadcast-to-all`,
+  why: 'vlapic_deliver_intr passes lowprio to vlapic_calcdest, which stops at the first logical match ("if (lowprio) '
+    + 'break") but returns vm_active_cpus() for the broadcast MDA (0xff) before it looks at lowprio: a lowest-priority '
+    + 'broadcast MSI or redirection entry reaches every vCPU (and vioapic_update_tmr sets TMR on all). Bare metal '
+    + `delivers a lowest-priority message to exactly one APIC (SDM 10.6.2.4). [io/vlapic.c vlapic_calcdest, vlapic_deliver_intr @ ${VLAPIC_MAIN} and ${VLAPIC_2018}]`,
+}));
+
+/** The 2018 callout placement (prefix, fixed). */
+const TIMER_2018: CauseDoc[] = [
+  {
+    cause: 'stuck:timer-callout-on-other-cpu',
+    why: 'vlapic_icrtmr_write_handler and vlapic_callout_handler arm the timer with callout_reset_sbt (cpu -1: the callout '
+      + 'keeps its c_cpu, which callout_init sets to cc_default_cpu, sys/kern/kern_timeout.c), so vlapic_callout_handler '
+      + 'runs on the default callout CPU, not the vCPU\'s: it sets the vIRR and notifies the vCPU by IPI (vcpu_notify_event '
+      + '→ ipi_cpu), and the guest runs on until that IPI arrives. Bare metal\'s timer interrupt is taken at the boundary '
+      + `after the expiry. Today's vlapic_callout_reset uses callout_reset_sbt_curcpu (bhyve/main). [io/vlapic.c @ ${VLAPIC_2018}]`,
+  },
+];
+
 export const VARIANTS: VariantInfo[] = [
   {
     name: 'prefix',
@@ -249,6 +335,9 @@ export const VARIANTS: VariantInfo[] = [
     ],
     knownDeviations: [
       ...COMMON,
+      ...TIMER_LINT,
+      ...TIMER_2018,
+      ...LOWPRIO,
       {
         cause: 'livelock:vintr',
         why: 'The branch of svm_inj_interrupts that posts a real vector in V_IRQ does not clear the VINTR intercept. The '
@@ -268,13 +357,14 @@ export const VARIANTS: VariantInfo[] = [
       + 'only as the VINTR interrupt-window trigger.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...COMMON],
+    knownDeviations: [...COMMON, ...TIMER_LINT, ...TIMER_2018, ...LOWPRIO],
   },
   {
     name: 'main',
     source: `today's FreeBSD main: ${MAIN_READ}. svm.c is the fix's EVENTINJ code; vlapic.c changed since `
       + 'freebsd-src@1f08342a1ca0 (the exact commit was not identified here): vlapic_intr_accepted no longer calls '
-      + 'vlapic_update_ppr, vlapic_pending_intr calls it first instead.',
+      + 'vlapic_update_ppr, vlapic_pending_intr calls it first instead; the timer callout is armed with '
+      + 'callout_reset_sbt_curcpu (vlapic_callout_reset), so it runs on the vCPU\'s host CPU.',
     summary: 'As fixed (EVENTINJ, vlapic_intr_accepted before VMRUN), with the vlapic PPR updated lazily: '
       + 'vlapic_intr_accepted pushes isrvec_stk only, and lapic->ppr is recomputed at the next vlapic_pending_intr, '
       + 'EOI or TPR change.',
@@ -291,6 +381,6 @@ export const VARIANTS: VariantInfo[] = [
           + '@ freebsd-src@001345683da7. illumos-gate raises PPR in vlapic_intr_accepted (vlapic_raise_ppr).]',
       },
     ],
-    knownDeviations: [...COMMON],
+    knownDeviations: [...COMMON, ...TIMER_LINT, ...LOWPRIO],
   },
 ];

@@ -58,6 +58,21 @@ export class Vcpu {
   hltIntrDisabled = false;
   /** wakeup_one() reached the sleeping thread. */
   woken = false;
+  /** vcpu->extint_pending (vm_inject_extint): the 8259 is asked for a vector at the next entry. */
+  extintPending = false;
+  /** Diagnostics: svm_inj_interrupts is injecting the 8259's vector ahead of the vIRR. */
+  extintTaking = false;
+  /**
+   * main: the host timer interrupt of this pCPU (the vlapic callout's expiry, armed here by
+   * callout_reset_sbt_curcpu) arrived under GIF = 0: it forces #VMEXIT(INTR) right after VMRUN.
+   */
+  hostTimerPending = false;
+  /**
+   * main: the host took that interrupt while this vCPU's thread was in its critical section: the
+   * softclock thread that runs vlapic_callout_handler is runnable here, so the thread owes a yield
+   * (TDF_NEEDRESCHED, vcpu_should_yield) and the callout runs when it leaves the critical section.
+   */
+  softclockOwed = false;
   /** Scenario `fault`: the next event delivery takes a nested page fault. */
   faultArmed = false;
   /** A panic or KASSERT fired on this vCPU's path. */
@@ -102,6 +117,6 @@ export function vmHandleHltCheck(v: Vcpu, vlapic: Vlapic): boolean {
   }
   v.hltEndedByRendezvous = false;
   if (v.nmiPending) return true;
-  if (!v.hltIntrDisabled && vlapic.pendingIntr() >= 0) return true;
+  if (!v.hltIntrDisabled && (v.extintPending || vlapic.pendingIntr() >= 0)) return true;
   return false;
 }

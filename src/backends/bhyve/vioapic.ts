@@ -15,13 +15,16 @@ import { vlapicCalcdest, type Vlapic } from './vlapic.js';
 export const VIOAPIC_VERSION = (31 << 16) | 0x11;
 const IOART_REM_IRR = 1 << 14;
 const IOART_DESTLOG = 1 << 11;
+const IOART_DELLOPRI = 1 << 8;
 
 export interface RtblEntry {
   vector: number;
   /** Destination (bits 63:56): an APIC ID, or the logical MDA when `phys` is false. */
   dest: number;
-  /** IOART_DESTMOD: physical (bit 11 clear) or logical; the delivery mode is always fixed here. */
+  /** IOART_DESTMOD: physical (bit 11 clear) or logical. */
   phys: boolean;
+  /** IOART_DELMOD: lowest priority (IOART_DELLOPRI) rather than fixed. */
+  lowprio: boolean;
   level: boolean;
   masked: boolean;
   remIrr: boolean;
@@ -53,7 +56,7 @@ export interface RtblEntry {
 }
 
 /** vlapic_deliver_intr, as the vIOAPIC calls it. */
-export type DeliverIntr = (level: boolean, dest: number, phys: boolean, vector: number) => void;
+export type DeliverIntr = (level: boolean, dest: number, phys: boolean, vector: number, lowprio: boolean) => void;
 
 export class Vioapic {
   readonly rtbl: (RtblEntry | null)[] = [];
@@ -70,7 +73,7 @@ export class Vioapic {
   constructor(pins: readonly IoapicPin[], private readonly deliver: DeliverIntr) {
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.rtbl.push(null);
     for (const p of pins) {
-      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, phys: !(p.logical ?? false), level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false, eoiLost: false, eoiLostWhy: '', remIrrVector: -1, eoiOfWhy: '' };
+      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, phys: !(p.logical ?? false), lowprio: p.lowest ?? false, level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false, eoiLost: false, eoiLostWhy: '', remIrrVector: -1, eoiOfWhy: '' };
     }
   }
 
@@ -102,7 +105,7 @@ export class Vioapic {
       e.remIrr = true;
       e.remIrrVector = e.vector;
     }
-    this.deliver(e.level, e.dest, e.phys, e.vector);
+    this.deliver(e.level, e.dest, e.phys, e.vector, e.lowprio);
   }
 
   /** vioapic_set_pinstate. */
@@ -181,11 +184,13 @@ export class Vioapic {
     // Low dword: Remote IRR and delivery status are RTBL_RO_BITS, kept whatever the new trigger mode.
     const level = w.trigger === 'level';
     const phys = !(w.logical ?? false);
-    // Any change outside IOART_INTMASK | IOART_INTPOL: vector, trigger mode, destination mode.
-    const loChanged = w.vector !== e.vector || level !== e.level || phys !== e.phys;
+    const lowprio = w.lowest ?? false;
+    // Any change outside IOART_INTMASK | IOART_INTPOL: vector, trigger, destination and delivery mode.
+    const loChanged = w.vector !== e.vector || level !== e.level || phys !== e.phys || lowprio !== e.lowprio;
     e.vector = w.vector;
     e.level = level;
     e.phys = phys;
+    e.lowprio = lowprio;
     e.masked = w.masked;
     this.afterWrite(e, loChanged, rendezvous);
   }
@@ -208,8 +213,8 @@ export class Vioapic {
     const e = this.rtbl[pin];
     if (!e) return 0;
     if (reg === 'redir-hi') return (e.dest << 24) >>> 0;
-    // Polarity active high, fixed delivery (the modelled entries); delivery status never set.
-    return e.vector | (e.phys ? 0 : IOART_DESTLOG) | (e.remIrr ? IOART_REM_IRR : 0) | (e.level ? 1 << 15 : 0) | (e.masked ? 1 << 16 : 0);
+    // Polarity active high; delivery status never set.
+    return e.vector | (e.lowprio ? IOART_DELLOPRI : 0) | (e.phys ? 0 : IOART_DESTLOG) | (e.remIrr ? IOART_REM_IRR : 0) | (e.level ? 1 << 15 : 0) | (e.masked ? 1 << 16 : 0);
   }
 
   /**
@@ -256,9 +261,9 @@ export class Vioapic {
     for (let pin = 0; pin < MAX_IOAPIC_PINS; pin++) {
       const e = this.rtbl[pin];
       if (!e || !e.level) continue;
-      // vlapic_set_tmr_level: fixed delivery, the entry's destination mode, legacy 8-bit MDA, each
-      // vlapic's LDR/DFR as they are now (an LDR/DFR write later does not run this again).
-      const dmask = vlapicCalcdest(vlapics, e.dest, e.phys, false);
+      // vlapic_set_tmr_level: the entry's delivery mode (lowprio) and destination mode, legacy 8-bit
+      // MDA, each vlapic's LDR/DFR as they are now (an LDR/DFR write later does not run this again).
+      const dmask = vlapicCalcdest(vlapics, e.dest, e.phys, false, e.lowprio);
       if ((dmask & (1 << vlapic.vcpuid)) !== 0) vlapic.setTmr(e.vector, true);
     }
   }

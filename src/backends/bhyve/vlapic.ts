@@ -26,6 +26,25 @@ const ISRVEC_STK_SIZE = 16 + 1;
 /** VM_MAXCPU in the modelled tree (vm_apicid2vcpuid maps APIC ID = vcpuid). */
 const VM_MAXCPU = 16;
 
+/** LVT indices (vlapic_priv.h APIC_LVT_*) of the entries modelled. */
+export const APIC_LVT_LINT0 = 3;
+export const APIC_LVT_LINT1 = 4;
+
+/**
+ * One LVT entry as vlapic_lvt_write_handler stores it in lvt_last[]: mask, delivery mode (fixed or
+ * NMI; ExtINT is not in the scenario language) and the vector. The LINT entries keep their trigger
+ * mode bit (APIC_LVT_TM is in the handler's mask) but vlapic_fire_lvt never looks at it.
+ */
+export class Lvt {
+  vector = 0;
+  /** vlapic_reset → vlapic_mask_lvts: every entry starts masked. */
+  masked = true;
+  nmi = false;
+  level = false;
+  /** Timer only: APIC_LVTT_TM_PERIODIC (TSC-deadline mode is stored, never acted on). */
+  periodic = false;
+}
+
 /** Where a vlapic invariant panics; the owner turns it into sink.crash(). */
 export type Panic = (where: string, message: string) => void;
 
@@ -68,6 +87,31 @@ export class Vlapic {
   readonly tmrReset = vecSet();
   /** Diagnostics: the vector the last vlapic_process_eoi cleared (-1: none). */
   lastEoi = -1;
+
+  // --- the APIC timer (vlapic_icrtmr_write_handler, vlapic_callout_handler, vlapic_get_ccr) ---
+  readonly lvtTimer = new Lvt();
+  readonly lvtLint: [Lvt, Lvt] = [new Lvt(), new Lvt()];
+  /** lapic->icr_timer (TMICT). */
+  icrTimer = 0;
+  /**
+   * binuptime() on this vCPU's logical clock (one unit = one tick at divide-by-1: timer_freq_bt is
+   * one unit, so timer_period_bt = icr_timer units; the DCR is not in the scenario language).
+   */
+  now = 0;
+  /** callout_active(&vlapic->callout): set by callout_reset, cleared by callout_deactivate/stop. */
+  calloutActive = false;
+  /** callout_pending: armed in the callout wheel and not yet expired. */
+  calloutPending = false;
+  /** vlapic->timer_fire_bt. */
+  timerFireBt = 0;
+  /** vlapic->timer_period_bt. */
+  timerPeriodBt = 0;
+  /**
+   * Diagnostics: why this timer's expiries no longer fall where bare metal's do ('' if they
+   * still do): the count stopped by a software disable, restarted by the enable, or re-based by a
+   * callout that ran a whole period late.
+   */
+  timerPhase = '';
 
   /**
    * `lazyPpr`: main's vlapic.c, where vlapic_intr_accepted leaves PPR alone and
@@ -237,7 +281,100 @@ export class Vlapic {
     this.svr = value >>> 0;
     const changed = (this.svrLast ^ this.svr) & APIC_SVR_ENABLE;
     this.svrLast = this.svr;
-    return changed !== 0;
+    if (changed === 0) return false;
+    if (!this.enabled()) {
+      // "The apic is now disabled so stop the apic timer and mask all the LVT entries."
+      if (this.calloutActive && this.icrTimer !== 0 && this.timerFireBt > this.now) this.timerPhase = 'timer-stopped-by-sw-disable';
+      this.calloutStop();
+      this.lvtTimer.masked = true; // vlapic_mask_lvts
+      this.lvtLint[0].masked = true;
+      this.lvtLint[1].masked = true;
+    } else if (this.lvtTimer.periodic) {
+      // "The apic is now enabled so restart the apic timer if it is configured in periodic mode."
+      if (this.icrTimer !== 0) this.timerPhase = 'timer-restarted-by-sw-enable';
+      this.icrtmrWriteHandler();
+    }
+    return true;
+  }
+
+  /**
+   * vlapic_write(APIC_OFFSET_TIMER_LVT / LINT0 / LINT1) → vlapic_lvt_write_handler: stored with
+   * APIC_LVT_M forced while software-disabled. Nothing touches the callout: a mode change keeps
+   * the count running (and a TSC-deadline mode is stored but never acted on: x86_emulate_cpuid
+   * hides CPUID2_TSCDLT, "No TSC deadline support in the APIC yet").
+   */
+  lvtWrite(lvt: Lvt, vector: number, masked: boolean, nmi: boolean, level: boolean, periodic: boolean): void {
+    lvt.vector = vector & 0xff;
+    lvt.masked = masked || !this.enabled();
+    lvt.nmi = nmi;
+    lvt.level = level;
+    lvt.periodic = periodic;
+  }
+
+  /** vlapic_write(APIC_OFFSET_TIMER_ICR): lapic->icr_timer = data, vlapic_icrtmr_write_handler. */
+  icrtmrWrite(count: number): void {
+    this.icrTimer = count >>> 0;
+    this.timerPhase = '';
+    this.icrtmrWriteHandler();
+  }
+
+  /** vlapic_icrtmr_write_handler: the count starts now (callout_reset), or stops (0). */
+  icrtmrWriteHandler(): void {
+    this.timerPeriodBt = this.icrTimer; // timer_freq_bt (one unit) * icr_timer
+    if (this.icrTimer !== 0) {
+      this.timerFireBt = this.now + this.timerPeriodBt;
+      this.calloutActive = true;
+      this.calloutPending = true;
+    } else {
+      this.calloutStop();
+    }
+  }
+
+  /** callout_stop. */
+  calloutStop(): void {
+    this.calloutActive = false;
+    this.calloutPending = false;
+  }
+
+  /** The callout wheel reached timer_fire_bt: the callout is dequeued (no longer pending) to run. */
+  calloutExpired(): boolean {
+    if (!this.calloutPending || this.timerFireBt > this.now) return false;
+    this.calloutPending = false;
+    return true;
+  }
+
+  /**
+   * vlapic_callout_handler up to vlapic_fire_timer: returns false when the callout was reset or
+   * stopped since it expired ("goto done"), else deactivates it (the caller fires the LVT).
+   */
+  calloutHandlerBegin(): boolean {
+    if (this.calloutPending) return false; // "callout was reset"
+    if (!this.calloutActive) return false; // "callout was stopped"
+    this.calloutActive = false; // callout_deactivate
+    return true;
+  }
+
+  /**
+   * The rest of vlapic_callout_handler: a periodic timer is re-armed from timer_fire_bt, less the
+   * time the callout ran late, unless it ran a whole period late: then "just reset our time base
+   * instead of trying to catch up" (the next expiry is a period from now, not on the old phase).
+   */
+  calloutHandlerRearm(): void {
+    if (!this.lvtTimer.periodic) return;
+    const late = this.now - this.timerFireBt;
+    if (late >= this.timerPeriodBt) {
+      this.timerFireBt = this.now;
+      this.timerPhase = 'timer-rebased-after-lag';
+    }
+    this.timerFireBt += this.timerPeriodBt;
+    this.calloutActive = true; // callout_reset
+    this.calloutPending = true;
+  }
+
+  /** vlapic_get_ccr: the time left to timer_fire_bt while the callout is active, else 0. */
+  getCcr(): number {
+    if (!this.calloutActive || this.timerFireBt <= this.now) return 0;
+    return this.timerFireBt - this.now;
   }
 
   /** vlapic_set_tmr. */
@@ -255,13 +392,14 @@ export class Vlapic {
 }
 
 /**
- * vlapic_calcdest (lowprio = false): the destination set (bit i = vCPU i). Physical: APIC ID =
+ * vlapic_calcdest: the destination set (bit i = vCPU i). With `lowprio` a logical destination stops at
+ * its first match; a broadcast still returns every active vCPU and a physical one its one vCPU. Physical: APIC ID =
  * vcpuid (vm_apicid2vcpuid). Logical: each vlapic matched with its own DFR model and LDR — flat
  * (LDR[31:24] against the 8-bit MDA), or cluster (xAPIC: LDR[31:28] cluster, [27:24] members;
  * x2APIC: LDR[31:16] / [15:0]); any other DFR model is skipped. `x2apicDest` selects how the MDA is
  * read: 32-bit for an x2APIC ICR, legacy 8-bit for IOAPIC and MSI messages.
  */
-export function vlapicCalcdest(vlapics: readonly Vlapic[], dest: number, phys: boolean, x2apicDest: boolean): number {
+export function vlapicCalcdest(vlapics: readonly Vlapic[], dest: number, phys: boolean, x2apicDest: boolean, lowprio = false): number {
   const vcpus = vlapics.length;
   const active = (1 << vcpus) - 1;
   if ((x2apicDest && dest === 0xffffffff) || (!x2apicDest && dest === 0xff)) return active;
@@ -287,7 +425,10 @@ export function vlapicCalcdest(vlapics: readonly Vlapic[], dest: number, phys: b
     } else {
       continue; // "vlapic has bad logical model"
     }
-    if ((mda & ldest) !== 0) mask |= 1 << i;
+    if ((mda & ldest) !== 0) {
+      mask |= 1 << i;
+      if (lowprio) break; // lowest priority: the first match in vcpuid order (CPU_FOREACH_ISSET)
+    }
   }
   return mask;
 }
