@@ -694,6 +694,8 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
         let care = reg === 'redir-hi' ? 0xff000000 : ~REDIR_DELIVERY_STATUS;
         // Remote IRR is set when a local APIC accepts the level message: in flight, either way.
         if (reg === 'redir-lo' && p.level && this.levelInFlight(p.vector)) care &= ~REDIR_REMOTE_IRR;
+        // REF-EOI-4: an EOI whose broadcast was open left Remote IRR either way.
+        if (reg === 'redir-lo' && p.remoteIrrOpen) care &= ~REDIR_REMOTE_IRR;
         if (((got ^ expect) & care) === 0) return;
         const tag = reg === 'redir-hi' ? 'redir-dest-mismatch'
           : ((got ^ expect) & care) === REDIR_REMOTE_IRR ? (got & REDIR_REMOTE_IRR ? 'redir-remote-irr-stale' : 'redir-remote-irr-missing')
@@ -720,7 +722,7 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
 
   /** A level message of `vector` is still on the bus to some vCPU. */
   private levelInFlight(vector: number): boolean {
-    for (const a of this.ref.cpus) if (vsHas(a.inflight.bits, vector) && vsHas(a.inflightLevel, vector)) return true;
+    for (const a of this.ref.cpus) if (vsHas(a.inflight.bits, vector) && (vsHas(a.inflightLevel, vector) || vsHas(a.inflightMixed, vector))) return true;
     return false;
   }
 

@@ -51,6 +51,12 @@ export class RefLapic {
    * message of the vector lands for sure.
    */
   readonly tmrMaybe = vecSet();
+  /**
+   * REF-ACC-4: TMR[v] is open because the last messages of v to land had both trigger modes
+   * and their acceptance order was open. Unlike an SVR crossing, seeing one of them pending
+   * does not settle it: only a message of v that lands for sure and alone does.
+   */
+  readonly tmrRace = vecSet();
   tpr = 0;
   /** Errors detected since the last ESR write (or, before any write, since the last read). */
   esr = 0;
@@ -79,6 +85,12 @@ export class RefLapic {
   readonly inflight = new CountSet();
   /** The latest in-flight message of the vector is level-triggered. */
   readonly inflightLevel = vecSet();
+  /**
+   * REF-ACC-4: since the vector last had nothing in flight, messages of it with both trigger
+   * modes were on the bus together (or one landed locally while the other was on the bus):
+   * the order in which they are accepted, hence TMR, is open.
+   */
+  readonly inflightMixed = vecSet();
   /**
    * Of the messages of v in flight, how many were in flight at some time while v was pending:
    * each may have collapsed into that instance, or not (REF-ACC-3). The others were sent
@@ -117,13 +129,13 @@ export class RefLapic {
 
   /** Copy every piece of state (the real-hardware judge forks reference states). */
   copyFrom(o: RefLapic): void {
-    this.irr.set(o.irr); this.isr.set(o.isr); this.tmr.set(o.tmr); this.tmrMaybe.set(o.tmrMaybe);
+    this.irr.set(o.irr); this.isr.set(o.isr); this.tmr.set(o.tmr); this.tmrMaybe.set(o.tmrMaybe); this.tmrRace.set(o.tmrRace);
     this.tpr = o.tpr; this.esr = o.esr; this.nmiPending = o.nmiPending;
     this.addr.id = o.addr.id; this.addr.ldr = o.addr.ldr; this.addr.flat = o.addr.flat;
     this.timer.copyFrom(o.timer); this.now = o.now;
     this.lint[0].copyFrom(o.lint[0]); this.lint[1].copyFrom(o.lint[1]);
     this.svr = o.svr; this.esrLatched = o.esrLatched; this.esrShown = o.esrShown; this.esrRivMaybe = o.esrRivMaybe;
-    this.inflight.copyFrom(o.inflight); this.inflightLevel.set(o.inflightLevel); this.inflightSaw.copyFrom(o.inflightSaw);
+    this.inflight.copyFrom(o.inflight); this.inflightLevel.set(o.inflightLevel); this.inflightMixed.set(o.inflightMixed); this.inflightSaw.copyFrom(o.inflightSaw);
     this.crossed.copyFrom(o.crossed);
     this.nmiInflight = o.nmiInflight; this.nmiInflightSaw = o.nmiInflightSaw; this.rivInflight = o.rivInflight;
     this.extra.copyFrom(o.extra); this.nmiExtra = o.nmiExtra;
@@ -150,6 +162,7 @@ export class RefLapic {
   /** A message of v landed: TMR follows its trigger mode (REF-ACC-1). */
   landedTrigger(v: number, level: boolean): void {
     vsDel(this.tmrMaybe, v);
+    vsDel(this.tmrRace, v);
     if (level) { vsAdd(this.tmr, v); vsAdd(this.landedLevel, v); vsDel(this.landedEdge, v); }
     else { vsDel(this.tmr, v); vsAdd(this.landedEdge, v); vsDel(this.landedLevel, v); }
   }
@@ -193,9 +206,21 @@ export class RefLapic {
     this.crossed.copyFrom(this.inflight);
   }
 
+  /**
+   * REF-ACC-4: messages of v landed while messages of v with the other trigger mode were on
+   * the bus with them: TMR is either. Once nothing of v is in flight the race is over.
+   */
+  raced(v: number): void {
+    if (!vsHas(this.inflightMixed, v)) return;
+    vsAdd(this.tmrMaybe, v);
+    vsAdd(this.tmrRace, v);
+    if (this.inflight.count(v) === 0) vsDel(this.inflightMixed, v);
+  }
+
   /** Drop every fixed message in flight: it lands on a software-disabled APIC (REF-SVR-1). */
   dropInflight(): void {
     if (this.inflight.total === 0) return;
+    this.inflightMixed.fill(0);
     for (let v = 16; v < 256; v++) { if (this.inflight.takeAll(v) !== 0) this.inflightSaw.takeAll(v); }
     this.crossed.copyFrom(this.inflight);
   }
@@ -208,7 +233,7 @@ export class RefLapic {
         this.inflight.takeOne(v);
         if (this.inflightSaw.count(v) > this.inflight.count(v)) this.inflightSaw.takeOne(v);
       }
-      if (c !== 0) { this.extra.add(v, c); this.landedTrigger(v, vsHas(this.inflightLevel, v)); vsAdd(this.tmrMaybe, v); }
+      if (c !== 0) { this.extra.add(v, c); this.landedTrigger(v, vsHas(this.inflightLevel, v)); vsAdd(this.tmrMaybe, v); this.raced(v); }
     }
   }
 
@@ -269,6 +294,17 @@ export class Reference {
       let mask = matchDest(machine.apic, this.addrs, -1, 'none', p.logical, p.dest);
       if (p.lowest) mask = this.lowest(mask, p.vector);
       for (let i = 0; i < machine.vcpus; i++) if (mask & (1 << i)) this.send(-1, i, p.vector, p.level, p.level ? Src.IoLevel : Src.IoEdge);
+    }, (p) => {
+      // REF-EOI-4: a level message sent in one outcome of an open EOI broadcast only. It goes
+      // on the bus and lands as an optional instance (as a message that crossed an SVR write,
+      // REF-SVR-3), TMR open until the vector lands for sure. A lowest-priority one may go to
+      // any addressed vCPU, and the backend need not report a choice for it.
+      const mask = matchDest(machine.apic, this.addrs, -1, 'none', p.logical, p.dest);
+      for (let i = 0; i < machine.vcpus; i++) {
+        if (!(mask & (1 << i))) continue;
+        this.send(-1, i, p.vector, true, Src.IoLevel);
+        if (this.cpus[i]!.inflight.count(p.vector) !== 0) this.cpus[i]!.crossed.add(p.vector);
+      }
     });
   }
 
@@ -309,6 +345,8 @@ export class Reference {
     if (from === to) { this.landNow(to, vector, level, src); return; }
     if (vector < 16) { a.rivInflight++; return; }
     vsAdd(a.everSent, vector);
+    // REF-ACC-4: both trigger modes on the bus together: their acceptance order is open.
+    if (a.inflight.count(vector) !== 0 && vsHas(a.inflightLevel, vector) !== level) vsAdd(a.inflightMixed, vector);
     a.inflight.add(vector);
     if (level) vsAdd(a.inflightLevel, vector); else vsDel(a.inflightLevel, vector);
     a.setSrc(vector, src);
@@ -322,8 +360,12 @@ export class Reference {
     vsAdd(a.everSent, vector);
     if (a.disabled()) return; // REF-SVR-1: a fixed message to a software-disabled APIC is discarded
     if (vsHas(a.irr, vector)) this.collapses?.collapsed(cpu, vector);
+    // REF-ACC-4: a message of the vector with the other trigger mode still on the bus may be
+    // accepted before this one or after it.
+    const racing = a.inflight.count(vector) !== 0 && (vsHas(a.inflightMixed, vector) || vsHas(a.inflightLevel, vector) !== level);
     a.setPending(vector);
     a.landedTrigger(vector, level);
+    if (racing) { vsAdd(a.inflightMixed, vector); a.raced(vector); }
     a.setSrc(vector, src);
   }
 
@@ -376,6 +418,7 @@ export class Reference {
         const n = a.inflight.takeAll(v);
         const optional = Math.min(n, a.inflightSaw.takeAll(v));
         a.landedTrigger(v, vsHas(a.inflightLevel, v));
+        a.raced(v);
         if (vsHas(a.irr, v)) {
           // Pending now: whatever the order, the messages collapsed into it.
           this.collapses?.collapsed(cpu, v);
@@ -399,13 +442,14 @@ export class Reference {
     if (a.inflightSaw.count(vector) > a.inflight.count(vector)) a.inflightSaw.takeOne(vector);
     a.setPending(vector);
     a.landedTrigger(vector, vsHas(a.inflightLevel, vector));
+    a.raced(vector);
   }
 
   /** An optional instance is shown to exist (an IRR read): it is pending for good. */
   confirmExtra(cpu: number, vector: number): void {
     const a = this.cpus[cpu]!;
     if (a.extra.takeAll(vector) === 0) return;
-    vsDel(a.tmrMaybe, vector); // the instance exists: it was accepted, TMR follows it
+    if (!vsHas(a.tmrRace, vector)) vsDel(a.tmrMaybe, vector); // the instance exists: it was accepted, TMR follows it (unless a race left it open)
     a.setPending(vector);
   }
 
@@ -548,7 +592,12 @@ export class Reference {
     const v = vsHighest(a.isr);
     if (v < 0) return;
     vsDel(a.isr, v);
-    if (vsHas(a.tmr, v)) this.ioapic.eoi(v);
+    // REF-EOI-4: the broadcast follows TMR[v] at the EOI. It is open when TMR is (REF-ACC-4,
+    // REF-SVR-3), or when a message of v still on the bus (the vCPU's notification in flight)
+    // would change it by landing before the EOI.
+    const pending = a.inflight.count(v) !== 0 && (vsHas(a.inflightMixed, v) || vsHas(a.inflightLevel, v) !== vsHas(a.tmr, v));
+    if (vsHas(a.tmrMaybe, v) || pending) this.ioapic.eoiMaybe(v);
+    else if (vsHas(a.tmr, v)) this.ioapic.eoi(v);
     this.lintRaise(cpu, 0, a.lint[0].eoi(v)); // REF-LINT-1: the LVT's Remote IRR
     this.lintRaise(cpu, 1, a.lint[1].eoi(v));
   }
@@ -582,6 +631,9 @@ export class Reference {
     if (!vsHas(a.irr, vector)) {
       if (a.extra.takeOne(vector)) {
         a.setPending(vector); // an in-flight duplicate lands now (REF-ACC-3)
+        // The last optional instance existed, so it was accepted: TMR follows it, as when an
+        // IRR read shows it (confirmExtra) — unless a race or a later message keeps it open.
+        if (a.extra.count(vector) === 0 && a.inflight.count(vector) === 0 && !vsHas(a.tmrRace, vector)) vsDel(a.tmrMaybe, vector);
       } else if (vsHas(a.inflight.bits, vector)) {
         this.landOne(cpu, vector);
       } else {
