@@ -620,9 +620,13 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
           // TMR follows the trigger mode of the vector's last accepted message (REF-ACC-1): set
           // with none, or after an edge, is one shape — unless a level pin owns the vector and
           // its first message has not been accepted yet (TMR programmed ahead of acceptance).
-          tag = a.lastTrigger(worst) !== Trig.Edge && this.isLevelPinVector(worst)
+          // An entry rewritten level since the vector's last message (an edge one: REF-ACC-4) is
+          // the same shape.
+          tag = (a.lastTrigger(worst) !== Trig.Edge || vsHas(a.rewritten, worst)) && this.isLevelPinVector(worst)
             ? 'tmr-level-pin-before-acceptance' : 'tmr-set-without-level-message';
         } else {
+          // Cleared where bare metal's last message was level: the shape cannot tell an EOI that
+          // cleared it from an entry rewritten edge ahead of acceptance; the backend's explain can.
           tag = vsHas(a.irr, worst) || vsHas(a.isr, worst) ? 'tmr-clear-for-level' : 'tmr-cleared-after-eoi';
         }
         mismatch(tag, `vCPU${cpu} read TMR = ${vsFormat(v)}, bare metal: ${vsFormat(a.tmr)}`, [worst]);

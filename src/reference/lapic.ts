@@ -118,6 +118,11 @@ export class RefLapic {
   /** Trigger of the last message that landed, per vector. */
   private readonly landedLevel = vecSet();
   private readonly landedEdge = vecSet();
+  /**
+   * Vectors whose redirection entry the guest rewrote since a message of them last landed: a
+   * TMR that already shows the entry's new trigger mode was programmed ahead of acceptance.
+   */
+  readonly rewritten = vecSet();
 
   readonly guest = new GuestCpu();
   // Nested view (what L1 observes about its L2).
@@ -140,7 +145,7 @@ export class RefLapic {
     this.nmiInflight = o.nmiInflight; this.nmiInflightSaw = o.nmiInflightSaw; this.rivInflight = o.rivInflight;
     this.extra.copyFrom(o.extra); this.nmiExtra = o.nmiExtra;
     this.src0.set(o.src0); this.src1.set(o.src1); this.src2.set(o.src2);
-    this.everSent.set(o.everSent); this.landedLevel.set(o.landedLevel); this.landedEdge.set(o.landedEdge);
+    this.everSent.set(o.everSent); this.landedLevel.set(o.landedLevel); this.landedEdge.set(o.landedEdge); this.rewritten.set(o.rewritten);
     this.guest.copyFrom(o.guest);
     this.l2Running = o.l2Running; this.l2Pending = o.l2Pending; this.l2Reinject = o.l2Reinject;
   }
@@ -163,6 +168,7 @@ export class RefLapic {
   landedTrigger(v: number, level: boolean): void {
     vsDel(this.tmrMaybe, v);
     vsDel(this.tmrRace, v);
+    vsDel(this.rewritten, v);
     if (level) { vsAdd(this.tmr, v); vsAdd(this.landedLevel, v); vsDel(this.landedEdge, v); }
     else { vsDel(this.tmr, v); vsAdd(this.landedEdge, v); vsDel(this.landedLevel, v); }
   }
@@ -515,7 +521,10 @@ export class Reference {
         if (ev.vector < 16) a.esr |= ESR_SEND_ILLEGAL;
         this.landNow(ev.cpu, ev.vector, false, Src.SelfIpi);
         return;
-      case 'ioapic_write': this.ioapic.write(ev.pin, ev); return; // REF-IOA-5
+      case 'ioapic_write': // REF-IOA-5
+        for (const c of this.cpus) vsAdd(c.rewritten, ev.vector);
+        this.ioapic.write(ev.pin, ev);
+        return;
       case 'lvt_timer': a.timer.writeLvt(ev.vector, ev.masked || a.disabled(), ev.mode); return; // REF-TMR-1, REF-SVR-1
       case 'timer_initial': a.timer.writeInitial(ev.count, a.now); this.timerFires(ev.cpu); return;
       case 'tsc_deadline': a.timer.writeDeadline(ev.deadline, a.now); this.timerFires(ev.cpu); return; // REF-TMR-3
