@@ -213,6 +213,18 @@ export class RefLapic {
   }
 
   /**
+   * A message of v lands into an instance already pending (it collapses, REF-ACC-2). Whether a
+   * collapsed message still sets TMR by its trigger mode the SDM does not say ("accepted into
+   * the IRR"; KVM's __apic_accept_irq updates it): when that would change TMR, or TMR was
+   * already open, it is open (REF-ACC-4).
+   */
+  landedCollapsed(v: number, level: boolean): void {
+    const open = vsHas(this.tmr, v) !== level || vsHas(this.tmrMaybe, v);
+    this.landedTrigger(v, level);
+    if (open) { vsAdd(this.tmrMaybe, v); vsAdd(this.tmrRace, v); }
+  }
+
+  /**
    * REF-ACC-4: messages of v landed while messages of v with the other trigger mode were on
    * the bus with them: TMR is either. Once nothing of v is in flight the race is over.
    */
@@ -369,8 +381,9 @@ export class Reference {
     // REF-ACC-4: a message of the vector with the other trigger mode still on the bus may be
     // accepted before this one or after it.
     const racing = a.inflight.count(vector) !== 0 && (vsHas(a.inflightMixed, vector) || vsHas(a.inflightLevel, vector) !== level);
+    const collapsing = vsHas(a.irr, vector);
     a.setPending(vector);
-    a.landedTrigger(vector, level);
+    if (collapsing) a.landedCollapsed(vector, level); else a.landedTrigger(vector, level);
     if (racing) { vsAdd(a.inflightMixed, vector); a.raced(vector); }
     a.setSrc(vector, src);
   }
@@ -423,7 +436,7 @@ export class Reference {
         if (v === except) continue;
         const n = a.inflight.takeAll(v);
         const optional = Math.min(n, a.inflightSaw.takeAll(v));
-        a.landedTrigger(v, vsHas(a.inflightLevel, v));
+        if (vsHas(a.irr, v)) a.landedCollapsed(v, vsHas(a.inflightLevel, v)); else a.landedTrigger(v, vsHas(a.inflightLevel, v));
         a.raced(v);
         if (vsHas(a.irr, v)) {
           // Pending now: whatever the order, the messages collapsed into it.
@@ -446,8 +459,9 @@ export class Reference {
     const a = this.cpus[cpu]!;
     if (!a.inflight.takeOne(vector)) return;
     if (a.inflightSaw.count(vector) > a.inflight.count(vector)) a.inflightSaw.takeOne(vector);
+    const collapsing = vsHas(a.irr, vector);
     a.setPending(vector);
-    a.landedTrigger(vector, vsHas(a.inflightLevel, vector));
+    if (collapsing) a.landedCollapsed(vector, vsHas(a.inflightLevel, vector)); else a.landedTrigger(vector, vsHas(a.inflightLevel, vector));
     a.raced(vector);
   }
 

@@ -245,6 +245,13 @@ describe('reference rules', () => {
     expect(vsHas(r2.cpus[0]!.tmrMaybe, 0x4f)).toBe(true);
     r2.land(0);
     expect(vsHas(r2.cpus[0]!.tmrMaybe, 0x4f)).toBe(true);
+    // An edge message that collapses into a pending level instance: whether a collapsed message
+    // still sets TMR the SDM does not say, so TMR is open until a message lands alone.
+    const rc = ref({ ioapic: [{ pin: 0, vector: 0x4f, dest: 0, trigger: 'level', masked: false }] });
+    run(rc, [{ k: 'ioapic', pin: 0, op: 'pulse' }]);
+    expect(vsHas(rc.cpus[0]!.tmrMaybe, 0x4f)).toBe(false);
+    run(rc, [{ k: 'ipi', cpu: 1, vector: 0x4f, dest: 0 }]);
+    expect([vsList(rc.cpus[0]!.irr), vsHas(rc.cpus[0]!.tmrMaybe, 0x4f)]).toEqual([[0x4f], true]);
     // Messages of one trigger mode only never open it.
     const r3 = ref({ ioapic: [{ pin: 0, vector: 0x4f, dest: 0, trigger: 'level', masked: false }] });
     send(r3, [{ k: 'msi', dest: 0, vector: 0x4f }, { k: 'ipi', cpu: 1, vector: 0x4f, dest: 0 }]);
