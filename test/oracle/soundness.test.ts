@@ -68,7 +68,7 @@ describe('oracle soundness on bare metal', () => {
       fc.record({ k: fc.constant('read' as const), cpu, reg: fc.constantFrom('tmr' as const, 'irr' as const) }),
       fc.record({ k: fc.constant('ioapic_read' as const), cpu, reg: fc.constant('redir-lo' as const), pin: fc.constantFrom(0, 1) }),
     );
-    fc.assert(fc.property(fc.array(shared, { maxLength: 60 }), (events) => {
+    fc.assert(fc.property(fc.array(shared, { minLength: 10, maxLength: 60, size: 'max' }), (events) => {
       const s = validateScenario(scenario(events));
       const r = runScenario(s, baremetal, 'sdm');
       expect(r.divergences).toEqual([]);
