@@ -20,6 +20,11 @@ export interface IoPin {
   line: boolean;
   /** A level message was accepted and its EOI has not come back yet. */
   remoteIrr: boolean;
+  /**
+   * REF-EOI-4 (the reference only): an EOI of the pin's vector came while TMR was open, so
+   * whether it was broadcast is open too: Remote IRR is set (remoteIrr) or clear, either.
+   */
+  remoteIrrOpen: boolean;
   /** Diagnostics for the oracle: a rising edge arrived while masked (and was dropped). */
   edgeWhileMasked: boolean;
   /** Diagnostics for the oracle: an unmask (a redirection-entry write) came while the line was high. */
@@ -52,18 +57,24 @@ export interface RedirEntry { vector: number; dest: number; trigger: 'edge' | 'l
 export class Ioapic {
   readonly pins = new Map<number, IoPin>();
 
-  /** `send` delivers one message of a pin to its destination. */
-  constructor(config: readonly IoapicPin[], private readonly send: (p: IoPin) => void) {
+  /**
+   * `send` delivers one message of a pin to its destination; `sendMaybe` one that bare metal
+   * sends in one outcome of an open EOI broadcast and not in the other (REF-EOI-4).
+   */
+  constructor(config: readonly IoapicPin[], private readonly send: (p: IoPin) => void, private readonly sendMaybe: (p: IoPin) => void = send) {
     for (const p of config) {
-      this.pins.set(p.pin, { pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, logical: p.logical ?? false, lowest: p.lowest ?? false, line: false, remoteIrr: false, edgeWhileMasked: false, unmaskedHigh: false, levelAnomaly: '', replaced: vecSet() });
+      this.pins.set(p.pin, { pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, logical: p.logical ?? false, lowest: p.lowest ?? false, line: false, remoteIrr: false, remoteIrrOpen: false, edgeWhileMasked: false, unmaskedHigh: false, levelAnomaly: '', replaced: vecSet() });
     }
   }
 
   private serviceLevel(p: IoPin): void {
-    if (p.line && !p.masked && !p.remoteIrr) {
+    if (p.line && !p.masked && (!p.remoteIrr || p.remoteIrrOpen)) {
+      // With Remote IRR open the pin sends in one outcome only; either way it is set afterwards.
+      const maybe = p.remoteIrrOpen;
       p.remoteIrr = true;
+      p.remoteIrrOpen = false;
       p.levelAnomaly = '';
-      this.send(p);
+      if (maybe) this.sendMaybe(p); else this.send(p);
     }
   }
 
@@ -122,7 +133,7 @@ export class Ioapic {
     p.masked = e.masked;
     p.logical = e.logical ?? false;
     p.lowest = e.lowest ?? false;
-    if (!p.level) p.remoteIrr = false;
+    if (!p.level) { p.remoteIrr = false; p.remoteIrrOpen = false; }
     else this.serviceLevel(p);
   }
 
@@ -140,8 +151,23 @@ export class Ioapic {
     for (const p of this.pins.values()) {
       if (p.level && p.vector === vector && p.remoteIrr) {
         p.remoteIrr = false;
+        p.remoteIrrOpen = false;
         this.serviceLevel(p);
       }
+    }
+  }
+
+  /**
+   * REF-EOI-4: an EOI of `vector` whose broadcast is open (TMR[vector] could be either at the
+   * EOI). A level pin of that vector with Remote IRR set keeps it in one outcome and clears it
+   * in the other: with its line asserted and unmasked the cleared pin sends again at once, so
+   * Remote IRR is set in both and the message is optional; otherwise Remote IRR is open.
+   */
+  eoiMaybe(vector: number): void {
+    for (const p of this.pins.values()) {
+      if (!p.level || p.vector !== vector || !p.remoteIrr) continue;
+      p.remoteIrrOpen = true;
+      this.serviceLevel(p);
     }
   }
 }

@@ -629,9 +629,13 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
           // TMR follows the trigger mode of the vector's last accepted message (REF-ACC-1): set
           // with none, or after an edge, is one shape — unless a level pin owns the vector and
           // its first message has not been accepted yet (TMR programmed ahead of acceptance).
-          tag = a.lastTrigger(worst) !== Trig.Edge && this.isLevelPinVector(worst)
+          // An entry rewritten level since the vector's last message (an edge one: REF-ACC-4) is
+          // the same shape.
+          tag = (a.lastTrigger(worst) !== Trig.Edge || vsHas(a.rewritten, worst)) && this.isLevelPinVector(worst)
             ? 'tmr-level-pin-before-acceptance' : 'tmr-set-without-level-message';
         } else {
+          // Cleared where bare metal's last message was level: the shape cannot tell an EOI that
+          // cleared it from an entry rewritten edge ahead of acceptance; the backend's explain can.
           tag = vsHas(a.irr, worst) || vsHas(a.isr, worst) ? 'tmr-clear-for-level' : 'tmr-cleared-after-eoi';
         }
         mismatch(tag, `vCPU${cpu} read TMR = ${vsFormat(v)}, bare metal: ${vsFormat(a.tmr)}`, [worst]);
@@ -703,6 +707,8 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
         let care = reg === 'redir-hi' ? 0xff000000 : ~REDIR_DELIVERY_STATUS;
         // Remote IRR is set when a local APIC accepts the level message: in flight, either way.
         if (reg === 'redir-lo' && p.level && this.levelInFlight(p.vector)) care &= ~REDIR_REMOTE_IRR;
+        // REF-EOI-4: an EOI whose broadcast was open left Remote IRR either way.
+        if (reg === 'redir-lo' && p.remoteIrrOpen) care &= ~REDIR_REMOTE_IRR;
         if (((got ^ expect) & care) === 0) return;
         const tag = reg === 'redir-hi' ? 'redir-dest-mismatch'
           : ((got ^ expect) & care) === REDIR_REMOTE_IRR ? (got & REDIR_REMOTE_IRR ? 'redir-remote-irr-stale' : 'redir-remote-irr-missing')
@@ -729,7 +735,7 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
 
   /** A level message of `vector` is still on the bus to some vCPU. */
   private levelInFlight(vector: number): boolean {
-    for (const a of this.ref.cpus) if (vsHas(a.inflight.bits, vector) && vsHas(a.inflightLevel, vector)) return true;
+    for (const a of this.ref.cpus) if (vsHas(a.inflight.bits, vector) && (vsHas(a.inflightLevel, vector) || vsHas(a.inflightMixed, vector))) return true;
     return false;
   }
 

@@ -51,6 +51,12 @@ export class RefLapic {
    * message of the vector lands for sure.
    */
   readonly tmrMaybe = vecSet();
+  /**
+   * REF-ACC-4: TMR[v] is open because the last messages of v to land had both trigger modes
+   * and their acceptance order was open. Unlike an SVR crossing, seeing one of them pending
+   * does not settle it: only a message of v that lands for sure and alone does.
+   */
+  readonly tmrRace = vecSet();
   tpr = 0;
   /** Errors detected since the last ESR write (or, before any write, since the last read). */
   esr = 0;
@@ -80,6 +86,12 @@ export class RefLapic {
   /** The latest in-flight message of the vector is level-triggered. */
   readonly inflightLevel = vecSet();
   /**
+   * REF-ACC-4: since the vector last had nothing in flight, messages of it with both trigger
+   * modes were on the bus together (or one landed locally while the other was on the bus):
+   * the order in which they are accepted, hence TMR, is open.
+   */
+  readonly inflightMixed = vecSet();
+  /**
    * Of the messages of v in flight, how many were in flight at some time while v was pending:
    * each may have collapsed into that instance, or not (REF-ACC-3). The others were sent
    * after it was taken and must land.
@@ -106,6 +118,11 @@ export class RefLapic {
   /** Trigger of the last message that landed, per vector. */
   private readonly landedLevel = vecSet();
   private readonly landedEdge = vecSet();
+  /**
+   * Vectors whose redirection entry the guest rewrote since a message of them last landed: a
+   * TMR that already shows the entry's new trigger mode was programmed ahead of acceptance.
+   */
+  readonly rewritten = vecSet();
 
   readonly guest = new GuestCpu();
   // Nested view (what L1 observes about its L2).
@@ -117,18 +134,18 @@ export class RefLapic {
 
   /** Copy every piece of state (the real-hardware judge forks reference states). */
   copyFrom(o: RefLapic): void {
-    this.irr.set(o.irr); this.isr.set(o.isr); this.tmr.set(o.tmr); this.tmrMaybe.set(o.tmrMaybe);
+    this.irr.set(o.irr); this.isr.set(o.isr); this.tmr.set(o.tmr); this.tmrMaybe.set(o.tmrMaybe); this.tmrRace.set(o.tmrRace);
     this.tpr = o.tpr; this.esr = o.esr; this.nmiPending = o.nmiPending;
     this.addr.id = o.addr.id; this.addr.ldr = o.addr.ldr; this.addr.flat = o.addr.flat;
     this.timer.copyFrom(o.timer); this.now = o.now;
     this.lint[0].copyFrom(o.lint[0]); this.lint[1].copyFrom(o.lint[1]);
     this.svr = o.svr; this.esrLatched = o.esrLatched; this.esrShown = o.esrShown; this.esrRivMaybe = o.esrRivMaybe;
-    this.inflight.copyFrom(o.inflight); this.inflightLevel.set(o.inflightLevel); this.inflightSaw.copyFrom(o.inflightSaw);
+    this.inflight.copyFrom(o.inflight); this.inflightLevel.set(o.inflightLevel); this.inflightMixed.set(o.inflightMixed); this.inflightSaw.copyFrom(o.inflightSaw);
     this.crossed.copyFrom(o.crossed);
     this.nmiInflight = o.nmiInflight; this.nmiInflightSaw = o.nmiInflightSaw; this.rivInflight = o.rivInflight;
     this.extra.copyFrom(o.extra); this.nmiExtra = o.nmiExtra;
     this.src0.set(o.src0); this.src1.set(o.src1); this.src2.set(o.src2);
-    this.everSent.set(o.everSent); this.landedLevel.set(o.landedLevel); this.landedEdge.set(o.landedEdge);
+    this.everSent.set(o.everSent); this.landedLevel.set(o.landedLevel); this.landedEdge.set(o.landedEdge); this.rewritten.set(o.rewritten);
     this.guest.copyFrom(o.guest);
     this.l2Running = o.l2Running; this.l2Pending = o.l2Pending; this.l2Reinject = o.l2Reinject;
   }
@@ -150,6 +167,8 @@ export class RefLapic {
   /** A message of v landed: TMR follows its trigger mode (REF-ACC-1). */
   landedTrigger(v: number, level: boolean): void {
     vsDel(this.tmrMaybe, v);
+    vsDel(this.tmrRace, v);
+    vsDel(this.rewritten, v);
     if (level) { vsAdd(this.tmr, v); vsAdd(this.landedLevel, v); vsDel(this.landedEdge, v); }
     else { vsDel(this.tmr, v); vsAdd(this.landedEdge, v); vsDel(this.landedLevel, v); }
   }
@@ -193,9 +212,33 @@ export class RefLapic {
     this.crossed.copyFrom(this.inflight);
   }
 
+  /**
+   * A message of v lands into an instance already pending (it collapses, REF-ACC-2). Whether a
+   * collapsed message still sets TMR by its trigger mode the SDM does not say ("accepted into
+   * the IRR"; KVM's __apic_accept_irq updates it): when that would change TMR, or TMR was
+   * already open, it is open (REF-ACC-4).
+   */
+  landedCollapsed(v: number, level: boolean): void {
+    const open = vsHas(this.tmr, v) !== level || vsHas(this.tmrMaybe, v);
+    this.landedTrigger(v, level);
+    if (open) { vsAdd(this.tmrMaybe, v); vsAdd(this.tmrRace, v); }
+  }
+
+  /**
+   * REF-ACC-4: messages of v landed while messages of v with the other trigger mode were on
+   * the bus with them: TMR is either. Once nothing of v is in flight the race is over.
+   */
+  raced(v: number): void {
+    if (!vsHas(this.inflightMixed, v)) return;
+    vsAdd(this.tmrMaybe, v);
+    vsAdd(this.tmrRace, v);
+    if (this.inflight.count(v) === 0) vsDel(this.inflightMixed, v);
+  }
+
   /** Drop every fixed message in flight: it lands on a software-disabled APIC (REF-SVR-1). */
   dropInflight(): void {
     if (this.inflight.total === 0) return;
+    this.inflightMixed.fill(0);
     for (let v = 16; v < 256; v++) { if (this.inflight.takeAll(v) !== 0) this.inflightSaw.takeAll(v); }
     this.crossed.copyFrom(this.inflight);
   }
@@ -208,7 +251,7 @@ export class RefLapic {
         this.inflight.takeOne(v);
         if (this.inflightSaw.count(v) > this.inflight.count(v)) this.inflightSaw.takeOne(v);
       }
-      if (c !== 0) { this.extra.add(v, c); this.landedTrigger(v, vsHas(this.inflightLevel, v)); vsAdd(this.tmrMaybe, v); }
+      if (c !== 0) { this.extra.add(v, c); this.landedTrigger(v, vsHas(this.inflightLevel, v)); vsAdd(this.tmrMaybe, v); this.raced(v); }
     }
   }
 
@@ -269,6 +312,17 @@ export class Reference {
       let mask = matchDest(machine.apic, this.addrs, -1, 'none', p.logical, p.dest);
       if (p.lowest) mask = this.lowest(mask, p.vector);
       for (let i = 0; i < machine.vcpus; i++) if (mask & (1 << i)) this.send(-1, i, p.vector, p.level, p.level ? Src.IoLevel : Src.IoEdge);
+    }, (p) => {
+      // REF-EOI-4: a level message sent in one outcome of an open EOI broadcast only. It goes
+      // on the bus and lands as an optional instance (as a message that crossed an SVR write,
+      // REF-SVR-3), TMR open until the vector lands for sure. A lowest-priority one may go to
+      // any addressed vCPU, and the backend need not report a choice for it.
+      const mask = matchDest(machine.apic, this.addrs, -1, 'none', p.logical, p.dest);
+      for (let i = 0; i < machine.vcpus; i++) {
+        if (!(mask & (1 << i))) continue;
+        this.send(-1, i, p.vector, true, Src.IoLevel);
+        if (this.cpus[i]!.inflight.count(p.vector) !== 0) this.cpus[i]!.crossed.add(p.vector);
+      }
     });
   }
 
@@ -309,6 +363,8 @@ export class Reference {
     if (from === to) { this.landNow(to, vector, level, src); return; }
     if (vector < 16) { a.rivInflight++; return; }
     vsAdd(a.everSent, vector);
+    // REF-ACC-4: both trigger modes on the bus together: their acceptance order is open.
+    if (a.inflight.count(vector) !== 0 && vsHas(a.inflightLevel, vector) !== level) vsAdd(a.inflightMixed, vector);
     a.inflight.add(vector);
     if (level) vsAdd(a.inflightLevel, vector); else vsDel(a.inflightLevel, vector);
     a.setSrc(vector, src);
@@ -322,8 +378,13 @@ export class Reference {
     vsAdd(a.everSent, vector);
     if (a.disabled()) return; // REF-SVR-1: a fixed message to a software-disabled APIC is discarded
     if (vsHas(a.irr, vector)) this.collapses?.collapsed(cpu, vector);
+    // REF-ACC-4: a message of the vector with the other trigger mode still on the bus may be
+    // accepted before this one or after it.
+    const racing = a.inflight.count(vector) !== 0 && (vsHas(a.inflightMixed, vector) || vsHas(a.inflightLevel, vector) !== level);
+    const collapsing = vsHas(a.irr, vector);
     a.setPending(vector);
-    a.landedTrigger(vector, level);
+    if (collapsing) a.landedCollapsed(vector, level); else a.landedTrigger(vector, level);
+    if (racing) { vsAdd(a.inflightMixed, vector); a.raced(vector); }
     a.setSrc(vector, src);
   }
 
@@ -375,7 +436,8 @@ export class Reference {
         if (v === except) continue;
         const n = a.inflight.takeAll(v);
         const optional = Math.min(n, a.inflightSaw.takeAll(v));
-        a.landedTrigger(v, vsHas(a.inflightLevel, v));
+        if (vsHas(a.irr, v)) a.landedCollapsed(v, vsHas(a.inflightLevel, v)); else a.landedTrigger(v, vsHas(a.inflightLevel, v));
+        a.raced(v);
         if (vsHas(a.irr, v)) {
           // Pending now: whatever the order, the messages collapsed into it.
           this.collapses?.collapsed(cpu, v);
@@ -397,15 +459,17 @@ export class Reference {
     const a = this.cpus[cpu]!;
     if (!a.inflight.takeOne(vector)) return;
     if (a.inflightSaw.count(vector) > a.inflight.count(vector)) a.inflightSaw.takeOne(vector);
+    const collapsing = vsHas(a.irr, vector);
     a.setPending(vector);
-    a.landedTrigger(vector, vsHas(a.inflightLevel, vector));
+    if (collapsing) a.landedCollapsed(vector, vsHas(a.inflightLevel, vector)); else a.landedTrigger(vector, vsHas(a.inflightLevel, vector));
+    a.raced(vector);
   }
 
   /** An optional instance is shown to exist (an IRR read): it is pending for good. */
   confirmExtra(cpu: number, vector: number): void {
     const a = this.cpus[cpu]!;
     if (a.extra.takeAll(vector) === 0) return;
-    vsDel(a.tmrMaybe, vector); // the instance exists: it was accepted, TMR follows it
+    if (!vsHas(a.tmrRace, vector)) vsDel(a.tmrMaybe, vector); // the instance exists: it was accepted, TMR follows it (unless a race left it open)
     a.setPending(vector);
   }
 
@@ -471,7 +535,10 @@ export class Reference {
         if (ev.vector < 16) a.esr |= ESR_SEND_ILLEGAL;
         this.landNow(ev.cpu, ev.vector, false, Src.SelfIpi);
         return;
-      case 'ioapic_write': this.ioapic.write(ev.pin, ev); return; // REF-IOA-5
+      case 'ioapic_write': // REF-IOA-5
+        for (const c of this.cpus) vsAdd(c.rewritten, ev.vector);
+        this.ioapic.write(ev.pin, ev);
+        return;
       case 'lvt_timer': a.timer.writeLvt(ev.vector, ev.masked || a.disabled(), ev.mode); return; // REF-TMR-1, REF-SVR-1
       case 'timer_initial': a.timer.writeInitial(ev.count, a.now); this.timerFires(ev.cpu); return;
       case 'tsc_deadline': a.timer.writeDeadline(ev.deadline, a.now); this.timerFires(ev.cpu); return; // REF-TMR-3
@@ -548,7 +615,12 @@ export class Reference {
     const v = vsHighest(a.isr);
     if (v < 0) return;
     vsDel(a.isr, v);
-    if (vsHas(a.tmr, v)) this.ioapic.eoi(v);
+    // REF-EOI-4: the broadcast follows TMR[v] at the EOI. It is open when TMR is (REF-ACC-4,
+    // REF-SVR-3), or when a message of v still on the bus (the vCPU's notification in flight)
+    // would change it by landing before the EOI.
+    const pending = a.inflight.count(v) !== 0 && (vsHas(a.inflightMixed, v) || vsHas(a.inflightLevel, v) !== vsHas(a.tmr, v));
+    if (vsHas(a.tmrMaybe, v) || pending) this.ioapic.eoiMaybe(v);
+    else if (vsHas(a.tmr, v)) this.ioapic.eoi(v);
     this.lintRaise(cpu, 0, a.lint[0].eoi(v)); // REF-LINT-1: the LVT's Remote IRR
     this.lintRaise(cpu, 1, a.lint[1].eoi(v));
   }
@@ -582,6 +654,9 @@ export class Reference {
     if (!vsHas(a.irr, vector)) {
       if (a.extra.takeOne(vector)) {
         a.setPending(vector); // an in-flight duplicate lands now (REF-ACC-3)
+        // The last optional instance existed, so it was accepted: TMR follows it, as when an
+        // IRR read shows it (confirmExtra) — unless a race or a later message keeps it open.
+        if (a.extra.count(vector) === 0 && a.inflight.count(vector) === 0 && !vsHas(a.tmrRace, vector)) vsDel(a.tmrMaybe, vector);
       } else if (vsHas(a.inflight.bits, vector)) {
         this.landOne(cpu, vector);
       } else {

@@ -190,35 +190,42 @@ function checkApicIds(m: MachineConfig, file: string): void {
 }
 
 /**
- * REF-IOA-4: a vector used by a level-triggered entry has no other source over the whole
- * scenario (configured pins and run-time rewrites alike): with sharing, the EOI broadcast
- * depends on which message was accepted last (TMR is set per acceptance, SDM 10.8.4) —
- * timing the architecture leaves open, and that no OS relies on.
+ * REF-IOA-4: a vector used by a level-triggered I/O APIC entry (configured or written at run
+ * time) belongs to that one pin among level sources: no other pin's level entry and no level
+ * LINT entry may use it (the pin helpers and the EOI's Remote IRR are per pin). Edge sources —
+ * IPIs, MSIs, SELF_IPI, the timer, edge LINT entries and edge entries of any pin, the same pin
+ * rewritten included — may share it: TMR then follows the order in which the messages are
+ * accepted (REF-ACC-4), and where latency leaves that order open the reference keeps both
+ * outcomes of the EOI broadcast (REF-EOI-4), so the oracle can judge every interleaving.
+ * A level LINT vector still has no other source at all (REF-LINT-1).
  */
 function checkLevelVectors(s: Scenario, file: string): void {
   const m = s.machine;
+  /** Level owner per vector: an I/O APIC pin, or a LINT entry as "pin" 1000 + 2 * cpu + pin. */
   const owner = new Map<number, { pin: number; at: string }>();
   const claim = (vector: number, pin: number, at: string): void => {
     const o = owner.get(vector);
-    if (o && o.pin !== pin) throw new ScenarioError(file, at, `vector ${vector} is also used by level-triggered pin ${o.pin} (${o.at}); expected a vector of its own (a level vector must have no other source)`);
+    if (o && o.pin !== pin) {
+      const what = o.pin >= 1000 ? `a level LINT entry (${o.at})` : `level-triggered pin ${o.pin} (${o.at})`;
+      throw new ScenarioError(file, at, `vector ${vector} is also used by ${what}; expected a vector of its own (a level vector has one level source; edge sources may share a pin's)`);
+    }
     if (!o) owner.set(vector, { pin, at });
   };
   m.ioapic.forEach((p, i) => { if (p.trigger === 'level') claim(p.vector, p.pin, `$.machine.ioapic[${i}].vector`); });
-  // A level LINT entry owns its vector the same way (its EOI clears the LVT's Remote IRR); as a "pin" it is 1000 + 2 * cpu + pin.
   s.events.forEach((e, i) => { if (e.k === 'lvt_lint' && e.trigger === 'level' && !e.nmi) claim(e.vector, 1000 + 2 * e.cpu + e.pin, `$.events[${i}].vector`); });
   s.events.forEach((e, i) => { if (e.k === 'ioapic_write' && e.trigger === 'level') claim(e.vector, e.pin, `$.events[${i}].vector`); });
-  const other = (vector: number, pin: number, at: string, what: string): void => {
+  // Edge sources may share an I/O APIC pin's level vector, not a level LINT entry's.
+  const other = (vector: number, at: string, what: string): void => {
     const o = owner.get(vector);
-    if (o && o.pin !== pin) throw new ScenarioError(file, at, `vector ${vector} is used by level-triggered IOAPIC pin ${o.pin} (${o.at}); expected another vector for ${what} (a level vector must have no other source)`);
-    if (o && pin >= 0) throw new ScenarioError(file, at, `vector ${vector} is level-triggered on pin ${pin} elsewhere (${o.at}); expected another vector for the edge-triggered entry (a level vector must have no other source)`);
+    if (o && o.pin >= 1000) throw new ScenarioError(file, at, `vector ${vector} is used by a level LINT entry (${o.at}); expected another vector for ${what} (a level LINT vector has no other source)`);
   };
-  m.ioapic.forEach((p, i) => { if (p.trigger === 'edge') other(p.vector, p.pin, `$.machine.ioapic[${i}].vector`, 'an edge pin'); });
+  m.ioapic.forEach((p, i) => { if (p.trigger === 'edge') other(p.vector, `$.machine.ioapic[${i}].vector`, 'an edge pin'); });
   s.events.forEach((e, i) => {
     const at = `$.events[${i}].vector`;
-    if ((e.k === 'ipi' && !e.nmi) || e.k === 'msi' || e.k === 'self_ipi') other(e.vector, -1, at, `an ${e.k === 'msi' ? 'MSI' : 'IPI'}`);
-    if (e.k === 'ioapic_write' && e.trigger === 'edge') other(e.vector, e.pin, at, 'an edge entry');
-    if (e.k === 'lvt_lint' && (e.trigger === 'edge' || e.nmi)) other(e.vector, 1000 + 2 * e.cpu + e.pin, at, 'an edge LINT entry');
-    if (e.k === 'lvt_timer') other(e.vector, -1, at, 'the timer');
+    if ((e.k === 'ipi' && !e.nmi) || e.k === 'msi' || e.k === 'self_ipi') other(e.vector, at, `an ${e.k === 'msi' ? 'MSI' : 'IPI'}`);
+    if (e.k === 'ioapic_write' && e.trigger === 'edge') other(e.vector, at, 'an edge entry');
+    if (e.k === 'lvt_lint' && (e.trigger === 'edge' || e.nmi)) other(e.vector, at, 'an edge LINT entry');
+    if (e.k === 'lvt_timer') other(e.vector, at, 'the timer');
     if (e.k === 'int') { /* a software interrupt is no APIC source */ }
   });
 }

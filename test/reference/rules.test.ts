@@ -192,12 +192,105 @@ describe('reference rules', () => {
     expect(vsHas(r.cpus[1]!.irr, 0x4f)).toBe(true);
   });
 
-  it('REF-IOA-4: a level vector shared with another source is rejected at validation', async () => {
+  it('REF-IOA-4: a level vector has one level source; edge sources may share it (validation)', async () => {
     const { validateScenario } = await import('../../src/scenario/schema.js');
+    const machine = { vcpus: 1, apic: 'x2apic', ioapic: [{ pin: 0, vector: 0x4f, dest: 0, trigger: 'level', masked: false }, { pin: 1, vector: 0x50, dest: 0, trigger: 'edge', masked: false }] };
+    expect(validateScenario({ irqdiff: 1, machine, events: [{ k: 'msi', dest: 0, vector: 0x4f }] }, 'x.json').events).toHaveLength(1);
     expect(() => validateScenario({
-      irqdiff: 1, machine: { vcpus: 1, apic: 'x2apic', ioapic: [{ pin: 0, vector: 0x4f, dest: 0, trigger: 'level', masked: false }] },
-      events: [{ k: 'msi', dest: 0, vector: 0x4f }],
-    }, 'x.json')).toThrow(/x\.json: \$\.events\[0\]\.vector: .*level/);
+      irqdiff: 1, machine, events: [{ k: 'ioapic_write', cpu: 0, pin: 1, vector: 0x4f, dest: 0, trigger: 'level', masked: false }],
+    }, 'x.json')).toThrow(/x\.json: \$\.events\[0\]\.vector: .*level-triggered pin 0/);
+  });
+
+  it('REF-ACC-4: edge acceptance clears TMR, so the EOI is not broadcast and the level pin\'s Remote IRR stays set', () => {
+    const r = ref({ ioapic: [{ pin: 0, vector: 0x4f, dest: 0, trigger: 'level', masked: false }] });
+    const a = r.cpus[0]!;
+    const pin = r.pins.get(0)!;
+    run(r, [{ k: 'ioapic', pin: 0, op: 'assert' }]);
+    expect(vsHas(a.tmr, 0x4f)).toBe(true);
+    expect(r.deliver(0, 0x4f, false)).toBeNull(); // the level instance in service
+    run(r, [{ k: 'ipi', cpu: 1, vector: 0x4f, dest: 0 }, { k: 'ioapic', pin: 0, op: 'deassert' }]);
+    // The IPI was sent after the level message was accepted: it is accepted last, edge.
+    expect(vsHas(a.irr, 0x4f) && !vsHas(a.tmr, 0x4f) && !vsHas(a.tmrMaybe, 0x4f)).toBe(true);
+    run(r, [{ k: 'eoi', cpu: 0 }]);
+    expect([pin.remoteIrr, pin.remoteIrrOpen]).toEqual([true, false]); // not broadcast: Remote IRR stays set
+    run(r, [{ k: 'iret', cpu: 0 }]);
+    expect(r.deliver(0, 0x4f, false)).toBeNull();
+    run(r, [{ k: 'eoi', cpu: 0 }, { k: 'iret', cpu: 0 }, { k: 'ioapic', pin: 0, op: 'assert' }]);
+    expect([pin.remoteIrr, vsList(a.irr)]).toEqual([true, []]); // the line is held: nothing is sent
+    expect(r.readIoapic('redir-lo', 0) & (1 << 14)).toBe(1 << 14);
+    // The converse: a level message accepted after an edge one sets TMR and its EOI broadcasts.
+    const r2 = ref({ ioapic: [{ pin: 0, vector: 0x4f, dest: 0, trigger: 'level', masked: false }] });
+    run(r2, [{ k: 'msi', dest: 0, vector: 0x4f }]);
+    expect(r2.deliver(0, 0x4f, false)).toBeNull();
+    run(r2, [{ k: 'ioapic', pin: 0, op: 'assert' }]);
+    expect(vsHas(r2.cpus[0]!.tmr, 0x4f)).toBe(true);
+    run(r2, [{ k: 'ioapic', pin: 0, op: 'deassert' }, { k: 'eoi', cpu: 0 }]);
+    expect(r2.pins.get(0)!.remoteIrr).toBe(false); // the edge instance's EOI found TMR set: broadcast
+  });
+
+  it('REF-ACC-4: an edge and a level message of one vector on the bus together leave TMR open until one lands alone', () => {
+    const r = ref({ ioapic: [{ pin: 0, vector: 0x4f, dest: 0, trigger: 'level', masked: false }] });
+    const a = r.cpus[0]!;
+    send(r, [{ k: 'msi', dest: 0, vector: 0x4f }, { k: 'ioapic', pin: 0, op: 'pulse' }]);
+    r.land(0);
+    expect(vsHas(a.tmrMaybe, 0x4f)).toBe(true);
+    r.confirmExtra(0, 0x4f); // seeing the vector pending settles nothing: both were accepted
+    expect(vsHas(a.tmrMaybe, 0x4f)).toBe(true);
+    expect(r.deliver(0, 0x4f, false)).toBeNull();
+    run(r, [{ k: 'msi', dest: 0, vector: 0x4f }]); // alone on the bus: accepted last, for sure
+    expect([vsHas(a.tmr, 0x4f), vsHas(a.tmrMaybe, 0x4f)]).toEqual([false, false]);
+    // A local edge message (SELF_IPI) that lands while the level message is on the bus: either order.
+    const r2 = ref({ ioapic: [{ pin: 0, vector: 0x4f, dest: 0, trigger: 'level', masked: false }] });
+    send(r2, [{ k: 'ioapic', pin: 0, op: 'pulse' }, { k: 'self_ipi', cpu: 0, vector: 0x4f }]);
+    expect(vsHas(r2.cpus[0]!.tmrMaybe, 0x4f)).toBe(true);
+    r2.land(0);
+    expect(vsHas(r2.cpus[0]!.tmrMaybe, 0x4f)).toBe(true);
+    // An edge message that collapses into a pending level instance: whether a collapsed message
+    // still sets TMR the SDM does not say, so TMR is open until a message lands alone.
+    const rc = ref({ ioapic: [{ pin: 0, vector: 0x4f, dest: 0, trigger: 'level', masked: false }] });
+    run(rc, [{ k: 'ioapic', pin: 0, op: 'pulse' }]);
+    expect(vsHas(rc.cpus[0]!.tmrMaybe, 0x4f)).toBe(false);
+    run(rc, [{ k: 'ipi', cpu: 1, vector: 0x4f, dest: 0 }]);
+    expect([vsList(rc.cpus[0]!.irr), vsHas(rc.cpus[0]!.tmrMaybe, 0x4f)]).toEqual([[0x4f], true]);
+    // Messages of one trigger mode only never open it.
+    const r3 = ref({ ioapic: [{ pin: 0, vector: 0x4f, dest: 0, trigger: 'level', masked: false }] });
+    send(r3, [{ k: 'msi', dest: 0, vector: 0x4f }, { k: 'ipi', cpu: 1, vector: 0x4f, dest: 0 }]);
+    r3.land(0);
+    expect(vsHas(r3.cpus[0]!.tmrMaybe, 0x4f)).toBe(false);
+  });
+
+  it('REF-EOI-4: an EOI whose broadcast is open leaves Remote IRR either way, or an optional message with the line high', () => {
+    const m = { ioapic: [{ pin: 0, vector: 0x4f, dest: 0, trigger: 'level' as const, masked: false }] };
+    // TMR open (REF-ACC-4), line lowered before the EOI: Remote IRR is open, the next assert sends optionally.
+    const r = ref(m);
+    const pin = r.pins.get(0)!;
+    send(r, [{ k: 'msi', dest: 0, vector: 0x4f }, { k: 'ioapic', pin: 0, op: 'pulse' }]);
+    r.land(0);
+    expect(r.deliver(0, 0x4f, false)).toBeNull();
+    run(r, [{ k: 'eoi', cpu: 0 }]);
+    expect([pin.remoteIrr, pin.remoteIrrOpen]).toEqual([true, true]);
+    run(r, [{ k: 'iret', cpu: 0 }, { k: 'ioapic', pin: 0, op: 'assert' }]);
+    expect([pin.remoteIrr, pin.remoteIrrOpen, r.cpus[0]!.extra.count(0x4f), vsHas(r.cpus[0]!.irr, 0x4f)]).toEqual([true, false, 1, false]);
+    // A determined EOI (TMR set for sure) clears Remote IRR in both outcomes.
+    expect(r.deliver(0, 0x4f, false)).toBeNull(); // the optional instance, taken: it was sent
+    run(r, [{ k: 'ioapic', pin: 0, op: 'deassert' }, { k: 'eoi', cpu: 0 }]);
+    expect([pin.remoteIrr, pin.remoteIrrOpen]).toEqual([false, false]);
+    // Line still high at the open EOI: the cleared pin sends again at once, so Remote IRR is set
+    // in both outcomes and the message is optional.
+    const r2 = ref(m);
+    const pin2 = r2.pins.get(0)!;
+    send(r2, [{ k: 'msi', dest: 0, vector: 0x4f }, { k: 'ioapic', pin: 0, op: 'assert' }]);
+    r2.land(0);
+    expect(r2.deliver(0, 0x4f, false)).toBeNull();
+    run(r2, [{ k: 'eoi', cpu: 0 }]);
+    expect([pin2.remoteIrr, pin2.remoteIrrOpen, r2.cpus[0]!.extra.count(0x4f)]).toEqual([true, false, 1]);
+    // A level message still on the bus at the EOI of an edge instance (TMR clear): it may land
+    // before the EOI (broadcast) or after (not).
+    const r3 = ref(m);
+    run(r3, [{ k: 'msi', dest: 0, vector: 0x4f }]);
+    expect(r3.deliver(0, 0x4f, false)).toBeNull();
+    send(r3, [{ k: 'ioapic', pin: 0, op: 'pulse' }, { k: 'eoi', cpu: 0 }]);
+    expect(r3.pins.get(0)!.remoteIrrOpen).toBe(true);
   });
 
   it('REF-IPI-1: shorthands, physical, broadcast and logical destinations', () => {

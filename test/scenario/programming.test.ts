@@ -53,10 +53,21 @@ describe('programmable-APIC events: validation', () => {
     expect(error(x2, [{ k: 'ioapic_read', cpu: 0, reg: 'version', pin: 0 }]).detail).toMatch(/expected no pin/);
   });
 
-  it('REF-IOA-4 covers rewrites: a level vector has one pin and no other source over the scenario', () => {
-    const e = error(x2, [{ k: 'ipi', cpu: 0, vector: 0x41, dest: 1 }, { k: 'ioapic_write', cpu: 0, pin: 0, vector: 0x41, dest: 0, trigger: 'level', masked: false }]);
-    expect([e.path, e.detail]).toEqual(['$.events[0].vector', expect.stringMatching(/level-triggered IOAPIC pin 0 \(\$\.events\[1\]\.vector\)/)]);
-    expect(error(x2, [{ k: 'ioapic_write', cpu: 0, pin: 0, vector: 0x5f, dest: 0, trigger: 'edge', masked: false }]).path).toBe('$.events[0].vector');
+  it('REF-IOA-4 covers rewrites: a level vector has one level source; edge sources may share a pin\'s', () => {
+    // Another pin's level entry, written at run time, takes pin 0's level vector: refused, naming both.
+    const m2 = { ...x2, ioapic: [...x2.ioapic, { pin: 1, vector: 0x41, dest: 0, trigger: 'edge', masked: true }] };
+    const e = error(m2, [{ k: 'ioapic_write', cpu: 0, pin: 1, vector: 0x5f, dest: 0, trigger: 'level', masked: false }]);
+    expect([e.path, e.detail]).toEqual(['$.events[0].vector', expect.stringMatching(/level-triggered pin 0 \(\$\.machine\.ioapic\[0\]\.vector\)/)]);
+    // A level LINT entry and a pin's level entry cannot share; nor can an edge source share a level LINT vector.
+    expect(error(x2, [{ k: 'lvt_lint', cpu: 0, pin: 0, vector: 0x5f, trigger: 'level', masked: false }]).detail).toMatch(/level-triggered pin 0/);
+    expect(error({ ...x2, ioapic: [] }, [{ k: 'lvt_lint', cpu: 0, pin: 0, vector: 0x66, trigger: 'level', masked: false }, { k: 'msi', dest: 0, vector: 0x66 }]).detail)
+      .toMatch(/level LINT entry \(\$\.events\[0\]\.vector\)/);
+    // Edge sources of pin 0's level vector: an IPI, an MSI, the same pin rewritten to edge (KUT test_ioapic_edge_tmr), another pin's edge entry.
+    expect(parse(m2, [
+      { k: 'ipi', cpu: 1, vector: 0x5f, dest: 0 }, { k: 'msi', dest: 0, vector: 0x5f },
+      { k: 'ioapic_write', cpu: 0, pin: 0, vector: 0x5f, dest: 0, trigger: 'edge', masked: false },
+      { k: 'ioapic_write', cpu: 0, pin: 1, vector: 0x5f, dest: 1, trigger: 'edge', masked: false },
+    ]).events).toHaveLength(4);
     // The same pin rewritten with its own level vector is fine.
     expect(parse(x2, [{ k: 'ioapic_write', cpu: 0, pin: 0, vector: 0x5f, dest: 1, trigger: 'level', masked: true }]).events).toHaveLength(1);
   });
