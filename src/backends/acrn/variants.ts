@@ -254,6 +254,11 @@ const LOWEST_IPI = ['stuck', 'read'].map((k) => doc(`${k}:lowest-priority-ipi-un
   + 'docs/findings/acrn-lowest-priority-ipi-dropped.md. [guest/vlapic.c vlapic_write_icrlo @ 7f2b9a1c7, ea849177a, '
   + '0397cb717^, 9a6e94084]'));
 
+const LOWEST_FF_2018 = ['spurious', 'duplicate', 'ioapic', 'read'].map((k) => doc(`${k}:lowest-priority-dest-ff-broadcast`, '2018 '
+  + 'vlapic_calcdest returns vm_active_cpus for destination 0xFF ("Broadcast in both logical and physical modes") before '
+  + 'it looks at lowprio, so a lowest-priority MSI or redirection entry to 0xFF is accepted by every vCPU, where bare '
+  + 'metal arbitrates one (SDM 10.6.2.4). [guest/vlapic.c vlapic_calcdest, vlapic_deliver_intr @ 7f2b9a1c7]'));
+
 function rated(name: string, causes: CauseDoc[]): CauseDoc[] {
   const r = RATES[name];
   return causes.map((c) => (r && r[c.cause] !== undefined ? { ...c, rate: r[c.cause] } : c));
@@ -279,7 +284,8 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv basic mode, 2018: requests handled before the reschedule check (#3374).',
     status: 'buggy',
     expectedBugs: C3,
-    knownDeviations: [...BASIC_COMMON, TMR_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018, ...STALE_PPR_2018],
+    knownDeviations: [...BASIC_COMMON, TMR_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018, ...STALE_PPR_2018,
+      ...LOWEST_FF_2018],
   }),
   variant({
     name: 'pre-1443-vid',
@@ -289,7 +295,7 @@ export const VARIANTS: VariantInfo[] = [
     status: 'buggy',
     expectedBugs: C4,
     knownDeviations: [...ADV_COMMON, ...ID_ADV_PAGE, TMR_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018,
-      NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018],
+      NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018, ...LOWEST_FF_2018],
   }),
   variant({
     name: '1443-vid',
@@ -299,7 +305,7 @@ export const VARIANTS: VariantInfo[] = [
     status: 'clean',
     expectedBugs: [],
     knownDeviations: [...ADV_COMMON, ...ID_ADV_PAGE, TMR_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018,
-      NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018],
+      NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018, ...LOWEST_FF_2018],
   }),
   variant({
     name: '3374-basic',

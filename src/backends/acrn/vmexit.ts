@@ -169,7 +169,17 @@ export function vlapic_receive_intr(acrn: Acrn, level: boolean, dest: number, ph
  */
 export function vlapic_receive_dest(acrn: Acrn, dest: number, phys: boolean, lowprio: boolean, vector: number): number {
   const dmask = vlapic_calc_dest_noshort(acrn, false, dest, phys, lowprio);
-  if (lowprio && dmask !== 0) acrn.sink.arbitrated?.(31 - Math.clz32(dmask));
+  if (lowprio && dmask !== 0) {
+    const choice = dmask & -dmask;
+    acrn.sink.arbitrated?.(31 - Math.clz32(choice));
+    // 2018: vlapic_calcdest returns every vCPU for 0xFF before it looks at lowprio — one
+    // message per vCPU where bare metal arbitrates one; the reference follows the first.
+    if (dmask !== choice) {
+      for (const t of acrn.vcpus) if (dmask & ~choice & (1 << t.id)) t.wrongTarget[vector & 0xff] = 'lowest-priority-dest-ff-broadcast';
+    }
+    note_routing(acrn, choice, -1, 'none', !phys, dest, vector, true, true);
+    return dmask;
+  }
   note_routing(acrn, dmask, -1, 'none', !phys, dest, vector, true, lowprio);
   return dmask;
 }
