@@ -405,3 +405,22 @@ describe('acrn: lowest priority', () => {
     }
   });
 });
+
+describe('acrn: machine.apicIds — the LAPIC IDs of the pCPUs the vCPUs run on (vlapic_init: per_cpu(lapic_id, pcpu_id))', () => {
+  it('the ID register, physical IPIs and MSIs use them; clean on every clean variant', () => {
+    const m: MachineConfig = { vcpus: 2, apic: 'xapic', ioapic: [], apicIds: [3, 5] };
+    expect(acrn.supports(m)).toBeNull();
+    const events: Event[] = [
+      lread(0, 'id'), enter(0), ipi(0, 5, 0x40), ...settle(2), { k: 'msi', dest: 3, vector: 0x41 }, ...settle(2),
+      { k: 'eoi', cpu: 1 }, { k: 'eoi', cpu: 0 }, ...settle(2), { k: 'iret', cpu: 0 }, { k: 'iret', cpu: 1 },
+    ];
+    for (const v of ['2018-basic', '3374-adv', 'v3.3-basic', 'v3.3-adv']) {
+      const r = new Run(v, m);
+      expect(r.read(lread(1, 'id'))).toBe(5 << 24);
+      const s = new Run(v, m);
+      s.do(...events);
+      expect([s.delivered(0, 0x41), s.delivered(1, 0x40)]).toEqual([1, 1]);
+    }
+    for (const v of acrn.variants.filter((x) => x.status === 'clean')) expect(causes(v.name, events, m)).toEqual([]);
+  });
+});

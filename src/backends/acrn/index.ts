@@ -268,12 +268,14 @@ export const acrn: Backend = {
   // Scenario features modeled (src/scenario/features.ts): run-time redirection-entry writes and
   // reads (vioapic_indirect_write / vioapic_indirect_read, physical fixed entries only); INT n (not
   // intercepted: a guest-core step); the vlapic_read registers; SVR and ESR writes (vlapic_write_svr
-  // with the SVR tests of vlapic_accept_intr / vlapic_receive_intr, vlapic_write_esr). ID/LDR/DFR writes, logical and
-  // lowest-priority destinations, SELF_IPI (x2APIC guests are refused) and the timer are not
-  // modelled yet and scenarios using them are refused as unsupported by this backend.
+  // with the SVR tests of vlapic_accept_intr / vlapic_receive_intr, vlapic_write_esr); ID/LDR/DFR writes
+  // (vlapic_write, apic_write_vmexit_handler) and the destinations vlapic_calc_dest derives from them,
+  // logical and lowest-priority (vlapic_receive_intr; vlapic_write_icrlo drops lowest-priority IPIs);
+  // APIC IDs other than i (the pCPUs' LAPIC IDs, vlapic_init). SELF_IPI and 32-bit destinations (x2APIC
+  // guests are refused) and the timer are not modelled yet: scenarios using them are refused.
   features: ['ioapic_write', 'ioapic_read', 'int', 'lapic_read.id', 'lapic_read.version', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr',
     'lapic_read.tmcct', 'lapic_write.svr', 'lapic_write.esr', 'lapic_write.id', 'lapic_write.ldr', 'lapic_write.dfr', 'ioapic.logical',
-    'ipi.lowest', 'msi.lowest', 'ioapic.lowest'],
+    'ipi.lowest', 'msi.lowest', 'ioapic.lowest', 'machine.apicIds'],
   supports(machine: MachineConfig): string | null {
     if (machine.nested) return 'ACRN\'s nested VMX (CONFIG_NVMX_ENABLED) is not modelled';
     if (machine.hyperv?.apicAssist) return 'ACRN offers no Hyper-V APIC assist';

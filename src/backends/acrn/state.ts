@@ -201,12 +201,18 @@ export class AcrnVcpu {
   /** Why a device message with an illegal vector (Receive Illegal Vector) went elsewhere, to or from here. */
   rivWhy = '';
 
-  constructor(readonly id: number) {
+  /**
+   * `apicId`: the LAPIC ID of the pCPU this vCPU runs on (machine.apicIds; i by default). vlapic_init
+   * gives every VM `per_cpu(lapic_id, pcpu_id)` in 9a6e94084^ and v3.3, the Service VM only in the
+   * older trees (vlapic_build_id / vlapic_init @ 7f2b9a1c7, ea849177a, 0397cb717^), which is then the
+   * VM modelled.
+   */
+  constructor(readonly id: number, apicId = id) {
     this.guest.reset();
-    this.page.id = (id << 24) >>> 0;
-    this.page.ldr = initialAddr('xapic', id, id).ldr;
-    this.vapicId = id;
-    this.archId = id;
+    this.page.id = (apicId << 24) >>> 0;
+    this.page.ldr = initialAddr('xapic', id, apicId).ldr;
+    this.vapicId = apicId;
+    this.archId = apicId;
   }
 }
 
@@ -217,7 +223,7 @@ export class Acrn {
   readonly archAddrs: ApicAddr[] = [];
   constructor(readonly machine: MachineConfig, readonly code: AcrnCode, readonly sink: ObsSink) {
     for (let i = 0; i < machine.vcpus; i++) {
-      this.vcpus.push(new AcrnVcpu(i));
+      this.vcpus.push(new AcrnVcpu(i, machine.apicIds?.[i] ?? i));
       this.archAddrs.push({ id: i, ldr: 0, flat: true });
     }
   }
