@@ -371,10 +371,10 @@ describe('acrn: lowest priority', () => {
     r.do({ k: 'msi', dest: 0x03, vector: 0x40, logical: true, lowest: true });
     expect(r.sink.arbitrations).toEqual([0]);
     expect(r.sink.log.indexOf('arbitrated 0')).toBeLessThan(r.sink.log.indexOf('executed 0'));
-    r.do({ k: 'tpr', cpu: 0, value: 0x30 }, { k: 'msi', dest: 0x03, vector: 0x41, logical: true, lowest: true });
+    r.do({ k: 'tpr', cpu: 0, value: 0x30, via: 'cr8' }, { k: 'msi', dest: 0x03, vector: 0x41, logical: true, lowest: true });
     expect(r.sink.arbitrations).toEqual([0, 1]);
     const events: Event[] = [
-      { k: 'tpr', cpu: 0, value: 0x30 }, { k: 'msi', dest: 0x03, vector: 0x41, logical: true, lowest: true }, ...settle(2),
+      { k: 'tpr', cpu: 0, value: 0x30, via: 'cr8' }, { k: 'msi', dest: 0x03, vector: 0x41, logical: true, lowest: true }, ...settle(2),
     ];
     for (const v of ['v3.3-adv', 'v3.3-basic', '3374-adv']) expect(causes(v, events)).toEqual([]);
   });
