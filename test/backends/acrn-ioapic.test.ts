@@ -136,3 +136,51 @@ describe('acrn: vioapic_indirect_read', () => {
     expect(r.read(redirLo(0))).toBe(0x30 | 1 << 15);
   });
 });
+
+describe('acrn: logical redirection entries (IOAPIC_RTE_DESTMODE through vlapic_receive_intr → vlapic_calc_dest)', () => {
+  const lpin = (vector: number, mda: number, trigger: 'edge' | 'level'): IoapicPin => ({ pin: 0, vector, dest: mda, trigger, masked: false, logical: true });
+  const ldrw = (cpu: number, ldr: number): Event => ({ k: 'lapic_write', cpu, reg: 'ldr', value: (ldr << 24) >>> 0 });
+  const settle = (n: number): Event[] => {
+    const out: Event[] = [];
+    for (let k = 0; k < 4; k++) for (let c = 0; c < n; c++) out.push(enter(c), pirq(c));
+    for (let c = 0; c < n; c++) out.push(enter(c));
+    return out;
+  };
+
+  it('the entry reads back with DESTMODE set; a run-time write switches it between physical and logical', () => {
+    const r = new Run('v3.3-basic', m(2, lpin(0x41, 0x02, 'edge')));
+    expect(r.read(redirLo(0))).toBe(0x41 | 1 << 11);
+    r.do(enter(0), { k: 'ioapic_write', cpu: 0, pin: 0, vector: 0x41, dest: 1, trigger: 'edge', masked: false }, enter(0));
+    expect(r.read(redirLo(0))).toBe(0x41);
+  });
+
+  it('a level entry follows an LDR write: TMR is set where the message is accepted, so the EOI reaches the vIOAPIC (no stale TMR as in bhyve)', () => {
+    // MDA 0x04: nobody at first (LDRs 0x01, 0x02); vCPU1 takes LDR 0x04 and becomes the target.
+    // Compare docs/findings/bhyve-tmr-stale-after-ldr-write.md: bhyve computes TMR from the
+    // redirection table at the table write; ACRN (2019+) latches it at acceptance
+    // (vlapic_set_tmr from accept_intr) and the 2018 vioapic_update_tmr sets it on every vCPU.
+    const events: Event[] = [
+      ldrw(1, 0x04), enter(1), { k: 'ioapic', pin: 0, op: 'assert' }, ...settle(2), tmr(1), enter(1),
+      { k: 'ioapic', pin: 0, op: 'deassert' }, { k: 'eoi', cpu: 1 }, ...settle(2), { k: 'iret', cpu: 1 }, redirLo(1), enter(1),
+    ];
+    for (const v of ['2018-basic', '3374-basic', 'v3.3-basic', '3374-adv', 'v3.3-adv']) {
+      const r = new Run(v, m(2, lpin(0x52, 0x04, 'level')));
+      r.do(...events);
+      const reads = r.sink.reads;
+      expect(reads.map((x) => x.reg), v).toEqual(['tmr', 'redir-lo']);
+      expect(reads.find((x) => x.reg === 'tmr')!.value).toContain(0x52);
+      expect((reads.find((x) => x.reg === 'redir-lo')!.value as number) & REM_IRR).toBe(0);
+    }
+    for (const v of acrn.variants.filter((x) => x.status === 'clean')) {
+      const res = runScenario({ irqdiff: 1, name: 'ldr-level', machine: m(2, lpin(0x52, 0x04, 'level')), events }, acrn, v.name);
+      expect(res.divergences.map((d) => d.signature)).toEqual([]);
+    }
+  });
+
+  it('advanced mode: the first level message to the new target sets its EOI-exit bit through ACRN_REQUEST_EOI_EXIT_BITMAP_UPDATE', () => {
+    const r = new Run('v3.3-adv', m(2, lpin(0x52, 0x04, 'level')));
+    r.do(ldrw(1, 0x04), enter(1), { k: 'ioapic', pin: 0, op: 'assert' });
+    expect(r.extra(1)).toMatch(/req=[^ ]*EOI_EXIT_BITMAP_UPDATE/);
+    expect(r.extra(0)).not.toMatch(/EOI_EXIT_BITMAP_UPDATE/);
+  });
+});

@@ -15,7 +15,9 @@ class RecSink implements ObsSink {
   readonly deliveries: { cpu: number; vector: number; at: number }[] = [];
   readonly reads: { cpu: number; reg: Reg; value: number | number[] }[] = [];
   readonly exits: string[] = [];
+  readonly arbitrations: number[] = [];
   executed(index: number): void { this.log.push(`executed ${index}`); }
+  arbitrated(cpu: number): void { this.arbitrations.push(cpu); this.log.push(`arbitrated ${cpu}`); }
   deliver(cpu: number, vector: number): void {
     this.deliveries.push({ cpu, vector, at: this.log.length });
     this.log.push(`${cpu} deliver ${vector}`);
@@ -225,5 +227,200 @@ describe('acrn: ESR write (vlapic_write_esr: esr = esr_pending, esr_pending = 0)
       expect(res.divergences.map((d) => d.signature)).toEqual([]);
       for (const d of res.divergences) expect(classify([acrn], d.signature)).toBe('known');
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Programmable addressing (issue 8): ID/LDR/DFR writes, vlapic_calc_dest, lowest priority.
+
+const idw = (cpu: number, id: number): Event => ({ k: 'lapic_write', cpu, reg: 'id', value: (id << 24) >>> 0 });
+const ldrw = (cpu: number, ldr: number): Event => ({ k: 'lapic_write', cpu, reg: 'ldr', value: (ldr << 24) >>> 0 });
+const dfrw = (cpu: number, flat: boolean): Event => ({ k: 'lapic_write', cpu, reg: 'dfr', value: flat ? 0xffffffff : 0x0fffffff });
+const lipi = (cpu: number, mda: number, vector: number, lowest = false): Event => ({ k: 'ipi', cpu, vector, dest: mda, logical: true, lowest });
+const BASIC = ALL.filter((v) => !ADVANCED.includes(v));
+const causes = (variant: string, events: Event[], m: MachineConfig = machine()): string[] => {
+  const res = runScenario({ irqdiff: 1, name: 'addr', machine: m, events }, acrn, variant);
+  return [...new Set(res.divergences.map((d) => d.cause))];
+};
+/** Run until every thread has handled what the events left it (handler steps, entries, notifications). */
+const settle = (n: number): Event[] => {
+  const out: Event[] = [];
+  for (let k = 0; k < 4; k++) for (let c = 0; c < n; c++) out.push(enter(c), { k: 'pirq', cpu: c });
+  for (let c = 0; c < n; c++) out.push(enter(c));
+  return out;
+};
+
+describe('acrn: APIC ID writes ("Force APIC ID as read only") and what vm_apicid2vcpu_id matches', () => {
+  // kvm-unit-tests apic.c test_apic_id, xAPIC part (corpus/kut/kut-apic-id-xapic.json), with the
+  // entries into the guest that the trapped accesses need here.
+  const kut: Event[] = [
+    lread(1, 'id'), enter(1), idw(1, 2), enter(1), lread(1, 'id'), enter(1),
+    ipi(0, 1, 0xf1), ...settle(2), ipi(0, 2, 0xf2), ...settle(2),
+  ];
+
+  it('basic mode, every tree: vlapic_write drops the write, reads and routing keep ID i (apic-id-write-ignored)', () => {
+    for (const v of BASIC) {
+      const r = new Run(v);
+      r.do(idw(1, 2), enter(1));
+      expect(r.sink.log).toContain('1 vlapic_write: APIC ID read only');
+      expect(r.read(lread(1, 'id'))).toBe(1 << 24);
+      r.do(enter(1), ipi(0, 2, 0xf2), ...settle(2), ipi(0, 1, 0xf1), ...settle(2));
+      expect(r.delivered(1, 0xf2)).toBe(0);
+      expect(r.delivered(1, 0xf1)).toBe(1);
+      expect(causes(v, kut).filter((c) => !c.endsWith(':apic-id-write-ignored'))).toEqual([]);
+      expect(causes(v, kut)).toContain('read:apic-id-write-ignored');
+    }
+  });
+
+  it('advanced 2018/2019: the virtualized write lands in the page, which vm_apicid2vcpu_id matches: writable, clean on the kut trace', () => {
+    for (const v of ['1443-vid', '3374-adv']) {
+      const r = new Run(v);
+      r.do(idw(1, 2), enter(1));
+      expect(r.sink.log).toContain('1 apic_write_vmexit_handler: APIC ID read only');
+      expect(r.read(lread(1, 'id'))).toBe(2 << 24);
+      r.do(ipi(0, 2, 0xf2), ...settle(2));
+      expect(r.delivered(1, 0xf2)).toBe(1);
+      expect(causes(v, kut)).toEqual([]);
+    }
+  });
+
+  it('advanced 2018/2019: two vCPUs with one ID — only the first in vcpu_id order is found (apic-id-shared-first-vcpu-only)', () => {
+    const events = [idw(1, 0), enter(1), ipi(1, 0, 0x40), ...settle(2)];
+    const r = new Run('3374-adv');
+    r.do(...events);
+    expect(r.delivered(0, 0x40)).toBe(1);
+    expect(r.delivered(1, 0x40)).toBe(0);
+    expect(causes('3374-adv', events)).toEqual(['stuck:apic-id-shared-first-vcpu-only']);
+  });
+
+  it('advanced 2020+: the guest reads back its new ID, vm_apicid2vcpu_id matches vlapic->vapic_id (apic-id-routed-by-vapic-id)', () => {
+    for (const v of ['pre-4937-adv', 'pre-8507-adv', 'v3.3-adv']) {
+      const r = new Run(v);
+      r.do(idw(1, 2), enter(1));
+      expect(r.read(lread(1, 'id'))).toBe(2 << 24);
+      r.do(ipi(0, 2, 0xf2), ...settle(2), ipi(0, 1, 0xf1), ...settle(2));
+      expect(r.delivered(1, 0xf2)).toBe(0);
+      expect(r.delivered(1, 0xf1)).toBe(1);
+      const got = causes(v, kut);
+      expect(got.length).toBeGreaterThan(0);
+      for (const c of got) expect(c).toMatch(/:apic-id-routed-by-vapic-id$/);
+    }
+  });
+});
+
+describe('acrn: LDR and DFR writes, logical destinations (is_dest_field_matched)', () => {
+  it('LDR[23:0] cleared, DFR[27:0] forced to ones, in both modes (vlapic_write_ldr / vlapic_write_dfr)', () => {
+    for (const v of ['2018-basic', '3374-adv', 'v3.3-basic', 'v3.3-adv']) {
+      const r = new Run(v, machine(1));
+      r.do({ k: 'lapic_write', cpu: 0, reg: 'ldr', value: 0x12345678 }, enter(0));
+      expect(r.read(lread(0, 'ldr'))).toBe(0x12000000);
+      r.do(enter(0), { k: 'lapic_write', cpu: 0, reg: 'dfr', value: 0x00000000 }, enter(0));
+      expect(r.read(lread(0, 'dfr'))).toBe(0x0fffffff);
+      expect(r.sink.log).toContain(v.startsWith('v3.3') ? '0 vlapic_write_ldr' : '0 vlapic_ldr_write_handler');
+    }
+  });
+
+  it('flat and cluster models per vLAPIC: an IPI reaches whom the new LDR/DFR say, clean on every clean variant', () => {
+    // vCPU1: flat LDR 0x10; vCPU2: cluster 1, bit 1 (LDR 0x12); MDA 0x12: flat vCPU1 (0x10 & 0x12),
+    // cluster vCPU2 (cluster 1, 0x2 & 0x2); vCPU0 (flat 0x01) no.
+    const events: Event[] = [
+      ldrw(1, 0x10), enter(1), dfrw(2, false), enter(2), ldrw(2, 0x12), enter(2),
+      lipi(0, 0x12, 0x40), ...settle(3), { k: 'eoi', cpu: 1 }, { k: 'eoi', cpu: 2 }, ...settle(3),
+      { k: 'iret', cpu: 1 }, { k: 'iret', cpu: 2 },
+    ];
+    for (const v of ['2018-basic', '3374-basic', 'v3.3-basic', 'v3.3-adv']) {
+      const r = new Run(v, machine(3));
+      r.do(...events);
+      expect([0, 1, 2].map((c) => r.delivered(c, 0x40))).toEqual([0, 1, 1]);
+    }
+    for (const v of acrn.variants.filter((x) => x.status === 'clean')) expect(causes(v.name, events, machine(3))).toEqual([]);
+  });
+
+  it('an LDR write after vlapic_calc_dest ran: the ICR is reported first, with the mask it was routed with', () => {
+    // vlapic_write_icrlo decides the targets at the ICR write; vCPU1's LDR write comes before
+    // the sender's handler reaches vCPU0's vLAPIC.
+    const events: Event[] = [lipi(2, 0x05, 0x20), ldrw(1, 0x59), ...settle(3), { k: 'eoi', cpu: 0 }, ...settle(3), { k: 'iret', cpu: 0 }];
+    const r = new Run('v3.3-basic', machine(3));
+    r.do(...events);
+    expect(r.sink.log.indexOf('executed 0')).toBeLessThan(r.sink.log.indexOf('1 vlapic_write_ldr'));
+    expect([0, 1, 2].map((c) => r.delivered(c, 0x20))).toEqual([1, 0, 1]);
+    for (const v of acrn.variants.filter((x) => x.status === 'clean')) expect(causes(v.name, events, machine(3))).toEqual([]);
+  });
+
+  it('device destination 0xFF: a broadcast in 2018 (vlapic_calcdest), matched against each LDR since 2019 (is_broadcast = false)', () => {
+    // vCPU1 in the cluster model, cluster 0: MDA 0xFF is cluster 15 to is_dest_field_matched.
+    const events: Event[] = [dfrw(1, false), enter(1), { k: 'msi', dest: 0xff, vector: 0x40, logical: true }, ...settle(2)];
+    const old = new Run('2018-basic');
+    old.do(...events);
+    expect([old.delivered(0, 0x40), old.delivered(1, 0x40)]).toEqual([1, 1]);
+    const now = new Run('v3.3-basic');
+    now.do(...events);
+    expect([now.delivered(0, 0x40), now.delivered(1, 0x40)]).toEqual([1, 0]);
+    expect(causes('2018-basic', events)).toEqual([]);
+    expect(causes('v3.3-basic', events)).toEqual(['stuck:device-dest-ff-not-broadcast']);
+    // An IPI to 0xFF is still a broadcast (vlapic_write_icrlo: is_broadcast = dest == 0xff).
+    const ipiFF: Event[] = [dfrw(1, false), enter(1), lipi(0, 0xff, 0x41), ...settle(2)];
+    expect(causes('v3.3-basic', ipiFF)).toEqual([]);
+  });
+});
+
+describe('acrn: lowest priority', () => {
+  it('MSI: vlapic_calc_dest_noshort keeps the first vCPU with the lowest apic_page.ppr, reported before the MSI', () => {
+    // Advanced mode: the page's PPR is the VPPR that TPR virtualization recomputes.
+    const r = new Run('v3.3-adv');
+    r.do({ k: 'msi', dest: 0x03, vector: 0x40, logical: true, lowest: true });
+    expect(r.sink.arbitrations).toEqual([0]);
+    expect(r.sink.log.indexOf('arbitrated 0')).toBeLessThan(r.sink.log.indexOf('executed 0'));
+    r.do({ k: 'tpr', cpu: 0, value: 0x30, via: 'cr8' }, { k: 'msi', dest: 0x03, vector: 0x41, logical: true, lowest: true });
+    expect(r.sink.arbitrations).toEqual([0, 1]);
+    const events: Event[] = [
+      { k: 'tpr', cpu: 0, value: 0x30, via: 'cr8' }, { k: 'msi', dest: 0x03, vector: 0x41, logical: true, lowest: true }, ...settle(2),
+    ];
+    for (const v of ['v3.3-adv', 'v3.3-basic', '3374-adv']) expect(causes(v, events)).toEqual([]);
+  });
+
+  it('redirection entries: a lowest-priority logical pin arbitrates at each message, the entry reads back DELMODE_LOPRI | DESTMODE', () => {
+    const pin = { pin: 0, vector: 0x51, dest: 0x03, trigger: 'edge' as const, masked: false, logical: true, lowest: true };
+    const m: MachineConfig = { vcpus: 2, apic: 'xapic', ioapic: [pin] };
+    const r = new Run('v3.3-adv', m);
+    r.do({ k: 'ioapic', pin: 0, op: 'pulse' });
+    expect(r.sink.arbitrations).toEqual([0]);
+    expect(r.sink.log.indexOf('arbitrated 0')).toBeLessThan(r.sink.log.indexOf('executed 0'));
+    expect(r.read({ k: 'ioapic_read', cpu: 1, reg: 'redir-lo', pin: 0 })).toBe(0x51 | 1 << 8 | 1 << 11);
+    const events: Event[] = [{ k: 'ioapic', pin: 0, op: 'pulse' }, ...settle(2), { k: 'eoi', cpu: 0 }, ...settle(2), { k: 'iret', cpu: 0 }];
+    for (const v of acrn.variants.filter((x) => x.status === 'clean')) expect(causes(v.name, events, m)).toEqual([]);
+  });
+
+  it('IPI: vlapic_write_icrlo has no case for APIC_DELMODE_LOWPRIO — sent to no one, every tree (lowest-priority-ipi-unhandled)', () => {
+    const events: Event[] = [lipi(0, 0x02, 0x40, true), ...settle(2)];
+    for (const v of ALL) {
+      const r = new Run(v);
+      r.do(...events);
+      expect(r.sink.log).toContain('0 vlapic_write_icrlo: Unhandled icrlo write with mode 0x100');
+      expect(r.delivered(1, 0x40)).toBe(0);
+      expect(r.sink.arbitrations).toEqual([]);
+      expect(causes(v, events)).toEqual(['stuck:lowest-priority-ipi-unhandled']);
+      const info = acrn.variants.find((x) => x.name === v)!;
+      expect(info.knownDeviations!.map((d) => d.cause)).toContain('stuck:lowest-priority-ipi-unhandled');
+    }
+  });
+});
+
+describe('acrn: machine.apicIds — the LAPIC IDs of the pCPUs the vCPUs run on (vlapic_init: per_cpu(lapic_id, pcpu_id))', () => {
+  it('the ID register, physical IPIs and MSIs use them; clean on every clean variant', () => {
+    const m: MachineConfig = { vcpus: 2, apic: 'xapic', ioapic: [], apicIds: [3, 5] };
+    expect(acrn.supports(m)).toBeNull();
+    const events: Event[] = [
+      lread(0, 'id'), enter(0), ipi(0, 5, 0x40), ...settle(2), { k: 'msi', dest: 3, vector: 0x41 }, ...settle(2),
+      { k: 'eoi', cpu: 1 }, { k: 'eoi', cpu: 0 }, ...settle(2), { k: 'iret', cpu: 0 }, { k: 'iret', cpu: 1 },
+    ];
+    for (const v of ['2018-basic', '3374-adv', 'v3.3-basic', 'v3.3-adv']) {
+      const r = new Run(v, m);
+      expect(r.read(lread(1, 'id'))).toBe(5 << 24);
+      const s = new Run(v, m);
+      s.do(...events);
+      expect([s.delivered(0, 0x41), s.delivered(1, 0x40)]).toEqual([1, 1]);
+    }
+    for (const v of acrn.variants.filter((x) => x.status === 'clean')) expect(causes(v.name, events, m)).toEqual([]);
   });
 });

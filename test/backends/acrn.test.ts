@@ -312,11 +312,13 @@ describe('acrn: registry, variants and machines', () => {
 describe('acrn: generated interleavings', () => {
   // Every root cause a generated scenario shows must be the variant's history (expectedBugs)
   // or a declared, explained deviation (knownDeviations).
+  // A buggy variant runs on past 2000 seeds until its history shows (at most 10000): the
+  // programmable-APIC events (issue 8) thinned the mix in which #3374 shows (rate ~8e-4 on 2018-basic).
   for (const info of acrn.variants) {
     it(`${info.name}: nothing outside expectedBugs and knownDeviations over 2000 seeds`, () => {
       const unexplained: string[] = [];
       let expectedHits = 0;
-      for (let i = 0; i < 2000; i++) {
+      for (let i = 0; i < 2000 || (info.status === 'buggy' && expectedHits === 0 && i < 10000); i++) {
         const r = generateAndRun(`acrn-${i}`, acrn, info.name).result;
         for (const d of r.divergences) {
           const c = classify([acrn], d.signature);

@@ -3,7 +3,6 @@
 // and the vIOAPIC, from device context on another pCPU), VM exits, and the hypervisor and
 // hardware events that drive the vCPU thread and the physical interrupts.
 import { execCoreInstruction } from '../../apic/guestcpu.js';
-import { resolveDest } from '../../apic/dest.js';
 import type { Event, LapicReadReg } from '../../scenario/types.js';
 import { Pc, REQ_TMR_UPDATE } from './consts.js';
 import { vcpu_make_request } from './schedule.js';
@@ -12,7 +11,7 @@ import { enter, thread_step, vm_exit } from './hv_main.js';
 import type { Acrn, AcrnVcpu } from './state.js';
 import {
   dm_complete, hlt_vmexit_handler, io_request, pause_vmexit_handler, tpr_below_threshold_vmexit_handler,
-  vlapic_set_intr_device, vlapic_write_icrlo,
+  icr_flush, vlapic_receive_dest, vlapic_receive_targets, vlapic_write_icrlo,
 } from './vmexit.js';
 import { vlapic_process_eoi, vlapic_write_esr } from './vlapic.js';
 import { eoi_virtualization, hardware_step, pirq, tpr_virtualization } from './vmx.js';
@@ -109,6 +108,8 @@ function lapic_write(acrn: Acrn, t: AcrnVcpu, ev: Extract<Event, { k: 'lapic_wri
     apic_trap(acrn, t);
     if (!adv) t.page.svr = ev.value >>> 0;
     acrn.sink.step(t.id, acrn.code.tree === '2018' || acrn.code.tree === '2019' ? 'vlapic_svr_write_handler' : 'vlapic_write_svr');
+  } else if (ev.reg === 'id' || ev.reg === 'ldr' || ev.reg === 'dfr') {
+    lapic_write_addr(acrn, t, ev.reg, ev.value >>> 0);
   } else {
     apic_trap(acrn, t);
     acrn.sink.step(t.id, acrn.code.tree === '2018' || acrn.code.tree === '2019' ? 'vlapic_esr_write_handler' : 'vlapic_write_esr');
@@ -116,6 +117,49 @@ function lapic_write(acrn: Acrn, t: AcrnVcpu, ev: Extract<Event, { k: 'lapic_wri
     t.esrWritten = true;
   }
   acrn.sink.executed(index);
+}
+
+/** APIC_LDR_RESERVED and APIC_DFR_RESERVED / APIC_DFR_MODEL_MASK (include/arch/x86/asm/apicreg.h, every tree). */
+const APIC_LDR_RESERVED = 0x00ffffff;
+const APIC_DFR_RESERVED = 0x0fffffff;
+const APIC_DFR_MODEL_MASK = 0xf0000000;
+
+/**
+ * lapic_write of ID, LDR or DFR. Basic mode: the APIC-access exit, then vlapic_write, whose `case
+ * APIC_OFFSET_ID` does nothing ("Force APIC ID as read only"); LDR and DFR stored and passed to
+ * vlapic_ldr_write_handler / vlapic_dfr_write_handler (renamed vlapic_write_ldr / vlapic_write_dfr
+ * in 2020), which clear LDR[23:0] and force DFR[27:0] to ones. Advanced mode: APIC-register
+ * virtualization writes all three to the virtual-APIC page — vlapic->apic_page — before the
+ * trap-like APIC-write exit (SDM 29.4.3: 020H, 0D0H, 0E0H are virtualized writes), and
+ * apic_write_vmexit_handler runs the same two handlers and, for the ID, nothing ("Force APIC ID as
+ * read only"): the page keeps the ID the guest wrote. [guest/vlapic.c vlapic_write,
+ * apic_write_vmexit_handler @ 7f2b9a1c7, ea849177a, 0397cb717^, 9a6e94084]
+ */
+function lapic_write_addr(acrn: Acrn, t: AcrnVcpu, reg: 'id' | 'ldr' | 'dfr', value: number): void {
+  const p = t.page;
+  const adv = acrn.code.mode === 'advanced';
+  const old = acrn.code.tree === '2018' || acrn.code.tree === '2019';
+  icr_flush(acrn);
+  if (adv) {
+    if (reg === 'id') p.id = value; else if (reg === 'ldr') p.ldr = value; else p.dfr = value;
+  }
+  apic_trap(acrn, t);
+  switch (reg) {
+    case 'id':
+      t.archId = value >>> 24; // diagnostics: the ID bare metal now holds
+      acrn.sink.step(t.id, `${adv ? 'apic_write_vmexit_handler' : 'vlapic_write'}: APIC ID read only`);
+      return;
+    case 'ldr':
+      if (!adv) p.ldr = value;
+      acrn.sink.step(t.id, old ? 'vlapic_ldr_write_handler' : 'vlapic_write_ldr');
+      p.ldr = (p.ldr & ~APIC_LDR_RESERVED) >>> 0;
+      return;
+    case 'dfr':
+      if (!adv) p.dfr = value;
+      acrn.sink.step(t.id, old ? 'vlapic_dfr_write_handler' : 'vlapic_write_dfr');
+      p.dfr = ((p.dfr & APIC_DFR_MODEL_MASK) | APIC_DFR_RESERVED) >>> 0;
+      return;
+  }
 }
 
 /**
@@ -175,18 +219,19 @@ function guest_instruction(acrn: Acrn, t: AcrnVcpu, ev: GuestEvent, index: numbe
       return;
     case 'eoi': {
       g.eoi();
+      // The EOI is reported after the vIOAPIC saw it: a level pin it re-sends with lowest-priority
+      // delivery reports its arbitration first (ObsSink.arbitrated), as the reference asks.
       if (acrn.code.mode === 'basic') {
         apic_trap(acrn, t);
-        sink.executed(index);
         sink.step(t.id, 'vlapic_process_eoi');
         const level = vlapic_process_eoi(acrn, t);
         if (level >= 0) {
           sink.step(t.id, 'vioapic_process_eoi');
           acrn.vioapic.processEoi(level);
         }
+        sink.executed(index);
         return;
       }
-      sink.executed(index);
       const v = eoi_virtualization(acrn, t);
       if (v >= 0) {
         vm_exit(acrn, t, 'virtualized-eoi', -1, false);
@@ -196,6 +241,7 @@ function guest_instruction(acrn: Acrn, t: AcrnVcpu, ev: GuestEvent, index: numbe
           acrn.vioapic.processEoi(v);
         }
       }
+      sink.executed(index);
       return;
     }
     case 'tpr': {
@@ -282,19 +328,20 @@ function guest_exit(acrn: Acrn, t: AcrnVcpu, reason: Extract<Event, { k: 'exit' 
 
 /** Device MSI: vlapic_inject_msi → vlapic_receive_intr (legacy destination, fixed, edge). */
 function device_msi(acrn: Acrn, ev: Extract<Event, { k: 'msi' }>, index: number): void {
+  // vlapic_calc_dest_noshort runs (and arbitrates) before the message lands: reported between.
+  const dmask = vlapic_receive_dest(acrn, ev.dest & 0xff, !(ev.logical ?? false), ev.lowest ?? false, ev.vector);
   acrn.sink.executed(index);
-  const m = acrn.machine;
-  const mask = resolveDest(m.apic, m.vcpus, 0, 'none', ev.logical ?? false, ev.dest);
-  for (let i = 0; i < m.vcpus; i++) if (mask & (1 << i)) vlapic_set_intr_device(acrn, acrn.vcpus[i]!, ev.vector, false);
+  vlapic_receive_targets(acrn, dmask, false, ev.vector);
 }
 
 export function apply_event(acrn: Acrn, ev: Event, index: number): void {
   switch (ev.k) {
     case 'msi': device_msi(acrn, ev, index); break;
     case 'ioapic':
-      acrn.sink.executed(index);
+      // Applied before it is reported: a lowest-priority message's arbitration comes first.
       if (ev.op === 'mask' || ev.op === 'unmask') acrn.vioapic.setMask(ev.pin, ev.op === 'mask');
       else acrn.vioapic.irqline(ev.pin, ev.op);
+      acrn.sink.executed(index);
       break;
     case 'exit': {
       const t = acrn.vcpus[ev.cpu]!;

@@ -2,7 +2,6 @@
 // in APICv basic mode (software vLAPIC, VM-entry injection) and advanced mode (virtual-interrupt
 // delivery and posted interrupts), from the 2018 tree to v3.3 (variants.ts).
 import type { GuestCpu } from '../../apic/guestcpu.js';
-import { resolveDest } from '../../apic/dest.js';
 import { hex, vsFormat, vsHas, type VecSet } from '../../apic/vecset.js';
 import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
@@ -13,7 +12,7 @@ import { Acrn, type AcrnVcpu } from './state.js';
 import { VARIANTS } from './variants.js';
 import { Vioapic } from './vioapic.js';
 import { vioapic_update_tmr } from './virq.js';
-import { vlapic_set_intr_device } from './vmexit.js';
+import { vlapic_receive_intr } from './vmexit.js';
 import { phys_pending } from './vmx.js';
 import { prio } from './vlapic.js';
 
@@ -31,9 +30,8 @@ class AcrnInstance implements BackendInstance {
     if (!code) throw new Error(`acrn: unknown variant "${variant}" (known: ${Object.keys(CODE).join(', ')})`);
     const acrn = new Acrn(machine, code, sink);
     this.acrn = acrn;
-    acrn.vioapic = new Vioapic(machine.ioapic, (level, dest, vector, from) => {
-      const mask = resolveDest(machine.apic, machine.vcpus, 0, 'none', false, dest);
-      for (let i = 0; i < machine.vcpus; i++) if (mask & (1 << i)) vlapic_set_intr_device(acrn, acrn.vcpus[i]!, vector, level, from);
+    acrn.vioapic = new Vioapic(machine.ioapic, (level, dest, phys, lowest, vector, from) => {
+      vlapic_receive_intr(acrn, level, dest, phys, lowest, vector, from);
     });
     if (code.tree === '2018') {
       // 2018: the TMR comes from the redirection table (vioapic_update_tmr after the RTE writes
@@ -95,6 +93,9 @@ class AcrnInstance implements BackendInstance {
   /** Where the mechanism holds an interrupt that bare metal would have taken. */
   whereStuck(cpu: number, vector: number): string | undefined {
     const t = this.acrn.vcpus[cpu]!;
+    // A message vlapic_calc_dest sent elsewhere or nowhere (an ID write it does not follow, a
+    // lowest-priority IPI it drops, ...), not yet made up for by a delivery of the vector.
+    if (t.misrouted[vector & 0xff]) return t.misrouted[vector & 0xff];
     if (vector === 2) return nmiStuck(t);
     if (vsHas(t.overwritten, vector)) return 'injection-overwritten-by-second-pass';
     // Asleep in the HLT wait with the interrupt accepted: the signal came before the request
@@ -153,15 +154,36 @@ class AcrnInstance implements BackendInstance {
         return pirStuck(t, vector);
       case 'esr-riv-missing':
         // A device message with an illegal vector skipped by vlapic_receive_intr while disabled.
-        return t.rivSkippedShown ? 'riv-skipped-while-software-disabled' : undefined;
+        if (t.rivSkippedShown) return 'riv-skipped-while-software-disabled';
+        return t.rivWhy || undefined;
+      case 'esr-extra-bits': case 'esr-mismatch':
+        // A device message with an illegal vector that vlapic_calc_dest sent here, not elsewhere.
+        return t.rivWhy || undefined;
       case 'tmr-set-without-level-message':
         // 2018: vioapic_update_tmr visits the pins' current vectors only.
-        return this.acrn.code.tree === '2018' && vsHas(t.page.tmr, vector) && !this.acrn.vioapic.isLevelVector(vector)
-          ? 'tmr-kept-for-rewritten-vector' : undefined;
+        if (this.acrn.code.tree === '2018' && vsHas(t.page.tmr, vector) && !this.acrn.vioapic.isLevelVector(vector)) return 'tmr-kept-for-rewritten-vector';
+        return t.wrongTarget[vector] || undefined;
+      case 'tmr-level-pin-before-acceptance':
+        // Since 2019 TMR is set at acceptance (vlapic_set_tmr): a level message routed here that
+        // bare metal sent elsewhere. (2018 programs it from the table: a documented deviation.)
+        return this.acrn.code.tree === '2018' ? undefined : t.wrongTarget[vector] || undefined;
+      case 'tmr-clear-for-level': case 'tmr-cleared-after-eoi':
+        // A level message bare metal accepted here that vlapic_calc_dest sent elsewhere.
+        return t.misrouted[vector] || undefined;
+      case 'lowest-priority-misrouted':
+        // vlapic_calc_dest_noshort chose a vCPU bare metal's addressing does not include.
+        return t.wrongTarget[vector] || this.acrn.vioapic.sendWhy(vector);
+      case 'id-mismatch':
+        // vlapic_write drops the ID write (basic mode: nothing writes the page's ID).
+        return t.archId !== t.page.id >>> 24 ? 'apic-id-write-ignored' : undefined;
       case 'duplicate': case 'spurious': case 'irr-extra': {
+        // An NMI IPI that vlapic_calc_dest sent here and bare metal elsewhere.
+        if (vector === 2 && what !== 'irr-extra') return t.wrongTarget[2] || undefined;
         if (vector < 16) return undefined;
         // A message bare metal merged with another one in flight, held apart in PIR and synced late.
         if (what === 'duplicate' && t.heldWhy[vector]) return t.heldWhy[vector];
+        // A message vlapic_calc_dest sent here and bare metal elsewhere (or nowhere).
+        if (t.wrongTarget[vector]) return t.wrongTarget[vector];
         const io = this.acrn.vioapic.sendWhy(vector);
         if (io) return io;
         if (what === 'irr-extra' && this.acrn.code.mode === 'basic' && vsHas(t.page.irr, vector)) {
@@ -246,11 +268,14 @@ export const acrn: Backend = {
   // Scenario features modeled (src/scenario/features.ts): run-time redirection-entry writes and
   // reads (vioapic_indirect_write / vioapic_indirect_read, physical fixed entries only); INT n (not
   // intercepted: a guest-core step); the vlapic_read registers; SVR and ESR writes (vlapic_write_svr
-  // with the SVR tests of vlapic_accept_intr / vlapic_receive_intr, vlapic_write_esr). ID/LDR/DFR writes, logical and
-  // lowest-priority destinations, SELF_IPI (x2APIC guests are refused) and the timer are not
-  // modelled yet and scenarios using them are refused as unsupported by this backend.
+  // with the SVR tests of vlapic_accept_intr / vlapic_receive_intr, vlapic_write_esr); ID/LDR/DFR writes
+  // (vlapic_write, apic_write_vmexit_handler) and the destinations vlapic_calc_dest derives from them,
+  // logical and lowest-priority (vlapic_receive_intr; vlapic_write_icrlo drops lowest-priority IPIs);
+  // APIC IDs other than i (the pCPUs' LAPIC IDs, vlapic_init). SELF_IPI and 32-bit destinations (x2APIC
+  // guests are refused) and the timer are not modelled yet: scenarios using them are refused.
   features: ['ioapic_write', 'ioapic_read', 'int', 'lapic_read.id', 'lapic_read.version', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr',
-    'lapic_read.tmcct', 'lapic_write.svr', 'lapic_write.esr'],
+    'lapic_read.tmcct', 'lapic_write.svr', 'lapic_write.esr', 'lapic_write.id', 'lapic_write.ldr', 'lapic_write.dfr', 'ioapic.logical',
+    'ipi.lowest', 'msi.lowest', 'ioapic.lowest', 'machine.apicIds'],
   supports(machine: MachineConfig): string | null {
     if (machine.nested) return 'ACRN\'s nested VMX (CONFIG_NVMX_ENABLED) is not modelled';
     if (machine.hyperv?.apicAssist) return 'ACRN offers no Hyper-V APIC assist';

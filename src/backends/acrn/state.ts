@@ -2,10 +2,10 @@
 // thread, of pCPU i: ACRN's dedicated-pCPU configuration) and the VM. Plain fields only; the
 // behaviour lives in the modules named after the real files (vlapic.ts, virq.ts, hv_main.ts,
 // vmexit.ts, event.ts, notify.ts, vmx.ts for what the processor does).
-import { initialAddr } from '../../apic/dest.js';
+import { initialAddr, type ApicAddr } from '../../apic/dest.js';
 import { GuestCpu } from '../../apic/guestcpu.js';
 import { vecSet } from '../../apic/vecset.js';
-import type { MachineConfig } from '../../scenario/types.js';
+import type { MachineConfig, Shorthand } from '../../scenario/types.js';
 import type { ObsSink } from '../api.js';
 import type { AcrnCode } from './code.js';
 import { Inj, Pc, Wait } from './consts.js';
@@ -117,6 +117,12 @@ export class AcrnVcpu {
   readonly ops: number[] = [];
   /** The scenario index of the ICR write whose handler runs, until its first message is visible (-1: none). */
   icrIndex = -1;
+  /** Diagnostics: that ICR write's routing (vlapic_calc_dest's mask and the ICR), noted when it is reported. */
+  icrMask = 0;
+  icrShorthand: Shorthand = 'none';
+  icrLogical = false;
+  icrDest = 0;
+  icrVector = 0;
   /** The last exit was an HLT exit (hlt 'wait-event'): the next entry resumes after the HLT. */
   hltExit = false;
   /** Diagnostics: the guest was resumed after its HLT with no event injected. */
@@ -179,17 +185,46 @@ export class AcrnVcpu {
   /** The guest has written ESR (lapic_write esr): its later `read esr` is a plain read, no longer write-then-read. */
   esrWritten = false;
 
-  constructor(readonly id: number) {
+  /**
+   * vlapic->vapic_id (0397cb717^ .. v3.3: vlapic_init sets it once, per_cpu(lapic_id, pcpu_id),
+   * i here): what vm_apicid2vcpu_id matches a physical destination against in those trees. The
+   * 2018/2019 trees match the page's ID instead (vlapic_get_apicid).
+   */
+  readonly vapicId: number;
+  // Diagnostics of the programmable addressing (whereStuck / explain only).
+  /** The xAPIC ID bare metal would hold: the last ID the guest wrote (ID i at start). */
+  archId: number;
+  /** Per vector: why a message bare metal sent here went elsewhere or nowhere (set at the send). */
+  readonly misrouted: string[] = new Array<string>(256).fill('');
+  /** Per vector: why a message bare metal sent elsewhere (or nowhere) came here. */
+  readonly wrongTarget: string[] = new Array<string>(256).fill('');
+  /** Why a device message with an illegal vector (Receive Illegal Vector) went elsewhere, to or from here. */
+  rivWhy = '';
+
+  /**
+   * `apicId`: the LAPIC ID of the pCPU this vCPU runs on (machine.apicIds; i by default). vlapic_init
+   * gives every VM `per_cpu(lapic_id, pcpu_id)` in 9a6e94084^ and v3.3, the Service VM only in the
+   * older trees (vlapic_build_id / vlapic_init @ 7f2b9a1c7, ea849177a, 0397cb717^), which is then the
+   * VM modelled.
+   */
+  constructor(readonly id: number, apicId = id) {
     this.guest.reset();
-    this.page.id = (id << 24) >>> 0;
-    this.page.ldr = initialAddr('xapic', id, id).ldr;
+    this.page.id = (apicId << 24) >>> 0;
+    this.page.ldr = initialAddr('xapic', id, apicId).ldr;
+    this.vapicId = apicId;
+    this.archId = apicId;
   }
 }
 
 export class Acrn {
   readonly vcpus: AcrnVcpu[] = [];
   vioapic!: Vioapic;
+  /** Diagnostics: scratch addressing state of bare metal (vlapic.ts note_routing). */
+  readonly archAddrs: ApicAddr[] = [];
   constructor(readonly machine: MachineConfig, readonly code: AcrnCode, readonly sink: ObsSink) {
-    for (let i = 0; i < machine.vcpus; i++) this.vcpus.push(new AcrnVcpu(i));
+    for (let i = 0; i < machine.vcpus; i++) {
+      this.vcpus.push(new AcrnVcpu(i, machine.apicIds?.[i] ?? i));
+      this.archAddrs.push({ id: i, ldr: 0, flat: true });
+    }
   }
 }

@@ -216,6 +216,49 @@ const CANCELLED_2018 = [
   doc('ioapic:pir-sync-skipped-by-cancelled-injection', `${CANCELLED_WHY} Seen as a duplicate of an I/O APIC pin's vector.`),
 ];
 
+// ------------------------------------------------------------------ programmable addressing (issue 8)
+
+const ADDR_CLASSES = ['stuck', 'read', 'spurious', 'duplicate', 'ioapic'] as const;
+const perClass = (tag: string, why: string): CauseDoc[] => ADDR_CLASSES.map((k) => doc(`${k}:${tag}`, why));
+
+const ID_BASIC = perClass('apic-id-write-ignored', 'Basic mode, every tree: an xAPIC ID write is an APIC-access exit '
+  + 'emulated by vlapic_write, whose `case APIC_OFFSET_ID:` does nothing ("Force APIC ID as read only"), so lapic->id '
+  + 'keeps vCPU i << 24: an ID read returns the old ID and vlapic_calc_dest (vm_apicid2vcpu_id: the page\'s ID in '
+  + '2018/2019, vlapic->vapic_id since 2020) still routes physical IPIs, MSIs and redirection entries by it — a message '
+  + 'to the new ID is lost or reaches another vCPU. The reference models a writable ID (kvm-unit-tests test_apic_id '
+  + '"writeable xapic id"); SDM 10.4.6 leaves writability model-specific, so this is a permitted processor model, '
+  + 'as bhyve\'s. [guest/vlapic.c vlapic_write, vm_apicid2vcpu_id @ 7f2b9a1c7, ea849177a, 0397cb717^, 9a6e94084]');
+const ID_ADV_PAGE = perClass('apic-id-shared-first-vcpu-only', 'Advanced mode, 2018/2019: APIC-register virtualization '
+  + 'writes the guest\'s ID into the virtual-APIC page (= vlapic->apic_page) before the APIC-write exit, whose handler '
+  + 'ignores it ("Force APIC ID as read only"); vm_apicid2vcpu_id matches vlapic_get_apicid (`apic_page.id.v >> '
+  + 'APIC_ID_SHIFT`), so the ID is writable in effect — but it returns the first vCPU with that ID: when two vCPUs '
+  + 'share an ID (SDM 10.6.2.1: both accept), a physical message reaches only the lower-numbered one. '
+  + '[guest/vlapic.c apic_write_vmexit_handler, vm_apicid2vcpu_id, vlapic_calc_dest @ 7f2b9a1c7, ea849177a]');
+const ID_ADV_VAPIC = perClass('apic-id-routed-by-vapic-id', 'Advanced mode, 0397cb717^ .. v3.3 (a real bug, '
+  + 'docs/findings/acrn-apic-id-write-visible-not-routed.md): APIC-register virtualization writes the guest\'s ID into '
+  + 'the virtual-APIC page before the APIC-write exit and apic_write_vmexit_handler leaves it there ("Force APIC ID as '
+  + 'read only" does nothing), so the guest reads back the ID it wrote; but vm_apicid2vcpu_id matches vlapic->vapic_id, '
+  + 'set once by vlapic_init: physical IPIs, MSIs and redirection entries to the new ID reach nobody (or the vCPU whose '
+  + 'vapic_id it is), those to the old ID still reach this vCPU. [guest/vlapic.c apic_write_vmexit_handler, '
+  + 'vm_apicid2vcpu_id, vlapic_init @ 0397cb717^, 9a6e94084]');
+const DEST_FF = perClass('device-dest-ff-not-broadcast', 'Since 2019 (ea849177a .. v3.3) vlapic_receive_intr (MSIs and '
+  + 'the vIOAPIC) calls vlapic_calc_dest / vlapic_calc_dest_noshort with is_broadcast = false, so destination 0xFF is '
+  + 'not a broadcast: in logical mode it is matched against each LDR (a vCPU in the cluster model outside cluster 15, or '
+  + 'with LDR 0, is left out), in physical mode vm_apicid2vcpu_id finds no vCPU ("bad lapicid"). Only '
+  + 'vlapic_write_icrlo passes `dest == 0xff`. The 2018 vlapic_calcdest tested `dest == 0xffU` for every caller. '
+  + '[guest/vlapic.c vlapic_receive_intr, vlapic_calc_dest_noshort @ ea849177a, 9a6e94084]');
+const LOWEST_IPI = ['stuck', 'read'].map((k) => doc(`${k}:lowest-priority-ipi-unhandled`, 'Every tree: vlapic_write_icrlo '
+  + 'computes the destinations with lowprio = false and then, per target, handles FIXED, NMI, INIT, STARTUP and SMI only: '
+  + 'a lowest-priority IPI (APIC_DELMODE_LOWPRIO) ends in `pr_err("Unhandled icrlo write with mode %u\\n", mode)` and '
+  + 'is sent to no one; bare metal delivers it to one of the addressed processors (SDM 10.6.2.4). A real bug: '
+  + 'docs/findings/acrn-lowest-priority-ipi-dropped.md. [guest/vlapic.c vlapic_write_icrlo @ 7f2b9a1c7, ea849177a, '
+  + '0397cb717^, 9a6e94084]'));
+
+const LOWEST_FF_2018 = ['spurious', 'duplicate', 'ioapic', 'read'].map((k) => doc(`${k}:lowest-priority-dest-ff-broadcast`, '2018 '
+  + 'vlapic_calcdest returns vm_active_cpus for destination 0xFF ("Broadcast in both logical and physical modes") before '
+  + 'it looks at lowprio, so a lowest-priority MSI or redirection entry to 0xFF is accepted by every vCPU, where bare '
+  + 'metal arbitrates one (SDM 10.6.2.4). [guest/vlapic.c vlapic_calcdest, vlapic_deliver_intr @ 7f2b9a1c7]'));
+
 function rated(name: string, causes: CauseDoc[]): CauseDoc[] {
   const r = RATES[name];
   return causes.map((c) => (r && r[c.cause] !== undefined ? { ...c, rate: r[c.cause] } : c));
@@ -225,10 +268,11 @@ function variant(v: Omit<VariantInfo, 'ratesSample'>): VariantInfo {
   return { ...v, expectedBugs: rated(v.name, v.expectedBugs), knownDeviations: rated(v.name, v.knownDeviations ?? []), ratesSample: RATES_SAMPLE };
 }
 
-const BASIC_COMMON = [...IOAPIC, ...RTE_WRITE, ESR, ...PPR, IDT_NMI, NMI_REPLAY];
-const ADV_COMMON = [...IOAPIC, ...RTE_WRITE, ESR, IDT_NMI, NMI_REPLAY];
-// The trees since 2019 (vlapic_set_intr flags RIV for device messages).
-const RIV_2019 = [RIV_DISABLED];
+const BASIC_COMMON = [...IOAPIC, ...RTE_WRITE, ESR, ...PPR, IDT_NMI, NMI_REPLAY, ...ID_BASIC, ...LOWEST_IPI];
+// ADV_COMMON: the ID deviation differs by tree (ID_ADV_PAGE 2018/2019, ID_ADV_VAPIC since 2020).
+const ADV_COMMON = [...IOAPIC, ...RTE_WRITE, ESR, IDT_NMI, NMI_REPLAY, ...LOWEST_IPI];
+// The trees since 2019 (vlapic_set_intr flags RIV for device messages; device destination 0xFF not a broadcast).
+const RIV_2019 = [RIV_DISABLED, ...DEST_FF];
 const ADV_PI = [...ADV_COMMON, LEVEL_EOI];
 const SINCE_2020 = [...HLT, ...NMI_WINDOW];
 
@@ -240,7 +284,8 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv basic mode, 2018: requests handled before the reschedule check (#3374).',
     status: 'buggy',
     expectedBugs: C3,
-    knownDeviations: [...BASIC_COMMON, TMR_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018, ...STALE_PPR_2018],
+    knownDeviations: [...BASIC_COMMON, TMR_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018, ...STALE_PPR_2018,
+      ...LOWEST_FF_2018],
   }),
   variant({
     name: 'pre-1443-vid',
@@ -249,7 +294,8 @@ export const VARIANTS: VariantInfo[] = [
       + 'second pass can write over the first pass\'s is another NMI, which bare metal merges as well: unobservable here.',
     status: 'buggy',
     expectedBugs: C4,
-    knownDeviations: [...ADV_COMMON, TMR_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018, NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018],
+    knownDeviations: [...ADV_COMMON, ...ID_ADV_PAGE, TMR_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018,
+      NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018, ...LOWEST_FF_2018],
   }),
   variant({
     name: '1443-vid',
@@ -258,7 +304,8 @@ export const VARIANTS: VariantInfo[] = [
       + '(a second pass can only write an NMI over an NMI, which bare metal merges too).',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...ADV_COMMON, TMR_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018, NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018],
+    knownDeviations: [...ADV_COMMON, ...ID_ADV_PAGE, TMR_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018,
+      NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018, ...LOWEST_FF_2018],
   }),
   variant({
     name: '3374-basic',
@@ -274,7 +321,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, 2019.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...ADV_PI, ...NMI_UNCHECKED, ...RIV_2019],
+    knownDeviations: [...ADV_PI, ...ID_ADV_PAGE, ...NMI_UNCHECKED, ...RIV_2019],
   }),
   variant({
     name: 'pre-4937-basic',
@@ -290,7 +337,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, 2020: the root-mode self-notification drops the request (#4937); signal before the request (#8507).',
     status: 'buggy',
     expectedBugs: [...C1, ...C2],
-    knownDeviations: [...ADV_PI, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019],
+    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019],
   }),
   variant({
     name: 'pre-8507-basic',
@@ -306,7 +353,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, 2023: signal_event before the request (#8507).',
     status: 'buggy',
     expectedBugs: C2,
-    knownDeviations: [...ADV_PI, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019],
+    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019],
   }),
   variant({
     name: 'v3.3-basic',
@@ -322,6 +369,6 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, today.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...ADV_PI, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019],
+    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019],
   }),
 ];

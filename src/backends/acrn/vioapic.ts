@@ -4,13 +4,18 @@
 // level pins and vlapic_receive_intr), vioapic_indirect_write (a redirection-entry dword: Remote
 // IRR cleared when the entry is edge, then "asserted at rtbl write"; in 2018 a change of trigger
 // mode, delivery mode or vector makes ACRN_REQUEST_TMR_UPDATE on every vCPU), vioapic_indirect_read,
-// vioapic_update_tmr (2018) and vioapic_process_eoi. Pins are active-high, fixed delivery,
-// physical destination (the backend does not declare ioapic.logical / ioapic.lowest).
+// vioapic_update_tmr (2018) and vioapic_process_eoi. Pins are active-high, with a physical or
+// logical destination (IOAPIC_RTE_DESTMODE) and fixed or lowest-priority delivery, which
+// vioapic_generate_intr passes to vlapic_receive_intr as they are.
 import { MAX_IOAPIC_PINS, type IoapicPin } from '../../scenario/types.js';
 
 interface Rte {
   vector: number;
   dest: number;
+  /** IOAPIC_RTE_DESTMODE_LOGICAL. */
+  logical: boolean;
+  /** Delivery mode IOAPIC_RTE_DELMODE_LOPRI (else fixed). */
+  lowest: boolean;
   level: boolean;
   masked: boolean;
   remoteIrr: boolean;
@@ -20,17 +25,19 @@ interface Rte {
   risenWhileMasked: boolean;
 }
 
-/** vlapic_receive_intr as the vIOAPIC calls it (physical destination, fixed delivery); `from`: the pCPU that runs it (-1: device context). */
-export type ReceiveIntr = (level: boolean, dest: number, vector: number, from: number) => void;
+/** vlapic_receive_intr as the vIOAPIC calls it; `from`: the pCPU that runs it (-1: device context). */
+export type ReceiveIntr = (level: boolean, dest: number, phys: boolean, lowest: boolean, vector: number, from: number) => void;
 
 /** ACRN_IOAPIC_VERSION (0x11) with (VIOAPIC_RTE_NUM - 1) = 47 as the maximum redirection entry (vioapic_indirect_read, every tree). */
 export const ACRN_VIOAPIC_VERSION = (47 << 16) | 0x11;
 const RTE_LEVEL = 1 << 15;
 const RTE_REM_IRR = 1 << 14;
 const RTE_MASK = 1 << 16;
+const RTE_DESTMODE_LOGICAL = 1 << 11;
+const RTE_DELMODE_LOPRI = 1 << 8;
 
 /** The redirection entry a scenario's ioapic_write programmes. */
-export interface RteWrite { vector: number; dest: number; trigger: 'edge' | 'level'; masked: boolean }
+export interface RteWrite { vector: number; dest: number; trigger: 'edge' | 'level'; masked: boolean; logical?: boolean; lowest?: boolean }
 
 export class Vioapic {
   private readonly rtbl: (Rte | null)[] = [];
@@ -40,7 +47,10 @@ export class Vioapic {
   constructor(pins: readonly IoapicPin[], private readonly receive: ReceiveIntr) {
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.rtbl.push(null);
     for (const p of pins) {
-      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remoteIrr: false, state: false, risenWhileMasked: false };
+      this.rtbl[p.pin] = {
+        vector: p.vector, dest: p.dest, logical: p.logical ?? false, lowest: p.lowest ?? false, level: p.trigger === 'level', masked: p.masked,
+        remoteIrr: false, state: false, risenWhileMasked: false,
+      };
     }
   }
 
@@ -79,7 +89,7 @@ export class Vioapic {
     // Sticky: the extra instance can surface after a later, ordinary message of the vector
     // (delivered first, the ordinary one then shows as the duplicate).
     if (why) this.sendWhyOf[e.vector] = why;
-    this.receive(e.level, e.dest, e.vector, from);
+    this.receive(e.level, e.dest, !e.logical, e.lowest, e.vector, from);
   }
 
   /** vioapic_set_pinstate. */
@@ -119,7 +129,7 @@ export class Vioapic {
   setMask(pin: number, masked: boolean): void {
     const e = this.rtbl[pin];
     if (!e) return;
-    this.indirectWriteLo(e, e.vector, e.level, masked, -1, true);
+    this.indirectWriteLo(e, e.vector, e.level, masked, e.logical, e.lowest, -1, true);
   }
 
   /** vioapic_indirect_write of a redirection entry's high dword (the destination; not in NEED_TMR_UPDATE). */
@@ -128,13 +138,17 @@ export class Vioapic {
     this.afterWrite(e, 'edge-resent-on-redirection-write', from);
   }
 
-  /** vioapic_indirect_write of the low dword (NEED_TMR_UPDATE: trigger, delivery mode, vector; the delivery mode is always fixed here). */
-  private indirectWriteLo(e: Rte, vector: number, level: boolean, masked: boolean, from: number, maskOp: boolean, tmrUpdate?: () => void): void {
-    const tmrChange = e.vector !== vector || e.level !== level;
+  /** vioapic_indirect_write of the low dword (NEED_TMR_UPDATE: trigger mode, delivery mode, vector). */
+  private indirectWriteLo(
+    e: Rte, vector: number, level: boolean, masked: boolean, logical: boolean, lowest: boolean, from: number, maskOp: boolean, tmrUpdate?: () => void,
+  ): void {
+    const tmrChange = e.vector !== vector || e.level !== level || e.lowest !== lowest;
     const unmask = maskOp ? !masked : e.masked && !masked;
     e.vector = vector;
     e.level = level;
     e.masked = masked;
+    e.logical = logical;
+    e.lowest = lowest;
     // "use switch Trigger Mode to Edge Sensitive to clear it" (Remote IRR).
     if (!e.level) e.remoteIrr = false;
     // 2018: "If "Trigger Mode" or "Delivery Mode" or "Vector" ... have changed then rendezvous
@@ -164,15 +178,16 @@ export class Vioapic {
     const e = this.rtbl[pin];
     if (!e) return;
     this.indirectWriteHi(e, w.dest & 0xff, from);
-    this.indirectWriteLo(e, w.vector, w.trigger === 'level', w.masked, from, false, tmrUpdate);
+    this.indirectWriteLo(e, w.vector, w.trigger === 'level', w.masked, w.logical ?? false, w.lowest ?? false, from, false, tmrUpdate);
   }
 
-  /** vioapic_indirect_read of a redirection-entry dword (fixed, physical, active high; delivery status never set). */
+  /** vioapic_indirect_read of a redirection-entry dword (active high; delivery status never set). */
   readEntry(pin: number, hi: boolean): number {
     const e = this.rtbl[pin];
     if (!e) return 0;
     if (hi) return (e.dest << 24) >>> 0;
-    return e.vector | (e.level ? RTE_LEVEL : 0) | (e.remoteIrr ? RTE_REM_IRR : 0) | (e.masked ? RTE_MASK : 0);
+    return e.vector | (e.lowest ? RTE_DELMODE_LOPRI : 0) | (e.logical ? RTE_DESTMODE_LOGICAL : 0) | (e.level ? RTE_LEVEL : 0)
+      | (e.remoteIrr ? RTE_REM_IRR : 0) | (e.masked ? RTE_MASK : 0);
   }
 
   /** vioapic_process_eoi (vioapic_broadcast_eoi since 2020): every pin with this vector and Remote IRR. */

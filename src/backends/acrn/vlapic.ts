@@ -5,7 +5,9 @@
 // 2018 isrvec_stk), the TPR threshold, EOI processing, the TMR with its EOI-exit bitmap, the
 // software PIR sync of 2018/2019 (vlapic_apicv_inject_pir) and the 2020 self-IPI
 // (apicv_advanced_inject_intr).
+import { matchDest } from '../../apic/dest.js';
 import { vsAdd, vsDel, vsEmpty, vsHas, vsHighest, vsTestAndAdd } from '../../apic/vecset.js';
+import type { Shorthand } from '../../scenario/types.js';
 import { Inj, PHYS_NV, REQ_EOI_EXIT_BITMAP_UPDATE, REQ_EVENT } from './consts.js';
 import { ISRVEC_STK_SIZE, type Acrn, type AcrnVcpu } from './state.js';
 import { vcpu_make_request } from './schedule.js';
@@ -249,6 +251,7 @@ export function vlapic_inject_intr(acrn: Acrn, t: AcrnVcpu, guestIrqEnabled: boo
  * handler when the VM entry delivers the prepared event.
  */
 export function deliver_committed(acrn: Acrn, t: AcrnVcpu, v: number): void {
+  t.misrouted[v] = ''; // diagnostics: bare metal's instance is taken with this one
   acrn.sink.deliver(t.id, v, false, 'vmentry-inject');
 }
 
@@ -290,4 +293,110 @@ export function panic(acrn: Acrn, t: AcrnVcpu, where: string, message: string): 
   if (t.dead) return;
   t.dead = true;
   acrn.sink.crash(t.id, where, message);
+}
+
+// ---------------------------------------------------------------------------------------
+// Destinations: vlapic_calc_dest and what it matches (the ID, LDR and DFR the guest programmes)
+
+/**
+ * vm_apicid2vcpu_id: the first vCPU, in vcpu_id order, whose APIC ID is `lapicid`; -1 if none
+ * ("bad lapicid"). 2018 and 2019 compare vlapic_get_apicid, the ID in the page (`apic_page.id.v
+ * >> APIC_ID_SHIFT`; vlapic.c @ 7f2b9a1c7, ea849177a); 0397cb717^ .. v3.3 compare
+ * vlapic->vapic_id, fixed by vlapic_init (vlapic.c @ 9a6e94084).
+ */
+export function vm_apicid2vcpu_id(acrn: Acrn, lapicid: number): number {
+  const byPage = acrn.code.tree === '2018' || acrn.code.tree === '2019';
+  for (const t of acrn.vcpus) if ((byPage ? t.page.id >>> 24 : t.vapicId) === lapicid) return t.id;
+  return -1;
+}
+
+/**
+ * is_dest_field_matched, xAPIC part (inline in the 2018 vlapic_calcdest): each vlapic matches
+ * with its own DFR model — flat: LDR[31:24] & MDA; cluster: LDR[31:28] is the MDA's cluster and
+ * LDR[27:24] & MDA[3:0]; any other model matches nothing ("bad logical model").
+ */
+export function is_dest_field_matched(t: AcrnVcpu, dest: number): boolean {
+  const ldr = t.page.ldr;
+  switch (t.page.dfr >>> 28) {
+    case 0xf: return ((ldr >>> 24) & dest & 0xff) !== 0;
+    case 0x0: return ldr >>> 28 === ((dest >>> 4) & 0xf) && ((ldr >>> 24) & dest & 0xf) !== 0;
+    default: return false;
+  }
+}
+
+/**
+ * vlapic_calc_dest_noshort (v3.3; vlapic_calc_dest in 2019/2020, vlapic_calcdest in 2018): the
+ * mask of vCPUs a destination addresses. `isBroadcast` is the caller's: vlapic_write_icrlo
+ * passes `dest == 0xff`, vlapic_receive_intr (MSI, vIOAPIC) passes false — the 2018
+ * vlapic_calcdest tests `dest == 0xffU` itself, for every caller. Physical: vm_apicid2vcpu_id.
+ * Logical: is_dest_field_matched per vCPU; with `lowprio` only the first matching vCPU with the
+ * lowest `apic_page.ppr` (strictly lower replaces: ties keep the lower vcpu_id).
+ */
+export function vlapic_calc_dest_noshort(acrn: Acrn, isBroadcast: boolean, dest: number, phys: boolean, lowprio: boolean): number {
+  if (acrn.code.tree === '2018') isBroadcast = dest === 0xff;
+  if (isBroadcast) return (1 << acrn.vcpus.length) - 1; // vm_active_cpus
+  if (phys) {
+    const i = vm_apicid2vcpu_id(acrn, dest);
+    return i < 0 ? 0 : 1 << i;
+  }
+  let mask = 0;
+  let lowest: AcrnVcpu | undefined;
+  for (const t of acrn.vcpus) {
+    if (!is_dest_field_matched(t, dest)) continue;
+    if (!lowprio) mask |= 1 << t.id;
+    else if (lowest === undefined || lowest.page.ppr > t.page.ppr) lowest = t;
+  }
+  if (lowest !== undefined) mask |= 1 << lowest.id;
+  return mask;
+}
+
+/** vlapic_calc_dest: the shorthands, else vlapic_calc_dest_noshort. */
+export function vlapic_calc_dest(acrn: Acrn, self: number, shorthand: Shorthand, isBroadcast: boolean, dest: number, phys: boolean, lowprio: boolean): number {
+  const all = (1 << acrn.vcpus.length) - 1;
+  switch (shorthand) {
+    case 'self': return 1 << self;
+    case 'all': return all;
+    case 'others': return all & ~(1 << self);
+    default: return vlapic_calc_dest_noshort(acrn, isBroadcast, dest, phys, lowprio);
+  }
+}
+
+/**
+ * Diagnostics (never consulted by the mechanism): compare ACRN's destination mask with the one
+ * bare metal decodes from the addressing the guest programmed (the IDs it wrote, the LDR/DFR),
+ * and remember per vCPU and vector why a message went elsewhere. `device`: vlapic_receive_intr.
+ */
+export function note_routing(
+  acrn: Acrn, dmask: number, self: number, shorthand: Shorthand, logical: boolean, dest: number, vector: number, device: boolean,
+  lowest = false, tag = '',
+): void {
+  const addrs = acrn.archAddrs;
+  for (const t of acrn.vcpus) {
+    const a = addrs[t.id]!;
+    a.id = t.archId; a.ldr = t.page.ldr; a.flat = t.page.dfr >>> 28 === 0xf;
+  }
+  let arch = matchDest('xapic', addrs, self, shorthand, logical, dest);
+  // Lowest priority: bare metal sends to one addressed vCPU; the reference takes ACRN's choice
+  // when it is addressed, the lowest-numbered addressed vCPU when ACRN made none.
+  if (lowest) {
+    if (dmask !== 0 && (arch & dmask) !== 0) return;
+    if (dmask !== 0) arch = 0; // outside the addressed set: only the choice is noted (REF-LP-1 flags it)
+    else arch &= -arch;
+  }
+  if (arch === dmask) return;
+  const why = tag || routing_why(acrn, logical, dest, device);
+  for (const t of acrn.vcpus) {
+    const bit = 1 << t.id;
+    if (arch & ~dmask & bit) t.misrouted[vector & 0xff] = why;
+    if (dmask & ~arch & bit) t.wrongTarget[vector & 0xff] = why;
+    // An illegal vector shows as Receive Illegal Vector in the wrong ESR.
+    if (vector < 16 && (arch ^ dmask) & bit) t.rivWhy = why;
+  }
+}
+
+function routing_why(acrn: Acrn, logical: boolean, dest: number, device: boolean): string {
+  if (dest === 0xff && device) return 'device-dest-ff-not-broadcast';
+  if (logical) return '';
+  if (acrn.code.mode === 'basic') return 'apic-id-write-ignored';
+  return acrn.code.tree === '2018' || acrn.code.tree === '2019' ? 'apic-id-shared-first-vcpu-only' : 'apic-id-routed-by-vapic-id';
 }

@@ -4,14 +4,14 @@
 // EOI-induced exit, TPR below threshold. The ICR write's handler (vlapic_write_icrlo →
 // vlapic_set_intr → vlapic_accept_intr per target) runs in steps, because other pCPUs interleave
 // with it: signal_event and accept_intr are two steps, in each tree's order (#8507).
-import { resolveDest } from '../../apic/dest.js';
 import { Pc, REQ_EVENT, Wait } from './consts.js';
 import { signal_event, wait_event } from './event.js';
 import { make_reschedule_request, vcpu_make_request } from './schedule.js';
 import { APIC_SVR_ENABLE, type Acrn, type AcrnVcpu } from './state.js';
 import { vcpu_inject_nmi } from './virq.js';
 import {
-  APIC_ESR_RECEIVE_ILLEGAL_VECTOR, APIC_ESR_SEND_ILLEGAL_VECTOR, accept_intr, vlapic_has_pending_intr, vlapic_set_error,
+  APIC_ESR_RECEIVE_ILLEGAL_VECTOR, APIC_ESR_SEND_ILLEGAL_VECTOR, accept_intr, note_routing, vlapic_calc_dest,
+  vlapic_calc_dest_noshort, vlapic_has_pending_intr, vlapic_set_error,
 } from './vlapic.js';
 
 // ---------------------------------------------------------------------------------------
@@ -33,7 +33,7 @@ function encode(kind: number, target: number, vector: number, last: boolean): nu
  */
 export function vlapic_write_icrlo(
   acrn: Acrn, sender: AcrnVcpu, index: number,
-  ev: { vector: number; nmi?: boolean; shorthand?: 'none' | 'self' | 'all' | 'others'; logical?: boolean; dest?: number },
+  ev: { vector: number; nmi?: boolean; shorthand?: 'none' | 'self' | 'all' | 'others'; logical?: boolean; dest?: number; lowest?: boolean },
 ): void {
   acrn.sink.step(sender.id, 'vlapic_write_icrlo');
   const nmi = ev.nmi ?? false;
@@ -45,7 +45,20 @@ export function vlapic_write_icrlo(
   }
   if (nmi && (sh === 'self' || sh === 'all')) { acrn.sink.executed(index); return; }
   const m = acrn.machine;
-  const mask = resolveDest(m.apic, m.vcpus, sender.id, sh, ev.logical ?? false, ev.dest ?? 0);
+  // xAPIC: `dest = icr_high >> APIC_ID_SHIFT; is_broadcast = (dest == 0xffU)`, lowprio false.
+  const dest = (ev.dest ?? 0) & 0xff;
+  const logical = ev.logical ?? false;
+  const mask = vlapic_calc_dest(acrn, sender.id, sh, dest === 0xff, dest, !logical, false);
+  if (ev.lowest && !nmi) {
+    // The per-target loop knows FIXED, NMI, INIT, STARTUP and SMI: a lowest-priority IPI ends in
+    // `pr_err("Unhandled icrlo write with mode %u\n", mode)` for every target — nothing is sent
+    // (vlapic.c vlapic_write_icrlo @ 7f2b9a1c7, ea849177a, 0397cb717^, 9a6e94084).
+    note_routing(acrn, 0, sender.id, sh, logical, dest, ev.vector, false, true, 'lowest-priority-ipi-unhandled');
+    acrn.sink.step(sender.id, 'vlapic_write_icrlo: Unhandled icrlo write with mode 0x100');
+    acrn.sink.executed(index);
+    return;
+  }
+  sender.icrMask = mask; sender.icrShorthand = sh; sender.icrLogical = logical; sender.icrDest = dest; sender.icrVector = nmi ? 2 : ev.vector;
   const signal = acrn.code.signal;
   for (let i = 0; i < m.vcpus; i++) {
     if ((mask & (1 << i)) === 0) continue;
@@ -65,7 +78,7 @@ export function vlapic_write_icrlo(
     // An NMI IPI is reported at the ICR write: its targets' requests are still in flight
     // (swInflight), and NMIs do not collapse into a vector held apart.
     sender.pc = Pc.Handler;
-    acrn.sink.executed(index);
+    icr_executed(acrn, sender, index);
   } else if (sender.ops.length > 0) {
     sender.pc = Pc.Handler;
     // The ICR write takes effect for the guest when its first message reaches a target's
@@ -76,8 +89,28 @@ export function vlapic_write_icrlo(
     // no later, so that an SVR write after that test finds the message already on the bus.
     sender.icrIndex = index;
   } else {
-    acrn.sink.executed(index);
+    icr_executed(acrn, sender, index);
   }
+}
+
+/**
+ * The ICR write is reported (its messages are on the bus for the reference). Diagnostics: its
+ * routing is compared with bare metal's here, where the reference decodes the destination —
+ * no ID/LDR/DFR write comes between vlapic_calc_dest and this point (icr_flush).
+ */
+export function icr_executed(acrn: Acrn, sender: AcrnVcpu, index: number): void {
+  sender.icrIndex = -1;
+  note_routing(acrn, sender.icrMask, sender.id, sender.icrShorthand, sender.icrLogical, sender.icrDest, sender.icrVector, false);
+  acrn.sink.executed(index);
+}
+
+/**
+ * An ICR write whose handler already ran vlapic_calc_dest (its targets are decided) but whose
+ * first message has not reached a vLAPIC yet is on the bus from here on: reported before an
+ * ID/LDR/DFR write changes what a destination matches, with the mask it was routed with.
+ */
+export function icr_flush(acrn: Acrn): void {
+  for (const s of acrn.vcpus) if (s.icrIndex >= 0) icr_executed(acrn, s, s.icrIndex);
 }
 
 /** One step of the sender's exit handler. */
@@ -116,12 +149,44 @@ export function run_handler_op(acrn: Acrn, sender: AcrnVcpu): void {
       break;
   }
   if (last) target.swInflight--;
-  if (first && sender.icrIndex >= 0) {
-    const index = sender.icrIndex;
-    sender.icrIndex = -1;
-    acrn.sink.executed(index);
-  }
+  if (first && sender.icrIndex >= 0) icr_executed(acrn, sender, sender.icrIndex);
   if (sender.ops.length === 0) sender.pc = Pc.LoopTop;
+}
+
+/**
+ * vlapic_receive_intr (vlapic_deliver_intr in 2018), from the vIOAPIC and vlapic_inject_msi
+ * (vlapic_intr_msi in 2018): fixed or lowest-priority delivery, the legacy 8-bit destination
+ * ("We don't provide any virtual interrupt redirection hardware"), `is_broadcast` false (2018:
+ * vlapic_calcdest tests 0xff itself); each target whose vlapic is enabled gets vlapic_set_intr.
+ */
+export function vlapic_receive_intr(acrn: Acrn, level: boolean, dest: number, phys: boolean, lowprio: boolean, vector: number, from = -1): void {
+  vlapic_receive_targets(acrn, vlapic_receive_dest(acrn, dest, phys, lowprio, vector), level, vector, from);
+}
+
+/**
+ * vlapic_receive_intr's vlapic_calc_dest_noshort (`lowprio = (delmode ==
+ * IOAPIC_RTE_DELMODE_LOPRI) || rh`); a lowest-priority choice is reported (ObsSink.arbitrated).
+ */
+export function vlapic_receive_dest(acrn: Acrn, dest: number, phys: boolean, lowprio: boolean, vector: number): number {
+  const dmask = vlapic_calc_dest_noshort(acrn, false, dest, phys, lowprio);
+  if (lowprio && dmask !== 0) {
+    const choice = dmask & -dmask;
+    acrn.sink.arbitrated?.(31 - Math.clz32(choice));
+    // 2018: vlapic_calcdest returns every vCPU for 0xFF before it looks at lowprio — one
+    // message per vCPU where bare metal arbitrates one; the reference follows the first.
+    if (dmask !== choice) {
+      for (const t of acrn.vcpus) if (dmask & ~choice & (1 << t.id)) t.wrongTarget[vector & 0xff] = 'lowest-priority-dest-ff-broadcast';
+    }
+    note_routing(acrn, choice, -1, 'none', !phys, dest, vector, true, true);
+    return dmask;
+  }
+  note_routing(acrn, dmask, -1, 'none', !phys, dest, vector, true, lowprio);
+  return dmask;
+}
+
+/** vlapic_receive_intr's loop: vlapic_set_intr on each target (the enabled test is in vlapic_set_intr_device). */
+export function vlapic_receive_targets(acrn: Acrn, dmask: number, level: boolean, vector: number, from = -1): void {
+  for (const t of acrn.vcpus) if (dmask & (1 << t.id)) vlapic_set_intr_device(acrn, t, vector, level, from);
 }
 
 /**

@@ -92,6 +92,7 @@ function vid_deliver(acrn: Acrn, t: AcrnVcpu): void {
   t.page.ppr = v & 0xf0;
   const h = vsHighest(t.page.irr);
   t.rvi = h < 0 ? 0 : h;
+  t.misrouted[v] = ''; // diagnostics: bare metal's instance is taken with this one
   acrn.sink.deliver(t.id, v, false, 'vid');
   t.heldWhy[v] = '';
   if (t.faultArmed) delivery_fault(acrn, t, v, false);
@@ -124,7 +125,7 @@ export function vm_entry(acrn: Acrn, t: AcrnVcpu): void {
   const replay = t.injReplay;
   t.injType = Inj.None;
   if (type === Inj.Nmi) {
-    if (!replay) acrn.sink.deliver(t.id, 2, true, 'vmentry-nmi');
+    if (!replay) { t.misrouted[2] = ''; acrn.sink.deliver(t.id, 2, true, 'vmentry-nmi'); }
     if (t.faultArmed) { delivery_fault(acrn, t, 2, true); return; }
     g.take(2, true);
   } else if (type === Inj.Ext) {
