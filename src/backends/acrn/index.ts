@@ -168,6 +168,10 @@ class AcrnInstance implements BackendInstance {
         // bare metal sent elsewhere. (2018 programs it from the table: a documented deviation.)
         return this.acrn.code.tree === '2018' ? undefined : t.wrongTarget[vector] || undefined;
       case 'tmr-clear-for-level': case 'tmr-cleared-after-eoi':
+        // 2018: vioapic_update_tmr (ACRN_REQUEST_TMR_UPDATE after an RTE write) clears the bit of
+        // a pin rewritten edge before any edge message of it is accepted; bare metal keeps the
+        // level acceptance's TMR until then (kvm-unit-tests test_ioapic_edge_tmr).
+        if (this.acrn.code.tree === '2018' && !vsHas(t.page.tmr, vector) && this.acrn.vioapic.isEdgeVector(vector)) return 'tmr-edge-pin-before-acceptance';
         // A level message bare metal accepted here that vlapic_calc_dest sent elsewhere.
         return t.misrouted[vector] || undefined;
       case 'lowest-priority-misrouted':

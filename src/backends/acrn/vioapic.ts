@@ -81,6 +81,12 @@ export class Vioapic {
     return false;
   }
 
+  /** Diagnostics: some pin is edge with this vector now. */
+  isEdgeVector(vector: number): boolean {
+    for (const e of this.rtbl) if (e && !e.level && e.vector === vector) return true;
+    return false;
+  }
+
   /** vioapic_generate_intr (vioapic_send_intr in 2018). */
   private generate(e: Rte, why: string, from: number): void {
     if (e.masked) return;

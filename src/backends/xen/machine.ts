@@ -283,6 +283,11 @@ export class XenInstance implements BackendInstance, XenVm {
     // (Whether the IRET intercept is still armed or has fired and Xen waits for the IRET to retire
     // with a VINTR window for the NMI: hvm_vcpu_has_pending_irq returns the NMI first either way.)
     if (what === 'collapsed' && vector >= 16 && vsHas(v.vlapic.irr, vector) && v.nmiPending) return 'intr-behind-blocked-nmi';
+    // Before 12a50030 the guest's own EOI of a level vector cleared its TMR bit; a TMR read
+    // before the next level acceptance (kvm-unit-tests test_ioapic_level_tmr_smp) shows it clear
+    // whatever the pin is now. (A phantom EOI of a vector still in service is PHANTOM_TMR's.)
+    if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi') && vector >= 16 && vsHas(v.tmrClearedByEoi, vector)
+      && !v.phantomEoi) return 'tmr-cleared-after-eoi';
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) {
       // A phantom EOI of a level vector reaches vioapic_update_EOI: Remote IRR is cleared while
       // the guest still handles the interrupt, and a line still asserted is sent again.

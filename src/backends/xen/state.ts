@@ -121,6 +121,8 @@ export class XenVcpu {
   faultArmed = false;
 
   // ---- diagnostics (whereStuck / explain only; never read by the mechanism)
+  /** Level vectors whose TMR bit vlapic_handle_EOI cleared (before 12a50030) and no acceptance has set again. */
+  readonly tmrClearedByEoi = vecSet();
   /** What the guest has retired: acked vectors minus one per guest EOI (written or avoided). */
   readonly archIsr = vecSet();
   /** Vectors whose EOI the guest avoided through the assist and Xen has not cleared from ISR yet. */

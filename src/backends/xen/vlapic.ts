@@ -174,7 +174,7 @@ export function vlapicSetIrq(vm: XenVm, target: number, vec: number, trig: boole
     vlapicError(vm, vl, APIC_ESR_RECVILL);
     return;
   }
-  if (trig) vsAdd(vl.tmr, vec);
+  if (trig) { vsAdd(vl.tmr, vec); vsDel(v.tmrClearedByEoi, vec); }
   else if (vm.code.tmrClearedOnEdge) vsDel(vl.tmr, vec);
   vm.sink.step(target, 'vlapic_set_irq');
   if (!vsTestAndAdd(vl.irr, vec)) vcpuKick(vm, target, from);
@@ -228,7 +228,10 @@ export function vlapicIpi(vm: XenVm, sender: number, vector: number, nmi: boolea
 export function vlapicHandleEOI(vm: XenVm, cpu: number, vector: number): void {
   const vl = vm.vcpu[cpu]!.vlapic;
   const level = vsHas(vl.tmr, vector);
-  if (!vm.code.tmrClearedOnEdge) vsDel(vl.tmr, vector);
+  if (!vm.code.tmrClearedOnEdge) {
+    vsDel(vl.tmr, vector);
+    if (level) vsAdd(vm.vcpu[cpu]!.tmrClearedByEoi, vector);
+  }
   if (level) {
     // Diagnostics: bare metal discarded this level message (f1d7aac1e3), so its Remote IRR stays set there.
     if (vsHas(vm.vcpu[cpu]!.acceptedDisabled, vector)) vsAdd(vm.vcpu[cpu]!.levelEoiAfterDisabled, vector);
