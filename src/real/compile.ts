@@ -289,6 +289,7 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
         if ((e.reg === 'id' || e.reg === 'ldr') && apic === 'x2apic') { skip(i, e, `x2APIC ${e.reg.toUpperCase()} is read-only (the WRMSR faults)`); return; }
         if (e.reg === 'dfr' && apic === 'x2apic') { skip(i, e, 'x2APIC has no DFR (the WRMSR faults)'); return; }
         if (e.reg === 'id' && s.machine.ioapic.length) { skip(i, e, 'an APIC ID write in a scenario with I/O APIC pins: the judge follows each pin on the timeline of the vCPU its physical destination names, fixed for the run'); return; }
+        if (e.reg === 'id' && e.value >>> 28 === 0xf) { skip(i, e, `APIC ID 0x${(e.value >>> 24).toString(16)}: IDs 0xf0-0xff are the harness's (its idle and watchdog CPUs move there, kernel.c scenario_loop)`); return; }
         if (e.reg === 'id' && s.machine.apicIds) { skip(i, e, 'programmed APIC IDs ($.machine.apicIds) are not expressed by the real guest kernel yet'); return; }
         if (e.reg === 'esr') esrWritten.add(e.cpu);
         push(e.cpu, { code: OP.LAPICW, a: LAPIC_REG[e.reg], b: 0, data: e.value >>> 0, sem: { k: 'guest', ev: e } }, i);
