@@ -27,7 +27,8 @@ export const MAX_STATES = 20000;
 // architectural APIC and core, as a one-vCPU Reference. Members relied on: new Reference(m),
 // accept(0, v, level, src) ("lands in IRR now"), apply(ev) for guest instructions, deliver(0,
 // v, nmi) → DeliveryFault | null, read(0, reg), eoi(0); cpus[0].{irr, isr, tmr, tpr, esr,
-// nmiPending, nmiExtra, extra, guest, ppr(), deliverable(), copyFrom()}; guest.{IF, shadow,
+// nmiPending, nmiExtra, extra, guest, addr, svr, esrLatched, esrShown, disabled(), ppr(),
+// deliverable(), copyFrom()}; guest.{IF, shadow,
 // nmiBlocked, beginInstruction(), iret(), copyFrom()}.
 // ------------------------------------------------------------------------------------------
 class Apic {

@@ -13,7 +13,7 @@ export const USAGE = `usage:
       Replay scenario files in the guest test kernel under QEMU (KVM or TCG) and judge what
       the guest observed with the architectural reference. --record writes the outcome into
       each file's "real" field, next to the models' expectations.
-  irqdiff real-fuzz --accel kvm,tcg --count N --seed S --out DIR [--findings N]
+  irqdiff real-fuzz --accel kvm,tcg --count N --seed S --out DIR [--findings N] [--programming]
       Generate N guest-level scenarios, run them on each accelerator, re-run divergent ones
       (flaky vs reproducible; at most N signatures per accelerator, default 6) and minimize
       the reproducible ones into DIR. The summary gives agreement, scenarios per second and
@@ -92,7 +92,7 @@ export async function realMain(argv: string[], out: (s: string) => void = (s) =>
       const fstr = str(flags, 'findings');
       const maxFindings = fstr === undefined ? undefined : Number(fstr);
       if (maxFindings !== undefined && (!Number.isInteger(maxFindings) || maxFindings < 0)) throw new UsageError('--findings: expected a non-negative integer');
-      const rep = await realFuzz({ accels, count, seed, out: dir, log, maxFindings });
+      const rep = await realFuzz({ accels, count, seed, out: dir, log, maxFindings, programming: flags.has('programming') });
       for (const s of rep.stats) {
         out(`${s.accel}: ${s.total} scenarios, clean ${s.clean}, divergent ${s.divergent}, error ${s.error}, inconclusive ${s.inconclusive}; agreement ${(100 * s.agreement).toFixed(2)}% (${s.seconds.toFixed(1)} s, ${(s.total / s.seconds).toFixed(1)} scenarios/s) [${s.caps}]\n`);
         out(`  events ${s.events}: skipped ${s.skippedEvents}${s.skippedEvents ? ` (${fmtCounts(s.skipped)})` : ''}, merged ${s.mergedEvents}${s.mergedEvents ? ` (${fmtCounts(s.merged)})` : ''}, mapped ${s.mappedEvents}\n`);

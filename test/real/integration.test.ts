@@ -170,9 +170,17 @@ describe.skipIf(!!why)('model reproducers as real guests under TCG', () => {
   // The judge's soundness on real runs: QEMU's TCG APIC is architectural for everything these
   // reproducers exercise, so each must come out clean, as recorded in its "real" field.
   const files = ['corpus/bhyve', 'corpus/kvm', 'corpus/kvm-nvmx'].flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.json')).map((f) => `${d}/${f}`));
-  it('every model reproducer is clean on TCG', async () => {
+  // One exception since the guest kernel executes SVR writes (issue 8): QEMU's xAPIC accepts fixed
+  // messages while software-disabled (apic_set_irq does not test SVR bit 8) and holds them, here a
+  // self-IPI that the reference discards (REF-SVR-1, a *choice* for self-IPIs, as KVM's
+  // __apic_accept_irq); the cross-vCPU form is corpus/real/qemu-tcg-fixed-ipi-accepted-while-sw-disabled.json.
+  const qemuBug: Record<string, string> = { 'corpus/kvm/kvm-self-ipi-while-apic-sw-disabled.json': 'real/tcg:read-mismatch:read-irr:drain' };
+  it('every model reproducer is clean on TCG but the one QEMU disagrees with', async () => {
     const res = await runScenarios(files.map((f) => ({ file: f, scenario: parseScenario(readFileSync(f, 'utf8'), f) })), 'tcg');
-    for (const r of res) expect(`${r.file}: ${r.status} ${r.divergences.map((d) => d.signature).join(' ')}`).toBe(`${r.file}: clean `);
+    for (const r of res) {
+      const want = qemuBug[r.file];
+      expect(`${r.file}: ${r.status} ${r.divergences.map((d) => d.signature).join(' ')}`).toBe(want ? `${r.file}: divergent ${want}` : `${r.file}: clean `);
+    }
   });
 });
 
