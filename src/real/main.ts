@@ -17,7 +17,8 @@ export const USAGE = `usage:
       Generate N guest-level scenarios, run them on each accelerator, re-run divergent ones
       (flaky vs reproducible; at most N signatures per accelerator, default 6) and minimize
       the reproducible ones into DIR. The summary gives agreement, scenarios per second and
-      the skipped events per kind.
+      the skipped events per kind. --programming also draws run-time programming
+      (lapic_write, ioapic_write, lvt_lint).
 exit codes: 0 clean, 1 divergence, 2 usage error or accelerator unavailable`;
 
 class UsageError extends Error {}
@@ -35,7 +36,7 @@ function parseArgs(argv: string[]): { pos: string[]; flags: Map<string, string |
   const flags = new Map<string, string | true>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--json' || a === '--help' || a === '-h' || a === '--record') { flags.set(a.replace(/^-+/, ''), true); continue; }
+    if (a === '--json' || a === '--help' || a === '-h' || a === '--record' || a === '--programming') { flags.set(a.replace(/^-+/, ''), true); continue; }
     if (a.startsWith('--')) {
       const eq = a.indexOf('=');
       if (eq > 0) { flags.set(a.slice(2, eq), a.slice(eq + 1)); continue; }

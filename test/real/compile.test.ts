@@ -213,3 +213,20 @@ describe('compile: run-time programming (issue 8: lapic_write, ioapic_write, lvt
     expect(c.notes.map((n) => `${n.key}:${n.action}`)).toEqual(['lvt_timer:skipped', 'timer_initial:skipped', 'time:skipped', 'lapic_read:skipped']);
   });
 });
+
+describe('real-fuzz generator: run-time programming', () => {
+  it('draws lapic_write, ioapic_write and lvt_lint only with programming, every scenario valid; without it none', async () => {
+    const { generateScenario } = await import('../../src/real/fuzz.js');
+    const seedrandom = (await import('seedrandom')).default;
+    const kinds = (programming: boolean) => {
+      const rng = seedrandom('gen-programming');
+      const seen = new Map<string, number>();
+      for (let i = 0; i < 300; i++) {
+        for (const e of generateScenario(rng, `g${i}`, { allowNmi: true, programming }).events) seen.set(e.k, (seen.get(e.k) ?? 0) + 1);
+      }
+      return seen;
+    };
+    const on = kinds(true), off = kinds(false);
+    for (const k of ['lapic_write', 'ioapic_write', 'lvt_lint']) { expect(on.get(k) ?? 0).toBeGreaterThan(0); expect(off.get(k)).toBeUndefined(); }
+  });
+});
