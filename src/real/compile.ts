@@ -33,7 +33,7 @@ export type OpSem =
   /** A redirection-entry write (ioapic_write): the high dword (destination), then the low one. */
   | { k: 'iowrite'; pin: number; entry: PinEntry }
   /** An I/O APIC register read. The redirection entry's programmed bits are known at compile time
-   *  (only vCPU 0 writes them, and then only vCPU 0 reads them): `expect` under `care`. Remote IRR
+   *  (only the device vCPU writes them, and then only it reads them): `expect` under `care`. Remote IRR
    *  is judged on the reading vCPU's timeline when the entry's messages go to it (`remoteIrrPin`). */
   | { k: 'ioread'; ev: Extract<Event, { k: 'ioapic_read' }>; expect: number; care: number; remoteIrrPin?: number }
   | { k: 'nop' };                                   // exit io/cpuid/pause/npf: no APIC effect

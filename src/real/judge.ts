@@ -520,7 +520,7 @@ function judgeCpu(
     return null;
   };
 
-  // An I/O APIC register read (only vCPU 0 reads them): the programmed bits are exact, the
+  // An I/O APIC register read (only the vCPU that writes entries reads them): the programmed bits are exact, the
   // version and ID are the platform's within what the 82093AA family allows, Remote IRR is
   // judged when this vCPU is the entry's destination (the judge follows that pin here).
   const judgeIoRead = (sem: Extract<CompiledOp['sem'], { k: 'ioread' }>, read: Extract<ObsRecord, { t: 'read' }>, i: number): Divergence | null => {
