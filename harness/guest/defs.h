@@ -106,11 +106,12 @@
 /* ESR without the harness's write before the read: after the scenario wrote ESR itself, reads
  * return what that write latched (SDM 10.5.3, REF-ESR-1). */
 #define REG_ESRPLAIN 15
+#define REG_TMCCT 16      /* the timer's current count (0x390) */
 
 /* Log records: tag in bits 31:24. */
 #define LG_DELIVER      0x01   /* fixed delivery: vector 23:16, pos 12:0 */
 #define LG_NMI          0x02   /* NMI delivery at pos */
-#define LG_READ         0x03   /* reg 19:16, pos; followed by 1 or 8 words */
+#define LG_READ         0x03   /* reg 23:16, pos; followed by 1 or 8 words */
 #define LG_WAITTO       0x04   /* wait gave up at pos (timeout or every vCPU idle) */
 #define LG_HLTSTUCK     0x05   /* hlt never woke at pos: the program stops there; 8 words IRR, 1 word PPR follow */
 #define LG_END          0x06   /* program over: pos, depth 20:16 */

@@ -205,6 +205,7 @@ static u32 read_reg_words(u32 reg, u32 arg, u32 *out) {
 	case REG_REDLO: out[0] = ioapic_read_reg(0x10 + 2 * arg); return 1;
 	case REG_REDHI: out[0] = ioapic_read_reg(0x11 + 2 * arg); return 1;
 	case REG_ESRPLAIN: out[0] = apic_read(0x280); return 1;
+	case REG_TMCCT: out[0] = apic_read(0x390); return 1;
 	default: apic_write(0x280, 0); out[0] = apic_read(0x280); return 1;
 	}
 }
@@ -624,6 +625,9 @@ static void restore_programmed(u32 cpu) {
 	}
 	apic_write(0x350, 0x10000);
 	apic_write(0x360, 0x10000);
+	/* The APIC timer stopped and masked (scenarios arm none: their timer events are skipped). */
+	apic_write(0x320, 0x10000);
+	apic_write(0x380, 0);
 }
 
 static void reset_apic(struct percpu *p) {

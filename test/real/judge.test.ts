@@ -349,3 +349,13 @@ describe('judge: run-time programming (issue 8: lapic_write, ioapic_write)', () 
     expect(resent.divergences[0]).toMatchObject({ kind: 'spurious', cpu: 0 });
   });
 });
+
+describe('judge: the timer count of a stopped timer', () => {
+  it('TMCCT reads 0 where no timer is armed (the harness stops it; timer events are skipped); another count is flagged', () => {
+    const s = validateScenario({ irqdiff: 1, machine: { vcpus: 1, apic: 'xapic', ioapic: [] }, events: [{ k: 'lapic_read', cpu: 0, reg: 'tmcct' }, { k: 'step', cpu: 0 }] });
+    const c = compileScenario(s, { accel: 'tcg', x2apicAvailable: false, noIret: false });
+    const run = (value: number) => judgeScenario(c, { index: 0, cpus: [{ cpu: 0, err: 0, spurious: 0, records: [{ t: 'read', reg: 'tmcct', pos: 0, value }, ...tail(2)] }] }, { variant: 'test' });
+    expect(run(0).status).toBe('clean');
+    expect(run(12).divergences[0]).toMatchObject({ kind: 'read-mismatch', cause: 'read-mismatch:read-tmcct:programmed' });
+  });
+});
