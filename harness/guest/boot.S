@@ -385,6 +385,13 @@ SIMPLE tpr_xa, "movl %r12d, %eax", "movl %eax, APICB+0x80"
 SIMPLE cr8, "movl %r12d, %eax", "movq %rax, %cr8"
 SIMPLE selfipi_x2, "movl %r12d, %eax; xorl %edx, %edx; movl $0x83f, %ecx", "wrmsr"
 SIMPLE selfipi_xa, "call xapic_icr_wait; movl %r12d, %eax; orl $0x44000, %eax", "movl %eax, APICB+0x300"
+/* lapic_write / lvt_lint: one MMIO write or WRMSR (the harness restores the registers between
+ * scenarios, kernel.c restore_programmed). */
+SIMPLE lapicw_x2, "movzbl %bh, %ecx; addl $0x800, %ecx; movl %r12d, %eax; xorl %edx, %edx", "wrmsr"
+SIMPLE lapicw_xa, "movzbl %bh, %edx; shll $4, %edx; movl %r12d, %eax", "movl %eax, APICB(%rdx)"
+/* ioapic_write: IOREGSEL/IOWIN for the high dword (destination), then for the low dword, whose
+ * IOWIN write is the key. Re-running the prep after an interruption is idempotent. */
+SIMPLE ioapicw, "movzbl %bh, %eax; shll $1, %eax; addl $0x11, %eax; movl %eax, IOAPICB; movl %ebx, %eax; shrl $16, %eax; andl $0xff, %eax; shll $24, %eax; movl %eax, IOAPICB+0x10; movzbl %bh, %eax; shll $1, %eax; addl $0x10, %eax; movl %eax, IOAPICB; movl %r12d, %eax", "movl %eax, IOAPICB+0x10"
 SIMPLE cli, "", "cli"
 SIMPLE nop, "", "nop"
 SIMPLE work, "movzbl %bh, %eax", "movl $1, flags(,%rax,4)"
@@ -435,6 +442,8 @@ op_sti:
 op_hlt:
 	testl $ST_FUSE, %gs:PC_STATE
 	jnz 5f
+	testb %bh, %bh
+	jnz 2f
 	pushfq
 	popq %rax
 	testl $0x200, %eax
@@ -460,6 +469,8 @@ hlt_spin_end:
 3:	cli
 	call hlt_stuck_c
 5:	/* fused STI; HLT */
+	testb %bh, %bh
+	jnz 6f
 	cmpl $0, %gs:PC_NMIBLK
 	jne 6f
 	cmpl $0, noiret(%rip)
@@ -652,11 +663,11 @@ restart_on:
 optab_x2:
 	.quad bad_op, op_ipi_x2, op_eoi_x2, op_tpr_x2, op_cli, op_sti, op_nop, op_hlt, op_iret
 	.quad op_read, op_work, op_wait, op_out, op_cpuid, op_msi, op_pin, op_pinmask, op_pause, op_cr8, op_npf
-	.quad op_selfipi_x2, op_int
+	.quad op_selfipi_x2, op_int, op_lapicw_x2, op_ioapicw
 optab_xa:
 	.quad bad_op, op_ipi_xa, op_eoi_xa, op_tpr_xa, op_cli, op_sti, op_nop, op_hlt, op_iret
 	.quad op_read, op_work, op_wait, op_out, op_cpuid, op_msi, op_pin, op_pinmask, op_pause, op_cr8, op_npf
-	.quad op_selfipi_xa, op_int
+	.quad op_selfipi_xa, op_int, op_lapicw_xa, op_ioapicw
 
 	.bss
 	.align 4096

@@ -66,7 +66,7 @@
 #define OP_CLI          4
 #define OP_STI          5
 #define OP_NOP          6
-#define OP_HLT          7
+#define OP_HLT          7      /* a = 1: always the emulated HLT (no watchdog NMI is needed to end it) */
 #define OP_IRET         8
 #define OP_READ         9      /* a = register (REG_*) */
 #define OP_WORK         10     /* a = flag */
@@ -81,7 +81,10 @@
 #define OP_NPF          19     /* read of unbacked guest-physical memory: an EPT/NPT exit */
 #define OP_SELFIPI      20     /* data = vector: x2APIC SELF_IPI register, or the ICR's self shorthand on xAPIC */
 #define OP_INT          21     /* data = vector (32-254): INT n */
-#define OP_MAX          22
+#define OP_LAPICW       22     /* a = xAPIC offset >> 4 (x2APIC MSR 0x800 + a), data = value: lapic_write, lvt_lint */
+#define OP_IOAPICW      23     /* a = I/O APIC pin, b = destination (high dword 31:24), data = low dword:
+                                * the high dword, then the low one (Linux's __ioapic_write_entry order) */
+#define OP_MAX          24
 
 #define REG_IRR 0
 #define REG_ISR 1
@@ -100,11 +103,15 @@
 #define REG_IOVER 12
 #define REG_REDLO 13
 #define REG_REDHI 14
+/* ESR without the harness's write before the read: after the scenario wrote ESR itself, reads
+ * return what that write latched (SDM 10.5.3, REF-ESR-1). */
+#define REG_ESRPLAIN 15
+#define REG_TMCCT 16      /* the timer's current count (0x390) */
 
 /* Log records: tag in bits 31:24. */
 #define LG_DELIVER      0x01   /* fixed delivery: vector 23:16, pos 12:0 */
 #define LG_NMI          0x02   /* NMI delivery at pos */
-#define LG_READ         0x03   /* reg 19:16, pos; followed by 1 or 8 words */
+#define LG_READ         0x03   /* reg 23:16, pos; followed by 1 or 8 words */
 #define LG_WAITTO       0x04   /* wait gave up at pos (timeout or every vCPU idle) */
 #define LG_HLTSTUCK     0x05   /* hlt never woke at pos: the program stops there; 8 words IRR, 1 word PPR follow */
 #define LG_END          0x06   /* program over: pos, depth 20:16 */

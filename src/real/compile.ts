@@ -11,11 +11,18 @@ export type Accel = 'kvm' | 'tcg';
 export const OP = {
   IPI: 1, EOI: 2, TPR: 3, CLI: 4, STI: 5, NOP: 6, HLT: 7, IRET: 8, READ: 9, WORK: 10, WAIT: 11,
   OUT: 12, CPUID: 13, MSI: 14, PIN: 15, PINMASK: 16, PAUSE: 17, CR8: 18, NPF: 19, SELFIPI: 20, INT: 21,
+  LAPICW: 22, IOAPICW: 23,
 } as const;
 export const REG_CODE = {
   irr: 0, isr: 1, tmr: 2, ppr: 3, tpr: 4, esr: 5,
   id: 6, version: 7, ldr: 8, dfr: 9, svr: 10, 'ioapic-id': 11, 'ioapic-version': 12, 'redir-lo': 13, 'redir-hi': 14,
+  /** ESR read without the harness's write before it (after the scenario wrote ESR itself). */
+  'esr-plain': 15,
+  /** The timer's current count. */
+  tmcct: 16,
 } as const;
+/** Local APIC register offsets >> 4 (the x2APIC MSR is 0x800 + this): OP_LAPICW's a. */
+export const LAPIC_REG = { id: 0x2, ldr: 0xd, dfr: 0xe, svr: 0xf, esr: 0x28, lint0: 0x35, lint1: 0x36 } as const;
 
 /** ISA lines pc-testdev can drive that no other device of our machine uses (IRQ 0/2: PIT, 4: COM1). */
 export const FREE_LINES: readonly number[] = [3, 5, 7, 10, 11, 13, 6, 9, 14, 15, 1, 12, 8];
@@ -25,8 +32,10 @@ export type OpSem =
   | { k: 'guest'; ev: Event }                       // a guest instruction of this vCPU
   | { k: 'msi'; ev: Extract<Event, { k: 'msi' }> }  // device: MSI written by this vCPU
   | { k: 'pin'; pin: number; op: 'assert' | 'deassert' | 'mask' | 'unmask' }
+  /** A redirection-entry write (ioapic_write): the high dword (destination), then the low one. */
+  | { k: 'iowrite'; pin: number; entry: PinEntry }
   /** An I/O APIC register read. The redirection entry's programmed bits are known at compile time
-   *  (only vCPU 0 writes them, and then only vCPU 0 reads them): `expect` under `care`. Remote IRR
+   *  (only the device vCPU writes them, and then only it reads them): `expect` under `care`. Remote IRR
    *  is judged on the reading vCPU's timeline when the entry's messages go to it (`remoteIrrPin`). */
   | { k: 'ioread'; ev: Extract<Event, { k: 'ioapic_read' }>; expect: number; care: number; remoteIrrPin?: number }
   | { k: 'nop' };                                   // exit io/cpuid/pause/npf: no APIC effect
@@ -51,7 +60,15 @@ export function eventKey(e: Event): string {
   return e.k === 'exit' ? `exit:${e.reason}` : e.k;
 }
 
-export interface PinSetup { pin: number; line: number; vector: number; dest: number; rteDest: number; level: boolean; masked: boolean }
+/** A redirection entry as the judge follows it (physical, fixed delivery; dest is a vCPU index, ≥ vcpus: none). */
+export interface PinEntry { vector: number; dest: number; level: boolean; masked: boolean }
+
+export interface PinSetup {
+  pin: number; line: number; vector: number; dest: number; rteDest: number; level: boolean; masked: boolean;
+  /** The vCPU whose timeline the judge follows the pin on: the only one any of its programmings
+   *  (initial or run-time writes) can send to (-1: none can). */
+  judgeCpu: number;
+}
 
 export interface CompileOptions {
   accel: Accel;
@@ -85,29 +102,88 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
   const programs: CompiledOp[][] = Array.from({ length: s.machine.vcpus }, () => []);
   const pins: PinSetup[] = [];
   const lineOf = new Map<number, number>();
-  s.machine.ioapic.forEach((p, i) => {
-    const line = FREE_LINES[i];
+  const n = s.machine.vcpus;
+  const rteDestOf = (dest: number): number => (dest < n ? dest : 0xfe);
+  // I/O APIC inputs are driven, and redirection entries written, by one vCPU, so that every
+  // operation on a pin is in one program order (the judge replays a pin's operations as a FIFO)
+  // and one vCPU selects I/O APIC registers: the writer of the first ioapic_write, else vCPU 0.
+  const firstWrite = s.events.find((e): e is Extract<Event, { k: 'ioapic_write' }> => e.k === 'ioapic_write');
+  const deviceCpu = firstWrite ? firstWrite.cpu : 0;
+  const cfgOf = (pin: number) => s.machine.ioapic.find((p) => p.pin === pin);
+  const pinExpressible = (pin: number): boolean => {
+    const cfg = cfgOf(pin);
+    return !!cfg && !cfg.logical && !cfg.lowest && !s.machine.apicIds;
+  };
+  s.machine.ioapic.forEach((p, i) => { const line = FREE_LINES[i]; if (line !== undefined) lineOf.set(p.pin, line); });
+  const writeExpressible = (e: Extract<Event, { k: 'ioapic_write' }>): boolean =>
+    e.cpu === deviceCpu && !e.logical && !e.lowest && lineOf.has(e.pin) && pinExpressible(e.pin);
+  /**
+   * The vCPUs a pin can send to, from its operations in program order (all on deviceCpu): a state
+   * in which the entry is unmasked with its line high can send (a rising edge, a level message, a
+   * level re-send after an EOI), to the destination it has then. A write is two states: the new
+   * destination with the old low dword (the high dword is written first), then the new entry.
+   */
+  const sendTargets = (pin: number, withWrites: boolean): Set<number> => {
+    const cfg = cfgOf(pin)!;
+    let dest = cfg.dest, masked = cfg.masked, line = false;
+    const out = new Set<number>();
+    const touch = () => { if (!masked && line && dest < n) out.add(dest); };
+    for (const e of s.events) {
+      if (e.k === 'ioapic' && e.pin === pin) {
+        if (e.op === 'assert' || e.op === 'pulse') { line = true; touch(); if (e.op === 'pulse') line = false; }
+        else if (e.op === 'deassert') line = false;
+        else { masked = e.op === 'mask'; touch(); }
+      } else if (withWrites && e.k === 'ioapic_write' && e.pin === pin && writeExpressible(e)) {
+        dest = e.dest; touch();
+        masked = e.masked; touch();
+      }
+    }
+    return out;
+  };
+  // Pins whose run-time writes the judge can follow: every state that can send sends to one vCPU.
+  const writablePins = new Set<number>();
+  const judgeCpuOf = new Map<number, number>();
+  for (const p of s.machine.ioapic) {
+    if (!lineOf.has(p.pin)) continue;
+    const withW = sendTargets(p.pin, true);
+    const hasWrites = s.events.some((e) => e.k === 'ioapic_write' && e.pin === p.pin && writeExpressible(e));
+    if (hasWrites && withW.size <= 1) {
+      writablePins.add(p.pin);
+      const firstDest = [p.dest, ...s.events.flatMap((e) => (e.k === 'ioapic_write' && e.pin === p.pin && writeExpressible(e) ? [e.dest] : []))].find((d) => d < n);
+      judgeCpuOf.set(p.pin, withW.size ? [...withW][0]! : firstDest ?? -1);
+    } else judgeCpuOf.set(p.pin, p.dest < n ? p.dest : -1);
+  }
+  s.machine.ioapic.forEach((p) => {
+    const line = lineOf.get(p.pin);
     if (line === undefined) return;
-    lineOf.set(p.pin, line);
     pins.push({
       pin: p.pin, line, vector: p.vector, dest: p.dest,
-      rteDest: p.dest < s.machine.vcpus ? p.dest : 0xfe,
+      rteDest: rteDestOf(p.dest),
       level: p.trigger === 'level', masked: p.masked,
+      judgeCpu: judgeCpuOf.get(p.pin) ?? -1,
     });
   });
   if (s.machine.ioapic.length > FREE_LINES.length) {
     notes.push({ index: -1, k: 'ioapic', action: 'skipped', reason: `only ${FREE_LINES.length} I/O APIC inputs can be driven; pins past that are not programmed` });
   }
-  const deviceCpu = 0;
   let lastCpu = 0;
-  // Mask bit of each pin's entry as the program has left it so far (only vCPU 0 writes entries).
-  const maskNow = new Map<number, boolean>();
-  // vCPUs that write IOREGSEL: vCPU 0 for mask/unmask, each I/O APIC reader.
+  // Each pin's redirection entry as the program has left it so far (only deviceCpu writes entries).
+  const cur = new Map<number, PinEntry>(pins.map((p) => [p.pin, { vector: p.vector, dest: p.dest, level: p.level, masked: p.masked }]));
+  // vCPUs that write IOREGSEL: deviceCpu for mask/unmask and entry writes, each I/O APIC reader.
   const ioregselCpus = new Set<number>();
   for (const e of s.events) {
     if (e.k === 'ioapic_read') ioregselCpus.add(e.cpu);
     else if (e.k === 'ioapic' && (e.op === 'mask' || e.op === 'unmask')) ioregselCpus.add(deviceCpu);
+    else if (e.k === 'ioapic_write' && writablePins.has(e.pin) && writeExpressible(e)) ioregselCpus.add(deviceCpu);
   }
+  // An xAPIC ID write changes which vCPU a physical destination names. The judge follows each
+  // I/O APIC pin on one vCPU's timeline, fixed by the destination, so ID writes are expressed
+  // only in scenarios without pins; and HLTs there are emulated, because the watchdog ends a
+  // stuck real HLT with an NMI to the vCPU's APIC ID, which an ID write (or two vCPUs sharing
+  // an ID, where QEMU delivers to one) would send elsewhere.
+  const idWrites = s.events.some((e) => e.k === 'lapic_write' && e.reg === 'id' && apic === 'xapic' && s.machine.ioapic.length === 0 && !s.machine.apicIds);
+  // vCPUs that have written ESR so far (program order): their ESR reads no longer write first (REF-ESR-1).
+  const esrWritten = new Set<number>();
   const push = (cpu: number, op: Omit<CompiledOp, 'event'>, index: number) => programs[cpu]!.push({ ...op, event: index });
   const skip = (i: number, e: Event, reason: string) => notes.push({ index: i, k: e.k, key: eventKey(e), action: 'skipped', reason });
   const mapped = (i: number, e: Event, reason: string) => notes.push({ index: i, k: e.k, key: eventKey(e), action: 'mapped', reason });
@@ -142,9 +218,17 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
       case 'cli': push(e.cpu, { code: OP.CLI, a: 0, b: 0, data: 0, sem: { k: 'guest', ev: e } }, i); return;
       case 'sti': push(e.cpu, { code: OP.STI, a: 0, b: 0, data: 0, sem: { k: 'guest', ev: e } }, i); return;
       case 'step': push(e.cpu, { code: OP.NOP, a: 0, b: 0, data: 0, sem: { k: 'guest', ev: e } }, i); return;
-      case 'hlt': push(e.cpu, { code: OP.HLT, a: 0, b: 0, data: 0, sem: { k: 'guest', ev: e } }, i); return;
+      case 'hlt':
+        if (idWrites) mapped(i, e, 'HLT → the emulated HLT (a loop only what would wake the HLT interrupts): this scenario writes APIC IDs, and the watchdog ends a stuck real HLT with an NMI to the APIC ID');
+        push(e.cpu, { code: OP.HLT, a: idWrites ? 1 : 0, b: 0, data: 0, sem: { k: 'guest', ev: e } }, i);
+        return;
       case 'iret': push(e.cpu, { code: OP.IRET, a: 0, b: 0, data: 0, sem: { k: 'guest', ev: e } }, i); return;
-      case 'read': push(e.cpu, { code: OP.READ, a: REG_CODE[e.reg], b: 0, data: 0, sem: { k: 'guest', ev: e } }, i); return;
+      case 'read': {
+        // After the vCPU wrote ESR itself, a read returns what that write latched: no write first (REF-ESR-1).
+        const reg = e.reg === 'esr' && esrWritten.has(e.cpu) ? 'esr-plain' : e.reg;
+        push(e.cpu, { code: OP.READ, a: REG_CODE[reg], b: 0, data: 0, sem: { k: 'guest', ev: e } }, i);
+        return;
+      }
       case 'work': push(e.cpu, { code: OP.WORK, a: e.flag, b: 0, data: 0, sem: { k: 'guest', ev: e } }, i); return;
       case 'wait': push(e.cpu, { code: OP.WAIT, a: e.flag, b: 0, data: 0, sem: { k: 'guest', ev: e } }, i); return;
       case 'exit':
@@ -170,7 +254,15 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
         notes.push({ index: i, k: e.k, key: e.k, action: 'merged', reason: 'VM entry: a real hypervisor re-enters by itself right after the exit of the vCPU\'s last trapping instruction; the guest cannot delay it or split it into steps' });
         return;
       case 'lapic_read': {
-        if (e.reg === 'tmcct') { skip(i, e, 'the timer count: scenarios run the APIC timer on a logical clock, a real timer runs in wall time'); return; }
+        if (e.reg === 'tmcct') {
+          // The harness keeps the timer stopped and every timer event is skipped (they run on a
+          // logical clock), so the count reads 0 on bare metal and in the judge's reference. As
+          // written only where the scenario arms no timer on this vCPU.
+          const armed = s.events.some((x) => (x.k === 'timer_initial' || x.k === 'tsc_deadline' || x.k === 'lvt_timer') && x.cpu === e.cpu);
+          if (armed) mapped(i, e, 'the timer count of a timer whose arming is skipped (timer events run on a logical clock): read as the stopped timer\'s 0');
+          push(e.cpu, { code: OP.READ, a: REG_CODE.tmcct, b: 0, data: 0, sem: { k: 'guest', ev: e } }, i);
+          return;
+        }
         if (e.reg === 'dfr' && apic === 'x2apic') { skip(i, e, 'x2APIC has no DFR (the MSR read faults)'); return; }
         push(e.cpu, { code: OP.READ, a: REG_CODE[e.reg], b: 0, data: 0, sem: { k: 'guest', ev: e } }, i);
         return;
@@ -184,12 +276,12 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
         if (reg === 'redir-lo' || reg === 'redir-hi') {
           const pin = pins.find((p) => p.pin === e.pin);
           if (!pin) { skip(i, e, `I/O APIC pin ${e.pin ?? '?'} has no input line here`); return; }
-          const masked = maskNow.get(pin.pin) ?? pin.masked;
-          const expect = reg === 'redir-hi' ? (pin.rteDest << 24) >>> 0 : pin.vector | (pin.level ? 0x8000 : 0) | (masked ? 0x10000 : 0);
+          const ent = cur.get(pin.pin)!;
+          const expect = reg === 'redir-hi' ? (rteDestOf(ent.dest) << 24) >>> 0 : ent.vector | (ent.level ? 0x8000 : 0) | (ent.masked ? 0x10000 : 0);
           // Delivery status (bit 12) is timing; Remote IRR (bit 14) only where the judge follows the pin.
           const care = reg === 'redir-hi' ? 0xff000000 : ~(0x1000 | 0x4000) >>> 0;
           mapped(i, e, `I/O APIC redirection entry ${pin.line} (${reg}) read by vCPU ${e.cpu}`);
-          push(e.cpu, { code: OP.READ, a: REG_CODE[reg], b: pin.line, data: 0, sem: { k: 'ioread', ev: e, expect, care, remoteIrrPin: pin.level ? pin.pin : undefined } }, i);
+          push(e.cpu, { code: OP.READ, a: REG_CODE[reg], b: pin.line, data: 0, sem: { k: 'ioread', ev: e, expect, care, remoteIrrPin: ent.level ? pin.pin : undefined } }, i);
           return;
         }
         push(e.cpu, { code: OP.READ, a: REG_CODE[reg], b: 0, data: 0, sem: { k: 'ioread', ev: e, expect: 0, care: 0 } }, i);
@@ -201,9 +293,30 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
         push(e.cpu, { code: OP.SELFIPI, a: 0, b: 0, data: e.vector & 0xff, sem: { k: 'guest', ev: ipi } }, i);
         return;
       }
-      case 'lapic_write': case 'ioapic_write':
-        skip(i, e, `'${e.k}' is not expressed by the real guest kernel yet: the judge follows destinations and redirection entries as fixed for the run (docs/real-replay.md)`);
+      case 'lapic_write': {
+        // One MMIO write (xAPIC) or WRMSR (x2APIC); the judge applies it to the writer's APIC and
+        // matches every message against the destination state the target has when it lands.
+        if ((e.reg === 'id' || e.reg === 'ldr') && apic === 'x2apic') { skip(i, e, `x2APIC ${e.reg.toUpperCase()} is read-only (the WRMSR faults)`); return; }
+        if (e.reg === 'dfr' && apic === 'x2apic') { skip(i, e, 'x2APIC has no DFR (the WRMSR faults)'); return; }
+        if (e.reg === 'id' && s.machine.ioapic.length) { skip(i, e, 'an APIC ID write in a scenario with I/O APIC pins: the judge follows each pin on the timeline of the vCPU its physical destination names, fixed for the run'); return; }
+        if (e.reg === 'id' && e.value >>> 28 === 0xf) { skip(i, e, `APIC ID 0x${(e.value >>> 24).toString(16)}: IDs 0xf0-0xff are the harness's (its idle and watchdog CPUs move there, kernel.c scenario_loop)`); return; }
+        if (e.reg === 'id' && s.machine.apicIds) { skip(i, e, 'programmed APIC IDs ($.machine.apicIds) are not expressed by the real guest kernel yet'); return; }
+        if (e.reg === 'esr') esrWritten.add(e.cpu);
+        push(e.cpu, { code: OP.LAPICW, a: LAPIC_REG[e.reg], b: 0, data: e.value >>> 0, sem: { k: 'guest', ev: e } }, i);
         return;
+      }
+      case 'ioapic_write': {
+        const line = lineOf.get(e.pin);
+        if (line === undefined) { skip(i, e, `I/O APIC pin ${e.pin} has no input line here`); return; }
+        if (e.logical || e.lowest || !pinExpressible(e.pin)) { skip(i, e, 'logical or lowest-priority redirection entries and programmed APIC IDs are not expressed by the real guest kernel yet'); return; }
+        if (e.cpu !== deviceCpu) { skip(i, e, `I/O APIC entries are written and the pins driven by vCPU ${deviceCpu} (the first writer), so that a pin's operations are in one program order and one vCPU selects I/O APIC registers (the IOREGSEL/IOWIN pairs take no lock)`); return; }
+        if (!writablePins.has(e.pin)) { skip(i, e, `pin ${e.pin} could send to more than one vCPU under its programmings (a message may go out under the old or the new entry); the judge follows a pin on one vCPU's timeline`); return; }
+        const ent: PinEntry = { vector: e.vector, dest: e.dest, level: e.trigger === 'level', masked: e.masked };
+        cur.set(e.pin, ent);
+        const low = (ent.vector & 0xff) | (ent.level ? 0x8000 : 0) | (ent.masked ? 0x10000 : 0);
+        push(e.cpu, { code: OP.IOAPICW, a: line, b: rteDestOf(ent.dest), data: low, sem: { k: 'iowrite', pin: e.pin, entry: ent } }, i);
+        return;
+      }
       case 'lvt_timer': case 'timer_initial': case 'tsc_deadline': case 'time':
         skip(i, e, `'${e.k}': scenarios run the APIC timer on a logical clock; a real timer runs in wall time, so the guest kernel does not express it`);
         return;
@@ -212,8 +325,15 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
         if (e.vector < 32 || e.vector === 0xff) { skip(i, e, `INT ${e.vector}: the guest kernel keeps vectors 0-31 for exceptions and 255 for the spurious vector`); return; }
         push(e.cpu, { code: OP.INT, a: 0, b: 0, data: e.vector, sem: { k: 'guest', ev: e } }, i);
         return;
-      case 'lvt_lint': case 'lint':
-        skip(i, e, `'${e.k}': a guest cannot drive its own LINT0/LINT1 inputs on this machine`);
+      case 'lvt_lint': {
+        // The LVT write is executed; nothing raises the lines here (QEMU's LINT0 is the 8259's
+        // output, which the harness masks; nothing drives LINT1), as in a scenario without `lint`.
+        const v = (e.vector & 0xff) | (e.nmi ? 0x400 : 0) | (e.trigger === 'level' ? 0x8000 : 0) | (e.masked ? 0x10000 : 0);
+        push(e.cpu, { code: OP.LAPICW, a: e.pin === 0 ? LAPIC_REG.lint0 : LAPIC_REG.lint1, b: 0, data: v, sem: { k: 'guest', ev: e } }, i);
+        return;
+      }
+      case 'lint':
+        skip(i, e, 'a LINT input line: under QEMU LINT0 is the 8259 PIC\'s output and LINT1 is wired to nothing a guest can drive (only the monitor\'s NMI), so a guest cannot raise its own LINT inputs');
         return;
       case 'msi': {
         if (e.lowest) { skip(i, e, 'lowest-priority MSIs are not expressed by the real guest kernel yet'); return; }
@@ -232,12 +352,13 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
         if (line === undefined || !cfg) { skip(i, e, `I/O APIC pin ${e.pin} has no drivable input line`); return; }
         if (cfg.logical || cfg.lowest || s.machine.apicIds) { skip(i, e, 'logical or lowest-priority redirection entries and programmed APIC IDs are not expressed by the real guest kernel yet'); return; }
         mapped(i, e, `I/O APIC pin ${e.pin} → ISA line ${line} (pc-testdev port 0x${(0x2000 + line).toString(16)}), driven by vCPU ${deviceCpu}${e.op === 'pulse' ? '; pulse = assert then deassert (the line ends low)' : ''}`);
-        const rteLow = cfg.vector | (cfg.trigger === 'level' ? 0x8000 : 0);
+        const ent = cur.get(e.pin)!;
+        const rteLow = ent.vector | (ent.level ? 0x8000 : 0);
         const pinOp = (op: 'assert' | 'deassert' | 'mask' | 'unmask'): Omit<CompiledOp, 'event'> => {
           if (op === 'assert' || op === 'deassert') return { code: OP.PIN, a: line, b: op === 'assert' ? 1 : 0, data: 0, sem: { k: 'pin', pin: e.pin, op } };
           return { code: OP.PINMASK, a: line, b: op === 'mask' ? 1 : 0, data: rteLow, sem: { k: 'pin', pin: e.pin, op } };
         };
-        if (e.op === 'mask' || e.op === 'unmask') maskNow.set(e.pin, e.op === 'mask');
+        if (e.op === 'mask' || e.op === 'unmask') cur.set(e.pin, { ...ent, masked: e.op === 'mask' });
         if (e.op === 'pulse') {
           push(deviceCpu, pinOp('assert'), i);
           push(deviceCpu, pinOp('deassert'), i);

@@ -9,7 +9,12 @@ import { validateScenario } from '../scenario/schema.js';
 import type { Accel } from './compile.js';
 import { compileFor, judgeOne, prepare, type Prepared, type RealOptions, type RealResult, runCompiled } from './run.js';
 
-export interface GenOptions { allowNmi: boolean }
+export interface GenOptions {
+  allowNmi: boolean;
+  /** Also draw run-time programming (issue 8): lapic_write, ioapic_write, lvt_lint. Off by default,
+   *  so a seed gives the scenarios it gave before. */
+  programming?: boolean;
+}
 
 const VECTORS = [0x31, 0x32, 0x3f, 0x41, 0x42, 0x51, 0x61, 0x62, 0x81, 0x91, 0xa1, 0xc1, 0xe1, 0xe2, 0xf1];
 const PIN_VECTORS = [0x55, 0xb5];
@@ -29,6 +34,24 @@ export function generateScenario(rng: () => number, name: string, opts: GenOptio
     for (let k = 0; k < np; k++) ioapic.push({ pin: k + 1, vector: PIN_VECTORS[k]!, dest: int(vcpus), trigger: rng() < 0.5 ? 'edge' : 'level', masked: rng() < 0.2 });
   }
   const events: Event[] = [];
+  // Run-time programming keeps within what validation accepts: a pin keeps its vector and trigger
+  // (a level vector has no other source), LINT entries are edge-triggered, ID/LDR/DFR are xAPIC only.
+  const programmingEvent = (cpu: number): Event => {
+    const r = rng();
+    if (r < 0.25) return { k: 'lapic_write', cpu, reg: 'svr', value: rng() < 0.5 ? 0xff : 0x1ff };
+    if (r < 0.35) return { k: 'lapic_write', cpu, reg: 'esr', value: 0 };
+    if (r < 0.6 && apic === 'xapic') {
+      const w = rng();
+      if (w < 0.3 && !ioapic.length) return { k: 'lapic_write', cpu, reg: 'id', value: (int(vcpus + 1) << 24) >>> 0 };
+      if (w < 0.7) return { k: 'lapic_write', cpu, reg: 'ldr', value: ((1 << int(8)) << 24) >>> 0 };
+      return { k: 'lapic_write', cpu, reg: 'dfr', value: rng() < 0.7 ? 0xffffffff : 0x0fffffff };
+    }
+    if (r < 0.85 && ioapic.length && cpu === 0) {
+      const p = pick(ioapic);
+      return { k: 'ioapic_write', cpu, pin: p.pin, vector: p.vector, dest: int(vcpus + 1), trigger: p.trigger, masked: rng() < 0.3 };
+    }
+    return { k: 'lvt_lint', cpu, pin: rng() < 0.5 ? 0 : 1, vector: pick(VECTORS), trigger: 'edge', masked: rng() < 0.5, nmi: rng() < 0.2 };
+  };
   let active = 0;
   let flag = 0;
   const turns = 2 + int(4);
@@ -63,6 +86,7 @@ export function generateScenario(rng: () => number, name: string, opts: GenOptio
         const p = pick(ioapic);
         events.push({ k: 'ioapic', pin: p.pin, op: pick(['assert', 'deassert', 'pulse', 'mask', 'unmask'] as const) });
       } else events.push({ k: 'exit', cpu, reason: pick(['io', 'cpuid', 'pause', 'npf'] as const) });
+      if (opts.programming && rng() < 0.12) events.push(programmingEvent(cpu));
     }
     if (t < turns - 1 && flag < 15) {
       const next = (active + 1 + int(vcpus - 1)) % vcpus;
@@ -131,6 +155,8 @@ export interface RealFuzzOptions extends RealOptions {
   maxFindings?: number;
   /** Boots the minimizer may spend per finding (default 15). */
   minimizeBoots?: number;
+  /** Draw run-time programming events too (GenOptions.programming). */
+  programming?: boolean;
 }
 
 async function runMany(p: Prepared, scns: Scenario[], opts: RealOptions, label: string): Promise<RealResult[]> {
@@ -171,7 +197,7 @@ export async function realFuzz(opts: RealFuzzOptions): Promise<FuzzReport> {
     const p = await prepare(accel, opts);
     const rng = seedrandom(`${opts.seed}`);
     const scns: Scenario[] = [];
-    for (let i = 0; i < opts.count; i++) scns.push(generateScenario(rng, `real-fuzz-${opts.seed}-${i}`, { allowNmi: p.caps.iret }));
+    for (let i = 0; i < opts.count; i++) scns.push(generateScenario(rng, `real-fuzz-${opts.seed}-${i}`, { allowNmi: p.caps.iret, programming: opts.programming }));
     const t0 = Date.now();
     log(`${accel}: running ${scns.length} scenarios (x2apic ${p.caps.x2apic ? 'yes' : 'no → xapic'}, iret ${p.caps.iret ? 'yes' : 'no'})`);
     const res = await runMany(p, scns, opts, 'fuzz');

@@ -11,13 +11,13 @@
 // yields (a breadth-first search with deduplication) and drops the states that contradict
 // an observation or a lateness rule. A divergence is reported only when no state survives.
 // The assumptions and their sources are in docs/real-replay.md.
-import { initialAddr, resolveDest } from '../apic/dest.js';
+import { initialAddr, matchesAddr, type ApicAddr } from '../apic/dest.js';
 import { computePpr, prioClass, vecSet, vsHas, vsHighest, vsList, type VecSet } from '../apic/vecset.js';
 import { makeSignature, type Divergence, type DivergenceKind } from '../oracle/divergence.js';
 import { ESR_RECV_ILLEGAL, ESR_SEND_ILLEGAL, Reference, SRC_NAMES, Src, type DeliveryFault } from '../reference/lapic.js';
 import { ioapicIdImpossible, ioapicVersionImpossible, lapicVersionImpossible } from '../reference/model-specific.js';
 import type { Event, MachineConfig, Reg } from '../scenario/types.js';
-import type { Compiled, CompiledOp } from './compile.js';
+import type { Compiled, CompiledOp, PinEntry } from './compile.js';
 import { ERR, POS_END_MODE, type CpuLog, type ObsRecord, type ScenarioObs } from './qemu.js';
 
 export const MAX_STATES = 20000;
@@ -27,11 +27,16 @@ export const MAX_STATES = 20000;
 // architectural APIC and core, as a one-vCPU Reference. Members relied on: new Reference(m),
 // accept(0, v, level, src) ("lands in IRR now"), apply(ev) for guest instructions, deliver(0,
 // v, nmi) → DeliveryFault | null, read(0, reg), eoi(0); cpus[0].{irr, isr, tmr, tpr, esr,
-// nmiPending, nmiExtra, extra, guest, ppr(), deliverable(), copyFrom()}; guest.{IF, shadow,
+// nmiPending, nmiExtra, extra, guest, addr, svr, esrLatched, esrShown, disabled(), ppr(),
+// deliverable(), copyFrom()}; guest.{IF, shadow,
 // nmiBlocked, beginInstruction(), iret(), copyFrom()}.
 // ------------------------------------------------------------------------------------------
 class Apic {
   private constructor(private readonly ref: Reference) {}
+  /** Whether this APIC, as programmed now (ID, LDR, DFR), accepts a message with this destination (REF-ADDR-1). */
+  matches(logical: boolean, dest: number): boolean { return matchesAddr(this.ref.machine.apic, this.c.addr, logical, dest); }
+  /** Software-disabled (SVR bit 8 clear): fixed messages are discarded on arrival, IRR is held (REF-SVR-1/2). */
+  get disabled(): boolean { return this.c.disabled(); }
 
   /** The APIC of the vCPU whose APIC ID is `id` (programmed registers read back its ID and LDR). */
   static create(apic: MachineConfig['apic'], id: number): Apic {
@@ -52,7 +57,8 @@ class Apic {
 
   key(): string {
     const a = this.c, g = a.guest;
-    return `${a.irr.join(',')}|${a.isr.join(',')}|${a.tmr.join(',')}|${a.tpr}|${a.esr}|${a.nmiPending ? 1 : 0}|${g.IF ? 1 : 0}${g.shadow ? 1 : 0}${g.nmiBlocked ? 1 : 0}${g.frames.length}`;
+    return `${a.irr.join(',')}|${a.isr.join(',')}|${a.tmr.join(',')}|${a.tpr}|${a.esr}|${a.nmiPending ? 1 : 0}|${g.IF ? 1 : 0}${g.shadow ? 1 : 0}${g.nmiBlocked ? 1 : 0}${g.frames.length}`
+      + `|${a.addr.id},${a.addr.ldr},${a.addr.flat ? 1 : 0},${a.svr},${a.esrLatched ? 1 : 0},${a.esrShown}`;
   }
 
   get irr(): VecSet { return this.c.irr; }
@@ -123,12 +129,18 @@ interface Incoming {
   ub: number;
   pin?: number;
   rank?: number;
-  pinOp?: 'assert' | 'deassert' | 'mask' | 'unmask';
+  pinOp?: 'assert' | 'deassert' | 'mask' | 'unmask' | 'write-hi' | 'write-lo';
+  /** The new redirection entry (pinOp write-hi: its destination only; write-lo: the rest). */
+  entry?: PinEntry;
+  /** A message addressed by a destination the judged vCPU matches under some but not all of its
+   *  programmings (lapic_write ID/LDR/DFR): whether it lands is decided by the APIC's state when it arrives. */
+  match?: { logical: boolean; dest: number };
   /** Where it was sent: vCPU and op index (-1 for the harness). */
   from: { cpu: number; op: number; event: number };
 }
 
-interface PinState { line: boolean; masked: boolean; remoteIrr: boolean; next: number }
+/** A pin's line and its redirection entry as run-time writes leave it (dest: a vCPU index, ≥ vCPUs: none). */
+interface PinState { line: boolean; masked: boolean; remoteIrr: boolean; next: number; vector: number; level: boolean; dest: number }
 interface PinCfg { vector: number; level: boolean }
 
 interface St {
@@ -155,7 +167,7 @@ function cloneSt(s: St): St {
 
 function keyOf(s: St): string {
   let k = `${s.apic.key()}|${s.ripe.join(',')}|${s.nmiRipe ? 1 : 0}|${s.acc.join('')}`;
-  for (const p of s.pins) k += `|${p.line ? 1 : 0}${p.masked ? 1 : 0}${p.remoteIrr ? 1 : 0}${p.next}`;
+  for (const p of s.pins) k += `|${p.line ? 1 : 0}${p.masked ? 1 : 0}${p.remoteIrr ? 1 : 0}${p.next},${p.vector},${p.level ? 1 : 0},${p.dest}`;
   return k;
 }
 
@@ -286,10 +298,29 @@ function judgeCpu(
   const pinIdx = new Map<number, number>();
   const pinCfg: PinCfg[] = [];
   for (const p of c.pins) {
-    if (p.dest !== me) continue;
+    if (p.judgeCpu !== me) continue;
     pinIdx.set(p.pin, pinCfg.length);
     pinCfg.push({ vector: p.vector, level: p.level });
   }
+  // This vCPU's destination state (ID, LDR, DFR) before and after each of its own writes
+  // (REF-ADDR-1): a message it matches under every one lands as usual, one it matches under
+  // none never does, and the others are matched when they land.
+  const addrs: ApicAddr[] = [initialAddr(machine.apic, me, me)];
+  for (const op of prog) {
+    if (op.sem.k !== 'guest' || op.sem.ev.k !== 'lapic_write') continue;
+    const ev = op.sem.ev, a = { ...addrs[addrs.length - 1]! };
+    if (ev.reg === 'id') a.id = ev.value >>> 24;
+    else if (ev.reg === 'ldr') a.ldr = (ev.value & 0xff000000) >>> 0;
+    else if (ev.reg === 'dfr') a.flat = ev.value >>> 28 === 0xf;
+    else continue;
+    addrs.push(a);
+  }
+  /** undefined: never lands here; null: always; else: matched on arrival. */
+  const matchFor = (logical: boolean, dest: number): Incoming['match'] | null | undefined => {
+    const hits = addrs.filter((a) => matchesAddr(machine.apic, a, logical, dest)).length;
+    if (hits === 0) return undefined;
+    return hits === addrs.length ? null : { logical, dest };
+  };
   // A1: a message sent by op j of vCPU s is in the target's IRR before s finishes op j + 1;
   // on this vCPU's timeline that is before the op after the first of its ops that op j + 1
   // of s happens-before (a wait that saw a later work settles first).
@@ -314,20 +345,32 @@ function judgeCpu(
         const sh = ev.shorthand ?? 'none';
         let dest = ev.dest ?? 0;
         if (sh === 'none' && !ev.logical && machine.apic === 'x2apic' && dest === 0xff) dest = 0xfe;
-        const mask = resolveDest(machine.apic, machine.vcpus, s, sh, ev.logical ?? false, dest);
-        if (!(mask & (1 << me))) return;
-        if (ev.nmi) inc.push({ id: inc.length, kind: 'nmi', vector: 2, src: Src.None, lb, ub, from });
-        else inc.push({ id: inc.length, kind: 'fixed', vector: ev.vector, src: srcOf(ev, me, s), lb, ub, from });
+        let match: Incoming['match'] | null | undefined = null;
+        if (sh === 'self' && s !== me) return;
+        if (sh === 'others' && s === me) return;
+        if (sh === 'none') match = matchFor(ev.logical ?? false, dest);
+        if (match === undefined) return;
+        const m = match ?? undefined;
+        if (ev.nmi) inc.push({ id: inc.length, kind: 'nmi', vector: 2, src: Src.None, lb, ub, from, match: m });
+        else inc.push({ id: inc.length, kind: 'fixed', vector: ev.vector, src: srcOf(ev, me, s), lb, ub, from, match: m });
       } else if (op.sem.k === 'msi') {
         const ev = op.sem.ev;
-        const mask = resolveDest(machine.apic, machine.vcpus, 0, 'none', ev.logical ?? false, ev.dest);
-        if (!(mask & (1 << me))) return;
-        inc.push({ id: inc.length, kind: 'fixed', vector: ev.vector, src: Src.Msi, lb, ub, from });
+        const match = matchFor(ev.logical ?? false, ev.dest);
+        if (match === undefined) return;
+        inc.push({ id: inc.length, kind: 'fixed', vector: ev.vector, src: Src.Msi, lb, ub, from, match: match ?? undefined });
       } else if (op.sem.k === 'pin') {
         const pi = pinIdx.get(op.sem.pin);
         if (pi === undefined) return;
         const cfg = pinCfg[pi]!;
         inc.push({ id: inc.length, kind: 'pinop', vector: cfg.vector, src: cfg.level ? Src.IoLevel : Src.IoEdge, lb, ub, pin: pi, rank: ranks[pi]!++, pinOp: op.sem.op, from });
+      } else if (op.sem.k === 'iowrite') {
+        // Two items in FIFO order: between the halves the entry has the new destination and the
+        // old low dword, and a level re-send (an EOI) may go out under it.
+        const pi = pinIdx.get(op.sem.pin);
+        if (pi === undefined) return;
+        const e = op.sem.entry, src = e.level ? Src.IoLevel : Src.IoEdge;
+        inc.push({ id: inc.length, kind: 'pinop', vector: e.vector, src, lb, ub, pin: pi, rank: ranks[pi]!++, pinOp: 'write-hi', entry: e, from });
+        inc.push({ id: inc.length, kind: 'pinop', vector: e.vector, src, lb, ub, pin: pi, rank: ranks[pi]!++, pinOp: 'write-lo', entry: e, from });
       }
     });
   }
@@ -340,7 +383,7 @@ function judgeCpu(
   let states: St[] = [{
     apic: Apic.create(machine.apic, me),
     acc: new Uint8Array(inc.length),
-    pins: c.pins.filter((p) => p.dest === me).map((p) => ({ line: false, masked: p.masked, remoteIrr: false, next: 0 })),
+    pins: c.pins.filter((p) => p.judgeCpu === me).map((p) => ({ line: false, masked: p.masked, remoteIrr: false, next: 0, vector: p.vector, level: p.level, dest: p.dest })),
     ripe: vecSet(),
     nmiRipe: false,
   }];
@@ -362,14 +405,16 @@ function judgeCpu(
 
   // I/O APIC pins (REF-IOA): an asserted, unmasked level pin without Remote IRR sends at
   // once; QEMU's and KVM's I/O APICs deliver inside the write or EOI that causes it.
+  // A pin followed here sends to this vCPU or, under an entry whose destination is no vCPU,
+  // to nobody (the compiler follows a pin only where no programming sends elsewhere).
   const servicePin = (s: St, pi: number): void => {
-    const p = s.pins[pi]!, cfg = pinCfg[pi]!;
-    if (cfg.level && p.line && !p.masked && !p.remoteIrr) { p.remoteIrr = true; s.apic.accept(cfg.vector, true, Src.IoLevel); }
+    const p = s.pins[pi]!;
+    if (p.level && p.line && !p.masked && !p.remoteIrr) { p.remoteIrr = true; if (p.dest === me) s.apic.accept(p.vector, true, Src.IoLevel); }
   };
   const eoiPins = (s: St, vector: number, level: boolean): void => {
     if (!level) return;
     s.pins.forEach((p, pi) => {
-      if (pinCfg[pi]!.level && pinCfg[pi]!.vector === vector && p.remoteIrr) { p.remoteIrr = false; servicePin(s, pi); }
+      if (p.level && p.vector === vector && p.remoteIrr) { p.remoteIrr = false; servicePin(s, pi); }
     });
   };
   const available = (i: Incoming): boolean => (i.lb === Infinity ? atEnd : i.lb < done);
@@ -379,23 +424,35 @@ function judgeCpu(
       const p = s.pins[i.pin!]!;
       if (p.next !== i.rank) return null;
       const t = cloneSt(s); t.acc[i.id] = 1;
-      const tp = t.pins[i.pin!]!, cfg = pinCfg[i.pin!]!;
+      const tp = t.pins[i.pin!]!;
       tp.next++;
       switch (i.pinOp) {
         case 'assert': {
           const rising = !tp.line;
           tp.line = true;
-          if (cfg.level) servicePin(t, i.pin!);
-          else if (rising && !tp.masked) t.apic.accept(cfg.vector, false, Src.IoEdge);
+          if (tp.level) servicePin(t, i.pin!);
+          else if (rising && !tp.masked && tp.dest === me) t.apic.accept(tp.vector, false, Src.IoEdge);
           break;
         }
         case 'deassert': tp.line = false; break;
         case 'mask': tp.masked = true; break;
-        case 'unmask': tp.masked = false; if (cfg.level) servicePin(t, i.pin!); break;
+        case 'unmask': tp.masked = false; if (tp.level) servicePin(t, i.pin!); break;
+        // REF-IOA-5 per dword: a write makes no edge; Remote IRR is kept for a level entry and
+        // cleared for an edge one; an unmasked level entry with its line high and Remote IRR clear sends.
+        case 'write-hi': tp.dest = i.entry!.dest; if (tp.level) servicePin(t, i.pin!); break;
+        case 'write-lo': {
+          const e = i.entry!;
+          tp.vector = e.vector; tp.level = e.level; tp.masked = e.masked;
+          if (!tp.level) tp.remoteIrr = false;
+          else servicePin(t, i.pin!);
+          break;
+        }
       }
       return t;
     }
     const t = cloneSt(s); t.acc[i.id] = 1;
+    // Matched against this APIC's programming at the moment it lands (REF-ADDR-1).
+    if (i.match && !t.apic.matches(i.match.logical, i.match.dest)) return t;
     if (i.kind === 'nmi') t.apic.acceptNmi();
     else t.apic.accept(i.vector, false, i.src);
     return t;
@@ -447,7 +504,7 @@ function judgeCpu(
     for (const s of states) {
       const a = s.apic;
       if (s.nmiRipe && a.nmiPending && !a.nmiBlocked && !a.shadow) { culprit = 2; nmi = true; continue; }
-      if (a.interruptible()) {
+      if (a.interruptible() && !a.disabled) {
         const ripeHigh = vsHighest(andSet(s.ripe, a.irr));
         if (ripeHigh >= 0 && prioClass(ripeHigh) > prioClass(a.ppr())) { if (culprit < 0) culprit = ripeHigh; continue; }
       }
@@ -463,7 +520,7 @@ function judgeCpu(
     return null;
   };
 
-  // An I/O APIC register read (only vCPU 0 reads them): the programmed bits are exact, the
+  // An I/O APIC register read (only the vCPU that writes entries reads them): the programmed bits are exact, the
   // version and ID are the platform's within what the 82093AA family allows, Remote IRR is
   // judged when this vCPU is the entry's destination (the judge follows that pin here).
   const judgeIoRead = (sem: Extract<CompiledOp['sem'], { k: 'ioread' }>, read: Extract<ObsRecord, { t: 'read' }>, i: number): Divergence | null => {
@@ -755,7 +812,8 @@ function judgeCpu(
     atEnd = true;
     done = prog.length;
     closure(Infinity);
-    const clean = states.filter((s) => !s.apic.nmiPending && vsHighest(s.apic.irr) < 0);
+    // A software-disabled APIC holds what is in IRR (REF-SVR-2): bare metal delivers none of it.
+    const clean = states.filter((s) => !s.apic.nmiPending && (vsHighest(s.apic.irr) < 0 || s.apic.disabled));
     if (!clean.length) {
       const s = states[0];
       if (!s) return fail('lost', 'unknown', -1, 'no consistent state at the end');

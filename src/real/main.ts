@@ -13,11 +13,12 @@ export const USAGE = `usage:
       Replay scenario files in the guest test kernel under QEMU (KVM or TCG) and judge what
       the guest observed with the architectural reference. --record writes the outcome into
       each file's "real" field, next to the models' expectations.
-  irqdiff real-fuzz --accel kvm,tcg --count N --seed S --out DIR [--findings N]
+  irqdiff real-fuzz --accel kvm,tcg --count N --seed S --out DIR [--findings N] [--programming]
       Generate N guest-level scenarios, run them on each accelerator, re-run divergent ones
       (flaky vs reproducible; at most N signatures per accelerator, default 6) and minimize
       the reproducible ones into DIR. The summary gives agreement, scenarios per second and
-      the skipped events per kind.
+      the skipped events per kind. --programming also draws run-time programming
+      (lapic_write, ioapic_write, lvt_lint).
 exit codes: 0 clean, 1 divergence, 2 usage error or accelerator unavailable`;
 
 class UsageError extends Error {}
@@ -35,7 +36,7 @@ function parseArgs(argv: string[]): { pos: string[]; flags: Map<string, string |
   const flags = new Map<string, string | true>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--json' || a === '--help' || a === '-h' || a === '--record') { flags.set(a.replace(/^-+/, ''), true); continue; }
+    if (a === '--json' || a === '--help' || a === '-h' || a === '--record' || a === '--programming') { flags.set(a.replace(/^-+/, ''), true); continue; }
     if (a.startsWith('--')) {
       const eq = a.indexOf('=');
       if (eq > 0) { flags.set(a.slice(2, eq), a.slice(eq + 1)); continue; }
@@ -92,7 +93,7 @@ export async function realMain(argv: string[], out: (s: string) => void = (s) =>
       const fstr = str(flags, 'findings');
       const maxFindings = fstr === undefined ? undefined : Number(fstr);
       if (maxFindings !== undefined && (!Number.isInteger(maxFindings) || maxFindings < 0)) throw new UsageError('--findings: expected a non-negative integer');
-      const rep = await realFuzz({ accels, count, seed, out: dir, log, maxFindings });
+      const rep = await realFuzz({ accels, count, seed, out: dir, log, maxFindings, programming: flags.has('programming') });
       for (const s of rep.stats) {
         out(`${s.accel}: ${s.total} scenarios, clean ${s.clean}, divergent ${s.divergent}, error ${s.error}, inconclusive ${s.inconclusive}; agreement ${(100 * s.agreement).toFixed(2)}% (${s.seconds.toFixed(1)} s, ${(s.total / s.seconds).toFixed(1)} scenarios/s) [${s.caps}]\n`);
         out(`  events ${s.events}: skipped ${s.skippedEvents}${s.skippedEvents ? ` (${fmtCounts(s.skipped)})` : ''}, merged ${s.mergedEvents}${s.mergedEvents ? ` (${fmtCounts(s.merged)})` : ''}, mapped ${s.mappedEvents}\n`);

@@ -18,9 +18,10 @@ export const LG = {
 export const ERR = { EXCEPTION: 1, DEPTH: 2, BARRIER: 3, LOGFULL: 4, NOX2APIC: 5 } as const;
 export const POS_END_MODE = 0x1fff;
 
-export type Reg = 'irr' | 'isr' | 'tmr' | 'ppr' | 'tpr' | 'esr' | 'id' | 'version' | 'ldr' | 'dfr' | 'svr' | 'ioapic-id' | 'ioapic-version' | 'redir-lo' | 'redir-hi';
+export type Reg = 'irr' | 'isr' | 'tmr' | 'ppr' | 'tpr' | 'esr' | 'id' | 'version' | 'ldr' | 'dfr' | 'svr' | 'ioapic-id' | 'ioapic-version' | 'redir-lo' | 'redir-hi' | 'tmcct';
 // Index = REG_CODE in compile.ts (harness/guest/defs.h REG_*).
-const REG_NAMES: readonly Reg[] = ['irr', 'isr', 'tmr', 'ppr', 'tpr', 'esr', 'id', 'version', 'ldr', 'dfr', 'svr', 'ioapic-id', 'ioapic-version', 'redir-lo', 'redir-hi'];
+// 15 is ESR read without the harness's write first; the register field is bits 23:16 of the record.
+const REG_NAMES: readonly Reg[] = ['irr', 'isr', 'tmr', 'ppr', 'tpr', 'esr', 'id', 'version', 'ldr', 'dfr', 'svr', 'ioapic-id', 'ioapic-version', 'redir-lo', 'redir-hi', 'esr', 'tmcct'];
 
 /** One thing a vCPU observed, in its order. */
 export type ObsRecord =
@@ -54,7 +55,7 @@ export function decodeCpuWords(words: number[]): ObsRecord[] {
       case LG.DELIVER: out.push({ t: 'deliver', vector: (w >>> 16) & 0xff, pos, nmi: false }); break;
       case LG.NMI: out.push({ t: 'deliver', vector: 2, pos, nmi: true }); break;
       case LG.READ: {
-        const reg = REG_NAMES[(w >>> 16) & 0xf] ?? 'esr';
+        const reg = REG_NAMES[(w >>> 16) & 0xff] ?? 'esr';
         if (reg === 'irr' || reg === 'isr' || reg === 'tmr') { out.push({ t: 'read', reg, pos, value: words.slice(i + 1, i + 9) }); i += 8; }
         else { out.push({ t: 'read', reg, pos, value: words[i + 1] ?? 0 }); i += 1; }
         break;

@@ -170,22 +170,119 @@ describe.skipIf(!!why)('model reproducers as real guests under TCG', () => {
   // The judge's soundness on real runs: QEMU's TCG APIC is architectural for everything these
   // reproducers exercise, so each must come out clean, as recorded in its "real" field.
   const files = ['corpus/bhyve', 'corpus/kvm', 'corpus/kvm-nvmx'].flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.json')).map((f) => `${d}/${f}`));
-  it('every model reproducer is clean on TCG', async () => {
+  // One exception since the guest kernel executes SVR writes (issue 8): QEMU's xAPIC accepts fixed
+  // messages while software-disabled (apic_set_irq does not test SVR bit 8) and holds them, here a
+  // self-IPI that the reference discards (REF-SVR-1, a *choice* for self-IPIs, as KVM's
+  // __apic_accept_irq); the cross-vCPU form is corpus/real/qemu-tcg-fixed-ipi-accepted-while-sw-disabled.json.
+  const qemuBug: Record<string, string> = { 'corpus/kvm/kvm-self-ipi-while-apic-sw-disabled.json': 'real/tcg:read-mismatch:read-irr:drain' };
+  it('every model reproducer is clean on TCG but the one QEMU disagrees with', async () => {
     const res = await runScenarios(files.map((f) => ({ file: f, scenario: parseScenario(readFileSync(f, 'utf8'), f) })), 'tcg');
-    for (const r of res) expect(`${r.file}: ${r.status} ${r.divergences.map((d) => d.signature).join(' ')}`).toBe(`${r.file}: clean `);
+    for (const r of res) {
+      const want = qemuBug[r.file];
+      expect(`${r.file}: ${r.status} ${r.divergences.map((d) => d.signature).join(' ')}`).toBe(want ? `${r.file}: divergent ${want}` : `${r.file}: clean `);
+    }
   });
 });
 
 describe.skipIf(!!why)('corpus/kut as real guests under TCG', () => {
   // The kvm-unit-tests scenarios are clean on the reference; QEMU's TCG APIC and I/O APIC must
-  // agree, with every register read executed by the guest (only what a guest cannot express,
-  // or the judge cannot follow yet, is skipped — and said).
+  // agree, with every register read and every register write the judge can follow executed by the
+  // guest (only what a guest cannot express, or the judge cannot follow yet, is skipped — and said).
+  // One disagreement is QEMU's: two xAPICs given the same ID by a guest write, and a physical IPI
+  // to that ID reaches only one of them (corpus/real/qemu-tcg-aliased-physical-id.json).
   const files = readdirSync('corpus/kut').filter((f) => f.endsWith('.json')).map((f) => `corpus/kut/${f}`);
-  it('every kut scenario is clean on TCG and its programmed-register reads run', async () => {
+  const qemuBug: Record<string, string> = { 'corpus/kut/kut-apic-aliased-physical-ipi.json': 'real/tcg:lost:self-ipi@iret' };
+  // What may still be skipped: hypervisor-level events, the timer, LINT lines, logical I/O APIC
+  // entries, 32-bit destinations.
+  const allowedSkips = /^(pirq|time|lvt_timer|timer_initial|tsc_deadline|lapic_read:tmcct|lint|ioapic_write:logical|ipi:dest32)$/;
+  it('every kut scenario replays on TCG as recorded here, with its programmed registers read and written', async () => {
     const res = await runScenarios(files.map((f) => ({ file: f, scenario: parseScenario(readFileSync(f, 'utf8'), f) })), 'tcg');
-    for (const r of res) expect(`${r.file}: ${r.status} ${r.divergences.map((d) => d.signature).join(' ')}`).toBe(`${r.file}: clean `);
-    const skippedReads = res.flatMap((r) => r.notes.filter((n) => n.action === 'skipped' && (n.k === 'ioapic_read' || (n.k === 'lapic_read' && !n.reason.includes('timer count')))).map((n) => `${r.file}#${n.index}`));
-    expect(skippedReads).toEqual([]);
+    for (const r of res) {
+      const want = qemuBug[r.file];
+      const sigs = r.divergences.map((d) => d.signature).join(' ');
+      expect(`${r.file}: ${r.status} ${sigs}`).toBe(want ? `${r.file}: divergent ${want}` : `${r.file}: clean `);
+    }
+    const skipped = res.flatMap((r) => {
+      const s = parseScenario(readFileSync(r.file, 'utf8'), r.file);
+      return r.notes.filter((n) => n.action === 'skipped').map((n) => {
+        const e = s.events[n.index]!;
+        const why = e.k === 'lapic_read' ? `:${e.reg}` : e.k === 'ioapic_write' && e.logical ? ':logical' : e.k === 'ipi' && (e.dest ?? 0) > 0xff ? ':dest32' : '';
+        return `${e.k}${why}`;
+      });
+    });
+    expect(skipped.filter((k) => !allowedSkips.test(k))).toEqual([]);
+  });
+});
+
+describe.skipIf(!!why)('run-time programming on the guest kernel under TCG (issue 8)', () => {
+  it('an APIC ID write: read back, the IPI to the new ID wakes the (emulated) HLT; the next scenario of the batch starts with the boot ID', async () => {
+    const s: Scenario = {
+      irqdiff: 1, name: 'id-write', machine: { vcpus: 2, apic: 'xapic', ioapic: [] },
+      events: [
+        { k: 'lapic_read', cpu: 1, reg: 'id' },
+        { k: 'lapic_write', cpu: 1, reg: 'id', value: 0x02000000 },
+        { k: 'lapic_read', cpu: 1, reg: 'id' },
+        { k: 'work', cpu: 1, flag: 0 },
+        { k: 'hlt', cpu: 1 },
+        { k: 'wait', cpu: 0, flag: 0 },
+        { k: 'ipi', cpu: 0, vector: 0x41, dest: 2 },
+        { k: 'eoi', cpu: 1 }, { k: 'iret', cpu: 1 },
+      ],
+    };
+    const res = await runScenarios([{ file: 'id-1', scenario: s }, { file: 'id-2', scenario: s }], 'tcg');
+    for (const r of res) {
+      expect(`${r.status} ${r.divergences.map((d) => d.signature).join(' ')}`).toBe('clean ');
+      const recs = r.observations!.find((c) => c.cpu === 1)!.records;
+      expect(recs.filter((x) => x.t === 'read').map((x) => (x.t === 'read' ? x.value : 0))).toEqual([0x01000000, 0x02000000]);
+      expect(entries(r).map((x) => x.vector)).toEqual([0x41]);
+    }
+  });
+
+  // (A message sent while the APIC is software-disabled is QEMU's disagreement:
+  // corpus/real/qemu-tcg-fixed-ipi-accepted-while-sw-disabled.json, replayed by "corpus/real under TCG".)
+  it('SVR disable and re-enable, ESR written then read, an LVT LINT0 write: executed, read back, clean', async () => {
+    const s: Scenario = {
+      irqdiff: 1, name: 'svr', machine: { vcpus: 1, apic: 'xapic', ioapic: [] },
+      events: [
+        { k: 'cli', cpu: 0 },
+        { k: 'lapic_write', cpu: 0, reg: 'svr', value: 0xff },
+        { k: 'lapic_read', cpu: 0, reg: 'svr' },
+        { k: 'step', cpu: 0 },
+        { k: 'lapic_write', cpu: 0, reg: 'svr', value: 0x1ff },
+        { k: 'lapic_write', cpu: 0, reg: 'esr', value: 0 },
+        { k: 'read', cpu: 0, reg: 'esr' },
+        { k: 'lvt_lint', cpu: 0, pin: 0, vector: 0x61, trigger: 'edge', masked: false },
+        { k: 'ipi', cpu: 0, vector: 0x42, shorthand: 'self' },
+        { k: 'sti', cpu: 0 }, { k: 'step', cpu: 0 }, { k: 'step', cpu: 0 }, { k: 'eoi', cpu: 0 }, { k: 'iret', cpu: 0 },
+      ],
+    };
+    const [r] = await runScenarios([{ file: 'svr', scenario: s }], 'tcg');
+    expect(`${r!.status} ${r!.divergences.map((d) => d.signature).join(' ')}`).toBe('clean ');
+    expect(entries(r!).map((x) => x.vector)).toEqual([0x42]);
+    expect(r!.notes.filter((n) => n.action === 'skipped')).toEqual([]);
+    const reads = r!.observations![0]!.records.filter((x) => x.t === 'read').map((x) => (x.t === 'read' ? x.value : 0));
+    expect(reads).toEqual([0xff, 0]);
+  });
+
+  it('a redirection-entry write moves a level pin to vCPU 1 with a new vector; the entry reads back as written', async () => {
+    const s: Scenario = {
+      irqdiff: 1, name: 'ioapic-write', machine: { vcpus: 2, apic: 'xapic', ioapic: [{ pin: 1, vector: 0x55, dest: 0, trigger: 'level', masked: true }] },
+      events: [
+        { k: 'ioapic_write', cpu: 0, pin: 1, vector: 0x56, dest: 1, trigger: 'level', masked: false },
+        { k: 'ioapic', pin: 1, op: 'assert' },
+        { k: 'ioapic_read', cpu: 0, reg: 'redir-hi', pin: 1 },
+        { k: 'ioapic', pin: 1, op: 'deassert' },
+        { k: 'ioapic_read', cpu: 0, reg: 'redir-lo', pin: 1 },
+        { k: 'step', cpu: 1 }, { k: 'eoi', cpu: 1 }, { k: 'iret', cpu: 1 },
+      ],
+    };
+    const [r] = await runScenarios([{ file: 'ioapic-write', scenario: s }], 'tcg');
+    expect(`${r!.status} ${r!.divergences.map((d) => d.signature).join(' ')}`).toBe('clean ');
+    expect(r!.notes.filter((n) => n.action === 'skipped')).toEqual([]);
+    expect(entries(r!).map((x) => x.vector)).toEqual([0x56]);
+    const reads = r!.observations!.find((c) => c.cpu === 0)!.records.filter((x) => x.t === 'read').map((x) => (x.t === 'read' ? x.value : 0));
+    expect(reads[0]).toBe(0x01000000);
+    expect((reads[1] as number) & ~0x5000).toBe(0x8056);     // level, unmasked, 0x56 (delivery status and Remote IRR are timing)
   });
 });
 

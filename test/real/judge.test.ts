@@ -271,3 +271,91 @@ describe('judge: INT n on the real guest', () => {
     expect(judge(ev, [[dl(0x81, 1), ...tail(3)], idle]).status).toBe('divergent');
   });
 });
+
+describe('judge: run-time programming (issue 8: lapic_write, ioapic_write)', () => {
+  function judgeX(events: Event[], logs: ObsRecord[][], vcpus = 2, ioapic: IoapicPin[] = []) {
+    const s = validateScenario({ irqdiff: 1, machine: { vcpus, apic: 'xapic', ioapic }, events });
+    const c = compileScenario(s, { accel: 'tcg', x2apicAvailable: false, noIret: false });
+    const cpus: CpuLog[] = logs.map((records, cpu) => ({ cpu, err: 0, spurious: 0, records }));
+    return judgeScenario(c, { index: 0, cpus }, { variant: 'test' });
+  }
+
+  it('an IPI sent after a work/wait order proves the target rewrote its APIC ID: the new ID accepts it, the old one no longer does (REF-ADDR-1)', () => {
+    // vCPU 1: ID 1 → 2, work, step, step (ops 0-3); vCPU 0: wait, IPI 0x41 to 2, IPI 0x42 to 1 (ops 0-2).
+    const ev: Event[] = [
+      { k: 'lapic_write', cpu: 1, reg: 'id', value: 0x02000000 }, { k: 'work', cpu: 1, flag: 0 },
+      { k: 'wait', cpu: 0, flag: 0 }, { k: 'ipi', cpu: 0, vector: 0x41, dest: 2 }, { k: 'ipi', cpu: 0, vector: 0x42, dest: 1 },
+      { k: 'step', cpu: 1 }, { k: 'step', cpu: 1 },
+    ];
+    expect(judgeX(ev, [tail(3), tail(4, EMPTY, [0x41])]).status).toBe('clean');
+    const old = judgeX(ev, [tail(3), tail(4, EMPTY, [0x41, 0x42])]);
+    expect(old.divergences[0]).toMatchObject({ kind: 'spurious', cause: 'spurious:ipi', cpu: 1 });
+    const lost = judgeX(ev, [tail(3), tail(4)]);
+    expect(lost.divergences[0]).toMatchObject({ kind: 'read-mismatch', cause: 'read-mismatch:read-irr:drain', cpu: 1 });
+  });
+
+  it('without an order, an IPI to the old ID may land before the ID write, or never', () => {
+    const ev: Event[] = [{ k: 'lapic_write', cpu: 1, reg: 'id', value: 0x02000000 }, { k: 'ipi', cpu: 0, vector: 0x42, dest: 1 }, { k: 'step', cpu: 1 }, { k: 'step', cpu: 1 }];
+    expect(judgeX(ev, [tail(1), [dl(0x42, 0), ...tail(3, set(0x42))]]).status).toBe('clean');
+    expect(judgeX(ev, [tail(1), tail(3)]).status).toBe('clean');
+  });
+
+  it('logical destinations match the LDR and DFR model the target has when the message lands', () => {
+    // vCPU 1 switches to the cluster model with cluster 1, member bit 1 (LDR 0x12); after the order 0x12 reaches it, 0x02 (flat bit 1) no longer does.
+    const ev: Event[] = [
+      { k: 'lapic_write', cpu: 1, reg: 'dfr', value: 0x0fffffff }, { k: 'lapic_write', cpu: 1, reg: 'ldr', value: 0x12000000 }, { k: 'work', cpu: 1, flag: 0 },
+      { k: 'wait', cpu: 0, flag: 0 }, { k: 'ipi', cpu: 0, vector: 0x41, logical: true, dest: 0x12 }, { k: 'ipi', cpu: 0, vector: 0x42, logical: true, dest: 0x02 },
+      { k: 'step', cpu: 1 },
+    ];
+    expect(judgeX(ev, [tail(3), tail(4, EMPTY, [0x41])]).status).toBe('clean');
+    expect(judgeX(ev, [tail(3), tail(4, EMPTY, [0x41, 0x42])]).divergences[0]).toMatchObject({ kind: 'spurious', cpu: 1 });
+  });
+
+  it('a software-disabled APIC discards fixed messages that land after the SVR write and holds IRR through the drain (REF-SVR-1/2)', () => {
+    // ops: cli 0, self 0x41 1, step 2, SVR = 0xff (disabled) 3, self 0x42 4, step 5, step 6
+    const ev: Event[] = [
+      { k: 'cli', cpu: 0 }, { k: 'ipi', cpu: 0, vector: 0x41, shorthand: 'self' }, { k: 'step', cpu: 0 },
+      { k: 'lapic_write', cpu: 0, reg: 'svr', value: 0xff }, { k: 'ipi', cpu: 0, vector: 0x42, shorthand: 'self' }, { k: 'step', cpu: 0 }, { k: 'step', cpu: 0 },
+    ];
+    expect(judgeX(ev, [tail(7, EMPTY, [], set(0x41)), idle]).status).toBe('clean');
+    expect(judgeX(ev, [tail(7, EMPTY, [], set(0x41, 0x42)), idle]).divergences[0]).toMatchObject({ kind: 'read-mismatch', cause: 'read-mismatch:read-irr:drain' });
+    expect(judgeX(ev, [tail(7, EMPTY, [], EMPTY), idle]).divergences[0]).toMatchObject({ kind: 'read-mismatch', cause: 'read-mismatch:read-irr:drain' });
+  });
+
+  it('a redirection-entry write moves a pin: its messages go to the new destination with the new vector (REF-IOA-5)', () => {
+    const pins: IoapicPin[] = [{ pin: 1, vector: 0x55, dest: 0, trigger: 'level', masked: true }];
+    // vCPU 0: write (0x56 → vCPU 1, unmasked) 0, assert 1, deassert 2; vCPU 1: step 0, eoi 1, iret 2.
+    const ev: Event[] = [
+      { k: 'ioapic_write', cpu: 0, pin: 1, vector: 0x56, dest: 1, trigger: 'level', masked: false },
+      { k: 'ioapic', pin: 1, op: 'assert' }, { k: 'ioapic', pin: 1, op: 'deassert' },
+      { k: 'step', cpu: 1 }, { k: 'eoi', cpu: 1 }, { k: 'iret', cpu: 1 },
+    ];
+    expect(judgeX(ev, [tail(3), tail(3, EMPTY, [0x56])], 2, pins).status).toBe('clean');
+    expect(judgeX(ev, [tail(3), [dl(0x56, 0), ...tail(3)]], 2, pins).status).toBe('clean');
+    expect(judgeX(ev, [tail(3), tail(3, EMPTY, [0x55])], 2, pins).divergences[0]).toMatchObject({ kind: 'spurious', cpu: 1 });
+    expect(judgeX(ev, [tail(3), tail(3)], 2, pins).divergences[0]).toMatchObject({ cpu: 1 });
+  });
+
+  it('an EOI of the old vector after an entry write does not clear Remote IRR: no re-send under the new vector (REF-IOA-5)', () => {
+    const pins: IoapicPin[] = [{ pin: 1, vector: 0x55, dest: 0, trigger: 'level', masked: false }];
+    // vCPU 0: assert 0, step 1, write (0x57, still vCPU 0) 2, eoi 3, iret 4, step 5, step 6; the line stays high.
+    const ev: Event[] = [
+      { k: 'ioapic', pin: 1, op: 'assert' }, { k: 'step', cpu: 0 },
+      { k: 'ioapic_write', cpu: 0, pin: 1, vector: 0x57, dest: 0, trigger: 'level', masked: false },
+      { k: 'eoi', cpu: 0 }, { k: 'iret', cpu: 0 }, { k: 'step', cpu: 0 }, { k: 'step', cpu: 0 },
+    ];
+    expect(judgeX(ev, [[dl(0x55, 1), ...tail(7)], idle], 2, pins).status).toBe('clean');
+    const resent = judgeX(ev, [[dl(0x55, 1), dl(0x57, 5), ...tail(7, set(0x57))], idle], 2, pins);
+    expect(resent.divergences[0]).toMatchObject({ kind: 'spurious', cpu: 0 });
+  });
+});
+
+describe('judge: the timer count of a stopped timer', () => {
+  it('TMCCT reads 0 where no timer is armed (the harness stops it; timer events are skipped); another count is flagged', () => {
+    const s = validateScenario({ irqdiff: 1, machine: { vcpus: 1, apic: 'xapic', ioapic: [] }, events: [{ k: 'lapic_read', cpu: 0, reg: 'tmcct' }, { k: 'step', cpu: 0 }] });
+    const c = compileScenario(s, { accel: 'tcg', x2apicAvailable: false, noIret: false });
+    const run = (value: number) => judgeScenario(c, { index: 0, cpus: [{ cpu: 0, err: 0, spurious: 0, records: [{ t: 'read', reg: 'tmcct', pos: 0, value }, ...tail(2)] }] }, { variant: 'test' });
+    expect(run(0).status).toBe('clean');
+    expect(run(12).divergences[0]).toMatchObject({ kind: 'read-mismatch', cause: 'read-mismatch:read-tmcct:programmed' });
+  });
+});
