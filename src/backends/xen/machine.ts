@@ -288,6 +288,9 @@ export class XenInstance implements BackendInstance, XenVm {
     // whatever the pin is now. (A phantom EOI of a vector still in service is PHANTOM_TMR's.)
     if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi') && vector >= 16 && vsHas(v.tmrClearedByEoi, vector)
       && !v.phantomEoi) return 'tmr-cleared-after-eoi';
+    // The line's re-send came from an avoided EOI Xen noticed late, after the entry changed.
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vsHas(this.vioapic.resentAfterAvoidedEoi, vector)
+      && !v.phantomEoi && !v.avoidedLostByUnmap) return 'vioapic-eoi-deferred-by-avoided-eoi';
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) {
       // A phantom EOI of a level vector reaches vioapic_update_EOI: Remote IRR is cleared while
       // the guest still handles the interrupt, and a line still asserted is sent again.

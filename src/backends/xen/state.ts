@@ -121,6 +121,8 @@ export class XenVcpu {
   faultArmed = false;
 
   // ---- diagnostics (whereStuck / explain only; never read by the mechanism)
+  /** The vector isrClear retired last was one whose EOI the guest had avoided (set per retirement). */
+  eoiWasAvoided = false;
   /** Level vectors whose TMR bit vlapic_handle_EOI cleared (before 12a50030) and no acceptance has set again. */
   readonly tmrClearedByEoi = vecSet();
   /** What the guest has retired: acked vectors minus one per guest EOI (written or avoided). */

@@ -13,6 +13,7 @@
 // neither sends nor clears Remote IRR, and no device sits there in an HVM guest.
 import { MAX_IOAPIC_PINS, type IoapicPin } from '../../scenario/types.js';
 import type { RedirEntry } from '../../apic/ioapic.js';
+import { vecSet, vsAdd, vsDel } from '../../apic/vecset.js';
 
 /** vioapic_read_indirect(VIOAPIC_REG_VERSION): entries = VIOAPIC_NUM_PINS - 1 = 47, version VIOAPIC_VERSION_ID 0x11. */
 export const XEN_VIOAPIC_VERSION = (47 << 16) | 0x11;
@@ -145,17 +146,26 @@ export class XenVioapic {
   }
 
   /** vioapic_update_EOI: every pin with this vector; a level pin still asserted is re-sent. */
-  updateEOI(vector: number, from: number): void {
+  updateEOI(vector: number, from: number, avoided = false): void {
+    vsDel(this.resentAfterAvoidedEoi, vector);
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) {
       const p = this.redirtbl[i];
       if (!p || p.vector !== vector) continue;
       p.remoteIrr = false;
       if (p.level && !p.masked && p.assertCount > 0) {
         p.remoteIrr = true;
+        if (avoided) vsAdd(this.resentAfterAvoidedEoi, vector);
         this.deliver(p, from);
       }
     }
   }
+
+  /**
+   * Diagnostics: level vectors re-sent by the vioapic_update_EOI of an EOI the guest avoided
+   * through the APIC assist — late, with the entry as it is by then (its destination rewritten,
+   * say), not as it was when the guest EOIed.
+   */
+  readonly resentAfterAvoidedEoi = vecSet();
 
   /**
    * Diagnostics: a level pin of this vector still waits for its EOI (Remote IRR set), so a

@@ -157,6 +157,8 @@ export function vlapicLowestPrio(vm: XenVm, source: number, shorthand: Shorthand
 /** Clear an ISR bit (and the diagnostics that follow it). */
 function isrClear(v: XenVcpu, vector: number): void {
   vsDel(v.vlapic.isr, vector);
+  // Diagnostics: this is the retirement of an EOI the guest avoided earlier (Xen noticed late).
+  v.eoiWasAvoided = vsHas(v.avoided, vector);
   vsDel(v.avoided, vector);
 }
 
@@ -236,7 +238,7 @@ export function vlapicHandleEOI(vm: XenVm, cpu: number, vector: number): void {
     // Diagnostics: bare metal discarded this level message (f1d7aac1e3), so its Remote IRR stays set there.
     if (vsHas(vm.vcpu[cpu]!.acceptedDisabled, vector)) vsAdd(vm.vcpu[cpu]!.levelEoiAfterDisabled, vector);
     vm.sink.step(cpu, 'vioapic_update_EOI');
-    vm.vioapic.updateEOI(vector, cpu);
+    vm.vioapic.updateEOI(vector, cpu, vm.vcpu[cpu]!.eoiWasAvoided);
   }
 }
 
