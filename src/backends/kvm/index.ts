@@ -14,6 +14,7 @@ import { synced_while_l2 } from './sync.js';
 import { CODE, VARIANTS } from './variants.js';
 import { describeEntry, enter, entry_step } from './vcpu_enter_guest.js';
 import { withRates } from '../rates.js';
+import { recalculate_apic_map } from './apic_map.js';
 import { RATES, RATES_SAMPLE } from './rates.js';
 
 const HOOKS: EventHooks = {
@@ -46,6 +47,9 @@ class KvmInstance implements BackendInstance {
       t.nonRoot = true;
       t.pi.ndst = t.id;
       t.ldr = initialAddr(machine.apic, t.id, t.id).ldr;
+    }
+    recalculate_apic_map(this.kvm);
+    for (const t of this.kvm.vcpus) {
       kvm_ioapic_scan_entry(this.kvm, t, t.ioapicHandled);
       vsOr(t.vapic.eoiExit, t.ioapicHandled);
     }
@@ -114,6 +118,8 @@ class KvmInstance implements BackendInstance {
       return t.vapic.recognized ? 'virr-recognized' : 'virr-not-recognized';
     }
     if (vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
+    // Never sent here: the APIC map's fast path left this addressed vCPU out.
+    if (vsHas(t.missedByMap, vector)) return t.missedByMapWhy[vector];
     // Nowhere in the vCPU: a level line the vIOAPIC holds behind a Remote IRR whose EOI it never saw.
     return kvm_ioapic_eoi_lost(this.kvm, vector);
   }
@@ -161,6 +167,7 @@ class KvmInstance implements BackendInstance {
 
 /** Where a pending NMI is held. */
 function nmiStuck(t: KvmVcpu): string | undefined {
+  if (t.nmiMissedWhy && t.nmiQueued === 0 && t.nmiPending === 0 && !t.nmiInjected) return t.nmiMissedWhy;
   if (t.nmiQueued === 0 && t.nmiPending === 0 && !t.nmiInjected && (t.requests & REQ_NMI) === 0) return undefined;
   if (t.blocked) return t.nmiPending > 0 && t.nmiQueued === 0 ? 'nmi-pending-halted-not-runnable' : 'nmi-vcpu-blocked';
   // As for interrupts: refused while nested_run_pending (or behind a re-injection) and not
@@ -193,7 +200,7 @@ export const kvm: Backend = {
   // them are refused as unsupported.
   features: ['ioapic_write', 'ioapic_read', 'int',
     'lapic_read.id', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.version', 'lapic_read.tmcct',
-    'self_ipi', 'lapic_write.svr', 'lapic_write.esr'],
+    'self_ipi', 'lapic_write.svr', 'lapic_write.esr', 'lapic_write.ldr', 'lapic_write.dfr', 'ioapic.logical', 'ipi.dest32'],
   supports(machine: MachineConfig): string | null {
     if (machine.hyperv?.apicAssist) return 'Hyper-V APIC assist is not modelled for KVM';
     if (machine.nested && !machine.nested.exitOnIntr) {
