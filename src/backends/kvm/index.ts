@@ -192,11 +192,14 @@ export const kvm: Backend = {
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
   // Scenario features modeled (src/scenario/features.ts): ioapic.c's redirection-entry writes and reads
   // (ioapic_write_indirect: Remote IRR per version, the re-service of an asserted level line,
-  // KVM_REQ_SCAN_IOAPIC → vcpu_scan_ioapic → the EOI-exit bitmap of the current VMCS); INT n (a
-  // guest-core step: not intercepted); register reads of ID/LVR/LDR/DFR/SVR (virtual-APIC page) and
-  // TMCCT (0: no scenario here starts the timer); the x2APIC SELF_IPI write (self-IPI virtualization,
-  // no exit). Not yet: lapic.c's ID/LDR/DFR/SVR/ESR writes
-  // (kvm_recalculate_apic_map), logical and lowest-priority entries, the timer; scenarios using
+  // KVM_REQ_SCAN_IOAPIC → vcpu_scan_ioapic → the EOI-exit bitmap of the current VMCS), in physical or
+  // logical destination mode; INT n (a guest-core step: not intercepted); register reads of
+  // ID/LVR/LDR/DFR/SVR (virtual-APIC page) and TMCCT (0: no scenario here starts the timer); the
+  // x2APIC SELF_IPI write (self-IPI virtualization, no exit); SVR, ESR, LDR and DFR writes
+  // (kvm_lapic_reg_write after the APIC-write exit; LDR/DFR rebuild the APIC map that routes every
+  // IPI, MSI and I/O APIC message, apic_map.ts); 32-bit x2APIC ICR destinations. Not yet: xAPIC ID
+  // writes (v6.12 inhibits APICv on them, APICV_INHIBIT_REASON_APIC_ID_MODIFIED, and the model has
+  // no non-APICv delivery path), lowest priority, machine.apicIds, the timer, LINT; scenarios using
   // them are refused as unsupported.
   features: ['ioapic_write', 'ioapic_read', 'int',
     'lapic_read.id', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.version', 'lapic_read.tmcct',
