@@ -200,8 +200,106 @@ function map_get_dest(kvm: Kvm, src: number, shorthand: Shorthand, dest: number,
   return out;
 }
 
-/** A fixed or NMI message as kvm_lapic_irq carries it. */
-export interface KvmIrq { vector: number; level: boolean; nmi: boolean; shorthand: Shorthand; dest: number; logical: boolean }
+/** A fixed, lowest-priority or NMI message as kvm_lapic_irq carries it. */
+export interface KvmIrq { vector: number; level: boolean; nmi: boolean; shorthand: Shorthand; dest: number; logical: boolean; lowest?: boolean }
+
+/** Diagnostics tag: a lowest-priority message vector hashing sent to a map slot with no APIC. */
+export const LOWEST_ABSENT = 'lowest-priority-hashed-to-absent-apic';
+
+/** kvm_vector_to_index: the (vector mod n)-th set bit of `bitmap` (find_next_bit from 0). */
+function kvm_vector_to_index(vector: number, n: number, bitmap: number): number {
+  const mod = vector % n;
+  let idx = -1;
+  for (let i = 0; i <= mod; i++) {
+    idx++;
+    while (idx < 32 && !(bitmap & (1 << idx))) idx++;
+  }
+  return idx;
+}
+
+function popcount(x: number): number {
+  let n = 0;
+  for (; x !== 0; x &= x - 1) n++;
+  return n;
+}
+
+/** No vCPU: the message addresses no enabled APIC (r = -1). */
+export const LP_NONE = -1;
+/** Dropped: vector hashing chose a map slot with no APIC (kvm_apic_disabled_lapic_found). */
+export const LP_ABSENT = -2;
+
+/**
+ * The vCPU a lowest-priority message goes to: kvm_apic_map_get_dest_lapic with vector hashing
+ * (kvm_vector_hashing_enabled: the vector_hashing module parameter, default true since 4.7) on
+ * the fast path — the index is taken over the MDA's bits in the cluster, "if (!(*dst)[lowest]) {
+ * kvm_apic_disabled_lapic_found(kvm); *bitmap = 0; }" — and, when the map cannot answer, the slow
+ * path of kvm_irq_delivery_to_apic: the hashed one among the addressed, software-enabled vCPUs.
+ * A physical destination is the one APIC with that ID (no arbitration). Returns a vCPU, LP_NONE
+ * or LP_ABSENT. Vector hashing is the default in every tree modelled (kvm_apic_compare_prio's
+ * arbitration, without it, is not modelled).
+ */
+export function kvm_lowest_prio_target(kvm: Kvm, src: number, irq: KvmIrq): number {
+  const n = kvm.vcpus.length;
+  const dest = irq.dest;
+  if (irq.shorthand === 'none' && !is_broadcast(kvm, dest, src >= 0)) {
+    if (!irq.logical) return dest < n ? dest : LP_NONE;
+    const map = kvm.map;
+    if (map.mode === MODE_X2APIC) {
+      // cluster = &phys_map[offset], mask = dest & 0xffff: max_apic_id is at least 255, so a
+      // cluster of 16 IDs whatever the number of vCPUs.
+      const offset = (dest >>> 16) * 16;
+      const bitmap = offset <= 255 ? dest & 0xffff : 0;
+      if (bitmap === 0) return LP_NONE;
+      const i = offset + kvm_vector_to_index(irq.vector, popcount(bitmap), bitmap);
+      return i < n ? i : LP_ABSENT;
+    }
+    const d = get_logical_dest(map, dest);
+    if (d) {
+      if (d.mask === 0) return LP_NONE;
+      const i = kvm_vector_to_index(irq.vector, popcount(d.mask), d.mask);
+      const v = slot(map, d.base, i);
+      return v >= 0 ? v : LP_ABSENT;
+    }
+  }
+  let cand = 0;
+  for (const t of kvm.vcpus) if (apic_enabled(t) && kvm_apic_match_dest(kvm, t, src, irq.shorthand, dest, irq.logical)) cand |= 1 << t.id;
+  return cand === 0 ? LP_NONE : kvm_vector_to_index(irq.vector, popcount(cand), cand);
+}
+
+/**
+ * What the oracle is told a lowest-priority message chose (ObsSink.arbitrated, before the event is
+ * reported executed): nothing when it addresses no APIC at all (the reference then has nothing to
+ * choose); the target; or, dropped by hashing, −1 (the reference then assumes the lowest-numbered
+ * addressed vCPU, which is marked for whereStuck). In v6.12 a software-disabled APIC is left out
+ * of the map: a dropped message that addressed one is reported as going there (it discards the
+ * message, as KVM's drop does).
+ */
+export function report_lowest_prio(kvm: Kvm, src: number, irq: KvmIrq, target: number): void {
+  const addressed = kvm_match_dest_mask(kvm, src, irq.shorthand, irq.dest, irq.logical);
+  if (addressed === 0) return;
+  if (target === LP_ABSENT) {
+    // An addressed APIC that is software-disabled is a choice bare metal may make, with the same
+    // outcome (discarded): v6.12 leaves it out of the map, so its slot is the empty one.
+    for (const t of kvm.vcpus) {
+      if ((addressed & (1 << t.id)) && !apic_enabled(t)) {
+        kvm.sink.arbitrated?.(t.id);
+        return;
+      }
+    }
+    for (const t of kvm.vcpus) {
+      if (!(addressed & (1 << t.id))) continue;
+      if (!apic_enabled(t)) continue;
+      vsAdd(t.missedByMap, irq.vector);
+      t.missedByMapWhy[irq.vector] = LOWEST_ABSENT;
+    }
+  }
+  if (target === LP_NONE) {
+    // Every addressed APIC is software-disabled: any choice discards it.
+    kvm.sink.arbitrated?.(31 - Math.clz32(addressed & -addressed));
+    return;
+  }
+  kvm.sink.arbitrated?.(target);
+}
 
 /**
  * kvm_irq_delivery_to_apic: kvm_irq_delivery_to_apic_fast through the map, else every vCPU
@@ -210,6 +308,12 @@ export interface KvmIrq { vector: number; level: boolean; nmi: boolean; shorthan
  * for a device); `me` the pCPU the acceptance runs on.
  */
 export function kvm_irq_delivery_to_apic(kvm: Kvm, src: number, irq: KvmIrq, me: number): number {
+  // "kvm: apic: phys broadcast and lowest prio": delivered as fixed, to every APIC.
+  const lowest = irq.lowest === true && !(!irq.logical && irq.dest === 0xff);
+  if (lowest) {
+    const target = kvm_lowest_prio_target(kvm, src, irq);
+    return target >= 0 ? __apic_accept_irq(kvm, kvm.vcpus[target]!, irq.vector, irq.level, irq.nmi, me) : -1;
+  }
   let reach = map_get_dest(kvm, src, irq.shorthand, irq.dest, irq.logical);
   if (reach >= 0 && irq.logical && kvm.map.mode !== MODE_X2APIC) {
     // Diagnostics: an addressed vCPU the v4.x map did not hold (aliased or multi-bit LDR).

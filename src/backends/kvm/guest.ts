@@ -1,7 +1,7 @@
 // Scenario events as KVM sees them: guest instructions under APICv (virtualized or trapping),
 // device interrupts (KVM's irqfd/MSI path or the VT-d IOMMU), the I/O APIC, VM exits.
 import { execCoreInstruction } from '../../apic/guestcpu.js';
-import { kvm_irq_delivery_to_apic, kvm_lapic_write_ldr_dfr, kvm_match_dest_mask } from './apic_map.js';
+import { LP_NONE, kvm_irq_delivery_to_apic, kvm_lapic_write_ldr_dfr, kvm_lowest_prio_target, kvm_match_dest_mask, report_lowest_prio, type KvmIrq } from './apic_map.js';
 import { vsHas } from '../../apic/vecset.js';
 import type { Event } from '../../scenario/types.js';
 import { handle_apic_eoi_induced, handle_halt, reflect_to_l1, vmx_vm_exit } from './exits.js';
@@ -30,10 +30,12 @@ export const VTD_WHILE_DISABLED = 'vtd-posted-while-apic-sw-disabled';
  * routed by kvm_irq_delivery_to_apic.
  */
 function kvm_apic_send_ipi(kvm: Kvm, from: number, ev: Extract<Event, { k: 'ipi' }>): void {
+  kvm_irq_delivery_to_apic(kvm, from, ipi_irq(kvm, ev), from);
+}
+
+function ipi_irq(kvm: Kvm, ev: Extract<Event, { k: 'ipi' }>): KvmIrq {
   const dest = kvm.machine.apic === 'xapic' ? (ev.dest ?? 0) & 0xff : (ev.dest ?? 0) >>> 0;
-  kvm_irq_delivery_to_apic(kvm, from, {
-    vector: ev.vector, level: false, nmi: ev.nmi ?? false, shorthand: ev.shorthand ?? 'none', dest, logical: ev.logical ?? false,
-  }, from);
+  return { vector: ev.vector, level: false, nmi: ev.nmi ?? false, shorthand: ev.shorthand ?? 'none', dest, logical: ev.logical ?? false, lowest: ev.lowest ?? false };
 }
 
 /** An ICR write: self-IPI virtualization in xAPIC mode (SDM 29.1.5), otherwise a VM exit. */
@@ -46,7 +48,10 @@ function guest_ipi(kvm: Kvm, t: KvmVcpu, ev: Extract<Event, { k: 'ipi' }>, index
     hw_evaluate(kvm, t);
     return;
   }
-  // x2APIC: WRMSR to the ICR is intercepted; xAPIC: APIC-write exit (trap-like).
+  // x2APIC: WRMSR to the ICR is intercepted; xAPIC: APIC-write exit (trap-like). A
+  // lowest-priority IPI's choice is a function of the map and the vector (vector hashing), which
+  // the exit does not change: reported before the instruction, as ObsSink.arbitrated asks.
+  if (ev.lowest) { const irq = ipi_irq(kvm, ev); report_lowest_prio(kvm, t.id, irq, kvm_lowest_prio_target(kvm, t.id, irq)); }
   kvm.sink.executed(index);
   vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'wrmsr' : 'apic-write');
   kvm_apic_send_ipi(kvm, t.id, ev);
@@ -217,13 +222,24 @@ function guest_exit(kvm: Kvm, t: KvmVcpu, reason: Extract<Event, { k: 'exit' }>[
 
 /** Device MSI: posted by the IOMMU (VT-d variants, single destination) or through kvm_set_msi. */
 function device_msi(kvm: Kvm, ev: Extract<Event, { k: 'msi' }>, index: number): void {
-  kvm.sink.executed(index);
-  const irq = { vector: ev.vector, level: false, nmi: false, shorthand: 'none' as const, dest: ev.dest, logical: ev.logical ?? false };
+  const irq: KvmIrq = { vector: ev.vector, level: false, nmi: false, shorthand: 'none', dest: ev.dest, logical: ev.logical ?? false, lowest: ev.lowest ?? false };
   // vmx_update_pi_irte keeps an IRTE in posted format only for a single-vCPU destination
-  // (kvm_intr_is_single_vcpu).
+  // (kvm_intr_is_single_vcpu: the fast path's one APIC — for lowest priority the hashed one —
+  // else the only vCPU kvm_apic_match_dest accepts).
   const mask = kvm_match_dest_mask(kvm, -1, 'none', ev.dest, irq.logical);
-  if (kvm.code.vtd && mask !== 0 && (mask & (mask - 1)) === 0) {
-    const t = kvm.vcpus[31 - Math.clz32(mask)]!;
+  const target = irq.lowest ? kvm_lowest_prio_target(kvm, -1, irq) : LP_NONE;
+  let single = -1;
+  if (kvm.code.vtd) {
+    if (target >= 0) single = target;
+    else if (mask !== 0 && (mask & (mask - 1)) === 0) single = 31 - Math.clz32(mask);
+  }
+  if (irq.lowest) {
+    if (single >= 0) kvm.sink.arbitrated?.(single);
+    else report_lowest_prio(kvm, -1, irq, target);
+  }
+  kvm.sink.executed(index);
+  if (single >= 0) {
+    const t = kvm.vcpus[single]!;
     mark_landed_while_disabled(t, ev.vector, VTD_WHILE_DISABLED);
     vtd_post_interrupt(t, ev.vector);
     return;

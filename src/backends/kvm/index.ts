@@ -102,6 +102,9 @@ class KvmInstance implements BackendInstance {
     // Halted with IF = 0: only an NMI could wake it (the oracle lists maskable vectors too
     // once an NMI is deliverable).
     if (t.mpHalted && !t.guest.IF) return 'halted-if0';
+    // Never sent here: the APIC map's fast path left this addressed vCPU out. The instance bare
+    // metal holds is that message's, whatever later copies sit in PIR or VIRR.
+    if (vsHas(t.missedByMap, vector)) return t.missedByMapWhy[vector];
     // The instance bare metal has pending is the oldest: VIRR before a newer posting in PIR.
     // L1's notification consumed by vmcs02 (shared vector): everything in L1's PIR waits on it.
     if (t.pi.on && t.pi.fate === OnFate.ConsumedByL2 && t.nested.guestMode) return FATE_TAGS[OnFate.ConsumedByL2];
@@ -118,8 +121,6 @@ class KvmInstance implements BackendInstance {
       return t.vapic.recognized ? 'virr-recognized' : 'virr-not-recognized';
     }
     if (vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
-    // Never sent here: the APIC map's fast path left this addressed vCPU out.
-    if (vsHas(t.missedByMap, vector)) return t.missedByMapWhy[vector];
     // Nowhere in the vCPU: a level line the vIOAPIC holds behind a Remote IRR whose EOI it never saw.
     return kvm_ioapic_eoi_lost(this.kvm, vector);
   }
@@ -199,11 +200,15 @@ export const kvm: Backend = {
   // (kvm_lapic_reg_write after the APIC-write exit; LDR/DFR rebuild the APIC map that routes every
   // IPI, MSI and I/O APIC message, apic_map.ts); 32-bit x2APIC ICR destinations. Not yet: xAPIC ID
   // writes (v6.12 inhibits APICv on them, APICV_INHIBIT_REASON_APIC_ID_MODIFIED, and the model has
-  // no non-APICv delivery path), lowest priority, machine.apicIds, the timer, LINT; scenarios using
-  // them are refused as unsupported.
+  // no non-APICv delivery path), lowest-priority redirection entries (their re-sends at an EOI or a
+  // redirection write come after the guest instruction is reported executed, where
+  // ObsSink.arbitrated must come before), machine.apicIds (v6.12: APICv inhibited likewise), the
+  // timer, LINT; scenarios using them are refused as unsupported. Lowest-priority IPIs and MSIs:
+  // vector hashing (apic_map.ts kvm_lowest_prio_target).
   features: ['ioapic_write', 'ioapic_read', 'int',
     'lapic_read.id', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.version', 'lapic_read.tmcct',
-    'self_ipi', 'lapic_write.svr', 'lapic_write.esr', 'lapic_write.ldr', 'lapic_write.dfr', 'ioapic.logical', 'ipi.dest32'],
+    'self_ipi', 'lapic_write.svr', 'lapic_write.esr', 'lapic_write.ldr', 'lapic_write.dfr', 'ioapic.logical', 'ipi.dest32',
+    'ipi.lowest', 'msi.lowest'],
   supports(machine: MachineConfig): string | null {
     if (machine.hyperv?.apicAssist) return 'Hyper-V APIC assist is not modelled for KVM';
     if (machine.nested && !machine.nested.exitOnIntr) {

@@ -77,13 +77,11 @@ export function kvm_inject_nmi(t: KvmVcpu): void {
  */
 export function __apic_accept_irq(kvm: Kvm, t: KvmVcpu, vector: number, level: boolean, nmi: boolean, me: number): number {
   if (nmi) {
-    t.nmiMissedWhy = '';
     kvm_inject_nmi(t);
     kvm_vcpu_kick(t, me);
     return 1;
   }
   if (!apic_enabled(t)) return 0;
-  vsDel(t.missedByMap, vector);
   if (level) vsAdd(t.vapic.tmr, vector);
   else vsDel(t.vapic.tmr, vector);
   vmx_deliver_posted_interrupt(kvm, t, vector, me);

@@ -171,7 +171,23 @@ const VTD_SW_DISABLED: CauseDoc[] = ['duplicate', 'spurious', 'read'].map((cls):
     + '[vmx.c/posted_intr.c vmx_pi_update_irte; lapic.c apic_set_spiv @ v4.x and torvalds/linux 000d75b0b186]',
 }));
 
+// Issue 8 (lowest-priority IPIs and MSIs): vector hashing on the map's fast path, every tree from v4.10 to
+// today (docs/findings/kvm-lowest-priority-hashed-to-absent-apic.md).
+const LOWEST_ABSENT_DOC: CauseDoc = {
+  cause: 'stuck:lowest-priority-hashed-to-absent-apic',
+  why: 'A lowest-priority IPI or MSI in logical mode whose MDA names, besides present APICs, bits (flat) or cluster '
+    + 'members (cluster, x2APIC) that no APIC holds. kvm_apic_map_get_dest_lapic with vector hashing (the default: '
+    + 'kvm_vector_hashing_enabled) picks "kvm_vector_to_index(irq->vector, hweight16(*bitmap), bitmap, 16)" over the MDA\'s '
+    + 'bits, not over the APICs present; when that slot is empty it calls kvm_apic_disabled_lapic_found, sets the '
+    + 'bitmap to 0 and returns true, so kvm_irq_delivery_to_apic does not fall back to the slow path and the message '
+    + 'reaches no vCPU. Bare metal delivers a lowest-priority message to one of the APICs it addresses (SDM 10.6.2.4). '
+    + 'With VT-d an MSI whose MDA matches exactly one vCPU is still posted to it (kvm_intr_is_single_vcpu\'s slow '
+    + 'count). [lapic.c kvm_apic_map_get_dest_lapic, kvm_vector_to_index @ v4.10..v4.16 and v6.12 (library copies, and '
+    + 'the 2025 kvm_plane patch mail that still carries it); irq_comm.c kvm_irq_delivery_to_apic]',
+};
+
 const COMMON_DEVIATIONS: CauseDoc[] = [
+  LOWEST_ABSENT_DOC,
   ...SW_DISABLED_DOCS,
   ...EOI_NOT_IN_HANDLED,
   {
