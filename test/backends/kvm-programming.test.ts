@@ -27,6 +27,7 @@ class Recorder implements ObsSink {
   crash(cpu: number, where: string, message: string): void { this.log.push({ k: 'crash', cpu, a: where, b: message }); }
   l1Exit(): void { /* not nested here */ }
   l2Deliver(): void { /* not nested here */ }
+  arbitrated(cpu: number): void { this.log.push({ k: 'arbitrated', a: cpu }); }
   of(k: string, cpu?: number): Rec[] { return this.log.filter((r) => r.k === k && (cpu === undefined || r.cpu === cpu)); }
   deliveries(cpu: number): number[] { return this.of('deliver', cpu).map((r) => r.a as number); }
 }
@@ -415,6 +416,59 @@ describe('ioapic.logical and ipi.dest32', () => {
       const res = runScenario(s, kvm, v);
       if (v.startsWith('v6.12')) expect(res.primary?.signature).toBe(`kvm/${v}:stuck:apic-map-sw-disabled-apic-left-out`);
       else expect(`${v}: ${res.divergences.map((d) => d.signature).join(' ')}`).toBe(`${v}: `);
+    }
+  });
+});
+
+describe('ipi.lowest / msi.lowest: kvm_apic_map_get_dest_lapic with vector hashing', () => {
+  const X4: MachineConfig = { vcpus: 4, apic: 'xapic', ioapic: [] };
+
+  it('the choice is kvm_vector_to_index over the MDA\'s bits (vector mod popcount), reported before the ICR write is executed', () => {
+    for (const v of VARIANTS) {
+      for (const [vector, want] of [[0x50, 1], [0x51, 3], [0x52, 1]] as const) {
+        const { b, r, run } = make(v, X4);
+        run({ k: 'ipi', cpu: 0, vector, dest: 0x0a, logical: true, lowest: true }); // bits 1 and 3
+        expect(r.log.slice(0, 2).map((e) => e.k)).toEqual(['arbitrated', 'executed']);
+        expect(r.of('arbitrated')[0]!.a).toBe(want);
+        expect(b.snapshot(want).extra).toMatch(new RegExp(`^pir=\\{${'0x' + vector.toString(16)}\\}`));
+      }
+    }
+  });
+
+  it('a physical lowest-priority destination is that APIC (no arbitration); the reference agrees', () => {
+    const s: Scenario = { irqdiff: 1, machine: X4, events: [
+      { k: 'ipi', cpu: 0, vector: V, dest: 2, lowest: true }, { k: 'enter', cpu: 0 }, { k: 'pirq', cpu: 2 }, { k: 'step', cpu: 2 },
+      { k: 'msi', dest: 0x0f, vector: 0x61, logical: true, lowest: true }, { k: 'pirq', cpu: 0 }, { k: 'pirq', cpu: 1 }, { k: 'pirq', cpu: 3 },
+      { k: 'step', cpu: 0 }, { k: 'step', cpu: 1 }, { k: 'step', cpu: 3 },
+    ] };
+    for (const v of VARIANTS) {
+      const res = runScenario(s, kvm, v);
+      expect(`${v}: ${res.divergences.map((d) => d.signature).join(' ')}`).toBe(`${v}: `);
+      expect(res.deliveries).toBe(2);
+    }
+  });
+
+  it('an MDA naming a bit no APIC holds: the hash can land there and the message is dropped (corpus/kvm/kvm-lowest-priority-hashed-to-absent-apic.json); with VT-d an MSI matching one vCPU is posted to it', () => {
+    const s = readScenarioFile('corpus/kvm/kvm-lowest-priority-hashed-to-absent-apic.json');
+    for (const v of VARIANTS) expect(runScenario(s, kvm, v).primary?.signature).toBe(`kvm/${v}:stuck:lowest-priority-hashed-to-absent-apic`);
+    const msi: Scenario = { irqdiff: 1, machine: XA, events: [
+      { k: 'msi', dest: 0x06, vector: 0x51, logical: true, lowest: true }, { k: 'pirq', cpu: 1 }, { k: 'step', cpu: 1 },
+    ] };
+    for (const v of VARIANTS) {
+      const res = runScenario(msi, kvm, v);
+      if (v.endsWith('-vtd')) expect(`${v}: ${res.divergences.map((d) => d.signature).join(' ')}`).toBe(`${v}: `);
+      else expect(res.primary?.signature).toBe(`kvm/${v}:stuck:lowest-priority-hashed-to-absent-apic`);
+    }
+  });
+
+  it('the slow path (APICs in flat and cluster models) hashes over the addressed, software-enabled vCPUs', () => {
+    for (const v of VARIANTS) {
+      const { r, run } = make(v, X4);
+      run({ k: 'lapic_write', cpu: 3, reg: 'dfr', value: 0x0fff_ffff }); // mixed models: no optimized map
+      run({ k: 'lapic_write', cpu: 2, reg: 'svr', value: 0x0ff });       // software-disabled: not a candidate
+      run({ k: 'ipi', cpu: 0, vector: 0x51, dest: 0x07, logical: true, lowest: true }); // vCPUs 0, 1, 2
+      // Candidates {0, 1}: 0x51 mod 2 = 1 → the second, vCPU1.
+      expect(r.of('arbitrated').map((e) => e.a)).toEqual([1]);
     }
   });
 });
