@@ -461,6 +461,18 @@ describe('ipi.lowest / msi.lowest: kvm_apic_map_get_dest_lapic with vector hashi
     }
   });
 
+  it('"phys broadcast and lowest prio": kvm_irq_delivery_to_apic sends an xAPIC lowest-priority 0xFF as a fixed broadcast', () => {
+    const s: Scenario = { irqdiff: 1, machine: { vcpus: 3, apic: 'xapic', ioapic: [] }, events: [
+      { k: 'ipi', cpu: 0, vector: 0x51, dest: 0xff, lowest: true }, { k: 'enter', cpu: 0 }, { k: 'pirq', cpu: 1 }, { k: 'pirq', cpu: 2 },
+      { k: 'step', cpu: 0 }, { k: 'step', cpu: 1 }, { k: 'step', cpu: 2 },
+    ] };
+    for (const v of VARIANTS) {
+      const res = runScenario(s, kvm, v);
+      expect(res.deliveries).toBe(3);
+      expect(res.primary?.signature).toBe(`kvm/${v}:spurious:lowest-priority-phys-broadcast-sent-fixed`);
+    }
+  });
+
   it('the slow path (APICs in flat and cluster models) hashes over the addressed, software-enabled vCPUs', () => {
     for (const v of VARIANTS) {
       const { r, run } = make(v, X4);

@@ -203,6 +203,9 @@ function map_get_dest(kvm: Kvm, src: number, shorthand: Shorthand, dest: number,
 /** A fixed, lowest-priority or NMI message as kvm_lapic_irq carries it. */
 export interface KvmIrq { vector: number; level: boolean; nmi: boolean; shorthand: Shorthand; dest: number; logical: boolean; lowest?: boolean }
 
+/** Diagnostics tag: a lowest-priority physical broadcast KVM turned into a fixed broadcast. */
+export const LOWEST_PHYS_BROADCAST = 'lowest-priority-phys-broadcast-sent-fixed';
+
 /** Diagnostics tag: a lowest-priority message vector hashing sent to a map slot with no APIC. */
 export const LOWEST_ABSENT = 'lowest-priority-hashed-to-absent-apic';
 
@@ -277,6 +280,14 @@ export function kvm_lowest_prio_target(kvm: Kvm, src: number, irq: KvmIrq): numb
 export function report_lowest_prio(kvm: Kvm, src: number, irq: KvmIrq, target: number): void {
   const addressed = kvm_match_dest_mask(kvm, src, irq.shorthand, irq.dest, irq.logical);
   if (addressed === 0) return;
+  if (!irq.logical && irq.dest === 0xff) {
+    // "kvm: apic: phys broadcast and lowest prio": sent as fixed to every APIC. Bare metal's choice
+    // is taken to be the lowest-numbered; the others' copies are the extra ones (explain).
+    const first = 31 - Math.clz32(addressed & -addressed);
+    for (const t of kvm.vcpus) if (t.id !== first && (addressed & (1 << t.id))) vsAdd(t.lowestSentFixed, irq.vector);
+    kvm.sink.arbitrated?.(first);
+    return;
+  }
   if (target === LP_ABSENT) {
     // An addressed APIC that is software-disabled is a choice bare metal may make, with the same
     // outcome (discarded): v6.12 leaves it out of the map, so its slot is the empty one.

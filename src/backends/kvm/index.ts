@@ -14,7 +14,7 @@ import { synced_while_l2 } from './sync.js';
 import { CODE, VARIANTS } from './variants.js';
 import { describeEntry, enter, entry_step } from './vcpu_enter_guest.js';
 import { withRates } from '../rates.js';
-import { recalculate_apic_map } from './apic_map.js';
+import { LOWEST_PHYS_BROADCAST, recalculate_apic_map } from './apic_map.js';
 import { RATES, RATES_SAMPLE } from './rates.js';
 
 const HOOKS: EventHooks = {
@@ -132,6 +132,8 @@ class KvmInstance implements BackendInstance {
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vsHas(t.landedWhileDisabled, vector)) {
       return t.landedWhileDisabledWhy[vector];
     }
+    // A lowest-priority physical broadcast KVM sent as fixed to every APIC ("phys broadcast and lowest prio").
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vsHas(t.lowestSentFixed, vector)) return LOWEST_PHYS_BROADCAST;
     // A message bare metal collapsed into the pending instance, still held apart in PIR.
     if (what === 'collapsed' && vector !== 2 && vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
     // An extra pin message also shows as a TMR bit (its trigger mode) where bare metal has none.

@@ -111,6 +111,8 @@ export class KvmVcpu {
    */
   readonly missedByMap = vecSet();
   readonly missedByMapWhy: string[] = new Array<string>(256).fill('');
+  /** Diagnostics (explain): vectors a lowest-priority physical broadcast delivered here as fixed copies. */
+  readonly lowestSentFixed = vecSet();
   /** Diagnostics: the same for an NMI ('' when none was missed). */
   nmiMissedWhy = '';
   constructor(readonly id: number) {

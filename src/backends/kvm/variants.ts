@@ -186,8 +186,20 @@ const LOWEST_ABSENT_DOC: CauseDoc = {
     + 'the 2025 kvm_plane patch mail that still carries it); irq_comm.c kvm_irq_delivery_to_apic]',
 };
 
+/** "kvm: apic: phys broadcast and lowest prio": every tree. Not drawn by the generator (its physical lowest-priority IPIs name a vCPU). */
+const LOWEST_PHYS_BROADCAST_DOCS: CauseDoc[] = ['spurious', 'duplicate', 'read'].map((cls): CauseDoc => ({
+  cause: `${cls}:lowest-priority-phys-broadcast-sent-fixed`,
+  why: 'A lowest-priority message to the xAPIC physical broadcast 0xFF goes to one APIC on bare metal (SDM 10.6.2.4). '
+    + 'kvm_irq_delivery_to_apic turns it into a fixed broadcast ("if (irq->dest_mode == APIC_DEST_PHYSICAL && '
+    + 'irq->dest_id == 0xff && kvm_lowest_prio_delivery(irq)) { printk(\"kvm: apic: phys broadcast and lowest prio\"); '
+    + 'irq->delivery_mode = APIC_DM_FIXED; }"), so every APIC gets a copy; the class is the oracle\'s (spurious or '
+    + 'duplicate at the extra copies\' delivery, read for an IRR read). [irq_comm.c kvm_irq_delivery_to_apic @ v4.x and '
+    + 'v6.x copies in the library]',
+}));
+
 const COMMON_DEVIATIONS: CauseDoc[] = [
   LOWEST_ABSENT_DOC,
+  ...LOWEST_PHYS_BROADCAST_DOCS,
   ...SW_DISABLED_DOCS,
   ...EOI_NOT_IN_HANDLED,
   {
