@@ -12,7 +12,7 @@
 // kvm_recalculate_logical_map (Sean Christopherson's 2023 series, in the library as patch mail:
 // "Disable APIC logical map if logical ID covers multiple MDAs", "... if vCPUs are aliased in
 // logical mode", both "Fixes: 1e08ec4a130e").
-import { vsAdd, vsDel } from '../../apic/vecset.js';
+import { vsAdd } from '../../apic/vecset.js';
 import type { Shorthand } from '../../scenario/types.js';
 import { kvm_make_scan_ioapic_request } from './ioapic.js';
 import { __apic_accept_irq } from './lapic.js';
@@ -360,9 +360,4 @@ function missed_by_map(t: KvmVcpu, vector: number, nmi: boolean, dest: number): 
   }
   vsAdd(t.missedByMap, vector);
   t.missedByMapWhy[vector] = why;
-}
-
-/** Diagnostics: a vector the vCPU accepted no longer waits on a missed message. */
-export function clear_missed(t: KvmVcpu, vector: number): void {
-  vsDel(t.missedByMap, vector);
 }

@@ -191,7 +191,8 @@ export const kvm: Backend = {
   name: 'kvm',
   description: 'Linux KVM, Intel VMX with APICv (virtual-interrupt delivery, posted interrupts): '
     + 'vcpu_enter_guest before/after b95234c84004 (v4.11), the nested fix f27a85c4988d (v4.16) and v6.12; '
-    + 'optional VT-d posting of device MSIs; L1 giving L2 posted interrupts (machine nested.postedIntr).',
+    + 'optional VT-d posting of device MSIs; L1 giving L2 posted interrupts (machine nested.postedIntr); '
+    + 'LDR/DFR writes and the APIC map of each tree, logical and lowest-priority (vector hashing) destinations.',
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
   // Scenario features modeled (src/scenario/features.ts): ioapic.c's redirection-entry writes and reads
   // (ioapic_write_indirect: Remote IRR per version, the re-service of an asserted level line,
