@@ -132,6 +132,9 @@ class KvmInstance implements BackendInstance {
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vsHas(t.landedWhileDisabled, vector)) {
       return t.landedWhileDisabledWhy[vector];
     }
+    // A level message the APIC map's fast path did not send here: TMR shows no level vector where bare
+    // metal's accepted one set it (read before the held vector is judged).
+    if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi') && vector >= 16 && vsHas(t.missedByMap, vector)) return t.missedByMapWhy[vector];
     // A lowest-priority physical broadcast KVM sent as fixed to every APIC ("phys broadcast and lowest prio").
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vsHas(t.lowestSentFixed, vector)) return LOWEST_PHYS_BROADCAST;
     // A message bare metal collapsed into the pending instance, still held apart in PIR.

@@ -301,6 +301,12 @@ const APIC_MAP_V4: CauseDoc[] = [
       + '"KVM: x86: Disable APIC logical map if vCPUs are aliased in logical mode" ("overwriting existing map entries can '
       + 'result in missed IPIs", Fixes: 1e08ec4a130e; clean on kvm/v6.12). [lapic.c recalculate_apic_map @ v4.10..v4.16]',
   },
+  ...['multiple-bits', 'aliased'].map((shape): CauseDoc => ({
+    cause: `read:apic-map-logical-id-${shape}`,
+    why: `stuck:apic-map-logical-id-${shape} seen first by a TMR read: a level message (logical I/O APIC entry) the map did `
+      + 'not send to this vCPU leaves its TMR clear where bare metal\'s accepted message set it. Found by the guided soak. '
+      + `[see stuck:apic-map-logical-id-${shape}]`,
+  })),
 ];
 
 // Issue 8: today's logical map leaves software-disabled APICs out (docs/findings/kvm-logical-nmi-to-sw-disabled-apic.md).
