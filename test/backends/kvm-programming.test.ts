@@ -315,6 +315,19 @@ describe('lapic_write.ldr / .dfr: kvm_lapic_reg_write, the APIC map, KVM_REQ_SCA
     }
   });
 
+  it('v4.x: a logical level entry the map misses: a TMR read before the drain is filed under the same cause (read:apic-map-logical-id-multiple-bits)', () => {
+    const machine: MachineConfig = { vcpus: 1, apic: 'xapic', ioapic: [{ pin: 0, vector: 0x20, dest: 0x02, trigger: 'level', masked: false, logical: true }] };
+    const s: Scenario = { irqdiff: 1, machine, events: [
+      { k: 'cli', cpu: 0 }, { k: 'lapic_write', cpu: 0, reg: 'ldr', value: 0xc300_0000 }, { k: 'enter', cpu: 0 },
+      { k: 'ioapic', pin: 0, op: 'assert' }, { k: 'read', cpu: 0, reg: 'tmr' },
+    ] };
+    for (const v of VARIANTS) {
+      const res = runScenario(s, kvm, v);
+      if (v.startsWith('v6.12')) expect(`${v}: ${res.divergences.map((d) => d.signature).join(' ')}`).toBe(`${v}: `);
+      else expect(res.primary?.signature).toBe(`kvm/${v}:read:apic-map-logical-id-multiple-bits`);
+    }
+  });
+
   it('v4.x: two APICs with the same logical bit share one map slot (the higher vCPU wins): the other misses the MSI', () => {
     for (const v of VARIANTS.filter((n) => !n.startsWith('v6.12'))) {
       const res = runScenario(aliased, kvm, v);
