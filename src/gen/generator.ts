@@ -138,7 +138,7 @@ const enum K {
 
 /** The backend's features the generator asks about, looked up once per interleaving. */
 interface Feats {
-  lint: boolean; time: boolean; msiLowest: boolean; svr: boolean; esr: boolean; idLdrDfr: boolean;
+  lint: boolean; time: boolean; msiLowest: boolean; svr: boolean; esr: boolean; ldrDfr: boolean; lapicId: boolean;
   lvtTimer: boolean; tscDeadline: boolean; int: boolean; selfIpi: boolean; ipiLowest: boolean; ipiDest32: boolean;
   ioapicWrite: boolean; ioapicRead: boolean; ioapicLogical: boolean; ioapicLowest: boolean; apicIds: boolean;
   /** The local APIC registers the backend declares readable, per APIC mode (DFR does not exist in x2APIC mode). */
@@ -149,7 +149,8 @@ function featsOf(be: Backend): Feats {
   const has = (f: Parameters<typeof hasFeature>[1]) => hasFeature(be, f);
   return {
     lint: has('lvt_lint'), time: has('time'), msiLowest: has('msi.lowest'), svr: has('lapic_write.svr'), esr: has('lapic_write.esr'),
-    idLdrDfr: has('lapic_write.id') && has('lapic_write.ldr') && has('lapic_write.dfr'),
+    // LDR and DFR are drawn together, with ID writes among them when the backend declares those too.
+    ldrDfr: has('lapic_write.ldr') && has('lapic_write.dfr'), lapicId: has('lapic_write.id'),
     lvtTimer: has('lvt_timer'), tscDeadline: has('tsc_deadline'), int: has('int'), selfIpi: has('self_ipi'), ipiLowest: has('ipi.lowest'),
     ipiDest32: has('ipi.dest32'), ioapicWrite: has('ioapic_write'), ioapicRead: has('ioapic_read'), ioapicLogical: has('ioapic.logical'),
     ioapicLowest: has('ioapic.lowest'), apicIds: has('machine.apicIds'),
@@ -284,7 +285,7 @@ class Gen {
     // Software disable is rare and short-lived: re-enable is likelier once disabled (makeEvent).
     if (f.svr) this.row(K.Svr, cpu, 1);
     if (f.esr) this.row(K.Esr, cpu, 0.5);
-    if (!x2 && f.idLdrDfr) this.row(K.IdLdrDfr, cpu, 1);
+    if (!x2 && f.ldrDfr) this.row(K.IdLdrDfr, cpu, 1);
     if ((this.x2 ? f.readX2 : f.readX).length > 0) this.row(K.LapicRead, cpu, 0.5);
     if (f.lvtTimer) this.row(K.LvtTimer, cpu, 1.5);
     if (f.lint) this.row(K.LvtLint, cpu, 1);
@@ -356,7 +357,8 @@ class Gen {
       case K.Esr: return { k: 'lapic_write', cpu, reg: 'esr', value: 0 };
       case K.IdLdrDfr: {
         const r = rng();
-        if (r < 0.3) return { k: 'lapic_write', cpu, reg: 'id', value: (Math.floor(rng() * 12) << 24) >>> 0 };
+        // Without lapic_write.id the same draw becomes an LDR write (a backend that declares all three keeps its stream).
+        if (r < 0.3 && f.lapicId) return { k: 'lapic_write', cpu, reg: 'id', value: (Math.floor(rng() * 12) << 24) >>> 0 };
         if (r < 0.8) return { k: 'lapic_write', cpu, reg: 'ldr', value: (Math.floor(rng() * 256) << 24) >>> 0 };
         return { k: 'lapic_write', cpu, reg: 'dfr', value: chance(rng, 0.5) ? 0xffffffff : 0x0fffffff };
       }

@@ -27,6 +27,7 @@ class Recorder implements ObsSink {
   crash(cpu: number, where: string, message: string): void { this.log.push({ k: 'crash', cpu, a: where, b: message }); }
   l1Exit(): void { /* not nested here */ }
   l2Deliver(): void { /* not nested here */ }
+  arbitrated(cpu: number): void { this.log.push({ k: 'arbitrated', a: cpu }); }
   of(k: string, cpu?: number): Rec[] { return this.log.filter((r) => r.k === k && (cpu === undefined || r.cpu === cpu)); }
   deliveries(cpu: number): number[] { return this.of('deliver', cpu).map((r) => r.a as number); }
 }
@@ -264,6 +265,236 @@ describe('corpus/kut scenarios the new features make runnable on kvm', () => {
   it('kut-apic-existence is clean on every variant', () => {
     const s = readScenarioFile('corpus/kut/kut-apic-existence.json');
     for (const v of VARIANTS) expect(`${v}: ${clean(s, v).join(' ')}`).toBe(`${v}: `);
+  });
+
+  // LDR/DFR writes, logical redirection entries and 32-bit x2APIC destinations: the kvm-unit-tests
+  // that use them deliver where bare metal does (their LDRs are one bit each, no aliasing).
+  it('kut-apic-logical-ipi-xapic, kut-ioapic-logical-destination, kut-apic-physical-broadcast-x2apic are clean on every variant', () => {
+    for (const f of ['kut-apic-logical-ipi-xapic', 'kut-ioapic-logical-destination', 'kut-apic-physical-broadcast-x2apic']) {
+      const s = readScenarioFile(`corpus/kut/${f}.json`);
+      for (const v of VARIANTS) expect(`${f} ${v}: ${clean(s, v).join(' ')}`).toBe(`${f} ${v}: `);
+    }
+  });
+});
+
+describe('lapic_write.ldr / .dfr: kvm_lapic_reg_write, the APIC map, KVM_REQ_SCAN_IOAPIC', () => {
+  it('an LDR or DFR write exits (trap-like APIC-write), is stored as kvm_apic_set_ldr / the DFR case store it, and makes KVM_REQ_SCAN_IOAPIC for every vCPU', () => {
+    for (const v of VARIANTS) {
+      const { b, r, run } = make(v, XA);
+      run({ k: 'lapic_write', cpu: 0, reg: 'ldr', value: 0x0512_3456 });
+      expect(r.of('vmexit', 0).map((e) => e.a)).toEqual(['apic-write']);
+      expect(b.snapshot(0).extra).toMatch(/req=4 /);
+      expect(b.snapshot(1).extra).toMatch(/req=4 /);        // the map rebuild ends with kvm_make_scan_ioapic_request
+      run({ k: 'enter', cpu: 0 });
+      expect(r.of('step', 0).map((e) => e.a)).toContain('vcpu_scan_ioapic');
+      run({ k: 'lapic_write', cpu: 0, reg: 'dfr', value: 0x0000_0000 });
+      run({ k: 'enter', cpu: 0 });
+      run({ k: 'lapic_read', cpu: 0, reg: 'ldr' });
+      run({ k: 'lapic_read', cpu: 0, reg: 'dfr' });
+      // APIC_LDR_MASK keeps bits 31:24; the DFR case stores val | 0x0FFFFFFF.
+      expect(r.of('read', 0).map((e) => e.b)).toEqual([0x0500_0000, 0x0fff_ffff]);
+    }
+  });
+
+  const multiBit: Scenario = { irqdiff: 1, machine: XA, events: [
+    { k: 'lapic_write', cpu: 0, reg: 'ldr', value: 0x0300_0000 }, { k: 'enter', cpu: 0 },
+    { k: 'ipi', cpu: 1, vector: V, dest: 0x02, logical: true }, { k: 'enter', cpu: 1 }, { k: 'pirq', cpu: 0 }, { k: 'step', cpu: 0 },
+  ] };
+  const aliased: Scenario = { irqdiff: 1, machine: XA, events: [
+    { k: 'lapic_write', cpu: 0, reg: 'ldr', value: 0x0400_0000 }, { k: 'enter', cpu: 0 },
+    { k: 'lapic_write', cpu: 1, reg: 'ldr', value: 0x0400_0000 }, { k: 'enter', cpu: 1 },
+    { k: 'msi', dest: 0x04, vector: V, logical: true }, { k: 'pirq', cpu: 0 }, { k: 'pirq', cpu: 1 }, { k: 'step', cpu: 0 }, { k: 'step', cpu: 1 },
+  ] };
+
+  it('v4.x: recalculate_apic_map keeps the lowest LDR bit only, so an MDA naming another of its bits misses the vCPU (SDM 10.6.2.2: MDA & LDR != 0)', () => {
+    const { b, run } = make('v4.16', XA);
+    for (const ev of multiBit.events) run(ev);
+    expect(b.snapshot(0).irr).toEqual(new Uint32Array(8));
+    for (const v of VARIANTS.filter((n) => !n.startsWith('v6.12'))) {
+      expect(runScenario(multiBit, kvm, v).primary?.signature).toBe(`kvm/${v}:stuck:apic-map-logical-id-multiple-bits`);
+    }
+  });
+
+  it('v4.x: a logical level entry the map misses: a TMR read before the drain is filed under the same cause (read:apic-map-logical-id-multiple-bits)', () => {
+    const machine: MachineConfig = { vcpus: 1, apic: 'xapic', ioapic: [{ pin: 0, vector: 0x20, dest: 0x02, trigger: 'level', masked: false, logical: true }] };
+    const s: Scenario = { irqdiff: 1, machine, events: [
+      { k: 'cli', cpu: 0 }, { k: 'lapic_write', cpu: 0, reg: 'ldr', value: 0xc300_0000 }, { k: 'enter', cpu: 0 },
+      { k: 'ioapic', pin: 0, op: 'assert' }, { k: 'read', cpu: 0, reg: 'tmr' },
+    ] };
+    for (const v of VARIANTS) {
+      const res = runScenario(s, kvm, v);
+      if (v.startsWith('v6.12')) expect(`${v}: ${res.divergences.map((d) => d.signature).join(' ')}`).toBe(`${v}: `);
+      else expect(res.primary?.signature).toBe(`kvm/${v}:read:apic-map-logical-id-multiple-bits`);
+    }
+  });
+
+  it('v4.x: two APICs with the same logical bit share one map slot (the higher vCPU wins): the other misses the MSI', () => {
+    for (const v of VARIANTS.filter((n) => !n.startsWith('v6.12'))) {
+      const res = runScenario(aliased, kvm, v);
+      expect(res.primary?.signature).toBe(`kvm/${v}:stuck:apic-map-logical-id-aliased`);
+      expect(res.primary?.message).toMatch(/vCPU0/);
+    }
+  });
+
+  it('v6.12: an aliased or multi-bit logical ID disables the logical map (2bf934aadcac, 2970052481b9): the slow path matches every APIC, clean', () => {
+    for (const v of ['v6.12', 'v6.12-vtd']) {
+      expect(clean(multiBit, v)).toEqual([]);
+      expect(clean(aliased, v)).toEqual([]);
+    }
+    // Flat and cluster models at once: the map is disabled too, each APIC matches under its own DFR.
+    const mixed: Scenario = { irqdiff: 1, machine: XA, events: [
+      { k: 'lapic_write', cpu: 1, reg: 'dfr', value: 0x0fff_ffff }, { k: 'enter', cpu: 1 },
+      { k: 'lapic_write', cpu: 1, reg: 'ldr', value: 0x1100_0000 }, { k: 'enter', cpu: 1 },
+      { k: 'ipi', cpu: 0, vector: V, dest: 0x11, logical: true }, { k: 'enter', cpu: 0 }, { k: 'pirq', cpu: 1 }, { k: 'step', cpu: 1 },
+      { k: 'pirq', cpu: 0 }, { k: 'step', cpu: 0 },
+    ] };
+    for (const v of VARIANTS) {
+      const res = runScenario(mixed, kvm, v);
+      expect(`${v}: ${res.divergences.map((d) => d.signature).join(' ')}`).toBe(`${v}: `);
+      expect(res.deliveries).toBe(2); // vCPU1 in cluster 1 bit 0, vCPU0 flat bit 0
+    }
+  });
+
+  it('a level logical entry that the writer\'s LDR write makes it a destination of: its own KVM_REQ_SCAN_IOAPIC is handled before its next entry, so its EOI exits and the line is sent again (unlike bhyve\'s TMR, docs/findings/bhyve-tmr-stale-after-ldr-write.md)', () => {
+    const machine: MachineConfig = { vcpus: 2, apic: 'xapic', ioapic: [{ pin: 0, vector: 0x40, dest: 0x02, trigger: 'level', masked: false, logical: true }] };
+    const s: Scenario = { irqdiff: 1, machine, events: [
+      { k: 'lapic_write', cpu: 0, reg: 'ldr', value: 0x0200_0000 }, { k: 'lapic_write', cpu: 1, reg: 'ldr', value: 0x0400_0000 },
+      { k: 'ioapic', pin: 0, op: 'assert' }, { k: 'enter', cpu: 0 }, { k: 'eoi', cpu: 0 }, { k: 'iret', cpu: 0 },
+      { k: 'ioapic', pin: 0, op: 'deassert' }, { k: 'enter', cpu: 0 }, { k: 'eoi', cpu: 0 }, { k: 'iret', cpu: 0 },
+    ] };
+    for (const v of VARIANTS) {
+      const { b, r, run } = make(v, machine);
+      for (const ev of s.events.slice(0, 4)) run(ev);
+      expect(r.of('step', 0).map((e) => e.a)).toContain('vcpu_scan_ioapic');
+      run(s.events[4]!);
+      expect(r.of('vmexit', 0).map((e) => e.a)).toContain('eoi-induced'); // EOI-exit bitmap has 0x40
+      expect(b.where(0)).toBe('hv');
+      const res = runScenario(s, kvm, v);
+      expect(`${v}: ${res.divergences.map((d) => d.signature).join(' ')}`).toBe(`${v}: `);
+      expect(res.deliveries).toBe(2);
+    }
+  });
+});
+
+describe('ioapic.logical and ipi.dest32', () => {
+  it('a logical redirection entry: bit 11 reads back, kvm_ioapic_scan_entry matches it by LDR (EOI-exit bitmap of the vCPU it addresses)', () => {
+    const machine: MachineConfig = { vcpus: 2, apic: 'xapic', ioapic: [{ pin: 0, vector: 0x40, dest: 0x02, trigger: 'level', masked: false, logical: true }] };
+    for (const v of VARIANTS) {
+      const { r, run } = make(v, machine);
+      run({ k: 'ioapic_read', cpu: 0, reg: 'redir-lo', pin: 0 });
+      expect(r.of('read', 0)[0]!.b).toBe(0x40 | 1 << 11 | 1 << 15);
+      run({ k: 'ioapic', pin: 0, op: 'assert' });
+      run({ k: 'pirq', cpu: 1 });
+      run({ k: 'eoi', cpu: 1 });
+      expect(r.of('vmexit', 1).map((e) => e.a)).toEqual(['eoi-induced']);
+      expect(r.deliveries(0)).toEqual([]);
+    }
+  });
+
+  it('v6.12 kvm_make_scan_ioapic_request_mask: each dword write asks the vCPUs of the destination it sees; the high dword first covers the old physical one', () => {
+    const machine: MachineConfig = { vcpus: 3, apic: 'xapic', ioapic: [{ pin: 0, vector: 0x40, dest: 2, trigger: 'level', masked: false }] };
+    const w: Event = { k: 'ioapic_write', cpu: 0, pin: 0, vector: 0x40, dest: 0x02, trigger: 'level', masked: false, logical: true };
+    const v612 = make('v6.12', machine);
+    v612.run(w);
+    // High dword (still physical): vCPU2. Low dword (now logical 0x02): vCPU1, and the old
+    // destination read in the *new* mode ("kvm_lapic_irq_dest_mode(!!e->fields.dest_mode)"):
+    // vCPU1 again. The writer, vCPU0, is addressed by neither.
+    expect([0, 1, 2].map((c) => /req=4 /.test(v612.b.snapshot(c).extra!))).toEqual([false, true, true]);
+    const v416 = make('v4.16', machine);
+    v416.run(w);
+    expect([0, 1, 2].map((c) => /req=4 /.test(v416.b.snapshot(c).extra!))).toEqual([true, true, true]); // every vCPU
+  });
+
+  it('x2APIC 32-bit destinations: 0xFFFFFFFF reaches every vCPU, cluster 1 and IDs above the map none; the reference agrees', () => {
+    const X3: MachineConfig = { vcpus: 3, apic: 'x2apic', ioapic: [] };
+    for (const v of VARIANTS) {
+      const { b, run } = make(v, X3);
+      run({ k: 'ipi', cpu: 0, vector: V, dest: 0xffff_ffff });
+      expect([1, 2].map((c) => b.snapshot(c).extra!.startsWith(`pir={0x50}`))).toEqual([true, true]);
+      const s: Scenario = { irqdiff: 1, machine: X3, events: [
+        { k: 'ipi', cpu: 0, vector: V, dest: 0xffff_ffff, logical: true }, { k: 'enter', cpu: 0 },
+        { k: 'ipi', cpu: 0, vector: 0x60, dest: 0x0001_0001, logical: true }, { k: 'enter', cpu: 0 },
+        { k: 'ipi', cpu: 0, vector: 0x70, dest: 0x100 }, { k: 'enter', cpu: 0 },
+        { k: 'ipi', cpu: 0, vector: 0x80, dest: 0x0000_0006, logical: true }, { k: 'enter', cpu: 0 },
+        { k: 'pirq', cpu: 1 }, { k: 'pirq', cpu: 2 }, { k: 'step', cpu: 0 }, { k: 'step', cpu: 1 }, { k: 'step', cpu: 2 },
+      ] };
+      const res = runScenario(s, kvm, v);
+      expect(`${v}: ${res.divergences.map((d) => d.signature).join(' ')}`).toBe(`${v}: `);
+    }
+  });
+
+  it('v6.12: an NMI in logical mode to a software-disabled APIC is lost (kvm_recalculate_logical_map leaves it out; SDM 10.4.7.2 accepts NMIs); v4.x delivers it', () => {
+    const s = readScenarioFile('corpus/kvm/kvm-logical-nmi-to-sw-disabled-apic.json');
+    for (const v of VARIANTS) {
+      const res = runScenario(s, kvm, v);
+      if (v.startsWith('v6.12')) expect(res.primary?.signature).toBe(`kvm/${v}:stuck:apic-map-sw-disabled-apic-left-out`);
+      else expect(`${v}: ${res.divergences.map((d) => d.signature).join(' ')}`).toBe(`${v}: `);
+    }
+  });
+});
+
+describe('ipi.lowest / msi.lowest: kvm_apic_map_get_dest_lapic with vector hashing', () => {
+  const X4: MachineConfig = { vcpus: 4, apic: 'xapic', ioapic: [] };
+
+  it('the choice is kvm_vector_to_index over the MDA\'s bits (vector mod popcount), reported before the ICR write is executed', () => {
+    for (const v of VARIANTS) {
+      for (const [vector, want] of [[0x50, 1], [0x51, 3], [0x52, 1]] as const) {
+        const { b, r, run } = make(v, X4);
+        run({ k: 'ipi', cpu: 0, vector, dest: 0x0a, logical: true, lowest: true }); // bits 1 and 3
+        expect(r.log.slice(0, 2).map((e) => e.k)).toEqual(['arbitrated', 'executed']);
+        expect(r.of('arbitrated')[0]!.a).toBe(want);
+        expect(b.snapshot(want).extra).toMatch(new RegExp(`^pir=\\{${'0x' + vector.toString(16)}\\}`));
+      }
+    }
+  });
+
+  it('a physical lowest-priority destination is that APIC (no arbitration); the reference agrees', () => {
+    const s: Scenario = { irqdiff: 1, machine: X4, events: [
+      { k: 'ipi', cpu: 0, vector: V, dest: 2, lowest: true }, { k: 'enter', cpu: 0 }, { k: 'pirq', cpu: 2 }, { k: 'step', cpu: 2 },
+      { k: 'msi', dest: 0x0f, vector: 0x61, logical: true, lowest: true }, { k: 'pirq', cpu: 0 }, { k: 'pirq', cpu: 1 }, { k: 'pirq', cpu: 3 },
+      { k: 'step', cpu: 0 }, { k: 'step', cpu: 1 }, { k: 'step', cpu: 3 },
+    ] };
+    for (const v of VARIANTS) {
+      const res = runScenario(s, kvm, v);
+      expect(`${v}: ${res.divergences.map((d) => d.signature).join(' ')}`).toBe(`${v}: `);
+      expect(res.deliveries).toBe(2);
+    }
+  });
+
+  it('an MDA naming a bit no APIC holds: the hash can land there and the message is dropped (corpus/kvm/kvm-lowest-priority-hashed-to-absent-apic.json); with VT-d an MSI matching one vCPU is posted to it', () => {
+    const s = readScenarioFile('corpus/kvm/kvm-lowest-priority-hashed-to-absent-apic.json');
+    for (const v of VARIANTS) expect(runScenario(s, kvm, v).primary?.signature).toBe(`kvm/${v}:stuck:lowest-priority-hashed-to-absent-apic`);
+    const msi: Scenario = { irqdiff: 1, machine: XA, events: [
+      { k: 'msi', dest: 0x06, vector: 0x51, logical: true, lowest: true }, { k: 'pirq', cpu: 1 }, { k: 'step', cpu: 1 },
+    ] };
+    for (const v of VARIANTS) {
+      const res = runScenario(msi, kvm, v);
+      if (v.endsWith('-vtd')) expect(`${v}: ${res.divergences.map((d) => d.signature).join(' ')}`).toBe(`${v}: `);
+      else expect(res.primary?.signature).toBe(`kvm/${v}:stuck:lowest-priority-hashed-to-absent-apic`);
+    }
+  });
+
+  it('"phys broadcast and lowest prio": kvm_irq_delivery_to_apic sends an xAPIC lowest-priority 0xFF as a fixed broadcast', () => {
+    const s: Scenario = { irqdiff: 1, machine: { vcpus: 3, apic: 'xapic', ioapic: [] }, events: [
+      { k: 'ipi', cpu: 0, vector: 0x51, dest: 0xff, lowest: true }, { k: 'enter', cpu: 0 }, { k: 'pirq', cpu: 1 }, { k: 'pirq', cpu: 2 },
+      { k: 'step', cpu: 0 }, { k: 'step', cpu: 1 }, { k: 'step', cpu: 2 },
+    ] };
+    for (const v of VARIANTS) {
+      const res = runScenario(s, kvm, v);
+      expect(res.deliveries).toBe(3);
+      expect(res.primary?.signature).toBe(`kvm/${v}:spurious:lowest-priority-phys-broadcast-sent-fixed`);
+    }
+  });
+
+  it('the slow path (APICs in flat and cluster models) hashes over the addressed, software-enabled vCPUs', () => {
+    for (const v of VARIANTS) {
+      const { r, run } = make(v, X4);
+      run({ k: 'lapic_write', cpu: 3, reg: 'dfr', value: 0x0fff_ffff }); // mixed models: no optimized map
+      run({ k: 'lapic_write', cpu: 2, reg: 'svr', value: 0x0ff });       // software-disabled: not a candidate
+      run({ k: 'ipi', cpu: 0, vector: 0x51, dest: 0x07, logical: true, lowest: true }); // vCPUs 0, 1, 2
+      // Candidates {0, 1}: 0x51 mod 2 = 1 → the second, vCPU1.
+      expect(r.of('arbitrated').map((e) => e.a)).toEqual([1]);
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 // Scenario events as KVM sees them: guest instructions under APICv (virtualized or trapping),
 // device interrupts (KVM's irqfd/MSI path or the VT-d IOMMU), the I/O APIC, VM exits.
 import { execCoreInstruction } from '../../apic/guestcpu.js';
-import { resolveDest } from '../../apic/dest.js';
+import { LP_NONE, kvm_irq_delivery_to_apic, kvm_lapic_write_ldr_dfr, kvm_lowest_prio_target, kvm_match_dest_mask, report_lowest_prio, type KvmIrq } from './apic_map.js';
 import { vsHas } from '../../apic/vecset.js';
 import type { Event } from '../../scenario/types.js';
 import { handle_apic_eoi_induced, handle_halt, reflect_to_l1, vmx_vm_exit } from './exits.js';
@@ -24,13 +24,18 @@ type GuestEvent = Extract<Event, { cpu: number }>;
 export const SELF_IPI_WHILE_DISABLED = 'self-ipi-virtualized-while-apic-sw-disabled';
 export const VTD_WHILE_DISABLED = 'vtd-posted-while-apic-sw-disabled';
 
-/** kvm_apic_send_ipi (ICR write emulated in L0 after the exit). */
+/**
+ * kvm_apic_send_ipi (ICR write emulated in L0 after the exit): the destination is ICR[63:56] in
+ * xAPIC mode, the whole high dword in x2APIC mode (32-bit destinations, 0xFFFFFFFF broadcast),
+ * routed by kvm_irq_delivery_to_apic.
+ */
 function kvm_apic_send_ipi(kvm: Kvm, from: number, ev: Extract<Event, { k: 'ipi' }>): void {
-  const m = kvm.machine;
-  const mask = resolveDest(m.apic, m.vcpus, from, ev.shorthand ?? 'none', ev.logical ?? false, ev.dest ?? 0);
-  for (let i = 0; i < kvm.vcpus.length; i++) {
-    if (mask & (1 << i)) __apic_accept_irq(kvm, kvm.vcpus[i]!, ev.vector, false, ev.nmi ?? false, from);
-  }
+  kvm_irq_delivery_to_apic(kvm, from, ipi_irq(kvm, ev), from);
+}
+
+function ipi_irq(kvm: Kvm, ev: Extract<Event, { k: 'ipi' }>): KvmIrq {
+  const dest = kvm.machine.apic === 'xapic' ? (ev.dest ?? 0) & 0xff : (ev.dest ?? 0) >>> 0;
+  return { vector: ev.vector, level: false, nmi: ev.nmi ?? false, shorthand: ev.shorthand ?? 'none', dest, logical: ev.logical ?? false, lowest: ev.lowest ?? false };
 }
 
 /** An ICR write: self-IPI virtualization in xAPIC mode (SDM 29.1.5), otherwise a VM exit. */
@@ -43,7 +48,10 @@ function guest_ipi(kvm: Kvm, t: KvmVcpu, ev: Extract<Event, { k: 'ipi' }>, index
     hw_evaluate(kvm, t);
     return;
   }
-  // x2APIC: WRMSR to the ICR is intercepted; xAPIC: APIC-write exit (trap-like).
+  // x2APIC: WRMSR to the ICR is intercepted; xAPIC: APIC-write exit (trap-like). A
+  // lowest-priority IPI's choice is a function of the map and the vector (vector hashing), which
+  // the exit does not change: reported before the instruction, as ObsSink.arbitrated asks.
+  if (ev.lowest) { const irq = ipi_irq(kvm, ev); report_lowest_prio(kvm, t.id, irq, kvm_lowest_prio_target(kvm, t.id, irq)); }
   kvm.sink.executed(index);
   vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'wrmsr' : 'apic-write');
   kvm_apic_send_ipi(kvm, t.id, ev);
@@ -108,7 +116,7 @@ function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number):
       // MMIO to the I/O APIC page: an EPT-misconfig exit, then ioapic_mmio_write in L0.
       sink.executed(index);
       vmx_vm_exit(kvm, t, 'ept-misconfig');
-      kvm_ioapic_guest_write(kvm, ev.pin, { vector: ev.vector, dest: ev.dest, level: ev.trigger === 'level', masked: ev.masked });
+      kvm_ioapic_guest_write(kvm, ev.pin, { vector: ev.vector, dest: ev.dest, level: ev.trigger === 'level', masked: ev.masked, logical: ev.logical ?? false });
       return;
     case 'ioapic_read': {
       const reg = ev.reg === 'id' ? 'ioapic-id' : ev.reg === 'version' ? 'ioapic-version' : ev.reg;
@@ -159,6 +167,9 @@ function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number):
       sink.executed(index);
       vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'wrmsr' : 'apic-write');
       if (ev.reg === 'svr') kvm_lapic_write_spiv(kvm, t, ev.value);
+      // APIC_LDR / APIC_DFR (xAPIC only): kvm_apic_set_ldr / the DFR store, the map rebuild and
+      // KVM_REQ_SCAN_IOAPIC to every vCPU (apic_map.ts).
+      else if (ev.reg === 'ldr' || ev.reg === 'dfr') kvm_lapic_write_ldr_dfr(kvm, t, ev.reg, ev.value);
       return;
     case 'int':
       // INT n is a software interrupt, not an exception: the exception bitmap (SDM 25.2; KVM's
@@ -211,19 +222,30 @@ function guest_exit(kvm: Kvm, t: KvmVcpu, reason: Extract<Event, { k: 'exit' }>[
 
 /** Device MSI: posted by the IOMMU (VT-d variants, single destination) or through kvm_set_msi. */
 function device_msi(kvm: Kvm, ev: Extract<Event, { k: 'msi' }>, index: number): void {
-  const m = kvm.machine;
+  const irq: KvmIrq = { vector: ev.vector, level: false, nmi: false, shorthand: 'none', dest: ev.dest, logical: ev.logical ?? false, lowest: ev.lowest ?? false };
+  // vmx_update_pi_irte keeps an IRTE in posted format only for a single-vCPU destination
+  // (kvm_intr_is_single_vcpu: the fast path's one APIC — for lowest priority the hashed one —
+  // else the only vCPU kvm_apic_match_dest accepts).
+  const mask = kvm_match_dest_mask(kvm, -1, 'none', ev.dest, irq.logical);
+  const target = irq.lowest ? kvm_lowest_prio_target(kvm, -1, irq) : LP_NONE;
+  let single = -1;
+  if (kvm.code.vtd) {
+    if (target >= 0) single = target;
+    else if (mask !== 0 && (mask & (mask - 1)) === 0) single = 31 - Math.clz32(mask);
+  }
+  if (irq.lowest) {
+    if (single >= 0) kvm.sink.arbitrated?.(single);
+    else report_lowest_prio(kvm, -1, irq, target);
+  }
   kvm.sink.executed(index);
-  const mask = resolveDest(m.apic, m.vcpus, 0, 'none', ev.logical ?? false, ev.dest);
-  // vmx_update_pi_irte keeps an IRTE in posted format only for a single-vCPU destination.
-  if (kvm.code.vtd && mask !== 0 && (mask & (mask - 1)) === 0) {
-    const t = kvm.vcpus[31 - Math.clz32(mask)]!;
+  if (single >= 0) {
+    const t = kvm.vcpus[single]!;
     mark_landed_while_disabled(t, ev.vector, VTD_WHILE_DISABLED);
     vtd_post_interrupt(t, ev.vector);
     return;
   }
-  for (let i = 0; i < kvm.vcpus.length; i++) {
-    if (mask & (1 << i)) __apic_accept_irq(kvm, kvm.vcpus[i]!, ev.vector, false, false, -1);
-  }
+  // kvm_set_msi → kvm_irq_delivery_to_apic.
+  kvm_irq_delivery_to_apic(kvm, -1, irq, -1);
 }
 
 export interface EventHooks {

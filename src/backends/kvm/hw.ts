@@ -25,6 +25,8 @@ export function hardware_step(kvm: Kvm, t: KvmVcpu): void {
   if (va.recognized && g.interruptible()) {
     const v = virtual_interrupt_delivery(va);
     kvm.sink.deliver(t.id, v, false, 'vid');
+    // Diagnostics: the instance a missed message owed is taken.
+    vsDel(t.missedByMap, v);
     // Diagnostics: the instance that landed while disabled is gone once none is left in PIR/VIRR.
     if (!vsHas(t.pi.pir, v) && !vsHas(va.virr, v)) vsDel(t.landedWhileDisabled, v);
     // A delivery that faults (EPT violation on the IDT or stack) enters the handler only

@@ -14,6 +14,7 @@ import { synced_while_l2 } from './sync.js';
 import { CODE, VARIANTS } from './variants.js';
 import { describeEntry, enter, entry_step } from './vcpu_enter_guest.js';
 import { withRates } from '../rates.js';
+import { LOWEST_PHYS_BROADCAST, recalculate_apic_map } from './apic_map.js';
 import { RATES, RATES_SAMPLE } from './rates.js';
 
 const HOOKS: EventHooks = {
@@ -46,6 +47,9 @@ class KvmInstance implements BackendInstance {
       t.nonRoot = true;
       t.pi.ndst = t.id;
       t.ldr = initialAddr(machine.apic, t.id, t.id).ldr;
+    }
+    recalculate_apic_map(this.kvm);
+    for (const t of this.kvm.vcpus) {
       kvm_ioapic_scan_entry(this.kvm, t, t.ioapicHandled);
       vsOr(t.vapic.eoiExit, t.ioapicHandled);
     }
@@ -98,6 +102,9 @@ class KvmInstance implements BackendInstance {
     // Halted with IF = 0: only an NMI could wake it (the oracle lists maskable vectors too
     // once an NMI is deliverable).
     if (t.mpHalted && !t.guest.IF) return 'halted-if0';
+    // Never sent here: the APIC map's fast path left this addressed vCPU out. The instance bare
+    // metal holds is that message's, whatever later copies sit in PIR or VIRR.
+    if (vsHas(t.missedByMap, vector)) return t.missedByMapWhy[vector];
     // The instance bare metal has pending is the oldest: VIRR before a newer posting in PIR.
     // L1's notification consumed by vmcs02 (shared vector): everything in L1's PIR waits on it.
     if (t.pi.on && t.pi.fate === OnFate.ConsumedByL2 && t.nested.guestMode) return FATE_TAGS[OnFate.ConsumedByL2];
@@ -125,6 +132,11 @@ class KvmInstance implements BackendInstance {
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vsHas(t.landedWhileDisabled, vector)) {
       return t.landedWhileDisabledWhy[vector];
     }
+    // A level message the APIC map's fast path did not send here: TMR shows no level vector where bare
+    // metal's accepted one set it (read before the held vector is judged).
+    if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi') && vector >= 16 && vsHas(t.missedByMap, vector)) return t.missedByMapWhy[vector];
+    // A lowest-priority physical broadcast KVM sent as fixed to every APIC ("phys broadcast and lowest prio").
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vsHas(t.lowestSentFixed, vector)) return LOWEST_PHYS_BROADCAST;
     // A message bare metal collapsed into the pending instance, still held apart in PIR.
     if (what === 'collapsed' && vector !== 2 && vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
     // An extra pin message also shows as a TMR bit (its trigger mode) where bare metal has none.
@@ -161,6 +173,7 @@ class KvmInstance implements BackendInstance {
 
 /** Where a pending NMI is held. */
 function nmiStuck(t: KvmVcpu): string | undefined {
+  if (t.nmiMissedWhy && t.nmiQueued === 0 && t.nmiPending === 0 && !t.nmiInjected) return t.nmiMissedWhy;
   if (t.nmiQueued === 0 && t.nmiPending === 0 && !t.nmiInjected && (t.requests & REQ_NMI) === 0) return undefined;
   if (t.blocked) return t.nmiPending > 0 && t.nmiQueued === 0 ? 'nmi-pending-halted-not-runnable' : 'nmi-vcpu-blocked';
   // As for interrupts: refused while nested_run_pending (or behind a re-injection) and not
@@ -181,19 +194,27 @@ export const kvm: Backend = {
   name: 'kvm',
   description: 'Linux KVM, Intel VMX with APICv (virtual-interrupt delivery, posted interrupts): '
     + 'vcpu_enter_guest before/after b95234c84004 (v4.11), the nested fix f27a85c4988d (v4.16) and v6.12; '
-    + 'optional VT-d posting of device MSIs; L1 giving L2 posted interrupts (machine nested.postedIntr).',
+    + 'optional VT-d posting of device MSIs; L1 giving L2 posted interrupts (machine nested.postedIntr); '
+    + 'LDR/DFR writes and the APIC map of each tree, logical and lowest-priority (vector hashing) destinations.',
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
   // Scenario features modeled (src/scenario/features.ts): ioapic.c's redirection-entry writes and reads
   // (ioapic_write_indirect: Remote IRR per version, the re-service of an asserted level line,
-  // KVM_REQ_SCAN_IOAPIC → vcpu_scan_ioapic → the EOI-exit bitmap of the current VMCS); INT n (a
-  // guest-core step: not intercepted); register reads of ID/LVR/LDR/DFR/SVR (virtual-APIC page) and
-  // TMCCT (0: no scenario here starts the timer); the x2APIC SELF_IPI write (self-IPI virtualization,
-  // no exit). Not yet: lapic.c's ID/LDR/DFR/SVR/ESR writes
-  // (kvm_recalculate_apic_map), logical and lowest-priority entries, the timer; scenarios using
-  // them are refused as unsupported.
+  // KVM_REQ_SCAN_IOAPIC → vcpu_scan_ioapic → the EOI-exit bitmap of the current VMCS), in physical or
+  // logical destination mode; INT n (a guest-core step: not intercepted); register reads of
+  // ID/LVR/LDR/DFR/SVR (virtual-APIC page) and TMCCT (0: no scenario here starts the timer); the
+  // x2APIC SELF_IPI write (self-IPI virtualization, no exit); SVR, ESR, LDR and DFR writes
+  // (kvm_lapic_reg_write after the APIC-write exit; LDR/DFR rebuild the APIC map that routes every
+  // IPI, MSI and I/O APIC message, apic_map.ts); 32-bit x2APIC ICR destinations. Not yet: xAPIC ID
+  // writes (v6.12 inhibits APICv on them, APICV_INHIBIT_REASON_APIC_ID_MODIFIED, and the model has
+  // no non-APICv delivery path), lowest-priority redirection entries (their re-sends at an EOI or a
+  // redirection write come after the guest instruction is reported executed, where
+  // ObsSink.arbitrated must come before), machine.apicIds (v6.12: APICv inhibited likewise), the
+  // timer, LINT; scenarios using them are refused as unsupported. Lowest-priority IPIs and MSIs:
+  // vector hashing (apic_map.ts kvm_lowest_prio_target).
   features: ['ioapic_write', 'ioapic_read', 'int',
     'lapic_read.id', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.version', 'lapic_read.tmcct',
-    'self_ipi', 'lapic_write.svr', 'lapic_write.esr'],
+    'self_ipi', 'lapic_write.svr', 'lapic_write.esr', 'lapic_write.ldr', 'lapic_write.dfr', 'ioapic.logical', 'ipi.dest32',
+    'ipi.lowest', 'msi.lowest'],
   supports(machine: MachineConfig): string | null {
     if (machine.hyperv?.apicAssist) return 'Hyper-V APIC assist is not modelled for KVM';
     if (machine.nested && !machine.nested.exitOnIntr) {

@@ -2,11 +2,10 @@
 // state `irr`, remote IRR, EOI broadcast, and the scan that builds the EOI-exit bitmap.
 // Not modelled: the RTC (GSI 8) coalescing and EOI tracking, directed EOI, the EOI storm
 // delay (IOAPIC_SUCCESSIVE_IRQ_MAX_COUNT), userspace (split) irqchip.
-import { resolveDest } from '../../apic/dest.js';
 import { vsAdd, vsClear, vsHas, type VecSet } from '../../apic/vecset.js';
 import type { IoapicPin } from '../../scenario/types.js';
 import { Mode, PHYS_CALL_FUNCTION, REQ_SCAN_IOAPIC } from './consts.js';
-import { __apic_accept_irq } from './lapic.js';
+import { kvm_irq_delivery_to_apic, kvm_match_dest_mask } from './apic_map.js';
 import { kvm_make_request, kvm_vcpu_exiting_guest_mode } from './sender.js';
 import type { Kvm, KvmVcpu } from './state.js';
 
@@ -16,6 +15,8 @@ export interface KvmRte {
   dest: number;
   level: boolean;
   masked: boolean;
+  /** Destination mode (bit 11): the MDA is matched against LDR/DFR. */
+  logical: boolean;
   remoteIrr: boolean;
   /** Diagnostics: a redirection-entry write cleared Remote IRR while the vector was in service (before v4.15). */
   remoteIrrLost: boolean;
@@ -51,7 +52,7 @@ export class KvmIoapic {
   readonly owedWhy: string[] = new Array<string>(256).fill('');
   constructor(pins: readonly IoapicPin[]) {
     for (const p of pins) {
-      this.rtes.push({ pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, remoteIrr: false, remoteIrrLost: false, eoiLostWhy: '', eoiLostVector: -1, refusedBySwDisabled: false });
+      this.rtes.push({ pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, logical: p.logical ?? false, remoteIrr: false, remoteIrrLost: false, eoiLostWhy: '', eoiLostVector: -1, refusedBySwDisabled: false });
     }
   }
 
@@ -75,15 +76,11 @@ function ioapic_service(kvm: Kvm, pin: number, why = ''): void {
   if (kvm.code.ioapicServiceChecksRemoteIrr && e.level && e.remoteIrr) return;
   kvm.ioapic.lastSendWhy[e.vector] = why;
   if (why) kvm.ioapic.owedWhy[e.vector] = why;
-  const mask = resolveDest(kvm.machine.apic, kvm.machine.vcpus, 0, 'none', false, e.dest);
-  // ret = kvm_irq_delivery_to_apic (the number of APICs that accepted); "if (ret && trig_mode
-  // == IOAPIC_LEVEL_TRIG) remote_irr = 1": a level message every software-disabled APIC
-  // discarded leaves Remote IRR clear, so the asserted line is serviced again later.
-  let ret = 0;
-  for (let i = 0; i < kvm.vcpus.length; i++) {
-    if (!(mask & (1 << i))) continue;
-    ret += __apic_accept_irq(kvm, kvm.vcpus[i]!, e.vector, e.level, false, -1);
-  }
+  // ret = kvm_irq_delivery_to_apic (−1: no APIC addressed, else the number that accepted);
+  // "if (ret && trig_mode == IOAPIC_LEVEL_TRIG) remote_irr = 1": a level message every
+  // software-disabled APIC discarded leaves Remote IRR clear, so the asserted line is serviced
+  // again later.
+  const ret = kvm_irq_delivery_to_apic(kvm, -1, { vector: e.vector, level: e.level, nmi: false, shorthand: 'none', dest: e.dest, logical: e.logical }, -1);
   if (ret && e.level) e.remoteIrr = true;
   if (e.level) e.refusedBySwDisabled = ret === 0;
 }
@@ -118,9 +115,9 @@ export function kvm_make_scan_ioapic_request(kvm: Kvm, mask: number): void {
   }
 }
 
-/** The vCPUs a physical fixed destination addresses (kvm_bitmap_or_dest_vcpus, kvm_apic_match_dest). */
-function dest_vcpus(kvm: Kvm, dest: number): number {
-  return resolveDest(kvm.machine.apic, kvm.machine.vcpus, 0, 'none', false, dest);
+/** The vCPUs an entry's destination addresses (kvm_bitmap_or_dest_vcpus, kvm_apic_match_dest). */
+function dest_vcpus(kvm: Kvm, dest: number, logical: boolean): number {
+  return kvm_match_dest_mask(kvm, -1, 'none', dest, logical);
 }
 
 /** Remote IRR cleared (EOI, or a redirection write): the entry no longer waits on a lost EOI. */
@@ -131,12 +128,12 @@ function clear_remote_irr(e: KvmRte): void {
 }
 
 /** One dword of a redirection entry as the guest writes it (IOWIN after IOREGSEL = 0x10 + 2·pin [+1]). */
-export interface RteWrite { vector: number; dest: number; level: boolean; masked: boolean }
+export interface RteWrite { vector: number; dest: number; level: boolean; masked: boolean; logical: boolean }
 
 /**
  * ioapic_write_indirect of one dword of a redirection entry. `hi`: the destination (bits
- * 63:56); otherwise vector, trigger mode and mask (the scenario's entries are fixed, physical,
- * active high). Before v4.15 a low-dword write cleared Remote IRR; since ("Preserve read-only
+ * 63:56); otherwise vector, destination mode (bit 11), trigger mode and mask (the scenario's
+ * entries are fixed and active high). Before v4.15 a low-dword write cleared Remote IRR; since ("Preserve read-only
  * values in the redirection table") it is kept, and cleared for an edge entry. An asserted
  * level line is then re-serviced (v4.x ioapic_service does not look at Remote IRR; v6.12's
  * does), and the vCPUs rescan the EOI-exit bitmap: all of them (v4.x), or those the entry's new
@@ -144,6 +141,7 @@ export interface RteWrite { vector: number; dest: number; level: boolean; masked
  */
 function ioapic_write_indirect(kvm: Kvm, e: KvmRte, hi: boolean, w: RteWrite): void {
   const oldDest = e.dest;
+  const oldLogical = e.logical;
   const wasInService = e.remoteIrr;
   if (hi) {
     e.dest = w.dest & 0xff;
@@ -151,6 +149,7 @@ function ioapic_write_indirect(kvm: Kvm, e: KvmRte, hi: boolean, w: RteWrite): v
     e.vector = w.vector;
     e.level = w.level;
     e.masked = w.masked;
+    e.logical = w.logical;
   }
   if ((!kvm.code.ioapicPreservesRemoteIrr && !hi) || (kvm.code.ioapicPreservesRemoteIrr && !e.level)) {
     if (e.level && e.remoteIrr) e.remoteIrrLost = true;
@@ -167,8 +166,10 @@ function ioapic_write_indirect(kvm: Kvm, e: KvmRte, hi: boolean, w: RteWrite): v
     kvm_make_scan_ioapic_request(kvm, -1);
     return;
   }
-  let mask = dest_vcpus(kvm, e.dest);
-  if (oldDest !== e.dest) mask |= dest_vcpus(kvm, oldDest);
+  let mask = dest_vcpus(kvm, e.dest, e.logical);
+  // "irq.dest_id = old_dest_id; irq.dest_mode = kvm_lapic_irq_dest_mode(!!e->fields.dest_mode);":
+  // the old destination is read in the entry's *new* destination mode (v6.12 ioapic.c).
+  if (oldDest !== e.dest || oldLogical !== e.logical) mask |= dest_vcpus(kvm, oldDest, e.logical);
   kvm_make_scan_ioapic_request(kvm, mask);
 }
 
@@ -195,8 +196,8 @@ export function kvm_ioapic_read(kvm: Kvm, reg: 'id' | 'version' | 'redir-lo' | '
       const e = kvm.ioapic.rte(pin);
       if (!e) return 0;
       if (reg === 'redir-hi') return (e.dest << 24) >>> 0;
-      // Delivery status is never set; polarity, delivery and destination mode are 0 here.
-      return e.vector | (e.remoteIrr ? 1 << 14 : 0) | (e.level ? 1 << 15 : 0) | (e.masked ? 1 << 16 : 0);
+      // Delivery status is never set; polarity and delivery mode are 0 here.
+      return e.vector | (e.logical ? 1 << 11 : 0) | (e.remoteIrr ? 1 << 14 : 0) | (e.level ? 1 << 15 : 0) | (e.masked ? 1 << 16 : 0);
     }
   }
 }
@@ -218,7 +219,7 @@ export function kvm_ioapic_event(kvm: Kvm, pin: number, op: 'assert' | 'deassert
     case 'mask': case 'unmask': {
       // A low-dword write that changes only the mask.
       const e = io.rte(pin)!;
-      ioapic_write_indirect(kvm, e, false, { vector: e.vector, dest: e.dest, level: e.level, masked: op === 'mask' });
+      ioapic_write_indirect(kvm, e, false, { vector: e.vector, dest: e.dest, level: e.level, masked: op === 'mask', logical: e.logical });
       return true;
     }
   }
@@ -245,7 +246,7 @@ export function kvm_ioapic_scan_entry(kvm: Kvm, t: KvmVcpu, handled: VecSet): vo
   for (let i = 0; i < rtes.length; i++) {
     const e = rtes[i]!;
     if (!e.level && e.pin !== RTC_GSI) continue;
-    const mask = dest_vcpus(kvm, e.dest);
+    const mask = dest_vcpus(kvm, e.dest, e.logical);
     if ((mask & (1 << t.id)) || vsHas(t.vapic.virr, e.vector) || vsHas(t.vapic.visr, e.vector)) vsAdd(handled, e.vector);
   }
 }

@@ -8,6 +8,7 @@ import type { LapicReadReg } from '../../scenario/types.js';
 import { apic_enabled, type Kvm, type KvmVcpu } from './state.js';
 import { kvm_make_scan_ioapic_request } from './ioapic.js';
 import { vmx_sync_pir_to_irr } from './sync.js';
+import { recalculate_apic_map } from './apic_map.js';
 
 /** apic_find_highest_irr: v4.10 first syncs PIR (APICv), v4.11 only searches IRR. */
 export function apic_find_highest_irr(kvm: Kvm, t: KvmVcpu): number {
@@ -100,7 +101,10 @@ export function __apic_accept_irq(kvm: Kvm, t: KvmVcpu, vector: number, level: b
 export function kvm_lapic_write_spiv(kvm: Kvm, t: KvmVcpu, val: number): void {
   const was = apic_enabled(t);
   t.svr = val & 0x3ff;
-  if (was !== apic_enabled(t)) kvm_make_scan_ioapic_request(kvm, (1 << kvm.vcpus.length) - 1);
+  if (was === apic_enabled(t)) return;
+  // v6.12's logical map leaves software-disabled APICs out; v4.x's ignores SVR (rebuilt all the same).
+  recalculate_apic_map(kvm);
+  kvm_make_scan_ioapic_request(kvm, (1 << kvm.vcpus.length) - 1);
 }
 
 /**

@@ -136,5 +136,6 @@ export function abstract_l1_nmi(kvm: Kvm, t: KvmVcpu): void {
   if (!t.nested.l1NmiExit || t.nested.guestMode || t.guest.nmiBlocked) return;
   t.nested.l1NmiExit = false;
   kvm.sink.deliver(t.id, 2, true, 'l1-nmi-exit');
+  t.nmiMissedWhy = '';
   t.guest.take(2, true);
 }

@@ -10,6 +10,7 @@ import type { KvmCode } from './variants.js';
 import type { KvmIoapic } from './ioapic.js';
 import { vecSet, vsAdd } from '../../apic/vecset.js';
 import { Mode, PC_LOOP } from './consts.js';
+import { KvmApicMap } from './apic_map.js';
 
 export class NestedState {
   /** is_guest_mode(vcpu): L2 is the current guest. */
@@ -104,6 +105,16 @@ export class KvmVcpu {
   readonly landedWhileDisabled = vecSet();
   /** Which of those paths (tag), per vector. */
   readonly landedWhileDisabledWhy: string[] = new Array<string>(256).fill('');
+  /**
+   * Diagnostics (whereStuck): vectors a logical message addressed to this vCPU that the APIC map's
+   * fast path did not reach (v4.x map: aliased or multi-bit LDR), until the vCPU accepts the vector.
+   */
+  readonly missedByMap = vecSet();
+  readonly missedByMapWhy: string[] = new Array<string>(256).fill('');
+  /** Diagnostics (explain): vectors a lowest-priority physical broadcast delivered here as fixed copies. */
+  readonly lowestSentFixed = vecSet();
+  /** Diagnostics: the same for an NMI ('' when none was missed). */
+  nmiMissedWhy = '';
   constructor(readonly id: number) {
     this.guest.reset();
   }
@@ -111,6 +122,8 @@ export class KvmVcpu {
 
 export class Kvm {
   readonly vcpus: KvmVcpu[] = [];
+  /** kvm->arch.apic_map (logical part; the physical map is the identity). */
+  readonly map = new KvmApicMap();
   constructor(
     readonly machine: MachineConfig,
     readonly code: KvmCode,

@@ -75,13 +75,21 @@ export interface KvmCode {
    * entry: the vCPUs its new and, if it changed, old destination address; v6.12 ioapic.c).
    */
   scanRequest: 'all' | 'dest';
+  /**
+   * The optimized APIC map (lapic.c): 'v4' is recalculate_apic_map of v4.10-v4.16 (xAPIC logical
+   * slots keep the lowest LDR bit only, a later APIC overwrites an earlier one, software-disabled
+   * APICs are in the map); 'v6' is v6.12 kvm_recalculate_logical_map (an aliased or multi-bit
+   * logical ID, or APICs in different DFR models, disable the logical map: the slow path matches
+   * every APIC; software-disabled APICs are left out).
+   */
+  apicMap: 'v4' | 'v6';
 }
 
-const V410: KvmCode = { sender: 'v4.10', order: 'pre', sync: 'v4.10', runningChecksNested: false, nestedBlock: 'v4.10', nestedPiVector: 'shared', nestedEntryEvent: false, nestedEventsFirst: false, vtd: false, ioapicPreservesRemoteIrr: false, ioapicServiceChecksRemoteIrr: false, piBlock: 'pre-block', cancelKeepsImmediateExit: false, hasEventsNmi: 'queued', eoiExitmapLoad: 'current-vmcs', scanRequest: 'all' };
+const V410: KvmCode = { sender: 'v4.10', order: 'pre', sync: 'v4.10', runningChecksNested: false, nestedBlock: 'v4.10', nestedPiVector: 'shared', nestedEntryEvent: false, nestedEventsFirst: false, vtd: false, ioapicPreservesRemoteIrr: false, ioapicServiceChecksRemoteIrr: false, piBlock: 'pre-block', cancelKeepsImmediateExit: false, hasEventsNmi: 'queued', eoiExitmapLoad: 'current-vmcs', scanRequest: 'all', apicMap: 'v4' };
 const V611U: KvmCode = { ...V410, sender: 'v4.11', sync: 'v4.11', runningChecksNested: true, nestedBlock: 'reinjection' };
 const V411: KvmCode = { ...V611U, order: 'post' };
 const V416: KvmCode = { ...V411, sync: 'v4.16', nestedPiVector: 'separate', ioapicPreservesRemoteIrr: true, hasEventsNmi: 'pending' };
-const V612: KvmCode = { ...V416, sync: 'today', runningChecksNested: false, nestedEntryEvent: true, nestedEventsFirst: true, ioapicServiceChecksRemoteIrr: true, piBlock: 'wakeup-self-ipi', cancelKeepsImmediateExit: true, eoiExitmapLoad: 'deferred-in-l2', scanRequest: 'dest' };
+const V612: KvmCode = { ...V416, sync: 'today', runningChecksNested: false, nestedEntryEvent: true, nestedEventsFirst: true, ioapicServiceChecksRemoteIrr: true, piBlock: 'wakeup-self-ipi', cancelKeepsImmediateExit: true, eoiExitmapLoad: 'deferred-in-l2', scanRequest: 'dest', apicMap: 'v6' };
 
 export const CODE: Record<string, KvmCode> = {
   'v4.10': V410,
@@ -163,7 +171,35 @@ const VTD_SW_DISABLED: CauseDoc[] = ['duplicate', 'spurious', 'read'].map((cls):
     + '[vmx.c/posted_intr.c vmx_pi_update_irte; lapic.c apic_set_spiv @ v4.x and torvalds/linux 000d75b0b186]',
 }));
 
+// Issue 8 (lowest-priority IPIs and MSIs): vector hashing on the map's fast path, every tree from v4.10 to
+// today (docs/findings/kvm-lowest-priority-hashed-to-absent-apic.md).
+const LOWEST_ABSENT_DOC: CauseDoc = {
+  cause: 'stuck:lowest-priority-hashed-to-absent-apic',
+  why: 'A lowest-priority IPI or MSI in logical mode whose MDA names, besides present APICs, bits (flat) or cluster '
+    + 'members (cluster, x2APIC) that no APIC holds. kvm_apic_map_get_dest_lapic with vector hashing (the default: '
+    + 'kvm_vector_hashing_enabled) picks "kvm_vector_to_index(irq->vector, hweight16(*bitmap), bitmap, 16)" over the MDA\'s '
+    + 'bits, not over the APICs present; when that slot is empty it calls kvm_apic_disabled_lapic_found, sets the '
+    + 'bitmap to 0 and returns true, so kvm_irq_delivery_to_apic does not fall back to the slow path and the message '
+    + 'reaches no vCPU. Bare metal delivers a lowest-priority message to one of the APICs it addresses (SDM 10.6.2.4). '
+    + 'With VT-d an MSI whose MDA matches exactly one vCPU is still posted to it (kvm_intr_is_single_vcpu\'s slow '
+    + 'count). [lapic.c kvm_apic_map_get_dest_lapic, kvm_vector_to_index @ v4.10..v4.16 and v6.12 (library copies, and '
+    + 'the 2025 kvm_plane patch mail that still carries it); irq_comm.c kvm_irq_delivery_to_apic]',
+};
+
+/** "kvm: apic: phys broadcast and lowest prio": every tree. Not drawn by the generator (its physical lowest-priority IPIs name a vCPU). */
+const LOWEST_PHYS_BROADCAST_DOCS: CauseDoc[] = ['spurious', 'duplicate', 'read'].map((cls): CauseDoc => ({
+  cause: `${cls}:lowest-priority-phys-broadcast-sent-fixed`,
+  why: 'A lowest-priority message to the xAPIC physical broadcast 0xFF goes to one APIC on bare metal (SDM 10.6.2.4). '
+    + 'kvm_irq_delivery_to_apic turns it into a fixed broadcast ("if (irq->dest_mode == APIC_DEST_PHYSICAL && '
+    + 'irq->dest_id == 0xff && kvm_lowest_prio_delivery(irq)) { printk(\"kvm: apic: phys broadcast and lowest prio\"); '
+    + 'irq->delivery_mode = APIC_DM_FIXED; }"), so every APIC gets a copy; the class is the oracle\'s (spurious or '
+    + 'duplicate at the extra copies\' delivery, read for an IRR read). [irq_comm.c kvm_irq_delivery_to_apic @ v4.x and '
+    + 'v6.x copies in the library]',
+}));
+
 const COMMON_DEVIATIONS: CauseDoc[] = [
+  LOWEST_ABSENT_DOC,
+  ...LOWEST_PHYS_BROADCAST_DOCS,
   ...SW_DISABLED_DOCS,
   ...EOI_NOT_IN_HANDLED,
   {
@@ -240,6 +276,53 @@ const COMMON_DEVIATIONS: CauseDoc[] = [
       + 'with nothing delivered. On bare metal a blocked NMI does not end HLT. [x86.c kvm_vcpu_has_events, vcpu_block]',
   },
 ];
+
+// Issue 8 (LDR/DFR writes, logical destinations): the v4.x optimized APIC map. Read at v4.10-v4.16
+// lapic.c recalculate_apic_map (the kvm_kvzalloc map; the v4.12 kvzalloc conversion patch in the library
+// shows its head) and the two 2022/2023 fixes by Sean Christopherson in the library's patch mail, both
+// "Fixes: 1e08ec4a130e (KVM: optimize apic interrupt delivery)".
+const APIC_MAP_V4: CauseDoc[] = [
+  {
+    cause: 'stuck:apic-map-logical-id-multiple-bits',
+    why: 'A guest gives an xAPIC a logical ID with more than one bit (LDR write, flat model: e.g. 0x03; cluster model: '
+      + 'two bits of the low nibble). recalculate_apic_map puts each APIC in one slot of the flat/cluster map, that of the '
+      + 'lowest bit ("if (mask) cluster[ffs(mask) - 1] = apic;"), and kvm_irq_delivery_to_apic_fast resolves a logical '
+      + 'MDA through those slots: a message (IPI, MSI, I/O APIC entry) whose MDA names only another of its bits never '
+      + 'reaches it, where bare metal matches MDA & LDR != 0 (SDM 10.6.2.2). Every tree before "KVM: x86: Disable APIC '
+      + 'logical map if logical ID covers multiple MDAs" (Sean Christopherson, 2022; clean on kvm/v6.12, which falls back '
+      + 'to kvm_apic_match_dest). [lapic.c recalculate_apic_map, kvm_apic_map_get_logical_dest, '
+      + 'kvm_apic_map_get_dest_lapic @ v4.10..v4.16]',
+  },
+  {
+    cause: 'stuck:apic-map-logical-id-aliased',
+    why: 'Two xAPICs end up with the same logical ID bit (LDR writes; flat, or the same cluster in the cluster model). '
+      + 'recalculate_apic_map overwrites the slot ("cluster[ffs(mask) - 1] = apic;": the higher vCPU wins), so a '
+      + 'logical message to that bit reaches one of them; bare metal delivers to every APIC whose LDR matches. Fixed by '
+      + '"KVM: x86: Disable APIC logical map if vCPUs are aliased in logical mode" ("overwriting existing map entries can '
+      + 'result in missed IPIs", Fixes: 1e08ec4a130e; clean on kvm/v6.12). [lapic.c recalculate_apic_map @ v4.10..v4.16]',
+  },
+  ...['multiple-bits', 'aliased'].map((shape): CauseDoc => ({
+    cause: `read:apic-map-logical-id-${shape}`,
+    why: `stuck:apic-map-logical-id-${shape} seen first by a TMR read: a level message (logical I/O APIC entry) the map did `
+      + 'not send to this vCPU leaves its TMR clear where bare metal\'s accepted message set it. Found by the guided soak. '
+      + `[see stuck:apic-map-logical-id-${shape}]`,
+  })),
+];
+
+// Issue 8: today's logical map leaves software-disabled APICs out (docs/findings/kvm-logical-nmi-to-sw-disabled-apic.md).
+const APIC_MAP_SW_DISABLED: CauseDoc = {
+  cause: 'stuck:apic-map-sw-disabled-apic-left-out',
+  why: 'kvm_recalculate_logical_map skips a software-disabled APIC ("if (!kvm_apic_sw_enabled(apic)) return;"), and '
+    + 'kvm_irq_delivery_to_apic_fast resolves a logical destination through that map whenever its mode allows '
+    + '(kvm_apic_map_get_dest_lapic; with no enabled APIC holding an LDR, KVM_APIC_MODE_SW_DISABLED gives an empty mask). '
+    + 'A fixed message would be discarded there anyway, but an NMI sent in logical destination mode to an APIC the guest '
+    + 'software-disabled (SVR bit 8 clear) reaches nobody: bare metal accepts NMI, INIT, SMI and SIPI at a '
+    + 'software-disabled APIC (SDM 10.4.7.2). Physical destinations are unaffected (the physical map keeps every '
+    + 'present APIC). Not drawn by the generator (its NMIs are physical): '
+    + 'corpus/kvm/kvm-logical-nmi-to-sw-disabled-apic.json. [lapic.c kvm_recalculate_logical_map, '
+    + 'kvm_apic_map_get_logical_dest, kvm_apic_map_get_dest_lapic @ v6.12, as in the 2023 series 2bf934aadcac/2970052481b9 '
+    + 'read in the library]',
+};
 
 /** Before v4.15 ("Preserve read-only values in the redirection table") a redirection write cleared Remote IRR. */
 const REMOTE_IRR_CLEARED_DOCS: CauseDoc[] = ['ioapic', 'spurious', 'duplicate', 'read'].map((cls) => ({
@@ -386,7 +469,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'vmx_check_nested_events refuses only the NMI exit while an interrupt is re-injected (acc9ab601327 widened it in v4.11).',
     status: 'buggy',
     expectedBugs: [V410_WINDOW, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, ...APIC_MAP_V4],
   },
   {
     name: 'v4.10-vtd',
@@ -394,7 +477,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'The existing problem Radim asked to mention: device MSIs posted by the IOMMU hit both windows.',
     status: 'buggy',
     expectedBugs: [RACE1, RACE2_VTD, V410_WINDOW, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, PI_PRE_BLOCK, ...VTD_SW_DISABLED],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, ...APIC_MAP_V4, PI_PRE_BLOCK, ...VTD_SW_DISABLED],
   },
   {
     name: '6of6-unordered',
@@ -405,7 +488,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'from the sender but the v4.10 order of vcpu_enter_guest, so both races the message describes are live.',
     status: 'buggy',
     expectedBugs: [RACE1, RACE2_KICK, NESTED_RACE, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, ...APIC_MAP_V4],
   },
   {
     name: 'v4.11',
@@ -413,7 +496,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'local_irq_disable before IN_GUEST_MODE, sync_pir_to_irr after it: L1 clean; the nested case of the review is open.',
     status: 'buggy',
     expectedBugs: [NESTED_RACE, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, ...APIC_MAP_V4],
   },
   {
     name: 'v4.11-vtd',
@@ -424,7 +507,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'Without nested.postedIntr only the first applies.',
     status: 'buggy',
     expectedBugs: [NESTED_RACE, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, PI_PRE_BLOCK, ...VTD_SW_DISABLED],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, ...APIC_MAP_V4, PI_PRE_BLOCK, ...VTD_SW_DISABLED],
   },
   {
     name: 'v4.16',
@@ -433,7 +516,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'Still loads the EOI-exit bitmap into vmcs02 when a scan runs in guest mode (4cf4df7ab4d1 came after v4.16).',
     status: 'buggy',
     expectedBugs: [EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, V416_RESIDUAL, BEHIND_REINJECTION],
+    knownDeviations: [...COMMON_DEVIATIONS, V416_RESIDUAL, BEHIND_REINJECTION, ...APIC_MAP_V4],
   },
   {
     name: 'v4.16-vtd',
@@ -441,7 +524,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'As v4.16, device MSIs posted by the IOMMU.',
     status: 'buggy',
     expectedBugs: [EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, V416_RESIDUAL, BEHIND_REINJECTION, PI_PRE_BLOCK, ...VTD_SW_DISABLED],
+    knownDeviations: [...COMMON_DEVIATIONS, V416_RESIDUAL, BEHIND_REINJECTION, ...APIC_MAP_V4, PI_PRE_BLOCK, ...VTD_SW_DISABLED],
   },
   {
     name: 'v6.12',
@@ -458,7 +541,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'l2-resumed-after-reinjection are expected clean here.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: V612_DEVIATIONS,
+    knownDeviations: [...V612_DEVIATIONS, APIC_MAP_SW_DISABLED],
   },
   {
     name: 'v6.12-vtd',
@@ -466,6 +549,6 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'As v6.12, device MSIs posted by the IOMMU; a halted vCPU with ON set blocks after a wakeup self-IPI.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...V612_DEVIATIONS, ...VTD_SW_DISABLED],
+    knownDeviations: [...V612_DEVIATIONS, APIC_MAP_SW_DISABLED, ...VTD_SW_DISABLED],
   },
 ];

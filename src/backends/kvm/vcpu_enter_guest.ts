@@ -284,6 +284,7 @@ function vmx_enter(kvm: Kvm, t: KvmVcpu): void {
     // An NMI re-injected after a faulting delivery was already reported.
     if (!t.nmiReinject) {
       kvm.sink.deliver(t.id, 2, true, 'vmentry-inject');
+      t.nmiMissedWhy = '';
       if (t.nmiPending === 0) t.nmiTwoPending = false;
     }
     if (t.faultArmed) {
