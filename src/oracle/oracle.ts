@@ -368,6 +368,16 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
       if (current) { w = this.dueAt; wTag = this.dueTag; }
       else if (earlierHlt) { w = this.deferDue[cpu]!; wTag = this.deferTag[cpu]; this.deferEv[cpu] = undefined; }
       else { if (!this.phys(cpu)) this.ref.land(cpu); w = this.ref.wakesHalted(cpu); }
+      // A physical interrupt is still in flight to the pCPU, so an NMI on the bus has not been
+      // forced to land; but it may land at any moment (REF-LAT), and then it ends the HLT: that
+      // explains the HLT ending (KVM's process_nmi takes an NMI through KVM_REQ_NMI while the kick
+      // sent with it is still in flight). NMIs only: a fixed message that ends a HLT early is the
+      // mechanism's own cause (ACRN's signal-before-request) and must keep its name.
+      // Only when the backend names no path that ended the HLT (explain 'ran-while-halted').
+      if (w < 0 && this.phys(cpu) && a.nmiInflight !== 0 && this.view?.explain?.(cpu, 'ran-while-halted', -1) === undefined) {
+        this.ref.landNmi(cpu);
+        w = this.ref.wakesHalted(cpu);
+      }
       if (w >= 0) {
         a.guest.halted = false;
         this.held(cpu, w, 'late', `vCPU${cpu} left its HLT without taking ${w === NMI_VECTOR ? 'the NMI' : hex(w)} that ends it on bare metal`, null, wTag);

@@ -405,23 +405,28 @@ export class Reference {
    * except messages of `except` (NMI_VECTOR for NMIs): a delivery of that vector happening
    * now may come before or after they land.
    */
+  /** The NMIs in flight to `cpu` land now (REF-DUE-1 for NMIs alone). */
+  landNmi(cpu: number): void {
+    const a = this.cpus[cpu]!;
+    if (a.nmiInflight === 0) return;
+    const n = a.nmiInflight;
+    const optional = Math.min(n, a.nmiInflightSaw);
+    if (a.nmiPending) {
+      this.collapses?.collapsed(cpu, NMI_VECTOR);
+    } else if (n > optional) {
+      a.nmiPending = true; // one sent after the last take lands; the others collapse into it
+      if (n > 1) this.collapses?.collapsed(cpu, NMI_VECTOR);
+    } else {
+      a.nmiExtra = Math.min(255, a.nmiExtra + optional);
+    }
+    a.nmiInflight = 0;
+    a.nmiInflightSaw = 0;
+  }
+
   land(cpu: number, nmi = true, except = -1): void {
     const a = this.cpus[cpu]!;
     if (a.rivInflight !== 0) { a.esr |= ESR_RECV_ILLEGAL; a.rivInflight = 0; }
-    if (nmi && except !== NMI_VECTOR && a.nmiInflight !== 0) {
-      const n = a.nmiInflight;
-      const optional = Math.min(n, a.nmiInflightSaw);
-      if (a.nmiPending) {
-        this.collapses?.collapsed(cpu, NMI_VECTOR);
-      } else if (n > optional) {
-        a.nmiPending = true; // one sent after the last take lands; the others collapse into it
-        if (n > 1) this.collapses?.collapsed(cpu, NMI_VECTOR);
-      } else {
-        a.nmiExtra = Math.min(255, a.nmiExtra + optional);
-      }
-      a.nmiInflight = 0;
-      a.nmiInflightSaw = 0;
-    }
+    if (nmi && except !== NMI_VECTOR) this.landNmi(cpu);
     if (a.inflight.total === 0) return;
     // REF-SVR-3: what was on the bus at the last SVR write may have landed on either side of it.
     if (a.crossed.total !== 0) { a.landCrossed(); if (a.inflight.total === 0) return; }

@@ -65,3 +65,13 @@ describe('an instance bare metal merged that the backend held apart is the hold 
     }
   });
 });
+
+describe('a HLT ended by an NMI still on the bus while a kick is in flight (REF-LAT, REF-HLT-1)', () => {
+  it('kvm v6.12: the NMI lands (it may at any moment) and explains the HLT ending; the hold behind the interrupt window is the cause', () => {
+    for (const v of ['v6.12', 'v6.12-vtd']) {
+      const d = runScenario(load('kvm-nmi-by-request-kick-in-flight-ends-hlt.json'), backend('kvm'), v).divergences;
+      expect(d.map((x) => x.cause), v).toEqual(['stuck:nmi-behind-irq-window']);
+    }
+    // (A nested machine: baremetal does not run it; kvm-nvmx, the other nested model, has no such window.)
+  });
+});
