@@ -68,12 +68,45 @@ export class Coverage {
     return gained;
   }
 
+  /** The guided run in progress, told every step (its guide features include step pairs). */
+  tracker: RunTracker | undefined;
+
   /** A step name; true if it was never seen. */
   step(name: string): boolean {
+    this.tracker?.stepped(name);
     const n = this.steps.get(name);
     this.steps.set(name, (n ?? 0) + 1);
     return n === undefined;
   }
+}
+
+/**
+ * Guidance features live in their own map (64 Ki hit counters per variant), apart from the
+ * fine transitions above (kept for `--coverage` reporting). A feature is a per-vCPU transition
+ * of the *guide state*: the generic core bits, the backend's `coverage(cpu)` number, and the
+ * reference's near-misses — bare metal owes this vCPU a delivery now (`wouldDeliver`), a
+ * message is still on the bus to it, an NMI is pending — so the state where a backend holds
+ * an owed vector (across a VM entry, a HLT, a window) differs from the one where nothing is
+ * owed, which is where lost-interrupt races live. Hit counts (not bits) let the engine prefer
+ * rarely reached features.
+ */
+export const GUIDE_BITS = 16;
+const GUIDE_SIZE = 1 << GUIDE_BITS;
+
+export class Guide {
+  /** Runs that hit each feature (saturating at 2^32-1 is never reached in practice). */
+  readonly hits = new Uint32Array(GUIDE_SIZE);
+  /** Features hit at least once, in first-hit order (the engine samples from it). */
+  readonly covered: number[] = [];
+  /** Scratch: runMark[f] === epoch when the run in progress already listed f (runs are sequential). */
+  readonly runMark = new Uint32Array(GUIDE_SIZE);
+  epoch = 0;
+}
+
+/** Reference view the near-miss bits read (Session.oracle.ref). */
+export interface RefView {
+  wouldDeliver(cpu: number): number;
+  readonly cpus: readonly { anyInflight(): boolean; nmiPending: boolean }[];
 }
 
 /**
@@ -82,23 +115,84 @@ export class Coverage {
  * changed or concerns — not of the product of all vCPUs: the product hashed into 64 Ki bits
  * saturated within minutes (every soak variant at 65,536 of 65,536), after which no run gained
  * anything and the guided corpus froze. vCPUs are symmetric, so the vCPU index is not hashed.
+ * With a Guide, it also lists the run's guide features (each once, with the index of the
+ * event that first hit it).
  */
 export class RunTracker {
   gained = 0;
   private readonly prev: Uint32Array;
-  constructor(readonly cov: Coverage, private readonly b: BackendInstance) {
+  private readonly gprev: Uint32Array;
+  /** This run's guide features and the event index that first hit each. */
+  readonly feats: number[] = [];
+  readonly featAt: number[] = [];
+  /** Features among `feats` no run had hit before this one. */
+  newFeats = 0;
+  private index = 0;
+  private lastStep = 0;
+  constructor(readonly cov: Coverage, private readonly b: BackendInstance, private readonly guide?: Guide, private readonly ref?: RefView) {
     this.prev = new Uint32Array(b.machine.vcpus);
+    this.gprev = new Uint32Array(b.machine.vcpus);
+  }
+  private guideState(c: number, fine: number): number {
+    const r = this.ref!;
+    const near = (r.wouldDeliver(c) >= 0 ? 1 : 0) | (r.cpus[c]!.anyInflight() ? 2 : 0) | (r.cpus[c]!.nmiPending ? 4 : 0);
+    return mix(fine ^ Math.imul(near + 1, 0x165667b1));
   }
   begin(): void {
-    for (let c = 0; c < this.prev.length; c++) this.prev[c] = cpuState(this.b, c);
+    for (let c = 0; c < this.prev.length; c++) {
+      this.prev[c] = cpuState(this.b, c);
+      if (this.guide) this.gprev[c] = this.guideState(c, this.prev[c]!);
+    }
     this.gained = 0;
+    this.index = 0;
+    this.lastStep = 0;
+    this.newFeats = 0;
+    if (this.guide) this.cov.tracker = this;
+    if (this.guide) this.guide.epoch++;
+    this.feats.length = 0; this.featAt.length = 0;
   }
   after(ev: Event): void {
     const own = 'cpu' in ev && typeof ev.cpu === 'number' ? ev.cpu : -1;
+    const guide = this.guide;
     for (let c = 0; c < this.prev.length; c++) {
       const next = cpuState(this.b, c) >>> 0;
       if (next !== this.prev[c] || c === own) this.gained += this.cov.transition(this.prev[c]!, ev, next);
       this.prev[c] = next;
+      if (guide) {
+        const gnext = this.guideState(c, next);
+        if (gnext !== this.gprev[c] || c === own) {
+          this.feature(mix(this.gprev[c]! ^ Math.imul(kindCode(ev.k), 0x27d4eb2d) ^ mix(gnext ^ 0x5bd1e995)));
+        }
+        this.gprev[c] = gnext;
+      }
     }
+    this.index++;
+  }
+  private feature(h: number): void {
+    const guide = this.guide!;
+    const f = h & (GUIDE_SIZE - 1);
+    if (guide.runMark[f] === guide.epoch) return;
+    guide.runMark[f] = guide.epoch;
+    this.feats.push(f); this.featAt.push(this.index);
+    if (guide.hits[f] === 0) this.newFeats++;
+  }
+  /**
+   * A hypervisor step (a real function) during the current event: the pair (previous step,
+   * this step) is a guide feature — the mechanism's own control flow, as AFL's edges are a
+   * program's; a step order no run took (a VMCS write while L2 runs, a notification handled
+   * in root mode) is new even when the abstract states around it are not.
+   */
+  stepped(name: string): void {
+    if (!this.guide) return;
+    const s = kindCode(name);
+    this.feature(mix(Math.imul(this.lastStep, 0x2c1b3c6d) ^ s ^ 0x7feb352d));
+    this.lastStep = s;
+  }
+  /** Count this run's features as hit (after the engine has judged what was new). */
+  commit(): void {
+    const g = this.guide;
+    if (!g) return;
+    for (const f of this.feats) { if (g.hits[f]++ === 0) g.covered.push(f); }
+    if (this.cov.tracker === this) this.cov.tracker = undefined;
   }
 }
