@@ -68,12 +68,8 @@ export class Coverage {
     return gained;
   }
 
-  /** The guided run in progress, told every step (its guide features include step pairs). */
-  tracker: RunTracker | undefined;
-
   /** A step name; true if it was never seen. */
   step(name: string): boolean {
-    this.tracker?.stepped(name);
     const n = this.steps.get(name);
     this.steps.set(name, (n ?? 0) + 1);
     return n === undefined;
@@ -128,7 +124,6 @@ export class RunTracker {
   /** Features among `feats` no run had hit before this one. */
   newFeats = 0;
   private index = 0;
-  private lastStep = 0;
   constructor(readonly cov: Coverage, private readonly b: BackendInstance, private readonly guide?: Guide, private readonly ref?: RefView) {
     this.prev = new Uint32Array(b.machine.vcpus);
     this.gprev = new Uint32Array(b.machine.vcpus);
@@ -145,9 +140,8 @@ export class RunTracker {
     }
     this.gained = 0;
     this.index = 0;
-    this.lastStep = 0;
     this.newFeats = 0;
-    if (this.guide) this.cov.tracker = this;
+
     if (this.guide) this.guide.epoch++;
     this.feats.length = 0; this.featAt.length = 0;
   }
@@ -176,23 +170,10 @@ export class RunTracker {
     this.feats.push(f); this.featAt.push(this.index);
     if (guide.hits[f] === 0) this.newFeats++;
   }
-  /**
-   * A hypervisor step (a real function) during the current event: the pair (previous step,
-   * this step) is a guide feature — the mechanism's own control flow, as AFL's edges are a
-   * program's; a step order no run took (a VMCS write while L2 runs, a notification handled
-   * in root mode) is new even when the abstract states around it are not.
-   */
-  stepped(name: string): void {
-    if (!this.guide) return;
-    const s = kindCode(name);
-    this.feature(mix(Math.imul(this.lastStep, 0x2c1b3c6d) ^ s ^ 0x7feb352d));
-    this.lastStep = s;
-  }
   /** Count this run's features as hit (after the engine has judged what was new). */
   commit(): void {
     const g = this.guide;
     if (!g) return;
     for (const f of this.feats) { if (g.hits[f]++ === 0) g.covered.push(f); }
-    if (this.cov.tracker === this) this.cov.tracker = undefined;
   }
 }
