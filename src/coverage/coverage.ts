@@ -77,14 +77,12 @@ export class Coverage {
 }
 
 /**
- * Guidance features live in their own map (64 Ki hit counters per variant), apart from the
- * fine transitions above (kept for `--coverage` reporting). A feature is a per-vCPU transition
- * of the *guide state*: the generic core bits, the backend's `coverage(cpu)` number, and the
- * reference's near-misses — bare metal owes this vCPU a delivery now (`wouldDeliver`), a
- * message is still on the bus to it, an NMI is pending — so the state where a backend holds
- * an owed vector (across a VM entry, a HLT, a window) differs from the one where nothing is
- * owed, which is where lost-interrupt races live. Hit counts (not bits) let the engine prefer
- * rarely reached features.
+ * What the guided engine steers by: the same per-vCPU transitions, counted per run in a map of
+ * 64 Ki hit counters per variant (not bits), each listed once per run with the index of the
+ * event that first reached it, so the engine can prefer rarely reached transitions and resume
+ * a run where it reached one. (Near-miss bits from the reference — a delivery owed now, a
+ * message on the bus, an NMI pending — and pairs of hypervisor steps were tried as extra
+ * features and dropped: no measurable effect on time to detection, docs/campaign-engine.md.)
  */
 export const GUIDE_BITS = 16;
 const GUIDE_SIZE = 1 << GUIDE_BITS;
@@ -99,12 +97,6 @@ export class Guide {
   epoch = 0;
 }
 
-/** Reference view the near-miss bits read (Session.oracle.ref). */
-export interface RefView {
-  wouldDeliver(cpu: number): number;
-  readonly cpus: readonly { anyInflight(): boolean; nmiPending: boolean }[];
-}
-
 /**
  * Tracks one run: begin() before the first event, after(ev) after each; `gained` new bits.
  * Transitions are per vCPU — (its state, event kind, its next state) for each vCPU the event
@@ -117,27 +109,17 @@ export interface RefView {
 export class RunTracker {
   gained = 0;
   private readonly prev: Uint32Array;
-  private readonly gprev: Uint32Array;
   /** This run's guide features and the event index that first hit each. */
   readonly feats: number[] = [];
   readonly featAt: number[] = [];
   /** Features among `feats` no run had hit before this one. */
   newFeats = 0;
   private index = 0;
-  constructor(readonly cov: Coverage, private readonly b: BackendInstance, private readonly guide?: Guide, private readonly ref?: RefView) {
+  constructor(readonly cov: Coverage, private readonly b: BackendInstance, private readonly guide?: Guide) {
     this.prev = new Uint32Array(b.machine.vcpus);
-    this.gprev = new Uint32Array(b.machine.vcpus);
-  }
-  private guideState(c: number, fine: number): number {
-    const r = this.ref!;
-    const near = (r.wouldDeliver(c) >= 0 ? 1 : 0) | (r.cpus[c]!.anyInflight() ? 2 : 0) | (r.cpus[c]!.nmiPending ? 4 : 0);
-    return mix(fine ^ Math.imul(near + 1, 0x165667b1));
   }
   begin(): void {
-    for (let c = 0; c < this.prev.length; c++) {
-      this.prev[c] = cpuState(this.b, c);
-      if (this.guide) this.gprev[c] = this.guideState(c, this.prev[c]!);
-    }
+    for (let c = 0; c < this.prev.length; c++) this.prev[c] = cpuState(this.b, c);
     this.gained = 0;
     this.index = 0;
     this.newFeats = 0;
@@ -150,15 +132,11 @@ export class RunTracker {
     const guide = this.guide;
     for (let c = 0; c < this.prev.length; c++) {
       const next = cpuState(this.b, c) >>> 0;
-      if (next !== this.prev[c] || c === own) this.gained += this.cov.transition(this.prev[c]!, ev, next);
-      this.prev[c] = next;
-      if (guide) {
-        const gnext = this.guideState(c, next);
-        if (gnext !== this.gprev[c] || c === own) {
-          this.feature(mix(this.gprev[c]! ^ Math.imul(kindCode(ev.k), 0x27d4eb2d) ^ mix(gnext ^ 0x5bd1e995)));
-        }
-        this.gprev[c] = gnext;
+      if (next !== this.prev[c] || c === own) {
+        this.gained += this.cov.transition(this.prev[c]!, ev, next);
+        if (guide) this.feature(mix(this.prev[c]! ^ Math.imul(kindCode(ev.k), 0x27d4eb2d) ^ mix(next ^ 0x5bd1e995)));
       }
+      this.prev[c] = next;
     }
     this.index++;
   }

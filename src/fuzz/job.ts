@@ -106,7 +106,7 @@ interface TargetState {
 class Observer implements RunObserver {
   tracker: RunTracker | undefined;
   constructor(private readonly cov: Coverage, private readonly guide?: Guide) {}
-  start(s: Session): void { this.tracker = new RunTracker(this.cov, s.instance, this.guide, s.oracle.ref); this.tracker.begin(); }
+  start(s: Session): void { this.tracker = new RunTracker(this.cov, s.instance, this.guide); this.tracker.begin(); }
   after(ev: Event): void { this.tracker!.after(ev); }
 }
 

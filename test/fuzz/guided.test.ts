@@ -1,6 +1,6 @@
-// The guided engine's feedback and its determinism: guide features (per-vCPU transitions with
-// the reference's near-misses) are listed once per run with the event that first reached them;
-// a corpus grown from them is the same for the same seed.
+// The guided engine's feedback and its determinism: guide features (per-vCPU transitions,
+// counted per run) are listed once per run with the event that first reached them; a corpus
+// grown from them is the same for the same seed.
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../../src/backends/registry.js';
 import { Coverage, Guide, RunTracker } from '../../src/coverage/coverage.js';
