@@ -77,28 +77,81 @@ export class Coverage {
 }
 
 /**
+ * What the guided engine steers by: the same per-vCPU transitions, counted per run in a map of
+ * 64 Ki hit counters per variant (not bits), each listed once per run with the index of the
+ * event that first reached it, so the engine can prefer rarely reached transitions and resume
+ * a run where it reached one. (Near-miss bits from the reference — a delivery owed now, a
+ * message on the bus, an NMI pending — and pairs of hypervisor steps were tried as extra
+ * features and dropped: no measurable effect on time to detection, docs/campaign-engine.md.)
+ */
+export const GUIDE_BITS = 16;
+const GUIDE_SIZE = 1 << GUIDE_BITS;
+
+export class Guide {
+  /** Runs that hit each feature (saturating at 2^32-1 is never reached in practice). */
+  readonly hits = new Uint32Array(GUIDE_SIZE);
+  /** Features hit at least once, in first-hit order (the engine samples from it). */
+  readonly covered: number[] = [];
+  /** Scratch: runMark[f] === epoch when the run in progress already listed f (runs are sequential). */
+  readonly runMark = new Uint32Array(GUIDE_SIZE);
+  epoch = 0;
+}
+
+/**
  * Tracks one run: begin() before the first event, after(ev) after each; `gained` new bits.
  * Transitions are per vCPU — (its state, event kind, its next state) for each vCPU the event
  * changed or concerns — not of the product of all vCPUs: the product hashed into 64 Ki bits
  * saturated within minutes (every soak variant at 65,536 of 65,536), after which no run gained
  * anything and the guided corpus froze. vCPUs are symmetric, so the vCPU index is not hashed.
+ * With a Guide, it also lists the run's guide features (each once, with the index of the
+ * event that first hit it).
  */
 export class RunTracker {
   gained = 0;
   private readonly prev: Uint32Array;
-  constructor(readonly cov: Coverage, private readonly b: BackendInstance) {
+  /** This run's guide features and the event index that first hit each. */
+  readonly feats: number[] = [];
+  readonly featAt: number[] = [];
+  /** Features among `feats` no run had hit before this one. */
+  newFeats = 0;
+  private index = 0;
+  constructor(readonly cov: Coverage, private readonly b: BackendInstance, private readonly guide?: Guide) {
     this.prev = new Uint32Array(b.machine.vcpus);
   }
   begin(): void {
     for (let c = 0; c < this.prev.length; c++) this.prev[c] = cpuState(this.b, c);
     this.gained = 0;
+    this.index = 0;
+    this.newFeats = 0;
+
+    if (this.guide) this.guide.epoch++;
+    this.feats.length = 0; this.featAt.length = 0;
   }
   after(ev: Event): void {
     const own = 'cpu' in ev && typeof ev.cpu === 'number' ? ev.cpu : -1;
+    const guide = this.guide;
     for (let c = 0; c < this.prev.length; c++) {
       const next = cpuState(this.b, c) >>> 0;
-      if (next !== this.prev[c] || c === own) this.gained += this.cov.transition(this.prev[c]!, ev, next);
+      if (next !== this.prev[c] || c === own) {
+        this.gained += this.cov.transition(this.prev[c]!, ev, next);
+        if (guide) this.feature(mix(this.prev[c]! ^ Math.imul(kindCode(ev.k), 0x27d4eb2d) ^ mix(next ^ 0x5bd1e995)));
+      }
       this.prev[c] = next;
     }
+    this.index++;
+  }
+  private feature(h: number): void {
+    const guide = this.guide!;
+    const f = h & (GUIDE_SIZE - 1);
+    if (guide.runMark[f] === guide.epoch) return;
+    guide.runMark[f] = guide.epoch;
+    this.feats.push(f); this.featAt.push(this.index);
+    if (guide.hits[f] === 0) this.newFeats++;
+  }
+  /** Count this run's features as hit (after the engine has judged what was new). */
+  commit(): void {
+    const g = this.guide;
+    if (!g) return;
+    for (const f of this.feats) { if (g.hits[f]++ === 0) g.covered.push(f); }
   }
 }

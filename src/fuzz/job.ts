@@ -5,7 +5,7 @@
 // the generator alone. Every run is judged; each root cause new to the job is minimized.
 // A backend that throws is a `crash` finding (see guard.ts), never a dead job.
 import type { Backend } from '../backends/api.js';
-import { Coverage, RunTracker } from '../coverage/coverage.js';
+import { Coverage, Guide, GUIDE_BITS, RunTracker } from '../coverage/coverage.js';
 import { Session, type RunResult } from '../engine/session.js';
 import { guardBackend } from './guard.js';
 import { isolate, ISOLATE_TRIES, type Candidate } from './isolate.js';
@@ -85,23 +85,28 @@ export interface JobStats {
 }
 
 /** Per target: at most this many corpus entries (memory stays flat over hours). */
-export const CORPUS_MAX = 64;
+export const CORPUS_MAX = 256;
 const SEEDS_KEPT = 8;
 
-interface Entry { scenario: Scenario; gain: number }
+/** A corpus entry and the guide features it owns (it was the first run to hit them). */
+interface Entry { scenario: Scenario; owned: number[] }
 
 interface TargetState {
   key: string;
   t: Target;
   cov: Coverage;
+  guide: Guide;
   corpus: Entry[];
+  /** Per guide feature: the entry that first hit it and the index of the event that did. */
+  owner: (Entry | undefined)[];
+  ownerAt: Uint16Array;
 }
 
-/** Feeds each event's transition to the coverage map. */
+/** Feeds each event's transition to the coverage map (and, guided, its guide features). */
 class Observer implements RunObserver {
   tracker: RunTracker | undefined;
-  constructor(private readonly cov: Coverage) {}
-  start(s: Session): void { this.tracker = new RunTracker(this.cov, s.instance); this.tracker.begin(); }
+  constructor(private readonly cov: Coverage, private readonly guide?: Guide) {}
+  start(s: Session): void { this.tracker = new RunTracker(this.cov, s.instance, this.guide); this.tracker.begin(); }
   after(ev: Event): void { this.tracker!.after(ev); }
 }
 
@@ -112,12 +117,42 @@ function replayObserved(s: Scenario, backend: Backend, variant: string, o: Obser
   return session.finish();
 }
 
-/** Keep the entry; when full, replace the one that brought least (the oldest of those). */
-function admit(ts: TargetState, scenario: Scenario, gain: number): void {
-  if (ts.corpus.length < CORPUS_MAX) { ts.corpus.push({ scenario, gain }); return; }
-  let worst = 0;
-  for (let i = 1; i < ts.corpus.length; i++) if (ts.corpus[i]!.gain < ts.corpus[worst]!.gain) worst = i;
-  if (ts.corpus[worst]!.gain <= gain) { ts.corpus.splice(worst, 1); ts.corpus.push({ scenario, gain }); }
+/**
+ * A run that hit guide features no run had hit joins the corpus and owns them (with the index
+ * of the event that first reached each, where frontier extensions resume). When full, the
+ * entry that owns fewest features (the oldest of those) leaves; its features stay covered
+ * but ownerless, so the engine no longer resumes from them.
+ */
+function admit(ts: TargetState, scenario: Scenario, tr: RunTracker): void {
+  if (tr.newFeats === 0) return;
+  const e: Entry = { scenario, owned: [] };
+  for (let i = 0; i < tr.feats.length; i++) {
+    const f = tr.feats[i]!;
+    if (ts.guide.hits[f] !== 0) continue;
+    ts.owner[f] = e; ts.ownerAt[f] = Math.min(tr.featAt[i]!, 0xffff); e.owned.push(f);
+  }
+  if (ts.corpus.length >= CORPUS_MAX) {
+    let worst = 0;
+    for (let i = 1; i < ts.corpus.length; i++) if (ts.corpus[i]!.owned.length < ts.corpus[worst]!.owned.length) worst = i;
+    const [gone] = ts.corpus.splice(worst, 1);
+    for (const f of gone!.owned) if (ts.owner[f] === gone) ts.owner[f] = undefined;
+  }
+  ts.corpus.push(e);
+}
+
+/**
+ * A covered guide feature to resume from, favouring rarely hit ones: the least hit of three
+ * drawn at random (a tournament; deterministic for the rng). Undefined when none drawn has an owner.
+ */
+function frontier(ts: TargetState, rng: () => number): number | undefined {
+  const cov = ts.guide.covered;
+  let best: number | undefined;
+  for (let k = 0; k < 3; k++) {
+    const f = cov[Math.floor(rng() * cov.length)]!;
+    if (ts.owner[f] === undefined) continue;
+    if (best === undefined || ts.guide.hits[f]! < ts.guide.hits[best]!) best = f;
+  }
+  return best;
 }
 
 export function corpusOf(states: readonly TargetState[]): Record<string, Scenario[]> {
@@ -174,10 +209,10 @@ export function runJob(
   const states: TargetState[] = targets.map((t) => {
     const key = `${t.backend.name}/${t.variant}`;
     stats.perTarget[key] = [0, 0, 0];
-    return { key, t, cov: new Coverage(), corpus: [] };
+    return { key, t, cov: new Coverage(), guide: new Guide(), corpus: [], owner: new Array<Entry | undefined>(1 << GUIDE_BITS), ownerAt: new Uint16Array(1 << GUIDE_BITS) };
   });
   for (const ts of states) steps?.route(ts.key, ts.cov);
-  const observers = states.map((ts) => new Observer(ts.cov));
+  const observers = states.map((ts) => new Observer(ts.cov, p.engine === 'guided' ? ts.guide : undefined));
   const handle: JobHandle = { stats, corpus: () => corpusOf(states) };
   // A resumed corpus is replayed once to rebuild the coverage it stood for.
   for (let k = 0; k < states.length; k++) {
@@ -186,7 +221,7 @@ export function runJob(
       if (ts.t.backend.supports(s.machine) !== null) continue;
       const o = observers[k]!;
       try { replayObserved(s, ts.t.backend, ts.t.variant, o); } catch { continue; }
-      admit(ts, s, 1);
+      if (o.tracker) { admit(ts, s, o.tracker); o.tracker.commit(); }
     }
   }
   const fillCoverage = () => {
@@ -216,21 +251,24 @@ export function runJob(
         const r = n === 0 ? 0 : rng();
         if (r < 0.3) {
           ({ scenario, result } = generateAndRun(seed, t.backend, t.variant, { maxEvents: p.maxEvents }, obs));
-        } else if (r < 0.7) {
-          // Continue a corpus interleaving from a point inside it with the generator's choices.
-          const base = ts.corpus[n - 1 - Math.floor(rng() * n)]!.scenario;
-          ({ scenario, result } = extendAndRun(rng, t.backend, t.variant, base, Math.floor(rng() * (base.events.length + 1)), { maxEvents: p.maxEvents }, obs));
-          stats.mutants++;
         } else {
-          // Recent entries are favoured: they hold the newest coverage.
-          const pi = rng() < 0.5 ? n - 1 - Math.floor(rng() * Math.min(n, 8)) : Math.floor(rng() * n);
-          const other = ts.corpus[Math.floor(rng() * n)]!.scenario;
-          scenario = mutate(rng, ts.corpus[pi]!.scenario, { maxEvents: p.maxEvents * 2, other });
-          result = replayObserved(scenario, t.backend, t.variant, obs);
+          // Resume from a rarely hit feature: replay its owner up to the event that first
+          // reached it, then continue with the generator's choices (or mutate the owner).
+          const f = frontier(ts, rng);
+          const base = f === undefined ? ts.corpus[Math.floor(rng() * n)]! : ts.owner[f]!;
+          const at = f === undefined ? Math.floor(rng() * (base.scenario.events.length + 1)) : ts.ownerAt[f]! + 1;
+          if (r < 0.75) {
+            ({ scenario, result } = extendAndRun(rng, t.backend, t.variant, base.scenario, at, { maxEvents: p.maxEvents }, obs));
+          } else {
+            const other = ts.corpus[Math.floor(rng() * n)]!.scenario;
+            scenario = mutate(rng, base.scenario, { maxEvents: p.maxEvents * 2, other });
+            result = replayObserved(scenario, t.backend, t.variant, obs);
+          }
           stats.mutants++;
         }
-        const gained = obs.tracker?.gained ?? 0;
-        if (gained > 0) admit(ts, scenario, gained);
+        const tr = obs.tracker!;
+        admit(ts, scenario, tr);
+        tr.commit();
       }
     } catch (err) {
       stats.errors++;

@@ -79,6 +79,11 @@ function tweak(rng: Rng, e: Event, m: MachineConfig, vectors: readonly number[])
     case 'read': return { ...e, reg: pick(rng, REGS) };
     case 'tpr': return { ...e, value: rng() < 0.3 ? 0 : pick(rng, vectors) & 0xf0 };
     case 'ioapic': return m.ioapic.length > 0 ? { ...e, pin: pick(rng, m.ioapic).pin } : e;
+    // Retarget or (un)mask a redirection write; its vector and trigger stay (a level vector has one source).
+    case 'ioapic_write': {
+      if (rng() < 0.5) return { ...e, masked: !e.masked };
+      return e.logical ? { ...e, cpu } : { ...e, dest: m.apicIds?.[cpu] ?? cpu };
+    }
     default: return 'cpu' in e ? { ...e, cpu } : e;
   }
 }
@@ -99,8 +104,11 @@ export function mutate(rng: Rng, parent: Scenario, o: MutateOptions): Scenario {
   for (let r = 0; r < rounds; r++) {
     const n = ev.length;
     const i = n > 0 ? int(rng, n) : 0;
-    switch (int(rng, 10)) {
+    switch (int(rng, 11)) {
       case 0: ev.splice(int(rng, n + 1), 0, randomEvent(rng, m, vectors)); break;
+      // Copy an event elsewhere, maybe on another vCPU: the scenario's own vocabulary
+      // (redirection writes, LVT programming...) that randomEvent does not draw.
+      case 10: if (n > 0) { const e = ev[i]!; ev.splice(int(rng, n + 1), 0, rng() < 0.5 ? tweak(rng, e, m, vectors) : e); } break;
       case 1: if (n > 1) ev.splice(i, 1 + int(rng, Math.min(3, n - i))); break;
       case 2: if (n > 0) ev.splice(i, 0, ev[i]!); break;
       case 3: if (n > 1) { const j = (i + 1) % n; const t = ev[i]!; ev[i] = ev[j]!; ev[j] = t; } break;

@@ -161,11 +161,16 @@ export class XenInstance implements BackendInstance, XenVm {
     return false;
   }
 
-  /** Coverage state: phase, softirq kick, NMI pending, EVENTINJ, V_IRQ, VINTR/IRET intercepts, apic-assist. */
+  /**
+   * Coverage state: phase, softirq kick, NMI pending, EVENTINJ, V_IRQ, VINTR/IRET intercepts, apic-assist
+   * (pending; the page's "No EOI required" bit, a latched vector and the mapping, which the assist races
+   * turn on: a bit left set by a normal EOI looks like assist-pending-free otherwise).
+   */
   coverage(cpu: number): number {
-    const v = this.vcpu[cpu]!;
+    const v = this.vcpu[cpu]!, vv = v.viridian;
     return v.phase | (v.kickSoftirq ? 1 << 3 : 0) | (v.nmiPending ? 1 << 4 : 0) | (v.eventinjValid ? 1 << 5 : 0) | (v.vIrq ? 1 << 6 : 0)
-      | (v.interceptVintr ? 1 << 7 : 0) | (v.interceptIret ? 1 << 8 : 0) | (v.viridian.pending ? 1 << 9 : 0);
+      | (v.interceptVintr ? 1 << 7 : 0) | (v.interceptIret ? 1 << 8 : 0) | (vv.pending ? 1 << 9 : 0)
+      | (vv.pageBit ? 1 << 10 : 0) | (vv.vector > 0 ? 1 << 11 : 0) | (vv.mapped ? 1 << 12 : 0);
   }
 
   physPending(cpu: number): boolean {
