@@ -89,12 +89,17 @@ const GUIDE_SIZE = 1 << GUIDE_BITS;
 
 export class Guide {
   /** Runs that hit each feature (saturating at 2^32-1 is never reached in practice). */
-  readonly hits = new Uint32Array(GUIDE_SIZE);
+  readonly hits: Uint32Array;
   /** Features hit at least once, in first-hit order (the engine samples from it). */
   readonly covered: number[] = [];
   /** Scratch: runMark[f] === epoch when the run in progress already listed f (runs are sequential). */
-  readonly runMark = new Uint32Array(GUIDE_SIZE);
+  readonly runMark: Uint32Array;
   epoch = 0;
+  /** `size` 0: an empty guide for random campaigns, which never steer (0.5 MB a variant saved). */
+  constructor(size: number = GUIDE_SIZE) {
+    this.hits = new Uint32Array(size);
+    this.runMark = new Uint32Array(size);
+  }
 }
 
 /**

@@ -209,7 +209,9 @@ export function runJob(
   const states: TargetState[] = targets.map((t) => {
     const key = `${t.backend.name}/${t.variant}`;
     stats.perTarget[key] = [0, 0, 0];
-    return { key, t, cov: new Coverage(), guide: new Guide(), corpus: [], owner: new Array<Entry | undefined>(1 << GUIDE_BITS), ownerAt: new Uint16Array(1 << GUIDE_BITS) };
+    // Random campaigns never steer: no guide tables (about 1.1 MB a variant, per worker).
+    const gsize = p.engine === 'guided' ? 1 << GUIDE_BITS : 0;
+    return { key, t, cov: new Coverage(), guide: new Guide(gsize), corpus: [], owner: new Array<Entry | undefined>(gsize), ownerAt: new Uint16Array(gsize) };
   });
   for (const ts of states) steps?.route(ts.key, ts.cov);
   const observers = states.map((ts) => new Observer(ts.cov, p.engine === 'guided' ? ts.guide : undefined));
