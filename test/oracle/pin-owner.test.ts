@@ -75,3 +75,23 @@ describe('a HLT ended by an NMI still on the bus while a kick is in flight (REF-
     // (A nested machine: baremetal does not run it; kvm-nvmx, the other nested model, has no such window.)
   });
 });
+
+describe('soak s5b (clean variants, 1.67e9 events): the mechanism names its cause', () => {
+  it('bhyve/fixed: a lowest-priority broadcast entry sends to every vCPU (vlapic_calcdest returns vm_active_cpus first): ioapic:lowprio-broadcast-to-all', () => {
+    expect(runScenario(load('bhyve-lowprio-broadcast-pin.json'), backend('bhyve'), 'fixed').divergences.map((x) => x.cause)).toEqual(['ioapic:lowprio-broadcast-to-all']);
+  });
+
+  it('bhyve/fixed: an NMI IPI merged into a LINT1 NMI raised from another CPU leaves the LINT cause standing', () => {
+    expect(runScenario(load('bhyve-lint1-nmi-then-ipi-nmi.json'), backend('bhyve'), 'fixed').divergences.map((x) => x.cause)).toEqual(['stuck:lint-raised-on-other-cpu']);
+  });
+
+  it('acrn/1443-vid (2018 tree): TMR recomputed from the table loses the bit of an accepted level message whose vector left the table', () => {
+    expect(runScenario(load('acrn-2018-tmr-cleared-by-table-update.json'), backend('acrn'), '1443-vid').divergences.map((x) => x.cause)).toEqual(['read:tmr-cleared-by-table-update']);
+  });
+
+  it('baremetal stays clean on all three', () => {
+    for (const f of ['bhyve-lowprio-broadcast-pin.json', 'bhyve-lint1-nmi-then-ipi-nmi.json', 'acrn-2018-tmr-cleared-by-table-update.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});

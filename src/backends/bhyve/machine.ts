@@ -299,8 +299,10 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
 
   /** vm_inject_nmi: latch and notify (not as a LAPIC interrupt). */
   vmInjectNmi(target: number, sender: number): void {
-    this.nmiRemoteWhy[target] = '';
     const v = this.vcpu[target]!;
+    // Diagnostics: an NMI that merges into one a device raised from another CPU (and that the
+    // guest has not taken yet) leaves that one's cause standing.
+    if (!v.nmiPending) this.nmiRemoteWhy[target] = '';
     v.nmiPending = true;
     this.sink.step(target, 'vm_inject_nmi');
     vcpuNotifyEvent(v, false, sender, this);

@@ -297,7 +297,7 @@ const TIMER_LINT: CauseDoc[] = [
 ];
 
 /** Lowest-priority MSIs and redirection entries (issue 8, fourth session). */
-const LOWPRIO: CauseDoc[] = ['spurious', 'duplicate', 'read'].map((kind): CauseDoc => ({
+const LOWPRIO: CauseDoc[] = ['spurious', 'duplicate', 'read', 'ioapic'].map((kind): CauseDoc => ({
   cause: `${kind}:lowprio-broadcast-to-all`,
   why: 'vlapic_deliver_intr passes lowprio to vlapic_calcdest, which stops at the first logical match ("if (lowprio) '
     + 'break") but returns vm_active_cpus() for the broadcast MDA (0xff) before it looks at lowprio: a lowest-priority '
