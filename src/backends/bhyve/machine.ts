@@ -208,6 +208,9 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     if (vsHas(this.collapsed[cpu]!, vector)) return 'collapsed-into-taken-v_irq';
     // svm_inj_interrupts asks the 8259 first when vm_extint_pending(): the vIRR waits.
     if (this.vcpu[cpu]!.extintTaking && vsHas(vl.irr, vector)) return 'lint0-extint-while-sw-disabled';
+    // The vIRR copy is an extra resend under a Remote IRR whose EOI never came: that is the hold.
+    const extra = vsHas(vl.irr, vector) ? this.vioapic.heldBehindExtraCopy(vector) : undefined;
+    if (extra !== undefined) return extra;
     if (vsHas(vl.irr, vector)) {
       if (c.vIrq && c.vIntrVector === vector) return c.interceptVintr ? 'v_irq-under-vintr-intercept' : 'v_irq-posted';
       // The PPR vlapic_pending_intr compares with (main stores it lazily).

@@ -95,6 +95,19 @@ export class Vioapic {
     return this.eoiLostBefore[vector] || undefined;
   }
 
+  /**
+   * Diagnostics: a level pin of this vector whose Remote IRR is still set and whose last message
+   * was one bare metal would not send (a resend on reassert): a copy of the vector in the vIRR is
+   * that extra message, and the instance bare metal has is held by the Remote IRR (its EOI lost).
+   */
+  heldBehindExtraCopy(vector: number): string | undefined {
+    for (const e of this.rtbl) {
+      if (!e || !e.level || !e.remIrr || e.vector !== vector || e.lastSendWhy === '') continue;
+      return e.eoiLost ? e.eoiLostWhy : 'ioapic-remote-irr-set';
+    }
+    return undefined;
+  }
+
   /** vioapic_send_intr. `why` names, for diagnostics, a message the 82093AA would not send. */
   private sendIntr(e: RtblEntry, why: string): void {
     if (e.masked) return;
