@@ -119,6 +119,10 @@ export async function runCoordinator(redis: Redis, o: CoordinatorOptions, listen
   const considerMinimize = async (b: Bucket) => {
     if (known.signatures.has(b.signature) || written.has(b.signature)) { b.state = 'done'; return; }
     if (b.state === 'done' || b.state === 'queued') return;
+    // With --iterations the tries wait for every unit: a bucket's seeds are then its lowest ones
+    // whatever order the units finished in, so the reproducers are those the local engine finds
+    // from the same seeds (a try from whichever seed came first made them depend on timing).
+    if (lastRow !== Infinity && !(next >= lastRow && outstandingUnits.size === 0)) return;
     const attempt = b.state === 'failed' ? b.attempt + 1 : 0;
     if (attempt > 2 || attempt >= b.seeds.length) return; // out of tries, or waiting for another seed
     const m: MinimizeData = {
@@ -236,6 +240,7 @@ export async function runCoordinator(redis: Redis, o: CoordinatorOptions, listen
   let liveWorkers = 0;
   let graceUntil = Infinity;
   let removedWaiting = false;
+  let minimizeStarted = false;
 
   const saveState = () => {
     const lines = [...merge.buckets.values()].sort((a, b) => (a.signature < b.signature ? -1 : 1)).map((b) => {
@@ -275,6 +280,11 @@ export async function runCoordinator(redis: Redis, o: CoordinatorOptions, listen
       }
     }
     await pull();
+    // The units are all merged (--iterations): the deferred minimizations start now.
+    if (lastRow !== Infinity && !minimizeStarted && next >= lastRow && outstandingUnits.size === 0) {
+      minimizeStarted = true;
+      for (const b of merge.buckets.values()) await considerMinimize(b);
+    }
     if (now - lastAudit >= 2000) {
       lastAudit = now;
       await audit();

@@ -144,7 +144,9 @@ describe.skipIf(skip)('distributed campaign on Redis', () => {
     }
     const files = listJson(out).map((f) => readScenarioFile(f).found!.signature);
     expect(new Set(files).size).toBe(files.length);
-    expect(new Set(files)).toEqual(local);
+    // On a mismatch, say what the coordinator said about minimizations (failed tries, foreign causes).
+    const notes = [...c1.lines, ...c2.lines].filter((l) => /warn|fail|another|minimiz/i.test(l)).join('\n');
+    expect(new Set(files), notes).toEqual(local);
     const announced = [...c1.lines, ...c2.lines].filter((l) => l.startsWith('NEW ')).map((l) => l.split(/\s+/).find((w) => w.includes(':'))!);
     expect(new Set(announced).size).toBe(announced.length);
     for (const s of announced) expect(local.has(s)).toBe(true);
