@@ -131,7 +131,8 @@ const EOI_NOT_IN_HANDLED: CauseDoc[] = [
 // __apic_accept_irq, kvm_recalculate_apic_map) and a v4.19-era lapic.c in the library (same shape);
 // ioapic.c ioapic_service in v4.x and v6.x copies; SDM 29.1.5 (self-IPI virtualization).
 const SW_DISABLED_DOCS: CauseDoc[] = [
-  ...['duplicate', 'spurious', 'read'].map((cls): CauseDoc => ({
+  // (ioapic: the extra instance's vector is, or was before a redirection write, an I/O APIC pin's.)
+  ...['duplicate', 'spurious', 'read', 'ioapic'].map((cls): CauseDoc => ({
     cause: `${cls}:self-ipi-virtualized-while-apic-sw-disabled`,
     why: 'A guest that has software-disabled its local APIC (SVR bit 8 clear) sends itself a fixed IPI (x2APIC SELF_IPI '
       + 'MSR, or the xAPIC ICR with the self shorthand). KVM does not intercept either with APICv (MSR bitmap / APIC-write '
@@ -162,7 +163,7 @@ const SW_DISABLED_DOCS: CauseDoc[] = [
 ];
 
 /** VT-d variants: the IOMMU posts whatever the guest's APIC state. */
-const VTD_SW_DISABLED: CauseDoc[] = ['duplicate', 'spurious', 'read'].map((cls): CauseDoc => ({
+const VTD_SW_DISABLED: CauseDoc[] = ['duplicate', 'spurious', 'read', 'ioapic'].map((cls): CauseDoc => ({
   cause: `${cls}:vtd-posted-while-apic-sw-disabled`,
   why: 'With VT-d posting, a device MSI is posted into the vCPU\'s PIR by the IOMMU from the IRTE alone (VT-d 9.11), '
     + 'never through __apic_accept_irq, so its apic_enabled check does not apply: a vector posted while the guest has '
