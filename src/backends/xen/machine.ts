@@ -89,22 +89,8 @@ export class XenInstance implements BackendInstance, XenVm {
       this.vcpu.push(v);
       this.archAddrs.push({ id: i, ldr: 0, flat: true });
     }
-    this.vioapic = new XenVioapic(machine.ioapic, (dest, logical, lowest, vector, level, from) => {
-      const xdest = logical ? xenLogicalDest(this.mode, this.code.x2apicLdrFromId, dest) : xenApicId(this.mode, dest);
-      const mask = matchMask(this, -1, 'none', xdest, logical);
-      this.noteRouting(mask, -1, 'none', logical, dest, vector);
-      if (lowest) {
-        // dest_LowestPrio (no IRQ0_SPECIAL_ROUTING: scenario pins are not GSI 0).
-        const target = vlapicLowestPrio(this, -1, 'none', xdest, logical);
-        if (target >= 0) {
-          this.sink.arbitrated?.(target);
-          this.fixedIrq(target, vector, level, from);
-        }
-        return;
-      }
-      // dest_Fixed: every vCPU vlapic_match_dest(vlapic, NULL, 0, dest, dest_mode) matches.
-      for (let i = 0; i < this.nvcpus; i++) if (mask & (1 << i)) this.fixedIrq(i, vector, level, from);
-    });
+    // vioapic_deliver (no IRQ0_SPECIAL_ROUTING: scenario pins are not GSI 0).
+    this.vioapic = new XenVioapic(machine.ioapic, (dest, logical, lowest, vector, level, from) => this.deliverToDest(dest, logical, lowest, vector, level, from));
     // Windows writes HV_X64_MSR_VP_ASSIST_PAGE on every vCPU at boot: a Hyper-V machine
     // starts with the page mapped (and zeroed), nothing latched, nothing pending.
     if (this.viridianDomain) {
@@ -325,21 +311,27 @@ export class XenInstance implements BackendInstance, XenVm {
    * vlapic_match_dest(target, NULL, 0, dest, dest_mode) matches (the 8-bit address field).
    */
   private msi(dest: number, vector: number, logical: boolean, lowest: boolean): void {
+    this.deliverToDest(dest, logical, lowest, vector, false, DEVICE_CPU);
+  }
+
+  /**
+   * What vioapic_deliver and vmsi_deliver share: dest_LowestPrio → vlapic_lowest_prio, then the
+   * interrupt on its choice (none: -ESRCH, nothing sent); dest_Fixed → every vCPU
+   * vlapic_match_dest(vlapic, NULL, 0, dest, dest_mode) matches.
+   */
+  private deliverToDest(dest: number, logical: boolean, lowest: boolean, vector: number, level: boolean, from: number): void {
     const xdest = logical ? xenLogicalDest(this.mode, this.code.x2apicLdrFromId, dest) : xenApicId(this.mode, dest);
     const mask = matchMask(this, -1, 'none', xdest, logical);
     this.noteRouting(mask, -1, 'none', logical, dest, vector);
     if (lowest) {
-      // dest_LowestPrio: vlapic_lowest_prio, then vmsi_inj_irq on its choice (-ESRCH if none).
       const target = vlapicLowestPrio(this, -1, 'none', xdest, logical);
       if (target >= 0) {
         this.sink.arbitrated?.(target);
-        this.fixedIrq(target, vector, false, DEVICE_CPU);
+        this.fixedIrq(target, vector, level, from);
       }
       return;
     }
-    for (let i = 0; i < this.nvcpus; i++) {
-      if ((mask & (1 << i)) !== 0) this.fixedIrq(i, vector, false, DEVICE_CPU);
-    }
+    for (let i = 0; i < this.nvcpus; i++) if ((mask & (1 << i)) !== 0) this.fixedIrq(i, vector, level, from);
   }
 
   /**
