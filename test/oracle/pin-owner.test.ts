@@ -99,3 +99,27 @@ describe('soak s5b (clean variants, 1.67e9 events): the mechanism names its caus
     }
   });
 });
+
+describe('soak s5final (clean variants, 9.5e8 events): the last two unexpected name their mechanism', () => {
+  it('kvm: an NMI processed under STI blocking waits behind the interrupt window enable_nmi_window asked for; the IRET that unblocks NMIs restores IF = 0, so it comes one IRET later than bare metal: the hold, not a duplicate', () => {
+    for (const v of ['v4.10', 'v4.16', 'v6.12', 'v6.12-vtd']) {
+      const d = runScenario(load('kvm-nmi-behind-irq-window-after-iret.json'), backend('kvm'), v).divergences;
+      expect(d.map((x) => x.cause), v).toEqual(['stuck:nmi-behind-irq-window']);
+      expect(d[0]!.kind, v).toBe('duplicate');
+    }
+  });
+
+  it('xen: the page re-mapped under a pending assist makes a phantom EOI that retires the level vector in service; a read of its entry shows Remote IRR clear: the phantom EOI, not a read cause of its own', () => {
+    for (const v of ['rework', '4.22']) {
+      const d = runScenario(load('xen-phantom-eoi-remote-irr-read.json'), backend('xen'), v).divergences;
+      expect(d.map((x) => x.cause), v).toEqual(['read:phantom-eoi-after-vp-assist-remap']);
+      expect(d[0]!.symptoms, v).toContain('read-mismatch:redir-lo');
+    }
+  });
+
+  it('both are silent on bare metal', () => {
+    for (const f of ['kvm-nmi-behind-irq-window-after-iret.json', 'xen-phantom-eoi-remote-irr-read.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});

@@ -139,6 +139,10 @@ class KvmInstance implements BackendInstance {
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vsHas(t.lowestSentFixed, vector)) return LOWEST_PHYS_BROADCAST;
     // A message bare metal collapsed into the pending instance, still held apart in PIR.
     if (what === 'collapsed' && vector !== 2 && vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
+    // An NMI bare metal would have taken at this boundary (so an optional one had collapsed),
+    // held in nmi_pending behind the interrupt window enable_nmi_window asked for under STI
+    // blocking: its later injection is that hold, not a duplicate of its own.
+    if (what === 'collapsed' && vector === 2 && nmiStuck(t) === 'nmi-behind-irq-window') return 'nmi-behind-irq-window';
     // An extra pin message also shows as a TMR bit (its trigger mode) where bare metal has none.
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra' || what === 'tmr-set-without-level-message'
       || what === 'tmr-level-pin-before-acceptance') && vector >= 16) {

@@ -288,6 +288,12 @@ export class XenInstance implements BackendInstance, XenVm {
       if (v.phantomEoi) return 'phantom-eoi-after-vp-assist-remap';
       if (v.avoidedLostByUnmap) return 'avoided-eoi-misretired-after-vp-assist-unmap';
     }
+    // A level vector that EOI retired early reached vioapic_update_EOI: Remote IRR reads clear while
+    // the guest is still handling the interrupt. The read may come from any vCPU.
+    if (what === 'redir-remote-irr-missing' && vector >= 16) {
+      if (this.vcpu.some((u) => u.phantomEoi)) return 'phantom-eoi-after-vp-assist-remap';
+      if (this.vcpu.some((u) => u.avoidedLostByUnmap)) return 'avoided-eoi-misretired-after-vp-assist-unmap';
+    }
     if ((what === 'masked-ppr' || what === 'priority' || what === 'isr-not-cleared') && vector >= 16) {
       // Xen's ISR lost a vector the guest still has in service, so PPR is too low. Once that
       // happened the vCPU's ISR stays out of step (each later EOI retires the wrong vector),
