@@ -7,12 +7,13 @@
 // Every file is written atomically (stats.ndjson is appended a whole line at a time). Findings
 // are deduplicated across workers and earlier sessions; the parent isolates (minimizes) each
 // new cause once, from the earliest (iteration, worker) that showed it, so an iteration budget
-// gives byte-identical reproducers whatever the machine's speed. SIGINT/SIGTERM stop the
-// workers at their next iteration; the state is saved and the summary printed.
+// gives byte-identical reproducers whatever the machine's speed; the minimization itself runs
+// on a worker (between its runs, or after its share), so the parent thread stays idle.
+// SIGINT/SIGTERM stop the workers at their next iteration; the state is saved and the summary printed.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Worker } from 'node:worker_threads';
-import type { Backend } from '../backends/api.js';
+import { performance } from 'node:perf_hooks';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { allBackends } from '../backends/load.js';
 import { parseSignature } from '../oracle/divergence.js';
 import { crashPath, loadKnown, OutputError, scenarioText, writeAtomic } from '../store/files.js';
@@ -21,7 +22,8 @@ import { guardTargets, type Engine, type JobFinding, type JobStats, type TargetC
 import { threadCpuMs } from './thread-cpu.js';
 import { readState, share, STATE_FILE, type Bucket, type CampaignState } from './state.js';
 import { resolveTargets, type Target } from './targets.js';
-import type { WorkerData } from './worker.js';
+import type { Scenario } from '../scenario/types.js';
+import type { IsolatedMessage, TaskMessage, WorkerData } from './worker.js';
 
 export interface CampaignOptions {
   filters: string[];
@@ -79,10 +81,18 @@ export interface CampaignSummary {
   /** Per worker, when it finished: CPU time of its thread (ms, Linux) and spawn → first iteration (ms). */
   workerCpuMs: (number | undefined)[];
   workerStartupMs: (number | undefined)[];
-  /** Minimizations the parent ran (each new cause is isolated once, not once per worker). */
+  /** Minimizations run (each new cause is isolated once, not once per worker). */
   isolations: number;
-  /** CPU time of the parent's thread (ms, Linux): start-up, bookkeeping, isolating. */
+  /** Per worker: CPU time (ms) of the isolations it ran for the campaign (included in workerCpuMs). */
+  isolationCpuMs: (number | undefined)[];
+  /** CPU time of the parent's thread (ms, Linux): start-up and bookkeeping (isolating only if every worker died). */
   mainCpuMs?: number;
+  /** Event-loop utilisation of the parent thread over the campaign (0..1): how much of the time it was busy. */
+  mainElu?: number;
+  /** Per worker: its thread's event-loop utilisation over its life (0..1; the job counts as busy). */
+  workerElu: (number | undefined)[];
+  /** Per worker: ms from the end of its own share to its exit (serving isolations, then waiting for the others). */
+  workerTailMs: (number | undefined)[];
 }
 
 export function parseDuration(text: string): number {
@@ -115,7 +125,9 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
     scenarios: 0, events: 0, divergent: 0, newFindings: [], elapsedMs: 0, perTarget: {}, bySignature: {}, resumedFrom,
     coverage: {}, total: { execs: 0, events: 0, elapsedMs: 0, buckets: 0 }, mutants: 0, errors: 0,
     workerCpuMs: new Array(o.jobs).fill(undefined), workerStartupMs: new Array(o.jobs).fill(undefined), isolations: 0,
+    isolationCpuMs: new Array(o.jobs).fill(undefined), workerElu: new Array(o.jobs).fill(undefined), workerTailMs: new Array(o.jobs).fill(undefined),
   };
+  const elu0 = performance.eventLoopUtilization();
   const startedAt = base?.startedAt || new Date(started).toISOString();
   const stop = new Int32Array(new SharedArrayBuffer(4));
   let fatal: Error | undefined;
@@ -151,32 +163,69 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
     summary.newFindings.push({ signature: f.signature, path });
     listen({ kind: 'finding', text: `${f.signature}  (${fd.originalEvents} → ${f.scenario.events.length} events)`, path, signature: f.signature });
   };
-  // Each new cause is isolated here, once for the campaign, not once per worker: workers
-  // report their first occurrences; the earliest (iteration, worker) is minimized as soon as
-  // no worker can still report an earlier one, so an iteration budget gives the same
-  // reproducer whatever the timing. (The main thread is otherwise idle.)
+  // Each new cause is isolated once for the campaign, not once per worker: workers report
+  // their first occurrences; the earliest (iteration, worker) is isolated as soon as no worker
+  // can still report an earlier one, so an iteration budget gives the same reproducer whatever
+  // the timing. The parent only chooses: the minimization itself is a task for a worker (the
+  // first free one, finished workers first), which runs it between two of its own runs. A
+  // cause has at most one try in flight; if it fails, its next occurrence is tried, as before.
   const finished = new Array<boolean>(o.jobs).fill(false);
-  const pending = new Map<string, { list: Candidate[]; tries: number; done: boolean }>();
-  let targetsByKey: Map<string, Target> | undefined;
+  interface Pending { list: Candidate[]; tries: number; done: boolean; busy: boolean }
+  const pending = new Map<string, Pending>();
+  interface Task { id: number; candidate: Candidate }
+  const ready: Task[] = [];
+  let taskIds = 0;
+  const ports: (MessagePort | undefined)[] = new Array(o.jobs).fill(undefined);
+  const inflight: (Task | undefined)[] = new Array(o.jobs).fill(undefined);
+  const taskCount = new Int32Array(new SharedArrayBuffer(4 * o.jobs));
   const settled = (c: Candidate) => iters.every((it, k) => k === c.job || finished[k] || it > c.iter);
-  const isolateSettled = () => {
-    if (!targetsByKey) return;
-    for (const [sig, e] of pending) {
-      while (!e.done && e.tries < ISOLATE_TRIES && e.list.length > 0 && settled(e.list[0]!)) {
-        const c = e.list.shift()!;
-        e.tries++;
-        const t = targetsByKey.get(c.target);
-        if (!t || known.signatures.has(sig)) { e.done = true; break; }
-        summary.isolations++;
-        const scenario = isolate(c, t, iterations !== undefined);
-        if (scenario) { e.done = true; onFinding({ signature: sig, job: c.job, iter: c.iter, scenario }); }
+  const dispatch = () => {
+    while (ready.length > 0) {
+      let w = -1;
+      for (let k = 0; k < o.jobs; k++) {
+        if (!ports[k] || inflight[k]) continue;
+        if (w < 0 || (finished[k] && !finished[w])) w = k;
       }
-      if (e.done || e.tries >= ISOLATE_TRIES) { e.list.length = 0; e.done = true; }
+      if (w < 0) return;
+      const task = ready.shift()!;
+      inflight[w] = task;
+      summary.isolations++;
+      const msg: TaskMessage = { type: 'isolate', id: task.id, candidate: task.candidate, iterationBudget: iterations !== undefined };
+      ports[w]!.postMessage(msg);
+      Atomics.add(taskCount, w, 1); // after the post: the worker's poll then finds the message
     }
+  };
+  const isolateSettled = () => {
+    for (const [sig, e] of pending) {
+      if (e.done || e.busy) continue;
+      if (known.signatures.has(sig)) { e.done = true; e.list.length = 0; continue; }
+      if (e.tries < ISOLATE_TRIES && e.list.length > 0 && settled(e.list[0]!)) {
+        e.tries++;
+        e.busy = true;
+        ready.push({ id: taskIds++, candidate: e.list.shift()! });
+      } else if (e.tries >= ISOLATE_TRIES) { e.list.length = 0; e.done = true; }
+    }
+    dispatch();
+  };
+  const onIsolated = (job: number, m: IsolatedMessage) => {
+    const task = inflight[job];
+    if (!task || task.id !== m.id) return;
+    inflight[job] = undefined;
+    summary.isolationCpuMs[job] = (summary.isolationCpuMs[job] ?? 0) + (m.cpuMs ?? 0);
+    if (m.error !== undefined) listen({ kind: 'warning', text: `worker ${job}: isolating ${m.signature} failed: ${m.error}` });
+    tried(task, m.scenario);
+    isolateSettled();
+    release();
+  };
+  const tried = (task: Task, scenario: Scenario | undefined) => {
+    const c = task.candidate;
+    const e = pending.get(c.signature)!;
+    e.busy = false;
+    if (scenario) { e.done = true; e.list.length = 0; onFinding({ signature: c.signature, job: c.job, iter: c.iter, scenario }); }
   };
   const onCandidate = (c: Candidate) => {
     let e = pending.get(c.signature);
-    if (!e) pending.set(c.signature, e = { list: [], tries: 0, done: false });
+    if (!e) pending.set(c.signature, e = { list: [], tries: 0, done: false, busy: false });
     if (e.done) return;
     // In (iteration, worker) order; only the first tries left can matter.
     let i = e.list.length;
@@ -185,10 +234,13 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
     if (e.list.length > ISOLATE_TRIES - e.tries) e.list.length = ISOLATE_TRIES - e.tries;
     isolateSettled();
   };
-  const byKey = (backends: Backend[]) => {
-    const m = new Map<string, Target>();
-    for (const t of guardTargets(resolveTargets(backends, o.filters), false).targets) m.set(`${t.backend.name}/${t.variant}`, t);
-    return m;
+  /** Every worker's job done and no try left anywhere: the workers may end. */
+  const drained = () => finished.every(Boolean) && ready.length === 0 && inflight.every((t) => t === undefined)
+    && [...pending.values()].every((e) => e.done || (!e.busy && e.list.length === 0));
+  const release = () => {
+    if (!drained()) return;
+    // The worker closes the channel when it reads this (and then ends).
+    for (let k = 0; k < o.jobs; k++) { ports[k]?.postMessage({ type: 'exit' } satisfies TaskMessage); ports[k] = undefined; }
   };
   const bucketFor = (sig: string): Bucket => {
     let b = buckets[sig];
@@ -308,33 +360,60 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
   };
 
   const workerUrl = new URL('./worker.js', import.meta.url);
-  let loading: Promise<void> | undefined;
   try {
-    await Promise.all(iters.map((startIter, job) => new Promise<void>((resolve) => {
+    const runs = iters.map((startIter, job) => new Promise<void>((resolve) => {
       const endIter = iterations === undefined ? Infinity : share(iterations, o.jobs, job);
       if (startIter >= endIter) { finished[job] = true; resolve(); return; }
+      const channel = new MessageChannel();
       const data: WorkerData = {
         filters: o.filters, modules: o.modules, out: o.out, corpus: corpusOf(job),
         params: { seed: o.seed, job, startIter, deadline, endIter, maxEvents: o.maxEvents, known: [...known.signatures], engine, track: o.track },
-        stop, spawnedAt: Date.now(),
+        stop, spawnedAt: Date.now(), tasks: channel.port2, taskCount,
       };
-      const w = new Worker(workerUrl, { workerData: data });
-      w.on('message', (m: { type: string; finding?: JobFinding; candidate?: Candidate; stats?: JobStats; job?: number; message?: string }) => {
-        if (m.type === 'finding') onFinding(m.finding!);
-        else if (m.type === 'candidate') onCandidate(m.candidate!);
+      const w = new Worker(workerUrl, { workerData: data, transferList: [channel.port2] });
+      ports[job] = channel.port1;
+      let doneAt: number | undefined;
+      let died = false;
+      w.on('message', (m: { type: string; finding?: JobFinding; candidate?: Candidate; stats?: JobStats; job?: number; message?: string; cpuMs?: number }) => {
+        if (m.type === 'candidate') onCandidate(m.candidate!);
+        else if (m.type === 'isolated') onIsolated(job, m as unknown as IsolatedMessage);
         else if (m.type === 'progress') onProgress(m.job!, m.stats!);
-        else if (m.type === 'done') { finished[job] = true; onProgress(m.job!, m.stats!); } // after all its candidates
+        else if (m.type === 'done') { finished[job] = true; doneAt = Date.now(); onProgress(m.job!, m.stats!); release(); } // after all its candidates
+        else if (m.type === 'bye') {
+          if (m.cpuMs !== undefined) summary.workerCpuMs[job] = m.cpuMs;
+          summary.workerElu[job] = w.performance.eventLoopUtilization().utilization;
+        }
+        else if (m.type === 'finding') onFinding(m.finding!);
         else if (m.type === 'warning') listen({ kind: 'warning', text: `worker ${job}: ${m.message}` });
-        else if (m.type === 'error') { listen({ kind: 'warning', text: `worker ${job} died: ${m.message}` }); }
+        else if (m.type === 'error') { died = true; listen({ kind: 'warning', text: `worker ${job} died: ${m.message}` }); }
       });
-      // A worker that dies (out of memory, an engine bug) costs its share, not the campaign.
-      w.on('error', (err) => listen({ kind: 'warning', text: `worker ${job} died: ${err.stack ?? String(err)}` }));
-      w.on('exit', () => { finished[job] = true; isolateSettled(); resolve(); });
-      // The parent's own copy of the models, for isolating; loaded while the workers start.
-      loading ??= allBackends(o.modules).then((bs) => { targetsByKey = byKey(bs); isolateSettled(); }, (err: unknown) => fail(err));
-    })));
-    await (loading ?? allBackends(o.modules).then((bs) => { targetsByKey = byKey(bs); }, (err: unknown) => fail(err)));
-    isolateSettled();
+      // A worker that dies (out of memory, an engine bug) costs its share, not the campaign:
+      // a try it had in hand goes to another worker (or to the parent, below).
+      w.on('error', (err) => { died = true; listen({ kind: 'warning', text: `worker ${job} died: ${err.stack ?? String(err)}` }); });
+      w.on('exit', (code) => {
+        if (doneAt !== undefined) summary.workerTailMs[job] = Date.now() - doneAt;
+        else if (!died) listen({ kind: 'warning', text: `worker ${job} ended (exit code ${code}) before its share was done` });
+        finished[job] = true;
+        ports[job] = undefined;
+        const t = inflight[job];
+        if (t) { inflight[job] = undefined; summary.isolations--; ready.unshift(t); }
+        isolateSettled();
+        release();
+        resolve();
+      });
+    }));
+    await Promise.all(runs);
+    // Tries left with no worker to run them (every worker died): the parent runs them.
+    if (!drained()) {
+      const byKey = new Map<string, Target>();
+      for (const t of guardTargets(resolveTargets(await allBackends(o.modules), o.filters), false).targets) byKey.set(`${t.backend.name}/${t.variant}`, t);
+      for (isolateSettled(); ready.length > 0; isolateSettled()) {
+        const task = ready.shift()!;
+        const t = byKey.get(task.candidate.target);
+        summary.isolations++;
+        tried(task, t ? isolate(task.candidate, t, iterations !== undefined) : undefined);
+      }
+    }
   } finally {
     if (o.handleSignals) { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); }
   }
@@ -343,6 +422,7 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
   statsLine();
   summary.elapsedMs = Date.now() - started;
   summary.mainCpuMs = threadCpuMs();
+  summary.mainElu = performance.eventLoopUtilization(elu0).utilization;
   if (fatal) throw fatal;
   return summary;
 }

@@ -41,6 +41,11 @@ export interface JobParams {
    * over (the campaign's parent isolates each cause once for all workers).
    */
   onCandidate?: (c: Candidate) => void;
+  /**
+   * Called before every iteration: a campaign worker serves the parent's isolation tasks here
+   * (between runs, so they never touch a run's generator state or coverage).
+   */
+  poll?: () => void;
 }
 
 export interface JobFinding {
@@ -234,6 +239,7 @@ export function runJob(
   let lastProgress = now();
   const attempts = new Map<string, number>();
   for (let iter = p.startIter; ; iter++) {
+    p.poll?.();
     if (iter >= p.endIter) { stats.iter = iter; break; }
     if (p.stop && Atomics.load(p.stop, 0) !== 0) { stats.iter = iter; break; }
     if ((iter & 15) === 0 && iter !== p.startIter && now() >= p.deadline) { stats.iter = iter; break; }

@@ -1,15 +1,36 @@
 // Worker-thread entry of a campaign job (one per core). It owns its guided corpus and
 // saves it to <out>/queue-<job>.ndjson now and then (atomically), so a resumed campaign
-// starts from what it had learnt.
-import { parentPort, workerData } from 'node:worker_threads';
+// starts from what it had learnt. It also isolates (minimizes) the root causes the parent
+// hands it, between two of its own runs and, once its iterations are done, until the parent
+// says there is nothing left: minimization runs on the campaign's cores, not on a third
+// thread beside them, and no worker sits idle while the parent minimizes.
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import type { Backend } from '../backends/api.js';
 import { allBackends } from '../backends/load.js';
 import { parseScenario } from '../scenario/schema.js';
 import type { Scenario } from '../scenario/types.js';
 import { writeAtomic } from '../store/files.js';
 import { queueFile } from './campaign.js';
+import { isolate, type Candidate } from './isolate.js';
 import { guardTargets, runJob, type JobHandle, type JobParams } from './job.js';
-import { resolveTargets } from './targets.js';
+import { resolveTargets, type Target } from './targets.js';
 import { threadCpuMs } from './thread-cpu.js';
+
+/** Parent → worker, on the task port: isolate one occurrence (a root cause's next try), or stop serving. */
+export type TaskMessage =
+  | { type: 'isolate'; id: number; candidate: Candidate; iterationBudget: boolean }
+  | { type: 'exit' };
+
+/** Worker → parent, the answer to an 'isolate' task: the reproducer, or none if this try failed. */
+export interface IsolatedMessage {
+  type: 'isolated';
+  id: number;
+  signature: string;
+  scenario: Scenario | undefined;
+  /** Thread CPU (ms) the isolation took. */
+  cpuMs: number | undefined;
+  error?: string;
+}
 
 export interface WorkerData {
   filters: string[];
@@ -21,6 +42,10 @@ export interface WorkerData {
   stop: Int32Array;
   /** Date.now() when the parent spawned the worker (start-up cost). */
   spawnedAt: number;
+  /** Isolation tasks from the parent (transferred). */
+  tasks: MessagePort;
+  /** Per worker: tasks posted on its port and not yet taken (the parent adds, the worker subtracts). */
+  taskCount: Int32Array;
 }
 
 const SAVE_EVERY_MS = 10_000;
@@ -35,15 +60,70 @@ function loadCorpus(raw: WorkerData['corpus'], file: string): Record<string, Sce
   return out;
 }
 
+/** Runs the parent's isolation tasks on this thread's own copy of the models. */
+function server(backends: Backend[], data: WorkerData): { poll(): void; serve(): void } {
+  // Guarded like the job's targets (an exception is a crash finding) but without the step tap:
+  // minimization runs must not count in the job's coverage.
+  let byKey: Map<string, Target> | undefined;
+  const targetOf = (key: string): Target | undefined => {
+    if (!byKey) {
+      byKey = new Map();
+      for (const t of guardTargets(resolveTargets(backends, data.filters), false).targets) byKey.set(`${t.backend.name}/${t.variant}`, t);
+    }
+    return byKey.get(key);
+  };
+  const { tasks, taskCount } = data;
+  const job = data.params.job;
+  const run = (m: TaskMessage) => {
+    if (m.type === 'exit') {
+      // The thread's whole CPU time, isolations after its job included.
+      parentPort!.postMessage({ type: 'bye', job, cpuMs: threadCpuMs() });
+      tasks.close();
+      return;
+    }
+    const c0 = threadCpuMs();
+    const t = targetOf(m.candidate.target);
+    let scenario: Scenario | undefined;
+    let error: string | undefined;
+    try {
+      scenario = t ? isolate(m.candidate, t, m.iterationBudget) : undefined;
+    } catch (err) {
+      // A failed try, as when the parent isolated: the next occurrence is tried.
+      error = (err as Error).stack ?? String(err);
+    }
+    const c1 = threadCpuMs();
+    const reply: IsolatedMessage = { type: 'isolated', id: m.id, signature: m.candidate.signature, scenario, cpuMs: c0 !== undefined && c1 !== undefined ? c1 - c0 : undefined };
+    if (error !== undefined) reply.error = error.slice(0, 2000);
+    parentPort!.postMessage(reply);
+  };
+  return {
+    // Between runs: one atomic load when there is nothing to do.
+    poll: () => {
+      if (Atomics.load(taskCount, job) === 0) return;
+      for (let r = receiveMessageOnPort(tasks); r; r = receiveMessageOnPort(tasks)) {
+        Atomics.sub(taskCount, job, 1);
+        run(r.message as TaskMessage);
+      }
+    },
+    // After the job: every task as it comes, until 'exit' closes the port (the thread then ends).
+    serve: () => {
+      tasks.on('message', (m: TaskMessage) => { Atomics.sub(taskCount, job, 1); run(m); });
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const data = workerData as WorkerData;
+  const backends = await allBackends(data.modules);
   // Steps are read by the guided engine and by --coverage only.
-  const { targets, steps } = guardTargets(resolveTargets(await allBackends(data.modules), data.filters), data.params.engine === 'guided' || data.params.track === true);
+  const { targets, steps } = guardTargets(resolveTargets(backends, data.filters), data.params.engine === 'guided' || data.params.track === true);
   const file = queueFile(data.out, data.params.job);
+  const tasks = server(backends, data);
   const params: JobParams = {
     ...data.params, known: new Set(data.params.known), stop: data.stop, corpus: loadCorpus(data.corpus, file),
-    // The parent isolates each new cause once for all workers.
+    // The parent chooses which occurrence of each new cause is isolated, once for all workers.
     onCandidate: (c) => parentPort!.postMessage({ type: 'candidate', candidate: c }),
+    poll: tasks.poll,
   };
   const startupMs = Date.now() - data.spawnedAt;
   let lastSave = Date.now();
@@ -67,8 +147,11 @@ async function main(): Promise<void> {
   if (cpu !== undefined) stats.cpuMs = cpu;
   stats.startupMs = startupMs;
   parentPort!.postMessage({ type: 'done', job: params.job, stats });
+  tasks.serve();
 }
 
 main().catch((err: unknown) => {
   parentPort!.postMessage({ type: 'error', message: (err as Error).stack ?? String(err) });
+  // Without a job there is nothing to serve: the parent requeues what it had handed us.
+  (workerData as WorkerData).tasks.close();
 });
