@@ -129,8 +129,8 @@ async function main(): Promise<void> {
   let lastSave = Date.now();
   let handle: JobHandle | undefined;
   // Corpus entries never change once admitted (mutation copies), so each is serialized once: a
-  // full corpus (256 per variant, ~17 MB over all variants) otherwise cost ~1 s of this thread
-  // at every save.
+  // full corpus (256 per variant, ~16 MB over all variants) otherwise cost ~200 ms of this
+  // thread's CPU at every save.
   const lineOf = new WeakMap<Scenario, string>();
   const save = (corpus: Record<string, Scenario[]>) => {
     const lines: string[] = [];
