@@ -127,6 +127,13 @@ class KvmInstance implements BackendInstance {
 
   explain(cpu: number, what: string, vector: number): string | undefined {
     const t = this.kvm.vcpus[cpu]!;
+    // The timer: an expiry taken while the LVT was masked, injected once unmasked; a TMCCT read at a reload.
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector === t.timer.vector && t.timer.injectedMaskedExpiry) {
+      return TIMER_MASKED_EXPIRY;
+    }
+    if (what === 'tmcct-mismatch' && t.timer.mode === 'periodic' && t.timer.period > 0 && t.timer.target - t.timer.now === t.timer.period) {
+      return TMCCT_AT_RELOAD;
+    }
     // A vector that reached VIRR/PIR while the APIC was software-disabled, by a path that never
     // asks apic_enabled (self-IPI virtualization, VT-d posting): bare metal discarded it.
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vsHas(t.landedWhileDisabled, vector)) {
@@ -175,6 +182,11 @@ class KvmInstance implements BackendInstance {
   }
 }
 
+/** apic_timer_expired ran while the LVT was masked: lapic_timer.pending stays set and is injected at the unmask. */
+export const TIMER_MASKED_EXPIRY = 'timer-expiry-while-masked-delivered-on-unmask';
+/** apic_get_tmcct takes the time left modulo the period: 0 at the instant a periodic count reloads. */
+export const TMCCT_AT_RELOAD = 'tmcct-mod-period-at-reload';
+
 /** Where a pending NMI is held. */
 function nmiStuck(t: KvmVcpu): string | undefined {
   if (t.nmiMissedWhy && t.nmiQueued === 0 && t.nmiPending === 0 && !t.nmiInjected) return t.nmiMissedWhy;
@@ -205,20 +217,23 @@ export const kvm: Backend = {
   // (ioapic_write_indirect: Remote IRR per version, the re-service of an asserted level line,
   // KVM_REQ_SCAN_IOAPIC → vcpu_scan_ioapic → the EOI-exit bitmap of the current VMCS), in physical or
   // logical destination mode; INT n (a guest-core step: not intercepted); register reads of
-  // ID/LVR/LDR/DFR/SVR (virtual-APIC page) and TMCCT (0: no scenario here starts the timer); the
+  // ID/LVR/LDR/DFR/SVR (virtual-APIC page) and TMCCT (apic_get_tmcct, after an exit); the
   // x2APIC SELF_IPI write (self-IPI virtualization, no exit); SVR, ESR, LDR and DFR writes
   // (kvm_lapic_reg_write after the APIC-write exit; LDR/DFR rebuild the APIC map that routes every
   // IPI, MSI and I/O APIC message, apic_map.ts); 32-bit x2APIC ICR destinations. Not yet: xAPIC ID
   // writes (v6.12 inhibits APICv on them, APICV_INHIBIT_REASON_APIC_ID_MODIFIED, and the model has
   // no non-APICv delivery path), lowest-priority redirection entries (their re-sends at an EOI or a
   // redirection write come after the guest instruction is reported executed, where
-  // ObsSink.arbitrated must come before), machine.apicIds (v6.12: APICv inhibited likewise), the
-  // timer, LINT; scenarios using them are refused as unsupported. Lowest-priority IPIs and MSIs:
+  // ObsSink.arbitrated must come before), machine.apicIds (v6.12: APICv inhibited likewise), LINT
+  // (KVM has no guest-visible LINT line: LVT0/LVT1 writes are stored, LINT0 is read only as the PIC's ExtINT
+  // gate, kvm_apic_accept_pic_intr, and as the PIT's NMI watchdog, kvm_apic_nmi_wd_deliver; nothing raises
+  // LINT1); scenarios using them are refused as unsupported. The APIC timer (lvt_timer, tsc_deadline, time):
+  // the hrtimer on the vCPU's pCPU, apic_timer_fn → apic_timer_expired → the vcpu_run loop tail (timer.ts). Lowest-priority IPIs and MSIs:
   // vector hashing (apic_map.ts kvm_lowest_prio_target).
   features: ['ioapic_write', 'ioapic_read', 'int',
     'lapic_read.id', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.version', 'lapic_read.tmcct',
     'self_ipi', 'lapic_write.svr', 'lapic_write.esr', 'lapic_write.ldr', 'lapic_write.dfr', 'ioapic.logical', 'ipi.dest32',
-    'ipi.lowest', 'msi.lowest'],
+    'ipi.lowest', 'msi.lowest', 'lvt_timer', 'tsc_deadline', 'time'],
   supports(machine: MachineConfig): string | null {
     if (machine.hyperv?.apicAssist) return 'Hyper-V APIC assist is not modelled for KVM';
     if (machine.nested && !machine.nested.exitOnIntr) {

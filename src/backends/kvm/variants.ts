@@ -83,13 +83,25 @@ export interface KvmCode {
    * every APIC; software-disabled APICs are left out).
    */
   apicMap: 'v4' | 'v6';
+  /**
+   * The APIC timer's expiry path (timer.ts). 'v4': apic_timer_expired(apic) always goes through
+   * lapic_timer.pending + kvm_set_pending_timer (KVM_REQ_PENDING_TIMER) + swake_up, and apic_update_lvtt's
+   * deadline ↔ count change only hrtimer_cancels (pending kept) — a v4.17–v4.19-era lapic.c in the library, with a
+   * v4.x x86.c for kvm_set_pending_timer; 'v6.12': apic_timer_expired(apic, from_timer_fn) injects at once when
+   * called from the vCPU with APICv active (a TSC deadline already past when written), otherwise pending +
+   * KVM_REQ_UNBLOCK + kvm_vcpu_kick, kvm_vcpu_check_block consumes KVM_REQ_UNBLOCK, and cancel_apic_timer also
+   * zeroes pending (torvalds/linux 000d75b0b186; the from_timer_fn split and the kick are Wanpeng Li's 2020 patches
+   * seen on the kvm list, well before v6.12; that cancel_apic_timer's pending := 0 is in v6.12 itself was not checked
+   * against the v6.12 tag).
+   */
+  timer: 'v4' | 'v6.12';
 }
 
-const V410: KvmCode = { sender: 'v4.10', order: 'pre', sync: 'v4.10', runningChecksNested: false, nestedBlock: 'v4.10', nestedPiVector: 'shared', nestedEntryEvent: false, nestedEventsFirst: false, vtd: false, ioapicPreservesRemoteIrr: false, ioapicServiceChecksRemoteIrr: false, piBlock: 'pre-block', cancelKeepsImmediateExit: false, hasEventsNmi: 'queued', eoiExitmapLoad: 'current-vmcs', scanRequest: 'all', apicMap: 'v4' };
+const V410: KvmCode = { sender: 'v4.10', order: 'pre', sync: 'v4.10', runningChecksNested: false, nestedBlock: 'v4.10', nestedPiVector: 'shared', nestedEntryEvent: false, nestedEventsFirst: false, vtd: false, ioapicPreservesRemoteIrr: false, ioapicServiceChecksRemoteIrr: false, piBlock: 'pre-block', cancelKeepsImmediateExit: false, hasEventsNmi: 'queued', eoiExitmapLoad: 'current-vmcs', scanRequest: 'all', apicMap: 'v4', timer: 'v4' };
 const V611U: KvmCode = { ...V410, sender: 'v4.11', sync: 'v4.11', runningChecksNested: true, nestedBlock: 'reinjection' };
 const V411: KvmCode = { ...V611U, order: 'post' };
 const V416: KvmCode = { ...V411, sync: 'v4.16', nestedPiVector: 'separate', ioapicPreservesRemoteIrr: true, hasEventsNmi: 'pending' };
-const V612: KvmCode = { ...V416, sync: 'today', runningChecksNested: false, nestedEntryEvent: true, nestedEventsFirst: true, ioapicServiceChecksRemoteIrr: true, piBlock: 'wakeup-self-ipi', cancelKeepsImmediateExit: true, eoiExitmapLoad: 'deferred-in-l2', scanRequest: 'dest', apicMap: 'v6' };
+const V612: KvmCode = { ...V416, sync: 'today', runningChecksNested: false, nestedEntryEvent: true, nestedEventsFirst: true, ioapicServiceChecksRemoteIrr: true, piBlock: 'wakeup-self-ipi', cancelKeepsImmediateExit: true, eoiExitmapLoad: 'deferred-in-l2', scanRequest: 'dest', apicMap: 'v6', timer: 'v6.12' };
 
 export const CODE: Record<string, KvmCode> = {
   'v4.10': V410,
