@@ -16,6 +16,7 @@ import { describeEntry, enter, entry_step } from './vcpu_enter_guest.js';
 import { withRates } from '../rates.js';
 import { LOWEST_PHYS_BROADCAST, recalculate_apic_map } from './apic_map.js';
 import { RATES, RATES_SAMPLE } from './rates.js';
+import { periodic_limited } from './timer.js';
 
 const HOOKS: EventHooks = {
   enter,
@@ -121,6 +122,8 @@ class KvmInstance implements BackendInstance {
       return t.vapic.recognized ? 'virr-recognized' : 'virr-not-recognized';
     }
     if (vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
+    // An expiry bare metal's count had and the limited 200 µs period has not reached yet.
+    if (vector === t.timer.vector && periodic_limited(t)) return TIMER_PERIOD_LIMITED;
     // Nowhere in the vCPU: a level line the vIOAPIC holds behind a Remote IRR whose EOI it never saw.
     return kvm_ioapic_eoi_lost(this.kvm, vector);
   }
@@ -131,8 +134,9 @@ class KvmInstance implements BackendInstance {
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector === t.timer.vector && t.timer.injectedMaskedExpiry) {
       return TIMER_MASKED_EXPIRY;
     }
-    if (what === 'tmcct-mismatch' && t.timer.mode === 'periodic' && t.timer.period > 0 && t.timer.target - t.timer.now === t.timer.period) {
-      return TMCCT_AT_RELOAD;
+    // A periodic count below min_timer_period_us runs at 200 µs: TMCCT, and every expiry, differ.
+    if (periodic_limited(t) && (what === 'tmcct-mismatch' || ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector === t.timer.vector))) {
+      return TIMER_PERIOD_LIMITED;
     }
     // A vector that reached VIRR/PIR while the APIC was software-disabled, by a path that never
     // asks apic_enabled (self-IPI virtualization, VT-d posting): bare metal discarded it.
@@ -184,8 +188,8 @@ class KvmInstance implements BackendInstance {
 
 /** apic_timer_expired ran while the LVT was masked: lapic_timer.pending stays set and is injected at the unmask. */
 export const TIMER_MASKED_EXPIRY = 'timer-expiry-while-masked-delivered-on-unmask';
-/** apic_get_tmcct takes the time left modulo the period: 0 at the instant a periodic count reloads. */
-export const TMCCT_AT_RELOAD = 'tmcct-mod-period-at-reload';
+/** limit_periodic_timer_frequency: a periodic count below min_timer_period_us (200 µs = 200000 ticks) is raised to it. */
+export const TIMER_PERIOD_LIMITED = 'periodic-timer-period-limited';
 
 /** Where a pending NMI is held. */
 function nmiStuck(t: KvmVcpu): string | undefined {

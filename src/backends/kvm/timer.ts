@@ -32,6 +32,15 @@ import { __apic_accept_irq } from './lapic.js';
 import { kvm_vcpu_wake_up } from './sender.js';
 import { apic_enabled, type Kvm, type KvmVcpu } from './state.js';
 
+/**
+ * min_timer_period_us (x86.c module parameter, default 200) in ns: limit_periodic_timer_frequency raises a periodic
+ * timer's period to it ("Do not allow the guest to program periodic timers with small interval, since the hrtimers
+ * are not throttled by the host scheduler"). With KVM's default APIC bus cycle of 1 ns (APIC_BUS_CYCLE_NS; v6.12
+ * kvm->arch.apic_bus_cycle_ns defaults to it) and divide-by-1, one clock unit here is one ns, so every periodic count
+ * below 200000 runs at a 200 µs period. One-shot and TSC-deadline timers are not limited.
+ */
+export const MIN_TIMER_PERIOD_NS = 200_000;
+
 /** struct kvm_timer and the LVTT/TMICT registers of apic->regs, on the vCPU's logical clock. */
 export class KvmTimer {
   /** The vCPU's clock (ktime_get() and the guest TSC: one unit each). */
@@ -52,6 +61,8 @@ export class KvmTimer {
   hrtimer = -1;
   /** atomic_t lapic_timer.pending (0 or 1: apic_timer_expired returns early while it is set). */
   pending = 0;
+  /** Diagnostics: limit_periodic_timer_frequency raised the period since TMICT was last written. */
+  limited = false;
   /** Diagnostics (whereStuck/explain): the last expiry that set `pending` while the LVT was masked. */
   pendingWhileMasked = false;
   /** Diagnostics (explain): the last expiry KVM injected had been taken while the LVT was masked. */
@@ -61,6 +72,19 @@ export class KvmTimer {
 /** apic_has_pending_timer: a pending expiry counts only while the APIC is enabled and the LVT unmasked. */
 export function apic_has_pending_timer(t: KvmVcpu): boolean {
   return apic_enabled(t) && !t.timer.masked && t.timer.pending > 0;
+}
+
+/** limit_periodic_timer_frequency. */
+function limit_periodic_timer_frequency(k: KvmTimer): void {
+  if (k.mode === 'periodic' && k.period > 0 && k.period < MIN_TIMER_PERIOD_NS) {
+    k.period = MIN_TIMER_PERIOD_NS;
+    k.limited = true;
+  }
+}
+
+/** Diagnostics: the running count's period (or the expiry it runs to) was raised by limit_periodic_timer_frequency. */
+export function periodic_limited(t: KvmVcpu): boolean {
+  return t.timer.limited;
 }
 
 /** kvm_apic_local_deliver(apic, APIC_LVTT): nothing while masked, else a fixed edge message to this APIC. */
@@ -168,9 +192,12 @@ function cancel_apic_timer(t: KvmVcpu): void {
 function start_apic_timer(kvm: Kvm, t: KvmVcpu): void {
   const k = t.timer;
   k.pending = 0;
+  k.limited = false;
   if (k.mode !== 'tsc-deadline') {
+    // set_target_expiration: period from TMICT, limited for a periodic timer, the first expiry a period away.
     k.period = k.tmict;
     if (k.period === 0) { k.tscdeadline = 0; return; }
+    limit_periodic_timer_frequency(k);
     k.target = k.now + k.period;
     k.hrtimer = k.target;
     return;
@@ -200,6 +227,7 @@ export function kvm_lapic_write_lvtt(kvm: Kvm, t: KvmVcpu, vector: number, mode:
       k.tscdeadline = 0;
     }
     k.mode = mode;
+    limit_periodic_timer_frequency(k);
   }
 }
 
@@ -223,15 +251,17 @@ export function kvm_set_lapic_tscdeadline_msr(kvm: Kvm, t: KvmVcpu, data: number
 
 /**
  * apic_get_tmcct (via __apic_read: 0 in TSC-deadline mode): 0 with TMICT or period 0, else the time left to
- * target_expiration (0 once past), modulo the period — so at the very instant a periodic count reloads, when
- * target_expiration is a whole period ahead, it reads 0 where the APIC's reloaded count reads the initial count.
+ * target_expiration (0 once past) modulo the period, in bus cycles. The modulo only matters when the time left is a
+ * whole period or more: on ktime_get()'s clock some time always passes between arming (or re-arming) and the read,
+ * while the logical clock can read at the arming instant itself, where a literal modulo would give 0 for a full
+ * count. So it is applied to what exceeds a period (never reached here) and a zero-length interval reads the count.
  */
 export function apic_get_tmcct(t: KvmVcpu): number {
   const k = t.timer;
   if (k.mode === 'tsc-deadline') return 0;
   if (k.tmict === 0 || k.period === 0) return 0;
   const remaining = Math.max(0, k.target - k.now);
-  return remaining % k.period;
+  return remaining > k.period ? remaining % k.period : remaining;
 }
 
 /** The SVR disable of kvm_lapic_reg_write(APIC_SPIV): every LVT masked, apic_update_lvtt, pending := 0. */
