@@ -130,14 +130,6 @@ class KvmInstance implements BackendInstance {
 
   explain(cpu: number, what: string, vector: number): string | undefined {
     const t = this.kvm.vcpus[cpu]!;
-    // The timer: an expiry taken while the LVT was masked, injected once unmasked; a TMCCT read at a reload.
-    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector === t.timer.vector && t.timer.injectedMaskedExpiry) {
-      return TIMER_MASKED_EXPIRY;
-    }
-    // A periodic count below min_timer_period_us runs at 200 µs: TMCCT, and every expiry, differ.
-    if (periodic_limited(t) && (what === 'tmcct-mismatch' || ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector === t.timer.vector))) {
-      return TIMER_PERIOD_LIMITED;
-    }
     // A vector that reached VIRR/PIR while the APIC was software-disabled, by a path that never
     // asks apic_enabled (self-IPI virtualization, VT-d posting): bare metal discarded it.
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vsHas(t.landedWhileDisabled, vector)) {
@@ -181,6 +173,14 @@ class KvmInstance implements BackendInstance {
       // are blocked; pi_pre_block (VT-d) does not block while PIR.ON is set.
       if (t.unhaltedBy === 'blocked-nmi') return 'hlt-ended-by-blocked-nmi';
       if (t.unhaltedBy === 'pi-pre-block-on') return 'hlt-ended-by-pi-pre-block-on';
+    }
+    // The timer (asked last: the paths above name other sources of the same vector first). An expiry taken while
+    // the LVT was masked, injected once unmasked; a periodic count below min_timer_period_us running at 200 µs.
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vector === t.timer.vector && t.timer.injectedMaskedExpiry) {
+      return TIMER_MASKED_EXPIRY;
+    }
+    if (periodic_limited(t) && (what === 'tmcct-mismatch' || ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vector === t.timer.vector))) {
+      return TIMER_PERIOD_LIMITED;
     }
     return undefined;
   }
