@@ -109,6 +109,9 @@ class KvmInstance implements BackendInstance {
     // The instance bare metal has pending is the oldest: VIRR before a newer posting in PIR.
     // L1's notification consumed by vmcs02 (shared vector): everything in L1's PIR waits on it.
     if (t.pi.on && t.pi.fate === OnFate.ConsumedByL2 && t.nested.guestMode) return FATE_TAGS[OnFate.ConsumedByL2];
+    // An expiry bare metal's count had and the limited 200 µs period has not reached yet (asked before VIRR/PIR:
+    // a copy of the vector from another source may sit there, bare metal's pending instance is the timer's).
+    if (vector >= 16 && vector === t.timer.vector && periodic_limited(t)) return TIMER_PERIOD_LIMITED;
     if (vsHas(t.vapic.virr, vector)) {
       if (t.nested.guestMode) {
         // Any L1 vector that waited behind a re-injection and is still pending means the
@@ -122,8 +125,6 @@ class KvmInstance implements BackendInstance {
       return t.vapic.recognized ? 'virr-recognized' : 'virr-not-recognized';
     }
     if (vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
-    // An expiry bare metal's count had and the limited 200 µs period has not reached yet.
-    if (vector === t.timer.vector && periodic_limited(t)) return TIMER_PERIOD_LIMITED;
     // Nowhere in the vCPU: a level line the vIOAPIC holds behind a Remote IRR whose EOI it never saw.
     return kvm_ioapic_eoi_lost(this.kvm, vector);
   }
@@ -176,7 +177,7 @@ class KvmInstance implements BackendInstance {
     }
     // The timer (asked last: the paths above name other sources of the same vector first). An expiry taken while
     // the LVT was masked, injected once unmasked; a periodic count below min_timer_period_us running at 200 µs.
-    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vector === t.timer.vector && t.timer.injectedMaskedExpiry) {
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vector === t.timer.maskedExpiryVector) {
       return TIMER_MASKED_EXPIRY;
     }
     if (periodic_limited(t) && (what === 'tmcct-mismatch' || ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vector === t.timer.vector))) {

@@ -65,8 +65,8 @@ export class KvmTimer {
   limited = false;
   /** Diagnostics (whereStuck/explain): the last expiry that set `pending` while the LVT was masked. */
   pendingWhileMasked = false;
-  /** Diagnostics (explain): the last expiry KVM injected had been taken while the LVT was masked. */
-  injectedMaskedExpiry = false;
+  /** Diagnostics (explain): the vector of an expiry taken while the LVT was masked and injected at the unmask (-1: none). */
+  maskedExpiryVector = -1;
 }
 
 /** apic_has_pending_timer: a pending expiry counts only while the APIC is enabled and the LVT unmasked. */
@@ -97,7 +97,10 @@ function kvm_apic_local_deliver_lvtt(kvm: Kvm, t: KvmVcpu): void {
 /** kvm_apic_inject_pending_timer_irqs: deliver, then disarm a TSC deadline or a one-shot count. */
 function kvm_apic_inject_pending_timer_irqs(kvm: Kvm, t: KvmVcpu): void {
   const k = t.timer;
-  k.injectedMaskedExpiry = k.pendingWhileMasked && !k.masked;
+  if (!k.masked) {
+    if (k.pending > 0 && k.pendingWhileMasked) k.maskedExpiryVector = k.vector;
+    else if (k.vector === k.maskedExpiryVector) k.maskedExpiryVector = -1;
+  }
   kvm_apic_local_deliver_lvtt(kvm, t);
   if (k.mode === 'tsc-deadline') k.tscdeadline = 0;
   else if (k.mode === 'oneshot') { k.tscdeadline = 0; k.target = 0; }
