@@ -70,11 +70,11 @@ class KvmInstance implements BackendInstance {
     return this.kvm.vcpus[cpu]!.nested.guestMode;
   }
 
-  /** Coverage state: vcpu mode, entry-path pc, requests, PIR ON/SN, blocked, pending NMI/re-injection. */
+  /** Coverage state: vcpu mode, entry-path pc, requests, PIR ON/SN, blocked, pending NMI/re-injection, host IPIs, timer pending. */
   coverage(cpu: number): number {
     const v = this.kvm.vcpus[cpu]!;
     return v.mode | v.pc << 3 | (v.pi.on ? 1 << 10 : 0) | (v.pi.sn ? 1 << 11 : 0) | (v.blocked ? 1 << 12 : 0) | (v.nmiPending > 0 ? 1 << 13 : 0)
-      | (v.interruptPending >= 0 ? 1 << 14 : 0) | (v.nmiInjected ? 1 << 15 : 0) | (v.requests & 0xff) << 16 | (v.phys & 0xf) << 24;
+      | (v.interruptPending >= 0 ? 1 << 14 : 0) | (v.nmiInjected ? 1 << 15 : 0) | (v.requests & 0x3f) << 16 | (v.phys & 0x3f) << 22 | (v.timer.pending > 0 ? 1 << 28 : 0);
   }
 
   physPending(cpu: number): boolean {
@@ -216,7 +216,8 @@ export const kvm: Backend = {
   description: 'Linux KVM, Intel VMX with APICv (virtual-interrupt delivery, posted interrupts): '
     + 'vcpu_enter_guest before/after b95234c84004 (v4.11), the nested fix f27a85c4988d (v4.16) and v6.12; '
     + 'optional VT-d posting of device MSIs; L1 giving L2 posted interrupts (machine nested.postedIntr); '
-    + 'LDR/DFR writes and the APIC map of each tree, logical and lowest-priority (vector hashing) destinations.',
+    + 'LDR/DFR writes and the APIC map of each tree, logical and lowest-priority (vector hashing) destinations; '
+    + 'the local APIC timer (hrtimer on the vCPU\'s pCPU, apic_timer_expired → vcpu_run loop tail).',
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
   // Scenario features modeled (src/scenario/features.ts): ioapic.c's redirection-entry writes and reads
   // (ioapic_write_indirect: Remote IRR per version, the re-service of an asserted level line,
