@@ -111,7 +111,7 @@ class KvmInstance implements BackendInstance {
     if (t.pi.on && t.pi.fate === OnFate.ConsumedByL2 && t.nested.guestMode) return FATE_TAGS[OnFate.ConsumedByL2];
     // An expiry bare metal's count had and the limited 200 µs period has not reached yet (asked before VIRR/PIR:
     // a copy of the vector from another source may sit there, bare metal's pending instance is the timer's).
-    if (vector >= 16 && vector === t.timer.vector && periodic_limited(t)) return TIMER_PERIOD_LIMITED;
+    if (vector >= 16 && periodic_limited(t, vector)) return TIMER_PERIOD_LIMITED;
     if (vsHas(t.vapic.virr, vector)) {
       if (t.nested.guestMode) {
         // Any L1 vector that waited behind a re-injection and is still pending means the
@@ -180,7 +180,8 @@ class KvmInstance implements BackendInstance {
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vector === t.timer.maskedExpiryVector) {
       return TIMER_MASKED_EXPIRY;
     }
-    if (periodic_limited(t) && (what === 'tmcct-mismatch' || ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vector === t.timer.vector))) {
+    if ((what === 'tmcct-mismatch' && periodic_limited(t, -1))
+      || ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && periodic_limited(t, vector))) {
       return TIMER_PERIOD_LIMITED;
     }
     return undefined;

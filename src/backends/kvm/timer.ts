@@ -63,6 +63,8 @@ export class KvmTimer {
   pending = 0;
   /** Diagnostics: limit_periodic_timer_frequency raised the period since TMICT was last written. */
   limited = false;
+  /** Diagnostics: the LVT vector when the period was last limited, until KVM injects an expiry of it (-1: none). */
+  limitedVector = -1;
   /** Diagnostics (whereStuck/explain): the last expiry that set `pending` while the LVT was masked. */
   pendingWhileMasked = false;
   /** Diagnostics (explain): the vector of an expiry taken while the LVT was masked and injected at the unmask (-1: none). */
@@ -79,12 +81,19 @@ function limit_periodic_timer_frequency(k: KvmTimer): void {
   if (k.mode === 'periodic' && k.period > 0 && k.period < MIN_TIMER_PERIOD_NS) {
     k.period = MIN_TIMER_PERIOD_NS;
     k.limited = true;
+    k.limitedVector = k.vector;
   }
 }
 
-/** Diagnostics: the running count's period (or the expiry it runs to) was raised by limit_periodic_timer_frequency. */
-export function periodic_limited(t: KvmVcpu): boolean {
-  return t.timer.limited;
+/**
+ * Diagnostics: the running count's period (or the expiry it runs to) was raised by limit_periodic_timer_frequency
+ * (vector < 0: for TMCCT), or `vector` is the LVT vector of a limited count whose expiry KVM has not delivered since
+ * (bare metal's earlier expiry can outlive a TMICT rewrite).
+ */
+export function periodic_limited(t: KvmVcpu, vector: number): boolean {
+  const k = t.timer;
+  if (vector < 0) return k.limited;
+  return (k.limited && vector === k.vector) || vector === k.limitedVector;
 }
 
 /** kvm_apic_local_deliver(apic, APIC_LVTT): nothing while masked, else a fixed edge message to this APIC. */
@@ -100,6 +109,7 @@ function kvm_apic_inject_pending_timer_irqs(kvm: Kvm, t: KvmVcpu): void {
   if (!k.masked) {
     if (k.pending > 0 && k.pendingWhileMasked) k.maskedExpiryVector = k.vector;
     else if (k.vector === k.maskedExpiryVector) k.maskedExpiryVector = -1;
+    if (k.vector === k.limitedVector && !k.limited) k.limitedVector = -1;
   }
   kvm_apic_local_deliver_lvtt(kvm, t);
   if (k.mode === 'tsc-deadline') k.tscdeadline = 0;
