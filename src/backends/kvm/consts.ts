@@ -32,8 +32,9 @@ export const PHYS_POSTED_WAKEUP = 8;  // POSTED_INTR_WAKEUP_VECTOR 0xf1 (PINV wh
 export const PHYS_POSTED_NESTED = 16;
 /**
  * LOCAL_TIMER_VECTOR 0xec: the host's own APIC timer interrupt on this pCPU, at the expiry of the guest timer's
- * hrtimer (hrtimer_interrupt → apic_timer_fn). Pinned to the vCPU's pCPU (HRTIMER_MODE_ABS_PINNED in v4.x; in v6.12
- * the hrtimer stays where the vCPU thread armed it, vCPU i pinned on pCPU i here).
+ * hrtimer (hrtimer_interrupt → apic_timer_fn). On the vCPU's pCPU: HRTIMER_MODE_ABS_PINNED in v4.x; v6.12 arms it
+ * with HRTIMER_MODE_ABS_HARD from the vCPU thread (a busy CPU keeps its timers) and __kvm_migrate_apic_timer moves it
+ * along at vcpu_load; vCPU i is pinned on pCPU i here.
  */
 export const PHYS_LOCAL_TIMER = 32;
 

@@ -15,9 +15,9 @@
 // - The VMX preemption timer (start_hv_timer, kvm_lapic_expired_hv_timer): used only when the host offers it
 //   (kvm_intel.preemption_timer) and switched back to the hrtimer before blocking (kvm_lapic_switch_to_sw_timer in
 //   vcpu_block / pre_block). The model's host runs the hrtimer (kvm_can_use_hv_timer false).
-// - lapic_timer_advance_ns (early hrtimer + busy wait in kvm_wait_lapic_expire): a host-side latency tuning; with
-//   the default of no advance (v6.12 lapic_timer_advance defaults on but adaptive, it only shortens the wait and
-//   never reorders an expiry against guest instructions on the logical clock).
+// - lapic_timer_advance_ns (the hrtimer armed early, then a busy wait in kvm_wait_lapic_expire before VM entry so that
+//   the interrupt is not delivered before the deadline): a host-side latency tuning that moves the host's work earlier,
+//   not the guest-visible expiry; on the logical clock it would change nothing the guest sees.
 // - Posted timer interrupts (kvm_use_posted_timer_interrupt, pi_inject_timer): need HLT/MWAIT passed through to
 //   the guest (kvm_can_post_timer_interrupt: kvm_hlt_in_guest || kvm_mwait_in_guest); this model's HLT exits.
 // - The 2025 clamp of advance_periodic_target_expiration ("force the expiration to 'now' and don't try to play
