@@ -12,6 +12,12 @@ export const REQ_SCAN_IOAPIC = 4;
 export const REQ_APIC_PAGE_RELOAD = 8;
 /** KVM_REQ_LOAD_EOI_EXITMAP (4cf4df7ab4d1): vcpu_load_eoi_exitmap in the next requests phase. */
 export const REQ_LOAD_EOI_EXITMAP = 16;
+/**
+ * The request apic_timer_expired makes: KVM_REQ_PENDING_TIMER in v4.x (kvm_set_pending_timer), KVM_REQ_UNBLOCK in
+ * v6.12. Either is only a reason to leave vcpu_enter_guest (the exit-request check sees it) and is cleared by the
+ * vcpu_run loop tail; v6.12's kvm_vcpu_check_block also consumes KVM_REQ_UNBLOCK.
+ */
+export const REQ_PENDING_TIMER = 32;
 
 /**
  * Host vectors in flight to a pCPU, one bit each (a second IPI of the same vector collapses
@@ -24,6 +30,13 @@ export const PHYS_POSTED_INTR = 4;    // POSTED_INTR_VECTOR 0xf2 (PINV while the
 export const PHYS_POSTED_WAKEUP = 8;  // POSTED_INTR_WAKEUP_VECTOR 0xf1 (PINV while blocked, VT-d)
 /** POSTED_INTR_NESTED_VECTOR 0xf0: vmcs02's PINV where it is separate (in v4.13, absent in v4.11). */
 export const PHYS_POSTED_NESTED = 16;
+/**
+ * LOCAL_TIMER_VECTOR 0xec: the host's own APIC timer interrupt on this pCPU, at the expiry of the guest timer's
+ * hrtimer (hrtimer_interrupt → apic_timer_fn). On the vCPU's pCPU: HRTIMER_MODE_ABS_PINNED in v4.x; v6.12 arms it
+ * with HRTIMER_MODE_ABS_HARD from the vCPU thread (a busy CPU keeps its timers) and __kvm_migrate_apic_timer moves it
+ * along at vcpu_load; vCPU i is pinned on pCPU i here.
+ */
+export const PHYS_LOCAL_TIMER = 32;
 
 /**
  * Entry-path position. 0 is the top of the vcpu_run loop (kvm_vcpu_running); the others

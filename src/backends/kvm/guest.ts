@@ -12,6 +12,7 @@ import { nested_vmx_run } from './nested.js';
 import { vtd_post_interrupt } from './sender.js';
 import { hw_evaluate, mark_landed_while_disabled, type Kvm, type KvmVcpu } from './state.js';
 import { eoi_virtualization, self_ipi_virtualization, tpr_virtualization } from './vapic.js';
+import { kvm_lapic_write_lvtt, kvm_lapic_write_tmict, kvm_set_lapic_tscdeadline_msr, kvm_timer_advance } from './timer.js';
 
 type GuestEvent = Extract<Event, { cpu: number }>;
 
@@ -171,6 +172,26 @@ function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number):
       // KVM_REQ_SCAN_IOAPIC to every vCPU (apic_map.ts).
       else if (ev.reg === 'ldr' || ev.reg === 'dfr') kvm_lapic_write_ldr_dfr(kvm, t, ev.reg, ev.value);
       return;
+    case 'lvt_timer':
+      // LVTT (0x320 / MSR 0x832) and TMICT (0x380 / MSR 0x838) writes are not virtualized: an APIC-write exit
+      // (trap-like) → kvm_apic_write_nodecode, or the intercepted WRMSR → kvm_x2apic_msr_write; then
+      // kvm_lapic_reg_write (timer.ts).
+      sink.executed(index);
+      vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'wrmsr' : 'apic-write');
+      kvm_lapic_write_lvtt(kvm, t, ev.vector, ev.mode, ev.masked);
+      return;
+    case 'timer_initial':
+      sink.executed(index);
+      vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'wrmsr' : 'apic-write');
+      kvm_lapic_write_tmict(kvm, t, ev.count);
+      return;
+    case 'tsc_deadline':
+      // WRMSR IA32_TSC_DEADLINE is intercepted (not in the MSR bitmap's pass-through list): kvm_set_msr_common →
+      // kvm_set_lapic_tscdeadline_msr.
+      sink.executed(index);
+      vmx_vm_exit(kvm, t, 'wrmsr');
+      kvm_set_lapic_tscdeadline_msr(kvm, t, ev.deadline);
+      return;
     case 'int':
       // INT n is a software interrupt, not an exception: the exception bitmap (SDM 25.2; KVM's
       // update_exception_bitmap) does not apply and no VM-execution control intercepts it. It
@@ -263,6 +284,7 @@ export function apply_event(kvm: Kvm, ev: Event, index: number, hooks: EventHook
     case 'enter_step': hooks.enterStep(kvm, kvm.vcpus[ev.cpu]!); break;
     case 'pirq': hooks.pirq(kvm, kvm.vcpus[ev.cpu]!); break;
     case 'fault': kvm.vcpus[ev.cpu]!.faultArmed = true; break;
+    case 'time': kvm.sink.executed(index); kvm_timer_advance(kvm, kvm.vcpus[ev.cpu]!, ev.advance); break;
     case 'l2': {
       const t = kvm.vcpus[ev.cpu]!;
       // L2 instructions are not L1's: not reported as executed (L1's core state is untouched).

@@ -16,6 +16,7 @@ import { describeEntry, enter, entry_step } from './vcpu_enter_guest.js';
 import { withRates } from '../rates.js';
 import { LOWEST_PHYS_BROADCAST, recalculate_apic_map } from './apic_map.js';
 import { RATES, RATES_SAMPLE } from './rates.js';
+import { periodic_limited } from './timer.js';
 
 const HOOKS: EventHooks = {
   enter,
@@ -69,11 +70,11 @@ class KvmInstance implements BackendInstance {
     return this.kvm.vcpus[cpu]!.nested.guestMode;
   }
 
-  /** Coverage state: vcpu mode, entry-path pc, requests, PIR ON/SN, blocked, pending NMI/re-injection. */
+  /** Coverage state: vcpu mode, entry-path pc, requests, PIR ON/SN, blocked, pending NMI/re-injection, host IPIs, timer pending. */
   coverage(cpu: number): number {
     const v = this.kvm.vcpus[cpu]!;
     return v.mode | v.pc << 3 | (v.pi.on ? 1 << 10 : 0) | (v.pi.sn ? 1 << 11 : 0) | (v.blocked ? 1 << 12 : 0) | (v.nmiPending > 0 ? 1 << 13 : 0)
-      | (v.interruptPending >= 0 ? 1 << 14 : 0) | (v.nmiInjected ? 1 << 15 : 0) | (v.requests & 0xff) << 16 | (v.phys & 0xf) << 24;
+      | (v.interruptPending >= 0 ? 1 << 14 : 0) | (v.nmiInjected ? 1 << 15 : 0) | (v.requests & 0x3f) << 16 | (v.phys & 0x3f) << 22 | (v.timer.pending > 0 ? 1 << 28 : 0);
   }
 
   physPending(cpu: number): boolean {
@@ -108,6 +109,9 @@ class KvmInstance implements BackendInstance {
     // The instance bare metal has pending is the oldest: VIRR before a newer posting in PIR.
     // L1's notification consumed by vmcs02 (shared vector): everything in L1's PIR waits on it.
     if (t.pi.on && t.pi.fate === OnFate.ConsumedByL2 && t.nested.guestMode) return FATE_TAGS[OnFate.ConsumedByL2];
+    // An expiry bare metal's count had and the limited 200 µs period has not reached yet (asked before VIRR/PIR:
+    // a copy of the vector from another source may sit there, bare metal's pending instance is the timer's).
+    if (vector >= 16 && periodic_limited(t, vector)) return TIMER_PERIOD_LIMITED;
     if (vsHas(t.vapic.virr, vector)) {
       if (t.nested.guestMode) {
         // Any L1 vector that waited behind a re-injection and is still pending means the
@@ -171,9 +175,23 @@ class KvmInstance implements BackendInstance {
       if (t.unhaltedBy === 'blocked-nmi') return 'hlt-ended-by-blocked-nmi';
       if (t.unhaltedBy === 'pi-pre-block-on') return 'hlt-ended-by-pi-pre-block-on';
     }
+    // The timer (asked last: the paths above name other sources of the same vector first). An expiry taken while
+    // the LVT was masked, injected once unmasked; a periodic count below min_timer_period_us running at 200 µs.
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vector === t.timer.maskedExpiryVector) {
+      return TIMER_MASKED_EXPIRY;
+    }
+    if ((what === 'tmcct-mismatch' && periodic_limited(t, -1))
+      || ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && periodic_limited(t, vector))) {
+      return TIMER_PERIOD_LIMITED;
+    }
     return undefined;
   }
 }
+
+/** apic_timer_expired ran while the LVT was masked: lapic_timer.pending stays set and is injected at the unmask. */
+export const TIMER_MASKED_EXPIRY = 'timer-expiry-while-masked-delivered-on-unmask';
+/** limit_periodic_timer_frequency: a periodic count below min_timer_period_us (200 µs = 200000 ticks) is raised to it. */
+export const TIMER_PERIOD_LIMITED = 'periodic-timer-period-limited';
 
 /** Where a pending NMI is held. */
 function nmiStuck(t: KvmVcpu): string | undefined {
@@ -199,26 +217,30 @@ export const kvm: Backend = {
   description: 'Linux KVM, Intel VMX with APICv (virtual-interrupt delivery, posted interrupts): '
     + 'vcpu_enter_guest before/after b95234c84004 (v4.11), the nested fix f27a85c4988d (v4.16) and v6.12; '
     + 'optional VT-d posting of device MSIs; L1 giving L2 posted interrupts (machine nested.postedIntr); '
-    + 'LDR/DFR writes and the APIC map of each tree, logical and lowest-priority (vector hashing) destinations.',
+    + 'LDR/DFR writes and the APIC map of each tree, logical and lowest-priority (vector hashing) destinations; '
+    + 'the local APIC timer (hrtimer on the vCPU\'s pCPU, apic_timer_expired → vcpu_run loop tail).',
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
   // Scenario features modeled (src/scenario/features.ts): ioapic.c's redirection-entry writes and reads
   // (ioapic_write_indirect: Remote IRR per version, the re-service of an asserted level line,
   // KVM_REQ_SCAN_IOAPIC → vcpu_scan_ioapic → the EOI-exit bitmap of the current VMCS), in physical or
   // logical destination mode; INT n (a guest-core step: not intercepted); register reads of
-  // ID/LVR/LDR/DFR/SVR (virtual-APIC page) and TMCCT (0: no scenario here starts the timer); the
+  // ID/LVR/LDR/DFR/SVR (virtual-APIC page) and TMCCT (apic_get_tmcct, after an exit); the
   // x2APIC SELF_IPI write (self-IPI virtualization, no exit); SVR, ESR, LDR and DFR writes
   // (kvm_lapic_reg_write after the APIC-write exit; LDR/DFR rebuild the APIC map that routes every
   // IPI, MSI and I/O APIC message, apic_map.ts); 32-bit x2APIC ICR destinations. Not yet: xAPIC ID
   // writes (v6.12 inhibits APICv on them, APICV_INHIBIT_REASON_APIC_ID_MODIFIED, and the model has
   // no non-APICv delivery path), lowest-priority redirection entries (their re-sends at an EOI or a
   // redirection write come after the guest instruction is reported executed, where
-  // ObsSink.arbitrated must come before), machine.apicIds (v6.12: APICv inhibited likewise), the
-  // timer, LINT; scenarios using them are refused as unsupported. Lowest-priority IPIs and MSIs:
+  // ObsSink.arbitrated must come before), machine.apicIds (v6.12: APICv inhibited likewise), LINT
+  // (KVM has no guest-visible LINT line: LVT0/LVT1 writes are stored, LINT0 is read only as the PIC's ExtINT
+  // gate, kvm_apic_accept_pic_intr, and as the PIT's NMI watchdog, kvm_apic_nmi_wd_deliver; nothing raises
+  // LINT1); scenarios using them are refused as unsupported. The APIC timer (lvt_timer, tsc_deadline, time):
+  // the hrtimer on the vCPU's pCPU, apic_timer_fn → apic_timer_expired → the vcpu_run loop tail (timer.ts). Lowest-priority IPIs and MSIs:
   // vector hashing (apic_map.ts kvm_lowest_prio_target).
   features: ['ioapic_write', 'ioapic_read', 'int',
     'lapic_read.id', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.version', 'lapic_read.tmcct',
     'self_ipi', 'lapic_write.svr', 'lapic_write.esr', 'lapic_write.ldr', 'lapic_write.dfr', 'ioapic.logical', 'ipi.dest32',
-    'ipi.lowest', 'msi.lowest'],
+    'ipi.lowest', 'msi.lowest', 'lvt_timer', 'tsc_deadline', 'time'],
   supports(machine: MachineConfig): string | null {
     if (machine.hyperv?.apicAssist) return 'Hyper-V APIC assist is not modelled for KVM';
     if (machine.nested && !machine.nested.exitOnIntr) {

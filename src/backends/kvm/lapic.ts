@@ -9,6 +9,7 @@ import { apic_enabled, type Kvm, type KvmVcpu } from './state.js';
 import { kvm_make_scan_ioapic_request } from './ioapic.js';
 import { vmx_sync_pir_to_irr } from './sync.js';
 import { recalculate_apic_map } from './apic_map.js';
+import { apic_get_tmcct, kvm_timer_sw_disable } from './timer.js';
 
 /** apic_find_highest_irr: v4.10 first syncs PIR (APICv), v4.11 only searches IRR. */
 export function apic_find_highest_irr(kvm: Kvm, t: KvmVcpu): number {
@@ -95,12 +96,14 @@ export function __apic_accept_irq(kvm: Kvm, t: KvmVcpu, vector: number, level: b
  * KVM's own I/O APIC). apic_set_spiv: when the enable bit changes, the APIC map is rebuilt
  * (v4.x recalculate_apic_map; v6.x apic_map_dirty, then kvm_recalculate_apic_map at the end of
  * kvm_lapic_reg_write), which ends with kvm_make_scan_ioapic_request: KVM_REQ_SCAN_IOAPIC to
- * every vCPU. A disable also sets every LVT mask bit (no LVT is modelled). Nothing touches
+ * every vCPU. A disable also sets every LVT mask bit, runs apic_update_lvtt (the mode is unchanged) and zeroes
+ * lapic_timer.pending (the timer's hrtimer keeps running; LINT is not modelled). Nothing touches
  * IRR, ISR, PIR or the VMCS: what is pending stays deliverable by the CPU.
  */
 export function kvm_lapic_write_spiv(kvm: Kvm, t: KvmVcpu, val: number): void {
   const was = apic_enabled(t);
   t.svr = val & 0x3ff;
+  if (!apic_enabled(t)) kvm_timer_sw_disable(t);
   if (was === apic_enabled(t)) return;
   // v6.12's logical map leaves software-disabled APICs out; v4.x's ignores SVR (rebuilt all the same).
   recalculate_apic_map(kvm);
@@ -122,8 +125,7 @@ export const KVM_APIC_VERSION = 0x14 | ((6 - 1) << 16);
  * A guest read of ID, LDR, DFR, SVR, LVR or TMCCT, as __apic_read returns it (kvm_lapic_reg_read
  * after an exit, or the CPU from the virtual-APIC page, which is apic->regs). ID: xAPIC
  * kvm_apic_set_xapic_id writes vcpu_id << 24; x2APIC the ID is vcpu_id, read-only. TMCCT:
- * apic_get_tmcct returns 0 "if initial count is 0" — and TMICT stays 0 (kvm_lapic_reset) in
- * every scenario this backend runs, which has no timer events (the timer is not modelled).
+ * __apic_read → apic_get_tmcct (timer.ts).
  */
 export function kvm_lapic_reg_read(kvm: Kvm, t: KvmVcpu, reg: LapicReadReg): number {
   switch (reg) {
@@ -132,7 +134,7 @@ export function kvm_lapic_reg_read(kvm: Kvm, t: KvmVcpu, reg: LapicReadReg): num
     case 'dfr': return t.dfr;
     case 'svr': return t.svr;
     case 'version': return KVM_APIC_VERSION;
-    case 'tmcct': return 0;
+    case 'tmcct': return apic_get_tmcct(t);
   }
 }
 

@@ -3,16 +3,17 @@
 // notification vector is posted-interrupt processing and any other vector a VM exit
 // (external-interrupt exiting, acknowledged on exit, then handled by the host handler); in
 // root with IRQs on the host handler runs; with IRQs off everything stays pending.
-import { OnFate, Mode, PHYS_CALL_FUNCTION, PHYS_POSTED_INTR, PHYS_POSTED_NESTED, PHYS_POSTED_WAKEUP, PHYS_RESCHEDULE } from './consts.js';
+import { OnFate, Mode, PHYS_CALL_FUNCTION, PHYS_LOCAL_TIMER, PHYS_POSTED_INTR, PHYS_POSTED_NESTED, PHYS_POSTED_WAKEUP, PHYS_RESCHEDULE } from './consts.js';
 import { vmx_vm_exit } from './exits.js';
 import { vmcs02_pinv } from './nested.js';
 import { POSTED_INTR_WAKEUP_VECTOR } from './pi_desc.js';
 import { kvm_vcpu_kick } from './sender.js';
 import type { Kvm, KvmVcpu } from './state.js';
 import { posted_interrupt_processing } from './vapic.js';
+import { local_timer_handler } from './timer.js';
 
-/** Highest host vector first: 0xfd, 0xfc, 0xf2, 0xf1, 0xf0. */
-const ORDER = [PHYS_RESCHEDULE, PHYS_CALL_FUNCTION, PHYS_POSTED_INTR, PHYS_POSTED_WAKEUP, PHYS_POSTED_NESTED] as const;
+/** Highest host vector first: 0xfd, 0xfc, 0xf2, 0xf1, 0xf0, 0xec. */
+const ORDER = [PHYS_RESCHEDULE, PHYS_CALL_FUNCTION, PHYS_POSTED_INTR, PHYS_POSTED_WAKEUP, PHYS_POSTED_NESTED, PHYS_LOCAL_TIMER] as const;
 
 /** The host IDT handlers, run in root with IRQs enabled. */
 function host_handler(kvm: Kvm, t: KvmVcpu, bit: number): void {
@@ -28,6 +29,10 @@ function host_handler(kvm: Kvm, t: KvmVcpu, bit: number): void {
       // wakeup_handler: kick the vCPUs blocked on this pCPU whose descriptor has ON set.
       kvm.sink.step(t.id, 'wakeup_handler');
       if (t.pi.nv === POSTED_INTR_WAKEUP_VECTOR && t.pi.on) kvm_vcpu_kick(t, t.id);
+      return;
+    case PHYS_LOCAL_TIMER:
+      // hrtimer_interrupt → apic_timer_fn.
+      local_timer_handler(kvm, t);
       return;
     case PHYS_POSTED_NESTED:
       // smp_kvm_posted_intr_nested_ipi: only counts it.

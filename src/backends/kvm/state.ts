@@ -11,6 +11,7 @@ import type { KvmIoapic } from './ioapic.js';
 import { vecSet, vsAdd } from '../../apic/vecset.js';
 import { Mode, PC_LOOP } from './consts.js';
 import { KvmApicMap } from './apic_map.js';
+import { KvmTimer } from './timer.js';
 
 export class NestedState {
   /** is_guest_mode(vcpu): L2 is the current guest. */
@@ -43,6 +44,8 @@ export class KvmVcpu {
   readonly pi = new PiDesc();
   readonly vapic = new VApic();
   readonly nested = new NestedState();
+  /** The local APIC timer (struct kvm_timer and LVTT/TMICT, timer.ts). */
+  readonly timer = new KvmTimer();
   /** arch.ioapic_handled_vectors: what kvm_ioapic_send_eoi forwards (the last vcpu_scan_ioapic). */
   readonly ioapicHandled = vecSet();
   /** arch.load_eoi_exitmap_pending (4cf4df7ab4d1): a scan ran while L2 was the guest. */

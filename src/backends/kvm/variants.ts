@@ -83,13 +83,25 @@ export interface KvmCode {
    * every APIC; software-disabled APICs are left out).
    */
   apicMap: 'v4' | 'v6';
+  /**
+   * The APIC timer's expiry path (timer.ts). 'v4': apic_timer_expired(apic) always goes through
+   * lapic_timer.pending + kvm_set_pending_timer (KVM_REQ_PENDING_TIMER) + swake_up, and apic_update_lvtt's
+   * deadline ↔ count change only hrtimer_cancels (pending kept) — a v4.17–v4.19-era lapic.c in the library, with a
+   * v4.x x86.c for kvm_set_pending_timer; 'v6.12': apic_timer_expired(apic, from_timer_fn) injects at once when
+   * called from the vCPU with APICv active (a TSC deadline already past when written), otherwise pending +
+   * KVM_REQ_UNBLOCK + kvm_vcpu_kick, kvm_vcpu_check_block consumes KVM_REQ_UNBLOCK, and cancel_apic_timer also
+   * zeroes pending (torvalds/linux 000d75b0b186; the from_timer_fn split and the kick are Wanpeng Li's 2020 patches
+   * seen on the kvm list, well before v6.12; that cancel_apic_timer's pending := 0 is in v6.12 itself was not checked
+   * against the v6.12 tag).
+   */
+  timer: 'v4' | 'v6.12';
 }
 
-const V410: KvmCode = { sender: 'v4.10', order: 'pre', sync: 'v4.10', runningChecksNested: false, nestedBlock: 'v4.10', nestedPiVector: 'shared', nestedEntryEvent: false, nestedEventsFirst: false, vtd: false, ioapicPreservesRemoteIrr: false, ioapicServiceChecksRemoteIrr: false, piBlock: 'pre-block', cancelKeepsImmediateExit: false, hasEventsNmi: 'queued', eoiExitmapLoad: 'current-vmcs', scanRequest: 'all', apicMap: 'v4' };
+const V410: KvmCode = { sender: 'v4.10', order: 'pre', sync: 'v4.10', runningChecksNested: false, nestedBlock: 'v4.10', nestedPiVector: 'shared', nestedEntryEvent: false, nestedEventsFirst: false, vtd: false, ioapicPreservesRemoteIrr: false, ioapicServiceChecksRemoteIrr: false, piBlock: 'pre-block', cancelKeepsImmediateExit: false, hasEventsNmi: 'queued', eoiExitmapLoad: 'current-vmcs', scanRequest: 'all', apicMap: 'v4', timer: 'v4' };
 const V611U: KvmCode = { ...V410, sender: 'v4.11', sync: 'v4.11', runningChecksNested: true, nestedBlock: 'reinjection' };
 const V411: KvmCode = { ...V611U, order: 'post' };
 const V416: KvmCode = { ...V411, sync: 'v4.16', nestedPiVector: 'separate', ioapicPreservesRemoteIrr: true, hasEventsNmi: 'pending' };
-const V612: KvmCode = { ...V416, sync: 'today', runningChecksNested: false, nestedEntryEvent: true, nestedEventsFirst: true, ioapicServiceChecksRemoteIrr: true, piBlock: 'wakeup-self-ipi', cancelKeepsImmediateExit: true, eoiExitmapLoad: 'deferred-in-l2', scanRequest: 'dest', apicMap: 'v6' };
+const V612: KvmCode = { ...V416, sync: 'today', runningChecksNested: false, nestedEntryEvent: true, nestedEventsFirst: true, ioapicServiceChecksRemoteIrr: true, piBlock: 'wakeup-self-ipi', cancelKeepsImmediateExit: true, eoiExitmapLoad: 'deferred-in-l2', scanRequest: 'dest', apicMap: 'v6', timer: 'v6.12' };
 
 export const CODE: Record<string, KvmCode> = {
   'v4.10': V410,
@@ -198,7 +210,38 @@ const LOWEST_PHYS_BROADCAST_DOCS: CauseDoc[] = ['spurious', 'duplicate', 'read']
     + 'v6.x copies in the library]',
 }));
 
+// Issue 8 (the APIC timer, sixth session): what KVM's timer emulation does that a local APIC does not, in every
+// modelled tree (timer.ts has the functions and the trees they were read at).
+const LAPIC_C_TIMER = 'lapic.c @ torvalds/linux 000d75b0b186 and a v4.17–v4.19-era copy in the library';
+const TIMER_DOCS: CauseDoc[] = [
+  ...['spurious', 'duplicate', 'read'].map((kind): CauseDoc => ({
+    cause: `${kind}:timer-expiry-while-masked-delivered-on-unmask`,
+    why: 'An expiry of a timer whose LVT is masked still runs apic_timer_expired (apic_timer_fn calls it whatever the '
+      + 'mask): lapic_timer.pending is set, but apic_has_pending_timer counts it only with the LVT unmasked, so the '
+      + 'vcpu_run loop tail never injects it and nothing clears it (only start_apic_timer, a TMICT or TSC-deadline write, '
+      + 'an SVR disable, and in v6.12 cancel_apic_timer on a deadline/count mode change). When the guest later unmasks '
+      + 'LVTT (kvm_lapic_reg_write APIC_LVTT: apic_update_lvtt does nothing for an unchanged mode), the next loop tail '
+      + 'finds the pending expiry and kvm_apic_local_deliver sends the timer vector. Bare metal discards an expiry '
+      + 'while the LVT is masked (SDM 10.5.1: the mask "inhibits reception of the interrupt"), so the guest takes an '
+      + 'interrupt bare metal never raises (read: the IRR read shows it). Today\'s code: '
+      + `docs/findings/kvm-timer-masked-expiry-delivered-on-unmask.md, corpus/kvm/kvm-timer-masked-expiry-delivered-on-unmask.json. [${LAPIC_C_TIMER}: `
+      + 'apic_timer_expired, apic_has_pending_timer, kvm_inject_apic_timer_irqs, kvm_apic_local_deliver; x86.c vcpu_run]',
+  })),
+  ...['stuck', 'read', 'duplicate', 'spurious'].map((kind): CauseDoc => ({
+    cause: `${kind}:periodic-timer-period-limited`,
+    why: 'limit_periodic_timer_frequency raises a periodic timer\'s period to min_timer_period_us (x86.c module '
+      + 'parameter, 200 µs): "Do not allow the guest to program periodic timers with small interval, since the hrtimers '
+      + 'are not throttled by the host scheduler". A tick is one APIC bus cycle, 1 ns by default (APIC_BUS_CYCLE_NS), so '
+      + 'a periodic TMICT below 200000 with divide-by-1 expires every 200000 ticks, the first time too '
+      + '(set_target_expiration uses the limited period; apic_update_lvtt applies it when the mode becomes periodic): '
+      + 'expiries bare metal raises come late or not at all (stuck, duplicate or spurious when a later one lands where '
+      + `bare metal has none), and TMCCT counts down from 200000 (read). [${LAPIC_C_TIMER}: limit_periodic_timer_frequency, `
+      + 'set_target_expiration, apic_update_lvtt, apic_get_tmcct; the same limit inline in start_apic_timer of older trees]',
+  })),
+];
+
 const COMMON_DEVIATIONS: CauseDoc[] = [
+  ...TIMER_DOCS,
   LOWEST_ABSENT_DOC,
   ...LOWEST_PHYS_BROADCAST_DOCS,
   ...SW_DISABLED_DOCS,

@@ -6,7 +6,7 @@
 //                 sync_pir_to_irr; exit-request check; entry.
 // Step 0 is the top of the vcpu_run loop: kvm_vcpu_running (check_nested_events since v4.11),
 // or vcpu_block for a halted vCPU.
-import { Mode, MODE_NAMES, PC_LOOP, PHYS_POSTED_WAKEUP, PHYS_RESCHEDULE, REQ_APIC_PAGE_RELOAD, REQ_EVENT, REQ_LOAD_EOI_EXITMAP, REQ_NMI, REQ_SCAN_IOAPIC } from './consts.js';
+import { Mode, MODE_NAMES, PC_LOOP, PHYS_LOCAL_TIMER, PHYS_POSTED_WAKEUP, PHYS_RESCHEDULE, REQ_APIC_PAGE_RELOAD, REQ_EVENT, REQ_LOAD_EOI_EXITMAP, REQ_NMI, REQ_SCAN_IOAPIC } from './consts.js';
 import { vmx_fault_during_delivery, vmx_vm_exit } from './exits.js';
 import { vcpu_load_eoi_exitmap, vcpu_scan_ioapic } from './eoi_exitmap.js';
 import { kvm_cpu_has_interrupt, kvm_lapic_find_highest_irr } from './lapic.js';
@@ -15,6 +15,7 @@ import { POSTED_INTR_VECTOR, POSTED_INTR_WAKEUP_VECTOR } from './pi_desc.js';
 import { hw_evaluate, type Kvm, type KvmVcpu } from './state.js';
 import { vmx_hwapic_irr_update, vmx_sync_pir_to_irr } from './sync.js';
 import { vmentry_vid } from './vapic.js';
+import { kvm_vcpu_check_block_timer, local_timer_handler, vcpu_run_loop_tail } from './timer.js';
 
 export const enum Step {
   Loop = 0,
@@ -99,6 +100,12 @@ function vcpu_block(kvm: Kvm, t: KvmVcpu): void {
     // kvm_vcpu_block: kvm_vcpu_check_block, then sleep until kvm_vcpu_wake_up.
     kvm.sink.step(t.id, 'kvm_vcpu_block');
     if (!kvm_arch_vcpu_runnable(kvm, t)) {
+      if (kvm_vcpu_check_block_timer(kvm, t)) {
+        // A timer expiry ends kvm_vcpu_block without making the vCPU runnable: vcpu_block returns 1, still
+        // halted; the loop tail injects it and the next pass decides.
+        pi_post_block(kvm, t);
+        return;
+      }
       t.blocked = true;
       t.woken = false;
       return;
@@ -121,7 +128,14 @@ function unhaltCause(t: KvmVcpu): string {
 function kvm_vcpu_block_recheck(kvm: Kvm, t: KvmVcpu): void {
   t.woken = false;
   kvm.sink.step(t.id, 'kvm_vcpu_check_block');
-  if (!kvm_arch_vcpu_runnable(kvm, t)) return;
+  if (!kvm_arch_vcpu_runnable(kvm, t)) {
+    if (!kvm_vcpu_check_block_timer(kvm, t)) return;
+    // Woken by the timer (apic_timer_expired's wake-up): out of kvm_vcpu_block still halted, to the loop tail.
+    t.blocked = false;
+    pi_post_block(kvm, t);
+    t.pc = PC_LOOP;
+    return;
+  }
   t.blocked = false;
   pi_post_block(kvm, t);
   t.unhaltedBy = unhaltCause(t);
@@ -226,6 +240,8 @@ function step_exit_request(kvm: Kvm, t: KvmVcpu): boolean {
     kvm.sink.step(t.id, 'vcpu_enter_guest:cancel_injection');
     t.mode = Mode.OUTSIDE;
     t.irqsOn = true;
+    // local_irq_enable: the host timer interrupt held since local_irq_disable is taken here.
+    if (t.phys & PHYS_LOCAL_TIMER) { t.phys &= ~PHYS_LOCAL_TIMER; local_timer_handler(kvm, t); }
     // vmx_cancel_injection requeues a prepared NMI/interrupt and makes KVM_REQ_EVENT.
     if (t.nmiInjected || t.interruptPending >= 0) t.requests |= REQ_EVENT;
     // v6.12 cancel_injection: "if (req_immediate_exit) kvm_make_request(KVM_REQ_EVENT, vcpu)";
@@ -252,6 +268,13 @@ function vmx_vcpu_run(kvm: Kvm, t: KvmVcpu): void {
   if (selfIpi && t.nonRoot && (t.phys & PHYS_RESCHEDULE)) {
     t.phys &= ~PHYS_RESCHEDULE;
     vmx_vm_exit(kvm, t, 'extint');
+  }
+  // The hrtimer's LOCAL_TIMER_VECTOR, held pending since local_irq_disable: external-interrupt exiting makes it a
+  // VM exit before the first guest instruction; handle_external_intr runs apic_timer_fn.
+  if (t.nonRoot && (t.phys & PHYS_LOCAL_TIMER)) {
+    t.phys &= ~PHYS_LOCAL_TIMER;
+    vmx_vm_exit(kvm, t, 'extint');
+    local_timer_handler(kvm, t);
   }
 }
 
@@ -318,6 +341,9 @@ export function entry_step(kvm: Kvm, t: KvmVcpu): boolean {
   if (s !== Step.Loop) kvm.sink.step(t.id, STEP_NAMES[s]!);
   switch (s) {
     case Step.Loop:
+      // The tail of the previous vcpu_run iteration (every arrival here follows vcpu_enter_guest or vcpu_block
+      // returning 1): clear the timer request, inject a pending timer expiry.
+      vcpu_run_loop_tail(kvm, t);
       kvm.sink.step(t.id, STEP_NAMES[Step.Loop]);
       if (kvm.code.runningChecksNested && t.nested.guestMode) vmx_check_nested_events(kvm, t, false);
       if (t.mpHalted) {
