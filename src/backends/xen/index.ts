@@ -15,7 +15,7 @@ export const xen: Backend = {
   // Scenario features modeled (src/scenario/features.ts): redirection-table writes and I/O APIC
   // reads (vioapic_write_redirent, vioapic_read_indirect), logical entries included
   // (vioapic_deliver → vlapic_match_dest); INT n (not intercepted); local APIC reads
-  // (vlapic_read_aligned: ID = 2 x vcpu_id, TMCCT 0 with no timer feature); SELF_IPI
+  // (vlapic_read_aligned: ID = 2 x vcpu_id, TMCCT from vlapic_get_tmcct); SELF_IPI
   // (guest_wrmsr_x2apic → vlapic_ipi); SVR, ESR, ID, LDR and DFR writes (vlapic_reg_write: Xen
   // stores an ID write and matches the new ID); 32-bit x2APIC ICR destinations (vlapic_ipi →
   // vlapic_match_dest); lowest-priority IPIs, MSIs and entries (vlapic_lowest_prio, its round
