@@ -234,13 +234,16 @@ export class XenInstance implements BackendInstance, XenVm {
 
   /** Where the timer holds a tick bare metal's timer raised. */
   private timerStuck(v: XenVcpu, vector: number): string | undefined {
-    if (vector < 0 || vector !== v.pt.irq) return undefined;
+    if (vector < 0) return undefined;
     // The pCPU took its timer interrupt while in Xen: svm_intr_assist runs before the CLGI
     // softirq check, so pt_timer_fn (and pt_update_irq after it) come one pass later.
-    if ((v.timerSoftirq || v.hostTimerHeld) && v.pt.timerExpires >= 0 && v.pt.timerExpires <= TIME_ORIGIN + v.now) return 'timer-tick-waits-for-timer-softirq';
-    // An expiry bare metal had and Xen's periodic_time did not make: the 0.1 ms clamp, the
-    // VPT_ALIGN first tick, or (10a674b4) an LVTT mode change that destroyed the running count.
-    if (v.archTickOwed && v.timerWhy) return v.timerWhy;
+    if (vector === v.pt.irq && (v.timerSoftirq || v.hostTimerHeld) && v.pt.timerExpires >= 0 && v.pt.timerExpires <= TIME_ORIGIN + v.now) {
+      return 'timer-tick-waits-for-timer-softirq';
+    }
+    // An expiry bare metal had and Xen's periodic_time did not make (its vector may since have
+    // been reprogrammed): the 0.1 ms clamp, the VPT_ALIGN first tick, or (10a674b4) an LVTT mode
+    // change that destroyed the running count.
+    if (v.archOwed && v.archOwed.vector === vector && v.archOwed.why) return v.archOwed.why;
     return undefined;
   }
 
@@ -293,7 +296,7 @@ export class XenInstance implements BackendInstance, XenVm {
       if (v.timerWhy) return v.timerWhy;
       if (v.tmcctRebased) return 'tmcct-rebased-at-injection';
     }
-    if ((what === 'duplicate' || what === 'spurious') && vector >= 0 && vector === v.softirqTickDup) return 'timer-tick-waits-for-timer-softirq';
+    if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 0 && vector === v.softirqTickDup) return 'timer-tick-waits-for-timer-softirq';
     // 10a674b4: a tick counted while the LVT was masked, re-queued by pt_resume at the unmask.
     if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 0 && vector === v.maskedTickResumed) {
       return 'masked-timer-tick-delivered-on-unmask';
@@ -676,7 +679,7 @@ export class XenInstance implements BackendInstance, XenVm {
         this.sink.step(cpu, 'vlapic_tdt_msr_set');
         updateGuestEip(this, cpu);
         v.archTimer.writeDeadline(ev.deadline, v.now);
-        if (v.archTimer.expire(v.now) > 0 && !v.archTimer.masked) v.archTickOwed = true; // fires at once on both
+        v.archTimer.expire(v.now); // a deadline at or before the clock fires at once on both
         vlapicTdtMsrSet(this, cpu, ev.deadline);
         this.sink.executed(index);
         vmexitEnd(this, cpu);

@@ -229,8 +229,11 @@ export class XenVcpu {
   tmcctRebased = false;
   /** Diagnostics: the SDM timer the guest programmed (src/apic/timer.ts), to see expiries Xen's timer did not make. */
   readonly archTimer = new LapicTimer();
-  /** An expiry of archTimer raised its vector and Xen's timer made no tick for it (cleared when the vector is injected). */
-  archTickOwed = false;
+  /**
+   * An expiry of archTimer raised `vector` and Xen's timer made no tick for it, with the timerWhy of that moment
+   * (cleared when the vector is injected).
+   */
+  archOwed: { vector: number; why: string } | null = null;
   /** The timer's vector was injected while its tick waited for TIMER_SOFTIRQ: the tick then came as a second instance. */
   softirqTickDup = -1;
 }

@@ -320,6 +320,11 @@ const TIMER: CauseDoc[] = [
       + `pt_timer_fn/pt_update_irq @ ${ALL}]`,
   },
   {
+    cause: 'read:timer-tick-waits-for-timer-softirq',
+    why: 'duplicate:timer-tick-waits-for-timer-softirq seen by an IRR read: the tick that bare metal collapsed into the '
+      + `instance already taken is back in IRR. [svm/intr.c svm_intr_assist, vpt.c pt_timer_fn/pt_update_irq @ ${ALL}]`,
+  },
+  {
     cause: 'core:hlt-ended-by-timer-tick-kick',
     why: 'pt_timer_fn counts the tick and vcpu_kick()s the vCPU — vcpu_unblock ends its SCHEDOP_block — before anything '
       + 'looks at the LVT: the mask is checked only by pt_update_irq in svm_intr_assist (which then suspends the timer), '
@@ -327,6 +332,17 @@ const TIMER: CauseDoc[] = [
       + `does not loop; bare metal stays halted. [vpt.c pt_timer_fn/pt_update_irq/pt_irq_masked, hvm.c hvm_hlt @ ${ALL}]`,
   },
 ];
+/** vlapic_update_timer (e4e1896b2c, 2017-08-25) and later: a real bug present today. */
+const TDT_DISARMED: CauseDoc = {
+  cause: 'stuck:tsc-deadline-disarmed-by-lvtt-write',
+  why: 'A real bug, present today: docs/findings/xen-tsc-deadline-disarmed-by-lvtt-write.md. In TSC-deadline mode TMICT '
+    + 'is 0, so the vlapic_update_timer that every APIC_LVTT write calls finds no count to continue and '
+    + 'destroy_periodic_time()s the armed deadline timer — for a write that keeps the mode (a new vector, masking or '
+    + 'unmasking) too — while hw.tdt_msr still holds the deadline. Bare metal disarms only on a change of the timer '
+    + 'mode (SDM 10.5.4.1), so its timer fires at the deadline; Xen\'s never does until the guest writes the MSR again. '
+    + `[vlapic.c vlapic_reg_write(APIC_LVTT), vlapic_update_timer @ ${PREFIX_TREE}, ${REWORK}, RELEASE-4.22.0; `
+    + `not ${FIRST}, whose LVTT write touched the timer only on a mode change]`,
+};
 /** 10a674b4 only: the LVTT write before vlapic_update_timer (2017-08-25). */
 const TIMER_2016: CauseDoc[] = [
   {
@@ -423,7 +439,7 @@ export const VARIANTS: VariantInfo[] = [
       STALE_BIT,
       STALE_BIT_READ,
     ],
-    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, ...PHANTOM, PHANTOM_TMR, ...TIMER],
+    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, ...PHANTOM, PHANTOM_TMR, ...TIMER, TDT_DISARMED],
   },
   {
     name: 'rework',
@@ -432,7 +448,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'vlapic_EOI_set; a normal EOI clears the bit; nesting above an assisted interrupt keeps the assist.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, PHANTOM_TMR, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, ...TIMER],
+    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, PHANTOM_TMR, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, ...TIMER, TDT_DISARMED],
   },
   {
     name: '4.22',
@@ -442,6 +458,6 @@ export const VARIANTS: VariantInfo[] = [
       + 'ESR writes that publish latched errors (b28b590d).',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, APIC_ID, UNMAP_LOST, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, ...TIMER],
+    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, APIC_ID, UNMAP_LOST, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, ...TIMER, TDT_DISARMED],
   },
 ];

@@ -89,7 +89,11 @@ export function vlapicLvttWrite(vm: XenVm, cpu: number, val: number): void {
       vl.tdtMsr = 0;
     }
     v.pt.irq = val & 0xff;
+    // Diagnostics: in TSC-deadline mode TMICT is 0, so vlapic_update_timer destroys an armed deadline
+    // on any LVTT write (a new vector, a mask change); bare metal disarms only on a mode change.
+    const deadlineArmed = tdt(vl.lvtt) && tdt(val) && v.pt.onList && v.pt.pendingIntrNr === 0 && v.pt.timerExpires >= 0;
     vlapicUpdateTimer(vm, cpu, val, false);
+    if (deadlineArmed) v.timerWhy = 'tsc-deadline-disarmed-by-lvtt-write';
   }
   if (!vl.enabled) val |= APIC_LVT_MASKED;
   vl.lvtt = (val & LVTT_MASK) >>> 0;
