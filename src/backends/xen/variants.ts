@@ -214,6 +214,13 @@ const PHANTOM: CauseDoc[] = [
       + `viridian/viridian.c viridian_map_guest_page @ RELEASE-4.22.0; viridian.c initialize_vp_assist @ ${PREFIX_TREE}, ${REWORK}]`,
   },
   {
+    cause: 'eoi:phantom-eoi-after-vp-assist-remap',
+    why: 'Where masked-ppr:phantom-eoi-after-vp-assist-remap first shows at an EOI (REF-EOI-3): the phantom EOI retired '
+      + 'a vector the guest is still handling, so the guest\'s own EOI for it later retires another one (or nothing) and '
+      + 'its vector stays in ISR (seen once in each 4-minute guided soak of the timer issue on rework). '
+      + '[see masked-ppr:phantom-eoi-after-vp-assist-remap]',
+  },
+  {
     cause: 'ioapic:phantom-eoi-after-vp-assist-remap',
     why: 'The phantom EOI retiring a level-triggered vector: vlapic_handle_EOI → vioapic_update_EOI clears Remote IRR '
       + 'while the guest is still in the handler, so the line (still asserted, or asserted again) is sent once more — '
