@@ -159,6 +159,22 @@ describe('xen: TSC deadline (vlapic_tdt_msr_set)', () => {
   }
 });
 
+describe('xen: an LVTT write in TSC-deadline mode (docs/findings/xen-tsc-deadline-disarmed-by-lvtt-write.md)', () => {
+  const evs: Event[] = [lvtt('tsc-deadline'), enter, { k: 'tsc_deadline', cpu: 0, deadline: 10 }, enter, lvtt('tsc-deadline'), enter, time(10), enter, { k: 'step', cpu: 0 }];
+  it('first: the write keeps the mode, the periodic_time is left alone and the deadline fires', () => {
+    expect(new Run('first').do(...evs).sink.delivered).toEqual([T]);
+    expect(judge('first', evs)).toEqual([]);
+  });
+  for (const variant of ['pre-fix', 'rework', '4.22']) {
+    it(`${variant}: vlapic_update_timer finds TMICT 0 and destroys the armed deadline (documented stuck:tsc-deadline-disarmed-by-lvtt-write)`, () => {
+      const r = new Run(variant).do(...evs);
+      expect(r.sink.log).toContain('destroy_periodic_time');
+      expect(r.sink.delivered).toEqual([]);
+      expect(judge(variant, evs)).toEqual(['stuck:tsc-deadline-disarmed-by-lvtt-write:known']);
+    });
+  }
+});
+
 describe('xen: the host timer interrupt at GIF = 0', () => {
   it('an expiry between CLGI and VMRUN is held and taken right after VMRUN (#VMEXIT(INTR) before any guest instruction)', () => {
     const r = new Run('4.22').g(lvtt('oneshot')).do({ k: 'timer_initial', cpu: 0, count: 4 });
