@@ -34,13 +34,24 @@ export interface XenCode {
    * (IPIs always checked, in vlapic_accept_irq).
    */
   fixedIrqChecksEnabled: boolean;
+  /**
+   * vlapic_reg_write(APIC_LVTT) and APIC_TMICT:
+   *  - 'lvtt-2016' (10a674b4): any change of the LVTT timer mode (one-shot ↔ periodic too)
+   *    destroy_periodic_time()s the timer and zeroes TMICT; an LVTT write that keeps the mode
+   *    leaves the periodic_time (and a tick it suspended while masked) alone; TMICT writes
+   *    create_periodic_time directly;
+   *  - 'update-timer' (e4e1896b2c, d8ce0309c1, f343f66759, 2017-08-25, in 48a933ee and later):
+   *    every LVTT/TMICT write goes through vlapic_update_timer, which re-creates the timer from
+   *    the count left (one-shot ↔ periodic keeps it running) or destroys it.
+   */
+  lvtt: 'lvtt-2016' | 'update-timer';
 }
 
 export const CODE: Record<XenVariant, XenCode> = {
-  first: { assist: 'latch-2016', tmrClearedOnEdge: false, esrLatched: false, x2apicLdrFromId: false, fixedIrqChecksEnabled: false },
-  'pre-fix': { assist: 'latch-2017', tmrClearedOnEdge: false, esrLatched: false, x2apicLdrFromId: false, fixedIrqChecksEnabled: false },
-  rework: { assist: 'pending', tmrClearedOnEdge: false, esrLatched: false, x2apicLdrFromId: false, fixedIrqChecksEnabled: false },
-  '4.22': { assist: 'pending', tmrClearedOnEdge: true, esrLatched: true, x2apicLdrFromId: true, fixedIrqChecksEnabled: true },
+  first: { assist: 'latch-2016', tmrClearedOnEdge: false, esrLatched: false, x2apicLdrFromId: false, fixedIrqChecksEnabled: false, lvtt: 'lvtt-2016' },
+  'pre-fix': { assist: 'latch-2017', tmrClearedOnEdge: false, esrLatched: false, x2apicLdrFromId: false, fixedIrqChecksEnabled: false, lvtt: 'update-timer' },
+  rework: { assist: 'pending', tmrClearedOnEdge: false, esrLatched: false, x2apicLdrFromId: false, fixedIrqChecksEnabled: false, lvtt: 'update-timer' },
+  '4.22': { assist: 'pending', tmrClearedOnEdge: true, esrLatched: true, x2apicLdrFromId: true, fixedIrqChecksEnabled: true, lvtt: 'update-timer' },
 };
 
 export function isXenVariant(v: string): v is XenVariant {

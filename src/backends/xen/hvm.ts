@@ -4,6 +4,7 @@
 import type { XenVm } from './domain.js';
 import { Phase } from './state.js';
 import { vlapicAckPendingIrq, vlapicHasPendingIrq } from './vlapic.js';
+import { ptSaveTimer } from './vpt.js';
 
 /** struct hvm_intack, encoded: -1 none, INTACK_NMI, else a LAPIC vector (no PIC, MCE or callback vector here). */
 export const INTACK_NONE = -1;
@@ -66,6 +67,7 @@ export function hvmHlt(vm: XenVm, cpu: number): void {
     // language could wake such a domain (only an NMI IPI would), so it just stays down.
     vm.sink.step(cpu, 'hvm_vcpu_down');
     v.phase = Phase.Down;
+    ptSaveTimer(vm, cpu); // context_switch → pt_save_timer: _VPF_down is not _VPF_blocked
     return;
   }
   vm.sink.step(cpu, 'vcpu_block');

@@ -16,6 +16,8 @@ import { PHASE_NAMES, Phase, XenVcpu } from './state.js';
 import { enter, enterStep, simpleExit, svmHardware, updateGuestEip, vmexitBegin, vmexitEnd } from './svm.js';
 import { initialize, noteAvoidedEoi, viridianWrmsrVpAssist } from './viridian.js';
 import { XenVioapic } from './vioapic.js';
+import { lvttValue, vlapicGetTmcct, vlapicLvttWrite, vlapicSpivTimer, vlapicTdtMsrSet, vlapicTmictWrite } from './vlapic-timer.js';
+import { TIME_ORIGIN, timeAdvance } from './vpt.js';
 import {
   VLAPIC_VERSION, findHighestIsr, matchMask, vlapicDfrWrite, vlapicEOISet, vlapicEsrWrite, vlapicGetPpr, vlapicId, vlapicIdWrite,
   vlapicIpi, vlapicLdrWrite, vlapicLowestPrio, vlapicSetIrq, vlapicSpivWrite,
@@ -129,6 +131,11 @@ export class XenInstance implements BackendInstance, XenVm {
       case 'pirq': this.pirq(ev.cpu); break;
       case 'fault': if (!this.crashed) this.vcpu[ev.cpu]!.faultArmed = true; break;
       case 'l2': break; // no nested guests (supports() refuses such machines)
+      case 'time':
+        // The reference's clock moves first: the expiry is bare metal's before Xen reacts to it.
+        this.sink.executed(index);
+        timeAdvance(this, ev.cpu, ev.advance);
+        break;
       default: this.guestInstruction(ev, index); break;
     }
     // The CPU acts on its own on every vCPU that runs guest code.
@@ -156,7 +163,8 @@ export class XenInstance implements BackendInstance, XenVm {
     const v = this.vcpu[cpu]!, vv = v.viridian;
     return v.phase | (v.kickSoftirq ? 1 << 3 : 0) | (v.nmiPending ? 1 << 4 : 0) | (v.eventinjValid ? 1 << 5 : 0) | (v.vIrq ? 1 << 6 : 0)
       | (v.interceptVintr ? 1 << 7 : 0) | (v.interceptIret ? 1 << 8 : 0) | (vv.pending ? 1 << 9 : 0)
-      | (vv.pageBit ? 1 << 10 : 0) | (vv.vector > 0 ? 1 << 11 : 0) | (vv.mapped ? 1 << 12 : 0);
+      | (vv.pageBit ? 1 << 10 : 0) | (vv.vector > 0 ? 1 << 11 : 0) | (vv.mapped ? 1 << 12 : 0)
+      | (v.pt.pendingIntrNr > 0 ? 1 << 13 : 0) | (v.pt.onList ? 1 << 14 : 0) | (v.timerSoftirq || v.hostTimerHeld ? 1 << 15 : 0);
   }
 
   physPending(cpu: number): boolean {
@@ -190,6 +198,8 @@ export class XenInstance implements BackendInstance, XenVm {
     // A message bare metal sent here never came (Xen's destination matching left this vCPU out):
     // whatever is in IRR now is some later message's copy, until the vector is acked.
     if (vector >= 0 && v.misrouted[vector]) return v.misrouted[vector];
+    const timer = this.timerStuck(v, vector);
+    if (timer) return timer;
     if (vector === 2) {
       if (!v.nmiPending) return undefined;
       // hvm_hlt took the vCPU down (HLT with IF = 0) with the NMI already pending: the
@@ -219,6 +229,21 @@ export class XenInstance implements BackendInstance, XenVm {
     // The EOI that would clear the pin's Remote IRR has not reached (or reached too late)
     // vioapic_update_EOI: a held or new assertion of the line was not sent.
     if (vsHas(v.levelDeferred, vector) || this.vioapic.heldByRemoteIrr(vector)) return this.assistCause(v, vector, true);
+    return undefined;
+  }
+
+  /** Where the timer holds a tick bare metal's timer raised. */
+  private timerStuck(v: XenVcpu, vector: number): string | undefined {
+    if (vector < 0) return undefined;
+    // The pCPU took its timer interrupt while in Xen: svm_intr_assist runs before the CLGI
+    // softirq check, so pt_timer_fn (and pt_update_irq after it) come one pass later.
+    if (vector === v.pt.irq && (v.timerSoftirq || v.hostTimerHeld) && v.pt.timerExpires >= 0 && v.pt.timerExpires <= TIME_ORIGIN + v.now) {
+      return 'timer-tick-waits-for-timer-softirq';
+    }
+    // An expiry bare metal had and Xen's periodic_time did not make (its vector may since have
+    // been reprogrammed): the 0.1 ms clamp, the VPT_ALIGN first tick, or (10a674b4) an LVTT mode
+    // change that destroyed the running count.
+    if (v.archOwed && v.archOwed.vector === vector && v.archOwed.why) return v.archOwed.why;
     return undefined;
   }
 
@@ -252,6 +277,9 @@ export class XenInstance implements BackendInstance, XenVm {
     if (what === 'id-mismatch' && vlapicId(this, v.vlapic) !== v.vlapic.archId) return 'apic-id-twice-vcpu-id';
     if (what === 'ldr-mismatch' && this.mode === 'x2apic' && cpu > 0) return 'apic-id-twice-vcpu-id';
     if (what === 'ran-while-halted') {
+      // pt_timer_fn kicked the blocked vCPU for a tick pt_update_irq then suspended (LVT masked)
+      // or could not inject (TPR, ISR).
+      if (v.hltEndedEmpty !== 0 && v.hltEndedByPt && !v.hltEndedBehindNmi) return 'hlt-ended-by-timer-tick-kick';
       // The HLT ended for a LAPIC vector, but svm_intr_assist stopped at a blocked NMI.
       if (v.hltEndedEmpty !== 0 && v.hltEndedBehindNmi) return 'intr-behind-blocked-nmi';
       // vcpu_kick unblocks a HLT for any new IRR bit, deliverable or not.
@@ -264,6 +292,15 @@ export class XenInstance implements BackendInstance, XenVm {
     // and a level vector's EOI then cleared a Remote IRR bare metal keeps (the pin sends again).
     // The vector itself is the evidence, so this comes before the assist's per-vCPU flags; a
     // masked-ppr is never this mechanism's (the vector is not pending on bare metal at all).
+    if (what === 'tmcct-mismatch') {
+      if (v.timerWhy) return v.timerWhy;
+      if (v.tmcctRebased) return 'tmcct-rebased-at-injection';
+    }
+    if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 0 && vector === v.softirqTickDup) return 'timer-tick-waits-for-timer-softirq';
+    // 10a674b4: a tick counted while the LVT was masked, re-queued by pt_resume at the unmask.
+    if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 0 && vector === v.maskedTickResumed) {
+      return 'masked-timer-tick-delivered-on-unmask';
+    }
     if (vector >= 16 && (what === 'duplicate' || what === 'spurious' || what.startsWith('irr-') || what.startsWith('tmr-'))
       && (vsHas(v.acceptedDisabled, vector) || this.vcpu.some((u) => vsHas(u.levelEoiAfterDisabled, vector)))) {
       return 'fixed-irq-accepted-while-sw-disabled';
@@ -384,8 +421,7 @@ export class XenInstance implements BackendInstance, XenVm {
    * vlapic_read_aligned of the registers the guest reads with lapic_read. The APIC ID is
    * vcpu_id * 2 (vlapic_reset: `(v->vcpu_id * 2) << 24`; set_x2apic_id: `vcpu_id * 2`); the
    * x2APIC LDR comes from vcpu_id before 90309854fd and from the ID after; the version is
-   * VLAPIC_VERSION; TMCCT is vlapic_get_tmcct with TMICT = 0, i.e. 0 (this backend declares no
-   * timer feature, so no scenario it runs can write TMICT, LVTT or the TSC deadline).
+   * VLAPIC_VERSION; TMCCT is vlapic_get_tmcct (0 outside one-shot and periodic mode).
    */
   private lapicRead(cpu: number, reg: LapicReadReg): number {
     const vl = this.vcpu[cpu]!.vlapic;
@@ -395,7 +431,7 @@ export class XenInstance implements BackendInstance, XenVm {
       case 'dfr': return vl.dfr; // xAPIC only
       case 'svr': return vl.svr;
       case 'version': return VLAPIC_VERSION;
-      case 'tmcct': return 0;
+      case 'tmcct': return vlapicGetTmcct(this, cpu);
     }
   }
 
@@ -551,6 +587,8 @@ export class XenInstance implements BackendInstance, XenVm {
           case 'svr':
             this.sink.step(cpu, 'vlapic_reg_write(APIC_SPIV)');
             vlapicSpivWrite(vl, ev.value);
+            if (!vl.enabled) v.archTimer.masked = true;
+            vlapicSpivTimer(this, cpu, vl);
             break;
           case 'esr':
             this.sink.step(cpu, 'vlapic_reg_write(APIC_ESR)');
@@ -618,6 +656,34 @@ export class XenInstance implements BackendInstance, XenVm {
         vmexitEnd(this, cpu);
         return;
       }
+      case 'lvt_timer':
+        this.apicAccess(cpu, true);
+        this.sink.step(cpu, 'vlapic_reg_write(APIC_LVTT)');
+        v.archTimer.writeLvt(ev.vector, ev.masked || !vl.enabled, ev.mode);
+        vlapicLvttWrite(this, cpu, lvttValue(ev.vector, ev.masked, ev.mode));
+        this.sink.executed(index);
+        vmexitEnd(this, cpu);
+        return;
+      case 'timer_initial':
+        this.apicAccess(cpu, true);
+        this.sink.step(cpu, 'vlapic_reg_write(APIC_TMICT)');
+        v.archTimer.writeInitial(ev.count, v.now);
+        vlapicTmictWrite(this, cpu, ev.count);
+        this.sink.executed(index);
+        vmexitEnd(this, cpu);
+        return;
+      case 'tsc_deadline':
+        // WRMSR IA32_TSC_DEADLINE: intercepted (not in the MSR bitmap's pass-through set) →
+        // hvm_msr_write_intercept → vlapic_tdt_msr_set.
+        vmexitBegin(this, cpu, 'msr');
+        this.sink.step(cpu, 'vlapic_tdt_msr_set');
+        updateGuestEip(this, cpu);
+        v.archTimer.writeDeadline(ev.deadline, v.now);
+        v.archTimer.expire(v.now); // a deadline at or before the clock fires at once on both
+        vlapicTdtMsrSet(this, cpu, ev.deadline);
+        this.sink.executed(index);
+        vmexitEnd(this, cpu);
+        return;
       case 'assist':
         // WRMSR HV_X64_MSR_VP_ASSIST_PAGE (a viridian MSR: always intercepted).
         vmexitBegin(this, cpu, 'msr');

@@ -3,6 +3,7 @@
 // vmcb_struct), the viridian VP-assist state (struct viridian_vcpu), the scheduler and
 // softirq bits, and where the vCPU's pCPU is on the svm_asm_do_resume loop.
 import { GuestCpu } from '../../apic/guestcpu.js';
+import { LapicTimer } from '../../apic/timer.js';
 import { vecSet } from '../../apic/vecset.js';
 
 /** Where the vCPU (pinned: vCPU i runs on pCPU i) is. */
@@ -28,6 +29,13 @@ export const PHASE_NAMES = ['guest', 'hv', 'assisted', 'clgi', 'runnable', 'bloc
 
 /** No intercepted IRET waits for its restart (drain indices are negative). */
 export const NO_IRET = -0x7fffffff;
+
+export const APIC_LVT_MASKED = 0x10000;
+/** APIC_TIMER_MODE_MASK values (bits 18:17). */
+export const APIC_TIMER_MODE_ONESHOT = 0;
+export const APIC_TIMER_MODE_PERIODIC = 0x20000;
+export const APIC_TIMER_MODE_TSC_DEADLINE = 0x40000;
+export const APIC_TIMER_MODE_MASK = 0x60000;
 
 /** struct vlapic: the register page as Xen keeps it (PPR is computed on demand). */
 export class VlapicRegs {
@@ -63,6 +71,38 @@ export class VlapicRegs {
   archId = 0;
   /** The guest has written ESR (lapic_write esr): a base-language `read esr` is then a plain read. */
   esrWritten = false;
+  /** APIC_LVTT as stored (vector, mask bit 16, timer mode bits 18:17); reset value: masked. */
+  lvtt = APIC_LVT_MASKED;
+  /** APIC_TMICT. */
+  tmict = 0;
+  /** hw.tdt_msr: IA32_TSC_DEADLINE as armed (0 when none or fired and injected). */
+  tdtMsr = 0;
+  /** timer_last_update: guest time (ticks) the count last started from; 0 = "TMCCT reads 0". */
+  timerLastUpdate = 0;
+}
+
+/**
+ * struct periodic_time (hvm/vpt.h) for the vlapic's timer (PTSRC_lapic), with its struct timer:
+ * the host timer on v->processor (vCPU i's pCPU i) that runs pt_timer_fn at `expires`.
+ */
+export class PeriodicTime {
+  /** pt->vcpu != NULL: create_periodic_time ran once (destroy_periodic_time checks it). */
+  created = false;
+  onList = false;
+  pendingIntrNr = 0;
+  irqIssued = false;
+  oneShot = true;
+  doNotFreeze = false;
+  /** Period in ticks after the 0.1 ms clamp (0: one-shot). */
+  period = 0;
+  /** Host time (ticks) of the next expiry pt_timer_fn accounts for. */
+  scheduled = 0;
+  lastPltGtime = 0;
+  /** pt->irq: the LVTT vector as of the last LVTT write. */
+  irq = 0;
+  cb: 'vlapic_pt_cb' | 'vlapic_tdt_pt_cb' | null = null;
+  /** The host timer: expiry in host ticks, -1 when not pending (fired, stopped or killed). */
+  timerExpires = -1;
 }
 
 /** struct viridian_vcpu (the VP assist page part). */
@@ -96,6 +136,14 @@ export class XenVcpu {
   ipiPending = false;
   /** v->arch.nmi_pending. */
   nmiPending = false;
+  /** TIMER_SOFTIRQ pending on this vCPU's pCPU (its host timer interrupt was taken). */
+  timerSoftirq = false;
+  /** The pCPU's host timer interrupt arrived at GIF = 0 (CLGI .. VMRUN): taken right after VMRUN. */
+  hostTimerHeld = false;
+  /** The logical clock of this vCPU (scenario `time`): NOW() and guest time are TIME_ORIGIN + now. */
+  now = 0;
+  /** The vlapic timer's periodic_time. */
+  readonly pt = new PeriodicTime();
 
   // ---- VMCB (the fields svm_intr_assist and svm_vmexit_handler use)
   eventinjValid = false;
@@ -166,4 +214,26 @@ export class XenVcpu {
   hltEndedEmpty: 0 | 1 | 2 | 3 = 0;
   /** At that VMRUN an NMI was pending behind NMI blocking (svm_intr_assist stopped at it). */
   hltEndedBehindNmi = false;
+  /** pt_timer_fn's vcpu_kick unblocked this vCPU's HLT (reset at VMRUN). */
+  ptWoke = false;
+  /** The HLT this vCPU came out of ended by pt_timer_fn's kick with nothing injected. */
+  hltEndedByPt = false;
+  /**
+   * Why this vCPU's timer does not fire when bare metal's does (set where the timer was last
+   * armed or stopped): the 0.1 ms clamp, the VPT_ALIGN first tick, a 2016 LVTT mode change.
+   */
+  timerWhy = '';
+  /** 10a674b4: pt_resume re-queued a tick that pt_update_irq suspended while the LVT was masked. */
+  maskedTickResumed = -1;
+  /** vlapic_pt_cb moved timer_last_update to an injection later than the expiry (periodic TMCCT rebased). */
+  tmcctRebased = false;
+  /** Diagnostics: the SDM timer the guest programmed (src/apic/timer.ts), to see expiries Xen's timer did not make. */
+  readonly archTimer = new LapicTimer();
+  /**
+   * An expiry of archTimer raised `vector` and Xen's timer made no tick for it, with the timerWhy of that moment
+   * (cleared when the vector is injected).
+   */
+  archOwed: { vector: number; why: string } | null = null;
+  /** The timer's vector was injected while its tick waited for TIMER_SOFTIRQ: the tick then came as a second instance. */
+  softirqTickDup = -1;
 }

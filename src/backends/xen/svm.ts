@@ -10,6 +10,7 @@ import {
   INTACK_NMI, INTACK_NONE, IntBlk, hvmInterruptBlocked, hvmVcpuAckPendingIrq, hvmVcpuHasPendingIrq,
 } from './hvm.js';
 import { NO_IRET, Phase } from './state.js';
+import { ptIntrPost, ptRestoreTimer, ptUpdateIrq, timerSoftirqAction } from './vpt.js';
 
 export type ExitCode = 'intr' | 'vintr' | 'iret' | 'msr' | 'npf' | 'hlt' | 'ioio' | 'cpuid' | 'pause';
 
@@ -73,6 +74,8 @@ function svmEnableIntrWindow(vm: XenVm, cpu: number, intack: number): void {
 export function svmIntrAssist(vm: XenVm, cpu: number): void {
   const v = vm.vcpu[cpu]!;
   vm.sink.step(cpu, 'svm_intr_assist');
+  // "Crank the handle on interrupt state": a pending timer tick goes into IRR (or is suspended).
+  ptUpdateIrq(vm, cpu);
   vm.sink.evaluate(cpu); // vlapic_set_irq writes IRR before it kicks: all of it is visible here
   let intack: number;
   for (;;) {
@@ -102,6 +105,10 @@ export function svmIntrAssist(vm: XenVm, cpu: number): void {
     v.eventinjNmi = false;
     v.eventinjVector = intack;
     vm.sink.deliver(cpu, intack, false, 'eventinj');
+    // Diagnostics: the timer's vector went in while its own tick still waited for TIMER_SOFTIRQ.
+    if ((v.timerSoftirq || v.hostTimerHeld) && intack === v.pt.irq) v.softirqTickDup = intack;
+    if (intack === v.archOwed?.vector) v.archOwed = null;
+    ptIntrPost(vm, cpu, intack);
   }
   // "Is there another IRQ to queue up behind this one?"
   const next = hvmVcpuHasPendingIrq(vm, cpu);
@@ -137,8 +144,21 @@ export function svmVmrun(vm: XenVm, cpu: number): void {
   if (wasHalted) {
     v.hltEndedEmpty = injected ? 0 : v.wokenBy !== 0 ? v.wokenBy : 3;
     v.hltEndedBehindNmi = v.nmiPending && v.interceptIret;
+    v.hltEndedByPt = !injected && v.ptWoke;
   }
   v.wokenBy = 0;
+  v.ptWoke = false;
+  if (v.hostTimerHeld) {
+    // The pCPU's timer interrupt, held at GIF = 0, is taken as soon as VMRUN sets GIF: #VMEXIT(INTR)
+    // before the guest's first instruction (after the injected event's delivery). An IRET the
+    // intercept is restarting is met again after the next VMRUN.
+    v.hostTimerHeld = false;
+    vmexitBegin(vm, cpu, 'intr');
+    vm.sink.step(cpu, 'timer_interrupt');
+    v.timerSoftirq = true;
+    vmexitEnd(vm, cpu);
+    return;
+  }
   if (v.iretRestart) {
     // The intercepted IRET is the first instruction after VMRUN, inside the shadow the IRET
     // intercept forced. An injected event's handler would run first; then the IRET is met
@@ -201,6 +221,7 @@ export function enterStep(vm: XenVm, cpu: number): boolean {
       vm.sink.step(cpu, 'schedule');
       vm.sink.step(cpu, 'svm_do_resume');
       v.phase = Phase.Hv;
+      ptRestoreTimer(vm, cpu); // hvm_do_resume
       return true;
     case Phase.Hv:
       svmIntrAssist(vm, cpu);
@@ -208,12 +229,14 @@ export function enterStep(vm: XenVm, cpu: number): boolean {
       return true;
     case Phase.Assisted:
       vm.sink.step(cpu, 'CLGI');
-      if (v.kickSoftirq) {
+      if (v.kickSoftirq || v.timerSoftirq) {
         // .Lsvm_process_softirqs: STGI, do_softirq (VCPU_KICK_SOFTIRQ does nothing but make
-        // us come round again), back to svm_intr_assist. A latched event-check IPI is taken.
+        // us come round again; TIMER_SOFTIRQ runs pt_timer_fn), back to svm_intr_assist. A
+        // latched event-check IPI is taken.
         vm.sink.step(cpu, 'do_softirq');
         v.kickSoftirq = false;
         v.ipiPending = false;
+        if (v.timerSoftirq) timerSoftirqAction(vm, cpu);
         v.phase = Phase.Hv;
         return true;
       }

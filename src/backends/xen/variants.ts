@@ -214,6 +214,13 @@ const PHANTOM: CauseDoc[] = [
       + `viridian/viridian.c viridian_map_guest_page @ RELEASE-4.22.0; viridian.c initialize_vp_assist @ ${PREFIX_TREE}, ${REWORK}]`,
   },
   {
+    cause: 'eoi:phantom-eoi-after-vp-assist-remap',
+    why: 'Where masked-ppr:phantom-eoi-after-vp-assist-remap first shows at an EOI (REF-EOI-3): the phantom EOI retired '
+      + 'a vector the guest is still handling, so the guest\'s own EOI for it later retires another one (or nothing) and '
+      + 'its vector stays in ISR (seen once in each 4-minute guided soak of the timer issue on rework). '
+      + '[see masked-ppr:phantom-eoi-after-vp-assist-remap]',
+  },
+  {
     cause: 'ioapic:phantom-eoi-after-vp-assist-remap',
     why: 'The phantom EOI retiring a level-triggered vector: vlapic_handle_EOI → vioapic_update_EOI clears Remote IRR '
       + 'while the guest is still in the handler, so the line (still asserted, or asserted again) is sent once more — '
@@ -294,6 +301,84 @@ const LEVEL_DEFERRED_RESENT: CauseDoc = {
     + `vioapic_deliver @ ${REWORK} and RELEASE-4.22.0; ${FIRST}]`,
 };
 
+/** The APIC timer (issue 8): vlapic.c's timer registers and vpt.c, read at each tree. */
+const TIMER_SRC = `vlapic.c vlapic_update_timer/vlapic_reg_write, vpt.c create_periodic_time/pt_timer_fn/pt_update_irq/pt_intr_post @ `
+  + `${PREFIX_TREE}, ${REWORK}, RELEASE-4.22.0 (vpt.c the same for PTSRC_lapic at ${FIRST})`;
+const CLAMP_WHY = 'create_periodic_time: "Periodic timer must be at least 0.1ms" — a period below 100000 ns is raised to '
+  + '100000 ns (APIC_BUS_CYCLE_NS = 10: any TMICT below 10000 ticks at divide-by-1), and with HVM_PARAM_VPT_ALIGN, which '
+  + 'libxl sets for every HVM guest (vpt_align defaults to true), the first tick is align_timer()ed up to a multiple of that '
+  + 'period. vlapic_get_tmcct still counts with TMICT, so TMCCT wraps on time while the interrupts come every 0.1 ms: a '
+  + 'periodic LAPIC timer faster than 10 kHz fires late and less often than bare metal\'s.';
+const TIMER: CauseDoc[] = [
+  { cause: 'stuck:periodic-timer-period-clamped-to-100us', why: `${CLAMP_WHY} [${TIMER_SRC}]` },
+  {
+    cause: 'stuck:timer-tick-waits-for-timer-softirq',
+    why: 'A timer that expires while the vCPU\'s pCPU is in Xen (after a #VMEXIT, GIF = 1) raises TIMER_SOFTIRQ, but '
+      + 'svm_asm_do_resume calls svm_intr_assist before its CLGI softirq check: an interrupt already in IRR (an MSI, an IPI) '
+      + 'is injected first, and pt_timer_fn / pt_update_irq put the tick into IRR one pass later, behind EVENTINJ. Bare '
+      + 'metal had the timer\'s vector in IRR at the expiry and takes the higher one first. [svm/entry.S svm_asm_do_resume, '
+      + `svm/intr.c svm_intr_assist (pt_update_irq first), vpt.c pt_timer_fn @ ${ALL}]`,
+  },
+  {
+    cause: 'duplicate:timer-tick-waits-for-timer-softirq',
+    why: 'stuck:timer-tick-waits-for-timer-softirq when the vector already pending is the timer\'s own (an IPI or MSI of '
+      + 'the same vector): bare metal\'s expiry collapses into the pending instance; Xen injects that instance before '
+      + 'pt_timer_fn runs, and the tick then sets IRR again — a second interrupt. [svm/intr.c svm_intr_assist, vpt.c '
+      + `pt_timer_fn/pt_update_irq @ ${ALL}]`,
+  },
+  {
+    cause: 'read:timer-tick-waits-for-timer-softirq',
+    why: 'duplicate:timer-tick-waits-for-timer-softirq seen by an IRR read: the tick that bare metal collapsed into the '
+      + `instance already taken is back in IRR. [svm/intr.c svm_intr_assist, vpt.c pt_timer_fn/pt_update_irq @ ${ALL}]`,
+  },
+  {
+    cause: 'core:hlt-ended-by-timer-tick-kick',
+    why: 'pt_timer_fn counts the tick and vcpu_kick()s the vCPU — vcpu_unblock ends its SCHEDOP_block — before anything '
+      + 'looks at the LVT: the mask is checked only by pt_update_irq in svm_intr_assist (which then suspends the timer), '
+      + 'and TPR/ISR only by hvm_vcpu_has_pending_irq. A HLT ends for a masked (or undeliverable) timer expiry and hvm_hlt '
+      + `does not loop; bare metal stays halted. [vpt.c pt_timer_fn/pt_update_irq/pt_irq_masked, hvm.c hvm_hlt @ ${ALL}]`,
+  },
+];
+/** vlapic_update_timer (e4e1896b2c, 2017-08-25) and later: a real bug present today. */
+const TDT_DISARMED: CauseDoc = {
+  cause: 'stuck:tsc-deadline-disarmed-by-lvtt-write',
+  why: 'A real bug, present today: docs/findings/xen-tsc-deadline-disarmed-by-lvtt-write.md. In TSC-deadline mode TMICT '
+    + 'is 0, so the vlapic_update_timer that every APIC_LVTT write calls finds no count to continue and '
+    + 'destroy_periodic_time()s the armed deadline timer — for a write that keeps the mode (a new vector, masking or '
+    + 'unmasking) too — while hw.tdt_msr still holds the deadline. Bare metal disarms only on a change of the timer '
+    + 'mode (SDM 10.5.4.1), so its timer fires at the deadline; Xen\'s never does until the guest writes the MSR again. '
+    + `[vlapic.c vlapic_reg_write(APIC_LVTT), vlapic_update_timer @ ${PREFIX_TREE}, ${REWORK}, RELEASE-4.22.0; `
+    + `not ${FIRST}, whose LVTT write touched the timer only on a mode change]`,
+};
+/** 10a674b4 only: the LVTT write before vlapic_update_timer (2017-08-25). */
+const TIMER_2016: CauseDoc[] = [
+  {
+    cause: 'read:timer-stopped-by-lvtt-mode-change',
+    why: 'vlapic_reg_write(APIC_LVTT) destroy_periodic_time()s the timer and zeroes TMICT on any change of the timer mode, '
+      + 'one-shot ↔ periodic included, so TMCCT reads 0 where bare metal keeps the running count (SDM 10.5.4; kvm-unit-tests '
+      + 'test_apic_change_mode). Fixed by d8ce0309c1 "x86/vlapic: keep timer running when switching between one-shot and '
+      + `periodic mode" (2017-08-25). [vlapic.c vlapic_reg_write @ ${FIRST}]`,
+  },
+  {
+    cause: 'stuck:timer-stopped-by-lvtt-mode-change',
+    why: 'read:timer-stopped-by-lvtt-mode-change seen by the expiry: the count the mode switch destroyed never fires. '
+      + `[vlapic.c vlapic_reg_write @ ${FIRST}]`,
+  },
+  {
+    cause: 'spurious:masked-timer-tick-delivered-on-unmask',
+    why: 'A tick that expires while the LVT is masked is counted by pt_timer_fn and only suspended by pt_update_irq '
+      + '(list_del, pending_intr_nr kept); an LVTT write that unmasks without changing the mode leaves that periodic_time '
+      + 'alone and pt_may_unmask_irq → pt_resume puts it back on the list and kicks the vCPU: the stale tick is injected. '
+      + 'On bare metal a masked expiry sends nothing. From 2017-08-25 (e4e1896b2c) every LVTT write re-creates or destroys '
+      + `the timer first (pending_intr_nr = 0), so pt_resume finds nothing. [vlapic.c vlapic_reg_write, vpt.c pt_resume @ ${FIRST}]`,
+  },
+  {
+    cause: 'duplicate:masked-timer-tick-delivered-on-unmask',
+    why: 'spurious:masked-timer-tick-delivered-on-unmask when the vector was sent before by another source: the resumed '
+      + `tick is a second instance. [vlapic.c vlapic_reg_write, vpt.c pt_resume @ ${FIRST}]`,
+  },
+];
+
 export const VARIANTS: VariantInfo[] = [
   {
     name: 'first',
@@ -329,6 +414,7 @@ export const VARIANTS: VariantInfo[] = [
     ],
     knownDeviations: [
       ...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT,
+      ...TIMER, ...TIMER_2016,
       {
         cause: 'read:isr-mismatch',
         why: 'The nested-assist bug (stuck:assist-kept-across-nested-interrupt) seen by an ISR read: '
@@ -360,7 +446,7 @@ export const VARIANTS: VariantInfo[] = [
       STALE_BIT,
       STALE_BIT_READ,
     ],
-    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, ...PHANTOM, PHANTOM_TMR],
+    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, ...PHANTOM, PHANTOM_TMR, ...TIMER, TDT_DISARMED],
   },
   {
     name: 'rework',
@@ -369,7 +455,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'vlapic_EOI_set; a normal EOI clears the bit; nesting above an assisted interrupt keeps the assist.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, PHANTOM_TMR, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT],
+    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, PHANTOM_TMR, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, ...TIMER, TDT_DISARMED],
   },
   {
     name: '4.22',
@@ -379,6 +465,6 @@ export const VARIANTS: VariantInfo[] = [
       + 'ESR writes that publish latched errors (b28b590d).',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, APIC_ID, UNMAP_LOST, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT],
+    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, APIC_ID, UNMAP_LOST, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, ...TIMER, TDT_DISARMED],
   },
 ];

@@ -55,7 +55,7 @@ export function vlapicEsrWrite(vm: XenVm, vl: VlapicRegs): void {
 
 /**
  * vlapic_reg_write(APIC_SPIV): store val & 0x3ff; bit 8 clear sets VLAPIC_SW_DISABLED (and
- * masks the LVTs, not modelled: this backend has no LVT features); set clears it. IRR and ISR
+ * masks the LVTs: vlapicSpivTimer); set clears it (and pt_may_unmask_irq). IRR and ISR
  * are left as they are; vlapic_has_pending_irq returns -1 while disabled.
  */
 export function vlapicSpivWrite(vl: VlapicRegs, val: number): void {

@@ -1,0 +1,273 @@
+// Xen's virtual platform timer machinery (xen/arch/x86/hvm/vpt.c) for the one periodic_time the
+// model has per vCPU, the vlapic's (PTSRC_lapic), and the host timer that drives it (common/timer.c:
+// a struct timer on v->processor, run from TIMER_SOFTIRQ). For PTSRC_lapic the four trees
+// modelled run the same steps; they differ in locking only (pt_vcpu_lock / the pt_migrate rwlock of
+// 8e76aef728 and 1f3d87c751, pt_irq_fired split out by 5a065e5bfc), which a vCPU pinned to its pCPU
+// never exercises. Read at 10a674b4, 48a933ee, 66bf4ef0 and RELEASE-4.22.0 (d45d5687).
+//
+//   create_periodic_time → set_timer(scheduled) … host timer interrupt → TIMER_SOFTIRQ →
+//   pt_timer_fn (pending_intr_nr++, vcpu_kick; no re-arm) … svm_intr_assist → pt_update_irq
+//   (vlapic_set_irq, or suspend while the LVT is masked) … svm_inject_extint → pt_intr_post →
+//   pt_irq_fired (one-shot: off the list; periodic: collapse missed ticks, set_timer) → callback.
+//
+// Time: one clock unit of the scenario is one APIC timer tick with divide-by-1 (the guest wrote
+// TDCR = 0xB at boot, as kvm-unit-tests does), i.e. APIC_BUS_CYCLE_NS = 10 ns in every tree. The
+// model counts in ticks. NOW() and guest time (hvm_get_guest_time) are TIME_ORIGIN + the vCPU's
+// clock (*choice*: the scenario starts 0.1 s after the domain was built, stime offsets 0; the
+// per-call +1 ns of hvm_get_guest_time_fixed is below a tick and not modelled); the guest TSC is
+// the clock itself (the scenario's deadlines are in clock units, TSC rate = timer rate).
+import { vcpuKick, type XenVm } from './domain.js';
+import { APIC_LVT_MASKED, Phase, type XenVcpu } from './state.js';
+import { vmexitBegin, vmexitEnd } from './svm.js';
+import { vlapicSetIrq } from './vlapic.js';
+
+/** Host/guest time of clock 0, in ticks (0.1 s: a multiple of the 0.1 ms minimum period). */
+export const TIME_ORIGIN = 10_000_000;
+/** create_periodic_time: "Periodic timer must be at least 0.1ms" — 100000 ns = 10000 ticks of 10 ns. */
+export const MIN_PERIOD = 10_000;
+
+/**
+ * The domain's HVM_PARAM_TIMER_MODE and HVM_PARAM_VPT_ALIGN as libxl sets them for every HVM guest
+ * (libxl__domain_build_info_setdefault: timer_mode = LIBXL_TIMER_MODE_NO_DELAY_FOR_MISSED_TICKS,
+ * vpt_align = true; tools/libxl/libxl_create.c at 10a674b4, 48a933ee, 66bf4ef0,
+ * tools/libs/light/libxl_create.c at RELEASE-4.22.0). The hypervisor's own default (param 0,
+ * delay_for_missed_ticks) would re-deliver every missed tick (pt_irq_fired: --pending_intr_nr,
+ * then pt_process_missed_ticks adds them), a duplicate bare metal collapses; no toolstack default
+ * selects it, so no variant models it.
+ */
+export const TIMER_MODE = 'no_delay_for_missed_ticks';
+
+/** NOW() / hvm_get_guest_time(v) in ticks. */
+export function hostNow(v: XenVcpu): number {
+  return TIME_ORIGIN + v.now;
+}
+
+/** align_timer (common/timer.c): the first multiple of `period` at or after `firsttick`. */
+export function alignTimer(firsttick: number, period: number): number {
+  return firsttick + (period - 1) - ((firsttick - 1) % period);
+}
+
+/** pt_irq_masked for PTSRC_lapic: !vlapic_enabled(vlapic) || LVTT masked. */
+function ptIrqMasked(v: XenVcpu): boolean {
+  return !v.vlapic.enabled || (v.vlapic.lvtt & APIC_LVT_MASKED) !== 0;
+}
+
+/**
+ * set_timer(&pt->timer, expires) on v->processor. An expiry already passed raises the timer
+ * interrupt at once (the timer subsystem reprograms the pCPU's deadline into the past).
+ */
+export function setTimer(vm: XenVm, cpu: number, expires: number): void {
+  const v = vm.vcpu[cpu]!;
+  v.pt.timerExpires = expires;
+  if (expires <= hostNow(v)) hostTimerInterrupt(vm, cpu);
+}
+
+/**
+ * The pCPU's timer interrupt (timer_interrupt → raise TIMER_SOFTIRQ), met wherever the vCPU's
+ * pCPU is: in the guest it is #VMEXIT(INTR) (the INTR intercept); in Xen with GIF = 1 it is taken
+ * and the softirq waits for the CLGI check of svm_asm_do_resume; between CLGI and VMRUN (GIF = 0)
+ * it is held and taken right after VMRUN; an idle pCPU (the vCPU blocked, down, or woken and not
+ * yet scheduled) runs the softirq at once.
+ */
+export function hostTimerInterrupt(vm: XenVm, cpu: number): void {
+  const v = vm.vcpu[cpu]!;
+  if (v.timerSoftirq || v.hostTimerHeld) return;
+  switch (v.phase) {
+    case Phase.Guest:
+      vmexitBegin(vm, cpu, 'intr');
+      vm.sink.step(cpu, 'timer_interrupt');
+      v.timerSoftirq = true;
+      vmexitEnd(vm, cpu);
+      return;
+    case Phase.Hv: case Phase.Assisted:
+      vm.sink.step(cpu, 'timer_interrupt');
+      v.timerSoftirq = true;
+      return;
+    case Phase.Clgi:
+      v.hostTimerHeld = true;
+      return;
+    case Phase.Runnable: case Phase.Blocked: case Phase.Down:
+      vm.sink.step(cpu, 'timer_interrupt');
+      timerSoftirqAction(vm, cpu);
+      return;
+    case Phase.Dead:
+      return;
+  }
+}
+
+/** TIMER_SOFTIRQ (timer_softirq_action): run the vCPU's timer if its expiry has passed. */
+export function timerSoftirqAction(vm: XenVm, cpu: number): void {
+  const v = vm.vcpu[cpu]!;
+  v.timerSoftirq = false;
+  const pt = v.pt;
+  if (pt.timerExpires < 0 || pt.timerExpires > hostNow(v)) return;
+  pt.timerExpires = -1;
+  ptTimerFn(vm, cpu);
+}
+
+/** Scenario `time`: the vCPU's (and its pCPU's) clock advances; a passed expiry interrupts the pCPU. */
+export function timeAdvance(vm: XenVm, cpu: number, advance: number): void {
+  const v = vm.vcpu[cpu]!;
+  v.now += advance;
+  const fires = v.pt.timerExpires >= 0 && v.pt.timerExpires <= hostNow(v);
+  // Diagnostics: bare metal's timer raised its vector here; did Xen's make a tick?
+  if (v.archTimer.expire(v.now) > 0 && !v.archTimer.masked && !fires) v.archOwed = { vector: v.archTimer.vector, why: v.timerWhy };
+  if (fires) hostTimerInterrupt(vm, cpu);
+}
+
+/**
+ * pt_timer_fn: one more pending tick, `scheduled` moves a period on, and vcpu_kick — from the
+ * vCPU's own pCPU in softirq context, so it only unblocks (no VCPU_KICK_SOFTIRQ: v == current
+ * and !in_irq(), or v is not running). The timer is not re-armed here: pt_irq_fired does that
+ * once the tick is injected.
+ */
+export function ptTimerFn(vm: XenVm, cpu: number): void {
+  const v = vm.vcpu[cpu]!;
+  const pt = v.pt;
+  vm.sink.step(cpu, 'pt_timer_fn');
+  pt.pendingIntrNr++;
+  pt.scheduled += pt.period;
+  pt.doNotFreeze = false;
+  const blocked = v.phase === Phase.Blocked;
+  vcpuKick(vm, cpu, cpu);
+  if (blocked && v.phase === Phase.Runnable) v.ptWoke = true;
+}
+
+/**
+ * pt_update_irq, at the top of svm_intr_assist: a pending tick of a timer on the list whose LVT
+ * is masked (or the vlapic disabled) suspends the timer (list_del; the tick stays counted);
+ * otherwise irq_issued and vlapic_set_irq(vlapic, pt->irq, 0).
+ */
+export function ptUpdateIrq(vm: XenVm, cpu: number): void {
+  const v = vm.vcpu[cpu]!;
+  const pt = v.pt;
+  if (!pt.onList || pt.pendingIntrNr === 0) return;
+  if (ptIrqMasked(v)) {
+    vm.sink.step(cpu, 'pt_update_irq: suspend timer emulation');
+    pt.onList = false;
+    return;
+  }
+  vm.sink.step(cpu, 'pt_update_irq');
+  pt.irqIssued = true;
+  vlapicSetIrq(vm, cpu, pt.irq, false, cpu);
+}
+
+/** pt_process_missed_ticks (no_delay_for_missed_ticks: the missed ticks are skipped, not counted). */
+function ptProcessMissedTicks(v: XenVcpu): void {
+  const pt = v.pt;
+  if (pt.oneShot) return;
+  let missed = hostNow(v) - pt.scheduled;
+  if (missed <= 0) return;
+  missed = Math.floor(missed / pt.period) + 1;
+  pt.doNotFreeze = pt.pendingIntrNr === 0;
+  pt.scheduled += missed * pt.period;
+}
+
+/**
+ * pt_intr_post after svm_inject_extint(vector): if it is the timer's issued tick (is_pt_irq),
+ * pt_irq_fired — one-shot: off the list, nothing pending; periodic (no_delay_for_missed_ticks):
+ * last_plt_gtime = now, missed ticks skipped, "'collapse' all missed ticks", set_timer — then
+ * the callback: vlapic_pt_cb (periodic) or vlapic_tdt_pt_cb sets timer_last_update to now, the
+ * latter also clears hw.tdt_msr.
+ */
+export function ptIntrPost(vm: XenVm, cpu: number, vector: number): void {
+  const v = vm.vcpu[cpu]!;
+  const pt = v.pt;
+  if (!pt.onList || pt.pendingIntrNr === 0 || !pt.irqIssued || vector !== pt.irq) return;
+  vm.sink.step(cpu, 'pt_intr_post');
+  pt.irqIssued = false;
+  const now = hostNow(v);
+  if (pt.oneShot) {
+    pt.onList = false;
+    pt.pendingIntrNr = 0;
+  } else {
+    pt.lastPltGtime = now;
+    ptProcessMissedTicks(v);
+    pt.pendingIntrNr = 0;
+    setTimer(vm, cpu, pt.scheduled);
+  }
+  if (pt.cb === 'vlapic_pt_cb') {
+    // Diagnostics: TMCCT now counts from the injection, not from the expiry bare metal reloads at.
+    if (now !== v.vlapic.timerLastUpdate + v.vlapic.tmict) v.tmcctRebased = true;
+    v.vlapic.timerLastUpdate = now;
+  } else if (pt.cb === 'vlapic_tdt_pt_cb') {
+    v.vlapic.timerLastUpdate = now;
+    v.vlapic.tdtMsr = 0;
+  }
+}
+
+/**
+ * create_periodic_time(v, pt, delta, period, irq, cb): destroy the old one, clamp a period below
+ * 0.1 ms, scheduled = NOW() + delta — for a periodic timer aligned up to a multiple of the period
+ * (HVM_PARAM_VPT_ALIGN; without it a LAPIC timer's first tick would be delta >> 1 later) — and
+ * set_timer.
+ */
+export function createPeriodicTime(vm: XenVm, cpu: number, delta: number, period: number, irq: number, cb: 'vlapic_pt_cb' | 'vlapic_tdt_pt_cb' | null): void {
+  const v = vm.vcpu[cpu]!;
+  const pt = v.pt;
+  destroyPeriodicTime(vm, cpu);
+  vm.sink.step(cpu, 'create_periodic_time');
+  pt.pendingIntrNr = 0;
+  pt.doNotFreeze = false;
+  pt.irqIssued = false;
+  const clamped = period !== 0 && period < MIN_PERIOD;
+  if (clamped) period = MIN_PERIOD;
+  pt.period = period;
+  pt.created = true;
+  pt.lastPltGtime = hostNow(v);
+  pt.irq = irq;
+  pt.oneShot = period === 0;
+  pt.scheduled = hostNow(v) + delta;
+  v.timerWhy = '';
+  if (!pt.oneShot) {
+    const aligned = alignTimer(pt.scheduled, pt.period);
+    if (clamped) v.timerWhy = 'periodic-timer-period-clamped-to-100us';
+    else if (aligned !== pt.scheduled) v.timerWhy = 'periodic-timer-first-tick-aligned';
+    pt.scheduled = aligned;
+  }
+  pt.cb = cb;
+  pt.onList = true;
+  setTimer(vm, cpu, pt.scheduled);
+}
+
+/** destroy_periodic_time: off the list, nothing pending, kill_timer. */
+export function destroyPeriodicTime(vm: XenVm, cpu: number): void {
+  const pt = vm.vcpu[cpu]!.pt;
+  if (!pt.created) return;
+  pt.onList = false;
+  pt.pendingIntrNr = 0;
+  pt.timerExpires = -1;
+}
+
+/**
+ * pt_may_unmask_irq(…, &vlapic->pt) → pt_resume: a timer pt_update_irq suspended with a tick
+ * pending goes back on the list and the vCPU is kicked (its own context: nothing to raise).
+ */
+export function ptResume(vm: XenVm, cpu: number): void {
+  const v = vm.vcpu[cpu]!;
+  const pt = v.pt;
+  if (!pt.created || pt.pendingIntrNr === 0 || pt.onList) return;
+  vm.sink.step(cpu, 'pt_resume');
+  pt.onList = true;
+  v.maskedTickResumed = pt.irq; // diagnostics: the tick was counted while the LVT was masked
+  vcpuKick(vm, cpu, cpu);
+}
+
+/**
+ * pt_save_timer, when the vCPU is switched out other than blocked (hvm_vcpu_down: _VPF_down is
+ * not _VPF_blocked): stop the timer unless do_not_freeze.
+ */
+export function ptSaveTimer(vm: XenVm, cpu: number): void {
+  const v = vm.vcpu[cpu]!;
+  if (v.phase === Phase.Blocked) return;
+  if (v.pt.onList && !v.pt.doNotFreeze) v.pt.timerExpires = -1;
+}
+
+/** pt_restore_timer (hvm_do_resume, at every switch in): nothing pending → skip missed ticks, set_timer. */
+export function ptRestoreTimer(vm: XenVm, cpu: number): void {
+  const v = vm.vcpu[cpu]!;
+  const pt = v.pt;
+  if (!pt.onList || pt.pendingIntrNr !== 0) return;
+  ptProcessMissedTicks(v);
+  setTimer(vm, cpu, pt.scheduled);
+}
