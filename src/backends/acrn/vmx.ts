@@ -163,6 +163,15 @@ function arrive(acrn: Acrn, t: AcrnVcpu, bit: number): void {
   host_handler(acrn, t, bit);
 }
 
+/**
+ * A local interrupt of the pCPU (its LAPIC timer) is raised: taken now where the pCPU can take it,
+ * else held in its IRR until IRQs are enabled or the VM entry exits for it.
+ */
+export function raise_local(acrn: Acrn, t: AcrnVcpu, bit: number): void {
+  if (can_take(t)) arrive(acrn, t, bit);
+  else t.latched |= bit;
+}
+
 /** The pCPU can take a physical interrupt now (non-root, the idle thread, or root with IRQs on). */
 function can_take(t: AcrnVcpu): boolean {
   if (t.pc === Pc.Guest || t.pc === Pc.Blocked || t.pc === Pc.Runnable) return true;
