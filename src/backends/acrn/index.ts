@@ -100,6 +100,10 @@ class AcrnInstance implements BackendInstance {
     // A message vlapic_calc_dest sent elsewhere or nowhere (an ID write it does not follow, a
     // lowest-priority IPI it drops, ...), not yet made up for by a delivery of the vector.
     if (t.misrouted[vector & 0xff]) return t.misrouted[vector & 0xff];
+    // An expiry bare metal had and the vLAPIC timer did not have (yet): what the vLAPIC holds of the
+    // vector, if anything, is another message's instance (timer.ts timerWhy).
+    const tw = vector >= 16 ? timerWhy(t, vector) : undefined;
+    if (tw) return tw;
     if (vector === 2) return nmiStuck(t);
     if (vsHas(t.overwritten, vector)) return 'injection-overwritten-by-second-pass';
     // Asleep in the HLT wait with the interrupt accepted: the signal came before the request
@@ -111,9 +115,6 @@ class AcrnInstance implements BackendInstance {
     if (t.idtVector === vector) return 'idt-vectoring-pending';
     // A level interrupt whose EOI the vIOAPIC never saw: Remote IRR stays set, the pin never fires again.
     if (vsHas(t.eoiSwallowed, vector)) return 'level-eoi-before-eoi-exit-bitmap-loaded';
-    // An expiry bare metal had and the vLAPIC timer did not (timer.ts timerWhy).
-    const tw = timerWhy(t, vector);
-    if (tw) return tw;
     return undefined;
   }
 
@@ -220,13 +221,14 @@ class AcrnInstance implements BackendInstance {
 
 /** Why the vLAPIC timer's expiry of `vector` (its LVT's) is not in the vLAPIC where bare metal has it, if it is not. */
 function timerWhy(t: AcrnVcpu, vector: number): string | undefined {
+  if (t.timerWhy && vsHas(t.timerWhyVectors, vector)) return t.timerWhy;
   if (vector !== (t.page.lvtTimer & 0xff)) return undefined;
   // The pCPU's timer interrupt came while host IRQs were off on the entry path: it waits in the
   // pCPU's IRR behind the injection acrn_handle_pending_request already chose, and timer_softirq
   // sets the vIRR only after the VM entry exits for it.
   if (t.latched & PHYS_TIMER) return 'timer-expiry-held-irqs-off-at-entry';
   if (t.softirqTimer) return 'timer-softirq-pending';
-  return t.timerWhy || undefined;
+  return undefined;
 }
 
 /** The vCPU's own exit handler still has to accept `vector` for itself (a self or broadcast IPI). */

@@ -225,6 +225,8 @@ export class AcrnVcpu {
   softirqServicing = false;
   /** Diagnostics: why the vLAPIC timer's expiries no longer fall where bare metal's do ('' while they agree). */
   timerWhy = '';
+  /** Diagnostics: the vectors the timer LVT has carried since timerWhy was set (bare metal's expiries use them). */
+  readonly timerWhyVectors = vecSet();
 
   /**
    * vlapic->vapic_id (0397cb717^ .. v3.3: vlapic_init sets it once, per_cpu(lapic_id, pcpu_id),

@@ -16,6 +16,7 @@
 // Clock: t.now is the pCPU's TSC (cpu_ticks / rdtsc); VMX_TSC_OFFSET is 0, so a guest deadline is
 // a host one. The guest's DCR is divide-by-1 (the boot convention), divisor_shift 0: one TMICT
 // count is one TSC tick (set_expiration: delta = tmicr << divisor_shift).
+import { vsAdd } from '../../apic/vecset.js';
 import { PHYS_TIMER } from './consts.js';
 import { signal_event } from './event.js';
 import {
@@ -103,12 +104,12 @@ function add_timer(acrn: Acrn, t: AcrnVcpu): void {
   if (tm.timeout === 0) return; // -EINVAL
   if (!list_empty(t, NODE) || (t.timerList.next[HEAD] === NODE && list_empty(t, NODE))) {
     acrn.sink.step(t.id, 'add_timer: add timer again');
-    t.timerWhy = 'timer-node-added-twice';
+    set_why(t, 'timer-node-added-twice');
   }
   if (tm.periodic && tm.period < MIN_TIMER_PERIOD_TICKS) {
     tm.period = MIN_TIMER_PERIOD_TICKS;
     // Diagnostics: the reloads after the first expiry fall MIN_TIMER_PERIOD_US apart.
-    if (t.timerWhy !== 'timer-node-added-twice') t.timerWhy = 'timer-period-raised-to-minimum';
+    if (t.timerWhy !== 'timer-node-added-twice') set_why(t, 'timer-period-raised-to-minimum');
   }
   if (local_add_timer(t)) update_physical_timer(acrn, t); // on the list head
 }
@@ -211,6 +212,13 @@ function vlapic_set_intr_local(acrn: Acrn, t: AcrnVcpu, vector: number): void {
   if (acrn.code.signal === 'after') signal_event(t, t.evIntr, t.id);
 }
 
+/** Diagnostics: note why the timer parts from bare metal's ('' when a write puts it back in step). */
+function set_why(t: AcrnVcpu, why: string): void {
+  t.timerWhy = why;
+  for (let w = 0; w < 8; w++) t.timerWhyVectors[w] = 0;
+  if (why) vsAdd(t.timerWhyVectors, t.page.lvtTimer & APIC_LVT_VECTOR);
+}
+
 function lvtt_mode(t: AcrnVcpu): number {
   return t.page.lvtTimer & APIC_LVTT_TM;
 }
@@ -239,13 +247,14 @@ export function vlapic_write_lvt_timer(acrn: Acrn, t: AcrnVcpu, value: number): 
   if (t.vtimerMode !== mode) {
     // Diagnostics: bare metal keeps a running count across one-shot ↔ periodic (SDM 10.5.4).
     const counting = (m: number) => m === APIC_LVTT_TM_ONE_SHOT || m === APIC_LVTT_TM_PERIODIC;
-    if (counting(t.vtimerMode) && counting(mode) && t.vtimer.timeout > t.now && t.tmicr !== 0) t.timerWhy = 'timer-disarmed-by-mode-change';
+    if (counting(t.vtimerMode) && counting(mode) && t.vtimer.timeout > t.now && t.tmicr !== 0) set_why(t, 'timer-disarmed-by-mode-change');
     acrn.sink.step(t.id, 'vlapic_update_lvtt: del_timer');
     del_timer(t);
     update_timer(t, 0, 0);
     t.vtimerMode = mode;
   }
   t.page.lvtTimer = val;
+  if (t.timerWhy) vsAdd(t.timerWhyVectors, val & APIC_LVT_VECTOR);
 }
 
 /** vlapic_write_icrtmr (vlapic_icrtmr_write_handler ≤ 2019): ignored in TSC-deadline mode; else del_timer, set_expiration, add_timer. */
@@ -253,7 +262,7 @@ export function vlapic_write_icrtmr(acrn: Acrn, t: AcrnVcpu, count: number): voi
   t.page.icrTimer = count >>> 0;
   if (lvtt_mode(t) === APIC_LVTT_TM_TSCDLT) return;
   t.tmicr = count >>> 0;
-  if (t.timerWhy !== 'timer-node-added-twice') t.timerWhy = ''; // the count restarts with bare metal's
+  if (t.timerWhy !== 'timer-node-added-twice') set_why(t, ''); // the count restarts with bare metal's
   del_timer(t);
   if (set_expiration(t)) add_timer(acrn, t);
 }
@@ -266,7 +275,7 @@ export function vlapic_write_icrtmr(acrn: Acrn, t: AcrnVcpu, count: number): voi
  */
 export function vlapic_set_tsc_deadline_msr(acrn: Acrn, t: AcrnVcpu, value: number): void {
   if (lvtt_mode(t) !== APIC_LVTT_TM_TSCDLT) return;
-  if (t.timerWhy !== 'timer-node-added-twice') t.timerWhy = '';
+  if (t.timerWhy !== 'timer-node-added-twice') set_why(t, '');
   del_timer(t);
   if (value !== 0) {
     update_timer(t, value, 0);
@@ -296,13 +305,13 @@ export function vlapic_write_svr_timer(acrn: Acrn, t: AcrnVcpu): void {
   t.svrLast = nw;
   if (((old ^ nw) & APIC_SVR_ENABLE) === 0) return;
   if ((nw & APIC_SVR_ENABLE) === 0) {
-    if (timer_is_started(t) && t.tmicr !== 0 && lvtt_mode(t) !== APIC_LVTT_TM_TSCDLT && t.timerWhy === '') t.timerWhy = 'timer-stopped-by-sw-disable';
+    if (timer_is_started(t) && t.tmicr !== 0 && lvtt_mode(t) !== APIC_LVTT_TM_TSCDLT && t.timerWhy === '') set_why(t, 'timer-stopped-by-sw-disable');
     acrn.sink.step(t.id, 'del_timer; vlapic_mask_lvts');
     del_timer(t);
     vlapic_write_lvt_timer(acrn, t, t.page.lvtTimer | APIC_LVT_M);
   } else if (lvtt_mode(t) === APIC_LVTT_TM_PERIODIC) {
     if (set_expiration(t)) {
-      if (t.timerWhy === '') t.timerWhy = 'timer-restarted-by-sw-enable';
+      if (t.timerWhy === '') set_why(t, 'timer-restarted-by-sw-enable');
       acrn.sink.step(t.id, 'vlapic_write_svr: restart the periodic timer');
       add_timer(acrn, t);
     }
