@@ -565,4 +565,16 @@ describe('acrn: the APIC timer (vlapic_write_icrtmr, add_timer on the pCPU\'s li
     const corpus = JSON.parse(readFileSync('corpus/acrn/acrn-today-timer-node-added-twice.json', 'utf8')) as { events: Event[]; machine: MachineConfig };
     expect(causes('v3.3-basic', corpus.events, corpus.machine)).toEqual(['spurious:timer-node-added-twice']);
   });
+
+  it('a missed expiry is named by its timer cause for every vector the LVT carried since, ahead of another message of the vector', () => {
+    // The count disarmed by a one-shot → periodic write; the LVT then gets another vector: bare metal's expiry of 0x76 is still missed.
+    const a: Event[] = [tmict(0, 6), ...settle(1), lvtt(0, 0x76, 'periodic'), ...settle(1), time(0, 100), ...settle(1),
+      lvtt(0, 0x3c, 'tsc-deadline', true), ...settle(1), step(0)];
+    expect(causes('v3.3-basic', a, m1)).toEqual(['stuck:timer-disarmed-by-mode-change']);
+    // The clamped period misses bare metal's expiries of 0xe6 after the first; an MSI of 0xe6 is still on its way
+    // (its kick in flight) when the guest runs with bare metal's instance due: the clamp, not the MSI's request.
+    const b: Event[] = [lvtt(0, 0xe6, 'periodic'), enter(0), tmict(0, 3), time(0, 11), enter(0), { k: 'sti', cpu: 0 }, time(0, 7),
+      { k: 'eoi', cpu: 0 }, enter(0), { k: 'msi', dest: 0, vector: 0xe6 }, { k: 'iret', cpu: 0 }];
+    expect(causes('3374-basic', b, m1)).toEqual(['stuck:timer-period-raised-to-minimum']);
+  });
 });
