@@ -221,7 +221,8 @@ class AcrnInstance implements BackendInstance {
 
 /** Why the vLAPIC timer's expiry of `vector` (its LVT's) is not in the vLAPIC where bare metal has it, if it is not. */
 function timerWhy(t: AcrnVcpu, vector: number): string | undefined {
-  if (t.timerWhy && vsHas(t.timerWhyVectors, vector)) return t.timerWhy;
+  if (t.timerMissedWhy[vector]) return t.timerMissedWhy[vector];
+  if (t.timerHeldWhy[vector]) return t.timerHeldWhy[vector];
   if (vector !== (t.page.lvtTimer & 0xff)) return undefined;
   // The pCPU's timer interrupt came while host IRQs were off on the entry path: it waits in the
   // pCPU's IRR behind the injection acrn_handle_pending_request already chose, and timer_softirq

@@ -225,8 +225,17 @@ export class AcrnVcpu {
   softirqServicing = false;
   /** Diagnostics: why the vLAPIC timer's expiries no longer fall where bare metal's do ('' while they agree). */
   timerWhy = '';
-  /** Diagnostics: the vectors the timer LVT has carried since timerWhy was set (bare metal's expiries use them). */
-  readonly timerWhyVectors = vecSet();
+  /**
+   * Diagnostics, per vector: the timer cause of an expiry bare metal may have had and the vLAPIC timer
+   * did not — set for every vector the LVT carries while timerWhy is set, kept when a later write puts
+   * the timer back in step (the missed instance is still owed). Never cleared: a missed periodic
+   * expiry comes after deliveries of earlier ones, so no delivery proves the debt paid.
+   */
+  readonly timerMissedWhy: string[] = new Array<string>(256).fill('');
+  /** Diagnostics: the pCPU's timer interrupt now being handled waited in its IRR while host IRQs were off. */
+  timerLatchedDiag = false;
+  /** Diagnostics, per vector: accepted by such a held expiry after the entry delivered an instance bare metal merged it into (until delivered). */
+  readonly timerHeldWhy: string[] = new Array<string>(256).fill('');
 
   /**
    * vlapic->vapic_id (0397cb717^ .. v3.3: vlapic_init sets it once, per_cpu(lapic_id, pcpu_id),

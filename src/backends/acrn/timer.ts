@@ -16,7 +16,6 @@
 // Clock: t.now is the pCPU's TSC (cpu_ticks / rdtsc); VMX_TSC_OFFSET is 0, so a guest deadline is
 // a host one. The guest's DCR is divide-by-1 (the boot convention), divisor_shift 0: one TMICT
 // count is one TSC tick (set_expiration: delta = tmicr << divisor_shift).
-import { vsAdd } from '../../apic/vecset.js';
 import { PHYS_TIMER } from './consts.js';
 import { signal_event } from './event.js';
 import {
@@ -153,6 +152,7 @@ export function do_softirq(acrn: Acrn, t: AcrnVcpu): void {
     timer_softirq(acrn, t);
   }
   t.softirqServicing = false;
+  t.timerLatchedDiag = false;
 }
 
 /**
@@ -207,6 +207,7 @@ function vlapic_set_intr_local(acrn: Acrn, t: AcrnVcpu, vector: number): void {
     return;
   }
   if ((t.page.svr & APIC_SVR_ENABLE) === 0) return;
+  if (t.timerLatchedDiag) t.timerHeldWhy[vector] = 'timer-expiry-held-irqs-off-at-entry';
   if (acrn.code.signal === 'before') signal_event(t, t.evIntr, t.id);
   accept_intr(acrn, t, vector, false, t.id);
   if (acrn.code.signal === 'after') signal_event(t, t.evIntr, t.id);
@@ -215,8 +216,7 @@ function vlapic_set_intr_local(acrn: Acrn, t: AcrnVcpu, vector: number): void {
 /** Diagnostics: note why the timer parts from bare metal's ('' when a write puts it back in step). */
 function set_why(t: AcrnVcpu, why: string): void {
   t.timerWhy = why;
-  for (let w = 0; w < 8; w++) t.timerWhyVectors[w] = 0;
-  if (why) vsAdd(t.timerWhyVectors, t.page.lvtTimer & APIC_LVT_VECTOR);
+  if (why) t.timerMissedWhy[t.page.lvtTimer & APIC_LVT_VECTOR] = why;
 }
 
 function lvtt_mode(t: AcrnVcpu): number {
@@ -254,7 +254,7 @@ export function vlapic_write_lvt_timer(acrn: Acrn, t: AcrnVcpu, value: number): 
     t.vtimerMode = mode;
   }
   t.page.lvtTimer = val;
-  if (t.timerWhy) vsAdd(t.timerWhyVectors, val & APIC_LVT_VECTOR);
+  if (t.timerWhy) t.timerMissedWhy[val & APIC_LVT_VECTOR] = t.timerWhy;
 }
 
 /** vlapic_write_icrtmr (vlapic_icrtmr_write_handler ≤ 2019): ignored in TSC-deadline mode; else del_timer, set_expiration, add_timer. */

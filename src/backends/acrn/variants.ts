@@ -289,12 +289,14 @@ const TIMER: CauseDoc[] = [
   ...timerDocs('timer-restarted-by-sw-enable', ['stuck', 'read', 'spurious', 'duplicate'], 'vlapic_write_svr on a software enable: '
     + '"restart the apic timer if it is configured in periodic mode" — set_expiration (a full period from now) and add_timer — '
     + 'where bare metal\'s count kept its phase through the disable: TMCCT and the expiries differ. ' + TREES),
-  doc('stuck:timer-expiry-held-irqs-off-at-entry', 'The vLAPIC timer is a hypervisor timer of the vCPU\'s pCPU: its expiry is the pCPU\'s '
+  ...timerDocs('timer-expiry-held-irqs-off-at-entry', ['stuck', 'duplicate'], 'The vLAPIC timer is a hypervisor timer of the vCPU\'s pCPU: its expiry is the pCPU\'s '
     + 'TIMER_VECTOR interrupt, whose handler only fire_softirq(SOFTIRQ_TIMER); timer_softirq → vlapic_timer_expired sets the vIRR. '
     + 'From CPU_IRQ_DISABLE at the top of vcpu_thread to the VM entry the interrupt waits in the pCPU\'s IRR: '
     + 'acrn_handle_pending_request has already chosen (and run_vcpu injects) a lower vector, and the entry then exits at once for '
-    + 'the timer interrupt. Bare metal takes the timer\'s higher vector first (SDM 10.8.3.1). [common/hv_main.c vcpu_thread; '
-    + 'arch/x86/irq.c dispatch_interrupt, common/irq.c do_irq, common/softirq.c do_softirq @ 7f2b9a1c7, ea849177a, 0397cb717^, 9a6e94084]'),
+    + 'the timer interrupt. Bare metal takes the timer\'s higher vector first (SDM 10.8.3.1) — or, when the injected vector is '
+    + 'the timer\'s own, merges the expiry into it, where ACRN sets the vIRR again after the injection (duplicate). '
+    + '[common/hv_main.c vcpu_thread; arch/x86/irq.c dispatch_interrupt, common/irq.c do_irq, common/softirq.c do_softirq @ '
+    + '7f2b9a1c7, ea849177a, 0397cb717^, 9a6e94084]'),
   doc('stuck:timer-softirq-pending', 'As stuck:timer-expiry-held-irqs-off-at-entry, after the interrupt was taken: SOFTIRQ_TIMER is '
     + 'pending and the vIRR not yet set (2018/2019: do_softirq runs only at the top of vcpu_thread, not in the idle thread or '
     + 'the interrupt path).'),

@@ -95,6 +95,7 @@ function vid_deliver(acrn: Acrn, t: AcrnVcpu): void {
   t.misrouted[v] = ''; // diagnostics: bare metal's instance is taken with this one
   acrn.sink.deliver(t.id, v, false, 'vid');
   t.heldWhy[v] = '';
+  t.timerHeldWhy[v] = '';
   if (t.faultArmed) delivery_fault(acrn, t, v, false);
   else t.guest.take(v, false);
 }
@@ -169,7 +170,7 @@ function arrive(acrn: Acrn, t: AcrnVcpu, bit: number): void {
  */
 export function raise_local(acrn: Acrn, t: AcrnVcpu, bit: number): void {
   if (can_take(t)) arrive(acrn, t, bit);
-  else t.latched |= bit;
+  else { t.latched |= bit; t.timerLatchedDiag = true; }
 }
 
 /** The pCPU can take a physical interrupt now (non-root, the idle thread, or root with IRQs on). */
