@@ -221,14 +221,17 @@ class AcrnInstance implements BackendInstance {
 
 /** Why the vLAPIC timer's expiry of `vector` (its LVT's) is not in the vLAPIC where bare metal has it, if it is not. */
 function timerWhy(t: AcrnVcpu, vector: number): string | undefined {
-  if (t.timerMissedWhy[vector]) return t.timerMissedWhy[vector];
+  if (vector === (t.page.lvtTimer & 0xff)) {
+    // The pCPU's timer interrupt came while host IRQs were off on the entry path: it waits in the
+    // pCPU's IRR behind the injection acrn_handle_pending_request already chose, and timer_softirq
+    // sets the vIRR only after the VM entry exits for it.
+    if (t.latched & PHYS_TIMER) return 'timer-expiry-held-irqs-off-at-entry';
+    if (t.softirqTimer) return 'timer-softirq-pending';
+  }
+  // An expiry bare metal's timer had and the vLAPIC timer did not (or the reverse), by the cause
+  // noted when the vLAPIC timer parted from it.
   if (t.timerHeldWhy[vector]) return t.timerHeldWhy[vector];
-  if (vector !== (t.page.lvtTimer & 0xff)) return undefined;
-  // The pCPU's timer interrupt came while host IRQs were off on the entry path: it waits in the
-  // pCPU's IRR behind the injection acrn_handle_pending_request already chose, and timer_softirq
-  // sets the vIRR only after the VM entry exits for it.
-  if (t.latched & PHYS_TIMER) return 'timer-expiry-held-irqs-off-at-entry';
-  if (t.softirqTimer) return 'timer-softirq-pending';
+  if (vsHas(t.timerOwed, vector) || vsHas(t.timerExtra, vector)) return t.timerMissedWhy[vector] || t.timerWhy || undefined;
   return undefined;
 }
 

@@ -4,6 +4,7 @@
 // vmexit.ts, event.ts, notify.ts, vmx.ts for what the processor does).
 import { initialAddr, type ApicAddr } from '../../apic/dest.js';
 import { GuestCpu } from '../../apic/guestcpu.js';
+import { LapicTimer } from '../../apic/timer.js';
 import { vecSet } from '../../apic/vecset.js';
 import type { MachineConfig, Shorthand } from '../../scenario/types.js';
 import type { ObsSink } from '../api.js';
@@ -232,6 +233,11 @@ export class AcrnVcpu {
    * expiry comes after deliveries of earlier ones, so no delivery proves the debt paid.
    */
   readonly timerMissedWhy: string[] = new Array<string>(256).fill('');
+  /** Diagnostics: bare metal's APIC timer under the same writes and clock (src/apic/timer.ts, as the reference runs it). */
+  readonly archTimer = new LapicTimer();
+  /** Diagnostics: vectors bare metal's timer fired and the vLAPIC timer has not (yet); and the reverse. Paid by the other side's fire or a delivery. */
+  readonly timerOwed = vecSet();
+  readonly timerExtra = vecSet();
   /** Diagnostics: the pCPU's timer interrupt now being handled waited in its IRR while host IRQs were off. */
   timerLatchedDiag = false;
   /** Diagnostics, per vector: accepted by such a held expiry after the entry delivered an instance bare metal merged it into (until delivered). */

@@ -16,6 +16,7 @@
 // Clock: t.now is the pCPU's TSC (cpu_ticks / rdtsc); VMX_TSC_OFFSET is 0, so a guest deadline is
 // a host one. The guest's DCR is divide-by-1 (the boot convention), divisor_shift 0: one TMICT
 // count is one TSC tick (set_expiration: delta = tmicr << divisor_shift).
+import { vsAdd, vsDel, vsHas } from '../../apic/vecset.js';
 import { PHYS_TIMER } from './consts.js';
 import { signal_event } from './event.js';
 import {
@@ -130,7 +131,16 @@ export function phys_timer_check(acrn: Acrn, t: AcrnVcpu): void {
 /** Scenario `time`: the pCPU's TSC advances. */
 export function time_advance(acrn: Acrn, t: AcrnVcpu, advance: number): void {
   t.now += advance;
+  arch_fire(t);
   phys_timer_check(acrn, t);
+}
+
+/** Diagnostics: bare metal's timer expiries up to now (REF-TMR-2); an unmasked one is owed until the vLAPIC timer fires it. */
+function arch_fire(t: AcrnVcpu): void {
+  const a = t.archTimer;
+  if (a.expire(t.now) === 0 || a.masked || a.vector < 16) return;
+  if (vsHas(t.timerExtra, a.vector)) vsDel(t.timerExtra, a.vector);
+  else vsAdd(t.timerOwed, a.vector);
 }
 
 /** The TIMER_VECTOR handler (timer_expired_handler / tsc_deadline_handler): fire_softirq(SOFTIRQ_TIMER), then do_softirq in the 'irq' trees. */
@@ -208,6 +218,9 @@ function vlapic_set_intr_local(acrn: Acrn, t: AcrnVcpu, vector: number): void {
   }
   if ((t.page.svr & APIC_SVR_ENABLE) === 0) return;
   if (t.timerLatchedDiag) t.timerHeldWhy[vector] = 'timer-expiry-held-irqs-off-at-entry';
+  // Diagnostics: an expiry bare metal also had pays its debt; a new instance it did not have is extra.
+  if (vsHas(t.timerOwed, vector)) vsDel(t.timerOwed, vector);
+  else if (!vsHas(t.page.irr, vector) && !vsHas(t.pir, vector)) vsAdd(t.timerExtra, vector);
   if (acrn.code.signal === 'before') signal_event(t, t.evIntr, t.id);
   accept_intr(acrn, t, vector, false, t.id);
   if (acrn.code.signal === 'after') signal_event(t, t.evIntr, t.id);
@@ -244,6 +257,8 @@ export function vlapic_write_lvt_timer(acrn: Acrn, t: AcrnVcpu, value: number): 
   if ((t.page.svr & APIC_SVR_ENABLE) === 0) val |= APIC_LVT_M;
   val &= APIC_LVT_M | APIC_LVT_DS | APIC_LVT_VECTOR | APIC_LVTT_TM;
   const mode = val & APIC_LVTT_TM;
+  t.archTimer.writeLvt(val & APIC_LVT_VECTOR, (val & APIC_LVT_M) !== 0,
+    mode === APIC_LVTT_TM_PERIODIC ? 'periodic' : mode === APIC_LVTT_TM_TSCDLT ? 'tsc-deadline' : 'oneshot');
   if (t.vtimerMode !== mode) {
     // Diagnostics: bare metal keeps a running count across one-shot ↔ periodic (SDM 10.5.4).
     const counting = (m: number) => m === APIC_LVTT_TM_ONE_SHOT || m === APIC_LVTT_TM_PERIODIC;
@@ -259,6 +274,8 @@ export function vlapic_write_lvt_timer(acrn: Acrn, t: AcrnVcpu, value: number): 
 
 /** vlapic_write_icrtmr (vlapic_icrtmr_write_handler ≤ 2019): ignored in TSC-deadline mode; else del_timer, set_expiration, add_timer. */
 export function vlapic_write_icrtmr(acrn: Acrn, t: AcrnVcpu, count: number): void {
+  t.archTimer.writeInitial(count >>> 0, t.now);
+  arch_fire(t);
   t.page.icrTimer = count >>> 0;
   if (lvtt_mode(t) === APIC_LVTT_TM_TSCDLT) return;
   t.tmicr = count >>> 0;
@@ -274,6 +291,8 @@ export function vlapic_write_icrtmr(acrn: Acrn, t: AcrnVcpu, count: number): voi
  * programmed as it is and fires at once — and 0 leaves it stopped; ignored in the count modes.
  */
 export function vlapic_set_tsc_deadline_msr(acrn: Acrn, t: AcrnVcpu, value: number): void {
+  t.archTimer.writeDeadline(value, t.now);
+  arch_fire(t);
   if (lvtt_mode(t) !== APIC_LVTT_TM_TSCDLT) return;
   if (t.timerWhy !== 'timer-node-added-twice') set_why(t, '');
   del_timer(t);

@@ -96,6 +96,8 @@ function vid_deliver(acrn: Acrn, t: AcrnVcpu): void {
   acrn.sink.deliver(t.id, v, false, 'vid');
   t.heldWhy[v] = '';
   t.timerHeldWhy[v] = '';
+  vsDel(t.timerOwed, v); // bare metal's instance is taken with this one
+  vsDel(t.timerExtra, v);
   if (t.faultArmed) delivery_fault(acrn, t, v, false);
   else t.guest.take(v, false);
 }
