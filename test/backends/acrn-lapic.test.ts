@@ -2,6 +2,7 @@
 // VMX_EXCEPTION_BITMAP = #MC, +#AC/#GP in v3.3), the vlapic_read registers (trapped in basic
 // mode, virtualized reads of the virtual-APIC page in advanced mode), the SVR software-disable
 // as vlapic_accept_intr / vlapic_receive_intr test it, and the ESR write (vlapic_write_esr).
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { BackendInstance, ObsSink } from '../../src/backends/api.js';
 import { acrn } from '../../src/backends/acrn/index.js';
@@ -422,5 +423,158 @@ describe('acrn: machine.apicIds — the LAPIC IDs of the pCPUs the vCPUs run on 
       expect([s.delivered(0, 0x41), s.delivered(1, 0x40)]).toEqual([1, 1]);
     }
     for (const v of acrn.variants.filter((x) => x.status === 'clean')) expect(causes(v.name, events, m)).toEqual([]);
+  });
+});
+
+// ------------------------------------------------------------------ the APIC timer (issue 8, session 6)
+
+const lvtt = (cpu: number, vector: number, mode: 'oneshot' | 'periodic' | 'tsc-deadline', masked = false): Event =>
+  ({ k: 'lvt_timer', cpu, vector, mode, masked });
+const tmict = (cpu: number, count: number): Event => ({ k: 'timer_initial', cpu, count });
+const tdl = (cpu: number, deadline: number): Event => ({ k: 'tsc_deadline', cpu, deadline });
+const time = (cpu: number, advance: number): Event => ({ k: 'time', cpu, advance });
+const step = (cpu: number): Event => ({ k: 'step', cpu });
+const m1 = machine(1);
+
+describe('acrn: the APIC timer (vlapic_write_icrtmr, add_timer on the pCPU\'s list, TIMER_VECTOR, timer_softirq)', () => {
+  it('one-shot: TMCCT counts down (vlapic_get_ccr), the expiry is vlapic_timer_expired → vlapic_set_intr, once; clean everywhere', () => {
+    // kvm-unit-tests test_apic_timer_one_shot (corpus/kut/kut-apic-timer-one-shot.json).
+    const events: Event[] = [lvtt(0, 0xee, 'oneshot'), ...settle(1), tmict(0, 16), ...settle(1), time(0, 15), ...settle(1),
+      lread(0, 'tmcct'), ...settle(1), step(0), time(0, 1), ...settle(1), step(0), { k: 'eoi', cpu: 0 }, ...settle(1),
+      { k: 'iret', cpu: 0 }, ...settle(1), time(0, 1000), ...settle(1), lread(0, 'tmcct'), ...settle(1)];
+    for (const variant of ['2018-basic', '1443-vid', '3374-basic', '3374-adv', 'pre-8507-basic', 'v3.3-basic', 'v3.3-adv']) {
+      const r = new Run(variant, m1);
+      r.do(...events);
+      expect(r.sink.reads.map((x) => x.value)).toEqual([1, 0]);
+      expect(r.delivered(0, 0xee)).toBe(1);
+      expect(r.sink.log).toContain('0 vlapic_timer_expired');
+      expect(causes(variant, events, m1)).toEqual([]);
+    }
+    // The kut trace steps the guest before the entry's self-notification (apicv_advanced_inject_intr, 2020+) lands:
+    // the documented self-notification latency.
+    const kut = JSON.parse(readFileSync('corpus/kut/kut-apic-timer-one-shot.json', 'utf8')) as { events: Event[] };
+    expect(causes('v3.3-adv', kut.events, m1)).toEqual(['stuck:pir-self-notification-in-flight']);
+    expect(causes('v3.3-basic', kut.events, m1)).toEqual([]);
+  });
+
+  it('the expiry while the guest runs: an external-interrupt exit; 2020+ run timer_softirq in the interrupt path, 2018/2019 at the top of vcpu_thread', () => {
+    for (const [variant, inHandler] of [['v3.3-basic', true], ['pre-4937-basic', true], ['3374-basic', false], ['2018-basic', false]] as const) {
+      const r = new Run(variant, m1);
+      r.do(lvtt(0, 0x50, 'oneshot'), enter(0), tmict(0, 4), enter(0));
+      const at = r.sink.log.length;
+      r.do(time(0, 4));
+      const log = r.sink.log.slice(at);
+      expect(log).toContain('0 vmexit external-interrupt');
+      expect(log).toContain('0 fire_softirq(SOFTIRQ_TIMER)');
+      // 'irq': do_irq → do_softirq sets the vIRR before the event returns; 'loop-top': only the next thread step does.
+      expect(log.includes('0 timer_softirq')).toBe(inHandler);
+      expect(r.irr(0)).toEqual(inHandler ? [0x50] : []);
+      r.do(enter(0));
+      expect(r.delivered(0, 0x50)).toBe(1);
+    }
+  });
+
+  it('a halted vCPU asleep in wait_event (2020+): the idle thread takes the interrupt, timer_softirq signals the event and wakes it', () => {
+    const r = new Run('v3.3-basic', m1);
+    r.do(lvtt(0, 0x60, 'oneshot'), enter(0), tmict(0, 3), enter(0), { k: 'hlt', cpu: 0 });
+    expect(r.inst.where(0)).toBe('blocked');
+    r.do(time(0, 3));
+    expect(r.inst.where(0)).toBe('hv'); // RUNNABLE: wake_thread
+    r.do(enter(0));
+    expect(r.delivered(0, 0x60)).toBe(1);
+  });
+
+  it('an expiry while host IRQs are off on the entry path waits in the pCPU\'s IRR behind the injection already chosen (timer-expiry-held-irqs-off-at-entry)', () => {
+    // A self-IPI 0x30 is pending when the clock passes the timer's 0xb2 expiry between CPU_IRQ_DISABLE and the VM entry.
+    // Three thread steps: the handler's accept_intr and signal_event steps, then CPU_IRQ_DISABLE.
+    const events: Event[] = [lvtt(0, 0xb2, 'oneshot'), enter(0), tmict(0, 5), enter(0), selfIpi(0, 0x30), { k: 'enter_step', cpu: 0 },
+      { k: 'enter_step', cpu: 0 }, { k: 'enter_step', cpu: 0 }, time(0, 5)];
+    const r = new Run('v3.3-basic', m1);
+    r.do(...events.slice(0, 8));
+    expect(r.inst.snapshot(0).extra).toMatch(/^schedule irqs=off/);
+    r.do(time(0, 5));
+    expect(r.inst.snapshot(0).extra).toContain('latched=4');
+    expect(r.irr(0)).toEqual([0x30]);
+    r.do(enter(0));
+    // run_vcpu injects 0x30, the entry exits at once for TIMER_VECTOR, timer_softirq sets 0xb2.
+    expect(r.sink.deliveries.map((d) => d.vector)).toEqual([0x30]);
+    expect(r.sink.log.slice(-16)).toEqual(expect.arrayContaining(['0 vmexit external-interrupt', '0 vlapic_timer_expired']));
+    expect(r.irr(0)).toEqual([0xb2]); // behind the interrupt window of 0x30's handler (IF = 0)
+    expect(causes('v3.3-basic', events, m1)).toContain('stuck:timer-expiry-held-irqs-off-at-entry');
+  });
+
+  it('periodic: add_timer raises the period to MIN_TIMER_PERIOD_US; the second expiry bare metal has does not come (timer-period-raised-to-minimum)', () => {
+    const r = new Run('v3.3-basic', m1);
+    r.do(lvtt(0, 0x70, 'periodic'), enter(0), tmict(0, 10), enter(0), time(0, 10), enter(0));
+    expect(r.delivered(0, 0x70)).toBe(1);
+    // timeout = 10 + 1,000,000: TMCCT is the time to it, bare metal's would be 10.
+    expect(r.read(lread(0, 'tmcct'))).toBe(1_000_000);
+    const events: Event[] = [lvtt(0, 0x70, 'periodic'), ...settle(1), tmict(0, 10), ...settle(1), time(0, 10), ...settle(1), step(0),
+      { k: 'eoi', cpu: 0 }, ...settle(1), { k: 'iret', cpu: 0 }, ...settle(1), time(0, 10), ...settle(1), step(0)];
+    for (const variant of ['2018-basic', '3374-basic', 'v3.3-basic']) expect(causes(variant, events, m1)).toEqual(['stuck:timer-period-raised-to-minimum']);
+  });
+
+  it('a one-shot ↔ periodic LVT write disarms the count (vlapic_update_lvtt: del_timer, update_timer(0, 0)); a masked LVT consumes the expiry', () => {
+    const r = new Run('v3.3-basic', m1);
+    r.do(lvtt(0, 0xee, 'oneshot'), enter(0), tmict(0, 16), enter(0), time(0, 8), lvtt(0, 0xee, 'periodic'), enter(0));
+    expect(r.read(lread(0, 'tmcct'))).toBe(0);
+    r.do(enter(0), time(0, 100), enter(0));
+    expect(r.delivered(0, 0xee)).toBe(0);
+    // kvm-unit-tests test_apic_change_mode reads TMCCT after the change.
+    const kut = JSON.parse(readFileSync('corpus/kut/kut-apic-change-mode.json', 'utf8')) as { events: Event[] };
+    expect(causes('v3.3-basic', kut.events, m1)).toEqual(['read:timer-disarmed-by-mode-change', 'stuck:timer-disarmed-by-mode-change']);
+    // Masked at the expiry: vlapic_timer_expired sends nothing and the one-shot is spent, as on bare metal.
+    const events: Event[] = [lvtt(0, 0x44, 'oneshot', true), ...settle(1), tmict(0, 3), ...settle(1), time(0, 3), ...settle(1),
+      lvtt(0, 0x44, 'oneshot'), ...settle(1), time(0, 50), ...settle(1), lread(0, 'tmcct'), ...settle(1)];
+    for (const variant of ['2018-basic', 'v3.3-basic', '3374-adv']) expect(causes(variant, events, m1)).toEqual([]);
+  });
+
+  it('TSC deadline: intercepted WRMSR → vlapic_set_tsc_deadline_msr; a passed deadline fires at once, 0 disarms, count modes ignore it', () => {
+    const r = new Run('v3.3-basic', m1);
+    r.do(lvtt(0, 0x90, 'tsc-deadline'), enter(0), time(0, 5));
+    const at = r.sink.log.length;
+    r.do(tdl(0, 5));
+    expect(r.sink.log.slice(at)).toEqual(expect.arrayContaining(['0 vmexit wrmsr', '0 vlapic_set_tsc_deadline_msr', '0 timer_softirq']));
+    r.do(enter(0));
+    expect(r.delivered(0, 0x90)).toBe(1);
+    const events: Event[] = [lvtt(0, 0x90, 'tsc-deadline'), ...settle(1), tdl(0, 20), ...settle(1), time(0, 10), ...settle(1), tdl(0, 0),
+      ...settle(1), time(0, 20), ...settle(1), tdl(0, 35), ...settle(1), time(0, 5), ...settle(1), step(0), lvtt(0, 0x91, 'oneshot'), ...settle(1),
+      tdl(0, 50), ...settle(1), time(0, 50), ...settle(1), lread(0, 'tmcct'), ...settle(1)];
+    for (const variant of ['2018-basic', '3374-basic', '3374-adv', 'pre-8507-basic', 'v3.3-basic']) expect(causes(variant, events, m1)).toEqual([]);
+  });
+
+  it('SVR disable stops the timer, enable restarts a periodic one a full period from now (timer-stopped-by-sw-disable, timer-restarted-by-sw-enable)', () => {
+    const r = new Run('v3.3-basic', m1);
+    r.do(lvtt(0, 0xa0, 'oneshot'), enter(0), tmict(0, 40), enter(0), svr(0, 0xff), enter(0), time(0, 10));
+    // del_timer keeps the timeout: vlapic_get_ccr still counts down.
+    expect(r.read(lread(0, 'tmcct'))).toBe(30);
+    r.do(enter(0), svr(0, 0x1ff), enter(0), lvtt(0, 0xa0, 'oneshot'), enter(0), time(0, 40), enter(0));
+    expect(r.delivered(0, 0xa0)).toBe(0);
+    const events: Event[] = [lvtt(0, 0xa0, 'oneshot'), ...settle(1), tmict(0, 40), ...settle(1), svr(0, 0xff), ...settle(1), svr(0, 0x1ff),
+      ...settle(1), lvtt(0, 0xa0, 'oneshot'), ...settle(1), time(0, 40), ...settle(1), step(0)];
+    expect(causes('v3.3-basic', events, m1)).toEqual(['stuck:timer-stopped-by-sw-disable']);
+  });
+
+  it('a TMICT write while disabled, then the enable\'s restart: add_timer links the node to itself, del_timer cannot stop it (timer-node-added-twice)', () => {
+    const r = new Run('v3.3-basic', m1);
+    r.do(svr(0, 0xff), enter(0), lvtt(0, 0xb0, 'periodic'), enter(0), tmict(0, 8), enter(0), svr(0, 0x1ff), enter(0));
+    expect(r.sink.log).toContain('0 add_timer: add timer again');
+    r.do(lvtt(0, 0xb0, 'periodic'), enter(0), tmict(0, 0), enter(0), time(0, 2_000_000), enter(0), enter(0));
+    // TMICT 0 stops the count on bare metal; here the self-linked node stays on the list and fires.
+    expect(r.delivered(0, 0xb0)).toBe(1);
+    const corpus = JSON.parse(readFileSync('corpus/acrn/acrn-today-timer-node-added-twice.json', 'utf8')) as { events: Event[]; machine: MachineConfig };
+    expect(causes('v3.3-basic', corpus.events, corpus.machine)).toEqual(['spurious:timer-node-added-twice']);
+  });
+
+  it('a missed expiry is named by its timer cause for every vector the LVT carried since, ahead of another message of the vector', () => {
+    // The count disarmed by a one-shot → periodic write; the LVT then gets another vector: bare metal's expiry of 0x76 is still missed.
+    const a: Event[] = [tmict(0, 6), ...settle(1), lvtt(0, 0x76, 'periodic'), ...settle(1), time(0, 100), ...settle(1),
+      lvtt(0, 0x3c, 'tsc-deadline', true), ...settle(1), step(0)];
+    expect(causes('v3.3-basic', a, m1)).toEqual(['stuck:timer-disarmed-by-mode-change']);
+    // The clamped period misses bare metal's expiries of 0xe6 after the first; an MSI of 0xe6 is still on its way
+    // (its kick in flight) when the guest runs with bare metal's instance due: the clamp, not the MSI's request.
+    const b: Event[] = [lvtt(0, 0xe6, 'periodic'), enter(0), tmict(0, 3), time(0, 11), enter(0), { k: 'sti', cpu: 0 }, time(0, 7),
+      { k: 'eoi', cpu: 0 }, enter(0), { k: 'msi', dest: 0, vector: 0xe6 }, { k: 'iret', cpu: 0 }];
+    expect(causes('3374-basic', b, m1)).toEqual(['stuck:timer-period-raised-to-minimum']);
   });
 });

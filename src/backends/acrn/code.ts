@@ -75,6 +75,15 @@ export interface AcrnCode {
   /** PAUSE-loop exiting with pause_vmexit_handler → yield_current (2020+); none before. */
   pauseExit: boolean;
   /**
+   * Where do_softirq (and so timer_softirq, which runs the vLAPIC timers) is called. 'loop-top':
+   * only at the top of vcpu_thread ("do_softirq(); CPU_IRQ_DISABLE(); do_softirq();"), the timer
+   * interrupt's handler just fire_softirq(SOFTIRQ_TIMER), and default_idle never runs softirqs
+   * (common/hv_main.c, schedule.c @ 7f2b9a1c7, ea849177a); 'irq': at the end of every interrupt,
+   * dispatch_interrupt / do_irq → do_softirq, whatever the pCPU runs, and no longer in vcpu_thread
+   * (arch/x86/irq.c @ 0397cb717^, common/irq.c @ 9a6e94084).
+   */
+  softirq: 'loop-top' | 'irq';
+  /**
    * vlapic_find_highest_irr-based HLT check (`pending_req == 0 && !vlapic_has_pending_intr`)
    * is part of hlt 'wait-event'; nothing else to select.
    */
@@ -83,14 +92,14 @@ export interface AcrnCode {
 const BASE_2018: AcrnCode = {
   tree: '2018', mode: 'basic', loop: 'handle-first', resetEvent: false, hlt: 'native', kick: 'ipi', signal: 'none',
   apicv: 'vid', sync1443: 'after-injection', piRoot: 'none', nmiCheck: false, nmiWindow: false, isr: 'isrvec-stk',
-  eoiEvent: false, tprThreshold: false, io: 'loop', pauseExit: false,
+  eoiEvent: false, tprThreshold: false, io: 'loop', pauseExit: false, softirq: 'loop-top',
 };
 const BASE_2019: AcrnCode = {
   ...BASE_2018, tree: '2019', loop: 'schedule-first', apicv: 'pi-sync', piRoot: 'dummy', isr: 'isrv', tprThreshold: true, io: 'handler',
 };
 const BASE_2020: AcrnCode = {
   ...BASE_2019, tree: '2020', resetEvent: true, hlt: 'wait-event', kick: 'kick-thread', signal: 'before', apicv: 'pi-self-ipi',
-  piRoot: 'pi-capable', nmiCheck: true, nmiWindow: true, eoiEvent: true, io: 'wait-event', pauseExit: true,
+  piRoot: 'pi-capable', nmiCheck: true, nmiWindow: true, eoiEvent: true, io: 'wait-event', pauseExit: true, softirq: 'irq',
 };
 const BASE_2023: AcrnCode = { ...BASE_2020, tree: '2023', kick: 'kick-vcpu', piRoot: 'on' };
 const BASE_V33: AcrnCode = { ...BASE_2023, tree: 'v3.3', signal: 'after' };

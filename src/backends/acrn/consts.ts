@@ -18,7 +18,14 @@ export const REQ_NAMES: readonly string[] = ['EXCP', 'EVENT', 'EXTINT', 'NMI', '
  */
 export const PHYS_NV = 1;
 export const PHYS_NOTIFY = 2;
-export const PHYS_ORDER = [PHYS_NV, PHYS_NOTIFY] as const;
+/**
+ * The pCPU's own LAPIC timer (TSC-deadline mode, programmed by update_physical_timer): VECTOR_TIMER
+ * 0xEF in 2018/2019, TIMER_VECTOR = VECTOR_FIXED_START (0xE0) since — below both others in every
+ * tree (include/arch/x86/irq.h @ 7f2b9a1c7, ea849177a; asm/irq.h @ 9a6e94084). A local source: it is
+ * raised in the pCPU's own local APIC, never in flight.
+ */
+export const PHYS_TIMER = 4;
+export const PHYS_ORDER = [PHYS_NV, PHYS_NOTIFY, PHYS_TIMER] as const;
 
 /** Where the vCPU thread is (its pc), in the order of vcpu_thread. */
 export const enum Pc {

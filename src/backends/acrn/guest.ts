@@ -14,6 +14,10 @@ import {
   icr_flush, vlapic_receive_dest, vlapic_receive_targets, vlapic_write_icrlo,
 } from './vmexit.js';
 import { vlapic_process_eoi, vlapic_write_esr } from './vlapic.js';
+import {
+  time_advance, vlapic_get_ccr, vlapic_set_tsc_deadline_msr, vlapic_write_icrtmr, vlapic_write_lvt_timer, vlapic_write_svr_timer,
+} from './timer.js';
+import { APIC_LVT_M, APIC_LVTT_TM_ONE_SHOT, APIC_LVTT_TM_PERIODIC, APIC_LVTT_TM_TSCDLT } from './state.js';
 import { eoi_virtualization, hardware_step, pirq, tpr_virtualization } from './vmx.js';
 
 type GuestEvent = Extract<Event, { cpu: number }>;
@@ -84,9 +88,8 @@ function lapic_read(acrn: Acrn, t: AcrnVcpu, reg: LapicReadReg, index: number): 
     case 'ldr': value = p.ldr; break;
     case 'dfr': value = p.dfr; break;
     case 'svr': value = p.svr; break;
-    // No timer is modelled (lvt_timer is not declared), so no scenario can arm one:
-    // vlapic_get_ccr of a timer never armed (TMICT 0) is 0.
-    default: value = 0; break;
+    // vlapic_read(APIC_OFFSET_TIMER_CCR) → vlapic_get_ccr.
+    default: value = vlapic_get_ccr(t); break;
   }
   acrn.sink.readValue(t.id, reg, value);
   acrn.sink.executed(index);
@@ -108,6 +111,7 @@ function lapic_write(acrn: Acrn, t: AcrnVcpu, ev: Extract<Event, { k: 'lapic_wri
     apic_trap(acrn, t);
     if (!adv) t.page.svr = ev.value >>> 0;
     acrn.sink.step(t.id, acrn.code.tree === '2018' || acrn.code.tree === '2019' ? 'vlapic_svr_write_handler' : 'vlapic_write_svr');
+    vlapic_write_svr_timer(acrn, t);
   } else if (ev.reg === 'id' || ev.reg === 'ldr' || ev.reg === 'dfr') {
     lapic_write_addr(acrn, t, ev.reg, ev.value >>> 0);
   } else {
@@ -116,6 +120,43 @@ function lapic_write(acrn: Acrn, t: AcrnVcpu, ev: Extract<Event, { k: 'lapic_wri
     vlapic_write_esr(t);
     t.esrWritten = true;
   }
+  acrn.sink.executed(index);
+}
+
+/**
+ * lvt_timer and timer_initial: writes of 320H and 380H. Basic mode: the APIC-access exit, then
+ * vlapic_write stores the register and calls vlapic_write_lvt / vlapic_write_icrtmr
+ * (vlapic_lvt_write_handler / vlapic_icrtmr_write_handler ≤ 2019). Advanced mode: APIC-register
+ * virtualization writes the virtual-APIC page (= vlapic->apic_page) and the trap-like APIC-write
+ * exit runs the same handlers from apic_write_vmexit_handler (SDM 29.4.3.2: both offsets are
+ * virtualized writes that cause APIC-write exits). [guest/vlapic.c @ 7f2b9a1c7, ea849177a, 0397cb717^, 9a6e94084]
+ */
+function timer_write(acrn: Acrn, t: AcrnVcpu, ev: Extract<Event, { k: 'lvt_timer' | 'timer_initial' }>, index: number): void {
+  apic_trap(acrn, t);
+  const old = acrn.code.tree === '2018' || acrn.code.tree === '2019';
+  if (ev.k === 'lvt_timer') {
+    const mode = ev.mode === 'periodic' ? APIC_LVTT_TM_PERIODIC : ev.mode === 'tsc-deadline' ? APIC_LVTT_TM_TSCDLT : APIC_LVTT_TM_ONE_SHOT;
+    acrn.sink.step(t.id, old ? 'vlapic_lvt_write_handler' : 'vlapic_write_lvt');
+    vlapic_write_lvt_timer(acrn, t, (ev.vector & 0xff) | mode | (ev.masked ? APIC_LVT_M : 0));
+  } else {
+    acrn.sink.step(t.id, old ? 'vlapic_icrtmr_write_handler' : 'vlapic_write_icrtmr');
+    vlapic_write_icrtmr(acrn, t, ev.count);
+  }
+  acrn.sink.executed(index);
+}
+
+/**
+ * tsc_deadline: WRMSR of IA32_TSC_DEADLINE, intercepted in every tree for a VM with a vLAPIC (the
+ * MSR bitmap lets a guest write the physical MSR only with LAPIC pass-through,
+ * update_msr_bitmap_x2apic_passthru / set_tsc_msr_interception, not modelled): the MSR-write exit,
+ * wrmsr_vmexit_handler → vlapic_set_tsc_deadline_msr (vlapic_wrmsr in 2018). [guest/vmsr.c @
+ * 7f2b9a1c7, ea849177a, 0397cb717^, 9a6e94084]
+ */
+function tsc_deadline_write(acrn: Acrn, t: AcrnVcpu, deadline: number, index: number): void {
+  vm_exit(acrn, t, 'wrmsr', -1, false);
+  acrn.sink.step(t.id, 'wrmsr_vmexit_handler');
+  acrn.sink.step(t.id, 'vlapic_set_tsc_deadline_msr');
+  vlapic_set_tsc_deadline_msr(acrn, t, deadline);
   acrn.sink.executed(index);
 }
 
@@ -269,6 +310,12 @@ function guest_instruction(acrn: Acrn, t: AcrnVcpu, ev: GuestEvent, index: numbe
     case 'lapic_write':
       lapic_write(acrn, t, ev, index);
       return;
+    case 'lvt_timer': case 'timer_initial':
+      timer_write(acrn, t, ev, index);
+      return;
+    case 'tsc_deadline':
+      tsc_deadline_write(acrn, t, ev.deadline, index);
+      return;
     case 'int':
       // INT n is not intercepted: VMX_EXCEPTION_BITMAP is 1 << IDT_MC (vmcs.c / vmx.c init_exec_ctrl
       // @ 7f2b9a1c7, ea849177a, 0397cb717^; v3.3 adds #AC and #GP for split-lock / UC-lock
@@ -353,6 +400,11 @@ export function apply_event(acrn: Acrn, ev: Event, index: number): void {
     case 'pirq': pirq(acrn, acrn.vcpus[ev.cpu]!, dm_complete); break;
     case 'fault': acrn.vcpus[ev.cpu]!.faultArmed = true; break;
     case 'l2': break;
+    case 'time':
+      // Not an instruction: the pCPU's TSC runs whatever the vCPU does.
+      acrn.sink.executed(index);
+      if (!acrn.vcpus[ev.cpu]!.dead) time_advance(acrn, acrn.vcpus[ev.cpu]!, ev.advance);
+      break;
     default: {
       const t = acrn.vcpus[ev.cpu]!;
       if (t.pc === Pc.Guest && !t.dead && !t.guest.halted) guest_instruction(acrn, t, ev, index);

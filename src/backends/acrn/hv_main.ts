@@ -11,6 +11,7 @@ import { Inj, Pc, REQ_NMI, Wait } from './consts.js';
 import { reset_event, wait_event_done } from './event.js';
 import { vcpu_make_request } from './schedule.js';
 import type { Acrn, AcrnVcpu } from './state.js';
+import { do_softirq } from './timer.js';
 import { acrn_handle_pending_request } from './virq.js';
 import { run_handler_op } from './vmexit.js';
 import { take_latched, vm_entry } from './vmx.js';
@@ -79,6 +80,9 @@ export function thread_step(acrn: Acrn, t: AcrnVcpu): boolean {
       run_handler_op(acrn, t);
       return true;
     case Pc.LoopTop:
+      // 2018/2019: "do_softirq(); CPU_IRQ_DISABLE(); do_softirq();" — the timer softirq runs here.
+      if (code.softirq === 'loop-top') do_softirq(acrn, t);
+      if (t.dead) { t.pc = Pc.Dead; return false; }
       acrn.sink.step(t.id, code.loop === 'handle-first' ? 'do_softirq; CPU_IRQ_DISABLE' : 'CPU_IRQ_DISABLE');
       t.irqsOn = false;
       t.pc = code.loop === 'schedule-first' ? Pc.Schedule : Pc.Requests;

@@ -6,13 +6,14 @@ import { hex, vsFormat, vsHas, type VecSet } from '../../apic/vecset.js';
 import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { CODE } from './code.js';
-import { Inj, PC_NAMES, PHYS_NV, Pc, REQ_EVENT, REQ_NAMES, REQ_NMI, Wait } from './consts.js';
+import { Inj, PC_NAMES, PHYS_NV, PHYS_TIMER, Pc, REQ_EVENT, REQ_NAMES, REQ_NMI, Wait } from './consts.js';
 import { apply_event } from './guest.js';
 import { Acrn, type AcrnVcpu } from './state.js';
 import { VARIANTS } from './variants.js';
 import { Vioapic } from './vioapic.js';
 import { vioapic_update_tmr } from './virq.js';
 import { vlapic_receive_intr } from './vmexit.js';
+import { timer_is_started } from './timer.js';
 import { phys_pending } from './vmx.js';
 import { prio } from './vlapic.js';
 
@@ -62,7 +63,8 @@ class AcrnInstance implements BackendInstance {
   coverage(cpu: number): number {
     const t = this.acrn.vcpus[cpu]!;
     return t.pc | t.wait << 4 | (t.on ? 1 << 8 : 0) | (t.pendingReq & 0xff) << 9 | (t.injVector !== 0 ? 1 << 17 : 0) | (t.irqWindow ? 1 << 18 : 0)
-      | (t.idtVector >= 0 ? 1 << 19 : 0) | (t.cancelledVector !== 0 ? 1 << 20 : 0) | (t.needResched ? 1 << 21 : 0) | (t.dmPending ? 1 << 22 : 0);
+      | (t.idtVector >= 0 ? 1 << 19 : 0) | (t.cancelledVector !== 0 ? 1 << 20 : 0) | (t.needResched ? 1 << 21 : 0) | (t.dmPending ? 1 << 22 : 0)
+      | (timer_is_started(t) ? 1 << 23 : 0) | (t.softirqTimer ? 1 << 24 : 0) | (t.latched & PHYS_TIMER ? 1 << 25 : 0);
   }
 
   physPending(cpu: number): boolean {
@@ -87,6 +89,8 @@ class AcrnInstance implements BackendInstance {
     if (t.evIntr.set || t.evIntr.waiting) extra += ` ev=${t.evIntr.set ? 'set' : ''}${t.evIntr.waiting ? 'waiting' : ''}`;
     if (t.needResched) extra += ' need_resched';
     if (t.idtVector >= 0) extra += ` idt=${hex(t.idtVector)}`;
+    if (timer_is_started(t) || t.tscDeadline) extra += ` vtimer=${t.vtimer.timeout}${t.vtimer.periodic ? `+${t.vtimer.period}` : ''} now=${t.now}`;
+    if (t.softirqTimer) extra += ' softirq(TIMER)';
     return { irr: t.page.irr, isr: t.page.isr, ppr: t.page.ppr, extra };
   }
 
@@ -96,6 +100,10 @@ class AcrnInstance implements BackendInstance {
     // A message vlapic_calc_dest sent elsewhere or nowhere (an ID write it does not follow, a
     // lowest-priority IPI it drops, ...), not yet made up for by a delivery of the vector.
     if (t.misrouted[vector & 0xff]) return t.misrouted[vector & 0xff];
+    // An expiry bare metal had and the vLAPIC timer did not have (yet): what the vLAPIC holds of the
+    // vector, if anything, is another message's instance (timer.ts timerWhy).
+    const tw = vector >= 16 ? timerWhy(t, vector) : undefined;
+    if (tw) return tw;
     if (vector === 2) return nmiStuck(t);
     if (vsHas(t.overwritten, vector)) return 'injection-overwritten-by-second-pass';
     // Asleep in the HLT wait with the interrupt accepted: the signal came before the request
@@ -152,6 +160,8 @@ class AcrnInstance implements BackendInstance {
         // them; with the self-IPI offload the guest can take the vIRR instance first.
         if (this.acrn.code.apicv === 'pi-self-ipi' && vsHas(t.page.irr, vector)) return 'pir-held-apart-until-self-notification';
         return pirStuck(t, vector);
+      case 'tmcct-mismatch':
+        return t.timerWhy || undefined;
       case 'esr-riv-missing':
         // A device message with an illegal vector skipped by vlapic_receive_intr while disabled.
         if (t.rivSkippedShown) return 'riv-skipped-while-software-disabled';
@@ -194,6 +204,9 @@ class AcrnInstance implements BackendInstance {
         if (t.wrongTarget[vector]) return t.wrongTarget[vector];
         const io = this.acrn.vioapic.sendWhy(vector);
         if (io) return io;
+        // An expiry of the vLAPIC timer where bare metal's timer had none.
+        const tw = timerWhy(t, vector);
+        if (tw) return tw;
         if (what === 'irr-extra' && this.acrn.code.mode === 'basic' && vsHas(t.page.irr, vector)) {
           const tag = irrStuck(t, vector, this.acrn.code.tprThreshold);
           if (tag === 'irr-below-stale-ppr' || tag === 'irr-tpr-threshold-stale') return tag;
@@ -204,6 +217,22 @@ class AcrnInstance implements BackendInstance {
         return undefined;
     }
   }
+}
+
+/** Why the vLAPIC timer's expiry of `vector` (its LVT's) is not in the vLAPIC where bare metal has it, if it is not. */
+function timerWhy(t: AcrnVcpu, vector: number): string | undefined {
+  if (vector === (t.page.lvtTimer & 0xff)) {
+    // The pCPU's timer interrupt came while host IRQs were off on the entry path: it waits in the
+    // pCPU's IRR behind the injection acrn_handle_pending_request already chose, and timer_softirq
+    // sets the vIRR only after the VM entry exits for it.
+    if (t.latched & PHYS_TIMER) return 'timer-expiry-held-irqs-off-at-entry';
+    if (t.softirqTimer) return 'timer-softirq-pending';
+  }
+  // An expiry bare metal's timer had and the vLAPIC timer did not (or the reverse), by the cause
+  // noted when the vLAPIC timer parted from it.
+  if (t.timerHeldWhy[vector]) return t.timerHeldWhy[vector];
+  if (vsHas(t.timerOwed, vector) || vsHas(t.timerExtra, vector)) return t.timerMissedWhy[vector] || t.timerWhy || undefined;
+  return undefined;
 }
 
 /** The vCPU's own exit handler still has to accept `vector` for itself (a self or broadcast IPI). */
@@ -279,9 +308,11 @@ export const acrn: Backend = {
   // with the SVR tests of vlapic_accept_intr / vlapic_receive_intr, vlapic_write_esr); ID/LDR/DFR writes
   // (vlapic_write, apic_write_vmexit_handler) and the destinations vlapic_calc_dest derives from them,
   // logical and lowest-priority (vlapic_receive_intr; vlapic_write_icrlo drops lowest-priority IPIs);
-  // APIC IDs other than i (the pCPUs' LAPIC IDs, vlapic_init). SELF_IPI and 32-bit destinations (x2APIC
-  // guests are refused) and the timer are not modelled yet: scenarios using them are refused.
-  features: ['ioapic_write', 'ioapic_read', 'int', 'lapic_read.id', 'lapic_read.version', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr',
+  // APIC IDs other than i (the pCPUs' LAPIC IDs, vlapic_init); the APIC timer (timer.ts: vlapic_write_lvt,
+  // vlapic_write_icrtmr, vlapic_set_tsc_deadline_msr, vlapic_get_ccr, the pCPU's timer list and
+  // timer_softirq). SELF_IPI and 32-bit destinations (x2APIC guests are refused) and LINT are not
+  // modelled: scenarios using them are refused.
+  features: ['lvt_timer', 'tsc_deadline', 'time', 'ioapic_write', 'ioapic_read', 'int', 'lapic_read.id', 'lapic_read.version', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr',
     'lapic_read.tmcct', 'lapic_write.svr', 'lapic_write.esr', 'lapic_write.id', 'lapic_write.ldr', 'lapic_write.dfr', 'ioapic.logical',
     'ipi.lowest', 'msi.lowest', 'ioapic.lowest', 'machine.apicIds'],
   supports(machine: MachineConfig): string | null {

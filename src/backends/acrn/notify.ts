@@ -4,12 +4,14 @@
 // (2019, "do nothing here"), then vcpu_handle_pi_notification (00ad3863a), which re-raises
 // ACRN_REQUEST_EVENT and signals the vCPU when ON is set — before 0397cb717 only if
 // is_pi_capable(vm), i.e. only with VT-d posted interrupts (false on EHL, #4937).
-import { PHYS_NV, REQ_EVENT } from './consts.js';
+import { PHYS_NV, PHYS_TIMER, REQ_EVENT } from './consts.js';
 import { signal_event } from './event.js';
 import { vcpu_make_request } from './schedule.js';
 import type { Acrn, AcrnVcpu } from './state.js';
+import { timer_irq } from './timer.js';
 
 export function host_handler(acrn: Acrn, t: AcrnVcpu, bit: number): void {
+  if (bit === PHYS_TIMER) { timer_irq(acrn, t); return; }
   if (bit !== PHYS_NV) {
     acrn.sink.step(t.id, 'kick_notification');
     return;

@@ -4,6 +4,7 @@
 // vmexit.ts, event.ts, notify.ts, vmx.ts for what the processor does).
 import { initialAddr, type ApicAddr } from '../../apic/dest.js';
 import { GuestCpu } from '../../apic/guestcpu.js';
+import { LapicTimer } from '../../apic/timer.js';
 import { vecSet } from '../../apic/vecset.js';
 import type { MachineConfig, Shorthand } from '../../scenario/types.js';
 import type { ObsSink } from '../api.js';
@@ -13,6 +14,13 @@ import type { Vioapic } from './vioapic.js';
 
 /** ISRVEC_STK_SIZE of the 2018 vlapic_priv.h: 16 nesting levels plus the placeholder at index 0. */
 export const ISRVEC_STK_SIZE = 16 + 1;
+
+/** APIC_LVT_M, APIC_LVTT_TM and its modes (include/arch/x86/asm/apicreg.h, every tree). */
+export const APIC_LVT_M = 0x10000;
+export const APIC_LVTT_TM = 0x60000;
+export const APIC_LVTT_TM_ONE_SHOT = 0;
+export const APIC_LVTT_TM_PERIODIC = 0x20000;
+export const APIC_LVTT_TM_TSCDLT = 0x40000;
 
 /** struct sched_event. */
 export class SchedEvent {
@@ -46,6 +54,19 @@ export class LapicPage {
   ldr = 0;
   dfr = 0xffffffff;
   svr = 0x1ff;
+  /** lvt[APIC_LVT_TIMER]: vlapic_reset leaves every LVT masked (APIC_LVT_M). */
+  lvtTimer = APIC_LVT_M;
+  /** icr_timer (TMICT) as the guest last wrote it. */
+  icrTimer = 0;
+}
+
+/** struct hv_timer (hypervisor/common/timer.c; arch/x86/timer.c before 2021), the vLAPIC's one. */
+export class HvTimer {
+  /** timeout (fire_tsc before 2021): the TSC of the expiry, 0 when none. */
+  timeout = 0;
+  /** TICK_MODE_PERIODIC (else one-shot) and period_in_cycle. */
+  periodic = false;
+  period = 0;
 }
 
 /** vlapic_reset (guest/vlapic.c, every tree): VLAPIC_VERSION 16 | VLAPIC_MAXLVT_INDEX (APIC_LVT_CMCI = 6) << MAXLVTSHIFT. */
@@ -184,6 +205,43 @@ export class AcrnVcpu {
 
   /** The guest has written ESR (lapic_write esr): its later `read esr` is a plain read, no longer write-then-read. */
   esrWritten = false;
+
+  // The APIC timer (guest/vlapic.c vlapic_timer and hypervisor timer.c, every tree).
+  /** cpu_ticks() / rdtsc() of this pCPU: the vCPU's logical clock (VMX_TSC_OFFSET 0: guest TSC = host TSC). */
+  now = 0;
+  /** vlapic->svr_last (vlapic_write_svr compares the new SVR with it). */
+  svrLast = 0x1ff;
+  /** vtimer->mode: the LVT timer mode vlapic_update_lvtt last saw. */
+  vtimerMode = APIC_LVTT_TM_ONE_SHOT;
+  /** vtimer->tmicr. The guest's DCR is divide-by-1 (the boot convention), so divisor_shift is 0. */
+  tmicr = 0;
+  readonly vtimer = new HvTimer();
+  /** The pCPU's IA32_TSC_DEADLINE as update_physical_timer last wrote it (0: disarmed or fired). */
+  tscDeadline = 0;
+  /** The pCPU's timer_list: index 0 the list head, 1 the vLAPIC timer's node (INIT_LIST_HEAD: each its own). */
+  readonly timerList = { next: [0, 1], prev: [0, 1] };
+  /** SOFTIRQ_TIMER pending in per_cpu(softirq_pending) ('loop-top' trees: run at the top of vcpu_thread). */
+  softirqTimer = false;
+  /** per_cpu(softirq_servicing): do_softirq is running. */
+  softirqServicing = false;
+  /** Diagnostics: why the vLAPIC timer's expiries no longer fall where bare metal's do ('' while they agree). */
+  timerWhy = '';
+  /**
+   * Diagnostics, per vector: the timer cause of an expiry bare metal may have had and the vLAPIC timer
+   * did not — set for every vector the LVT carries while timerWhy is set, kept when a later write puts
+   * the timer back in step (the missed instance is still owed). Never cleared: a missed periodic
+   * expiry comes after deliveries of earlier ones, so no delivery proves the debt paid.
+   */
+  readonly timerMissedWhy: string[] = new Array<string>(256).fill('');
+  /** Diagnostics: bare metal's APIC timer under the same writes and clock (src/apic/timer.ts, as the reference runs it). */
+  readonly archTimer = new LapicTimer();
+  /** Diagnostics: vectors bare metal's timer fired and the vLAPIC timer has not (yet); and the reverse. Paid by the other side's fire or a delivery. */
+  readonly timerOwed = vecSet();
+  readonly timerExtra = vecSet();
+  /** Diagnostics: the pCPU's timer interrupt now being handled waited in its IRR while host IRQs were off. */
+  timerLatchedDiag = false;
+  /** Diagnostics, per vector: accepted by such a held expiry after the entry delivered an instance bare metal merged it into (until delivered). */
+  readonly timerHeldWhy: string[] = new Array<string>(256).fill('');
 
   /**
    * vlapic->vapic_id (0397cb717^ .. v3.3: vlapic_init sets it once, per_cpu(lapic_id, pcpu_id),

@@ -267,6 +267,50 @@ const LOWEST_FF_2018 = ['spurious', 'duplicate', 'ioapic', 'read'].map((k) => do
   + 'it looks at lowprio, so a lowest-priority MSI or redirection entry to 0xFF is accepted by every vCPU, where bare '
   + 'metal arbitrates one (SDM 10.6.2.4). [guest/vlapic.c vlapic_calcdest, vlapic_deliver_intr @ 7f2b9a1c7]'));
 
+// ------------------------------------------------------------------ the APIC timer (issue 8, session 6)
+
+const TREES = '[guest/vlapic.c, arch/x86/timer.c @ 7f2b9a1c7, ea849177a, 0397cb717^; guest/vlapic.c, common/timer.c @ 9a6e94084]';
+const timerDocs = (tag: string, classes: readonly string[], why: string): CauseDoc[] => classes.map((k) => doc(`${k}:${tag}`, why));
+const TIMER: CauseDoc[] = [
+  ...timerDocs('timer-disarmed-by-mode-change', ['stuck', 'read'], 'vlapic_update_lvtt (every tree): any change of the LVT timer '
+    + 'mode, one-shot ↔ periodic included, runs del_timer and update_timer(timer, 0, 0) ("A write to the LVT Timer Register that '
+    + 'changes the timer mode disarms the local APIC timer"): the running count is gone, TMCCT (vlapic_get_ccr) reads 0 and the '
+    + 'expiry never comes. The reference keeps the count across one-shot ↔ periodic and disarms only to or from TSC-deadline (SDM '
+    + '10.5.4, 10.5.4.1; kvm-unit-tests test_apic_change_mode reads TMCCT after the change). docs/findings/acrn-timer-disarmed-by-mode-change.md. ' + TREES),
+  ...timerDocs('timer-period-raised-to-minimum', ['stuck', 'read'], 'add_timer (every tree) raises the period of a periodic timer to '
+    + 'us_to_ticks(MIN_TIMER_PERIOD_US = 500) ("limit minimal periodic timer cycle period"), and timer_softirq re-arms at timeout + '
+    + 'period_in_cycle: the first expiry comes TMICT ticks after the write, the next ones 500 µs apart (1,000,000 ticks at the 2 GHz '
+    + 'TSC the model assumes) where bare metal reloads TMICT (SDM 10.5.4): expiries missing, TMCCT different. A deliberate rate '
+    + 'limit, like KVM\'s min_timer_period_us. ' + TREES),
+  ...timerDocs('timer-stopped-by-sw-disable', ['stuck', 'read', 'spurious', 'duplicate'], 'vlapic_write_svr (vlapic_svr_write_handler '
+    + '≤ 2019) on a software disable: "stop the apic timer and mask all the LVT entries" — del_timer, so a periodic count expires '
+    + 'once more for vlapic_get_ccr (the timeout is kept: TMCCT counts down to 0 and stays there) and never reloads, and a count '
+    + 'whose LVT the guest unmasks after re-enabling never fires. Bare metal only masks the LVTs: the count runs on (SDM 10.4.7.2). ' + TREES),
+  ...timerDocs('timer-restarted-by-sw-enable', ['stuck', 'read', 'spurious', 'duplicate'], 'vlapic_write_svr on a software enable: '
+    + '"restart the apic timer if it is configured in periodic mode" — set_expiration (a full period from now) and add_timer — '
+    + 'where bare metal\'s count kept its phase through the disable: TMCCT and the expiries differ. ' + TREES),
+  ...timerDocs('timer-expiry-held-irqs-off-at-entry', ['stuck', 'duplicate'], 'The vLAPIC timer is a hypervisor timer of the vCPU\'s pCPU: its expiry is the pCPU\'s '
+    + 'TIMER_VECTOR interrupt, whose handler only fire_softirq(SOFTIRQ_TIMER); timer_softirq → vlapic_timer_expired sets the vIRR. '
+    + 'From CPU_IRQ_DISABLE at the top of vcpu_thread to the VM entry the interrupt waits in the pCPU\'s IRR: '
+    + 'acrn_handle_pending_request has already chosen (and run_vcpu injects) a lower vector, and the entry then exits at once for '
+    + 'the timer interrupt. Bare metal takes the timer\'s higher vector first (SDM 10.8.3.1) — or, when the injected vector is '
+    + 'the timer\'s own, merges the expiry into it, where ACRN sets the vIRR again after the injection (duplicate). '
+    + '[common/hv_main.c vcpu_thread; arch/x86/irq.c dispatch_interrupt, common/irq.c do_irq, common/softirq.c do_softirq @ '
+    + '7f2b9a1c7, ea849177a, 0397cb717^, 9a6e94084]'),
+  doc('stuck:timer-softirq-pending', 'As stuck:timer-expiry-held-irqs-off-at-entry, after the interrupt was taken: SOFTIRQ_TIMER is '
+    + 'pending and the vIRR not yet set (2018/2019: do_softirq runs only at the top of vcpu_thread, not in the idle thread or '
+    + 'the interrupt path).'),
+  ...timerDocs('timer-node-added-twice', ['stuck', 'read', 'spurious', 'duplicate'], 'A real bug of every tree '
+    + '(docs/findings/acrn-timer-node-added-twice.md): vlapic_write_svr\'s restart on a software enable calls add_timer without '
+    + 'del_timer; when the guest wrote TMICT while the vLAPIC was disabled (vlapic_write_icrtmr added the timer), the node is '
+    + 'added twice and list_add(node, head) links it to itself. del_timer (`!list_empty(&timer->node)`) can no longer unlink it: '
+    + 'a TMICT write of 0 does not stop the periodic timer, which keeps firing. v3.3 debug builds stop at ASSERT(list_empty(&timer->node), '
+    + '"add timer again!") instead; release builds (modelled) compile it out. ' + TREES),
+];
+const TIMER_2018 = doc('read:timer-illegal-vector-dropped', '2018 vlapic_timer_expired → vlapic_intr_edge → vlapic_set_intr returns '
+  + '-EINVAL for a vector below 16 before anything is recorded: no Receive Illegal Vector in ESR, which bare metal sets for a '
+  + 'local interrupt with an illegal vector (SDM 10.5.3). [guest/vlapic.c @ 7f2b9a1c7]');
+
 function rated(name: string, causes: CauseDoc[]): CauseDoc[] {
   const r = RATES[name];
   return causes.map((c) => (r && r[c.cause] !== undefined ? { ...c, rate: r[c.cause] } : c));
@@ -276,9 +320,9 @@ function variant(v: Omit<VariantInfo, 'ratesSample'>): VariantInfo {
   return { ...v, expectedBugs: rated(v.name, v.expectedBugs), knownDeviations: rated(v.name, v.knownDeviations ?? []), ratesSample: RATES_SAMPLE };
 }
 
-const BASIC_COMMON = [...IOAPIC, ...RTE_WRITE, ESR, ...PPR, IDT_NMI, NMI_REPLAY, ...ID_BASIC, ...LOWEST_IPI];
+const BASIC_COMMON = [...IOAPIC, ...RTE_WRITE, ESR, ...PPR, IDT_NMI, NMI_REPLAY, ...ID_BASIC, ...LOWEST_IPI, ...TIMER];
 // ADV_COMMON: the ID deviation differs by tree (ID_ADV_PAGE 2018/2019, ID_ADV_VAPIC since 2020).
-const ADV_COMMON = [...IOAPIC, ...RTE_WRITE, ESR, IDT_NMI, NMI_REPLAY, ...LOWEST_IPI];
+const ADV_COMMON = [...IOAPIC, ...RTE_WRITE, ESR, IDT_NMI, NMI_REPLAY, ...LOWEST_IPI, ...TIMER];
 // The trees since 2019 (vlapic_set_intr flags RIV for device messages; device destination 0xFF not a broadcast).
 const RIV_2019 = [RIV_DISABLED, ...DEST_FF];
 const ADV_PI = [...ADV_COMMON, LEVEL_EOI];
@@ -293,7 +337,7 @@ export const VARIANTS: VariantInfo[] = [
     status: 'buggy',
     expectedBugs: C3,
     knownDeviations: [...BASIC_COMMON, TMR_2018, TMR_EDGE_2018, TMR_TABLE_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018, ...STALE_PPR_2018,
-      ...LOWEST_FF_2018],
+      ...LOWEST_FF_2018, TIMER_2018],
   }),
   variant({
     name: 'pre-1443-vid',
@@ -303,7 +347,7 @@ export const VARIANTS: VariantInfo[] = [
     status: 'buggy',
     expectedBugs: C4,
     knownDeviations: [...ADV_COMMON, ...ID_ADV_PAGE, TMR_2018, TMR_EDGE_2018, TMR_TABLE_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018,
-      NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018, ...LOWEST_FF_2018],
+      NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018, ...LOWEST_FF_2018, TIMER_2018],
   }),
   variant({
     name: '1443-vid',
@@ -313,7 +357,7 @@ export const VARIANTS: VariantInfo[] = [
     status: 'clean',
     expectedBugs: [],
     knownDeviations: [...ADV_COMMON, ...ID_ADV_PAGE, TMR_2018, TMR_EDGE_2018, TMR_TABLE_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018,
-      NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018, ...LOWEST_FF_2018],
+      NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018, ...LOWEST_FF_2018, TIMER_2018],
   }),
   variant({
     name: '3374-basic',

@@ -253,6 +253,9 @@ export function vlapic_inject_intr(acrn: Acrn, t: AcrnVcpu, guestIrqEnabled: boo
 export function deliver_committed(acrn: Acrn, t: AcrnVcpu, v: number): void {
   t.misrouted[v] = ''; // diagnostics: bare metal's instance is taken with this one
   acrn.sink.deliver(t.id, v, false, 'vmentry-inject');
+  t.timerHeldWhy[v] = '';
+  vsDel(t.timerOwed, v); // bare metal's instance is taken with this one
+  vsDel(t.timerExtra, v);
 }
 
 /** exec_vmwrite32(VMX_ENTRY_INT_INFO_FIELD, ...). `replay`: a re-injection whose delivery was already reported. */

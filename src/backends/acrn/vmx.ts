@@ -95,6 +95,9 @@ function vid_deliver(acrn: Acrn, t: AcrnVcpu): void {
   t.misrouted[v] = ''; // diagnostics: bare metal's instance is taken with this one
   acrn.sink.deliver(t.id, v, false, 'vid');
   t.heldWhy[v] = '';
+  t.timerHeldWhy[v] = '';
+  vsDel(t.timerOwed, v); // bare metal's instance is taken with this one
+  vsDel(t.timerExtra, v);
   if (t.faultArmed) delivery_fault(acrn, t, v, false);
   else t.guest.take(v, false);
 }
@@ -161,6 +164,15 @@ function arrive(acrn: Acrn, t: AcrnVcpu, bit: number): void {
     return;
   }
   host_handler(acrn, t, bit);
+}
+
+/**
+ * A local interrupt of the pCPU (its LAPIC timer) is raised: taken now where the pCPU can take it,
+ * else held in its IRR until IRQs are enabled or the VM entry exits for it.
+ */
+export function raise_local(acrn: Acrn, t: AcrnVcpu, bit: number): void {
+  if (can_take(t)) arrive(acrn, t, bit);
+  else { t.latched |= bit; t.timerLatchedDiag = true; }
 }
 
 /** The pCPU can take a physical interrupt now (non-root, the idle thread, or root with IRQs on). */
