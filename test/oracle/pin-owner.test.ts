@@ -123,3 +123,22 @@ describe('soak s5final (clean variants, 9.5e8 events): the last two unexpected n
     }
   });
 });
+
+describe('soak s6a (baremetal, bhyve/fixed, kvm-nvmx/fixed, 1.2e9 events): bhyve names its mechanism', () => {
+  it('a lowest-priority pin whose physical destination is an ID the guest wrote: vlapic_id_write_handler undid the write, so vlapic_calcdest picks the old owner of the ID', () => {
+    const d = runScenario(load('bhyve-lowprio-pin-after-undone-id-write.json'), backend('bhyve'), 'fixed').divergences;
+    expect(d.map((x) => x.cause)).toEqual(['spurious:apic-id-write-ignored']);
+  });
+
+  it('a level EOI lost to the TMR rendezvous, then the entry given another vector and resent on reassert: the old vector still waits on the lost EOI', () => {
+    const d = runScenario(load('bhyve-eoi-lost-then-vector-rewritten-resend.json'), backend('bhyve'), 'fixed').divergences;
+    expect(d[0]!.cause).toBe('stuck:eoi-lost-tmr-reset-by-rtbl-write');
+    expect(d.map((x) => x.cause)).not.toContain('stuck:untagged');
+  });
+
+  it('both are silent on bare metal', () => {
+    for (const f of ['bhyve-lowprio-pin-after-undone-id-write.json', 'bhyve-eoi-lost-then-vector-rewritten-resend.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});

@@ -264,6 +264,9 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && (vector >= 16 || vector === 2)) {
       return this.wrongTarget[cpu]![vector] || (vector >= 16 ? this.ioapicWhy[cpu]![vector] : '') || undefined;
     }
+    // A lowest-priority message bhyve's vlapic_calcdest gave a vCPU that bare metal's destination
+    // set leaves out (an ID write undone, a broadcast copy): noteRouting named why.
+    if (what === 'lowest-priority-misrouted' && vector >= 16) return this.wrongTarget[cpu]![vector] || undefined;
     if (what === 'id-mismatch' && this.vlapic[cpu]!.archId !== this.vlapic[cpu]!.vcpuid) return 'apic-id-write-ignored';
     // main: vlapic_intr_accepted pushed isrvec_stk but left lapic->ppr as it was, and no
     // vlapic_pending_intr / EOI / TPR change has recomputed it yet: vlapic_read returns the old PPR.

@@ -115,6 +115,9 @@ export class Vioapic {
     e.lastSendWhy = why;
     this.lastWhy = why;
     if (e.level) {
+      // A resend under a Remote IRR whose EOI was lost, after the entry got another vector: the
+      // old vector's hold keeps its cause once remIrrVector moves on.
+      if (e.remIrr && e.eoiLost && e.remIrrVector >= 0 && e.remIrrVector !== e.vector) this.eoiLostBefore[e.remIrrVector] = e.eoiLostWhy;
       e.remIrr = true;
       e.remIrrVector = e.vector;
     }
