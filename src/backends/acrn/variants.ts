@@ -289,7 +289,7 @@ const TIMER: CauseDoc[] = [
   ...timerDocs('timer-restarted-by-sw-enable', ['stuck', 'read', 'spurious', 'duplicate'], 'vlapic_write_svr on a software enable: '
     + '"restart the apic timer if it is configured in periodic mode" — set_expiration (a full period from now) and add_timer — '
     + 'where bare metal\'s count kept its phase through the disable: TMCCT and the expiries differ. ' + TREES),
-  ...timerDocs('timer-expiry-held-irqs-off-at-entry', ['stuck', 'duplicate'], 'The vLAPIC timer is a hypervisor timer of the vCPU\'s pCPU: its expiry is the pCPU\'s '
+  ...timerDocs('timer-expiry-held-irqs-off-at-entry', ['stuck', 'duplicate', 'read'], 'The vLAPIC timer is a hypervisor timer of the vCPU\'s pCPU: its expiry is the pCPU\'s '
     + 'TIMER_VECTOR interrupt, whose handler only fire_softirq(SOFTIRQ_TIMER); timer_softirq → vlapic_timer_expired sets the vIRR. '
     + 'From CPU_IRQ_DISABLE at the top of vcpu_thread to the VM entry the interrupt waits in the pCPU\'s IRR: '
     + 'acrn_handle_pending_request has already chosen (and run_vcpu injects) a lower vector, and the entry then exits at once for '
