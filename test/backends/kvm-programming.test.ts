@@ -2,35 +2,16 @@
 // what the real code does (INT n not intercepted; lapic_read values of kvm_lapic_reg_read /
 // the virtual-APIC page; SELF_IPI virtualized by the CPU under APICv).
 import { describe, expect, it } from 'vitest';
-import { vsList } from '../../src/apic/vecset.js';
-import type { BackendInstance, ObsSink } from '../../src/backends/api.js';
+import type { BackendInstance } from '../../src/backends/api.js';
 import { kvm } from '../../src/backends/kvm/index.js';
 import { kvmNvmx } from '../../src/backends/kvm-nvmx/index.js';
 import { runScenario } from '../../src/engine/run.js';
 import { readScenarioFile } from '../../src/store/files.js';
+import { Recorder } from './kvm-recorder.js';
 import type { Event, MachineConfig, Scenario } from '../../src/scenario/types.js';
 
 const V = 0x50;
 
-interface Rec { k: string; cpu?: number; a?: unknown; b?: unknown }
-
-class Recorder implements ObsSink {
-  readonly log: Rec[] = [];
-  executed(index: number): void { this.log.push({ k: 'executed', a: index }); }
-  deliver(cpu: number, vector: number, nmi: boolean): void { this.log.push({ k: 'deliver', cpu, a: vector, b: nmi }); }
-  readValue(cpu: number, reg: string, value: unknown): void {
-    this.log.push({ k: 'read', cpu, a: reg, b: typeof value === 'number' ? value : vsList(value as Uint32Array) });
-  }
-  evaluate(cpu: number): void { this.log.push({ k: 'evaluate', cpu }); }
-  vmexit(cpu: number, reason: string): void { this.log.push({ k: 'vmexit', cpu, a: reason }); }
-  step(cpu: number, name: string): void { this.log.push({ k: 'step', cpu, a: name }); }
-  crash(cpu: number, where: string, message: string): void { this.log.push({ k: 'crash', cpu, a: where, b: message }); }
-  l1Exit(): void { /* not nested here */ }
-  l2Deliver(): void { /* not nested here */ }
-  arbitrated(cpu: number): void { this.log.push({ k: 'arbitrated', a: cpu }); }
-  of(k: string, cpu?: number): Rec[] { return this.log.filter((r) => r.k === k && (cpu === undefined || r.cpu === cpu)); }
-  deliveries(cpu: number): number[] { return this.of('deliver', cpu).map((r) => r.a as number); }
-}
 
 const X2: MachineConfig = { vcpus: 2, apic: 'x2apic', ioapic: [] };
 const XA: MachineConfig = { vcpus: 2, apic: 'xapic', ioapic: [] };
