@@ -152,3 +152,26 @@ describe('soak s6final (9 clean variants, 1.04e9 events): ACRN\'s held timer exp
     expect(runScenario(load('acrn-timer-expiry-held-seen-in-irr.json'), backend('baremetal'), 'sdm').divergences).toEqual([]);
   });
 });
+
+describe('soak s7 (xen/4.22, seed s6final, 8.4e8 events): an owed timer expiry survives an LVT vector rewrite', () => {
+  // Xen clamps the 7- and 4-unit periods to 0.1 ms (create_periodic_time), so bare metal's expiries of the
+  // first vector are owed; the guest then gives the LVT another vector, whose expiry is owed too. The
+  // diagnostics kept one owed expiry, so the second overwrote the first and the old vector went untagged.
+  it('the old vector left pending on bare metal is the clamp, not untagged', () => {
+    const d = runScenario(load('xen-timer-owed-old-vector-after-lvtt-rewrite.json'), backend('xen'), '4.22').divergences;
+    expect(d[0]!.cause).toBe('stuck:periodic-timer-period-clamped-to-100us');
+    expect(d.map((x) => x.cause)).not.toContain('stuck:untagged');
+  });
+
+  it('a priority inversion behind the owed old vector is the clamp, not eventinj', () => {
+    const d = runScenario(load('xen-timer-owed-old-vector-priority.json'), backend('xen'), '4.22').divergences;
+    expect(d[0]!.cause).toBe('stuck:periodic-timer-period-clamped-to-100us');
+    expect(d.map((x) => x.cause)).not.toContain('priority:eventinj');
+  });
+
+  it('both are silent on bare metal', () => {
+    for (const f of ['xen-timer-owed-old-vector-after-lvtt-rewrite.json', 'xen-timer-owed-old-vector-priority.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});

@@ -243,7 +243,7 @@ export class XenInstance implements BackendInstance, XenVm {
     // An expiry bare metal had and Xen's periodic_time did not make (its vector may since have
     // been reprogrammed): the 0.1 ms clamp, the VPT_ALIGN first tick, or (10a674b4) an LVTT mode
     // change that destroyed the running count.
-    if (v.archOwed && v.archOwed.vector === vector && v.archOwed.why) return v.archOwed.why;
+    if (v.archOwed[vector]) return v.archOwed[vector];
     return undefined;
   }
 

@@ -230,10 +230,11 @@ export class XenVcpu {
   /** Diagnostics: the SDM timer the guest programmed (src/apic/timer.ts), to see expiries Xen's timer did not make. */
   readonly archTimer = new LapicTimer();
   /**
-   * An expiry of archTimer raised `vector` and Xen's timer made no tick for it, with the timerWhy of that moment
-   * (cleared when the vector is injected).
+   * Per vector: an expiry of archTimer raised it and Xen's timer made no tick for it, with the timerWhy of that
+   * moment ('' when none is owed; cleared when the vector is injected). Per vector, because the guest may reprogram
+   * the LVT vector while an owed expiry of the old one is still pending on bare metal.
    */
-  archOwed: { vector: number; why: string } | null = null;
+  readonly archOwed: string[] = new Array<string>(256).fill('');
   /** The timer's vector was injected while its tick waited for TIMER_SOFTIRQ: the tick then came as a second instance. */
   softirqTickDup = -1;
 }

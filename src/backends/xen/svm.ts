@@ -107,7 +107,7 @@ export function svmIntrAssist(vm: XenVm, cpu: number): void {
     vm.sink.deliver(cpu, intack, false, 'eventinj');
     // Diagnostics: the timer's vector went in while its own tick still waited for TIMER_SOFTIRQ.
     if ((v.timerSoftirq || v.hostTimerHeld) && intack === v.pt.irq) v.softirqTickDup = intack;
-    if (intack === v.archOwed?.vector) v.archOwed = null;
+    v.archOwed[intack] = '';
     ptIntrPost(vm, cpu, intack);
   }
   // "Is there another IRQ to queue up behind this one?"

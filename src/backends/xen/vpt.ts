@@ -111,7 +111,7 @@ export function timeAdvance(vm: XenVm, cpu: number, advance: number): void {
   v.now += advance;
   const fires = v.pt.timerExpires >= 0 && v.pt.timerExpires <= hostNow(v);
   // Diagnostics: bare metal's timer raised its vector here; did Xen's make a tick?
-  if (v.archTimer.expire(v.now) > 0 && !v.archTimer.masked && !fires) v.archOwed = { vector: v.archTimer.vector, why: v.timerWhy };
+  if (v.archTimer.expire(v.now) > 0 && !v.archTimer.masked && !fires) v.archOwed[v.archTimer.vector] = v.timerWhy;
   if (fires) hostTimerInterrupt(vm, cpu);
 }
 
