@@ -136,11 +136,34 @@ export function parseSignature(sig: string): ParsedSignature | null {
   return { backend: bv.slice(0, slash), variant: bv.slice(slash + 1), cause, cls: cause.slice(0, j), tag: cause.slice(j + 1) };
 }
 
+/**
+ * The oracle's own names for how a register read differs from bare metal (its fallback when the
+ * backend's explain names no path). They describe a whole kind of read — any ISR read with a vector
+ * too many, any PPR read that differs — so a declaration of one would hide every future bug that
+ * shows the same way: a declaration names the mechanism instead, which the backend's explain must
+ * show it took. (`<register>-mismatch` of the programmed registers counts too.)
+ */
+export const READ_SHAPES: ReadonlySet<string> = new Set([
+  'isr-mismatch', 'isr-missing', 'isr-stale',
+  'irr-extra', 'irr-illegal-vector', 'irr-never-sent', 'irr-stale',
+  'tmr-clear-for-level', 'tmr-cleared-after-eoi', 'tmr-level-pin-before-acceptance', 'tmr-set-without-level-message',
+  'ppr-low-nibble-lost', 'ppr-mismatch', 'tpr-low-nibble-lost', 'tpr-mismatch',
+  'esr-mismatch', 'esr-riv-missing', 'esr-siv-missing', 'esr-extra-bits',
+  'redir-dest-mismatch', 'redir-entry-mismatch', 'redir-remote-irr-missing', 'redir-remote-irr-stale',
+  'apic-version-impossible', 'ioapic-id-reserved-bits', 'ioapic-version-impossible',
+]);
+
+/** Is `tag` a register-read shape (READ_SHAPES, or a programmed register's `<reg>-mismatch`)? */
+export function isReadShape(tag: string): boolean {
+  return READ_SHAPES.has(tag) || /^[a-z0-9]+-mismatch$/.test(tag);
+}
+
 /** Is "<class>:<tag>" a well-formed, tagged cause (what a declaration must be)? */
 export function isTaggedCause(cause: string): boolean {
   const j = cause.indexOf(':');
   if (j <= 0) return false;
   const cls = cause.slice(0, j);
   const tag = cause.slice(j + 1);
-  return (CAUSE_CLASSES as readonly string[]).includes(cls) && tag.length > 0 && tagOf(tag) === tag && !tag.startsWith('untagged');
+  return (CAUSE_CLASSES as readonly string[]).includes(cls) && tag.length > 0 && tagOf(tag) === tag && !tag.startsWith('untagged')
+    && !isReadShape(tag);
 }

@@ -168,11 +168,11 @@ describe('bhyve: x2APIC SELF_IPI (vlapic_write → vlapic_self_ipi_handler → l
     expect(r.lastRead()).toBe(0);
   });
 
-  it('end to end: that ESR read is the documented read:esr-riv-missing (bare metal: SIV | RIV)', () => {
+  it('end to end: that ESR read is the documented read:illegal-vector-dropped-before-receiver (bare metal: SIV | RIV)', () => {
     const s = scenario(m('x2apic'), [{ k: 'self_ipi', cpu: 0, vector: 7 }, { k: 'enter', cpu: 0 }, { k: 'read', cpu: 0, reg: 'esr' }]);
     for (const v of ['prefix', 'fixed', 'main']) {
       const res = runScenario(s, bhyve, v);
-      expect(res.primary?.signature).toBe(`bhyve/${v}:read:esr-riv-missing`);
+      expect(res.primary?.signature).toBe(`bhyve/${v}:read:illegal-vector-dropped-before-receiver`);
       expect(classify([bhyve], res.primary!.signature)).toBe('known');
     }
   });

@@ -134,12 +134,12 @@ describe('xen: SELF_IPI (guest_wrmsr_x2apic → vlapic_reg_write(APIC_ICR) → v
     expect(r.sink.delivered).toEqual([A]);
   });
 
-  it('an illegal vector sets SENDILL in the sender only (vlapic_ipi breaks before any receiver): read:esr-riv-missing', () => {
+  it('an illegal vector sets SENDILL in the sender only (vlapic_ipi breaks before any receiver): read:riv-skipped-by-sendill-break', () => {
     const r = new Run('4.22');
     r.do({ k: 'self_ipi', cpu: 0, vector: 3 }, { k: 'enter', cpu: 0 }, { k: 'lapic_write', cpu: 0, reg: 'esr', value: 0 }, { k: 'enter', cpu: 0 }, { k: 'read', cpu: 0, reg: 'esr' });
     expect(r.sink.reads[0]).toEqual({ cpu: 0, reg: 'esr', value: 0x20 });
     expect(judge('4.22', X2, [{ k: 'self_ipi', cpu: 0, vector: 3 }, { k: 'enter', cpu: 0 }, { k: 'lapic_write', cpu: 0, reg: 'esr', value: 0 }, { k: 'enter', cpu: 0 }, { k: 'read', cpu: 0, reg: 'esr' }]))
-      .toEqual(['read:esr-riv-missing:known']);
+      .toEqual(['read:riv-skipped-by-sendill-break:known']);
   });
 });
 
@@ -238,11 +238,11 @@ describe('xen: ESR writes (vlapic_reg_write(APIC_ESR))', () => {
     expect(r.sink.reads.map((x) => x.value)).toEqual([0x20, 0]);
     expect(judge('4.22', X2, ev)).toEqual([]);
   });
-  it('before b28b590d the write is ignored and the error stays: read:esr-extra-bits', () => {
+  it('before b28b590d the write is ignored and the error stays: read:esr-not-cleared-by-write', () => {
     const r = new Run('rework');
     r.do(...ev);
     expect(r.sink.reads.map((x) => x.value)).toEqual([0x20, 0x20]);
-    expect(judge('rework', X2, ev)).toEqual(['read:esr-extra-bits:known']);
+    expect(judge('rework', X2, ev)).toEqual(['read:esr-not-cleared-by-write:known']);
   });
 });
 
@@ -441,12 +441,12 @@ describe('xen: lowest priority (vlapic_lowest_prio: lowest vlapic_get_ppr, round
     expect(r.irr(3)).toEqual([A]);
   });
 
-  it('an illegal-vector lowest-priority IPI: SENDILL in the sender only, as for FIXED (read:esr-riv-missing on the chosen vCPU)', () => {
+  it('an illegal-vector lowest-priority IPI: SENDILL in the sender only, as for FIXED (read:riv-skipped-by-sendill-break on the chosen vCPU)', () => {
     const ev: Event[] = [
       { k: 'ipi', cpu: 0, vector: 5, logical: true, dest: 3, lowest: true }, ent(0), { k: 'pirq', cpu: 1 }, ent(1),
       { k: 'lapic_write', cpu: 1, reg: 'esr', value: 0 }, ent(1), { k: 'read', cpu: 1, reg: 'esr' },
     ];
-    for (const variant of VARIANTS) expect(judge(variant, X2, ev)).toEqual(['read:esr-riv-missing:known']);
+    for (const variant of VARIANTS) expect(judge(variant, X2, ev)).toEqual(['read:riv-skipped-by-sendill-break:known']);
   });
 
   it('interleavings with lowest-priority IPIs, MSIs and a lowest-priority level entry are clean against the reference on every tree', () => {

@@ -175,3 +175,22 @@ describe('soak s7 (xen/4.22, seed s6final, 8.4e8 events): an owed timer expiry s
     }
   });
 });
+
+describe('soak s7x (xen/rework): a tick pt_resume puts back while the LVT is still masked is not what the guest takes', () => {
+  it('the MSI accepted while software-disabled is the delivery, not a masked timer tick', () => {
+    const d = runScenario(load('xen-msi-accepted-disabled-then-masked-tick-resumed.json'), backend('xen'), 'rework').divergences;
+    expect(d.map((x) => x.cause)).toEqual(['duplicate:fixed-irq-accepted-while-sw-disabled']);
+  });
+
+  it('an IRR read of it is the same acceptance', () => {
+    const d = runScenario(load('xen-msi-accepted-disabled-masked-tick-read.json'), backend('xen'), 'rework').divergences;
+    expect(d[0]!.cause).toBe('read:fixed-irq-accepted-while-sw-disabled');
+  });
+
+  it('4.22 (after f1d7aac1e3) and bare metal are silent on both', () => {
+    for (const f of ['xen-msi-accepted-disabled-then-masked-tick-resumed.json', 'xen-msi-accepted-disabled-masked-tick-read.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+      expect(runScenario(load(f), backend('xen'), '4.22').divergences, f).toEqual([]);
+    }
+  });
+});

@@ -268,6 +268,14 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     // set leaves out (an ID write undone, a broadcast copy): noteRouting named why.
     if (what === 'lowest-priority-misrouted' && vector >= 16) return this.wrongTarget[cpu]![vector] || undefined;
     if (what === 'id-mismatch' && this.vlapic[cpu]!.archId !== this.vlapic[cpu]!.vcpuid) return 'apic-id-write-ignored';
+    // Register reads: a shape is never a cause; only a path the model shows it took is named.
+    // vioapic_update_tmr → vlapic_set_tmr_level is the only writer of a TMR bit here.
+    if (what === 'tmr-level-pin-before-acceptance' && vector >= 16 && vsHas(vl.tmr, vector)) return 'tmr-programmed-from-rtbl';
+    if (what === 'esr-riv-missing' && vl.rivDropped) return 'illegal-vector-dropped-before-receiver';
+    // svm_update_virqinfo → vlapic_set_cr8(V_TPR) at every #VMEXIT: TPR[3:0] of an APIC-register write is gone.
+    const g = this.guestCpu[cpu]!;
+    if ((what === 'tpr-low-nibble-lost' || what === 'ppr-low-nibble-lost') && (vl.tpr & 0xf) === 0 && (g.tpr & 0xf) !== 0
+      && (vl.tpr >>> 4) === (g.tpr >>> 4)) return 'tpr-low-nibble-cleared-by-vlapic-set-cr8';
     // main: vlapic_intr_accepted pushed isrvec_stk but left lapic->ppr as it was, and no
     // vlapic_pending_intr / EOI / TPR change has recomputed it yet: vlapic_read returns the old PPR.
     if (what === 'ppr-mismatch') {
@@ -318,7 +326,10 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
 
   /** lapic_set_intr: vectors below 16 are refused with EINVAL before the vlapic sees them. */
   private lapicSetIntr(target: number, vector: number, level: boolean, curcpu: number): void {
-    if (vector < 16 || vector > 255) return;
+    if (vector < 16 || vector > 255) {
+      this.vlapic[target]!.rivDropped = true; // diagnostics: EINVAL before the vlapic latches RECEIVE_ILLEGAL_VECTOR
+      return;
+    }
     this.setIntrReadyNotify(target, vector, level, curcpu);
   }
 

@@ -29,14 +29,14 @@ const COMMON: CauseDoc[] = [
       + 'the same in illumos-gate@09ea9c53cd9a svm.c svm_inject_vlapic, svm_inject_recheck. docs/findings/bhyve-tpr-cr8-latency.md]',
   },
   {
-    cause: 'read:tmr-level-pin-before-acceptance',
+    cause: 'read:tmr-programmed-from-rtbl',
     why: 'The vlapic TMR is programmed from the redirection table (vioapic_update_tmr → vlapic_set_tmr_level, run for '
       + 'every level pin whose destination includes the vCPU, masked or not); vlapic_set_intr_ready only compares it. '
       + 'Bare metal sets TMR on acceptance. [io/vioapic.c vioapic_update_tmr, io/vlapic.c vlapic_set_intr_ready, '
       + 'vlapic_set_tmr_level @ coder03/freebsd10.4@3d3f8b1; unchanged in freebsd-src@0907f0c]',
   },
   {
-    cause: 'read:esr-riv-missing',
+    cause: 'read:illegal-vector-dropped-before-receiver',
     why: 'A FIXED IPI with vector < 16 sets SEND_ILLEGAL_VECTOR in the sender and returns before any receiver is '
       + 'chosen, so no receiver latches RECEIVE_ILLEGAL_VECTOR; lapic_set_intr drops an MSI/IOAPIC vector < 16 with '
       + 'EINVAL and no ESR bit. The x2APIC SELF_IPI takes the same lapic_set_intr path (vlapic_self_ipi_handler → '
@@ -45,14 +45,10 @@ const COMMON: CauseDoc[] = [
       + 'coder03/freebsd10.4@3d3f8b1 and freebsd-src@0162500b7d2d]',
   },
   {
-    cause: 'read:tpr-low-nibble-lost',
+    cause: 'read:tpr-low-nibble-cleared-by-vlapic-set-cr8',
     why: 'Every #VMEXIT runs svm_update_virqinfo → vlapic_set_cr8(v_tpr), which rewrites TPR as V_TPR << 4: TPR[3:0] '
-      + 'written through the APIC register (MMIO or x2APIC MSR) is lost at the next exit. [svm.c svm_update_virqinfo, '
+      + 'written through the APIC register (MMIO or x2APIC MSR) is lost at the next exit, and PPR, recomputed from the truncated TPR (vlapic_update_ppr), with it. [svm.c svm_update_virqinfo, '
       + `io/vlapic.c vlapic_set_cr8 @ ${PREFIX_READ} and ${FIXED_READ}]`,
-  },
-  {
-    cause: 'read:ppr-low-nibble-lost',
-    why: 'Follows from the TPR[3:0] truncation above: PPR is recomputed from the truncated TPR. [io/vlapic.c vlapic_update_ppr]',
   },
   {
     cause: 'ioapic:level-resent-on-reassert',
@@ -115,7 +111,7 @@ const COMMON: CauseDoc[] = [
   },
   {
     cause: 'read:tmr-reset-by-rtbl-write',
-    why: 'The other side of read:tmr-level-pin-before-acceptance: vioapic_update_tmr starts with vlapic_reset_tmr, so after '
+    why: 'The other side of read:tmr-programmed-from-rtbl: vioapic_update_tmr starts with vlapic_reset_tmr, so after '
       + 'a redirection-table write a vector this vCPU accepted as level shows TMR = 0 once no level pin targets it with '
       + 'that vector any more; bare metal keeps the bit until the next acceptance of the vector. [io/vioapic.c '
       + 'vioapic_update_tmr, io/vlapic.c vlapic_reset_tmr @ freebsd-src@0907f0c and coder03/freebsd10.4@3d3f8b1]',

@@ -76,6 +76,8 @@ export class Vlapic {
   archId: number;
   /** Diagnostics: LDR or DFR changed since vioapic_update_tmr last ran on this vCPU. */
   tmrStale = false;
+  /** Diagnostics: an illegal vector addressed to this vCPU was dropped before it (no RECEIVE_ILLEGAL_VECTOR). */
+  rivDropped = false;
   readonly isrvecStk = new Uint8Array(ISRVEC_STK_SIZE);
   isrvecStkTop = 0;
   /** Diagnostics: an acceptance pushed isrvec_stk and PPR has not been recomputed since (main only). */
@@ -452,10 +454,6 @@ export function vlapicIcrloWriteHandler(
   vm: IcrTarget, sender: Vlapic, vector: number, nmi: boolean,
   shorthand: Shorthand, logical: boolean, dest: number,
 ): void {
-  if (!nmi && vector < 16) {
-    sender.setError(APIC_ESR_SEND_ILLEGAL_VECTOR);
-    return;
-  }
   const active = (1 << vm.vcpus) - 1;
   let dmask: number;
   switch (shorthand) {
@@ -463,6 +461,12 @@ export function vlapicIcrloWriteHandler(
     case 'all': dmask = active; break;
     case 'others': dmask = active & ~(1 << sender.vcpuid); break;
     default: dmask = vlapicCalcdest(vm.vlapic, dest, !logical, vm.mode === 'x2apic'); break;
+  }
+  if (!nmi && vector < 16) {
+    sender.setError(APIC_ESR_SEND_ILLEGAL_VECTOR);
+    // Diagnostics: bare metal's receivers would latch RECEIVE_ILLEGAL_VECTOR; none is reached here.
+    for (let i = 0; i < vm.vcpus; i++) if ((dmask & (1 << i)) !== 0) vm.vlapic[i]!.rivDropped = true;
+    return;
   }
   // Targets in ascending order (CPU_FFS).
   for (let i = 0; i < vm.vcpus; i++) {

@@ -10,7 +10,7 @@
 import { resolveDest } from '../../apic/dest.js';
 import { Ioapic } from '../../apic/ioapic.js';
 import { execCoreInstruction, type GuestCpu } from '../../apic/guestcpu.js';
-import { vsFormat, type VecSet } from '../../apic/vecset.js';
+import { vsFormat, vsHas, type VecSet } from '../../apic/vecset.js';
 import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, CauseDoc, ObsSink, VariantInfo, VcpuWhere } from '../api.js';
 import {
@@ -94,6 +94,8 @@ class KvmNvmx implements BackendInstance, KvmCtx {
     // process_nmi allows two NMIs pending when none is in service; when the first cannot be
     // injected at once both are delivered where bare metal latched one.
     if (what === 'duplicate' && vector === 2 && v.nmiTwoPending) return 'process-nmi-two-pending';
+    // A TMR read (a shape, never a cause of its own): apic_set_eoi test-and-cleared the bit.
+    if ((what === 'tmr-cleared-after-eoi' || what === 'tmr-clear-for-level') && vector >= 16 && vsHas(v.lapic.tmrClearedByEoi, vector)) return 'tmr-cleared-by-eoi';
     return undefined;
   }
 
@@ -415,7 +417,7 @@ const COMMON_DEVIATIONS: CauseDoc[] = [
   { cause: 'livelock:nmi-injected-kept-while-l2-runs', why: WHY_NMI_LIVELOCK },
   { cause: 'duplicate:process-nmi-two-pending', why: WHY_NMI_TWO },
   stranded('l1-halted-if0', WHY_HALTED),
-  { cause: 'read:tmr-cleared-after-eoi', why: WHY_TMR },
+  { cause: 'read:tmr-cleared-by-eoi', why: WHY_TMR },
   stranded('pending-at-vmresume', WHY_VMRESUME),
   stranded('stranded-by-reflected-exit', WHY_REFLECTED),
 ];

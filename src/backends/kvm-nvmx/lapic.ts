@@ -14,6 +14,8 @@ export class KvmLapic {
   readonly irr: VecSet = vecSet();
   readonly isr: VecSet = vecSet();
   readonly tmr: VecSet = vecSet();
+  /** Diagnostics: TMR bits apic_set_eoi cleared and no level acceptance has set again. */
+  readonly tmrClearedByEoi: VecSet = vecSet();
   tpr = 0;
   /** APIC_PROCPRI as stored; every path that changes TPR or ISR calls apic_update_ppr. */
   ppr = 0;
@@ -47,6 +49,7 @@ export class KvmLapic {
   acceptFixed(vector: number, level: boolean): boolean {
     if (level) vsAdd(this.tmr, vector);
     else vsDel(this.tmr, vector);
+    vsDel(this.tmrClearedByEoi, vector);
     if (vsHas(this.irr, vector)) return false;
     vsAdd(this.irr, vector);
     return true;
@@ -82,6 +85,7 @@ export class KvmLapic {
     this.updatePpr();
     if (vsHas(this.tmr, v)) {
       vsDel(this.tmr, v);
+      vsAdd(this.tmrClearedByEoi, v);
       this.eoiLevel = true;
     }
     return v;

@@ -6,7 +6,7 @@
 // VP assist page and writes HV_X64_MSR_EOI only if the bit was clear.
 import { matchDest, x2apicLdr, type ApicAddr } from '../../apic/dest.js';
 import { GuestCpu, execCoreInstruction } from '../../apic/guestcpu.js';
-import { hex, prioClass, vsAdd, vsDel, vsFormat, vsHas, vsHighest, type VecSet } from '../../apic/vecset.js';
+import { hex, prioClass, vsAdd, vsDel, vsEmpty, vsFormat, vsHas, vsHighest, type VecSet } from '../../apic/vecset.js';
 import type { Event, LapicReadReg, MachineConfig, Shorthand } from '../../scenario/types.js';
 import type { BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { CODE, type XenCode, type XenVariant } from './code.js';
@@ -248,7 +248,7 @@ export class XenInstance implements BackendInstance, XenVm {
   }
 
   /** Which assist path left Xen's ISR (or a pin's Remote IRR) holding a vector the guest has finished. */
-  private assistCause(v: XenVcpu, isr: number, level: boolean): string {
+  private assistCause(v: XenVcpu, isr: number, level: boolean): string | undefined {
     // 2016/2017: a normal EOI left bit 0 set, and the guest later skipped an EOI on it.
     if (v.staleBitAvoided) return 'stale-assist-bit-after-normal-eoi';
     // 10a674b4: the assist was kept across a nested interrupt; the latch names the outer vector.
@@ -259,7 +259,35 @@ export class XenInstance implements BackendInstance, XenVm {
     if (v.avoidedLostByUnmap) return 'avoided-eoi-lost-on-vp-assist-unmap';
     if (level) return 'vioapic-eoi-deferred-by-avoided-eoi';
     if (vsHas(v.avoided, isr)) return 'avoided-eoi-not-retired';
-    return 'isr-stale';
+    return undefined;
+  }
+
+  /** The assist path that left Xen's ISR apart from the guest's (an ISR or PPR read), if any. */
+  private isrApartWhy(v: XenVcpu): string | undefined {
+    if (v.phantomEoi) return 'phantom-eoi-after-vp-assist-remap';
+    if (v.staleBitAvoided) return 'stale-assist-bit-after-normal-eoi';
+    if (v.nestedOverAssist) return 'assist-kept-across-nested-interrupt';
+    if (v.latchDroppedByRemap) return 'avoided-eoi-dropped-by-vp-assist-remap';
+    if (v.avoidedLostByUnmap) return vsEmpty(v.avoided) ? 'avoided-eoi-misretired-after-vp-assist-unmap' : 'avoided-eoi-lost-on-vp-assist-unmap';
+    // An avoided EOI Xen has not noticed yet (vlapic_has_pending_irq has not run the assist code).
+    if (!vsEmpty(v.avoided)) return 'avoided-eoi-not-noticed';
+    return undefined;
+  }
+
+  /** Which path made a register read differ from bare metal (the `what` is the oracle's shape). */
+  private readWhy(v: XenVcpu, what: string): string | undefined {
+    const vl = v.vlapic, g = v.guest;
+    // svm_vmexit_handler: TASKPRI = (vTPR << 4) | (TASKPRI & 0x0F) after a CR8 write.
+    const nibbleKept = (vl.taskpri >>> 4) === (g.tpr >>> 4) && (vl.taskpri & 0xf) !== (g.tpr & 0xf);
+    switch (what) {
+      case 'tpr-mismatch': return nibbleKept ? 'tpr-low-nibble-kept-across-cr8' : undefined;
+      case 'ppr-mismatch': return nibbleKept ? 'tpr-low-nibble-kept-across-cr8' : this.isrApartWhy(v);
+      case 'isr-stale': case 'isr-missing': case 'isr-mismatch': return this.isrApartWhy(v);
+      // Before b28b590d an ESR write does not clear what vlapic_error ORed in.
+      case 'esr-extra-bits': return !this.code.esrLatched && vl.esrWrittenOverErrors ? 'esr-not-cleared-by-write' : undefined;
+      case 'esr-riv-missing': return v.rivSkippedBySendill ? 'riv-skipped-by-sendill-break' : undefined;
+      default: return undefined;
+    }
   }
 
   explain(cpu: number, what: string, vector: number): string | undefined {
@@ -314,8 +342,9 @@ export class XenInstance implements BackendInstance, XenVm {
     // Before 12a50030 the guest's own EOI of a level vector cleared its TMR bit; a TMR read
     // before the next level acceptance (kvm-unit-tests test_ioapic_level_tmr_smp) shows it clear
     // whatever the pin is now. (A phantom EOI of a vector still in service is PHANTOM_TMR's.)
-    if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi') && vector >= 16 && vsHas(v.tmrClearedByEoi, vector)
-      && !v.phantomEoi) return 'tmr-cleared-after-eoi';
+    if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi') && vector >= 16 && vsHas(v.tmrClearedByEoi, vector)) {
+      return v.phantomEoi ? 'phantom-eoi-after-vp-assist-remap' : 'tmr-cleared-by-eoi';
+    }
     // The line's re-send came from an avoided EOI Xen noticed late, after the entry changed.
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vsHas(this.vioapic.resentAfterAvoidedEoi, vector)
       && !v.phantomEoi && !v.avoidedLostByUnmap) return 'vioapic-eoi-deferred-by-avoided-eoi';
@@ -331,6 +360,10 @@ export class XenInstance implements BackendInstance, XenVm {
       if (this.vcpu.some((u) => u.phantomEoi)) return 'phantom-eoi-after-vp-assist-remap';
       if (this.vcpu.some((u) => u.avoidedLostByUnmap)) return 'avoided-eoi-misretired-after-vp-assist-unmap';
     }
+    // Register reads: the oracle's shape (isr-stale, tpr-mismatch, ...) is never a cause of its own; only a
+    // path the model can show it took is named, anything else stays the shape and reads UNEXPECTED.
+    const read = this.readWhy(v, what);
+    if (read) return read;
     if ((what === 'masked-ppr' || what === 'priority' || what === 'isr-not-cleared') && vector >= 16) {
       // Xen's ISR lost a vector the guest still has in service, so PPR is too low. Once that
       // happened the vCPU's ISR stays out of step (each later EOI retires the wrong vector),

@@ -42,6 +42,8 @@ export class VlapicRegs {
   readonly irr = vecSet();
   readonly isr = vecSet();
   readonly tmr = vecSet();
+  /** Diagnostics (before b28b590d): an ESR write found errors it did not clear. */
+  esrWrittenOverErrors = false;
   /** APIC_TASKPRI, the whole byte. */
   taskpri = 0;
   /** APIC_ESR as the guest reads it. */
@@ -225,6 +227,8 @@ export class XenVcpu {
   timerWhy = '';
   /** 10a674b4: pt_resume re-queued a tick that pt_update_irq suspended while the LVT was masked. */
   maskedTickResumed = -1;
+  /** Diagnostics: pt_resume put back a tick counted while the LVT was masked; not posted yet. */
+  maskedTickQueued = false;
   /** vlapic_pt_cb moved timer_last_update to an injection later than the expiry (periodic TMCCT rebased). */
   tmcctRebased = false;
   /** Diagnostics: the SDM timer the guest programmed (src/apic/timer.ts), to see expiries Xen's timer did not make. */
@@ -234,6 +238,8 @@ export class XenVcpu {
    * moment ('' when none is owed; cleared when the vector is injected). Per vector, because the guest may reprogram
    * the LVT vector while an owed expiry of the old one is still pending on bare metal.
    */
+  /** Diagnostics: an illegal-vector IPI addressed this vCPU; vlapic_ipi's SENDILL break never reached it. */
+  rivSkippedBySendill = false;
   readonly archOwed: string[] = new Array<string>(256).fill('');
   /** The timer's vector was injected while its tick waited for TIMER_SOFTIRQ: the tick then came as a second instance. */
   softirqTickDup = -1;

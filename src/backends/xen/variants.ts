@@ -59,30 +59,26 @@ const COMMON: CauseDoc[] = [
       + `so no later NMI wakes it either. [hvm.c hvm_hlt, hvm_vcpu_down; vlapic.c vlapic_accept_irq @ ${ALL}]`,
   },
   {
-    cause: 'read:esr-riv-missing',
+    cause: 'read:riv-skipped-by-sendill-break',
     why: 'vlapic_ipi sets SENDILL in the sender for a FIXED IPI with a vector < 16 and breaks out before any receiver '
       + 'is matched, so no receiver (the sender itself included) latches RECVILL; a LOWEST one likewise (vlapic_lowest_prio '
       + `picks a target, but only vlapic_error runs). [vlapic.c vlapic_ipi @ ${ALL}]`,
   },
   {
-    cause: 'read:tpr-mismatch',
+    cause: 'read:tpr-low-nibble-kept-across-cr8',
     why: 'CR8 is not intercepted (V_INTR_MASKING); svm_vmexit_handler syncs TASKPRI = (vTPR << 4) | (TASKPRI & 0x0F) on '
       + 'every exit ("NB. We need to preserve the low bits of the TPR to make checked builds of Windows work"), so after '
       + 'an MMIO/MSR TPR write with TPR[3:0] != 0 and a CR8 write the TPR reads back with the old low nibble; a CR8 '
-      + `write clears TPR[3:0] on bare metal. [svm/svm.c svm_vmexit_handler @ ${ALL}]`,
+      + 'write clears TPR[3:0] on bare metal. A PPR read shows it too: vlapic_get_ppr computes PPR from TASKPRI on every '
+      + `read. [svm/svm.c svm_vmexit_handler; vlapic.c vlapic_get_ppr @ ${ALL}]`,
   },
   {
-    cause: 'read:ppr-mismatch',
-    why: 'vlapic_get_ppr computes PPR from TASKPRI and the ISR on every read: it carries the TPR[3:0] kept across a CR8 '
-      + 'write (read:tpr-mismatch), and the class of an in-service vector whose EOI the guest avoided through the '
-      + `assist until Xen notices (read:isr-stale). [vlapic.c vlapic_get_ppr, vlapic_read_aligned @ ${ALL}]`,
-  },
-  {
-    cause: 'read:isr-stale',
+    cause: 'read:avoided-eoi-not-noticed',
     why: 'An EOI the guest avoids through the APIC assist (cleared bit 0, no exit) is only seen by Xen when '
       + 'vlapic_has_pending_irq finds an IRR vector (it returns before the assist code when IRR is empty) or at the next '
       + 'vlapic_EOI_set; vlapic_read_aligned(APIC_ISR) does not look, so until then the guest reads its EOIed vector as '
-      + 'still in service. The TLFS contract (the avoided EOI is an EOI) holds for delivery, not for register reads. '
+      + 'still in service (and a PPR read shows its class). The TLFS contract (the avoided EOI is an EOI) holds for delivery, '
+      + 'not for register reads. '
       + `[vlapic.c vlapic_read_aligned, vlapic_has_pending_irq @ ${ALL}; docs/findings/xen-avoided-eoi-lazy.md]`,
   },
 ];
@@ -137,13 +133,13 @@ const SW_DISABLED: CauseDoc[] = [
 /** The pre-12a50030 TMR and pre-b28b590d ESR of the three older trees. */
 const OLD_REGS: CauseDoc[] = [
   {
-    cause: 'read:tmr-cleared-after-eoi',
+    cause: 'read:tmr-cleared-by-eoi',
     why: 'Before 12a50030 ("x86/vlapic: clear TMR bit upon acceptance of edge-triggered interrupt to IRR", 2018-03-15) '
       + 'vlapic_handle_EOI test-and-clears the TMR bit at EOI; bare metal keeps TMR until an edge acceptance. '
       + `[vlapic.c vlapic_handle_EOI @ ${FIRST}, ${PREFIX_TREE}, ${REWORK}]`,
   },
   {
-    cause: 'read:esr-extra-bits',
+    cause: 'read:esr-not-cleared-by-write',
     why: 'Before b28b590d ("x86/vlapic: Fix handling of writes to APIC_ESR", 2024-11-28: "Xen currently presents '
       + 'APIC_ESR to guests as a simple read/write register") vlapic_error ORs errors straight into APIC_ESR and an ESR '
       + 'write does not clear them: an error stays visible in every later ESR read. [vlapic.c vlapic_error, '
@@ -160,13 +156,6 @@ const UNMAP_LOST: CauseDoc = {
     + `[viridian.c/viridian/synic.c VP_ASSIST_PAGE wrmsr, complete/completed @ ${ALL}]`,
 };
 
-/** The phantom EOI of a level vector in the trees whose EOI still clears TMR (before 12a50030). */
-const PHANTOM_TMR: CauseDoc = {
-  cause: 'read:tmr-clear-for-level',
-  why: 'A phantom EOI (masked-ppr:phantom-eoi-after-vp-assist-remap) that retires a level-triggered vector still in '
-    + 'service goes through vlapic_handle_EOI, which before 12a50030 test-and-clears its TMR bit: the guest then reads '
-    + `TMR = 0 for a level interrupt it is handling. [vlapic.c vlapic_handle_EOI @ ${PREFIX_TREE}, ${REWORK}]`,
-};
 
 const UNMAP_MISRETIRED: CauseDoc = {
   cause: 'masked-ppr:avoided-eoi-misretired-after-vp-assist-unmap',
@@ -202,6 +191,14 @@ const UNMAP_MISRETIRED_READ: CauseDoc = {
     + '[see masked-ppr:avoided-eoi-misretired-after-vp-assist-unmap; vioapic.c vioapic_update_EOI]',
 };
 
+/** UNMAP_LOST seen by an ISR or PPR read: the vector the guest EOIed stays in Xen's ISR. */
+const UNMAP_LOST_READ: CauseDoc = {
+  cause: 'read:avoided-eoi-lost-on-vp-assist-unmap',
+  why: 'stuck:avoided-eoi-lost-on-vp-assist-unmap seen by an ISR (or PPR) read: the vector whose EOI the guest avoided '
+    + 'before disabling the VP assist page is never retired, so it reads as still in service. '
+    + `[see stuck:avoided-eoi-lost-on-vp-assist-unmap; vlapic.c vlapic_read_aligned @ ${ALL}]`,
+};
+
 const PHANTOM: CauseDoc[] = [
   {
     cause: 'masked-ppr:phantom-eoi-after-vp-assist-remap',
@@ -228,20 +225,11 @@ const PHANTOM: CauseDoc[] = [
   },
   {
     cause: 'read:phantom-eoi-after-vp-assist-remap',
-    why: 'The same phantom EOI retiring a level-triggered vector, seen by a read of its redirection entry: '
-      + 'vioapic_update_EOI cleared Remote IRR while the guest is still in the handler (found by the final soak of the '
-      + 'scenario-language issue). [see masked-ppr:phantom-eoi-after-vp-assist-remap; vioapic.c vioapic_update_EOI]',
-  },
-  {
-    cause: 'read:isr-missing',
-    why: 'The same phantom EOI seen by an ISR read: the vector the guest is still handling is gone from Xen\'s ISR. '
-      + '[see masked-ppr:phantom-eoi-after-vp-assist-remap]',
-  },
-  {
-    cause: 'read:isr-mismatch',
-    why: 'The phantom EOI and a lazily completed avoided EOI in one ISR read: Xen\'s ISR lacks the vector the guest is '
-      + 'handling and still holds the one whose EOI it avoided. [see masked-ppr:phantom-eoi-after-vp-assist-remap and '
-      + 'read:isr-stale]',
+    why: 'The same phantom EOI seen by a register read: of the level pin\'s redirection entry (vioapic_update_EOI '
+      + 'cleared Remote IRR while the guest is still in the handler; found by the final soak of the scenario-language '
+      + 'issue), of ISR (the vector the guest is still handling is gone from Xen\'s ISR) or PPR (its class with it), or '
+      + 'before 12a50030 of TMR (vlapic_handle_EOI test-and-clears the TMR bit of the level vector still in service). '
+      + '[see masked-ppr:phantom-eoi-after-vp-assist-remap; vioapic.c vioapic_update_EOI; vlapic.c vlapic_handle_EOI]',
   },
 ];
 
@@ -413,11 +401,11 @@ export const VARIANTS: VariantInfo[] = [
       STALE_BIT_READ,
     ],
     knownDeviations: [
-      ...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT,
+      ...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT,
       ...TIMER, ...TIMER_2016,
       {
-        cause: 'read:isr-mismatch',
-        why: 'The nested-assist bug (stuck:assist-kept-across-nested-interrupt) seen by an ISR read: '
+        cause: 'read:assist-kept-across-nested-interrupt',
+        why: 'The nested-assist bug (stuck:assist-kept-across-nested-interrupt) seen by an ISR (or PPR) read: '
           + 'viridian_complete_apic_assist cleared the latched outer vector, which the guest is still handling, while the '
           + `nested vector whose EOI it avoided stays. [viridian.c viridian_complete_apic_assist @ ${FIRST}]`,
       },
@@ -426,6 +414,11 @@ export const VARIANTS: VariantInfo[] = [
         why: 'initialize_apic_assist resets the latched vector to -1 on every HV_X64_MSR_APIC_ASSIST write: an EOI the guest '
           + 'had avoided (bit clear, not yet completed) is forgotten and its vector stays in ISR for good. Changed by '
           + `78c5f59e (the latch is no longer reset). [viridian.c initialize_apic_assist @ ${FIRST}]`,
+      },
+      {
+        cause: 'read:avoided-eoi-dropped-by-vp-assist-remap',
+        why: 'stuck:avoided-eoi-dropped-by-vp-assist-remap seen by an ISR (or PPR) read: the avoided EOI whose latch the MSR '
+          + `write reset is never retired, so its vector reads as still in service. [viridian.c initialize_apic_assist @ ${FIRST}]`,
       },
     ],
   },
@@ -446,7 +439,7 @@ export const VARIANTS: VariantInfo[] = [
       STALE_BIT,
       STALE_BIT_READ,
     ],
-    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, ...PHANTOM, PHANTOM_TMR, ...TIMER, TDT_DISARMED],
+    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, ...PHANTOM, ...TIMER, TDT_DISARMED],
   },
   {
     name: 'rework',
@@ -455,7 +448,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'vlapic_EOI_set; a normal EOI clears the bit; nesting above an assisted interrupt keeps the assist.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, PHANTOM_TMR, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, ...TIMER, TDT_DISARMED],
+    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, ...TIMER, TDT_DISARMED],
   },
   {
     name: '4.22',
@@ -465,6 +458,6 @@ export const VARIANTS: VariantInfo[] = [
       + 'ESR writes that publish latched errors (b28b590d).',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, APIC_ID, UNMAP_LOST, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, ...TIMER, TDT_DISARMED],
+    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, APIC_ID, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, ...TIMER, TDT_DISARMED],
   },
 ];

@@ -48,7 +48,11 @@ export function vlapicError(vm: XenVm, vl: VlapicRegs, bit: number): void {
 
 /** vlapic_reg_write(APIC_ESR): ignored before b28b590d ("a simple read/write register"). */
 export function vlapicEsrWrite(vm: XenVm, vl: VlapicRegs): void {
-  if (!vm.code.esrLatched) return;
+  if (!vm.code.esrLatched) {
+    // Diagnostics: the errors stay visible where bare metal's write cleared them.
+    if (vl.esr !== 0) vl.esrWrittenOverErrors = true;
+    return;
+  }
   vl.esr = vl.pendingEsr;
   vl.pendingEsr = 0;
 }
@@ -196,6 +200,11 @@ function acceptNmi(vm: XenVm, target: number, from: number): void {
   vcpuKick(vm, target, from);
 }
 
+/** Diagnostics: the vCPUs an illegal-vector IPI addressed (bare metal's receivers set RECVILL). */
+function noteRivSkipped(vm: XenVm, mask: number): void {
+  for (let i = 0; i < vm.nvcpus; i++) if ((mask & (1 << i)) !== 0) vm.vcpu[i]!.rivSkippedBySendill = true;
+}
+
 /**
  * vlapic_ipi for FIXED, LOWEST and NMI. LOWEST: vlapic_lowest_prio first (its round robin moves
  * even for an illegal vector), then SENDILL for a vector below 16, else vlapic_accept_irq on the
@@ -208,12 +217,17 @@ export function vlapicIpi(vm: XenVm, sender: number, vector: number, nmi: boolea
   if (lowest && !nmi) {
     const target = vlapicLowestPrio(vm, sender, shorthand, dest, logical);
     if (target >= 0) vm.sink.arbitrated?.(target);
-    if (vector < 16) vlapicError(vm, vm.vcpu[sender]!.vlapic, APIC_ESR_SENDILL);
+    if (vector < 16) {
+      vlapicError(vm, vm.vcpu[sender]!.vlapic, APIC_ESR_SENDILL);
+      // Diagnostics: bare metal's receivers latch RECVILL; Xen's break reaches none.
+      noteRivSkipped(vm, matchMask(vm, sender, shorthand, dest, logical));
+    }
     else if (target >= 0 && vm.vcpu[target]!.vlapic.enabled) vlapicSetIrq(vm, target, vector, false, sender);
     return;
   }
   if (!nmi && vector < 16) {
     vlapicError(vm, vm.vcpu[sender]!.vlapic, APIC_ESR_SENDILL);
+    noteRivSkipped(vm, matchMask(vm, sender, shorthand, dest, logical));
     return;
   }
   const mask = matchMask(vm, sender, shorthand, dest, logical);

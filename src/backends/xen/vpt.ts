@@ -148,6 +148,8 @@ export function ptUpdateIrq(vm: XenVm, cpu: number): void {
     return;
   }
   vm.sink.step(cpu, 'pt_update_irq');
+  // Diagnostics: the tick pt_resume put back is posted now (a resume that finds the LVT still masked posts nothing).
+  if (v.maskedTickQueued) { v.maskedTickResumed = pt.irq; v.maskedTickQueued = false; }
   pt.irqIssued = true;
   vlapicSetIrq(vm, cpu, pt.irq, false, cpu);
 }
@@ -210,6 +212,7 @@ export function createPeriodicTime(vm: XenVm, cpu: number, delta: number, period
   pt.pendingIntrNr = 0;
   pt.doNotFreeze = false;
   pt.irqIssued = false;
+  v.maskedTickQueued = false;
   const clamped = period !== 0 && period < MIN_PERIOD;
   if (clamped) period = MIN_PERIOD;
   pt.period = period;
@@ -249,7 +252,7 @@ export function ptResume(vm: XenVm, cpu: number): void {
   if (!pt.created || pt.pendingIntrNr === 0 || pt.onList) return;
   vm.sink.step(cpu, 'pt_resume');
   pt.onList = true;
-  v.maskedTickResumed = pt.irq; // diagnostics: the tick was counted while the LVT was masked
+  v.maskedTickQueued = true; // diagnostics: the tick was counted while the LVT was masked
   vcpuKick(vm, cpu, cpu);
 }
 
