@@ -14,7 +14,7 @@ import { generateAndRun } from '../../src/gen/generator.js';
 import { parseSignature } from '../../src/oracle/divergence.js';
 import { parseScenario } from '../../src/scenario/schema.js';
 import toyHv, { PLANTED, type ToyVariant } from '../fixtures/toy-hv.js';
-import { bhyveEdgeTmr, bhyveLevelEoiLost, nvmxEoiNoRequest, nvmxNmiNoRequest } from '../fixtures/planted-real.js';
+import { bhyveEdgeTmr, bhyveLevelEoiLost, nvmxEoiNoRequest, nvmxNmiNoRequest, xenPprIgnoresIsr } from '../fixtures/planted-real.js';
 import kvmNvmx from '../../src/backends/kvm-nvmx/index.js';
 import { rateAlarms } from '../../src/fuzz/rates.js';
 
@@ -111,6 +111,11 @@ describe('bugs planted in the real models surface as UNEXPECTED, one bucket each
   it('bhyve/fixed whose vioapic_update_tmr sets TMR for edge pins (not hidden by the documented TMR deviation)', () => {
     const { unexpected } = campaign(bhyveEdgeTmr, 'fixed-planted-edge-tmr', 3000);
     expect(unexpected.map((s) => parseSignature(s)!.cause)).toEqual(['read:tmr-set-without-level-message']);
+  }, 180_000);
+
+  it('xen/4.22 whose vlapic_get_ppr forgets the ISR (not hidden by the PPR reads Xen really gets wrong)', () => {
+    const { unexpected } = campaign(xenPprIgnoresIsr, '4.22-planted-ppr-ignores-isr', 3000);
+    expect(unexpected.map((s) => parseSignature(s)!.cause)).toEqual(['read:ppr-mismatch']);
   }, 180_000);
 });
 
