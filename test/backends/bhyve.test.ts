@@ -454,7 +454,7 @@ describe('bhyve: redirection-table writes and vIOAPIC reads (vioapic_write, vioa
     const r = new Run('main', level(1));
     const tmr = (cpu: number) => { r.do({ k: 'read', cpu, reg: 'tmr' }); return r.sink.reads.at(-1)!.value; };
     expect(tmr(0)).toEqual([]);
-    expect(tmr(1)).toEqual([W]); // set from the table, before any message (read:tmr-level-pin-before-acceptance)
+    expect(tmr(1)).toEqual([W]); // set from the table, before any message (read:tmr-programmed-from-rtbl)
     r.do({ k: 'enter', cpu: 0 }, { k: 'enter', cpu: 1 });
     const m = r.mark();
     r.do(write(0, 0));

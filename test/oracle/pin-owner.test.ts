@@ -194,3 +194,21 @@ describe('soak s7x (xen/rework): a tick pt_resume puts back while the LVT is sti
     }
   });
 });
+
+describe('soak s7y (xen/4.22, xen/rework, bhyve/fixed, kvm-nvmx/fixed): the mechanism, not the pin or the routing', () => {
+  it('bhyve/fixed: a vIRR vector below a TPR the guest lowered through CR8 is the unnoticed CR8 write, also when the line was reasserted under Remote IRR', () => {
+    const d = runScenario(load('bhyve-tpr-cr8-lowered-under-level-resend.json'), backend('bhyve'), 'fixed').divergences;
+    expect(d.map((x) => x.cause)).toEqual(['stuck:tpr-cr8-unnoticed']);
+  });
+
+  it('xen/rework: an illegal-vector IPI to the logical broadcast misses RIV by the SENDILL break, whatever Xen\'s matching', () => {
+    const d = runScenario(load('xen-illegal-vector-logical-broadcast-esr.json'), backend('xen'), 'rework').divergences;
+    expect(d.map((x) => x.cause)).toEqual(['read:riv-skipped-by-sendill-break']);
+  });
+
+  it('both are silent on bare metal', () => {
+    for (const f of ['bhyve-tpr-cr8-lowered-under-level-resend.json', 'xen-illegal-vector-logical-broadcast-esr.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});

@@ -166,6 +166,9 @@ class AcrnInstance implements BackendInstance {
         // A device message with an illegal vector skipped by vlapic_receive_intr while disabled.
         if (t.rivSkippedShown) return 'riv-skipped-while-software-disabled';
         return t.rivWhy || undefined;
+      case 'ppr-mismatch': case 'ppr-low-nibble-lost':
+        // Basic mode: vlapic_read returns lapic->ppr, not recomputed since a virtualized TPR write.
+        return t.pprStaleByTpr ? 'ppr-stale-after-virtualized-tpr-write' : undefined;
       case 'esr-extra-bits': case 'esr-mismatch':
         // A device message with an illegal vector that vlapic_calc_dest sent here, not elsewhere.
         return t.rivWhy || undefined;
@@ -176,7 +179,9 @@ class AcrnInstance implements BackendInstance {
       case 'tmr-level-pin-before-acceptance':
         // Since 2019 TMR is set at acceptance (vlapic_set_tmr): a level message routed here that
         // bare metal sent elsewhere. (2018 programs it from the table: a documented deviation.)
-        return this.acrn.code.tree === '2018' ? undefined : t.wrongTarget[vector] || undefined;
+        // 2018 programs it from the table (vioapic_update_tmr): the bit of a pin's current level vector.
+        if (this.acrn.code.tree === '2018') return vsHas(t.page.tmr, vector) && this.acrn.vioapic.isLevelVector(vector) ? 'tmr-programmed-from-rtbl' : undefined;
+        return t.wrongTarget[vector] || undefined;
       case 'tmr-clear-for-level': case 'tmr-cleared-after-eoi':
         // 2018: vioapic_update_tmr (ACRN_REQUEST_TMR_UPDATE after an RTE write) clears the bit of
         // a pin rewritten edge before any edge message of it is accepted; bare metal keeps the

@@ -258,6 +258,8 @@ export class AcrnVcpu {
   readonly wrongTarget: string[] = new Array<string>(256).fill('');
   /** Why a device message with an illegal vector (Receive Illegal Vector) went elsewhere, to or from here. */
   rivWhy = '';
+  /** Diagnostics: a TPR write the TPR shadow virtualized since the last vlapic_update_ppr (basic mode). */
+  pprStaleByTpr = false;
 
   /**
    * `apicId`: the LAPIC ID of the pCPU this vCPU runs on (machine.apicIds; i by default). vlapic_init

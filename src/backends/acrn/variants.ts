@@ -91,18 +91,17 @@ const TMR_REWRITE_2018 = [
     + 'vector only, on every vCPU: the old vector of a rewritten level pin keeps its TMR bit (and, with VID, its EOI-exit bit via '
     + 'apicv_batch_set_tmr), although no message of it was accepted.'),
 ];
-const ESR = doc('read:esr-riv-missing', 'vlapic_write_icrlo (guest/vlapic.c, every tree) sets APIC_ESR_SEND_ILLEGAL_VECTOR in the '
+const ESR = doc('read:illegal-vector-ipi-not-sent', 'vlapic_write_icrlo (guest/vlapic.c, every tree) sets APIC_ESR_SEND_ILLEGAL_VECTOR in the '
   + 'sender\'s ESR for a FIXED IPI with vector < 16 and sends nothing, so no receiver flags Receive Illegal Vector.');
 const RIV_DISABLED = doc('read:riv-skipped-while-software-disabled', 'vlapic_receive_intr (guest/vlapic.c @ ea849177a, 0397cb717^, '
   + '9a6e94084: "only make request when vlapic enabled") skips a software-disabled target before vlapic_set_intr, whose '
   + 'vector < 16 test sets APIC_ESR_RECEIVE_ILLEGAL_VECTOR: an MSI or vIOAPIC message with an illegal vector to a vLAPIC '
   + 'with SVR bit 8 clear leaves no Receive Illegal Vector, where the reference (REF-VEC-1 before REF-SVR-1) flags it. '
-  + '(2018: vlapic_set_intr returns -EINVAL for such a vector and never sets the bit, read:esr-riv-missing.)');
+  + '(2018: vlapic_set_intr returns -EINVAL for such a vector and never sets the bit: no Receive Illegal Vector either.)');
 const PPR = [
-  doc('read:ppr-mismatch', 'Basic mode: the TPR shadow virtualizes the guest\'s TPR writes into the vLAPIC page without an exit, '
+  doc('read:ppr-stale-after-virtualized-tpr-write', 'Basic mode: the TPR shadow virtualizes the guest\'s TPR writes into the vLAPIC page without an exit, '
     + 'and lapic->ppr is recomputed only by vlapic_update_ppr (injection, EOI, the pending-delivery check of a pass); '
     + 'vlapic_read returns lapic->ppr as it is [guest/vlapic.c vlapic_read, every tree].'),
-  doc('read:ppr-low-nibble-lost', 'As read:ppr-mismatch: the stale PPR differs from bare metal only in TPR[3:0].'),
 ];
 const IDT_NMI = doc('core:idt-vectoring-dropped-for-nmi', 'acrn_handle_pending_request (guest/virq.c; every tree, v3.3 lines '
   + '"inject NMI before maskable hardware interrupt" ... "else { if (arch->idt_vectoring_info & VMX_INT_INFO_VALID)") '
@@ -195,14 +194,14 @@ const NMI_CANCELLED_2018 = doc('stuck:nmi-held-apart-from-cancelled-injection', 
   + 'device-model request (cancel_event_injection keeps it in arch_vcpu.inject_info) is re-injected after the resume '
   + 'by the cancelled-injection branch, while an NMI sent meanwhile is a new ACRN_REQUEST_NMI: two NMIs where bare '
   + 'metal latched the second one into the first, still pending [virq.c acrn_handle_pending_request @ 7f2b9a1c7].');
-const TMR_2018 = doc('read:tmr-level-pin-before-acceptance', 'In 2018 the TMR is programmed from the redirection table '
+const TMR_2018 = doc('read:tmr-programmed-from-rtbl', 'In 2018 the TMR is programmed from the redirection table '
   + '(vioapic_update_tmr at the boot-time RTE writes, apicv_batch_set_tmr for VID), not per acceptance: a level pin\'s '
   + 'vector shows in TMR before its first message [dm/vioapic.c, guest/vlapic.c @ 7f2b9a1c7].');
-const TMR_EDGE_2018 = doc('read:tmr-edge-pin-before-acceptance', 'The edge side of read:tmr-level-pin-before-acceptance: a '
+const TMR_EDGE_2018 = doc('read:tmr-edge-pin-before-acceptance', 'The edge side of read:tmr-programmed-from-rtbl: a '
   + 'pin rewritten from level to edge has its vector cleared from TMR by vioapic_update_tmr (ACRN_REQUEST_TMR_UPDATE) at '
   + 'the next entry, before any edge message is accepted; bare metal keeps TMR set from the level acceptance until the '
   + 'edge one clears it (SDM 10.8.4; kvm-unit-tests test_ioapic_edge_tmr reads it) [dm/vioapic.c, guest/vlapic.c @ 7f2b9a1c7].');
-const TMR_TABLE_2018 = doc('read:tmr-cleared-by-table-update', 'The other side of read:tmr-level-pin-before-acceptance: '
+const TMR_TABLE_2018 = doc('read:tmr-cleared-by-table-update', 'The other side of read:tmr-programmed-from-rtbl: '
   + 'vioapic_update_tmr (ACRN_REQUEST_TMR_UPDATE after an RTE write) recomputes every vCPU\'s TMR from the redirection '
   + 'table as it is then, so a level message accepted for a vector that a later write took out of the table loses its TMR '
   + 'bit; bare metal keeps it until an edge acceptance of the vector (SDM 10.8.4) [dm/vioapic.c, guest/vlapic.c @ 7f2b9a1c7].');
@@ -307,6 +306,9 @@ const TIMER: CauseDoc[] = [
     + 'a TMICT write of 0 does not stop the periodic timer, which keeps firing. v3.3 debug builds stop at ASSERT(list_empty(&timer->node), '
     + '"add timer again!") instead; release builds (modelled) compile it out. ' + TREES),
 ];
+const DEVICE_RIV_2018 = doc('read:device-illegal-vector-dropped', '2018 vlapic_set_intr returns -EINVAL for a vector below 16 '
+  + 'before anything is recorded, for an MSI or vIOAPIC message too: no Receive Illegal Vector in the target\'s ESR, which bare '
+  + 'metal sets (SDM 10.5.3). [guest/vlapic.c vlapic_set_intr @ 7f2b9a1c7]');
 const TIMER_2018 = doc('read:timer-illegal-vector-dropped', '2018 vlapic_timer_expired → vlapic_intr_edge → vlapic_set_intr returns '
   + '-EINVAL for a vector below 16 before anything is recorded: no Receive Illegal Vector in ESR, which bare metal sets for a '
   + 'local interrupt with an illegal vector (SDM 10.5.3). [guest/vlapic.c @ 7f2b9a1c7]');
@@ -337,7 +339,7 @@ export const VARIANTS: VariantInfo[] = [
     status: 'buggy',
     expectedBugs: C3,
     knownDeviations: [...BASIC_COMMON, TMR_2018, TMR_EDGE_2018, TMR_TABLE_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018, ...STALE_PPR_2018,
-      ...LOWEST_FF_2018, TIMER_2018],
+      ...LOWEST_FF_2018, TIMER_2018, DEVICE_RIV_2018],
   }),
   variant({
     name: 'pre-1443-vid',
@@ -347,7 +349,7 @@ export const VARIANTS: VariantInfo[] = [
     status: 'buggy',
     expectedBugs: C4,
     knownDeviations: [...ADV_COMMON, ...ID_ADV_PAGE, TMR_2018, TMR_EDGE_2018, TMR_TABLE_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018,
-      NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018, ...LOWEST_FF_2018, TIMER_2018],
+      NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018, ...LOWEST_FF_2018, TIMER_2018, DEVICE_RIV_2018],
   }),
   variant({
     name: '1443-vid',
@@ -357,7 +359,7 @@ export const VARIANTS: VariantInfo[] = [
     status: 'clean',
     expectedBugs: [],
     knownDeviations: [...ADV_COMMON, ...ID_ADV_PAGE, TMR_2018, TMR_EDGE_2018, TMR_TABLE_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018,
-      NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018, ...LOWEST_FF_2018, TIMER_2018],
+      NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018, ...LOWEST_FF_2018, TIMER_2018, DEVICE_RIV_2018],
   }),
   variant({
     name: '3374-basic',

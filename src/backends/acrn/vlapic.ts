@@ -68,6 +68,7 @@ export function vlapic_update_ppr(acrn: Acrn, t: AcrnVcpu): void {
   }
   const tpr = t.page.tpr;
   t.page.ppr = prio(tpr) >= prio(isrv) ? tpr : isrv & 0xf0;
+  t.pprStaleByTpr = false;
 }
 
 /** vlapic_find_deliverable_intr (vlapic_pending_intr in 2018): the highest IRR vector if it beats PPR, else -1. */

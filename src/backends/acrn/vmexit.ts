@@ -26,6 +26,19 @@ function encode(kind: number, target: number, vector: number, last: boolean): nu
 }
 
 /**
+ * Diagnostics: the vCPUs bare metal's illegal-vector IPI could reach (each would latch Receive
+ * Illegal Vector) get no message at all. By shorthand; a destination field marks every vCPU
+ * (only a vCPU bare metal addressed can show RIV missing).
+ */
+function noteIllegalIpiNotSent(acrn: Acrn, sender: AcrnVcpu, ev: { shorthand?: 'none' | 'self' | 'all' | 'others' }): void {
+  const sh = ev.shorthand ?? 'none';
+  for (const t of acrn.vcpus) {
+    if (sh === 'self' ? t !== sender : sh === 'others' ? t === sender : false) continue;
+    t.rivWhy = 'illegal-vector-ipi-not-sent';
+  }
+}
+
+/**
  * vlapic_write_icrlo: a FIXED IPI with vector < 16 sets SEND_ILLEGAL in the sender's ESR and
  * goes nowhere; an NMI with the self or all-including-self shorthand is ignored ("Invalid ICR
  * value"). Otherwise each destination vCPU, in ascending order, gets vlapic_set_intr (FIXED)
@@ -40,6 +53,7 @@ export function vlapic_write_icrlo(
   const sh = ev.shorthand ?? 'none';
   if (!nmi && ev.vector < 16) {
     vlapic_set_error(sender, APIC_ESR_SEND_ILLEGAL_VECTOR);
+    noteIllegalIpiNotSent(acrn, sender, ev);
     acrn.sink.executed(index);
     return;
   }
@@ -206,6 +220,7 @@ export function vlapic_set_intr_device(acrn: Acrn, t: AcrnVcpu, vector: number, 
   acrn.sink.step(t.id, 'vlapic_set_intr');
   if (vector < 16) {
     if (acrn.code.tree !== '2018') vlapic_set_error(t, APIC_ESR_RECEIVE_ILLEGAL_VECTOR);
+    else t.rivWhy = 'device-illegal-vector-dropped'; // diagnostics: -EINVAL before the error is set
     return;
   }
   if (acrn.code.signal === 'before') signal_event(t, t.evIntr, from);

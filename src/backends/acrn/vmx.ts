@@ -52,6 +52,8 @@ export function posted_interrupt_processing(acrn: Acrn, t: AcrnVcpu): void {
 /** TPR virtualization (29.1.2): VTPR, then PPR virtualization and evaluation with VID, or the TPR-threshold check without. */
 export function tpr_virtualization(acrn: Acrn, t: AcrnVcpu, value: number): boolean {
   t.page.tpr = value & 0xff;
+  // Diagnostics: basic mode leaves lapic->ppr as it was until the next vlapic_update_ppr.
+  if (acrn.code.mode !== 'advanced') t.pprStaleByTpr = true;
   if (acrn.code.mode === 'advanced') {
     ppr_virtualization(t);
     hw_evaluate(acrn, t);

@@ -208,6 +208,12 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     if (vsHas(this.collapsed[cpu]!, vector)) return 'collapsed-into-taken-v_irq';
     // svm_inj_interrupts asks the 8259 first when vm_extint_pending(): the vIRR waits.
     if (this.vcpu[cpu]!.extintTaking && vsHas(vl.irr, vector)) return 'lint0-extint-while-sw-disabled';
+    // The guest lowered TPR through CR8 below a vIRR vector: V_TPR has it, the vlapic's PPR only at the
+    // next #VMEXIT. That is the hold even when the vIRR copy is a resend under a Remote IRR (below).
+    if (vsHas(vl.irr, vector) && prioClass(vector) <= prioClass(vl.currentPpr()) && prioClass(vector) > c.vTpr) {
+      const isrv = vsHighest(vl.isr);
+      if (isrv < 0 || prioClass(vector) > prioClass(isrv)) return 'tpr-cr8-unnoticed';
+    }
     // The vIRR copy is an extra resend under a Remote IRR whose EOI never came: that is the hold.
     const extra = vsHas(vl.irr, vector) ? this.vioapic.heldBehindExtraCopy(vector) : undefined;
     if (extra !== undefined) return extra;

@@ -31,6 +31,7 @@ export const VTD_WHILE_DISABLED = 'vtd-posted-while-apic-sw-disabled';
  * routed by kvm_irq_delivery_to_apic.
  */
 function kvm_apic_send_ipi(kvm: Kvm, from: number, ev: Extract<Event, { k: 'ipi' }>): void {
+  if (!ev.nmi && ev.vector < 16) kvm.vcpus[from]!.illegalVectorSeen = true; // diagnostics: no Send Illegal Vector
   kvm_irq_delivery_to_apic(kvm, from, ipi_irq(kvm, ev), from);
 }
 
@@ -79,6 +80,7 @@ function guest_self_ipi(kvm: Kvm, t: KvmVcpu, vector: number, index: number): vo
   }
   vmx_vm_exit(kvm, t, 'apic-write');
   kvm.sink.step(t.id, 'kvm_apic_write_nodecode');
+  t.illegalVectorSeen = true; // diagnostics: no Send Illegal Vector
   __apic_accept_irq(kvm, t, vector, false, false, t.id);
 }
 

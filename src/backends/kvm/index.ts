@@ -131,6 +131,12 @@ class KvmInstance implements BackendInstance {
 
   explain(cpu: number, what: string, vector: number): string | undefined {
     const t = this.kvm.vcpus[cpu]!;
+    // Vectors 0-15: apic_send_ipi and __apic_accept_irq have no illegal-vector check (no ESR bits;
+    // the vector is posted into IRR). Named only where this vCPU sent or accepted one.
+    if ((what === 'esr-riv-missing' || what === 'esr-siv-missing' || (what === 'irr-extra' && vector >= 0 && vector < 16)) && t.illegalVectorSeen) {
+      return 'no-illegal-vector-check';
+    }
+    if ((what === 'esr-riv-missing' || (what === 'irr-extra' && vector >= 0 && vector < 16)) && t.illegalVectorPosted) return 'illegal-vector-posted-by-vtd';
     // A vector that reached VIRR/PIR while the APIC was software-disabled, by a path that never
     // asks apic_enabled (self-IPI virtualization, VT-d posting): bare metal discarded it.
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vsHas(t.landedWhileDisabled, vector)) {

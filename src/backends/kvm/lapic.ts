@@ -83,6 +83,7 @@ export function __apic_accept_irq(kvm: Kvm, t: KvmVcpu, vector: number, level: b
     return 1;
   }
   if (!apic_enabled(t)) return 0;
+  if (vector < 16) t.illegalVectorSeen = true;
   if (level) vsAdd(t.vapic.tmr, vector);
   else vsDel(t.vapic.tmr, vector);
   vmx_deliver_posted_interrupt(kvm, t, vector, me);

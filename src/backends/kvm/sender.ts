@@ -76,6 +76,7 @@ export function vmx_deliver_posted_interrupt(kvm: Kvm, t: KvmVcpu, vector: numbe
  * at vcpu->mode.
  */
 export function vtd_post_interrupt(t: KvmVcpu, vector: number): void {
+  if (vector < 16) t.illegalVectorPosted = true; // diagnostics: no Receive Illegal Vector, the vector is in PIR
   vsAdd(t.pi.pir, vector);
   if (t.pi.on || t.pi.sn) return;
   t.pi.on = true;

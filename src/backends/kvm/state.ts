@@ -106,6 +106,10 @@ export class KvmVcpu {
    * posting — until they are delivered.
    */
   readonly landedWhileDisabled = vecSet();
+  /** Diagnostics: this vCPU sent or accepted a fixed vector 0-15, which no illegal-vector check stopped. */
+  illegalVectorSeen = false;
+  /** Diagnostics: the IOMMU posted a device vector 0-15 into this vCPU's PIR (VT-d posting has no illegal-vector check). */
+  illegalVectorPosted = false;
   /** Which of those paths (tag), per vector. */
   readonly landedWhileDisabledWhy: string[] = new Array<string>(256).fill('');
   /**

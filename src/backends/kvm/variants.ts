@@ -175,6 +175,15 @@ const SW_DISABLED_DOCS: CauseDoc[] = [
 ];
 
 /** VT-d variants: the IOMMU posts whatever the guest's APIC state. */
+/** VT-d posting of a device MSI with a vector below 16 (the -vtd variants). */
+const VTD_ILLEGAL: CauseDoc = {
+  cause: 'read:illegal-vector-posted-by-vtd',
+  why: 'An assigned device\'s MSI with a vector below 16 is posted by the IOMMU (IRTE in posted format: PIR bit, ON, '
+    + 'the notification) with no illegal-vector check, and nothing in KVM sets ESR: no Receive Illegal Vector, and the '
+    + 'vector shows in an IRR read once synced from PIR (never delivered: class 0). [VT-d spec 9.11; vmx.c '
+    + 'vmx_sync_pir_to_irr; lapic.c (no ESR state) @ v4.10..v6.12]',
+};
+
 const VTD_SW_DISABLED: CauseDoc[] = ['duplicate', 'spurious', 'read', 'ioapic'].map((cls): CauseDoc => ({
   cause: `${cls}:vtd-posted-while-apic-sw-disabled`,
   why: 'With VT-d posting, a device MSI is posted into the vCPU\'s PIR by the IOMMU from the IRTE alone (VT-d 9.11), '
@@ -280,18 +289,11 @@ const COMMON_DEVIATIONS: CauseDoc[] = [
       + 'for RFLAGS.IF = 1.',
   },
   {
-    cause: 'read:esr-riv-missing',
-    why: 'KVM v4.x never sets ESR send/receive-illegal-vector bits (apic_send_ipi and __apic_accept_irq have no '
-      + 'illegal-vector check); the ESR register stays 0, so a receiver never shows Receive Illegal Vector.',
-  },
-  {
-    cause: 'read:esr-siv-missing',
-    why: 'As read:esr-riv-missing, on the sending side: an ICR write with vector < 16 never sets Send Illegal Vector.',
-  },
-  {
-    cause: 'read:irr-illegal-vector',
-    why: 'KVM accepts fixed vectors 0-15 into PIR/IRR (no illegal-vector check in __apic_accept_irq); they '
-      + 'show in a guest IRR read but are never delivered (class 0 never beats VPPR).',
+    cause: 'read:no-illegal-vector-check',
+    why: 'KVM never sets ESR send/receive-illegal-vector bits and accepts fixed vectors 0-15 (apic_send_ipi and '
+      + '__apic_accept_irq have no illegal-vector check): the ESR stays 0, so neither the sender\'s Send Illegal Vector nor '
+      + 'a receiver\'s Receive Illegal Vector shows, and the vector is posted into PIR/IRR, where a guest IRR read shows '
+      + 'it although it is never delivered (class 0 never beats VPPR). [lapic.c apic_send_ipi, __apic_accept_irq @ v4.x]',
   },
   {
     cause: 'duplicate:l1-nmi-exit-inside-l1-nmi-handler',
@@ -521,7 +523,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'The existing problem Radim asked to mention: device MSIs posted by the IOMMU hit both windows.',
     status: 'buggy',
     expectedBugs: [RACE1, RACE2_VTD, V410_WINDOW, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, ...APIC_MAP_V4, PI_PRE_BLOCK, ...VTD_SW_DISABLED],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, ...APIC_MAP_V4, PI_PRE_BLOCK, ...VTD_SW_DISABLED, VTD_ILLEGAL],
   },
   {
     name: '6of6-unordered',
@@ -551,7 +553,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'Without nested.postedIntr only the first applies.',
     status: 'buggy',
     expectedBugs: [NESTED_RACE, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, ...APIC_MAP_V4, PI_PRE_BLOCK, ...VTD_SW_DISABLED],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, ...APIC_MAP_V4, PI_PRE_BLOCK, ...VTD_SW_DISABLED, VTD_ILLEGAL],
   },
   {
     name: 'v4.16',
@@ -568,7 +570,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'As v4.16, device MSIs posted by the IOMMU.',
     status: 'buggy',
     expectedBugs: [EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, V416_RESIDUAL, BEHIND_REINJECTION, ...APIC_MAP_V4, PI_PRE_BLOCK, ...VTD_SW_DISABLED],
+    knownDeviations: [...COMMON_DEVIATIONS, V416_RESIDUAL, BEHIND_REINJECTION, ...APIC_MAP_V4, PI_PRE_BLOCK, ...VTD_SW_DISABLED, VTD_ILLEGAL],
   },
   {
     name: 'v6.12',
@@ -593,6 +595,6 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'As v6.12, device MSIs posted by the IOMMU; a halted vCPU with ON set blocks after a wakeup self-IPI.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...V612_DEVIATIONS, APIC_MAP_SW_DISABLED, ...VTD_SW_DISABLED],
+    knownDeviations: [...V612_DEVIATIONS, APIC_MAP_SW_DISABLED, ...VTD_SW_DISABLED, VTD_ILLEGAL],
   },
 ];

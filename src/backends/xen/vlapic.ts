@@ -200,9 +200,13 @@ function acceptNmi(vm: XenVm, target: number, from: number): void {
   vcpuKick(vm, target, from);
 }
 
-/** Diagnostics: the vCPUs an illegal-vector IPI addressed (bare metal's receivers set RECVILL). */
-function noteRivSkipped(vm: XenVm, mask: number): void {
-  for (let i = 0; i < vm.nvcpus; i++) if ((mask & (1 << i)) !== 0) vm.vcpu[i]!.rivSkippedBySendill = true;
+/**
+ * Diagnostics: vlapic_ipi breaks before matching any receiver, so every vCPU bare metal addresses
+ * misses Receive Illegal Vector — whatever Xen's own matching would have chosen (a logical broadcast it
+ * does not match, say). Every vCPU is marked; only an addressed one can show RIV missing.
+ */
+function noteRivSkipped(vm: XenVm): void {
+  for (let i = 0; i < vm.nvcpus; i++) vm.vcpu[i]!.rivSkippedBySendill = true;
 }
 
 /**
@@ -220,14 +224,14 @@ export function vlapicIpi(vm: XenVm, sender: number, vector: number, nmi: boolea
     if (vector < 16) {
       vlapicError(vm, vm.vcpu[sender]!.vlapic, APIC_ESR_SENDILL);
       // Diagnostics: bare metal's receivers latch RECVILL; Xen's break reaches none.
-      noteRivSkipped(vm, matchMask(vm, sender, shorthand, dest, logical));
+      noteRivSkipped(vm);
     }
     else if (target >= 0 && vm.vcpu[target]!.vlapic.enabled) vlapicSetIrq(vm, target, vector, false, sender);
     return;
   }
   if (!nmi && vector < 16) {
     vlapicError(vm, vm.vcpu[sender]!.vlapic, APIC_ESR_SENDILL);
-    noteRivSkipped(vm, matchMask(vm, sender, shorthand, dest, logical));
+    noteRivSkipped(vm);
     return;
   }
   const mask = matchMask(vm, sender, shorthand, dest, logical);
