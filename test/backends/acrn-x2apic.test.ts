@@ -10,6 +10,8 @@ import { acrn } from '../../src/backends/acrn/index.js';
 import { vsList, type VecSet } from '../../src/apic/vecset.js';
 import { supportsScenario } from '../../src/backends/features.js';
 import { runScenario } from '../../src/engine/session.js';
+import { guardBackend } from '../../src/fuzz/guard.js';
+import { generateAndRun } from '../../src/gen/generator.js';
 import type { Event, MachineConfig, Reg } from '../../src/scenario/types.js';
 
 class RecSink implements ObsSink {
@@ -72,6 +74,16 @@ describe('acrn x2APIC: which trees run x2APIC guests', () => {
       expect(() => runScenario(s, acrn, v)).toThrow(/2018 tree offers no x2APIC/);
     }
     for (const v of TREES_2019) expect(runScenario(s, acrn, v).primary).toBeUndefined();
+  });
+
+  it('the generator draws x2APIC machines for the 2019+ variants only, and the campaign guard keeps the per-variant refusal', () => {
+    const modes = (v: string): Set<string> => new Set(Array.from({ length: 200 }, (_, i) => generateAndRun(`x2:${i}`, acrn, v, { maxEvents: 4 }).scenario.machine.apic));
+    expect([...modes('2018-basic')]).toEqual(['xapic']);
+    expect([...modes('1443-vid')]).toEqual(['xapic']);
+    expect([...modes('v3.3-adv')].sort()).toEqual(['x2apic', 'xapic']);
+    const g = guardBackend(acrn);
+    expect(g.supportsVariant?.('pre-1443-vid', x2(2))).toMatch(/2018 tree offers no x2APIC/);
+    expect(g.supportsVariant?.('3374-basic', x2(2))).toBeNull();
   });
 });
 
