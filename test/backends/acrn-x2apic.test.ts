@@ -10,7 +10,9 @@ import { acrn } from '../../src/backends/acrn/index.js';
 import { vsList, type VecSet } from '../../src/apic/vecset.js';
 import { supportsScenario } from '../../src/backends/features.js';
 import { runScenario } from '../../src/engine/session.js';
+import { smallMachine } from '../../src/explore/explore.js';
 import { guardBackend } from '../../src/fuzz/guard.js';
+import { machinesFor } from '../../src/gen/bytes.js';
 import { generateAndRun } from '../../src/gen/generator.js';
 import type { Event, MachineConfig, Reg } from '../../src/scenario/types.js';
 
@@ -84,6 +86,10 @@ describe('acrn x2APIC: which trees run x2APIC guests', () => {
     const g = guardBackend(acrn);
     expect(g.supportsVariant?.('pre-1443-vid', x2(2))).toMatch(/2018 tree offers no x2APIC/);
     expect(g.supportsVariant?.('3374-basic', x2(2))).toBeNull();
+    // explore's and the byte fuzzer's machines too.
+    expect(smallMachine(acrn, 2, false, false, '2018-basic')?.apic).toBe('xapic');
+    expect(smallMachine(acrn, 2, false, false, 'v3.3-basic')?.apic).toBe('x2apic');
+    expect(machinesFor(acrn, '1443-vid').map((m) => m.apic)).toEqual(['xapic', 'xapic']);
   });
 });
 
