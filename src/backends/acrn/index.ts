@@ -300,7 +300,7 @@ function irrStuck(t: AcrnVcpu, vector: number, tprThreshold: boolean): string {
 export const acrn: Backend = {
   name: 'acrn',
   description: 'ACRN (projectacrn/acrn-hypervisor): vcpu_thread requests, basic (VM-entry injection) and advanced '
-    + '(VID + posted interrupts) APICv modes, 2018 → v3.3: #1443, #3374, #4937, #8507.',
+    + '(VID + posted interrupts) APICv modes, 2018 → v3.3: #1443, #3374, #4937, #8507; xAPIC guests, and x2APIC guests from 2019.',
   variants: VARIANTS,
   // Scenario features modeled (src/scenario/features.ts): run-time redirection-entry writes and
   // reads (vioapic_indirect_write / vioapic_indirect_read, physical fixed entries only); INT n (not
