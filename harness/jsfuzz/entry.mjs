@@ -14,7 +14,7 @@ const cause = process.env.IRQDIFF_CAUSE;
 export let runs = 0;
 
 export function fuzz(buf) {
-  const s = scenarioFromBytes(backend, buf);
+  const s = scenarioFromBytes(backend, buf, 40, variant);
   if (!s) return;
   runs++;
   const r = runScenario(s, backend, variant);

@@ -157,6 +157,12 @@ export interface Backend {
   /** null when the machine is supported, else the reason (e.g. "no nested support"). */
   supports(machine: MachineConfig): string | null;
   /**
+   * Optional: null when this variant can run a machine the backend supports, else why not (a
+   * tree that never offered the guest a mode its later trees do, e.g. ACRN's 2018 trees and
+   * x2APIC). Asked after supports(); absent, every variant runs every supported machine.
+   */
+  supportsVariant?(variant: string, machine: MachineConfig): string | null;
+  /**
    * The scenario features beyond the base language that this backend models
    * (src/scenario/features.ts). A scenario using any other is refused before it runs
    * ("unsupported by this backend"), and the generator produces only these. Default: none.

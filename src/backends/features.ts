@@ -13,9 +13,16 @@ export function missingFeatures(backend: Backend, machine: MachineConfig, events
   return scenarioFeatures(machine, events).filter((f) => !have.has(f));
 }
 
-/** null when the backend can run the scenario, else why not. */
-export function supportsScenario(backend: Backend, s: { machine: MachineConfig; events: readonly Event[] }): string | null {
-  const why = backend.supports(s.machine);
+/** null when the backend (and, given one, its variant) can run the machine, else why not. */
+export function supportsOn(backend: Backend, machine: MachineConfig, variant?: string): string | null {
+  const why = backend.supports(machine);
+  if (why || variant === undefined || !backend.supportsVariant) return why;
+  return backend.supportsVariant(variant, machine);
+}
+
+/** null when the backend (and, given one, its variant) can run the scenario, else why not. */
+export function supportsScenario(backend: Backend, s: { machine: MachineConfig; events: readonly Event[] }, variant?: string): string | null {
+  const why = supportsOn(backend, s.machine, variant);
   if (why) return why;
   const missing = missingFeatures(backend, s.machine, s.events);
   return missing.length === 0 ? null : `unsupported by this backend: ${missing.join(', ')} (see docs/scenario-language.md)`;

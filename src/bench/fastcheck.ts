@@ -7,6 +7,7 @@
 // generator's 40 events, so the fair baseline uses 'max' (lists up to maxCommands).
 import fc from 'fast-check';
 import type { Backend } from '../backends/api.js';
+import { supportsOn } from '../backends/features.js';
 import { Session } from '../engine/session.js';
 import type { Event, ExitReason, MachineConfig } from '../scenario/types.js';
 
@@ -58,7 +59,7 @@ export function fastcheckSearch(b: Backend, variant: string, seed: number, cause
   const machines: MachineConfig[] = [];
   for (const vcpus of [2, 3]) for (const apic of ['x2apic', 'xapic'] as const) {
     const m: MachineConfig = { vcpus, apic, ioapic: [] };
-    for (const c of [m, { ...m, nested: { exitOnIntr: true } }, { ...m, hyperv: { apicAssist: true } }]) if (b.supports(c) === null) machines.push(c);
+    for (const c of [m, { ...m, nested: { exitOnIntr: true } }, { ...m, hyperv: { apicAssist: true } }]) if (supportsOn(b, c, variant) === null) machines.push(c);
   }
   const vectors = fc.uniqueArray(fc.integer({ min: 0x20, max: 0xef }), { minLength: 1, maxLength: 3 });
   const arb = fc.tuple(fc.constantFrom(...machines), vectors).chain(([m, vs]) => fc.tuple(fc.constant(m), fc.commands(commandArbs(m.vcpus, vs), { maxCommands: 40, size })));

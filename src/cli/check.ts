@@ -31,7 +31,7 @@ export function checkFile(file: string, backends: Backend[]): CheckOutcome[] {
     let t;
     try {
       t = expectTarget(file, backends, key);
-      const why = supportsScenario(t.backend, s);
+      const why = supportsScenario(t.backend, s, t.variant);
       if (why) throw new ScenarioError(file, ['expect', key], `${key} cannot run this machine (${why}); expected a variant that can`);
     } catch (err) {
       if (!(err instanceof ScenarioError)) throw err;

@@ -1,6 +1,7 @@
 // `irqdiff run --json`: one NDJSON object per (file, variant) with the outcome and every
 // root cause, instead of the trace. Exit 1 if one was divergent.
 import type { Backend } from '../backends/api.js';
+import { supportsOn } from '../backends/features.js';
 import { runScenario } from '../engine/session.js';
 import type { Target } from '../fuzz/targets.js';
 import type { Scenario } from '../scenario/types.js';
@@ -15,7 +16,7 @@ export function runJson(files: string[], backends: Backend[], filters: string[],
     const s = readScenarioFile(file);
     for (const t of pick(file, s, backends, filters)) {
       const target = `${t.backend.name}/${t.variant}`;
-      const unsupported = t.backend.supports(s.machine);
+      const unsupported = supportsOn(t.backend, s.machine, t.variant);
       if (unsupported) { out(jsonLine({ file, target, skipped: unsupported })); continue; }
       const r = runScenario(s, t.backend, t.variant);
       if (r.primary) divergent = true;

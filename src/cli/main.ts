@@ -139,7 +139,7 @@ export function pickTargetsForFile(file: string, s: Scenario, backends: Backend[
   if (filters.length > 0) return resolveTargets(backends, filters);
   if (s.found) return [foundTarget(file, backends, s.found)];
   if (s.expect && Object.keys(s.expect).length > 0) return Object.keys(s.expect).map((k) => expectTarget(file, backends, k));
-  return resolveTargets(backends, []).filter((t) => supportsScenario(t.backend, s) === null);
+  return resolveTargets(backends, []).filter((t) => supportsScenario(t.backend, s, t.variant) === null);
 }
 
 async function cmdRun(argv: string[], out: (l: string) => void): Promise<number> {
@@ -154,7 +154,7 @@ async function cmdRun(argv: string[], out: (l: string) => void): Promise<number>
   for (const file of a.positionals) {
     const s = readScenarioFile(file);
     for (const t of pickTargetsForFile(file, s, backends, (a.values.backend as string[] | undefined) ?? [])) {
-      const unsupported = supportsScenario(t.backend, s);
+      const unsupported = supportsScenario(t.backend, s, t.variant);
       if (unsupported) { out(`== ${t.backend.name}/${t.variant}: skipped (${unsupported})`); continue; }
       const r = traceScenario(s, t.backend, t.variant, out);
       if (r.primary) divergent = true;
@@ -259,7 +259,7 @@ async function cmdMinimize(argv: string[], out: (l: string) => void): Promise<nu
   const t = given !== undefined ? resolveTargets(backends, [given])[0]! : s.found ? foundTarget(file, backends, s.found) : undefined;
   if (!t) throw new UsageError('minimize: --backend NAME/VARIANT is required');
   const spec = `${t.backend.name}/${t.variant}`;
-  const unsupported = supportsScenario(t.backend, s);
+  const unsupported = supportsScenario(t.backend, s, t.variant);
   if (unsupported) throw new ScenarioError(file, '$.machine', `${spec} cannot run this machine (${unsupported}); expected a machine it supports`);
   // Minimizing can take minutes: learn now whether the result can be written.
   if (outFile !== undefined) checkWritableFile(outFile);

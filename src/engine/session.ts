@@ -67,7 +67,7 @@ export class Session {
 }
 
 export function runScenario(s: Scenario, backend: Backend, variant: string): RunResult {
-  const unsupported = supportsScenario(backend, s);
+  const unsupported = supportsScenario(backend, s, variant);
   if (unsupported) throw new Error(`backend '${backend.name}' cannot run this machine: ${unsupported}`);
   const session = new Session(backend, variant, s.machine);
   for (let i = 0; i < s.events.length; i++) session.apply(s.events[i]!, i);

@@ -12,6 +12,7 @@
 // included, so it over-distinguishes rather than merges; "none up to depth N" is exact for
 // the alphabet and machine, not for every machine or vector choice.
 import type { Backend, BackendInstance } from '../backends/api.js';
+import { supportsOn } from '../backends/features.js';
 import { Session } from '../engine/session.js';
 import type { Event, MachineConfig } from '../scenario/types.js';
 
@@ -42,15 +43,17 @@ export interface ExploreResult {
 }
 
 /** The smallest machine the backend accepts: flat, else nested; x2APIC, else xAPIC. */
-export function smallMachine(b: Backend, vcpus: number, nested = false, hyperv = false): MachineConfig | undefined {
+export function smallMachine(b: Backend, vcpus: number, nested = false, hyperv = false, variant?: string): MachineConfig | undefined {
+  // The variant's own refusals too (Backend.supportsVariant).
+  const sup = (c: MachineConfig): string | null => supportsOn(b, c, variant);
   for (const apic of ['x2apic', 'xapic'] as const) {
     const m: MachineConfig = { vcpus, apic, ioapic: [] };
     const h: MachineConfig = { ...m, hyperv: { apicAssist: true } };
-    if (hyperv && b.supports(h) === null) return h;
+    if (hyperv && sup(h) === null) return h;
     const n: MachineConfig = { ...m, nested: { exitOnIntr: true } };
-    if (nested && b.supports(n) === null) return n;
-    if (b.supports(m) === null) return m;
-    if (b.supports(n) === null) return n;
+    if (nested && sup(n) === null) return n;
+    if (sup(m) === null) return m;
+    if (sup(n) === null) return n;
   }
   return undefined;
 }
@@ -99,7 +102,7 @@ function stateOf(s: Session): string {
 }
 
 export function explore(b: Backend, variant: string, o: ExploreOptions): ExploreResult {
-  const machine = smallMachine(b, o.vcpus, o.nested, o.hyperv);
+  const machine = smallMachine(b, o.vcpus, o.nested, o.hyperv, variant);
   if (!machine) throw new Error(`backend '${b.name}' accepts no ${o.vcpus}-vCPU machine without devices`);
   const letters = alphabet(machine, o.vectors, o.msi);
   const shortest = new Map<string, Event[]>();

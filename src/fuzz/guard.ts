@@ -110,6 +110,9 @@ export function guardBackend(b: Backend, onStep?: (variant: string) => (name: st
     // features: the generator draws a programmable-APIC event only for a backend that declares it.
     name: b.name, description: b.description, variants: b.variants, features: b.features,
     supports: (m) => { try { return b.supports(m); } catch (err) { return `supports() threw ${describe(err)}`; } },
+    ...(b.supportsVariant ? {
+      supportsVariant: (v: string, m: MachineConfig) => { try { return b.supportsVariant!(v, m); } catch (err) { return `supportsVariant() threw ${describe(err)}`; } },
+    } : {}),
     create(variant: string, machine: MachineConfig, oracle: ObsSink): BackendInstance {
       const sink = onStep ? new StepTap(oracle, onStep(variant)) : oracle;
       let inner: BackendInstance;

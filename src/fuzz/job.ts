@@ -5,6 +5,7 @@
 // the generator alone. Every run is judged; each root cause new to the job is minimized.
 // A backend that throws is a `crash` finding (see guard.ts), never a dead job.
 import type { Backend } from '../backends/api.js';
+import { supportsOn } from '../backends/features.js';
 import { Coverage, Guide, GUIDE_BITS, RunTracker } from '../coverage/coverage.js';
 import { Session, type RunResult } from '../engine/session.js';
 import { guardBackend } from './guard.js';
@@ -225,7 +226,7 @@ export function runJob(
   for (let k = 0; k < states.length; k++) {
     const ts = states[k]!;
     for (const s of p.corpus?.[ts.key] ?? []) {
-      if (ts.t.backend.supports(s.machine) !== null) continue;
+      if (supportsOn(ts.t.backend, s.machine, ts.t.variant) !== null) continue;
       const o = observers[k]!;
       try { replayObserved(s, ts.t.backend, ts.t.variant, o); } catch { continue; }
       if (o.tracker) { admit(ts, s, o.tracker); o.tracker.commit(); }

@@ -2,23 +2,25 @@
 // bytes choose the machine and a vector pool, then every two bytes are one event. Every byte
 // string decodes to a valid scenario for the backend (events never name a missing vCPU).
 import type { Backend } from '../backends/api.js';
+import { supportsOn } from '../backends/features.js';
 import type { Event, ExitReason, MachineConfig, Scenario } from '../scenario/types.js';
 import { SCENARIO_VERSION } from '../scenario/types.js';
 
 const REASONS: ExitReason[] = ['timer', 'io', 'cpuid', 'npf', 'pause'];
 const SIMPLE = ['eoi', 'iret', 'sti', 'cli', 'step', 'hlt', 'enter', 'enter_step', 'pirq'] as const;
 
-export function machinesFor(b: Backend): MachineConfig[] {
+/** The machines `b` (and, given one, its variant: Backend.supportsVariant) accepts. */
+export function machinesFor(b: Backend, variant?: string): MachineConfig[] {
   const out: MachineConfig[] = [];
   for (const vcpus of [2, 3]) for (const apic of ['x2apic', 'xapic'] as const) {
     const m: MachineConfig = { vcpus, apic, ioapic: [] };
-    for (const c of [m, { ...m, nested: { exitOnIntr: true } }, { ...m, hyperv: { apicAssist: true } }]) if (b.supports(c) === null) out.push(c);
+    for (const c of [m, { ...m, nested: { exitOnIntr: true } }, { ...m, hyperv: { apicAssist: true } }]) if (supportsOn(b, c, variant) === null) out.push(c);
   }
   return out;
 }
 
-export function scenarioFromBytes(b: Backend, buf: Uint8Array, maxEvents = 40): Scenario | undefined {
-  const machines = machinesFor(b);
+export function scenarioFromBytes(b: Backend, buf: Uint8Array, maxEvents = 40, variant?: string): Scenario | undefined {
+  const machines = machinesFor(b, variant);
   if (machines.length === 0 || buf.length < 3) return undefined;
   const machine = machines[buf[0]! % machines.length]!;
   const vectors = [0x20 + (buf[1]! % 0xd0), 0x20 + (buf[2]! % 0xd0)];

@@ -4,7 +4,7 @@
 // choice comes from one seedrandom stream (src/gen/rng.ts, the same ARC4 stream as the
 // seedrandom package): the same seed yields the same scenario.
 import type { Backend } from '../backends/api.js';
-import { hasFeature } from '../backends/features.js';
+import { hasFeature, supportsOn } from '../backends/features.js';
 import { Session, type RunResult } from '../engine/session.js';
 import type { Event, IoapicPin, MachineConfig, Scenario } from '../scenario/types.js';
 import { MAX_VCPUS, SCENARIO_VERSION } from '../scenario/types.js';
@@ -33,7 +33,9 @@ export interface GenOptions {
 
 export const DEFAULT_GEN: GenOptions = { maxEvents: 40 };
 
-export function generateMachine(rng: Rng, backend: Backend, vectors: number[]): MachineConfig {
+export function generateMachine(rng: Rng, backend: Backend, vectors: number[], variant?: string): MachineConfig {
+  // The variant's own refusals too (Backend.supportsVariant): a backend without them draws as before.
+  const sup = (c: MachineConfig): string | null => supportsOn(backend, c, variant);
   const r = rng();
   const vcpus = r < 0.1 ? 1 : r < 0.7 ? 2 : r < 0.9 ? 3 : 4;
   const ioapic: IoapicPin[] = [];
@@ -54,20 +56,20 @@ export function generateMachine(rng: Rng, backend: Backend, vectors: number[]): 
   // backends' seeds keep their interleavings.
   // (The machines below are literals with the keys of `{ ...m, key }` in the same order: a
   // spread costs more, and a machine's JSON, key order included, is part of the scenario.)
-  if (m.apic === 'x2apic' && backend.supports(m) !== null && backend.supports({ vcpus, apic: 'xapic', ioapic }) === null) m.apic = 'xapic';
+  if (m.apic === 'x2apic' && sup(m) !== null && sup({ vcpus, apic: 'xapic', ioapic }) === null) m.apic = 'xapic';
   const nested: MachineConfig = { vcpus, apic: m.apic, ioapic, nested: { exitOnIntr: true } };
-  if (backend.supports(nested) === null && (backend.supports(m) !== null || chance(rng, 0.5))) {
+  if (sup(nested) === null && (sup(m) !== null || chance(rng, 0.5))) {
     // L1 giving L2 posted interrupts, for backends that model it (kvm): the draw happens only
     // for them, so other backends' seeds keep their interleavings.
     const posted: MachineConfig = { vcpus, apic: m.apic, ioapic, nested: { exitOnIntr: true, postedIntr: true } };
-    if (backend.supports(posted) === null && chance(rng, 0.3)) return posted;
+    if (sup(posted) === null && chance(rng, 0.3)) return posted;
     return nested;
   }
   // The Hyper-V APIC assist, for backends that accept it (xen, and baremetal as the soundness
   // baseline): the draw happens only for them, so the streams of backends that refuse it are unchanged.
   const hyperv: MachineConfig = { vcpus, apic: m.apic, ioapic, hyperv: { apicAssist: true } };
-  if (backend.supports(hyperv) === null && chance(rng, 0.5)) return hyperv;
-  programmable(rng, backend, m);
+  if (sup(hyperv) === null && chance(rng, 0.5)) return hyperv;
+  programmable(rng, backend, m, sup);
   return m;
 }
 
@@ -75,7 +77,7 @@ export function generateMachine(rng: Rng, backend: Backend, vectors: number[]): 
  * Machine features of the programmable APICs (docs/scenario-language.md), drawn only for
  * backends that declare them, so every other backend's seeds keep their interleavings.
  */
-function programmable(rng: Rng, backend: Backend, m: MachineConfig): void {
+function programmable(rng: Rng, backend: Backend, m: MachineConfig, sup: (c: MachineConfig) => string | null): void {
   const f = cachedFeats(backend);
   if (f.apicIds && chance(rng, 0.3)) {
     // x2APIC: IDs in clusters other than 0 (16 IDs a cluster); xAPIC: a permutation with gaps.
@@ -87,7 +89,7 @@ function programmable(rng: Rng, backend: Backend, m: MachineConfig): void {
     m.apicIds = ids;
     // A backend may declare the feature yet refuse some ID layouts (supports() says which): drop
     // the draw then rather than generate a machine the backend refuses.
-    if (backend.supports(m) !== null) delete m.apicIds;
+    if (sup(m) !== null) delete m.apicIds;
   }
   for (const p of m.ioapic) {
     if (f.ioapicLogical && chance(rng, 0.3)) { p.logical = true; p.dest = 1 + Math.floor(rng() * ((1 << m.vcpus) - 1)); }
@@ -458,7 +460,7 @@ export function generateAndRun(seed: string, backend: Backend, variant: string, 
   stream.a.seed(seed);
   const rng = stream.rng;
   const vectors = vectorPool(rng);
-  const machine = generateMachine(rng, backend, vectors);
+  const machine = generateMachine(rng, backend, vectors, variant);
   const session = new Session(backend, variant, machine);
   observe?.start(session);
   const events: Event[] = [];

@@ -4,6 +4,7 @@
 // Every string from a file is HTML-escaped (and sanitized of control characters) first.
 import { join } from 'node:path';
 import type { Backend } from '../backends/api.js';
+import { supportsOn } from '../backends/features.js';
 import { laneDiagram } from '../export/lanes.js';
 import { shown } from '../scenario/sanitize.js';
 import { corpusSignatures } from '../store/corpus.js';
@@ -43,7 +44,7 @@ export function renderReport(dir: string, corpusDir: string, backends: Backend[]
     const be = backends.find((x) => x.name === b.backend);
     let diagram = '(backend not loaded: no replay)';
     let words = '';
-    if (be && s.found && be.variants.some((v) => v.name === s.found!.variant) && be.supports(s.machine) === null) {
+    if (be && s.found && be.variants.some((v) => v.name === s.found!.variant) && supportsOn(be, s.machine, s.found.variant) === null) {
       try {
         const r = replay(s, be, s.found.variant);
         diagram = laneDiagram(r, s.machine.vcpus).join('\n');

@@ -16,7 +16,7 @@ import { ensureDir, listJson, OutputError, readScenarioFile, scenarioText, write
 export function expectationsFor(s: Scenario, backend: Backend): Record<string, Expectation> {
   const out: Record<string, Expectation> = {};
   for (const v of backend.variants) {
-    if (supportsScenario(backend, s) !== null) continue;
+    if (supportsScenario(backend, s, v.name) !== null) continue;
     const r = runScenario(s, backend, v.name);
     out[`${backend.name}/${v.name}`] = r.primary ? { signature: r.primary.signature } : 'clean';
   }

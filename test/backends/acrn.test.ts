@@ -302,10 +302,16 @@ describe('acrn: registry, variants and machines', () => {
     expect(bugs('v3.3-adv')).toEqual([]);
   });
 
-  it('refuses nested and x2APIC machines with the reason', () => {
+  it('refuses nested machines, and x2APIC machines on the 2018 trees only, with the reason', () => {
     expect(acrn.supports(machine())).toBeNull();
-    expect(acrn.supports(machine(2, { apic: 'x2apic' }))).toMatch(/xAPIC/);
     expect(acrn.supports(machine(2, { nested: { exitOnIntr: true } }))).toMatch(/nested/);
+    // x2APIC guests: offered from 2019 (ea849177a vlapic_set_apicbase → switch_apicv_mode_x2apic);
+    // the 2018 tree clears CPUID.01H:ECX.x2APIC (cpu.c x2apic_enabled = false).
+    const x2 = machine(2, { apic: 'x2apic' });
+    expect(acrn.supports(x2)).toBeNull();
+    for (const v of ['2018-basic', 'pre-1443-vid', '1443-vid']) expect(acrn.supportsVariant!(v, x2)).toMatch(/2018 tree offers no x2APIC/);
+    for (const v of ['3374-basic', '3374-adv', 'pre-4937-adv', 'v3.3-basic', 'v3.3-adv']) expect(acrn.supportsVariant!(v, x2)).toBeNull();
+    expect(acrn.supportsVariant!('2018-basic', machine())).toBeNull();
   });
 });
 

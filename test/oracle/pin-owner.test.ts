@@ -212,3 +212,13 @@ describe('soak s7y (xen/4.22, xen/rework, bhyve/fixed, kvm-nvmx/fixed): the mech
     }
   });
 });
+
+describe('ACRN x2APIC merge: an illegal SELF_IPI names its handler, not the ESR shape', () => {
+  it('v3.3-adv and v3.3-basic: read:illegal-vector-ipi-not-sent; bare metal silent', () => {
+    for (const v of ['v3.3-adv', 'v3.3-basic']) {
+      expect(runScenario(load('acrn-x2apic-illegal-self-ipi-esr.json'), backend('acrn'), v).divergences.map((x) => x.cause), v)
+        .toEqual(['read:illegal-vector-ipi-not-sent']);
+    }
+    expect(runScenario(load('acrn-x2apic-illegal-self-ipi-esr.json'), backend('baremetal'), 'sdm').divergences).toEqual([]);
+  });
+});

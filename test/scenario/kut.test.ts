@@ -99,6 +99,8 @@ describe('kvm-unit-tests delivery tests on the hypervisor backends', () => {
       for (const b of BACKENDS) {
         if (b.name === 'baremetal' || b.supports(c.machine) !== null || supportsScenario(b, s) !== null) continue;
         for (const v of b.variants) {
+          // A variant may refuse a machine its backend supports (ACRN's 2018 trees offer no x2APIC).
+          if (supportsScenario(b, s, v.name) !== null) continue;
           const name = `${b.name}/${v.name}`;
           const r = deliveries(b, v.name, s);
           const cause = c.diverges?.[name];

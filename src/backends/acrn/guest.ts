@@ -13,12 +13,12 @@ import {
   dm_complete, hlt_vmexit_handler, io_request, pause_vmexit_handler, tpr_below_threshold_vmexit_handler,
   icr_flush, vlapic_receive_dest, vlapic_receive_targets, vlapic_write_icrlo,
 } from './vmexit.js';
-import { vlapic_process_eoi, vlapic_write_esr } from './vlapic.js';
+import { APIC_ESR_SEND_ILLEGAL_VECTOR, vlapic_process_eoi, vlapic_set_error, vlapic_write_esr } from './vlapic.js';
 import {
   time_advance, vlapic_get_ccr, vlapic_set_tsc_deadline_msr, vlapic_write_icrtmr, vlapic_write_lvt_timer, vlapic_write_svr_timer,
 } from './timer.js';
 import { APIC_LVT_M, APIC_LVTT_TM_ONE_SHOT, APIC_LVTT_TM_PERIODIC, APIC_LVTT_TM_TSCDLT } from './state.js';
-import { eoi_virtualization, hardware_step, pirq, tpr_virtualization } from './vmx.js';
+import { eoi_virtualization, hardware_step, pirq, self_ipi_virtualization, tpr_virtualization } from './vmx.js';
 
 type GuestEvent = Extract<Event, { cpu: number }>;
 
@@ -29,10 +29,31 @@ type GuestEvent = Extract<Event, { cpu: number }>;
  * VMX_PROCBASED_CTLS2_VAPIC_REGS in both modes, but a processor without virtual-interrupt
  * delivery (basic mode) has no APIC-register virtualization either.
  */
-function apic_trap(acrn: Acrn, t: AcrnVcpu): void {
+function apic_trap(acrn: Acrn, t: AcrnVcpu, write = true): void {
+  if (acrn.x2apic) {
+    // x2APIC (ea849177a .. v3.3): the register is an MSR. init_msr_emulation intercepts 0x800-0x8FF
+    // and update_msr_bitmap_x2apic_apicv (at the switch to x2APIC) leaves TPR alone in both modes
+    // and, with APICv advanced, reads (but TMCCT), EOI and SELF_IPI writes: what still traps is a
+    // fault-like MSR exit whose handler emulates the access, vlapic_x2apic_write → vlapic_write
+    // (vlapic_x2apic_read → vlapic_read). [guest/vmsr.c init_msr_emulation, update_msr_bitmap_x2apic_apicv,
+    // wrmsr_vmexit_handler; guest/vlapic.c vlapic_x2apic_write @ ea849177a, 0397cb717^, 9a6e94084]
+    vm_exit(acrn, t, write ? 'wrmsr' : 'rdmsr', -1, false);
+    acrn.sink.step(t.id, write ? 'wrmsr_vmexit_handler' : 'rdmsr_vmexit_handler');
+    acrn.sink.step(t.id, write ? 'vlapic_x2apic_write' : 'vlapic_x2apic_read');
+    return;
+  }
   const regVirt = acrn.code.mode === 'advanced';
   vm_exit(acrn, t, regVirt ? 'apic-write' : 'apic-access', -1, false);
   acrn.sink.step(t.id, regVirt ? 'apic_write_vmexit_handler' : 'apic_access_vmexit_handler');
+}
+
+/**
+ * The processor stored the written value in the virtual-APIC page before the exit: an xAPIC
+ * APIC-write exit (trap-like) with APIC-register virtualization. An intercepted x2APIC WRMSR exits
+ * before the write, and vlapic_write stores it.
+ */
+function page_first(acrn: Acrn): boolean {
+  return acrn.code.mode === 'advanced' && !acrn.x2apic;
 }
 
 /** Register reads: virtualized from the page with APIC-register virtualization; trapped and emulated (vlapic_read) in basic mode. TPR is always virtualized (TPR shadow). */
@@ -50,7 +71,7 @@ function guest_read(acrn: Acrn, t: AcrnVcpu, reg: Extract<Event, { k: 'read' }>[
     return;
   }
   if (reg !== 'tpr' && !regVirt) {
-    apic_trap(acrn, t);
+    apic_trap(acrn, t, false);
     sink.step(t.id, 'vlapic_read');
   }
   switch (reg) {
@@ -73,7 +94,11 @@ function guest_read(acrn: Acrn, t: AcrnVcpu, reg: Extract<Event, { k: 'read' }>[
 function lapic_read(acrn: Acrn, t: AcrnVcpu, reg: LapicReadReg, index: number): void {
   const p = t.page;
   if (acrn.code.mode !== 'advanced') {
-    apic_trap(acrn, t);
+    apic_trap(acrn, t, false);
+    acrn.sink.step(t.id, 'vlapic_read');
+  } else if (reg === 'tmcct' && acrn.x2apic) {
+    // x2APIC: update_msr_bitmap_x2apic_apicv keeps the read intercept of MSR_IA32_EXT_APIC_CUR_COUNT.
+    apic_trap(acrn, t, false);
     acrn.sink.step(t.id, 'vlapic_read');
   } else if (reg === 'tmcct') {
     // TMCCT (390H) is not among the virtualized reads: an APIC-access exit in advanced mode too.
@@ -105,11 +130,11 @@ function lapic_read(acrn: Acrn, t: AcrnVcpu, reg: LapicReadReg, index: number): 
  * the page's bit 8, which vlapic_accept_intr and vlapic_receive_intr test.
  */
 function lapic_write(acrn: Acrn, t: AcrnVcpu, ev: Extract<Event, { k: 'lapic_write' }>, index: number): void {
-  const adv = acrn.code.mode === 'advanced';
+  const first = page_first(acrn);
   if (ev.reg === 'svr') {
-    if (adv) t.page.svr = ev.value >>> 0;
+    if (first) t.page.svr = ev.value >>> 0;
     apic_trap(acrn, t);
-    if (!adv) t.page.svr = ev.value >>> 0;
+    if (!first) t.page.svr = ev.value >>> 0;
     acrn.sink.step(t.id, acrn.code.tree === '2018' || acrn.code.tree === '2019' ? 'vlapic_svr_write_handler' : 'vlapic_write_svr');
     vlapic_write_svr_timer(acrn, t);
   } else if (ev.reg === 'id' || ev.reg === 'ldr' || ev.reg === 'dfr') {
@@ -201,6 +226,38 @@ function lapic_write_addr(acrn: Acrn, t: AcrnVcpu, reg: 'id' | 'ldr' | 'dfr', va
       p.dfr = ((p.dfr & APIC_DFR_MODEL_MASK) | APIC_DFR_RESERVED) >>> 0;
       return;
   }
+}
+
+/**
+ * self_ipi: WRMSR of the x2APIC SELF_IPI register (0x83F; x2APIC guests only).
+ * Basic mode: intercepted, wrmsr_vmexit_handler → vlapic_x2apic_write → vlapic_write(APIC_OFFSET_SELF_IPI)
+ * → vlapic_x2apic_self_ipi_handler: a vector below 16 sets SEND_ILLEGAL in ESR, any other is
+ * vlapic_set_intr(own vCPU, vector, edge) — the path of a FIXED IPI to itself (vlapic_write_icrlo).
+ * Advanced mode: update_msr_bitmap_x2apic_apicv clears the write intercept of SELF_IPI, so with
+ * virtual-interrupt delivery the processor virtualizes it (SDM 29.5, 29.1.5): VIRR[v] = 1, RVI =
+ * max(RVI, v), evaluation — no exit, no vlapic_accept_intr. A vector below 16 is not virtualized: an
+ * APIC-write exit (trap-like), apic_write_vmexit_handler's `case APIC_OFFSET_SELF_IPI` →
+ * vlapic_x2apic_self_ipi_handler → SEND_ILLEGAL. [guest/vlapic.c vlapic_x2apic_self_ipi_handler,
+ * vlapic_write, apic_write_vmexit_handler; guest/vmsr.c update_msr_bitmap_x2apic_apicv @ ea849177a,
+ * 0397cb717^, 9a6e94084]
+ */
+function self_ipi_write(acrn: Acrn, t: AcrnVcpu, vector: number, index: number): void {
+  if (acrn.code.mode === 'advanced') {
+    if (vector >= 16) {
+      acrn.sink.executed(index);
+      self_ipi_virtualization(acrn, t, vector);
+      return;
+    }
+    vm_exit(acrn, t, 'apic-write', -1, false);
+    acrn.sink.step(t.id, 'apic_write_vmexit_handler');
+    acrn.sink.step(t.id, 'vlapic_x2apic_self_ipi_handler');
+    vlapic_set_error(t, APIC_ESR_SEND_ILLEGAL_VECTOR);
+    t.rivWhy = 'illegal-vector-ipi-not-sent'; // diagnostics: the sender's error only, nothing received
+    acrn.sink.executed(index);
+    return;
+  }
+  apic_trap(acrn, t);
+  vlapic_write_icrlo(acrn, t, index, { vector, shorthand: 'self' }, 'vlapic_x2apic_self_ipi_handler');
 }
 
 /**
@@ -309,6 +366,9 @@ function guest_instruction(acrn: Acrn, t: AcrnVcpu, ev: GuestEvent, index: numbe
       return;
     case 'lapic_write':
       lapic_write(acrn, t, ev, index);
+      return;
+    case 'self_ipi':
+      self_ipi_write(acrn, t, ev.vector, index);
       return;
     case 'lvt_timer': case 'timer_initial':
       timer_write(acrn, t, ev, index);

@@ -198,7 +198,7 @@ class AcrnInstance implements BackendInstance {
         return t.wrongTarget[vector] || this.acrn.vioapic.sendWhy(vector);
       case 'id-mismatch':
         // vlapic_write drops the ID write (basic mode: nothing writes the page's ID).
-        return t.archId !== t.page.id >>> 24 ? 'apic-id-write-ignored' : undefined;
+        return !this.acrn.x2apic && t.archId !== t.page.id >>> 24 ? 'apic-id-write-ignored' : undefined;
       case 'duplicate': case 'spurious': case 'irr-extra': {
         // An NMI IPI that vlapic_calc_dest sent here and bare metal elsewhere.
         if (vector === 2 && what !== 'irr-extra') return t.wrongTarget[2] || undefined;
@@ -305,7 +305,7 @@ function irrStuck(t: AcrnVcpu, vector: number, tprThreshold: boolean): string {
 export const acrn: Backend = {
   name: 'acrn',
   description: 'ACRN (projectacrn/acrn-hypervisor): vcpu_thread requests, basic (VM-entry injection) and advanced '
-    + '(VID + posted interrupts) APICv modes, 2018 → v3.3: #1443, #3374, #4937, #8507.',
+    + '(VID + posted interrupts) APICv modes, 2018 → v3.3: #1443, #3374, #4937, #8507; xAPIC guests, and x2APIC guests from 2019.',
   variants: VARIANTS,
   // Scenario features modeled (src/scenario/features.ts): run-time redirection-entry writes and
   // reads (vioapic_indirect_write / vioapic_indirect_read, physical fixed entries only); INT n (not
@@ -315,22 +315,32 @@ export const acrn: Backend = {
   // logical and lowest-priority (vlapic_receive_intr; vlapic_write_icrlo drops lowest-priority IPIs);
   // APIC IDs other than i (the pCPUs' LAPIC IDs, vlapic_init); the APIC timer (timer.ts: vlapic_write_lvt,
   // vlapic_write_icrtmr, vlapic_set_tsc_deadline_msr, vlapic_get_ccr, the pCPU's timer list and
-  // timer_softirq). SELF_IPI and 32-bit destinations (x2APIC guests are refused) and LINT are not
-  // modelled: scenarios using them are refused.
+  // timer_softirq); x2APIC guests of the 2019+ trees (supportsVariant): the MSR paths of
+  // vlapic_x2apic_write (the ICR as one 64-bit MSR with 32-bit destinations and 0xFFFFFFFF broadcast,
+  // `ipi.dest32`; SELF_IPI, `self_ipi`: vlapic_x2apic_self_ipi_handler in basic mode, self-IPI
+  // virtualization in advanced mode), the read-only x2APIC ID and LDR of vlapic_build_x2apic_id
+  // and the x2APIC branch of is_dest_field_matched. LINT is not modelled: scenarios using it are refused.
   features: ['lvt_timer', 'tsc_deadline', 'time', 'ioapic_write', 'ioapic_read', 'int', 'lapic_read.id', 'lapic_read.version', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr',
     'lapic_read.tmcct', 'lapic_write.svr', 'lapic_write.esr', 'lapic_write.id', 'lapic_write.ldr', 'lapic_write.dfr', 'ioapic.logical',
-    'ipi.lowest', 'msi.lowest', 'ioapic.lowest', 'machine.apicIds'],
+    'ipi.lowest', 'msi.lowest', 'ioapic.lowest', 'machine.apicIds', 'self_ipi', 'ipi.dest32'],
   supports(machine: MachineConfig): string | null {
     if (machine.nested) return 'ACRN\'s nested VMX (CONFIG_NVMX_ENABLED) is not modelled';
     if (machine.hyperv?.apicAssist) return 'ACRN offers no Hyper-V APIC assist';
-    if (machine.apic === 'x2apic') {
-      return 'modelled in xAPIC mode only: the 2018 trees do not offer x2APIC to guests (cpu.c x2apic_enabled = false, '
-        + 'x2APIC MSRs not intercepted), so every variant runs xAPIC guests';
+    return null;
+  },
+  supportsVariant(variant: string, machine: MachineConfig): string | null {
+    if (machine.apic === 'x2apic' && CODE[variant]?.tree === '2018') {
+      // The 2018 tree: "X2APIC mode is disabled by default" (cpu.c x2apic_enabled = false, never set),
+      // so guest_cpuid (cpuid.c) clears CPUID.01H:ECX.x2APIC, vlapic.c has no x2APIC mode (no
+      // vlapic_x2apic_write, no is_x2apic_enabled) and vmsr.c intercepts no x2APIC MSR [@ 7f2b9a1c7]. x2APIC is offered from
+      // 2019 on (ea849177a: vlapic_set_apicbase → vlapic_build_x2apic_id, switch_apicv_mode_x2apic).
+      return 'the 2018 tree offers no x2APIC to guests (cpu.c x2apic_enabled = false: cpuid.c clears CPUID.01H:ECX.x2APIC; '
+        + 'no x2APIC mode in vlapic.c, no x2APIC MSR in vmsr.c) [7f2b9a1c7]';
     }
     return null;
   },
   create(variant: string, machine: MachineConfig, sink: ObsSink): BackendInstance {
-    const why = acrn.supports(machine);
+    const why = acrn.supports(machine) ?? acrn.supportsVariant!(variant, machine);
     if (why) throw new Error(`acrn: ${why}`);
     return new AcrnInstance(machine, variant, sink);
   },

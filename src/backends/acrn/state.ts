@@ -267,10 +267,18 @@ export class AcrnVcpu {
    * older trees (vlapic_build_id / vlapic_init @ 7f2b9a1c7, ea849177a, 0397cb717^), which is then the
    * VM modelled.
    */
-  constructor(readonly id: number, apicId = id) {
+  constructor(readonly id: number, apicId = id, x2apic = false) {
     this.guest.reset();
-    this.page.id = (apicId << 24) >>> 0;
-    this.page.ldr = initialAddr('xapic', id, apicId).ldr;
+    if (x2apic) {
+      // The guest enabled x2APIC at boot: vlapic_set_apicbase → vlapic_build_x2apic_id (guest/vlapic.c
+      // @ ea849177a, 0397cb717^, 9a6e94084): the ID register holds the whole ID, and the read-only LDR
+      // is `cluster_id << 16 | 1 << logical_id` with LOGICAL_ID_MASK 0xF, CLUSTER_ID_MASK 0xFFFF0.
+      this.page.id = apicId >>> 0;
+      this.page.ldr = ((((apicId & 0xffff0) >>> 4) << 16) | (1 << (apicId & 0xf))) >>> 0;
+    } else {
+      this.page.id = (apicId << 24) >>> 0;
+      this.page.ldr = initialAddr('xapic', id, apicId).ldr;
+    }
     this.vapicId = apicId;
     this.archId = apicId;
   }
@@ -278,12 +286,19 @@ export class AcrnVcpu {
 
 export class Acrn {
   readonly vcpus: AcrnVcpu[] = [];
+  /**
+   * Every vLAPIC is in x2APIC mode (is_x2apic_enabled; the guest set IA32_APIC_BASE bits 11:10 at
+   * boot, and switch_apicv_mode_x2apic set "virtualize x2APIC mode" and the x2APIC MSR bitmap). The
+   * 2018 trees offer no x2APIC (supportsVariant refuses them).
+   */
+  readonly x2apic: boolean;
   vioapic!: Vioapic;
   /** Diagnostics: scratch addressing state of bare metal (vlapic.ts note_routing). */
   readonly archAddrs: ApicAddr[] = [];
   constructor(readonly machine: MachineConfig, readonly code: AcrnCode, readonly sink: ObsSink) {
+    this.x2apic = machine.apic === 'x2apic';
     for (let i = 0; i < machine.vcpus; i++) {
-      this.vcpus.push(new AcrnVcpu(i, machine.apicIds?.[i] ?? i));
+      this.vcpus.push(new AcrnVcpu(i, machine.apicIds?.[i] ?? i, this.x2apic));
       this.archAddrs.push({ id: i, ldr: 0, flat: true });
     }
   }

@@ -92,7 +92,8 @@ const TMR_REWRITE_2018 = [
     + 'apicv_batch_set_tmr), although no message of it was accepted.'),
 ];
 const ESR = doc('read:illegal-vector-ipi-not-sent', 'vlapic_write_icrlo (guest/vlapic.c, every tree) sets APIC_ESR_SEND_ILLEGAL_VECTOR in the '
-  + 'sender\'s ESR for a FIXED IPI with vector < 16 and sends nothing, so no receiver flags Receive Illegal Vector.');
+  + 'sender\'s ESR for a FIXED IPI with vector < 16 and sends nothing, so no receiver flags Receive Illegal Vector; an x2APIC '
+  + 'SELF_IPI with vector < 16 likewise (vlapic_x2apic_self_ipi_handler, 2019+).');
 const RIV_DISABLED = doc('read:riv-skipped-while-software-disabled', 'vlapic_receive_intr (guest/vlapic.c @ ea849177a, 0397cb717^, '
   + '9a6e94084: "only make request when vlapic enabled") skips a software-disabled target before vlapic_set_intr, whose '
   + 'vector < 16 test sets APIC_ESR_RECEIVE_ILLEGAL_VECTOR: an MSI or vIOAPIC message with an illegal vector to a vLAPIC '
@@ -313,6 +314,17 @@ const TIMER_2018 = doc('read:timer-illegal-vector-dropped', '2018 vlapic_timer_e
   + '-EINVAL for a vector below 16 before anything is recorded: no Receive Illegal Vector in ESR, which bare metal sets for a '
   + 'local interrupt with an illegal vector (SDM 10.5.3). [guest/vlapic.c @ 7f2b9a1c7]');
 
+// ------------------------------------------------------------------ x2APIC guests (issue 8, session 7)
+
+const SELF_IPI_SW_DISABLED = ['duplicate', 'spurious', 'read'].map((k) => doc(`${k}:self-ipi-virtualized-while-sw-disabled`, 'Advanced '
+  + 'mode, x2APIC guests (ea849177a .. v3.3): update_msr_bitmap_x2apic_apicv clears the write intercept of the SELF_IPI MSR '
+  + '(0x83F) "as writes to them are virtualized", so the processor performs self-IPI virtualization (SDM 29.5, 29.1.5: VIRR[v] = 1, '
+  + 'RVI raised, evaluation) and vlapic_x2apic_self_ipi_handler / vlapic_accept_intr, whose "vlapic is software disabled, ignoring '
+  + 'interrupt" test would drop it, never run: a guest that has cleared SVR bit 8 still receives its own fixed self-IPI, which bare '
+  + 'metal discards (SDM 10.4.7.2). The class is the oracle\'s: duplicate/spurious at the delivery, read when an IRR read shows it. '
+  + 'The same hardware path as KVM\'s self-ipi-virtualized-while-apic-sw-disabled. [guest/vmsr.c update_msr_bitmap_x2apic_apicv, '
+  + 'guest/vlapic.c vlapic_accept_intr @ ea849177a, 0397cb717^, 9a6e94084]'));
+
 function rated(name: string, causes: CauseDoc[]): CauseDoc[] {
   const r = RATES[name];
   return causes.map((c) => (r && r[c.cause] !== undefined ? { ...c, rate: r[c.cause] } : c));
@@ -375,7 +387,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, 2019.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...ADV_PI, ...ID_ADV_PAGE, ...NMI_UNCHECKED, ...RIV_2019],
+    knownDeviations: [...ADV_PI, ...ID_ADV_PAGE, ...NMI_UNCHECKED, ...RIV_2019, ...SELF_IPI_SW_DISABLED],
   }),
   variant({
     name: 'pre-4937-basic',
@@ -391,7 +403,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, 2020: the root-mode self-notification drops the request (#4937); signal before the request (#8507).',
     status: 'buggy',
     expectedBugs: [...C1, ...C2],
-    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019],
+    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019, ...SELF_IPI_SW_DISABLED],
   }),
   variant({
     name: 'pre-8507-basic',
@@ -407,7 +419,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, 2023: signal_event before the request (#8507).',
     status: 'buggy',
     expectedBugs: C2,
-    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019],
+    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019, ...SELF_IPI_SW_DISABLED],
   }),
   variant({
     name: 'v3.3-basic',
@@ -423,6 +435,6 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, today.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019],
+    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019, ...SELF_IPI_SW_DISABLED],
   }),
 ];

@@ -310,7 +310,9 @@ export function panic(acrn: Acrn, t: AcrnVcpu, where: string, message: string): 
  */
 export function vm_apicid2vcpu_id(acrn: Acrn, lapicid: number): number {
   const byPage = acrn.code.tree === '2018' || acrn.code.tree === '2019';
-  for (const t of acrn.vcpus) if ((byPage ? t.page.id >>> 24 : t.vapicId) === lapicid) return t.id;
+  // vlapic_get_apicid: `apic_page.id.v` whole in x2APIC mode, `>> APIC_ID_SHIFT` in xAPIC mode.
+  const shift = acrn.x2apic ? 0 : 24;
+  for (const t of acrn.vcpus) if ((byPage ? t.page.id >>> shift : t.vapicId) === lapicid) return t.id;
   return -1;
 }
 
@@ -319,8 +321,11 @@ export function vm_apicid2vcpu_id(acrn: Acrn, lapicid: number): number {
  * with its own DFR model — flat: LDR[31:24] & MDA; cluster: LDR[31:28] is the MDA's cluster and
  * LDR[27:24] & MDA[3:0]; any other model matches nothing ("bad logical model").
  */
-export function is_dest_field_matched(t: AcrnVcpu, dest: number): boolean {
+export function is_dest_field_matched(t: AcrnVcpu, dest: number, x2apic: boolean): boolean {
   const ldr = t.page.ldr;
+  // x2APIC (ea849177a .. v3.3): `cluster_id == dest_cluster_id && (logical_id & dest_logical_id) != 0`,
+  // LDR and MDA split into [31:16] and [15:0]; the DFR is not looked at.
+  if (x2apic) return ldr >>> 16 === dest >>> 16 && (ldr & dest & 0xffff) !== 0;
   switch (t.page.dfr >>> 28) {
     case 0xf: return ((ldr >>> 24) & dest & 0xff) !== 0;
     case 0x0: return ldr >>> 28 === ((dest >>> 4) & 0xf) && ((ldr >>> 24) & dest & 0xf) !== 0;
@@ -346,7 +351,7 @@ export function vlapic_calc_dest_noshort(acrn: Acrn, isBroadcast: boolean, dest:
   let mask = 0;
   let lowest: AcrnVcpu | undefined;
   for (const t of acrn.vcpus) {
-    if (!is_dest_field_matched(t, dest)) continue;
+    if (!is_dest_field_matched(t, dest, acrn.x2apic)) continue;
     if (!lowprio) mask |= 1 << t.id;
     else if (lowest === undefined || lowest.page.ppr > t.page.ppr) lowest = t;
   }
@@ -379,7 +384,7 @@ export function note_routing(
     const a = addrs[t.id]!;
     a.id = t.archId; a.ldr = t.page.ldr; a.flat = t.page.dfr >>> 28 === 0xf;
   }
-  let arch = matchDest('xapic', addrs, self, shorthand, logical, dest);
+  let arch = matchDest(acrn.machine.apic, addrs, self, shorthand, logical, dest);
   // Lowest priority: bare metal sends to one addressed vCPU; the reference takes ACRN's choice
   // when it is addressed, the lowest-numbered addressed vCPU when ACRN made none.
   if (lowest) {

@@ -47,8 +47,9 @@ function noteIllegalIpiNotSent(acrn: Acrn, sender: AcrnVcpu, ev: { shorthand?: '
 export function vlapic_write_icrlo(
   acrn: Acrn, sender: AcrnVcpu, index: number,
   ev: { vector: number; nmi?: boolean; shorthand?: 'none' | 'self' | 'all' | 'others'; logical?: boolean; dest?: number; lowest?: boolean },
+  handler = 'vlapic_write_icrlo',
 ): void {
-  acrn.sink.step(sender.id, 'vlapic_write_icrlo');
+  acrn.sink.step(sender.id, handler);
   const nmi = ev.nmi ?? false;
   const sh = ev.shorthand ?? 'none';
   if (!nmi && ev.vector < 16) {
@@ -59,10 +60,13 @@ export function vlapic_write_icrlo(
   }
   if (nmi && (sh === 'self' || sh === 'all')) { acrn.sink.executed(index); return; }
   const m = acrn.machine;
-  // xAPIC: `dest = icr_high >> APIC_ID_SHIFT; is_broadcast = (dest == 0xffU)`, lowprio false.
-  const dest = (ev.dest ?? 0) & 0xff;
+  // xAPIC: `dest = icr_high >> APIC_ID_SHIFT; is_broadcast = (dest == 0xffU)`; x2APIC (the ICR
+  // written as one 64-bit MSR, vlapic_write stores `icr_hi = data >> 32`): `dest = icr_high;
+  // is_broadcast = (dest == 0xffffffffU)` [vlapic_icrlo_write_handler @ ea849177a, 0397cb717^;
+  // vlapic_write_icrlo @ 9a6e94084]. lowprio false.
+  const dest = acrn.x2apic ? (ev.dest ?? 0) >>> 0 : (ev.dest ?? 0) & 0xff;
   const logical = ev.logical ?? false;
-  const mask = vlapic_calc_dest(acrn, sender.id, sh, dest === 0xff, dest, !logical, false);
+  const mask = vlapic_calc_dest(acrn, sender.id, sh, dest === (acrn.x2apic ? 0xffffffff : 0xff), dest, !logical, false);
   if (ev.lowest && !nmi) {
     // The per-target loop knows FIXED, NMI, INIT, STARTUP and SMI: a lowest-priority IPI ends in
     // `pr_err("Unhandled icrlo write with mode %u\n", mode)` for every target — nothing is sent

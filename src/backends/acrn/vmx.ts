@@ -8,7 +8,7 @@
 import { vsAdd, vsDel, vsHas, vsHighest } from '../../apic/vecset.js';
 import { Inj, PHYS_NV, PHYS_ORDER, Pc } from './consts.js';
 import { host_handler } from './notify.js';
-import type { Acrn, AcrnVcpu } from './state.js';
+import { APIC_SVR_ENABLE, type Acrn, type AcrnVcpu } from './state.js';
 import { vm_exit } from './hv_main.js';
 import { interrupt_window_vmexit_handler } from './virq.js';
 import { note_held_apart, prio } from './vlapic.js';
@@ -46,6 +46,20 @@ export function posted_interrupt_processing(acrn: Acrn, t: AcrnVcpu): void {
     t.pir[w] = 0;
   }
   if (hi > t.rvi) t.rvi = hi;
+  hw_evaluate(acrn, t);
+}
+
+/**
+ * Self-IPI virtualization (29.1.5), for a WRMSR to the x2APIC SELF_IPI register that the MSR bitmap
+ * does not intercept: VIRR[v] = 1 in the virtual-APIC page (= the vLAPIC's page), RVI = max(RVI, v),
+ * evaluation. The processor does not look at the software-enable bit that vlapic_accept_intr tests.
+ */
+export function self_ipi_virtualization(acrn: Acrn, t: AcrnVcpu, v: number): void {
+  acrn.sink.step(t.id, 'self-IPI virtualization');
+  // Diagnostics: bare metal's software-disabled APIC accepts no fixed interrupt (SDM 10.4.7.2).
+  if ((t.page.svr & APIC_SVR_ENABLE) === 0) t.wrongTarget[v] = 'self-ipi-virtualized-while-sw-disabled';
+  vsAdd(t.page.irr, v);
+  if (v > t.rvi) t.rvi = v;
   hw_evaluate(acrn, t);
 }
 
