@@ -663,7 +663,8 @@ export const VARIANTS: VariantInfo[] = [
   },
   {
     name: 'v6.12-noapicv',
-    source: 'Linux v6.12 with kvm_intel.enable_apicv=0 (or a CPU without APICv): the same tree as v6.12; '
+    source: 'Linux v6.12 with kvm_intel.enable_apicv=0 (or a CPU without APICv): the same tree as v6.12 (lapic.c as read at '
+      + 'torvalds/linux 000d75b0b186, the other files in v6.x copies in the library); '
       + 'vmx/vmx.c hardware_setup (sync_pir_to_irr = NULL), vmx_deliver_interrupt (kvm_lapic_set_irr, KVM_REQ_EVENT, '
       + 'kvm_vcpu_kick), vmx_inject_irq, vmx_enable_irq_window, vmx_interrupt_allowed, vmx_update_cr8_intercept, '
       + 'handle_tpr_below_threshold, handle_apic_access; x86.c kvm_check_and_inject_events, update_cr8_intercept; '
