@@ -23,7 +23,8 @@ export const STALE_VMCS02 = 'eoi-exitmap-loaded-into-vmcs02';
  */
 export function vcpu_scan_ioapic(kvm: Kvm, t: KvmVcpu): void {
   kvm.sink.step(t.id, 'vcpu_scan_ioapic');
-  vmx_sync_pir_to_irr(kvm, t);
+  // kvm_x86_call(sync_pir_to_irr): a NULL hook with enable_apicv=0.
+  if (kvm.code.apicv) vmx_sync_pir_to_irr(kvm, t);
   kvm_ioapic_scan_entry(kvm, t, t.ioapicHandled);
   if (kvm.code.eoiExitmapLoad === 'current-vmcs') {
     vcpu_load_eoi_exitmap(kvm, t);

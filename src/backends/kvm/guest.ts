@@ -7,7 +7,8 @@ import type { Event } from '../../scenario/types.js';
 import { handle_apic_eoi_induced, handle_halt, reflect_to_l1, vmx_vm_exit } from './exits.js';
 import { hardware_step } from './hw.js';
 import { kvm_ioapic_eoi_not_trapped, kvm_ioapic_event, kvm_ioapic_guest_write, kvm_ioapic_read } from './ioapic.js';
-import { __apic_accept_irq, kvm_lapic_reg_read, kvm_lapic_write_spiv, lapic_read_exits } from './lapic.js';
+import { __apic_accept_irq, apic_update_ppr, kvm_lapic_reg_read, kvm_lapic_write_spiv, lapic_read_exits } from './lapic.js';
+import { apic_set_eoi, tpr_write_no_vid } from './inject.js';
 import { nested_vmx_run } from './nested.js';
 import { vtd_post_interrupt } from './sender.js';
 import { hw_evaluate, mark_landed_while_disabled, type Kvm, type KvmVcpu } from './state.js';
@@ -43,20 +44,26 @@ function ipi_irq(kvm: Kvm, ev: Extract<Event, { k: 'ipi' }>): KvmIrq {
 /** An ICR write: self-IPI virtualization in xAPIC mode (SDM 29.1.5), otherwise a VM exit. */
 function guest_ipi(kvm: Kvm, t: KvmVcpu, ev: Extract<Event, { k: 'ipi' }>, index: number): void {
   const nmi = ev.nmi ?? false;
-  if (kvm.machine.apic === 'xapic' && (ev.shorthand ?? 'none') === 'self' && !nmi && ev.vector >= 16) {
+  if (t.apicvActive && kvm.machine.apic === 'xapic' && (ev.shorthand ?? 'none') === 'self' && !nmi && ev.vector >= 16) {
     kvm.sink.executed(index);
     mark_landed_while_disabled(t, ev.vector, SELF_IPI_WHILE_DISABLED);
     self_ipi_virtualization(t.vapic, ev.vector);
     hw_evaluate(kvm, t);
     return;
   }
-  // x2APIC: WRMSR to the ICR is intercepted; xAPIC: APIC-write exit (trap-like). A
+  // x2APIC: WRMSR to the ICR is intercepted; xAPIC: APIC-write exit (trap-like), or without APICv an APIC-access
+  // exit and the emulated write (kvm_lapic_reg_write(APIC_ICR)). A
   // lowest-priority IPI's choice is a function of the map and the vector (vector hashing), which
   // the exit does not change: reported before the instruction, as ObsSink.arbitrated asks.
   if (ev.lowest) { const irq = ipi_irq(kvm, ev); report_lowest_prio(kvm, t.id, irq, kvm_lowest_prio_target(kvm, t.id, irq)); }
   kvm.sink.executed(index);
-  vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'wrmsr' : 'apic-write');
+  vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'wrmsr' : apic_write_exit(t));
   kvm_apic_send_ipi(kvm, t.id, ev);
+}
+
+/** The exit of an xAPIC register write KVM emulates: APIC-write (trap-like, APICv) or APIC-access (fault-like, without). */
+function apic_write_exit(t: KvmVcpu): string {
+  return t.apicvActive ? 'apic-write' : 'apic-access';
 }
 
 /**
@@ -72,6 +79,13 @@ function guest_ipi(kvm: Kvm, t: KvmVcpu, ev: Extract<Event, { k: 'ipi' }>, index
  */
 function guest_self_ipi(kvm: Kvm, t: KvmVcpu, vector: number, index: number): void {
   kvm.sink.executed(index);
+  if (!t.apicvActive) {
+    // Without APICv the SELF_IPI MSR write is intercepted (the write bitmap stays all ones): kvm_x2apic_msr_write →
+    // kvm_lapic_reg_write(APIC_SELF_IPI) → kvm_apic_send_ipi(APIC_DEST_SELF | vector) → __apic_accept_irq.
+    vmx_vm_exit(kvm, t, 'wrmsr');
+    __apic_accept_irq(kvm, t, vector, false, false, t.id);
+    return;
+  }
   if (vector >= 16) {
     mark_landed_while_disabled(t, vector, SELF_IPI_WHILE_DISABLED);
     self_ipi_virtualization(t.vapic, vector);
@@ -105,6 +119,11 @@ function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number):
       // EOI virtualization (virtualized EOI write / WRMSR 0x80B); Hyper-V assist not offered.
       g.eoi();
       sink.executed(index);
+      if (!t.apicvActive) {
+        vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'wrmsr' : 'apic-access');
+        apic_set_eoi(kvm, t);
+        return;
+      }
       const svi = t.vapic.svi;
       const v = eoi_virtualization(t.vapic);
       if (v >= 0) handle_apic_eoi_induced(kvm, t, v);
@@ -133,6 +152,8 @@ function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number):
       const value = ev.via === 'cr8' ? ev.value & 0xf0 : ev.value & 0xff;
       g.tpr = value;
       sink.executed(index);
+      // Without VID: the TPR shadow and the TPR threshold (inject.ts).
+      if (!t.apicvActive) { tpr_write_no_vid(kvm, t, value); return; }
       tpr_virtualization(t.vapic, value);
       hw_evaluate(kvm, t);
       return;
@@ -140,6 +161,10 @@ function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number):
     case 'read': {
       // APIC-register virtualization: reads come from the virtual-APIC page (PIR is not visible).
       const va = t.vapic;
+      // Without APICv only the TPR read is virtualized (TPR shadow); the others exit and __apic_read emulates them,
+      // updating PPR first for a PPR read (apic_update_ppr).
+      const exits = !t.apicvActive && ev.reg !== 'tpr';
+      if (exits && ev.reg === 'ppr') apic_update_ppr(kvm, t);
       switch (ev.reg) {
         case 'irr': sink.readValue(t.id, 'irr', va.virr); break;
         case 'isr': sink.readValue(t.id, 'isr', va.visr); break;
@@ -149,6 +174,7 @@ function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number):
         case 'esr': sink.readValue(t.id, 'esr', 0); break;
       }
       sink.executed(index);
+      if (exits) vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'rdmsr' : 'apic-access');
       return;
     }
     case 'lapic_read': {
@@ -156,7 +182,7 @@ function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number):
       // emulated (APIC-access exit, or RDMSR 0x839 in x2APIC mode).
       sink.readValue(t.id, ev.reg, kvm_lapic_reg_read(kvm, t, ev.reg));
       sink.executed(index);
-      if (lapic_read_exits(ev.reg)) vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'rdmsr' : 'apic-access');
+      if (lapic_read_exits(t, ev.reg)) vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'rdmsr' : 'apic-access');
       return;
     }
     case 'self_ipi':
@@ -168,7 +194,7 @@ function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number):
       // kvm_x2apic_msr_write), then kvm_lapic_reg_write. APIC_ESR: nothing but the x2APIC
       // "value must be 0" check — KVM keeps no error state, ESR reads stay 0.
       sink.executed(index);
-      vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'wrmsr' : 'apic-write');
+      vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'wrmsr' : apic_write_exit(t));
       if (ev.reg === 'svr') kvm_lapic_write_spiv(kvm, t, ev.value);
       // APIC_LDR / APIC_DFR (xAPIC only): kvm_apic_set_ldr / the DFR store, the map rebuild and
       // KVM_REQ_SCAN_IOAPIC to every vCPU (apic_map.ts).

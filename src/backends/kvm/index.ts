@@ -5,7 +5,7 @@ import { initialAddr } from '../../apic/dest.js';
 import { vsFormat, vsHas, vsOr, hex, type VecSet } from '../../apic/vecset.js';
 import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
-import { Mode, OnFate, REQ_NMI } from './consts.js';
+import { Mode, OnFate, REQ_EVENT, REQ_NMI } from './consts.js';
 import { apply_event, type EventHooks } from './guest.js';
 import { KvmIoapic, REFUSED_REMOTE_IRR, kvm_ioapic_refused_by_sw_disabled, kvm_ioapic_eoi_lost, kvm_ioapic_remote_irr_cleared, kvm_ioapic_scan_entry, kvm_ioapic_send_why } from './ioapic.js';
 import { pirq } from './pcpu.js';
@@ -16,7 +16,8 @@ import { describeEntry, enter, entry_step } from './vcpu_enter_guest.js';
 import { withRates } from '../rates.js';
 import { LOWEST_PHYS_BROADCAST, recalculate_apic_map } from './apic_map.js';
 import { RATES, RATES_SAMPLE } from './rates.js';
-import { periodic_limited } from './timer.js';
+import { apic_has_pending_timer, periodic_limited } from './timer.js';
+import { NMI_QUEUED_BEHIND_IRQ, TIMER_PENDING_BEHIND_IRQ, TPR_THRESHOLD_NOT_ARMED } from './inject.js';
 
 const HOOKS: EventHooks = {
   enter,
@@ -112,6 +113,8 @@ class KvmInstance implements BackendInstance {
     // An expiry bare metal's count had and the limited 200 µs period has not reached yet (asked before VIRR/PIR:
     // a copy of the vector from another source may sit there, bare metal's pending instance is the timer's).
     if (vector >= 16 && periodic_limited(t, vector)) return TIMER_PERIOD_LIMITED;
+    // Without APICv: a timer expiry waiting in lapic_timer.pending when a lower vector was acknowledged at injection.
+    if (!t.apicvActive && vector === t.timerPendingAtIrqAck) return TIMER_PENDING_BEHIND_IRQ;
     if (vsHas(t.vapic.virr, vector)) {
       if (t.nested.guestMode) {
         // Any L1 vector that waited behind a re-injection and is still pending means the
@@ -120,6 +123,8 @@ class KvmInstance implements BackendInstance {
         if (intersects(t.nested.unforcedInL2, t.vapic.virr)) return 'l2-resumed-exit-request-missed';
         return synced_while_l2(t, vector) ? 'l2-resumed-after-pir-sync' : 'l1-pending-at-nested-entry';
       }
+      // Without APICv: the software IRR, held where KVM's injection path left it (inject.ts).
+      if (!t.apicvActive) return irrStuckNoApicv(t, vector);
       if (t.vapic.rvi < vector) return 'virr-above-rvi';
       if (t.vapic.irqWindowExiting) return 'virr-behind-irq-window';
       return t.vapic.recognized ? 'virr-recognized' : 'virr-not-recognized';
@@ -147,6 +152,18 @@ class KvmInstance implements BackendInstance {
     if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi') && vector >= 16 && vsHas(t.missedByMap, vector)) return t.missedByMapWhy[vector];
     // A lowest-priority physical broadcast KVM sent as fixed to every APIC ("phys broadcast and lowest prio").
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vsHas(t.lowestSentFixed, vector)) return LOWEST_PHYS_BROADCAST;
+    // Without APICv a timer expiry waits in lapic_timer.pending while an instance of its vector is in IRR: bare metal
+    // merges them, KVM delivers both when it acknowledges the IRR instance at injection before the loop tail.
+    if (what === 'collapsed' && !t.apicvActive && vector >= 16 && vector === t.timer.vector && apic_has_pending_timer(t)
+      && vsHas(t.vapic.virr, vector)) return TIMER_PENDING_BEHIND_IRQ;
+    // An instance that crossed an SVR write, settled as discarded where bare metal would have taken it, that KVM holds
+    // in IRR because the TPR write that made it deliverable did not exit (threshold not armed while disabled).
+    if (what === 'collapsed' && !t.apicvActive && vector >= 16 && vsHas(t.vapic.virr, vector)
+      && irrStuckNoApicv(t, vector) === TPR_THRESHOLD_NOT_ARMED) return TPR_THRESHOLD_NOT_ARMED;
+    // The second instance of a timer vector whose expiry waited in lapic_timer.pending behind an acknowledgement.
+    if ((what === 'duplicate' || what === 'irr-extra') && !t.apicvActive && vector >= 16 && vector === t.timerPendingAtIrqAck) {
+      return TIMER_PENDING_BEHIND_IRQ;
+    }
     // A message bare metal collapsed into the pending instance, still held apart in PIR.
     if (what === 'collapsed' && vector !== 2 && vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
     // An NMI bare metal would have taken at this boundary (so an optional one had collapsed),
@@ -180,6 +197,9 @@ class KvmInstance implements BackendInstance {
       // are blocked; pi_pre_block (VT-d) does not block while PIR.ON is set.
       if (t.unhaltedBy === 'blocked-nmi') return 'hlt-ended-by-blocked-nmi';
       if (t.unhaltedBy === 'pi-pre-block-on') return 'hlt-ended-by-pi-pre-block-on';
+      // Without APICv: kvm_vcpu_has_events saw an IRR vector above PPR, but the TPR drop that made it deliverable did not
+      // exit (threshold not armed while software-disabled), so no KVM_REQ_EVENT injects it: the guest resumes after HLT.
+      if (!t.apicvActive && t.unhaltedBy === 'interrupt' && t.tprThresholdStale && (t.requests & REQ_EVENT) === 0) return TPR_THRESHOLD_NOT_ARMED;
     }
     // The timer (asked last: the paths above name other sources of the same vector first). An expiry taken while
     // the LVT was masked, injected once unmasked; a periodic count below min_timer_period_us running at 200 µs.
@@ -199,8 +219,18 @@ export const TIMER_MASKED_EXPIRY = 'timer-expiry-while-masked-delivered-on-unmas
 /** limit_periodic_timer_frequency: a periodic count below min_timer_period_us (200 µs = 200000 ticks) is raised to it. */
 export const TIMER_PERIOD_LIMITED = 'periodic-timer-period-limited';
 
+/** Where a vector in the software IRR (no APICv) is held: behind the interrupt window, the TPR threshold, or a request. */
+function irrStuckNoApicv(t: KvmVcpu, vector: number): string {
+  if (t.vapic.irqWindowExiting) return 'irr-behind-irq-window';
+  if (t.tprThresholdStale && (t.requests & REQ_EVENT) === 0) return TPR_THRESHOLD_NOT_ARMED;
+  if (t.vapic.tprThreshold > 0 && (vector >> 4) <= t.vapic.tprThreshold) return 'irr-behind-tpr-threshold';
+  if (t.requests & REQ_EVENT) return 'irr-kvm-req-event-pending';
+  return 'irr-not-injected';
+}
+
 /** Where a pending NMI is held. */
 function nmiStuck(t: KvmVcpu): string | undefined {
+  if (t.nmiQueuedAtIrqAck && (t.nmiQueued > 0 || t.nmiPending > 0 || (t.requests & REQ_NMI) !== 0)) return NMI_QUEUED_BEHIND_IRQ;
   if (t.nmiMissedWhy && t.nmiQueued === 0 && t.nmiPending === 0 && !t.nmiInjected) return t.nmiMissedWhy;
   if (t.nmiQueued === 0 && t.nmiPending === 0 && !t.nmiInjected && (t.requests & REQ_NMI) === 0) return undefined;
   if (t.blocked) return t.nmiPending > 0 && t.nmiQueued === 0 ? 'nmi-pending-halted-not-runnable' : 'nmi-vcpu-blocked';
@@ -222,6 +252,8 @@ export const kvm: Backend = {
   name: 'kvm',
   description: 'Linux KVM, Intel VMX with APICv (virtual-interrupt delivery, posted interrupts): '
     + 'vcpu_enter_guest before/after b95234c84004 (v4.11), the nested fix f27a85c4988d (v4.16) and v6.12; '
+    + 'v6.12 without APICv (enable_apicv=0: software IRR, KVM_REQ_EVENT + kick, injection through VM_ENTRY_INTR_INFO, '
+    + 'interrupt window, TPR threshold, EOI exits); '
     + 'optional VT-d posting of device MSIs; L1 giving L2 posted interrupts (machine nested.postedIntr); '
     + 'LDR/DFR writes and the APIC map of each tree, logical and lowest-priority (vector hashing) destinations; '
     + 'the local APIC timer (hrtimer on the vCPU\'s pCPU, apic_timer_expired → vcpu_run loop tail).',
@@ -234,8 +266,9 @@ export const kvm: Backend = {
   // x2APIC SELF_IPI write (self-IPI virtualization, no exit); SVR, ESR, LDR and DFR writes
   // (kvm_lapic_reg_write after the APIC-write exit; LDR/DFR rebuild the APIC map that routes every
   // IPI, MSI and I/O APIC message, apic_map.ts); 32-bit x2APIC ICR destinations. Not yet: xAPIC ID
-  // writes (v6.12 inhibits APICv on them, APICV_INHIBIT_REASON_APIC_ID_MODIFIED, and the model has
-  // no non-APICv delivery path), lowest-priority redirection entries (their re-sends at an EOI or a
+  // writes (v6.12 inhibits APICv on them, APICV_INHIBIT_REASON_APIC_ID_MODIFIED; the non-APICv path
+  // exists as v6.12-noapicv, but the switch at KVM_REQ_APICV_UPDATE is not modelled and features are
+  // per backend), lowest-priority redirection entries (their re-sends at an EOI or a
   // redirection write come after the guest instruction is reported executed, where
   // ObsSink.arbitrated must come before), machine.apicIds (v6.12: APICv inhibited likewise), LINT
   // (KVM has no guest-visible LINT line: LVT0/LVT1 writes are stored, LINT0 is read only as the PIC's ExtINT

@@ -3,7 +3,7 @@
 // With APICv active the lapic.c IRR/ISR/TPR/PPR *are* VIRR/VISR/VTPR/VPPR.
 import { computePpr, vsAdd, vsDel, vsHighest } from '../../apic/vecset.js';
 import { REQ_EVENT, REQ_NMI } from './consts.js';
-import { kvm_make_request, kvm_vcpu_kick, vmx_deliver_posted_interrupt } from './sender.js';
+import { kvm_make_request, kvm_vcpu_kick, vmx_deliver_interrupt } from './sender.js';
 import type { LapicReadReg } from '../../scenario/types.js';
 import { apic_enabled, type Kvm, type KvmVcpu } from './state.js';
 import { kvm_make_scan_ioapic_request } from './ioapic.js';
@@ -29,9 +29,12 @@ export function __apic_update_ppr(t: KvmVcpu): boolean {
   return va.vppr < old;
 }
 
-/** apic_has_interrupt_for_ppr (v4.11): syncs PIR first when APICv is active. */
+/**
+ * apic_has_interrupt_for_ppr (v4.11): "if (kvm_x86_ops.sync_pir_to_irr) highest_irr = sync_pir_to_irr(vcpu); else
+ * highest_irr = apic_find_highest_irr(apic);" — the hook is NULL with enable_apicv=0 (hardware_setup).
+ */
 function apic_has_interrupt_for_ppr(kvm: Kvm, t: KvmVcpu, ppr: number): number {
-  const highest = vmx_sync_pir_to_irr(kvm, t);
+  const highest = kvm.code.apicv ? vmx_sync_pir_to_irr(kvm, t) : vsHighest(t.vapic.virr);
   if (highest === -1 || (highest & 0xf0) <= ppr) return -1;
   return highest;
 }
@@ -86,7 +89,7 @@ export function __apic_accept_irq(kvm: Kvm, t: KvmVcpu, vector: number, level: b
   if (vector < 16) t.illegalVectorSeen = true;
   if (level) vsAdd(t.vapic.tmr, vector);
   else vsDel(t.vapic.tmr, vector);
-  vmx_deliver_posted_interrupt(kvm, t, vector, me);
+  vmx_deliver_interrupt(kvm, t, vector, me);
   return 1;
 }
 
@@ -147,6 +150,9 @@ export function kvm_lapic_reg_read(kvm: Kvm, t: KvmVcpu, reg: LapicReadReg): num
  * vmx_update_msr_bitmap_x2apic, kvm_lapic_readable_reg_mask in v6.x). TMCCT (0x390) is not in
  * the virtualized list either way: an APIC-access or RDMSR exit, emulated by kvm_lapic_reg_read.
  */
-export function lapic_read_exits(reg: LapicReadReg): boolean {
+export function lapic_read_exits(t: KvmVcpu, reg: LapicReadReg): boolean {
+  // Without APICv there is no APIC-register virtualization: every read but the TPR's is an APIC-access exit
+  // (xAPIC) or an intercepted RDMSR (x2APIC: the read bitmap is all ones outside MSR_BITMAP_MODE_X2APIC_APICV).
+  if (!t.apicvActive) return true;
   return reg === 'tmcct';
 }

@@ -70,6 +70,24 @@ export function vmx_deliver_posted_interrupt(kvm: Kvm, t: KvmVcpu, vector: numbe
 }
 
 /**
+ * kvm_x86_ops->deliver_interrupt (v6.12 vmx_deliver_interrupt), reached from __apic_accept_irq: with
+ * apic->apicv_active the posting above; without it (vmx_deliver_posted_interrupt returns -1: "if
+ * (!vcpu->arch.apic->apicv_active) return -1;") the software path: kvm_lapic_set_irr (IRR bit in apic->regs,
+ * irr_pending), KVM_REQ_EVENT, kvm_vcpu_kick — a blocked vCPU is woken, one IN_GUEST_MODE gets a reschedule IPI
+ * (an external-interrupt exit), one in KVM sees the request at its exit-request check. The pre-v6 trees have no
+ * non-APICv variant here.
+ */
+export function vmx_deliver_interrupt(kvm: Kvm, t: KvmVcpu, vector: number, me: number): void {
+  if (t.apicvActive) {
+    vmx_deliver_posted_interrupt(kvm, t, vector, me);
+    return;
+  }
+  vsAdd(t.vapic.virr, vector);
+  kvm_make_request(t, REQ_EVENT);
+  kvm_vcpu_kick(t, me);
+}
+
+/**
  * VT-d posted-interrupt remapping of a device MSI (VT-d spec 9.11, IRTE in posted format):
  * the IOMMU sets the PIR bit and, if ON was clear and SN is clear, sets ON and sends NV to
  * NDST, in one atomic descriptor update. It never touches vcpu->requests and does not look

@@ -55,6 +55,11 @@ export class KvmVcpu {
    * ('' when it does not, or nothing is known).
    */
   eoiExitStale = '';
+  /**
+   * apic->apicv_active: kvm_intel.enable_apicv and no APICv inhibit (kvm_vcpu_apicv_active). With it false the
+   * software LAPIC injects through VM_ENTRY_INTR_INFO (inject.ts).
+   */
+  apicvActive = true;
   mode = Mode.OUTSIDE;
   requests = 0;
   /** Host IRQs of the pCPU (the vCPU thread's local_irq_disable/enable). */
@@ -120,6 +125,16 @@ export class KvmVcpu {
   readonly missedByMapWhy: string[] = new Array<string>(256).fill('');
   /** Diagnostics (explain): vectors a lowest-priority physical broadcast delivered here as fixed copies. */
   readonly lowestSentFixed = vecSet();
+  /**
+   * Diagnostics (whereStuck, no APICv): kvm_check_and_inject_events acknowledged a LAPIC interrupt while an NMI was
+   * still only queued (nmi_queued / KVM_REQ_NMI, processed into nmi_pending by process_nmi in the requests phase),
+   * until that NMI is delivered.
+   */
+  nmiQueuedAtIrqAck = false;
+  /** Diagnostics (no APICv): update_cr8_intercept was skipped (APIC software-disabled) since it last ran. */
+  tprThresholdStale = false;
+  /** Diagnostics: the same for a timer expiry waiting in lapic_timer.pending for the vcpu_run loop tail (its vector; -1 none). */
+  timerPendingAtIrqAck = -1;
   /** Diagnostics: the same for an NMI ('' when none was missed). */
   nmiMissedWhy = '';
   constructor(readonly id: number) {
@@ -137,7 +152,11 @@ export class Kvm {
     readonly sink: ObsSink,
     readonly ioapic: KvmIoapic,
   ) {
-    for (let i = 0; i < machine.vcpus; i++) this.vcpus.push(new KvmVcpu(i));
+    for (let i = 0; i < machine.vcpus; i++) {
+      const t = new KvmVcpu(i);
+      t.apicvActive = code.apicv;
+      this.vcpus.push(t);
+    }
   }
 }
 
@@ -160,6 +179,8 @@ export function mark_landed_while_disabled(t: KvmVcpu, vector: number, why: stri
  * set and nothing in flight (the races) the vector is due and its absence is judged.
  */
 export function hw_evaluate(kvm: Kvm, t: KvmVcpu): void {
+  // Without APICv the processor evaluates nothing (no VID): KVM's software evaluation calls sink.evaluate itself.
+  if (!t.apicvActive) return;
   if (t.pi.on && t.phys !== 0) return;
   kvm.sink.evaluate(t.id);
 }

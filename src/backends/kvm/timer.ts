@@ -127,7 +127,8 @@ function kvm_apic_inject_pending_timer_irqs(kvm: Kvm, t: KvmVcpu): void {
 function apic_timer_expired(kvm: Kvm, t: KvmVcpu, fromTimerFn: boolean): void {
   const k = t.timer;
   if (k.pending > 0) return;
-  if (kvm.code.timer === 'v6.12' && !fromTimerFn) {
+  // "if (!from_timer_fn && apic->apicv_active)": without APICv the expiry takes the pending path as from the hrtimer.
+  if (kvm.code.timer === 'v6.12' && !fromTimerFn && t.apicvActive) {
     kvm_apic_inject_pending_timer_irqs(kvm, t);
     return;
   }

@@ -23,6 +23,11 @@ export class VApic {
   irqWindowExiting = false;
   /** CPU_BASED_VIRTUAL_NMI_PENDING (NMI-window exiting). */
   nmiWindowExiting = false;
+  /**
+   * TPR_THRESHOLD (bits 3:0), written by vmx_update_cr8_intercept; only used without virtual-interrupt delivery
+   * (SDM 29.1.2: a TPR write that leaves VTPR[7:4] below it is a trap-like TPR-below-threshold exit).
+   */
+  tprThreshold = 0;
 }
 
 /** PPR virtualization (SDM 29.1.3): from VTPR and SVI. */

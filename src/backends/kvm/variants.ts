@@ -95,9 +95,19 @@ export interface KvmCode {
    * against the v6.12 tag).
    */
   timer: 'v4' | 'v6.12';
+  /**
+   * kvm_intel.enable_apicv. true: virtual-interrupt delivery and posted interrupts (vmx_deliver_posted_interrupt,
+   * kvm_x86_ops.sync_pir_to_irr set). false (enable_apicv=0, or a CPU without APICv: hardware_setup clears
+   * enable_apicv and sets sync_pir_to_irr to NULL): every vCPU's apic->apicv_active is false, vmx_deliver_interrupt
+   * takes its kvm_lapic_set_irr + KVM_REQ_EVENT + kvm_vcpu_kick branch, kvm_check_and_inject_events injects LAPIC
+   * interrupts through VM_ENTRY_INTR_INFO (inject.ts), and EOIs, APIC reads and self-IPIs exit; TPR stays shadowed
+   * (TPR threshold). [vmx/vmx.c vmx_deliver_interrupt, vmx_deliver_posted_interrupt; x86.c kvm_check_and_inject_events,
+   * update_cr8_intercept; irq.c kvm_cpu_has_injectable_intr; lapic.c apic_has_interrupt_for_ppr @ v6.12]
+   */
+  apicv: boolean;
 }
 
-const V410: KvmCode = { sender: 'v4.10', order: 'pre', sync: 'v4.10', runningChecksNested: false, nestedBlock: 'v4.10', nestedPiVector: 'shared', nestedEntryEvent: false, nestedEventsFirst: false, vtd: false, ioapicPreservesRemoteIrr: false, ioapicServiceChecksRemoteIrr: false, piBlock: 'pre-block', cancelKeepsImmediateExit: false, hasEventsNmi: 'queued', eoiExitmapLoad: 'current-vmcs', scanRequest: 'all', apicMap: 'v4', timer: 'v4' };
+const V410: KvmCode = { sender: 'v4.10', order: 'pre', sync: 'v4.10', runningChecksNested: false, nestedBlock: 'v4.10', nestedPiVector: 'shared', nestedEntryEvent: false, nestedEventsFirst: false, vtd: false, ioapicPreservesRemoteIrr: false, ioapicServiceChecksRemoteIrr: false, piBlock: 'pre-block', cancelKeepsImmediateExit: false, hasEventsNmi: 'queued', eoiExitmapLoad: 'current-vmcs', scanRequest: 'all', apicMap: 'v4', timer: 'v4', apicv: true };
 const V611U: KvmCode = { ...V410, sender: 'v4.11', sync: 'v4.11', runningChecksNested: true, nestedBlock: 'reinjection' };
 const V411: KvmCode = { ...V611U, order: 'post' };
 const V416: KvmCode = { ...V411, sync: 'v4.16', nestedPiVector: 'separate', ioapicPreservesRemoteIrr: true, hasEventsNmi: 'pending' };
@@ -113,6 +123,7 @@ export const CODE: Record<string, KvmCode> = {
   'v4.16-vtd': { ...V416, vtd: true },
   'v6.12': V612,
   'v6.12-vtd': { ...V612, vtd: true },
+  'v6.12-noapicv': { ...V612, apicv: false },
 };
 
 // Deviations every variant shares: real KVM behaviour outside the history studied here.
@@ -506,6 +517,61 @@ const V612_DEVIATIONS: CauseDoc[] = COMMON_DEVIATIONS.filter((d) =>
   d.cause !== 'stuck:l1-pending-at-nested-entry' && !d.cause.endsWith(':level-resent-on-redirection-write')
   && !d.cause.endsWith(':old-vector-resent-on-destination-write'));
 
+// Without APICv (v6.12-noapicv): the software LAPIC acknowledges an interrupt when KVM prepares its injection, and two
+// higher-priority events can be held at that moment in KVM-side queues that the entry path drains elsewhere. Found by
+// the first rates run of the variant (rates:1396, rates:12548); real v6.12 code, documented, not bugs of the model.
+const NOAPICV_DEVIATIONS: CauseDoc[] = [
+  {
+    cause: 'stuck:nmi-queued-behind-irq-injection',
+    why: 'Without APICv, kvm_check_and_inject_events acknowledges the highest LAPIC interrupt (kvm_cpu_get_interrupt → '
+      + 'kvm_get_apic_interrupt: IRR→ISR) and writes VM_ENTRY_INTR_INFO, looking only at arch.nmi_pending for NMIs. An NMI '
+      + 'sent after the requests phase of the same vcpu_enter_guest pass is still in nmi_queued (KVM_REQ_NMI: process_nmi '
+      + 'runs in the requests phase), so the interrupt is acknowledged ahead of it; the exit-request check then cancels the '
+      + 'entry, vmx_cancel_injection → __vmx_complete_interrupts keeps the interrupt as arch.interrupt.injected, and the next '
+      + 'pass re-injects it before the NMI (can_inject is false). The guest takes the interrupt and then the NMI on top of '
+      + 'its frame; on bare metal a landed NMI is taken before a maskable interrupt (SDM 6.9). With APICv the interrupt is '
+      + 'delivered by the CPU at the guest boundary, after the NMI injected at the entry. [x86.c vcpu_enter_guest, '
+      + 'kvm_check_and_inject_events, process_nmi; lapic.c kvm_get_apic_interrupt; vmx/vmx.c vmx_cancel_injection @ v6.12]',
+  },
+  {
+    cause: 'stuck:timer-pending-behind-irq-injection',
+    why: 'Without APICv: the APIC timer\'s expiry (apic_timer_fn → apic_timer_expired) only sets lapic_timer.pending and '
+      + 'KVM_REQ_UNBLOCK; kvm_inject_apic_timer_irqs puts the vector into IRR at the vcpu_run loop tail. An expiry after the '
+      + 'requests phase is not in IRR when kvm_check_and_inject_events acknowledges a lower-priority interrupt at injection '
+      + '(IRR→ISR); the request cancels the entry, the loop tail raises the timer vector, and the acknowledged interrupt is '
+      + 're-injected first — a priority inversion bare metal cannot show (the timer sets IRR at expiry and the higher vector '
+      + 'is accepted first). With APICv nothing is acknowledged before the entry: VID picks the higher vector. '
+      + '[lapic.c apic_timer_expired, kvm_inject_apic_timer_irqs, kvm_get_apic_interrupt; x86.c vcpu_run, vcpu_enter_guest '
+      + '@ v6.12]',
+  },
+  ...['duplicate', 'read'].map((cls): CauseDoc => ({
+    cause: `${cls}:timer-pending-behind-irq-injection`,
+    why: 'stuck:timer-pending-behind-irq-injection with the same vector: an instance of the timer\'s vector is in IRR when '
+      + 'the expiry sets lapic_timer.pending; bare metal merges the expiry into the pending instance, KVM acknowledges the '
+      + 'IRR instance at injection and the loop tail then raises the vector again, so it is delivered twice (duplicate), or '
+      + 'an IRR read shows the second instance (read). [see stuck:timer-pending-behind-irq-injection]',
+  })),
+  {
+    cause: 'stuck:tpr-threshold-not-armed-while-sw-disabled',
+    why: 'Without APICv a TPR write stays in the TPR shadow and exits only below TPR_THRESHOLD, which update_cr8_intercept '
+      + 'recomputes in the KVM_REQ_EVENT block "if (kvm_lapic_enabled(vcpu))" only. A vector that arrived while TPR blocked '
+      + 'it, whose KVM_REQ_EVENT is handled while the guest has its APIC software-disabled, leaves the threshold unarmed; the '
+      + 'SVR write that re-enables the APIC makes no KVM_REQ_EVENT (apic_set_spiv: the map and KVM_REQ_APF_READY only), so '
+      + 'the guest\'s later TPR drop does not exit and the vector stays in IRR until an unrelated KVM_REQ_EVENT. Bare metal '
+      + 'takes it once TPR falls below it (the oracle settles the instance that crossed the SVR write as discarded there, '
+      + 'and a later IRR read shows it). [x86.c vcpu_enter_guest, update_cr8_intercept; lapic.c apic_set_spiv, '
+      + 'kvm_lapic_reg_write(APIC_SPIV); vmx/vmx.c vmx_update_cr8_intercept @ v6.12]',
+  },
+  {
+    cause: 'core:tpr-threshold-not-armed-while-sw-disabled',
+    why: 'stuck:tpr-threshold-not-armed-while-sw-disabled followed by HLT: the stranded vector is above PPR once TPR '
+      + 'dropped, so kvm_vcpu_has_events (kvm_cpu_has_interrupt) makes the halted vCPU runnable, but nothing made '
+      + 'KVM_REQ_EVENT and vcpu_block → vcpu_enter_guest resumes the guest after its HLT without injecting it: the guest '
+      + 'runs on from a HLT that nothing it took ended (REF-HLT-1). Found by the 60 s campaign of the variant. [x86.c '
+      + 'vcpu_block, kvm_vcpu_has_events, vcpu_enter_guest @ v6.12; see stuck:tpr-threshold-not-armed-while-sw-disabled]',
+  },
+];
+
 export const VARIANTS: VariantInfo[] = [
   {
     name: 'v4.10',
@@ -596,5 +662,25 @@ export const VARIANTS: VariantInfo[] = [
     status: 'clean',
     expectedBugs: [],
     knownDeviations: [...V612_DEVIATIONS, APIC_MAP_SW_DISABLED, ...VTD_SW_DISABLED, VTD_ILLEGAL],
+  },
+  {
+    name: 'v6.12-noapicv',
+    source: 'Linux v6.12 with kvm_intel.enable_apicv=0 (or a CPU without APICv): the same tree as v6.12 (lapic.c as read at '
+      + 'torvalds/linux 000d75b0b186, the other files in v6.x copies in the library); '
+      + 'vmx/vmx.c hardware_setup (sync_pir_to_irr = NULL), vmx_deliver_interrupt (kvm_lapic_set_irr, KVM_REQ_EVENT, '
+      + 'kvm_vcpu_kick), vmx_inject_irq, vmx_enable_irq_window, vmx_interrupt_allowed, vmx_update_cr8_intercept, '
+      + 'handle_tpr_below_threshold, handle_apic_access; x86.c kvm_check_and_inject_events, update_cr8_intercept; '
+      + 'irq.c kvm_cpu_has_injectable_intr, kvm_cpu_get_interrupt; lapic.c kvm_get_apic_interrupt, '
+      + 'apic_has_interrupt_for_ppr, apic_set_eoi, kvm_ioapic_send_eoi, apic_timer_expired',
+    summary: 'Today\'s code without APICv: __apic_accept_irq sets the software IRR, makes KVM_REQ_EVENT and kicks; '
+      + 'kvm_check_and_inject_events acknowledges the highest vector above PPR at injection (IRR→ISR) and injects it '
+      + 'through VM_ENTRY_INTR_INFO, or asks for an interrupt window (IF = 0, STI shadow); update_cr8_intercept arms '
+      + 'the TPR threshold; EOIs, APIC register reads and self-IPIs exit; TPR writes stay in the TPR shadow.',
+    status: 'clean',
+    expectedBugs: [],
+    // Self-IPI virtualization needs APICv: without it a self-IPI exits into __apic_accept_irq, which discards it at a
+    // software-disabled APIC (corpus/kvm/kvm-self-ipi-while-apic-sw-disabled.json is clean here).
+    knownDeviations: [...V612_DEVIATIONS.filter((d) => !d.cause.endsWith(':self-ipi-virtualized-while-apic-sw-disabled')),
+      APIC_MAP_SW_DISABLED, ...NOAPICV_DEVIATIONS],
   },
 ];

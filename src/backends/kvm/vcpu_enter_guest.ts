@@ -15,6 +15,7 @@ import { POSTED_INTR_VECTOR, POSTED_INTR_WAKEUP_VECTOR } from './pi_desc.js';
 import { hw_evaluate, type Kvm, type KvmVcpu } from './state.js';
 import { vmx_hwapic_irr_update, vmx_sync_pir_to_irr } from './sync.js';
 import { vmentry_vid } from './vapic.js';
+import { inject_pending_irq, update_cr8_intercept } from './inject.js';
 import { kvm_vcpu_check_block_timer, local_timer_handler, vcpu_run_loop_tail } from './timer.js';
 
 export const enum Step {
@@ -207,18 +208,25 @@ function inject_pending_event(kvm: Kvm, t: KvmVcpu): number {
  * first ("nested VM-Exit supersedes event re-injection"), then the re-injection, and an
  * -EBUSY from vmx_check_nested_events (a re-injection or nested_run_pending blocks the exit)
  * asks for an immediate exit, so the L1 event is looked at again once L2 took its event.
+ * Then new events: "can_inject = !kvm_event_needs_reinjection(vcpu)"; an NMI, then a LAPIC
+ * interrupt (inject.ts: only without APICv, or in L2), each -EBUSY when it cannot be injected now.
+ * The NMI keeps the model's earlier shape (no -EBUSY for a pending NMI behind a re-injection).
  */
 function kvm_check_and_inject_events(kvm: Kvm, t: KvmVcpu): number {
   const r = t.nested.guestMode ? vmx_check_nested_events(kvm, t, false) : 0;
   // Re-injection (inject_nmi / inject_irq) happens whatever r says.
-  if (t.nmiInjected || t.interruptPending >= 0) return r;
+  const reinjecting = t.nmiInjected || t.interruptPending >= 0;
   if (r !== 0) return r;
-  if (t.nmiPending > 0 && vmx_nmi_allowed(t)) {
+  let canInject = !reinjecting;
+  if (canInject && t.nmiPending > 0 && vmx_nmi_allowed(t)) {
     t.nmiPending--;
     t.nmiInjected = true;
     t.nmiReinject = false;
+    canInject = false;
   }
-  return 0;
+  // Without APICv KVM's software evaluation of IRR is a due point (every message is in IRR at __apic_accept_irq).
+  if (!t.apicvActive && t.phys === 0) kvm.sink.evaluate(t.id);
+  return inject_pending_irq(kvm, t, canInject);
 }
 
 function step_event_block(kvm: Kvm, t: KvmVcpu): void {
@@ -233,6 +241,8 @@ function step_event_block(kvm: Kvm, t: KvmVcpu): void {
     if (t.guest.shadow) t.vapic.irqWindowExiting = true;
     else t.vapic.nmiWindowExiting = true;
   }
+  // "if (kvm_lapic_enabled(vcpu)) { update_cr8_intercept(vcpu); ... }" (nothing with APICv active).
+  update_cr8_intercept(kvm, t);
 }
 
 function step_exit_request(kvm: Kvm, t: KvmVcpu): boolean {
@@ -308,6 +318,7 @@ function vmx_enter(kvm: Kvm, t: KvmVcpu): void {
     if (!t.nmiReinject) {
       kvm.sink.deliver(t.id, 2, true, 'vmentry-inject');
       t.nmiMissedWhy = '';
+      t.nmiQueuedAtIrqAck = false;
       if (t.nmiPending === 0) t.nmiTwoPending = false;
     }
     if (t.faultArmed) {
@@ -325,8 +336,8 @@ function vmx_enter(kvm: Kvm, t: KvmVcpu): void {
     }
     t.guest.take(v, false);
   }
-  // VM entry with VID: PPR virtualization and evaluation of pending virtual interrupts.
-  vmentry_vid(t.vapic);
+  // VM entry with VID: PPR virtualization and evaluation of pending virtual interrupts (none without APICv).
+  if (t.apicvActive) vmentry_vid(t.vapic);
 }
 
 /** Run one step of the entry path. Returns false when the vCPU stopped (in guest or blocked). */
@@ -359,7 +370,8 @@ export function entry_step(kvm: Kvm, t: KvmVcpu): boolean {
     case Step.EventBlock: step_event_block(kvm, t); break;
     case Step.ModeIn: t.mode = Mode.IN; break;
     case Step.IrqOff: t.irqsOn = false; break;
-    case Step.Sync: vmx_sync_pir_to_irr(kvm, t); break;
+    // "if (kvm_lapic_enabled(vcpu)) kvm_x86_call(sync_pir_to_irr)(vcpu)": a NULL hook with enable_apicv=0.
+    case Step.Sync: if (kvm.code.apicv) vmx_sync_pir_to_irr(kvm, t); break;
     case Step.ExitRequest:
       if (!step_exit_request(kvm, t)) return true;
       break;
