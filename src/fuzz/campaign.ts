@@ -288,9 +288,13 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
       post(thief, { type: 'range', range });
     } else {
       if (!range) unsplittable[w] = true;
-      // (A range given to a thief that died meanwhile stays with the victim's: not possible, the
-      // victim already lowered its end; it is left over, as a dead worker's range is.)
-      else if (r) { r.end = range.start; abandoned.push({ ...range, next: range.start }); updateIters(); }
+      else {
+        // The thief died meanwhile: the victim has already shortened its range, so the part it
+        // gave away is left over, as a dead worker's range is (run on --resume).
+        if (r) r.end = range.start;
+        abandoned.push({ ...range, next: range.start });
+        updateIters();
+      }
       if (ports[thief]) thieves.push(thief);
     }
     matchThieves();
