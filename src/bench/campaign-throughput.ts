@@ -79,7 +79,7 @@ async function phase(name: string): Promise<void> {
     const sec = (xs: (number | undefined)[]) => xs.map((x) => (x ?? NaN) / 1000);
     console.log(JSON.stringify({
       events: s.events, wall, cpu, workerCpu: sec(s.workerCpuMs), startupMs: s.workerStartupMs, isolations: s.isolations, mainCpu: (s.mainCpuMs ?? NaN) / 1000,
-      causes: s.newFindings.length, isolationCpu: sec(s.isolationCpuMs), mainElu: s.mainElu ?? NaN, workerElu: s.workerElu.map((x) => x ?? NaN), tailMs: s.workerTailMs.map((x) => x ?? NaN),
+      causes: s.newFindings.length, steals: s.steals, isolationCpu: sec(s.isolationCpuMs), mainElu: s.mainElu ?? NaN, workerElu: s.workerElu.map((x) => x ?? NaN), tailMs: s.workerTailMs.map((x) => x ?? NaN),
     }));
     return;
   } else {
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
   }
   if (!phases.has('workers')) return;
   interface W {
-    events: number; wall: number; cpu: number; mainCpu: number; workerCpu: number[]; startupMs: number[]; isolations: number; causes: number;
+    events: number; wall: number; cpu: number; mainCpu: number; workerCpu: number[]; startupMs: number[]; isolations: number; causes: number; steals: number;
     isolationCpu: number[]; mainElu: number; workerElu: number[]; tailMs: number[];
   }
   const res: Record<number, W[]> = {};
@@ -145,7 +145,7 @@ async function main(): Promise<void> {
     console.log(`campaign (${engine}), ${w} worker(s), ${campaignIterations} iterations: ${median(xs.map((x) => x.wall)).toFixed(1)}s wall, ${median(xs.map((x) => x.cpu)).toFixed(1)} CPU-s process, ${wc.toFixed(1)} CPU-s in worker threads (${xs.map((x) => x.workerCpu.map((c) => c.toFixed(1)).join('+')).join(', ')}), ${median(xs.map((x) => x.mainCpu ?? NaN)).toFixed(1)} CPU-s main thread, start-up ${median(xs.map((x) => Math.max(...x.startupMs))).toFixed(0)} ms, ${xs[0]!.isolations} isolations for ${xs[0]!.causes} causes`);
     // Where the process CPU went: the rest of it ran on V8's and libuv's helper threads (JIT, GC).
     const sum = (a: number[]) => a.reduce((p, q) => p + q, 0);
-    console.log(`  per thread (median): isolating ${median(xs.map((x) => sum(x.isolationCpu))).toFixed(1)} CPU-s inside the workers; helper threads (JIT compiler, GC) ${median(xs.map((x) => x.cpu - x.mainCpu - sum(x.workerCpu))).toFixed(1)} CPU-s; main thread busy ${(100 * median(xs.map((x) => x.mainElu))).toFixed(1)} % of the time (event-loop utilisation); workers' tail after their share ${xs.map((x) => x.tailMs.map((t) => t.toFixed(0)).join('+')).join(', ')} ms`);
+    console.log(`  per thread (median): isolating ${median(xs.map((x) => sum(x.isolationCpu))).toFixed(1)} CPU-s inside the workers; helper threads (JIT compiler, GC) ${median(xs.map((x) => x.cpu - x.mainCpu - sum(x.workerCpu))).toFixed(1)} CPU-s; main thread busy ${(100 * median(xs.map((x) => x.mainElu))).toFixed(1)} % of the time (event-loop utilisation); workers' tail after their share ${xs.map((x) => x.tailMs.map((t) => t.toFixed(0)).join('+')).join(', ')} ms; ranges stolen ${xs.map((x) => x.steals ?? 0).join(', ')}`);
   }
   const wall1 = median(res[1]!.map((x) => x.wall)), wall2 = median(res[2]!.map((x) => x.wall));
   // On 2 idle cores the speedup is at most 2 × (CPU of 1 worker / CPU of 2): what a second worker adds in total work.

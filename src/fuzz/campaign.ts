@@ -18,12 +18,12 @@ import { allBackends } from '../backends/load.js';
 import { parseSignature } from '../oracle/divergence.js';
 import { crashPath, loadKnown, OutputError, scenarioText, writeAtomic } from '../store/files.js';
 import { isolate, ISOLATE_TRIES, type Candidate } from './isolate.js';
-import { guardTargets, type Engine, type JobFinding, type JobStats, type TargetCoverage } from './job.js';
+import { guardTargets, MIN_SPLIT, type Engine, type IterRange, type JobFinding, type JobStats, type TargetCoverage } from './job.js';
 import { threadCpuMs } from './thread-cpu.js';
 import { readState, share, STATE_FILE, type Bucket, type CampaignState } from './state.js';
 import { resolveTargets, type Target } from './targets.js';
 import type { Scenario } from '../scenario/types.js';
-import type { IsolatedMessage, TaskMessage, WorkerData } from './worker.js';
+import type { IsolatedMessage, SplitMessage, TaskMessage, WorkerData } from './worker.js';
 
 export interface CampaignOptions {
   filters: string[];
@@ -83,6 +83,8 @@ export interface CampaignSummary {
   workerStartupMs: (number | undefined)[];
   /** Minimizations run (each new cause is isolated once, not once per worker). */
   isolations: number;
+  /** Work stealing: ranges of iterations handed from a busy worker to an idle one. */
+  steals: number;
   /** Per worker: CPU time (ms) of the isolations it ran for the campaign (included in workerCpuMs). */
   isolationCpuMs: (number | undefined)[];
   /** CPU time of the parent's thread (ms, Linux): start-up and bookkeeping (isolating only if every worker died). */
@@ -120,11 +122,12 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
   const base = resumable ? saved : undefined;
   const buckets: Record<string, Bucket> = base ? structuredClone(base.buckets) : {};
   const baseCount: Record<string, number> = {};
-  for (const [k, b] of Object.entries(buckets)) baseCount[k] = b.count;
+  const baseSeeds: Record<string, string[]> = {};
+  for (const [k, b] of Object.entries(buckets)) { baseCount[k] = b.count; baseSeeds[k] = b.seeds.slice(); }
   const summary: CampaignSummary = {
     scenarios: 0, events: 0, divergent: 0, newFindings: [], elapsedMs: 0, perTarget: {}, bySignature: {}, resumedFrom,
     coverage: {}, total: { execs: 0, events: 0, elapsedMs: 0, buckets: 0 }, mutants: 0, errors: 0,
-    workerCpuMs: new Array(o.jobs).fill(undefined), workerStartupMs: new Array(o.jobs).fill(undefined), isolations: 0,
+    workerCpuMs: new Array(o.jobs).fill(undefined), workerStartupMs: new Array(o.jobs).fill(undefined), isolations: 0, steals: 0,
     isolationCpuMs: new Array(o.jobs).fill(undefined), workerElu: new Array(o.jobs).fill(undefined), workerTailMs: new Array(o.jobs).fill(undefined),
   };
   const elu0 = performance.eventLoopUtilization();
@@ -178,7 +181,124 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
   const ports: (MessagePort | undefined)[] = new Array(o.jobs).fill(undefined);
   const inflight: (Task | undefined)[] = new Array(o.jobs).fill(undefined);
   const taskCount = new Int32Array(new SharedArrayBuffer(4 * o.jobs));
-  const settled = (c: Candidate) => iters.every((it, k) => k === c.job || finished[k] || it > c.iter);
+  /** A message on worker k's task port; the worker polls the count between runs, or waits on it. */
+  const post = (k: number, msg: TaskMessage) => {
+    ports[k]!.postMessage(msg);
+    Atomics.add(taskCount, k, 1); // after the post: the worker's poll then finds the message
+    Atomics.notify(taskCount, k);
+  };
+
+  // Which iterations are where. Job k's iterations are 0..endOf[k]-1 ("<seed>:<k>:<i>"); a
+  // worker runs one range of one job's iterations at a time: its own job's at first, then, with
+  // work stealing (random engine and an iteration budget), the back half of another worker's
+  // range when its own is done. Iterations keep their job and seed wherever they run, so the
+  // findings do not depend on who ran what: candidates are ordered by (iteration, job).
+  const steal = engine === 'random' && iterations !== undefined;
+  const endOf = Array.from({ length: o.jobs }, (_, k) => (iterations === undefined ? Infinity : share(iterations, o.jobs, k)));
+  interface Live { job: number; start: number; end: number; next: number }
+  /** Per worker: the range it runs (next: its last reported next iteration). */
+  const ranges: (Live | undefined)[] = new Array(o.jobs).fill(undefined);
+  /** Ranges of workers that ended (stopped, timed out or died) before finishing them: not run, for resuming. */
+  const abandoned: Live[] = [];
+  /**
+   * Per job, the first iteration not known to be done and reported: of what a live worker
+   * still runs (`live`), and of everything not yet run, ended workers' left-overs included.
+   */
+  const lowWater = (k: number, live: boolean): number => {
+    let lw = Infinity;
+    for (const r of ranges) if (r && r.job === k && r.next < r.end) lw = Math.min(lw, r.next);
+    if (!live) for (const r of abandoned) if (r.job === k) lw = Math.min(lw, r.next);
+    return lw;
+  };
+  /** The resume point of every job: where its left-overs begin (a range done out of order past it is run again on --resume). */
+  const updateIters = () => {
+    for (let k = 0; k < o.jobs; k++) {
+      const lw = lowWater(k, false);
+      if (lw !== Infinity) iters[k] = lw;
+      else if (endOf[k] !== Infinity) iters[k] = endOf[k]!;
+    }
+  };
+  // An occurrence is settled when no earlier (iteration, job) can still be reported: every
+  // other job's live ranges are past its iteration, and its own job's are not before it.
+  const settled = (c: Candidate) => {
+    for (let k = 0; k < o.jobs; k++) {
+      const lw = lowWater(k, true);
+      if (k === c.job ? lw < c.iter : lw <= c.iter) return false;
+    }
+    return true;
+  };
+  const progress = (w: number, s: JobStats) => {
+    const r = ranges[w];
+    if (r && s.job === r.job && s.iter >= r.start && s.iter <= r.end) r.next = s.iter;
+    updateIters();
+  };
+  const ended = (w: number) => {
+    const r = ranges[w];
+    if (r && r.next < r.end) abandoned.push(r);
+    ranges[w] = undefined;
+    updateIters();
+  };
+  // Work stealing. A worker whose range is done says 'idle'; the parent asks the worker with the
+  // most left (by its last progress) to split its range, and hands the back half over; with
+  // nothing worth splitting, the idle worker's job is done.
+  const thieves: number[] = [];
+  /** Per worker: the idle worker its split request is for. */
+  const splitFor: (number | undefined)[] = new Array(o.jobs).fill(undefined);
+  /** Per worker: its current range was found too short to split. */
+  const unsplittable = new Array<boolean>(o.jobs).fill(false);
+  let splitIds = 0;
+  const matchThieves = () => {
+    for (let i = 0; i < thieves.length;) {
+      const thief = thieves[i]!;
+      let victim = -1, waiting = false;
+      for (let k = 0; k < o.jobs; k++) {
+        const r = ranges[k];
+        if (k === thief || !r || !ports[k] || finished[k] || unsplittable[k] || thieves.includes(k) || r.end - r.next < MIN_SPLIT) continue;
+        if (splitFor[k] !== undefined) { waiting = true; continue; }
+        if (victim < 0 || r.end - r.next > ranges[victim]!.end - ranges[victim]!.next) victim = k;
+      }
+      if (victim >= 0) {
+        splitFor[victim] = thief;
+        thieves.splice(i, 1);
+        post(victim, { type: 'split', id: splitIds++ });
+      } else if (!waiting) {
+        thieves.splice(i, 1);
+        if (ports[thief]) post(thief, { type: 'range', range: undefined });
+      } else i++;
+    }
+  };
+  const onIdle = (w: number) => {
+    ranges[w] = undefined;
+    unsplittable[w] = false;
+    updateIters();
+    thieves.push(w);
+    matchThieves();
+  };
+  const onSplit = (w: number, m: SplitMessage) => {
+    const thief = splitFor[w];
+    splitFor[w] = undefined;
+    if (thief === undefined) return;
+    const r = ranges[w];
+    const range: IterRange | undefined = m.range;
+    if (range && r && ports[thief]) {
+      r.end = range.start;
+      ranges[thief] = { job: range.job, start: range.start, end: range.end, next: range.start };
+      summary.steals++;
+      updateIters();
+      post(thief, { type: 'range', range });
+    } else {
+      if (!range) unsplittable[w] = true;
+      else {
+        // The thief died meanwhile: the victim has already shortened its range, so the part it
+        // gave away is left over, as a dead worker's range is (run on --resume).
+        if (r) r.end = range.start;
+        abandoned.push({ ...range, next: range.start });
+        updateIters();
+      }
+      if (ports[thief]) thieves.push(thief);
+    }
+    matchThieves();
+  };
   const dispatch = () => {
     while (ready.length > 0) {
       let w = -1;
@@ -190,9 +310,7 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
       const task = ready.shift()!;
       inflight[w] = task;
       summary.isolations++;
-      const msg: TaskMessage = { type: 'isolate', id: task.id, candidate: task.candidate, iterationBudget: iterations !== undefined };
-      ports[w]!.postMessage(msg);
-      Atomics.add(taskCount, w, 1); // after the post: the worker's poll then finds the message
+      post(w, { type: 'isolate', id: task.id, candidate: task.candidate, iterationBudget: iterations !== undefined });
     }
   };
   const isolateSettled = () => {
@@ -260,12 +378,19 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
     const per: Record<string, [number, number, number]> = {};
     const sigs: Record<string, number> = {};
     const cov: Record<string, TargetCoverage> = {};
-    const seeds: Record<string, string[]> = {};
+    const seeds: Record<string, { job: number; iter: number; seed: string }[]> = {};
     for (const s of stats) {
       if (!s) continue;
       sc += s.scenarios; ev += s.events; dv += s.divergent; mu += s.mutants; er += s.errors;
       for (const [k, n] of Object.entries(s.bySignature)) sigs[k] = (sigs[k] ?? 0) + n;
-      for (const [k, h] of Object.entries(s.hits)) (seeds[k] ??= []).push(...h.seeds.slice(0, 2));
+      for (const [k, h] of Object.entries(s.hits)) {
+        const list = seeds[k] ??= [];
+        for (const seed of h.seeds) {
+          // "<seed>:<job>:<iter>" (the campaign seed may itself hold colons).
+          const b = seed.lastIndexOf(':'), a = seed.lastIndexOf(':', b - 1);
+          list.push({ job: Number(seed.slice(a + 1, b)), iter: Number(seed.slice(b + 1)), seed });
+        }
+      }
       for (const [k, v] of Object.entries(s.perTarget)) {
         const acc = per[k] ?? [0, 0, 0];
         acc[0] += v[0]; acc[1] += v[1]; acc[2] += v[2];
@@ -282,7 +407,16 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
       const b = bucketFor(sig);
       const count = (baseCount[sig] ?? 0) + n;
       if (count !== b.count) { b.count = count; b.lastSeen = now; }
-      for (const s of seeds[sig] ?? []) if (b.seeds.length < 16 && !b.seeds.includes(s)) b.seeds.push(s);
+      // This session's: the first two iterations of every job that hit it, in (job, iteration)
+      // order, whichever workers ran them, after the earlier sessions'.
+      const list = (seeds[sig] ?? []).sort((x, y) => x.job - y.job || x.iter - y.iter);
+      const out = (baseSeeds[sig] ?? []).slice();
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i]!;
+        if (i >= 2 && list[i - 2]!.job === e.job) continue;
+        if (out.length < 16 && !out.includes(e.seed)) out.push(e.seed);
+      }
+      b.seeds = out;
     }
     summary.scenarios = sc; summary.events = ev; summary.divergent = dv; summary.perTarget = per; summary.bySignature = sigs;
     summary.coverage = cov; summary.mutants = mu; summary.errors = er;
@@ -319,7 +453,7 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
   let lastReport = Date.now();
   const onProgress = (job: number, s: JobStats) => {
     stats[job] = s;
-    iters[job] = s.iter;
+    progress(job, s);
     if (s.cpuMs !== undefined) summary.workerCpuMs[job] = s.cpuMs;
     if (s.startupMs !== undefined) summary.workerStartupMs[job] = s.startupMs;
     isolateSettled();
@@ -363,12 +497,14 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
   try {
     const runs = iters.map((startIter, job) => new Promise<void>((resolve) => {
       const endIter = iterations === undefined ? Infinity : share(iterations, o.jobs, job);
-      if (startIter >= endIter) { finished[job] = true; resolve(); return; }
+      // A worker with its own share done (resumed) still starts when it can steal another's left-overs.
+      if (startIter >= endIter && !(steal && iters.some((it, k) => it < endOf[k]!))) { finished[job] = true; resolve(); return; }
+      ranges[job] = { job, start: startIter, end: endIter, next: startIter };
       const channel = new MessageChannel();
       const data: WorkerData = {
         filters: o.filters, modules: o.modules, out: o.out, corpus: corpusOf(job),
         params: { seed: o.seed, job, startIter, deadline, endIter, maxEvents: o.maxEvents, known: [...known.signatures], engine, track: o.track },
-        stop, spawnedAt: Date.now(), tasks: channel.port2, taskCount,
+        stop, spawnedAt: Date.now(), tasks: channel.port2, taskCount, steal,
       };
       const w = new Worker(workerUrl, { workerData: data, transferList: [channel.port2] });
       ports[job] = channel.port1;
@@ -377,8 +513,10 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
       w.on('message', (m: { type: string; finding?: JobFinding; candidate?: Candidate; stats?: JobStats; job?: number; message?: string; cpuMs?: number }) => {
         if (m.type === 'candidate') onCandidate(m.candidate!);
         else if (m.type === 'isolated') onIsolated(job, m as unknown as IsolatedMessage);
+        else if (m.type === 'idle') onIdle(job);
+        else if (m.type === 'split') onSplit(job, m as unknown as SplitMessage);
         else if (m.type === 'progress') onProgress(m.job!, m.stats!);
-        else if (m.type === 'done') { finished[job] = true; doneAt = Date.now(); onProgress(m.job!, m.stats!); release(); } // after all its candidates
+        else if (m.type === 'done') { onProgress(m.job!, m.stats!); finished[job] = true; ended(job); doneAt = Date.now(); isolateSettled(); release(); } // after all its candidates
         else if (m.type === 'bye') {
           if (m.cpuMs !== undefined) summary.workerCpuMs[job] = m.cpuMs;
           summary.workerElu[job] = w.performance.eventLoopUtilization().utilization;
@@ -394,7 +532,14 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
         if (doneAt !== undefined) summary.workerTailMs[job] = Date.now() - doneAt;
         else if (!died) listen({ kind: 'warning', text: `worker ${job} ended (exit code ${code}) before its share was done` });
         finished[job] = true;
+        ended(job);
         ports[job] = undefined;
+        // A split asked of it is not coming: its thief asks elsewhere.
+        const thief = splitFor[job];
+        if (thief !== undefined) { splitFor[job] = undefined; thieves.push(thief); }
+        const ti = thieves.indexOf(job);
+        if (ti >= 0) thieves.splice(ti, 1);
+        matchThieves();
         const t = inflight[job];
         if (t) { inflight[job] = undefined; summary.isolations--; ready.unshift(t); }
         isolateSettled();

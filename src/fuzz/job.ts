@@ -44,10 +44,26 @@ export interface JobParams {
   onCandidate?: (c: Candidate) => void;
   /**
    * Called before every iteration: a campaign worker serves the parent's isolation tasks here
-   * (between runs, so they never touch a run's generator state or coverage).
+   * (between runs, so they never touch a run's generator state or coverage), and may give the
+   * tail of the current range away (lowering `cur.end`; random engine only, see `nextRange`).
    */
-  poll?: () => void;
+  poll?: (cur: Cursor) => void;
+  /**
+   * When the current range is done: another range to run (of any job's iterations, which keep
+   * their seeds "<seed>:<job>:<iter>"), or undefined when there is none. A campaign worker of the
+   * random engine asks the parent here (work stealing); may block.
+   */
+  nextRange?: (cur: Cursor) => IterRange | undefined;
 }
+
+/** Work stealing: a range shorter than this is not split (the message round trip would cost more than it saves). */
+export const MIN_SPLIT = 4;
+
+/** A range of one job's iterations [start, end). */
+export interface IterRange { job: number; start: number; end: number }
+
+/** Where the job is: the next iteration of job `job` to run, and the end of its current range. */
+export interface Cursor { job: number; iter: number; end: number }
 
 export interface JobFinding {
   scenario: Scenario;
@@ -65,12 +81,14 @@ export interface TargetCoverage {
 
 export interface Hit {
   count: number;
-  /** The first few iterations ("<seed>:<job>:<iter>") that showed the cause. */
+  /** The first few iterations ("<seed>:<job>:<iter>") that showed the cause, per range run (one range unless stealing). */
   seeds: string[];
 }
 
 export interface JobStats {
+  /** The next iteration of the current range, and its job (ranges of other jobs' iterations: see JobParams.nextRange). */
   iter: number;
+  job?: number;
   scenarios: number;
   events: number;
   divergent: number;
@@ -238,16 +256,32 @@ export function runJob(
     }
   };
   let lastProgress = now();
-  const attempts = new Map<string, number>();
-  for (let iter = p.startIter; ; iter++) {
-    p.poll?.();
-    if (iter >= p.endIter) { stats.iter = iter; break; }
-    if (p.stop && Atomics.load(p.stop, 0) !== 0) { stats.iter = iter; break; }
-    if ((iter & 15) === 0 && iter !== p.startIter && now() >= p.deadline) { stats.iter = iter; break; }
+  const cur: Cursor = { job: p.job, iter: p.startIter, end: p.endIter };
+  // Occurrences reported (candidates) and seeds kept, per cause, counted per range: the first
+  // few of every range include the first few of the whole job whichever thread ran which range.
+  let attempts = new Map<string, number>();
+  let kept = new Map<string, number>();
+  for (;;) {
+    p.poll?.(cur);
+    if (cur.iter >= cur.end) {
+      if (p.nextRange && !(p.stop && Atomics.load(p.stop, 0) !== 0) && now() < p.deadline) {
+        // The parent learns where this range ended before it is asked for another.
+        stats.iter = cur.iter; stats.job = cur.job;
+        fillCoverage(); onProgress(stats, handle); lastProgress = now();
+        const r = p.nextRange(cur);
+        if (r) { cur.job = r.job; cur.iter = r.start; cur.end = r.end; attempts = new Map(); kept = new Map(); continue; }
+      }
+      stats.iter = cur.iter; stats.job = cur.job; break;
+    }
+    const iter = cur.iter;
+    const job = cur.job;
+    if (p.stop && Atomics.load(p.stop, 0) !== 0) { stats.iter = iter; stats.job = job; break; }
+    if ((iter & 15) === 0 && iter !== p.startIter && now() >= p.deadline) { stats.iter = iter; stats.job = job; break; }
+    cur.iter = iter + 1;
     const k = iter % states.length;
     const ts = states[k]!;
     const t = ts.t;
-    const seed = `${p.seed}:${p.job}:${iter}`;
+    const seed = `${p.seed}:${job}:${iter}`;
     const obs = observers[k]!;
     let scenario: Scenario;
     let result: RunResult;
@@ -282,7 +316,7 @@ export function runJob(
     } catch (err) {
       stats.errors++;
       stats.lastError = `${seed}: ${(err as Error).stack ?? String(err)}`.slice(0, 2000);
-      stats.iter = iter + 1;
+      stats.iter = iter + 1; stats.job = job;
       continue;
     }
     const pt = stats.perTarget[ts.key]!;
@@ -296,19 +330,20 @@ export function runJob(
       p.onHit?.(d.signature, iter);
       const h = stats.hits[d.signature] ?? (stats.hits[d.signature] = { count: 0, seeds: [] });
       h.count++;
-      if (h.seeds.length < SEEDS_KEPT) h.seeds.push(seed);
+      const nk = kept.get(d.signature) ?? 0;
+      if (nk < SEEDS_KEPT) { h.seeds.push(seed); kept.set(d.signature, nk + 1); }
       if (p.known.has(d.signature)) continue;
       const tries = attempts.get(d.signature) ?? 0;
       if (tries >= ISOLATE_TRIES) continue;
       attempts.set(d.signature, tries + 1);
-      const c: Candidate = { signature: d.signature, cause: d.cause, target: ts.key, job: p.job, iter, seed, scenario };
+      const c: Candidate = { signature: d.signature, cause: d.cause, target: ts.key, job, iter, seed, scenario };
       if (p.onCandidate) { p.onCandidate(c); continue; }
       const found = isolate(c, t, Number.isFinite(p.endIter));
       if (!found) continue;
       p.known.add(d.signature);
-      onFinding({ signature: d.signature, job: p.job, iter, scenario: found });
+      onFinding({ signature: d.signature, job, iter, scenario: found });
     }
-    stats.iter = iter + 1;
+    stats.iter = iter + 1; stats.job = job;
     const tnow = now();
     if (tnow - lastProgress >= 1000) { lastProgress = tnow; fillCoverage(); onProgress(stats, handle); }
   }

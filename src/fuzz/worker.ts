@@ -12,14 +12,22 @@ import type { Scenario } from '../scenario/types.js';
 import { writeAtomic } from '../store/files.js';
 import { queueFile } from './campaign.js';
 import { isolate, type Candidate } from './isolate.js';
-import { guardTargets, runJob, type JobHandle, type JobParams } from './job.js';
+import { guardTargets, MIN_SPLIT, runJob, type Cursor, type IterRange, type JobHandle, type JobParams } from './job.js';
 import { resolveTargets, type Target } from './targets.js';
 import { threadCpuMs } from './thread-cpu.js';
 
 /** Parent → worker, on the task port: isolate one occurrence (a root cause's next try), or stop serving. */
 export type TaskMessage =
   | { type: 'isolate'; id: number; candidate: Candidate; iterationBudget: boolean }
+  /** Work stealing (random engine, iteration budget): give the back half of the current range to another worker. */
+  | { type: 'split'; id: number }
+  /** The answer to this worker's 'idle': a range to run, or none (its job is then done). */
+  | { type: 'range'; range: IterRange | undefined }
   | { type: 'exit' };
+
+/** Worker → parent, the answer to 'split': the range given away (the worker keeps [iter, range.start)), or none. */
+export interface SplitMessage { type: 'split'; id: number; range: IterRange | undefined }
+
 
 /** Worker → parent, the answer to an 'isolate' task: the reproducer, or none if this try failed. */
 export interface IsolatedMessage {
@@ -44,8 +52,10 @@ export interface WorkerData {
   spawnedAt: number;
   /** Isolation tasks from the parent (transferred). */
   tasks: MessagePort;
-  /** Per worker: tasks posted on its port and not yet taken (the parent adds, the worker subtracts). */
+  /** Per worker: tasks posted on its port and not yet taken (the parent adds and notifies, the worker subtracts). */
   taskCount: Int32Array;
+  /** Work stealing: when this worker's range is done it asks the parent for part of another's (random engine, iteration budget). */
+  steal: boolean;
 }
 
 const SAVE_EVERY_MS = 10_000;
@@ -60,8 +70,11 @@ function loadCorpus(raw: WorkerData['corpus'], file: string): Record<string, Sce
   return out;
 }
 
-/** Runs the parent's isolation tasks on this thread's own copy of the models. */
-function server(backends: Backend[], data: WorkerData): { poll(): void; serve(): void } {
+/**
+ * Runs the parent's tasks on this thread: isolations (on its own copy of the models), and,
+ * with work stealing, splits of its current range and the ranges the parent hands it.
+ */
+function server(backends: Backend[], data: WorkerData): { poll(cur?: Cursor): void; nextRange(cur: Cursor): IterRange | undefined; serve(): void } {
   // Guarded like the job's targets (an exception is a crash finding) but without the step tap:
   // minimization runs must not count in the job's coverage.
   let byKey: Map<string, Target> | undefined;
@@ -74,6 +87,8 @@ function server(backends: Backend[], data: WorkerData): { poll(): void; serve():
   };
   const { tasks, taskCount } = data;
   const job = data.params.job;
+  let cursor: Cursor | undefined;
+  let answer: { range: IterRange | undefined } | undefined;
   const run = (m: TaskMessage) => {
     if (m.type === 'exit') {
       // The thread's whole CPU time, isolations after its job included.
@@ -81,6 +96,20 @@ function server(backends: Backend[], data: WorkerData): { poll(): void; serve():
       tasks.close();
       return;
     }
+    if (m.type === 'split') {
+      // Keep [iter, mid), give [mid, end) away: the iterations keep their job and seeds, so
+      // which thread runs them changes nothing they find (the parent orders by (iteration, job)).
+      let range: IterRange | undefined;
+      const c = cursor;
+      if (c && c.end - c.iter >= MIN_SPLIT) {
+        const mid = c.iter + Math.ceil((c.end - c.iter) / 2);
+        range = { job: c.job, start: mid, end: c.end };
+        c.end = mid;
+      }
+      parentPort!.postMessage({ type: 'split', id: m.id, range } satisfies SplitMessage);
+      return;
+    }
+    if (m.type === 'range') { answer = { range: m.range }; return; }
     const c0 = threadCpuMs();
     const t = targetOf(m.candidate.target);
     let scenario: Scenario | undefined;
@@ -96,17 +125,34 @@ function server(backends: Backend[], data: WorkerData): { poll(): void; serve():
     if (error !== undefined) reply.error = error.slice(0, 2000);
     parentPort!.postMessage(reply);
   };
-  return {
+  const poll = (cur?: Cursor) => {
+    if (cur) cursor = cur;
     // Between runs: one atomic load when there is nothing to do.
-    poll: () => {
-      if (Atomics.load(taskCount, job) === 0) return;
-      for (let r = receiveMessageOnPort(tasks); r; r = receiveMessageOnPort(tasks)) {
-        Atomics.sub(taskCount, job, 1);
-        run(r.message as TaskMessage);
+    if (Atomics.load(taskCount, job) === 0) return;
+    for (let r = receiveMessageOnPort(tasks); r; r = receiveMessageOnPort(tasks)) {
+      Atomics.sub(taskCount, job, 1);
+      run(r.message as TaskMessage);
+    }
+  };
+  return {
+    poll,
+    // Ask the parent for another range and wait for it (the runs are synchronous), serving
+    // isolations and answering splits (nothing left to give) meanwhile.
+    nextRange: (cur) => {
+      cursor = cur;
+      answer = undefined;
+      parentPort!.postMessage({ type: 'idle', job });
+      for (;;) {
+        poll();
+        // (Set by run(), inside poll: TypeScript cannot see that.)
+        const got = answer as { range: IterRange | undefined } | undefined;
+        if (got) return got.range;
+        Atomics.wait(taskCount, job, 0, 1000);
       }
     },
     // After the job: every task as it comes, until 'exit' closes the port (the thread then ends).
     serve: () => {
+      cursor = undefined;
       tasks.on('message', (m: TaskMessage) => { Atomics.sub(taskCount, job, 1); run(m); });
     },
   };
@@ -124,6 +170,7 @@ async function main(): Promise<void> {
     // The parent chooses which occurrence of each new cause is isolated, once for all workers.
     onCandidate: (c) => parentPort!.postMessage({ type: 'candidate', candidate: c }),
     poll: tasks.poll,
+    nextRange: data.steal ? tasks.nextRange : undefined,
   };
   const startupMs = Date.now() - data.spawnedAt;
   let lastSave = Date.now();
