@@ -251,7 +251,15 @@ export class RefLapic {
         this.inflight.takeOne(v);
         if (this.inflightSaw.count(v) > this.inflight.count(v)) this.inflightSaw.takeOne(v);
       }
-      if (c !== 0) { this.extra.add(v, c); this.landedTrigger(v, vsHas(this.inflightLevel, v)); vsAdd(this.tmrMaybe, v); this.raced(v); }
+      if (c !== 0) {
+        // Other optional instances of v still undecided: an IRR read that shows v then proves only that some
+        // instance exists, not this one, so TMR stays open (tmrRace). (Alone, this one is the last message of
+        // v sent, so an instance of it shown or taken settles TMR: REF-ACC-4's fixed order.)
+        const race = this.extra.count(v) !== 0;
+        this.extra.add(v, c); this.landedTrigger(v, vsHas(this.inflightLevel, v)); vsAdd(this.tmrMaybe, v);
+        if (race) vsAdd(this.tmrRace, v);
+        this.raced(v);
+      }
     }
   }
 

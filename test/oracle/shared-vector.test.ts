@@ -208,6 +208,13 @@ describe('soundness on a shared vector, whatever order the bus accepts messages 
     { pin: 1, vector: 0x7f, dest: 2, trigger: 'edge', masked: false },
   ] };
 
+  it('REF-ACC-4 / REF-EOI-4: an optional level message of an open EOI lands beside the optional instances of an edge/level race; an IRR read showing the vector proves one of them, so TMR stays open (fast-check counterexample, seed 1264642927)', () => {
+    const events = [{"k":"msi","dest":1,"vector":127},{"k":"ioapic","pin":0,"op":"assert"},{"k":"self_ipi","cpu":1,"vector":127},{"k":"ioapic_read","cpu":0,"reg":"redir-lo","pin":0},{"k":"pirq","cpu":1},{"k":"ioapic","pin":0,"op":"assert"},{"k":"eoi","cpu":1},{"k":"read","cpu":1,"reg":"irr"},{"k":"pirq","cpu":0},{"k":"ioapic","pin":0,"op":"assert"},{"k":"ipi","cpu":0,"vector":127,"dest":0},{"k":"ioapic","pin":0,"op":"assert"},{"k":"read","cpu":1,"reg":"tmr"}] as Event[];
+    // The lifo machine accepts the level message first and the MSI last: TMR clear at vCPU1's EOI, no broadcast.
+    expect(runScenario(validateScenario({ irqdiff: 1, machine, events }), travelling('lifo'), 'sdm').divergences).toEqual([]);
+    expect(runScenario(validateScenario({ irqdiff: 1, machine, events }), travelling('fifo'), 'sdm').divergences).toEqual([]);
+  });
+
   for (const order of ['fifo', 'lifo'] as const) {
     it(`REF-ACC-4 / REF-EOI-4: the oracle is silent on a bare metal that accepts messages ${order === 'fifo' ? 'in send order' : 'in reverse send order'}`, () => {
       const b = travelling(order);
