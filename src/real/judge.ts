@@ -663,7 +663,7 @@ function judgeCpu(
     const keep = states.filter((s) => s.apic.irr.every((w, k) => w === got[k]) && (ppr === null || (s.apic.ppr() & 0xff) === (ppr & 0xff)));
     if (!keep.length) {
       const s = states[0];
-      return fail('read-mismatch', `read-irr:${what}`, at, `IRR ${what === 'hlt' ? 'when the HLT was given up' : 'when the drain ended'} was ${fmtSet(got)}${ppr === null ? '' : ` (PPR ${hex(ppr & 0xff)})`}; no legal timing gives that (e.g. ${s ? fmtSet(s.apic.irr) : '{}'})`);
+      return fail('read-mismatch', `read-irr:${what}`, at, `IRR ${what === 'hlt' ? 'when the HLT was given up' : 'when the drain ended'} was ${fmtSet(got)}${ppr === null ? '' : ` (PPR ${hex(ppr & 0xff)})`}; no legal timing gives that (e.g. ${s ? `${fmtSet(s.apic.irr)}${ppr === null ? '' : ` with PPR ${hex(s.apic.ppr() & 0xff)}`}` : '{}'})`);
     }
     states = keep;
     return null;

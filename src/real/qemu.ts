@@ -1,7 +1,7 @@
 // Boots the guest test kernel under qemu-system-x86_64 (KVM or TCG) with a batch module and
 // parses what every vCPU observed from the serial output.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Accel, type BatchParams, type Compiled, OP, encodeBatch } from './compile.js';
@@ -109,7 +109,30 @@ export function qemuAvailable(): boolean {
 }
 
 export function kvmAvailable(): boolean {
-  return existsSync('/dev/kvm');
+  return kvmUnusable() === null;
+}
+
+/** Why QEMU cannot use /dev/kvm here (absent, or present but not openable read-write as QEMU
+ *  opens it), or null. */
+export function kvmUnusable(dev = '/dev/kvm'): string | null {
+  if (!existsSync(dev)) return `${dev} is absent: KVM replay is not possible on this machine`;
+  try {
+    closeSync(openSync(dev, 'r+'));
+    return null;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    return `${dev} is present but cannot be opened read-write (${code}): KVM replay is not possible for this user`;
+  }
+}
+
+/** Which KVM the host runs, from its loaded modules: the outcomes of the same scenario differ
+ *  (docs/real-replay.md, "What this machine's KVM-PVM shows"). */
+export type KvmFlavour = 'pvm' | 'vmx' | 'svm' | 'unknown';
+export function kvmFlavour(sysModule = '/sys/module'): KvmFlavour {
+  if (existsSync(`${sysModule}/kvm_pvm`)) return 'pvm';
+  if (existsSync(`${sysModule}/kvm_intel`)) return 'vmx';
+  if (existsSync(`${sysModule}/kvm_amd`)) return 'svm';
+  return 'unknown';
 }
 
 export interface BootResult {
@@ -176,14 +199,18 @@ const capsCache = new Map<Accel, AccelCaps>();
 export async function probeAccel(accel: Accel, kernel: string): Promise<AccelCaps> {
   const hit = capsCache.get(accel);
   if (hit) return hit;
-  // A scenario whose handler returns with IRET: self-IPI, then the program's iret op.
+  // A scenario whose handler returns with IRET: self-IPI, then the program's iret op. The OUT
+  // after the ICR write is an exit to QEMU: KVM-PVM injects a pending interrupt only when the vCPU
+  // re-enters from such an exit (docs/real-replay.md), and without it the self-IPI was taken only
+  // in the drain, so the iret op popped no frame and the probe tested nothing.
   const probe: Compiled = {
-    machine: { vcpus: 1, apic: 'xapic', ioapic: [] }, pins: [], notes: [], events: 4, deviceCpu: 0,
+    machine: { vcpus: 1, apic: 'xapic', ioapic: [] }, pins: [], notes: [], events: 5, deviceCpu: 0,
     programs: [[
       { code: OP.IPI, a: 0, b: 0, data: 0x44040, event: 0, sem: { k: 'nop' } },
-      { code: OP.NOP, a: 0, b: 0, data: 0, event: 1, sem: { k: 'nop' } },
-      { code: OP.EOI, a: 0, b: 0, data: 0, event: 2, sem: { k: 'nop' } },
-      { code: OP.IRET, a: 0, b: 0, data: 0, event: 3, sem: { k: 'nop' } },
+      { code: OP.OUT, a: 0, b: 0, data: 0, event: 1, sem: { k: 'nop' } },
+      { code: OP.NOP, a: 0, b: 0, data: 0, event: 2, sem: { k: 'nop' } },
+      { code: OP.EOI, a: 0, b: 0, data: 0, event: 3, sem: { k: 'nop' } },
+      { code: OP.IRET, a: 0, b: 0, data: 0, event: 4, sem: { k: 'nop' } },
     ]],
   };
   const params: BatchParams = { x2apic: false, ncpus: 2, graceUs: 2000, waitTimeoutUs: 100000, drainUs: 2000, settleUs: 0, quietUs: 100, noIret: false };
@@ -192,10 +219,15 @@ export async function probeAccel(accel: Accel, kernel: string): Promise<AccelCap
     throw new Error(`${accel}: the guest kernel did not start (exit ${r.exitCode}${r.timedOut ? ', timed out' : ''}):\n${r.stderr.slice(0, 2000)}\n${r.serial.slice(-2000)}`);
   }
   const x2apic = r.parsed.x2apicCpuid === true;
-  const iret = r.parsed.done && r.exitCode === 33;
+  // IRET ran only if the self-IPI opened a frame: taken in the program (the iret op pops it) or in
+  // the drain (its handler returns with IRETQ).
+  const taken = (r.parsed.scenarios.get(0)?.cpus[0]?.records ?? []).some((x) => (x.t === 'deliver' || x.t === 'drain-deliver') && x.vector === 0x40);
+  const iret = r.parsed.done && r.exitCode === 33 && taken;
   const note = iret ? '' : /KVM internal error/.test(r.serial + r.stderr)
     ? `${accel} cannot run a protected-mode IRET in our guest (KVM internal error: emulation failure); interrupt frames are popped with POPF, NMIs are skipped, HLT is emulated by a wait`
-    : `${accel}: IRET probe failed (exit ${r.exitCode}); running without IRET`;
+    : r.parsed.done && r.exitCode === 33
+      ? `${accel}: the IRET probe's self-IPI was never taken, so IRET is untested; running without IRET`
+      : `${accel}: IRET probe failed (exit ${r.exitCode}); running without IRET`;
   const caps: AccelCaps = { accel, x2apic, iret, note };
   capsCache.set(accel, caps);
   return caps;

@@ -2,6 +2,7 @@
 // itself ("real": {kvm|tcg: ...}), next to the models' expectations, written atomically.
 import { execFileSync } from 'node:child_process';
 import { readScenarioFile, scenarioText, writeAtomic } from '../store/files.js';
+import { kvmFlavour } from './qemu.js';
 import type { RealResult } from './run.js';
 
 let qemuVersion: string | undefined;
@@ -10,7 +11,9 @@ function hostLine(r: RealResult): string {
     try { qemuVersion = execFileSync('qemu-system-x86_64', ['--version'], { encoding: 'utf8' }).split('\n')[0]!.trim(); } catch { qemuVersion = 'qemu (version unknown)'; }
   }
   const caps = r.info.filter((i) => /accel|iret|x2apic|kvm/i.test(i)).join('; ');
-  return `${qemuVersion}, -accel ${r.accel}${caps ? `; ${caps}` : ''}`;
+  // Which KVM: KVM-PVM and KVM on VMX/SVM give different outcomes for the same scenario.
+  const flavour = r.accel === 'kvm' ? ` (kvm-${kvmFlavour()})` : '';
+  return `${qemuVersion}, -accel ${r.accel}${flavour}${caps ? `; ${caps}` : ''}`;
 }
 
 export function recordReal(r: RealResult): void {

@@ -121,6 +121,17 @@ describe('judge: what bare metal cannot produce', () => {
     expect(woke.divergences[0]).toMatchObject({ kind: 'late', cause: 'late:self-ipi@hlt' });
   });
 
+  it('a stuck HLT whose PPR reads low although a vector is in service: the message names the PPR the reference has', () => {
+    // What KVM-PVM records (real-fuzz seed rk1 #1): 0xe1 taken, the handler halts with IF = 0 and the
+    // stuck HLT reads IRR {} and PPR 0 (no ISR bit was set). IRR agrees with the reference; PPR 0xe0 does not.
+    const ev: Event[] = [{ k: 'ipi', cpu: 0, vector: 0xe1, shorthand: 'self' }, { k: 'step', cpu: 0 }, { k: 'hlt', cpu: 0 }];
+    const ok = judge(ev, [[dl(0xe1, 1), { t: 'hlt-stuck', pos: 2, irr: EMPTY, ppr: 0xe0 }, ...tail(2, set(0xe1))], idle]);
+    expect(ok.status).toBe('clean');
+    const r = judge(ev, [[dl(0xe1, 1), { t: 'hlt-stuck', pos: 2, irr: EMPTY, ppr: 0 }, ...tail(2, EMPTY)], idle]);
+    expect(r.divergences[0]).toMatchObject({ kind: 'read-mismatch', cause: 'read-mismatch:read-irr:hlt' });
+    expect(r.divergences[0]!.message).toMatch(/\(PPR 0x0\); no legal timing gives that \(e\.g\. \{\} with PPR 0xe0\)/);
+  });
+
   it('late at the EOI that unmasks a pending vector', () => {
     // ops: self 0x61 0, step 1 (0x61 taken at 1), self 0x51 2, sti 3 (fused), eoi 4, step 5, step 6, iret 7
     const ev: Event[] = [
