@@ -233,7 +233,11 @@ function step_event_block(kvm: Kvm, t: KvmVcpu): void {
   if (!(t.requests & REQ_EVENT)) return;
   t.requests &= ~REQ_EVENT;
   if (inject_pending_event(kvm, t) !== 0) {
+    // -EBUSY becomes "*req_immediate_exit = true; r = 0" (v4.x: "req_immediate_exit = true" in
+    // vcpu_enter_guest): the windows are not requested, but the KVM_REQ_EVENT block goes on to
+    // update_cr8_intercept.
     t.reqImmediateExit = true;
+    update_cr8_intercept(kvm, t);
     return;
   }
   if (t.nmiPending > 0) {
