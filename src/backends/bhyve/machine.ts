@@ -218,6 +218,10 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         // Raised by a local source on another host CPU (the 2018 timer callout, a device's LINT):
         // the guest ran on until the notification IPI made it exit.
         if (vsHas(this.timerRemote[cpu]!, vector)) return this.remoteWhy[cpu]![vector]!;
+        // The vIRR copy is another source's (an IPI or MSI sharing a level pin's vector, still on its
+        // way in); the instance due here is the pin's re-send that a lost EOI held back.
+        const lost = this.vioapic.eoiLostWhyOf(vector);
+        if (lost) return lost;
         return 'virr';
       }
       const isrv = vsHighest(vl.isr);
@@ -261,6 +265,11 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     if (what === 'tmcct-mismatch' && vl.timerPhase) return vl.timerPhase;
     if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi' || what === 'tmr-set-without-level-message')
       && vsHas(this.lintLevel[cpu]!, vector)) return 'lint-level-as-edge';
+    // TMR comes from the redirection table alone (vioapic_update_tmr): an edge message of a level
+    // pin's vector (an IPI, MSI, the timer) leaves the programmed bit set where bare metal clears it.
+    if (what === 'tmr-set-without-level-message' && vector >= 16 && vsHas(this.vlapic[cpu]!.tmr, vector) && this.vioapic.isLevelVector(vector)) {
+      return 'tmr-level-pin-before-acceptance';
+    }
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && (vector >= 16 || vector === 2)) {
       return this.wrongTarget[cpu]![vector] || (vector >= 16 ? this.ioapicWhy[cpu]![vector] : '') || undefined;
     }

@@ -32,7 +32,8 @@ const COMMON: CauseDoc[] = [
     cause: 'read:tmr-level-pin-before-acceptance',
     why: 'The vlapic TMR is programmed from the redirection table (vioapic_update_tmr → vlapic_set_tmr_level, run for '
       + 'every level pin whose destination includes the vCPU, masked or not); vlapic_set_intr_ready only compares it. '
-      + 'Bare metal sets TMR on acceptance. [io/vioapic.c vioapic_update_tmr, io/vlapic.c vlapic_set_intr_ready, '
+      + 'Bare metal sets TMR on acceptance — and clears it on an edge acceptance, so an edge message of a level pin\'s '
+      + 'vector (an IPI, MSI or timer sharing it) leaves bhyve\'s bit set where bare metal\'s is clear. [io/vioapic.c vioapic_update_tmr, io/vlapic.c vlapic_set_intr_ready, '
       + 'vlapic_set_tmr_level @ coder03/freebsd10.4@3d3f8b1; unchanged in freebsd-src@0907f0c]',
   },
   {

@@ -85,6 +85,7 @@ export function __apic_accept_irq(kvm: Kvm, t: KvmVcpu, vector: number, level: b
   if (!apic_enabled(t)) return 0;
   if (level) vsAdd(t.vapic.tmr, vector);
   else vsDel(t.vapic.tmr, vector);
+  vsDel(t.tmrKeptByVtd, vector);
   vmx_deliver_posted_interrupt(kvm, t, vector, me);
   return 1;
 }
