@@ -208,6 +208,10 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     if (vsHas(this.collapsed[cpu]!, vector)) return 'collapsed-into-taken-v_irq';
     // svm_inj_interrupts asks the 8259 first when vm_extint_pending(): the vIRR waits.
     if (this.vcpu[cpu]!.extintTaking && vsHas(vl.irr, vector)) return 'lint0-extint-while-sw-disabled';
+    // Held only by the TPR bhyve read back at the last exit, the guest having lowered CR8 since (not
+    // intercepted): that is the hold, whatever copy of the vector the vIRR has.
+    if (vsHas(vl.irr, vector) && prioClass(vector) <= prioClass(vl.currentPpr()) && prioClass(vector) > c.vTpr
+      && vsHighest(vl.isr) < 0) return 'tpr-cr8-unnoticed';
     // The vIRR copy is an extra resend under a Remote IRR whose EOI never came: that is the hold.
     const extra = vsHas(vl.irr, vector) ? this.vioapic.heldBehindExtraCopy(vector) : undefined;
     if (extra !== undefined) return extra;
