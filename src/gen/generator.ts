@@ -29,9 +29,62 @@ function chance(rng: Rng, p: number): boolean {
 export interface GenOptions {
   /** Upper bound on scenario events before the drain. */
   maxEvents: number;
+  /**
+   * The share of machines with a level pin where edge sources get that pin's vector (REF-ACC-4,
+   * REF-EOI-4); 0 or absent: never, and no draw. Off by default until the backends' explain names
+   * every mechanism it surfaces (docs/oracle.md, "A vector shared between edge sources and a level pin").
+   */
+  sharedVectors?: number;
 }
 
 export const DEFAULT_GEN: GenOptions = { maxEvents: 40 };
+
+/**
+ * The long clock scale (issue 8): timer counts, `time` advances and TSC deadlines all drawn as on
+ * the short scale times this. One clock unit is a timer tick and a TSC tick (src/apic/timer.ts), so
+ * every periodic count is then at or above each hypervisor's minimum period in clock units: KVM's
+ * min_timer_period_us (200 µs at its 1 ns APIC bus cycle: 200,000, src/backends/kvm/timer.ts), Xen's
+ * 0.1 ms (10,000 ticks of 10 ns, src/backends/xen/vpt.ts) and ACRN's MIN_TIMER_PERIOD_US (500 µs at a
+ * 2 GHz TSC: 1,000,000, src/backends/acrn/timer.ts). On the short scale (counts 1–16) every
+ * periodic timer runs at the hypervisor's minimum instead; the long one runs it at its own period.
+ */
+export const LONG_CLOCK = 1_000_000;
+/** The share of machines on the long clock scale (drawn only for backends with a timer). */
+const LONG_CLOCK_RATE = 0.3;
+/** A modest `sharedVectors` rate for callers that turn shared vectors on. */
+export const SHARED_RATE = 0.3;
+
+/**
+ * The generator's machine-level choices that are not part of the machine: the clock scale and the
+ * level pin (if any) whose vector edge sources share.
+ */
+export interface GenPlan {
+  /** 1, or LONG_CLOCK. */
+  scale: number;
+  /** The pin whose level vector is in the pool (-1: none). */
+  sharedPin: number;
+}
+
+/**
+ * Draw the plan for a generated machine, after the machine. Shared vector: one pool slot is
+ * replaced by a level pin's vector, so IPIs, MSIs, SELF_IPIs, the timer, edge LINT entries (and,
+ * in makeEvent, the pin rewritten edge and another pin's edge entry) may use it; REF-IOA-4 still
+ * holds (schema.ts checkLevelVectors): a level LINT vector never comes from the pool, and pins'
+ * vectors are their own. Each draw happens only where it can matter (a level pin; a backend with a
+ * timer), so other machines keep more of their stream.
+ */
+export function drawPlan(rng: Rng, backend: Backend, m: MachineConfig, vectors: number[], sharedRate = 0): GenPlan {
+  let sharedPin = -1;
+  const level = sharedRate > 0 ? m.ioapic.filter((p) => p.trigger === 'level') : [];
+  if (level.length > 0 && chance(rng, sharedRate)) {
+    const p = pick(rng, level);
+    vectors[Math.floor(rng() * vectors.length)] = p.vector;
+    sharedPin = p.pin;
+  }
+  const f = cachedFeats(backend);
+  const scale = (f.time || f.lvtTimer || f.tscDeadline) && chance(rng, LONG_CLOCK_RATE) ? LONG_CLOCK : 1;
+  return { scale, sharedPin };
+}
 
 export function generateMachine(rng: Rng, backend: Backend, vectors: number[], variant?: string): MachineConfig {
   // The variant's own refusals too (Backend.supportsVariant): a backend without them draws as before.
@@ -197,6 +250,7 @@ class Gen {
   feats!: Feats;
   hv = false;
   x2 = false;
+  plan: GenPlan = { scale: 1, sharedPin: -1 };
   // The table is reused for every event (nothing outlives one choice).
   kind = new Uint8Array(ROWS_PER_VCPU * MAX_VCPUS + 3);
   cpu = new Uint8Array(ROWS_PER_VCPU * MAX_VCPUS + 3);
@@ -204,8 +258,8 @@ class Gen {
   n = 0;
   total = 0;
 
-  reset(rng: Rng, s: Session, m: MachineConfig, vectors: number[]): this {
-    this.rng = rng; this.s = s; this.m = m; this.vectors = vectors;
+  reset(rng: Rng, s: Session, m: MachineConfig, vectors: number[], plan: GenPlan): this {
+    this.rng = rng; this.s = s; this.m = m; this.vectors = vectors; this.plan = plan;
     this.feats = cachedFeats(s.backend);
     this.hv = m.hyperv?.apicAssist === true;
     this.x2 = m.apic === 'x2apic';
@@ -322,7 +376,7 @@ class Gen {
     switch (kind) {
       case K.Pirq: return { k: 'pirq', cpu };
       case K.Lint: return { k: 'lint', cpu, pin: chance(rng, 0.5) ? 0 : 1, op: pick(rng, LINT_OPS) };
-      case K.Time: return { k: 'time', cpu, advance: chance(rng, 0.9) ? 1 + Math.floor(rng() * 12) : 100 };
+      case K.Time: return { k: 'time', cpu, advance: (chance(rng, 0.9) ? 1 + Math.floor(rng() * 12) : 100) * this.plan.scale };
       case K.Enter: return { k: 'enter', cpu };
       case K.EnterStep: return { k: 'enter_step', cpu };
       case K.L2Step: return { k: 'l2', cpu, op: 'step' };
@@ -366,7 +420,7 @@ class Gen {
       }
       case K.LapicRead: return { k: 'lapic_read', cpu, reg: pick(rng, this.x2 ? this.feats.readX2 : this.feats.readX) };
       case K.LvtTimer: {
-        if (chance(rng, 0.5)) return { k: 'timer_initial', cpu, count: chance(rng, 0.1) ? 0 : 1 + Math.floor(rng() * 16) };
+        if (chance(rng, 0.5)) return { k: 'timer_initial', cpu, count: chance(rng, 0.1) ? 0 : (1 + Math.floor(rng() * 16)) * this.plan.scale };
         const mode = f.tscDeadline && chance(rng, 0.3) ? 'tsc-deadline' as const : chance(rng, 0.5) ? 'periodic' as const : 'oneshot' as const;
         return { k: 'lvt_timer', cpu, vector: pick(rng, vectors), mode, masked: chance(rng, 0.2) };
       }
@@ -380,7 +434,7 @@ class Gen {
         return { k: 'lvt_lint', cpu, pin, vector: level ? own : pick(rng, vectors), trigger: level ? 'level' : 'edge', masked };
       }
       case K.Int: return { k: 'int', cpu, vector: chance(rng, 0.5) ? pick(rng, vectors) : 0x20 + Math.floor(rng() * 0xe0) };
-      case K.TscDeadline: return { k: 'tsc_deadline', cpu, deadline: chance(rng, 0.1) ? 0 : Math.floor(rng() * 120) };
+      case K.TscDeadline: return { k: 'tsc_deadline', cpu, deadline: chance(rng, 0.1) ? 0 : Math.floor(rng() * 120) * this.plan.scale };
       case K.SelfIpi: return { k: 'self_ipi', cpu, vector: pick(rng, vectors) };
       case K.IpiLowest: {
         const logical = chance(rng, 0.7);
@@ -395,9 +449,17 @@ class Gen {
         const p = pick(rng, m.ioapic);
         const logical = f.ioapicLogical && chance(rng, 0.3);
         const lowest = f.ioapicLowest && chance(rng, 0.2);
-        const vector = chance(rng, 0.3) ? altVector(p, vectors) : p.vector;
+        let vector = chance(rng, 0.3) ? altVector(p, vectors) : p.vector;
+        // On a shared-vector machine: the level pin rewritten edge (kvm-unit-tests' test_ioapic_edge_tmr),
+        // or another pin's edge entry given the level pin's vector (both edge sources, REF-ACC-4).
+        let trigger = p.trigger;
+        const shared = this.plan.sharedPin;
+        if (shared >= 0 && chance(rng, 0.3)) {
+          if (p.pin === shared) trigger = 'edge';
+          else if (p.trigger === 'edge') vector = m.ioapic.find((q) => q.pin === shared)!.vector;
+        }
         const dest = logical ? (m.apic === 'x2apic' ? 1 << Math.floor(rng() * m.vcpus) : 1 + Math.floor(rng() * 255)) & 0xff : (m.apicIds?.[Math.floor(rng() * m.vcpus)] ?? Math.floor(rng() * m.vcpus)) & 0xff;
-        return { k: 'ioapic_write', cpu, pin: p.pin, vector, dest, trigger: p.trigger, masked: chance(rng, 0.25), logical, lowest };
+        return { k: 'ioapic_write', cpu, pin: p.pin, vector, dest, trigger, masked: chance(rng, 0.25), logical, lowest };
       }
       case K.IoapicRead: {
         const r = rng();
@@ -423,10 +485,10 @@ class Gen {
 let spareGen: Gen | undefined;
 let spareStream: { a: Arc4; rng: Rng } | undefined;
 
-function leaseGen(rng: Rng, s: Session, m: MachineConfig, vectors: number[]): Gen {
+function leaseGen(rng: Rng, s: Session, m: MachineConfig, vectors: number[], plan: GenPlan): Gen {
   const g = spareGen ?? new Gen();
   spareGen = undefined;
-  return g.reset(rng, s, m, vectors);
+  return g.reset(rng, s, m, vectors, plan);
 }
 
 function newStream(): { a: Arc4; rng: Rng } {
@@ -461,11 +523,12 @@ export function generateAndRun(seed: string, backend: Backend, variant: string, 
   const rng = stream.rng;
   const vectors = vectorPool(rng);
   const machine = generateMachine(rng, backend, vectors, variant);
+  const plan = drawPlan(rng, backend, machine, vectors, opts.sharedVectors ?? 0);
   const session = new Session(backend, variant, machine);
   observe?.start(session);
   const events: Event[] = [];
   const n = 4 + Math.floor(rng() * (opts.maxEvents - 3));
-  const gen = leaseGen(rng, session, machine, vectors);
+  const gen = leaseGen(rng, session, machine, vectors, plan);
   for (let i = 0; i < n; i++) {
     gen.candidates();
     const ev = gen.next();
@@ -477,6 +540,20 @@ export function generateAndRun(seed: string, backend: Backend, variant: string, 
   spareStream = stream;
   const result = session.finish();
   return { scenario: { irqdiff: SCENARIO_VERSION, machine, events }, result };
+}
+
+/**
+ * The plan of an extension, read off its base without a draw (so a base on neither keeps its
+ * extensions): the long clock scale if the base has a timer count, advance or deadline on it;
+ * the shared pin (with shared vectors on) if a level pin's vector is among the base's IPI and MSI vectors.
+ */
+function planOf(base: Scenario, vectors: number[], opts: GenOptions): GenPlan {
+  let scale = 1;
+  for (const e of base.events) {
+    if ((e.k === 'time' && e.advance >= LONG_CLOCK) || (e.k === 'timer_initial' && e.count >= LONG_CLOCK) || (e.k === 'tsc_deadline' && e.deadline >= LONG_CLOCK)) { scale = LONG_CLOCK; break; }
+  }
+  const p = (opts.sharedVectors ?? 0) > 0 ? base.machine.ioapic.find((q) => q.trigger === 'level' && vectors.includes(q.vector)) : undefined;
+  return { scale, sharedPin: p === undefined ? -1 : p.pin };
 }
 
 /**
@@ -499,7 +576,7 @@ export function extendAndRun(rng: Rng, backend: Backend, variant: string, base: 
     observe?.after(ev);
   }
   const n = events.length + 4 + Math.floor(rng() * (opts.maxEvents - 3));
-  const gen = leaseGen(rng, session, machine, vectors);
+  const gen = leaseGen(rng, session, machine, vectors, planOf(base, vectors, opts));
   for (let i = events.length; i < n; i++) {
     gen.candidates();
     const ev = gen.next();

@@ -670,6 +670,9 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
         // Send errors are synchronous; a Receive-Illegal-Vector still on the bus may or may not show.
         const rivOptional = a.esrLatched ? a.esrRivMaybe : a.rivInflight > 0;
         const mask = rivOptional ? ~ESR_RECV_ILLEGAL : ~0;
+        // An open Receive-Illegal-Vector the read shows landed before the write that latched it: the
+        // message is accounted for and a later write does not latch it again (REF-ESR-1); others may still land.
+        if (rivOptional && (got & ESR_RECV_ILLEGAL) && (got & mask) === (expect & mask)) { if (a.rivInflight > 0) a.rivInflight--; a.esrRivMaybe = false; }
         if ((got & mask) === (expect & mask)) return;
         let tag = 'esr-mismatch';
         if ((expect & ESR_RECV_ILLEGAL) && !(got & ESR_RECV_ILLEGAL)) tag = 'esr-riv-missing';

@@ -3,6 +3,7 @@
 // and the vIOAPIC, from device context on another pCPU), VM exits, and the hypervisor and
 // hardware events that drive the vCPU thread and the physical interrupts.
 import { execCoreInstruction } from '../../apic/guestcpu.js';
+import { vsHas } from '../../apic/vecset.js';
 import type { Event, LapicReadReg } from '../../scenario/types.js';
 import { Pc, REQ_TMR_UPDATE } from './consts.js';
 import { vcpu_make_request } from './schedule.js';
@@ -325,7 +326,7 @@ function guest_instruction(acrn: Acrn, t: AcrnVcpu, ev: GuestEvent, index: numbe
         const level = vlapic_process_eoi(acrn, t);
         if (level >= 0) {
           sink.step(t.id, 'vioapic_process_eoi');
-          acrn.vioapic.processEoi(level);
+          acrn.vioapic.processEoi(level, eoiWhy(acrn, t, level));
         }
         sink.executed(index);
         return;
@@ -336,7 +337,7 @@ function guest_instruction(acrn: Acrn, t: AcrnVcpu, ev: GuestEvent, index: numbe
         sink.step(t.id, 'veoi_vmexit_handler');
         if (t.page.tmr[v >>> 5]! & (1 << (v & 31))) {
           sink.step(t.id, 'vioapic_process_eoi');
-          acrn.vioapic.processEoi(v);
+          acrn.vioapic.processEoi(v, eoiWhy(acrn, t, v));
         }
       }
       sink.executed(index);
@@ -472,4 +473,13 @@ export function apply_event(acrn: Acrn, ev: Event, index: number): void {
     }
   }
   for (const t of acrn.vcpus) hardware_step(acrn, t);
+}
+
+/**
+ * Diagnostics: the 2018 tree's TMR (and EOI-exit bitmap) come from the redirection table, so the EOI
+ * of an instance of a level pin's vector that arrived as an edge message (an IPI, MSI or the timer
+ * sharing it) reaches vioapic_process_eoi; bare metal's edge acceptance cleared TMR and broadcasts nothing.
+ */
+function eoiWhy(acrn: Acrn, t: AcrnVcpu, vector: number): string {
+  return acrn.code.tree === '2018' && vsHas(t.edgeAccepted, vector) ? 'eoi-of-edge-instance-broadcast-by-table-tmr' : '';
 }

@@ -175,11 +175,14 @@ class AcrnInstance implements BackendInstance {
       case 'tmr-set-without-level-message':
         // 2018: vioapic_update_tmr visits the pins' current vectors only.
         if (this.acrn.code.tree === '2018' && vsHas(t.page.tmr, vector) && !this.acrn.vioapic.isLevelVector(vector)) return 'tmr-kept-for-rewritten-vector';
+        // 2018: TMR is the table's, so an edge message of a level pin's vector (an IPI, MSI or the timer sharing it) leaves it set.
+        if (this.acrn.code.tree === '2018' && vsHas(t.page.tmr, vector) && this.acrn.vioapic.isLevelVector(vector)) return 'tmr-programmed-from-rtbl';
         return t.wrongTarget[vector] || undefined;
+      case 'redir-remote-irr-missing':
+        return this.acrn.vioapic.eoiWhy(vector);
       case 'tmr-level-pin-before-acceptance':
         // Since 2019 TMR is set at acceptance (vlapic_set_tmr): a level message routed here that
-        // bare metal sent elsewhere. (2018 programs it from the table: a documented deviation.)
-        // 2018 programs it from the table (vioapic_update_tmr): the bit of a pin's current level vector.
+        // bare metal sent elsewhere. 2018 programs it from the table (vioapic_update_tmr): the bit of a pin's current level vector.
         if (this.acrn.code.tree === '2018') return vsHas(t.page.tmr, vector) && this.acrn.vioapic.isLevelVector(vector) ? 'tmr-programmed-from-rtbl' : undefined;
         return t.wrongTarget[vector] || undefined;
       case 'tmr-clear-for-level': case 'tmr-cleared-after-eoi':

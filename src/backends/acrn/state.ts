@@ -237,6 +237,8 @@ export class AcrnVcpu {
   readonly archTimer = new LapicTimer();
   /** Diagnostics: vectors bare metal's timer fired and the vLAPIC timer has not (yet); and the reverse. Paid by the other side's fire or a delivery. */
   readonly timerOwed = vecSet();
+  /** Diagnostics: vectors whose last message to this vCPU was edge (bare metal's TMR bit clear), issue 8's shared vectors. */
+  readonly edgeAccepted = vecSet();
   readonly timerExtra = vecSet();
   /** Diagnostics: the pCPU's timer interrupt now being handled waited in its IRR while host IRQs were off. */
   timerLatchedDiag = false;

@@ -43,6 +43,8 @@ export class Vioapic {
   private readonly rtbl: (Rte | null)[] = [];
   /** Diagnostics (explain): per vector, the path of a vIOAPIC message of it that bare metal would not have sent. */
   private readonly sendWhyOf: string[] = new Array<string>(256).fill('');
+  /** Diagnostics, per pin: why its last EOI (see processEoi) was one bare metal would not broadcast. */
+  private readonly eoiWhyOf: string[] = new Array<string>(MAX_IOAPIC_PINS).fill('');
 
   constructor(pins: readonly IoapicPin[], private readonly receive: ReceiveIntr) {
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.rtbl.push(null);
@@ -92,6 +94,9 @@ export class Vioapic {
     if (e.masked) return;
     if (e.level && e.remoteIrr) return;
     if (e.level) e.remoteIrr = true;
+    // Diagnostics: Remote IRR was clear only because of an EOI bare metal would not broadcast.
+    const pin = this.rtbl.indexOf(e);
+    if (e.level && pin >= 0 && this.eoiWhyOf[pin]) { if (!why) why = this.eoiWhyOf[pin]!; this.eoiWhyOf[pin] = ''; }
     // Sticky: the extra instance can surface after a later, ordinary message of the vector
     // (delivered first, the ordinary one then shows as the duplicate).
     if (why) this.sendWhyOf[e.vector] = why;
@@ -197,13 +202,23 @@ export class Vioapic {
   }
 
   /** vioapic_process_eoi (vioapic_broadcast_eoi since 2020): every pin with this vector and Remote IRR. */
-  processEoi(vector: number): void {
+  processEoi(vector: number, why = ''): void {
     for (let pin = 0; pin < MAX_IOAPIC_PINS; pin++) {
       const e = this.rtbl[pin];
       if (!e || e.vector !== vector || !e.remoteIrr) continue;
       e.remoteIrr = false;
-      if (e.state) this.generate(e, '', -1);
+      this.eoiWhyOf[pin] = why;
+      if (e.state) this.generate(e, why, -1);
     }
+  }
+
+  /** Diagnostics: why a pin of this vector had Remote IRR cleared by an EOI bare metal does not broadcast. */
+  eoiWhy(vector: number): string | undefined {
+    for (let pin = 0; pin < MAX_IOAPIC_PINS; pin++) {
+      const e = this.rtbl[pin];
+      if (e && e.vector === vector && !e.remoteIrr && this.eoiWhyOf[pin]) return this.eoiWhyOf[pin];
+    }
+    return undefined;
   }
 
   /** Diagnostics: why a message of this vector was one bare metal would not send. */

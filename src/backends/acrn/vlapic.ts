@@ -157,6 +157,7 @@ export function vlapic_set_tmr(acrn: Acrn, t: AcrnVcpu, v: number, level: boolea
  */
 export function accept_intr(acrn: Acrn, t: AcrnVcpu, v: number, level: boolean, from: number): void {
   const code = acrn.code;
+  if (level) vsDel(t.edgeAccepted, v); else vsAdd(t.edgeAccepted, v); // diagnostics
   if (code.mode === 'basic') {
     if (vsTestAndAdd(t.page.irr, v)) return;
     if (code.tree !== '2018') vlapic_set_tmr(acrn, t, v, level, from);

@@ -219,6 +219,8 @@ export function vlapic_set_intr_device(acrn: Acrn, t: AcrnVcpu, vector: number, 
   if ((t.page.svr & APIC_SVR_ENABLE) === 0) {
     acrn.sink.step(t.id, 'vlapic_receive_intr: vlapic disabled');
     if (vector < 16 && acrn.code.tree !== '2018') t.rivSkippedPending = true;
+    // 2018: vlapic_set_intr's "vector < 16U: return -EINVAL" comes before anything looks at the vLAPIC.
+    else if (vector < 16) t.rivWhy = 'device-illegal-vector-dropped';
     return;
   }
   acrn.sink.step(t.id, 'vlapic_set_intr');

@@ -64,6 +64,8 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
    * (' lint0' ExtINT, ' lint1' NMI: raises bare metal never makes).
    */
   private readonly timerRemote: VecSet[] = [];
+  /** main: the timer vector vlapic_callout_handler raised from the softclock thread after a held host timer interrupt (-1: none). */
+  private readonly lateCallout: number[] = [];
   private readonly remoteWhy: string[][] = [];
   private readonly nmiRemoteWhy: string[] = [];
   private readonly lintWhy: string[] = [];
@@ -90,6 +92,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       this.misrouted.push(new Array<string>(256).fill(''));
       this.wrongTarget.push(new Array<string>(256).fill(''));
       this.timerRemote.push(vecSet());
+      this.lateCallout.push(-1);
       this.remoteWhy.push(new Array<string>(256).fill(''));
       this.nmiRemoteWhy.push('');
       this.lintWhy.push('');
@@ -224,6 +227,10 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         // Raised by a local source on another host CPU (the 2018 timer callout, a device's LINT):
         // the guest ran on until the notification IPI made it exit.
         if (vsHas(this.timerRemote[cpu]!, vector)) return this.remoteWhy[cpu]![vector]!;
+        // The vIRR copy is another source's (an IPI or MSI sharing a level pin's vector, still on its
+        // way in); the instance due here is the pin's re-send that a lost EOI held back.
+        const lost = this.vioapic.eoiLostWhyOf(vector);
+        if (lost) return lost;
         return 'virr';
       }
       const isrv = vsHighest(vl.isr);
@@ -241,6 +248,12 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
   }
 
   explain(cpu: number, what: string, vector: number): string | undefined {
+    // main: bare metal's timer expiry merged into a pending instance of its vector; bhyve's callout was owed to the
+    // softclock thread (the host timer interrupt held while GIF = 0, or taken and the vCPU thread not yet yielded), so
+    // vlapic_callout_handler raised the vector after that instance was taken: a second one.
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vector === this.lateCallout[cpu]) {
+      return 'timer-callout-softclock-owed';
+    }
     // vm_handle_hlt breaks out on vm_nmi_pending() even while the IRET intercept still blocks
     // NMIs: the guest resumes after its HLT with nothing delivered.
     if (what === 'ran-while-halted' && this.vcpu[cpu]!.hltEndedByBlockedNmi) return 'hlt-ended-by-blocked-nmi';
@@ -267,6 +280,11 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     if (what === 'tmcct-mismatch' && vl.timerPhase) return vl.timerPhase;
     if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi' || what === 'tmr-set-without-level-message')
       && vsHas(this.lintLevel[cpu]!, vector)) return 'lint-level-as-edge';
+    // TMR comes from the redirection table alone (vioapic_update_tmr): an edge message of a level
+    // pin's vector (an IPI, MSI, the timer) leaves the programmed bit set where bare metal clears it.
+    if (what === 'tmr-set-without-level-message' && vector >= 16 && vsHas(this.vlapic[cpu]!.tmr, vector) && this.vioapic.isLevelVector(vector)) {
+      return 'tmr-programmed-from-rtbl';
+    }
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && (vector >= 16 || vector === 2)) {
       return this.wrongTarget[cpu]![vector] || (vector >= 16 ? this.ioapicWhy[cpu]![vector] : '') || undefined;
     }
@@ -298,6 +316,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     vsDel(this.collapsed[cpu]!, vector);
     vsDel(this.timerRemote[cpu]!, vector);
     this.misrouted[cpu]![vector] = '';
+    if (this.lateCallout[cpu] === vector) this.lateCallout[cpu] = -1;
   }
 
   crash(cpu: number, where: string, message: string): void {
@@ -431,7 +450,11 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     const v = this.vcpu[cpu]!;
     if (!v.softclockOwed) return;
     v.softclockOwed = false;
+    const vl = this.vlapic[cpu]!;
+    const before = vsHas(vl.irr, vl.lvtTimer.vector);
     this.vlapicCalloutHandler(cpu, cpu);
+    // Diagnostics: the late callout raised a new instance of the timer vector.
+    if (!before && vsHas(vl.irr, vl.lvtTimer.vector)) this.lateCallout[cpu] = vl.lvtTimer.vector;
   }
 
   /** vlapic_callout_handler → vlapic_fire_timer → vlapic_fire_lvt(APIC_LVT_TIMER), then the re-arm. */

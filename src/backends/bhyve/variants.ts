@@ -32,7 +32,8 @@ const COMMON: CauseDoc[] = [
     cause: 'read:tmr-programmed-from-rtbl',
     why: 'The vlapic TMR is programmed from the redirection table (vioapic_update_tmr → vlapic_set_tmr_level, run for '
       + 'every level pin whose destination includes the vCPU, masked or not); vlapic_set_intr_ready only compares it. '
-      + 'Bare metal sets TMR on acceptance. [io/vioapic.c vioapic_update_tmr, io/vlapic.c vlapic_set_intr_ready, '
+      + 'Bare metal sets TMR on acceptance — and clears it on an edge acceptance, so an edge message of a level pin\'s '
+      + 'vector (an IPI, MSI or timer sharing it) leaves bhyve\'s bit set where bare metal\'s is clear. [io/vioapic.c vioapic_update_tmr, io/vlapic.c vlapic_set_intr_ready, '
       + 'vlapic_set_tmr_level @ coder03/freebsd10.4@3d3f8b1; unchanged in freebsd-src@0907f0c]',
   },
   {
@@ -301,6 +302,24 @@ const LOWPRIO: CauseDoc[] = ['spurious', 'duplicate', 'read', 'ioapic'].map((kin
     + `delivers a lowest-priority message to exactly one APIC (SDM 10.6.2.4). [io/vlapic.c vlapic_calcdest, vlapic_deliver_intr @ ${VLAPIC_MAIN} and ${VLAPIC_2018}]`,
 }));
 
+/**
+ * Today's callout placement (main): callout_reset_sbt_curcpu keeps the callout on the vCPU's own host CPU, where the
+ * hardclock interrupt (held while GIF = 0 on svm_vmrun's entry path) makes the softclock thread runnable, and
+ * vlapic_callout_handler runs only once the vCPU thread yields (vcpu_should_yield → vm_exit_astpending).
+ */
+const TIMER_MAIN: CauseDoc[] = ['stuck', 'duplicate'].map((cls): CauseDoc => ({
+  cause: `${cls}:timer-callout-softclock-owed`,
+  why: 'The timer is a callout (vlapic_callout_reset: callout_reset_sbt_curcpu, not C_DIRECT_EXEC). At its expiry the host '
+    + 'CPU\'s timer interrupt runs hardclock → callout_process, which only makes the softclock thread runnable; while the '
+    + 'vCPU thread is on svm_vmrun\'s entry path with GIF = 0 the interrupt itself waits for VMRUN (an immediate #VMEXIT), '
+    + 'and vlapic_callout_handler → vlapic_fire_timer runs only when the vCPU thread yields. Meanwhile svm_inj_interrupts '
+    + 'injects what the vIRR holds: a lower vector ahead of the timer\'s (stuck), or an instance of the timer\'s own vector '
+    + 'after which the late expiry raises a second one that bare metal\'s expiry had merged into it (duplicate). Bare '
+    + 'metal\'s timer interrupt is pending at the expiry. Found by the session-7 rates run on the long clock scale. '
+    + `[io/vlapic.c vlapic_callout_reset, vlapic_callout_handler @ ${VLAPIC_MAIN}; kern/kern_timeout.c callout_process; `
+    + 'amd64/vmm/amd/svm.c svm_vmrun (disable_gintr, vcpu_should_yield) @ freebsd-src@001345683da7]',
+}));
+
 /** The 2018 callout placement (prefix, fixed). */
 const TIMER_2018: CauseDoc[] = [
   {
@@ -377,6 +396,6 @@ export const VARIANTS: VariantInfo[] = [
           + '@ freebsd-src@001345683da7. illumos-gate raises PPR in vlapic_intr_accepted (vlapic_raise_ppr).]',
       },
     ],
-    knownDeviations: [...COMMON, ...TIMER_LINT, ...LOWPRIO],
+    knownDeviations: [...COMMON, ...TIMER_LINT, ...TIMER_MAIN, ...LOWPRIO],
   },
 ];

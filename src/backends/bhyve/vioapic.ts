@@ -82,6 +82,18 @@ export class Vioapic {
    * is still set (it sends nothing until an EOI broadcast clears it), or an asserted pin
    * that is masked.
    */
+  /** Diagnostics: some level entry carries this vector (vioapic_update_tmr sets TMR for it). */
+  isLevelVector(vector: number): boolean {
+    for (const e of this.rtbl) if (e && e.level && e.vector === vector) return true;
+    return false;
+  }
+
+  /** Diagnostics: a level entry of this vector waits under a Remote IRR whose EOI bhyve lost (its tag). */
+  eoiLostWhyOf(vector: number): string | undefined {
+    for (const e of this.rtbl) if (e && e.vector === vector && e.level && e.remIrr && e.eoiLost) return e.eoiLostWhy;
+    return undefined;
+  }
+
   heldWhy(vector: number): string | undefined {
     for (const e of this.rtbl) {
       if (!e || e.vector !== vector) continue;

@@ -7,7 +7,7 @@ import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { Mode, OnFate, REQ_EVENT, REQ_NMI } from './consts.js';
 import { apply_event, type EventHooks } from './guest.js';
-import { KvmIoapic, REFUSED_REMOTE_IRR, kvm_ioapic_refused_by_sw_disabled, kvm_ioapic_eoi_lost, kvm_ioapic_remote_irr_cleared, kvm_ioapic_scan_entry, kvm_ioapic_send_why } from './ioapic.js';
+import { KvmIoapic, REFUSED_REMOTE_IRR, TMR_KEPT_BY_VTD, kvm_ioapic_refused_by_sw_disabled, kvm_ioapic_eoi_lost, kvm_ioapic_remote_irr_cleared, kvm_ioapic_scan_entry, kvm_ioapic_send_why } from './ioapic.js';
 import { pirq } from './pcpu.js';
 import { Kvm, type KvmVcpu } from './state.js';
 import { synced_while_l2 } from './sync.js';
@@ -138,10 +138,16 @@ class KvmInstance implements BackendInstance {
     const t = this.kvm.vcpus[cpu]!;
     // Vectors 0-15: apic_send_ipi and __apic_accept_irq have no illegal-vector check (no ESR bits;
     // the vector is posted into IRR). Named only where this vCPU sent or accepted one.
-    if ((what === 'esr-riv-missing' || what === 'esr-siv-missing' || (what === 'irr-extra' && vector >= 0 && vector < 16)) && t.illegalVectorSeen) {
+    if ((what === 'esr-siv-missing' || (what === 'irr-extra' && vector >= 0 && vector < 16)) && t.illegalVectorSeen) {
       return 'no-illegal-vector-check';
     }
-    if ((what === 'esr-riv-missing' || (what === 'irr-extra' && vector >= 0 && vector < 16)) && t.illegalVectorPosted) return 'illegal-vector-posted-by-vtd';
+    if (what === 'irr-extra' && vector >= 0 && vector < 16 && t.illegalVectorPosted) return 'illegal-vector-posted-by-vtd';
+    // KVM keeps no error state at all: a receiver bare metal chose (a lowest-priority IPI KVM hashed elsewhere, say)
+    // misses RIV as much as the vCPU KVM chose. Named when some vCPU sent, accepted or had posted an illegal vector.
+    if (what === 'esr-riv-missing') {
+      if (this.kvm.vcpus.some((u) => u.illegalVectorSeen)) return 'no-illegal-vector-check';
+      if (this.kvm.vcpus.some((u) => u.illegalVectorPosted)) return 'illegal-vector-posted-by-vtd';
+    }
     // A vector that reached VIRR/PIR while the APIC was software-disabled, by a path that never
     // asks apic_enabled (self-IPI virtualization, VT-d posting): bare metal discarded it.
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vsHas(t.landedWhileDisabled, vector)) {
@@ -185,6 +191,9 @@ class KvmInstance implements BackendInstance {
     // A level message every destination discarded (software-disabled APIC): ioapic_service left
     // Remote IRR clear.
     if (what === 'redir-remote-irr-missing' && kvm_ioapic_refused_by_sw_disabled(this.kvm, vector)) return REFUSED_REMOTE_IRR;
+    // A VT-d posted edge message left TMR set: the EOI was broadcast as level and cleared Remote IRR.
+    if (what === 'redir-remote-irr-missing' && vector >= 16 && this.kvm.ioapic.eoiWhy[vector]) return this.kvm.ioapic.eoiWhy[vector];
+    if (what === 'tmr-set-without-level-message' && vector >= 16 && vsHas(t.tmrKeptByVtd, vector)) return TMR_KEPT_BY_VTD;
     // Before v4.15 a redirection write cleared Remote IRR: a read shows it clear while in service.
     if (what === 'redir-remote-irr-missing' && kvm_ioapic_remote_irr_cleared(this.kvm, vector)) return 'remote-irr-cleared-by-redirection-write';
     // process_nmi allows two NMIs pending when none is in service, expecting to inject the first

@@ -50,6 +50,8 @@ export class KvmIoapic {
    * instance of the vector left in any vCPU.
    */
   readonly owedWhy: string[] = new Array<string>(256).fill('');
+  /** Diagnostics: why the last EOI broadcast of a vector was taken as level (see kvm_ioapic_update_eoi). */
+  readonly eoiWhy: string[] = new Array<string>(256).fill('');
   constructor(pins: readonly IoapicPin[]) {
     for (const p of pins) {
       this.rtes.push({ pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, logical: p.logical ?? false, remoteIrr: false, remoteIrrLost: false, eoiLostWhy: '', eoiLostVector: -1, refusedBySwDisabled: false });
@@ -74,8 +76,11 @@ function ioapic_service(kvm: Kvm, pin: number, why = ''): void {
   if (e.masked) return;
   // v6.12 ioapic_service also refuses a level entry whose Remote IRR is set.
   if (kvm.code.ioapicServiceChecksRemoteIrr && e.level && e.remoteIrr) return;
+  // Diagnostics: a level entry's Remote IRR was clear only because of an EOI bare metal would not broadcast.
+  if (!why && e.level) why = kvm.ioapic.eoiWhy[e.vector]!;
   kvm.ioapic.lastSendWhy[e.vector] = why;
   if (why) kvm.ioapic.owedWhy[e.vector] = why;
+  kvm.ioapic.eoiWhy[e.vector] = ''; // a new message: Remote IRR is set again by it
   // ret = kvm_irq_delivery_to_apic (−1: no APIC addressed, else the number that accepted);
   // "if (ret && trig_mode == IOAPIC_LEVEL_TRIG) remote_irr = 1": a level message every
   // software-disabled APIC discarded leaves Remote IRR clear, so the asserted line is serviced
@@ -273,9 +278,16 @@ export function kvm_ioapic_eoi_lost(kvm: Kvm, vector: number): string | undefine
   return undefined;
 }
 
-/** kvm_ioapic_update_eoi: clear remote IRR and re-deliver a still-asserted level line. */
-export function kvm_ioapic_update_eoi(kvm: Kvm, vector: number, level: boolean): void {
+/** Tag: an EOI taken as level because a VT-d posted edge message of the vector left TMR set. */
+export const TMR_KEPT_BY_VTD = 'tmr-kept-by-vtd-posted-msi';
+
+/**
+ * kvm_ioapic_update_eoi: clear remote IRR and re-deliver a still-asserted level line. `why`
+ * (diagnostics): why the EOI's trigger mode (TMR) was level where bare metal's was edge.
+ */
+export function kvm_ioapic_update_eoi(kvm: Kvm, vector: number, level: boolean, why = ''): void {
   if (!level) return;
+  kvm.ioapic.eoiWhy[vector] = why;
   const rtes = kvm.ioapic.rtes;
   for (let i = 0; i < rtes.length; i++) {
     const e = rtes[i]!;
@@ -286,7 +298,7 @@ export function kvm_ioapic_update_eoi(kvm: Kvm, vector: number, level: boolean):
     // bare metal, still waiting for its own EOI, does not: same path as that instance.
     const owed = kvm.ioapic.owedWhy[vector]!;
     if (owed && !kvm.vcpus.some((t) => vsHas(t.vapic.virr, vector) || vsHas(t.pi.pir, vector))) kvm.ioapic.owedWhy[vector] = '';
-    if (!e.masked && (kvm.ioapic.irr & (1 << e.pin))) ioapic_service(kvm, e.pin, owed);
+    if (!e.masked && (kvm.ioapic.irr & (1 << e.pin))) ioapic_service(kvm, e.pin, owed || why);
   }
 }
 

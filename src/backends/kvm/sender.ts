@@ -2,7 +2,7 @@
 // kvm_vcpu_kick / kvm_vcpu_wake_up (virt/kvm/kvm_main.c), and the VT-d IOMMU that posts
 // device MSIs by itself. A sender runs on another pCPU (`me`: the sending vCPU's pCPU, or -1
 // for device context) and is one atomic step: the race windows are on the target's side.
-import { vsAdd } from '../../apic/vecset.js';
+import { vsAdd, vsHas } from '../../apic/vecset.js';
 import { Mode, OnFate, PHYS_POSTED_INTR, PHYS_POSTED_WAKEUP, PHYS_RESCHEDULE, REQ_EVENT } from './consts.js';
 import { POSTED_INTR_WAKEUP_VECTOR, pi_test_and_set_on, pi_test_and_set_pir } from './pi_desc.js';
 import type { Kvm, KvmVcpu } from './state.js';
@@ -95,6 +95,8 @@ export function vmx_deliver_interrupt(kvm: Kvm, t: KvmVcpu, vector: number, me: 
  */
 export function vtd_post_interrupt(t: KvmVcpu, vector: number): void {
   if (vector < 16) t.illegalVectorPosted = true; // diagnostics: no Receive Illegal Vector, the vector is in PIR
+  // Diagnostics: the posting never touches TMR; a level message's bit stays set (shared vector, issue 8).
+  if (vsHas(t.vapic.tmr, vector)) vsAdd(t.tmrKeptByVtd, vector);
   vsAdd(t.pi.pir, vector);
   if (t.pi.on || t.pi.sn) return;
   t.pi.on = true;

@@ -118,6 +118,11 @@ export class KvmVcpu {
   /** Which of those paths (tag), per vector. */
   readonly landedWhileDisabledWhy: string[] = new Array<string>(256).fill('');
   /**
+   * Diagnostics (explain): vectors the VT-d IOMMU posted while TMR had them set from a level
+   * message, until __apic_accept_irq sets or clears TMR again (bare metal's edge acceptance clears it).
+   */
+  readonly tmrKeptByVtd = vecSet();
+  /**
    * Diagnostics (whereStuck): vectors a logical message addressed to this vCPU that the APIC map's
    * fast path did not reach (v4.x map: aliased or multi-bit LDR), until the vCPU accepts the vector.
    */

@@ -325,13 +325,26 @@ export class XenInstance implements BackendInstance, XenVm {
       if (v.tmcctRebased) return 'tmcct-rebased-at-injection';
     }
     if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 0 && vector === v.softirqTickDup) return 'timer-tick-waits-for-timer-softirq';
+    // pt_irq_fired re-armed the periodic timer for a tick due at the injection instant: it fired at once.
+    if ((what === 'duplicate' || what.startsWith('irr-')) && vector >= 0 && vector === v.tickDueAtInjection) return 'periodic-tick-due-at-injection-resent';
+    // A message of the vector accepted while the vlapic was software-disabled is in Xen's IRR: that
+    // instance is the extra one, even when pt_resume also re-queued a masked tick of it at the SVR
+    // enable (from e4e1896b2c the LVT stays masked then, and the tick is not injected).
+    if (vector >= 16 && (what === 'duplicate' || what === 'spurious' || what.startsWith('irr-') || what.startsWith('tmr-'))
+      && (vsHas(v.acceptedDisabled, vector) || this.vcpu.some((u) => vsHas(u.levelEoiAfterDisabled, vector)))) {
+      return 'fixed-irq-accepted-while-sw-disabled';
+    }
     // 10a674b4: a tick counted while the LVT was masked, re-queued by pt_resume at the unmask.
     if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 0 && vector === v.maskedTickResumed) {
       return 'masked-timer-tick-delivered-on-unmask';
     }
-    if (vector >= 16 && (what === 'duplicate' || what === 'spurious' || what.startsWith('irr-') || what.startsWith('tmr-'))
-      && (vsHas(v.acceptedDisabled, vector) || this.vcpu.some((u) => vsHas(u.levelEoiAfterDisabled, vector)))) {
-      return 'fixed-irq-accepted-while-sw-disabled';
+    // Before 12a50030 vlapic_set_irq only sets TMR: an edge message of a vector a level one set it for
+    // (a level pin's vector shared with an IPI, MSI or the timer) leaves it set; bare metal clears it —
+    // and its EOI, broadcast for that TMR bit, clears Remote IRR and re-sends an asserted line.
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra' || what === 'redir-remote-irr-missing') && vector >= 16
+      && vsHas(this.vioapic.eoiByKeptTmr, vector)) return 'tmr-kept-on-edge-acceptance';
+    if (what === 'tmr-set-without-level-message' && vector >= 16 && vsHas(v.tmrKeptOnEdge, vector) && vsHas(v.vlapic.tmr, vector)) {
+      return 'tmr-kept-on-edge-acceptance';
     }
     // Bare metal merged (or, at a boundary where it would have taken it, settled as merged) an
     // instance that Xen keeps in IRR while svm_intr_assist stops at the blocked NMI: when it is

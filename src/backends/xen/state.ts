@@ -175,6 +175,8 @@ export class XenVcpu {
   eoiWasAvoided = false;
   /** Level vectors whose TMR bit vlapic_handle_EOI cleared (before 12a50030) and no acceptance has set again. */
   readonly tmrClearedByEoi = vecSet();
+  /** Diagnostics: vectors whose TMR bit an edge acceptance left set (before 12a50030), until a level acceptance or EOI. */
+  readonly tmrKeptOnEdge = vecSet();
   /** What the guest has retired: acked vectors minus one per guest EOI (written or avoided). */
   readonly archIsr = vecSet();
   /** Vectors whose EOI the guest avoided through the assist and Xen has not cleared from ISR yet. */
@@ -243,4 +245,9 @@ export class XenVcpu {
   readonly archOwed: string[] = new Array<string>(256).fill('');
   /** The timer's vector was injected while its tick waited for TIMER_SOFTIRQ: the tick then came as a second instance. */
   softirqTickDup = -1;
+  /**
+   * pt_irq_fired re-armed the periodic timer for a tick due at that very instant (pt_process_missed_ticks
+   * skips only ticks strictly before NOW()): the tick's vector, sent again at once (-1: never).
+   */
+  tickDueAtInjection = -1;
 }

@@ -139,6 +139,21 @@ const OLD_REGS: CauseDoc[] = [
       + `[vlapic.c vlapic_handle_EOI @ ${FIRST}, ${PREFIX_TREE}, ${REWORK}]`,
   },
   {
+    cause: 'ioapic:tmr-kept-on-edge-acceptance',
+    why: 'read:tmr-kept-on-edge-acceptance at the EOI: vlapic_handle_EOI finds the TMR bit the edge acceptance left set and '
+      + 'calls vioapic_update_EOI, which clears the level pin\'s Remote IRR and re-sends its still-asserted line (to the '
+      + 'entry\'s destination as it is now); bare metal\'s EOI of the vector, edge-accepted last, is not broadcast and the '
+      + `pin waits. A Remote IRR read then shows it clear (read:). [vlapic.c vlapic_set_irq, vlapic_handle_EOI; vioapic.c vioapic_update_EOI @ ${FIRST}, ${PREFIX_TREE}, ${REWORK}]`,
+  },
+  {
+    cause: 'read:tmr-kept-on-edge-acceptance',
+    why: 'The acceptance side of read:tmr-cleared-by-eoi: before 12a50030 vlapic_set_irq sets the TMR bit for a level '
+      + 'message and leaves it alone for an edge one, so when a level pin\'s vector also has edge sources (an IPI, MSI, '
+      + 'SELF_IPI, the timer) an edge message accepted after the level one leaves TMR set; bare metal clears it on that '
+      + 'acceptance (SDM 10.8.4; REF-ACC-4), and its EOI is then not broadcast. '
+      + `[vlapic.c vlapic_set_irq @ ${FIRST}, ${PREFIX_TREE}, ${REWORK}]`,
+  },
+  {
     cause: 'read:esr-not-cleared-by-write',
     why: 'Before b28b590d ("x86/vlapic: Fix handling of writes to APIC_ESR", 2024-11-28: "Xen currently presents '
       + 'APIC_ESR to guests as a simple read/write register") vlapic_error ORs errors straight into APIC_ESR and an ESR '
@@ -300,6 +315,15 @@ const CLAMP_WHY = 'create_periodic_time: "Periodic timer must be at least 0.1ms"
 const TIMER: CauseDoc[] = [
   { cause: 'stuck:periodic-timer-period-clamped-to-100us', why: `${CLAMP_WHY} [${TIMER_SRC}]` },
   {
+    cause: 'stuck:periodic-timer-first-tick-aligned',
+    why: 'A periodic period at or above the 0.1 ms minimum (the generator\'s long clock scale) is not clamped, but its first '
+      + 'tick is still align_timer()ed: create_periodic_time sets scheduled = NOW() + delta and, with HVM_PARAM_VPT_ALIGN '
+      + '(libxl sets vpt_align for every HVM guest), rounds it up to the next multiple of the period on Xen\'s system time. '
+      + 'Unless NOW() + TMICT is already such a multiple, the first expiry comes later than bare metal\'s (up to one period); '
+      + 'later ticks keep the period. vlapic_get_tmcct counts from timer_last_update with TMICT, so TMCCT reaches 0 before '
+      + `the interrupt. [vpt.c create_periodic_time, align_timer (common/timer.c) @ ${ALL}]`,
+  },
+  {
     cause: 'stuck:timer-tick-waits-for-timer-softirq',
     why: 'A timer that expires while the vCPU\'s pCPU is in Xen (after a #VMEXIT, GIF = 1) raises TIMER_SOFTIRQ, but '
       + 'svm_asm_do_resume calls svm_intr_assist before its CLGI softirq check: an interrupt already in IRR (an MSI, an IPI) '
@@ -318,6 +342,21 @@ const TIMER: CauseDoc[] = [
     cause: 'read:timer-tick-waits-for-timer-softirq',
     why: 'duplicate:timer-tick-waits-for-timer-softirq seen by an IRR read: the tick that bare metal collapsed into the '
       + `instance already taken is back in IRR. [svm/intr.c svm_intr_assist, vpt.c pt_timer_fn/pt_update_irq @ ${ALL}]`,
+  },
+  {
+    cause: 'duplicate:periodic-tick-due-at-injection-resent',
+    why: 'pt_timer_fn counts a tick and advances pt->scheduled by the period without re-arming the host timer; the next '
+      + 'set_timer comes from pt_irq_fired, when the tick is injected (svm_intr_assist → pt_intr_post), after '
+      + 'pt_process_missed_ticks has skipped the ticks due before NOW() ("if ( missed_ticks <= 0 ) return": a tick due at '
+      + 'that very instant is not missed). When the previous tick is injected exactly at the next tick\'s due time, that '
+      + 'timer fires at once and the tick is injected as a second interrupt; bare metal\'s expiry at that instant found the '
+      + 'previous instance still in IRR and collapsed into it. Shows with periods at or above the 0.1 ms minimum (the '
+      + `generator's long clock scale), on the logical clock's exact instants. [vpt.c pt_timer_fn/pt_intr_post/pt_irq_fired/pt_process_missed_ticks @ ${ALL}]`,
+  },
+  {
+    cause: 'read:periodic-tick-due-at-injection-resent',
+    why: 'duplicate:periodic-tick-due-at-injection-resent seen by an IRR read: the tick bare metal collapsed into the '
+      + `instance just injected is back in IRR. [vpt.c pt_intr_post/pt_irq_fired/pt_process_missed_ticks @ ${ALL}]`,
   },
   {
     cause: 'core:hlt-ended-by-timer-tick-kick',

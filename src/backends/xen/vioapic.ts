@@ -146,8 +146,11 @@ export class XenVioapic {
   }
 
   /** vioapic_update_EOI: every pin with this vector; a level pin still asserted is re-sent. */
-  updateEOI(vector: number, from: number, avoided = false): void {
+  updateEOI(vector: number, from: number, avoided = false, keptTmr = false): void {
     vsDel(this.resentAfterAvoidedEoi, vector);
+    // Sticky (like the ACRN vIOAPIC's send causes): the extra instance can surface after a later,
+    // ordinary EOI of the vector.
+    if (keptTmr) vsAdd(this.eoiByKeptTmr, vector);
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) {
       const p = this.redirtbl[i];
       if (!p || p.vector !== vector) continue;
@@ -166,6 +169,12 @@ export class XenVioapic {
    * say), not as it was when the guest EOIed.
    */
   readonly resentAfterAvoidedEoi = vecSet();
+
+  /**
+   * Diagnostics: vectors a vioapic_update_EOI was called for by an EOI that saw TMR set only
+   * because an edge acceptance left it (before 12a50030): bare metal broadcasts no EOI there.
+   */
+  readonly eoiByKeptTmr = vecSet();
 
   /**
    * Diagnostics: a level pin of this vector still waits for its EOI (Remote IRR set), so a

@@ -180,8 +180,9 @@ export function vlapicSetIrq(vm: XenVm, target: number, vec: number, trig: boole
     vlapicError(vm, vl, APIC_ESR_RECVILL);
     return;
   }
-  if (trig) { vsAdd(vl.tmr, vec); vsDel(v.tmrClearedByEoi, vec); }
+  if (trig) { vsAdd(vl.tmr, vec); vsDel(v.tmrClearedByEoi, vec); vsDel(v.tmrKeptOnEdge, vec); }
   else if (vm.code.tmrClearedOnEdge) vsDel(vl.tmr, vec);
+  else if (vsHas(vl.tmr, vec)) vsAdd(v.tmrKeptOnEdge, vec); // diagnostics: bare metal clears it here
   vm.sink.step(target, 'vlapic_set_irq');
   if (!vsTestAndAdd(vl.irr, vec)) vcpuKick(vm, target, from);
 }
@@ -248,15 +249,17 @@ export function vlapicIpi(vm: XenVm, sender: number, vector: number, nmi: boolea
 export function vlapicHandleEOI(vm: XenVm, cpu: number, vector: number): void {
   const vl = vm.vcpu[cpu]!.vlapic;
   const level = vsHas(vl.tmr, vector);
+  const kept = vsHas(vm.vcpu[cpu]!.tmrKeptOnEdge, vector); // diagnostics, before the EOI clears it
   if (!vm.code.tmrClearedOnEdge) {
     vsDel(vl.tmr, vector);
+    vsDel(vm.vcpu[cpu]!.tmrKeptOnEdge, vector);
     if (level) vsAdd(vm.vcpu[cpu]!.tmrClearedByEoi, vector);
   }
   if (level) {
     // Diagnostics: bare metal discarded this level message (f1d7aac1e3), so its Remote IRR stays set there.
     if (vsHas(vm.vcpu[cpu]!.acceptedDisabled, vector)) vsAdd(vm.vcpu[cpu]!.levelEoiAfterDisabled, vector);
     vm.sink.step(cpu, 'vioapic_update_EOI');
-    vm.vioapic.updateEOI(vector, cpu, vm.vcpu[cpu]!.eoiWasAvoided);
+    vm.vioapic.updateEOI(vector, cpu, vm.vcpu[cpu]!.eoiWasAvoided, kept);
   }
 }
 

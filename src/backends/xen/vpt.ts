@@ -186,6 +186,9 @@ export function ptIntrPost(vm: XenVm, cpu: number, vector: number): void {
     pt.lastPltGtime = now;
     ptProcessMissedTicks(v);
     pt.pendingIntrNr = 0;
+    // Diagnostics: the next tick is due now; bare metal's expiry at this instant may have collapsed
+    // into the instance just injected (it was still pending then), Xen's comes as a second one.
+    if (pt.scheduled <= now) v.tickDueAtInjection = pt.irq;
     setTimer(vm, cpu, pt.scheduled);
   }
   if (pt.cb === 'vlapic_pt_cb') {
