@@ -672,7 +672,11 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
         const mask = rivOptional ? ~ESR_RECV_ILLEGAL : ~0;
         // An open Receive-Illegal-Vector the read shows landed before the write that latched it: the
         // message is accounted for and a later write does not latch it again (REF-ESR-1); others may still land.
-        if (rivOptional && (got & ESR_RECV_ILLEGAL) && (got & mask) === (expect & mask)) { if (a.rivInflight > 0) a.rivInflight--; a.esrRivMaybe = false; }
+        // (Only when nothing landed set it already: then the shown bit proves nothing about the message on the bus.)
+        if (rivOptional && (got & ESR_RECV_ILLEGAL) && !(expect & ESR_RECV_ILLEGAL) && (got & mask) === (expect & mask)) {
+          if (a.rivInflight > 0) a.rivInflight--;
+          a.esrRivMaybe = false;
+        }
         if ((got & mask) === (expect & mask)) return;
         let tag = 'esr-mismatch';
         if ((expect & ESR_RECV_ILLEGAL) && !(got & ESR_RECV_ILLEGAL)) tag = 'esr-riv-missing';

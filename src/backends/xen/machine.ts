@@ -229,6 +229,9 @@ export class XenInstance implements BackendInstance, XenVm {
     // The EOI that would clear the pin's Remote IRR has not reached (or reached too late)
     // vioapic_update_EOI: a held or new assertion of the line was not sent.
     if (vsHas(v.levelDeferred, vector) || this.vioapic.heldByRemoteIrr(vector)) return this.assistCause(v, vector, true);
+    // Another vCPU avoided the level EOI; by the time Xen noticed, the line was low: the re-send bare metal made (here,
+    // the entry's destination now) never happens.
+    if (vector >= 16 && vsHas(this.vioapic.lowAtAvoidedEoi, vector)) return 'vioapic-eoi-deferred-by-avoided-eoi';
     return undefined;
   }
 
@@ -284,7 +287,7 @@ export class XenInstance implements BackendInstance, XenVm {
       case 'ppr-mismatch': return nibbleKept ? 'tpr-low-nibble-kept-across-cr8' : this.isrApartWhy(v);
       case 'isr-stale': case 'isr-missing': case 'isr-mismatch': return this.isrApartWhy(v);
       // Before b28b590d an ESR write does not clear what vlapic_error ORed in.
-      case 'esr-extra-bits': return !this.code.esrLatched && vl.esrWrittenOverErrors ? 'esr-not-cleared-by-write' : undefined;
+      case 'esr-extra-bits': return !this.code.esrLatched && vl.esrUnlatched ? 'esr-plain-read-write-register' : undefined;
       case 'esr-riv-missing': return v.rivSkippedBySendill ? 'riv-skipped-by-sendill-break' : undefined;
       default: return undefined;
     }

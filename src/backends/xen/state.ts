@@ -42,8 +42,8 @@ export class VlapicRegs {
   readonly irr = vecSet();
   readonly isr = vecSet();
   readonly tmr = vecSet();
-  /** Diagnostics (before b28b590d): an ESR write found errors it did not clear. */
-  esrWrittenOverErrors = false;
+  /** Diagnostics (before b28b590d): an error went straight into APIC_ESR (shown before any ESR write latched it), or an ESR write left errors standing. */
+  esrUnlatched = false;
   /** APIC_TASKPRI, the whole byte. */
   taskpri = 0;
   /** APIC_ESR as the guest reads it. */

@@ -154,10 +154,11 @@ const OLD_REGS: CauseDoc[] = [
       + `[vlapic.c vlapic_set_irq @ ${FIRST}, ${PREFIX_TREE}, ${REWORK}]`,
   },
   {
-    cause: 'read:esr-not-cleared-by-write',
+    cause: 'read:esr-plain-read-write-register',
     why: 'Before b28b590d ("x86/vlapic: Fix handling of writes to APIC_ESR", 2024-11-28: "Xen currently presents '
-      + 'APIC_ESR to guests as a simple read/write register") vlapic_error ORs errors straight into APIC_ESR and an ESR '
-      + 'write does not clear them: an error stays visible in every later ESR read. [vlapic.c vlapic_error, '
+      + 'APIC_ESR to guests as a simple read/write register") vlapic_error ORs errors straight into APIC_ESR, so an error '
+      + 'shows at once, before any ESR write latches it, and an ESR write does not clear it: it stays visible in every later '
+      + 'ESR read. [vlapic.c vlapic_error, '
       + `vlapic_reg_write @ ${FIRST}, ${PREFIX_TREE}, ${REWORK}]`,
   },
 ];
@@ -282,7 +283,8 @@ const LEVEL_DEFERRED: CauseDoc = {
     + '(vlapic_ack_pending_irq only declines to set it when TMR is set), so the guest may avoid the level interrupt\'s '
     + 'EOI; vlapic_handle_EOI → vioapic_update_EOI then runs only when Xen notices the avoided EOI. Until then Remote '
     + 'IRR stays set: an assertion of the line is dropped (vioapic_irq_positive_edge) and a line still high is not '
-    + 're-sent. Real today: docs/findings/xen-avoided-eoi-lazy.md. [vlapic.c vlapic_ack_pending_irq, vlapic_has_pending_irq, '
+    + 're-sent — and if the line goes low before Xen notices, the re-send bare metal made at the EOI (to the entry\'s '
+    + 'destination, another vCPU\'s if it was rewritten) never comes. Real today: docs/findings/xen-avoided-eoi-lazy.md. [vlapic.c vlapic_ack_pending_irq, vlapic_has_pending_irq, '
     + `vlapic_EOI_set; vioapic.c vioapic_update_EOI @ ${REWORK} and RELEASE-4.22.0; the same keep-the-bit path in ${FIRST}]`,
 };
 

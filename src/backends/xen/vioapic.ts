@@ -52,6 +52,7 @@ export class XenVioapic {
 
   /** vioapic_deliver. */
   private deliver(p: XenPin, from: number): void {
+    vsDel(this.lowAtAvoidedEoi, p.vector);
     this.inj(p.dest, p.logical, p.lowest, p.vector, p.level, from);
   }
 
@@ -155,6 +156,8 @@ export class XenVioapic {
       const p = this.redirtbl[i];
       if (!p || p.vector !== vector) continue;
       p.remoteIrr = false;
+      // Diagnostics: the line went low before Xen noticed the avoided EOI; bare metal's EOI came while it was high.
+      if (avoided && p.level && !p.masked && p.assertCount === 0) vsAdd(this.lowAtAvoidedEoi, vector);
       if (p.level && !p.masked && p.assertCount > 0) {
         p.remoteIrr = true;
         if (avoided) vsAdd(this.resentAfterAvoidedEoi, vector);
@@ -169,6 +172,8 @@ export class XenVioapic {
    * say), not as it was when the guest EOIed.
    */
   readonly resentAfterAvoidedEoi = vecSet();
+  /** Diagnostics: level vectors whose late (avoided) EOI found the line already low: no re-send where bare metal made one. */
+  readonly lowAtAvoidedEoi = vecSet();
 
   /**
    * Diagnostics: vectors a vioapic_update_EOI was called for by an EOI that saw TMR set only

@@ -43,14 +43,14 @@ export function vlapicGetPpr(vl: VlapicRegs): number {
  */
 export function vlapicError(vm: XenVm, vl: VlapicRegs, bit: number): void {
   if (vm.code.esrLatched) vl.pendingEsr |= bit;
-  else vl.esr |= bit;
+  else { vl.esr |= bit; vl.esrUnlatched = true; } // diagnostics: visible at once, no ESR write latched it
 }
 
 /** vlapic_reg_write(APIC_ESR): ignored before b28b590d ("a simple read/write register"). */
 export function vlapicEsrWrite(vm: XenVm, vl: VlapicRegs): void {
   if (!vm.code.esrLatched) {
     // Diagnostics: the errors stay visible where bare metal's write cleared them.
-    if (vl.esr !== 0) vl.esrWrittenOverErrors = true;
+    if (vl.esr !== 0) vl.esrUnlatched = true;
     return;
   }
   vl.esr = vl.pendingEsr;
