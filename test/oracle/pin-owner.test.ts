@@ -349,3 +349,17 @@ describe('soak s7final (13 clean variants and baremetal): the last three', () =>
     expect(runScenario(load('xen-avoided-level-eoi-noticed-after-line-low.json'), backend('baremetal'), 'sdm').divergences).toEqual([]);
   });
 });
+
+describe('soak s7final2: two more names', () => {
+  it('kvm/v6.12-noapicv: an illegal MSI to a software-disabled APIC misses RIV because KVM keeps no ESR at all', () => {
+    expect(runScenario(load('kvm-illegal-msi-to-disabled-apic-esr.json'), backend('kvm'), 'v6.12-noapicv').divergences.map((d) => d.cause)).toEqual(['read:no-illegal-vector-check']);
+  });
+  it('xen/rework: an IRR read before the aligned first periodic tick is that alignment', () => {
+    expect(runScenario(load('xen-first-tick-aligned-irr-read.json'), backend('xen'), 'rework').divergences[0]!.cause).toBe('read:periodic-timer-first-tick-aligned');
+  });
+  it('both are silent on bare metal', () => {
+    for (const f of ['kvm-illegal-msi-to-disabled-apic-esr.json', 'xen-first-tick-aligned-irr-read.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});

@@ -85,8 +85,9 @@ export function __apic_accept_irq(kvm: Kvm, t: KvmVcpu, vector: number, level: b
     kvm_vcpu_kick(t, me);
     return 1;
   }
-  if (!apic_enabled(t)) return 0;
+  // Diagnostics: a vector 0-15 reached the acceptance path (KVM keeps no ESR, enabled APIC or not).
   if (vector < 16) t.illegalVectorSeen = true;
+  if (!apic_enabled(t)) return 0;
   if (level) vsAdd(t.vapic.tmr, vector);
   else vsDel(t.vapic.tmr, vector);
   vsDel(t.tmrKeptByVtd, vector);

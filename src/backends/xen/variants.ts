@@ -326,6 +326,11 @@ const TIMER: CauseDoc[] = [
       + `the interrupt. [vpt.c create_periodic_time, align_timer (common/timer.c) @ ${ALL}]`,
   },
   {
+    cause: 'read:periodic-timer-first-tick-aligned',
+    why: 'stuck:periodic-timer-first-tick-aligned seen by a register read: an IRR read without the vector bare metal\'s '
+      + `first expiry raised, Xen's aligned tick not due yet. [vpt.c create_periodic_time, align_timer @ ${ALL}]`,
+  },
+  {
     cause: 'stuck:timer-tick-waits-for-timer-softirq',
     why: 'A timer that expires while the vCPU\'s pCPU is in Xen (after a #VMEXIT, GIF = 1) raises TIMER_SOFTIRQ, but '
       + 'svm_asm_do_resume calls svm_intr_assist before its CLGI softirq check: an interrupt already in IRR (an MSI, an IPI) '
