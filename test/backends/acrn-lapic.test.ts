@@ -4,59 +4,17 @@
 // as vlapic_accept_intr / vlapic_receive_intr test it, and the ESR write (vlapic_write_esr).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { BackendInstance, ObsSink } from '../../src/backends/api.js';
 import { acrn } from '../../src/backends/acrn/index.js';
-import { vsList, type VecSet } from '../../src/apic/vecset.js';
+import { AcrnRun } from './acrn-recorder.js';
 import { runScenario } from '../../src/engine/session.js';
 import { classify } from '../../src/fuzz/classify.js';
-import type { Event, LapicReadReg, MachineConfig, Reg } from '../../src/scenario/types.js';
-
-class RecSink implements ObsSink {
-  readonly log: string[] = [];
-  readonly deliveries: { cpu: number; vector: number; at: number }[] = [];
-  readonly reads: { cpu: number; reg: Reg; value: number | number[] }[] = [];
-  readonly exits: string[] = [];
-  readonly arbitrations: number[] = [];
-  executed(index: number): void { this.log.push(`executed ${index}`); }
-  arbitrated(cpu: number): void { this.arbitrations.push(cpu); this.log.push(`arbitrated ${cpu}`); }
-  deliver(cpu: number, vector: number): void {
-    this.deliveries.push({ cpu, vector, at: this.log.length });
-    this.log.push(`${cpu} deliver ${vector}`);
-  }
-  readValue(cpu: number, reg: Reg, value: VecSet | number): void {
-    this.reads.push({ cpu, reg, value: typeof value === 'number' ? value : vsList(value) });
-  }
-  evaluate(): void {}
-  vmexit(cpu: number, reason: string): void { this.exits.push(`${cpu} ${reason}`); this.log.push(`${cpu} vmexit ${reason}`); }
-  step(cpu: number, name: string): void { this.log.push(`${cpu} ${name}`); }
-  crash(cpu: number, where: string): void { this.log.push(`${cpu} CRASH ${where}`); }
-  l1Exit(): void { throw new Error('no nested guests'); }
-  l2Deliver(): void { throw new Error('no nested guests'); }
-}
+import type { Event, LapicReadReg, MachineConfig } from '../../src/scenario/types.js';
 
 const machine = (vcpus = 2): MachineConfig => ({ vcpus, apic: 'xapic', ioapic: [] });
 
-class Run {
-  readonly sink = new RecSink();
-  readonly inst: BackendInstance;
-  private n = 0;
-  constructor(variant: string, m: MachineConfig = machine()) {
-    this.inst = acrn.create(variant, m, this.sink);
-  }
-  do(...evs: Event[]): this {
-    for (const e of evs) this.inst.apply(e, this.n++);
-    return this;
-  }
-  read(e: Event): number | number[] {
-    const before = this.sink.reads.length;
-    this.do(e);
-    expect(this.sink.reads.length).toBe(before + 1);
-    return this.sink.reads[before]!.value;
-  }
-  irr(cpu: number): number[] { return vsList(this.inst.snapshot(cpu).irr); }
-  delivered(cpu: number, vector: number): number {
-    return this.sink.deliveries.filter((d) => d.cpu === cpu && d.vector === vector).length;
-  }
+/** The driver with a 2-vCPU xAPIC machine by default. */
+class Run extends AcrnRun {
+  constructor(variant: string, m: MachineConfig = machine()) { super(variant, m); }
 }
 
 const enter = (cpu: number): Event => ({ k: 'enter', cpu });

@@ -5,64 +5,19 @@
 // is_broadcast = dest == 0xffffffff), the read-only x2APIC ID and LDR of vlapic_build_x2apic_id and
 // the x2APIC branch of is_dest_field_matched. [guest/vlapic.c, guest/vmsr.c @ ea849177a, 0397cb717^, 9a6e94084]
 import { describe, expect, it } from 'vitest';
-import type { BackendInstance, ObsSink } from '../../src/backends/api.js';
 import { acrn } from '../../src/backends/acrn/index.js';
-import { vsList, type VecSet } from '../../src/apic/vecset.js';
+import { AcrnRun } from './acrn-recorder.js';
+import { vsList } from '../../src/apic/vecset.js';
 import { supportsScenario } from '../../src/backends/features.js';
 import { runScenario } from '../../src/engine/session.js';
 import { smallMachine } from '../../src/explore/explore.js';
 import { guardBackend } from '../../src/fuzz/guard.js';
 import { machinesFor } from '../../src/gen/bytes.js';
 import { generateAndRun } from '../../src/gen/generator.js';
-import type { Event, MachineConfig, Reg } from '../../src/scenario/types.js';
-
-class RecSink implements ObsSink {
-  readonly log: string[] = [];
-  readonly deliveries: { cpu: number; vector: number }[] = [];
-  readonly reads: { cpu: number; reg: Reg; value: number | number[] }[] = [];
-  readonly exits: string[] = [];
-  executed(index: number): void { this.log.push(`executed ${index}`); }
-  arbitrated(): void {}
-  deliver(cpu: number, vector: number): void { this.deliveries.push({ cpu, vector }); this.log.push(`${cpu} deliver ${vector}`); }
-  readValue(cpu: number, reg: Reg, value: VecSet | number): void {
-    this.reads.push({ cpu, reg, value: typeof value === 'number' ? value : vsList(value) });
-  }
-  evaluate(): void {}
-  vmexit(cpu: number, reason: string): void { this.exits.push(`${cpu} ${reason}`); this.log.push(`${cpu} vmexit ${reason}`); }
-  step(cpu: number, name: string): void { this.log.push(`${cpu} ${name}`); }
-  crash(cpu: number, where: string): void { this.log.push(`${cpu} CRASH ${where}`); }
-  l1Exit(): void { throw new Error('no nested guests'); }
-  l2Deliver(): void { throw new Error('no nested guests'); }
-}
+import type { Event, MachineConfig } from '../../src/scenario/types.js';
 
 const x2 = (vcpus: number, apicIds?: number[]): MachineConfig => (apicIds ? { vcpus, apic: 'x2apic', ioapic: [], apicIds } : { vcpus, apic: 'x2apic', ioapic: [] });
 
-class Run {
-  readonly sink = new RecSink();
-  readonly inst: BackendInstance;
-  private n = 0;
-  constructor(variant: string, m: MachineConfig) {
-    this.inst = acrn.create(variant, m, this.sink);
-  }
-  do(...evs: Event[]): this {
-    for (const e of evs) this.inst.apply(e, this.n++);
-    return this;
-  }
-  /** Run every vCPU's entry path and land what is in flight, a few rounds. */
-  settle(): this {
-    for (let k = 0; k < 4; k++) for (let c = 0; c < this.inst.machine.vcpus; c++) this.do({ k: 'enter', cpu: c }, { k: 'pirq', cpu: c });
-    return this;
-  }
-  read(e: Event): number | number[] {
-    const before = this.sink.reads.length;
-    this.do(e);
-    expect(this.sink.reads.length).toBe(before + 1);
-    return this.sink.reads[before]!.value;
-  }
-  receivers(vector: number): number[] {
-    return [...new Set(this.sink.deliveries.filter((d) => d.vector === vector).map((d) => d.cpu))].sort();
-  }
-}
 
 const BASIC = ['3374-basic', 'pre-4937-basic', 'pre-8507-basic', 'v3.3-basic'];
 const ADVANCED = ['3374-adv', 'pre-4937-adv', 'pre-8507-adv', 'v3.3-adv'];
@@ -96,7 +51,7 @@ describe('acrn x2APIC: which trees run x2APIC guests', () => {
 describe('acrn x2APIC: SELF_IPI (0x83F)', () => {
   it('advanced mode: the write is not intercepted, self-IPI virtualization delivers it with no VM exit', () => {
     for (const v of ADVANCED) {
-      const r = new Run(v, x2(1));
+      const r = new AcrnRun(v, x2(1));
       r.do({ k: 'self_ipi', cpu: 0, vector: 0x41 });
       expect(r.sink.exits, v).toEqual([]);
       expect(r.sink.log, v).toContain('0 self-IPI virtualization');
@@ -109,7 +64,7 @@ describe('acrn x2APIC: SELF_IPI (0x83F)', () => {
 
   it('basic mode: a WRMSR exit, vlapic_x2apic_write → vlapic_x2apic_self_ipi_handler → vlapic_set_intr, injected at the entry', () => {
     for (const v of BASIC) {
-      const r = new Run(v, x2(1));
+      const r = new AcrnRun(v, x2(1));
       r.do({ k: 'self_ipi', cpu: 0, vector: 0x41 });
       expect(r.sink.exits, v).toEqual(['0 wrmsr']);
       expect(r.sink.log, v).toContain('0 vlapic_x2apic_write');
@@ -122,7 +77,7 @@ describe('acrn x2APIC: SELF_IPI (0x83F)', () => {
 
   it('a vector below 16 is not sent and sets Send Illegal Vector (0x20) in ESR: an APIC-write exit in advanced mode, the WRMSR exit in basic mode', () => {
     for (const v of TREES_2019) {
-      const r = new Run(v, x2(1));
+      const r = new AcrnRun(v, x2(1));
       r.do({ k: 'self_ipi', cpu: 0, vector: 7 });
       expect(r.sink.exits, v).toEqual([v.endsWith('-adv') ? '0 apic-write' : '0 wrmsr']);
       r.settle();
@@ -133,7 +88,7 @@ describe('acrn x2APIC: SELF_IPI (0x83F)', () => {
 
   it('advanced mode: a software-disabled vLAPIC still takes its own SELF_IPI (the processor does not test SVR); basic mode drops it in vlapic_accept_intr', () => {
     for (const v of TREES_2019) {
-      const r = new Run(v, x2(1));
+      const r = new AcrnRun(v, x2(1));
       r.do({ k: 'lapic_write', cpu: 0, reg: 'svr', value: 0xff }).settle();
       r.do({ k: 'self_ipi', cpu: 0, vector: 0x41 }).settle();
       expect(r.receivers(0x41), v).toEqual(v.endsWith('-adv') ? [0] : []);
@@ -150,7 +105,7 @@ describe('acrn x2APIC: SELF_IPI (0x83F)', () => {
 describe('acrn x2APIC: the ICR as one 64-bit MSR', () => {
   it('an ICR write exits as WRMSR in both modes (the advanced MSR bitmap keeps the ICR write intercept), not as an APIC-write exit', () => {
     for (const v of TREES_2019) {
-      const r = new Run(v, x2(2));
+      const r = new AcrnRun(v, x2(2));
       r.do({ k: 'ipi', cpu: 0, vector: 0x50, dest: 1 });
       expect(r.sink.exits[0], v).toBe('0 wrmsr');
       r.settle();
@@ -164,7 +119,7 @@ describe('acrn x2APIC: the ICR as one 64-bit MSR', () => {
     for (const v of TREES_2019) {
       const cases: [number, number[]][] = [[0x10006, [1, 2]], [0x10002, [1]], [0x20002, [3]], [0x00001, [0]], [0x00006, []], [0x30002, []]];
       for (const [dest, want] of cases) {
-        const r = new Run(v, x2(4, ids));
+        const r = new AcrnRun(v, x2(4, ids));
         r.do({ k: 'ipi', cpu: 0, vector: 0x60, logical: true, dest }).settle();
         expect(r.receivers(0x60), `${v} MDA ${dest.toString(16)}`).toEqual(want);
       }
@@ -176,7 +131,7 @@ describe('acrn x2APIC: the ICR as one 64-bit MSR', () => {
     const cases: [number, number, boolean, number[]][] = [[0, 300, false, [2]], [1, 0xffffffff, false, [0, 1, 2]], [1, 0xff, false, []], [0, 0xffffffff, true, [0, 1, 2]]];
     for (const v of TREES_2019) {
       for (const [from, dest, logical, want] of cases) {
-        const r = new Run(v, x2(3, [0, 17, 300]));
+        const r = new AcrnRun(v, x2(3, [0, 17, 300]));
         r.do({ k: 'ipi', cpu: from, vector: 0x61, dest, logical }).settle();
         expect(r.receivers(0x61), `${v} ${logical ? 'logical' : 'physical'} ${dest.toString(16)}`).toEqual(want);
       }
@@ -187,7 +142,7 @@ describe('acrn x2APIC: the ICR as one 64-bit MSR', () => {
 describe('acrn x2APIC: registers', () => {
   it('the ID register holds the whole ID and the LDR is derived from it (vlapic_build_x2apic_id); reads trap in basic mode (RDMSR) and are virtualized in advanced mode', () => {
     for (const v of TREES_2019) {
-      const r = new Run(v, x2(2, [5, 0x123]));
+      const r = new AcrnRun(v, x2(2, [5, 0x123]));
       // (A trapped read leaves the vCPU at its entry path: enter before the next instruction.)
       expect(r.read({ k: 'lapic_read', cpu: 1, reg: 'id' }), v).toBe(0x123);
       r.do({ k: 'enter', cpu: 1 });
@@ -199,7 +154,7 @@ describe('acrn x2APIC: registers', () => {
 
   it('TMCCT keeps its read intercept in advanced mode (MSR_IA32_EXT_APIC_CUR_COUNT, INTERCEPT_READ)', () => {
     for (const v of ADVANCED) {
-      const r = new Run(v, x2(1));
+      const r = new AcrnRun(v, x2(1));
       r.read({ k: 'lapic_read', cpu: 0, reg: 'tmcct' });
       expect(r.sink.exits, v).toEqual(['0 rdmsr']);
     }
@@ -207,7 +162,7 @@ describe('acrn x2APIC: registers', () => {
 
   it('EOI: virtualized in advanced mode (no exit for an edge vector), a WRMSR exit to vlapic_process_eoi in basic mode', () => {
     for (const v of TREES_2019) {
-      const r = new Run(v, x2(1));
+      const r = new AcrnRun(v, x2(1));
       r.do({ k: 'self_ipi', cpu: 0, vector: 0x41 }).settle();
       expect(r.receivers(0x41), v).toEqual([0]);
       const before = r.sink.exits.length;
