@@ -8,20 +8,14 @@ import { kvm } from '../../src/backends/kvm/index.js';
 import { runScenario } from '../../src/engine/run.js';
 import { readScenarioFile } from '../../src/store/files.js';
 import { vsList } from '../../src/apic/vecset.js';
-import { Recorder } from './kvm-recorder.js';
+import { makeKvm } from './kvm-recorder.js';
 import type { Event, MachineConfig, Scenario } from '../../src/scenario/types.js';
 
 const NOAPICV = 'v6.12-noapicv';
 const M2: MachineConfig = { vcpus: 2, apic: 'x2apic', ioapic: [] };
 const V = 0x40;
 
-function make(variant: string, machine: MachineConfig = M2) {
-  const r = new Recorder();
-  const b: BackendInstance = kvm.create(variant, machine, r);
-  let i = 0;
-  const run = (ev: Event) => b.apply(ev, i++);
-  return { b, r, run };
-}
+const make = (variant: string, machine: MachineConfig = M2) => makeKvm(variant, machine);
 
 const sigs = (s: Scenario, v: string) => runScenario(s, kvm, v).divergences.map((d) => d.signature);
 const irr = (b: BackendInstance, cpu: number) => vsList(b.snapshot(cpu).irr);
@@ -58,7 +52,7 @@ describe('delivery: vmx_deliver_interrupt without APICv', () => {
     run({ k: 'enter', cpu: 0 });
     expect(r.deliveries(0)).toEqual([V]);
     expect(b.where(0)).toBe('guest');
-    expect(sigs({ machine: M2, events: [{ k: 'hlt', cpu: 0 }, { k: 'enter', cpu: 0 }, ipi(1, 0), { k: 'enter', cpu: 0 }, { k: 'step', cpu: 0 }] }, NOAPICV)).toEqual([]);
+    expect(sigs({ irqdiff: 1, machine: M2, events: [{ k: 'hlt', cpu: 0 }, { k: 'enter', cpu: 0 }, ipi(1, 0), { k: 'enter', cpu: 0 }, { k: 'step', cpu: 0 }] }, NOAPICV)).toEqual([]);
   });
 });
 
@@ -80,7 +74,7 @@ describe('kvm_check_and_inject_events: the interrupt part', () => {
     expect(r.of('vmexit', 0).map((e) => e.a)).toEqual(['extint', 'irq-window']);
     run(events[7]!);
     expect(r.deliveries(0)).toEqual([V]);
-    expect(sigs({ machine: M2, events }, NOAPICV)).toEqual([]);
+    expect(sigs({ irqdiff: 1, machine: M2, events }, NOAPICV)).toEqual([]);
   });
 
   it('the interrupt is acknowledged at injection: IRR→ISR and PPR before the guest runs (kvm_get_apic_interrupt)', () => {
@@ -121,7 +115,7 @@ describe('kvm_check_and_inject_events: the interrupt part', () => {
     expect(r.deliveries(0)).toEqual([V]);
     expect(isr(b, 0)).toEqual([V]);
     expect(irr(b, 0)).toEqual([0x30]);
-    expect(sigs({ machine: M2, events }, NOAPICV)).toEqual([]);
+    expect(sigs({ irqdiff: 1, machine: M2, events }, NOAPICV)).toEqual([]);
   });
 
   it('a delivery that faults is re-injected from the IDT-vectoring information without a second acknowledgement', () => {
@@ -135,15 +129,15 @@ describe('kvm_check_and_inject_events: the interrupt part', () => {
     expect(r.steps(0).filter((n) => n === 'vmx_inject_irq')).toHaveLength(1);
     expect(b.guest(0).IF).toBe(false);
     expect(r.deliveries(0)).toEqual([V]);
-    expect(sigs({ machine: M2, events }, NOAPICV)).toEqual([]);
+    expect(sigs({ irqdiff: 1, machine: M2, events }, NOAPICV)).toEqual([]);
   });
 });
 
 describe('TPR: the TPR shadow and TPR_THRESHOLD (update_cr8_intercept)', () => {
   it('a TPR raised above the pending vector keeps it pending with the threshold armed; lowering TPR below it exits and injects', () => {
     const events: Event[] = [
-      { k: 'tpr', cpu: 0, value: 0x50 }, ipi(1, 0), { k: 'pirq', cpu: 0 }, { k: 'enter', cpu: 0 },
-      { k: 'tpr', cpu: 0, value: 0x48 }, { k: 'tpr', cpu: 0, value: 0x30 }, { k: 'enter', cpu: 0 }, { k: 'step', cpu: 0 },
+      { k: 'tpr', cpu: 0, value: 0x50, via: 'mmio' }, ipi(1, 0), { k: 'pirq', cpu: 0 }, { k: 'enter', cpu: 0 },
+      { k: 'tpr', cpu: 0, value: 0x48, via: 'mmio' }, { k: 'tpr', cpu: 0, value: 0x30, via: 'mmio' }, { k: 'enter', cpu: 0 }, { k: 'step', cpu: 0 },
     ];
     const { b, r, run } = make(NOAPICV);
     run(events[0]!);
@@ -160,7 +154,7 @@ describe('TPR: the TPR shadow and TPR_THRESHOLD (update_cr8_intercept)', () => {
     expect(r.steps(0)).toContain('handle_tpr_below_threshold');
     run(events[6]!);
     expect(r.deliveries(0)).toEqual([V]);
-    expect(sigs({ machine: M2, events }, NOAPICV)).toEqual([]);
+    expect(sigs({ irqdiff: 1, machine: M2, events }, NOAPICV)).toEqual([]);
   });
 });
 
@@ -181,7 +175,7 @@ describe('EOI and register reads exit', () => {
     expect(isr(b, 0)).toEqual([]);
     // kvm_ioapic_update_eoi cleared Remote IRR and re-serviced the still-high line: the vector is pending again.
     expect(irr(b, 0)).toEqual([0x60]);
-    expect(sigs({ machine, events }, NOAPICV)).toEqual([]);
+    expect(sigs({ irqdiff: 1, machine, events }, NOAPICV)).toEqual([]);
   });
 
   it('IRR and PPR reads exit (no APIC-register virtualization); the TPR read is served from the TPR shadow', () => {

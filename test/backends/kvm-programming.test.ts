@@ -2,13 +2,12 @@
 // what the real code does (INT n not intercepted; lapic_read values of kvm_lapic_reg_read /
 // the virtual-APIC page; SELF_IPI virtualized by the CPU under APICv).
 import { describe, expect, it } from 'vitest';
-import type { BackendInstance } from '../../src/backends/api.js';
 import { kvm } from '../../src/backends/kvm/index.js';
 import { CODE } from '../../src/backends/kvm/variants.js';
 import { kvmNvmx } from '../../src/backends/kvm-nvmx/index.js';
 import { runScenario } from '../../src/engine/run.js';
 import { readScenarioFile } from '../../src/store/files.js';
-import { Recorder } from './kvm-recorder.js';
+import { Recorder, makeKvm } from './kvm-recorder.js';
 import type { Event, MachineConfig, Scenario } from '../../src/scenario/types.js';
 
 const V = 0x50;
@@ -20,13 +19,7 @@ const XA: MachineConfig = { vcpus: 2, apic: 'xapic', ioapic: [] };
 // APIC-write exits); v6.12-noapicv's software path has its own tests (kvm-noapicv.test.ts).
 const VARIANTS = kvm.variants.map((v) => v.name).filter((n) => CODE[n]!.apicv);
 
-function make(variant: string, machine: MachineConfig = X2) {
-  const r = new Recorder();
-  const b: BackendInstance = kvm.create(variant, machine, r);
-  let i = 0;
-  const run = (ev: Event) => b.apply(ev, i++);
-  return { b, r, run };
-}
+const make = (variant: string, machine: MachineConfig = X2) => makeKvm(variant, machine);
 
 const clean = (s: Scenario, v: string) => runScenario(s, kvm, v).divergences.map((d) => d.signature);
 

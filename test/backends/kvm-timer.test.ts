@@ -3,12 +3,11 @@
 // kvm_inject_apic_timer_irqs, the host timer interrupt against each point of the entry path, HLT blocking
 // (kvm_vcpu_check_block's kvm_cpu_has_pending_timer), TSC-deadline, TMCCT, and the two deviations.
 import { describe, expect, it } from 'vitest';
-import type { BackendInstance } from '../../src/backends/api.js';
 import { kvm } from '../../src/backends/kvm/index.js';
 import { CODE } from '../../src/backends/kvm/variants.js';
 import { runScenario } from '../../src/engine/run.js';
 import { readScenarioFile } from '../../src/store/files.js';
-import { Recorder } from './kvm-recorder.js';
+import { makeKvm } from './kvm-recorder.js';
 import type { Event, MachineConfig, Scenario } from '../../src/scenario/types.js';
 
 const V = 0xd0;
@@ -19,16 +18,10 @@ const M: MachineConfig = { vcpus: 1, apic: 'x2apic', ioapic: [] };
 // APIC-write exits); v6.12-noapicv's software path has its own tests (kvm-noapicv.test.ts).
 const VARIANTS = kvm.variants.map((v) => v.name).filter((n) => CODE[n]!.apicv);
 
-function make(variant: string, machine: MachineConfig = M) {
-  const r = new Recorder();
-  const b: BackendInstance = kvm.create(variant, machine, r);
-  let i = 0;
-  const run = (ev: Event) => b.apply(ev, i++);
-  return { b, r, run };
-}
+const make = (variant: string, machine: MachineConfig = M) => makeKvm(variant, machine);
 
 const sigs = (s: Scenario, v: string) => runScenario(s, kvm, v).divergences.map((d) => d.signature);
-const scen = (events: Event[], machine: MachineConfig = M): Scenario => ({ machine, events });
+const scen = (events: Event[], machine: MachineConfig = M): Scenario => ({ irqdiff: 1, machine, events });
 
 /** One-shot, unmasked, vector V, armed for `count` ticks; the vCPU back in the guest. */
 function armOneShot(run: (ev: Event) => void, count: number): void {

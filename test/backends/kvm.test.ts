@@ -4,7 +4,7 @@
 // end to end through the engine and the corpus reproducers.
 import { describe, expect, it } from 'vitest';
 import { vsAdd, vsFromList, vsHas, vsList } from '../../src/apic/vecset.js';
-import type { BackendInstance, ObsSink } from '../../src/backends/api.js';
+import { Recorder, makeKvm } from './kvm-recorder.js';
 import { kvm } from '../../src/backends/kvm/index.js';
 import { PiDesc, pi_test_and_set_on, pi_test_and_set_pir } from '../../src/backends/kvm/pi_desc.js';
 import {
@@ -25,37 +25,13 @@ import type { Event, MachineConfig, Scenario } from '../../src/scenario/types.js
 const V = 0x50;
 const W = 0x60;
 
-interface Rec { k: string; cpu?: number; a?: unknown; b?: unknown; c?: unknown }
-
-class Recorder implements ObsSink {
-  readonly log: Rec[] = [];
-  executed(index: number): void { this.log.push({ k: 'executed', a: index }); }
-  deliver(cpu: number, vector: number, nmi: boolean): void { this.log.push({ k: 'deliver', cpu, a: vector, b: nmi }); }
-  readValue(cpu: number, reg: string, value: unknown): void {
-    this.log.push({ k: 'read', cpu, a: reg, b: typeof value === 'number' ? value : vsList(value as Uint32Array) });
-  }
-  evaluate(cpu: number): void { this.log.push({ k: 'evaluate', cpu }); }
-  vmexit(cpu: number, reason: string): void { this.log.push({ k: 'vmexit', cpu, a: reason }); }
-  step(cpu: number, name: string): void { this.log.push({ k: 'step', cpu, a: name }); }
-  crash(cpu: number, where: string, message: string): void { this.log.push({ k: 'crash', cpu, a: where, b: message }); }
-  l1Exit(cpu: number, reason: string, idtValid: boolean, idtVector: number): void { this.log.push({ k: 'l1Exit', cpu, a: reason, b: idtValid, c: idtVector }); }
-  l2Deliver(cpu: number, vector: number): void { this.log.push({ k: 'l2Deliver', cpu, a: vector }); }
-  of(k: string, cpu?: number): Rec[] { return this.log.filter((r) => r.k === k && (cpu === undefined || r.cpu === cpu)); }
-  mark(): number { return this.log.length; }
-  since(m: number, k: string, cpu?: number): Rec[] { return this.log.slice(m).filter((r) => r.k === k && (cpu === undefined || r.cpu === cpu)); }
-  deliveries(cpu: number): number[] { return this.of('deliver', cpu).map((r) => r.a as number); }
-}
-
 const M2: MachineConfig = { vcpus: 2, apic: 'x2apic', ioapic: [] };
 const M2N: MachineConfig = { ...M2, nested: { exitOnIntr: true } };
 /** L1 also gives L2 posted interrupts (vmcs12 process-posted-interrupts). */
 const M2NP: MachineConfig = { ...M2, nested: { exitOnIntr: true, postedIntr: true } };
 
 function make(variant: string, machine: MachineConfig = M2) {
-  const r = new Recorder();
-  const b: BackendInstance = kvm.create(variant, machine, r);
-  let i = 0;
-  const run = (ev: Event) => b.apply(ev, i++);
+  const { b, r, run } = makeKvm(variant, machine);
   const steps = (n: number, cpu = 0) => { for (let s = 0; s < n; s++) run({ k: 'enter_step', cpu }); };
   const extra = (cpu = 0) => b.snapshot(cpu).extra ?? '';
   return { b, r, run, steps, extra };
