@@ -9,14 +9,12 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../../src/backends/registry.js';
 import type * as CampaignModule from '../../src/fuzz/campaign.js';
-import { isolate, ISOLATE_TRIES, type Candidate } from '../../src/fuzz/isolate.js';
-import { guardTargets, runJob } from '../../src/fuzz/job.js';
-import { share } from '../../src/fuzz/state.js';
+import { guardTargets } from '../../src/fuzz/job.js';
 import { resolveTargets } from '../../src/fuzz/targets.js';
 import { DEFAULT_GEN } from '../../src/gen/generator.js';
 import { runScenario } from '../../src/engine/session.js';
 import { parseScenario } from '../../src/scenario/schema.js';
-import { crashPath, scenarioText } from '../../src/store/files.js';
+import { expectReproducers, serialRule } from './serial-rule.js';
 
 // The campaign's workers run the compiled engine (dist/fuzz/worker.js).
 const { runCampaign } = await import(resolve('dist/fuzz/campaign.js')) as typeof CampaignModule;
@@ -28,23 +26,7 @@ describe('isolation on the workers', () => {
 
     // The serial rule, in this thread: every job's candidates, then per cause the first
     // ISOLATE_TRIES occurrences in (iteration, worker) order, tried in turn.
-    const { targets } = guardTargets(resolveTargets(BACKENDS, filters), false);
-    const byKey = new Map(targets.map((t) => [`${t.backend.name}/${t.variant}`, t]));
-    const candidates: Candidate[] = [];
-    for (let job = 0; job < workers; job++) {
-      runJob(targets, {
-        seed, job, startIter: 0, endIter: share(iterations, workers, job), deadline: Infinity, maxEvents, known: new Set(), engine: 'random',
-        onCandidate: (c) => candidates.push(c),
-      }, () => {}, () => {}, () => 0);
-    }
-    candidates.sort((a, b) => a.iter - b.iter || a.job - b.job);
-    const expected = new Map<string, string>();
-    for (const sig of new Set(candidates.map((c) => c.signature))) {
-      for (const c of candidates.filter((x) => x.signature === sig).slice(0, ISOLATE_TRIES)) {
-        const s = isolate(c, byKey.get(c.target)!, true);
-        if (s) { expected.set(sig, scenarioText(s)); break; }
-      }
-    }
+    const { expected } = serialRule(BACKENDS, filters, seed, workers, iterations, maxEvents);
     expect(expected.size).toBeGreaterThan(5);
 
     const out = mkdtempSync(join(tmpdir(), 'irqdiff-iso-'));
@@ -53,11 +35,7 @@ describe('isolation on the workers', () => {
       targetKeys: filters,
     }, () => {});
     expect(summary.newFindings.map((f) => f.signature).sort()).toEqual([...expected.keys()].sort());
-    for (const [sig, text] of expected) {
-      const [target, cause] = sig.split(':', 2) as [string, string];
-      const [backend, variant] = target.split('/') as [string, string];
-      expect(readFileSync(crashPath(out, backend, variant, cause, sig), 'utf8'), sig).toBe(text);
-    }
+    expectReproducers(out, expected);
     // Every try ran on a worker (each reported the CPU its tries took).
     expect(summary.isolations).toBeGreaterThanOrEqual(expected.size);
     expect(summary.isolationCpuMs.some((x) => x !== undefined)).toBe(true);

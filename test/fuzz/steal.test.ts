@@ -11,12 +11,9 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backends/api.js';
 import type * as CampaignModule from '../../src/fuzz/campaign.js';
-import { isolate, ISOLATE_TRIES, type Candidate } from '../../src/fuzz/isolate.js';
-import { guardTargets, runJob } from '../../src/fuzz/job.js';
 import { share } from '../../src/fuzz/state.js';
-import { resolveTargets } from '../../src/fuzz/targets.js';
 import { DEFAULT_GEN } from '../../src/gen/generator.js';
-import { crashPath, scenarioText } from '../../src/store/files.js';
+import { expectReproducers, serialRule } from './serial-rule.js';
 
 const { runCampaign } = await import(resolve('dist/fuzz/campaign.js')) as typeof CampaignModule;
 
@@ -38,26 +35,7 @@ export default { ...kvm, name: 'slowkvm', create(variant, machine, sink) {
     const seed = 's', workers = 2, iterations = 4000, maxEvents = DEFAULT_GEN.maxEvents;
 
     // The static split, serially in this thread.
-    const { targets } = guardTargets(resolveTargets([backend], filters), false);
-    const byKey = new Map(targets.map((t) => [`${t.backend.name}/${t.variant}`, t]));
-    const candidates: Candidate[] = [];
-    const counts: Record<string, number> = {};
-    const seeds: Record<string, string[]> = {};
-    for (let job = 0; job < workers; job++) {
-      const st = runJob(targets, {
-        seed, job, startIter: 0, endIter: share(iterations, workers, job), deadline: Infinity, maxEvents, known: new Set(), engine: 'random',
-        onCandidate: (c) => candidates.push(c),
-      }, () => {}, () => {}, () => 0);
-      for (const [sig, h] of Object.entries(st.hits)) { counts[sig] = (counts[sig] ?? 0) + h.count; (seeds[sig] ??= []).push(...h.seeds.slice(0, 2)); }
-    }
-    candidates.sort((a, b) => a.iter - b.iter || a.job - b.job);
-    const expected = new Map<string, string>();
-    for (const sig of new Set(candidates.map((c) => c.signature))) {
-      for (const c of candidates.filter((x) => x.signature === sig).slice(0, ISOLATE_TRIES)) {
-        const s = isolate(c, byKey.get(c.target)!, true);
-        if (s) { expected.set(sig, scenarioText(s)); break; }
-      }
-    }
+    const { expected, counts, seeds } = serialRule([backend], filters, seed, workers, iterations, maxEvents);
     expect(expected.size).toBeGreaterThan(3);
 
     const out = join(d, 'out');
@@ -66,11 +44,7 @@ export default { ...kvm, name: 'slowkvm', create(variant, machine, sink) {
     }, () => {});
     expect(summary.steals).toBeGreaterThan(0);
     expect(summary.newFindings.map((f) => f.signature).sort()).toEqual([...expected.keys()].sort());
-    for (const [sig, text] of expected) {
-      const [target, cause] = sig.split(':', 2) as [string, string];
-      const [b, variant] = target.split('/') as [string, string];
-      expect(readFileSync(crashPath(out, b, variant, cause, sig), 'utf8'), sig).toBe(text);
-    }
+    expectReproducers(out, expected);
     const state = JSON.parse(readFileSync(join(out, 'campaign.json'), 'utf8')) as { iters: number[]; execs: number; buckets: Record<string, { count: number; seeds: string[] }> };
     expect(state.iters).toEqual([share(iterations, workers, 0), share(iterations, workers, 1)]);
     expect(state.execs).toBe(iterations);
