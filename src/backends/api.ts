@@ -52,7 +52,14 @@ export interface ObsSink {
   vmexit(cpu: number, reason: string): void;
   step(cpu: number, name: string): void;
   crash(cpu: number, where: string, message: string): void;
-  l1Exit(cpu: number, reason: string, idtValid: boolean, idtVector: number): void;
+  /**
+   * L1 receives a VM exit from L2. `intrInfo` is the vector of a valid VM-exit interruption-information
+   * field (an external-interrupt exit with "acknowledge interrupt on exit": the interrupt was acknowledged
+   * at the exit, IRR → ISR), or absent/-1 when the field is invalid. The oracle performs that
+   * acknowledgement in the reference and the abstract L1 enters the vector's handler (REF-NST-4): the
+   * backend pushes the handler frame on its own guest core after this call and reports no `deliver`.
+   */
+  l1Exit(cpu: number, reason: string, idtValid: boolean, idtVector: number, intrInfo?: number): void;
   l2Deliver(cpu: number, vector: number): void;
   /**
    * Lowest-priority arbitration (model-specific, SDM 10.6.2.4): the next lowest-priority

@@ -95,7 +95,7 @@ class StepTap implements ObsSink {
   vmexit(cpu: number, reason: string): void { this.s.vmexit(cpu, reason); }
   step(cpu: number, name: string): void { this.onStep(name); this.s.step(cpu, name); }
   crash(cpu: number, where: string, message: string): void { this.s.crash(cpu, where, message); }
-  l1Exit(cpu: number, reason: string, idtValid: boolean, idtVector: number): void { this.s.l1Exit(cpu, reason, idtValid, idtVector); }
+  l1Exit(cpu: number, reason: string, idtValid: boolean, idtVector: number, intrInfo?: number): void { this.s.l1Exit(cpu, reason, idtValid, idtVector, intrInfo); }
   l2Deliver(cpu: number, vector: number): void { this.s.l2Deliver(cpu, vector); }
   // Optional in ObsSink, but the oracle needs it whenever a backend arbitrates lowest priority.
   arbitrated(cpu: number): void { this.s.arbitrated?.(cpu); }

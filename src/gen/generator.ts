@@ -116,6 +116,10 @@ export function generateMachine(rng: Rng, backend: Backend, vectors: number[], v
     // for them, so other backends' seeds keep their interleavings.
     const posted: MachineConfig = { vcpus, apic: m.apic, ioapic, nested: { exitOnIntr: true, postedIntr: true } };
     if (sup(posted) === null && chance(rng, 0.3)) return posted;
+    // L1 asking for "acknowledge interrupt on exit", for backends that model it (kvm, baremetal): the draw
+    // happens only for them, so other backends' seeds keep their interleavings.
+    const acked: MachineConfig = { vcpus, apic: m.apic, ioapic, nested: { exitOnIntr: true, ackOnExit: true } };
+    if (sup(acked) === null && chance(rng, 0.5)) return acked;
     return nested;
   }
   // The Hyper-V APIC assist, for backends that accept it (xen, and baremetal as the soundness

@@ -467,6 +467,15 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
   }
 
   deliver(cpu: number, vector: number, nmi: boolean, via?: string): void {
+    this.judgeDelivery(cpu, vector, nmi, via, false);
+  }
+
+  /**
+   * Judge and perform a delivery. `exitAck`: the interrupt was acknowledged at an external-interrupt
+   * VM exit of L2 with "acknowledge interrupt on exit" (REF-NST-4): L1's RFLAGS.IF and STI shadow do
+   * not gate it (it is no IDT delivery); pending, priority and PPR do.
+   */
+  private judgeDelivery(cpu: number, vector: number, nmi: boolean, via: string | undefined, exitAck: boolean): void {
     this.activity++;
     this.deliveries++;
     this.listener?.(cpu, `deliver ${nmi ? 'NMI' : hex(vector)}`);
@@ -483,18 +492,19 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
     if (!a.l2Running && a.guest.frames.length > this.view!.guest(cpu).frames.length) this.compareCore(cpu);
     if (!nmi && !a.l2Running) {
       // REF-DISP-4: a pending NMI goes before any maskable interrupt.
-      if (a.nmiPending && a.guest.nmiWindow()) {
+      // (At an exit acknowledgement: an NMI that is not blocked makes its own NMI exit first.)
+      if (a.nmiPending && (exitAck ? !a.guest.nmiBlocked : a.guest.nmiWindow())) {
         this.held(cpu, NMI_VECTOR, 'nmi-order', `vCPU${cpu} took ${hex(vector)} while an NMI was pending and could be taken`, ['priority', site]);
       }
       // REF-DISP-1: the highest deliverable vector goes first.
       const h = vsHighest(a.irr);
-      if (h > vector && prioClass(h) > prioClass(a.ppr()) && a.guest.interruptible()) {
+      if (h > vector && prioClass(h) > prioClass(a.ppr()) && (exitAck || a.guest.interruptible())) {
         this.held(cpu, h, 'priority-inversion', `vCPU${cpu} took ${hex(vector)} while ${hex(h)} was pending, due and deliverable`, ['priority', site]);
       }
     }
     const slot = nmi ? NMI_SLOT : vector;
     const src = nmi ? 'nmi' : this.srcName(cpu, vector);
-    const fault: DeliveryFault | null = this.ref.deliver(cpu, vector, nmi);
+    const fault: DeliveryFault | null = this.ref.deliver(cpu, vector, nmi, exitAck);
     if (!phys) this.ref.land(cpu);
     if (fault) this.deliveryFault(cpu, vector, nmi, fault, src, site);
     else {
@@ -835,9 +845,9 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
     this.crashedAny = true;
   }
 
-  l1Exit(cpu: number, reason: string, idtValid: boolean, idtVector: number): void {
+  l1Exit(cpu: number, reason: string, idtValid: boolean, idtVector: number, intrInfo = -1): void {
     this.activity++;
-    this.listener?.(cpu, `L1 receives VM exit ${reason}${idtValid ? ` (IDT-vectoring ${hex(idtVector)})` : ''}`);
+    this.listener?.(cpu, `L1 receives VM exit ${reason}${idtValid ? ` (IDT-vectoring ${hex(idtVector)})` : ''}${intrInfo >= 0 ? ` (acknowledged ${hex(intrInfo)})` : ''}`);
     const a = this.ref.cpus[cpu]!;
     a.l2Running = false;
     // REF-NST-1: an exit caused directly by an external interrupt never has valid vectoring info.
@@ -853,6 +863,17 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
       this.l1Invariant(cpu, a.l2Pending, 'injected-event-lost', `the event ${hex(a.l2Pending)} L1 injected into L2 on vCPU${cpu} was neither delivered nor reported back`);
       a.l2Pending = -1;
     }
+    // REF-NST-4/5: the VM-exit interruption information of an external-interrupt exit is valid
+    // exactly when L1 asked for "acknowledge interrupt on exit"; the vector it reports was acknowledged.
+    const ack = reason === 'extint' && (this.machine.nested?.ackOnExit ?? false);
+    if (ack && intrInfo < 0) {
+      this.l1Invariant(cpu, Math.max(0, this.ref.cpus[cpu]!.deliverable()), 'extint-ack-without-vector',
+        `L1 on vCPU${cpu} asked for acknowledge-interrupt-on-exit and received an EXTERNAL_INTERRUPT exit without a vector`);
+    } else if (!ack && intrInfo >= 0) {
+      this.l1Invariant(cpu, intrInfo, 'exit-intr-info-without-ack',
+        `L1 on vCPU${cpu} received a ${reason} exit reporting ${hex(intrInfo)} as acknowledged, which only an external-interrupt exit with acknowledge-interrupt-on-exit does`);
+    }
+    if (intrInfo >= 0) this.judgeDelivery(cpu, intrInfo, false, 'ack-on-exit', true);
   }
 
   /** An L1-visible invariant broke; a later one about the same event follows from it. */

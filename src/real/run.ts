@@ -153,10 +153,31 @@ export async function runReal(files: string[], accel: Accel, opts: RealOptions =
   return runScenarios(scenarios.map((s, i) => ({ file: files[i]!, scenario: s })), accel, opts);
 }
 
+/**
+ * Why a scenario is not replayed at all (its file is reported 'inconclusive' with this reason), or null. A nested
+ * machine's meaning is L1 running an L2 (VM entries, L2 instructions, L1's VMCS controls such as nested.ackOnExit):
+ * the guest kernel has no VMX code, and replaying the file flat without its L2 would judge another scenario.
+ */
+export function notReplayable(s: Scenario): string | null {
+  return s.machine.nested ? 'not replayed: a nested machine (L1 runs an L2); the guest kernel (harness/guest) has no VMX, and the file without its L2 would be another scenario' : null;
+}
+
 export async function runScenarios(list: { file: string; scenario: Scenario }[], accel: Accel, opts: RealOptions = {}, prepared?: Prepared): Promise<RealResult[]> {
+  const out: RealResult[] = new Array(list.length);
+  const run: number[] = [];
+  list.forEach((x, i) => {
+    const why = notReplayable(x.scenario);
+    if (why === null) { run.push(i); return; }
+    out[i] = {
+      file: x.file, name: x.scenario.name, accel, status: 'inconclusive', notes: [{ index: -1, k: 'vmentry', action: 'skipped', reason: why }],
+      events: x.scenario.events.length, skipped: {}, merged: {}, observations: null, divergences: [], problems: [why], info: [],
+    };
+  });
+  if (run.length === 0) return out;
   const p = prepared ?? await prepare(accel, opts);
-  const compiled = list.map((x) => compileFor(x.scenario, p));
+  const compiled = run.map((i) => compileFor(list[i]!.scenario, p));
   if (!p.caps.iret) for (const c of compiled) c.notes.unshift({ index: -1, k: 'iret', action: 'mapped', reason: p.caps.note });
   const obs = await runCompiled(p, compiled, opts);
-  return compiled.map((c, i) => judgeOne(c, obs[i]!, accel, list[i]!.file, list[i]!.scenario.name));
+  compiled.forEach((c, k) => { const i = run[k]!; out[i] = judgeOne(c, obs[k]!, accel, list[i]!.file, list[i]!.scenario.name); });
+  return out;
 }

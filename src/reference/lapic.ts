@@ -644,7 +644,7 @@ export class Reference {
    * when legal, else why bare metal could not have done it. An illegal delivery is still
    * mirrored as far as it can be, so that one divergence does not cascade into many.
    */
-  deliver(cpu: number, vector: number, nmi: boolean): DeliveryFault | null {
+  deliver(cpu: number, vector: number, nmi: boolean, exitAck = false): DeliveryFault | null {
     const a = this.cpus[cpu]!;
     const g = a.guest;
     let fault: DeliveryFault | null = null;
@@ -677,8 +677,10 @@ export class Reference {
       }
     }
     if (fault === null) {
-      if (!g.IF) fault = 'masked-if';
-      else if (g.shadow) fault = 'masked-shadow';
+      // REF-NST-4: an acknowledgement at an external-interrupt VM exit is no IDT delivery: L1's IF and
+      // STI shadow do not gate it; the local APIC still presents only a vector above PPR.
+      if (!exitAck && !g.IF) fault = 'masked-if';
+      else if (!exitAck && g.shadow) fault = 'masked-shadow';
       else if (prioClass(vector) <= prioClass(a.ppr())) fault = 'masked-ppr';
     }
     vsDel(a.irr, vector);

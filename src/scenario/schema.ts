@@ -73,7 +73,7 @@ const machineCheck = object<MachineConfig>('the machine', {
     logical: optional(bool),
     lowest: optional(bool),
   }), MAX_IOAPIC_PINS, 'pins'),
-  nested: optional(object('the nested configuration', { exitOnIntr: bool, postedIntr: optional(bool) })),
+  nested: optional(object('the nested configuration', { exitOnIntr: bool, postedIntr: optional(bool), ackOnExit: optional(bool) })),
   hyperv: optional(object('the Hyper-V configuration', { apicAssist: bool })),
   apicIds: optional(arrayOf(u32, MAX_VCPUS, 'APIC IDs')),
 });

@@ -33,6 +33,11 @@ export interface NestedConfig {
   /** L1's vmcs12 gives L2 posted interrupts (its own notification vector and descriptor).
    *  The abstract L1 never posts to L2; what matters is how L0 builds vmcs02 from it. */
   postedIntr?: boolean;
+  /** L1's vmcs12 sets the VM-exit control "acknowledge interrupt on exit" (VM_EXIT_ACK_INTR_ON_EXIT, bit 15):
+   *  an external-interrupt exit acknowledges the interrupt (IRR → ISR) and reports its vector in the
+   *  VM-exit interruption information; L1 then runs that vector's handler without an IDT delivery
+   *  (REF-NST-4). Default false: the interrupt stays in IRR until L1 takes it (REF-NST-5). */
+  ackOnExit?: boolean;
 }
 
 export interface HypervConfig {

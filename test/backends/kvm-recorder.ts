@@ -5,7 +5,7 @@ import type { BackendInstance, ObsSink } from '../../src/backends/api.js';
 import { kvm } from '../../src/backends/kvm/index.js';
 import type { Event, MachineConfig } from '../../src/scenario/types.js';
 
-export interface Rec { k: string; cpu?: number; a?: unknown; b?: unknown; c?: unknown }
+export interface Rec { k: string; cpu?: number; a?: unknown; b?: unknown; c?: unknown; d?: unknown }
 
 export class Recorder implements ObsSink {
   readonly log: Rec[] = [];
@@ -18,7 +18,7 @@ export class Recorder implements ObsSink {
   vmexit(cpu: number, reason: string): void { this.log.push({ k: 'vmexit', cpu, a: reason }); }
   step(cpu: number, name: string): void { this.log.push({ k: 'step', cpu, a: name }); }
   crash(cpu: number, where: string, message: string): void { this.log.push({ k: 'crash', cpu, a: where, b: message }); }
-  l1Exit(cpu: number, reason: string, idtValid: boolean, idtVector: number): void { this.log.push({ k: 'l1Exit', cpu, a: reason, b: idtValid, c: idtVector }); }
+  l1Exit(cpu: number, reason: string, idtValid: boolean, idtVector: number, intrInfo?: number): void { this.log.push({ k: 'l1Exit', cpu, a: reason, b: idtValid, c: idtVector, d: intrInfo }); }
   l2Deliver(cpu: number, vector: number): void { this.log.push({ k: 'l2Deliver', cpu, a: vector }); }
   arbitrated(cpu: number): void { this.log.push({ k: 'arbitrated', a: cpu }); }
   of(k: string, cpu?: number): Rec[] { return this.log.filter((r) => r.k === k && (cpu === undefined || r.cpu === cpu)); }

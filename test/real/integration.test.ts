@@ -235,12 +235,20 @@ describe.skipIf(!!why)('model reproducers as real guests under TCG', () => {
   // self-IPI that the reference discards (REF-SVR-1, a *choice* for self-IPIs, as KVM's
   // __apic_accept_irq); the cross-vCPU form is corpus/real/qemu-tcg-fixed-ipi-accepted-while-sw-disabled.json.
   const qemuBug: Record<string, string> = { 'corpus/kvm/kvm-self-ipi-while-apic-sw-disabled.json': 'real/tcg:read-mismatch:read-irr:drain' };
-  it('every model reproducer is clean on TCG but the one QEMU disagrees with', async () => {
-    const res = await runScenarios(files.map((f) => ({ file: f, scenario: parseScenario(readFileSync(f, 'utf8'), f) })), 'tcg');
-    for (const r of res) {
+  // Nested machines are not replayed (session 8): the guest kernel has no VMX, and the file without its
+  // L2 would be another scenario; they come back inconclusive, saying why.
+  it('every model reproducer is clean on TCG but the one QEMU disagrees with, nested ones not replayed', async () => {
+    const list = files.map((f) => ({ file: f, scenario: parseScenario(readFileSync(f, 'utf8'), f) }));
+    const res = await runScenarios(list, 'tcg');
+    res.forEach((r, i) => {
       const want = qemuBug[r.file];
+      if (list[i]!.scenario.machine.nested) {
+        expect(`${r.file}: ${r.status} ${r.problems.join(' ')}`).toMatch(/: inconclusive not replayed: a nested machine/);
+        return;
+      }
       expect(`${r.file}: ${r.status} ${r.divergences.map((d) => d.signature).join(' ')}`).toBe(want ? `${r.file}: divergent ${want}` : `${r.file}: clean `);
-    }
+    });
+    expect(res.filter((r) => r.status === 'inconclusive').length).toBe(list.filter((x) => x.scenario.machine.nested).length);
   });
 });
 

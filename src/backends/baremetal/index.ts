@@ -37,6 +37,13 @@ class Cpu {
   now = 0;
   readonly addr: ApicAddr;
   readonly guest = new GuestCpu();
+  // Nested (the machine's L1 is a hypervisor on real VMX hardware; `guest` is L1's core):
+  /** L2 runs (between L1's VMRESUME and the next VM exit). */
+  inL2 = false;
+  /** The event the last exit reported in IDT-vectoring information: L1 re-injects it. */
+  reinject = -1;
+  /** Scenario `fault`: the next event delivery into L2 takes an EPT violation. */
+  faultArmed = false;
   constructor(addr: ApicAddr) { this.addr = addr; }
   ppr(): number { return computePpr(this.tpr, vsHighest(this.isr)); }
   /** Software-disabled (SVR bit 8 clear, SDM 10.4.7.2): fixed messages are discarded, IRR held. */
@@ -89,7 +96,7 @@ class BareMetal implements BackendInstance {
   }
 
   where(): VcpuWhere { return 'guest'; }
-  inL2(): boolean { return false; }
+  inL2(cpu: number): boolean { return this.cpus[cpu]!.inL2; }
   physPending(cpu: number): boolean { const c = this.cpus[cpu]!; return c.nmiInflight || !vsEmpty(c.inflight); }
   guest(cpu: number): GuestCpu { return this.cpus[cpu]!.guest; }
   snapshot(cpu: number) { const c = this.cpus[cpu]!; return { irr: c.irr, isr: c.isr, ppr: c.ppr() }; }
@@ -140,8 +147,10 @@ class BareMetal implements BackendInstance {
         this.timerFires(ev.cpu);
         break;
       }
-      case 'exit': case 'enter': case 'enter_step': case 'fault': case 'vmentry': case 'l2':
-        break; // no hypervisor
+      case 'exit': case 'enter': case 'enter_step':
+        break; // no hypervisor (an L2 exit other than the ones below is L1's business, not modelled)
+      case 'fault': if (this.machine.nested) this.cpus[ev.cpu]!.faultArmed = true; break;
+      case 'l2': this.l2(ev.cpu, ev.op); break;
       default: this.instruction(ev, index);
     }
     this.settleAll();
@@ -150,7 +159,7 @@ class BareMetal implements BackendInstance {
   private instruction(ev: Event & { cpu: number }, index: number): void {
     const c = this.cpus[ev.cpu]!;
     const g = c.guest;
-    if (g.halted) return;
+    if (g.halted || c.inL2) return; // L1 runs no instruction while L2 runs
     g.beginInstruction();
     if (execCoreInstruction(g, ev.k)) { this.sink.executed(index); return; }
     switch (ev.k) {
@@ -226,6 +235,17 @@ class BareMetal implements BackendInstance {
         this.sink.executed(index);
         return;
       case 'int': g.softInt(ev.vector); this.sink.executed(index); return;
+      case 'vmentry': {
+        if (!this.machine.nested) { this.sink.executed(index); return; }
+        // VMRESUME: L2 runs; the entry delivers the injected event (or the one the last exit
+        // handed back in IDT-vectoring information, which L1 re-injects: SDM 31.7.1.2) through L2's IDT.
+        this.sink.executed(index);
+        c.inL2 = true;
+        const inject = ev.inject ?? c.reinject;
+        c.reinject = -1;
+        if (inject >= 0) this.deliverToL2(ev.cpu, inject);
+        return;
+      }
       case 'lvt_lint':
         this.sink.executed(index);
         this.lintRaise(ev.cpu, ev.pin, c.lint[ev.pin].write(ev.vector, ev.trigger === 'level', ev.masked || c.disabled(), ev.nmi ?? false));
@@ -255,6 +275,50 @@ class BareMetal implements BackendInstance {
     }
   }
 
+  /**
+   * Event injection at VM entry (SDM 26.5): delivered through L2's IDT, unless the delivery takes an
+   * EPT violation (scenario `fault`): a VM exit to L1 with the event in IDT-vectoring information (SDM 27.2.3).
+   */
+  private deliverToL2(cpu: number, vector: number): void {
+    const c = this.cpus[cpu]!;
+    if (!c.faultArmed) { this.sink.l2Deliver(cpu, vector); return; }
+    c.faultArmed = false;
+    c.inL2 = false;
+    c.reinject = vector;
+    this.sink.l1Exit(cpu, 'ept-violation', true, vector);
+  }
+
+  /** An L2 instruction: VMCALL exits to L1 unconditionally (SDM 25.1.2); any other runs in L2. */
+  private l2(cpu: number, op: 'step' | 'vmcall'): void {
+    const c = this.cpus[cpu]!;
+    if (!c.inL2 || op !== 'vmcall') return;
+    c.inL2 = false;
+    this.sink.l1Exit(cpu, 'vmcall', false, -1);
+  }
+
+  /**
+   * L2 runs with external-interrupt exiting (and NMI exiting with it, as the KVM model assumes): a
+   * pending NMI, or a vector the local APIC presents (above PPR), makes a VM exit to L1 whatever L2's
+   * RFLAGS.IF (SDM 25.2, 2016 numbering as in docs/reference-rules.md). With "acknowledge interrupt on exit" the processor acknowledges the
+   * interrupt as part of the exit — IRR → ISR, PPR follows — and reports it in the VM-exit
+   * interruption information (SDM 24.7.1 Table 24-11, 27.2.2); the abstract L1 then runs that vector's handler (a frame,
+   * IF = 0, as KVM's vmx_handle_external_intr calls the host IDT entry). Without it the vector stays
+   * in IRR and L1 takes it through its IDT once its IF allows (the loop below). Returns whether L2 still runs.
+   */
+  private exitL2(i: number): boolean {
+    const c = this.cpus[i]!;
+    if (c.nmiPending) { c.inL2 = false; this.sink.l1Exit(i, 'nmi', false, -1); return false; }
+    if (c.disabled()) return true;
+    const v = vsHighest(c.irr);
+    if (v < 0 || prioClass(v) <= prioClass(c.ppr())) return true;
+    c.inL2 = false;
+    if (!this.machine.nested?.ackOnExit) { this.sink.l1Exit(i, 'extint', false, -1); return false; }
+    vsDel(c.irr, v); vsAdd(c.isr, v);
+    this.sink.l1Exit(i, 'extint', false, -1, v);
+    c.guest.take(v, false);
+    return false;
+  }
+
   /** A LINT pin raises locally: its fixed vector with its trigger, or an NMI. */
   private lintRaise(cpu: number, pin: 0 | 1, r: Raise): void {
     if (r === Raise.None) return;
@@ -274,6 +338,7 @@ class BareMetal implements BackendInstance {
     for (let i = 0; i < this.cpus.length; i++) {
       const c = this.cpus[i]!;
       const g = c.guest;
+      if (c.inL2 && this.exitL2(i)) continue;
       for (;;) {
         if (c.nmiPending && g.nmiWindow()) { c.nmiPending = false; g.take(2, true); this.sink.deliver(i, 2, true); continue; }
         if (!g.interruptible() || c.disabled()) break; // software-disabled: IRR is held
@@ -293,8 +358,11 @@ export const baremetal: Backend = {
     name: 'sdm', source: 'Intel SDM Vol. 3 ch. 10 (local APIC), 82093AA I/O APIC', status: 'clean',
     summary: 'Architectural behaviour with cross-CPU IPI/MSI latency until the target\'s pirq event', expectedBugs: [],
   }],
+  // Nested: L1 is a hypervisor on real VMX hardware (its own `vmentry`s, L2's `l2` instructions and
+  // `fault`s); vmcs12's posted-interrupt controls change nothing here, as the abstract L1 never posts to L2.
   supports(m: MachineConfig): string | null {
-    return m.nested ? 'no nested virtualization on bare metal' : null;
+    if (m.nested && !m.nested.exitOnIntr) return 'L2 without external-interrupt exiting (L1\'s interrupts through L2\'s IDT) is not modelled';
+    return null;
   },
   // The architecture itself: every programmable feature of the scenario language.
   features: FEATURES,

@@ -2,15 +2,16 @@
 // L1's VMLAUNCH/VMRESUME (nested_vmx_run), the emulated exit to L1 (nested_vmx_vmexit) and
 // vmx_check_nested_events, which decides that a pending L1 interrupt or NMI leaves L2.
 // Assumed vmcs12 setup: external-interrupt exiting from the scenario (exitOnIntr), NMI exiting
-// together with it, no "acknowledge interrupt on exit" (KVM requires it with nested posted
-// interrupts; the abstract L1 takes the vector after the exit either way), and posted
-// interrupts for L2 when the machine says so (postedIntr): only vmcs02's notification
-// vector matters then, since the abstract L1 never posts to L2 (vmcs02_pinv).
-import { PHYS_POSTED_INTR, PHYS_POSTED_NESTED, REQ_APIC_PAGE_RELOAD, REQ_EVENT } from './consts.js';
+// together with it, "acknowledge interrupt on exit" when the machine says so (ackOnExit:
+// nested_exit_intr_ack_set; KVM requires it with nested posted interrupts, which a postedIntr
+// machine without ackOnExit does not model), and posted interrupts for L2 when the machine says
+// so (postedIntr): only vmcs02's notification vector matters then, since the abstract L1 never
+// posts to L2 (vmcs02_pinv).
+import { PHYS_POSTED_INTR, PHYS_POSTED_NESTED, REQ_APIC_PAGE_RELOAD, REQ_EVENT, REQ_NMI } from './consts.js';
 import type { Kvm, KvmVcpu } from './state.js';
-import { vsClear, vsOr } from '../../apic/vecset.js';
-import { kvm_cpu_has_interrupt } from './lapic.js';
-import { nested_exit_on_intr } from './sync.js';
+import { vsAdd, vsClear, vsDel, vsHighest, vsOr } from '../../apic/vecset.js';
+import { __apic_update_ppr, kvm_apic_has_interrupt, kvm_cpu_has_interrupt } from './lapic.js';
+import { nested_exit_on_intr, vmx_set_rvi } from './sync.js';
 import { eoi_exitmap_nested_vmexit } from './eoi_exitmap.js';
 
 export const EBUSY = -16;
@@ -77,7 +78,41 @@ export function nested_vmx_vmexit(kvm: Kvm, t: KvmVcpu, reason: string): void {
   eoi_exitmap_nested_vmexit(t);
   t.mpHalted = false;
   kvm.sink.step(t.id, 'nested_vmx_vmexit');
-  kvm.sink.l1Exit(t.id, reason, idtValid, idtVector);
+  // "if ((u16)vm_exit_reason == EXIT_REASON_EXTERNAL_INTERRUPT && nested_exit_intr_ack_set(vcpu)) {
+  //  int irq = kvm_cpu_get_interrupt(vcpu); WARN_ON(irq < 0); vmcs12->vm_exit_intr_info = irq |
+  //  INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR; }" — after vmx_switch_vmcs to vmcs01, so that the SVI
+  // write of apic_set_isr lands in vmcs01. The same block in nested_vmx_vmexit since 77b0f5d67ff2
+  // (v3.15; read in a v4.x vmx.c extract, after vmx_load_vmcs01) and in the v6.12-era nested.c (the
+  // pre-image of Sean Christopherson's "KVM: nVMX: Get to-be-acknowledge IRQ for nested VM-Exit at
+  // injection site", v2 2/7 of 2024-09-06, which moves it into vmx_check_nested_events with the ack
+  // still after the emulated exit: the same result here, where nothing lands between the two).
+  const ack = reason === 'extint' && (kvm.machine.nested?.ackOnExit ?? false) ? kvm_get_apic_interrupt_ack(kvm, t) : -1;
+  kvm.sink.l1Exit(t.id, reason, idtValid, idtVector, ack);
+  // The abstract L1 handles the acknowledged vector at once, as KVM's own vmx_handle_external_intr
+  // calls the host IDT entry: the handler frame (L1 software, not KVM).
+  if (ack >= 0) t.guest.take(ack, false);
+}
+
+/**
+ * kvm_cpu_get_interrupt → kvm_get_apic_interrupt (lapic.c; no PIC/ExtINT in this model): "We get here even
+ * with APIC virtualization enabled, if doing nested virtualization and L1 runs with the 'acknowledge interrupt
+ * on exit' mode." apic_clear_irr (with APICv, vmx_hwapic_irr_update: RVI = the new highest IRR, L1 being
+ * current again), apic_set_isr (with APICv, vmx_hwapic_isr_update: SVI = the vector), __apic_update_ppr.
+ */
+function kvm_get_apic_interrupt_ack(kvm: Kvm, t: KvmVcpu): number {
+  const vector = kvm_apic_has_interrupt(kvm, t);
+  if (vector === -1) return -1;
+  const va = t.vapic;
+  vsDel(va.virr, vector);
+  if (t.apicvActive) vmx_set_rvi(t, vsHighest(va.virr));
+  vsAdd(va.visr, vector);
+  if (t.apicvActive) va.svi = vector;
+  __apic_update_ppr(t);
+  kvm.sink.step(t.id, 'kvm_cpu_get_interrupt');
+  // Diagnostics: an NMI still only queued (process_nmi runs in the requests phase, after check_nested_events'
+  // call from kvm_vcpu_running on v4.11 to 5.x) is overtaken by this acknowledgement.
+  if (t.nmiQueued > 0 || (t.requests & REQ_NMI) !== 0) t.nmiQueuedAtNestedAck = true;
+  return vector;
 }
 
 /**
@@ -137,5 +172,6 @@ export function abstract_l1_nmi(kvm: Kvm, t: KvmVcpu): void {
   t.nested.l1NmiExit = false;
   kvm.sink.deliver(t.id, 2, true, 'l1-nmi-exit');
   t.nmiMissedWhy = '';
+  t.nmiQueuedAtNestedAck = false;
   t.guest.take(2, true);
 }

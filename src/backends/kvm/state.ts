@@ -136,6 +136,11 @@ export class KvmVcpu {
    * until that NMI is delivered.
    */
   nmiQueuedAtIrqAck = false;
+  /**
+   * Diagnostics (whereStuck): a nested exit with "acknowledge interrupt on exit" acknowledged an L1 interrupt while an
+   * NMI was still only queued (KVM_REQ_NMI not yet through process_nmi), until that NMI is delivered.
+   */
+  nmiQueuedAtNestedAck = false;
   /** Diagnostics (no APICv): update_cr8_intercept was skipped (APIC software-disabled) since it last ran. */
   tprThresholdStale = false;
   /** Diagnostics: the same for a timer expiry waiting in lapic_timer.pending for the vcpu_run loop tail (its vector; -1 none). */

@@ -323,6 +323,7 @@ function vmx_enter(kvm: Kvm, t: KvmVcpu): void {
       kvm.sink.deliver(t.id, 2, true, 'vmentry-inject');
       t.nmiMissedWhy = '';
       t.nmiQueuedAtIrqAck = false;
+      t.nmiQueuedAtNestedAck = false;
       if (t.nmiPending === 0) t.nmiTwoPending = false;
     }
     if (t.faultArmed) {
