@@ -1,6 +1,7 @@
 // REF-NST-4 and REF-NST-5: L1's "acknowledge interrupt on exit" (VM_EXIT_ACK_INTR_ON_EXIT), judged
 // against bare metal (the baremetal backend is L1 on real VMX hardware) and against planted backends
 // that report the exit's interruption information wrongly.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { baremetal } from '../../src/backends/baremetal/index.js';
 import type { Backend, ObsSink } from '../../src/backends/api.js';
@@ -83,4 +84,27 @@ describe('REF-NST-5: without acknowledge interrupt on exit', () => {
     expect(r.divergences[0]?.cause).toBe('l1-invariant:exit-intr-info-without-ack');
   });
 
+});
+
+describe('soundness of the nested rules on bare metal', () => {
+  // L1 on real VMX hardware, with and without the ack: whatever the interleaving of VM entries (with and
+  // without injection), L2 instructions, faulting deliveries, IPIs, NMIs and L1 handlers, the oracle stays silent.
+  const cpu = fc.integer({ min: 0, max: 1 });
+  const event: fc.Arbitrary<Event> = fc.oneof(
+    fc.record({ k: fc.constant('vmentry' as const), cpu }),
+    fc.record({ k: fc.constant('vmentry' as const), cpu, inject: fc.constantFrom(0x30, 0x51) }),
+    fc.record({ k: fc.constant('l2' as const), cpu, op: fc.constantFrom('step' as const, 'vmcall' as const) }),
+    fc.record({ k: fc.constantFrom('fault' as const, 'pirq' as const, 'eoi' as const, 'iret' as const, 'sti' as const, 'cli' as const, 'step' as const, 'hlt' as const), cpu }),
+    fc.record({ k: fc.constant('ipi' as const), cpu, vector: fc.constantFrom(0x41, 0x61, 0x81), dest: cpu }),
+    fc.record({ k: fc.constant('ipi' as const), cpu, vector: fc.constant(0), dest: cpu, nmi: fc.constant(true) }),
+    fc.record({ k: fc.constant('tpr' as const), cpu, value: fc.constantFrom(0, 0x50, 0x70), via: fc.constant('cr8' as const) }),
+    fc.record({ k: fc.constant('read' as const), cpu, reg: fc.constantFrom('irr' as const, 'isr' as const, 'ppr' as const) }),
+  );
+  for (const ack of [true, false]) {
+    it(`never flags an interleaving (ackOnExit ${ack})`, () => {
+      fc.assert(fc.property(fc.array(event, { maxLength: 40 }), (events) => {
+        expect(runScenario(scen(ack, events), baremetal, 'sdm').divergences).toEqual([]);
+      }), { numRuns: 1500 });
+    });
+  }
 });

@@ -237,17 +237,10 @@ function irrStuckNoApicv(t: KvmVcpu, vector: number): string {
   return 'irr-not-injected';
 }
 
-/**
- * kvm_vcpu_running's check_nested_events (v4.11 to 5.x) emulates an external-interrupt exit with "acknowledge
- * interrupt on exit" before the requests phase's process_nmi has made a queued NMI pending: the interrupt is
- * acknowledged for L1 ahead of the NMI that bare metal would have exited for first.
- */
-export const NMI_QUEUED_BEHIND_NESTED_ACK = 'nmi-queued-behind-nested-exit-ack';
-
 /** Where a pending NMI is held. */
 function nmiStuck(t: KvmVcpu): string | undefined {
   if (t.nmiQueuedAtIrqAck && (t.nmiQueued > 0 || t.nmiPending > 0 || (t.requests & REQ_NMI) !== 0)) return NMI_QUEUED_BEHIND_IRQ;
-  if (t.nmiQueuedAtNestedAck && (t.nmiQueued > 0 || t.nmiPending > 0 || (t.requests & REQ_NMI) !== 0)) return NMI_QUEUED_BEHIND_NESTED_ACK;
+  if (t.nmiQueuedAtNestedAck && (t.nmiQueued > 0 || t.nmiPending > 0 || (t.requests & REQ_NMI) !== 0)) return t.nmiQueuedAtNestedAck;
   if (t.nmiMissedWhy && t.nmiQueued === 0 && t.nmiPending === 0 && !t.nmiInjected) return t.nmiMissedWhy;
   if (t.nmiQueued === 0 && t.nmiPending === 0 && !t.nmiInjected && (t.requests & REQ_NMI) === 0) return undefined;
   if (t.blocked) return t.nmiPending > 0 && t.nmiQueued === 0 ? 'nmi-pending-halted-not-runnable' : 'nmi-vcpu-blocked';

@@ -16,6 +16,10 @@ import { eoi_exitmap_nested_vmexit } from './eoi_exitmap.js';
 
 export const EBUSY = -16;
 
+/** Tags (whereStuck of an NMI): a queued NMI overtaken by the acknowledgement of a nested EXTERNAL_INTERRUPT exit. */
+export const NMI_BEHIND_ACK_IN_RUNNING = 'nmi-queued-behind-nested-exit-ack';
+export const NMI_AFTER_REQUESTS_BEHIND_ACK = 'nmi-queued-after-requests-behind-nested-exit-ack';
+
 /**
  * prepare_vmcs02's posted-interrupt notification vector for L2, as a PHYS_* bit, or 0 when
  * vmcs12 does not give L2 posted interrupts. Until POSTED_INTR_NESTED_VECTOR existed it was
@@ -109,9 +113,10 @@ function kvm_get_apic_interrupt_ack(kvm: Kvm, t: KvmVcpu): number {
   if (t.apicvActive) va.svi = vector;
   __apic_update_ppr(t);
   kvm.sink.step(t.id, 'kvm_cpu_get_interrupt');
-  // Diagnostics: an NMI still only queued (process_nmi runs in the requests phase, after check_nested_events'
-  // call from kvm_vcpu_running on v4.11 to 5.x) is overtaken by this acknowledgement.
-  if (t.nmiQueued > 0 || (t.requests & REQ_NMI) !== 0) t.nmiQueuedAtNestedAck = true;
+  // Diagnostics: an NMI still only queued is overtaken by this acknowledgement — queued before this pass, when
+  // kvm_vcpu_running calls check_nested_events ahead of the requests phase's process_nmi (v4.11 to 5.x), or sent
+  // after the requests phase of this pass, when the entry path's own nested check acknowledges (every version).
+  if (t.nmiQueued > 0 || (t.requests & REQ_NMI) !== 0) t.nmiQueuedAtNestedAck = t.nested.inRunningCheck ? NMI_BEHIND_ACK_IN_RUNNING : NMI_AFTER_REQUESTS_BEHIND_ACK;
   return vector;
 }
 
@@ -172,6 +177,6 @@ export function abstract_l1_nmi(kvm: Kvm, t: KvmVcpu): void {
   t.nested.l1NmiExit = false;
   kvm.sink.deliver(t.id, 2, true, 'l1-nmi-exit');
   t.nmiMissedWhy = '';
-  t.nmiQueuedAtNestedAck = false;
+  t.nmiQueuedAtNestedAck = '';
   t.guest.take(2, true);
 }

@@ -32,6 +32,8 @@ export class NestedState {
   readonly behindReinjection = vecSet();
   /** Trace only: an L1 NMI that vmx_check_nested_events refused because of a re-injection. */
   nmiBehindReinjection = false;
+  /** Trace only: vmx_check_nested_events runs from kvm_vcpu_running (v4.11 to 5.x), before the requests phase. */
+  inRunningCheck = false;
   /**
    * vmcs02's EOI_EXIT_BITMAP0..3. prepare_vmcs02 takes vmcs12's (the abstract L1 sets none);
    * before 4cf4df7ab4d1 a KVM_REQ_SCAN_IOAPIC handled while L2 is the guest writes here.
@@ -138,9 +140,10 @@ export class KvmVcpu {
   nmiQueuedAtIrqAck = false;
   /**
    * Diagnostics (whereStuck): a nested exit with "acknowledge interrupt on exit" acknowledged an L1 interrupt while an
-   * NMI was still only queued (KVM_REQ_NMI not yet through process_nmi), until that NMI is delivered.
+   * NMI was still only queued (KVM_REQ_NMI not yet through process_nmi), until that NMI is delivered: the tag naming
+   * where ('' none).
    */
-  nmiQueuedAtNestedAck = false;
+  nmiQueuedAtNestedAck = '';
   /** Diagnostics (no APICv): update_cr8_intercept was skipped (APIC software-disabled) since it last ran. */
   tprThresholdStale = false;
   /** Diagnostics: the same for a timer expiry waiting in lapic_timer.pending for the vcpu_run loop tail (its vector; -1 none). */

@@ -323,7 +323,7 @@ function vmx_enter(kvm: Kvm, t: KvmVcpu): void {
       kvm.sink.deliver(t.id, 2, true, 'vmentry-inject');
       t.nmiMissedWhy = '';
       t.nmiQueuedAtIrqAck = false;
-      t.nmiQueuedAtNestedAck = false;
+      t.nmiQueuedAtNestedAck = '';
       if (t.nmiPending === 0) t.nmiTwoPending = false;
     }
     if (t.faultArmed) {
@@ -361,7 +361,11 @@ export function entry_step(kvm: Kvm, t: KvmVcpu): boolean {
       // returning 1): clear the timer request, inject a pending timer expiry.
       vcpu_run_loop_tail(kvm, t);
       kvm.sink.step(t.id, STEP_NAMES[Step.Loop]);
-      if (kvm.code.runningChecksNested && t.nested.guestMode) vmx_check_nested_events(kvm, t, false);
+      if (kvm.code.runningChecksNested && t.nested.guestMode) {
+        t.nested.inRunningCheck = true;
+        vmx_check_nested_events(kvm, t, false);
+        t.nested.inRunningCheck = false;
+      }
       if (t.mpHalted) {
         vcpu_block(kvm, t);
         return !t.blocked;
