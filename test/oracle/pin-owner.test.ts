@@ -363,3 +363,19 @@ describe('soak s7final2: two more names', () => {
     }
   });
 });
+
+describe('soak s7final2: the untriaged xen/rework timer duplicates', () => {
+  // align_timer() moves the first tick of a periodic timer to a multiple of the period; every later tick keeps that
+  // phase, so a tick can fall between two of bare metal's expiries after bare metal's last one collapsed.
+  it('xen: a tick of the shifted train after a collapsed expiry is the aligned first tick, on every tree that aligns', () => {
+    for (const f of ['xen-aligned-tick-train-duplicate.json', 'xen-aligned-first-tick-after-collapsed-msi.json']) {
+      for (const variant of ['rework', '4.22']) {
+        expect(runScenario(load(f), backend('xen'), variant).divergences.map((d) => d.cause), `${f} ${variant}`).toEqual(['duplicate:periodic-timer-first-tick-aligned']);
+      }
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+  it('xen: the same train started on a multiple of its period is not shifted, and Xen agrees with bare metal', () => {
+    expect(runScenario(load('xen-unshifted-tick-train.json'), backend('xen'), 'rework').divergences).toEqual([]);
+  });
+});

@@ -330,6 +330,9 @@ export class XenInstance implements BackendInstance, XenVm {
     if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 0 && vector === v.softirqTickDup) return 'timer-tick-waits-for-timer-softirq';
     // pt_irq_fired re-armed the periodic timer for a tick due at the injection instant: it fired at once.
     if ((what === 'duplicate' || what.startsWith('irr-')) && vector >= 0 && vector === v.tickDueAtInjection) return 'periodic-tick-due-at-injection-resent';
+    // The aligned first tick shifted the periodic train: a tick between two of bare metal's expiries, after the
+    // instance bare metal's last expiry collapsed into, is a second interrupt where bare metal has not ticked yet.
+    if ((what === 'duplicate' || what.startsWith('irr-')) && vector >= 0 && vector === v.offPhaseTick) return 'periodic-timer-first-tick-aligned';
     // A message of the vector accepted while the vlapic was software-disabled is in Xen's IRR: that
     // instance is the extra one, even when pt_resume also re-queued a masked tick of it at the SVR
     // enable (from e4e1896b2c the LVT stays masked then, and the tick is not injected).

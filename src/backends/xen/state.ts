@@ -250,4 +250,9 @@ export class XenVcpu {
    * skips only ticks strictly before NOW()): the tick's vector, sent again at once (-1: never).
    */
   tickDueAtInjection = -1;
+  /**
+   * pt_timer_fn counted a tick of a periodic timer whose first tick align_timer() moved, at an instant that is not
+   * one of bare metal's expiries (the whole train keeps the shifted phase): the tick's vector (-1: never).
+   */
+  offPhaseTick = -1;
 }

@@ -326,6 +326,14 @@ const TIMER: CauseDoc[] = [
       + `the interrupt. [vpt.c create_periodic_time, align_timer (common/timer.c) @ ${ALL}]`,
   },
   {
+    cause: 'duplicate:periodic-timer-first-tick-aligned',
+    why: 'stuck:periodic-timer-first-tick-aligned, later in the train: every tick keeps the phase align_timer() gave the '
+      + 'first (pt_timer_fn and pt_process_missed_ticks move pt->scheduled by whole periods), so Xen ticks between two of '
+      + 'bare metal\'s expiries. When bare metal\'s last expiry collapsed into an instance still pending (an MSI of the '
+      + 'vector, or earlier ticks not yet taken) and that instance was taken, Xen\'s next tick comes before bare metal\'s '
+      + `next expiry: a second interrupt where bare metal has none yet. [vpt.c create_periodic_time, pt_timer_fn, pt_process_missed_ticks, align_timer @ ${ALL}]`,
+  },
+  {
     cause: 'read:periodic-timer-first-tick-aligned',
     why: 'stuck:periodic-timer-first-tick-aligned seen by a register read: an IRR read without the vector bare metal\'s '
       + `first expiry raised, Xen's aligned tick not due yet. [vpt.c create_periodic_time, align_timer @ ${ALL}]`,
