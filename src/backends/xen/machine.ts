@@ -288,7 +288,9 @@ export class XenInstance implements BackendInstance, XenVm {
       case 'isr-stale': case 'isr-missing': case 'isr-mismatch': return this.isrApartWhy(v);
       // Before b28b590d an ESR write does not clear what vlapic_error ORed in.
       case 'esr-extra-bits': return !this.code.esrLatched && vl.esrUnlatched ? 'esr-plain-read-write-register' : undefined;
-      case 'esr-riv-missing': return v.rivSkippedBySendill ? 'riv-skipped-by-sendill-break' : undefined;
+      case 'esr-riv-missing':
+        if (v.rivSkippedBySendill) return 'riv-skipped-by-sendill-break';
+        return v.illegalSkippedDisabled ? 'illegal-vector-skipped-at-disabled-vlapic' : undefined;
       default: return undefined;
     }
   }
@@ -367,11 +369,18 @@ export class XenInstance implements BackendInstance, XenVm {
     // The line's re-send came from an avoided EOI Xen noticed late, after the entry changed.
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vsHas(this.vioapic.resentAfterAvoidedEoi, vector)
       && !v.phantomEoi && !v.avoidedLostByUnmap) return 'vioapic-eoi-deferred-by-avoided-eoi';
+    // A phantom EOI on any vCPU cleared the level pin's Remote IRR: the re-send may reach another vCPU.
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vsHas(this.vioapic.eoiByPhantom, vector)) {
+      return 'phantom-eoi-after-vp-assist-remap';
+    }
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) {
       // A phantom EOI of a level vector reaches vioapic_update_EOI: Remote IRR is cleared while
       // the guest still handles the interrupt, and a line still asserted is sent again.
       if (v.phantomEoi) return 'phantom-eoi-after-vp-assist-remap';
-      if (v.avoidedLostByUnmap) return 'avoided-eoi-misretired-after-vp-assist-unmap';
+      // A level vector retired early is sent again by the vIOAPIC (misretired); an edge one was held in IRR behind the
+      // avoided vector left in service, past where bare metal took it: its instance was settled as merged or
+      // dropped, so the late delivery reads as a second one.
+      if (v.avoidedLostByUnmap) return vsHas(v.vlapic.tmr, vector) ? 'avoided-eoi-misretired-after-vp-assist-unmap' : 'avoided-eoi-lost-on-vp-assist-unmap';
     }
     // A level vector that EOI retired early reached vioapic_update_EOI: Remote IRR reads clear while
     // the guest is still handling the interrupt. The read may come from any vCPU.
@@ -461,7 +470,8 @@ export class XenInstance implements BackendInstance, XenVm {
   private fixedIrq(target: number, vector: number, level: boolean, from: number): void {
     const v = this.vcpu[target]!;
     if (!v.vlapic.enabled) {
-      if (this.code.fixedIrqChecksEnabled) return;
+      // Diagnostics: skipped before vlapic_set_irq, so an illegal vector sets no Receive Illegal Vector.
+      if (this.code.fixedIrqChecksEnabled) { if (vector < 16) v.illegalSkippedDisabled = true; return; }
       if (vector >= 16) vsAdd(v.acceptedDisabled, vector);
     } else {
       vsDel(v.acceptedDisabled, vector);
