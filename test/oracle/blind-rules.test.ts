@@ -15,10 +15,11 @@ import { parseSignature } from '../../src/oracle/divergence.js';
 import { parseScenario } from '../../src/scenario/schema.js';
 import toyHv, { PLANTED, type ToyVariant } from '../fixtures/toy-hv.js';
 import {
-  acrnEoiNoEvent, acrnNoNotification, acrnTprThresholdNotWritten, bhyveEdgeTmr, bhyveLevelEoiLost, kvmNoapicvAcceptNoReqEvent,
+  acrnEoiNoEvent, acrnNoNotification, acrnTprThresholdNotWritten, bhyveEdgeTmr, bhyveEoiNoPprUpdate, bhyveLevelEoiLost, kvmNoapicvAcceptNoReqEvent,
   kvmPiOnNeverSet, nvmxEoiNoRequest, nvmxNmiNoRequest, xenLevelAsEdge, xenPprIgnoresIsr, xenSetIrqNoKick,
 } from '../fixtures/planted-real.js';
 import kvmNvmx from '../../src/backends/kvm-nvmx/index.js';
+import bhyve from '../../src/backends/bhyve/index.js';
 import { rateAlarms } from '../../src/fuzz/rates.js';
 
 /** Run the campaign's own job loop (generation, judging, minimization) for `iterations`. */
@@ -162,6 +163,21 @@ describe('slips planted in today\'s clean variants surface as UNEXPECTED', () =>
   it.todo('xen/rework set-irq-no-kick in one bucket: a vector held behind an avoided EOI Xen has not noticed (it notices only '
     + 'in svm_intr_assist, which the kick would have run) is filed as stuck:avoided-eoi-not-retired — src/backends/xen/machine.ts '
     + 'whereStuck asks the ISR/assist state before whether the running vCPU was ever kicked (not ours to edit)');
+  it('bhyve/fixed whose vlapic_process_eoi forgets vlapic_update_ppr is UNEXPECTED', () => {
+    const { unexpected } = campaign(bhyveEoiNoPprUpdate, 'fixed-planted-eoi-no-ppr-update', 300);
+    expect(causes(unexpected)).toContain('stuck:virr');
+  }, 120_000);
+  it('bhyve/fixed eoi-no-ppr-update: a LINT vector raised from another CPU and then held by the stale PPR is not the documented remote raise', () => {
+    // stuck:lint-raised-on-other-cpu documents the guest running on until vcpu_notify_event's IPI
+    // makes it exit; once svm_inj_interrupts has run since the raise it has seen the vIRR, and the
+    // hold is the stale PPR's (here on both vCPUs: one cause).
+    const s = parseScenario(readFileSync(new URL('./scenarios/bhyve-planted-stale-ppr-with-remote-lint.json', import.meta.url), 'utf8'));
+    expect(runScenario(s, bhyve, 'fixed').divergences).toEqual([]);
+    expect(runScenario(s, bhyveEoiNoPprUpdate, 'fixed-planted-eoi-no-ppr-update').divergences.map((d) => d.cause)).toEqual(['stuck:virr']);
+  });
+  it.todo('bhyve/fixed eoi-no-ppr-update in one bucket: a PPR read before the hold is judged is read:ppr-mismatch, and a level '
+    + 'pin whose re-sent vector the stale PPR holds is stuck:ioapic-remote-irr-set (src/backends/bhyve/machine.ts whereStuck/explain '
+    + 'have no name for a stored PPR above what vlapic_update_ppr would compute)');
   it.todo('xen/rework whose vioapic_deliver passes trig_mode 0 (Remote IRR never cleared): partly absorbed by '
     + 'stuck:vioapic-eoi-deferred-by-avoided-eoi — src/backends/xen/machine.ts whereStuck names any pin held by Remote IRR '
     + '(vioapic.heldByRemoteIrr) through assistCause(level), which returns that tag without an avoided EOI of the vector — '
