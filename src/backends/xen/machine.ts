@@ -228,7 +228,13 @@ export class XenInstance implements BackendInstance, XenVm {
     if (v.eventinjValid && !v.eventinjNmi && v.eventinjVector === vector) return 'eventinj-reinjection';
     // The EOI that would clear the pin's Remote IRR has not reached (or reached too late)
     // vioapic_update_EOI: a held or new assertion of the line was not sent.
-    if (vsHas(v.levelDeferred, vector) || this.vioapic.heldByRemoteIrr(vector)) return this.assistCause(v, vector, true);
+    if (vsHas(v.levelDeferred, vector)) return this.assistCause(v, vector, true);
+    if (this.vioapic.heldByRemoteIrr(vector)) {
+      // Remote IRR waits for an EOI: the deferred one of the vCPU that avoided it, else only a path that lost an EOI
+      // (never the deferral by default: a lost EOI with no avoided one is not this mechanism).
+      const u = this.vcpu.find((w) => vsHas(w.levelDeferred, vector));
+      return u ? this.assistCause(u, vector, true) : this.assistCause(v, vector, false);
+    }
     // Another vCPU avoided the level EOI; by the time Xen noticed, the line was low: the re-send bare metal made (here,
     // the entry's destination now) never happens.
     if (vector >= 16 && vsHas(this.vioapic.lowAtAvoidedEoi, vector)) return 'vioapic-eoi-deferred-by-avoided-eoi';
