@@ -528,9 +528,31 @@ const NESTED_PI_SHARED: CauseDoc = {
  * nested-entry one and the redirection-write re-service (ioapic_service checks Remote IRR)
  * are gone.
  */
-const V612_DEVIATIONS: CauseDoc[] = COMMON_DEVIATIONS.filter((d) =>
+const V612_NO_APIC_DOCS: CauseDoc[] = [
+  {
+    cause: 'read:remote-irr-not-set-without-destination-apic',
+    why: 'A level I/O APIC entry fires at a destination no APIC has (a physical APIC ID no vCPU holds — after an xAPIC ID '
+      + 'write, or with machine.apicIds — or a logical MDA of empty map slots). v6.12 kvm_irq_delivery_to_apic_fast sets '
+      + '"*r = 0" as soon as kvm_apic_map_get_dest_lapic answers (a physical ID: "*dst = &map->phys_map[dest_id]; *bitmap '
+      + '= 1", the slot NULL), so kvm_irq_delivery_to_apic returns 0 and ioapic_service sets Remote IRR only "if (ret && '
+      + 'irqe.trig_mode == IOAPIC_LEVEL_TRIG)": a redirection-entry read shows Remote IRR clear where the 82093AA (the '
+      + 'reference) set it when it sent the message. [lapic.c kvm_irq_delivery_to_apic_fast, kvm_apic_map_get_dest_lapic; '
+      + 'irq_comm.c kvm_irq_delivery_to_apic; ioapic.c ioapic_service @ 6.12.19, wishday/linux-6.12.y aa44b5f5b]',
+  },
+  ...['ioapic', 'spurious', 'duplicate', 'read'].map((cls): CauseDoc => ({
+    cause: `${cls}:level-resent-after-message-reached-no-apic`,
+    why: 'As read:remote-irr-not-set-without-destination-apic: with Remote IRR left clear, the next assertion of the '
+      + 'still-high level line or a redirection-entry write services the entry again; once the entry (or an APIC ID, or '
+      + 'an LDR) makes it reach a vCPU, the message is delivered where the 82093AA, whose Remote IRR the first message set, '
+      + 'sends nothing until an EOI. The class is the oracle\'s (ioapic while the vector is the pin\'s, spurious/duplicate '
+      + 'after a rewrite, read for the IRR/TMR it shows). [ioapic.c ioapic_set_irq, ioapic_write_indirect, ioapic_service '
+      + '@ 6.12.19]',
+  })),
+];
+
+const V612_DEVIATIONS: CauseDoc[] = [...COMMON_DEVIATIONS.filter((d) =>
   d.cause !== 'stuck:l1-pending-at-nested-entry' && !d.cause.endsWith(':level-resent-on-redirection-write')
-  && !d.cause.endsWith(':old-vector-resent-on-destination-write'));
+  && !d.cause.endsWith(':old-vector-resent-on-destination-write')), ...V612_NO_APIC_DOCS];
 
 // Without APICv (v6.12-noapicv): the software LAPIC acknowledges an interrupt when KVM prepares its injection, and two
 // higher-priority events can be held at that moment in KVM-side queues that the entry path drains elsewhere. Found by
