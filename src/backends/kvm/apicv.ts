@@ -8,6 +8,7 @@
 import { Mode, PHYS_CALL_FUNCTION, REQ_APICV_UPDATE, REQ_EVENT } from './consts.js';
 import { kvm_make_request, kvm_vcpu_exiting_guest_mode } from './sender.js';
 import type { Kvm, KvmVcpu } from './state.js';
+import { vsHighest } from '../../apic/vecset.js';
 
 /**
  * kvm_set_or_clear_apicv_inhibit: nothing with enable_apicv=0 ("if (!enable_apicv) return;"); otherwise,
@@ -54,5 +55,14 @@ export function kvm_vcpu_update_apicv(kvm: Kvm, t: KvmVcpu): void {
   if (!activate) {
     t.vapic.recognized = false;
     kvm_make_request(t, REQ_EVENT);
+    return;
   }
+  // Diagnostics: an interrupt injected in software while APICv was off is in VISR, not in SVI; the next
+  // virtualized EOI clears SVI's vector (SDM 29.1.4), not that one. (Fixed later by "KVM: VMX: configure SVI
+  // during runtime APICv activation": kvm_apic_update_hwapic_isr here; in 6.12.94.)
+  const hi = vsHighest(t.vapic.visr);
+  if ((hi < 0 ? 0 : hi) !== t.vapic.svi) t.sviStale = true;
 }
+
+/** Tag: a virtualized EOI cleared SVI's stale vector instead of the one in service (see kvm_vcpu_update_apicv). */
+export const SVI_STALE = 'svi-stale-after-apicv-activation';

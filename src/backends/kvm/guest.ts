@@ -2,7 +2,7 @@
 // device interrupts (KVM's irqfd/MSI path or the VT-d IOMMU), the I/O APIC, VM exits.
 import { execCoreInstruction } from '../../apic/guestcpu.js';
 import { LP_NONE, kvm_irq_delivery_to_apic, kvm_lapic_write_id, kvm_lapic_write_ldr_dfr, kvm_lowest_prio_target, kvm_match_dest_mask, report_lowest_prio, type KvmIrq } from './apic_map.js';
-import { vsHas } from '../../apic/vecset.js';
+import { vsHas, vsHighest } from '../../apic/vecset.js';
 import type { Event } from '../../scenario/types.js';
 import { handle_apic_eoi_induced, handle_halt, reflect_to_l1, vmx_vm_exit } from './exits.js';
 import { hardware_step } from './hw.js';
@@ -127,6 +127,7 @@ function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number):
         return;
       }
       const svi = t.vapic.svi;
+      if (t.sviStale && vsHighest(t.vapic.visr) < 0) t.sviStale = false;
       if (vsHas(t.vapic.eoiExit, svi)) {
         // EOI-induced exit: kvm_ioapic_update_eoi may re-send a lowest-priority entry, whose choice comes first.
         const held = hold_executed(kvm);

@@ -17,6 +17,7 @@ import { withRates } from '../rates.js';
 import { LOWEST_PHYS_BROADCAST, recalculate_apic_map } from './apic_map.js';
 import { RATES, RATES_SAMPLE } from './rates.js';
 import { apic_has_pending_timer, periodic_limited } from './timer.js';
+import { SVI_STALE } from './apicv.js';
 import { NMI_QUEUED_BEHIND_IRQ, TIMER_PENDING_BEHIND_IRQ, TPR_THRESHOLD_NOT_ARMED } from './inject.js';
 
 const HOOKS: EventHooks = {
@@ -206,6 +207,9 @@ class KvmInstance implements BackendInstance {
     // metal latched one.
     if (what === 'duplicate' && vector === 2 && t.nmiTwoPending) return 'process-nmi-two-pending';
     if (what === 'duplicate' && vector === 2 && t.nested.l1NmiExitInHandler) return 'l1-nmi-exit-inside-l1-nmi-handler';
+    // After APICv came back with a stale SVI: a virtualized EOI cleared SVI's vector, not the one in service, and PPR
+    // virtualization (from SVI) let through a vector the one in service masks.
+    if ((what === 'isr-not-cleared' || what === 'masked-ppr') && t.sviStale) return SVI_STALE;
     if (what === 'ran-while-halted') {
       // kvm_vcpu_has_events counts a queued NMI (KVM_REQ_NMI / nmi_queued) even while NMIs
       // are blocked; pi_pre_block (VT-d) does not block while PIR.ON is set.

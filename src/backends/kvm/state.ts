@@ -149,6 +149,11 @@ export class KvmVcpu {
    * (kvm_x2apic_id), and kvm_lapic_reset writes the xAPIC ID as vcpu_id (kvm_apic_set_xapic_id).
    */
   readonly vcpuId: number;
+  /**
+   * Diagnostics (explain): APICv was re-activated while VISR's highest vector was not SVI (__kvm_vcpu_update_apicv
+   * does not refresh SVI in 6.12.19), until the guest's ISR empties.
+   */
+  sviStale = false;
   /** APIC_ID[31:24] in xAPIC mode (kvm_xapic_id): vcpu_id at reset, then what the guest wrote (kvm_apic_set_xapic_id). */
   xapicId: number;
   constructor(readonly id: number, vcpuId = id) {

@@ -381,6 +381,19 @@ const APIC_MAP_V4: CauseDoc[] = [
   })),
 ];
 
+// Issue 8 (xAPIC ID writes, machine.apicIds): the v4.x physical map keeps the first vCPU of an aliased xAPIC ID.
+const APIC_MAP_V4_PHYS: CauseDoc[] = ['stuck', 'read'].map((cls): CauseDoc => ({
+  cause: `${cls}:apic-map-physical-id-aliased`,
+  why: 'A guest gives two xAPICs the same APIC ID (an APIC_ID write: kvm_apic_set_xapic_id, then recalculate_apic_map). The '
+    + 'v4.x map keeps the first: "if (!apic_x2apic_mode(apic) && !new->phys_map[xapic_id]) new->phys_map[xapic_id] = apic;", '
+    + 'and kvm_irq_delivery_to_apic_fast sends a physical message to that slot only, so the other vCPU never receives '
+    + 'it; bare metal delivers to every APIC whose ID matches (SDM 10.6.2.1). Replaced by "KVM: x86: Honor architectural '
+    + 'behavior for aliased 8-bit APIC IDs" (Sean Christopherson, 2022/2023: the map is dropped and the slow path matches '
+    + 'every APIC; clean on kvm/v6.12). Stuck, or read when a TMR read shows the level message missing. [lapic.c '
+    + 'recalculate_apic_map @ v4.x: the pre-image of that patch and of the 2016 stable patch "ignore SW-disabled APICs in '
+    + 'the logical map", both in the library]',
+}));
+
 // Issue 8: today's logical map leaves software-disabled APICs out (docs/findings/kvm-logical-nmi-to-sw-disabled-apic.md).
 const APIC_MAP_SW_DISABLED: CauseDoc = {
   cause: 'stuck:apic-map-sw-disabled-apic-left-out',
@@ -550,6 +563,25 @@ const V612_NO_APIC_DOCS: CauseDoc[] = [
   })),
 ];
 
+// Issue 8 (xAPIC ID writes): the run-time APICv inhibit of v6.12 (apicv.ts). A real bug of v6.12, fixed upstream and in
+// 6.12.94 (not in 6.12.19, the tree read): documented here, as the clean variants model the v6.12 release.
+const SVI_STALE_DOCS: CauseDoc[] = ['eoi', 'masked-ppr'].map((cls): CauseDoc => ({
+  cause: `${cls}:svi-stale-after-apicv-activation`,
+  why: 'A guest writes an xAPIC ID other than its vcpu_id (or two vCPUs share one): kvm_recalculate_apic_map sets '
+    + 'APICV_INHIBIT_REASON_APIC_ID_MODIFIED (PHYSICAL_ID_ALIASED), every vCPU handles KVM_REQ_APICV_UPDATE and runs on '
+    + 'the software LAPIC, which injects an interrupt through VM_ENTRY_INTR_INFO after moving it IRR→ISR '
+    + '(kvm_get_apic_interrupt; apic_set_isr touches SVI only "if (unlikely(apic->apicv_active))"). The guest writes the ID '
+    + 'back, the inhibit is cleared and __kvm_vcpu_update_apicv re-activates APICv (kvm_apic_update_apicv, '
+    + 'vmx_refresh_apicv_exec_ctrl) without writing GUEST_INTR_STATUS.SVI. The handler\'s EOI is now virtualized: the CPU '
+    + 'clears VISR[SVI] (SDM 29.1.4), not the vector in service, which stays in ISR and holds every vector of its class '
+    + 'and below until a second EOI (eoi); and before that EOI, PPR virtualization computes VPPR from the stale SVI, so '
+    + 'virtual-interrupt delivery can take a vector the one in service masks (masked-ppr). Bare metal retires it (REF-EOI-3) '
+    + 'and masks by the real ISR. Fixed by Dongli Zhang\'s "KVM: VMX: configure SVI '
+    + 'during runtime APICv activation" (kvm-list, 2025-11; "else kvm_apic_update_hwapic_isr(vcpu);" in '
+    + '__kvm_vcpu_update_apicv), in the 6.12.94 stable diff. [x86.c __kvm_vcpu_update_apicv; lapic.c apic_set_isr, '
+    + 'kvm_apic_update_apicv @ 6.12.19, wishday/linux-6.12.y aa44b5f5b; the patch and the 6.12.94 diff in the library]',
+}));
+
 const V612_DEVIATIONS: CauseDoc[] = [...COMMON_DEVIATIONS.filter((d) =>
   d.cause !== 'stuck:l1-pending-at-nested-entry' && !d.cause.endsWith(':level-resent-on-redirection-write')
   && !d.cause.endsWith(':old-vector-resent-on-destination-write')), ...V612_NO_APIC_DOCS];
@@ -618,7 +650,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'vmx_check_nested_events refuses only the NMI exit while an interrupt is re-injected (acc9ab601327 widened it in v4.11).',
     status: 'buggy',
     expectedBugs: [V410_WINDOW, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, ...APIC_MAP_V4],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, ...APIC_MAP_V4, ...APIC_MAP_V4_PHYS],
   },
   {
     name: 'v4.10-vtd',
@@ -626,7 +658,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'The existing problem Radim asked to mention: device MSIs posted by the IOMMU hit both windows.',
     status: 'buggy',
     expectedBugs: [RACE1, RACE2_VTD, V410_WINDOW, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, ...APIC_MAP_V4, PI_PRE_BLOCK, ...VTD_SW_DISABLED, VTD_ILLEGAL, ...VTD_TMR_KEPT],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, ...APIC_MAP_V4, ...APIC_MAP_V4_PHYS, PI_PRE_BLOCK, ...VTD_SW_DISABLED, VTD_ILLEGAL, ...VTD_TMR_KEPT],
   },
   {
     name: '6of6-unordered',
@@ -637,7 +669,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'from the sender but the v4.10 order of vcpu_enter_guest, so both races the message describes are live.',
     status: 'buggy',
     expectedBugs: [RACE1, RACE2_KICK, NESTED_RACE, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, ...APIC_MAP_V4],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, ...APIC_MAP_V4, ...APIC_MAP_V4_PHYS],
   },
   {
     name: 'v4.11',
@@ -645,7 +677,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'local_irq_disable before IN_GUEST_MODE, sync_pir_to_irr after it: L1 clean; the nested case of the review is open.',
     status: 'buggy',
     expectedBugs: [NESTED_RACE, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, ...APIC_MAP_V4],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, ...APIC_MAP_V4, ...APIC_MAP_V4_PHYS],
   },
   {
     name: 'v4.11-vtd',
@@ -656,7 +688,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'Without nested.postedIntr only the first applies.',
     status: 'buggy',
     expectedBugs: [NESTED_RACE, NESTED_PI_SHARED, EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, ...APIC_MAP_V4, PI_PRE_BLOCK, ...VTD_SW_DISABLED, VTD_ILLEGAL, ...VTD_TMR_KEPT],
+    knownDeviations: [...COMMON_DEVIATIONS, ...REMOTE_IRR_CLEARED_DOCS, REMOTE_IRR_CLEARED_READ, NMI_NOT_RUNNABLE, BEHIND_REINJECTION, ...APIC_MAP_V4, ...APIC_MAP_V4_PHYS, PI_PRE_BLOCK, ...VTD_SW_DISABLED, VTD_ILLEGAL, ...VTD_TMR_KEPT],
   },
   {
     name: 'v4.16',
@@ -665,7 +697,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'Still loads the EOI-exit bitmap into vmcs02 when a scan runs in guest mode (4cf4df7ab4d1 came after v4.16).',
     status: 'buggy',
     expectedBugs: [EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, V416_RESIDUAL, BEHIND_REINJECTION, ...APIC_MAP_V4],
+    knownDeviations: [...COMMON_DEVIATIONS, V416_RESIDUAL, BEHIND_REINJECTION, ...APIC_MAP_V4, ...APIC_MAP_V4_PHYS],
   },
   {
     name: 'v4.16-vtd',
@@ -673,7 +705,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'As v4.16, device MSIs posted by the IOMMU.',
     status: 'buggy',
     expectedBugs: [EOI_EXITMAP_VMCS02],
-    knownDeviations: [...COMMON_DEVIATIONS, V416_RESIDUAL, BEHIND_REINJECTION, ...APIC_MAP_V4, PI_PRE_BLOCK, ...VTD_SW_DISABLED, VTD_ILLEGAL, ...VTD_TMR_KEPT],
+    knownDeviations: [...COMMON_DEVIATIONS, V416_RESIDUAL, BEHIND_REINJECTION, ...APIC_MAP_V4, ...APIC_MAP_V4_PHYS, PI_PRE_BLOCK, ...VTD_SW_DISABLED, VTD_ILLEGAL, ...VTD_TMR_KEPT],
   },
   {
     name: 'v6.12',
@@ -690,7 +722,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'l2-resumed-after-reinjection are expected clean here.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...V612_DEVIATIONS, APIC_MAP_SW_DISABLED],
+    knownDeviations: [...V612_DEVIATIONS, APIC_MAP_SW_DISABLED, ...SVI_STALE_DOCS],
   },
   {
     name: 'v6.12-vtd',
@@ -698,7 +730,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'As v6.12, device MSIs posted by the IOMMU; a halted vCPU with ON set blocks after a wakeup self-IPI.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...V612_DEVIATIONS, APIC_MAP_SW_DISABLED, ...VTD_SW_DISABLED, VTD_ILLEGAL, ...VTD_TMR_KEPT],
+    knownDeviations: [...V612_DEVIATIONS, APIC_MAP_SW_DISABLED, ...SVI_STALE_DOCS, ...VTD_SW_DISABLED, VTD_ILLEGAL, ...VTD_TMR_KEPT],
   },
   {
     name: 'v6.12-noapicv',
