@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { kvm } from '../../src/backends/kvm/index.js';
 import { runScenario } from '../../src/engine/run.js';
+import { readScenarioFile } from '../../src/store/files.js';
 import type { Event, MachineConfig, Scenario } from '../../src/scenario/types.js';
 import { makeKvm } from './kvm-recorder.js';
 
@@ -74,6 +75,20 @@ describe('xAPIC ID write on v6.12: APICv inhibited at run time, each vCPU switch
     expect(r.steps(1)).toContain('vmx_refresh_apicv_exec_ctrl(on)');
     expect(r.of('read', 1).at(-1)!.b).toEqual([0x20]);
     expect(b.snapshot(1).isr).toBeDefined();
+  });
+
+  it('an EOI-exit bitmap computed while APICv is inhibited never reaches vmcs01: the re-activation comes after KVM_REQ_LOAD_EOI_EXITMAP in the same requests phase', () => {
+    const s = readScenarioFile('corpus/kvm/kvm-eoi-exitmap-not-loaded-after-apicv-reactivation.json');
+    expect(sigs(s, 'v6.12')).toEqual(['kvm/v6.12:stuck:eoi-exitmap-not-loaded-while-apicv-inhibited']);
+    expect(sigs(s, 'v6.12-noapicv')).toEqual([]);
+    const { r, run } = makeKvm('v6.12', s.machine);
+    s.events.forEach((e) => run(e));
+    // vCPU1's last entry: the scan and the load run before the update re-activates APICv.
+    const steps = r.steps(1);
+    const last = steps.lastIndexOf('vmx_refresh_apicv_exec_ctrl(on)');
+    expect(last).toBeGreaterThan(steps.lastIndexOf('vmx_load_eoi_exitmap(vmcs01)'));
+    // The EOI of 0x74 is virtualized without an exit (no eoi-induced exit on vCPU1).
+    expect(r.of('vmexit', 1).map((e) => e.a)).not.toContain('eoi-induced');
   });
 
   it('two vCPUs sharing an xAPIC ID: v6.12 drops the map and both accept (slow path); v4.x sends to the first only', () => {

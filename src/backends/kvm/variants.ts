@@ -219,6 +219,13 @@ const VTD_TMR_KEPT: CauseDoc[] = ['ioapic', 'read'].map((cls): CauseDoc => ({
 
 // Issue 8 (lowest-priority IPIs and MSIs): vector hashing on the map's fast path, every tree from v4.10 to
 // today (docs/findings/kvm-lowest-priority-hashed-to-absent-apic.md).
+const LOWEST_ABSENT_READ: CauseDoc = {
+  cause: 'read:lowest-priority-hashed-to-absent-apic',
+  why: 'stuck:lowest-priority-hashed-to-absent-apic for a level message (a lowest-priority redirection entry, ioapic.lowest), '
+    + 'seen first by a TMR read: the message reached no vCPU, so the TMR bit bare metal\'s accepting APIC set is clear. '
+    + '[see stuck:lowest-priority-hashed-to-absent-apic; ioapic.c ioapic_service → irq_comm.c kvm_irq_delivery_to_apic]',
+};
+
 const LOWEST_ABSENT_DOC: CauseDoc = {
   cause: 'stuck:lowest-priority-hashed-to-absent-apic',
   why: 'A lowest-priority IPI or MSI in logical mode whose MDA names, besides present APICs, bits (flat) or cluster '
@@ -278,6 +285,7 @@ const TIMER_DOCS: CauseDoc[] = [
 const COMMON_DEVIATIONS: CauseDoc[] = [
   ...TIMER_DOCS,
   LOWEST_ABSENT_DOC,
+  LOWEST_ABSENT_READ,
   ...LOWEST_PHYS_BROADCAST_DOCS,
   ...SW_DISABLED_DOCS,
   ...EOI_NOT_IN_HANDLED,
@@ -582,6 +590,22 @@ const SVI_STALE_DOCS: CauseDoc[] = ['eoi', 'masked-ppr'].map((cls): CauseDoc => 
     + 'kvm_apic_update_apicv @ 6.12.19, wishday/linux-6.12.y aa44b5f5b; the patch and the 6.12.94 diff in the library]',
 }));
 
+// Issue 8 (xAPIC ID writes): the EOI-exit bitmap across a run-time APICv inhibit. A real bug of v6.12 and of today's code
+// (docs/findings/kvm-eoi-exitmap-not-loaded-after-apicv-reactivation.md).
+const EOI_EXITMAP_NOT_LOADED_DOCS: CauseDoc[] = ['stuck', 'read'].map((cls): CauseDoc => ({
+  cause: `${cls}:eoi-exitmap-not-loaded-while-apicv-inhibited`,
+  why: 'While APICv is inhibited (here: an xAPIC ID other than vcpu_id, APICV_INHIBIT_REASON_APIC_ID_MODIFIED), a redirection '
+    + 'write makes KVM_REQ_SCAN_IOAPIC: vcpu_scan_ioapic recomputes ioapic_handled_vectors and KVM_REQ_LOAD_EOI_EXITMAP runs '
+    + 'vcpu_load_eoi_exitmap, but vmx_load_eoi_exitmap returns at once "if (!kvm_vcpu_apicv_active(vcpu))". When the inhibit '
+    + 'is cleared, vcpu_enter_guest handles KVM_REQ_SCAN_IOAPIC and KVM_REQ_LOAD_EOI_EXITMAP (still inactive: nothing loaded) '
+    + 'before KVM_REQ_APICV_UPDATE, and neither __kvm_vcpu_update_apicv nor vmx_refresh_apicv_exec_ctrl reloads the bitmap. '
+    + 'vmcs01 keeps the EOI-exit bitmap of before the inhibit: the EOI of the rewritten level entry\'s vector is virtualized '
+    + 'without an exit, kvm_ioapic_update_eoi never runs, Remote IRR stays set and the line is never sent again (stuck), or a '
+    + 'redirection read shows Remote IRR still set (read). Bare metal\'s EOI broadcast clears it. [x86.c vcpu_enter_guest, '
+    + 'vcpu_scan_ioapic, vcpu_load_eoi_exitmap, __kvm_vcpu_update_apicv; vmx/vmx.c vmx_load_eoi_exitmap, '
+    + 'vmx_refresh_apicv_exec_ctrl @ 6.12.19 (wishday/linux-6.12.y aa44b5f5b) and linux-next (ColinIanKing/linux-next 046408cf)]',
+}));
+
 const V612_DEVIATIONS: CauseDoc[] = [...COMMON_DEVIATIONS.filter((d) =>
   d.cause !== 'stuck:l1-pending-at-nested-entry' && !d.cause.endsWith(':level-resent-on-redirection-write')
   && !d.cause.endsWith(':old-vector-resent-on-destination-write')), ...V612_NO_APIC_DOCS];
@@ -722,7 +746,8 @@ export const VARIANTS: VariantInfo[] = [
       + 'l2-resumed-after-reinjection are expected clean here.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...V612_DEVIATIONS, APIC_MAP_SW_DISABLED, ...SVI_STALE_DOCS],
+    // After a run-time APICv inhibit (xAPIC ID writes) the vCPUs run the software LAPIC: its deviations apply too.
+    knownDeviations: [...V612_DEVIATIONS, APIC_MAP_SW_DISABLED, ...SVI_STALE_DOCS, ...EOI_EXITMAP_NOT_LOADED_DOCS, ...NOAPICV_DEVIATIONS],
   },
   {
     name: 'v6.12-vtd',
@@ -730,7 +755,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'As v6.12, device MSIs posted by the IOMMU; a halted vCPU with ON set blocks after a wakeup self-IPI.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...V612_DEVIATIONS, APIC_MAP_SW_DISABLED, ...SVI_STALE_DOCS, ...VTD_SW_DISABLED, VTD_ILLEGAL, ...VTD_TMR_KEPT],
+    knownDeviations: [...V612_DEVIATIONS, APIC_MAP_SW_DISABLED, ...SVI_STALE_DOCS, ...EOI_EXITMAP_NOT_LOADED_DOCS, ...NOAPICV_DEVIATIONS, ...VTD_SW_DISABLED, VTD_ILLEGAL, ...VTD_TMR_KEPT],
   },
   {
     name: 'v6.12-noapicv',
