@@ -557,7 +557,9 @@ const V612_NO_APIC_DOCS: CauseDoc[] = [
       + '"*r = 0" as soon as kvm_apic_map_get_dest_lapic answers (a physical ID: "*dst = &map->phys_map[dest_id]; *bitmap '
       + '= 1", the slot NULL), so kvm_irq_delivery_to_apic returns 0 and ioapic_service sets Remote IRR only "if (ret && '
       + 'irqe.trig_mode == IOAPIC_LEVEL_TRIG)": a redirection-entry read shows Remote IRR clear where the 82093AA (the '
-      + 'reference) set it when it sent the message. [lapic.c kvm_irq_delivery_to_apic_fast, kvm_apic_map_get_dest_lapic; '
+      + 'reference) set it when it sent the message. A deviation from the reference\'s choice rather than a KVM bug: the '
+      + '82093AA datasheet sets Remote IRR "when local APIC(s) accept the level interrupt", and here none does (the same '
+      + 'question as read:remote-irr-not-set-by-sw-disabled-apic). [lapic.c kvm_irq_delivery_to_apic_fast, kvm_apic_map_get_dest_lapic; '
       + 'irq_comm.c kvm_irq_delivery_to_apic; ioapic.c ioapic_service @ 6.12.19, wishday/linux-6.12.y aa44b5f5b]',
   },
   ...['ioapic', 'spurious', 'duplicate', 'read'].map((cls): CauseDoc => ({
