@@ -274,6 +274,7 @@ export const kvm: Backend = {
     + 'interrupt window, TPR threshold, EOI exits); '
     + 'optional VT-d posting of device MSIs; L1 giving L2 posted interrupts (machine nested.postedIntr); '
     + 'LDR/DFR writes and the APIC map of each tree, logical and lowest-priority (vector hashing) destinations; '
+    + 'xAPIC ID writes and machine.apicIds (v6.12: the run-time APICv inhibit, each vCPU switching at its next entry); '
     + 'the local APIC timer (hrtimer on the vCPU\'s pCPU, apic_timer_expired → vcpu_run loop tail).',
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
   // Scenario features modeled (src/scenario/features.ts): ioapic.c's redirection-entry writes and reads
