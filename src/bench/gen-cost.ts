@@ -7,14 +7,14 @@
 // in one process does not make either's call sites more polymorphic than the other's.
 //   node dist/bench/gen-cost.js [--iterations 4000] [--rounds 15] [--backend NAME/VARIANT]...
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { BACKENDS } from '../backends/registry.js';
 import { Session } from '../engine/session.js';
 import { resolveTargets, type Target } from '../fuzz/targets.js';
 import { generateAndRun } from '../gen/generator.js';
 import type { Scenario } from '../scenario/types.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({ options: { iterations: { type: 'string' }, rounds: { type: 'string' }, backend: { type: 'string', multiple: true } } });
+const { values } = benchArgs('node dist/bench/gen-cost.js [--iterations N] [--rounds N] [--backend NAME[/VARIANT]]...', { iterations: { type: 'string' }, rounds: { type: 'string' }, backend: { type: 'string', multiple: true } });
 const n = Number(values.iterations ?? 4000);
 const rounds = Number(values.rounds ?? 15);
 const filters = (values.backend as string[] | undefined) ?? ['kvm/v4.16', 'bhyve/fixed', 'xen/4.22', 'acrn/v3.3-adv'];

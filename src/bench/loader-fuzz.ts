@@ -15,17 +15,15 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { BACKENDS } from '../backends/registry.js';
 import { generateAndRun, makeRng } from '../gen/generator.js';
 import { parseScenario, ScenarioError } from '../scenario/schema.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({
-  options: {
+const { values } = benchArgs('node dist/bench/loader-fuzz.js [--inputs N] [--seed S] [--max-bytes N] [--worst N] [--keep DIR] [--one FILE] [--compare FILE] [--at-bounds] [--runs N]', {
     inputs: { type: 'string' }, seed: { type: 'string' }, 'max-bytes': { type: 'string' },
     worst: { type: 'string' }, keep: { type: 'string' }, one: { type: 'string' }, compare: { type: 'string' },
     'at-bounds': { type: 'boolean' }, runs: { type: 'string' },
-  },
 });
 
 if (values.one !== undefined) {

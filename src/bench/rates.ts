@@ -5,13 +5,13 @@
 // --write regenerates src/backends/<name>/rates.ts for the backends it measured (run it from
 // the repository root, then rebuild).
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { BACKENDS } from '../backends/registry.js';
 import { classify } from '../fuzz/classify.js';
 import { resolveTargets } from '../fuzz/targets.js';
 import { generateAndRun } from '../gen/generator.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string' }, backend: { type: 'string', multiple: true }, write: { type: 'boolean' }, examples: { type: 'boolean' } } });
+const { values } = benchArgs('node dist/bench/rates.js [--runs 100000] [--backend NAME[/VARIANT]]... [--write] [--examples]', { runs: { type: 'string' }, backend: { type: 'string', multiple: true }, write: { type: 'boolean' }, examples: { type: 'boolean' } });
 const runs = Number(values.runs ?? 100_000);
 const filters = (values.backend as string[] | undefined) ?? [];
 const targets = resolveTargets(BACKENDS, filters);

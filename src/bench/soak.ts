@@ -4,13 +4,13 @@
 import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { BACKENDS } from '../backends/registry.js';
 import { classify } from '../fuzz/classify.js';
 import { parseDuration, runCampaign } from '../fuzz/campaign.js';
 import { resolveTargets } from '../fuzz/targets.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({ options: { time: { type: 'string' }, jobs: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string', multiple: true } } });
+const { values } = benchArgs('node dist/bench/soak.js [--time 10m] [--jobs N] [--seed S] [--backend NAME[/VARIANT]]...', { time: { type: 'string' }, jobs: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string', multiple: true } });
 const filters = (values.backend as string[] | undefined) ?? resolveTargets(BACKENDS, [])
   .filter((t) => t.backend.variants.find((v) => v.name === t.variant)!.status === 'clean')
   .map((t) => `${t.backend.name}/${t.variant}`);

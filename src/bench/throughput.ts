@@ -3,14 +3,14 @@
 // figure is the cost of running an interleaving, not of generating it. Prints the median
 // of several rounds per backend variant; this machine is noisy, ratios and medians only.
 //   node dist/bench/throughput.js [--rounds 7] [--scenarios 4000] [--backend NAME[/VARIANT]]...
-import { parseArgs } from 'node:util';
 import { BACKENDS } from '../backends/registry.js';
 import { runScenario } from '../engine/session.js';
 import { resolveTargets } from '../fuzz/targets.js';
 import { generateAndRun } from '../gen/generator.js';
 import type { Scenario } from '../scenario/types.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string' }, scenarios: { type: 'string' }, backend: { type: 'string', multiple: true } } });
+const { values } = benchArgs('node dist/bench/throughput.js [--rounds 7] [--scenarios 4000] [--backend NAME[/VARIANT]]...', { rounds: { type: 'string' }, scenarios: { type: 'string' }, backend: { type: 'string', multiple: true } });
 const rounds = Number(values.rounds ?? 7);
 const count = Number(values.scenarios ?? 4000);
 const filters = (values.backend as string[] | undefined) ?? [];

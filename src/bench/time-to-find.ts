@@ -2,13 +2,13 @@
 // interleavings for the variant until a run shows the bug's root cause; report the median
 // over seeds, and the minimized length.
 //   node dist/bench/time-to-find.js [--seeds 10] [--backend NAME/VARIANT]...
-import { parseArgs } from 'node:util';
 import { BACKENDS } from '../backends/registry.js';
 import { resolveTargets } from '../fuzz/targets.js';
 import { generateAndRun } from '../gen/generator.js';
 import { minimize } from '../minimizer/minimize.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({ options: { seeds: { type: 'string' }, backend: { type: 'string', multiple: true }, limit: { type: 'string' } } });
+const { values } = benchArgs('node dist/bench/time-to-find.js [--seeds 10] [--limit N] [--backend NAME/VARIANT]...', { seeds: { type: 'string' }, backend: { type: 'string', multiple: true }, limit: { type: 'string' } });
 const seeds = Number(values.seeds ?? 10);
 const limit = Number(values.limit ?? 2_000_000);
 const filters = (values.backend as string[] | undefined) ?? [];

@@ -7,9 +7,9 @@
 //   node dist/bench/worker-startup.js [--runs 3] [--iterations 2000] [--rounds 10] [--backend NAME/VARIANT]...
 // Flags for V8 go to node itself (node --single-threaded-gc dist/bench/worker-startup.js): a
 // worker thread runs with its process's flags.
-import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { threadCpuMs } from '../fuzz/thread-cpu.js';
+import { benchArgs } from './args.js';
 
 interface Args { iterations: number; rounds: number; filters: string[] }
 interface Report { stage: string; threadMs: number; processMs: number; wallMs: number }
@@ -43,7 +43,7 @@ async function inWorker(a: Args & { spawnedAt: number; p0: number }): Promise<vo
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string' }, iterations: { type: 'string' }, rounds: { type: 'string' }, backend: { type: 'string', multiple: true } } });
+  const { values } = benchArgs('node dist/bench/worker-startup.js [--runs 3] [--iterations 2000] [--rounds 10] [--backend NAME[/VARIANT]]...', { runs: { type: 'string' }, iterations: { type: 'string' }, rounds: { type: 'string' }, backend: { type: 'string', multiple: true } });
   const a: Args = {
     iterations: Number(values.iterations ?? 2000), rounds: Number(values.rounds ?? 10),
     filters: (values.backend as string[] | undefined) ?? ['kvm/v4.16', 'bhyve/fixed', 'xen/4.22', 'acrn/v3.3-adv'],

@@ -363,3 +363,37 @@ describe('soak s7final2: two more names', () => {
     }
   });
 });
+
+describe('soak s7final2: the untriaged xen/rework timer duplicates', () => {
+  // align_timer() moves the first tick of a periodic timer to a multiple of the period; every later tick keeps that
+  // phase, so a tick can fall between two of bare metal's expiries after bare metal's last one collapsed.
+  it('xen: a tick of the shifted train after a collapsed expiry is the aligned first tick, on every tree that aligns', () => {
+    for (const f of ['xen-aligned-tick-train-duplicate.json', 'xen-aligned-first-tick-after-collapsed-msi.json']) {
+      for (const variant of ['rework', '4.22']) {
+        expect(runScenario(load(f), backend('xen'), variant).divergences.map((d) => d.cause), `${f} ${variant}`).toEqual(['duplicate:periodic-timer-first-tick-aligned']);
+      }
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+  it('xen: the same train started on a multiple of its period is not shifted, and Xen agrees with bare metal', () => {
+    expect(runScenario(load('xen-unshifted-tick-train.json'), backend('xen'), 'rework').divergences).toEqual([]);
+  });
+});
+
+describe('soak s8xen: three more names', () => {
+  it('xen/4.22: an edge instance held behind the avoided EOI an unmapped VP assist page left in service is that lost EOI (not the level misretirement)', () => {
+    expect(runScenario(load('xen-edge-held-behind-unmapped-assist-late.json'), backend('xen'), '4.22').divergences.map((d) => d.cause)).toEqual(['duplicate:avoided-eoi-lost-on-vp-assist-unmap']);
+  });
+  it('xen/4.22: an illegal-vector MSI to a software-disabled vlapic sets no RIV (skipped before vlapic_set_irq since f1d7aac1e3); rework takes it into vlapic_set_irq', () => {
+    expect(runScenario(load('xen-illegal-msi-to-disabled-vlapic-esr.json'), backend('xen'), '4.22').divergences.map((d) => d.cause)).toEqual(['read:illegal-vector-skipped-at-disabled-vlapic']);
+    expect(runScenario(load('xen-illegal-msi-to-disabled-vlapic-esr.json'), backend('xen'), 'rework').divergences).toEqual([]);
+  });
+  it('xen/rework: a phantom EOI on one vCPU re-sends a level line to another vCPU: the phantom EOI, not an I/O APIC shape', () => {
+    expect(runScenario(load('xen-phantom-eoi-level-resent-to-new-dest.json'), backend('xen'), 'rework').divergences.map((d) => d.cause)).toEqual(['ioapic:phantom-eoi-after-vp-assist-remap']);
+  });
+  it('all three are silent on bare metal', () => {
+    for (const f of ['xen-edge-held-behind-unmapped-assist-late.json', 'xen-illegal-msi-to-disabled-vlapic-esr.json', 'xen-phantom-eoi-level-resent-to-new-dest.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});

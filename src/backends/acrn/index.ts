@@ -296,8 +296,13 @@ function irrStuck(t: AcrnVcpu, vector: number, tprThreshold: boolean): string {
   if (!isEmpty(t.overwritten)) return 'isr-held-by-overwritten-injection';
   if (prio(vector) <= prio(t.page.ppr)) {
     // The software PPR still reflects a TPR the guest has since lowered (TPR writes are
-    // virtualized): nothing recomputes it unless a TPR-below-threshold exit comes.
-    if (prio(vector) > prio(t.page.tpr) && prio(vector) > prio(t.isrv)) return tprThreshold ? 'irr-tpr-threshold-stale' : 'irr-below-stale-ppr';
+    // virtualized): nothing recomputes it unless a TPR-below-threshold exit comes. The documented
+    // stale threshold is the one an EVENT pass's vlapic_update_tpr_threshold computed and wrote
+    // before the TPR raise; a VMCS threshold that pass did not write is not that mechanism (then
+    // only the stale PPR is known).
+    if (prio(vector) > prio(t.page.tpr) && prio(vector) > prio(t.isrv)) {
+      return tprThreshold && t.tprThresholdWritten === t.tprThreshold ? 'irr-tpr-threshold-stale' : 'irr-below-stale-ppr';
+    }
     return 'irr-below-ppr';
   }
   if (t.irqWindow) return 'irr-behind-irq-window';

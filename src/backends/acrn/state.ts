@@ -126,8 +126,14 @@ export class AcrnVcpu {
   cancelledReplay = false;
   /** VMX_PROCBASED_CTLS_IRQ_WIN and arch->irq_window_enabled (always written together). */
   irqWindow = false;
-  /** VMX_TPR_THRESHOLD (basic mode), a priority class. */
+  /** VMX_TPR_THRESHOLD (basic mode), a priority class (init_exec_ctrl writes 0). */
   tprThreshold = 0;
+  /**
+   * Diagnostics (whereStuck): the threshold the last vlapic_update_tpr_threshold computed and wrote
+   * (-1: none yet, the VMCS holds init_exec_ctrl's 0). stuck:irr-tpr-threshold-stale names a
+   * threshold that pass computed and the VMCS still holds, nothing else.
+   */
+  tprThresholdWritten = -1;
   /** vcpu->arch.eoi_exit_bitmap and the VMCS copy written by vcpu_set_vmcs_eoi_exit. */
   readonly eoiExit = vecSet();
   readonly eoiExitVmcs = vecSet();

@@ -127,7 +127,9 @@ export function vlapic_process_eoi(acrn: Acrn, t: AcrnVcpu): number {
 export function vlapic_update_tpr_threshold(t: AcrnVcpu): void {
   const irr = vlapic_find_highest_irr(t) >>> 4;
   const tpr = (t.page.tpr & 0xf0) >>> 4;
-  t.tprThreshold = irr > tpr ? 0 : irr;
+  const threshold = irr > tpr ? 0 : irr;
+  t.tprThresholdWritten = threshold;
+  t.tprThreshold = threshold; // exec_vmwrite32(VMX_TPR_THRESHOLD, threshold)
 }
 
 /** vcpu_set_eoi_exit_bitmap / vcpu_clear_eoi_exit_bitmap: a change makes EOI_EXIT_BITMAP_UPDATE. */

@@ -67,6 +67,11 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
   /** main: the timer vector vlapic_callout_handler raised from the softclock thread after a held host timer interrupt (-1: none). */
   private readonly lateCallout: number[] = [];
   private readonly remoteWhy: string[][] = [];
+  /**
+   * Per vCPU and vector: the vCPU's svm_inj_interrupts count when a remote raise set timerRemote. The
+   * documented hold (the guest runs on until the notification IPI makes it exit) ends at the next pass.
+   */
+  private readonly remoteAtPass: number[][] = [];
   private readonly nmiRemoteWhy: string[] = [];
   private readonly lintWhy: string[] = [];
   /**
@@ -94,6 +99,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       this.timerRemote.push(vecSet());
       this.lateCallout.push(-1);
       this.remoteWhy.push(new Array<string>(256).fill(''));
+      this.remoteAtPass.push(new Array<number>(256).fill(0));
       this.nmiRemoteWhy.push('');
       this.lintWhy.push('');
       this.lintLevel.push(vecSet());
@@ -225,8 +231,11 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       // The PPR vlapic_pending_intr compares with (main stores it lazily).
       if (prioClass(vector) > prioClass(vl.currentPpr())) {
         // Raised by a local source on another host CPU (the 2018 timer callout, a device's LINT):
-        // the guest ran on until the notification IPI made it exit.
-        if (vsHas(this.timerRemote[cpu]!, vector)) return this.remoteWhy[cpu]![vector]!;
+        // the guest ran on until the notification IPI made it exit. Once svm_inj_interrupts has
+        // run since, it has seen the vIRR: what holds the vector now is something else.
+        if (vsHas(this.timerRemote[cpu]!, vector) && this.remoteAtPass[cpu]![vector] === this.vcpu[cpu]!.injPasses) {
+          return this.remoteWhy[cpu]![vector]!;
+        }
         // The vIRR copy is another source's (an IPI or MSI sharing a level pin's vector, still on its
         // way in); the instance due here is the pin's re-send that a lost EOI held back.
         const lost = this.vioapic.eoiLostWhyOf(vector);
@@ -389,7 +398,11 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       return false;
     }
     if (!this.setIntrReadyNotify(cpu, lvt.vector, false, curcpu)) return false;
-    if (curcpu !== cpu) { vsAdd(this.timerRemote[cpu]!, lvt.vector); this.remoteWhy[cpu]![lvt.vector] = remote; }
+    if (curcpu !== cpu) {
+      vsAdd(this.timerRemote[cpu]!, lvt.vector);
+      this.remoteWhy[cpu]![lvt.vector] = remote;
+      this.remoteAtPass[cpu]![lvt.vector] = this.vcpu[cpu]!.injPasses;
+    }
     return true;
   }
 

@@ -179,6 +179,7 @@ export function svmInjInterrupts(vm: SvmVm, cpu: number): void {
   const vlapic = vm.vlapic[cpu]!;
   const g = vm.guestCpu[cpu]!;
   vm.sink.step(cpu, 'svm_inj_interrupts');
+  v.injPasses++; // diagnostics
   // A due point — unless this pCPU's timer interrupt is held by GIF = 0 (main): the vlapic
   // callout it carries has not run, so not everything sent to this vCPU is in the vIRR yet.
   if (!v.hostTimerPending) vm.sink.evaluate(cpu);

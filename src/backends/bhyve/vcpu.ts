@@ -54,6 +54,8 @@ export class Vcpu {
   rendezvousPending = false;
   /** Diagnostics (explain): the last vm_handle_hlt broke out for the rendezvous alone. */
   hltEndedByRendezvous = false;
+  /** Diagnostics (whereStuck): svm_inj_interrupts passes so far, to tell whether one saw the vIRR after a remote raise. */
+  injPasses = 0;
   /** vm_handle_hlt's intr_disabled (RFLAGS.IF was 0 at the HLT exit). */
   hltIntrDisabled = false;
   /** wakeup_one() reached the sleeping thread. */

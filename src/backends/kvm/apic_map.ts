@@ -2,8 +2,21 @@
 // optimized APIC map that recalculate_apic_map (v4.x) / kvm_recalculate_apic_map (v6.12) builds
 // from every vCPU's ID, LDR, DFR (and, in v6.12, SVR), and kvm_irq_delivery_to_apic, which routes
 // an IPI, an MSI or an I/O APIC message through that map (kvm_irq_delivery_to_apic_fast) or, when
-// the map cannot answer, through kvm_apic_match_dest on every vCPU (the slow path). The xAPIC ID
-// is the vCPU id here (ID writes are not modelled), so the physical map is 1:1.
+// the map cannot answer, through kvm_apic_match_dest on every vCPU (the slow path). The physical
+// map is indexed by APIC ID: the x2APIC ID is vcpu_id (the VMM's choice: machine.apicIds), the xAPIC
+// ID is vcpu_id until the guest writes APIC_ID (kvm_apic_set_xapic_id).
+//
+// Physical part, read at Linux 6.12.19 (wishday/linux-6.12.y aa44b5f5b, arch/x86/kvm/lapic.c
+// kvm_recalculate_phys_map, kvm_recalculate_apic_map, kvm_apic_match_physical_addr,
+// kvm_apic_map_get_dest_lapic, kvm_irq_delivery_to_apic_fast), with kvm->arch.x2apic_format false (QEMU
+// enables KVM_X2APIC_API_USE_32BIT_IDS only for APIC IDs above 255 or interrupt remapping): an xAPIC ID
+// aliased to two vCPUs makes the whole map NULL (every message takes the slow path, every matching APIC
+// accepts) and sets APICV_INHIBIT_REASON_PHYSICAL_ID_ALIASED; an xAPIC ID other than (u8)vcpu_id sets
+// APICV_INHIBIT_REASON_APIC_ID_MODIFIED. The v4.x map (the "-" lines of Sean Christopherson's 2022
+// "KVM: x86: Honor architectural behavior for aliased 8-bit APIC IDs" and the 2016 stable patch "KVM: x86:
+// ignore SW-disabled APICs in the logical map"'s context, both in the library) keeps the first vCPU of an
+// aliased xAPIC ID ("if (!apic_x2apic_mode(apic) && !new->phys_map[xapic_id]) new->phys_map[xapic_id] =
+// apic;") and has no APICv inhibit.
 //
 // Read at: v4.10-v4.16 recalculate_apic_map, kvm_apic_map_get_logical_dest,
 // kvm_apic_map_get_dest_lapic, kvm_irq_delivery_to_apic_fast (the kvm_kvzalloc map of
@@ -16,7 +29,8 @@ import { vsAdd } from '../../apic/vecset.js';
 import type { Shorthand } from '../../scenario/types.js';
 import { kvm_make_scan_ioapic_request } from './ioapic.js';
 import { __apic_accept_irq } from './lapic.js';
-import { apic_enabled, type Kvm, type KvmVcpu } from './state.js';
+import { apic_enabled, INHIBIT_APIC_ID_MODIFIED, INHIBIT_PHYSICAL_ID_ALIASED, type Kvm, type KvmVcpu } from './state.js';
+import { kvm_set_or_clear_apicv_inhibit } from './apicv.js';
 
 /** v4.x map->mode bits (OR-ed over the APICs); v6.12 logical_mode values reuse them. */
 export const MODE_XAPIC_CLUSTER = 4;
@@ -35,6 +49,12 @@ export const MAP_SW_DISABLED = 'apic-map-sw-disabled-apic-left-out';
 export class KvmApicMap {
   /** v4.x: OR of the modes; v6.12: logical_mode. */
   mode = 0;
+  /** v6.12: kvm->arch.apic_map is NULL (an aliased physical ID): kvm_irq_delivery_to_apic_fast answers nothing. */
+  none = false;
+  /** max_apic_id: 255, or the highest x2APIC ID above it. */
+  maxApicId = 255;
+  /** phys_map[APIC ID]: vCPU index or -1 (grown when max_apic_id grows). */
+  phys = new Int8Array(256).fill(-1);
   /** xapic_flat_map[8]: vCPU index or -1. */
   readonly flat = new Int8Array(8).fill(-1);
   /** xapic_cluster_map[16][4]: vCPU index or -1. */
@@ -83,35 +103,81 @@ export function recalculate_apic_map(kvm: Kvm): void {
   map.cluster.fill(-1);
   const v6 = kvm.code.apicMap === 'v6';
   map.mode = v6 ? MODE_SW_DISABLED : 0;
-  if (kvm.machine.apic === 'x2apic') {
-    map.mode = MODE_X2APIC;
+  map.none = false;
+  // "u32 max_id = 255; /* enough space for any xAPIC ID */", grown to the highest x2APIC ID (vcpu_id).
+  let maxId = 255;
+  for (const t of kvm.vcpus) maxId = Math.max(maxId, t.vcpuId);
+  if (maxId + 1 !== map.phys.length) map.phys = new Int8Array(maxId + 1);
+  map.phys.fill(-1);
+  map.maxApicId = maxId;
+  const x2 = kvm.machine.apic === 'x2apic';
+  let mismatch = false;
+  for (const t of kvm.vcpus) {
+    // kvm_recalculate_phys_map (v6.12) / the physical part of v4.x recalculate_apic_map.
+    if (!x2 && t.xapicId !== (t.vcpuId & 0xff)) mismatch = true;
+    const id = x2 ? t.vcpuId : t.xapicId;
+    if (v6) {
+      if (map.phys[id]! >= 0) { map.none = true; break; }
+      map.phys[id] = t.id;
+    } else if (map.phys[id]! < 0) {
+      map.phys[id] = t.id;
+    }
+    if (x2) { map.mode = MODE_X2APIC; continue; }
+    recalculate_logical(kvm, map, t, v6);
+  }
+  if (map.none) map.mode = MODE_MAP_DISABLED;
+  if (!v6) return;
+  // kvm_recalculate_apic_map's tail: "if (!new) kvm_set_apicv_inhibit(kvm, ..._PHYSICAL_ID_ALIASED)", "if
+  // (xapic_id_mismatch) kvm_set_apicv_inhibit(kvm, APICV_INHIBIT_REASON_APIC_ID_MODIFIED)", each cleared
+  // otherwise (LOGICAL_ID_ALIASED is not among VMX_REQUIRED_APICV_INHIBITS).
+  kvm_set_or_clear_apicv_inhibit(kvm, INHIBIT_PHYSICAL_ID_ALIASED, map.none);
+  kvm_set_or_clear_apicv_inhibit(kvm, INHIBIT_APIC_ID_MODIFIED, mismatch);
+}
+
+/** The logical part for one xAPIC (v6.12 kvm_recalculate_logical_map; v4.x recalculate_apic_map's loop body). */
+function recalculate_logical(kvm: Kvm, map: KvmApicMap, t: KvmVcpu, v6: boolean): void {
+  if (v6) {
+    if (map.mode === MODE_MAP_DISABLED) return;
+    // v6.12 kvm_recalculate_logical_map: software-disabled APICs are left out of the map.
+    if (!apic_enabled(t)) return;
+  }
+  const ldr = t.ldr >>> 24;
+  if (t.ldr === 0) {
+    if (v6) return;
+  } else {
+    const mode = t.dfr === APIC_DFR_FLAT ? MODE_XAPIC_FLAT : MODE_XAPIC_CLUSTER;
+    if (!v6) map.mode |= mode;
+    else if (map.mode === MODE_SW_DISABLED) map.mode = mode;
+    else if (map.mode !== mode) { map.mode = MODE_MAP_DISABLED; return; }
+  }
+  const d = get_logical_dest(map, ldr);
+  if (!d || d.mask === 0) return;
+  const bit = ffs0(d.mask);
+  if (v6 && ((d.mask & (d.mask - 1)) !== 0 || slot(map, d.base, bit) >= 0)) {
+    map.mode = MODE_MAP_DISABLED;
     return;
   }
-  for (const t of kvm.vcpus) {
-    if (v6) {
-      if (map.mode === MODE_MAP_DISABLED) break;
-      // v6.12 kvm_recalculate_logical_map: software-disabled APICs are left out of the map.
-      if (!apic_enabled(t)) continue;
-    }
-    const ldr = t.ldr >>> 24;
-    if (t.ldr === 0) {
-      if (v6) continue;
-    } else {
-      const mode = t.dfr === APIC_DFR_FLAT ? MODE_XAPIC_FLAT : MODE_XAPIC_CLUSTER;
-      if (!v6) map.mode |= mode;
-      else if (map.mode === MODE_SW_DISABLED) map.mode = mode;
-      else if (map.mode !== mode) { map.mode = MODE_MAP_DISABLED; break; }
-    }
-    const d = get_logical_dest(map, ldr);
-    if (!d || d.mask === 0) continue;
-    const bit = ffs0(d.mask);
-    if (v6 && ((d.mask & (d.mask - 1)) !== 0 || slot(map, d.base, bit) >= 0)) {
-      map.mode = MODE_MAP_DISABLED;
-      break;
-    }
-    // v4.x: "if (mask) cluster[ffs(mask) - 1] = apic;" — the lowest bit only, last writer wins.
-    setSlot(map, d.base, bit, t.id);
-  }
+  // v4.x: "if (mask) cluster[ffs(mask) - 1] = apic;" — the lowest bit only, last writer wins.
+  setSlot(map, d.base, bit, t.id);
+  void kvm;
+}
+
+/**
+ * kvm_lapic_reg_write(APIC_ID) in xAPIC mode (x2APIC: read-only, "ret = 1"; the scenario language refuses
+ * such writes): kvm_apic_set_xapic_id stores val >> 24 and marks the map dirty; kvm_recalculate_apic_map at
+ * the end of kvm_lapic_reg_write rebuilds it (v4.x: recalculate_apic_map at once) and ends with
+ * kvm_make_scan_ioapic_request. In v6.12 the rebuild also sets or clears the APICv inhibits (apicv.ts).
+ */
+export function kvm_lapic_write_id(kvm: Kvm, t: KvmVcpu, val: number): void {
+  if (kvm.machine.apic === 'x2apic') return;
+  t.xapicId = (val >>> 24) & 0xff;
+  recalculate_apic_map(kvm);
+  kvm_make_scan_ioapic_request(kvm, (1 << kvm.vcpus.length) - 1);
+}
+
+/** kvm_xapic_id / kvm_x2apic_id: the APIC ID physical destinations match. */
+export function kvm_apic_id(kvm: Kvm, t: KvmVcpu): number {
+  return kvm.machine.apic === 'x2apic' ? t.vcpuId : t.xapicId;
 }
 
 /**
@@ -150,7 +216,7 @@ export function kvm_apic_match_dest(kvm: Kvm, t: KvmVcpu, src: number, shorthand
     default: break;
   }
   if (is_broadcast(kvm, dest, src >= 0)) return true;
-  if (!logical) return dest === t.id;
+  if (!logical) return kvm_apic_match_physical_addr(kvm, t, dest);
   if (kvm.machine.apic === 'x2apic') {
     const ldr = t.ldr;
     return ldr >>> 16 === dest >>> 16 && (ldr & dest & 0xffff) !== 0;
@@ -161,6 +227,15 @@ export function kvm_apic_match_dest(kvm: Kvm, t: KvmVcpu, src: number, shorthand
     case APIC_DFR_CLUSTER: return lid >>> 4 === dest >>> 4 && (lid & dest & 0xf) !== 0;
     default: return false; // "Bad DFR"
   }
+}
+
+/**
+ * kvm_apic_match_physical_addr (v6.12; the v4.9+ form has the same hotplug hack): x2APIC mode matches the
+ * x2APIC ID (vcpu_id); an xAPIC matches its xAPIC ID, or its x2APIC ID when the MDA does not fit 8 bits.
+ */
+function kvm_apic_match_physical_addr(kvm: Kvm, t: KvmVcpu, mda: number): boolean {
+  if (kvm.machine.apic === 'x2apic' || mda > 0xff) return mda === t.vcpuId;
+  return mda === t.xapicId;
 }
 
 /** Bitmask of the vCPUs kvm_apic_match_dest accepts (kvm_bitmap_or_dest_vcpus's slow form). */
@@ -178,15 +253,23 @@ export function kvm_match_dest_mask(kvm: Kvm, src: number, shorthand: Shorthand,
 function map_get_dest(kvm: Kvm, src: number, shorthand: Shorthand, dest: number, logical: boolean): number {
   if (shorthand === 'self' && src >= 0) return 1 << src;
   if (shorthand !== 'none') return -1;
-  if (is_broadcast(kvm, dest, src >= 0)) return -1;
-  const n = kvm.vcpus.length;
-  if (!logical) return dest < n ? 1 << dest : 0;
   const map = kvm.map;
+  // "if (!map || kvm_apic_is_broadcast_dest(...)) return false;"
+  if (map.none || is_broadcast(kvm, dest, src >= 0)) return -1;
+  if (!logical) {
+    if (dest > map.maxApicId) return 0;
+    const v = map.phys[dest]!;
+    return v >= 0 ? 1 << v : 0;
+  }
   if (map.mode === MODE_X2APIC) {
-    // cluster = &phys_map[(dest >> 16) * 16], mask = dest & 0xffff.
+    // cluster = &phys_map[(dest >> 16) * 16], mask = dest & (0xffff >> (16 - cluster_size)).
     const offset = (dest >>> 16) * 16;
     let out = 0;
-    for (let i = 0; i < 16; i++) if ((dest & (1 << i)) && offset + i < n) out |= 1 << (offset + i);
+    for (let i = 0; i < 16; i++) {
+      if (!(dest & (1 << i)) || offset + i > map.maxApicId) continue;
+      const v = map.phys[offset + i]!;
+      if (v >= 0) out |= 1 << v;
+    }
     return out;
   }
   const d = get_logical_dest(map, dest);
@@ -242,19 +325,22 @@ export const LP_ABSENT = -2;
  * arbitration, without it, is not modelled).
  */
 export function kvm_lowest_prio_target(kvm: Kvm, src: number, irq: KvmIrq): number {
-  const n = kvm.vcpus.length;
   const dest = irq.dest;
-  if (irq.shorthand === 'none' && !is_broadcast(kvm, dest, src >= 0)) {
-    if (!irq.logical) return dest < n ? dest : LP_NONE;
-    const map = kvm.map;
+  const map = kvm.map;
+  if (irq.shorthand === 'none' && !map.none && !is_broadcast(kvm, dest, src >= 0)) {
+    if (!irq.logical) {
+      const v = dest <= map.maxApicId ? map.phys[dest]! : -1;
+      return v >= 0 ? v : LP_NONE;
+    }
     if (map.mode === MODE_X2APIC) {
-      // cluster = &phys_map[offset], mask = dest & 0xffff: max_apic_id is at least 255, so a
-      // cluster of 16 IDs whatever the number of vCPUs.
+      // cluster = &phys_map[offset], mask = dest & (0xffff >> (16 - cluster_size)): max_apic_id is at
+      // least 255, so a cluster of 16 IDs below it.
       const offset = (dest >>> 16) * 16;
-      const bitmap = offset <= 255 ? dest & 0xffff : 0;
+      const size = offset <= map.maxApicId ? Math.min(map.maxApicId - offset + 1, 16) : 0;
+      const bitmap = dest & (0xffff >>> (16 - size)) & 0xffff;
       if (bitmap === 0) return LP_NONE;
-      const i = offset + kvm_vector_to_index(irq.vector, popcount(bitmap), bitmap);
-      return i < n ? i : LP_ABSENT;
+      const v = map.phys[offset + kvm_vector_to_index(irq.vector, popcount(bitmap), bitmap)]!;
+      return v >= 0 ? v : LP_ABSENT;
     }
     const d = get_logical_dest(map, dest);
     if (d) {
@@ -319,27 +405,53 @@ export function report_lowest_prio(kvm: Kvm, src: number, irq: KvmIrq, target: n
  * for a device); `me` the pCPU the acceptance runs on.
  */
 export function kvm_irq_delivery_to_apic(kvm: Kvm, src: number, irq: KvmIrq, me: number): number {
+  // v6.12 kvm_irq_delivery_to_apic_fast: "*r = 0" as soon as the map answers, even when it names no APIC
+  // (a physical ID nobody has, an MDA of empty slots); v4.x set r = 0 only at the first APIC reached.
+  const r0 = kvm.code.apicMap === 'v6' && fast_path_answers(kvm, src, irq) ? 0 : -1;
   // "kvm: apic: phys broadcast and lowest prio": delivered as fixed, to every APIC.
   const lowest = irq.lowest === true && !(!irq.logical && irq.dest === 0xff);
   if (lowest) {
     const target = kvm_lowest_prio_target(kvm, src, irq);
-    return target >= 0 ? __apic_accept_irq(kvm, kvm.vcpus[target]!, irq.vector, irq.level, irq.nmi, me) : -1;
+    return target >= 0 ? __apic_accept_irq(kvm, kvm.vcpus[target]!, irq.vector, irq.level, irq.nmi, me) : r0;
   }
   let reach = map_get_dest(kvm, src, irq.shorthand, irq.dest, irq.logical);
   if (reach >= 0 && irq.logical && kvm.map.mode !== MODE_X2APIC) {
     // Diagnostics: an addressed vCPU the v4.x map did not hold (aliased or multi-bit LDR).
     const want = kvm_match_dest_mask(kvm, src, irq.shorthand, irq.dest, irq.logical) & ~reach;
     for (const t of kvm.vcpus) if (want & (1 << t.id)) missed_by_map(t, irq.vector, irq.nmi, irq.dest);
+  } else if (reach >= 0 && !irq.logical && irq.shorthand === 'none') {
+    // Diagnostics: a vCPU with the addressed xAPIC ID that the v4.x map does not hold (first one wins).
+    const want = kvm_match_dest_mask(kvm, src, irq.shorthand, irq.dest, irq.logical) & ~reach;
+    for (const t of kvm.vcpus) if (want & (1 << t.id)) missed_phys(t, irq.vector, irq.nmi);
   } else if (reach < 0) {
     reach = kvm_match_dest_mask(kvm, src, irq.shorthand, irq.dest, irq.logical);
   }
-  let r = -1;
+  let r = r0;
   for (const t of kvm.vcpus) {
     if (!(reach & (1 << t.id))) continue;
     if (r < 0) r = 0;
     r += __apic_accept_irq(kvm, t, irq.vector, irq.level, irq.nmi, me);
   }
   return r;
+}
+
+/** Whether kvm_apic_map_get_dest_lapic returns true (the fast path answers) for this message. */
+function fast_path_answers(kvm: Kvm, src: number, irq: KvmIrq): boolean {
+  if (irq.shorthand !== 'none') return irq.shorthand === 'self' && src >= 0;
+  const map = kvm.map;
+  if (map.none || is_broadcast(kvm, irq.dest, src >= 0)) return false;
+  if (!irq.logical) return true;
+  return map.mode === MODE_X2APIC || get_logical_dest(map, irq.dest) !== undefined;
+}
+
+/** Diagnostics tag: an xAPIC ID two vCPUs share, which the v4.x physical map gives to the first. */
+export const MAP_PHYS_ALIASED = 'apic-map-physical-id-aliased';
+
+function missed_phys(t: KvmVcpu, vector: number, nmi: boolean): void {
+  if (nmi) { t.nmiMissedWhy = MAP_PHYS_ALIASED; return; }
+  if (!apic_enabled(t)) return;
+  vsAdd(t.missedByMap, vector);
+  t.missedByMapWhy[vector] = MAP_PHYS_ALIASED;
 }
 
 /** Diagnostics: record why an addressed vCPU did not receive a vector. */

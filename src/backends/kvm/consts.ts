@@ -18,6 +18,12 @@ export const REQ_LOAD_EOI_EXITMAP = 16;
  * vcpu_run loop tail; v6.12's kvm_vcpu_check_block also consumes KVM_REQ_UNBLOCK.
  */
 export const REQ_PENDING_TIMER = 32;
+/**
+ * KVM_REQ_APICV_UPDATE (KVM_REQUEST_WAIT | KVM_REQUEST_NO_WAKEUP), made for every vCPU by
+ * __kvm_set_or_clear_apicv_inhibit when the VM's inhibit reasons go from none to some or back;
+ * handled in the requests phase of vcpu_enter_guest after KVM_REQ_SCAN_IOAPIC (apicv.ts).
+ */
+export const REQ_APICV_UPDATE = 64;
 
 /**
  * Host vectors in flight to a pCPU, one bit each (a second IPI of the same vector collapses

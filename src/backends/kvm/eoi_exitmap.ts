@@ -14,6 +14,8 @@ import { vmx_sync_pir_to_irr } from './sync.js';
 
 /** Diagnostics tag: vmcs01 kept a stale bitmap because the scan's load went into vmcs02. */
 export const STALE_VMCS02 = 'eoi-exitmap-loaded-into-vmcs02';
+/** Diagnostics tag: the bitmap a scan computed while APICv was inhibited never reached vmcs01. */
+export const EOI_EXITMAP_NOT_LOADED = 'eoi-exitmap-not-loaded-while-apicv-inhibited';
 
 /**
  * vcpu_scan_ioapic (in-kernel irqchip): sync PIR (kvm_ioapic_scan_entry's pending-EOI test reads
@@ -39,11 +41,18 @@ export function vcpu_scan_ioapic(kvm: Kvm, t: KvmVcpu): void {
 /** vcpu_load_eoi_exitmap: ioapic_handled_vectors (no Hyper-V SynIC vectors here) → vmx_load_eoi_exitmap. */
 export function vcpu_load_eoi_exitmap(kvm: Kvm, t: KvmVcpu): void {
   kvm.sink.step(t.id, t.nested.guestMode ? 'vmx_load_eoi_exitmap(vmcs02)' : 'vmx_load_eoi_exitmap(vmcs01)');
-  vmx_load_eoi_exitmap(t, t.ioapicHandled);
+  vmx_load_eoi_exitmap(kvm, t, t.ioapicHandled);
 }
 
 /** vmx_load_eoi_exitmap: vmcs_write64(EOI_EXIT_BITMAP0..3) — whichever VMCS is loaded. */
-function vmx_load_eoi_exitmap(t: KvmVcpu, bitmap: VecSet): void {
+function vmx_load_eoi_exitmap(kvm: Kvm, t: KvmVcpu, bitmap: VecSet): void {
+  // "if (!kvm_vcpu_apicv_active(vcpu)) return;" (v6.12 vmx_load_eoi_exitmap): a scan handled while APICv is
+  // inhibited leaves vmcs01's bitmap as it was, and re-activation (kvm_vcpu_update_apicv, later in the same
+  // requests phase) does not reload it. Without APICv the bitmap is never used (every EOI exits).
+  if (!t.apicvActive) {
+    if (kvm.code.apicv && !vsEqual(t.vapic.eoiExit, bitmap)) t.eoiExitStale = EOI_EXITMAP_NOT_LOADED;
+    return;
+  }
   if (t.nested.guestMode) {
     copy(t.nested.vmcs02EoiExit, bitmap);
     t.eoiExitStale = vsEqual(t.vapic.eoiExit, bitmap) ? '' : STALE_VMCS02;

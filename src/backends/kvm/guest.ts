@@ -1,8 +1,8 @@
 // Scenario events as KVM sees them: guest instructions under APICv (virtualized or trapping),
 // device interrupts (KVM's irqfd/MSI path or the VT-d IOMMU), the I/O APIC, VM exits.
 import { execCoreInstruction } from '../../apic/guestcpu.js';
-import { LP_NONE, kvm_irq_delivery_to_apic, kvm_lapic_write_ldr_dfr, kvm_lowest_prio_target, kvm_match_dest_mask, report_lowest_prio, type KvmIrq } from './apic_map.js';
-import { vsHas } from '../../apic/vecset.js';
+import { LP_NONE, kvm_irq_delivery_to_apic, kvm_lapic_write_id, kvm_lapic_write_ldr_dfr, kvm_lowest_prio_target, kvm_match_dest_mask, report_lowest_prio, type KvmIrq } from './apic_map.js';
+import { vsHas, vsHighest } from '../../apic/vecset.js';
 import type { Event } from '../../scenario/types.js';
 import { handle_apic_eoi_induced, handle_halt, reflect_to_l1, vmx_vm_exit } from './exits.js';
 import { hardware_step } from './hw.js';
@@ -118,13 +118,25 @@ function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number):
     case 'eoi': {
       // EOI virtualization (virtualized EOI write / WRMSR 0x80B); Hyper-V assist not offered.
       g.eoi();
-      sink.executed(index);
       if (!t.apicvActive) {
+        const held = hold_executed(kvm);
+        sink.executed(index);
         vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'wrmsr' : 'apic-access');
         apic_set_eoi(kvm, t);
+        release_executed(kvm, held);
         return;
       }
       const svi = t.vapic.svi;
+      if (t.sviStale && vsHighest(t.vapic.visr) < 0) t.sviStale = false;
+      if (vsHas(t.vapic.eoiExit, svi)) {
+        // EOI-induced exit: kvm_ioapic_update_eoi may re-send a lowest-priority entry, whose choice comes first.
+        const held = hold_executed(kvm);
+        sink.executed(index);
+        handle_apic_eoi_induced(kvm, t, eoi_virtualization(t.vapic));
+        release_executed(kvm, held);
+        return;
+      }
+      sink.executed(index);
       const v = eoi_virtualization(t.vapic);
       if (v >= 0) handle_apic_eoi_induced(kvm, t, v);
       else {
@@ -134,12 +146,16 @@ function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number):
       }
       return;
     }
-    case 'ioapic_write':
+    case 'ioapic_write': {
       // MMIO to the I/O APIC page: an EPT-misconfig exit, then ioapic_mmio_write in L0.
+      if (ev.lowest) kvm.ioapicLowest = true;
+      const held = hold_executed(kvm);
       sink.executed(index);
       vmx_vm_exit(kvm, t, 'ept-misconfig');
-      kvm_ioapic_guest_write(kvm, ev.pin, { vector: ev.vector, dest: ev.dest, level: ev.trigger === 'level', masked: ev.masked, logical: ev.logical ?? false });
+      kvm_ioapic_guest_write(kvm, ev.pin, { vector: ev.vector, dest: ev.dest, level: ev.trigger === 'level', masked: ev.masked, logical: ev.logical ?? false, lowest: ev.lowest ?? false });
+      release_executed(kvm, held);
       return;
+    }
     case 'ioapic_read': {
       const reg = ev.reg === 'id' ? 'ioapic-id' : ev.reg === 'version' ? 'ioapic-version' : ev.reg;
       sink.readValue(t.id, reg, kvm_ioapic_read(kvm, ev.reg, ev.pin ?? -1));
@@ -194,8 +210,12 @@ function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number):
       // kvm_x2apic_msr_write), then kvm_lapic_reg_write. APIC_ESR: nothing but the x2APIC
       // "value must be 0" check — KVM keeps no error state, ESR reads stay 0.
       sink.executed(index);
-      vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'wrmsr' : apic_write_exit(t));
+      // The ID is not among the APIC-write-virtualized offsets (SDM 29.4.3.2): an APIC-access exit, emulated.
+      vmx_vm_exit(kvm, t, kvm.machine.apic === 'x2apic' ? 'wrmsr' : ev.reg === 'id' ? 'apic-access' : apic_write_exit(t));
       if (ev.reg === 'svr') kvm_lapic_write_spiv(kvm, t, ev.value);
+      // APIC_ID (xAPIC only; an APIC-access exit, then the emulated write): kvm_apic_set_xapic_id and the map
+      // rebuild, which in v6.12 sets or clears the APICv inhibits (apic_map.ts, apicv.ts).
+      else if (ev.reg === 'id') kvm_lapic_write_id(kvm, t, ev.value);
       // APIC_LDR / APIC_DFR (xAPIC only): kvm_apic_set_ldr / the DFR store, the map rebuild and
       // KVM_REQ_SCAN_IOAPIC to every vCPU (apic_map.ts).
       else if (ev.reg === 'ldr' || ev.reg === 'dfr') kvm_lapic_write_ldr_dfr(kvm, t, ev.reg, ev.value);
@@ -297,6 +317,24 @@ function device_msi(kvm: Kvm, ev: Extract<Event, { k: 'msi' }>, index: number): 
   kvm_irq_delivery_to_apic(kvm, -1, irq, -1);
 }
 
+/**
+ * ObsSink.arbitrated must precede the event's `executed`, but KVM chooses a lowest-priority redirection
+ * entry's target only inside the exit handling that follows the instruction (kvm_ioapic_update_eoi,
+ * ioapic_write_indirect → ioapic_service → kvm_irq_delivery_to_apic). While some entry is lowest priority,
+ * the sink calls of such an event are held from its `executed` on and replayed, in their order, after the
+ * handling: only the choices, which pass straight through, move ahead. Nothing in these paths delivers or
+ * reads (the exiting vCPU is in root; others are posted to or kicked), so the oracle sees the same calls.
+ */
+function hold_executed(kvm: Kvm): boolean {
+  if (!kvm.ioapicLowest) return false;
+  kvm.sink.hold();
+  return true;
+}
+
+function release_executed(kvm: Kvm, held: boolean): void {
+  if (held) kvm.sink.release();
+}
+
 export interface EventHooks {
   enter(kvm: Kvm, t: KvmVcpu): void;
   enterStep(kvm: Kvm, t: KvmVcpu): void;
@@ -306,7 +344,14 @@ export interface EventHooks {
 export function apply_event(kvm: Kvm, ev: Event, index: number, hooks: EventHooks): void {
   switch (ev.k) {
     case 'msi': device_msi(kvm, ev, index); break;
-    case 'ioapic': kvm.sink.executed(index); kvm_ioapic_event(kvm, ev.pin, ev.op); break;
+    case 'ioapic': {
+      // Device context: the I/O APIC runs first, so a lowest-priority message's choice is reported before the event.
+      const held = hold_executed(kvm);
+      kvm.sink.executed(index);
+      kvm_ioapic_event(kvm, ev.pin, ev.op);
+      release_executed(kvm, held);
+      break;
+    }
     case 'exit': guest_exit(kvm, kvm.vcpus[ev.cpu]!, ev.reason, index); break;
     case 'enter': hooks.enter(kvm, kvm.vcpus[ev.cpu]!); break;
     case 'enter_step': hooks.enterStep(kvm, kvm.vcpus[ev.cpu]!); break;

@@ -22,7 +22,8 @@ export function hardware_step(kvm: Kvm, t: KvmVcpu): void {
     if (g.interruptible()) handle_interrupt_window(kvm, t);
     return;
   }
-  if (va.recognized && g.interruptible()) {
+  // Virtual-interrupt delivery only while APICv is active on this vCPU (a run-time inhibit clears the control).
+  if (t.apicvActive && va.recognized && g.interruptible()) {
     const v = virtual_interrupt_delivery(va);
     kvm.sink.deliver(t.id, v, false, 'vid');
     // Diagnostics: the instance a missed message owed is taken.

@@ -7,7 +7,7 @@ import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { Mode, OnFate, REQ_EVENT, REQ_NMI } from './consts.js';
 import { apply_event, type EventHooks } from './guest.js';
-import { KvmIoapic, REFUSED_REMOTE_IRR, TMR_KEPT_BY_VTD, kvm_ioapic_refused_by_sw_disabled, kvm_ioapic_eoi_lost, kvm_ioapic_remote_irr_cleared, kvm_ioapic_scan_entry, kvm_ioapic_send_why } from './ioapic.js';
+import { KvmIoapic, TMR_KEPT_BY_VTD, kvm_ioapic_refused_why, kvm_ioapic_eoi_lost, kvm_ioapic_remote_irr_cleared, kvm_ioapic_scan_entry, kvm_ioapic_send_why } from './ioapic.js';
 import { pirq } from './pcpu.js';
 import { Kvm, type KvmVcpu } from './state.js';
 import { synced_while_l2 } from './sync.js';
@@ -17,6 +17,7 @@ import { withRates } from '../rates.js';
 import { LOWEST_PHYS_BROADCAST, recalculate_apic_map } from './apic_map.js';
 import { RATES, RATES_SAMPLE } from './rates.js';
 import { apic_has_pending_timer, periodic_limited } from './timer.js';
+import { SVI_STALE } from './apicv.js';
 import { NMI_QUEUED_BEHIND_IRQ, TIMER_PENDING_BEHIND_IRQ, TPR_THRESHOLD_NOT_ARMED } from './inject.js';
 
 const HOOKS: EventHooks = {
@@ -48,9 +49,11 @@ class KvmInstance implements BackendInstance {
       t.irqsOn = false;
       t.nonRoot = true;
       t.pi.ndst = t.id;
-      t.ldr = initialAddr(machine.apic, t.id, t.id).ldr;
+      // The LDR an OS leaves: xAPIC flat bit i, x2APIC derived from the x2APIC ID (vcpu_id: machine.apicIds).
+      t.ldr = initialAddr(machine.apic, t.id, t.vcpuId).ldr;
     }
     recalculate_apic_map(this.kvm);
+    if (machine.ioapic.some((p) => p.lowest)) this.kvm.ioapicLowest = true;
     for (const t of this.kvm.vcpus) {
       kvm_ioapic_scan_entry(this.kvm, t, t.ioapicHandled);
       vsOr(t.vapic.eoiExit, t.ioapicHandled);
@@ -190,7 +193,10 @@ class KvmInstance implements BackendInstance {
     }
     // A level message every destination discarded (software-disabled APIC): ioapic_service left
     // Remote IRR clear.
-    if (what === 'redir-remote-irr-missing' && kvm_ioapic_refused_by_sw_disabled(this.kvm, vector)) return REFUSED_REMOTE_IRR;
+    if (what === 'redir-remote-irr-missing') {
+      const refused = kvm_ioapic_refused_why(this.kvm, vector);
+      if (refused) return refused;
+    }
     // A VT-d posted edge message left TMR set: the EOI was broadcast as level and cleared Remote IRR.
     if (what === 'redir-remote-irr-missing' && vector >= 16 && this.kvm.ioapic.eoiWhy[vector]) return this.kvm.ioapic.eoiWhy[vector];
     if (what === 'tmr-set-without-level-message' && vector >= 16 && vsHas(t.tmrKeptByVtd, vector)) return TMR_KEPT_BY_VTD;
@@ -201,6 +207,9 @@ class KvmInstance implements BackendInstance {
     // metal latched one.
     if (what === 'duplicate' && vector === 2 && t.nmiTwoPending) return 'process-nmi-two-pending';
     if (what === 'duplicate' && vector === 2 && t.nested.l1NmiExitInHandler) return 'l1-nmi-exit-inside-l1-nmi-handler';
+    // After APICv came back with a stale SVI: a virtualized EOI cleared SVI's vector, not the one in service, and PPR
+    // virtualization (from SVI) let through a vector the one in service masks.
+    if ((what === 'isr-not-cleared' || what === 'masked-ppr') && t.sviStale) return SVI_STALE;
     if (what === 'ran-while-halted') {
       // kvm_vcpu_has_events counts a queued NMI (KVM_REQ_NMI / nmi_queued) even while NMIs
       // are blocked; pi_pre_block (VT-d) does not block while PIR.ON is set.
@@ -266,6 +275,7 @@ export const kvm: Backend = {
     + 'interrupt window, TPR threshold, EOI exits); '
     + 'optional VT-d posting of device MSIs; L1 giving L2 posted interrupts (machine nested.postedIntr); '
     + 'LDR/DFR writes and the APIC map of each tree, logical and lowest-priority (vector hashing) destinations; '
+    + 'xAPIC ID writes and machine.apicIds (v6.12: the run-time APICv inhibit, each vCPU switching at its next entry); '
     + 'the local APIC timer (hrtimer on the vCPU\'s pCPU, apic_timer_expired → vcpu_run loop tail).',
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
   // Scenario features modeled (src/scenario/features.ts): ioapic.c's redirection-entry writes and reads
@@ -275,23 +285,26 @@ export const kvm: Backend = {
   // ID/LVR/LDR/DFR/SVR (virtual-APIC page) and TMCCT (apic_get_tmcct, after an exit); the
   // x2APIC SELF_IPI write (self-IPI virtualization, no exit); SVR, ESR, LDR and DFR writes
   // (kvm_lapic_reg_write after the APIC-write exit; LDR/DFR rebuild the APIC map that routes every
-  // IPI, MSI and I/O APIC message, apic_map.ts); 32-bit x2APIC ICR destinations. Not yet: xAPIC ID
-  // writes (v6.12 inhibits APICv on them, APICV_INHIBIT_REASON_APIC_ID_MODIFIED; the non-APICv path
-  // exists as v6.12-noapicv, but the switch at KVM_REQ_APICV_UPDATE is not modelled and features are
-  // per backend), lowest-priority redirection entries (their re-sends at an EOI or a
-  // redirection write come after the guest instruction is reported executed, where
-  // ObsSink.arbitrated must come before), machine.apicIds (v6.12: APICv inhibited likewise), LINT
+  // IPI, MSI and I/O APIC message, apic_map.ts); 32-bit x2APIC ICR destinations; xAPIC ID writes and
+  // machine.apicIds (vcpu_id = the APIC ID, as QEMU creates vCPUs; the physical map by ID; in v6.12 an ID
+  // other than vcpu_id or shared by two vCPUs inhibits APICv at run time, each vCPU switching to the software
+  // LAPIC at its next KVM_REQ_APICV_UPDATE: apicv.ts); lowest-priority redirection entries (their choice,
+  // made in the exit handling, reported before the instruction: held_sink.ts). Not: LINT
   // (KVM has no guest-visible LINT line: LVT0/LVT1 writes are stored, LINT0 is read only as the PIC's ExtINT
   // gate, kvm_apic_accept_pic_intr, and as the PIT's NMI watchdog, kvm_apic_nmi_wd_deliver; nothing raises
-  // LINT1); scenarios using them are refused as unsupported. The APIC timer (lvt_timer, tsc_deadline, time):
+  // LINT1); scenarios using it are refused as unsupported. The APIC timer (lvt_timer, tsc_deadline, time):
   // the hrtimer on the vCPU's pCPU, apic_timer_fn → apic_timer_expired → the vcpu_run loop tail (timer.ts). Lowest-priority IPIs and MSIs:
   // vector hashing (apic_map.ts kvm_lowest_prio_target).
   features: ['ioapic_write', 'ioapic_read', 'int',
     'lapic_read.id', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.version', 'lapic_read.tmcct',
     'self_ipi', 'lapic_write.svr', 'lapic_write.esr', 'lapic_write.ldr', 'lapic_write.dfr', 'ioapic.logical', 'ipi.dest32',
-    'ipi.lowest', 'msi.lowest', 'lvt_timer', 'tsc_deadline', 'time'],
+    'ipi.lowest', 'msi.lowest', 'lvt_timer', 'tsc_deadline', 'time',
+    'lapic_write.id', 'machine.apicIds', 'ioapic.lowest'],
   supports(machine: MachineConfig): string | null {
     if (machine.hyperv?.apicAssist) return 'Hyper-V APIC assist is not modelled for KVM';
+    // machine.apicIds are the VMM's vcpu_ids (QEMU passes the APIC ID to KVM_CREATE_VCPU): kvm_vm_ioctl_create_vcpu
+    // refuses an id at or above max_vcpu_ids (KVM_MAX_VCPU_IDS = 4 × CONFIG_KVM_MAX_NR_VCPUS, 4096 by default).
+    if (machine.apicIds?.some((id) => id >= 4096)) return 'an APIC ID of 4096 or more: KVM_CREATE_VCPU refuses such a vcpu_id (KVM_MAX_VCPU_IDS)';
     if (machine.nested && !machine.nested.exitOnIntr) {
       return 'L2 without external-interrupt exiting (legacy injection of L1 interrupts into L2) is not modelled';
     }

@@ -5,7 +5,7 @@
 import { vsAdd, vsClear, vsHas, type VecSet } from '../../apic/vecset.js';
 import type { IoapicPin } from '../../scenario/types.js';
 import { Mode, PHYS_CALL_FUNCTION, REQ_SCAN_IOAPIC } from './consts.js';
-import { kvm_irq_delivery_to_apic, kvm_match_dest_mask } from './apic_map.js';
+import { kvm_irq_delivery_to_apic, kvm_lowest_prio_target, kvm_match_dest_mask, report_lowest_prio, type KvmIrq } from './apic_map.js';
 import { kvm_make_request, kvm_vcpu_exiting_guest_mode } from './sender.js';
 import type { Kvm, KvmVcpu } from './state.js';
 
@@ -17,6 +17,8 @@ export interface KvmRte {
   masked: boolean;
   /** Destination mode (bit 11): the MDA is matched against LDR/DFR. */
   logical: boolean;
+  /** Delivery mode lowest priority (bits 10:8 = 001): kvm_irq_delivery_to_apic's lowest-priority path. */
+  lowest: boolean;
   remoteIrr: boolean;
   /** Diagnostics: a redirection-entry write cleared Remote IRR while the vector was in service (before v4.15). */
   remoteIrrLost: boolean;
@@ -28,10 +30,11 @@ export interface KvmRte {
   /** Diagnostics: the vector whose EOI was lost (the entry may have been rewritten to another since). */
   eoiLostVector: number;
   /**
-   * Diagnostics: the last level message of this entry was discarded by every destination APIC
-   * (software-disabled), so Remote IRR was left clear where the 82093AA holds it set.
+   * Diagnostics: the last level message of this entry was accepted by no APIC, so Remote IRR was left clear
+   * where the 82093AA holds it set: why (REFUSED_REMOTE_IRR: every destination software-disabled;
+   * NO_APIC_REMOTE_IRR: the map answered with no APIC), '' otherwise.
    */
-  refusedBySwDisabled: boolean;
+  refusedWhy: string;
 }
 
 export class KvmIoapic {
@@ -54,7 +57,7 @@ export class KvmIoapic {
   readonly eoiWhy: string[] = new Array<string>(256).fill('');
   constructor(pins: readonly IoapicPin[]) {
     for (const p of pins) {
-      this.rtes.push({ pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, logical: p.logical ?? false, remoteIrr: false, remoteIrrLost: false, eoiLostWhy: '', eoiLostVector: -1, refusedBySwDisabled: false });
+      this.rtes.push({ pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, logical: p.logical ?? false, lowest: p.lowest ?? false, remoteIrr: false, remoteIrrLost: false, eoiLostWhy: '', eoiLostVector: -1, refusedWhy: '' });
     }
   }
 
@@ -69,6 +72,15 @@ export const REFUSED_RESENT = 'level-resent-after-sw-disabled-apic-discarded';
 
 /** Tag: Remote IRR clear after a level message every destination APIC discarded. */
 export const REFUSED_REMOTE_IRR = 'remote-irr-not-set-by-sw-disabled-apic';
+
+/** Tags (v6.12): a level message the APIC map answered with no APIC ("*r = 0"), so Remote IRR stays clear; its re-sends. */
+export const NO_APIC_REMOTE_IRR = 'remote-irr-not-set-without-destination-apic';
+export const NO_APIC_RESENT = 'level-resent-after-message-reached-no-apic';
+
+/** The re-send tag that goes with an entry's refusal. */
+function refused_resent(e: KvmRte): string {
+  return e.refusedWhy === REFUSED_REMOTE_IRR ? REFUSED_RESENT : e.refusedWhy === NO_APIC_REMOTE_IRR ? NO_APIC_RESENT : '';
+}
 
 /** ioapic_service: deliver a pin's message unless masked (kvm_irq_delivery_to_apic). */
 function ioapic_service(kvm: Kvm, pin: number, why = ''): void {
@@ -85,9 +97,15 @@ function ioapic_service(kvm: Kvm, pin: number, why = ''): void {
   // "if (ret && trig_mode == IOAPIC_LEVEL_TRIG) remote_irr = 1": a level message every
   // software-disabled APIC discarded leaves Remote IRR clear, so the asserted line is serviced
   // again later.
-  const ret = kvm_irq_delivery_to_apic(kvm, -1, { vector: e.vector, level: e.level, nmi: false, shorthand: 'none', dest: e.dest, logical: e.logical }, -1);
+  const irq: KvmIrq = { vector: e.vector, level: e.level, nmi: false, shorthand: 'none', dest: e.dest, logical: e.logical, lowest: e.lowest };
+  // A lowest-priority entry (irqe.delivery_mode = APIC_DM_LOWEST): the choice kvm_irq_delivery_to_apic makes,
+  // told before the event is reported executed (guest.ts holds it).
+  if (e.lowest) report_lowest_prio(kvm, -1, irq, kvm_lowest_prio_target(kvm, -1, irq));
+  const ret = kvm_irq_delivery_to_apic(kvm, -1, irq, -1);
   if (ret && e.level) e.remoteIrr = true;
-  if (e.level) e.refusedBySwDisabled = ret === 0;
+  if (e.level) {
+    e.refusedWhy = ret !== 0 ? '' : dest_vcpus(kvm, e.dest, e.logical) === 0 ? NO_APIC_REMOTE_IRR : REFUSED_REMOTE_IRR;
+  }
 }
 
 /** ioapic_set_irq: a line transition seen by the I/O APIC. */
@@ -104,7 +122,7 @@ function ioapic_set_irq(kvm: Kvm, pin: number, level: boolean): void {
   // Coalesced: an edge that did not change the line, or a level interrupt awaiting EOI.
   if ((!e.level && old === io.irr) || (e.level && e.remoteIrr)) return;
   ioapic_service(kvm, pin, e.level && e.remoteIrrLost ? 'level-resent-after-write-cleared-remote-irr'
-    : e.level && e.refusedBySwDisabled ? REFUSED_RESENT : '');
+    : e.level ? refused_resent(e) : '');
 }
 
 /**
@@ -133,7 +151,7 @@ function clear_remote_irr(e: KvmRte): void {
 }
 
 /** One dword of a redirection entry as the guest writes it (IOWIN after IOREGSEL = 0x10 + 2·pin [+1]). */
-export interface RteWrite { vector: number; dest: number; level: boolean; masked: boolean; logical: boolean }
+export interface RteWrite { vector: number; dest: number; level: boolean; masked: boolean; logical: boolean; lowest: boolean }
 
 /**
  * ioapic_write_indirect of one dword of a redirection entry. `hi`: the destination (bits
@@ -155,6 +173,7 @@ function ioapic_write_indirect(kvm: Kvm, e: KvmRte, hi: boolean, w: RteWrite): v
     e.level = w.level;
     e.masked = w.masked;
     e.logical = w.logical;
+    e.lowest = w.lowest;
   }
   if ((!kvm.code.ioapicPreservesRemoteIrr && !hi) || (kvm.code.ioapicPreservesRemoteIrr && !e.level)) {
     if (e.level && e.remoteIrr) e.remoteIrrLost = true;
@@ -163,7 +182,7 @@ function ioapic_write_indirect(kvm: Kvm, e: KvmRte, hi: boolean, w: RteWrite): v
   if (e.level && (kvm.ioapic.irr & (1 << e.pin))) {
     // A destination write re-services the entry with its old low dword: the old vector goes to
     // the new destination before the low dword is written.
-    const why = !wasInService ? (e.remoteIrrLost ? 'level-resent-after-write-cleared-remote-irr' : e.refusedBySwDisabled ? REFUSED_RESENT : '')
+    const why = !wasInService ? (e.remoteIrrLost ? 'level-resent-after-write-cleared-remote-irr' : refused_resent(e))
       : hi && e.dest !== oldDest ? 'old-vector-resent-on-destination-write' : 'level-resent-on-redirection-write';
     ioapic_service(kvm, e.pin, why);
   }
@@ -201,8 +220,8 @@ export function kvm_ioapic_read(kvm: Kvm, reg: 'id' | 'version' | 'redir-lo' | '
       const e = kvm.ioapic.rte(pin);
       if (!e) return 0;
       if (reg === 'redir-hi') return (e.dest << 24) >>> 0;
-      // Delivery status is never set; polarity and delivery mode are 0 here.
-      return e.vector | (e.logical ? 1 << 11 : 0) | (e.remoteIrr ? 1 << 14 : 0) | (e.level ? 1 << 15 : 0) | (e.masked ? 1 << 16 : 0);
+      // Delivery status is never set; polarity is 0 here; delivery mode 001 for lowest priority.
+      return e.vector | (e.lowest ? 1 << 8 : 0) | (e.logical ? 1 << 11 : 0) | (e.remoteIrr ? 1 << 14 : 0) | (e.level ? 1 << 15 : 0) | (e.masked ? 1 << 16 : 0);
     }
   }
 }
@@ -224,7 +243,7 @@ export function kvm_ioapic_event(kvm: Kvm, pin: number, op: 'assert' | 'deassert
     case 'mask': case 'unmask': {
       // A low-dword write that changes only the mask.
       const e = io.rte(pin)!;
-      ioapic_write_indirect(kvm, e, false, { vector: e.vector, dest: e.dest, level: e.level, masked: op === 'mask', logical: e.logical });
+      ioapic_write_indirect(kvm, e, false, { vector: e.vector, dest: e.dest, level: e.level, masked: op === 'mask', logical: e.logical, lowest: e.lowest });
       return true;
     }
   }
@@ -302,8 +321,8 @@ export function kvm_ioapic_update_eoi(kvm: Kvm, vector: number, level: boolean, 
   }
 }
 
-/** Diagnostics: an entry of this vector has Remote IRR clear because a software-disabled APIC discarded its level message. */
-export function kvm_ioapic_refused_by_sw_disabled(kvm: Kvm, vector: number): boolean {
-  for (const e of kvm.ioapic.rtes) if (e.vector === vector && e.level && e.refusedBySwDisabled && !e.remoteIrr) return true;
-  return false;
+/** Diagnostics: why an entry of this vector has Remote IRR clear although it sent a level message (no APIC accepted it). */
+export function kvm_ioapic_refused_why(kvm: Kvm, vector: number): string | undefined {
+  for (const e of kvm.ioapic.rtes) if (e.vector === vector && e.level && e.refusedWhy && !e.remoteIrr) return e.refusedWhy;
+  return undefined;
 }

@@ -130,12 +130,13 @@ export const KVM_APIC_VERSION = 0x14 | ((6 - 1) << 16);
 /**
  * A guest read of ID, LDR, DFR, SVR, LVR or TMCCT, as __apic_read returns it (kvm_lapic_reg_read
  * after an exit, or the CPU from the virtual-APIC page, which is apic->regs). ID: xAPIC
- * kvm_apic_set_xapic_id writes vcpu_id << 24; x2APIC the ID is vcpu_id, read-only. TMCCT:
+ * kvm_apic_set_xapic_id writes vcpu_id << 24 at reset and the guest's value at an APIC_ID write; x2APIC the
+ * ID is vcpu_id, read-only. TMCCT:
  * __apic_read → apic_get_tmcct (timer.ts).
  */
 export function kvm_lapic_reg_read(kvm: Kvm, t: KvmVcpu, reg: LapicReadReg): number {
   switch (reg) {
-    case 'id': return kvm.machine.apic === 'x2apic' ? t.id : (t.id << 24) >>> 0;
+    case 'id': return kvm.machine.apic === 'x2apic' ? t.vcpuId : (t.xapicId << 24) >>> 0;
     case 'ldr': return t.ldr;
     case 'dfr': return t.dfr;
     case 'svr': return t.svr;

@@ -61,7 +61,9 @@ export function pirq(kvm: Kvm, t: KvmVcpu): void {
           if (bit === PHYS_POSTED_INTR && t.pi.on && t.pi.fate === OnFate.IpiPending) t.pi.fate = OnFate.ConsumedByL2;
           continue;
         }
-      } else if (bit === PHYS_POSTED_INTR) {
+      } else if (bit === PHYS_POSTED_INTR && t.apicvActive) {
+        // (With APICv inhibited on this vCPU, vmx_pin_based_exec_ctrl has cleared posted-interrupt processing:
+        // the notification vector is an ordinary external interrupt, a VM exit, as below.)
         kvm.sink.step(t.id, 'posted-interrupt processing');
         posted_interrupt_processing(t.vapic, t.pi);
         kvm.sink.evaluate(t.id);

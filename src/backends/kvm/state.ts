@@ -12,6 +12,7 @@ import { vecSet, vsAdd } from '../../apic/vecset.js';
 import { Mode, PC_LOOP } from './consts.js';
 import { KvmApicMap } from './apic_map.js';
 import { KvmTimer } from './timer.js';
+import { HeldSink } from './held_sink.js';
 
 export class NestedState {
   /** is_guest_mode(vcpu): L2 is the current guest. */
@@ -150,23 +151,53 @@ export class KvmVcpu {
   timerPendingAtIrqAck = -1;
   /** Diagnostics: the same for an NMI ('' when none was missed). */
   nmiMissedWhy = '';
-  constructor(readonly id: number) {
+  /**
+   * vcpu->vcpu_id: what the VMM passed to KVM_CREATE_VCPU. QEMU passes the APIC ID (kvm_arch_vcpu_id:
+   * X86_CPU(cs)->apic_id), so it is machine.apicIds[i] (default i). KVM's x2APIC ID is always vcpu_id
+   * (kvm_x2apic_id), and kvm_lapic_reset writes the xAPIC ID as vcpu_id (kvm_apic_set_xapic_id).
+   */
+  readonly vcpuId: number;
+  /**
+   * Diagnostics (explain): APICv was re-activated while VISR's highest vector was not SVI (__kvm_vcpu_update_apicv
+   * does not refresh SVI in 6.12.19), until the guest's ISR empties.
+   */
+  sviStale = false;
+  /** APIC_ID[31:24] in xAPIC mode (kvm_xapic_id): vcpu_id at reset, then what the guest wrote (kvm_apic_set_xapic_id). */
+  xapicId: number;
+  constructor(readonly id: number, vcpuId = id) {
     this.guest.reset();
+    this.vcpuId = vcpuId;
+    this.xapicId = vcpuId & 0xff;
   }
 }
 
+/** kvm_apicv_inhibit bits the model sets (v6.12 kvm_host.h enum kvm_apicv_inhibit; VMX_REQUIRED_APICV_INHIBITS has both). */
+export const INHIBIT_PHYSICAL_ID_ALIASED = 1;
+export const INHIBIT_APIC_ID_MODIFIED = 2;
+
 export class Kvm {
   readonly vcpus: KvmVcpu[] = [];
-  /** kvm->arch.apic_map (logical part; the physical map is the identity). */
+  /** kvm->arch.apic_map. */
   readonly map = new KvmApicMap();
+  /**
+   * kvm->arch.apicv_inhibit_reasons, the reasons the model sets (INHIBIT_*; enable_apicv=0's
+   * APICV_INHIBIT_REASON_DISABLED is code.apicv false instead). Each vCPU follows it at its next
+   * KVM_REQ_APICV_UPDATE (apicv.ts).
+   */
+  apicvInhibits = 0;
+  /** Some redirection entry is or was lowest priority: guest instructions defer `executed` past their I/O APIC work. */
+  ioapicLowest = false;
+  /** The backend's sink, held across the exit handling of some instructions (held_sink.ts). */
+  readonly sink: HeldSink;
   constructor(
     readonly machine: MachineConfig,
     readonly code: KvmCode,
-    readonly sink: ObsSink,
+    sink: ObsSink,
     readonly ioapic: KvmIoapic,
   ) {
+    this.sink = new HeldSink(sink);
     for (let i = 0; i < machine.vcpus; i++) {
-      const t = new KvmVcpu(i);
+      const t = new KvmVcpu(i, machine.apicIds?.[i] ?? i);
       t.apicvActive = code.apicv;
       this.vcpus.push(t);
     }

@@ -78,10 +78,11 @@ export function vmx_sync_pir_to_irr(kvm: Kvm, t: KvmVcpu): number {
     maxIrr = vsHighest(t.vapic.virr);
     if (kvm.code.sync === 'today') {
       // v6.12 vmx_sync_pir_to_irr: "Newly recognized interrupts are injected via either virtual
-      // interrupt delivery (RVI) or KVM_REQ_EVENT"; in guest mode always the request, so
-      // kvm_vcpu_exit_request cancels an entry past the mode store and the requests phase
-      // (vcpu_scan_ioapic) is followed by the KVM_REQ_EVENT block of the same pass.
-      if (!t.nested.guestMode) vmx_set_rvi(t, maxIrr);
+      // interrupt delivery (RVI) or KVM_REQ_EVENT"; in guest mode, or with APICv inhibited on this vCPU
+      // ("assigned devices may still attempt to post interrupts"), the request, so kvm_vcpu_exit_request
+      // cancels an entry past the mode store and the requests phase (vcpu_scan_ioapic) is followed by the
+      // KVM_REQ_EVENT block of the same pass.
+      if (!t.nested.guestMode && t.apicvActive) vmx_set_rvi(t, maxIrr);
       else if (maxIrrUpdated) kvm_make_request(t, REQ_EVENT);
       return maxIrr;
     }
@@ -98,7 +99,7 @@ export function vmx_sync_pir_to_irr(kvm: Kvm, t: KvmVcpu): number {
   } else {
     maxIrr = vsHighest(t.vapic.virr);
     if (kvm.code.sync === 'today') {
-      if (!t.nested.guestMode) vmx_set_rvi(t, maxIrr);
+      if (!t.nested.guestMode && t.apicvActive) vmx_set_rvi(t, maxIrr);
       return maxIrr;
     }
   }

@@ -6,7 +6,7 @@
 //                 sync_pir_to_irr; exit-request check; entry.
 // Step 0 is the top of the vcpu_run loop: kvm_vcpu_running (check_nested_events since v4.11),
 // or vcpu_block for a halted vCPU.
-import { Mode, MODE_NAMES, PC_LOOP, PHYS_LOCAL_TIMER, PHYS_POSTED_WAKEUP, PHYS_RESCHEDULE, REQ_APIC_PAGE_RELOAD, REQ_EVENT, REQ_LOAD_EOI_EXITMAP, REQ_NMI, REQ_SCAN_IOAPIC } from './consts.js';
+import { Mode, MODE_NAMES, PC_LOOP, PHYS_LOCAL_TIMER, PHYS_POSTED_WAKEUP, PHYS_RESCHEDULE, REQ_APIC_PAGE_RELOAD, REQ_APICV_UPDATE, REQ_EVENT, REQ_LOAD_EOI_EXITMAP, REQ_NMI, REQ_SCAN_IOAPIC } from './consts.js';
 import { vmx_fault_during_delivery, vmx_vm_exit } from './exits.js';
 import { vcpu_load_eoi_exitmap, vcpu_scan_ioapic } from './eoi_exitmap.js';
 import { kvm_cpu_has_interrupt, kvm_lapic_find_highest_irr } from './lapic.js';
@@ -16,6 +16,7 @@ import { hw_evaluate, type Kvm, type KvmVcpu } from './state.js';
 import { vmx_hwapic_irr_update, vmx_sync_pir_to_irr } from './sync.js';
 import { vmentry_vid } from './vapic.js';
 import { inject_pending_irq, update_cr8_intercept } from './inject.js';
+import { kvm_vcpu_update_apicv } from './apicv.js';
 import { kvm_vcpu_check_block_timer, local_timer_handler, vcpu_run_loop_tail } from './timer.js';
 
 export const enum Step {
@@ -170,6 +171,10 @@ function step_requests(kvm: Kvm, t: KvmVcpu): void {
   if (t.requests & REQ_LOAD_EOI_EXITMAP) {
     t.requests &= ~REQ_LOAD_EOI_EXITMAP;
     vcpu_load_eoi_exitmap(kvm, t);
+  }
+  if (t.requests & REQ_APICV_UPDATE) {
+    t.requests &= ~REQ_APICV_UPDATE;
+    kvm_vcpu_update_apicv(kvm, t);
   }
 }
 

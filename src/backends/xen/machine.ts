@@ -228,7 +228,13 @@ export class XenInstance implements BackendInstance, XenVm {
     if (v.eventinjValid && !v.eventinjNmi && v.eventinjVector === vector) return 'eventinj-reinjection';
     // The EOI that would clear the pin's Remote IRR has not reached (or reached too late)
     // vioapic_update_EOI: a held or new assertion of the line was not sent.
-    if (vsHas(v.levelDeferred, vector) || this.vioapic.heldByRemoteIrr(vector)) return this.assistCause(v, vector, true);
+    if (vsHas(v.levelDeferred, vector)) return this.assistCause(v, vector, true);
+    if (this.vioapic.heldByRemoteIrr(vector)) {
+      // Remote IRR waits for an EOI: the deferred one of the vCPU that avoided it, else only a path that lost an EOI
+      // (never the deferral by default: a lost EOI with no avoided one is not this mechanism).
+      const u = this.vcpu.find((w) => vsHas(w.levelDeferred, vector));
+      return u ? this.assistCause(u, vector, true) : this.assistCause(v, vector, false);
+    }
     // Another vCPU avoided the level EOI; by the time Xen noticed, the line was low: the re-send bare metal made (here,
     // the entry's destination now) never happens.
     if (vector >= 16 && vsHas(this.vioapic.lowAtAvoidedEoi, vector)) return 'vioapic-eoi-deferred-by-avoided-eoi';
@@ -288,7 +294,9 @@ export class XenInstance implements BackendInstance, XenVm {
       case 'isr-stale': case 'isr-missing': case 'isr-mismatch': return this.isrApartWhy(v);
       // Before b28b590d an ESR write does not clear what vlapic_error ORed in.
       case 'esr-extra-bits': return !this.code.esrLatched && vl.esrUnlatched ? 'esr-plain-read-write-register' : undefined;
-      case 'esr-riv-missing': return v.rivSkippedBySendill ? 'riv-skipped-by-sendill-break' : undefined;
+      case 'esr-riv-missing':
+        if (v.rivSkippedBySendill) return 'riv-skipped-by-sendill-break';
+        return v.illegalSkippedDisabled ? 'illegal-vector-skipped-at-disabled-vlapic' : undefined;
       default: return undefined;
     }
   }
@@ -330,6 +338,9 @@ export class XenInstance implements BackendInstance, XenVm {
     if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 0 && vector === v.softirqTickDup) return 'timer-tick-waits-for-timer-softirq';
     // pt_irq_fired re-armed the periodic timer for a tick due at the injection instant: it fired at once.
     if ((what === 'duplicate' || what.startsWith('irr-')) && vector >= 0 && vector === v.tickDueAtInjection) return 'periodic-tick-due-at-injection-resent';
+    // The aligned first tick shifted the periodic train: a tick between two of bare metal's expiries, after the
+    // instance bare metal's last expiry collapsed into, is a second interrupt where bare metal has not ticked yet.
+    if ((what === 'duplicate' || what.startsWith('irr-')) && vector >= 0 && vector === v.offPhaseTick) return 'periodic-timer-first-tick-aligned';
     // A message of the vector accepted while the vlapic was software-disabled is in Xen's IRR: that
     // instance is the extra one, even when pt_resume also re-queued a masked tick of it at the SVR
     // enable (from e4e1896b2c the LVT stays masked then, and the tick is not injected).
@@ -364,11 +375,18 @@ export class XenInstance implements BackendInstance, XenVm {
     // The line's re-send came from an avoided EOI Xen noticed late, after the entry changed.
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vsHas(this.vioapic.resentAfterAvoidedEoi, vector)
       && !v.phantomEoi && !v.avoidedLostByUnmap) return 'vioapic-eoi-deferred-by-avoided-eoi';
+    // A phantom EOI on any vCPU cleared the level pin's Remote IRR: the re-send may reach another vCPU.
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vsHas(this.vioapic.eoiByPhantom, vector)) {
+      return 'phantom-eoi-after-vp-assist-remap';
+    }
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16) {
       // A phantom EOI of a level vector reaches vioapic_update_EOI: Remote IRR is cleared while
       // the guest still handles the interrupt, and a line still asserted is sent again.
       if (v.phantomEoi) return 'phantom-eoi-after-vp-assist-remap';
-      if (v.avoidedLostByUnmap) return 'avoided-eoi-misretired-after-vp-assist-unmap';
+      // A level vector retired early is sent again by the vIOAPIC (misretired); an edge one was held in IRR behind the
+      // avoided vector left in service, past where bare metal took it: its instance was settled as merged or
+      // dropped, so the late delivery reads as a second one.
+      if (v.avoidedLostByUnmap) return vsHas(v.vlapic.tmr, vector) ? 'avoided-eoi-misretired-after-vp-assist-unmap' : 'avoided-eoi-lost-on-vp-assist-unmap';
     }
     // A level vector that EOI retired early reached vioapic_update_EOI: Remote IRR reads clear while
     // the guest is still handling the interrupt. The read may come from any vCPU.
@@ -458,7 +476,8 @@ export class XenInstance implements BackendInstance, XenVm {
   private fixedIrq(target: number, vector: number, level: boolean, from: number): void {
     const v = this.vcpu[target]!;
     if (!v.vlapic.enabled) {
-      if (this.code.fixedIrqChecksEnabled) return;
+      // Diagnostics: skipped before vlapic_set_irq, so an illegal vector sets no Receive Illegal Vector.
+      if (this.code.fixedIrqChecksEnabled) { if (vector < 16) v.illegalSkippedDisabled = true; return; }
       if (vector >= 16) vsAdd(v.acceptedDisabled, vector);
     } else {
       vsDel(v.acceptedDisabled, vector);

@@ -183,6 +183,8 @@ export class XenVcpu {
   readonly avoided = vecSet();
   /** Xen emulated an avoided EOI that the guest never avoided (the page was cleared by a re-map). */
   phantomEoi = false;
+  /** Diagnostics: the next EOI vlapic_EOI_set emulates is that phantom one (consumed by it). */
+  phantomRetiring = false;
   /** The assist bit went 1 → 0 because the MSR write cleared the page, not because the guest skipped an EOI. */
   bitClearedByRemap = false;
   /** Level vectors whose EOI the guest avoided: their vioapic_update_EOI waits for Xen to notice. */
@@ -242,6 +244,8 @@ export class XenVcpu {
    */
   /** Diagnostics: an illegal-vector IPI addressed this vCPU; vlapic_ipi's SENDILL break never reached it. */
   rivSkippedBySendill = false;
+  /** Diagnostics (f1d7aac1e3 and later): an MSI or vIOAPIC message with an illegal vector skipped this software-disabled vlapic. */
+  illegalSkippedDisabled = false;
   readonly archOwed: string[] = new Array<string>(256).fill('');
   /** The timer's vector was injected while its tick waited for TIMER_SOFTIRQ: the tick then came as a second instance. */
   softirqTickDup = -1;
@@ -250,4 +254,9 @@ export class XenVcpu {
    * skips only ticks strictly before NOW()): the tick's vector, sent again at once (-1: never).
    */
   tickDueAtInjection = -1;
+  /**
+   * pt_timer_fn counted a tick of a periodic timer whose first tick align_timer() moved, at an instant that is not
+   * one of bare metal's expiries (the whole train keeps the shifted phase): the tick's vector (-1: never).
+   */
+  offPhaseTick = -1;
 }

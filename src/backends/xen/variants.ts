@@ -215,6 +215,27 @@ const UNMAP_LOST_READ: CauseDoc = {
     + `[see stuck:avoided-eoi-lost-on-vp-assist-unmap; vlapic.c vlapic_read_aligned @ ${ALL}]`,
 };
 
+/** UNMAP_LOST seen as a duplicate: an edge instance held behind the stale ISR past where bare metal took it. */
+const UNMAP_LOST_DUP: CauseDoc = {
+  cause: 'duplicate:avoided-eoi-lost-on-vp-assist-unmap',
+  why: 'stuck:avoided-eoi-lost-on-vp-assist-unmap when the held interrupt is an edge instance that bare metal may or may '
+    + 'not have accepted (an IPI in flight across a software disable of the APIC): bare metal would have taken it at the '
+    + 'next open window, so the oracle settles it as not accepted; Xen holds it in IRR behind the vector left in service '
+    + 'and injects it once that vector is retired (the page enabled again), which reads as a second interrupt. '
+    + '[see stuck:avoided-eoi-lost-on-vp-assist-unmap]',
+};
+
+/** f1d7aac1e3 and later: vmsi_deliver/vioapic_deliver skip a disabled vlapic before vlapic_set_irq's vector check. */
+const ILLEGAL_SKIPPED_DISABLED: CauseDoc = {
+  cause: 'read:illegal-vector-skipped-at-disabled-vlapic',
+  why: 'Since f1d7aac1e3 ("x86/HVM: don\'t mark external IRQs as pending when vLAPIC is disabled") vmsi_deliver and '
+    + 'vioapic_deliver (dest_Fixed) call vmsi_inj_irq / ioapic_inj_irq only for a vlapic that is vlapic_enabled(); the '
+    + 'illegal-vector check (vec < 16 → vlapic_error(APIC_ESR_RECVILL)) is in vlapic_set_irq, after that test. A device '
+    + 'message with a vector below 16 to a software-disabled vlapic is dropped without an error; bare metal\'s APIC still '
+    + 'checks the vector it receives and sets Receive Illegal Vector, which an ESR read shows. [vmsi.c vmsi_deliver, '
+    + 'vioapic.c vioapic_deliver, vlapic.c vlapic_set_irq @ RELEASE-4.22.0]',
+};
+
 const PHANTOM: CauseDoc[] = [
   {
     cause: 'masked-ppr:phantom-eoi-after-vp-assist-remap',
@@ -324,6 +345,14 @@ const TIMER: CauseDoc[] = [
       + 'Unless NOW() + TMICT is already such a multiple, the first expiry comes later than bare metal\'s (up to one period); '
       + 'later ticks keep the period. vlapic_get_tmcct counts from timer_last_update with TMICT, so TMCCT reaches 0 before '
       + `the interrupt. [vpt.c create_periodic_time, align_timer (common/timer.c) @ ${ALL}]`,
+  },
+  {
+    cause: 'duplicate:periodic-timer-first-tick-aligned',
+    why: 'stuck:periodic-timer-first-tick-aligned, later in the train: every tick keeps the phase align_timer() gave the '
+      + 'first (pt_timer_fn and pt_process_missed_ticks move pt->scheduled by whole periods), so Xen ticks between two of '
+      + 'bare metal\'s expiries. When bare metal\'s last expiry collapsed into an instance still pending (an MSI of the '
+      + 'vector, or earlier ticks not yet taken) and that instance was taken, Xen\'s next tick comes before bare metal\'s '
+      + `next expiry: a second interrupt where bare metal has none yet. [vpt.c create_periodic_time, pt_timer_fn, pt_process_missed_ticks, align_timer @ ${ALL}]`,
   },
   {
     cause: 'read:periodic-timer-first-tick-aligned',
@@ -447,7 +476,7 @@ export const VARIANTS: VariantInfo[] = [
       STALE_BIT_READ,
     ],
     knownDeviations: [
-      ...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT,
+      ...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT,
       ...TIMER, ...TIMER_2016,
       {
         cause: 'read:assist-kept-across-nested-interrupt',
@@ -485,7 +514,7 @@ export const VARIANTS: VariantInfo[] = [
       STALE_BIT,
       STALE_BIT_READ,
     ],
-    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, ...PHANTOM, ...TIMER, TDT_DISARMED],
+    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, ...PHANTOM, ...TIMER, TDT_DISARMED],
   },
   {
     name: 'rework',
@@ -494,7 +523,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'vlapic_EOI_set; a normal EOI clears the bit; nesting above an assisted interrupt keeps the assist.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, ...TIMER, TDT_DISARMED],
+    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, ...TIMER, TDT_DISARMED],
   },
   {
     name: '4.22',
@@ -504,6 +533,6 @@ export const VARIANTS: VariantInfo[] = [
       + 'ESR writes that publish latched errors (b28b590d).',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, APIC_ID, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, ...TIMER, TDT_DISARMED],
+    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, APIC_ID, ILLEGAL_SKIPPED_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, ...TIMER, TDT_DISARMED],
   },
 ];

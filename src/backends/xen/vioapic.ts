@@ -147,8 +147,9 @@ export class XenVioapic {
   }
 
   /** vioapic_update_EOI: every pin with this vector; a level pin still asserted is re-sent. */
-  updateEOI(vector: number, from: number, avoided = false, keptTmr = false): void {
+  updateEOI(vector: number, from: number, avoided = false, keptTmr = false, phantom = false): void {
     vsDel(this.resentAfterAvoidedEoi, vector);
+    if (phantom) vsAdd(this.eoiByPhantom, vector);
     // Sticky (like the ACRN vIOAPIC's send causes): the extra instance can surface after a later,
     // ordinary EOI of the vector.
     if (keptTmr) vsAdd(this.eoiByKeptTmr, vector);
@@ -180,6 +181,13 @@ export class XenVioapic {
    * because an edge acceptance left it (before 12a50030): bare metal broadcasts no EOI there.
    */
   readonly eoiByKeptTmr = vecSet();
+
+  /**
+   * Diagnostics: level vectors a phantom EOI (an assist completed after a VP assist MSR write cleared the page, never
+   * avoided by the guest) reached vioapic_update_EOI with: Remote IRR cleared while the guest still handles the
+   * interrupt, so the line may be sent again — to whichever vCPU the entry names by then. Sticky.
+   */
+  readonly eoiByPhantom = vecSet();
 
   /**
    * Diagnostics: a level pin of this vector still waits for its EOI (Remote IRR set), so a

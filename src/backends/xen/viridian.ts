@@ -92,6 +92,7 @@ export function viridianApicAssistCompleted(vm: XenVm, cpu: number): boolean {
       // Diagnostics: the EOI Xen is about to emulate was never avoided (the MSR write
       // cleared the page); it retires whatever is highest in service.
       v.phantomEoi = true;
+      v.phantomRetiring = true;
       v.bitClearedByRemap = false;
     }
     return true;

@@ -246,7 +246,7 @@ export function vlapicIpi(vm: XenVm, sender: number, vector: number, nmi: boolea
 // ------------------------------------------------------------------ EOI
 
 /** vlapic_handle_EOI: a level vector's EOI goes to the vIOAPIC (TMR test-and-clear before 12a50030). */
-export function vlapicHandleEOI(vm: XenVm, cpu: number, vector: number): void {
+export function vlapicHandleEOI(vm: XenVm, cpu: number, vector: number, phantom = false): void {
   const vl = vm.vcpu[cpu]!.vlapic;
   const level = vsHas(vl.tmr, vector);
   const kept = vsHas(vm.vcpu[cpu]!.tmrKeptOnEdge, vector); // diagnostics, before the EOI clears it
@@ -259,7 +259,7 @@ export function vlapicHandleEOI(vm: XenVm, cpu: number, vector: number): void {
     // Diagnostics: bare metal discarded this level message (f1d7aac1e3), so its Remote IRR stays set there.
     if (vsHas(vm.vcpu[cpu]!.acceptedDisabled, vector)) vsAdd(vm.vcpu[cpu]!.levelEoiAfterDisabled, vector);
     vm.sink.step(cpu, 'vioapic_update_EOI');
-    vm.vioapic.updateEOI(vector, cpu, vm.vcpu[cpu]!.eoiWasAvoided, kept);
+    vm.vioapic.updateEOI(vector, cpu, vm.vcpu[cpu]!.eoiWasAvoided, kept, phantom);
   }
 }
 
@@ -281,13 +281,17 @@ export function vlapicEOISet(vm: XenVm, cpu: number): void {
   // "If APIC assist was set then an EOI may have been avoided and hence this EOI actually
   // relates to a lower priority vector": emulate the avoided one first, then this one.
   let missedEoi = vm.apicAssist && viridianApicAssistCompleted(vm, cpu);
+  // Diagnostics: the first vector retired here is the phantom EOI's (an assist the MSR write cleared, never avoided).
+  let phantom = v.phantomRetiring;
+  v.phantomRetiring = false;
   for (;;) {
     const vector = findHighestIsr(vl);
     if (vector === -1) return;
     // "If APIC assist was set but the guest chose to EOI anyway then we need to clean up state."
     if (vm.apicAssist && !missedEoi) viridianApicAssistClear(vm, cpu);
     isrClear(v, vector);
-    vlapicHandleEOI(vm, cpu, vector);
+    vlapicHandleEOI(vm, cpu, vector, phantom);
+    phantom = false;
     if (!missedEoi) return;
     missedEoi = false;
   }

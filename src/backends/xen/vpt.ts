@@ -125,6 +125,11 @@ export function ptTimerFn(vm: XenVm, cpu: number): void {
   const v = vm.vcpu[cpu]!;
   const pt = v.pt;
   vm.sink.step(cpu, 'pt_timer_fn');
+  // Diagnostics: the aligned train ticks between bare metal's expiries; after an instance bare metal's last expiry
+  // collapsed into, this tick is one bare metal has not made yet.
+  const at = pt.scheduled - TIME_ORIGIN, arch = v.archTimer;
+  if (v.timerWhy === 'periodic-timer-first-tick-aligned' && arch.mode === 'periodic' && arch.vector === pt.irq
+    && arch.initial === pt.period && arch.expiry >= 0 && (arch.expiry - at) % arch.initial !== 0) v.offPhaseTick = pt.irq;
   pt.pendingIntrNr++;
   pt.scheduled += pt.period;
   pt.doNotFreeze = false;
