@@ -466,7 +466,8 @@ export const kvmNvmx: Backend = {
     if (!m.nested.exitOnIntr) return 'kvm-nvmx models an L1 that asks for external-interrupt exiting (L1\'s interrupts to L2\'s IDT are not modelled)';
     if (m.hyperv?.apicAssist) return 'kvm-nvmx offers no Hyper-V enlightenments';
     if (m.nested.postedIntr) return 'kvm-nvmx models L0 without APICv: L1 giving L2 posted interrupts is not modelled';
-    // nested_vmx_setup_ctls_msrs (vmx.c @ d6185f20a0ef and 51cfe38ea50a): "Note that guest use of
+    // nested_vmx_setup_ctls_msrs (vmx.c read at 51cfe38ea50a; its parent d6185f20a0ef differs only in
+    // vmx_interrupt_allowed, seed 003's diff): "Note that guest use of
     // VM_EXIT_ACK_INTR_ON_EXIT is not supported." — nested_vmx_exit_ctls_high offers VM_EXIT_HOST_ADDR_SPACE_SIZE
     // only, and nested_vmx_run's vmx_control_verify(vmcs12->vm_exit_controls, ...) fails such a VMLAUNCH/VMRESUME
     // (nested_vmx_failValid, VMXERR_ENTRY_INVALID_CONTROL_FIELD): this L1 never runs its L2.
