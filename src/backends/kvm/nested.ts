@@ -85,8 +85,8 @@ export function nested_vmx_vmexit(kvm: Kvm, t: KvmVcpu, reason: string): void {
   // "if ((u16)vm_exit_reason == EXIT_REASON_EXTERNAL_INTERRUPT && nested_exit_intr_ack_set(vcpu)) {
   //  int irq = kvm_cpu_get_interrupt(vcpu); WARN_ON(irq < 0); vmcs12->vm_exit_intr_info = irq |
   //  INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR; }" — after vmx_switch_vmcs to vmcs01, so that the SVI
-  // write of apic_set_isr lands in vmcs01. The same block in nested_vmx_vmexit since 77b0f5d67ff2
-  // (v3.15; read in a v4.x vmx.c extract, after vmx_load_vmcs01) and in the v6.12-era nested.c (the
+  // write of apic_set_isr lands in vmcs01. The same block in nested_vmx_vmexit of the v4.x trees
+  // (read in a v4.x vmx.c extract in the library, after vmx_load_vmcs01; the introducing commit was not checked) and in the v6.12-era nested.c (the
   // pre-image of Sean Christopherson's "KVM: nVMX: Get to-be-acknowledge IRQ for nested VM-Exit at
   // injection site", v2 2/7 of 2024-09-06, which moves it into vmx_check_nested_events with the ack
   // still after the emulated exit: the same result here, where nothing lands between the two).
