@@ -1,8 +1,9 @@
 // One fuzzing job: a deterministic stream of interleavings. Iteration i of job j draws its
-// randomness from the seed "<seed>:<j>:<i>"; in guided mode (the default) it either
-// generates a fresh interleaving or mutates one from the job's corpus — interleavings that
-// reached new model-state coverage — so what one run learns shapes the next. Random mode is
-// the generator alone. Every run is judged; each root cause new to the job is minimized.
+// randomness from the seed "<seed>:<j>:<i>". Random mode (the CLI's default) is the generator
+// alone. Guided mode runs the random engine's runs in order (freshRun: all of its first WARM,
+// then every other run) and spends the others on feedback: resuming or mutating a corpus
+// entry — a run that reached a coarse model state no run had — from a rarely reached one, so
+// what one run learns shapes the next. Every run is judged; each root cause new to the job is minimized.
 // A backend that throws is a `crash` finding (see guard.ts), never a dead job.
 import type { Backend } from '../backends/api.js';
 import { supportsOn } from '../backends/features.js';
