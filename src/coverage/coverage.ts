@@ -34,16 +34,19 @@ function mix(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** The abstract state of one vCPU: small, engine-agnostic parts only. */
-export function cpuState(b: BackendInstance, cpu: number): number {
+/** The engine-agnostic part of one vCPU's abstract state (12 bits; bits 0–2: where and L2). */
+export function genericState(b: BackendInstance, cpu: number): number {
   const g = b.guest(cpu);
   const depth = g.frames.length > 2 ? 2 : g.frames.length;
-  let s = WHERE[b.where(cpu)]! | (b.inL2(cpu) ? 4 : 0) | (b.physPending(cpu) ? 8 : 0) | (g.halted ? 16 : 0) | (g.IF ? 32 : 0)
+  return WHERE[b.where(cpu)]! | (b.inL2(cpu) ? 4 : 0) | (b.physPending(cpu) ? 8 : 0) | (g.halted ? 16 : 0) | (g.IF ? 32 : 0)
     | (g.shadow ? 64 : 0) | (depth << 7) | (g.tpr !== 0 ? 512 : 0) | (g.owedEoi > 0 ? 1024 : 0) | (g.nmiBlocked ? 2048 : 0);
-  if (b.coverage) s = mix(s ^ Math.imul(b.coverage(cpu) | 0, 0x9e3779b1));
-  return s;
 }
 
+/** The abstract state of one vCPU: small, engine-agnostic parts only. */
+export function cpuState(b: BackendInstance, cpu: number): number {
+  const s = genericState(b, cpu);
+  return b.coverage ? mix(s ^ Math.imul(b.coverage(cpu) | 0, 0x9e3779b1)) : s;
+}
 
 /** One variant's coverage: transitions bitmap, distinct states, steps seen. */
 export class Coverage {
@@ -77,12 +80,20 @@ export class Coverage {
 }
 
 /**
- * What the guided engine steers by: the same per-vCPU transitions, counted per run in a map of
- * 64 Ki hit counters per variant (not bits), each listed once per run with the index of the
- * event that first reached it, so the engine can prefer rarely reached transitions and resume
- * a run where it reached one. (Near-miss bits from the reference — a delivery owed now, a
- * message on the bus, an NMI pending — and pairs of hypervisor steps were tried as extra
- * features and dropped: no measurable effect on time to detection, docs/campaign-engine.md.)
+ * What the guided engine steers by: coarse features, counted per run in a map of 64 Ki hit
+ * counters per variant (not bits), each listed once per run with the index of the event that
+ * first reached it, so the engine can prefer rarely reached ones and resume a run where it
+ * reached one. Per vCPU, after each event:
+ *  - the engine-agnostic state (where, L2, IF, HLT, handler depth...: ≤ 4096 values);
+ *  - the backend's own mechanism state (its `coverage(cpu)` number) with where and L2;
+ *  - a change of that mechanism state (previous → next value), whatever event caused it.
+ * Until session 8 a feature was the fine transition (generic + mechanism state, event kind,
+ * next state): ~13,000 of them in 10,000 kvm/v4.16 runs and still growing by one a run, so
+ * nearly every run was "new", the corpus churned and "rare" meant noise. The coarse kinds
+ * count ~500 mechanism states and ~1,400 changes there after 10,000 runs: a rare one is a
+ * state the models seldom reach (docs/campaign-engine.md, session 8). The fine transitions
+ * stay in Coverage's bitmaps (--coverage, stats.ndjson). (Near-miss bits from the reference
+ * and pairs of hypervisor steps were tried as extra features and dropped: no measurable effect.)
  */
 export const GUIDE_BITS = 16;
 const GUIDE_SIZE = 1 << GUIDE_BITS;
@@ -103,17 +114,19 @@ export class Guide {
 }
 
 /**
- * Tracks one run: begin() before the first event, after(ev) after each; `gained` new bits.
- * Transitions are per vCPU — (its state, event kind, its next state) for each vCPU the event
- * changed or concerns — not of the product of all vCPUs: the product hashed into 64 Ki bits
- * saturated within minutes (every soak variant at 65,536 of 65,536), after which no run gained
- * anything and the guided corpus froze. vCPUs are symmetric, so the vCPU index is not hashed.
+ * Tracks one run: begin() before the first event, after(ev) after each; `gained` new bits of
+ * the coverage bitmaps. Transitions are per vCPU — (its state, event kind, its next state) for
+ * each vCPU the event changed or concerns — not of the product of all vCPUs: the product hashed
+ * into 64 Ki bits saturated within minutes. vCPUs are symmetric, so the vCPU index is not hashed.
  * With a Guide, it also lists the run's guide features (each once, with the index of the
  * event that first hit it).
  */
 export class RunTracker {
   gained = 0;
   private readonly prev: Uint32Array;
+  /** Per vCPU: the generic state and the backend's mechanism state after the last event (guide only). */
+  private readonly prevGen: Uint32Array;
+  private readonly prevMech: Int32Array;
   /** This run's guide features and the event index that first hit each. */
   readonly feats: number[] = [];
   readonly featAt: number[] = [];
@@ -122,9 +135,14 @@ export class RunTracker {
   private index = 0;
   constructor(readonly cov: Coverage, private readonly b: BackendInstance, private readonly guide?: Guide) {
     this.prev = new Uint32Array(b.machine.vcpus);
+    this.prevGen = new Uint32Array(b.machine.vcpus);
+    this.prevMech = new Int32Array(b.machine.vcpus);
   }
   begin(): void {
-    for (let c = 0; c < this.prev.length; c++) this.prev[c] = cpuState(this.b, c);
+    for (let c = 0; c < this.prev.length; c++) {
+      this.prev[c] = cpuState(this.b, c);
+      if (this.guide) { this.prevGen[c] = genericState(this.b, c); this.prevMech[c] = this.b.coverage ? this.b.coverage(c) | 0 : 0; }
+    }
     this.gained = 0;
     this.index = 0;
     this.newFeats = 0;
@@ -137,11 +155,24 @@ export class RunTracker {
     const guide = this.guide;
     for (let c = 0; c < this.prev.length; c++) {
       const next = cpuState(this.b, c) >>> 0;
-      if (next !== this.prev[c] || c === own) {
-        this.gained += this.cov.transition(this.prev[c]!, ev, next);
-        if (guide) this.feature(mix(this.prev[c]! ^ Math.imul(kindCode(ev.k), 0x27d4eb2d) ^ mix(next ^ 0x5bd1e995)));
-      }
+      if (next !== this.prev[c] || c === own) this.gained += this.cov.transition(this.prev[c]!, ev, next);
       this.prev[c] = next;
+      if (guide) {
+        const g = genericState(this.b, c);
+        const m = this.b.coverage ? this.b.coverage(c) | 0 : 0;
+        if (g !== this.prevGen[c]) this.feature(mix(g ^ 0x10000));
+        const pm = this.prevMech[c]!;
+        // The whole mechanism state, with where/L2 (its combinations)...
+        if (m !== pm || (g & 7) !== (this.prevGen[c]! & 7)) this.feature(mix(Math.imul(m, 0x9e3779b1) ^ (g & 7) ^ 0x30000));
+        // ...and each of its bits newly set (or set while where/L2 changes), with where/L2.
+        let up = (g & 7) !== (this.prevGen[c]! & 7) ? m : m & ~pm;
+        while (up !== 0) {
+          const bit = 31 - Math.clz32(up);
+          up &= ~(1 << bit);
+          this.feature(mix((bit << 3 | (g & 7)) ^ 0x20000));
+        }
+        this.prevGen[c] = g; this.prevMech[c] = m;
+      }
     }
     this.index++;
   }

@@ -1,8 +1,9 @@
 // One fuzzing job: a deterministic stream of interleavings. Iteration i of job j draws its
-// randomness from the seed "<seed>:<j>:<i>"; in guided mode (the default) it either
-// generates a fresh interleaving or mutates one from the job's corpus — interleavings that
-// reached new model-state coverage — so what one run learns shapes the next. Random mode is
-// the generator alone. Every run is judged; each root cause new to the job is minimized.
+// randomness from the seed "<seed>:<j>:<i>". Random mode (the CLI's default) is the generator
+// alone. Guided mode runs the random engine's runs in order (freshRun: all of its first WARM,
+// then every other run) and spends the others on feedback: resuming or mutating a corpus
+// entry — a run that reached a coarse model state no run had — from a rarely reached one, so
+// what one run learns shapes the next. Every run is judged; each root cause new to the job is minimized.
 // A backend that throws is a `crash` finding (see guard.ts), never a dead job.
 import type { Backend } from '../backends/api.js';
 import { supportsOn } from '../backends/features.js';
@@ -144,8 +145,10 @@ function replayObserved(s: Scenario, backend: Backend, variant: string, o: Obser
 /**
  * A run that hit guide features no run had hit joins the corpus and owns them (with the index
  * of the event that first reached each, where frontier extensions resume). When full, the
- * entry that owns fewest features (the oldest of those) leaves; its features stay covered
- * but ownerless, so the engine no longer resumes from them.
+ * entry whose rarest owned feature is hit most often leaves (the oldest of those): it holds no
+ * stepping stone the others lack. Its features stay covered but ownerless, so the engine no
+ * longer resumes from them. (Until session 8 the entry owning fewest features left, which
+ * with coarse features is exactly the run that found one rare state.)
  */
 function admit(ts: TargetState, scenario: Scenario, tr: RunTracker): void {
   if (tr.newFeats === 0) return;
@@ -156,8 +159,10 @@ function admit(ts: TargetState, scenario: Scenario, tr: RunTracker): void {
     ts.owner[f] = e; ts.ownerAt[f] = Math.min(tr.featAt[i]!, 0xffff); e.owned.push(f);
   }
   if (ts.corpus.length >= CORPUS_MAX) {
-    let worst = 0;
-    for (let i = 1; i < ts.corpus.length; i++) if (ts.corpus[i]!.owned.length < ts.corpus[worst]!.owned.length) worst = i;
+    const hits = ts.guide.hits;
+    const rarest = (x: Entry) => { let m = Infinity; for (const f of x.owned) if (ts.owner[f] === x && hits[f]! < m) m = hits[f]!; return m; };
+    let worst = 0, worstScore = rarest(ts.corpus[0]!);
+    for (let i = 1; i < ts.corpus.length; i++) { const sc = rarest(ts.corpus[i]!); if (sc > worstScore) { worst = i; worstScore = sc; } }
     const [gone] = ts.corpus.splice(worst, 1);
     for (const f of gone!.owned) if (ts.owner[f] === gone) ts.owner[f] = undefined;
   }
@@ -165,18 +170,43 @@ function admit(ts: TargetState, scenario: Scenario, tr: RunTracker): void {
 }
 
 /**
- * A covered guide feature to resume from, favouring rarely hit ones: the least hit of three
- * drawn at random (a tournament; deterministic for the rng). Undefined when none drawn has an owner.
+ * A covered, owned guide feature to resume from, drawn with weight 1/hits²: a state reached
+ * by one run in a thousand is drawn a million times as often as one every run reaches, and
+ * every resumption replays the prefix that reaches it, so its count grows and the effort
+ * moves on (deterministic for the rng). Undefined when no covered feature has an owner.
+ * (Until session 8: the least hit of three drawn uniformly, which over thousands of fine
+ * features was close to uniform.)
  */
 function frontier(ts: TargetState, rng: () => number): number | undefined {
-  const cov = ts.guide.covered;
-  let best: number | undefined;
-  for (let k = 0; k < 3; k++) {
-    const f = cov[Math.floor(rng() * cov.length)]!;
+  const cov = ts.guide.covered, hits = ts.guide.hits;
+  let sum = 0;
+  for (const f of cov) if (ts.owner[f] !== undefined) { const h = hits[f]!; sum += 1 / (h * h); }
+  if (sum === 0) return undefined;
+  let x = rng() * sum;
+  let last: number | undefined;
+  for (const f of cov) {
     if (ts.owner[f] === undefined) continue;
-    if (best === undefined || ts.guide.hits[f]! < ts.guide.hits[best]!) best = f;
+    const h = hits[f]!;
+    x -= 1 / (h * h);
+    last = f;
+    if (x < 0) return f;
   }
-  return best;
+  return last;
+}
+
+/**
+ * The guided schedule, per target (`n`: the target's own iteration count, iterations being
+ * dealt to targets in turn): its first WARM runs are the random engine's first WARM runs,
+ * then every other run is the random engine's next run, in order, and the others are
+ * feedback. So random's run i is guided's run i (i < WARM) or 2i − WARM: a bug the generator
+ * finds by luck at run i costs guided at most 2i runs, and its seeds are the same.
+ * Returns the random run (per-target count) to run, or -1 for a feedback run.
+ */
+export const WARM = 64;
+export function freshRun(n: number): number {
+  if (n < WARM) return n;
+  const d = n - WARM;
+  return (d & 1) === 0 ? WARM + (d >> 1) : -1;
 }
 
 export function corpusOf(states: readonly TargetState[]): Record<string, Scenario[]> {
@@ -289,18 +319,22 @@ export function runJob(
       if (p.engine === 'random') {
         ({ scenario, result } = generateAndRun(seed, t.backend, t.variant, { maxEvents: p.maxEvents }, p.track ? obs : undefined));
       } else {
-        const rng = makeRng(seed);
-        const n = ts.corpus.length;
-        const r = n === 0 ? 0 : rng();
-        if (r < 0.3) {
-          ({ scenario, result } = generateAndRun(seed, t.backend, t.variant, { maxEvents: p.maxEvents }, obs));
+        // Iterations are dealt to targets in turn (k = iter mod T): the target's own count is
+        // iter div T, and its m-th random run is the random engine's iteration m·T + k.
+        const T = states.length;
+        const m = freshRun(Math.floor(iter / T));
+        if (m >= 0 || ts.corpus.length === 0) {
+          // (An empty corpus after the warm-up: no run reached any feature; draw afresh.)
+          ({ scenario, result } = generateAndRun(m >= 0 ? `${p.seed}:${job}:${m * T + k}` : `${seed}:f`, t.backend, t.variant, { maxEvents: p.maxEvents }, obs));
         } else {
           // Resume from a rarely hit feature: replay its owner up to the event that first
           // reached it, then continue with the generator's choices (or mutate the owner).
+          const rng = makeRng(`${seed}:f`);
+          const n = ts.corpus.length;
           const f = frontier(ts, rng);
           const base = f === undefined ? ts.corpus[Math.floor(rng() * n)]! : ts.owner[f]!;
           const at = f === undefined ? Math.floor(rng() * (base.scenario.events.length + 1)) : ts.ownerAt[f]! + 1;
-          if (r < 0.75) {
+          if (rng() < 0.65) {
             ({ scenario, result } = extendAndRun(rng, t.backend, t.variant, base.scenario, at, { maxEvents: p.maxEvents }, obs));
           } else {
             const other = ts.corpus[Math.floor(rng() * n)]!.scenario;

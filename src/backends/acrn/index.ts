@@ -59,12 +59,21 @@ class AcrnInstance implements BackendInstance {
     return false;
   }
 
-  /** Coverage state: thread pc, wait reason, PIR ON, pending_req bits, injection/window/re-injection state. */
+  /**
+   * Coverage state: thread pc, wait reason, PIR ON, pending_req bits, injection/window/re-injection state, and the
+   * vcpu_thread's and notifications' history the rare races start from: a second acrn_handle_pending_request pass
+   * since the exit (#3374), a signal_event ahead of its request outstanding / woken by one / slept through one
+   * (#8507), and where the current ON episode's notification landed in root (#4937, vcpu_handle_pi_notification): another
+   * pCPU's, dropped; or its own, dropped or taken.
+   */
   coverage(cpu: number): number {
     const t = this.acrn.vcpus[cpu]!;
     return t.pc | t.wait << 4 | (t.on ? 1 << 8 : 0) | (t.pendingReq & 0xff) << 9 | (t.injVector !== 0 ? 1 << 17 : 0) | (t.irqWindow ? 1 << 18 : 0)
       | (t.idtVector >= 0 ? 1 << 19 : 0) | (t.cancelledVector !== 0 ? 1 << 20 : 0) | (t.needResched ? 1 << 21 : 0) | (t.dmPending ? 1 << 22 : 0)
-      | (timer_is_started(t) ? 1 << 23 : 0) | (t.softirqTimer ? 1 << 24 : 0) | (t.latched & PHYS_TIMER ? 1 << 25 : 0);
+      | (timer_is_started(t) ? 1 << 23 : 0) | (t.softirqTimer ? 1 << 24 : 0) | (t.latched & PHYS_TIMER ? 1 << 25 : 0)
+      | (t.passes > 1 ? 1 << 26 : 0) | (t.earlySignal > 0 ? 1 << 27 : 0) | (t.wokeEarly ? 1 << 28 : 0) | (t.sleptEarly ? 1 << 29 : 0)
+      | (t.onFate === 'notification-dropped-not-pi-capable' ? 1 << 30 : 0)
+      | (t.onFate === 'notification-taken-in-root' || t.onFate === 'self-notification-dropped-not-pi-capable' ? 1 << 31 : 0);
   }
 
   physPending(cpu: number): boolean {

@@ -74,11 +74,18 @@ class KvmInstance implements BackendInstance {
     return this.kvm.vcpus[cpu]!.nested.guestMode;
   }
 
-  /** Coverage state: vcpu mode, entry-path pc, requests, PIR ON/SN, blocked, pending NMI/re-injection, host IPIs, timer pending. */
+  /**
+   * Coverage state: vcpu mode, entry-path pc, requests, PIR ON/SN, blocked, pending NMI/re-injection, host IPIs, timer pending,
+   * and whether vmcs01's EOI-exit bitmap lacks vectors of ioapic_handled_vectors because vcpu_scan_ioapic's
+   * load went into vmcs02 (eoiExitStale), and whether an EOI now would pass EOI virtualization untrapped although
+   * the vIOAPIC waits for it (SVI in ioapic_handled_vectors, not in the EOI-exit bitmap: guest.ts, case 'eoi').
+   */
   coverage(cpu: number): number {
     const v = this.kvm.vcpus[cpu]!;
     return v.mode | v.pc << 3 | (v.pi.on ? 1 << 10 : 0) | (v.pi.sn ? 1 << 11 : 0) | (v.blocked ? 1 << 12 : 0) | (v.nmiPending > 0 ? 1 << 13 : 0)
-      | (v.interruptPending >= 0 ? 1 << 14 : 0) | (v.nmiInjected ? 1 << 15 : 0) | (v.requests & 0x3f) << 16 | (v.phys & 0x3f) << 22 | (v.timer.pending > 0 ? 1 << 28 : 0);
+      | (v.interruptPending >= 0 ? 1 << 14 : 0) | (v.nmiInjected ? 1 << 15 : 0) | (v.requests & 0x3f) << 16 | (v.phys & 0x3f) << 22 | (v.timer.pending > 0 ? 1 << 28 : 0)
+      | (v.eoiExitStale !== '' ? 1 << 29 : 0)
+      | (v.vapic.svi >= 16 && vsHas(v.ioapicHandled, v.vapic.svi) && !vsHas(v.vapic.eoiExit, v.vapic.svi) ? 1 << 30 : 0);
   }
 
   physPending(cpu: number): boolean {
