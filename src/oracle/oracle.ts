@@ -811,7 +811,9 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
       const io = extra >= 16 ? this.ioapicShape(extra) : null;
       const x = this.view?.explain?.(cpu, 'irr-extra', extra);
       const heldAt = extra >= 16 ? this.collapsedAt[cpu]![extra] : undefined;
-      if (x) cause = makeCause(io ? 'ioapic' : 'read', x);
+      // An instance bare metal merged (REF-ACC-3) and the backend held is no extra message of the
+      // pin sharing its vector (issue 8): the read shows the hold the backend names, class read.
+      if (x) cause = makeCause(io && !heldAt ? 'ioapic' : 'read', x);
       else if (heldAt) cause = makeCause('stuck', heldAt); // a message bare metal merged, kept apart and shown late
       else if (io) cause = makeCause('ioapic', io);
       else if (extra < 16) cause = makeCause('read', 'irr-illegal-vector');

@@ -449,7 +449,10 @@ export class Reference {
         if (v === except) continue;
         const n = a.inflight.takeAll(v);
         const optional = Math.min(n, a.inflightSaw.takeAll(v));
-        if (vsHas(a.irr, v)) a.landedCollapsed(v, vsHas(a.inflightLevel, v)); else a.landedTrigger(v, vsHas(a.inflightLevel, v));
+        const level = vsHas(a.inflightLevel, v);
+        // Would this message change TMR (or is TMR open already)? Asked before it lands.
+        const changes = vsHas(a.tmr, v) !== level || vsHas(a.tmrMaybe, v);
+        if (vsHas(a.irr, v)) a.landedCollapsed(v, level); else a.landedTrigger(v, level);
         a.raced(v);
         if (vsHas(a.irr, v)) {
           // Pending now: whatever the order, the messages collapsed into it.
@@ -460,7 +463,10 @@ export class Reference {
           if (n > 1) this.collapses?.collapsed(cpu, v);
         } else {
           // All were in flight while an instance was pending and taken: each may have
-          // collapsed into it before the take, or not.
+          // collapsed into it before the take, or not. Collapsed, it may have left TMR as it was
+          // (the SDM does not say, see landedCollapsed): TMR is open until the instance is shown
+          // to exist (confirmExtra, or taken: it landed after the take and TMR follows it).
+          if (changes) vsAdd(a.tmrMaybe, v);
           a.extra.add(v, optional);
         }
       }

@@ -326,12 +326,15 @@ const TIMER_2018 = doc('read:timer-illegal-vector-dropped', '2018 vlapic_timer_e
 
 // ------------------------------------------------------------------ x2APIC guests (issue 8, session 7)
 
-const SELF_IPI_SW_DISABLED = ['duplicate', 'spurious', 'read'].map((k) => doc(`${k}:self-ipi-virtualized-while-sw-disabled`, 'Advanced '
+// (ioapic: the instance's vector is also a level pin's, issue 8 — the oracle files an extra instance of a pin's
+// vector under the pin's class, as KVM's ioapic:self-ipi-virtualized-while-apic-sw-disabled.)
+const SELF_IPI_SW_DISABLED = ['duplicate', 'spurious', 'read', 'ioapic'].map((k) => doc(`${k}:self-ipi-virtualized-while-sw-disabled`, 'Advanced '
   + 'mode, x2APIC guests (ea849177a .. v3.3): update_msr_bitmap_x2apic_apicv clears the write intercept of the SELF_IPI MSR '
   + '(0x83F) "as writes to them are virtualized", so the processor performs self-IPI virtualization (SDM 29.5, 29.1.5: VIRR[v] = 1, '
   + 'RVI raised, evaluation) and vlapic_x2apic_self_ipi_handler / vlapic_accept_intr, whose "vlapic is software disabled, ignoring '
   + 'interrupt" test would drop it, never run: a guest that has cleared SVR bit 8 still receives its own fixed self-IPI, which bare '
-  + 'metal discards (SDM 10.4.7.2). The class is the oracle\'s: duplicate/spurious at the delivery, read when an IRR read shows it. '
+  + 'metal discards (SDM 10.4.7.2). The class is the oracle\'s: duplicate/spurious at the delivery, read when an IRR read shows it, '
+  + 'ioapic when the vector is also an I/O APIC pin\'s (a shared vector). '
   + 'The same hardware path as KVM\'s self-ipi-virtualized-while-apic-sw-disabled. [guest/vmsr.c update_msr_bitmap_x2apic_apicv, '
   + 'guest/vlapic.c vlapic_accept_intr @ ea849177a, 0397cb717^, 9a6e94084]'));
 

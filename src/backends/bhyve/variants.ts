@@ -189,6 +189,14 @@ const COMMON: CauseDoc[] = [
       + '(the 82093AA leaves it undefined for edge; the reference clears it, as KVM and Xen do), and vioapic_write then '
       + 'never sends for that pin until an EOI of its vector. [io/vioapic.c vioapic_write @ freebsd-src@0907f0c]',
   },
+  {
+    cause: 'stuck:remote-irr-kept-on-edge-entry',
+    why: 'The held side of read:remote-irr-kept-on-edge-entry (issue 8, a pin rewritten edge then level, as kvm-unit-tests\' '
+      + 'test_ioapic_edge_tmr does): the entry written back to level with its line asserted finds the kept Remote IRR set, '
+      + 'so vioapic_write ("previous interrupt has been EOIed") does not send; bare metal, whose edge entry cleared it, '
+      + 'sends. The message waits for an EOI of the vector, lost if the line drops first. '
+      + '[io/vioapic.c vioapic_write, vioapic_process_eoi @ freebsd-src@0907f0c and coder03/freebsd10.4@3d3f8b1]',
+  },
   // --- local-APIC programming (issue 8): LDR/DFR writes and logical redirection entries ---
   {
     cause: 'stuck:eoi-lost-tmr-stale-after-ldr-write',

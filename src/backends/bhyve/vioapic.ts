@@ -53,7 +53,16 @@ export interface RtblEntry {
    * (its cause); the pin's next message, legal for bhyve, is one bare metal holds back, and keeps it.
    */
   eoiOfWhy: string;
+  /**
+   * Diagnostics: Remote IRR survived a write that made this entry edge (RTBL_RO_BITS keeps it). Bare
+   * metal's entry (REF-IOA-5) has it clear, so a level message it sends once the entry is level again
+   * is held here until an EOI of the vector (REMOTE_IRR_KEPT_ON_EDGE).
+   */
+  remIrrKeptOnEdge: boolean;
 }
+
+/** Tag: Remote IRR kept by vioapic_write across an edge entry (RTBL_RO_BITS) holds the pin's next level message. */
+export const REMOTE_IRR_KEPT_ON_EDGE = 'remote-irr-kept-on-edge-entry';
 
 /** vlapic_deliver_intr, as the vIOAPIC calls it. */
 export type DeliverIntr = (level: boolean, dest: number, phys: boolean, vector: number, lowprio: boolean) => void;
@@ -65,15 +74,16 @@ export class Vioapic {
   /** Diagnostics: why the message being sent now is one the 82093AA would not send ('' if it would). */
   lastWhy = '';
   /**
-   * Diagnostics, per vector: an EOI of it was lost (eoiLostWhy) while Remote IRR was set, and a later
-   * EOI of another copy cleared Remote IRR — the sends held back in between are lost for good.
+   * Diagnostics, per vector: an EOI of it was lost (eoiLostWhy) while Remote IRR was set, or that Remote
+   * IRR was kept across an edge entry (REMOTE_IRR_KEPT_ON_EDGE), and a later EOI cleared it — the sends
+   * held back in between are lost for good.
    */
   private readonly eoiLostBefore: string[] = new Array<string>(256).fill('');
 
   constructor(pins: readonly IoapicPin[], private readonly deliver: DeliverIntr) {
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.rtbl.push(null);
     for (const p of pins) {
-      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, phys: !(p.logical ?? false), lowprio: p.lowest ?? false, level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false, eoiLost: false, eoiLostWhy: '', remIrrVector: -1, eoiOfWhy: '' };
+      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, phys: !(p.logical ?? false), lowprio: p.lowest ?? false, level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false, eoiLost: false, eoiLostWhy: '', remIrrVector: -1, eoiOfWhy: '', remIrrKeptOnEdge: false };
     }
   }
 
@@ -97,7 +107,7 @@ export class Vioapic {
   heldWhy(vector: number): string | undefined {
     for (const e of this.rtbl) {
       if (!e || e.vector !== vector) continue;
-      if (e.level && e.remIrr) return e.eoiLost ? e.eoiLostWhy : 'ioapic-remote-irr-set';
+      if (e.level && e.remIrr) return e.eoiLost ? e.eoiLostWhy : e.remIrrKeptOnEdge ? REMOTE_IRR_KEPT_ON_EDGE : 'ioapic-remote-irr-set';
       if (e.masked && e.acnt > 0) return 'ioapic-pin-masked';
     }
     // The line of a pin rewritten since: its Remote IRR, set by a message of this vector, still holds it.
@@ -132,6 +142,7 @@ export class Vioapic {
       if (e.remIrr && e.eoiLost && e.remIrrVector >= 0 && e.remIrrVector !== e.vector) this.eoiLostBefore[e.remIrrVector] = e.eoiLostWhy;
       e.remIrr = true;
       e.remIrrVector = e.vector;
+      e.remIrrKeptOnEdge = false; // set by this message, not kept from before
     }
     this.deliver(e.level, e.dest, e.phys, e.vector, e.lowprio);
   }
@@ -220,6 +231,8 @@ export class Vioapic {
     e.phys = phys;
     e.lowprio = lowprio;
     e.masked = w.masked;
+    // Diagnostics: an edge entry keeps the Remote IRR of the level one it replaced.
+    if (!level && e.remIrr) e.remIrrKeptOnEdge = true;
     this.afterWrite(e, loChanged, rendezvous);
   }
 
@@ -259,8 +272,10 @@ export class Vioapic {
   remoteIrrWhy(vector: number): string | undefined {
     for (const e of this.rtbl) {
       if (!e || e.vector !== vector || !e.remIrr) continue;
-      if (!e.level) return 'remote-irr-kept-on-edge-entry';
+      if (!e.level) return REMOTE_IRR_KEPT_ON_EDGE;
       if (e.eoiLost) return e.eoiLostWhy;
+      // Level again, the bit still the one the edge entry kept.
+      if (e.remIrrKeptOnEdge) return REMOTE_IRR_KEPT_ON_EDGE;
       // Otherwise the same place heldWhy names: no EOI of this vector has reached vioapic_process_eoi.
       return 'ioapic-remote-irr-set';
     }
@@ -274,7 +289,9 @@ export class Vioapic {
       if (!e || !e.remIrr || e.vector !== vector) continue;
       e.remIrr = false;
       if (e.eoiLost) this.eoiLostBefore[vector] = e.eoiLostWhy;
+      else if (e.remIrrKeptOnEdge) this.eoiLostBefore[vector] = REMOTE_IRR_KEPT_ON_EDGE;
       e.eoiLost = false;
+      e.remIrrKeptOnEdge = false;
       // Diagnostics: a send after the EOI of a copy bare metal would not have sent (the pin's last
       // message) is a consequence of that copy: it keeps its cause (see sendIntr).
       e.eoiOfWhy = e.lastSendWhy;

@@ -307,16 +307,18 @@ export const TMR_KEPT_BY_VTD = 'tmr-kept-by-vtd-posted-msi';
 export function kvm_ioapic_update_eoi(kvm: Kvm, vector: number, level: boolean, why = ''): void {
   if (!level) return;
   kvm.ioapic.eoiWhy[vector] = why;
+  // Diagnostics: the EOI of an instance bare metal never sent re-sends an asserted line where
+  // bare metal, still waiting for its own EOI, does not: same path as that instance. Read once
+  // for the whole loop: every entry of the vector is serviced by this one EOI, so another pin's
+  // entry earlier in the table (a masked edge entry of a shared vector, issue 8) must not consume it.
+  const owed = kvm.ioapic.owedWhy[vector]!;
+  if (owed && !kvm.vcpus.some((t) => vsHas(t.vapic.virr, vector) || vsHas(t.pi.pir, vector))) kvm.ioapic.owedWhy[vector] = '';
   const rtes = kvm.ioapic.rtes;
   for (let i = 0; i < rtes.length; i++) {
     const e = rtes[i]!;
     if (e.vector !== vector) continue;
     clear_remote_irr(e);
     e.remoteIrrLost = false;
-    // Diagnostics: the EOI of an instance bare metal never sent re-sends an asserted line where
-    // bare metal, still waiting for its own EOI, does not: same path as that instance.
-    const owed = kvm.ioapic.owedWhy[vector]!;
-    if (owed && !kvm.vcpus.some((t) => vsHas(t.vapic.virr, vector) || vsHas(t.pi.pir, vector))) kvm.ioapic.owedWhy[vector] = '';
     if (!e.masked && (kvm.ioapic.irr & (1 << e.pin))) ioapic_service(kvm, e.pin, owed || why);
   }
 }
