@@ -4,35 +4,21 @@
 // scenarios where an edge source uses a level pin's vector (REF-ACC-4/REF-EOI-4), and timer
 // counts, advances and deadlines at or above the largest hypervisor timer minimum (ACRN's, in
 // clock units: MIN_TIMER_PERIOD_TICKS). Counts are deterministic for a build.
-// --shared RATE draws shared vectors at that rate (GenOptions.sharedVectors; the default campaign: 0).
+// --shared RATE draws shared vectors at that rate (GenOptions.sharedVectors; default: the default campaign's, SHARED_RATE;
+// --shared 0: none, the streams before issue 8).
 //   node dist/bench/event-mix.js [--scenarios 20000] [--prefix em] [--shared 0.3] [--backend NAME/VARIANT]...
 import { parseArgs } from 'node:util';
 import { MIN_TIMER_PERIOD_TICKS } from '../backends/acrn/timer.js';
 import { BACKENDS } from '../backends/registry.js';
 import { resolveTargets } from '../fuzz/targets.js';
 import { DEFAULT_GEN, generateAndRun } from '../gen/generator.js';
-import type { Scenario } from '../scenario/types.js';
-
-/** Whether some edge source of the scenario uses a vector a level I/O APIC entry uses. */
-export function sharesLevelVector(s: Scenario): boolean {
-  const level = new Set<number>();
-  for (const p of s.machine.ioapic) if (p.trigger === 'level') level.add(p.vector);
-  for (const e of s.events) if (e.k === 'ioapic_write' && e.trigger === 'level') level.add(e.vector);
-  if (level.size === 0) return false;
-  for (const p of s.machine.ioapic) if (p.trigger === 'edge' && level.has(p.vector)) return true;
-  for (const e of s.events) {
-    if (((e.k === 'ipi' && !e.nmi) || e.k === 'msi' || e.k === 'self_ipi' || e.k === 'lvt_timer') && level.has(e.vector)) return true;
-    if (e.k === 'lvt_lint' && e.trigger === 'edge' && !e.nmi && level.has(e.vector)) return true;
-    if (e.k === 'ioapic_write' && e.trigger === 'edge' && level.has(e.vector)) return true;
-  }
-  return false;
-}
+import { sharesLevelVector } from '../gen/shared.js';
 
 function main(): void {
   const { values } = parseArgs({ options: { scenarios: { type: 'string' }, prefix: { type: 'string' }, shared: { type: 'string' }, backend: { type: 'string', multiple: true } } });
   const n = Number(values.scenarios ?? 20000);
   const prefix = values.prefix ?? 'em';
-  const opts = { ...DEFAULT_GEN, sharedVectors: Number(values.shared ?? 0) };
+  const opts = { ...DEFAULT_GEN, sharedVectors: values.shared === undefined ? DEFAULT_GEN.sharedVectors : Number(values.shared) };
   const targets = resolveTargets(BACKENDS, (values.backend as string[] | undefined) ?? []);
   const kinds = new Map<string, number>();
   let events = 0, shared = 0, withLevel = 0, longScenarios = 0;

@@ -1,6 +1,6 @@
 // Which root causes the generator reaches that no variant documents: seeds `${prefix}:${i}` for i < N
 // on every target (default: every variant of every hypervisor backend), with GenOptions as given
-// (--shared: the sharedVectors rate, issue 8). Prints each UNEXPECTED signature with its count and
+// (--shared: the sharedVectors rate, issue 8; default: the default campaign's, SHARED_RATE). Prints each UNEXPECTED signature with its count and
 // the seed of its shortest scenario (regenerate it with generateAndRun and the same options).
 //   node dist/bench/unexpected-scan.js [--seeds 3000] [--prefix sh] [--shared 1] [--backend NAME[/VARIANT]]...
 import { parseArgs } from 'node:util';
@@ -12,7 +12,7 @@ import { DEFAULT_GEN, generateAndRun } from '../gen/generator.js';
 const { values } = parseArgs({ options: { seeds: { type: 'string' }, prefix: { type: 'string' }, shared: { type: 'string' }, backend: { type: 'string', multiple: true } } });
 const n = Number(values.seeds ?? 3000);
 const prefix = values.prefix ?? 'sh';
-const opts = { ...DEFAULT_GEN, sharedVectors: Number(values.shared ?? 0) };
+const opts = { ...DEFAULT_GEN, sharedVectors: values.shared === undefined ? DEFAULT_GEN.sharedVectors : Number(values.shared) };
 const found = new Map<string, { n: number; seed: string; len: number }>();
 let runs = 0;
 for (const t of resolveTargets(BACKENDS, (values.backend as string[] | undefined) ?? [])) {
