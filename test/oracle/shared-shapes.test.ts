@@ -50,8 +50,21 @@ describe('shared vectors: the last unnamed shapes', () => {
     expect(causes('acrn-basic-level-collapsed-into-self-ipi-keeps-tmr.json', 'acrn', 'v3.3-basic')).toEqual([]);
   });
 
-  it('all five are silent on bare metal', () => {
-    for (const f of ['kvm-vtd-kept-tmr-eoi-resend-beside-masked-edge-entry.json', 'bhyve-remote-irr-kept-on-edge-then-level-rewrite.json',
+  it('kvm with APICv: a virtualized self-IPI of a level pin\'s vector leaves TMR set (SDM 29.1.5): the TMR read and the EOI re-send are tmr-kept-by-virtualized-self-ipi', () => {
+    for (const v of ['v4.10', 'v4.16', 'v6.12', 'v6.12-vtd']) {
+      expect(causes('kvm-virtualized-self-ipi-keeps-level-tmr.json', 'kvm', v), v).toEqual(['read:tmr-kept-by-virtualized-self-ipi']);
+      expect(causes('kvm-virtualized-self-ipi-tmr-eoi-resends-pin.json', 'kvm', v), v).toEqual(['ioapic:tmr-kept-by-virtualized-self-ipi']);
+      for (const c of ['read', 'ioapic']) expect(known('kvm', v, `${c}:tmr-kept-by-virtualized-self-ipi`)).toBe('known');
+    }
+    // Without APICv the SELF_IPI write exits into __apic_accept_irq, which clears TMR as bare metal's acceptance does.
+    expect(causes('kvm-virtualized-self-ipi-keeps-level-tmr.json', 'kvm', 'v6.12-noapicv')).toEqual([]);
+    expect(causes('kvm-virtualized-self-ipi-tmr-eoi-resends-pin.json', 'kvm', 'v6.12-noapicv')).toEqual([]);
+    expect(known('kvm', 'v6.12-noapicv', 'read:tmr-kept-by-virtualized-self-ipi')).toBe('unexpected');
+  });
+
+  it('all seven are silent on bare metal', () => {
+    for (const f of ['kvm-virtualized-self-ipi-keeps-level-tmr.json', 'kvm-virtualized-self-ipi-tmr-eoi-resends-pin.json',
+      'kvm-vtd-kept-tmr-eoi-resend-beside-masked-edge-entry.json', 'bhyve-remote-irr-kept-on-edge-then-level-rewrite.json',
       'acrn-2018-stale-ppr-holds-shared-pin-vector-irr-read.json', 'acrn-adv-self-ipi-sw-disabled-on-pin-vector.json',
       'acrn-basic-level-collapsed-into-self-ipi-keeps-tmr.json']) {
       expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);

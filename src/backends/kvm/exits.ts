@@ -2,7 +2,7 @@
 // handlers that matter for interrupt delivery (arch/x86/kvm/vmx.c handle_*, x86.c).
 import { vsHas } from '../../apic/vecset.js';
 import { Mode, PC_LOOP, REQ_EVENT } from './consts.js';
-import { kvm_ioapic_update_eoi, TMR_KEPT_BY_VTD } from './ioapic.js';
+import { kvm_ioapic_update_eoi, TMR_KEPT_BY_SELF_IPI, TMR_KEPT_BY_VTD } from './ioapic.js';
 import { nested_vmx_vmexit } from './nested.js';
 import { kvm_make_request } from './sender.js';
 import type { Kvm, KvmVcpu } from './state.js';
@@ -52,8 +52,8 @@ export function handle_apic_eoi_induced(kvm: Kvm, t: KvmVcpu, vector: number): v
   // kvm_ioapic_send_eoi: only for vectors the I/O APIC handles (kvm_ioapic_handles_vector:
   // arch.ioapic_handled_vectors, which a stale VMCS bitmap need not match); the trigger mode
   // comes from TMR.
-  // Diagnostics: TMR still set from a level message although a VT-d posted edge one came after it.
-  const why = vsHas(t.tmrKeptByVtd, vector) ? TMR_KEPT_BY_VTD : '';
+  // Diagnostics: TMR still set from a level message although a VT-d posted or virtualized self-IPI edge one came after it.
+  const why = vsHas(t.tmrKeptByVtd, vector) ? TMR_KEPT_BY_VTD : vsHas(t.tmrKeptBySelfIpi, vector) ? TMR_KEPT_BY_SELF_IPI : '';
   if (vsHas(t.ioapicHandled, vector)) kvm_ioapic_update_eoi(kvm, vector, vsHas(t.vapic.tmr, vector), why);
   kvm_make_request(t, REQ_EVENT);
 }

@@ -11,7 +11,7 @@ import { __apic_accept_irq, apic_update_ppr, kvm_lapic_reg_read, kvm_lapic_write
 import { apic_set_eoi, tpr_write_no_vid } from './inject.js';
 import { nested_vmx_run } from './nested.js';
 import { vtd_post_interrupt } from './sender.js';
-import { hw_evaluate, mark_landed_while_disabled, type Kvm, type KvmVcpu } from './state.js';
+import { hw_evaluate, mark_landed_while_disabled, note_tmr_kept_by_self_ipi, type Kvm, type KvmVcpu } from './state.js';
 import { eoi_virtualization, self_ipi_virtualization, tpr_virtualization } from './vapic.js';
 import { kvm_lapic_write_lvtt, kvm_lapic_write_tmict, kvm_set_lapic_tscdeadline_msr, kvm_timer_advance } from './timer.js';
 
@@ -47,6 +47,7 @@ function guest_ipi(kvm: Kvm, t: KvmVcpu, ev: Extract<Event, { k: 'ipi' }>, index
   if (t.apicvActive && kvm.machine.apic === 'xapic' && (ev.shorthand ?? 'none') === 'self' && !nmi && ev.vector >= 16) {
     kvm.sink.executed(index);
     mark_landed_while_disabled(t, ev.vector, SELF_IPI_WHILE_DISABLED);
+    note_tmr_kept_by_self_ipi(t, ev.vector);
     self_ipi_virtualization(t.vapic, ev.vector);
     hw_evaluate(kvm, t);
     return;
@@ -88,6 +89,7 @@ function guest_self_ipi(kvm: Kvm, t: KvmVcpu, vector: number, index: number): vo
   }
   if (vector >= 16) {
     mark_landed_while_disabled(t, vector, SELF_IPI_WHILE_DISABLED);
+    note_tmr_kept_by_self_ipi(t, vector);
     self_ipi_virtualization(t.vapic, vector);
     hw_evaluate(kvm, t);
     return;

@@ -7,7 +7,7 @@ import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { Mode, OnFate, REQ_EVENT, REQ_NMI } from './consts.js';
 import { apply_event, type EventHooks } from './guest.js';
-import { KvmIoapic, TMR_KEPT_BY_VTD, kvm_ioapic_refused_why, kvm_ioapic_eoi_lost, kvm_ioapic_remote_irr_cleared, kvm_ioapic_scan_entry, kvm_ioapic_send_why } from './ioapic.js';
+import { KvmIoapic, TMR_KEPT_BY_SELF_IPI, TMR_KEPT_BY_VTD, kvm_ioapic_refused_why, kvm_ioapic_eoi_lost, kvm_ioapic_remote_irr_cleared, kvm_ioapic_scan_entry, kvm_ioapic_send_why } from './ioapic.js';
 import { pirq } from './pcpu.js';
 import { Kvm, type KvmVcpu } from './state.js';
 import { synced_while_l2 } from './sync.js';
@@ -207,6 +207,7 @@ class KvmInstance implements BackendInstance {
     // A VT-d posted edge message left TMR set: the EOI was broadcast as level and cleared Remote IRR.
     if (what === 'redir-remote-irr-missing' && vector >= 16 && this.kvm.ioapic.eoiWhy[vector]) return this.kvm.ioapic.eoiWhy[vector];
     if (what === 'tmr-set-without-level-message' && vector >= 16 && vsHas(t.tmrKeptByVtd, vector)) return TMR_KEPT_BY_VTD;
+    if (what === 'tmr-set-without-level-message' && vector >= 16 && vsHas(t.tmrKeptBySelfIpi, vector)) return TMR_KEPT_BY_SELF_IPI;
     // Before v4.15 a redirection write cleared Remote IRR: a read shows it clear while in service.
     if (what === 'redir-remote-irr-missing' && kvm_ioapic_remote_irr_cleared(this.kvm, vector)) return 'remote-irr-cleared-by-redirection-write';
     // process_nmi allows two NMIs pending when none is in service, expecting to inject the first

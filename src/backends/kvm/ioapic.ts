@@ -299,6 +299,8 @@ export function kvm_ioapic_eoi_lost(kvm: Kvm, vector: number): string | undefine
 
 /** Tag: an EOI taken as level because a VT-d posted edge message of the vector left TMR set. */
 export const TMR_KEPT_BY_VTD = 'tmr-kept-by-vtd-posted-msi';
+/** Tag: the same for a self-IPI the CPU virtualized (SDM 29.1.5 touches VIRR and RVI only). */
+export const TMR_KEPT_BY_SELF_IPI = 'tmr-kept-by-virtualized-self-ipi';
 
 /**
  * kvm_ioapic_update_eoi: clear remote IRR and re-deliver a still-asserted level line. `why`

@@ -91,6 +91,7 @@ export function __apic_accept_irq(kvm: Kvm, t: KvmVcpu, vector: number, level: b
   if (level) vsAdd(t.vapic.tmr, vector);
   else vsDel(t.vapic.tmr, vector);
   vsDel(t.tmrKeptByVtd, vector);
+  vsDel(t.tmrKeptBySelfIpi, vector);
   vmx_deliver_interrupt(kvm, t, vector, me);
   return 1;
 }

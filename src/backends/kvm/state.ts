@@ -8,7 +8,7 @@ import { PiDesc } from './pi_desc.js';
 import { VApic } from './vapic.js';
 import type { KvmCode } from './variants.js';
 import type { KvmIoapic } from './ioapic.js';
-import { vecSet, vsAdd } from '../../apic/vecset.js';
+import { vecSet, vsAdd, vsHas } from '../../apic/vecset.js';
 import { Mode, PC_LOOP } from './consts.js';
 import { KvmApicMap } from './apic_map.js';
 import { KvmTimer } from './timer.js';
@@ -126,6 +126,11 @@ export class KvmVcpu {
    */
   readonly tmrKeptByVtd = vecSet();
   /**
+   * Diagnostics (explain): the same for the CPU's self-IPI virtualization (SDM 29.1.5: VIRR and RVI
+   * only), which leaves the virtual-APIC page's TMR as a level message set it.
+   */
+  readonly tmrKeptBySelfIpi = vecSet();
+  /**
    * Diagnostics (whereStuck): vectors a logical message addressed to this vCPU that the APIC map's
    * fast path did not reach (v4.x map: aliased or multi-bit LDR), until the vCPU accepts the vector.
    */
@@ -210,6 +215,11 @@ export function apic_enabled(t: KvmVcpu): boolean {
 }
 
 /** Diagnostics: a vector landed while software-disabled through a path that does not check. */
+/** Diagnostics: self-IPI virtualization of `vector` leaves a TMR bit a level message set (bare metal's edge acceptance clears it). */
+export function note_tmr_kept_by_self_ipi(t: KvmVcpu, vector: number): void {
+  if (vsHas(t.vapic.tmr, vector)) vsAdd(t.tmrKeptBySelfIpi, vector);
+}
+
 export function mark_landed_while_disabled(t: KvmVcpu, vector: number, why: string): void {
   if (apic_enabled(t) || vector < 16) return;
   vsAdd(t.landedWhileDisabled, vector);
