@@ -62,8 +62,23 @@ describe('shared vectors: the last unnamed shapes', () => {
     expect(known('kvm', 'v6.12-noapicv', 'read:tmr-kept-by-virtualized-self-ipi')).toBe('unexpected');
   });
 
-  it('all seven are silent on bare metal', () => {
-    for (const f of ['kvm-virtualized-self-ipi-keeps-level-tmr.json', 'kvm-virtualized-self-ipi-tmr-eoi-resends-pin.json',
+  it('bhyve: the table\'s TMR makes the EOI of a level pin\'s vector broadcast after an IPI of it was accepted: ioapic:eoi-of-edge-instance-broadcast-by-table-tmr', () => {
+    for (const v of ['prefix', 'fixed', 'main']) {
+      expect(causes('bhyve-table-tmr-eoi-broadcast-after-shared-ipi.json', 'bhyve', v), v).toEqual(['ioapic:eoi-of-edge-instance-broadcast-by-table-tmr']);
+      expect(known('bhyve', v, 'ioapic:eoi-of-edge-instance-broadcast-by-table-tmr')).toBe('known');
+    }
+  });
+
+  it('acrn 2018 tree: another pin\'s edge entry of a level pin\'s vector clears its TMR bit, the level EOI is lost: stuck:eoi-lost-tmr-cleared-by-edge-entry; since 2019 TMR follows acceptance', () => {
+    for (const v of ['2018-basic', 'pre-1443-vid', '1443-vid']) {
+      expect(causes('acrn-2018-edge-entry-clears-level-tmr-eoi-lost.json', 'acrn', v), v).toEqual(['stuck:eoi-lost-tmr-cleared-by-edge-entry']);
+      expect(known('acrn', v, 'stuck:eoi-lost-tmr-cleared-by-edge-entry')).toBe('known');
+    }
+    expect(causes('acrn-2018-edge-entry-clears-level-tmr-eoi-lost.json', 'acrn', 'v3.3-basic')).toEqual([]);
+  });
+
+  it('all nine are silent on bare metal', () => {
+    for (const f of ['bhyve-table-tmr-eoi-broadcast-after-shared-ipi.json', 'acrn-2018-edge-entry-clears-level-tmr-eoi-lost.json','kvm-virtualized-self-ipi-keeps-level-tmr.json', 'kvm-virtualized-self-ipi-tmr-eoi-resends-pin.json',
       'kvm-vtd-kept-tmr-eoi-resend-beside-masked-edge-entry.json', 'bhyve-remote-irr-kept-on-edge-then-level-rewrite.json',
       'acrn-2018-stale-ppr-holds-shared-pin-vector-irr-read.json', 'acrn-adv-self-ipi-sw-disabled-on-pin-vector.json',
       'acrn-basic-level-collapsed-into-self-ipi-keeps-tmr.json']) {

@@ -323,14 +323,16 @@ function guest_instruction(acrn: Acrn, t: AcrnVcpu, ev: GuestEvent, index: numbe
       if (acrn.code.mode === 'basic') {
         apic_trap(acrn, t);
         sink.step(t.id, 'vlapic_process_eoi');
+        const isr = new Uint32Array(t.page.isr);
         const level = vlapic_process_eoi(acrn, t);
         if (level >= 0) {
           sink.step(t.id, 'vioapic_process_eoi');
           acrn.vioapic.processEoi(level, eoiWhy(acrn, t, level));
-        }
+        } else noteEoiLost(acrn, t, retired(isr, t.page.isr));
         sink.executed(index);
         return;
       }
+      const sv = t.svi;
       const v = eoi_virtualization(acrn, t);
       if (v >= 0) {
         vm_exit(acrn, t, 'virtualized-eoi', -1, false);
@@ -338,8 +340,8 @@ function guest_instruction(acrn: Acrn, t: AcrnVcpu, ev: GuestEvent, index: numbe
         if (t.page.tmr[v >>> 5]! & (1 << (v & 31))) {
           sink.step(t.id, 'vioapic_process_eoi');
           acrn.vioapic.processEoi(v, eoiWhy(acrn, t, v));
-        }
-      }
+        } else noteEoiLost(acrn, t, v);
+      } else noteEoiLost(acrn, t, sv);
       sink.executed(index);
       return;
     }
@@ -473,6 +475,29 @@ export function apply_event(acrn: Acrn, ev: Event, index: number): void {
     }
   }
   for (const t of acrn.vcpus) hardware_step(acrn, t);
+}
+
+/** Tag: 2018, an EOI bare metal broadcasts lost because another pin's edge entry of the vector cleared TMR. */
+export const EOI_LOST_TO_EDGE_ENTRY = 'eoi-lost-tmr-cleared-by-edge-entry';
+
+/**
+ * Diagnostics: an EOI of `v` that did not reach vioapic_process_eoi. In the 2018 tree vioapic_update_tmr
+ * sets or clears each pin's vector in turn, so another pin's edge entry of a level pin's vector clears
+ * its TMR (and, with VID, EOI-exit) bit; bare metal's TMR follows the level message accepted last and
+ * the EOI is broadcast (SDM 10.8.4, 10.8.5). A level pin of `v` then waits under Remote IRR for good.
+ */
+function noteEoiLost(acrn: Acrn, t: AcrnVcpu, v: number): void {
+  if (acrn.code.tree !== '2018' || v < 16 || vsHas(t.edgeAccepted, v) || !acrn.vioapic.isEdgeVector(v)) return;
+  acrn.vioapic.noteEoiLost(v, EOI_LOST_TO_EDGE_ENTRY);
+}
+
+/** The vector an EOI retired (diagnostics): the ISR bit it cleared, -1 if none. */
+function retired(before: Uint32Array, after: Uint32Array): number {
+  for (let w = 7; w >= 0; w--) {
+    const x = before[w]! & ~after[w]!;
+    if (x !== 0) return (w << 5) + 31 - Math.clz32(x);
+  }
+  return -1;
 }
 
 /**

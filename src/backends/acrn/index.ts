@@ -124,7 +124,8 @@ class AcrnInstance implements BackendInstance {
     if (t.idtVector === vector) return 'idt-vectoring-pending';
     // A level interrupt whose EOI the vIOAPIC never saw: Remote IRR stays set, the pin never fires again.
     if (vsHas(t.eoiSwallowed, vector)) return 'level-eoi-before-eoi-exit-bitmap-loaded';
-    return undefined;
+    // 2018: the same for an EOI not forwarded because another pin's edge entry cleared the vector's TMR bit.
+    return vector >= 16 ? this.acrn.vioapic.eoiLostWhy(vector) : undefined;
   }
 
   explain(cpu: number, what: string, vector: number): string | undefined {

@@ -216,6 +216,15 @@ const TMR_TABLE_2018 = doc('read:tmr-cleared-by-table-update', 'The other side o
   + 'vioapic_update_tmr (ACRN_REQUEST_TMR_UPDATE after an RTE write) recomputes every vCPU\'s TMR from the redirection '
   + 'table as it is then, so a level message accepted for a vector that a later write took out of the table loses its TMR '
   + 'bit; bare metal keeps it until an edge acceptance of the vector (SDM 10.8.4) [dm/vioapic.c, guest/vlapic.c @ 7f2b9a1c7].');
+/** Issue 8's shared vectors: the held side of TMR_EDGE_2018 when the edge entry is another pin's. */
+const TMR_EDGE_EOI_2018 = doc('stuck:eoi-lost-tmr-cleared-by-edge-entry', 'vioapic_update_tmr (2018, ACRN_REQUEST_TMR_UPDATE '
+  + 'after an RTE write) calls vlapic_set_tmr_one_vec for every pin in turn, setting the bit of a level entry\'s vector and '
+  + 'clearing that of an edge entry\'s: when another pin\'s edge entry carries a level pin\'s vector and comes later in the '
+  + 'table, the vector\'s TMR bit (and, with VID, its EOI-exit bit through vlapic_apicv_batch_set_tmr) ends clear. The EOI '
+  + 'of the level message is then not forwarded (basic: vlapic_process_eoi tests TMR; VID: virtualized without an '
+  + 'EOI-induced exit), vioapic_process_eoi never runs and the pin\'s Remote IRR holds the line for good. Bare metal\'s TMR '
+  + 'follows the level message accepted last and the EOI is broadcast (SDM 10.8.4, 10.8.5): a still-asserted line sends '
+  + 'again [dm/vioapic.c vioapic_update_tmr; guest/vlapic.c vlapic_set_tmr_one_vec, vlapic_process_eoi @ 7f2b9a1c7].');
 const STALE_PPR_2018 = [
   doc('stuck:irr-below-stale-ppr', '2018 basic mode: TPR writes are virtualized (TPR shadow) with VMX_TPR_THRESHOLD left at 0, '
     + 'and vcpu_inject_vlapic_int / vcpu_pending_request use lapic->ppr without vlapic_update_ppr: after the guest lowers '
@@ -363,7 +372,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv basic mode, 2018: requests handled before the reschedule check (#3374).',
     status: 'buggy',
     expectedBugs: C3,
-    knownDeviations: [...BASIC_COMMON, TMR_2018, ...TMR_EOI_2018, TMR_EDGE_2018, TMR_TABLE_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018, ...STALE_PPR_2018,
+    knownDeviations: [...BASIC_COMMON, TMR_2018, ...TMR_EOI_2018, TMR_EDGE_2018, TMR_EDGE_EOI_2018, TMR_TABLE_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018, ...STALE_PPR_2018,
       ...LOWEST_FF_2018, TIMER_2018, DEVICE_RIV_2018],
   }),
   variant({
@@ -373,7 +382,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'second pass can write over the first pass\'s is another NMI, which bare metal merges as well: unobservable here.',
     status: 'buggy',
     expectedBugs: C4,
-    knownDeviations: [...ADV_COMMON, ...ID_ADV_PAGE, TMR_2018, ...TMR_EOI_2018, TMR_EDGE_2018, TMR_TABLE_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018,
+    knownDeviations: [...ADV_COMMON, ...ID_ADV_PAGE, TMR_2018, ...TMR_EOI_2018, TMR_EDGE_2018, TMR_EDGE_EOI_2018, TMR_TABLE_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018,
       NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018, ...LOWEST_FF_2018, TIMER_2018, DEVICE_RIV_2018],
   }),
   variant({
@@ -383,7 +392,7 @@ export const VARIANTS: VariantInfo[] = [
       + '(a second pass can only write an NMI over an NMI, which bare metal merges too).',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...ADV_COMMON, ...ID_ADV_PAGE, TMR_2018, ...TMR_EOI_2018, TMR_EDGE_2018, TMR_TABLE_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018,
+    knownDeviations: [...ADV_COMMON, ...ID_ADV_PAGE, TMR_2018, ...TMR_EOI_2018, TMR_EDGE_2018, TMR_EDGE_EOI_2018, TMR_TABLE_2018, ...TMR_REWRITE_2018, ...NMI_UNCHECKED, NMI_WINDOW_2018, NMI_CANCELLED_2018,
       NMI_BEHIND_CANCELLED_VID, ...CANCELLED_2018, ...LOWEST_FF_2018, TIMER_2018, DEVICE_RIV_2018],
   }),
   variant({

@@ -45,6 +45,11 @@ export class Vioapic {
   private readonly sendWhyOf: string[] = new Array<string>(256).fill('');
   /** Diagnostics, per pin: why its last EOI (see processEoi) was one bare metal would not broadcast. */
   private readonly eoiWhyOf: string[] = new Array<string>(MAX_IOAPIC_PINS).fill('');
+  /**
+   * Diagnostics, per vector: why an EOI bare metal broadcasts never reached vioapic_process_eoi while a
+   * level pin of the vector waited under Remote IRR (noteEoiLost), until an EOI clears it.
+   */
+  private readonly eoiLostWhyOf: string[] = new Array<string>(256).fill('');
 
   constructor(pins: readonly IoapicPin[], private readonly receive: ReceiveIntr) {
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.rtbl.push(null);
@@ -208,8 +213,20 @@ export class Vioapic {
       if (!e || e.vector !== vector || !e.remoteIrr) continue;
       e.remoteIrr = false;
       this.eoiWhyOf[pin] = why;
+      this.eoiLostWhyOf[vector] = '';
       if (e.state) this.generate(e, why, -1);
     }
+  }
+
+  /** Diagnostics: an EOI of `vector` that bare metal broadcasts did not reach vioapic_process_eoi (`why`). */
+  noteEoiLost(vector: number, why: string): void {
+    for (const e of this.rtbl) if (e && e.level && e.remoteIrr && e.vector === vector) { this.eoiLostWhyOf[vector] = why; return; }
+  }
+
+  /** Diagnostics (whereStuck): a level pin of this vector held under a Remote IRR whose EOI was lost, and why. */
+  eoiLostWhy(vector: number): string | undefined {
+    for (const e of this.rtbl) if (e && e.level && e.remoteIrr && e.vector === vector && this.eoiLostWhyOf[vector]) return this.eoiLostWhyOf[vector];
+    return undefined;
   }
 
   /** Diagnostics: why a pin of this vector had Remote IRR cleared by an EOI bare metal does not broadcast. */

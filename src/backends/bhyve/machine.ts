@@ -7,7 +7,7 @@ import { GuestCpu, execCoreInstruction } from '../../apic/guestcpu.js';
 import { matchDest, type ApicAddr } from '../../apic/dest.js';
 import { hex, prioClass, vecSet, vsAdd, vsDel, vsHas, vsHighest, type VecSet } from '../../apic/vecset.js';
 import type { Event, MachineConfig, Shorthand } from '../../scenario/types.js';
-import { Vioapic } from './vioapic.js';
+import { EOI_BY_TABLE_TMR, Vioapic } from './vioapic.js';
 import {
   APIC_ESR_SEND_ILLEGAL_VECTOR, VLAPIC_VERSION_2018, VLAPIC_VERSION_MAIN, Vlapic, isrvecStkString, vlapicCalcdest,
   vlapicIcrloWriteHandler, type IcrTarget, type Lvt,
@@ -273,6 +273,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     // An LDR/DFR write since the last vioapic_update_tmr: TMR follows the old logical destinations.
     if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi' || what === 'tmr-set-without-level-message') && this.vlapic[cpu]!.tmrStale) return 'tmr-stale-after-ldr-write';
     if (what === 'redir-remote-irr-stale') return this.vioapic.remoteIrrWhy(vector);
+    if (what === 'redir-remote-irr-missing') return this.vioapic.remoteIrrClearedWhy(vector);
     // A message bare metal would have sent elsewhere (an APIC ID write bhyve ignored), or one of
     // a pin that the 82093AA would not have sent (which vioapic path sent it).
     // The 8259's vector never entered the vlapic: bare metal's mirror of that delivery holds it in ISR.
@@ -751,7 +752,8 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         }
         if (level >= 0) {
           this.sink.step(cpu, 'vioapic_process_eoi');
-          this.vioapic.processEoi(level);
+          // Diagnostics: TMR set by the table where an edge message of the vector was accepted last (issue 8).
+          this.vioapic.processEoi(level, vsHas(vl.edgeAccepted, level) ? EOI_BY_TABLE_TMR : '');
         }
         this.sink.executed(index); // after the arbitration choice of a message the EOI re-sent
         return;

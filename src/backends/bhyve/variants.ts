@@ -36,6 +36,16 @@ const COMMON: CauseDoc[] = [
       + 'vector (an IPI, MSI or timer sharing it) leaves bhyve\'s bit set where bare metal\'s is clear. [io/vioapic.c vioapic_update_tmr, io/vlapic.c vlapic_set_intr_ready, '
       + 'vlapic_set_tmr_level @ coder03/freebsd10.4@3d3f8b1; unchanged in freebsd-src@0907f0c]',
   },
+  // Issue 8's shared vectors: the EOI side of read:tmr-programmed-from-rtbl (as ACRN 2018's of the same name).
+  ...['ioapic', 'read'].map((cls) => ({
+    cause: `${cls}:eoi-of-edge-instance-broadcast-by-table-tmr`,
+    why: 'The EOI side of read:tmr-programmed-from-rtbl: after an edge message of a level pin\'s vector (an IPI, MSI or the '
+      + 'timer sharing it) was accepted, the table\'s TMR bit is still set, so vlapic_process_eoi calls vioapic_process_eoi, '
+      + 'which clears the pin\'s Remote IRR and re-sends a still-asserted line. Bare metal\'s edge acceptance cleared TMR: '
+      + 'the EOI is not broadcast and Remote IRR stays set (SDM 10.8.4, 10.8.5). Seen as the re-sent message (ioapic) or a '
+      + 'redirection-entry read with Remote IRR clear (read). [io/vlapic.c vlapic_process_eoi, vlapic_set_intr_ready; '
+      + 'io/vioapic.c vioapic_update_tmr, vioapic_process_eoi @ coder03/freebsd10.4@3d3f8b1 and freebsd-src@0907f0c]',
+  })),
   {
     cause: 'read:illegal-vector-dropped-before-receiver',
     why: 'A FIXED IPI with vector < 16 sets SEND_ILLEGAL_VECTOR in the sender and returns before any receiver is '

@@ -59,7 +59,16 @@ export interface RtblEntry {
    * is held here until an EOI of the vector (REMOTE_IRR_KEPT_ON_EDGE).
    */
   remIrrKeptOnEdge: boolean;
+  /**
+   * Diagnostics: the EOI that last cleared Remote IRR was broadcast only because TMR is the table's
+   * (EOI_BY_TABLE_TMR): bare metal's TMR was clear (an edge message of the vector accepted last), so its
+   * Remote IRR is still set. Until the pin sends again.
+   */
+  eoiBroadcastWhy: string;
 }
+
+/** Tag: an EOI broadcast because TMR is the table's where bare metal's edge acceptance cleared it. */
+export const EOI_BY_TABLE_TMR = 'eoi-of-edge-instance-broadcast-by-table-tmr';
 
 /** Tag: Remote IRR kept by vioapic_write across an edge entry (RTBL_RO_BITS) holds the pin's next level message. */
 export const REMOTE_IRR_KEPT_ON_EDGE = 'remote-irr-kept-on-edge-entry';
@@ -83,7 +92,7 @@ export class Vioapic {
   constructor(pins: readonly IoapicPin[], private readonly deliver: DeliverIntr) {
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.rtbl.push(null);
     for (const p of pins) {
-      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, phys: !(p.logical ?? false), lowprio: p.lowest ?? false, level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false, eoiLost: false, eoiLostWhy: '', remIrrVector: -1, eoiOfWhy: '', remIrrKeptOnEdge: false };
+      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, phys: !(p.logical ?? false), lowprio: p.lowest ?? false, level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false, eoiLost: false, eoiLostWhy: '', remIrrVector: -1, eoiOfWhy: '', remIrrKeptOnEdge: false, eoiBroadcastWhy: '' };
     }
   }
 
@@ -143,6 +152,7 @@ export class Vioapic {
       e.remIrr = true;
       e.remIrrVector = e.vector;
       e.remIrrKeptOnEdge = false; // set by this message, not kept from before
+      e.eoiBroadcastWhy = '';
     }
     this.deliver(e.level, e.dest, e.phys, e.vector, e.lowprio);
   }
@@ -268,6 +278,12 @@ export class Vioapic {
     }
   }
 
+  /** Diagnostics (explain): why the Remote IRR bit of the pin with this vector reads clear where bare metal's is set. */
+  remoteIrrClearedWhy(vector: number): string | undefined {
+    for (const e of this.rtbl) if (e && e.vector === vector && e.level && !e.remIrr && e.eoiBroadcastWhy) return e.eoiBroadcastWhy;
+    return undefined;
+  }
+
   /** Diagnostics (explain): why the Remote IRR bit of the pin with this vector reads as it does. */
   remoteIrrWhy(vector: number): string | undefined {
     for (const e of this.rtbl) {
@@ -282,8 +298,11 @@ export class Vioapic {
     return undefined;
   }
 
-  /** vioapic_process_eoi: every level pin with this vector and remote IRR set. */
-  processEoi(vector: number): void {
+  /**
+   * vioapic_process_eoi: every level pin with this vector and remote IRR set. `why` (diagnostics):
+   * why bare metal would not have broadcast this EOI at all ('' if it would).
+   */
+  processEoi(vector: number, why = ''): void {
     for (let pin = 0; pin < MAX_IOAPIC_PINS; pin++) {
       const e = this.rtbl[pin];
       if (!e || !e.remIrr || e.vector !== vector) continue;
@@ -294,7 +313,9 @@ export class Vioapic {
       e.remIrrKeptOnEdge = false;
       // Diagnostics: a send after the EOI of a copy bare metal would not have sent (the pin's last
       // message) is a consequence of that copy: it keeps its cause (see sendIntr).
-      e.eoiOfWhy = e.lastSendWhy;
+      // So is one after an EOI bare metal would not have broadcast.
+      e.eoiOfWhy = e.lastSendWhy || why;
+      e.eoiBroadcastWhy = why;
       if (e.acnt > 0) this.sendIntr(e, '');
     }
   }

@@ -87,6 +87,11 @@ export class Vlapic {
    * not set again — a vector sent or accepted as level loses its level status here.
    */
   readonly tmrReset = vecSet();
+  /**
+   * Diagnostics: vectors whose last accepted message was edge (vlapic_set_intr_ready's `level` is only
+   * traced): bare metal's TMR bit is clear, whatever the table set here.
+   */
+  readonly edgeAccepted = vecSet();
   /** Diagnostics: the vector the last vlapic_process_eoi cleared (-1: none). */
   lastEoi = -1;
 
@@ -168,7 +173,7 @@ export class Vlapic {
   }
 
   /** vlapic_set_intr_ready. Returns 1 when the caller must notify the vCPU (even on a collapse). */
-  setIntrReady(vector: number, _level: boolean): number {
+  setIntrReady(vector: number, level: boolean): number {
     // Software-disabled: dropped before the illegal-vector check and with no notification.
     if (!this.enabled()) return 0;
     if (vector < 16) {
@@ -178,6 +183,8 @@ export class Vlapic {
     // Idempotent: a vector already pending collapses with no trace. TMR is only compared
     // with the trigger mode (a KTR trace on mismatch); it is programmed from the IOAPIC.
     vsTestAndAdd(this.irr, vector);
+    // Diagnostics: the trigger mode bare metal's TMR now follows (SDM 10.8.4).
+    if (level) vsDel(this.edgeAccepted, vector); else vsAdd(this.edgeAccepted, vector);
     return 1;
   }
 
