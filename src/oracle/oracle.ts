@@ -818,8 +818,9 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
       else if (io) cause = makeCause('ioapic', io);
       else if (extra < 16) cause = makeCause('read', 'irr-illegal-vector');
       else cause = makeCause('read', vsHas(a.everSent, extra) ? 'irr-stale' : 'irr-never-sent');
-      // An extra message of a pin seen in IRR: the pin's state is the backend's own from here on.
-      const pin = io ? this.pinOfVector(extra, true) : -1;
+      // An extra message of a pin seen in IRR: the pin's state is the backend's own from here on
+      // (not for a held instance bare metal merged: the pin sent nothing extra).
+      const pin = io && !heldAt ? this.pinOfVector(extra, true) : -1;
       const po = this.pinOwned(pin);
       if (po >= 0) { this.record('read-mismatch', this.divergences[po]!.cause, cpu, msg, 'irr'); return; }
       const i = this.record('read-mismatch', cause, cpu, msg, 'irr');
