@@ -38,7 +38,7 @@ export interface GenOptions {
 }
 
 /**
- * The default `sharedVectors` rate (issue 8): 30 % of the machines with a level pin, about 4.3 % of
+ * The default `sharedVectors` rate (issue 8): 30 % of the machines with a level pin, about 4.2 % of
  * a default campaign's scenarios (`node dist/bench/event-mix.js`), so the other 95 % keep the
  * shapes every rate was measured on while shared vectors are drawn in every campaign.
  */

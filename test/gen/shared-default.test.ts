@@ -38,7 +38,7 @@ describe('the default generator draws shared vectors (issue 8)', () => {
   for (const [name, opts] of [['DEFAULT_GEN', undefined], ['{ maxEvents: 40 }', { maxEvents: 40 }]] as const) {
     it(`${name}: a few percent of scenarios share a level pin's vector with edge sources of several kinds, all valid (REF-IOA-4)`, () => {
       const shared = generate(opts).filter(sharesLevelVector);
-      // SHARED_RATE (30 %) of the machines with a level pin, where a shared draw is used: 4.32 % of scenarios (event-mix).
+      // SHARED_RATE (30 %) of the machines with a level pin, where a shared draw is used: 4.24 % of scenarios (event-mix).
       expect(shared.length).toBeGreaterThan(N * 0.02);
       expect(shared.length).toBeLessThan(N * 0.1);
       const kinds = new Set(shared.flatMap(sharingKinds));
