@@ -77,8 +77,17 @@ describe('shared vectors: the last unnamed shapes', () => {
     expect(causes('acrn-2018-edge-entry-clears-level-tmr-eoi-lost.json', 'acrn', 'v3.3-basic')).toEqual([]);
   });
 
-  it('all nine are silent on bare metal', () => {
-    for (const f of ['bhyve-table-tmr-eoi-broadcast-after-shared-ipi.json', 'acrn-2018-edge-entry-clears-level-tmr-eoi-lost.json','kvm-virtualized-self-ipi-keeps-level-tmr.json', 'kvm-virtualized-self-ipi-tmr-eoi-resends-pin.json',
+  it('kvm v6.12: an IPI of a level pin\'s vector that vector hashing dropped leaves TMR set, the EOI re-sends the pin: ioapic:lowest-priority-hashed-to-absent-apic', () => {
+    for (const v of ['v6.12', 'v6.12-vtd', 'v6.12-noapicv']) {
+      expect(causes('kvm-lowest-hashed-absent-ipi-keeps-level-tmr.json', 'kvm', v), v).toEqual(['ioapic:lowest-priority-hashed-to-absent-apic']);
+      expect(known('kvm', v, 'ioapic:lowest-priority-hashed-to-absent-apic')).toBe('known');
+    }
+    // v4.x re-services the entry at the redirection write first (documented there).
+    expect(causes('kvm-lowest-hashed-absent-ipi-keeps-level-tmr.json', 'kvm', 'v4.16')).toEqual(['ioapic:level-resent-on-redirection-write']);
+  });
+
+  it('all ten are silent on bare metal', () => {
+    for (const f of ['kvm-lowest-hashed-absent-ipi-keeps-level-tmr.json', 'bhyve-table-tmr-eoi-broadcast-after-shared-ipi.json', 'acrn-2018-edge-entry-clears-level-tmr-eoi-lost.json','kvm-virtualized-self-ipi-keeps-level-tmr.json', 'kvm-virtualized-self-ipi-tmr-eoi-resends-pin.json',
       'kvm-vtd-kept-tmr-eoi-resend-beside-masked-edge-entry.json', 'bhyve-remote-irr-kept-on-edge-then-level-rewrite.json',
       'acrn-2018-stale-ppr-holds-shared-pin-vector-irr-read.json', 'acrn-adv-self-ipi-sw-disabled-on-pin-vector.json',
       'acrn-basic-level-collapsed-into-self-ipi-keeps-tmr.json']) {

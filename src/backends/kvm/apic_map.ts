@@ -388,6 +388,7 @@ export function report_lowest_prio(kvm: Kvm, src: number, irq: KvmIrq, target: n
       if (!apic_enabled(t)) continue;
       vsAdd(t.missedByMap, irq.vector);
       t.missedByMapWhy[irq.vector] = LOWEST_ABSENT;
+      if (!irq.level) vsAdd(t.edgeLostByHashing, irq.vector);
     }
   }
   if (target === LP_NONE) {

@@ -3,6 +3,7 @@
 import { vsHas } from '../../apic/vecset.js';
 import { Mode, PC_LOOP, REQ_EVENT } from './consts.js';
 import { kvm_ioapic_update_eoi, TMR_KEPT_BY_SELF_IPI, TMR_KEPT_BY_VTD } from './ioapic.js';
+import { LOWEST_ABSENT } from './apic_map.js';
 import { nested_vmx_vmexit } from './nested.js';
 import { kvm_make_request } from './sender.js';
 import type { Kvm, KvmVcpu } from './state.js';
@@ -45,6 +46,17 @@ export function vmx_fault_during_delivery(kvm: Kvm, t: KvmVcpu, vector: number, 
   }
 }
 
+/**
+ * Diagnostics for kvm_ioapic_send_eoi: why TMR still holds a level message's bit where bare metal's edge acceptance
+ * cleared it — a VT-d posted or virtualized self-IPI edge message came after it, or one that vector hashing dropped
+ * (bare metal accepted it here) — '' if it does not.
+ */
+export function eoi_level_why(t: KvmVcpu, vector: number): string {
+  if (vsHas(t.tmrKeptByVtd, vector)) return TMR_KEPT_BY_VTD;
+  if (vsHas(t.tmrKeptBySelfIpi, vector)) return TMR_KEPT_BY_SELF_IPI;
+  return vsHas(t.edgeLostByHashing, vector) ? LOWEST_ABSENT : '';
+}
+
 /** handle_apic_eoi_induced → kvm_apic_set_eoi_accelerated → kvm_ioapic_send_eoi. */
 export function handle_apic_eoi_induced(kvm: Kvm, t: KvmVcpu, vector: number): void {
   vmx_vm_exit(kvm, t, 'eoi-induced');
@@ -52,8 +64,7 @@ export function handle_apic_eoi_induced(kvm: Kvm, t: KvmVcpu, vector: number): v
   // kvm_ioapic_send_eoi: only for vectors the I/O APIC handles (kvm_ioapic_handles_vector:
   // arch.ioapic_handled_vectors, which a stale VMCS bitmap need not match); the trigger mode
   // comes from TMR.
-  // Diagnostics: TMR still set from a level message although a VT-d posted or virtualized self-IPI edge one came after it.
-  const why = vsHas(t.tmrKeptByVtd, vector) ? TMR_KEPT_BY_VTD : vsHas(t.tmrKeptBySelfIpi, vector) ? TMR_KEPT_BY_SELF_IPI : '';
+  const why = eoi_level_why(t, vector);
   if (vsHas(t.ioapicHandled, vector)) kvm_ioapic_update_eoi(kvm, vector, vsHas(t.vapic.tmr, vector), why);
   kvm_make_request(t, REQ_EVENT);
 }

@@ -10,7 +10,7 @@
 import { vsAdd, vsDel, vsHas, vsHighest } from '../../apic/vecset.js';
 import { REQ_EVENT, REQ_NMI } from './consts.js';
 import { apic_has_pending_timer } from './timer.js';
-import { vmx_vm_exit } from './exits.js';
+import { eoi_level_why, vmx_vm_exit } from './exits.js';
 import { kvm_ioapic_eoi_not_trapped, kvm_ioapic_update_eoi } from './ioapic.js';
 import { __apic_update_ppr, apic_update_ppr, kvm_apic_has_interrupt } from './lapic.js';
 import { nested_exit_on_intr } from './sync.js';
@@ -164,7 +164,7 @@ export function apic_set_eoi(kvm: Kvm, t: KvmVcpu): void {
   // kvm_ioapic_send_eoi: "Eoi the ioapic only if the ioapic doesn't own the vector" — kvm_ioapic_handles_vector,
   // i.e. arch.ioapic_handled_vectors as the last vcpu_scan_ioapic left it (a scan requested by a concurrent
   // redirection write and not yet handled leaves it stale: the same hole as the EOI-exit bitmap under APICv).
-  if (vsHas(t.ioapicHandled, vector)) kvm_ioapic_update_eoi(kvm, vector, vsHas(t.vapic.tmr, vector));
+  if (vsHas(t.ioapicHandled, vector)) kvm_ioapic_update_eoi(kvm, vector, vsHas(t.vapic.tmr, vector), eoi_level_why(t, vector));
   else if (vector >= 16) kvm_ioapic_eoi_not_trapped(kvm, t, vector, 'eoi-before-vcpu-scan-ioapic');
   kvm_make_request(t, REQ_EVENT);
 }

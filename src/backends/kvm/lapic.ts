@@ -92,6 +92,7 @@ export function __apic_accept_irq(kvm: Kvm, t: KvmVcpu, vector: number, level: b
   else vsDel(t.vapic.tmr, vector);
   vsDel(t.tmrKeptByVtd, vector);
   vsDel(t.tmrKeptBySelfIpi, vector);
+  vsDel(t.edgeLostByHashing, vector);
   vmx_deliver_interrupt(kvm, t, vector, me);
   return 1;
 }

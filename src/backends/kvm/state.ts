@@ -131,6 +131,12 @@ export class KvmVcpu {
    */
   readonly tmrKeptBySelfIpi = vecSet();
   /**
+   * Diagnostics (explain): vectors of an edge lowest-priority message that addressed this vCPU and that
+   * vector hashing dropped (LOWEST_ABSENT): bare metal's acceptance cleared TMR, KVM's keeps a level
+   * message's bit. Until __apic_accept_irq sets or clears TMR again.
+   */
+  readonly edgeLostByHashing = vecSet();
+  /**
    * Diagnostics (whereStuck): vectors a logical message addressed to this vCPU that the APIC map's
    * fast path did not reach (v4.x map: aliased or multi-bit LDR), until the vCPU accepts the vector.
    */

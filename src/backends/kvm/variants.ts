@@ -226,6 +226,17 @@ const LOWEST_ABSENT_READ: CauseDoc = {
     + '[see stuck:lowest-priority-hashed-to-absent-apic; ioapic.c ioapic_service → irq_comm.c kvm_irq_delivery_to_apic]',
 };
 
+/** The EOI side of LOWEST_ABSENT_DOC on a level pin's vector (issue 8's shared vectors). */
+const LOWEST_ABSENT_EOI: CauseDoc = {
+  cause: 'ioapic:lowest-priority-hashed-to-absent-apic',
+  why: 'stuck:lowest-priority-hashed-to-absent-apic when the dropped IPI or MSI carries a level pin\'s vector and bare metal '
+    + 'would have accepted it on a vCPU where that pin\'s level message is in service: bare metal\'s edge acceptance clears '
+    + 'TMR (SDM 10.8.4), so the level instance\'s EOI is not broadcast and Remote IRR stays set; KVM never accepted the '
+    + 'message, TMR keeps the level bit, kvm_ioapic_send_eoi takes the EOI as level and kvm_ioapic_update_eoi clears Remote '
+    + 'IRR and re-services the still-asserted line: an extra message. [lapic.c kvm_apic_map_get_dest_lapic, '
+    + 'kvm_ioapic_send_eoi; ioapic.c kvm_ioapic_update_eoi @ v4.10..v4.16 and v6.12]',
+};
+
 const LOWEST_ABSENT_DOC: CauseDoc = {
   cause: 'stuck:lowest-priority-hashed-to-absent-apic',
   why: 'A lowest-priority IPI or MSI in logical mode whose MDA names, besides present APICs, bits (flat) or cluster '
@@ -301,6 +312,7 @@ const COMMON_DEVIATIONS: CauseDoc[] = [
   ...TIMER_DOCS,
   LOWEST_ABSENT_DOC,
   LOWEST_ABSENT_READ,
+  LOWEST_ABSENT_EOI,
   ...LOWEST_PHYS_BROADCAST_DOCS,
   ...SW_DISABLED_DOCS,
   ...SELF_IPI_TMR_KEPT,
