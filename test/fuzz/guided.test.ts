@@ -88,7 +88,10 @@ describe('guided feedback', () => {
     const cov = new Coverage();
     let tr: RunTracker | undefined;
     const obs = { start: (s: Session) => { tr = new RunTracker(cov, s.instance, guide); tr.begin(); }, after: (e: Scenario['events'][number]) => tr!.after(e) };
-    for (let i = 0; i < 2000; i++) { generateAndRun(`st:${i}`, kvm, 'v4.16', { maxEvents: 40 }, obs); tr!.commit(); }
+    // The generator's streams without shared vectors (sharedVectors 0), as measured when this was written: with
+    // shared vectors on by default (session 8) these 2000 seeds also reach the event-6 feature (fresh = [3, 3, 4, 5]),
+    // so the baseline the stepping stone is measured against is pinned to the streams it was chosen on.
+    for (let i = 0; i < 2000; i++) { generateAndRun(`st:${i}`, kvm, 'v4.16', { maxEvents: 40, sharedVectors: 0 }, obs); tr!.commit(); }
     expect(guide.covered.length).toBeLessThan(1000);
     const s = JSON.parse(readFileSync('corpus/kvm/kvm-eoi-exitmap-loaded-into-vmcs02.json', 'utf8')) as Scenario;
     const session = new Session(kvm, 'v4.16', s.machine);
