@@ -397,3 +397,30 @@ describe('soak s8xen: three more names', () => {
     }
   });
 });
+
+describe('the hour-long campaign of session 8: five more names', () => {
+  const causes = (f: string, b: string, v: string) => runScenario(load(f), backend(b), v).divergences.map((d) => d.cause);
+  it('kvm/v6.12: an illegal vector no APIC accepted (a lowest-priority MSI at a disabled APIC) misses RIV: KVM keeps no ESR', () => {
+    expect(causes('kvm-illegal-lowest-msi-to-disabled-apic-esr.json', 'kvm', 'v6.12')).toEqual(['read:no-illegal-vector-check']);
+  });
+  it('kvm/v6.12-vtd: a vector held by VPPR from the stale SVI after APICv re-activation is that stale SVI', () => {
+    expect(causes('kvm-svi-stale-holds-new-vector.json', 'kvm', 'v6.12-vtd')).toEqual(['stuck:svi-stale-after-apicv-activation']);
+  });
+  it('bhyve: an illegal-vector MSI bare metal routes by the written APIC ID misses RIV on the vCPU bhyve kept at its vcpuid', () => {
+    for (const v of ['prefix', 'fixed', 'main']) expect(causes('bhyve-illegal-msi-to-undone-apic-id.json', 'bhyve', v), v).toEqual(['read:apic-id-write-ignored']);
+  });
+  it('xen/first: an IRR read of the masked tick pt_resume re-queued is that re-queue', () => {
+    expect(causes('xen-first-masked-tick-resumed-irr-read.json', 'xen', 'first')).toEqual(['read:masked-timer-tick-delivered-on-unmask']);
+    expect(classify([backend('xen')], 'xen/first:read:masked-timer-tick-delivered-on-unmask')).toBe('known');
+    expect(classify([backend('bhyve')], 'bhyve/fixed:read:msi-xapic-dest-format')).toBe('known');
+  });
+  it('kvm/v4.10-vtd: the re-send owed by a level EOI lost in L2 stays that lost EOI after a redirection write cleared Remote IRR', () => {
+    expect(causes('kvm-eoi-lost-in-l2-then-rtbl-write.json', 'kvm', 'v4.10-vtd')).toEqual(['stuck:eoi-exitmap-loaded-into-vmcs02']);
+  });
+  it('all five are silent on bare metal', () => {
+    for (const f of ['kvm-illegal-lowest-msi-to-disabled-apic-esr.json', 'kvm-svi-stale-holds-new-vector.json', 'bhyve-illegal-msi-to-undone-apic-id.json',
+      'xen-first-masked-tick-resumed-irr-read.json', 'kvm-eoi-lost-in-l2-then-rtbl-write.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});

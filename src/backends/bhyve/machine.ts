@@ -306,6 +306,11 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     // vioapic_update_tmr → vlapic_set_tmr_level is the only writer of a TMR bit here.
     if (what === 'tmr-level-pin-before-acceptance' && vector >= 16 && vsHas(vl.tmr, vector)) return 'tmr-programmed-from-rtbl';
     if (what === 'esr-riv-missing' && vl.rivDropped) return 'illegal-vector-dropped-before-receiver';
+    // An illegal-vector message bare metal addressed to this vCPU and bhyve's vlapic_calcdest did not (an ID write
+    // undone): it never reached vlapic_set_intr_ready's check here.
+    if (what === 'esr-riv-missing') {
+      for (let v = 0; v < 16; v++) if (this.misrouted[cpu]![v]) return this.misrouted[cpu]![v];
+    }
     // svm_update_virqinfo → vlapic_set_cr8(V_TPR) at every #VMEXIT: TPR[3:0] of an APIC-register write is gone.
     const g = this.guestCpu[cpu]!;
     if ((what === 'tpr-low-nibble-lost' || what === 'ppr-low-nibble-lost') && (vl.tpr & 0xf) === 0 && (g.tpr & 0xf) !== 0

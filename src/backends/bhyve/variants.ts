@@ -104,6 +104,12 @@ const COMMON: CauseDoc[] = [
       + 'bits (dest & 0xf), and vCPUs 4..7 are never matched in cluster 0. [io/vlapic.c vlapic_deliver_intr, vlapic_calcdest, '
       + 'vlapic_dfr_write_handler]',
   },
+  {
+    cause: 'read:msi-xapic-dest-format',
+    why: 'stuck:msi-xapic-dest-format for an MSI with an illegal vector: the vCPUs the 8-bit decoding leaves out never reach '
+      + 'vlapic_set_intr_ready\'s vector check, so an ESR read there lacks the Receive Illegal Vector bare metal sets. '
+      + '[see stuck:msi-xapic-dest-format]',
+  },
   // --- redirection-table writes (ioapic_write) and vIOAPIC reads (ioapic_read), issue 8 ---
   {
     cause: 'stuck:eoi-lost-tmr-reset-by-rtbl-write',

@@ -409,6 +409,12 @@ export function kvm_irq_delivery_to_apic(kvm: Kvm, src: number, irq: KvmIrq, me:
   // v6.12 kvm_irq_delivery_to_apic_fast: "*r = 0" as soon as the map answers, even when it names no APIC
   // (a physical ID nobody has, an MDA of empty slots); v4.x set r = 0 only at the first APIC reached.
   const r0 = kvm.code.apicMap === 'v6' && fast_path_answers(kvm, src, irq) ? 0 : -1;
+  // Diagnostics: no path checks the vector (no ESR at all), also where no APIC accepts it (a lowest-priority message
+  // no enabled APIC takes): every addressed vCPU misses the Receive Illegal Vector bare metal sets.
+  if (!irq.nmi && irq.vector < 16) {
+    const addressed = kvm_match_dest_mask(kvm, src, irq.shorthand, irq.dest, irq.logical);
+    for (const t of kvm.vcpus) if (addressed & (1 << t.id)) t.illegalVectorSeen = true;
+  }
   // "kvm: apic: phys broadcast and lowest prio": delivered as fixed, to every APIC.
   const lowest = irq.lowest === true && !(!irq.logical && irq.dest === 0xff);
   if (lowest) {

@@ -135,6 +135,8 @@ class KvmInstance implements BackendInstance {
       }
       // Without APICv: the software IRR, held where KVM's injection path left it (inject.ts).
       if (!t.apicvActive) return irrStuckNoApicv(t, vector);
+      // After APICv came back with a stale SVI: VPPR from SVI's vector holds a vector of its class or below (SDM 29.2.1).
+      if (t.sviStale && (vector & 0xf0) <= (t.vapic.svi & 0xf0)) return SVI_STALE;
       if (t.vapic.rvi < vector) return 'virr-above-rvi';
       if (t.vapic.irqWindowExiting) return 'virr-behind-irq-window';
       return t.vapic.recognized ? 'virr-recognized' : 'virr-not-recognized';

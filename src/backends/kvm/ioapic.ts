@@ -55,6 +55,11 @@ export class KvmIoapic {
   readonly owedWhy: string[] = new Array<string>(256).fill('');
   /** Diagnostics: why the last EOI broadcast of a vector was taken as level (see kvm_ioapic_update_eoi). */
   readonly eoiWhy: string[] = new Array<string>(256).fill('');
+  /**
+   * Diagnostics, per vector: a redirection write cleared the Remote IRR of an entry whose EOI was lost (why it was);
+   * the line's re-send bare metal made at the guest's EOI never came, whatever the entry holds now. Sticky.
+   */
+  readonly eoiLostBeforeWrite: string[] = new Array<string>(256).fill('');
   constructor(pins: readonly IoapicPin[]) {
     for (const p of pins) {
       this.rtes.push({ pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, logical: p.logical ?? false, lowest: p.lowest ?? false, remoteIrr: false, remoteIrrLost: false, eoiLostWhy: '', eoiLostVector: -1, refusedWhy: '' });
@@ -177,6 +182,7 @@ function ioapic_write_indirect(kvm: Kvm, e: KvmRte, hi: boolean, w: RteWrite): v
   }
   if ((!kvm.code.ioapicPreservesRemoteIrr && !hi) || (kvm.code.ioapicPreservesRemoteIrr && !e.level)) {
     if (e.level && e.remoteIrr) e.remoteIrrLost = true;
+    if (e.eoiLostWhy && e.eoiLostVector >= 0) kvm.ioapic.eoiLostBeforeWrite[e.eoiLostVector] = e.eoiLostWhy;
     clear_remote_irr(e);
   }
   if (e.level && (kvm.ioapic.irr & (1 << e.pin))) {
@@ -294,7 +300,7 @@ export function kvm_ioapic_remote_irr_cleared(kvm: Kvm, vector: number): boolean
 export function kvm_ioapic_eoi_lost(kvm: Kvm, vector: number): string | undefined {
   // Also by the vector whose EOI was lost: a later write may have changed the entry's vector.
   for (const e of kvm.ioapic.rtes) if ((e.vector === vector || e.eoiLostVector === vector) && e.remoteIrr && e.eoiLostWhy) return e.eoiLostWhy;
-  return undefined;
+  return vector >= 0 && kvm.ioapic.eoiLostBeforeWrite[vector] ? kvm.ioapic.eoiLostBeforeWrite[vector] : undefined;
 }
 
 /** Tag: an EOI taken as level because a VT-d posted edge message of the vector left TMR set. */

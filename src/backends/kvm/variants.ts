@@ -632,7 +632,7 @@ const V612_NO_APIC_DOCS: CauseDoc[] = [
 
 // Issue 8 (xAPIC ID writes): the run-time APICv inhibit of v6.12 (apicv.ts). A real bug of v6.12, fixed upstream and in
 // 6.12.94 (not in 6.12.19, the tree read): documented here, as the clean variants model the v6.12 release.
-const SVI_STALE_DOCS: CauseDoc[] = ['eoi', 'masked-ppr'].map((cls): CauseDoc => ({
+const SVI_STALE_DOCS: CauseDoc[] = ['eoi', 'masked-ppr', 'stuck'].map((cls): CauseDoc => ({
   cause: `${cls}:svi-stale-after-apicv-activation`,
   why: 'A guest writes an xAPIC ID other than its vcpu_id (or two vCPUs share one): kvm_recalculate_apic_map sets '
     + 'APICV_INHIBIT_REASON_APIC_ID_MODIFIED (PHYSICAL_ID_ALIASED), every vCPU handles KVM_REQ_APICV_UPDATE and runs on '
@@ -642,7 +642,9 @@ const SVI_STALE_DOCS: CauseDoc[] = ['eoi', 'masked-ppr'].map((cls): CauseDoc => 
     + 'vmx_refresh_apicv_exec_ctrl) without writing GUEST_INTR_STATUS.SVI. The handler\'s EOI is now virtualized: the CPU '
     + 'clears VISR[SVI] (SDM 29.1.4), not the vector in service, which stays in ISR and holds every vector of its class '
     + 'and below until a second EOI (eoi); and before that EOI, PPR virtualization computes VPPR from the stale SVI, so '
-    + 'virtual-interrupt delivery can take a vector the one in service masks (masked-ppr). Bare metal retires it (REF-EOI-3) '
+    + 'virtual-interrupt delivery can take a vector the one in service masks (masked-ppr); when nothing is in service any '
+    + 'more (the EOI came while APICv was off), VPPR from the stale SVI still holds a new vector of SVI\'s class or below in '
+    + 'VIRR (RVI not above VPPR, SDM 29.2.1) until something else exits (stuck). Bare metal retires it (REF-EOI-3) '
     + 'and masks by the real ISR. Fixed by Dongli Zhang\'s "KVM: VMX: configure SVI '
     + 'during runtime APICv activation" (kvm-list, 2025-11; "else kvm_apic_update_hwapic_isr(vcpu);" in '
     + '__kvm_vcpu_update_apicv), in the 6.12.94 stable diff. [x86.c __kvm_vcpu_update_apicv; lapic.c apic_set_isr, '

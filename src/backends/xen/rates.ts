@@ -50,6 +50,7 @@ export const RATES: Record<string, Record<string, number>> = {
     "stuck:timer-stopped-by-lvtt-mode-change": 0.00005,
     "spurious:masked-timer-tick-delivered-on-unmask": 0.00007,
     "duplicate:masked-timer-tick-delivered-on-unmask": 0.00001,
+    "read:masked-timer-tick-delivered-on-unmask": 0,
     "read:assist-kept-across-nested-interrupt": 0.00003,
     "stuck:avoided-eoi-dropped-by-vp-assist-remap": 0.00124,
     "read:avoided-eoi-dropped-by-vp-assist-remap": 0.00139,

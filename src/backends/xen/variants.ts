@@ -440,6 +440,11 @@ const TIMER_2016: CauseDoc[] = [
     why: 'spurious:masked-timer-tick-delivered-on-unmask when the vector was sent before by another source: the resumed '
       + `tick is a second instance. [vlapic.c vlapic_reg_write, vpt.c pt_resume @ ${FIRST}]`,
   },
+  {
+    cause: 'read:masked-timer-tick-delivered-on-unmask',
+    why: 'spurious:masked-timer-tick-delivered-on-unmask seen by an IRR read before the resumed tick is injected (or while '
+      + `it cannot be: the APIC software-disabled again): the vector bare metal never raised is in IRR. [vlapic.c vlapic_reg_write, vpt.c pt_resume @ ${FIRST}]`,
+  },
 ];
 
 export const VARIANTS: VariantInfo[] = [
