@@ -424,3 +424,13 @@ describe('the hour-long campaign of session 8: five more names', () => {
     }
   });
 });
+
+describe('bhyve: an illegal LVT vector', () => {
+  it('SDM 10.5.3: an LVT entry with an illegal vector sets Receive Illegal Vector; bhyve\'s vlapic_fire_lvt sets Send Illegal Vector', () => {
+    const s = parseScenario(readFileSync(new URL('../../corpus/bhyve/bhyve-lvt-illegal-vector-send-illegal.json', import.meta.url), 'utf8'), 'lvt');
+    expect(runScenario(s, backend('baremetal'), 'sdm').divergences).toEqual([]);
+    for (const v of ['prefix', 'fixed', 'main']) {
+      expect(runScenario(s, backend('bhyve'), v).divergences.map((d) => d.cause), v).toEqual(['read:lvt-illegal-vector-sets-send-illegal']);
+    }
+  });
+});

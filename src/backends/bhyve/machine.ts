@@ -306,6 +306,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     // vioapic_update_tmr → vlapic_set_tmr_level is the only writer of a TMR bit here.
     if (what === 'tmr-level-pin-before-acceptance' && vector >= 16 && vsHas(vl.tmr, vector)) return 'tmr-programmed-from-rtbl';
     if (what === 'esr-riv-missing' && vl.rivDropped) return 'illegal-vector-dropped-before-receiver';
+    if ((what === 'esr-riv-missing' || what === 'esr-extra-bits') && vl.lvtIllegalAsSend) return 'lvt-illegal-vector-sets-send-illegal';
     // An illegal-vector message bare metal addressed to this vCPU and bhyve's vlapic_calcdest did not (an ID write
     // undone): it never reached vlapic_set_intr_ready's check here.
     if (what === 'esr-riv-missing') {
@@ -401,6 +402,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     }
     if (lvt.vector < 16) {
       this.vlapic[cpu]!.setError(APIC_ESR_SEND_ILLEGAL_VECTOR);
+      this.vlapic[cpu]!.lvtIllegalAsSend = true; // diagnostics: SDM 10.5.3 sets Receive Illegal Vector here
       return false;
     }
     if (!this.setIntrReadyNotify(cpu, lvt.vector, false, curcpu)) return false;

@@ -56,6 +56,14 @@ const COMMON: CauseDoc[] = [
       + 'coder03/freebsd10.4@3d3f8b1 and freebsd-src@0162500b7d2d]',
   },
   {
+    cause: 'read:lvt-illegal-vector-sets-send-illegal',
+    why: 'vlapic_fire_lvt with a FIXED entry whose vector is below 16 calls vlapic_set_error(APIC_ESR_SEND_ILLEGAL_VECTOR) '
+      + 'and delivers nothing: an LVT (timer, LINT, error) with an illegal vector reads back as Send Illegal Vector (0x20) '
+      + 'in ESR. The SDM (10.5.3) sets Receive Illegal Vector (0x40) for an illegal vector "in an interrupt generated '
+      + 'locally from the local vector table". [io/vlapic.c vlapic_fire_lvt @ coder03/freebsd10.4@3d3f8b1 and '
+      + 'freebsd-src@0162500b7d2d]',
+  },
+  {
     cause: 'read:tpr-low-nibble-cleared-by-vlapic-set-cr8',
     why: 'Every #VMEXIT runs svm_update_virqinfo → vlapic_set_cr8(v_tpr), which rewrites TPR as V_TPR << 4: TPR[3:0] '
       + 'written through the APIC register (MMIO or x2APIC MSR) is lost at the next exit, and PPR, recomputed from the truncated TPR (vlapic_update_ppr), with it. [svm.c svm_update_virqinfo, '

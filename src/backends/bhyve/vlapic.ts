@@ -78,6 +78,8 @@ export class Vlapic {
   tmrStale = false;
   /** Diagnostics: an illegal vector addressed to this vCPU was dropped before it (no RECEIVE_ILLEGAL_VECTOR). */
   rivDropped = false;
+  /** Diagnostics: vlapic_fire_lvt met an illegal vector and set SEND_ILLEGAL_VECTOR (the SDM's is RECEIVE). */
+  lvtIllegalAsSend = false;
   readonly isrvecStk = new Uint8Array(ISRVEC_STK_SIZE);
   isrvecStkTop = 0;
   /** Diagnostics: an acceptance pushed isrvec_stk and PPR has not been recomputed since (main only). */
