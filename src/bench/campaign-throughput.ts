@@ -16,19 +16,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { BACKENDS } from '../backends/registry.js';
 import { runScenario } from '../engine/session.js';
 import { runCampaign } from '../fuzz/campaign.js';
 import { guardTargets, runJob, type Engine } from '../fuzz/job.js';
 import { resolveTargets } from '../fuzz/targets.js';
 import { generateAndRun } from '../gen/generator.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({
-  options: {
+const { values } = benchArgs('node dist/bench/campaign-throughput.js [--iterations 20000] [--runs 3] [--campaign-iterations N] [--engine random|guided] [--backend NAME/VARIANT]... [--phases replay,random,guided,workers] [--phase P] [--workers N]', {
     iterations: { type: 'string' }, runs: { type: 'string' }, 'campaign-iterations': { type: 'string' }, engine: { type: 'string' },
     backend: { type: 'string', multiple: true }, phase: { type: 'string' }, workers: { type: 'string' }, phases: { type: 'string' },
-  },
 });
 const iterations = Number(values.iterations ?? 20000);
 const runs = Number(values.runs ?? 3);

@@ -7,15 +7,15 @@
 // --shared RATE draws shared vectors at that rate (GenOptions.sharedVectors; default: the default campaign's, SHARED_RATE;
 // --shared 0: none, the streams before issue 8).
 //   node dist/bench/event-mix.js [--scenarios 20000] [--prefix em] [--shared 0.3] [--backend NAME/VARIANT]...
-import { parseArgs } from 'node:util';
 import { MIN_TIMER_PERIOD_TICKS } from '../backends/acrn/timer.js';
 import { BACKENDS } from '../backends/registry.js';
 import { resolveTargets } from '../fuzz/targets.js';
 import { DEFAULT_GEN, generateAndRun } from '../gen/generator.js';
 import { sharesLevelVector } from '../gen/shared.js';
+import { benchArgs } from './args.js';
 
 function main(): void {
-  const { values } = parseArgs({ options: { scenarios: { type: 'string' }, prefix: { type: 'string' }, shared: { type: 'string' }, backend: { type: 'string', multiple: true } } });
+  const { values } = benchArgs('node dist/bench/event-mix.js [--scenarios 20000] [--prefix em] [--shared 0.3] [--backend NAME/VARIANT]...', { scenarios: { type: 'string' }, prefix: { type: 'string' }, shared: { type: 'string' }, backend: { type: 'string', multiple: true } });
   const n = Number(values.scenarios ?? 20000);
   const prefix = values.prefix ?? 'em';
   const opts = { ...DEFAULT_GEN, sharedVectors: values.shared === undefined ? DEFAULT_GEN.sharedVectors : Number(values.shared) };

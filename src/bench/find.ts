@@ -9,13 +9,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { BACKENDS } from '../backends/registry.js';
 import { guardTargets, runJob, type Engine } from '../fuzz/job.js';
 import { resolveTargets, type Target } from '../fuzz/targets.js';
 import { fastcheckSearch } from './fastcheck.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({ options: { 'jsfuzz-seconds': { type: 'string' }, seeds: { type: 'string' }, cap: { type: 'string' }, backend: { type: 'string', multiple: true }, engines: { type: 'string' }, 'fc-size': { type: 'string' } } });
+const { values } = benchArgs('node dist/bench/find.js [--seeds 10] [--cap 20000] [--backend NAME/VARIANT]... [--engines guided,random,fastcheck,jsfuzz] [--jsfuzz-seconds 60] [--fc-size max]', { 'jsfuzz-seconds': { type: 'string' }, seeds: { type: 'string' }, cap: { type: 'string' }, backend: { type: 'string', multiple: true }, engines: { type: 'string' }, 'fc-size': { type: 'string' } });
 const fcSize = ((values['fc-size'] as string | undefined) ?? 'max') as 'xsmall' | 'small' | 'medium' | 'large' | 'xlarge' | 'max';
 if (!['xsmall', 'small', 'medium', 'large', 'xlarge', 'max'].includes(fcSize)) { console.error(`--fc-size: expected xsmall, small, medium, large, xlarge or max, got ${JSON.stringify(values['fc-size'])}`); process.exit(2); }
 const seeds = Number(values.seeds ?? 10);

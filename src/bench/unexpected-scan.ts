@@ -3,13 +3,13 @@
 // (--shared: the sharedVectors rate, issue 8; default: the default campaign's, SHARED_RATE). Prints each UNEXPECTED signature with its count and
 // the seed of its shortest scenario (regenerate it with generateAndRun and the same options).
 //   node dist/bench/unexpected-scan.js [--seeds 3000] [--prefix sh] [--shared 1] [--backend NAME[/VARIANT]]...
-import { parseArgs } from 'node:util';
 import { BACKENDS } from '../backends/registry.js';
 import { classify } from '../fuzz/classify.js';
 import { resolveTargets } from '../fuzz/targets.js';
 import { DEFAULT_GEN, generateAndRun } from '../gen/generator.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({ options: { seeds: { type: 'string' }, prefix: { type: 'string' }, shared: { type: 'string' }, backend: { type: 'string', multiple: true } } });
+const { values } = benchArgs('node dist/bench/unexpected-scan.js [--seeds 3000] [--prefix sh] [--shared 1] [--backend NAME[/VARIANT]]...', { seeds: { type: 'string' }, prefix: { type: 'string' }, shared: { type: 'string' }, backend: { type: 'string', multiple: true } });
 const n = Number(values.seeds ?? 3000);
 const prefix = values.prefix ?? 'sh';
 const opts = { ...DEFAULT_GEN, sharedVectors: values.shared === undefined ? DEFAULT_GEN.sharedVectors : Number(values.shared) };
