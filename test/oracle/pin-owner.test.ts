@@ -417,7 +417,18 @@ describe('the hour-long campaign of session 8: five more names', () => {
   it('kvm/v4.10-vtd: the re-send owed by a level EOI lost in L2 stays that lost EOI after a redirection write cleared Remote IRR', () => {
     expect(causes('kvm-eoi-lost-in-l2-then-rtbl-write.json', 'kvm', 'v4.10-vtd')).toEqual(['stuck:eoi-exitmap-loaded-into-vmcs02']);
   });
+  it('kvm/v4.10: a level re-send by a redirection write to the lowest-priority physical broadcast is the fixed broadcast KVM makes of it', () => {
+    expect(causes('kvm-rtbl-write-resends-to-phys-broadcast-lowest.json', 'kvm', 'v4.10')).toEqual(['ioapic:lowest-priority-phys-broadcast-sent-fixed']);
+    expect(classify([backend('kvm')], 'kvm/v4.10:ioapic:lowest-priority-phys-broadcast-sent-fixed')).toBe('known');
+  });
+  it('xen/first: a timer tick posted under the old LVTT vector is posted again under the new one (2016 vlapic_reg_write); later trees re-create the timer', () => {
+    expect(causes('xen-first-lvtt-vector-rewrite-reposts-tick.json', 'xen', 'first')).toEqual(['duplicate:timer-tick-reposted-under-new-vector']);
+    expect(runScenario(load('xen-first-lvtt-vector-rewrite-reposts-tick.json'), backend('xen'), 'rework').divergences).toEqual([]);
+  });
   it('all five are silent on bare metal', () => {
+    for (const f of ['kvm-rtbl-write-resends-to-phys-broadcast-lowest.json', 'xen-first-lvtt-vector-rewrite-reposts-tick.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
     for (const f of ['kvm-illegal-lowest-msi-to-disabled-apic-esr.json', 'kvm-svi-stale-holds-new-vector.json', 'bhyve-illegal-msi-to-undone-apic-id.json',
       'xen-first-masked-tick-resumed-irr-read.json', 'kvm-eoi-lost-in-l2-then-rtbl-write.json']) {
       expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);

@@ -251,7 +251,7 @@ const LOWEST_ABSENT_DOC: CauseDoc = {
 };
 
 /** "kvm: apic: phys broadcast and lowest prio": every tree. Not drawn by the generator (its physical lowest-priority IPIs name a vCPU). */
-const LOWEST_PHYS_BROADCAST_DOCS: CauseDoc[] = ['spurious', 'duplicate', 'read'].map((cls): CauseDoc => ({
+const LOWEST_PHYS_BROADCAST_DOCS: CauseDoc[] = ['spurious', 'duplicate', 'read', 'ioapic'].map((cls): CauseDoc => ({
   cause: `${cls}:lowest-priority-phys-broadcast-sent-fixed`,
   why: 'A lowest-priority message to the xAPIC physical broadcast 0xFF goes to one APIC on bare metal (SDM 10.6.2.4). '
     + 'kvm_irq_delivery_to_apic turns it into a fixed broadcast ("if (irq->dest_mode == APIC_DEST_PHYSICAL && '

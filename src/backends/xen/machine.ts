@@ -344,6 +344,8 @@ export class XenInstance implements BackendInstance, XenVm {
     // The aligned first tick shifted the periodic train: a tick between two of bare metal's expiries, after the
     // instance bare metal's last expiry collapsed into, is a second interrupt where bare metal has not ticked yet.
     if ((what === 'duplicate' || what.startsWith('irr-')) && vector >= 0 && vector === v.offPhaseTick) return 'periodic-timer-first-tick-aligned';
+    // 2016: the LVTT vector rewrite kept the tick already posted under the old vector; it came again under the new one.
+    if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 16 && vector === v.tickRepostedVector) return 'timer-tick-reposted-under-new-vector';
     // A message of the vector accepted while the vlapic was software-disabled is in Xen's IRR: that
     // instance is the extra one, even when pt_resume also re-queued a masked tick of it at the SVR
     // enable (from e4e1896b2c the LVT stays masked then, and the tick is not injected).

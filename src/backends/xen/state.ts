@@ -259,4 +259,6 @@ export class XenVcpu {
    * one of bare metal's expiries (the whole train keeps the shifted phase): the tick's vector (-1: never).
    */
   offPhaseTick = -1;
+  /** 2016: an LVTT vector rewrite with a tick posted but not injected; pt_update_irq re-posts it under this vector (-1: never). */
+  tickRepostedVector = -1;
 }

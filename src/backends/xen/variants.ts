@@ -440,6 +440,15 @@ const TIMER_2016: CauseDoc[] = [
     why: 'spurious:masked-timer-tick-delivered-on-unmask when the vector was sent before by another source: the resumed '
       + `tick is a second instance. [vlapic.c vlapic_reg_write, vpt.c pt_resume @ ${FIRST}]`,
   },
+  ...['spurious', 'duplicate', 'read'].map((cls): CauseDoc => ({
+    cause: `${cls}:timer-tick-reposted-under-new-vector`,
+    why: 'vlapic_reg_write(APIC_LVTT) sets vlapic->pt.irq to the new vector and destroys the periodic_time only on a mode '
+      + 'change. A tick pt_update_irq already posted to IRR under the old vector but not yet injected (a higher vector '
+      + 'went first) keeps pending_intr_nr; the next svm_intr_assist → pt_update_irq posts it again under the new '
+      + 'vector, and the one tick is delivered twice, once per vector (pt_intr_post retires it only for pt->irq). Bare '
+      + 'metal raised it once, with the vector the LVT held at the expiry. From 2017-08-25 (e4e1896b2c) every LVTT write '
+      + `goes through vlapic_update_timer, which re-creates the timer with nothing pending. [vlapic.c vlapic_reg_write, vpt.c pt_update_irq/pt_intr_post @ ${FIRST}]`,
+  })),
   {
     cause: 'read:masked-timer-tick-delivered-on-unmask',
     why: 'spurious:masked-timer-tick-delivered-on-unmask seen by an IRR read before the resumed tick is injected (or while '

@@ -82,6 +82,9 @@ export function vlapicLvttWrite(vm: XenVm, cpu: number, val: number): void {
       vl.tmict = 0;
       vl.tdtMsr = 0;
     }
+    // Diagnostics: a tick already posted to IRR under the old vector (issued, not yet injected) stays counted, and
+    // pt_update_irq posts it again under the new one.
+    if (v.pt.onList && v.pt.pendingIntrNr > 0 && v.pt.irqIssued && v.pt.irq !== (val & 0xff)) v.tickRepostedVector = val & 0xff;
     v.pt.irq = val & 0xff;
   } else {
     if (tdt(vl.lvtt) !== tdt(val)) {
