@@ -425,6 +425,10 @@ describe('the hour-long campaign of session 8: five more names', () => {
     expect(causes('xen-first-lvtt-vector-rewrite-reposts-tick.json', 'xen', 'first')).toEqual(['duplicate:timer-tick-reposted-under-new-vector']);
     expect(runScenario(load('xen-first-lvtt-vector-rewrite-reposts-tick.json'), backend('xen'), 'rework').divergences).toEqual([]);
   });
+  it('bhyve: an NMI misrouted by the undone ID write is that deviation even when another NMI is pending on the vCPU', () => {
+    for (const v of ['prefix', 'fixed', 'main']) expect(causes('bhyve-nmi-misrouted-by-undone-id-with-other-nmi-pending.json', 'bhyve', v), v).toEqual(['stuck:apic-id-write-ignored']);
+    expect(runScenario(load('bhyve-nmi-misrouted-by-undone-id-with-other-nmi-pending.json'), backend('baremetal'), 'sdm').divergences).toEqual([]);
+  });
   it('all five are silent on bare metal', () => {
     for (const f of ['kvm-rtbl-write-resends-to-phys-broadcast-lowest.json', 'xen-first-lvtt-vector-rewrite-reposts-tick.json']) {
       expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);

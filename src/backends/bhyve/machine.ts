@@ -201,7 +201,10 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     const c = this.vmcb[cpu]!;
     if (vector === 2) {
       const v = this.vcpu[cpu]!;
-      if (!v.nmiPending) return this.misrouted[cpu]![2] || undefined;
+      // An NMI bare metal sent here that bhyve routed elsewhere (an ID write undone): any NMI pending now is another
+      // message's (one bare metal sent nowhere), held or not.
+      if (this.misrouted[cpu]![2]) return this.misrouted[cpu]![2];
+      if (!v.nmiPending) return undefined;
       if (c.interceptIret) return 'nmi-blocked-by-iret-intercept';
       // svm_inj_interrupts waits for the interrupt shadow with a VINTR window, which the CPU
       // opens only with RFLAGS.IF = 1.
