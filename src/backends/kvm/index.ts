@@ -219,7 +219,7 @@ class KvmInstance implements BackendInstance {
     if (what === 'duplicate' && vector === 2 && t.nested.l1NmiExitInHandler) return 'l1-nmi-exit-inside-l1-nmi-handler';
     // After APICv came back with a stale SVI: a virtualized EOI cleared SVI's vector, not the one in service, and PPR
     // virtualization (from SVI) let through a vector the one in service masks.
-    if ((what === 'isr-not-cleared' || what === 'masked-ppr') && t.sviStale) return SVI_STALE;
+    if ((what === 'isr-not-cleared' || what === 'masked-ppr' || what === 'ppr-mismatch') && t.sviStale) return SVI_STALE;
     if (what === 'ran-while-halted') {
       // kvm_vcpu_has_events counts a queued NMI (KVM_REQ_NMI / nmi_queued) even while NMIs
       // are blocked; pi_pre_block (VT-d) does not block while PIR.ON is set.

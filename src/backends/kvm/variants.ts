@@ -632,7 +632,7 @@ const V612_NO_APIC_DOCS: CauseDoc[] = [
 
 // Issue 8 (xAPIC ID writes): the run-time APICv inhibit of v6.12 (apicv.ts). A real bug of v6.12, fixed upstream and in
 // 6.12.94 (not in 6.12.19, the tree read): documented here, as the clean variants model the v6.12 release.
-const SVI_STALE_DOCS: CauseDoc[] = ['eoi', 'masked-ppr', 'stuck'].map((cls): CauseDoc => ({
+const SVI_STALE_DOCS: CauseDoc[] = ['eoi', 'masked-ppr', 'stuck', 'read'].map((cls): CauseDoc => ({
   cause: `${cls}:svi-stale-after-apicv-activation`,
   why: 'A guest writes an xAPIC ID other than its vcpu_id (or two vCPUs share one): kvm_recalculate_apic_map sets '
     + 'APICV_INHIBIT_REASON_APIC_ID_MODIFIED (PHYSICAL_ID_ALIASED), every vCPU handles KVM_REQ_APICV_UPDATE and runs on '
