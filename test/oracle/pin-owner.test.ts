@@ -449,3 +449,19 @@ describe('bhyve: an illegal LVT vector', () => {
     }
   });
 });
+
+describe('the guided final soak of session 8: KVM v6.12 names', () => {
+  const causes = (f: string, v: string) => runScenario(load(f), backend('kvm'), v).divergences.map((d) => d.cause);
+  it('kvm_ioapic_update_eoi_one takes the trigger mode from TMR: a level EOI re-services an entry rewritten to edge', () => {
+    expect(causes('kvm-level-eoi-reservices-edge-entry.json', 'v6.12')[0]).toBe('ioapic:edge-entry-reserviced-by-level-eoi');
+  });
+  it('a stale SVI after APICv re-activation: the level EOI it retires in place of the vector in service is lost; a PPR read shows it too', () => {
+    expect(causes('kvm-svi-stale-level-eoi-lost.json', 'v6.12')[0]).toBe('stuck:svi-stale-after-apicv-activation');
+    expect(causes('kvm-svi-stale-ppr-read.json', 'v6.12')[0]).toBe('read:svi-stale-after-apicv-activation');
+  });
+  it('all silent on bare metal', () => {
+    for (const f of ['kvm-level-eoi-reservices-edge-entry.json', 'kvm-svi-stale-level-eoi-lost.json', 'kvm-svi-stale-ppr-read.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});

@@ -14,6 +14,7 @@ import { vtd_post_interrupt } from './sender.js';
 import { hw_evaluate, mark_landed_while_disabled, note_tmr_kept_by_self_ipi, type Kvm, type KvmVcpu } from './state.js';
 import { eoi_virtualization, self_ipi_virtualization, tpr_virtualization } from './vapic.js';
 import { kvm_lapic_write_lvtt, kvm_lapic_write_tmict, kvm_set_lapic_tscdeadline_msr, kvm_timer_advance } from './timer.js';
+import { SVI_STALE } from './apicv.js';
 
 type GuestEvent = Extract<Event, { cpu: number }>;
 
@@ -139,7 +140,11 @@ function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number):
         return;
       }
       sink.executed(index);
+      const inService = vsHighest(t.vapic.visr);
       const v = eoi_virtualization(t.vapic);
+      // Diagnostics: with a stale SVI the virtualized EOI retired SVI's vector, not the one in service, whose level EOI
+      // the vIOAPIC now never gets.
+      if (t.sviStale && inService >= 16 && inService !== svi && vsHas(t.vapic.visr, inService)) kvm_ioapic_eoi_not_trapped(kvm, t, inService, SVI_STALE);
       if (v >= 0) handle_apic_eoi_induced(kvm, t, v);
       else {
         // Diagnostics: an EOI vmcs01's bitmap let through that the vIOAPIC was owed.

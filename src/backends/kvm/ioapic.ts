@@ -327,9 +327,14 @@ export function kvm_ioapic_update_eoi(kvm: Kvm, vector: number, level: boolean, 
     if (e.vector !== vector) continue;
     clear_remote_irr(e);
     e.remoteIrrLost = false;
-    if (!e.masked && (kvm.ioapic.irr & (1 << e.pin))) ioapic_service(kvm, e.pin, owed || why);
+    // The EOI's trigger mode is the LAPIC's TMR, not the entry's: an entry rewritten to edge while the level instance was
+    // in service is re-serviced too (only a debug ASSERT says it must be level), and its line still high sends again.
+    if (!e.masked && (kvm.ioapic.irr & (1 << e.pin))) ioapic_service(kvm, e.pin, owed || why || (e.level ? '' : EDGE_RESERVICED_BY_LEVEL_EOI));
   }
 }
+
+/** Tag: a level EOI re-serviced an entry of its vector that had been rewritten to edge. */
+export const EDGE_RESERVICED_BY_LEVEL_EOI = 'edge-entry-reserviced-by-level-eoi';
 
 /** Diagnostics: why an entry of this vector has Remote IRR clear although it sent a level message (no APIC accepted it). */
 export function kvm_ioapic_refused_why(kvm: Kvm, vector: number): string | undefined {

@@ -310,6 +310,16 @@ const SELF_IPI_TMR_KEPT: CauseDoc[] = ['ioapic', 'read'].map((cls): CauseDoc => 
 
 const COMMON_DEVIATIONS: CauseDoc[] = [
   ...TIMER_DOCS,
+  ...['ioapic', 'spurious', 'duplicate', 'read'].map((cls): CauseDoc => ({
+    cause: `${cls}:edge-entry-reserviced-by-level-eoi`,
+    why: 'kvm_ioapic_update_eoi_one takes the trigger mode from the LAPIC\'s TMR (level: the instance in service was '
+      + 'accepted level), not from the entry: after the guest rewrote the entry to edge while that instance was in service '
+      + '(and before the vCPU processed KVM_REQ_SCAN_IOAPIC, so the vector is still in ioapic_handled_vectors), the EOI '
+      + 'clears remote_irr and, the line still high in ioapic->irr, calls ioapic_service, which sends the edge entry\'s '
+      + 'message. Only ASSERT(ent->fields.trig_mode == IOAPIC_LEVEL_TRIG) (a no-op unless DEBUG) says it must not. The '
+      + '82093AA matches the EOI against level entries only and sends an edge entry on a rising edge: nothing here. '
+      + '[ioapic.c kvm_ioapic_update_eoi_one, ioapic_service @ v4.x and 6.12.19]',
+  })),
   LOWEST_ABSENT_DOC,
   LOWEST_ABSENT_READ,
   LOWEST_ABSENT_EOI,
