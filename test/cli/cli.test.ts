@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 
 const BIN = resolve('bin/irqdiff.js');
 function irqdiff(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 const tmp = () => mkdtempSync(join(tmpdir(), 'irqdiff-cli-'));

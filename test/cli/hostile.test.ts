@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 const BIN = resolve('bin/irqdiff.js');
 function irqdiff(...args: string[]) {
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
   return { code: r.status, out: r.stdout, err: r.stderr, ms: Date.now() - t0 };
 }
 const tmp = () => mkdtempSync(join(tmpdir(), 'irqdiff-hostile-'));

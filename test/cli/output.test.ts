@@ -12,7 +12,7 @@ import { readScenarioFile, scenarioText } from '../../src/store/files.js';
 
 const BIN = resolve('bin/irqdiff.js');
 function irqdiff(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20, env: { ...process.env, ...env } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 const json = (text: string) => text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
