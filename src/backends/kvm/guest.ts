@@ -140,11 +140,11 @@ function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number):
         return;
       }
       sink.executed(index);
-      const inService = vsHighest(t.vapic.visr);
+      // Diagnostics (only after a stale-SVI re-activation, off the common EOI path): the virtualized EOI retires SVI's
+      // vector, not the one in service, whose level EOI the vIOAPIC then never gets.
+      const inService = t.sviStale ? vsHighest(t.vapic.visr) : -1;
       const v = eoi_virtualization(t.vapic);
-      // Diagnostics: with a stale SVI the virtualized EOI retired SVI's vector, not the one in service, whose level EOI
-      // the vIOAPIC now never gets.
-      if (t.sviStale && inService >= 16 && inService !== svi && vsHas(t.vapic.visr, inService)) kvm_ioapic_eoi_not_trapped(kvm, t, inService, SVI_STALE);
+      if (inService >= 16 && inService !== svi && vsHas(t.vapic.visr, inService)) kvm_ioapic_eoi_not_trapped(kvm, t, inService, SVI_STALE);
       if (v >= 0) handle_apic_eoi_induced(kvm, t, v);
       else {
         // Diagnostics: an EOI vmcs01's bitmap let through that the vIOAPIC was owed.
