@@ -161,14 +161,28 @@ describe.skipIf(!!kvmWhy || flavour !== 'pvm')('KVM-PVM: recorded outcomes', () 
     'kut-ioapic-physical-destination': 'clean ',
     'kut-ioapic-level-intr': 'divergent real/kvm:duplicate:ioapic-level',
     'kut-ioapic-level-sequential': 'divergent real/kvm:duplicate:ioapic-level',
-    'kut-apic-self-ipi-xapic': 'divergent real/kvm:late:self-ipi@iret',
     'kut-ioapic-simultaneous': 'divergent real/kvm:late:ioapic-edge@sti',
+  };
+  // Races of this host, each outcome one of its behaviours: the self-IPI is taken late at the IRET (behaviour 2,
+  // batched injection; every local run) or on time and then acknowledged as auto-EOI, so the drain's ISR read
+  // differs (behaviour 1; the fresh-clone CI run of session 8's stop). Either way divergent, never another signature.
+  const races: Record<string, string[]> = {
+    'kut-apic-self-ipi-xapic': ['real/kvm:late:self-ipi@iret', 'real/kvm:read-mismatch:read-isr:drain'],
   };
   it('deterministic kvm-unit-tests scenarios replay to the outcome recorded here', async () => {
     const list = Object.keys(kut).map((n) => `corpus/kut/${n}.json`).map((f) => ({ file: f, scenario: parseScenario(readFileSync(f, 'utf8'), f) }));
     const res = await runScenarios(list, 'kvm');
     expect(res.map((r) => `${r.file}: ${r.status} ${r.divergences.map((d) => d.signature).join(' ')}`))
       .toEqual(list.map((x) => `${x.file}: ${kut[x.scenario.name!]}`));
+  }, 60000);
+
+  it('kvm-unit-tests scenarios that race on this host replay divergent, only with the signatures of its behaviours', async () => {
+    const list = Object.keys(races).map((n) => `corpus/kut/${n}.json`).map((f) => ({ file: f, scenario: parseScenario(readFileSync(f, 'utf8'), f) }));
+    const res = await runScenarios(list, 'kvm');
+    res.forEach((r, i) => {
+      expect(r.status, r.file).toBe('divergent');
+      for (const d of r.divergences) expect(races[list[i]!.scenario.name!], r.file).toContain(d.signature);
+    });
   }, 60000);
 
   it('corpus/real files recorded on KVM-PVM replay to their recorded outcome', async () => {
