@@ -217,8 +217,9 @@ async function cmdFuzz(argv: string[], out: (l: string) => void): Promise<number
   const { classes, unexpected } = tallyFindings(backends, summary.newFindings, corpus);
   // Rates were recorded with the default generator: only comparable with its settings.
   const { DEFAULT_GEN } = await import('../gen/generator.js');
-  // ... and with the generator alone: guided search changes how often each cause shows.
-  const alarms = maxEvents === DEFAULT_GEN.maxEvents && plan.engine === 'random' ? rateAlarms(backends, summary.bySignature, summary.perTarget) : [];
+  // ... and with the generator alone: guided search changes how often each cause shows, so its feedback runs are
+  // left out (summary.fresh counts the generator's own runs, all of them under the random engine).
+  const alarms = maxEvents === DEFAULT_GEN.maxEvents ? rateAlarms(backends, summary.fresh.bySignature, summary.fresh.runs) : [];
   if (json) {
     out(jsonLine({ type: 'done', scenarios: summary.scenarios, events: summary.events, elapsedMs: summary.elapsedMs, divergent: summary.divergent,
       classes, perTarget: summary.perTarget, unexpected, rateJumps: alarms, resumedFrom: summary.resumedFrom }));

@@ -5,7 +5,7 @@ import { cpus } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { allBackends } from '../backends/load.js';
 import { runCoordinator } from '../distributed/coordinator.js';
-import { corpusSignatures, DEFAULT_GEN, parseDuration, rateAlarms, resolveTargets } from '../distributed/engine.js';
+import { corpusSignatures, DEFAULT_GEN, parseDuration, rateAlarms, resolveTargets, runsOf } from '../distributed/engine.js';
 import { modelHash, ownRoot } from '../distributed/model.js';
 import { connect, parseQueueUrl, QueueUrlError } from '../distributed/redis.js';
 import { ModelMismatch, runWorker } from '../distributed/worker.js';
@@ -124,7 +124,7 @@ export async function cmdFuzzQueue(argv: string[], out: (l: string) => void): Pr
   }
   const secs = summary.elapsedMs / 1000;
   const { classes, unexpected } = tallyFindings(backends, summary.newFindings, corpus);
-  const alarms = maxEvents === DEFAULT_GEN.maxEvents ? rateAlarms(backends, summary.bySignature, summary.perTarget) : [];
+  const alarms = maxEvents === DEFAULT_GEN.maxEvents ? rateAlarms(backends, summary.bySignature, runsOf(summary.perTarget)) : [];
   out(`done: ${summary.scenarios} interleavings, ${summary.events} events; this run ${summary.sessionUnits} units, ${summary.sessionEvents} events in ${secs.toFixed(1)}s (${Math.round(summary.sessionEvents / secs)} events/s; units ${Math.round(summary.sessionEvents / Math.max(summary.unitsPhaseMs / 1000, 0.001))} events/s), ${summary.divergent} divergent; ${summary.buckets} root causes, ${summary.newFindings.length} new (${classes.unexpected} UNEXPECTED, ${classes.expected} documented bugs, ${classes.known} documented deviations, ${classes.corpus} in corpus)`);
   out(`  units: ${summary.units} merged, ${summary.duplicatesIgnored} duplicate results ignored, ${summary.failed.length} failed, ${summary.pending} unfinished; workers: ${Object.entries(summary.workers).map(([w, u]) => `${shown(w, 100)} ${u}`).join(', ') || 'none'}`);
   for (const [k, [sc, ev, dv]] of Object.entries(summary.perTarget)) out(`  ${k.padEnd(28)} ${String(sc).padStart(9)} interleavings ${String(ev).padStart(11)} events ${String(dv).padStart(8)} divergent`);

@@ -12,7 +12,7 @@ import { MAX_SEEDS_PER_HIT } from './protocol.js';
 
 export { resolveTargets, TargetError, type Target } from '../fuzz/targets.js';
 export { classify, CLASS_LABEL, type Class } from '../fuzz/classify.js';
-export { rateAlarms } from '../fuzz/rates.js';
+export { rateAlarms, runsOf } from '../fuzz/rates.js';
 export { parseDuration } from '../fuzz/campaign.js';
 export { DEFAULT_GEN } from '../gen/generator.js';
 export { corpusSignatures } from '../store/corpus.js';

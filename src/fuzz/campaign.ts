@@ -69,6 +69,8 @@ export interface CampaignSummary {
   elapsedMs: number;
   perTarget: Record<string, [number, number, number]>;
   bySignature: Record<string, number>;
+  /** This session's counts over the generator's own runs alone (JobStats.fresh), for the rate checks. */
+  fresh: { runs: Record<string, number>; bySignature: Record<string, number> };
   resumedFrom: number[];
   /** Coverage per target, merged over workers (edges/states: the best worker; steps: union). */
   coverage: Record<string, TargetCoverage>;
@@ -125,7 +127,7 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
   const baseSeeds: Record<string, string[]> = {};
   for (const [k, b] of Object.entries(buckets)) { baseCount[k] = b.count; baseSeeds[k] = b.seeds.slice(); }
   const summary: CampaignSummary = {
-    scenarios: 0, events: 0, divergent: 0, newFindings: [], elapsedMs: 0, perTarget: {}, bySignature: {}, resumedFrom,
+    scenarios: 0, events: 0, divergent: 0, newFindings: [], elapsedMs: 0, perTarget: {}, bySignature: {}, fresh: { runs: {}, bySignature: {} }, resumedFrom,
     coverage: {}, total: { execs: 0, events: 0, elapsedMs: 0, buckets: 0 }, mutants: 0, errors: 0,
     workerCpuMs: new Array(o.jobs).fill(undefined), workerStartupMs: new Array(o.jobs).fill(undefined), isolations: 0, steals: 0,
     isolationCpuMs: new Array(o.jobs).fill(undefined), workerElu: new Array(o.jobs).fill(undefined), workerTailMs: new Array(o.jobs).fill(undefined),
@@ -377,12 +379,15 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
     let sc = 0, ev = 0, dv = 0, mu = 0, er = 0;
     const per: Record<string, [number, number, number]> = {};
     const sigs: Record<string, number> = {};
+    const fresh: CampaignSummary['fresh'] = { runs: {}, bySignature: {} };
     const cov: Record<string, TargetCoverage> = {};
     const seeds: Record<string, { job: number; iter: number; seed: string }[]> = {};
     for (const s of stats) {
       if (!s) continue;
       sc += s.scenarios; ev += s.events; dv += s.divergent; mu += s.mutants; er += s.errors;
       for (const [k, n] of Object.entries(s.bySignature)) sigs[k] = (sigs[k] ?? 0) + n;
+      for (const [k, n] of Object.entries(s.fresh.runs)) fresh.runs[k] = (fresh.runs[k] ?? 0) + n;
+      for (const [k, n] of Object.entries(s.fresh.bySignature)) fresh.bySignature[k] = (fresh.bySignature[k] ?? 0) + n;
       for (const [k, h] of Object.entries(s.hits)) {
         const list = seeds[k] ??= [];
         for (const seed of h.seeds) {
@@ -418,7 +423,7 @@ export async function runCampaign(o: CampaignOptions, listen: (e: CampaignEvent)
       }
       b.seeds = out;
     }
-    summary.scenarios = sc; summary.events = ev; summary.divergent = dv; summary.perTarget = per; summary.bySignature = sigs;
+    summary.scenarios = sc; summary.events = ev; summary.divergent = dv; summary.perTarget = per; summary.bySignature = sigs; summary.fresh = fresh;
     summary.coverage = cov; summary.mutants = mu; summary.errors = er;
     summary.total = {
       execs: (base?.execs ?? 0) + sc, events: (base?.events ?? 0) + ev,

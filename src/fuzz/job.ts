@@ -97,6 +97,11 @@ export interface JobStats {
   perTarget: Record<string, [number, number, number]>;
   /** Interleavings that showed this root cause (first in the run or not). */
   bySignature: Record<string, number>;
+  /**
+   * The same two counts over the generator's own runs alone (all of the random engine's; guided's freshRun ones,
+   * which are the random engine's runs with its seeds): what the recorded rates of documented causes compare with.
+   */
+  fresh: { runs: Record<string, number>; bySignature: Record<string, number> };
   hits: Record<string, Hit>;
   coverage: Record<string, TargetCoverage>;
   /** Interleavings that came from mutating the corpus (guided). */
@@ -259,7 +264,7 @@ export function runJob(
   onFinding: (f: JobFinding) => void, onProgress: (s: JobStats, h: JobHandle) => void, now: () => number,
   steps?: { route(key: string, cov: Coverage): void },
 ): JobStats {
-  const stats: JobStats = { iter: p.startIter, scenarios: 0, events: 0, divergent: 0, perTarget: {}, bySignature: {}, hits: {}, coverage: {}, mutants: 0, errors: 0 };
+  const stats: JobStats = { iter: p.startIter, scenarios: 0, events: 0, divergent: 0, perTarget: {}, bySignature: {}, fresh: { runs: {}, bySignature: {} }, hits: {}, coverage: {}, mutants: 0, errors: 0 };
   const states: TargetState[] = targets.map((t) => {
     const key = `${t.backend.name}/${t.variant}`;
     stats.perTarget[key] = [0, 0, 0];
@@ -315,6 +320,7 @@ export function runJob(
     const obs = observers[k]!;
     let scenario: Scenario;
     let result: RunResult;
+    let fresh = p.engine === 'random';
     try {
       if (p.engine === 'random') {
         ({ scenario, result } = generateAndRun(seed, t.backend, t.variant, { maxEvents: p.maxEvents }, p.track ? obs : undefined));
@@ -326,6 +332,7 @@ export function runJob(
         if (m >= 0 || ts.corpus.length === 0) {
           // (An empty corpus after the warm-up: no run reached any feature; draw afresh.)
           ({ scenario, result } = generateAndRun(m >= 0 ? `${p.seed}:${job}:${m * T + k}` : `${seed}:f`, t.backend, t.variant, { maxEvents: p.maxEvents }, obs));
+          fresh = m >= 0;
         } else {
           // Resume from a rarely hit feature: replay its owner up to the event that first
           // reached it, then continue with the generator's choices (or mutate the owner).
@@ -357,10 +364,12 @@ export function runJob(
     stats.scenarios++; pt[0]++;
     stats.events += result.eventsRun; pt[1] += result.eventsRun;
     if (result.primary) { stats.divergent++; pt[2]++; }
+    if (fresh) stats.fresh.runs[ts.key] = (stats.fresh.runs[ts.key] ?? 0) + 1;
     // Every root cause of the run counts (a documented deviation that comes first must not
     // hide a new one behind it); each new one is minimized until it is the run's first cause.
     for (const d of result.divergences) {
       stats.bySignature[d.signature] = (stats.bySignature[d.signature] ?? 0) + 1;
+      if (fresh) stats.fresh.bySignature[d.signature] = (stats.fresh.bySignature[d.signature] ?? 0) + 1;
       p.onHit?.(d.signature, iter);
       const h = stats.hits[d.signature] ?? (stats.hits[d.signature] = { count: 0, seeds: [] });
       h.count++;

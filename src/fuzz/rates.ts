@@ -29,17 +29,21 @@ function logPoissonTail(k: number, lambda: number): number {
   return -lambda + k * (1 + Math.log(lambda) - Math.log(k));
 }
 
+/**
+ * `bySignature` and `runs` (interleavings per "backend/variant") must count the generator's own runs alone: the
+ * recorded rates were measured with it (a guided campaign passes its freshRun counts, CampaignSummary.fresh).
+ */
 export function rateAlarms(
   backends: readonly Backend[],
   bySignature: Readonly<Record<string, number>>,
-  perTarget: Readonly<Record<string, readonly [number, number, number]>>,
+  runsPerTarget: Readonly<Record<string, number>>,
 ): RateAlarm[] {
   const out: RateAlarm[] = [];
   for (const [sig, k] of Object.entries(bySignature)) {
     const d = docFor(backends, sig);
     const p = parseSignature(sig);
     if (!d || !p || d.doc.rate === undefined) continue;
-    const runs = perTarget[`${p.backend}/${p.variant}`]?.[0] ?? 0;
+    const runs = runsPerTarget[`${p.backend}/${p.variant}`] ?? 0;
     if (runs === 0) continue;
     const sample = variantOf(backends, p.backend, p.variant)?.ratesSample ?? 0;
     // A cause seen rarely in the calibration sample is only known to be below ~3/sample.
@@ -50,4 +54,11 @@ export function rateAlarms(
     out.push({ signature: sig, observed: k, runs, recorded: d.doc.rate, ratio: k / lambda });
   }
   return out.sort((a, b) => b.ratio - a.ratio);
+}
+
+/** Interleavings per target from per-target [interleavings, events, divergent] counts (a random campaign's). */
+export function runsOf(perTarget: Readonly<Record<string, readonly [number, number, number]>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(perTarget)) out[k] = v[0];
+  return out;
 }
