@@ -465,3 +465,44 @@ describe('the guided final soak of session 8: KVM v6.12 names', () => {
     }
   });
 });
+
+describe('session-9 triage of the guided soak: KVM and ACRN lowest-priority messages that reach no one or the wrong pin', () => {
+  const run = (f: string, b: string, v: string) => runScenario(load(f), backend(b), v).divergences;
+  const causes = (f: string, b: string, v: string) => run(f, b, v).map((d) => d.cause);
+  const known = (b: string, v: string, cause: string) => classify(BACKENDS, `${b}/${v}:${cause}`);
+
+  it('kvm v6.12: an edge lowest-priority IPI of an in-service level vector hashed to an absent APIC leaves TMR set; the TMR read rides with the drop (edgeLostByHashing)', () => {
+    const d = run('kvm-lowest-hashed-absent-edge-ipi-tmr-read.json', 'kvm', 'v6.12');
+    expect(d[0]!.cause).toBe('read:lowest-priority-hashed-to-absent-apic');
+    expect(d[0]!.symptoms).toContain('read-mismatch:tmr');
+    expect(d.map((x) => x.cause)).not.toContain('read:tmr-set-without-level-message');
+    expect(known('kvm', 'v6.12', 'read:lowest-priority-hashed-to-absent-apic')).toBe('known');
+  });
+
+  it('kvm v6.12-vtd: a level EOI re-services another pin\'s edge entry of the vector; its lowest-priority choice, read as the level pin\'s re-send, is that cause', () => {
+    const c = causes('kvm-vtd-level-eoi-reservices-shared-edge-pin.json', 'kvm', 'v6.12-vtd');
+    expect(c[0]).toBe('spurious:edge-entry-reserviced-by-level-eoi');
+    expect(c).not.toContain('spurious:lowest-priority-outside-destinations');
+    expect(known('kvm', 'v6.12-vtd', 'spurious:edge-entry-reserviced-by-level-eoi')).toBe('known');
+  });
+
+  it('kvm v6.12-vtd: a level redirection entry\'s lowest-priority message hashed to an absent APIC: bare metal\'s re-send at its EOI is owed (the entry\'s flag, after another instance was taken)', () => {
+    const d = run('kvm-vtd-lowest-level-hashed-absent-resend-owed.json', 'kvm', 'v6.12-vtd');
+    expect(d.map((x) => x.cause)).toEqual(['stuck:lowest-priority-hashed-to-absent-apic']);
+    expect(d[0]!.symptoms).toContain('late:ioapic-level');
+  });
+
+  it('acrn/3374-adv: a lowest-priority IPI vlapic_write_icrlo drops leaves the in-service level vector\'s TMR set: read:lowest-priority-ipi-unhandled', () => {
+    const d = run('acrn-lowest-ipi-unhandled-tmr-read.json', 'acrn', '3374-adv');
+    expect(d[0]!.cause).toBe('read:lowest-priority-ipi-unhandled');
+    expect(d[0]!.symptoms).toContain('read-mismatch:tmr');
+    expect(known('acrn', '3374-adv', 'read:lowest-priority-ipi-unhandled')).toBe('known');
+  });
+
+  it('all silent on bare metal', () => {
+    for (const f of ['kvm-lowest-hashed-absent-edge-ipi-tmr-read.json', 'kvm-vtd-level-eoi-reservices-shared-edge-pin.json',
+      'kvm-vtd-lowest-level-hashed-absent-resend-owed.json', 'acrn-lowest-ipi-unhandled-tmr-read.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});

@@ -187,7 +187,10 @@ class AcrnInstance implements BackendInstance {
         if (this.acrn.code.tree === '2018' && vsHas(t.page.tmr, vector) && !this.acrn.vioapic.isLevelVector(vector)) return 'tmr-kept-for-rewritten-vector';
         // 2018: TMR is the table's, so an edge message of a level pin's vector (an IPI, MSI or the timer sharing it) leaves it set.
         if (this.acrn.code.tree === '2018' && vsHas(t.page.tmr, vector) && this.acrn.vioapic.isLevelVector(vector)) return 'tmr-programmed-from-rtbl';
-        return t.wrongTarget[vector] || undefined;
+        // A level message routed here that bare metal sent elsewhere; or an edge message bare metal accepted here (its
+        // acceptance clears TMR, SDM 10.8.4) that ACRN sent elsewhere or nowhere (a lowest-priority IPI
+        // vlapic_write_icrlo drops, ...): vlapic_set_tmr never ran here to clear the level message's bit.
+        return t.wrongTarget[vector] || t.misrouted[vector] || undefined;
       case 'redir-remote-irr-missing':
         return this.acrn.vioapic.eoiWhy(vector);
       case 'tmr-level-pin-before-acceptance':

@@ -277,7 +277,9 @@ const DEST_FF = perClass('device-dest-ff-not-broadcast', 'Since 2019 (ea849177a 
 const LOWEST_IPI = ['stuck', 'read'].map((k) => doc(`${k}:lowest-priority-ipi-unhandled`, 'Every tree: vlapic_write_icrlo '
   + 'computes the destinations with lowprio = false and then, per target, handles FIXED, NMI, INIT, STARTUP and SMI only: '
   + 'a lowest-priority IPI (APIC_DELMODE_LOWPRIO) ends in `pr_err("Unhandled icrlo write with mode %u\\n", mode)` and '
-  + 'is sent to no one; bare metal delivers it to one of the addressed processors (SDM 10.6.2.4). A real bug: '
+  + 'is sent to no one; bare metal delivers it to one of the addressed processors (SDM 10.6.2.4). read: an IRR read, or, '
+  + 'the IPI carrying a level pin\'s vector in service on the vCPU bare metal chose, a TMR read: bare metal\'s edge '
+  + 'acceptance cleared TMR (SDM 10.8.4), vlapic_set_tmr never ran there and the level bit stays. A real bug: '
   + 'docs/findings/acrn-lowest-priority-ipi-dropped.md. [guest/vlapic.c vlapic_write_icrlo @ 7f2b9a1c7, ea849177a, '
   + '0397cb717^, 9a6e94084]'));
 

@@ -361,26 +361,28 @@ export function kvm_lowest_prio_target(kvm: Kvm, src: number, irq: KvmIrq): numb
  * choose); the target; or, dropped by hashing, −1 (the reference then assumes the lowest-numbered
  * addressed vCPU, which is marked for whereStuck). In v6.12 a software-disabled APIC is left out
  * of the map: a dropped message that addressed one is reported as going there (it discards the
- * message, as KVM's drop does).
+ * message, as KVM's drop does). Returns true when the drop is one bare metal makes no equivalent of
+ * (the addressed enabled vCPUs were marked LOWEST_ABSENT).
  */
-export function report_lowest_prio(kvm: Kvm, src: number, irq: KvmIrq, target: number): void {
+export function report_lowest_prio(kvm: Kvm, src: number, irq: KvmIrq, target: number): boolean {
   const addressed = kvm_match_dest_mask(kvm, src, irq.shorthand, irq.dest, irq.logical);
-  if (addressed === 0) return;
+  if (addressed === 0) return false;
   if (!irq.logical && irq.dest === 0xff) {
     // "kvm: apic: phys broadcast and lowest prio": sent as fixed to every APIC. Bare metal's choice
     // is taken to be the lowest-numbered; the others' copies are the extra ones (explain).
     const first = 31 - Math.clz32(addressed & -addressed);
     for (const t of kvm.vcpus) if (t.id !== first && (addressed & (1 << t.id))) vsAdd(t.lowestSentFixed, irq.vector);
     kvm.sink.arbitrated?.(first);
-    return;
+    return false;
   }
+  let lost = false;
   if (target === LP_ABSENT) {
     // An addressed APIC that is software-disabled is a choice bare metal may make, with the same
     // outcome (discarded): v6.12 leaves it out of the map, so its slot is the empty one.
     for (const t of kvm.vcpus) {
       if ((addressed & (1 << t.id)) && !apic_enabled(t)) {
         kvm.sink.arbitrated?.(t.id);
-        return;
+        return false;
       }
     }
     for (const t of kvm.vcpus) {
@@ -389,14 +391,16 @@ export function report_lowest_prio(kvm: Kvm, src: number, irq: KvmIrq, target: n
       vsAdd(t.missedByMap, irq.vector);
       t.missedByMapWhy[irq.vector] = LOWEST_ABSENT;
       if (!irq.level) vsAdd(t.edgeLostByHashing, irq.vector);
+      lost = true;
     }
   }
   if (target === LP_NONE) {
     // Every addressed APIC is software-disabled: any choice discards it.
     kvm.sink.arbitrated?.(31 - Math.clz32(addressed & -addressed));
-    return;
+    return false;
   }
   kvm.sink.arbitrated?.(target);
+  return lost;
 }
 
 /**

@@ -7,14 +7,14 @@ import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { Mode, OnFate, REQ_EVENT, REQ_NMI } from './consts.js';
 import { apply_event, type EventHooks } from './guest.js';
-import { KvmIoapic, TMR_KEPT_BY_SELF_IPI, TMR_KEPT_BY_VTD, kvm_ioapic_refused_why, kvm_ioapic_eoi_lost, kvm_ioapic_remote_irr_cleared, kvm_ioapic_scan_entry, kvm_ioapic_send_why } from './ioapic.js';
+import { KvmIoapic, TMR_KEPT_BY_SELF_IPI, TMR_KEPT_BY_VTD, kvm_ioapic_refused_why, kvm_ioapic_eoi_lost, kvm_ioapic_hashed_away, kvm_ioapic_remote_irr_cleared, kvm_ioapic_scan_entry, kvm_ioapic_send_why } from './ioapic.js';
 import { pirq } from './pcpu.js';
 import { Kvm, type KvmVcpu } from './state.js';
 import { synced_while_l2 } from './sync.js';
 import { CODE, VARIANTS } from './variants.js';
 import { describeEntry, enter, entry_step } from './vcpu_enter_guest.js';
 import { withRates } from '../rates.js';
-import { LOWEST_PHYS_BROADCAST, recalculate_apic_map } from './apic_map.js';
+import { LOWEST_ABSENT, LOWEST_PHYS_BROADCAST, recalculate_apic_map } from './apic_map.js';
 import { RATES, RATES_SAMPLE } from './rates.js';
 import { apic_has_pending_timer, periodic_limited } from './timer.js';
 import { SVI_STALE } from './apicv.js';
@@ -142,8 +142,9 @@ class KvmInstance implements BackendInstance {
       return t.vapic.recognized ? 'virr-recognized' : 'virr-not-recognized';
     }
     if (vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
-    // Nowhere in the vCPU: a level line the vIOAPIC holds behind a Remote IRR whose EOI it never saw.
-    return kvm_ioapic_eoi_lost(this.kvm, vector);
+    // Nowhere in the vCPU: a level line the vIOAPIC holds behind a Remote IRR whose EOI it never saw, or a level entry
+    // whose message vector hashing dropped (bare metal's instance, or its EOI's re-send, is owed).
+    return kvm_ioapic_eoi_lost(this.kvm, vector) ?? (vector >= 16 ? kvm_ioapic_hashed_away(this.kvm, vector) : undefined);
   }
 
   explain(cpu: number, what: string, vector: number): string | undefined {
@@ -189,8 +190,10 @@ class KvmInstance implements BackendInstance {
     // blocking: its later injection is that hold, not a duplicate of its own.
     if (what === 'collapsed' && vector === 2 && nmiStuck(t) === 'nmi-behind-irq-window') return 'nmi-behind-irq-window';
     // An extra pin message also shows as a TMR bit (its trigger mode) where bare metal has none.
+    // A lowest-priority choice bare metal's addressing does not include, of a message bare metal does not send at all
+    // (a level EOI re-servicing another pin's edge entry of the vector): its choice is the one the reference misreads.
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra' || what === 'tmr-set-without-level-message'
-      || what === 'tmr-level-pin-before-acceptance') && vector >= 16) {
+      || what === 'tmr-level-pin-before-acceptance' || what === 'lowest-priority-misrouted') && vector >= 16) {
       const why = kvm_ioapic_send_why(this.kvm, vector);
       if (why) return why;
     }
@@ -210,6 +213,9 @@ class KvmInstance implements BackendInstance {
     if (what === 'redir-remote-irr-missing' && vector >= 16 && this.kvm.ioapic.eoiWhy[vector]) return this.kvm.ioapic.eoiWhy[vector];
     if (what === 'tmr-set-without-level-message' && vector >= 16 && vsHas(t.tmrKeptByVtd, vector)) return TMR_KEPT_BY_VTD;
     if (what === 'tmr-set-without-level-message' && vector >= 16 && vsHas(t.tmrKeptBySelfIpi, vector)) return TMR_KEPT_BY_SELF_IPI;
+    // An edge lowest-priority message addressed here that vector hashing dropped (report_lowest_prio marks it): bare
+    // metal's acceptance cleared the level message's TMR bit, __apic_accept_irq never ran to clear KVM's.
+    if (what === 'tmr-set-without-level-message' && vector >= 16 && vsHas(t.edgeLostByHashing, vector)) return LOWEST_ABSENT;
     // Before v4.15 a redirection write cleared Remote IRR: a read shows it clear while in service.
     if (what === 'redir-remote-irr-missing' && kvm_ioapic_remote_irr_cleared(this.kvm, vector)) return 'remote-irr-cleared-by-redirection-write';
     // process_nmi allows two NMIs pending when none is in service, expecting to inject the first

@@ -5,7 +5,7 @@
 import { vsAdd, vsClear, vsHas, type VecSet } from '../../apic/vecset.js';
 import type { IoapicPin } from '../../scenario/types.js';
 import { Mode, PHYS_CALL_FUNCTION, REQ_SCAN_IOAPIC } from './consts.js';
-import { kvm_irq_delivery_to_apic, kvm_lowest_prio_target, kvm_match_dest_mask, report_lowest_prio, type KvmIrq } from './apic_map.js';
+import { LOWEST_ABSENT, kvm_irq_delivery_to_apic, kvm_lowest_prio_target, kvm_match_dest_mask, report_lowest_prio, type KvmIrq } from './apic_map.js';
 import { kvm_make_request, kvm_vcpu_exiting_guest_mode } from './sender.js';
 import type { Kvm, KvmVcpu } from './state.js';
 
@@ -32,7 +32,7 @@ export interface KvmRte {
   /**
    * Diagnostics: the last level message of this entry was accepted by no APIC, so Remote IRR was left clear
    * where the 82093AA holds it set: why (REFUSED_REMOTE_IRR: every destination software-disabled;
-   * NO_APIC_REMOTE_IRR: the map answered with no APIC), '' otherwise.
+   * NO_APIC_REMOTE_IRR: the map answered with no APIC; LOWEST_ABSENT: vector hashing chose an empty slot), '' otherwise.
    */
   refusedWhy: string;
 }
@@ -84,6 +84,7 @@ export const NO_APIC_RESENT = 'level-resent-after-message-reached-no-apic';
 
 /** The re-send tag that goes with an entry's refusal. */
 function refused_resent(e: KvmRte): string {
+  if (e.refusedWhy === LOWEST_ABSENT) return LOWEST_ABSENT;
   return e.refusedWhy === REFUSED_REMOTE_IRR ? REFUSED_RESENT : e.refusedWhy === NO_APIC_REMOTE_IRR ? NO_APIC_RESENT : '';
 }
 
@@ -105,11 +106,12 @@ function ioapic_service(kvm: Kvm, pin: number, why = ''): void {
   const irq: KvmIrq = { vector: e.vector, level: e.level, nmi: false, shorthand: 'none', dest: e.dest, logical: e.logical, lowest: e.lowest };
   // A lowest-priority entry (irqe.delivery_mode = APIC_DM_LOWEST): the choice kvm_irq_delivery_to_apic makes,
   // told before the event is reported executed (guest.ts holds it).
-  if (e.lowest) report_lowest_prio(kvm, -1, irq, kvm_lowest_prio_target(kvm, -1, irq));
+  const hashedAway = e.lowest && report_lowest_prio(kvm, -1, irq, kvm_lowest_prio_target(kvm, -1, irq));
   const ret = kvm_irq_delivery_to_apic(kvm, -1, irq, -1);
   if (ret && e.level) e.remoteIrr = true;
   if (e.level) {
-    e.refusedWhy = ret !== 0 ? '' : dest_vcpus(kvm, e.dest, e.logical) === 0 ? NO_APIC_REMOTE_IRR : REFUSED_REMOTE_IRR;
+    // v6.12: a message vector hashing sent to an empty slot also returns r = 0 ("*bitmap = 0; return true").
+    e.refusedWhy = ret !== 0 ? '' : hashedAway ? LOWEST_ABSENT : dest_vcpus(kvm, e.dest, e.logical) === 0 ? NO_APIC_REMOTE_IRR : REFUSED_REMOTE_IRR;
   }
 }
 
@@ -335,6 +337,16 @@ export function kvm_ioapic_update_eoi(kvm: Kvm, vector: number, level: boolean, 
 
 /** Tag: a level EOI re-serviced an entry of its vector that had been rewritten to edge. */
 export const EDGE_RESERVICED_BY_LEVEL_EOI = 'edge-entry-reserviced-by-level-eoi';
+
+/**
+ * Diagnostics (whereStuck): a level entry of this vector whose last message vector hashing dropped (LOWEST_ABSENT), so
+ * Remote IRR stayed clear and KVM owes what bare metal's accepting APIC holds of that pin (the message, or the re-send
+ * its EOI made while the line was high), whatever instance of the vector the vCPU took meanwhile.
+ */
+export function kvm_ioapic_hashed_away(kvm: Kvm, vector: number): string | undefined {
+  for (const e of kvm.ioapic.rtes) if (e.vector === vector && e.level && e.refusedWhy === LOWEST_ABSENT && !e.remoteIrr) return LOWEST_ABSENT;
+  return undefined;
+}
 
 /** Diagnostics: why an entry of this vector has Remote IRR clear although it sent a level message (no APIC accepted it). */
 export function kvm_ioapic_refused_why(kvm: Kvm, vector: number): string | undefined {

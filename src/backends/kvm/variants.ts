@@ -222,8 +222,13 @@ const VTD_TMR_KEPT: CauseDoc[] = ['ioapic', 'read'].map((cls): CauseDoc => ({
 const LOWEST_ABSENT_READ: CauseDoc = {
   cause: 'read:lowest-priority-hashed-to-absent-apic',
   why: 'stuck:lowest-priority-hashed-to-absent-apic for a level message (a lowest-priority redirection entry, ioapic.lowest), '
-    + 'seen first by a TMR read: the message reached no vCPU, so the TMR bit bare metal\'s accepting APIC set is clear. '
-    + '[see stuck:lowest-priority-hashed-to-absent-apic; ioapic.c ioapic_service → irq_comm.c kvm_irq_delivery_to_apic]',
+    + 'seen first by a TMR read: the message reached no vCPU, so the TMR bit bare metal\'s accepting APIC set is clear; '
+    + 'in v6.12 kvm_irq_delivery_to_apic_fast returns r = 0 for it, so ioapic_service leaves Remote IRR clear and a '
+    + 'redirection-entry read shows it. For an edge IPI or MSI of a level pin\'s vector, the reverse: bare metal\'s '
+    + 'acceptance on a vCPU where the level message is in service clears TMR (SDM 10.8.4), __apic_accept_irq never ran '
+    + 'there, and a TMR read shows the level bit still set. '
+    + '[see stuck:lowest-priority-hashed-to-absent-apic; ioapic.c ioapic_service → irq_comm.c kvm_irq_delivery_to_apic; '
+    + 'lapic.c kvm_irq_delivery_to_apic_fast, __apic_accept_irq]',
 };
 
 /** The EOI side of LOWEST_ABSENT_DOC on a level pin's vector (issue 8's shared vectors). */
@@ -246,7 +251,10 @@ const LOWEST_ABSENT_DOC: CauseDoc = {
     + 'bitmap to 0 and returns true, so kvm_irq_delivery_to_apic does not fall back to the slow path and the message '
     + 'reaches no vCPU. Bare metal delivers a lowest-priority message to one of the APICs it addresses (SDM 10.6.2.4). '
     + 'With VT-d an MSI whose MDA matches exactly one vCPU is still posted to it (kvm_intr_is_single_vcpu\'s slow '
-    + 'count). [lapic.c kvm_apic_map_get_dest_lapic, kvm_vector_to_index @ v4.10..v4.16 and v6.12 (library copies, and '
+    + 'count). The same for a lowest-priority redirection entry\'s level message: in v6.12 the fast path returns r = 0, '
+    + 'ioapic_service leaves Remote IRR clear, and what bare metal\'s accepting APIC holds of the pin (the message, then '
+    + 'the re-send its EOI makes while the line is high) stays owed even after the vCPU took another instance of the '
+    + 'vector. [lapic.c kvm_apic_map_get_dest_lapic, kvm_vector_to_index @ v4.10..v4.16 and v6.12 (library copies, and '
     + 'the 2025 kvm_plane patch mail that still carries it); irq_comm.c kvm_irq_delivery_to_apic]',
 };
 
@@ -318,7 +326,11 @@ const COMMON_DEVIATIONS: CauseDoc[] = [
       + 'clears remote_irr and, the line still high in ioapic->irr, calls ioapic_service, which sends the edge entry\'s '
       + 'message. Only ASSERT(ent->fields.trig_mode == IOAPIC_LEVEL_TRIG) (a no-op unless DEBUG) says it must not. The '
       + '82093AA matches the EOI against level entries only and sends an edge entry on a rising edge: nothing here. '
-      + '[ioapic.c kvm_ioapic_update_eoi_one, ioapic_service @ v4.x and 6.12.19]',
+      + 'The same for another pin\'s edge entry that shares the level pin\'s vector (issue 8): kvm_ioapic_update_eoi visits '
+      + 'every entry with "ent->fields.vector == vector", and ioapic_set_irq keeps an edge pin\'s ioapic->irr bit while '
+      + 'its line is high, so the level instance\'s EOI re-sends the edge pin\'s message too (spurious when it is a '
+      + 'lowest-priority message whose choice the reference reads as the level pin\'s re-send). '
+      + '[ioapic.c kvm_ioapic_update_eoi, kvm_ioapic_update_eoi_one, ioapic_set_irq, ioapic_service @ v4.x and 6.12.19]',
   })),
   LOWEST_ABSENT_DOC,
   LOWEST_ABSENT_READ,
