@@ -745,8 +745,11 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
         if (po >= 0) { this.record('read-mismatch', this.divergences[po]!.cause, cpu, msg, reg); return; }
         // A Remote IRR still set where bare metal cleared it holds the level line: if the backend
         // names where its line is held, that is the cause (stuck), whether the guest reads the
-        // bit first or the drain finds the line held first.
+        // bit first or the drain finds the line held first. When bare metal has the vector pending on the reading vCPU
+        // too (a shared vector's edge instance), whereStuck would place that instance, not the pin's line: the
+        // backend's explain of the Remote IRR, if it has one, names it first.
         if (tag === 'redir-remote-irr-stale' && p.level && this.owner[cpu]!.get(p.vector) === 0) {
+          if (vsHas(r.cpus[cpu]!.irr, p.vector) && this.view?.explain?.(cpu, tag, p.vector)) { mismatch(tag, msg, [p.vector]); return; }
           const at = this.view?.whereStuck?.(cpu, p.vector);
           if (at) { this.record('read-mismatch', makeCause('stuck', at), cpu, msg, reg); return; }
         }

@@ -131,6 +131,8 @@ class KvmInstance implements BackendInstance {
         // episode never ended: everything L1 has pending waits on it.
         if (intersects(t.nested.behindReinjection, t.vapic.virr)) return 'l2-resumed-after-reinjection';
         if (intersects(t.nested.unforcedInL2, t.vapic.virr)) return 'l2-resumed-exit-request-missed';
+        // L1's VMRESUME found RVI not above a VPPR computed from the stale SVI: no KVM_REQ_EVENT re-evaluated it.
+        if (t.nested.entryVpprFromStaleSvi && (vector & 0xf0) <= (t.vapic.svi & 0xf0)) return SVI_STALE;
         return synced_while_l2(t, vector) ? 'l2-resumed-after-pir-sync' : 'l1-pending-at-nested-entry';
       }
       // Without APICv: the software IRR, held where KVM's injection path left it (inject.ts).
@@ -141,7 +143,15 @@ class KvmInstance implements BackendInstance {
       if (t.vapic.irqWindowExiting) return 'virr-behind-irq-window';
       return t.vapic.recognized ? 'virr-recognized' : 'virr-not-recognized';
     }
-    if (vsHas(t.pi.pir, vector)) return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
+    if (vsHas(t.pi.pir, vector)) {
+      // A posting whose notification IPI has not reached the pCPU is in flight, as bare metal's message is on its bus:
+      // the instance bare metal has pending is then the level line re-sent at an EOI the vIOAPIC never saw.
+      if (t.pi.on && t.pi.fate === OnFate.IpiPending) {
+        const lost = kvm_ioapic_eoi_lost(this.kvm, vector);
+        if (lost) return lost;
+      }
+      return t.pi.on ? FATE_TAGS[t.pi.fate] : 'pir-without-on';
+    }
     // Nowhere in the vCPU: a level line the vIOAPIC holds behind a Remote IRR whose EOI it never saw, or a level entry
     // whose message vector hashing dropped (bare metal's instance, or its EOI's re-send, is owed).
     return kvm_ioapic_eoi_lost(this.kvm, vector) ?? (vector >= 16 ? kvm_ioapic_hashed_away(this.kvm, vector) : undefined);
@@ -211,11 +221,12 @@ class KvmInstance implements BackendInstance {
     }
     // A VT-d posted edge message left TMR set: the EOI was broadcast as level and cleared Remote IRR.
     if (what === 'redir-remote-irr-missing' && vector >= 16 && this.kvm.ioapic.eoiWhy[vector]) return this.kvm.ioapic.eoiWhy[vector];
+    // A lowest-priority edge message of the vector that vector hashing dropped (apic_map.ts): bare metal's acceptance
+    // here cleared TMR (SDM 10.8.4), KVM's level bit stays.
+    if ((what === 'tmr-level-pin-before-acceptance' || what === 'tmr-set-without-level-message') && vector >= 16
+      && vsHas(t.edgeLostByHashing, vector)) return LOWEST_ABSENT;
     if (what === 'tmr-set-without-level-message' && vector >= 16 && vsHas(t.tmrKeptByVtd, vector)) return TMR_KEPT_BY_VTD;
     if (what === 'tmr-set-without-level-message' && vector >= 16 && vsHas(t.tmrKeptBySelfIpi, vector)) return TMR_KEPT_BY_SELF_IPI;
-    // An edge lowest-priority message addressed here that vector hashing dropped (report_lowest_prio marks it): bare
-    // metal's acceptance cleared the level message's TMR bit, __apic_accept_irq never ran to clear KVM's.
-    if (what === 'tmr-set-without-level-message' && vector >= 16 && vsHas(t.edgeLostByHashing, vector)) return LOWEST_ABSENT;
     // Before v4.15 a redirection write cleared Remote IRR: a read shows it clear while in service.
     if (what === 'redir-remote-irr-missing' && kvm_ioapic_remote_irr_cleared(this.kvm, vector)) return 'remote-irr-cleared-by-redirection-write';
     // process_nmi allows two NMIs pending when none is in service, expecting to inject the first

@@ -9,7 +9,7 @@
 // posts to L2 (vmcs02_pinv).
 import { PHYS_POSTED_INTR, PHYS_POSTED_NESTED, REQ_APIC_PAGE_RELOAD, REQ_EVENT, REQ_NMI } from './consts.js';
 import type { Kvm, KvmVcpu } from './state.js';
-import { vsAdd, vsClear, vsDel, vsHighest, vsOr } from '../../apic/vecset.js';
+import { computePpr, vsAdd, vsClear, vsDel, vsHighest, vsOr } from '../../apic/vecset.js';
 import { __apic_update_ppr, kvm_apic_has_interrupt, kvm_cpu_has_interrupt } from './lapic.js';
 import { nested_exit_on_intr, vmx_set_rvi } from './sync.js';
 import { eoi_exitmap_nested_vmexit } from './eoi_exitmap.js';
@@ -48,6 +48,12 @@ export function nested_vmx_run(kvm: Kvm, t: KvmVcpu, inject: number | undefined)
   vsClear(n.unforcedInL2);
   vsClear(n.behindReinjection);
   n.nmiBehindReinjection = false;
+  // Diagnostics: vmx_has_apicv_interrupt compares RVI with the virtual-APIC page's PROCPRI (VPPR), which after a
+  // stale-SVI re-activation is computed from SVI, not from the vector in service (SDM 29.1.3): a vector above the
+  // real PPR but not above VPPR makes no KVM_REQ_EVENT [vmx/nested.c vmx_has_apicv_interrupt,
+  // nested_vmx_enter_non_root_mode @ 6.12.19, wishday/linux-6.12.y aa44b5f5b].
+  n.entryVpprFromStaleSvi = !evaluate && t.sviStale
+    && (va.rvi & 0xf0) > (computePpr(va.vtpr, vsHighest(va.visr)) & 0xf0);
   // prepare_vmcs02: vmcs02's EOI-exit bitmap is vmcs12's (none from the abstract L1).
   vsClear(n.vmcs02EoiExit);
   if (kvm.code.nestedEntryEvent && evaluate) t.requests |= REQ_EVENT;
@@ -72,6 +78,7 @@ export function nested_vmx_vmexit(kvm: Kvm, t: KvmVcpu, reason: string): void {
   n.guestMode = false;
   n.runPending = false;
   n.l2Inject = -1;
+  n.entryVpprFromStaleSvi = false;
   vsClear(n.syncedInL2);
   vsClear(n.unforcedInL2);
   vsClear(n.behindReinjection);

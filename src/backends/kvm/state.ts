@@ -33,6 +33,11 @@ export class NestedState {
   readonly behindReinjection = vecSet();
   /** Trace only: an L1 NMI that vmx_check_nested_events refused because of a re-injection. */
   nmiBehindReinjection = false;
+  /**
+   * Diagnostics (whereStuck): at L1's VMLAUNCH/VMRESUME, RVI was above the PPR of VISR's highest vector but not above
+   * VPPR, which PPR virtualization computed from a stale SVI (apicv.ts): no KVM_REQ_EVENT, L2 runs over L1's interrupt.
+   */
+  entryVpprFromStaleSvi = false;
   /** Trace only: vmx_check_nested_events runs from kvm_vcpu_running (v4.11 to 5.x), before the requests phase. */
   inRunningCheck = false;
   /**

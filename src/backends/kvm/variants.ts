@@ -666,11 +666,15 @@ const SVI_STALE_DOCS: CauseDoc[] = ['eoi', 'masked-ppr', 'stuck', 'read'].map((c
     + 'and below until a second EOI (eoi); and before that EOI, PPR virtualization computes VPPR from the stale SVI, so '
     + 'virtual-interrupt delivery can take a vector the one in service masks (masked-ppr); when nothing is in service any '
     + 'more (the EOI came while APICv was off), VPPR from the stale SVI still holds a new vector of SVI\'s class or below in '
-    + 'VIRR (RVI not above VPPR, SDM 29.2.1) until something else exits (stuck). Bare metal retires it (REF-EOI-3) '
+    + 'VIRR (RVI not above VPPR, SDM 29.2.1) until something else exits (stuck); L1\'s VMLAUNCH/VMRESUME compares RVI '
+    + 'with that VPPR too (nested_vmx_enter_non_root_mode → vmx_has_apicv_interrupt reads the virtual-APIC page\'s '
+    + 'PROCPRI), makes no KVM_REQ_EVENT and L2 runs over L1\'s interrupt (stuck). A level vector retired in place of SVI\'s '
+    + 'never reaches the vIOAPIC: Remote IRR stays set (stuck, or read when a redirection read shows it first). '
+    + 'Bare metal retires it (REF-EOI-3) '
     + 'and masks by the real ISR. Fixed by Dongli Zhang\'s "KVM: VMX: configure SVI '
     + 'during runtime APICv activation" (kvm-list, 2025-11; "else kvm_apic_update_hwapic_isr(vcpu);" in '
     + '__kvm_vcpu_update_apicv), in the 6.12.94 stable diff. [x86.c __kvm_vcpu_update_apicv; lapic.c apic_set_isr, '
-    + 'kvm_apic_update_apicv @ 6.12.19, wishday/linux-6.12.y aa44b5f5b; the patch and the 6.12.94 diff in the library]',
+    + 'kvm_apic_update_apicv; vmx/nested.c vmx_has_apicv_interrupt, nested_vmx_enter_non_root_mode @ 6.12.19, wishday/linux-6.12.y aa44b5f5b; the patch and the 6.12.94 diff in the library]',
 }));
 
 // Issue 8 (xAPIC ID writes): the EOI-exit bitmap across a run-time APICv inhibit. A real bug of v6.12 and of today's code
