@@ -746,7 +746,9 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
         // A Remote IRR still set where bare metal cleared it holds the level line: if the backend
         // names where its line is held, that is the cause (stuck), whether the guest reads the
         // bit first or the drain finds the line held first.
-        if (tag === 'redir-remote-irr-stale' && p.level && this.owner[cpu]!.get(p.vector) === 0) {
+        // Not when the vector is pending in this vCPU's IRR on bare metal too: whereStuck would name why
+        // the backend's copy of that pending instance waits (a PPR both share), not a held line.
+        if (tag === 'redir-remote-irr-stale' && p.level && this.owner[cpu]!.get(p.vector) === 0 && !vsHas(this.ref.cpus[cpu]!.irr, p.vector)) {
           const at = this.view?.whereStuck?.(cpu, p.vector);
           if (at) { this.record('read-mismatch', makeCause('stuck', at), cpu, msg, reg); return; }
         }
