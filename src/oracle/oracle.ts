@@ -747,7 +747,8 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
         // names where its line is held, that is the cause (stuck), whether the guest reads the
         // bit first or the drain finds the line held first. When bare metal has the vector pending on the reading vCPU
         // too (a shared vector's edge instance), whereStuck would place that instance, not the pin's line: the
-        // backend's explain of the Remote IRR, if it has one, names it first.
+        // backend's explain of the Remote IRR, if it has one, names it first (session 9: KVM's stale-SVI EOIs, bhyve's Remote
+        // IRR kept across an edge entry).
         if (tag === 'redir-remote-irr-stale' && p.level && this.owner[cpu]!.get(p.vector) === 0) {
           if (vsHas(r.cpus[cpu]!.irr, p.vector) && this.view?.explain?.(cpu, tag, p.vector)) { mismatch(tag, msg, [p.vector]); return; }
           const at = this.view?.whereStuck?.(cpu, p.vector);

@@ -545,3 +545,48 @@ describe('session-9 triage of the guided final soak: KVM v6.12 with xAPIC ID wri
     }
   });
 });
+
+// Session 9 triage of the guided soak s8final (bhyve/fixed): six untriaged signatures, each a documented
+// mechanism of today's code (freebsd-src@0907f0c79b36 sys/amd64/vmm/io/vioapic.c vioapic_write keeps
+// IOART_REM_IRR, an RTBL_RO_BITS bit; vioapic_process_eoi matches the entry's current vector; io/vlapic.c
+// TMR from the table) that the classification did not find from the model's own flags.
+describe('the session-9 triage of bhyve', () => {
+  const causes = (file: string, v: string) => runScenario(load(file), backend('bhyve'), v).divergences.map((d) => d.cause);
+  const known = (v: string, cause: string) => classify(BACKENDS, `bhyve/${v}:${cause}`);
+
+  it('the level message a kept Remote IRR held back is that hold after the entry was rewritten to another vector (was stuck:untagged, stuck:ioapic-remote-irr-set, priority:eventinj)', () => {
+    for (const f of ['bhyve-kept-remote-irr-holds-level-rewrite-then-vector-rewritten.json', 'bhyve-kept-remote-irr-holds-level-rewrite-of-its-own-vector.json',
+      'bhyve-kept-remote-irr-held-vector-behind-lower-msi.json']) {
+      for (const v of ['prefix', 'fixed', 'main']) {
+        expect(causes(f, v), `${f} ${v}`).toEqual(['stuck:remote-irr-kept-on-edge-entry']);
+        expect(known(v, 'stuck:remote-irr-kept-on-edge-entry')).toBe('known');
+      }
+    }
+    // The lower MSI is injected first because the higher vector never came: a hold, not an injection path.
+    expect(runScenario(load('bhyve-kept-remote-irr-held-vector-behind-lower-msi.json'), backend('bhyve'), 'fixed').divergences[0]!.kind).toBe('priority-inversion');
+  });
+
+  it('a kept Remote IRR read while the pin\'s vector is pending on the reader on bare metal too is the read, not why that shared copy waits (was stuck:virr-below-isr, stuck:virr-below-tpr)', () => {
+    for (const f of ['bhyve-kept-remote-irr-read-with-edge-copy-pending.json', 'bhyve-kept-remote-irr-read-with-level-copy-below-tpr.json']) {
+      for (const v of ['prefix', 'fixed', 'main']) {
+        expect(causes(f, v), `${f} ${v}`).toEqual(['read:remote-irr-kept-on-edge-entry']);
+        expect(known(v, 'read:remote-irr-kept-on-edge-entry')).toBe('known');
+      }
+    }
+  });
+
+  it('a re-send bare metal never sends, collapsed into a pending IPI of the vector, does not hide that bare metal\'s TMR was cleared by the IPI (was read:redir-remote-irr-missing)', () => {
+    for (const v of ['prefix', 'fixed', 'main']) {
+      expect(causes('bhyve-table-tmr-eoi-broadcast-after-collapsed-resend.json', v), v).toEqual(['read:eoi-of-edge-instance-broadcast-by-table-tmr']);
+      expect(known(v, 'read:eoi-of-edge-instance-broadcast-by-table-tmr')).toBe('known');
+    }
+  });
+
+  it('all silent on bare metal', () => {
+    for (const f of ['bhyve-kept-remote-irr-holds-level-rewrite-then-vector-rewritten.json', 'bhyve-kept-remote-irr-holds-level-rewrite-of-its-own-vector.json',
+      'bhyve-kept-remote-irr-held-vector-behind-lower-msi.json', 'bhyve-kept-remote-irr-read-with-edge-copy-pending.json',
+      'bhyve-kept-remote-irr-read-with-level-copy-below-tpr.json', 'bhyve-table-tmr-eoi-broadcast-after-collapsed-resend.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});

@@ -51,6 +51,8 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
    * that vCPU was one the 82093AA would not send ('' if it would).
    */
   private readonly ioapicWhy: string[][] = [];
+  /** Diagnostics: false while the vIOAPIC delivers a message the 82093AA would not send (its lastWhy). */
+  private archSend = true;
   private readonly archAddrs: ApicAddr[] = [];
   /**
    * The LINT input lines as the device model drives them (vatpic keeps its INTR output in
@@ -112,7 +114,9 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       // A message a software-disabled vlapic drops (vlapic_set_intr_ready returns 0) leaves the
       // diagnosis of the copy already in IRR as it was.
       for (let i = 0; i < this.vcpus; i++) if (dmask & (1 << i) && this.vlapic[i]!.enabled()) this.ioapicWhy[i]![vector] = this.vioapic.lastWhy;
+      this.archSend = this.vioapic.lastWhy === '';
       this.vlapicDeliverIntr(level, dest, phys, vector, lowprio);
+      this.archSend = true;
     });
     // The redirection table was programmed at boot: the rendezvous ran vioapic_update_tmr everywhere.
     for (const vl of this.vlapic) this.vioapic.updateTmr(vl, this.vlapic);
@@ -383,7 +387,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     const c = this.vmcb[target]!;
     const was = vsHas(vl.irr, vector);
     this.sink.step(target, 'vlapic_set_intr_ready');
-    if (!vl.setIntrReady(vector, level)) return false;
+    if (!vl.setIntrReady(vector, level, this.archSend)) return false;
     if (was && c.vIntrVector === vector && !c.vIrq && c.vIntrVector !== 0) vsAdd(this.collapsed[target]!, vector);
     vcpuNotifyEvent(this.vcpu[target]!, true, curcpu, this);
     return true;

@@ -218,7 +218,9 @@ const COMMON: CauseDoc[] = [
     why: 'The held side of read:remote-irr-kept-on-edge-entry (issue 8, a pin rewritten edge then level, as kvm-unit-tests\' '
       + 'test_ioapic_edge_tmr does): the entry written back to level with its line asserted finds the kept Remote IRR set, '
       + 'so vioapic_write ("previous interrupt has been EOIed") does not send; bare metal, whose edge entry cleared it, '
-      + 'sends. The message waits for an EOI of the vector, lost if the line drops first. '
+      + 'sends. The message waits for an EOI of the vector, lost if the line drops first, and for good once a later write '
+      + 'gives the entry another vector (vioapic_process_eoi matches the entry\'s current vector; session 9: also seen as a '
+      + 'lower vector injected first). '
       + '[io/vioapic.c vioapic_write, vioapic_process_eoi @ freebsd-src@0907f0c and coder03/freebsd10.4@3d3f8b1]',
   },
   // --- local-APIC programming (issue 8): LDR/DFR writes and logical redirection entries ---

@@ -60,6 +60,13 @@ export interface RtblEntry {
    */
   remIrrKeptOnEdge: boolean;
   /**
+   * Diagnostics: the vector of the first level message that kept Remote IRR held back (a write or unmask of
+   * the level entry with its line high): bare metal, its bit clear, sent it and set its own, so later
+   * writes are held on bare metal too. A later rewrite of the entry's vector, or the EOI that clears the
+   * kept bit with the line low, leaves that message owed under REMOTE_IRR_KEPT_ON_EDGE. -1: none.
+   */
+  keptHeldVector: number;
+  /**
    * Diagnostics: the EOI that last cleared Remote IRR was broadcast only because TMR is the table's
    * (EOI_BY_TABLE_TMR): bare metal's TMR was clear (an edge message of the vector accepted last), so its
    * Remote IRR is still set. Until the pin sends again.
@@ -92,7 +99,7 @@ export class Vioapic {
   constructor(pins: readonly IoapicPin[], private readonly deliver: DeliverIntr) {
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.rtbl.push(null);
     for (const p of pins) {
-      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, phys: !(p.logical ?? false), lowprio: p.lowest ?? false, level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false, eoiLost: false, eoiLostWhy: '', remIrrVector: -1, eoiOfWhy: '', remIrrKeptOnEdge: false, eoiBroadcastWhy: '' };
+      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, phys: !(p.logical ?? false), lowprio: p.lowest ?? false, level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false, eoiLost: false, eoiLostWhy: '', remIrrVector: -1, eoiOfWhy: '', remIrrKeptOnEdge: false, keptHeldVector: -1, eoiBroadcastWhy: '' };
     }
   }
 
@@ -119,6 +126,8 @@ export class Vioapic {
       if (e.level && e.remIrr) return e.eoiLost ? e.eoiLostWhy : e.remIrrKeptOnEdge ? REMOTE_IRR_KEPT_ON_EDGE : 'ioapic-remote-irr-set';
       if (e.masked && e.acnt > 0) return 'ioapic-pin-masked';
     }
+    // The message the kept Remote IRR held back, its entry rewritten to another vector since.
+    for (const e of this.rtbl) if (e && e.remIrr && e.remIrrKeptOnEdge && e.keptHeldVector === vector) return REMOTE_IRR_KEPT_ON_EDGE;
     // The line of a pin rewritten since: its Remote IRR, set by a message of this vector, still holds it.
     for (const e of this.rtbl) {
       if (e && e.level && e.remIrr && e.remIrrVector === vector) return e.eoiLost ? e.eoiLostWhy : 'ioapic-remote-irr-set';
@@ -152,6 +161,7 @@ export class Vioapic {
       e.remIrr = true;
       e.remIrrVector = e.vector;
       e.remIrrKeptOnEdge = false; // set by this message, not kept from before
+      e.keptHeldVector = -1;
       e.eoiBroadcastWhy = '';
     }
     this.deliver(e.level, e.dest, e.phys, e.vector, e.lowprio);
@@ -210,6 +220,7 @@ export class Vioapic {
     const e = this.rtbl[pin];
     if (!e) return;
     e.masked = masked;
+    this.noteKeptHold(e);
     if (!e.masked && !e.remIrr && e.acnt > 0) {
       // Sent whatever the trigger mode: for an edge pin this is no edge at all.
       const why = e.level ? '' : e.risenWhileMasked ? 'edge-raised-while-masked-sent' : 'edge-resent-on-unmask';
@@ -249,12 +260,22 @@ export class Vioapic {
   /** The tail of vioapic_write: TMR rendezvous if a field other than mask/polarity changed, then the send check. */
   private afterWrite(e: RtblEntry, changed: boolean, rendezvous: () => void): void {
     if (changed) rendezvous();
+    this.noteKeptHold(e);
     if (!e.remIrr && e.acnt > 0) {
       // "asserted at rtbl write": sent whatever the trigger mode, on every dword written.
       const why = e.level ? '' : e.risenWhileMasked ? 'edge-raised-while-masked-sent' : 'edge-resent-on-rtbl-write';
       if (!e.masked) e.risenWhileMasked = false;
       this.sendIntr(e, why);
     }
+  }
+
+  /**
+   * Diagnostics: the send test of vioapic_write fails on a Remote IRR kept across an edge entry where bare
+   * metal's (clear, REF-IOA-5) lets a level entry with its line high and unmasked send: the first such
+   * message is the one owed (keptHeldVector).
+   */
+  private noteKeptHold(e: RtblEntry): void {
+    if (e.level && e.remIrr && e.remIrrKeptOnEdge && !e.masked && e.acnt > 0 && e.keptHeldVector < 0) e.keptHeldVector = e.vector;
   }
 
   /** vioapic_read of IOWIN: IOAPIC_ID/ARB return vioapic->id, IOAPIC_VER the constant, entries the register. */
@@ -309,8 +330,11 @@ export class Vioapic {
       e.remIrr = false;
       if (e.eoiLost) this.eoiLostBefore[vector] = e.eoiLostWhy;
       else if (e.remIrrKeptOnEdge) this.eoiLostBefore[vector] = REMOTE_IRR_KEPT_ON_EDGE;
+      // The message the kept bit held back, of a vector the entry no longer has: no EOI re-sends it.
+      if (e.remIrrKeptOnEdge && e.keptHeldVector >= 0) this.eoiLostBefore[e.keptHeldVector] = REMOTE_IRR_KEPT_ON_EDGE;
       e.eoiLost = false;
       e.remIrrKeptOnEdge = false;
+      e.keptHeldVector = -1;
       // Diagnostics: a send after the EOI of a copy bare metal would not have sent (the pin's last
       // message) is a consequence of that copy: it keeps its cause (see sendIntr).
       // So is one after an EOI bare metal would not have broadcast.

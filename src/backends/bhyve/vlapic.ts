@@ -174,8 +174,12 @@ export class Vlapic {
     return (this.svr & APIC_SVR_ENABLE) !== 0;
   }
 
-  /** vlapic_set_intr_ready. Returns 1 when the caller must notify the vCPU (even on a collapse). */
-  setIntrReady(vector: number, level: boolean): number {
+  /**
+   * vlapic_set_intr_ready. Returns 1 when the caller must notify the vCPU (even on a collapse).
+   * `archSent` (diagnostics): bare metal sends this message too; one it would not send (a vIOAPIC
+   * re-send) leaves edgeAccepted, bare metal's TMR, as it was.
+   */
+  setIntrReady(vector: number, level: boolean, archSent = true): number {
     // Software-disabled: dropped before the illegal-vector check and with no notification.
     if (!this.enabled()) return 0;
     if (vector < 16) {
@@ -186,7 +190,9 @@ export class Vlapic {
     // with the trigger mode (a KTR trace on mismatch); it is programmed from the IOAPIC.
     vsTestAndAdd(this.irr, vector);
     // Diagnostics: the trigger mode bare metal's TMR now follows (SDM 10.8.4).
-    if (level) vsDel(this.edgeAccepted, vector); else vsAdd(this.edgeAccepted, vector);
+    if (archSent) {
+      if (level) vsDel(this.edgeAccepted, vector); else vsAdd(this.edgeAccepted, vector);
+    }
     return 1;
   }
 
