@@ -590,3 +590,56 @@ describe('the session-9 triage of bhyve', () => {
     }
   });
 });
+
+describe('the session-9 triage of the guided final soak: ACRN', () => {
+  const causes = (f: string, v: string) => runScenario(load(f), backend('acrn'), v).divergences.map((d) => d.cause);
+  const advX2 = ['3374-adv', 'pre-4937-adv', 'pre-8507-adv', 'v3.3-adv'];
+  it('advanced mode (x2APIC, 2019+): self-IPI virtualization leaves the level message\'s TMR bit (SDM 29.1.5), veoi_vmexit_handler broadcasts the level EOI: tmr-kept-by-virtualized-self-ipi', () => {
+    expect(causes('acrn-virtualized-self-ipi-tmr-eoi-resends-pin.json', '3374-adv')).toEqual(['ioapic:tmr-kept-by-virtualized-self-ipi']);
+    expect(causes('acrn-virtualized-self-ipi-keeps-level-tmr.json', '3374-adv')).toEqual(['read:tmr-kept-by-virtualized-self-ipi']);
+    expect(causes('acrn-virtualized-self-ipi-keeps-level-tmr.json', 'v3.3-adv')).toEqual(['read:tmr-kept-by-virtualized-self-ipi']);
+    for (const v of advX2) for (const c of ['ioapic', 'read']) expect(classify([backend('acrn')], `acrn/${v}:${c}:tmr-kept-by-virtualized-self-ipi`), v).toBe('known');
+    // Basic mode: the SELF_IPI write exits into vlapic_x2apic_self_ipi_handler → vlapic_set_intr, whose acceptance clears TMR.
+    for (const v of ['3374-basic', 'v3.3-basic']) {
+      expect(causes('acrn-virtualized-self-ipi-keeps-level-tmr.json', v), v).toEqual([]);
+      expect(classify([backend('acrn')], `acrn/${v}:ioapic:tmr-kept-by-virtualized-self-ipi`), v).toBe('unexpected');
+    }
+  });
+  it('a dropped lowest-priority IPI of a level pin\'s vector: bare metal\'s edge acceptance cleared TMR, ACRN\'s EOI re-sends the line: lowest-priority-ipi-unhandled', () => {
+    for (const v of ['1443-vid', '2018-basic', '3374-basic', 'v3.3-basic']) {
+      expect(causes('acrn-lowest-ipi-dropped-level-eoi-resends-pin.json', v), v).toEqual(['ioapic:lowest-priority-ipi-unhandled']);
+      expect(classify([backend('acrn')], `acrn/${v}:ioapic:lowest-priority-ipi-unhandled`), v).toBe('known');
+    }
+  });
+  it('1443-vid: an NMI a second pass writes over an NMI loses nothing bare metal keeps; the later loss is the IDT-vectoring drop', () => {
+    expect(causes('acrn-nmi-over-nmi-then-idt-vectoring-dropped.json', '1443-vid')).toEqual(['core:idt-vectoring-dropped-for-nmi']);
+    expect(classify([backend('acrn')], 'acrn/1443-vid:core:idt-vectoring-dropped-for-nmi')).toBe('known');
+  });
+  it('all silent on bare metal', () => {
+    for (const f of ['acrn-virtualized-self-ipi-tmr-eoi-resends-pin.json', 'acrn-virtualized-self-ipi-keeps-level-tmr.json',
+      'acrn-lowest-ipi-dropped-level-eoi-resends-pin.json', 'acrn-nmi-over-nmi-then-idt-vectoring-dropped.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});
+
+describe('the session-9 triage of the guided final soak: Xen', () => {
+  const causes = (f: string, v: string) => runScenario(load(f), backend('xen'), v).divergences.map((d) => d.cause);
+  it('an avoided edge EOI emulated after a level message of its vector set TMR reaches vioapic_update_EOI (rework, 4.22): avoided-edge-eoi-broadcast-by-later-level-tmr', () => {
+    for (const v of ['rework', '4.22']) {
+      expect(causes('xen-avoided-edge-eoi-late-level-tmr-resend.json', v), v).toEqual(['ioapic:avoided-edge-eoi-broadcast-by-later-level-tmr']);
+      expect(causes('xen-avoided-edge-eoi-late-level-tmr-read.json', v), v).toEqual(['read:avoided-edge-eoi-broadcast-by-later-level-tmr']);
+      for (const c of ['ioapic', 'read']) expect(classify([backend('xen')], `xen/${v}:${c}:avoided-edge-eoi-broadcast-by-later-level-tmr`), v).toBe('known');
+    }
+    // The latch trees complete an assist by clearing the ISR bit only: no vlapic_handle_EOI, nothing broadcast.
+    for (const v of ['first', 'pre-fix']) {
+      expect(causes('xen-avoided-edge-eoi-late-level-tmr-resend.json', v), v).toEqual([]);
+      expect(causes('xen-avoided-edge-eoi-late-level-tmr-read.json', v), v).toEqual([]);
+    }
+  });
+  it('both silent on bare metal', () => {
+    for (const f of ['xen-avoided-edge-eoi-late-level-tmr-resend.json', 'xen-avoided-edge-eoi-late-level-tmr-read.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});

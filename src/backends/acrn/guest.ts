@@ -500,11 +500,20 @@ function retired(before: Uint32Array, after: Uint32Array): number {
   return -1;
 }
 
+/** Tag: advanced mode since 2019, a level pin's vector shared with a self-IPI the CPU virtualized (as KVM's). */
+export const TMR_KEPT_BY_SELF_IPI = 'tmr-kept-by-virtualized-self-ipi';
+
 /**
- * Diagnostics: the 2018 tree's TMR (and EOI-exit bitmap) come from the redirection table, so the EOI
- * of an instance of a level pin's vector that arrived as an edge message (an IPI, MSI or the timer
- * sharing it) reaches vioapic_process_eoi; bare metal's edge acceptance cleared TMR and broadcasts nothing.
+ * Diagnostics: why an EOI that reaches vioapic_process_eoi (TMR set) is one bare metal does not broadcast,
+ * because bare metal's TMR bit was cleared by an edge message accepted after the level one:
+ * - the 2018 tree's TMR (and EOI-exit bitmap) come from the redirection table, so the EOI of an instance of a
+ *   level pin's vector that arrived as an edge message (an IPI, MSI or the timer sharing it) reaches it;
+ * - advanced mode since 2019: self-IPI virtualization (SDM 29.1.5) sets VIRR and RVI, never the page's TMR, which
+ *   veoi_vmexit_handler tests;
+ * - an edge IPI bare metal accepted here that ACRN sent nowhere (a lowest-priority IPI) or elsewhere.
  */
 function eoiWhy(acrn: Acrn, t: AcrnVcpu, vector: number): string {
-  return acrn.code.tree === '2018' && vsHas(t.edgeAccepted, vector) ? 'eoi-of-edge-instance-broadcast-by-table-tmr' : '';
+  if (acrn.code.tree === '2018' && vsHas(t.edgeAccepted, vector)) return 'eoi-of-edge-instance-broadcast-by-table-tmr';
+  if (vsHas(t.tmrKeptBySelfIpi, vector)) return TMR_KEPT_BY_SELF_IPI;
+  return t.edgeLostWhy[vector] ?? '';
 }

@@ -7,7 +7,7 @@ import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { CODE } from './code.js';
 import { Inj, PC_NAMES, PHYS_NV, PHYS_TIMER, Pc, REQ_EVENT, REQ_NAMES, REQ_NMI, Wait } from './consts.js';
-import { apply_event } from './guest.js';
+import { apply_event, TMR_KEPT_BY_SELF_IPI } from './guest.js';
 import { Acrn, type AcrnVcpu } from './state.js';
 import { VARIANTS } from './variants.js';
 import { Vioapic } from './vioapic.js';
@@ -187,6 +187,8 @@ class AcrnInstance implements BackendInstance {
         if (this.acrn.code.tree === '2018' && vsHas(t.page.tmr, vector) && !this.acrn.vioapic.isLevelVector(vector)) return 'tmr-kept-for-rewritten-vector';
         // 2018: TMR is the table's, so an edge message of a level pin's vector (an IPI, MSI or the timer sharing it) leaves it set.
         if (this.acrn.code.tree === '2018' && vsHas(t.page.tmr, vector) && this.acrn.vioapic.isLevelVector(vector)) return 'tmr-programmed-from-rtbl';
+        // Advanced mode: a virtualized self-IPI left the level message's TMR bit (SDM 29.1.5).
+        if (vsHas(t.tmrKeptBySelfIpi, vector) && vsHas(t.page.tmr, vector) && !t.wrongTarget[vector]) return TMR_KEPT_BY_SELF_IPI;
         // A level message routed here that bare metal sent elsewhere; or an edge message bare metal accepted here (its
         // acceptance clears TMR, SDM 10.8.4) that ACRN sent elsewhere or nowhere (a lowest-priority IPI
         // vlapic_write_icrlo drops, ...): vlapic_set_tmr never ran here to clear the level message's bit.

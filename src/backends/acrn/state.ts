@@ -245,6 +245,16 @@ export class AcrnVcpu {
   readonly timerOwed = vecSet();
   /** Diagnostics: vectors whose last message to this vCPU was edge (bare metal's TMR bit clear), issue 8's shared vectors. */
   readonly edgeAccepted = vecSet();
+  /**
+   * Diagnostics: vectors self-IPI virtualization put in vIRR while TMR held a level message's bit (SDM 29.1.5 sets
+   * VIRR and RVI only; bare metal's edge acceptance clears TMR), until the next acceptance writes TMR (vlapic_set_tmr).
+   */
+  readonly tmrKeptBySelfIpi = vecSet();
+  /**
+   * Diagnostics, per vector: why an edge IPI bare metal accepted here after the vector's last accepted message never
+   * came (its TMR bit is clear on bare metal, set here), until ACRN accepts a message of the vector here.
+   */
+  readonly edgeLostWhy: string[] = new Array<string>(256).fill('');
   readonly timerExtra = vecSet();
   /** Diagnostics: the pCPU's timer interrupt now being handled waited in its IRR while host IRQs were off. */
   timerLatchedDiag = false;

@@ -274,14 +274,20 @@ const DEST_FF = perClass('device-dest-ff-not-broadcast', 'Since 2019 (ea849177a 
   + 'with LDR 0, is left out), in physical mode vm_apicid2vcpu_id finds no vCPU ("bad lapicid"). Only '
   + 'vlapic_write_icrlo passes `dest == 0xff`. The 2018 vlapic_calcdest tested `dest == 0xffU` for every caller. '
   + '[guest/vlapic.c vlapic_receive_intr, vlapic_calc_dest_noshort @ ea849177a, 9a6e94084]');
-const LOWEST_IPI = ['stuck', 'read'].map((k) => doc(`${k}:lowest-priority-ipi-unhandled`, 'Every tree: vlapic_write_icrlo '
+// ioapic (session 9): the dropped IPI's vector is also a level pin's, in service here (issue 8's shared vectors): bare
+// metal's edge acceptance after the level one clears TMR, so the level instance's EOI is not broadcast; ACRN's TMR keeps
+// the level bit and vioapic_process_eoi clears Remote IRR and re-sends the line (guest.ts eoiWhy, from edgeLostWhy).
+const LOWEST_IPI = ['stuck', 'read', 'ioapic'].map((k) => doc(`${k}:lowest-priority-ipi-unhandled`, 'Every tree: vlapic_write_icrlo '
   + 'computes the destinations with lowprio = false and then, per target, handles FIXED, NMI, INIT, STARTUP and SMI only: '
   + 'a lowest-priority IPI (APIC_DELMODE_LOWPRIO) ends in `pr_err("Unhandled icrlo write with mode %u\\n", mode)` and '
   + 'is sent to no one; bare metal delivers it to one of the addressed processors (SDM 10.6.2.4). read: an IRR read, or, '
   + 'the IPI carrying a level pin\'s vector in service on the vCPU bare metal chose, a TMR read: bare metal\'s edge '
-  + 'acceptance cleared TMR (SDM 10.8.4), vlapic_set_tmr never ran there and the level bit stays. A real bug: '
-  + 'docs/findings/acrn-lowest-priority-ipi-dropped.md. [guest/vlapic.c vlapic_write_icrlo @ 7f2b9a1c7, ea849177a, '
-  + '0397cb717^, 9a6e94084]'));
+  + 'acceptance cleared TMR (SDM 10.8.4), vlapic_set_tmr never ran there and the level bit stays. ioapic: the same level '
+  + 'bit makes the level instance\'s EOI reach vioapic_process_eoi (basic: vlapic_process_eoi tests TMR; advanced: '
+  + 'veoi_vmexit_handler tests it), which clears Remote IRR and re-sends a still-asserted line; bare metal does not '
+  + 'broadcast that EOI and Remote IRR stays set (10.8.5). A real bug: docs/findings/acrn-lowest-priority-ipi-dropped.md. '
+  + '[guest/vlapic.c vlapic_write_icrlo, vlapic_process_eoi, veoi_vmexit_handler; dm/vioapic.c vioapic_process_eoi '
+  + '(vioapic_broadcast_eoi since 2020) @ 7f2b9a1c7, ea849177a, 0397cb717^, 9a6e94084]'));
 
 const LOWEST_FF_2018 = ['spurious', 'duplicate', 'ioapic', 'read'].map((k) => doc(`${k}:lowest-priority-dest-ff-broadcast`, '2018 '
   + 'vlapic_calcdest returns vm_active_cpus for destination 0xFF ("Broadcast in both logical and physical modes") before '
@@ -349,6 +355,19 @@ const SELF_IPI_SW_DISABLED = ['duplicate', 'spurious', 'read', 'ioapic'].map((k)
   + 'The same hardware path as KVM\'s self-ipi-virtualized-while-apic-sw-disabled. [guest/vmsr.c update_msr_bitmap_x2apic_apicv, '
   + 'guest/vlapic.c vlapic_accept_intr @ ea849177a, 0397cb717^, 9a6e94084]'));
 
+/** Issue 8's shared vectors, advanced mode x2APIC guests since 2019 (session 9): the same hardware path as KVM's. */
+const SELF_IPI_TMR_KEPT = ['ioapic', 'read'].map((k) => doc(`${k}:tmr-kept-by-virtualized-self-ipi`, 'Advanced mode, x2APIC '
+  + 'guests (ea849177a .. v3.3), a level pin\'s vector also sent by the guest as a self-IPI: the level message went through '
+  + 'apicv_advanced_accept_intr, whose vlapic_set_tmr set TMR (and the EOI-exit bit) in the vLAPIC page, which is the '
+  + 'virtual-APIC page; the SELF_IPI MSR write is not intercepted (update_msr_bitmap_x2apic_apicv) and self-IPI '
+  + 'virtualization sets VIRR and RVI only (SDM 29.1.5), never the page\'s TMR. The EOI of either instance then exits '
+  + '(EOI-exit bitmap) into veoi_vmexit_handler, which tests that TMR bit and calls vioapic_process_eoi '
+  + '(vioapic_broadcast_eoi since 2020): Remote IRR is cleared and a still-asserted line is sent again, or the next '
+  + 'assertion is (ioapic); a TMR read, passed through by APIC-register virtualization, shows the bit set (read). Bare '
+  + 'metal cleared TMR when it accepted the edge self-IPI (SDM 10.8.4): no EOI broadcast, Remote IRR stays set (10.8.5). '
+  + '[guest/vmsr.c update_msr_bitmap_x2apic_apicv; guest/vlapic.c vlapic_set_tmr, apicv_advanced_accept_intr, '
+  + 'veoi_vmexit_handler @ ea849177a, 0397cb717^, 9a6e94084]'));
+
 function rated(name: string, causes: CauseDoc[]): CauseDoc[] {
   const r = RATES[name];
   return causes.map((c) => (r && r[c.cause] !== undefined ? { ...c, rate: r[c.cause] } : c));
@@ -411,7 +430,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, 2019.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...ADV_PI, ...ID_ADV_PAGE, ...NMI_UNCHECKED, ...RIV_2019, ...SELF_IPI_SW_DISABLED],
+    knownDeviations: [...ADV_PI, ...ID_ADV_PAGE, ...NMI_UNCHECKED, ...RIV_2019, ...SELF_IPI_SW_DISABLED, ...SELF_IPI_TMR_KEPT],
   }),
   variant({
     name: 'pre-4937-basic',
@@ -427,7 +446,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, 2020: the root-mode self-notification drops the request (#4937); signal before the request (#8507).',
     status: 'buggy',
     expectedBugs: [...C1, ...C2],
-    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019, ...SELF_IPI_SW_DISABLED],
+    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019, ...SELF_IPI_SW_DISABLED, ...SELF_IPI_TMR_KEPT],
   }),
   variant({
     name: 'pre-8507-basic',
@@ -443,7 +462,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, 2023: signal_event before the request (#8507).',
     status: 'buggy',
     expectedBugs: C2,
-    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019, ...SELF_IPI_SW_DISABLED],
+    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019, ...SELF_IPI_SW_DISABLED, ...SELF_IPI_TMR_KEPT],
   }),
   variant({
     name: 'v3.3-basic',
@@ -459,6 +478,6 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, today.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019, ...SELF_IPI_SW_DISABLED],
+    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019, ...SELF_IPI_SW_DISABLED, ...SELF_IPI_TMR_KEPT],
   }),
 ];

@@ -160,6 +160,10 @@ export function vlapic_set_tmr(acrn: Acrn, t: AcrnVcpu, v: number, level: boolea
 export function accept_intr(acrn: Acrn, t: AcrnVcpu, v: number, level: boolean, from: number): void {
   const code = acrn.code;
   if (level) vsDel(t.edgeAccepted, v); else vsAdd(t.edgeAccepted, v); // diagnostics
+  // Diagnostics: TMR follows this message on both sides from here (2019+: vlapic_set_tmr below; 2018: bare metal's
+  // acceptance, while ACRN's TMR is the table's and edgeAccepted names that).
+  vsDel(t.tmrKeptBySelfIpi, v);
+  t.edgeLostWhy[v] = '';
   if (code.mode === 'basic') {
     if (vsTestAndAdd(t.page.irr, v)) return;
     if (code.tree !== '2018') vlapic_set_tmr(acrn, t, v, level, from);
@@ -266,8 +270,10 @@ export function deliver_committed(acrn: Acrn, t: AcrnVcpu, v: number): void {
 export function prepare_injection(t: AcrnVcpu, type: Inj, v: number, replay: boolean): void {
   if (t.injType !== Inj.None && t.passes > 1) {
     // A second acrn_handle_pending_request pass overwrites what the first prepared (#3374).
+    // An NMI written over an NMI loses nothing: both requests were pending before either was delivered, and bare
+    // metal latches one NMI for them too (SDM 6.7.1). Noting it would name a later, unrelated loss.
     if (t.injType === Inj.Ext) vsAdd(t.overwritten, t.injVector);
-    else t.overwrittenNmi = true;
+    else if (type !== Inj.Nmi) t.overwrittenNmi = true;
   }
   t.injType = type;
   t.injVector = v;
@@ -399,7 +405,12 @@ export function note_routing(
   const why = tag || routing_why(acrn, logical, dest, device);
   for (const t of acrn.vcpus) {
     const bit = 1 << t.id;
-    if (arch & ~dmask & bit) t.misrouted[vector & 0xff] = why;
+    if (arch & ~dmask & bit) {
+      t.misrouted[vector & 0xff] = why;
+      // An IPI is edge (REF-IPI-2): bare metal's acceptance here clears TMR, which ACRN's vLAPIC keeps. A device
+      // message may be level: then bare metal's TMR is set, and nothing is noted.
+      t.edgeLostWhy[vector & 0xff] = device ? '' : why;
+    }
     if (dmask & ~arch & bit) t.wrongTarget[vector & 0xff] = why;
     // An illegal vector shows as Receive Illegal Vector in the wrong ESR.
     if (vector < 16 && (arch ^ dmask) & bit) t.rivWhy = why;

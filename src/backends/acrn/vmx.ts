@@ -58,6 +58,10 @@ export function self_ipi_virtualization(acrn: Acrn, t: AcrnVcpu, v: number): voi
   acrn.sink.step(t.id, 'self-IPI virtualization');
   // Diagnostics: bare metal's software-disabled APIC accepts no fixed interrupt (SDM 10.4.7.2).
   if ((t.page.svr & APIC_SVR_ENABLE) === 0) t.wrongTarget[v] = 'self-ipi-virtualized-while-sw-disabled';
+  // Diagnostics: the virtual-APIC page's TMR (= apic_page.tmr, which veoi_vmexit_handler tests) keeps a level
+  // message's bit; bare metal's acceptance of this edge self-IPI clears it (SDM 10.8.4).
+  if (vsHas(t.page.tmr, v)) vsAdd(t.tmrKeptBySelfIpi, v);
+  t.edgeLostWhy[v] = '';
   vsAdd(t.page.irr, v);
   if (v > t.rvi) t.rvi = v;
   hw_evaluate(acrn, t);

@@ -15,7 +15,7 @@ import { hvmHlt } from './hvm.js';
 import { PHASE_NAMES, Phase, XenVcpu } from './state.js';
 import { enter, enterStep, simpleExit, svmHardware, updateGuestEip, vmexitBegin, vmexitEnd } from './svm.js';
 import { initialize, noteAvoidedEoi, viridianWrmsrVpAssist } from './viridian.js';
-import { XenVioapic } from './vioapic.js';
+import { AVOIDED_EDGE_EOI_LATE_TMR, XenVioapic } from './vioapic.js';
 import { lvttValue, vlapicGetTmcct, vlapicLvttWrite, vlapicSpivTimer, vlapicTdtMsrSet, vlapicTmictWrite } from './vlapic-timer.js';
 import { TIME_ORIGIN, timeAdvance } from './vpt.js';
 import {
@@ -362,6 +362,10 @@ export class XenInstance implements BackendInstance, XenVm {
     // and its EOI, broadcast for that TMR bit, clears Remote IRR and re-sends an asserted line.
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra' || what === 'redir-remote-irr-missing') && vector >= 16
       && vsHas(this.vioapic.eoiByKeptTmr, vector)) return 'tmr-kept-on-edge-acceptance';
+    // Since 66bf4ef0 an avoided EOI is emulated when Xen notices it, testing TMR then: a level message of the vector
+    // accepted after the guest skipped the EOI of an edge instance makes it a broadcast bare metal never made.
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra' || what === 'redir-remote-irr-missing') && vector >= 16
+      && vsHas(this.vioapic.eoiByLateLevelTmr, vector)) return AVOIDED_EDGE_EOI_LATE_TMR;
     if (what === 'tmr-set-without-level-message' && vector >= 16 && vsHas(v.tmrKeptOnEdge, vector) && vsHas(v.vlapic.tmr, vector)) {
       return 'tmr-kept-on-edge-acceptance';
     }

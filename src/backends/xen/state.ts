@@ -189,6 +189,10 @@ export class XenVcpu {
   bitClearedByRemap = false;
   /** Level vectors whose EOI the guest avoided: their vioapic_update_EOI waits for Xen to notice. */
   readonly levelDeferred = vecSet();
+  /** Vectors whose EOI the guest avoided while TMR was clear (bare metal broadcasts nothing), until Xen retires them. */
+  readonly avoidedEdge = vecSet();
+  /** The vector isrClear retired last was one of avoidedEdge (set per retirement, as eoiWasAvoided). */
+  eoiAvoidedEdge = false;
   /** Vectors vlapic_has_pending_irq left out because it compared the ISR with an IRR snapshot taken before a missed EOI re-sent them. */
   readonly snapshotMissed = vecSet();
   /** 2016/2017: the guest avoided an EOI on a bit a normal EOI had left set (the latched vector was no longer in service). */

@@ -40,6 +40,9 @@ export interface XenPin {
  */
 export type InjIrq = (dest: number, logical: boolean, lowest: boolean, vector: number, level: boolean, from: number) => void;
 
+/** Tag (session 9): an avoided edge EOI emulated after a level message of its vector set TMR, broadcast to the vIOAPIC. */
+export const AVOIDED_EDGE_EOI_LATE_TMR = 'avoided-edge-eoi-broadcast-by-later-level-tmr';
+
 export class XenVioapic {
   readonly redirtbl: (XenPin | null)[] = [];
 
@@ -147,9 +150,10 @@ export class XenVioapic {
   }
 
   /** vioapic_update_EOI: every pin with this vector; a level pin still asserted is re-sent. */
-  updateEOI(vector: number, from: number, avoided = false, keptTmr = false, phantom = false): void {
+  updateEOI(vector: number, from: number, avoided = false, keptTmr = false, phantom = false, lateTmr = false): void {
     vsDel(this.resentAfterAvoidedEoi, vector);
     if (phantom) vsAdd(this.eoiByPhantom, vector);
+    if (lateTmr) vsAdd(this.eoiByLateLevelTmr, vector);
     // Sticky (like the ACRN vIOAPIC's send causes): the extra instance can surface after a later,
     // ordinary EOI of the vector.
     if (keptTmr) vsAdd(this.eoiByKeptTmr, vector);
@@ -181,6 +185,13 @@ export class XenVioapic {
    * because an edge acceptance left it (before 12a50030): bare metal broadcasts no EOI there.
    */
   readonly eoiByKeptTmr = vecSet();
+
+  /**
+   * Diagnostics: vectors a vioapic_update_EOI was called for by an avoided EOI of an edge instance (TMR clear when the
+   * guest skipped it) that Xen emulated after a level message of the vector had set TMR (vlapic_EOI_set's missed EOI →
+   * vlapic_handle_EOI tests TMR then): bare metal broadcasts nothing. Sticky, as eoiByKeptTmr.
+   */
+  readonly eoiByLateLevelTmr = vecSet();
 
   /**
    * Diagnostics: level vectors a phantom EOI (an assist completed after a VP assist MSR write cleared the page, never

@@ -159,6 +159,7 @@ export function noteAvoidedEoi(vm: XenVm, v: XenVcpu): void {
     vsAdd(v.avoided, h);
     vsDel(v.archIsr, h);
     if (vsHas(v.vlapic.tmr, h)) vsAdd(v.levelDeferred, h);
+    else vsAdd(v.avoidedEdge, h);
   }
   if (vm.code.assist !== 'pending' && latched(vm, v) && !vsHas(v.vlapic.isr, v.viridian.vector)) v.staleBitAvoided = true;
 }

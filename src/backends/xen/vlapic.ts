@@ -164,6 +164,8 @@ function isrClear(v: XenVcpu, vector: number): void {
   // Diagnostics: this is the retirement of an EOI the guest avoided earlier (Xen noticed late).
   v.eoiWasAvoided = vsHas(v.avoided, vector);
   vsDel(v.avoided, vector);
+  v.eoiAvoidedEdge = v.eoiWasAvoided && vsHas(v.avoidedEdge, vector);
+  vsDel(v.avoidedEdge, vector);
 }
 
 // ------------------------------------------------------------------ arrival
@@ -259,7 +261,10 @@ export function vlapicHandleEOI(vm: XenVm, cpu: number, vector: number, phantom 
     // Diagnostics: bare metal discarded this level message (f1d7aac1e3), so its Remote IRR stays set there.
     if (vsHas(vm.vcpu[cpu]!.acceptedDisabled, vector)) vsAdd(vm.vcpu[cpu]!.levelEoiAfterDisabled, vector);
     vm.sink.step(cpu, 'vioapic_update_EOI');
-    vm.vioapic.updateEOI(vector, cpu, vm.vcpu[cpu]!.eoiWasAvoided, kept, phantom);
+    // Diagnostics: the guest avoided this EOI while TMR was clear (an edge instance: bare metal broadcasts nothing);
+    // a level message of the vector accepted since set TMR, and the emulated EOI found it set.
+    const lateTmr = vm.vcpu[cpu]!.eoiAvoidedEdge;
+    vm.vioapic.updateEOI(vector, cpu, vm.vcpu[cpu]!.eoiWasAvoided && !lateTmr, kept, phantom, lateTmr);
   }
 }
 
