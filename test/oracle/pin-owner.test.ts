@@ -615,9 +615,13 @@ describe('the session-9 triage of the guided final soak: ACRN', () => {
     expect(causes('acrn-nmi-over-nmi-then-idt-vectoring-dropped.json', '1443-vid')).toEqual(['core:idt-vectoring-dropped-for-nmi']);
     expect(classify([backend('acrn')], 'acrn/1443-vid:core:idt-vectoring-dropped-for-nmi')).toBe('known');
   });
+  it('basic mode (2019+): a level message collapsed into an instance the ignored ID write misrouted here keeps TMR clear (apicv_basic_accept_intr sets it on 0 → 1 only); the lost EOI holds the re-send: apic-id-write-ignored (soak s9tacrnxen)', () => {
+    for (const v of ['3374-basic', 'v3.3-basic']) expect(causes('acrn-misrouted-msi-collapses-level-eoi-lost.json', v), v).toEqual(['stuck:apic-id-write-ignored']);
+  });
   it('all silent on bare metal', () => {
     for (const f of ['acrn-virtualized-self-ipi-tmr-eoi-resends-pin.json', 'acrn-virtualized-self-ipi-keeps-level-tmr.json',
-      'acrn-lowest-ipi-dropped-level-eoi-resends-pin.json', 'acrn-nmi-over-nmi-then-idt-vectoring-dropped.json']) {
+      'acrn-lowest-ipi-dropped-level-eoi-resends-pin.json', 'acrn-nmi-over-nmi-then-idt-vectoring-dropped.json',
+      'acrn-misrouted-msi-collapses-level-eoi-lost.json']) {
       expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
     }
   });

@@ -487,6 +487,12 @@ export const EOI_LOST_TO_EDGE_ENTRY = 'eoi-lost-tmr-cleared-by-edge-entry';
  * the EOI is broadcast (SDM 10.8.4, 10.8.5). A level pin of `v` then waits under Remote IRR for good.
  */
 function noteEoiLost(acrn: Acrn, t: AcrnVcpu, v: number): void {
+  // Basic mode since 2019: the level message collapsed into an instance a misrouted message put here, TMR stayed clear.
+  if (v >= 16 && t.levelCollapsedWhy[v]) {
+    acrn.vioapic.noteEoiLost(v, t.levelCollapsedWhy[v]!);
+    t.levelCollapsedWhy[v] = '';
+    return;
+  }
   if (acrn.code.tree !== '2018' || v < 16 || vsHas(t.edgeAccepted, v) || !acrn.vioapic.isEdgeVector(v)) return;
   acrn.vioapic.noteEoiLost(v, EOI_LOST_TO_EDGE_ENTRY);
 }

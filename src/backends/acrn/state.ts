@@ -274,6 +274,12 @@ export class AcrnVcpu {
   readonly misrouted: string[] = new Array<string>(256).fill('');
   /** Per vector: why a message bare metal sent elsewhere (or nowhere) came here. */
   readonly wrongTarget: string[] = new Array<string>(256).fill('');
+  /**
+   * Per vector (basic mode since 2019): a level message collapsed into a pending instance that a message bare metal
+   * sent elsewhere put here (wrongTarget), so apicv_basic_accept_intr left TMR clear where bare metal's fresh level
+   * acceptance sets it; the reason, until the vector's next EOI or a message sets its IRR bit.
+   */
+  readonly levelCollapsedWhy: string[] = new Array<string>(256).fill('');
   /** Why a device message with an illegal vector (Receive Illegal Vector) went elsewhere, to or from here. */
   rivWhy = '';
   /** Diagnostics: a TPR write the TPR shadow virtualized since the last vlapic_update_ppr (basic mode). */

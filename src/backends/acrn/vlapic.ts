@@ -165,7 +165,12 @@ export function accept_intr(acrn: Acrn, t: AcrnVcpu, v: number, level: boolean, 
   vsDel(t.tmrKeptBySelfIpi, v);
   t.edgeLostWhy[v] = '';
   if (code.mode === 'basic') {
-    if (vsTestAndAdd(t.page.irr, v)) return;
+    if (vsTestAndAdd(t.page.irr, v)) {
+      // Diagnostics: TMR is set only on 0 → 1; the pending instance bare metal never had leaves this level message's TMR clear.
+      if (level && code.tree !== '2018' && !vsHas(t.page.tmr, v) && t.wrongTarget[v]) t.levelCollapsedWhy[v] = t.wrongTarget[v]!;
+      return;
+    }
+    t.levelCollapsedWhy[v] = '';
     if (code.tree !== '2018') vlapic_set_tmr(acrn, t, v, level, from);
     vcpu_make_request(acrn, t, REQ_EVENT, from);
     return;
