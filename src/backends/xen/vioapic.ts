@@ -32,6 +32,13 @@ export interface XenPin {
   assertCount: number;
   /** The device's own line bit (__test_and_set_bit on pci_intx.i / isa_irq.i). */
   deviceAsserted: boolean;
+  /**
+   * Diagnostics: the EOI that last cleared Remote IRR was one bare metal does not broadcast (kept: a TMR bit an edge
+   * acceptance left, before 12a50030; late: an avoided edge EOI emulated after a level message set TMR), until the
+   * pin's next message: that message is the EOI's consequence even if a redirection write changed the vector since.
+   */
+  eoiKeptTmr?: boolean;
+  eoiLateTmr?: boolean;
 }
 
 /**
@@ -56,6 +63,10 @@ export class XenVioapic {
   /** vioapic_deliver. */
   private deliver(p: XenPin, from: number): void {
     vsDel(this.lowAtAvoidedEoi, p.vector);
+    if (p.level && p.eoiKeptTmr) vsAdd(this.eoiByKeptTmr, p.vector);
+    if (p.level && p.eoiLateTmr) vsAdd(this.eoiByLateLevelTmr, p.vector);
+    p.eoiKeptTmr = false;
+    p.eoiLateTmr = false;
     this.inj(p.dest, p.logical, p.lowest, p.vector, p.level, from);
   }
 
@@ -160,6 +171,8 @@ export class XenVioapic {
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) {
       const p = this.redirtbl[i];
       if (!p || p.vector !== vector) continue;
+      // Diagnostics: a level pin whose Remote IRR this EOI clears where bare metal keeps it set.
+      if (p.level && p.remoteIrr) { p.eoiKeptTmr = keptTmr; p.eoiLateTmr = lateTmr; }
       p.remoteIrr = false;
       // Diagnostics: the line went low before Xen noticed the avoided EOI; bare metal's EOI came while it was high.
       if (avoided && p.level && !p.masked && p.assertCount === 0) vsAdd(this.lowAtAvoidedEoi, vector);
