@@ -647,8 +647,13 @@ describe('the session-9 triage of the guided final soak: Xen', () => {
     for (const v of ['first', 'pre-fix', 'rework']) expect(causes('xen-kept-tmr-eoi-then-vector-rewrite-reassert.json', v), v).toEqual(['ioapic:tmr-kept-on-edge-acceptance']);
     expect(causes('xen-kept-tmr-eoi-then-vector-rewrite-reassert.json', '4.22')).toEqual([]);
   });
+  it('a TMCCT read after a periodic tick injected late counts from the injection (vlapic_pt_cb): tmcct-rebased-at-injection, now declared (soak s9tacrnxen2)', () => {
+    for (const v of ['pre-fix', 'rework', '4.22']) expect(causes('xen-tmcct-rebased-at-late-injection.json', v), v).toEqual(['read:tmcct-rebased-at-injection']);
+    for (const v of ['first', 'pre-fix', 'rework', '4.22']) expect(classify([backend('xen')], `xen/${v}:read:tmcct-rebased-at-injection`), v).toBe('known');
+  });
   it('both silent on bare metal', () => {
-    for (const f of ['xen-avoided-edge-eoi-late-level-tmr-resend.json', 'xen-avoided-edge-eoi-late-level-tmr-read.json', 'xen-kept-tmr-eoi-then-vector-rewrite-reassert.json']) {
+    for (const f of ['xen-avoided-edge-eoi-late-level-tmr-resend.json', 'xen-avoided-edge-eoi-late-level-tmr-read.json', 'xen-kept-tmr-eoi-then-vector-rewrite-reassert.json',
+      'xen-tmcct-rebased-at-late-injection.json']) {
       expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
     }
   });

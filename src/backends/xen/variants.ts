@@ -352,6 +352,16 @@ const CLAMP_WHY = 'create_periodic_time: "Periodic timer must be at least 0.1ms"
   + 'period. vlapic_get_tmcct still counts with TMICT, so TMCCT wraps on time while the interrupts come every 0.1 ms: a '
   + 'periodic LAPIC timer faster than 10 kHz fires late and less often than bare metal\'s.';
 const TIMER: CauseDoc[] = [
+  {
+    // Session 9 (soak s9tacrnxen2): named by explain since the timer model, declared here.
+    cause: 'read:tmcct-rebased-at-injection',
+    why: 'pt_intr_post (at the injection of a periodic LAPIC tick) calls vlapic_pt_cb, which sets timer_last_update to the '
+      + 'guest time of the injection, and vlapic_get_tmcct counts TMCCT from timer_last_update (modulo TMICT when periodic). '
+      + 'Bare metal reloads the count at the expiry itself (SDM 10.5.4), so once a tick is injected later than it expired '
+      + '(the vCPU was in Xen, or the tick waited for TIMER_SOFTIRQ), TMCCT reads high by that latency until the next '
+      + 'reload; it reads TMICT right after a late injection. [vlapic.c vlapic_pt_cb, vlapic_get_tmcct; vpt.c pt_intr_post @ '
+      + `${FIRST}, ${PREFIX_TREE}, ${REWORK}, RELEASE-4.22.0]`,
+  },
   { cause: 'stuck:periodic-timer-period-clamped-to-100us', why: `${CLAMP_WHY} [${TIMER_SRC}]` },
   {
     cause: 'stuck:periodic-timer-first-tick-aligned',
