@@ -651,9 +651,15 @@ describe('the session-9 triage of the guided final soak: Xen', () => {
     for (const v of ['pre-fix', 'rework', '4.22']) expect(causes('xen-tmcct-rebased-at-late-injection.json', v), v).toEqual(['read:tmcct-rebased-at-injection']);
     for (const v of ['first', 'pre-fix', 'rework', '4.22']) expect(classify([backend('xen')], `xen/${v}:read:tmcct-rebased-at-injection`), v).toBe('known');
   });
+  it('a phantom EOI\'s early re-send sets Remote IRR again; the re-send bare metal makes at the guest\'s EOI to the rewritten destination is held: phantom-eoi-after-vp-assist-remap (soak s9tacrnxen2)', () => {
+    for (const v of ['rework', '4.22']) {
+      expect(causes('xen-phantom-eoi-early-resend-holds-rewritten-pin.json', v), v).toEqual(['stuck:phantom-eoi-after-vp-assist-remap']);
+      expect(classify([backend('xen')], `xen/${v}:stuck:phantom-eoi-after-vp-assist-remap`), v).toBe('known');
+    }
+  });
   it('both silent on bare metal', () => {
     for (const f of ['xen-avoided-edge-eoi-late-level-tmr-resend.json', 'xen-avoided-edge-eoi-late-level-tmr-read.json', 'xen-kept-tmr-eoi-then-vector-rewrite-reassert.json',
-      'xen-tmcct-rebased-at-late-injection.json']) {
+      'xen-tmcct-rebased-at-late-injection.json', 'xen-phantom-eoi-early-resend-holds-rewritten-pin.json']) {
       expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
     }
   });

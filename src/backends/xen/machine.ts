@@ -236,7 +236,11 @@ export class XenInstance implements BackendInstance, XenVm {
       // Remote IRR waits for an EOI: the deferred one of the vCPU that avoided it, else only a path that lost an EOI
       // (never the deferral by default: a lost EOI with no avoided one is not this mechanism).
       const u = this.vcpu.find((w) => vsHas(w.levelDeferred, vector));
-      return u ? this.assistCause(u, vector, true) : this.assistCause(v, vector, false);
+      if (u) return this.assistCause(u, vector, true);
+      // A phantom EOI (any vCPU's) re-sent the line early and set Remote IRR again: the re-send bare metal makes at the
+      // guest's own EOI (to the entry's destination by then) waits behind that early instance.
+      if (vector >= 16 && vsHas(this.vioapic.eoiByPhantom, vector)) return 'phantom-eoi-after-vp-assist-remap';
+      return this.assistCause(v, vector, false);
     }
     // Another vCPU avoided the level EOI; by the time Xen noticed, the line was low: the re-send bare metal made (here,
     // the entry's destination now) never happens.

@@ -261,6 +261,15 @@ const PHANTOM: CauseDoc[] = [
       + 'a second delivery the 82093AA would not make. [see masked-ppr:phantom-eoi-after-vp-assist-remap]',
   },
   {
+    cause: 'stuck:phantom-eoi-after-vp-assist-remap',
+    why: 'The phantom EOI retiring a level-triggered vector while its line is still asserted: vioapic_update_EOI re-sends '
+      + 'it at once, to the entry\'s destination as it is then, and sets Remote IRR again. When a redirection write moves the '
+      + 'entry before the guest\'s own EOI (vioapic_write_redirent keeps Remote IRR), the re-send bare metal makes at that EOI, '
+      + 'to the new destination, waits behind the early instance\'s Remote IRR, and is lost if the line drops meanwhile '
+      + '(session 9, soak s9tacrnxen2). [see masked-ppr:phantom-eoi-after-vp-assist-remap; vioapic.c vioapic_update_EOI, '
+      + 'vioapic_write_redirent]',
+  },
+  {
     cause: 'read:phantom-eoi-after-vp-assist-remap',
     why: 'The same phantom EOI seen by a register read: of the level pin\'s redirection entry (vioapic_update_EOI '
       + 'cleared Remote IRR while the guest is still in the handler; found by the final soak of the scenario-language '
