@@ -664,3 +664,14 @@ describe('the session-9 triage of the guided final soak: Xen', () => {
     }
   });
 });
+
+describe('session 9, a random scan (sharedVectors 1): the Remote IRR read face of ACRN\'s dropped lowest-priority IPI', () => {
+  it('acrn/3374-basic: a level EOI broadcast because the IPI that would have cleared TMR was dropped is that drop, seen by the read', () => {
+    const f = 'acrn-basic-lowest-ipi-dropped-remote-irr-read.json';
+    const d = runScenario(load(f), backend('acrn'), '3374-basic').divergences;
+    expect(d[0]!.cause).toBe('read:lowest-priority-ipi-unhandled');
+    expect(d[0]!.symptoms).toContain('read-mismatch:redir-lo');
+    expect(classify(BACKENDS, `acrn/3374-basic:${d[0]!.cause}`)).toBe('known');
+    expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
+  });
+});
