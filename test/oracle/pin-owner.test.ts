@@ -627,6 +627,38 @@ describe('the session-9 triage of the guided final soak: ACRN', () => {
   });
 });
 
+describe('session-9 triage, second round (random soak s9rand): ACRN', () => {
+  const causes = (f: string, v: string) => runScenario(load(f), backend('acrn'), v).divergences.map((d) => d.cause);
+  const basic2019 = ['3374-basic', 'pre-4937-basic', 'pre-8507-basic', 'v3.3-basic'];
+  it('since 2019: the edge message an asserted pin sends when the guest rewrites its entry edge is accepted as edge; vlapic_set_tmr clears the level message\'s TMR bit, which bare metal keeps (was read:tmr-clear-for-level)', () => {
+    // Advanced (2019, software PIR sync): the level message waits in PIR; the write's extra edge message clears TMR.
+    const a = runScenario(load('acrn-rte-edge-resend-clears-level-tmr-adv.json'), backend('acrn'), '3374-adv').divergences;
+    expect(a.map((d) => d.cause)).toEqual(['read:edge-resent-on-redirection-write']);
+    expect(a[0]!.symptoms).toContain('read-mismatch:tmr');
+    // Basic: the level message is in service; the extra edge message sets IRR 0 -> 1 and clears TMR.
+    for (const v of [...basic2019, '3374-adv']) {
+      const d = runScenario(load('acrn-rte-edge-resend-clears-level-tmr-basic.json'), backend('acrn'), v).divergences;
+      expect(d.map((x) => x.cause), v).toEqual(['read:edge-resent-on-redirection-write', 'ioapic:edge-resent-on-redirection-write']);
+      expect(d[0]!.symptoms, v).toContain('read-mismatch:tmr');
+    }
+    for (const v of [...basic2019, '3374-adv']) expect(classify([backend('acrn')], `acrn/${v}:read:edge-resent-on-redirection-write`), v).toBe('known');
+  });
+  it('basic mode since 2019: the level message of the low-dword write collapses into the high-dword write\'s extra edge instance, TMR stays clear (apicv_basic_accept_intr sets it on 0 -> 1 only) and its EOI is lost; the held re-send is that message (was stuck:irr-event-pending)', () => {
+    for (const v of basic2019) {
+      expect(causes('acrn-rte-edge-resend-collapses-level-eoi-lost.json', v), v).toEqual(['stuck:edge-resent-on-redirection-write']);
+      expect(classify([backend('acrn')], `acrn/${v}:stuck:edge-resent-on-redirection-write`), v).toBe('known');
+    }
+    // Advanced mode: vlapic_set_tmr runs at every acceptance, so the level message sets TMR again: nothing is lost.
+    for (const v of ['3374-adv', 'pre-8507-adv', 'v3.3-adv']) expect(causes('acrn-rte-edge-resend-collapses-level-eoi-lost.json', v), v).toEqual([]);
+  });
+  it('all silent on bare metal', () => {
+    for (const f of ['acrn-rte-edge-resend-clears-level-tmr-adv.json', 'acrn-rte-edge-resend-clears-level-tmr-basic.json',
+      'acrn-rte-edge-resend-collapses-level-eoi-lost.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});
+
 describe('the session-9 triage of the guided final soak: Xen', () => {
   const causes = (f: string, v: string) => runScenario(load(f), backend('xen'), v).divergences.map((d) => d.cause);
   it('an avoided edge EOI emulated after a level message of its vector set TMR reaches vioapic_update_EOI (rework, 4.22): avoided-edge-eoi-broadcast-by-later-level-tmr', () => {

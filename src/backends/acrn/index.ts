@@ -210,6 +210,9 @@ class AcrnInstance implements BackendInstance {
         // 2018: vioapic_update_tmr recomputes TMR from the table as it is now; a vector a later
         // redirection write removed loses the bit its accepted level message set.
         if (this.acrn.code.tree === '2018' && !vsHas(t.page.tmr, vector) && !this.acrn.vioapic.isLevelVector(vector)) return 'tmr-cleared-by-table-update';
+        // Since 2019: the edge message a redirection-entry write sent where bare metal sends none cleared the level
+        // message's bit at its acceptance (vlapic_set_tmr), or its instance took the level message in (levelCollapsedWhy).
+        if (!vsHas(t.page.tmr, vector) && t.tmrEdgeWhy[vector]) return t.tmrEdgeWhy[vector];
         return undefined;
       case 'lowest-priority-misrouted':
         // vlapic_calc_dest_noshort chose a vCPU bare metal's addressing does not include.

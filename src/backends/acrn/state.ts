@@ -280,6 +280,12 @@ export class AcrnVcpu {
    * acceptance sets it; the reason, until the vector's next EOI or a message sets its IRR bit.
    */
   readonly levelCollapsedWhy: string[] = new Array<string>(256).fill('');
+  /**
+   * Per vector (since 2019): TMR was last written here (vlapic_set_tmr: cleared) by the acceptance of an edge message
+   * the vIOAPIC sent where bare metal sends none (vioapic.ts extraEdgeWhy), and why; until the next vlapic_set_tmr of
+   * the vector. Bare metal's TMR still holds the level message it accepted before.
+   */
+  readonly tmrEdgeWhy: string[] = new Array<string>(256).fill('');
   /** Why a device message with an illegal vector (Receive Illegal Vector) went elsewhere, to or from here. */
   rivWhy = '';
   /** Diagnostics: a TPR write the TPR shadow virtualized since the last vlapic_update_ppr (basic mode). */

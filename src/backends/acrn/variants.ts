@@ -77,7 +77,8 @@ const RTE_WRITE = [
   doc('spurious:edge-resent-on-redirection-write', `${RTE_WRITE_WHY} Seen as spurious when the message's vector is no longer the `
     + 'pin\'s (the old vector of the high-dword write, or a vector the guest rewrote since).'),
   doc('duplicate:edge-resent-on-redirection-write', `${RTE_WRITE_WHY} Seen as a duplicate when the vCPU had been sent that vector before.`),
-  doc('read:edge-resent-on-redirection-write', `${RTE_WRITE_WHY} Seen as an IRR read showing the extra instance.`),
+  doc('read:edge-resent-on-redirection-write', `${RTE_WRITE_WHY} Seen as an IRR read showing the extra instance; since 2019 also as a `
+    + 'TMR read: the extra message is edge, and its acceptance cleared the bit a level message of the vector set (see RTE_WRITE_TMR_WHY).'),
   doc('spurious:edge-raised-while-masked-sent', 'As ioapic:edge-raised-while-masked-sent, seen as spurious once the guest has '
     + 'rewritten the pin\'s vector: the edge the unmask write sent carries a vector no pin has now.'),
   doc('duplicate:edge-raised-while-masked-sent', 'As spurious:edge-raised-while-masked-sent, on a vCPU that had been sent the vector before.'),
@@ -85,6 +86,25 @@ const RTE_WRITE = [
     + 'pin\'s vector: the edge the unmask write sent carries a vector no pin has now.'),
   doc('duplicate:edge-resent-on-unmask', 'As spurious:edge-resent-on-unmask, on a vCPU that had been sent the vector before.'),
 ];
+// Since 2019 TMR follows each acceptance: the extra edge message of a redirection-entry write is accepted as edge.
+const RTE_WRITE_TMR_WHY = 'Since 2019 (ea849177a, 0397cb717^, 9a6e94084) apicv_basic_accept_intr (on a 0 -> 1 IRR bit) and '
+  + 'apicv_advanced_accept_intr (always) call vlapic_set_tmr (v3.3: "update TMR if interrupt trigger mode has changed"), which for '
+  + 'an edge message clears the vector\'s TMR and EOI-exit bits [guest/vlapic.c @ ea849177a, v3.3 8cb6fa683]. The edge message '
+  + 'vioapic_indirect_write sends after a redirection-entry write (an asserted pin, now edge and unmasked) is one the '
+  + '82093AA never sends, so bare metal\'s TMR keeps the level message accepted before it (SDM 10.8.4): a TMR read '
+  + 'shows the bit clear.';
+const RTE_WRITE_TMR = [
+  doc('read:edge-resent-on-unmask', `${RTE_WRITE_TMR_WHY} As ioapic:edge-resent-on-unmask, seen as that TMR read.`),
+  doc('read:edge-raised-while-masked-sent', `${RTE_WRITE_TMR_WHY} As ioapic:edge-raised-while-masked-sent, seen as that TMR read.`),
+];
+// Basic mode since 2019: apicv_basic_accept_intr writes TMR only when it sets a new IRR bit.
+const RTE_WRITE_COLLAPSE_WHY = `${RTE_WRITE_TMR_WHY} In basic mode the level message the pin sends next (the low-dword write `
+  + 'that makes the entry level again, or a later assertion) finds that edge instance pending in IRR: '
+  + 'apicv_basic_accept_intr ("If the interrupt is set, don\'t try to do it again") leaves TMR clear, so vlapic_process_eoi '
+  + 'returns no level vector, vioapic_broadcast_eoi never runs and the pin stays under Remote IRR: the message bare metal '
+  + 'sends again at the guest\'s EOI (SDM 10.8.5, the line still asserted) never comes.';
+const RTE_WRITE_COLLAPSE = ['edge-resent-on-redirection-write', 'edge-resent-on-unmask', 'edge-raised-while-masked-sent']
+  .map((c) => doc(`stuck:${c}`, `${RTE_WRITE_COLLAPSE_WHY} Tagged with the extra message's cause (ioapic:${c}).`));
 const TMR_REWRITE_2018 = [
   doc('read:tmr-kept-for-rewritten-vector', '2018 vioapic_update_tmr (dm/vioapic.c @ 7f2b9a1c7, run by ACRN_REQUEST_TMR_UPDATE '
     + 'after a redirection write that changed the vector or trigger mode) sets or clears the TMR bit of each pin\'s current '
@@ -381,7 +401,8 @@ const BASIC_COMMON = [...IOAPIC, ...RTE_WRITE, ESR, ...PPR, IDT_NMI, NMI_REPLAY,
 // ADV_COMMON: the ID deviation differs by tree (ID_ADV_PAGE 2018/2019, ID_ADV_VAPIC since 2020).
 const ADV_COMMON = [...IOAPIC, ...RTE_WRITE, ESR, IDT_NMI, NMI_REPLAY, ...LOWEST_IPI, ...TIMER];
 // The trees since 2019 (vlapic_set_intr flags RIV for device messages; device destination 0xFF not a broadcast).
-const RIV_2019 = [RIV_DISABLED, ...DEST_FF];
+// The TMR faces of the redirection write's extra edge message (TMR written at each acceptance) too.
+const RIV_2019 = [RIV_DISABLED, ...DEST_FF, ...RTE_WRITE_TMR];
 const ADV_PI = [...ADV_COMMON, LEVEL_EOI];
 const SINCE_2020 = [...HLT, ...NMI_WINDOW];
 
@@ -422,7 +443,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv basic mode, 2019: schedule() before the single pass of requests.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...BASIC_COMMON, ...NMI_UNCHECKED, TPR_THRESHOLD, ...RIV_2019],
+    knownDeviations: [...BASIC_COMMON, ...NMI_UNCHECKED, TPR_THRESHOLD, ...RIV_2019, ...RTE_WRITE_COLLAPSE],
   }),
   variant({
     name: '3374-adv',
@@ -438,7 +459,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv basic mode, 2020: signal_event before the request (#8507).',
     status: 'buggy',
     expectedBugs: C2,
-    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD, ...RIV_2019],
+    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD, ...RIV_2019, ...RTE_WRITE_COLLAPSE],
   }),
   variant({
     name: 'pre-4937-adv',
@@ -454,7 +475,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv basic mode, 2023: signal_event before the request (#8507).',
     status: 'buggy',
     expectedBugs: C2,
-    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD, ...RIV_2019],
+    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD, ...RIV_2019, ...RTE_WRITE_COLLAPSE],
   }),
   variant({
     name: 'pre-8507-adv',
@@ -470,7 +491,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv basic mode, today.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD, ...RIV_2019],
+    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD, ...RIV_2019, ...RTE_WRITE_COLLAPSE],
   }),
   variant({
     name: 'v3.3-adv',

@@ -181,8 +181,16 @@ export class Vioapic {
   private afterWrite(e: Rte, edgeWhy: string, from: number): void {
     if (e.masked || e.remoteIrr || !e.state) return;
     if (!e.level) e.risenWhileMasked = false;
+    this.extraEdgeWhy = e.level ? '' : edgeWhy;
     this.generate(e, e.level ? '' : edgeWhy, from);
+    this.extraEdgeWhy = '';
   }
+
+  /**
+   * Diagnostics: while afterWrite sends an edge message bare metal never sends (no rising edge), why; read by the
+   * target's accept_intr, whose vlapic_set_tmr clears the TMR bit a level message of the vector set.
+   */
+  extraEdgeWhy = '';
 
   /**
    * The guest rewrites a whole redirection entry (scenario ioapic_write) through IOREGSEL/IOWIN

@@ -150,6 +150,11 @@ export function vlapic_set_tmr(acrn: Acrn, t: AcrnVcpu, v: number, level: boolea
   }
 }
 
+/** Diagnostics (2019+): vlapic_set_tmr is about to write TMR for this message; an edge one the vIOAPIC sent where bare metal sends none is noted (tmrEdgeWhy). */
+function note_tmr_write(acrn: Acrn, t: AcrnVcpu, v: number, level: boolean): void {
+  t.tmrEdgeWhy[v] = level ? '' : acrn.vioapic.extraEdgeWhy;
+}
+
 /**
  * ops->accept_intr for a vector >= 16, run by the sender on pCPU `from` (-1: device context).
  * Basic: IRR test-and-set; only a new bit updates TMR and makes EVENT (with the kick).
@@ -167,10 +172,14 @@ export function accept_intr(acrn: Acrn, t: AcrnVcpu, v: number, level: boolean, 
   if (code.mode === 'basic') {
     if (vsTestAndAdd(t.page.irr, v)) {
       // Diagnostics: TMR is set only on 0 → 1; the pending instance bare metal never had leaves this level message's TMR clear.
-      if (level && code.tree !== '2018' && !vsHas(t.page.tmr, v) && t.wrongTarget[v]) t.levelCollapsedWhy[v] = t.wrongTarget[v]!;
+      // The instance is a vIOAPIC edge message bare metal never sent, and its acceptance cleared TMR (tmrEdgeWhy).
+      if (level && code.tree !== '2018' && !vsHas(t.page.tmr, v) && (t.wrongTarget[v] || t.tmrEdgeWhy[v])) {
+        t.levelCollapsedWhy[v] = t.wrongTarget[v] || t.tmrEdgeWhy[v]!;
+      }
       return;
     }
     t.levelCollapsedWhy[v] = '';
+    if (code.tree !== '2018') note_tmr_write(acrn, t, v, level);
     if (code.tree !== '2018') vlapic_set_tmr(acrn, t, v, level, from);
     vcpu_make_request(acrn, t, REQ_EVENT, from);
     return;
@@ -187,6 +196,7 @@ export function accept_intr(acrn: Acrn, t: AcrnVcpu, v: number, level: boolean, 
     return;
   }
   // 2019 sets PIR before TMR, 2020+ TMR before PIR; the sender's step is atomic here.
+  note_tmr_write(acrn, t, v, level);
   vlapic_set_tmr(acrn, t, v, level, from);
   if (vsTestAndAdd(t.pir, v)) return;
   if (t.on) return;
