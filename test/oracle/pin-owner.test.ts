@@ -651,9 +651,16 @@ describe('session-9 triage, second round (random soak s9rand): ACRN', () => {
     // Advanced mode: vlapic_set_tmr runs at every acceptance, so the level message sets TMR again: nothing is lost.
     for (const v of ['3374-adv', 'pre-8507-adv', 'v3.3-adv']) expect(causes('acrn-rte-edge-resend-collapses-level-eoi-lost.json', v), v).toEqual([]);
   });
+  it('since 2019: the level re-send of the EOI a dropped lowest-priority IPI let reach vioapic_process_eoi sets TMR at its acceptance, where bare metal took the IPI (edge) instead: lowest-priority-ipi-unhandled (was read:tmr-set-without-level-message in a check soak, s9racrn:0:168883)', () => {
+    for (const v of ['3374-basic', '3374-adv', 'v3.3-basic']) {
+      const d = runScenario(load('acrn-lowest-ipi-dropped-eoi-resend-sets-tmr.json'), backend('acrn'), v).divergences;
+      expect(d.map((x) => x.cause), v).toEqual(['read:lowest-priority-ipi-unhandled']);
+      expect(d[0]!.symptoms, v).toContain('read-mismatch:tmr');
+    }
+  });
   it('all silent on bare metal', () => {
     for (const f of ['acrn-rte-edge-resend-clears-level-tmr-adv.json', 'acrn-rte-edge-resend-clears-level-tmr-basic.json',
-      'acrn-rte-edge-resend-collapses-level-eoi-lost.json']) {
+      'acrn-rte-edge-resend-collapses-level-eoi-lost.json', 'acrn-lowest-ipi-dropped-eoi-resend-sets-tmr.json']) {
       expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
     }
   });

@@ -327,7 +327,7 @@ function guest_instruction(acrn: Acrn, t: AcrnVcpu, ev: GuestEvent, index: numbe
         const level = vlapic_process_eoi(acrn, t);
         if (level >= 0) {
           sink.step(t.id, 'vioapic_process_eoi');
-          acrn.vioapic.processEoi(level, eoiWhy(acrn, t, level));
+          process_eoi(acrn, t, level);
         } else noteEoiLost(acrn, t, retired(isr, t.page.isr));
         sink.executed(index);
         return;
@@ -339,7 +339,7 @@ function guest_instruction(acrn: Acrn, t: AcrnVcpu, ev: GuestEvent, index: numbe
         sink.step(t.id, 'veoi_vmexit_handler');
         if (t.page.tmr[v >>> 5]! & (1 << (v & 31))) {
           sink.step(t.id, 'vioapic_process_eoi');
-          acrn.vioapic.processEoi(v, eoiWhy(acrn, t, v));
+          process_eoi(acrn, t, v);
         } else noteEoiLost(acrn, t, v);
       } else noteEoiLost(acrn, t, sv);
       sink.executed(index);
@@ -495,6 +495,17 @@ function noteEoiLost(acrn: Acrn, t: AcrnVcpu, v: number): void {
   }
   if (acrn.code.tree !== '2018' || v < 16 || vsHas(t.edgeAccepted, v) || !acrn.vioapic.isEdgeVector(v)) return;
   acrn.vioapic.noteEoiLost(v, EOI_LOST_TO_EDGE_ENTRY);
+}
+
+/**
+ * vioapic_process_eoi (vioapic_broadcast_eoi since 2020) for a level EOI. Diagnostics: an EOI bare metal does not
+ * broadcast (eoiWhy) makes the level re-send of a still-asserted pin a message bare metal never sends (extraSendWhy).
+ */
+function process_eoi(acrn: Acrn, t: AcrnVcpu, v: number): void {
+  const why = eoiWhy(acrn, t, v);
+  acrn.vioapic.extraSendWhy = why;
+  acrn.vioapic.processEoi(v, why);
+  acrn.vioapic.extraSendWhy = '';
 }
 
 /** The vector an EOI retired (diagnostics): the ISR bit it cleared, -1 if none. */

@@ -192,7 +192,10 @@ class AcrnInstance implements BackendInstance {
         // A level message routed here that bare metal sent elsewhere; or an edge message bare metal accepted here (its
         // acceptance clears TMR, SDM 10.8.4) that ACRN sent elsewhere or nowhere (a lowest-priority IPI
         // vlapic_write_icrlo drops, ...): vlapic_set_tmr never ran here to clear the level message's bit.
-        return t.wrongTarget[vector] || t.misrouted[vector] || undefined;
+        if (t.wrongTarget[vector] || t.misrouted[vector]) return t.wrongTarget[vector] || t.misrouted[vector];
+        // Since 2019: the level message an EOI bare metal does not broadcast re-sent (vioapic_process_eoi) set TMR at its
+        // acceptance, where bare metal's last acceptance of the vector was edge.
+        return vsHas(t.page.tmr, vector) && t.tmrExtraWhy[vector] ? t.tmrExtraWhy[vector] : undefined;
       case 'redir-remote-irr-missing':
         return this.acrn.vioapic.eoiWhy(vector);
       case 'tmr-level-pin-before-acceptance':
@@ -212,7 +215,7 @@ class AcrnInstance implements BackendInstance {
         if (this.acrn.code.tree === '2018' && !vsHas(t.page.tmr, vector) && !this.acrn.vioapic.isLevelVector(vector)) return 'tmr-cleared-by-table-update';
         // Since 2019: the edge message a redirection-entry write sent where bare metal sends none cleared the level
         // message's bit at its acceptance (vlapic_set_tmr), or its instance took the level message in (levelCollapsedWhy).
-        if (!vsHas(t.page.tmr, vector) && t.tmrEdgeWhy[vector]) return t.tmrEdgeWhy[vector];
+        if (!vsHas(t.page.tmr, vector) && t.tmrExtraWhy[vector]) return t.tmrExtraWhy[vector];
         return undefined;
       case 'lowest-priority-misrouted':
         // vlapic_calc_dest_noshort chose a vCPU bare metal's addressing does not include.

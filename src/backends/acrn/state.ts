@@ -281,11 +281,12 @@ export class AcrnVcpu {
    */
   readonly levelCollapsedWhy: string[] = new Array<string>(256).fill('');
   /**
-   * Per vector (since 2019): TMR was last written here (vlapic_set_tmr: cleared) by the acceptance of an edge message
-   * the vIOAPIC sent where bare metal sends none (vioapic.ts extraEdgeWhy), and why; until the next vlapic_set_tmr of
-   * the vector. Bare metal's TMR still holds the level message it accepted before.
+   * Per vector (since 2019): TMR was last written here (vlapic_set_tmr) by the acceptance of a message the vIOAPIC sent
+   * where bare metal sends none (vioapic.ts extraSendWhy), and why, until the next vlapic_set_tmr of the vector: an edge
+   * one cleared the bit of the level message bare metal still holds; a level one set a bit bare metal's last (edge)
+   * acceptance left clear.
    */
-  readonly tmrEdgeWhy: string[] = new Array<string>(256).fill('');
+  readonly tmrExtraWhy: string[] = new Array<string>(256).fill('');
   /** Why a device message with an illegal vector (Receive Illegal Vector) went elsewhere, to or from here. */
   rivWhy = '';
   /** Diagnostics: a TPR write the TPR shadow virtualized since the last vlapic_update_ppr (basic mode). */

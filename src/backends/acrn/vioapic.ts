@@ -181,16 +181,17 @@ export class Vioapic {
   private afterWrite(e: Rte, edgeWhy: string, from: number): void {
     if (e.masked || e.remoteIrr || !e.state) return;
     if (!e.level) e.risenWhileMasked = false;
-    this.extraEdgeWhy = e.level ? '' : edgeWhy;
+    this.extraSendWhy = e.level ? '' : edgeWhy;
     this.generate(e, e.level ? '' : edgeWhy, from);
-    this.extraEdgeWhy = '';
+    this.extraSendWhy = '';
   }
 
   /**
-   * Diagnostics: while afterWrite sends an edge message bare metal never sends (no rising edge), why; read by the
-   * target's accept_intr, whose vlapic_set_tmr clears the TMR bit a level message of the vector set.
+   * Diagnostics: while the vIOAPIC sends a message bare metal never sends, why; read by the target's accept_intr,
+   * whose vlapic_set_tmr writes TMR for it (state.ts tmrExtraWhy). Set here for afterWrite's edge message (no rising
+   * edge) and by the vLAPIC's EOI path around a vioapic_process_eoi bare metal does not broadcast (its level re-send).
    */
-  extraEdgeWhy = '';
+  extraSendWhy = '';
 
   /**
    * The guest rewrites a whole redirection entry (scenario ioapic_write) through IOREGSEL/IOWIN

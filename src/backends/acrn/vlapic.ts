@@ -150,9 +150,9 @@ export function vlapic_set_tmr(acrn: Acrn, t: AcrnVcpu, v: number, level: boolea
   }
 }
 
-/** Diagnostics (2019+): vlapic_set_tmr is about to write TMR for this message; an edge one the vIOAPIC sent where bare metal sends none is noted (tmrEdgeWhy). */
-function note_tmr_write(acrn: Acrn, t: AcrnVcpu, v: number, level: boolean): void {
-  t.tmrEdgeWhy[v] = level ? '' : acrn.vioapic.extraEdgeWhy;
+/** Diagnostics (2019+): vlapic_set_tmr is about to write TMR for this message; one the vIOAPIC sent where bare metal sends none is noted (tmrExtraWhy). */
+function note_tmr_write(acrn: Acrn, t: AcrnVcpu, v: number): void {
+  t.tmrExtraWhy[v] = acrn.vioapic.extraSendWhy;
 }
 
 /**
@@ -172,14 +172,14 @@ export function accept_intr(acrn: Acrn, t: AcrnVcpu, v: number, level: boolean, 
   if (code.mode === 'basic') {
     if (vsTestAndAdd(t.page.irr, v)) {
       // Diagnostics: TMR is set only on 0 → 1; the pending instance bare metal never had leaves this level message's TMR clear.
-      // The instance is a vIOAPIC edge message bare metal never sent, and its acceptance cleared TMR (tmrEdgeWhy).
-      if (level && code.tree !== '2018' && !vsHas(t.page.tmr, v) && (t.wrongTarget[v] || t.tmrEdgeWhy[v])) {
-        t.levelCollapsedWhy[v] = t.wrongTarget[v] || t.tmrEdgeWhy[v]!;
+      // The instance is a vIOAPIC edge message bare metal never sent, and its acceptance cleared TMR (tmrExtraWhy).
+      if (level && code.tree !== '2018' && !vsHas(t.page.tmr, v) && (t.wrongTarget[v] || t.tmrExtraWhy[v])) {
+        t.levelCollapsedWhy[v] = t.wrongTarget[v] || t.tmrExtraWhy[v]!;
       }
       return;
     }
     t.levelCollapsedWhy[v] = '';
-    if (code.tree !== '2018') note_tmr_write(acrn, t, v, level);
+    if (code.tree !== '2018') note_tmr_write(acrn, t, v);
     if (code.tree !== '2018') vlapic_set_tmr(acrn, t, v, level, from);
     vcpu_make_request(acrn, t, REQ_EVENT, from);
     return;
@@ -196,7 +196,7 @@ export function accept_intr(acrn: Acrn, t: AcrnVcpu, v: number, level: boolean, 
     return;
   }
   // 2019 sets PIR before TMR, 2020+ TMR before PIR; the sender's step is atomic here.
-  note_tmr_write(acrn, t, v, level);
+  note_tmr_write(acrn, t, v);
   vlapic_set_tmr(acrn, t, v, level, from);
   if (vsTestAndAdd(t.pir, v)) return;
   if (t.on) return;
