@@ -714,3 +714,50 @@ describe('session 9, a random scan (sharedVectors 1): the Remote IRR read face o
     expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
   });
 });
+
+describe('the session-9 triage of the ACRN soak (s9tacrnxen2): ACRN', () => {
+  const causes = (f: string, v: string) => runScenario(load(f), backend('acrn'), v).divergences.map((d) => d.cause);
+  const adv = ['3374-adv', 'pre-4937-adv', 'pre-8507-adv', 'v3.3-adv'];
+  it('advanced mode: the Remote IRR a level EOI virtualized before EOI_EXIT_BITMAP_UPDATE reached the VMCS leaves set is level-eoi-before-eoi-exit-bitmap-loaded, read from another vCPU (was read:redir-remote-irr-stale) or holding the message of the entry\'s rewritten vector (was stuck:untagged)', () => {
+    for (const v of adv) {
+      expect(causes('acrn-level-eoi-swallowed-remote-irr-read-other-vcpu.json', v), v).toEqual(['stuck:level-eoi-before-eoi-exit-bitmap-loaded']);
+      expect(causes('acrn-level-eoi-swallowed-then-vector-rewrite-held.json', v), v).toEqual(['stuck:level-eoi-before-eoi-exit-bitmap-loaded']);
+      expect(classify([backend('acrn')], `acrn/${v}:stuck:level-eoi-before-eoi-exit-bitmap-loaded`), v).toBe('known');
+    }
+    // Basic mode: vlapic_process_eoi tests TMR in the EOI's APIC-access exit; the EOI is broadcast.
+    for (const v of ['3374-basic', 'v3.3-basic']) {
+      expect(causes('acrn-level-eoi-swallowed-remote-irr-read-other-vcpu.json', v), v).toEqual([]);
+      expect(causes('acrn-level-eoi-swallowed-then-vector-rewrite-held.json', v), v).toEqual([]);
+    }
+  });
+  it('2019 trees: a second NMI requested after the pass that re-injects a faulted NMI, before that delivery faults again, merges into the re-raised ACRN_REQUEST_NMI: nmi-merged-into-reinjection (was priority:vid)', () => {
+    for (const v of ['3374-basic', '3374-adv']) {
+      expect(causes('acrn-nmi-before-exit-merged-into-reinjection.json', v), v).toEqual(['stuck:nmi-merged-into-reinjection']);
+      expect(classify([backend('acrn')], `acrn/${v}:stuck:nmi-merged-into-reinjection`), v).toBe('known');
+    }
+  });
+  it('2019+: the edge message a redirection write re-sends (asserted at rtbl write), carrying a level message\'s vector in service, clears its TMR bit at acceptance (vlapic_set_tmr): the TMR read and the lost EOI\'s Remote IRR are edge-resent-on-redirection-write (were read:tmr-clear-for-level and stuck:irr-behind-irq-window in this session\'s 3-minute soak)', () => {
+    for (const v of ['3374-basic', '3374-adv', 'pre-4937-basic', 'pre-8507-basic', 'v3.3-basic']) {
+      // The first divergence is the read; the drain then takes the re-sent messages (ioapic: the same write).
+      expect(causes('acrn-rte-write-edge-resend-clears-level-tmr-read.json', v)[0], v).toBe('read:edge-resent-on-redirection-write');
+      expect(classify([backend('acrn')], `acrn/${v}:read:edge-resent-on-redirection-write`), v).toBe('known');
+      expect(causes('acrn-rte-write-edge-resend-clears-level-tmr-eoi-lost.json', v)[0], v).toBe('stuck:edge-resent-on-redirection-write');
+      expect(classify([backend('acrn')], `acrn/${v}:stuck:edge-resent-on-redirection-write`), v).toBe('known');
+    }
+    // 2018: TMR is the redirection table's (vioapic_update_tmr), an acceptance does not clear it.
+    expect(classify([backend('acrn')], 'acrn/1443-vid:stuck:edge-resent-on-redirection-write')).toBe('unexpected');
+  });
+  it('a vIOAPIC message bare metal does not send (the high-dword write\'s re-send of an asserted lowest-priority edge pin) reports no arbitration, which the reference took for its own level message of the low dword (was 1443-vid:spurious:lowest-priority-outside-destinations, then ioapic:level-resent-under-remote-irr, in a 3-minute soak)', () => {
+    // The re-sent 0x9f collapses into the one the assert left pending on vCPU0, as bare metal's would; 0x4f goes to APIC 3 on both.
+    for (const v of ['2018-basic', 'pre-1443-vid', '1443-vid', '3374-basic', '3374-adv', 'pre-4937-adv', 'v3.3-basic', 'v3.3-adv']) {
+      expect(causes('acrn-rte-write-resend-arbitration-not-reported.json', v), v).toEqual([]);
+    }
+  });
+  it('all silent on bare metal', () => {
+    for (const f of ['acrn-rte-write-resend-arbitration-not-reported.json', 'acrn-level-eoi-swallowed-remote-irr-read-other-vcpu.json', 'acrn-level-eoi-swallowed-then-vector-rewrite-held.json',
+      'acrn-nmi-before-exit-merged-into-reinjection.json', 'acrn-rte-write-edge-resend-clears-level-tmr-read.json',
+      'acrn-rte-write-edge-resend-clears-level-tmr-eoi-lost.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});

@@ -77,8 +77,9 @@ const RTE_WRITE = [
   doc('spurious:edge-resent-on-redirection-write', `${RTE_WRITE_WHY} Seen as spurious when the message's vector is no longer the `
     + 'pin\'s (the old vector of the high-dword write, or a vector the guest rewrote since).'),
   doc('duplicate:edge-resent-on-redirection-write', `${RTE_WRITE_WHY} Seen as a duplicate when the vCPU had been sent that vector before.`),
-  doc('read:edge-resent-on-redirection-write', `${RTE_WRITE_WHY} Seen as an IRR read showing the extra instance; since 2019 also as a `
-    + 'TMR read: the extra message is edge, and its acceptance cleared the bit a level message of the vector set (see RTE_WRITE_TMR_WHY).'),
+  doc('read:edge-resent-on-redirection-write', `${RTE_WRITE_WHY} Seen as an IRR read showing the extra instance, or (2019+, TMR '
+    + 'set per acceptance by vlapic_set_tmr) as a TMR read missing the bit of a level message of the vector that bare metal keeps: '
+    + 'the extra edge message\'s acceptance cleared it (bare metal sent none; SDM 10.8.4).`),
   doc('spurious:edge-raised-while-masked-sent', 'As ioapic:edge-raised-while-masked-sent, seen as spurious once the guest has '
     + 'rewritten the pin\'s vector: the edge the unmask write sent carries a vector no pin has now.'),
   doc('duplicate:edge-raised-while-masked-sent', 'As spurious:edge-raised-while-masked-sent, on a vCPU that had been sent the vector before.'),
@@ -87,24 +88,31 @@ const RTE_WRITE = [
   doc('duplicate:edge-resent-on-unmask', 'As spurious:edge-resent-on-unmask, on a vCPU that had been sent the vector before.'),
 ];
 // Since 2019 TMR follows each acceptance: the extra edge message of a redirection-entry write is accepted as edge.
-const RTE_WRITE_TMR_WHY = 'Since 2019 (ea849177a, 0397cb717^, 9a6e94084) apicv_basic_accept_intr (on a 0 -> 1 IRR bit) and '
+const RTE_WRITE_TMR_READ_WHY = 'Since 2019 (ea849177a, 0397cb717^, 9a6e94084) apicv_basic_accept_intr (on a 0 -> 1 IRR bit) and '
   + 'apicv_advanced_accept_intr (always) call vlapic_set_tmr (v3.3: "update TMR if interrupt trigger mode has changed"), which for '
   + 'an edge message clears the vector\'s TMR and EOI-exit bits [guest/vlapic.c @ ea849177a, v3.3 8cb6fa683]. The edge message '
   + 'vioapic_indirect_write sends after a redirection-entry write (an asserted pin, now edge and unmasked) is one the '
   + '82093AA never sends, so bare metal\'s TMR keeps the level message accepted before it (SDM 10.8.4): a TMR read '
   + 'shows the bit clear.';
-const RTE_WRITE_TMR = [
-  doc('read:edge-resent-on-unmask', `${RTE_WRITE_TMR_WHY} As ioapic:edge-resent-on-unmask, seen as that TMR read.`),
-  doc('read:edge-raised-while-masked-sent', `${RTE_WRITE_TMR_WHY} As ioapic:edge-raised-while-masked-sent, seen as that TMR read.`),
+const RTE_WRITE_TMR_READ = [
+  doc('read:edge-resent-on-unmask', `${RTE_WRITE_TMR_READ_WHY} As ioapic:edge-resent-on-unmask, seen as that TMR read.`),
+  doc('read:edge-raised-while-masked-sent', `${RTE_WRITE_TMR_READ_WHY} As ioapic:edge-raised-while-masked-sent, seen as that TMR read.`),
 ];
 // Basic mode since 2019: apicv_basic_accept_intr writes TMR only when it sets a new IRR bit.
-const RTE_WRITE_COLLAPSE_WHY = `${RTE_WRITE_TMR_WHY} In basic mode the level message the pin sends next (the low-dword write `
-  + 'that makes the entry level again, or a later assertion) finds that edge instance pending in IRR: '
+const RTE_WRITE_COLLAPSE_NOTE = 'In basic mode the level message the pin sends after the extra edge message (the low-dword '
+  + 'write that makes the entry level again, or a later assertion) can also find that edge instance pending in IRR: '
   + 'apicv_basic_accept_intr ("If the interrupt is set, don\'t try to do it again") leaves TMR clear, so vlapic_process_eoi '
   + 'returns no level vector, vioapic_broadcast_eoi never runs and the pin stays under Remote IRR: the message bare metal '
   + 'sends again at the guest\'s EOI (SDM 10.8.5, the line still asserted) never comes.';
-const RTE_WRITE_COLLAPSE = ['edge-resent-on-redirection-write', 'edge-resent-on-unmask', 'edge-raised-while-masked-sent']
-  .map((c) => doc(`stuck:${c}`, `${RTE_WRITE_COLLAPSE_WHY} Tagged with the extra message's cause (ioapic:${c}).`));
+const RTE_WRITE_COLLAPSE = ['edge-resent-on-unmask', 'edge-raised-while-masked-sent']
+  .map((c) => doc(`stuck:${c}`, `${RTE_WRITE_TMR_READ_WHY} ${RTE_WRITE_COLLAPSE_NOTE} Tagged with the extra message's cause (ioapic:${c}).`));
+/** 2019+ (TMR set and cleared per acceptance, vlapic_set_tmr): the lost-EOI face of RTE_WRITE. */
+const RTE_WRITE_TMR = doc('stuck:edge-resent-on-redirection-write', `${RTE_WRITE_WHY} Seen as a level pin held under Remote IRR (2019+): the extra `
+    + 'edge message of a level message\'s vector, accepted while that level message is in service, clears its TMR bit '
+    + '(vlapic_set_tmr; advanced mode: its EOI-exit bit too), so its EOI is not forwarded to vioapic_process_eoi '
+    + '(vlapic_process_eoi tests TMR; advanced mode: no EOI-induced exit once the bitmap update is loaded, and '
+    + 'veoi_vmexit_handler tests TMR before vioapic_broadcast_eoi). Bare metal sent no such message; its '
+    + `TMR keeps the bit and the EOI clears Remote IRR (SDM 10.8.4, 10.8.5). ${RTE_WRITE_COLLAPSE_NOTE}`);
 const TMR_REWRITE_2018 = [
   doc('read:tmr-kept-for-rewritten-vector', '2018 vioapic_update_tmr (dm/vioapic.c @ 7f2b9a1c7, run by ACRN_REQUEST_TMR_UPDATE '
     + 'after a redirection write that changed the vector or trigger mode) sets or clears the TMR bit of each pin\'s current '
@@ -200,8 +208,9 @@ const LEVEL_EOI = doc('stuck:level-eoi-before-eoi-exit-bitmap-loaded', 'Advanced
 const NMI_REPLAY = doc('stuck:nmi-merged-into-reinjection', 'vmexit_handler (vmexit.c / guest/vmexit.c, every tree; v3.3 '
   + '"} else if (type == VMX_INT_TYPE_NMI) { vcpu_make_request(vcpu, ACRN_REQUEST_NMI);") re-raises ACRN_REQUEST_NMI for an '
   + 'NMI whose delivery caused the VM exit (IDT-vectoring information). A new NMI sent before the next entry '
-  + '(vcpu_inject_nmi → vcpu_make_request(ACRN_REQUEST_NMI)) sets the same bit: one NMI is injected where bare metal, '
-  + 'having delivered the first, latches the second and takes it after the handler\'s IRET. '
+  + '(vcpu_inject_nmi → vcpu_make_request(ACRN_REQUEST_NMI)) sets the same bit, and so does a new NMI requested from another '
+  + 'pCPU after the pass that injected the first and before the exit re-raises it (bitmap_set_lock is idempotent): one NMI '
+  + 'is injected where bare metal, having delivered the first, latches the second and takes it after the handler\'s IRET. '
   + 'docs/findings/acrn-nmi-merged-into-reinjection.md.');
 
 // 2018-only behaviour.
@@ -403,7 +412,7 @@ const BASIC_COMMON = [...IOAPIC, ...RTE_WRITE, ESR, ...PPR, IDT_NMI, NMI_REPLAY,
 const ADV_COMMON = [...IOAPIC, ...RTE_WRITE, ESR, IDT_NMI, NMI_REPLAY, ...LOWEST_IPI, ...TIMER];
 // The trees since 2019 (vlapic_set_intr flags RIV for device messages; device destination 0xFF not a broadcast).
 // The TMR faces of the redirection write's extra edge message (TMR written at each acceptance) too.
-const RIV_2019 = [RIV_DISABLED, ...DEST_FF, ...RTE_WRITE_TMR];
+const RIV_2019 = [RIV_DISABLED, ...DEST_FF, ...RTE_WRITE_TMR_READ];
 const ADV_PI = [...ADV_COMMON, LEVEL_EOI];
 const SINCE_2020 = [...HLT, ...NMI_WINDOW];
 
@@ -444,7 +453,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv basic mode, 2019: schedule() before the single pass of requests.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...BASIC_COMMON, ...NMI_UNCHECKED, TPR_THRESHOLD, ...RIV_2019, ...RTE_WRITE_COLLAPSE],
+    knownDeviations: [...BASIC_COMMON, ...NMI_UNCHECKED, TPR_THRESHOLD, ...RIV_2019, RTE_WRITE_TMR, ...RTE_WRITE_COLLAPSE],
   }),
   variant({
     name: '3374-adv',
@@ -452,7 +461,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, 2019.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...ADV_PI, ...ID_ADV_PAGE, ...NMI_UNCHECKED, ...RIV_2019, ...SELF_IPI_SW_DISABLED, ...SELF_IPI_TMR_KEPT],
+    knownDeviations: [...ADV_PI, ...ID_ADV_PAGE, ...NMI_UNCHECKED, ...RIV_2019, RTE_WRITE_TMR, ...SELF_IPI_SW_DISABLED, ...SELF_IPI_TMR_KEPT],
   }),
   variant({
     name: 'pre-4937-basic',
@@ -460,7 +469,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv basic mode, 2020: signal_event before the request (#8507).',
     status: 'buggy',
     expectedBugs: C2,
-    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD, ...RIV_2019, ...RTE_WRITE_COLLAPSE],
+    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD, ...RIV_2019, RTE_WRITE_TMR, ...RTE_WRITE_COLLAPSE],
   }),
   variant({
     name: 'pre-4937-adv',
@@ -468,7 +477,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, 2020: the root-mode self-notification drops the request (#4937); signal before the request (#8507).',
     status: 'buggy',
     expectedBugs: [...C1, ...C2],
-    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019, ...SELF_IPI_SW_DISABLED, ...SELF_IPI_TMR_KEPT],
+    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019, RTE_WRITE_TMR, ...SELF_IPI_SW_DISABLED, ...SELF_IPI_TMR_KEPT],
   }),
   variant({
     name: 'pre-8507-basic',
@@ -476,7 +485,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv basic mode, 2023: signal_event before the request (#8507).',
     status: 'buggy',
     expectedBugs: C2,
-    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD, ...RIV_2019, ...RTE_WRITE_COLLAPSE],
+    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD, ...RIV_2019, RTE_WRITE_TMR, ...RTE_WRITE_COLLAPSE],
   }),
   variant({
     name: 'pre-8507-adv',
@@ -484,7 +493,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, 2023: signal_event before the request (#8507).',
     status: 'buggy',
     expectedBugs: C2,
-    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019, ...SELF_IPI_SW_DISABLED, ...SELF_IPI_TMR_KEPT],
+    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019, RTE_WRITE_TMR, ...SELF_IPI_SW_DISABLED, ...SELF_IPI_TMR_KEPT],
   }),
   variant({
     name: 'v3.3-basic',
@@ -492,7 +501,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv basic mode, today.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD, ...RIV_2019, ...RTE_WRITE_COLLAPSE],
+    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD, ...RIV_2019, RTE_WRITE_TMR, ...RTE_WRITE_COLLAPSE],
   }),
   variant({
     name: 'v3.3-adv',
@@ -500,6 +509,6 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, today.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019, ...SELF_IPI_SW_DISABLED, ...SELF_IPI_TMR_KEPT],
+    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019, RTE_WRITE_TMR, ...SELF_IPI_SW_DISABLED, ...SELF_IPI_TMR_KEPT],
   }),
 ];
