@@ -658,9 +658,15 @@ describe('session-9 triage, second round (random soak s9rand): ACRN', () => {
       expect(d[0]!.symptoms, v).toContain('read-mismatch:tmr');
     }
   });
+  it('3374-adv: an MSI misrouted after an IPI (edge, both) keeps the IPI\'s edge loss: the level EOI that loss lets through re-sends the pin, apic-id-shared-first-vcpu-only (was ioapic:level-resent-on-reassert in a check soak, s9racrn3:0:659237)', () => {
+    const d = runScenario(load('acrn-misrouted-msi-clears-edge-loss-level-eoi-resend.json'), backend('acrn'), '3374-adv').divergences;
+    expect(d.map((x) => x.cause)).toEqual(['stuck:lowest-priority-ipi-unhandled', 'ioapic:apic-id-shared-first-vcpu-only']);
+    expect(classify([backend('acrn')], 'acrn/3374-adv:ioapic:apic-id-shared-first-vcpu-only')).toBe('known');
+  });
   it('all silent on bare metal', () => {
     for (const f of ['acrn-rte-edge-resend-clears-level-tmr-adv.json', 'acrn-rte-edge-resend-clears-level-tmr-basic.json',
-      'acrn-rte-edge-resend-collapses-level-eoi-lost.json', 'acrn-lowest-ipi-dropped-eoi-resend-sets-tmr.json']) {
+      'acrn-rte-edge-resend-collapses-level-eoi-lost.json', 'acrn-lowest-ipi-dropped-eoi-resend-sets-tmr.json',
+      'acrn-misrouted-msi-clears-edge-loss-level-eoi-resend.json']) {
       expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
     }
   });

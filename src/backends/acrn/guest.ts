@@ -439,7 +439,7 @@ function guest_exit(acrn: Acrn, t: AcrnVcpu, reason: Extract<Event, { k: 'exit' 
 /** Device MSI: vlapic_inject_msi → vlapic_receive_intr (legacy destination, fixed, edge). */
 function device_msi(acrn: Acrn, ev: Extract<Event, { k: 'msi' }>, index: number): void {
   // vlapic_calc_dest_noshort runs (and arbitrates) before the message lands: reported between.
-  const dmask = vlapic_receive_dest(acrn, ev.dest & 0xff, !(ev.logical ?? false), ev.lowest ?? false, ev.vector);
+  const dmask = vlapic_receive_dest(acrn, ev.dest & 0xff, !(ev.logical ?? false), ev.lowest ?? false, ev.vector, true, true);
   acrn.sink.executed(index);
   vlapic_receive_targets(acrn, dmask, false, ev.vector);
 }

@@ -398,11 +398,12 @@ export function vlapic_calc_dest(acrn: Acrn, self: number, shorthand: Shorthand,
 /**
  * Diagnostics (never consulted by the mechanism): compare ACRN's destination mask with the one
  * bare metal decodes from the addressing the guest programmed (the IDs it wrote, the LDR/DFR),
- * and remember per vCPU and vector why a message went elsewhere. `device`: vlapic_receive_intr.
+ * and remember per vCPU and vector why a message went elsewhere. `device`: vlapic_receive_intr; `edge`: the message
+ * is edge (an IPI or an MSI; a vIOAPIC message as its entry says).
  */
 export function note_routing(
   acrn: Acrn, dmask: number, self: number, shorthand: Shorthand, logical: boolean, dest: number, vector: number, device: boolean,
-  lowest = false, tag = '',
+  lowest = false, tag = '', edge = !device,
 ): void {
   const addrs = acrn.archAddrs;
   for (const t of acrn.vcpus) {
@@ -423,9 +424,9 @@ export function note_routing(
     const bit = 1 << t.id;
     if (arch & ~dmask & bit) {
       t.misrouted[vector & 0xff] = why;
-      // An IPI is edge (REF-IPI-2): bare metal's acceptance here clears TMR, which ACRN's vLAPIC keeps. A device
-      // message may be level: then bare metal's TMR is set, and nothing is noted.
-      t.edgeLostWhy[vector & 0xff] = device ? '' : why;
+      // An IPI (REF-IPI-2) or an MSI is edge: bare metal's acceptance here clears TMR, which ACRN's vLAPIC keeps. A
+      // vIOAPIC message may be level: then bare metal's TMR is set, and nothing is noted.
+      t.edgeLostWhy[vector & 0xff] = edge ? why : '';
     }
     if (dmask & ~arch & bit) t.wrongTarget[vector & 0xff] = why;
     // An illegal vector shows as Receive Illegal Vector in the wrong ESR.

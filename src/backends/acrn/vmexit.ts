@@ -178,7 +178,7 @@ export function run_handler_op(acrn: Acrn, sender: AcrnVcpu): void {
  * vlapic_calcdest tests 0xff itself); each target whose vlapic is enabled gets vlapic_set_intr.
  */
 export function vlapic_receive_intr(acrn: Acrn, level: boolean, dest: number, phys: boolean, lowprio: boolean, vector: number, from = -1, report = true): void {
-  vlapic_receive_targets(acrn, vlapic_receive_dest(acrn, dest, phys, lowprio, vector, report), level, vector, from);
+  vlapic_receive_targets(acrn, vlapic_receive_dest(acrn, dest, phys, lowprio, vector, report, !level), level, vector, from);
 }
 
 /**
@@ -186,7 +186,7 @@ export function vlapic_receive_intr(acrn: Acrn, level: boolean, dest: number, ph
  * IOAPIC_RTE_DELMODE_LOPRI) || rh`); a lowest-priority choice is reported (ObsSink.arbitrated) unless `report` is
  * false: a vIOAPIC message bare metal does not send, whose choice the reference would take for its next message's.
  */
-export function vlapic_receive_dest(acrn: Acrn, dest: number, phys: boolean, lowprio: boolean, vector: number, report = true): number {
+export function vlapic_receive_dest(acrn: Acrn, dest: number, phys: boolean, lowprio: boolean, vector: number, report = true, edge = false): number {
   const dmask = vlapic_calc_dest_noshort(acrn, false, dest, phys, lowprio);
   if (lowprio && dmask !== 0) {
     const choice = dmask & -dmask;
@@ -196,10 +196,10 @@ export function vlapic_receive_dest(acrn: Acrn, dest: number, phys: boolean, low
     if (dmask !== choice) {
       for (const t of acrn.vcpus) if (dmask & ~choice & (1 << t.id)) t.wrongTarget[vector & 0xff] = 'lowest-priority-dest-ff-broadcast';
     }
-    note_routing(acrn, choice, -1, 'none', !phys, dest, vector, true, true);
+    note_routing(acrn, choice, -1, 'none', !phys, dest, vector, true, true, '', edge);
     return dmask;
   }
-  note_routing(acrn, dmask, -1, 'none', !phys, dest, vector, true, lowprio);
+  note_routing(acrn, dmask, -1, 'none', !phys, dest, vector, true, lowprio, '', edge);
   return dmask;
 }
 
