@@ -675,3 +675,41 @@ describe('session 9, a random scan (sharedVectors 1): the Remote IRR read face o
     expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
   });
 });
+
+describe('session 9, the random soak s9rand (second round): KVM v6.12', () => {
+  const causes = (f: string, v: string) => runScenario(load(f), backend('kvm'), v).divergences.map((d) => d.cause);
+  it('noapicv: an MSI of the timer\'s vector behind a pending expiry is delivered twice; the vector is also a level pin\'s, so the oracle files it under ioapic: timer-pending-behind-irq-injection, declared for that kind too', () => {
+    const f = 'kvm-noapicv-msi-behind-pending-timer-pin-vector.json';
+    expect(causes(f, 'v6.12-noapicv')).toEqual(['ioapic:timer-pending-behind-irq-injection']);
+    for (const v of ['v6.12', 'v6.12-vtd', 'v6.12-noapicv']) expect(classify([backend('kvm')], `kvm/${v}:ioapic:timer-pending-behind-irq-injection`), v).toBe('known');
+    // With APICv the CPU delivers the MSI's instance and the expiry lands in it before the entry: nothing extra.
+    expect(causes(f, 'v6.12')).toEqual([]);
+  });
+  it('every tree: an ESR read misses the Receive Illegal Vector of a periodic expiry with vector 0x0f that KVM has not had yet (period raised to min_timer_period_us): periodic-timer-period-limited, not untagged esr-riv-missing', () => {
+    const f = 'kvm-limited-periodic-illegal-vector-esr-read.json';
+    for (const v of ['v6.12-noapicv', 'v6.12', 'v6.12-vtd', 'v4.16']) {
+      expect(causes(f, v), v).toEqual(['read:periodic-timer-period-limited']);
+      expect(classify([backend('kvm')], `kvm/${v}:read:periodic-timer-period-limited`), v).toBe('known');
+    }
+  });
+  it('noapicv: the level EOI that re-services the rewritten edge entry of its vector sends an edge message whose acceptance clears TMR; the read before its delivery is edge-entry-reserviced-by-level-eoi', () => {
+    const f = 'kvm-noapicv-edge-reservice-clears-level-tmr-read.json';
+    expect(causes(f, 'v6.12-noapicv')).toEqual(['read:edge-entry-reserviced-by-level-eoi', 'ioapic:edge-entry-reserviced-by-level-eoi']);
+    expect(classify([backend('kvm')], 'kvm/v6.12-noapicv:read:edge-entry-reserviced-by-level-eoi')).toBe('known');
+  });
+  it('vtd: the re-send a kept TMR made (virtualized self-IPI) sets TMR again; its EOI clears Remote IRR where bare metal keeps it, and the unmask re-sends: tmr-kept-by-virtualized-self-ipi, not level-resent-on-redirection-write', () => {
+    const f = 'kvm-vtd-self-ipi-kept-tmr-resend-then-unmask.json';
+    for (const v of ['v6.12', 'v6.12-vtd']) {
+      expect(causes(f, v), v).toEqual(['ioapic:tmr-kept-by-virtualized-self-ipi']);
+      expect(classify([backend('kvm')], `kvm/${v}:ioapic:tmr-kept-by-virtualized-self-ipi`), v).toBe('known');
+    }
+    // Without APICv the self-IPI exits into __apic_accept_irq, which clears TMR as bare metal does.
+    expect(causes(f, 'v6.12-noapicv')).toEqual([]);
+  });
+  it('all silent on bare metal', () => {
+    for (const f of ['kvm-noapicv-msi-behind-pending-timer-pin-vector.json', 'kvm-limited-periodic-illegal-vector-esr-read.json',
+      'kvm-noapicv-edge-reservice-clears-level-tmr-read.json', 'kvm-vtd-self-ipi-kept-tmr-resend-then-unmask.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});
