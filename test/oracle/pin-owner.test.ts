@@ -675,3 +675,41 @@ describe('session 9, a random scan (sharedVectors 1): the Remote IRR read face o
     expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
   });
 });
+
+describe('the session-9 triage of the random soak (s9rand, second round): Xen', () => {
+  const causes = (f: string, v: string) => runScenario(load(f), backend('xen'), v).divergences.map((d) => d.cause);
+  const VARIANTS = ['first', 'pre-fix', 'rework', '4.22'];
+  it('a tick that waited for TIMER_SOFTIRQ comes again after the IPI of its vector; the vector is also a level pin\'s, so the duplicate is filed under ioapic: the documented cause\'s ioapic face', () => {
+    // Pin 0 (level, 0x4f) is never asserted: the second 0x4f is the tick (softirqTickDup), not a pin message.
+    for (const v of VARIANTS) {
+      expect(causes('xen-softirq-tick-duplicate-on-pin-vector.json', v), v).toEqual(['ioapic:timer-tick-waits-for-timer-softirq']);
+      expect(classify([backend('xen')], `xen/${v}:ioapic:timer-tick-waits-for-timer-softirq`), v).toBe('known');
+    }
+  });
+  it('a level EOI on the vCPU a logical broadcast of the vector missed clears Remote IRR (bare metal\'s edge acceptance cleared TMR there): read:logical-broadcast-not-matched', () => {
+    for (const v of VARIANTS) {
+      const d = runScenario(load('xen-logical-broadcast-missed-level-eoi-remote-irr-read.json'), backend('xen'), v).divergences;
+      expect(d[0]!.cause, v).toBe('read:logical-broadcast-not-matched');
+      expect(d[0]!.symptoms, v).toContain('read-mismatch:redir-lo');
+      expect(d.map((x) => x.cause), v).toContain('stuck:logical-broadcast-not-matched');
+      for (const x of d) expect(classify([backend('xen')], `xen/${v}:${x.cause}`), `${v} ${x.cause}`).toBe('known');
+    }
+  });
+  it('4.22: an avoided level EOI emulated after an edge IPI of its vector cleared TMR (12a50030) reaches no vioapic_update_EOI; the pin keeps Remote IRR and the next pulse is lost', () => {
+    expect(causes('xen-avoided-level-eoi-dropped-by-later-edge-tmr.json', '4.22')).toEqual(['stuck:avoided-level-eoi-dropped-by-later-edge-tmr']);
+    expect(classify([backend('xen')], 'xen/4.22:stuck:avoided-level-eoi-dropped-by-later-edge-tmr')).toBe('known');
+    // The rework (before 12a50030) keeps TMR across the edge IPI: the late EOI is broadcast, the pulse delivered.
+    for (const v of ['pre-fix', 'rework']) expect(causes('xen-avoided-level-eoi-dropped-by-later-edge-tmr.json', v), v).toEqual([]);
+    expect(classify([backend('xen')], 'xen/rework:stuck:avoided-level-eoi-dropped-by-later-edge-tmr')).not.toBe('known');
+  });
+  it('before 12a50030: the pin re-sent by an EOI broadcast for a TMR bit an MSI left set shows in a TMR read: read:tmr-kept-on-edge-acceptance', () => {
+    for (const v of ['first', 'pre-fix', 'rework']) expect(causes('xen-kept-tmr-eoi-resend-tmr-read.json', v), v).toEqual(['read:tmr-kept-on-edge-acceptance']);
+    expect(causes('xen-kept-tmr-eoi-resend-tmr-read.json', '4.22')).toEqual([]);
+  });
+  it('all four silent on bare metal', () => {
+    for (const f of ['xen-softirq-tick-duplicate-on-pin-vector.json', 'xen-logical-broadcast-missed-level-eoi-remote-irr-read.json',
+      'xen-avoided-level-eoi-dropped-by-later-edge-tmr.json', 'xen-kept-tmr-eoi-resend-tmr-read.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});

@@ -210,6 +210,8 @@ export class XenVcpu {
    * did not come ('' if it came, or none was owed): vlapic_match_logical_addr has no broadcast case.
    */
   readonly misrouted: string[] = new Array<string>(256).fill('');
+  /** Diagnostics: vectors of misrouted whose missed message was edge-triggered (bare metal's acceptance cleared TMR here). */
+  readonly misroutedEdge = vecSet();
   /** 10a674b4: an interrupt was acked on top of an assisted one with the assist still set. */
   nestedOverAssist = false;
   /**

@@ -98,6 +98,13 @@ const LOGICAL_BROADCAST: CauseDoc[] = [{
     + 'does. The same matching serves IPIs (vlapic_ipi), MSIs (vmsi_deliver) and the vIOAPIC (vioapic_deliver: a level '
     + 'entry then keeps Remote IRR set with no vCPU to EOI it). docs/findings/xen-logical-broadcast-not-matched.md. '
     + `[vlapic.c vlapic_match_logical_addr, vlapic_match_dest @ ${ALL} and c447b7308b]`,
+}, {
+  cause: 'read:logical-broadcast-not-matched',
+  why: 'stuck:logical-broadcast-not-matched seen by a read of a level pin\'s redirection entry: an edge logical broadcast '
+    + '(an IPI or MSI) of the pin\'s vector reached, on bare metal, the vCPU handling the level instance, and its acceptance '
+    + 'cleared TMR there (SDM 10.8.4), so the guest\'s EOI is not broadcast and the pin keeps Remote IRR (SDM 10.8.5). Xen '
+    + 'matched no vCPU (vlapic_match_logical_addr), TMR stays set, and vlapic_handle_EOI calls vioapic_update_EOI: the '
+    + `entry reads Remote IRR clear. [vlapic.c vlapic_match_logical_addr, vlapic_handle_EOI; vioapic.c vioapic_update_EOI @ ${ALL}]`,
 }];
 
 /**
@@ -352,6 +359,24 @@ const AVOIDED_EDGE_LATE_TMR_WHY = 'vlapic_ack_pending_irq sets the APIC assist o
   + `[vlapic.c vlapic_ack_pending_irq, vlapic_has_pending_irq, vlapic_EOI_set, vlapic_handle_EOI; vioapic.c vioapic_update_EOI @ ${REWORK}, RELEASE-4.22.0 and c447b7308b]`;
 const AVOIDED_EDGE_LATE_TMR: CauseDoc[] = ['ioapic', 'read'].map((cls) => ({ cause: `${cls}:avoided-edge-eoi-broadcast-by-later-level-tmr`, why: AVOIDED_EDGE_LATE_TMR_WHY }));
 
+/**
+ * Session 9 (random soak s9rand): the mirror of AVOIDED_EDGE_LATE_TMR. A level instance acked on top of an assisted edge
+ * interrupt keeps the assist (LEVEL_DEFERRED), the guest skips its EOI, and an edge message of the same vector accepted
+ * before Xen notices clears TMR (12a50030): the emulated EOI finds TMR clear. Only trees with 12a50030 and the rework.
+ */
+const AVOIDED_LEVEL_LATE_EDGE: CauseDoc = {
+  cause: 'stuck:avoided-level-eoi-dropped-by-later-edge-tmr',
+  why: 'A level-triggered interrupt acked on top of an assisted edge interrupt keeps the APIC assist (vlapic_ack_pending_irq '
+    + 'only declines to set it when TMR is set), so the guest skips its EOI; on bare metal that EOI, with TMR set, is '
+    + 'broadcast and clears the pin\'s Remote IRR (SDM 10.8.5). Xen emulates it only when it notices (vlapic_has_pending_irq '
+    + '→ vlapic_EOI_set → vlapic_handle_EOI), and vlapic_handle_EOI tests TMR then. When an edge message of the same vector '
+    + '(an IPI or MSI sharing a level pin\'s vector) was accepted in between, vlapic_set_irq cleared TMR (12a50030, "clear '
+    + 'TMR bit upon acceptance of edge-triggered interrupt to IRR"), so the emulated EOI calls no vioapic_update_EOI: the '
+    + 'pin keeps Remote IRR for good, and every later assertion of the line is dropped by vioapic_irq_positive_edge. '
+    + 'Real today: docs/findings/xen-avoided-eoi-lazy.md (5). '
+    + `[vlapic.c vlapic_set_irq, vlapic_ack_pending_irq, vlapic_has_pending_irq, vlapic_EOI_set, vlapic_handle_EOI; vioapic.c vioapic_irq_positive_edge @ RELEASE-4.22.0 (${R422})]`,
+};
+
 /** The APIC timer (issue 8): vlapic.c's timer registers and vpt.c, read at each tree. */
 const TIMER_SRC = `vlapic.c vlapic_update_timer/vlapic_reg_write, vpt.c create_periodic_time/pt_timer_fn/pt_update_irq/pt_intr_post @ `
   + `${PREFIX_TREE}, ${REWORK}, RELEASE-4.22.0 (vpt.c the same for PTSRC_lapic at ${FIRST})`;
@@ -407,6 +432,14 @@ const TIMER: CauseDoc[] = [
     why: 'stuck:timer-tick-waits-for-timer-softirq when the vector already pending is the timer\'s own (an IPI or MSI of '
       + 'the same vector): bare metal\'s expiry collapses into the pending instance; Xen injects that instance before '
       + 'pt_timer_fn runs, and the tick then sets IRR again — a second interrupt. [svm/intr.c svm_intr_assist, vpt.c '
+      + `pt_timer_fn/pt_update_irq @ ${ALL}]`,
+  },
+  {
+    // Session 9 (random soak s9rand): the duplicate face when a level I/O APIC pin's entry carries the timer's vector.
+    cause: 'ioapic:timer-tick-waits-for-timer-softirq',
+    why: 'duplicate:timer-tick-waits-for-timer-softirq when the timer\'s vector is also an I/O APIC pin\'s (a level pin '
+      + 'sharing it with the LVT timer and an IPI or MSI): the oracle files a duplicate of a pin\'s vector under ioapic, '
+      + 'though the second interrupt is the tick, not a pin message. [svm/intr.c svm_intr_assist, vpt.c '
       + `pt_timer_fn/pt_update_irq @ ${ALL}]`,
   },
   {
@@ -582,6 +615,6 @@ export const VARIANTS: VariantInfo[] = [
       + 'ESR writes that publish latched errors (b28b590d).',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, APIC_ID, ILLEGAL_SKIPPED_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, ...AVOIDED_EDGE_LATE_TMR, ...TIMER, TDT_DISARMED],
+    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, APIC_ID, ILLEGAL_SKIPPED_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, ...AVOIDED_EDGE_LATE_TMR, AVOIDED_LEVEL_LATE_EDGE, ...TIMER, TDT_DISARMED],
   },
 ];
