@@ -358,6 +358,20 @@ const AVOIDED_EDGE_LATE_TMR_WHY = 'vlapic_ack_pending_irq sets the APIC assist o
   + 'a redirection-entry read shows Remote IRR clear (read). Real today: docs/findings/xen-avoided-eoi-lazy.md (4). '
   + `[vlapic.c vlapic_ack_pending_irq, vlapic_has_pending_irq, vlapic_EOI_set, vlapic_handle_EOI; vioapic.c vioapic_update_EOI @ ${REWORK}, RELEASE-4.22.0 and c447b7308b]`;
 const AVOIDED_EDGE_LATE_TMR: CauseDoc[] = ['ioapic', 'read'].map((cls) => ({ cause: `${cls}:avoided-edge-eoi-broadcast-by-later-level-tmr`, why: AVOIDED_EDGE_LATE_TMR_WHY }));
+/**
+ * The latch trees (10a674b4, 48a933ee; a 2-minute random soak of session 9, seed rxen): the completion only clears the ISR
+ * bit, but the guest's next EOI, taken before Xen completes the assist, retires the avoided vector through vlapic_EOI_set.
+ */
+const AVOIDED_EDGE_LATE_TMR_LATCH_WHY = 'The latch trees complete an avoided EOI in vlapic_has_pending_irq by clearing the ISR '
+  + 'bit only (no vioapic_update_EOI), but until Xen gets there the avoided edge vector stays in Xen\'s ISR, and the '
+  + 'guest\'s next EOI (one with nothing in service, or the EOI of a lower vector) is taken by vlapic_EOI_set as the EOI of '
+  + 'the highest ISR vector: the avoided one. It test-and-clears TMR then; when a level message of the same vector (a level '
+  + 'pin sharing an MSI\'s or IPI\'s vector) was accepted since, TMR is set and vioapic_update_EOI clears the pin\'s Remote '
+  + 'IRR although bare metal, whose EOI of the edge instance (TMR clear) broadcast nothing, keeps it: the pin\'s next '
+  + 'message comes early (ioapic), the entry reads Remote IRR clear (read). The same late test of TMR as '
+  + 'docs/findings/xen-avoided-eoi-lazy.md (4), reached through the guest\'s own EOI. [vlapic.c vlapic_EOI_set, '
+  + `vlapic_has_pending_irq; viridian.c (viridian_)complete_apic_assist @ ${FIRST}, ${PREFIX_TREE}]`;
+const AVOIDED_EDGE_LATE_TMR_LATCH: CauseDoc[] = ['ioapic', 'read'].map((cls) => ({ cause: `${cls}:avoided-edge-eoi-broadcast-by-later-level-tmr`, why: AVOIDED_EDGE_LATE_TMR_LATCH_WHY }));
 
 /**
  * Session 9 (random soak s9rand): the mirror of AVOIDED_EDGE_LATE_TMR. A level instance acked on top of an assisted edge
@@ -518,6 +532,13 @@ const TIMER_2016: CauseDoc[] = [
       + `goes through vlapic_update_timer, which re-creates the timer with nothing pending. [vlapic.c vlapic_reg_write, vpt.c pt_update_irq/pt_intr_post @ ${FIRST}]`,
   })),
   {
+    // Session 9 (a 2-minute random soak, seed rxen): the spurious/duplicate face on a vector a level pin's entry also carries.
+    cause: 'ioapic:masked-timer-tick-delivered-on-unmask',
+    why: 'spurious:/duplicate:masked-timer-tick-delivered-on-unmask when the timer\'s vector is also an I/O APIC pin\'s (the '
+      + 'LVT written to a level pin\'s vector): the oracle files an extra interrupt of a pin\'s vector under ioapic, though '
+      + `it is the resumed tick, not a pin message. [vlapic.c vlapic_reg_write, vpt.c pt_resume @ ${FIRST}]`,
+  },
+  {
     cause: 'read:masked-timer-tick-delivered-on-unmask',
     why: 'spurious:masked-timer-tick-delivered-on-unmask seen by an IRR read before the resumed tick is injected (or while '
       + `it cannot be: the APIC software-disabled again): the vector bare metal never raised is in IRR. [vlapic.c vlapic_reg_write, vpt.c pt_resume @ ${FIRST}]`,
@@ -559,7 +580,7 @@ export const VARIANTS: VariantInfo[] = [
     ],
     knownDeviations: [
       ...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT,
-      ...TIMER, ...TIMER_2016,
+      ...TIMER, ...TIMER_2016, ...AVOIDED_EDGE_LATE_TMR_LATCH,
       {
         cause: 'read:assist-kept-across-nested-interrupt',
         why: 'The nested-assist bug (stuck:assist-kept-across-nested-interrupt) seen by an ISR (or PPR) read: '
@@ -596,7 +617,7 @@ export const VARIANTS: VariantInfo[] = [
       STALE_BIT,
       STALE_BIT_READ,
     ],
-    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, ...PHANTOM, ...TIMER, TDT_DISARMED],
+    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, ...PHANTOM, ...AVOIDED_EDGE_LATE_TMR_LATCH, ...TIMER, TDT_DISARMED],
   },
   {
     name: 'rework',
