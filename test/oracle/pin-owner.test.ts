@@ -722,8 +722,13 @@ describe('the session-9 triage of the random soak (s9rand, second round): Xen', 
       for (const c of ['ioapic', 'read']) expect(classify([backend('xen')], `xen/${v}:${c}:avoided-edge-eoi-broadcast-by-later-level-tmr`), v).toBe('known');
     }
   });
+  it('2016/2017: the bit a normal EOI of the latched vector left set is stale even when a later instance of that vector is in service; the avoided level EOI is stale-assist-bit-after-normal-eoi (2-minute soak, seed rxen2)', () => {
+    for (const v of ['first', 'pre-fix']) expect(causes('xen-latch-stale-bit-avoids-same-vector-level-eoi.json', v), v).toEqual(['stuck:stale-assist-bit-after-normal-eoi']);
+    // The rework clears the bit at a normal EOI (viridian_apic_assist_clear in vlapic_EOI_set).
+    for (const v of ['rework', '4.22']) expect(causes('xen-latch-stale-bit-avoids-same-vector-level-eoi.json', v), v).toEqual([]);
+  });
   it('all silent on bare metal', () => {
-    for (const f of ['xen-latch-guest-eoi-retires-avoided-edge-after-level-tmr.json', 'xen-softirq-tick-duplicate-on-pin-vector.json', 'xen-logical-broadcast-missed-level-eoi-remote-irr-read.json',
+    for (const f of ['xen-latch-stale-bit-avoids-same-vector-level-eoi.json', 'xen-latch-guest-eoi-retires-avoided-edge-after-level-tmr.json', 'xen-softirq-tick-duplicate-on-pin-vector.json', 'xen-logical-broadcast-missed-level-eoi-remote-irr-read.json',
       'xen-avoided-level-eoi-dropped-by-later-edge-tmr.json', 'xen-kept-tmr-eoi-resend-tmr-read.json',
       'xen-kept-tmr-read-after-entry-rewrite.json', 'xen-2016-masked-tick-resumed-on-pin-vector.json']) {
       expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);

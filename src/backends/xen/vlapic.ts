@@ -288,6 +288,8 @@ export function vlapicEOISet(vm: XenVm, cpu: number): void {
   if (vm.code.assist !== 'pending') {
     const vector = findHighestIsr(vl);
     if (vector === -1) return; // "Some EOI writes may not have a matching to an in-service interrupt."
+    // Diagnostics: a normal EOI of the latched vector leaves the bit set (the latch code never looks here).
+    if (vm.apicAssist && v.viridian.mapped && v.viridian.pageBit && vector === v.viridian.vector) v.latchRetiredVector = vector;
     isrClear(v, vector);
     vlapicHandleEOI(vm, cpu, vector);
     return;
