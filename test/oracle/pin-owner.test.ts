@@ -713,3 +713,63 @@ describe('session 9, the random soak s9rand (second round): KVM v6.12', () => {
     }
   });
 });
+
+describe('the session-9 triage of the random soak (s9rand, second round): Xen', () => {
+  const causes = (f: string, v: string) => runScenario(load(f), backend('xen'), v).divergences.map((d) => d.cause);
+  const VARIANTS = ['first', 'pre-fix', 'rework', '4.22'];
+  it('a tick that waited for TIMER_SOFTIRQ comes again after the IPI of its vector; the vector is also a level pin\'s, so the duplicate is filed under ioapic: the documented cause\'s ioapic face', () => {
+    // Pin 0 (level, 0x4f) is never asserted: the second 0x4f is the tick (softirqTickDup), not a pin message.
+    for (const v of VARIANTS) {
+      expect(causes('xen-softirq-tick-duplicate-on-pin-vector.json', v), v).toEqual(['ioapic:timer-tick-waits-for-timer-softirq']);
+      expect(classify([backend('xen')], `xen/${v}:ioapic:timer-tick-waits-for-timer-softirq`), v).toBe('known');
+    }
+  });
+  it('a level EOI on the vCPU a logical broadcast of the vector missed clears Remote IRR (bare metal\'s edge acceptance cleared TMR there): read:logical-broadcast-not-matched', () => {
+    for (const v of VARIANTS) {
+      const d = runScenario(load('xen-logical-broadcast-missed-level-eoi-remote-irr-read.json'), backend('xen'), v).divergences;
+      expect(d[0]!.cause, v).toBe('read:logical-broadcast-not-matched');
+      expect(d[0]!.symptoms, v).toContain('read-mismatch:redir-lo');
+      expect(d.map((x) => x.cause), v).toContain('stuck:logical-broadcast-not-matched');
+      for (const x of d) expect(classify([backend('xen')], `xen/${v}:${x.cause}`), `${v} ${x.cause}`).toBe('known');
+    }
+  });
+  it('4.22: an avoided level EOI emulated after an edge IPI of its vector cleared TMR (12a50030) reaches no vioapic_update_EOI; the pin keeps Remote IRR and the next pulse is lost', () => {
+    expect(causes('xen-avoided-level-eoi-dropped-by-later-edge-tmr.json', '4.22')).toEqual(['stuck:avoided-level-eoi-dropped-by-later-edge-tmr']);
+    expect(classify([backend('xen')], 'xen/4.22:stuck:avoided-level-eoi-dropped-by-later-edge-tmr')).toBe('known');
+    // The rework (before 12a50030) keeps TMR across the edge IPI: the late EOI is broadcast, the pulse delivered.
+    for (const v of ['pre-fix', 'rework']) expect(causes('xen-avoided-level-eoi-dropped-by-later-edge-tmr.json', v), v).toEqual([]);
+    expect(classify([backend('xen')], 'xen/rework:stuck:avoided-level-eoi-dropped-by-later-edge-tmr')).not.toBe('known');
+  });
+  it('before 12a50030: the pin re-sent by an EOI broadcast for a TMR bit an MSI left set shows in a TMR read: read:tmr-kept-on-edge-acceptance', () => {
+    for (const v of ['first', 'pre-fix', 'rework']) expect(causes('xen-kept-tmr-eoi-resend-tmr-read.json', v), v).toEqual(['read:tmr-kept-on-edge-acceptance']);
+    expect(causes('xen-kept-tmr-eoi-resend-tmr-read.json', '4.22')).toEqual([]);
+  });
+  it('before 12a50030: the TMR bit an MSI left set, read after the pin\'s entry was rewritten level, is still the kept one (oracle shape tmr-level-pin-before-acceptance; 2-minute soak, seed rxen)', () => {
+    for (const v of ['first', 'pre-fix', 'rework']) expect(causes('xen-kept-tmr-read-after-entry-rewrite.json', v), v).toEqual(['read:tmr-kept-on-edge-acceptance']);
+    expect(causes('xen-kept-tmr-read-after-entry-rewrite.json', '4.22')).toEqual([]);
+  });
+  it('10a674b4: the masked tick pt_resume puts back at the unmask, on a vector a level pin\'s entry also carries, is filed under ioapic: masked-timer-tick-delivered-on-unmask\'s ioapic face (2-minute soak, seed rxen)', () => {
+    expect(causes('xen-2016-masked-tick-resumed-on-pin-vector.json', 'first')).toEqual(['ioapic:masked-timer-tick-delivered-on-unmask']);
+    expect(classify([backend('xen')], 'xen/first:ioapic:masked-timer-tick-delivered-on-unmask')).toBe('known');
+    // From e4e1896b2c every LVTT write re-creates the timer with nothing pending.
+    for (const v of ['pre-fix', 'rework', '4.22']) expect(causes('xen-2016-masked-tick-resumed-on-pin-vector.json', v), v).toEqual([]);
+  });
+  it('latch trees: the guest\'s next EOI retires the avoided edge vector still in Xen\'s ISR and test-and-clears TMR a level message of the vector set since: avoided-edge-eoi-broadcast-by-later-level-tmr there too (2-minute soak, seed rxen)', () => {
+    for (const v of VARIANTS) {
+      expect(causes('xen-latch-guest-eoi-retires-avoided-edge-after-level-tmr.json', v), v).toEqual(['read:avoided-edge-eoi-broadcast-by-later-level-tmr']);
+      for (const c of ['ioapic', 'read']) expect(classify([backend('xen')], `xen/${v}:${c}:avoided-edge-eoi-broadcast-by-later-level-tmr`), v).toBe('known');
+    }
+  });
+  it('2016/2017: the bit a normal EOI of the latched vector left set is stale even when a later instance of that vector is in service; the avoided level EOI is stale-assist-bit-after-normal-eoi (2-minute soak, seed rxen2)', () => {
+    for (const v of ['first', 'pre-fix']) expect(causes('xen-latch-stale-bit-avoids-same-vector-level-eoi.json', v), v).toEqual(['stuck:stale-assist-bit-after-normal-eoi']);
+    // The rework clears the bit at a normal EOI (viridian_apic_assist_clear in vlapic_EOI_set).
+    for (const v of ['rework', '4.22']) expect(causes('xen-latch-stale-bit-avoids-same-vector-level-eoi.json', v), v).toEqual([]);
+  });
+  it('all silent on bare metal', () => {
+    for (const f of ['xen-latch-stale-bit-avoids-same-vector-level-eoi.json', 'xen-latch-guest-eoi-retires-avoided-edge-after-level-tmr.json', 'xen-softirq-tick-duplicate-on-pin-vector.json', 'xen-logical-broadcast-missed-level-eoi-remote-irr-read.json',
+      'xen-avoided-level-eoi-dropped-by-later-edge-tmr.json', 'xen-kept-tmr-eoi-resend-tmr-read.json',
+      'xen-kept-tmr-read-after-entry-rewrite.json', 'xen-2016-masked-tick-resumed-on-pin-vector.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});
