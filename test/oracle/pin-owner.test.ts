@@ -773,3 +773,32 @@ describe('the session-9 triage of the random soak (s9rand, second round): Xen', 
     }
   });
 });
+
+describe('the session-9 triage of the ACRN soak (s9tacrnxen2): ACRN', () => {
+  const causes = (f: string, v: string) => runScenario(load(f), backend('acrn'), v).divergences.map((d) => d.cause);
+  const adv = ['3374-adv', 'pre-4937-adv', 'pre-8507-adv', 'v3.3-adv'];
+  it('advanced mode: the Remote IRR a level EOI virtualized before EOI_EXIT_BITMAP_UPDATE reached the VMCS leaves set is level-eoi-before-eoi-exit-bitmap-loaded, read from another vCPU (was read:redir-remote-irr-stale) or holding the message of the entry\'s rewritten vector (was stuck:untagged)', () => {
+    for (const v of adv) {
+      expect(causes('acrn-level-eoi-swallowed-remote-irr-read-other-vcpu.json', v), v).toEqual(['stuck:level-eoi-before-eoi-exit-bitmap-loaded']);
+      expect(causes('acrn-level-eoi-swallowed-then-vector-rewrite-held.json', v), v).toEqual(['stuck:level-eoi-before-eoi-exit-bitmap-loaded']);
+      expect(classify([backend('acrn')], `acrn/${v}:stuck:level-eoi-before-eoi-exit-bitmap-loaded`), v).toBe('known');
+    }
+    // Basic mode: vlapic_process_eoi tests TMR in the EOI's APIC-access exit; the EOI is broadcast.
+    for (const v of ['3374-basic', 'v3.3-basic']) {
+      expect(causes('acrn-level-eoi-swallowed-remote-irr-read-other-vcpu.json', v), v).toEqual([]);
+      expect(causes('acrn-level-eoi-swallowed-then-vector-rewrite-held.json', v), v).toEqual([]);
+    }
+  });
+  it('2019 trees: a second NMI requested after the pass that re-injects a faulted NMI, before that delivery faults again, merges into the re-raised ACRN_REQUEST_NMI: nmi-merged-into-reinjection (was priority:vid)', () => {
+    for (const v of ['3374-basic', '3374-adv']) {
+      expect(causes('acrn-nmi-before-exit-merged-into-reinjection.json', v), v).toEqual(['stuck:nmi-merged-into-reinjection']);
+      expect(classify([backend('acrn')], `acrn/${v}:stuck:nmi-merged-into-reinjection`), v).toBe('known');
+    }
+  });
+  it('all silent on bare metal', () => {
+    for (const f of ['acrn-level-eoi-swallowed-remote-irr-read-other-vcpu.json', 'acrn-level-eoi-swallowed-then-vector-rewrite-held.json',
+      'acrn-nmi-before-exit-merged-into-reinjection.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});

@@ -33,6 +33,9 @@ export function vm_exit(acrn: Acrn, t: AcrnVcpu, reason: string, idtVector: numb
   t.idtVector = -1;
   if (idtVector >= 0) {
     if (idtNmi) {
+      // Diagnostics: a new NMI's request made since the pass that injected this one (vcpu_inject_nmi from
+      // another pCPU while the entry ran) already holds the bit the re-raise sets: one NMI for two.
+      if ((t.pendingReq & REQ_NMI) !== 0) t.nmiMergedReplay = true;
       vcpu_make_request(acrn, t, REQ_NMI, t.id);
       t.nmiReplay = true;
     } else {

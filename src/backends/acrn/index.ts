@@ -14,7 +14,7 @@ import { Vioapic } from './vioapic.js';
 import { vioapic_update_tmr } from './virq.js';
 import { vlapic_receive_intr } from './vmexit.js';
 import { timer_is_started } from './timer.js';
-import { phys_pending } from './vmx.js';
+import { LEVEL_EOI_SWALLOWED, phys_pending } from './vmx.js';
 import { prio } from './vlapic.js';
 
 function reqText(req: number): string {
@@ -123,8 +123,9 @@ class AcrnInstance implements BackendInstance {
     if (vsHas(t.page.irr, vector)) return this.acrn.code.mode === 'advanced' ? virrStuck(t, vector) : irrStuck(t, vector, this.acrn.code.tprThreshold);
     if (t.idtVector === vector) return 'idt-vectoring-pending';
     // A level interrupt whose EOI the vIOAPIC never saw: Remote IRR stays set, the pin never fires again.
-    if (vsHas(t.eoiSwallowed, vector)) return 'level-eoi-before-eoi-exit-bitmap-loaded';
-    // 2018: the same for an EOI not forwarded because another pin's edge entry cleared the vector's TMR bit.
+    if (vsHas(t.eoiSwallowed, vector)) return LEVEL_EOI_SWALLOWED;
+    // The pin such an EOI left under Remote IRR, seen from another vCPU or after a rewrite of its entry; and (2018)
+    // the same for an EOI not forwarded because another pin's edge entry cleared the vector's TMR bit.
     return vector >= 16 ? this.acrn.vioapic.eoiLostWhy(vector) : undefined;
   }
 

@@ -180,8 +180,9 @@ const LEVEL_EOI = doc('stuck:level-eoi-before-eoi-exit-bitmap-loaded', 'Advanced
 const NMI_REPLAY = doc('stuck:nmi-merged-into-reinjection', 'vmexit_handler (vmexit.c / guest/vmexit.c, every tree; v3.3 '
   + '"} else if (type == VMX_INT_TYPE_NMI) { vcpu_make_request(vcpu, ACRN_REQUEST_NMI);") re-raises ACRN_REQUEST_NMI for an '
   + 'NMI whose delivery caused the VM exit (IDT-vectoring information). A new NMI sent before the next entry '
-  + '(vcpu_inject_nmi → vcpu_make_request(ACRN_REQUEST_NMI)) sets the same bit: one NMI is injected where bare metal, '
-  + 'having delivered the first, latches the second and takes it after the handler\'s IRET. '
+  + '(vcpu_inject_nmi → vcpu_make_request(ACRN_REQUEST_NMI)) sets the same bit, and so does a new NMI requested from another '
+  + 'pCPU after the pass that injected the first and before the exit re-raises it (bitmap_set_lock is idempotent): one NMI '
+  + 'is injected where bare metal, having delivered the first, latches the second and takes it after the handler\'s IRET. '
   + 'docs/findings/acrn-nmi-merged-into-reinjection.md.');
 
 // 2018-only behaviour.

@@ -46,10 +46,12 @@ export class Vioapic {
   /** Diagnostics, per pin: why its last EOI (see processEoi) was one bare metal would not broadcast. */
   private readonly eoiWhyOf: string[] = new Array<string>(MAX_IOAPIC_PINS).fill('');
   /**
-   * Diagnostics, per vector: why an EOI bare metal broadcasts never reached vioapic_process_eoi while a
-   * level pin of the vector waited under Remote IRR (noteEoiLost), until an EOI clears it.
+   * Diagnostics, per pin: why an EOI bare metal broadcasts never reached vioapic_process_eoi while the
+   * pin waited under Remote IRR (noteEoiLost), until an EOI clears it or a new message sets it. Per pin,
+   * not per vector: vioapic_indirect_write keeps a level entry's Remote IRR (RTBL_RO_BITS) across a
+   * vector rewrite, and the held line then holds the new vector's messages [dm/vioapic.c @ v3.3].
    */
-  private readonly eoiLostWhyOf: string[] = new Array<string>(256).fill('');
+  private readonly eoiLostWhyOf: string[] = new Array<string>(MAX_IOAPIC_PINS).fill('');
 
   constructor(pins: readonly IoapicPin[], private readonly receive: ReceiveIntr) {
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.rtbl.push(null);
@@ -101,6 +103,8 @@ export class Vioapic {
     if (e.level) e.remoteIrr = true;
     // Diagnostics: Remote IRR was clear only because of an EOI bare metal would not broadcast.
     const pin = this.rtbl.indexOf(e);
+    // A new Remote IRR: no lost EOI holds it.
+    if (e.level && pin >= 0) this.eoiLostWhyOf[pin] = '';
     if (e.level && pin >= 0 && this.eoiWhyOf[pin]) { if (!why) why = this.eoiWhyOf[pin]!; this.eoiWhyOf[pin] = ''; }
     // Sticky: the extra instance can surface after a later, ordinary message of the vector
     // (delivered first, the ordinary one then shows as the duplicate).
@@ -213,19 +217,28 @@ export class Vioapic {
       if (!e || e.vector !== vector || !e.remoteIrr) continue;
       e.remoteIrr = false;
       this.eoiWhyOf[pin] = why;
-      this.eoiLostWhyOf[vector] = '';
+      this.eoiLostWhyOf[pin] = '';
       if (e.state) this.generate(e, why, -1);
     }
   }
 
   /** Diagnostics: an EOI of `vector` that bare metal broadcasts did not reach vioapic_process_eoi (`why`). */
   noteEoiLost(vector: number, why: string): void {
-    for (const e of this.rtbl) if (e && e.level && e.remoteIrr && e.vector === vector) { this.eoiLostWhyOf[vector] = why; return; }
+    for (let pin = 0; pin < MAX_IOAPIC_PINS; pin++) {
+      const e = this.rtbl[pin];
+      if (e && e.level && e.remoteIrr && e.vector === vector) this.eoiLostWhyOf[pin] = why;
+    }
   }
 
-  /** Diagnostics (whereStuck): a level pin of this vector held under a Remote IRR whose EOI was lost, and why. */
+  /**
+   * Diagnostics (whereStuck): a level pin whose entry has this vector now, held under a Remote IRR whose EOI
+   * was lost, and why (the EOI may have been of the vector the entry had before a rewrite).
+   */
   eoiLostWhy(vector: number): string | undefined {
-    for (const e of this.rtbl) if (e && e.level && e.remoteIrr && e.vector === vector && this.eoiLostWhyOf[vector]) return this.eoiLostWhyOf[vector];
+    for (let pin = 0; pin < MAX_IOAPIC_PINS; pin++) {
+      const e = this.rtbl[pin];
+      if (e && e.level && e.remoteIrr && e.vector === vector && this.eoiLostWhyOf[pin]) return this.eoiLostWhyOf[pin];
+    }
     return undefined;
   }
 

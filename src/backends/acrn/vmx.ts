@@ -81,6 +81,9 @@ export function tpr_virtualization(acrn: Acrn, t: AcrnVcpu, value: number): bool
   return prio(t.page.tpr) < t.tprThreshold;
 }
 
+/** Tag: an EOI virtualized before EOI_EXIT_BITMAP_UPDATE wrote the level vector's EOI-exit bit to the VMCS. */
+export const LEVEL_EOI_SWALLOWED = 'level-eoi-before-eoi-exit-bitmap-loaded';
+
 /** EOI virtualization (29.1.3). Returns the vector when the EOI-exit bitmap asks for an EOI-induced exit, else -1. */
 export function eoi_virtualization(acrn: Acrn, t: AcrnVcpu): number {
   const v = t.svi;
@@ -90,8 +93,13 @@ export function eoi_virtualization(acrn: Acrn, t: AcrnVcpu): number {
   ppr_virtualization(t);
   if (vsHas(t.eoiExitVmcs, v)) return v;
   // Diagnostics: a level vector whose EOI-exit bit is set in the software bitmap but not yet
-  // written to the VMCS (EOI_EXIT_BITMAP_UPDATE pending): the vIOAPIC never sees this EOI.
-  if (vsHas(t.eoiExit, v) && vsHas(t.page.tmr, v)) vsAdd(t.eoiSwallowed, v);
+  // written to the VMCS (EOI_EXIT_BITMAP_UPDATE pending): the vIOAPIC never sees this EOI. The pin it
+  // leaves under Remote IRR is noted too, for a vCPU that reads the entry or a message the held line
+  // keeps back after a rewrite of the entry's vector or destination (whereStuck: vioapic.eoiLostWhy).
+  if (vsHas(t.eoiExit, v) && vsHas(t.page.tmr, v)) {
+    vsAdd(t.eoiSwallowed, v);
+    acrn.vioapic.noteEoiLost(v, LEVEL_EOI_SWALLOWED);
+  }
   hw_evaluate(acrn, t);
   return -1;
 }
