@@ -31,8 +31,12 @@ class AcrnInstance implements BackendInstance {
     if (!code) throw new Error(`acrn: unknown variant "${variant}" (known: ${Object.keys(CODE).join(', ')})`);
     const acrn = new Acrn(machine, code, sink);
     this.acrn = acrn;
-    acrn.vioapic = new Vioapic(machine.ioapic, (level, dest, phys, lowest, vector, from) => {
+    acrn.vioapic = new Vioapic(machine.ioapic, (level, dest, phys, lowest, vector, from, why) => {
+      // Diagnostics: an edge message bare metal would not have sent (a redirection write's "asserted at rtbl write")
+      // whose acceptance cleared a level message's TMR bit here (vlapic_set_tmr), where bare metal's TMR keeps it.
+      const had = why && !level ? acrn.vcpus.map((t) => vsHas(t.page.tmr, vector)) : undefined;
       vlapic_receive_intr(acrn, level, dest, phys, lowest, vector, from);
+      if (had) for (const t of acrn.vcpus) if (had[t.id] && !vsHas(t.page.tmr, vector)) t.tmrClearedByWhy[vector] = why;
     });
     if (code.tree === '2018') {
       // 2018: the TMR comes from the redirection table (vioapic_update_tmr after the RTE writes
@@ -119,6 +123,12 @@ class AcrnInstance implements BackendInstance {
     // bit and reset_event or an earlier wait consumed it (#8507).
     if (this.acrn.code.signal === 'before' && t.pc === Pc.Blocked && t.wait === Wait.VirtualInterrupt && t.sleptEarly
       && (vsHas(t.pir, vector) || vsHas(t.page.irr, vector))) return 'signal-before-request';
+    // The pending instance here is an edge message bare metal did not send, whose acceptance cleared the TMR bit of
+    // the level message then in service: that EOI was lost and the level pin waits under Remote IRR because of it.
+    if (vector >= 16 && t.tmrClearedByWhy[vector]) {
+      const lost = this.acrn.vioapic.eoiLostWhy(vector);
+      if (lost) return lost;
+    }
     if (vsHas(t.pir, vector)) return pirStuck(t, vector);
     if (vsHas(t.page.irr, vector)) return this.acrn.code.mode === 'advanced' ? virrStuck(t, vector) : irrStuck(t, vector, this.acrn.code.tprThreshold);
     if (t.idtVector === vector) return 'idt-vectoring-pending';
@@ -202,6 +212,8 @@ class AcrnInstance implements BackendInstance {
         if (this.acrn.code.tree === '2018') return vsHas(t.page.tmr, vector) && this.acrn.vioapic.isLevelVector(vector) ? 'tmr-programmed-from-rtbl' : undefined;
         return t.wrongTarget[vector] || undefined;
       case 'tmr-clear-for-level': case 'tmr-cleared-after-eoi':
+        // An edge message the vIOAPIC sent here that bare metal did not send cleared the level message's bit.
+        if (t.tmrClearedByWhy[vector] && !vsHas(t.page.tmr, vector)) return t.tmrClearedByWhy[vector];
         // 2018: vioapic_update_tmr (ACRN_REQUEST_TMR_UPDATE after an RTE write) clears the bit of
         // a pin rewritten edge before any edge message of it is accepted; bare metal keeps the
         // level acceptance's TMR until then (kvm-unit-tests test_ioapic_edge_tmr).

@@ -253,6 +253,7 @@ export const RATES: Record<string, Record<string, number>> = {
     "spurious:device-dest-ff-not-broadcast": 0,
     "duplicate:device-dest-ff-not-broadcast": 0,
     "ioapic:device-dest-ff-not-broadcast": 0,
+    "stuck:edge-resent-on-redirection-write": 0,
   },
   "3374-adv": {
     "ioapic:edge-resent-on-unmask": 0.00071,
@@ -305,6 +306,7 @@ export const RATES: Record<string, Record<string, number>> = {
     "spurious:device-dest-ff-not-broadcast": 0,
     "duplicate:device-dest-ff-not-broadcast": 0,
     "ioapic:device-dest-ff-not-broadcast": 0,
+    "stuck:edge-resent-on-redirection-write": 0,
     "duplicate:self-ipi-virtualized-while-sw-disabled": 0.00351,
     "spurious:self-ipi-virtualized-while-sw-disabled": 0,
     "read:self-ipi-virtualized-while-sw-disabled": 0.00003,
@@ -370,6 +372,7 @@ export const RATES: Record<string, Record<string, number>> = {
     "spurious:device-dest-ff-not-broadcast": 0,
     "duplicate:device-dest-ff-not-broadcast": 0,
     "ioapic:device-dest-ff-not-broadcast": 0,
+    "stuck:edge-resent-on-redirection-write": 0,
   },
   "pre-4937-adv": {
     "stuck:pir-self-notification-dropped-not-pi-capable": 0.21266,
@@ -435,6 +438,7 @@ export const RATES: Record<string, Record<string, number>> = {
     "spurious:device-dest-ff-not-broadcast": 0,
     "duplicate:device-dest-ff-not-broadcast": 0,
     "ioapic:device-dest-ff-not-broadcast": 0,
+    "stuck:edge-resent-on-redirection-write": 0,
     "duplicate:self-ipi-virtualized-while-sw-disabled": 0.00315,
     "spurious:self-ipi-virtualized-while-sw-disabled": 0,
     "read:self-ipi-virtualized-while-sw-disabled": 0.00002,
@@ -500,6 +504,7 @@ export const RATES: Record<string, Record<string, number>> = {
     "spurious:device-dest-ff-not-broadcast": 0,
     "duplicate:device-dest-ff-not-broadcast": 0,
     "ioapic:device-dest-ff-not-broadcast": 0,
+    "stuck:edge-resent-on-redirection-write": 0,
   },
   "pre-8507-adv": {
     "core:signal-before-request": 0.0081,
@@ -563,6 +568,7 @@ export const RATES: Record<string, Record<string, number>> = {
     "spurious:device-dest-ff-not-broadcast": 0,
     "duplicate:device-dest-ff-not-broadcast": 0,
     "ioapic:device-dest-ff-not-broadcast": 0,
+    "stuck:edge-resent-on-redirection-write": 0,
     "duplicate:self-ipi-virtualized-while-sw-disabled": 0.00313,
     "spurious:self-ipi-virtualized-while-sw-disabled": 0,
     "read:self-ipi-virtualized-while-sw-disabled": 0.00002,
@@ -626,6 +632,7 @@ export const RATES: Record<string, Record<string, number>> = {
     "spurious:device-dest-ff-not-broadcast": 0,
     "duplicate:device-dest-ff-not-broadcast": 0,
     "ioapic:device-dest-ff-not-broadcast": 0,
+    "stuck:edge-resent-on-redirection-write": 0,
   },
   "v3.3-adv": {
     "ioapic:edge-resent-on-unmask": 0.0003,
@@ -687,6 +694,7 @@ export const RATES: Record<string, Record<string, number>> = {
     "spurious:device-dest-ff-not-broadcast": 0,
     "duplicate:device-dest-ff-not-broadcast": 0,
     "ioapic:device-dest-ff-not-broadcast": 0,
+    "stuck:edge-resent-on-redirection-write": 0,
     "duplicate:self-ipi-virtualized-while-sw-disabled": 0.00315,
     "spurious:self-ipi-virtualized-while-sw-disabled": 0,
     "read:self-ipi-virtualized-while-sw-disabled": 0.00001,

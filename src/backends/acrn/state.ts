@@ -255,6 +255,11 @@ export class AcrnVcpu {
    * came (its TMR bit is clear on bare metal, set here), until ACRN accepts a message of the vector here.
    */
   readonly edgeLostWhy: string[] = new Array<string>(256).fill('');
+  /**
+   * Diagnostics, per vector: why an edge message bare metal did not send (the vIOAPIC's path) cleared this vector's TMR
+   * bit here at its acceptance (vlapic_set_tmr), until the next message of the vector is accepted here.
+   */
+  readonly tmrClearedByWhy: string[] = new Array<string>(256).fill('');
   readonly timerExtra = vecSet();
   /** Diagnostics: the pCPU's timer interrupt now being handled waited in its IRR while host IRQs were off. */
   timerLatchedDiag = false;

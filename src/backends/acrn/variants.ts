@@ -77,7 +77,9 @@ const RTE_WRITE = [
   doc('spurious:edge-resent-on-redirection-write', `${RTE_WRITE_WHY} Seen as spurious when the message's vector is no longer the `
     + 'pin\'s (the old vector of the high-dword write, or a vector the guest rewrote since).'),
   doc('duplicate:edge-resent-on-redirection-write', `${RTE_WRITE_WHY} Seen as a duplicate when the vCPU had been sent that vector before.`),
-  doc('read:edge-resent-on-redirection-write', `${RTE_WRITE_WHY} Seen as an IRR read showing the extra instance.`),
+  doc('read:edge-resent-on-redirection-write', `${RTE_WRITE_WHY} Seen as an IRR read showing the extra instance, or (2019+, TMR '
+    + 'set per acceptance by vlapic_set_tmr) as a TMR read missing the bit of a level message of the vector that bare metal keeps: '
+    + 'the extra edge message\'s acceptance cleared it (bare metal sent none; SDM 10.8.4).`),
   doc('spurious:edge-raised-while-masked-sent', 'As ioapic:edge-raised-while-masked-sent, seen as spurious once the guest has '
     + 'rewritten the pin\'s vector: the edge the unmask write sent carries a vector no pin has now.'),
   doc('duplicate:edge-raised-while-masked-sent', 'As spurious:edge-raised-while-masked-sent, on a vCPU that had been sent the vector before.'),
@@ -85,6 +87,13 @@ const RTE_WRITE = [
     + 'pin\'s vector: the edge the unmask write sent carries a vector no pin has now.'),
   doc('duplicate:edge-resent-on-unmask', 'As spurious:edge-resent-on-unmask, on a vCPU that had been sent the vector before.'),
 ];
+/** 2019+ (TMR set and cleared per acceptance, vlapic_set_tmr): the lost-EOI face of RTE_WRITE. */
+const RTE_WRITE_TMR = doc('stuck:edge-resent-on-redirection-write', `${RTE_WRITE_WHY} Seen as a level pin held under Remote IRR (2019+): the extra `
+    + 'edge message of a level message\'s vector, accepted while that level message is in service, clears its TMR bit '
+    + '(vlapic_set_tmr; advanced mode: its EOI-exit bit too), so its EOI is not forwarded to vioapic_process_eoi '
+    + '(vlapic_process_eoi tests TMR; advanced mode: no EOI-induced exit once the bitmap update is loaded, and '
+    + 'veoi_vmexit_handler tests TMR before vioapic_broadcast_eoi). Bare metal sent no such message; its '
+    + 'TMR keeps the bit and the EOI clears Remote IRR (SDM 10.8.4, 10.8.5).');
 const TMR_REWRITE_2018 = [
   doc('read:tmr-kept-for-rewritten-vector', '2018 vioapic_update_tmr (dm/vioapic.c @ 7f2b9a1c7, run by ACRN_REQUEST_TMR_UPDATE '
     + 'after a redirection write that changed the vector or trigger mode) sets or clears the TMR bit of each pin\'s current '
@@ -423,7 +432,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv basic mode, 2019: schedule() before the single pass of requests.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...BASIC_COMMON, ...NMI_UNCHECKED, TPR_THRESHOLD, ...RIV_2019],
+    knownDeviations: [...BASIC_COMMON, ...NMI_UNCHECKED, TPR_THRESHOLD, ...RIV_2019, RTE_WRITE_TMR],
   }),
   variant({
     name: '3374-adv',
@@ -431,7 +440,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, 2019.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...ADV_PI, ...ID_ADV_PAGE, ...NMI_UNCHECKED, ...RIV_2019, ...SELF_IPI_SW_DISABLED, ...SELF_IPI_TMR_KEPT],
+    knownDeviations: [...ADV_PI, ...ID_ADV_PAGE, ...NMI_UNCHECKED, ...RIV_2019, RTE_WRITE_TMR, ...SELF_IPI_SW_DISABLED, ...SELF_IPI_TMR_KEPT],
   }),
   variant({
     name: 'pre-4937-basic',
@@ -439,7 +448,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv basic mode, 2020: signal_event before the request (#8507).',
     status: 'buggy',
     expectedBugs: C2,
-    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD, ...RIV_2019],
+    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD, ...RIV_2019, RTE_WRITE_TMR],
   }),
   variant({
     name: 'pre-4937-adv',
@@ -447,7 +456,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, 2020: the root-mode self-notification drops the request (#4937); signal before the request (#8507).',
     status: 'buggy',
     expectedBugs: [...C1, ...C2],
-    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019, ...SELF_IPI_SW_DISABLED, ...SELF_IPI_TMR_KEPT],
+    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019, RTE_WRITE_TMR, ...SELF_IPI_SW_DISABLED, ...SELF_IPI_TMR_KEPT],
   }),
   variant({
     name: 'pre-8507-basic',
@@ -455,7 +464,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv basic mode, 2023: signal_event before the request (#8507).',
     status: 'buggy',
     expectedBugs: C2,
-    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD, ...RIV_2019],
+    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD, ...RIV_2019, RTE_WRITE_TMR],
   }),
   variant({
     name: 'pre-8507-adv',
@@ -463,7 +472,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, 2023: signal_event before the request (#8507).',
     status: 'buggy',
     expectedBugs: C2,
-    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019, ...SELF_IPI_SW_DISABLED, ...SELF_IPI_TMR_KEPT],
+    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019, RTE_WRITE_TMR, ...SELF_IPI_SW_DISABLED, ...SELF_IPI_TMR_KEPT],
   }),
   variant({
     name: 'v3.3-basic',
@@ -471,7 +480,7 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv basic mode, today.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD, ...RIV_2019],
+    knownDeviations: [...BASIC_COMMON, ...SINCE_2020, TPR_THRESHOLD, ...RIV_2019, RTE_WRITE_TMR],
   }),
   variant({
     name: 'v3.3-adv',
@@ -479,6 +488,6 @@ export const VARIANTS: VariantInfo[] = [
     summary: 'APICv advanced mode, today.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019, ...SELF_IPI_SW_DISABLED, ...SELF_IPI_TMR_KEPT],
+    knownDeviations: [...ADV_PI, ...ID_ADV_VAPIC, ...SINCE_2020, ...SELF_NOTIFY, ...RIV_2019, RTE_WRITE_TMR, ...SELF_IPI_SW_DISABLED, ...SELF_IPI_TMR_KEPT],
   }),
 ];

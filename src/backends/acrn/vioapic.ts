@@ -25,8 +25,11 @@ interface Rte {
   risenWhileMasked: boolean;
 }
 
-/** vlapic_receive_intr as the vIOAPIC calls it; `from`: the pCPU that runs it (-1: device context). */
-export type ReceiveIntr = (level: boolean, dest: number, phys: boolean, lowest: boolean, vector: number, from: number) => void;
+/**
+ * vlapic_receive_intr as the vIOAPIC calls it; `from`: the pCPU that runs it (-1: device context); `why` (diagnostics):
+ * the path of a message bare metal would not have sent, '' for an ordinary one.
+ */
+export type ReceiveIntr = (level: boolean, dest: number, phys: boolean, lowest: boolean, vector: number, from: number, why: string) => void;
 
 /** ACRN_IOAPIC_VERSION (0x11) with (VIOAPIC_RTE_NUM - 1) = 47 as the maximum redirection entry (vioapic_indirect_read, every tree). */
 export const ACRN_VIOAPIC_VERSION = (47 << 16) | 0x11;
@@ -109,7 +112,7 @@ export class Vioapic {
     // Sticky: the extra instance can surface after a later, ordinary message of the vector
     // (delivered first, the ordinary one then shows as the duplicate).
     if (why) this.sendWhyOf[e.vector] = why;
-    this.receive(e.level, e.dest, !e.logical, e.lowest, e.vector, from);
+    this.receive(e.level, e.dest, !e.logical, e.lowest, e.vector, from, why);
   }
 
   /** vioapic_set_pinstate. */

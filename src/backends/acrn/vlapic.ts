@@ -164,6 +164,7 @@ export function accept_intr(acrn: Acrn, t: AcrnVcpu, v: number, level: boolean, 
   // acceptance, while ACRN's TMR is the table's and edgeAccepted names that).
   vsDel(t.tmrKeptBySelfIpi, v);
   t.edgeLostWhy[v] = '';
+  t.tmrClearedByWhy[v] = '';
   if (code.mode === 'basic') {
     if (vsTestAndAdd(t.page.irr, v)) {
       // Diagnostics: TMR is set only on 0 → 1; the pending instance bare metal never had leaves this level message's TMR clear.
