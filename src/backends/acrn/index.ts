@@ -35,7 +35,8 @@ class AcrnInstance implements BackendInstance {
       // Diagnostics: an edge message bare metal would not have sent (a redirection write's "asserted at rtbl write")
       // whose acceptance cleared a level message's TMR bit here (vlapic_set_tmr), where bare metal's TMR keeps it.
       const had = why && !level ? acrn.vcpus.map((t) => vsHas(t.page.tmr, vector)) : undefined;
-      vlapic_receive_intr(acrn, level, dest, phys, lowest, vector, from);
+      // The arbitration of a message bare metal does not send is not reported: the reference has no message to apply it to.
+      vlapic_receive_intr(acrn, level, dest, phys, lowest, vector, from, !why);
       if (had) for (const t of acrn.vcpus) if (had[t.id] && !vsHas(t.page.tmr, vector)) t.tmrClearedByWhy[vector] = why;
     });
     if (code.tree === '2018') {

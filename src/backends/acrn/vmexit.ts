@@ -177,19 +177,20 @@ export function run_handler_op(acrn: Acrn, sender: AcrnVcpu): void {
  * ("We don't provide any virtual interrupt redirection hardware"), `is_broadcast` false (2018:
  * vlapic_calcdest tests 0xff itself); each target whose vlapic is enabled gets vlapic_set_intr.
  */
-export function vlapic_receive_intr(acrn: Acrn, level: boolean, dest: number, phys: boolean, lowprio: boolean, vector: number, from = -1): void {
-  vlapic_receive_targets(acrn, vlapic_receive_dest(acrn, dest, phys, lowprio, vector), level, vector, from);
+export function vlapic_receive_intr(acrn: Acrn, level: boolean, dest: number, phys: boolean, lowprio: boolean, vector: number, from = -1, report = true): void {
+  vlapic_receive_targets(acrn, vlapic_receive_dest(acrn, dest, phys, lowprio, vector, report), level, vector, from);
 }
 
 /**
  * vlapic_receive_intr's vlapic_calc_dest_noshort (`lowprio = (delmode ==
- * IOAPIC_RTE_DELMODE_LOPRI) || rh`); a lowest-priority choice is reported (ObsSink.arbitrated).
+ * IOAPIC_RTE_DELMODE_LOPRI) || rh`); a lowest-priority choice is reported (ObsSink.arbitrated) unless `report` is
+ * false: a vIOAPIC message bare metal does not send, whose choice the reference would take for its next message's.
  */
-export function vlapic_receive_dest(acrn: Acrn, dest: number, phys: boolean, lowprio: boolean, vector: number): number {
+export function vlapic_receive_dest(acrn: Acrn, dest: number, phys: boolean, lowprio: boolean, vector: number, report = true): number {
   const dmask = vlapic_calc_dest_noshort(acrn, false, dest, phys, lowprio);
   if (lowprio && dmask !== 0) {
     const choice = dmask & -dmask;
-    acrn.sink.arbitrated?.(31 - Math.clz32(choice));
+    if (report) acrn.sink.arbitrated?.(31 - Math.clz32(choice));
     // 2018: vlapic_calcdest returns every vCPU for 0xFF before it looks at lowprio — one
     // message per vCPU where bare metal arbitrates one; the reference follows the first.
     if (dmask !== choice) {
