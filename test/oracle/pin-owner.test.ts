@@ -721,6 +721,104 @@ describe('session 9, a random scan (sharedVectors 1): the Remote IRR read face o
   });
 });
 
+describe('session 9, the random soak s9rand (second round): KVM v6.12', () => {
+  const causes = (f: string, v: string) => runScenario(load(f), backend('kvm'), v).divergences.map((d) => d.cause);
+  it('noapicv: an MSI of the timer\'s vector behind a pending expiry is delivered twice; the vector is also a level pin\'s, so the oracle files it under ioapic: timer-pending-behind-irq-injection, declared for that kind too', () => {
+    const f = 'kvm-noapicv-msi-behind-pending-timer-pin-vector.json';
+    expect(causes(f, 'v6.12-noapicv')).toEqual(['ioapic:timer-pending-behind-irq-injection']);
+    for (const v of ['v6.12', 'v6.12-vtd', 'v6.12-noapicv']) expect(classify([backend('kvm')], `kvm/${v}:ioapic:timer-pending-behind-irq-injection`), v).toBe('known');
+    // With APICv the CPU delivers the MSI's instance and the expiry lands in it before the entry: nothing extra.
+    expect(causes(f, 'v6.12')).toEqual([]);
+  });
+  it('every tree: an ESR read misses the Receive Illegal Vector of a periodic expiry with vector 0x0f that KVM has not had yet (period raised to min_timer_period_us): periodic-timer-period-limited, not untagged esr-riv-missing', () => {
+    const f = 'kvm-limited-periodic-illegal-vector-esr-read.json';
+    for (const v of ['v6.12-noapicv', 'v6.12', 'v6.12-vtd', 'v4.16']) {
+      expect(causes(f, v), v).toEqual(['read:periodic-timer-period-limited']);
+      expect(classify([backend('kvm')], `kvm/${v}:read:periodic-timer-period-limited`), v).toBe('known');
+    }
+  });
+  it('noapicv: the level EOI that re-services the rewritten edge entry of its vector sends an edge message whose acceptance clears TMR; the read before its delivery is edge-entry-reserviced-by-level-eoi', () => {
+    const f = 'kvm-noapicv-edge-reservice-clears-level-tmr-read.json';
+    expect(causes(f, 'v6.12-noapicv')).toEqual(['read:edge-entry-reserviced-by-level-eoi', 'ioapic:edge-entry-reserviced-by-level-eoi']);
+    expect(classify([backend('kvm')], 'kvm/v6.12-noapicv:read:edge-entry-reserviced-by-level-eoi')).toBe('known');
+  });
+  it('vtd: the re-send a kept TMR made (virtualized self-IPI) sets TMR again; its EOI clears Remote IRR where bare metal keeps it, and the unmask re-sends: tmr-kept-by-virtualized-self-ipi, not level-resent-on-redirection-write', () => {
+    const f = 'kvm-vtd-self-ipi-kept-tmr-resend-then-unmask.json';
+    for (const v of ['v6.12', 'v6.12-vtd']) {
+      expect(causes(f, v), v).toEqual(['ioapic:tmr-kept-by-virtualized-self-ipi']);
+      expect(classify([backend('kvm')], `kvm/${v}:ioapic:tmr-kept-by-virtualized-self-ipi`), v).toBe('known');
+    }
+    // Without APICv the self-IPI exits into __apic_accept_irq, which clears TMR as bare metal does.
+    expect(causes(f, 'v6.12-noapicv')).toEqual([]);
+  });
+  it('all silent on bare metal', () => {
+    for (const f of ['kvm-noapicv-msi-behind-pending-timer-pin-vector.json', 'kvm-limited-periodic-illegal-vector-esr-read.json',
+      'kvm-noapicv-edge-reservice-clears-level-tmr-read.json', 'kvm-vtd-self-ipi-kept-tmr-resend-then-unmask.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});
+
+describe('the session-9 triage of the random soak (s9rand, second round): Xen', () => {
+  const causes = (f: string, v: string) => runScenario(load(f), backend('xen'), v).divergences.map((d) => d.cause);
+  const VARIANTS = ['first', 'pre-fix', 'rework', '4.22'];
+  it('a tick that waited for TIMER_SOFTIRQ comes again after the IPI of its vector; the vector is also a level pin\'s, so the duplicate is filed under ioapic: the documented cause\'s ioapic face', () => {
+    // Pin 0 (level, 0x4f) is never asserted: the second 0x4f is the tick (softirqTickDup), not a pin message.
+    for (const v of VARIANTS) {
+      expect(causes('xen-softirq-tick-duplicate-on-pin-vector.json', v), v).toEqual(['ioapic:timer-tick-waits-for-timer-softirq']);
+      expect(classify([backend('xen')], `xen/${v}:ioapic:timer-tick-waits-for-timer-softirq`), v).toBe('known');
+    }
+  });
+  it('a level EOI on the vCPU a logical broadcast of the vector missed clears Remote IRR (bare metal\'s edge acceptance cleared TMR there): read:logical-broadcast-not-matched', () => {
+    for (const v of VARIANTS) {
+      const d = runScenario(load('xen-logical-broadcast-missed-level-eoi-remote-irr-read.json'), backend('xen'), v).divergences;
+      expect(d[0]!.cause, v).toBe('read:logical-broadcast-not-matched');
+      expect(d[0]!.symptoms, v).toContain('read-mismatch:redir-lo');
+      expect(d.map((x) => x.cause), v).toContain('stuck:logical-broadcast-not-matched');
+      for (const x of d) expect(classify([backend('xen')], `xen/${v}:${x.cause}`), `${v} ${x.cause}`).toBe('known');
+    }
+  });
+  it('4.22: an avoided level EOI emulated after an edge IPI of its vector cleared TMR (12a50030) reaches no vioapic_update_EOI; the pin keeps Remote IRR and the next pulse is lost', () => {
+    expect(causes('xen-avoided-level-eoi-dropped-by-later-edge-tmr.json', '4.22')).toEqual(['stuck:avoided-level-eoi-dropped-by-later-edge-tmr']);
+    expect(classify([backend('xen')], 'xen/4.22:stuck:avoided-level-eoi-dropped-by-later-edge-tmr')).toBe('known');
+    // The rework (before 12a50030) keeps TMR across the edge IPI: the late EOI is broadcast, the pulse delivered.
+    for (const v of ['pre-fix', 'rework']) expect(causes('xen-avoided-level-eoi-dropped-by-later-edge-tmr.json', v), v).toEqual([]);
+    expect(classify([backend('xen')], 'xen/rework:stuck:avoided-level-eoi-dropped-by-later-edge-tmr')).not.toBe('known');
+  });
+  it('before 12a50030: the pin re-sent by an EOI broadcast for a TMR bit an MSI left set shows in a TMR read: read:tmr-kept-on-edge-acceptance', () => {
+    for (const v of ['first', 'pre-fix', 'rework']) expect(causes('xen-kept-tmr-eoi-resend-tmr-read.json', v), v).toEqual(['read:tmr-kept-on-edge-acceptance']);
+    expect(causes('xen-kept-tmr-eoi-resend-tmr-read.json', '4.22')).toEqual([]);
+  });
+  it('before 12a50030: the TMR bit an MSI left set, read after the pin\'s entry was rewritten level, is still the kept one (oracle shape tmr-level-pin-before-acceptance; 2-minute soak, seed rxen)', () => {
+    for (const v of ['first', 'pre-fix', 'rework']) expect(causes('xen-kept-tmr-read-after-entry-rewrite.json', v), v).toEqual(['read:tmr-kept-on-edge-acceptance']);
+    expect(causes('xen-kept-tmr-read-after-entry-rewrite.json', '4.22')).toEqual([]);
+  });
+  it('10a674b4: the masked tick pt_resume puts back at the unmask, on a vector a level pin\'s entry also carries, is filed under ioapic: masked-timer-tick-delivered-on-unmask\'s ioapic face (2-minute soak, seed rxen)', () => {
+    expect(causes('xen-2016-masked-tick-resumed-on-pin-vector.json', 'first')).toEqual(['ioapic:masked-timer-tick-delivered-on-unmask']);
+    expect(classify([backend('xen')], 'xen/first:ioapic:masked-timer-tick-delivered-on-unmask')).toBe('known');
+    // From e4e1896b2c every LVTT write re-creates the timer with nothing pending.
+    for (const v of ['pre-fix', 'rework', '4.22']) expect(causes('xen-2016-masked-tick-resumed-on-pin-vector.json', v), v).toEqual([]);
+  });
+  it('latch trees: the guest\'s next EOI retires the avoided edge vector still in Xen\'s ISR and test-and-clears TMR a level message of the vector set since: avoided-edge-eoi-broadcast-by-later-level-tmr there too (2-minute soak, seed rxen)', () => {
+    for (const v of VARIANTS) {
+      expect(causes('xen-latch-guest-eoi-retires-avoided-edge-after-level-tmr.json', v), v).toEqual(['read:avoided-edge-eoi-broadcast-by-later-level-tmr']);
+      for (const c of ['ioapic', 'read']) expect(classify([backend('xen')], `xen/${v}:${c}:avoided-edge-eoi-broadcast-by-later-level-tmr`), v).toBe('known');
+    }
+  });
+  it('2016/2017: the bit a normal EOI of the latched vector left set is stale even when a later instance of that vector is in service; the avoided level EOI is stale-assist-bit-after-normal-eoi (2-minute soak, seed rxen2)', () => {
+    for (const v of ['first', 'pre-fix']) expect(causes('xen-latch-stale-bit-avoids-same-vector-level-eoi.json', v), v).toEqual(['stuck:stale-assist-bit-after-normal-eoi']);
+    // The rework clears the bit at a normal EOI (viridian_apic_assist_clear in vlapic_EOI_set).
+    for (const v of ['rework', '4.22']) expect(causes('xen-latch-stale-bit-avoids-same-vector-level-eoi.json', v), v).toEqual([]);
+  });
+  it('all silent on bare metal', () => {
+    for (const f of ['xen-latch-stale-bit-avoids-same-vector-level-eoi.json', 'xen-latch-guest-eoi-retires-avoided-edge-after-level-tmr.json', 'xen-softirq-tick-duplicate-on-pin-vector.json', 'xen-logical-broadcast-missed-level-eoi-remote-irr-read.json',
+      'xen-avoided-level-eoi-dropped-by-later-edge-tmr.json', 'xen-kept-tmr-eoi-resend-tmr-read.json',
+      'xen-kept-tmr-read-after-entry-rewrite.json', 'xen-2016-masked-tick-resumed-on-pin-vector.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});
+
 describe('the session-9 triage of the ACRN soak (s9tacrnxen2): ACRN', () => {
   const causes = (f: string, v: string) => runScenario(load(f), backend('acrn'), v).divergences.map((d) => d.cause);
   const adv = ['3374-adv', 'pre-4937-adv', 'pre-8507-adv', 'v3.3-adv'];

@@ -7,7 +7,7 @@ import type { Event, MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { Mode, OnFate, REQ_EVENT, REQ_NMI } from './consts.js';
 import { apply_event, type EventHooks } from './guest.js';
-import { KvmIoapic, TMR_KEPT_BY_SELF_IPI, TMR_KEPT_BY_VTD, kvm_ioapic_refused_why, kvm_ioapic_eoi_lost, kvm_ioapic_hashed_away, kvm_ioapic_remote_irr_cleared, kvm_ioapic_scan_entry, kvm_ioapic_send_why } from './ioapic.js';
+import { KvmIoapic, TMR_KEPT_BY_SELF_IPI, TMR_KEPT_BY_VTD, kvm_ioapic_refused_why, kvm_ioapic_eoi_lost, kvm_ioapic_hashed_away, kvm_ioapic_remote_irr_cleared, kvm_ioapic_scan_entry, kvm_ioapic_send_why, kvm_ioapic_edge_reserviced_to } from './ioapic.js';
 import { pirq } from './pcpu.js';
 import { Kvm, type KvmVcpu } from './state.js';
 import { synced_while_l2 } from './sync.js';
@@ -170,6 +170,11 @@ class KvmInstance implements BackendInstance {
     if (what === 'esr-riv-missing') {
       if (this.kvm.vcpus.some((u) => u.illegalVectorSeen)) return 'no-illegal-vector-check';
       if (this.kvm.vcpus.some((u) => u.illegalVectorPosted)) return 'illegal-vector-posted-by-vtd';
+      // No illegal vector reached KVM yet: a periodic count whose LVT vector is 0-15 runs at min_timer_period_us, so
+      // bare metal's expiry (Receive Illegal Vector, SDM 10.5.3) came and KVM's has not (its own would post the vector
+      // and be named above). From the flag limit_periodic_timer_frequency sets (timer.ts).
+      if (t.timer.limitedVector >= 0 && t.timer.limitedVector < 16) return TIMER_PERIOD_LIMITED;
+      if (t.timer.limited && t.timer.vector < 16) return TIMER_PERIOD_LIMITED;
     }
     // A vector that reached VIRR/PIR while the APIC was software-disabled, by a path that never
     // asks apic_enabled (self-IPI virtualization, VT-d posting): bare metal discarded it.
@@ -179,6 +184,12 @@ class KvmInstance implements BackendInstance {
     // A level message the APIC map's fast path did not send here: TMR shows no level vector where bare
     // metal's accepted one set it (read before the held vector is judged).
     if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi') && vector >= 16 && vsHas(t.missedByMap, vector)) return t.missedByMapWhy[vector];
+    // An edge entry of the vector re-serviced by a level EOI (kvm_ioapic_update_eoi), addressed here: the acceptance of
+    // that edge message, which bare metal never sends, cleared the TMR bit bare metal's level message left set.
+    if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi') && vector >= 16) {
+      const edge = kvm_ioapic_edge_reserviced_to(this.kvm, cpu, vector);
+      if (edge) return edge;
+    }
     // A lowest-priority physical broadcast KVM sent as fixed to every APIC ("phys broadcast and lowest prio").
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vsHas(t.lowestSentFixed, vector)) return LOWEST_PHYS_BROADCAST;
     // Without APICv a timer expiry waits in lapic_timer.pending while an instance of its vector is in IRR: bare metal

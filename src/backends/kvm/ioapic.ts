@@ -107,7 +107,15 @@ function ioapic_service(kvm: Kvm, pin: number, why = ''): void {
   // A lowest-priority entry (irqe.delivery_mode = APIC_DM_LOWEST): the choice kvm_irq_delivery_to_apic makes,
   // told before the event is reported executed (guest.ts holds it).
   const hashedAway = e.lowest && report_lowest_prio(kvm, -1, irq, kvm_lowest_prio_target(kvm, -1, irq));
+  // Diagnostics: a level message sent only because a kept TMR bit made the EOI level (a VT-d posted or virtualized
+  // self-IPI edge message after the level one) sets TMR at its acceptance like any other (__apic_accept_irq), but bare
+  // metal never sent it: the level bit stays the kept one's, so the EOI of this instance is named after the same cause.
+  const kept = e.level && (why === TMR_KEPT_BY_VTD || why === TMR_KEPT_BY_SELF_IPI) ? why : '';
+  const keptSet = (t: KvmVcpu): VecSet => (kept === TMR_KEPT_BY_VTD ? t.tmrKeptByVtd : t.tmrKeptBySelfIpi);
+  // Per vCPU: TMR was clear, or its bit was the kept one (the acceptance below drops that flag).
+  const owedBit = kept ? kvm.vcpus.map((t) => !vsHas(t.vapic.tmr, e.vector) || vsHas(keptSet(t), e.vector)) : [];
   const ret = kvm_irq_delivery_to_apic(kvm, -1, irq, -1);
+  if (kept) for (const t of kvm.vcpus) if (owedBit[t.id] && vsHas(t.vapic.tmr, e.vector)) vsAdd(keptSet(t), e.vector);
   if (ret && e.level) e.remoteIrr = true;
   if (e.level) {
     // v6.12: a message vector hashing sent to an empty slot also returns r = 0 ("*bitmap = 0; return true").
@@ -337,6 +345,19 @@ export function kvm_ioapic_update_eoi(kvm: Kvm, vector: number, level: boolean, 
 
 /** Tag: a level EOI re-serviced an entry of its vector that had been rewritten to edge. */
 export const EDGE_RESERVICED_BY_LEVEL_EOI = 'edge-entry-reserviced-by-level-eoi';
+
+/**
+ * Diagnostics (explain of a TMR read): the last message of `vector` was an edge entry's re-service by a level EOI
+ * (EDGE_RESERVICED_BY_LEVEL_EOI) and that entry addresses vCPU `cpu`: its acceptance cleared TMR (__apic_accept_irq),
+ * where bare metal, which sends no such message, keeps the level bit its last message set.
+ */
+export function kvm_ioapic_edge_reserviced_to(kvm: Kvm, cpu: number, vector: number): string | undefined {
+  if (kvm.ioapic.lastSendWhy[vector] !== EDGE_RESERVICED_BY_LEVEL_EOI) return undefined;
+  for (const e of kvm.ioapic.rtes) {
+    if (e.vector === vector && !e.level && (dest_vcpus(kvm, e.dest, e.logical) & (1 << cpu))) return EDGE_RESERVICED_BY_LEVEL_EOI;
+  }
+  return undefined;
+}
 
 /**
  * Diagnostics (whereStuck): a level entry of this vector whose last message vector hashing dropped (LOWEST_ABSENT), so

@@ -296,7 +296,8 @@ const TIMER_DOCS: CauseDoc[] = [
       + 'a periodic TMICT below 200000 with divide-by-1 expires every 200000 ticks, the first time too '
       + '(set_target_expiration uses the limited period; apic_update_lvtt applies it when the mode becomes periodic): '
       + 'expiries bare metal raises come late or not at all (stuck, duplicate or spurious when a later one lands where '
-      + `bare metal has none), and TMCCT counts down from 200000 (read). [${LAPIC_C_TIMER}: limit_periodic_timer_frequency, `
+      + 'bare metal has none), and TMCCT counts down from 200000 (read); with an LVT vector 0-15 an ESR read lacks the Receive '
+      + `Illegal Vector bit of the expiry bare metal already had (SDM 10.5.3; read). [${LAPIC_C_TIMER}: limit_periodic_timer_frequency, `
       + 'set_target_expiration, apic_update_lvtt, apic_get_tmcct; the same limit inline in start_apic_timer of older trees]',
   })),
 ];
@@ -724,12 +725,15 @@ const NOAPICV_DEVIATIONS: CauseDoc[] = [
       + '[lapic.c apic_timer_expired, kvm_inject_apic_timer_irqs, kvm_get_apic_interrupt; x86.c vcpu_run, vcpu_enter_guest '
       + '@ v6.12]',
   },
-  ...['duplicate', 'read'].map((cls): CauseDoc => ({
+  // ioapic: the timer's vector is also a level pin's (shared vectors): the oracle files an extra instance of a pin's
+  // vector under the pin, whatever sent it (soak s9rand, kvm/v6.12-noapicv, an MSI of the vector behind the expiry).
+  ...['duplicate', 'read', 'ioapic'].map((cls): CauseDoc => ({
     cause: `${cls}:timer-pending-behind-irq-injection`,
     why: 'stuck:timer-pending-behind-irq-injection with the same vector: an instance of the timer\'s vector is in IRR when '
       + 'the expiry sets lapic_timer.pending; bare metal merges the expiry into the pending instance, KVM acknowledges the '
-      + 'IRR instance at injection and the loop tail then raises the vector again, so it is delivered twice (duplicate), or '
-      + 'an IRR read shows the second instance (read). [see stuck:timer-pending-behind-irq-injection]',
+      + 'IRR instance at injection and the loop tail then raises the vector again, so it is delivered twice (duplicate, or '
+      + 'ioapic when a redirection entry carries the vector), or an IRR read shows the second instance (read). '
+      + '[see stuck:timer-pending-behind-irq-injection]',
   })),
   {
     cause: 'stuck:tpr-threshold-not-armed-while-sw-disabled',

@@ -15,7 +15,7 @@ import { hvmHlt } from './hvm.js';
 import { PHASE_NAMES, Phase, XenVcpu } from './state.js';
 import { enter, enterStep, simpleExit, svmHardware, updateGuestEip, vmexitBegin, vmexitEnd } from './svm.js';
 import { initialize, noteAvoidedEoi, viridianWrmsrVpAssist } from './viridian.js';
-import { AVOIDED_EDGE_EOI_LATE_TMR, XenVioapic } from './vioapic.js';
+import { AVOIDED_EDGE_EOI_LATE_TMR, AVOIDED_LEVEL_EOI_LATE_EDGE, XenVioapic } from './vioapic.js';
 import { lvttValue, vlapicGetTmcct, vlapicLvttWrite, vlapicSpivTimer, vlapicTdtMsrSet, vlapicTmictWrite } from './vlapic-timer.js';
 import { TIME_ORIGIN, timeAdvance } from './vpt.js';
 import {
@@ -237,6 +237,9 @@ export class XenInstance implements BackendInstance, XenVm {
       // (never the deferral by default: a lost EOI with no avoided one is not this mechanism).
       const u = this.vcpu.find((w) => vsHas(w.levelDeferred, vector));
       if (u) return this.assistCause(u, vector, true);
+      // The guest avoided the level instance's EOI; an edge message of the vector cleared TMR before Xen emulated it,
+      // so vlapic_handle_EOI never called vioapic_update_EOI: Remote IRR waits for an EOI that already happened.
+      if (vector >= 16 && vsHas(this.vioapic.eoiLostByLateEdgeTmr, vector)) return AVOIDED_LEVEL_EOI_LATE_EDGE;
       // A phantom EOI (any vCPU's) re-sent the line early and set Remote IRR again: the re-send bare metal makes at the
       // guest's own EOI (to the entry's destination by then) waits behind that early instance.
       if (vector >= 16 && vsHas(this.vioapic.eoiByPhantom, vector)) return 'phantom-eoi-after-vp-assist-remap';
@@ -363,14 +366,23 @@ export class XenInstance implements BackendInstance, XenVm {
     }
     // Before 12a50030 vlapic_set_irq only sets TMR: an edge message of a vector a level one set it for
     // (a level pin's vector shared with an IPI, MSI or the timer) leaves it set; bare metal clears it —
-    // and its EOI, broadcast for that TMR bit, clears Remote IRR and re-sends an asserted line.
-    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra' || what === 'redir-remote-irr-missing') && vector >= 16
+    // and its EOI, broadcast for that TMR bit, clears Remote IRR and re-sends an asserted line. That
+    // re-sent level message (vioapic_update_EOI → vioapic_deliver → vlapic_set_irq(trig = 1)) sets TMR
+    // again, where bare metal's last message of the vector was the edge one: a TMR read shows it.
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra' || what === 'redir-remote-irr-missing'
+      || (what === 'tmr-set-without-level-message' && vsHas(v.vlapic.tmr, vector))) && vector >= 16
       && vsHas(this.vioapic.eoiByKeptTmr, vector)) return 'tmr-kept-on-edge-acceptance';
     // Since 66bf4ef0 an avoided EOI is emulated when Xen notices it, testing TMR then: a level message of the vector
     // accepted after the guest skipped the EOI of an edge instance makes it a broadcast bare metal never made.
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra' || what === 'redir-remote-irr-missing') && vector >= 16
       && vsHas(this.vioapic.eoiByLateLevelTmr, vector)) return AVOIDED_EDGE_EOI_LATE_TMR;
-    if (what === 'tmr-set-without-level-message' && vector >= 16 && vsHas(v.tmrKeptOnEdge, vector) && vsHas(v.vlapic.tmr, vector)) {
+    // The level EOI that cleared Remote IRR came on a vCPU Xen's matching had left out of an edge message of the vector
+    // (a logical broadcast): bare metal's acceptance of it cleared TMR there, and bare metal's EOI broadcast nothing.
+    if (what === 'redir-remote-irr-missing' && vector >= 16 && this.vioapic.eoiAfterMisroute[vector]) return this.vioapic.eoiAfterMisroute[vector];
+    // (The oracle's shape is tmr-level-pin-before-acceptance when the pin's entry was rewritten level since that edge
+    // message: the bit is still the one the edge acceptance left, tmrKeptOnEdge lasting until a level acceptance or EOI.)
+    if ((what === 'tmr-set-without-level-message' || what === 'tmr-level-pin-before-acceptance') && vector >= 16
+      && vsHas(v.tmrKeptOnEdge, vector) && vsHas(v.vlapic.tmr, vector)) {
       return 'tmr-kept-on-edge-acceptance';
     }
     // Bare metal merged (or, at a boundary where it would have taken it, settled as merged) an
@@ -445,7 +457,7 @@ export class XenInstance implements BackendInstance, XenVm {
   private deliverToDest(dest: number, logical: boolean, lowest: boolean, vector: number, level: boolean, from: number): void {
     const xdest = logical ? xenLogicalDest(this.mode, this.code.x2apicLdrFromId, dest) : xenApicId(this.mode, dest);
     const mask = matchMask(this, -1, 'none', xdest, logical);
-    this.noteRouting(mask, -1, 'none', logical, dest, vector);
+    this.noteRouting(mask, -1, 'none', logical, dest, vector, !level);
     if (lowest) {
       const target = vlapicLowestPrio(this, -1, 'none', xdest, logical);
       if (target >= 0) {
@@ -463,7 +475,7 @@ export class XenInstance implements BackendInstance, XenVm {
    * The one difference the renumbering leaves is a logical broadcast, which
    * vlapic_match_logical_addr matches as an ordinary MDA.
    */
-  private noteRouting(mask: number, self: number, shorthand: Shorthand, logical: boolean, dest: number, vector: number): void {
+  private noteRouting(mask: number, self: number, shorthand: Shorthand, logical: boolean, dest: number, vector: number, edge: boolean): void {
     if (shorthand !== 'none' || !logical) return;
     for (let i = 0; i < this.nvcpus; i++) {
       const vl = this.vcpu[i]!.vlapic, a = this.archAddrs[i]!;
@@ -476,7 +488,10 @@ export class XenInstance implements BackendInstance, XenVm {
     const broadcast = this.mode === 'x2apic' ? dest === 0xffffffff : dest === 0xff;
     if (!broadcast) return; // left undiagnosed: a difference the model does not expect
     for (let i = 0; i < this.nvcpus; i++) {
-      if ((arch & ~mask) & (1 << i)) this.vcpu[i]!.misrouted[vector] = 'logical-broadcast-not-matched';
+      if ((arch & ~mask) & (1 << i)) {
+        this.vcpu[i]!.misrouted[vector] = 'logical-broadcast-not-matched';
+        if (edge) vsAdd(this.vcpu[i]!.misroutedEdge, vector);
+      }
     }
   }
 
@@ -731,7 +746,7 @@ export class XenInstance implements BackendInstance, XenVm {
         if (!lowest) this.sink.executed(index);
         const sh = ev.shorthand ?? 'none', logical = ev.logical ?? false, d = ev.dest ?? 0;
         const xdest = logical ? xenLogicalDest(this.mode, this.code.x2apicLdrFromId, d) : xenApicId(this.mode, d);
-        if (ev.nmi || ev.vector >= 16) this.noteRouting(matchMask(this, cpu, sh, xdest, logical), cpu, sh, logical, d, ev.nmi ? 2 : ev.vector);
+        if (ev.nmi || ev.vector >= 16) this.noteRouting(matchMask(this, cpu, sh, xdest, logical), cpu, sh, logical, d, ev.nmi ? 2 : ev.vector, !(ev.nmi ?? false));
         vlapicIpi(this, cpu, ev.vector, ev.nmi ?? false, sh, logical, xdest, lowest);
         if (lowest) this.sink.executed(index);
         vmexitEnd(this, cpu);

@@ -197,6 +197,11 @@ export class XenVcpu {
   readonly snapshotMissed = vecSet();
   /** 2016/2017: the guest avoided an EOI on a bit a normal EOI had left set (the latched vector was no longer in service). */
   staleBitAvoided = false;
+  /**
+   * 2016/2017: the latched vector whose instance a normal guest EOI retired with the bit still set (-1: none); a later
+   * instance of the same vector in service does not make the bit fresh (only viridian_start_apic_assist does).
+   */
+  latchRetiredVector = -1;
   /** The guest disabled the VP assist page with an avoided EOI not yet retired. */
   avoidedLostByUnmap = false;
   /** 10a674b4: the MSR write reset the latch while the guest's avoided EOI was still unretired. */
@@ -210,6 +215,8 @@ export class XenVcpu {
    * did not come ('' if it came, or none was owed): vlapic_match_logical_addr has no broadcast case.
    */
   readonly misrouted: string[] = new Array<string>(256).fill('');
+  /** Diagnostics: vectors of misrouted whose missed message was edge-triggered (bare metal's acceptance cleared TMR here). */
+  readonly misroutedEdge = vecSet();
   /** 10a674b4: an interrupt was acked on top of an assisted one with the assist still set. */
   nestedOverAssist = false;
   /**

@@ -98,6 +98,13 @@ const LOGICAL_BROADCAST: CauseDoc[] = [{
     + 'does. The same matching serves IPIs (vlapic_ipi), MSIs (vmsi_deliver) and the vIOAPIC (vioapic_deliver: a level '
     + 'entry then keeps Remote IRR set with no vCPU to EOI it). docs/findings/xen-logical-broadcast-not-matched.md. '
     + `[vlapic.c vlapic_match_logical_addr, vlapic_match_dest @ ${ALL} and c447b7308b]`,
+}, {
+  cause: 'read:logical-broadcast-not-matched',
+  why: 'stuck:logical-broadcast-not-matched seen by a read of a level pin\'s redirection entry: an edge logical broadcast '
+    + '(an IPI or MSI) of the pin\'s vector reached, on bare metal, the vCPU handling the level instance, and its acceptance '
+    + 'cleared TMR there (SDM 10.8.4), so the guest\'s EOI is not broadcast and the pin keeps Remote IRR (SDM 10.8.5). Xen '
+    + 'matched no vCPU (vlapic_match_logical_addr), TMR stays set, and vlapic_handle_EOI calls vioapic_update_EOI: the '
+    + `entry reads Remote IRR clear. [vlapic.c vlapic_match_logical_addr, vlapic_handle_EOI; vioapic.c vioapic_update_EOI @ ${ALL}]`,
 }];
 
 /**
@@ -351,6 +358,38 @@ const AVOIDED_EDGE_LATE_TMR_WHY = 'vlapic_ack_pending_irq sets the APIC assist o
   + 'a redirection-entry read shows Remote IRR clear (read). Real today: docs/findings/xen-avoided-eoi-lazy.md (4). '
   + `[vlapic.c vlapic_ack_pending_irq, vlapic_has_pending_irq, vlapic_EOI_set, vlapic_handle_EOI; vioapic.c vioapic_update_EOI @ ${REWORK}, RELEASE-4.22.0 and c447b7308b]`;
 const AVOIDED_EDGE_LATE_TMR: CauseDoc[] = ['ioapic', 'read'].map((cls) => ({ cause: `${cls}:avoided-edge-eoi-broadcast-by-later-level-tmr`, why: AVOIDED_EDGE_LATE_TMR_WHY }));
+/**
+ * The latch trees (10a674b4, 48a933ee; a 2-minute random soak of session 9, seed rxen): the completion only clears the ISR
+ * bit, but the guest's next EOI, taken before Xen completes the assist, retires the avoided vector through vlapic_EOI_set.
+ */
+const AVOIDED_EDGE_LATE_TMR_LATCH_WHY = 'The latch trees complete an avoided EOI in vlapic_has_pending_irq by clearing the ISR '
+  + 'bit only (no vioapic_update_EOI), but until Xen gets there the avoided edge vector stays in Xen\'s ISR, and the '
+  + 'guest\'s next EOI (one with nothing in service, or the EOI of a lower vector) is taken by vlapic_EOI_set as the EOI of '
+  + 'the highest ISR vector: the avoided one. It test-and-clears TMR then; when a level message of the same vector (a level '
+  + 'pin sharing an MSI\'s or IPI\'s vector) was accepted since, TMR is set and vioapic_update_EOI clears the pin\'s Remote '
+  + 'IRR although bare metal, whose EOI of the edge instance (TMR clear) broadcast nothing, keeps it: the pin\'s next '
+  + 'message comes early (ioapic), the entry reads Remote IRR clear (read). The same late test of TMR as '
+  + 'docs/findings/xen-avoided-eoi-lazy.md (4), reached through the guest\'s own EOI. [vlapic.c vlapic_EOI_set, '
+  + `vlapic_has_pending_irq; viridian.c (viridian_)complete_apic_assist @ ${FIRST}, ${PREFIX_TREE}]`;
+const AVOIDED_EDGE_LATE_TMR_LATCH: CauseDoc[] = ['ioapic', 'read'].map((cls) => ({ cause: `${cls}:avoided-edge-eoi-broadcast-by-later-level-tmr`, why: AVOIDED_EDGE_LATE_TMR_LATCH_WHY }));
+
+/**
+ * Session 9 (random soak s9rand): the mirror of AVOIDED_EDGE_LATE_TMR. A level instance acked on top of an assisted edge
+ * interrupt keeps the assist (LEVEL_DEFERRED), the guest skips its EOI, and an edge message of the same vector accepted
+ * before Xen notices clears TMR (12a50030): the emulated EOI finds TMR clear. Only trees with 12a50030 and the rework.
+ */
+const AVOIDED_LEVEL_LATE_EDGE: CauseDoc = {
+  cause: 'stuck:avoided-level-eoi-dropped-by-later-edge-tmr',
+  why: 'A level-triggered interrupt acked on top of an assisted edge interrupt keeps the APIC assist (vlapic_ack_pending_irq '
+    + 'only declines to set it when TMR is set), so the guest skips its EOI; on bare metal that EOI, with TMR set, is '
+    + 'broadcast and clears the pin\'s Remote IRR (SDM 10.8.5). Xen emulates it only when it notices (vlapic_has_pending_irq '
+    + '→ vlapic_EOI_set → vlapic_handle_EOI), and vlapic_handle_EOI tests TMR then. When an edge message of the same vector '
+    + '(an IPI or MSI sharing a level pin\'s vector) was accepted in between, vlapic_set_irq cleared TMR (12a50030, "clear '
+    + 'TMR bit upon acceptance of edge-triggered interrupt to IRR"), so the emulated EOI calls no vioapic_update_EOI: the '
+    + 'pin keeps Remote IRR for good, and every later assertion of the line is dropped by vioapic_irq_positive_edge. '
+    + 'Real today: docs/findings/xen-avoided-eoi-lazy.md (5). '
+    + `[vlapic.c vlapic_set_irq, vlapic_ack_pending_irq, vlapic_has_pending_irq, vlapic_EOI_set, vlapic_handle_EOI; vioapic.c vioapic_irq_positive_edge @ RELEASE-4.22.0 (${R422})]`,
+};
 
 /** The APIC timer (issue 8): vlapic.c's timer registers and vpt.c, read at each tree. */
 const TIMER_SRC = `vlapic.c vlapic_update_timer/vlapic_reg_write, vpt.c create_periodic_time/pt_timer_fn/pt_update_irq/pt_intr_post @ `
@@ -407,6 +446,14 @@ const TIMER: CauseDoc[] = [
     why: 'stuck:timer-tick-waits-for-timer-softirq when the vector already pending is the timer\'s own (an IPI or MSI of '
       + 'the same vector): bare metal\'s expiry collapses into the pending instance; Xen injects that instance before '
       + 'pt_timer_fn runs, and the tick then sets IRR again — a second interrupt. [svm/intr.c svm_intr_assist, vpt.c '
+      + `pt_timer_fn/pt_update_irq @ ${ALL}]`,
+  },
+  {
+    // Session 9 (random soak s9rand): the duplicate face when a level I/O APIC pin's entry carries the timer's vector.
+    cause: 'ioapic:timer-tick-waits-for-timer-softirq',
+    why: 'duplicate:timer-tick-waits-for-timer-softirq when the timer\'s vector is also an I/O APIC pin\'s (a level pin '
+      + 'sharing it with the LVT timer and an IPI or MSI): the oracle files a duplicate of a pin\'s vector under ioapic, '
+      + 'though the second interrupt is the tick, not a pin message. [svm/intr.c svm_intr_assist, vpt.c '
       + `pt_timer_fn/pt_update_irq @ ${ALL}]`,
   },
   {
@@ -485,6 +532,13 @@ const TIMER_2016: CauseDoc[] = [
       + `goes through vlapic_update_timer, which re-creates the timer with nothing pending. [vlapic.c vlapic_reg_write, vpt.c pt_update_irq/pt_intr_post @ ${FIRST}]`,
   })),
   {
+    // Session 9 (a 2-minute random soak, seed rxen): the spurious/duplicate face on a vector a level pin's entry also carries.
+    cause: 'ioapic:masked-timer-tick-delivered-on-unmask',
+    why: 'spurious:/duplicate:masked-timer-tick-delivered-on-unmask when the timer\'s vector is also an I/O APIC pin\'s (the '
+      + 'LVT written to a level pin\'s vector): the oracle files an extra interrupt of a pin\'s vector under ioapic, though '
+      + `it is the resumed tick, not a pin message. [vlapic.c vlapic_reg_write, vpt.c pt_resume @ ${FIRST}]`,
+  },
+  {
     cause: 'read:masked-timer-tick-delivered-on-unmask',
     why: 'spurious:masked-timer-tick-delivered-on-unmask seen by an IRR read before the resumed tick is injected (or while '
       + `it cannot be: the APIC software-disabled again): the vector bare metal never raised is in IRR. [vlapic.c vlapic_reg_write, vpt.c pt_resume @ ${FIRST}]`,
@@ -526,7 +580,7 @@ export const VARIANTS: VariantInfo[] = [
     ],
     knownDeviations: [
       ...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT,
-      ...TIMER, ...TIMER_2016,
+      ...TIMER, ...TIMER_2016, ...AVOIDED_EDGE_LATE_TMR_LATCH,
       {
         cause: 'read:assist-kept-across-nested-interrupt',
         why: 'The nested-assist bug (stuck:assist-kept-across-nested-interrupt) seen by an ISR (or PPR) read: '
@@ -563,7 +617,7 @@ export const VARIANTS: VariantInfo[] = [
       STALE_BIT,
       STALE_BIT_READ,
     ],
-    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, ...PHANTOM, ...TIMER, TDT_DISARMED],
+    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, ...PHANTOM, ...AVOIDED_EDGE_LATE_TMR_LATCH, ...TIMER, TDT_DISARMED],
   },
   {
     name: 'rework',
@@ -582,6 +636,6 @@ export const VARIANTS: VariantInfo[] = [
       + 'ESR writes that publish latched errors (b28b590d).',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, APIC_ID, ILLEGAL_SKIPPED_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, ...AVOIDED_EDGE_LATE_TMR, ...TIMER, TDT_DISARMED],
+    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, APIC_ID, ILLEGAL_SKIPPED_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, ...AVOIDED_EDGE_LATE_TMR, AVOIDED_LEVEL_LATE_EDGE, ...TIMER, TDT_DISARMED],
   },
 ];

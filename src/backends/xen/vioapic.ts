@@ -50,6 +50,9 @@ export type InjIrq = (dest: number, logical: boolean, lowest: boolean, vector: n
 /** Tag (session 9): an avoided edge EOI emulated after a level message of its vector set TMR, broadcast to the vIOAPIC. */
 export const AVOIDED_EDGE_EOI_LATE_TMR = 'avoided-edge-eoi-broadcast-by-later-level-tmr';
 
+/** Tag (session 9, random soak): an avoided level EOI emulated after an edge message of its vector cleared TMR: no broadcast. */
+export const AVOIDED_LEVEL_EOI_LATE_EDGE = 'avoided-level-eoi-dropped-by-later-edge-tmr';
+
 export class XenVioapic {
   readonly redirtbl: (XenPin | null)[] = [];
 
@@ -183,6 +186,35 @@ export class XenVioapic {
       }
     }
   }
+
+  /**
+   * Diagnostics: the emulated (avoided) EOI of a level instance found TMR clear — an edge message of the vector
+   * accepted after the guest skipped the EOI cleared it (vlapic_set_irq since 12a50030) — so vlapic_handle_EOI made
+   * no vioapic_update_EOI: a level pin of the vector keeps Remote IRR where bare metal's EOI cleared it.
+   */
+  noteLevelEoiNotBroadcast(vector: number): void {
+    for (let i = 0; i < MAX_IOAPIC_PINS; i++) {
+      const p = this.redirtbl[i];
+      if (p && p.vector === vector && p.level && p.remoteIrr) vsAdd(this.eoiLostByLateEdgeTmr, vector);
+    }
+  }
+
+  /**
+   * Diagnostics: a level EOI (TMR set) is broadcast on a vCPU that missed an edge message of the vector bare metal sent it
+   * (misrouted): bare metal's TMR is clear there and its EOI leaves the pin's Remote IRR set. Per vector, why the message
+   * was missed; sticky, as eoiByKeptTmr.
+   */
+  noteEoiAfterMisroute(vector: number, why: string): void {
+    for (let i = 0; i < MAX_IOAPIC_PINS; i++) {
+      const p = this.redirtbl[i];
+      if (p && p.vector === vector && p.level && p.remoteIrr) this.eoiAfterMisroute[vector] = why;
+    }
+  }
+
+  readonly eoiAfterMisroute: string[] = new Array<string>(256).fill('');
+
+  /** Diagnostics: vectors noteLevelEoiNotBroadcast found a level pin's Remote IRR left set for. Sticky. */
+  readonly eoiLostByLateEdgeTmr = vecSet();
 
   /**
    * Diagnostics: level vectors re-sent by the vioapic_update_EOI of an EOI the guest avoided

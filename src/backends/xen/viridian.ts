@@ -36,6 +36,7 @@ export function viridianStartApicAssist(vm: XenVm, cpu: number, vector: number):
   vv.vector = vector;
   vv.pageBit = true;
   v.bitClearedByRemap = false;
+  v.latchRetiredVector = -1;
   return true;
 }
 
@@ -161,5 +162,7 @@ export function noteAvoidedEoi(vm: XenVm, v: XenVcpu): void {
     if (vsHas(v.vlapic.tmr, h)) vsAdd(v.levelDeferred, h);
     else vsAdd(v.avoidedEdge, h);
   }
-  if (vm.code.assist !== 'pending' && latched(vm, v) && !vsHas(v.vlapic.isr, v.viridian.vector)) v.staleBitAvoided = true;
+  // The latched vector no longer in service, or back in service as a later instance (a normal EOI retired the latched one).
+  if (vm.code.assist !== 'pending' && latched(vm, v)
+    && (!vsHas(v.vlapic.isr, v.viridian.vector) || v.latchRetiredVector === v.viridian.vector)) v.staleBitAvoided = true;
 }

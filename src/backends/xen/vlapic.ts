@@ -264,7 +264,16 @@ export function vlapicHandleEOI(vm: XenVm, cpu: number, vector: number, phantom 
     // Diagnostics: the guest avoided this EOI while TMR was clear (an edge instance: bare metal broadcasts nothing);
     // a level message of the vector accepted since set TMR, and the emulated EOI found it set.
     const lateTmr = vm.vcpu[cpu]!.eoiAvoidedEdge;
+    // Diagnostics: an edge message of the vector bare metal sent here never came (Xen's matching left this vCPU out);
+    // bare metal's acceptance of it cleared TMR, so bare metal broadcasts nothing at this EOI.
+    const v = vm.vcpu[cpu]!;
+    if (vsHas(v.misroutedEdge, vector)) vm.vioapic.noteEoiAfterMisroute(vector, v.misrouted[vector]!);
     vm.vioapic.updateEOI(vector, cpu, vm.vcpu[cpu]!.eoiWasAvoided && !lateTmr, kept, phantom, lateTmr);
+  } else if (vm.vcpu[cpu]!.eoiWasAvoided && vsHas(vm.vcpu[cpu]!.levelDeferred, vector)) {
+    // Diagnostics: the guest avoided this EOI while TMR was set (a level instance: bare metal broadcast it then);
+    // an edge message of the vector accepted since cleared TMR (12a50030), so the emulated EOI calls no
+    // vioapic_update_EOI and the pin's Remote IRR is never cleared.
+    vm.vioapic.noteLevelEoiNotBroadcast(vector);
   }
 }
 
@@ -279,6 +288,8 @@ export function vlapicEOISet(vm: XenVm, cpu: number): void {
   if (vm.code.assist !== 'pending') {
     const vector = findHighestIsr(vl);
     if (vector === -1) return; // "Some EOI writes may not have a matching to an in-service interrupt."
+    // Diagnostics: a normal EOI of the latched vector leaves the bit set (the latch code never looks here).
+    if (vm.apicAssist && v.viridian.mapped && v.viridian.pageBit && vector === v.viridian.vector) v.latchRetiredVector = vector;
     isrClear(v, vector);
     vlapicHandleEOI(vm, cpu, vector);
     return;
@@ -390,6 +401,7 @@ export function vlapicAckPendingIrq(vm: XenVm, cpu: number, vector: number): boo
   vsDel(vl.irr, vector);
   vsAdd(v.archIsr, vector);
   v.misrouted[vector] = '';
+  vsDel(v.misroutedEdge, vector);
   vsDel(v.snapshotMissed, vector);
   vsDel(v.levelDeferred, vector);
   return true;
