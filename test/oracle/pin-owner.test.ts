@@ -865,3 +865,13 @@ describe('the session-9 triage of the ACRN soak (s9tacrnxen2): ACRN', () => {
     }
   });
 });
+
+describe('session 9, the guided soak s9guided: bhyve', () => {
+  it('bhyve/fixed: an expiry bare metal took on the old phase, owed past a TMICT restart, is the lagging callout\'s re-base (was stuck:untagged)', () => {
+    const f = 'bhyve-timer-rebased-then-tmict-restart.json';
+    const d = runScenario(load(f), backend('bhyve'), 'fixed').divergences;
+    expect(d.map((x) => x.cause)).toEqual(['stuck:timer-rebased-after-lag']);
+    expect(classify(BACKENDS, `bhyve/fixed:${d[0]!.cause}`)).toBe('known');
+    expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
+  });
+});

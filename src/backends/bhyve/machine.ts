@@ -258,6 +258,8 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     // An expiry bare metal had and bhyve's callout did not (or not yet), or a level LINT
     // re-raise vlapic_fire_lvt never does.
     if (vector === vl.lvtTimer.vector && vl.timerPhase) return vl.timerPhase;
+    // ... or one bare metal took on the old phase before a TMICT write restarted the count.
+    if (vector === vl.lvtTimer.vector && vl.timerPhaseOwed) return vl.timerPhaseOwed;
     if (vector === vl.lvtTimer.vector && this.vcpu[cpu]!.softclockOwed) return 'timer-callout-softclock-owed';
     if (vsHas(this.lintLevel[cpu]!, vector)) return 'lint-level-as-edge';
     return this.vioapic.heldWhy(vector);

@@ -121,6 +121,11 @@ export class Vlapic {
    * callout that ran a whole period late.
    */
   timerPhase = '';
+  /**
+   * The timerPhase a TMICT write cleared: an expiry bare metal took on the old phase before the restart (and still
+   * holds in IRR) is owed by that cause until bhyve's callout fires again.
+   */
+  timerPhaseOwed = '';
 
   /**
    * `lazyPpr`: main's vlapic.c, where vlapic_intr_accepted leaves PPR alone and
@@ -331,6 +336,7 @@ export class Vlapic {
   /** vlapic_write(APIC_OFFSET_TIMER_ICR): lapic->icr_timer = data, vlapic_icrtmr_write_handler. */
   icrtmrWrite(count: number): void {
     this.icrTimer = count >>> 0;
+    if (this.timerPhase) this.timerPhaseOwed = this.timerPhase;
     this.timerPhase = '';
     this.icrtmrWriteHandler();
   }
@@ -377,6 +383,7 @@ export class Vlapic {
    * instead of trying to catch up" (the next expiry is a period from now, not on the old phase).
    */
   calloutHandlerRearm(): void {
+    this.timerPhaseOwed = ''; // the callout fired: bhyve's own expiry is in IRR now
     if (!this.lvtTimer.periodic) return;
     const late = this.now - this.timerFireBt;
     if (late >= this.timerPeriodBt) {
