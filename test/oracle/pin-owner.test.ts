@@ -875,3 +875,14 @@ describe('session 9, the guided soak s9guided: bhyve', () => {
     expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
   });
 });
+
+describe('session 9, the random soak s9rand: the last ACRN signature', () => {
+  it('acrn/v3.3-adv: a stale Remote IRR after the guest EOIed a self-IPI virtualized at a software-disabled vLAPIC is that cause', () => {
+    const f = 'acrn-self-ipi-sw-disabled-level-pin-remote-irr-read.json';
+    const d = runScenario(load(f), backend('acrn'), 'v3.3-adv').divergences;
+    expect(d.map((x) => x.cause)).toEqual(['read:self-ipi-virtualized-while-sw-disabled']);
+    expect(d[0]!.symptoms).toContain('read-mismatch:redir-lo');
+    expect(classify(BACKENDS, `acrn/v3.3-adv:${d[0]!.cause}`)).toBe('known');
+    expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
+  });
+});

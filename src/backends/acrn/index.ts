@@ -210,6 +210,11 @@ class AcrnInstance implements BackendInstance {
         return vsHas(t.page.tmr, vector) && t.tmrExtraWhy[vector] ? t.tmrExtraWhy[vector] : undefined;
       case 'redir-remote-irr-missing':
         return this.acrn.vioapic.eoiWhy(vector);
+      case 'redir-remote-irr-stale':
+        // The instance of the pin's vector the guest took and EOIed here was one bare metal never accepted (a self-IPI
+        // virtualized at a software-disabled vLAPIC, ...): its TMR bit was clear, so no EOI reached the vIOAPIC, while
+        // bare metal's guest took and EOIed the level message itself.
+        return t.wrongTarget[vector] || undefined;
       case 'tmr-level-pin-before-acceptance':
         // Since 2019 TMR is set at acceptance (vlapic_set_tmr): a level message routed here that
         // bare metal sent elsewhere. 2018 programs it from the table (vioapic_update_tmr): the bit of a pin's current level vector.
