@@ -865,3 +865,14 @@ describe('the session-9 triage of the ACRN soak (s9tacrnxen2): ACRN', () => {
     }
   });
 });
+
+describe('the session-9 triage of the guided soak (s9guided): Xen', () => {
+  const causes = (f: string, v: string) => runScenario(load(f), backend('xen'), v).divergences.map((d) => d.cause);
+  it('a 9-tick periodic timer is clamped to 0.1 ms (create_periodic_time); vlapic_pt_cb restarts TMCCT at each clamped injection, so the TMCCT read is the clamp\'s read face (timerWhy set by create_periodic_time), declared', () => {
+    for (const v of ['first', 'pre-fix', 'rework', '4.22']) {
+      expect(causes('xen-timer-clamped-tmcct-read.json', v)[0], v).toBe('read:periodic-timer-period-clamped-to-100us');
+      expect(classify([backend('xen')], `xen/${v}:read:periodic-timer-period-clamped-to-100us`), v).toBe('known');
+    }
+    expect(runScenario(load('xen-timer-clamped-tmcct-read.json'), backend('baremetal'), 'sdm').divergences).toEqual([]);
+  });
+});

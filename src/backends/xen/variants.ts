@@ -412,6 +412,15 @@ const TIMER: CauseDoc[] = [
   },
   { cause: 'stuck:periodic-timer-period-clamped-to-100us', why: `${CLAMP_WHY} [${TIMER_SRC}]` },
   {
+    // Session 9 (guided soak s9guided): the read face of the clamp, named by explain from timerWhy (create_periodic_time).
+    cause: 'read:periodic-timer-period-clamped-to-100us',
+    why: 'stuck:periodic-timer-period-clamped-to-100us seen by a TMCCT read: each tick is injected on the clamped 0.1 ms '
+      + 'train, and pt_intr_post → vlapic_pt_cb sets timer_last_update to the guest time of that injection, from which '
+      + 'vlapic_get_tmcct counts (modulo TMICT). Bare metal reloads every TMICT ticks from the start, so once a clamped tick '
+      + 'was injected at a time that is not a multiple of TMICT after the start, TMCCT reads a different phase. '
+      + `[vpt.c create_periodic_time, pt_intr_post; vlapic.c vlapic_pt_cb, vlapic_get_tmcct @ ${ALL}]`,
+  },
+  {
     cause: 'stuck:periodic-timer-first-tick-aligned',
     why: 'A periodic period at or above the 0.1 ms minimum (the generator\'s long clock scale) is not clamped, but its first '
       + 'tick is still align_timer()ed: create_periodic_time sets scheduled = NOW() + delta and, with HVM_PARAM_VPT_ALIGN '
