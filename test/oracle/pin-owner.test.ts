@@ -875,4 +875,14 @@ describe('the session-9 triage of the guided soak (s9guided): Xen', () => {
     }
     expect(runScenario(load('xen-timer-clamped-tmcct-read.json'), backend('baremetal'), 'sdm').divergences).toEqual([]);
   });
+  it('a level interrupt nested on an assisted MSI keeps the assist and the guest avoids its EOI; an MSI of that vector kicks the vCPU, and Xen takes it only once the HLT exit has noticed the avoided EOI (vcpu_block → vlapic_has_pending_irq): stuck:avoided-eoi-not-noticed, named from the avoided vector and the kick (was stuck:avoided-eoi-not-retired)', () => {
+    const f = 'xen-avoided-level-eoi-msi-kicked-before-hlt.json';
+    for (const v of ['rework', '4.22']) {
+      expect(causes(f, v), v).toEqual(['stuck:avoided-eoi-not-noticed']);
+      expect(classify([backend('xen')], `xen/${v}:stuck:avoided-eoi-not-noticed`), v).toBe('known');
+    }
+    // The latch trees: the assist kept across the nested interrupt is their own documented cause.
+    expect(causes(f, 'first')).toEqual(['stuck:assist-kept-across-nested-interrupt']);
+    expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
+  });
 });
