@@ -886,3 +886,24 @@ describe('session 9, the random soak s9rand: the last ACRN signature', () => {
     expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
   });
 });
+
+describe('the session-9 triage of the guided soak (s9guided): Xen', () => {
+  const causes = (f: string, v: string) => runScenario(load(f), backend('xen'), v).divergences.map((d) => d.cause);
+  it('a 9-tick periodic timer is clamped to 0.1 ms (create_periodic_time); vlapic_pt_cb restarts TMCCT at each clamped injection, so the TMCCT read is the clamp\'s read face (timerWhy set by create_periodic_time), declared', () => {
+    for (const v of ['first', 'pre-fix', 'rework', '4.22']) {
+      expect(causes('xen-timer-clamped-tmcct-read.json', v)[0], v).toBe('read:periodic-timer-period-clamped-to-100us');
+      expect(classify([backend('xen')], `xen/${v}:read:periodic-timer-period-clamped-to-100us`), v).toBe('known');
+    }
+    expect(runScenario(load('xen-timer-clamped-tmcct-read.json'), backend('baremetal'), 'sdm').divergences).toEqual([]);
+  });
+  it('a level interrupt nested on an assisted MSI keeps the assist and the guest avoids its EOI; an MSI of that vector kicks the vCPU, and Xen takes it only once the HLT exit has noticed the avoided EOI (vcpu_block → vlapic_has_pending_irq): stuck:avoided-eoi-not-noticed, named from the avoided vector and the kick (was stuck:avoided-eoi-not-retired)', () => {
+    const f = 'xen-avoided-level-eoi-msi-kicked-before-hlt.json';
+    for (const v of ['rework', '4.22']) {
+      expect(causes(f, v), v).toEqual(['stuck:avoided-eoi-not-noticed']);
+      expect(classify([backend('xen')], `xen/${v}:stuck:avoided-eoi-not-noticed`), v).toBe('known');
+    }
+    // The latch trees: the assist kept across the nested interrupt is their own documented cause.
+    expect(causes(f, 'first')).toEqual(['stuck:assist-kept-across-nested-interrupt']);
+    expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
+  });
+});

@@ -277,6 +277,11 @@ export class XenInstance implements BackendInstance, XenVm {
     // The page was unmapped with an avoided EOI outstanding: every assist function returns early.
     if (v.avoidedLostByUnmap) return 'avoided-eoi-lost-on-vp-assist-unmap';
     if (level) return 'vioapic-eoi-deferred-by-avoided-eoi';
+    // The guest avoided this ISR vector's EOI and the vCPU was kicked for the vector held behind it (VCPU_KICK_SOFTIRQ
+    // raised, or its IPI still in flight): the exit the kick makes runs vlapic_has_pending_irq (svm_intr_assist, or a
+    // HLT's vcpu_block → hvm_local_events_need_delivery), which notices the avoided EOI first. Without a kick nothing
+    // would look, which stays unnamed (blind-rules: set-irq-no-kick).
+    if (vsHas(v.avoided, isr) && (v.kickSoftirq || v.ipiPending)) return 'avoided-eoi-not-noticed';
     if (vsHas(v.avoided, isr)) return 'avoided-eoi-not-retired';
     return undefined;
   }

@@ -314,6 +314,22 @@ const SNAPSHOT: CauseDoc = {
     + `Real today: docs/findings/xen-avoided-eoi-lazy.md. [vlapic.c vlapic_has_pending_irq @ ${REWORK} and RELEASE-4.22.0]`,
 };
 
+/**
+ * read:avoided-eoi-not-noticed seen by delivery (session 9, guided soak s9guided): a vector at or below the class of
+ * the avoided one arrives and kicks the vCPU; bare metal takes it at once (the EOI happened), Xen only after the kick's
+ * exit has run vlapic_has_pending_irq. Named only with the kick made (v.kickSoftirq / ipiPending).
+ */
+const AVOIDED_NOT_NOTICED_KICKED: CauseDoc = {
+  cause: 'stuck:avoided-eoi-not-noticed',
+  why: 'An EOI the guest avoided through the APIC assist leaves the vector in Xen\'s ISR until vlapic_has_pending_irq '
+    + 'notices it (viridian_apic_assist_completed → vlapic_EOI_set). A message of a vector at or below its priority class '
+    + 'accepted meanwhile (vlapic_set_irq → vcpu_kick) is taken on bare metal at the next instruction boundary; in Xen the '
+    + 'kick\'s exit notices the avoided EOI first — in svm_intr_assist, or for a HLT in vcpu_block → '
+    + 'hvm_local_events_need_delivery → vlapic_has_pending_irq — and then delivers it, after the HLT instead of before. '
+    + 'Real today: docs/findings/xen-avoided-eoi-lazy.md (3). '
+    + `[vlapic.c vlapic_set_irq, vlapic_has_pending_irq, vlapic_EOI_set; common/sched/core.c vcpu_block @ ${REWORK} and RELEASE-4.22.0]`,
+};
+
 const LEVEL_DEFERRED: CauseDoc = {
   cause: 'stuck:vioapic-eoi-deferred-by-avoided-eoi',
   why: 'A level-triggered interrupt acked on top of an assisted edge interrupt does not clear the assist '
@@ -411,6 +427,15 @@ const TIMER: CauseDoc[] = [
       + `${FIRST}, ${PREFIX_TREE}, ${REWORK}, RELEASE-4.22.0]`,
   },
   { cause: 'stuck:periodic-timer-period-clamped-to-100us', why: `${CLAMP_WHY} [${TIMER_SRC}]` },
+  {
+    // Session 9 (guided soak s9guided): the read face of the clamp, named by explain from timerWhy (create_periodic_time).
+    cause: 'read:periodic-timer-period-clamped-to-100us',
+    why: 'stuck:periodic-timer-period-clamped-to-100us seen by a TMCCT read: each tick is injected on the clamped 0.1 ms '
+      + 'train, and pt_intr_post → vlapic_pt_cb sets timer_last_update to the guest time of that injection, from which '
+      + 'vlapic_get_tmcct counts (modulo TMICT). Bare metal reloads every TMICT ticks from the start, so once a clamped tick '
+      + 'was injected at a time that is not a multiple of TMICT after the start, TMCCT reads a different phase. '
+      + `[vpt.c create_periodic_time, pt_intr_post; vlapic.c vlapic_pt_cb, vlapic_get_tmcct @ ${ALL}]`,
+  },
   {
     cause: 'stuck:periodic-timer-first-tick-aligned',
     why: 'A periodic period at or above the 0.1 ms minimum (the generator\'s long clock scale) is not clamped, but its first '
@@ -626,7 +651,7 @@ export const VARIANTS: VariantInfo[] = [
       + 'vlapic_EOI_set; a normal EOI clears the bit; nesting above an assisted interrupt keeps the assist.',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, ...AVOIDED_EDGE_LATE_TMR, ...TIMER, TDT_DISARMED],
+    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, AVOIDED_NOT_NOTICED_KICKED, ...AVOIDED_EDGE_LATE_TMR, ...TIMER, TDT_DISARMED],
   },
   {
     name: '4.22',
@@ -636,6 +661,6 @@ export const VARIANTS: VariantInfo[] = [
       + 'ESR writes that publish latched errors (b28b590d).',
     status: 'clean',
     expectedBugs: [],
-    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, APIC_ID, ILLEGAL_SKIPPED_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, ...AVOIDED_EDGE_LATE_TMR, AVOIDED_LEVEL_LATE_EDGE, ...TIMER, TDT_DISARMED],
+    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, APIC_ID, ILLEGAL_SKIPPED_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, UNMAP_MISRETIRED, UNMAP_MISRETIRED_EOI, UNMAP_MISRETIRED_IOAPIC, UNMAP_MISRETIRED_READ, ...PHANTOM, LEVEL_DEFERRED, LEVEL_DEFERRED_READ, LEVEL_DEFERRED_RESENT, SNAPSHOT, AVOIDED_NOT_NOTICED_KICKED, ...AVOIDED_EDGE_LATE_TMR, AVOIDED_LEVEL_LATE_EDGE, ...TIMER, TDT_DISARMED],
   },
 ];
