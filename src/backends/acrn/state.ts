@@ -258,6 +258,8 @@ export class AcrnVcpu {
   /**
    * Diagnostics, per vector: why an edge message bare metal did not send (the vIOAPIC's path) cleared this vector's TMR
    * bit here at its acceptance (vlapic_set_tmr), until the next message of the vector is accepted here.
+   * Overlaps tmrExtraWhy below (two session-9 branches built both for these messages): this one only where a set bit
+   * was cleared, and reset at every acceptance, not only at the next vlapic_set_tmr. To be folded into one.
    */
   readonly tmrClearedByWhy: string[] = new Array<string>(256).fill('');
   readonly timerExtra = vecSet();
