@@ -935,4 +935,15 @@ describe('session-10 triage: bhyve', () => {
     }
     expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
   });
+
+  it('a level message accepted with TMR clear while an LDR write left TMR stale keeps that name after a redirection write\'s rendezvous ends the staleness without setting the bit (was read:tmr-clear-for-level, check soak s10bhyve)', () => {
+    const f = 'bhyve-tmr-stale-level-accept-then-rtbl-write-tmr-read.json';
+    for (const v of ['prefix', 'fixed', 'main']) {
+      const d = run(f, v);
+      expect(d.map((x) => x.cause), v).toEqual(['read:tmr-stale-after-ldr-write']);
+      expect(d[0]!.symptoms, v).toEqual(['read-mismatch:tmr']);
+      expect(known(v, 'read:tmr-stale-after-ldr-write')).toBe('known');
+    }
+    expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
+  });
 });

@@ -293,6 +293,9 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi') && vsHas(this.vlapic[cpu]!.tmrReset, vector)) return 'tmr-reset-by-rtbl-write';
     // An LDR/DFR write since the last vioapic_update_tmr: TMR follows the old logical destinations.
     if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi' || what === 'tmr-set-without-level-message') && this.vlapic[cpu]!.tmrStale) return 'tmr-stale-after-ldr-write';
+    // ... or a level message accepted while TMR was stale, its bit left clear; a rendezvous since ended tmrStale
+    // without setting the bit (the table no longer sends the vector here), bare metal's is still set.
+    if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi') && vsHas(this.vlapic[cpu]!.tmrStaleAccepted, vector)) return 'tmr-stale-after-ldr-write';
     if (what === 'redir-remote-irr-stale') return this.vioapic.remoteIrrWhy(vector);
     if (what === 'redir-remote-irr-missing') return this.vioapic.remoteIrrClearedWhy(vector);
     // A message bare metal would have sent elsewhere (an APIC ID write bhyve ignored), or one of
@@ -777,7 +780,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         // Diagnostics: TMR clear because a rendezvous reset it after the vector was sent as level.
         if (level < 0 && vl.lastEoi >= 0) {
           if (vsHas(vl.tmrReset, vl.lastEoi)) this.vioapic.noteEoiLost(vl.lastEoi, 'eoi-lost-tmr-reset-by-rtbl-write');
-          else if (vl.tmrStale) this.vioapic.noteEoiLost(vl.lastEoi, 'eoi-lost-tmr-stale-after-ldr-write');
+          else if (vl.tmrStale || vsHas(vl.tmrStaleAccepted, vl.lastEoi)) this.vioapic.noteEoiLost(vl.lastEoi, 'eoi-lost-tmr-stale-after-ldr-write');
         }
         if (level >= 0) {
           this.sink.step(cpu, 'vioapic_process_eoi');
