@@ -907,3 +907,43 @@ describe('the session-9 triage of the guided soak (s9guided): Xen', () => {
     expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
   });
 });
+
+describe('session-10 triage: bhyve', () => {
+  const run = (f: string, v: string) => runScenario(load(f), backend('bhyve'), v).divergences;
+  const known = (v: string, cause: string) => classify(BACKENDS, `bhyve/${v}:${cause}`);
+
+  it('a level EOI lost to a rendezvous-reset TMR bit still holds the message bare metal sent at it after the entry is rewritten edge and masked (RTBL_RO_BITS keeps Remote IRR): stuck:eoi-lost-tmr-reset-by-rtbl-write (was stuck:untagged; ioapic-pin-masked with the line high)', () => {
+    for (const f of ['bhyve-eoi-lost-then-entry-rewritten-edge-masked.json', 'bhyve-eoi-lost-then-entry-rewritten-edge-masked-line-high.json']) {
+      for (const v of ['prefix', 'fixed', 'main']) {
+        const d = run(f, v);
+        expect(d.map((x) => x.cause), `${f} ${v}`).toEqual(['stuck:eoi-lost-tmr-reset-by-rtbl-write']);
+        // Owed to vCPU0, the lowest-priority destination of bare metal's re-send at vCPU1's EOI.
+        expect(d[0]!.cpu, `${f} ${v}`).toBe(0);
+        expect(known(v, 'stuck:eoi-lost-tmr-reset-by-rtbl-write')).toBe('known');
+      }
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+
+  it('a LINT0 edge of a level pin\'s vector raised from another host CPU is that documented hold, not the pin\'s Remote IRR: the pin\'s extra copy went to vCPU0, not to the holding vCPU1 (was stuck:ioapic-remote-irr-set)', () => {
+    const f = 'bhyve-lint-edge-of-level-pin-vector-raised-remotely.json';
+    for (const v of ['prefix', 'fixed', 'main']) {
+      const d = run(f, v);
+      expect(d.map((x) => x.cause), v).toEqual(['stuck:lint-raised-on-other-cpu']);
+      expect(d[0]!.cpu, v).toBe(1);
+      expect(known(v, 'stuck:lint-raised-on-other-cpu')).toBe('known');
+    }
+    expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
+  });
+
+  it('a level message accepted with TMR clear while an LDR write left TMR stale keeps that name after a redirection write\'s rendezvous ends the staleness without setting the bit (was read:tmr-clear-for-level, check soak s10bhyve)', () => {
+    const f = 'bhyve-tmr-stale-level-accept-then-rtbl-write-tmr-read.json';
+    for (const v of ['prefix', 'fixed', 'main']) {
+      const d = run(f, v);
+      expect(d.map((x) => x.cause), v).toEqual(['read:tmr-stale-after-ldr-write']);
+      expect(d[0]!.symptoms, v).toEqual(['read-mismatch:tmr']);
+      expect(known(v, 'read:tmr-stale-after-ldr-write')).toBe('known');
+    }
+    expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
+  });
+});
