@@ -17,7 +17,7 @@ import { enter, enterStep, simpleExit, svmHardware, updateGuestEip, vmexitBegin,
 import { initialize, noteAvoidedEoi, viridianWrmsrVpAssist } from './viridian.js';
 import { AVOIDED_EDGE_EOI_LATE_TMR, AVOIDED_LEVEL_EOI_LATE_EDGE, XenVioapic } from './vioapic.js';
 import { lvttValue, vlapicGetTmcct, vlapicLvttWrite, vlapicSpivTimer, vlapicTdtMsrSet, vlapicTmictWrite } from './vlapic-timer.js';
-import { TIME_ORIGIN, timeAdvance } from './vpt.js';
+import { MISSED_TICKS_ONE_BY_ONE, TIME_ORIGIN, timeAdvance } from './vpt.js';
 import {
   VLAPIC_VERSION, findHighestIsr, matchMask, vlapicDfrWrite, vlapicEOISet, vlapicEsrWrite, vlapicGetPpr, vlapicId, vlapicIdWrite,
   vlapicIpi, vlapicLdrWrite, vlapicLowestPrio, vlapicSetIrq, vlapicSpivWrite,
@@ -353,6 +353,10 @@ export class XenInstance implements BackendInstance, XenVm {
     if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 0 && vector === v.softirqTickDup) return 'timer-tick-waits-for-timer-softirq';
     // pt_irq_fired re-armed the periodic timer for a tick due at the injection instant: it fired at once.
     if ((what === 'duplicate' || what.startsWith('irr-')) && vector >= 0 && vector === v.tickDueAtInjection) return 'periodic-tick-due-at-injection-resent';
+    // no_delay_for_missed_ticks: pt_intr_post left a tick owed (pending_intr_nr > 0) and pt_update_irq raised it again,
+    // one interrupt per expiry, where bare metal's expiries found the vector pending and collapsed into one.
+    // (10a674b4: an LVTT write that keeps the mode only moves pt->irq, so the owed tick comes under the new vector: spurious.)
+    if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 0 && vector === v.missedTickOwed) return MISSED_TICKS_ONE_BY_ONE;
     // The aligned first tick shifted the periodic train: a tick between two of bare metal's expiries, after the
     // instance bare metal's last expiry collapsed into, is a second interrupt where bare metal has not ticked yet.
     if ((what === 'duplicate' || what.startsWith('irr-')) && vector >= 0 && vector === v.offPhaseTick) return 'periodic-timer-first-tick-aligned';

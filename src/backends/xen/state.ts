@@ -266,6 +266,12 @@ export class XenVcpu {
    */
   tickDueAtInjection = -1;
   /**
+   * pt_intr_post (pt_irq_fired) left a periodic tick owed after an injection (no_delay_for_missed_ticks: pending_intr_nr
+   * still above 0, ticks counted by pt_timer_fn or pt_process_missed_ticks); pt_update_irq raises it next, one interrupt
+   * per expiry where bare metal collapsed them: the tick's vector (-1: never).
+   */
+  missedTickOwed = -1;
+  /**
    * pt_timer_fn counted a tick of a periodic timer whose first tick align_timer() moved, at an instant that is not
    * one of bare metal's expiries (the whole train keeps the shifted phase): the tick's vector (-1: never).
    */
