@@ -995,6 +995,14 @@ describe('session-10 triage: Xen missed ticks', () => {
     }
     expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
   });
+  it('its livelock face: fifty owed ticks outlast the drain\'s bound; named while pending_intr_nr is above 0 (soak s10xvpt: livelock:msr/vintr/npf)', () => {
+    const f = 'xen-missed-ticks-catch-up-outlasts-drain.json';
+    for (const v of VARIANTS) {
+      expect(causes(f, v), v).toEqual(['duplicate:missed-ticks-delivered-one-by-one', 'livelock:missed-ticks-delivered-one-by-one']);
+      expect(classify([backend('xen')], `xen/${v}:livelock:missed-ticks-delivered-one-by-one`), v).toBe('known');
+    }
+    expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
+  });
   it('its ioapic face: the owed tick on a vector a level pin also uses', () => {
     const f = 'xen-missed-ticks-owed-on-pin-vector.json';
     for (const v of VARIANTS) {

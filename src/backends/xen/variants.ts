@@ -520,6 +520,14 @@ const TIMER: CauseDoc[] = [
       + `into the instance taken. [${MISSED_SRC}]`,
   },
   {
+    cause: 'livelock:missed-ticks-delivered-one-by-one',
+    why: 'duplicate:missed-ticks-delivered-one-by-one with many periods missed (a clamped 0.1 ms period, or a long IF = 0 '
+      + 'stretch): pt_process_missed_ticks counts (NOW() - scheduled) / period + 1 ticks, without bound, and each is '
+      + 'injected, EOIed and IRETed in turn, an exit or more per tick. The catch-up outlasts the drain\'s bound (48 + 16 '
+      + 'rounds per vCPU), which the oracle files as a livelock; it ends once pending_intr_nr is 0. Named while ticks are '
+      + `still owed at the bound. [${MISSED_SRC}]`,
+  },
+  {
     cause: 'ioapic:missed-ticks-delivered-one-by-one',
     why: 'duplicate:missed-ticks-delivered-one-by-one when the timer\'s vector is also an I/O APIC pin\'s: the oracle files a '
       + `duplicate of a pin's vector under ioapic, though the second interrupt is the owed tick, not a pin message. [${MISSED_SRC}]`,
