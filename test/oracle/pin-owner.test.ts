@@ -1003,6 +1003,11 @@ describe('session-10 triage: Xen missed ticks', () => {
     }
     expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
   });
+  it('its livelock face when the burst ends exactly at the bound (pending_intr_nr already 0): named from the last owed tick injected (soak s10xvpt2: livelock:msr/npf)', () => {
+    const f = 'xen-missed-ticks-catch-up-ends-at-drain-bound.json';
+    for (const v of VARIANTS) expect(causes(f, v), v).toEqual(['duplicate:missed-ticks-delivered-one-by-one', 'livelock:missed-ticks-delivered-one-by-one']);
+    expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
+  });
   it('its ioapic face: the owed tick on a vector a level pin also uses', () => {
     const f = 'xen-missed-ticks-owed-on-pin-vector.json';
     for (const v of VARIANTS) {

@@ -319,8 +319,11 @@ export class XenInstance implements BackendInstance, XenVm {
   explain(cpu: number, what: string, vector: number): string | undefined {
     const v = this.vcpu[cpu]!;
     // The drain's bound came while ticks are still owed (no_delay_for_missed_ticks): each is injected, EOIed and IRETed
-    // in turn, a catch-up burst as long as the number of periods missed, not a loop; bare metal's IRR took one.
-    if (what === 'livelock' && v.pt.onList && v.pt.pendingIntrNr > 0 && v.missedTickOwed >= 0) return MISSED_TICKS_ONE_BY_ONE;
+    // in turn, a catch-up burst as long as the number of periods missed, not a loop; bare metal's IRR took one. Or the
+    // burst ended just before the bound: its last owed tick, at most one interrupt it held back after it, and nothing
+    // left pending or in service.
+    if (what === 'livelock' && v.missedTickOwed >= 0 && ((v.pt.onList && v.pt.pendingIntrNr > 0)
+      || (v.injectsSinceOwedTick <= 1 && vsEmpty(v.vlapic.irr) && vsEmpty(v.vlapic.isr)))) return MISSED_TICKS_ONE_BY_ONE;
     // A redirection entry read shows Remote IRR still set: the vCPU that avoided the level
     // vector's EOI through the assist has not had it noticed (vioapic_update_EOI not run yet).
     if (what === 'redir-remote-irr-stale') {

@@ -271,6 +271,10 @@ export class XenVcpu {
    * per expiry where bare metal collapsed them: the tick's vector (-1: never).
    */
   missedTickOwed = -1;
+  /** Diagnostics: the last periodic pt_intr_post left a tick owed, so the next tick injected is an owed one. */
+  tickOwedNext = false;
+  /** Diagnostics: svm_inject_extint injections since the last owed tick was injected (large: none yet). */
+  injectsSinceOwedTick = 1 << 30;
   /**
    * pt_timer_fn counted a tick of a periodic timer whose first tick align_timer() moved, at an instant that is not
    * one of bare metal's expiries (the whole train keeps the shifted phase): the tick's vector (-1: never).

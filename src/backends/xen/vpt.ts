@@ -208,7 +208,9 @@ export function ptIntrPost(vm: XenVm, cpu: number, vector: number): void {
   if (pt.oneShot) {
     pt.onList = false;
     pt.pendingIntrNr = 0;
+    v.tickOwedNext = false;
   } else {
+    if (v.tickOwedNext) v.injectsSinceOwedTick = 0; // diagnostics: this tick is one a previous injection left owed
     pt.lastPltGtime += pt.period;
     if (--pt.pendingIntrNr === 0) {
       ptProcessMissedTicks(v);
@@ -222,6 +224,7 @@ export function ptIntrPost(vm: XenVm, cpu: number, vector: number): void {
     // Diagnostics: a tick is still owed after this injection; pt_update_irq raises it at the next entry, one
     // interrupt per expiry, where bare metal's expiries that found the vector pending collapsed into it.
     if (pt.pendingIntrNr > 0) v.missedTickOwed = pt.irq;
+    v.tickOwedNext = pt.pendingIntrNr > 0;
   }
   if (pt.cb === 'vlapic_pt_cb') {
     // Diagnostics: TMCCT now counts from the injection, not from the expiry bare metal reloads at.
@@ -248,6 +251,7 @@ export function createPeriodicTime(vm: XenVm, cpu: number, delta: number, period
   pt.doNotFreeze = false;
   pt.irqIssued = false;
   v.maskedTickQueued = false;
+  v.tickOwedNext = false;
   const clamped = period !== 0 && period < MIN_PERIOD;
   if (clamped) period = MIN_PERIOD;
   pt.period = period;
@@ -270,11 +274,12 @@ export function createPeriodicTime(vm: XenVm, cpu: number, delta: number, period
 
 /** destroy_periodic_time: off the list, nothing pending, kill_timer. */
 export function destroyPeriodicTime(vm: XenVm, cpu: number): void {
-  const pt = vm.vcpu[cpu]!.pt;
+  const v = vm.vcpu[cpu]!, pt = v.pt;
   if (!pt.created) return;
   pt.onList = false;
   pt.pendingIntrNr = 0;
   pt.timerExpires = -1;
+  v.tickOwedNext = false;
 }
 
 /**
