@@ -320,10 +320,10 @@ export class XenInstance implements BackendInstance, XenVm {
     const v = this.vcpu[cpu]!;
     // The drain's bound came while ticks are still owed (no_delay_for_missed_ticks): each is injected, EOIed and IRETed
     // in turn, a catch-up burst as long as the number of periods missed, not a loop; bare metal's IRR took one. Or the
-    // burst ended just before the bound: its last owed tick, at most one interrupt it held back after it, and nothing
-    // left pending or in service.
+    // burst ended just before the bound: the last injection, or the one before it, was an owed tick (an interrupt the
+    // burst held back may come after it; the system settles a few rounds later).
     if (what === 'livelock' && v.missedTickOwed >= 0 && ((v.pt.onList && v.pt.pendingIntrNr > 0)
-      || (v.injectsSinceOwedTick <= 1 && vsEmpty(v.vlapic.irr) && vsEmpty(v.vlapic.isr)))) return MISSED_TICKS_ONE_BY_ONE;
+      || v.injectsSinceOwedTick <= 1)) return MISSED_TICKS_ONE_BY_ONE;
     // A redirection entry read shows Remote IRR still set: the vCPU that avoided the level
     // vector's EOI through the assist has not had it noticed (vioapic_update_EOI not run yet).
     if (what === 'redir-remote-irr-stale') {
@@ -365,7 +365,7 @@ export class XenInstance implements BackendInstance, XenVm {
     if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 0 && vector === v.missedTickOwed) return MISSED_TICKS_ONE_BY_ONE;
     // The aligned first tick shifted the periodic train: a tick between two of bare metal's expiries, after the
     // instance bare metal's last expiry collapsed into, is a second interrupt where bare metal has not ticked yet.
-    if ((what === 'duplicate' || what.startsWith('irr-')) && vector >= 0 && vector === v.offPhaseTick) return 'periodic-timer-first-tick-aligned';
+    if ((what === 'duplicate' || what.startsWith('irr-')) && vector >= 0 && vsHas(v.offPhaseTicks, vector)) return 'periodic-timer-first-tick-aligned';
     // 2016: the LVTT vector rewrite kept the tick already posted under the old vector; it came again under the new one.
     if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 16 && vector === v.tickRepostedVector) return 'timer-tick-reposted-under-new-vector';
     // A message of the vector accepted while the vlapic was software-disabled is in Xen's IRR: that

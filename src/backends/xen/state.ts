@@ -277,9 +277,10 @@ export class XenVcpu {
   injectsSinceOwedTick = 1 << 30;
   /**
    * pt_timer_fn counted a tick of a periodic timer whose first tick align_timer() moved, at an instant that is not
-   * one of bare metal's expiries (the whole train keeps the shifted phase): the tick's vector (-1: never).
+   * one of bare metal's expiries (the whole train keeps the shifted phase): the ticks' vectors. A set, not the last
+   * vector: a later train under a rewritten LVTT vector must not erase the note of an off-phase tick still in IRR.
    */
-  offPhaseTick = -1;
+  readonly offPhaseTicks = vecSet();
   /** 2016: an LVTT vector rewrite with a tick posted but not injected; pt_update_irq re-posts it under this vector (-1: never). */
   tickRepostedVector = -1;
 }

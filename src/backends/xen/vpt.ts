@@ -24,6 +24,7 @@
 // clock (*choice*: the scenario starts 0.1 s after the domain was built, stime offsets 0; the
 // per-call +1 ns of hvm_get_guest_time_fixed is below a tick and not modelled); the guest TSC is
 // the clock itself (the scenario's deadlines are in clock units, TSC rate = timer rate).
+import { vsAdd } from '../../apic/vecset.js';
 import { vcpuKick, type XenVm } from './domain.js';
 import { APIC_LVT_MASKED, Phase, type XenVcpu } from './state.js';
 import { vmexitBegin, vmexitEnd } from './svm.js';
@@ -143,7 +144,7 @@ export function ptTimerFn(vm: XenVm, cpu: number): void {
   // collapsed into, this tick is one bare metal has not made yet.
   const at = pt.scheduled - TIME_ORIGIN, arch = v.archTimer;
   if (v.timerWhy === 'periodic-timer-first-tick-aligned' && arch.mode === 'periodic' && arch.vector === pt.irq
-    && arch.initial === pt.period && arch.expiry >= 0 && (arch.expiry - at) % arch.initial !== 0) v.offPhaseTick = pt.irq;
+    && arch.initial === pt.period && arch.expiry >= 0 && (arch.expiry - at) % arch.initial !== 0) vsAdd(v.offPhaseTicks, pt.irq);
   pt.pendingIntrNr++;
   pt.scheduled += pt.period;
   pt.doNotFreeze = false;
@@ -174,10 +175,11 @@ export function ptUpdateIrq(vm: XenVm, cpu: number): void {
 }
 
 /**
- * pt_process_missed_ticks: the expiries strictly before NOW() that pt_timer_fn did not count (the
- * timer was not armed: stopped by pt_save_timer, or waiting for pt_irq_fired's set_timer) are
- * added to pending_intr_nr (`else pt->pending_intr_nr += missed_ticks`: mode 1 is not
- * no_missed_ticks_pending, so do_not_freeze is left alone) and scheduled moves past them.
+ * pt_process_missed_ticks: once the next expiry (scheduled) is strictly before NOW(), it and every
+ * later one up to NOW() — (NOW() - scheduled) / period + 1 — are expiries pt_timer_fn did not
+ * count (the timer was not armed: stopped by pt_save_timer, or waiting for pt_irq_fired's
+ * set_timer); they are added to pending_intr_nr (`else pt->pending_intr_nr += missed_ticks`: mode 1
+ * is not no_missed_ticks_pending, so do_not_freeze is left alone) and scheduled moves past them.
  */
 function ptProcessMissedTicks(v: XenVcpu): void {
   const pt = v.pt;
