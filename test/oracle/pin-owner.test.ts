@@ -1015,6 +1015,18 @@ describe('session-10 triage: Xen missed ticks', () => {
     for (const v of ['rework', '4.22']) expect(causes(f, v), v).toEqual(['duplicate:periodic-timer-first-tick-aligned']);
     expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
   });
+  it('soak s10xvpt4 (was stuck:untagged): a timer write while ticks are owed drops them and the expiries not yet counted (create_periodic_time: pending_intr_nr = 0); 10a674b4 keeps the timer on an LVTT write that keeps the mode', () => {
+    // first: the 99 owed ticks are delivered one by one, past the drain's bound.
+    expect(causes('xen-owed-ticks-dropped-by-lvtt-write.json', 'first')).toEqual(['duplicate:missed-ticks-delivered-one-by-one', 'livelock:missed-ticks-delivered-one-by-one']);
+    for (const v of ['pre-fix', 'rework', '4.22']) expect(causes('xen-owed-ticks-dropped-by-lvtt-write.json', v), v).toEqual(['stuck:owed-ticks-dropped-by-timer-reprogram']);
+    for (const v of VARIANTS) {
+      expect(causes('xen-owed-ticks-dropped-by-tmict-write.json', v), v).toEqual(['stuck:owed-ticks-dropped-by-timer-reprogram']);
+      expect(classify([backend('xen')], `xen/${v}:stuck:owed-ticks-dropped-by-timer-reprogram`), v).toBe('known');
+    }
+    for (const f of ['xen-owed-ticks-dropped-by-lvtt-write.json', 'xen-owed-ticks-dropped-by-tmict-write.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
   it('its ioapic face: the owed tick on a vector a level pin also uses', () => {
     const f = 'xen-missed-ticks-owed-on-pin-vector.json';
     for (const v of VARIANTS) {

@@ -271,6 +271,8 @@ export class XenVcpu {
    * per expiry where bare metal collapsed them: the tick's vector (-1: never).
    */
   missedTickOwed = -1;
+  /** Diagnostics: an expiry of bare metal's timer (this vector) passed while Xen's timer was unarmed with ticks owed (-1: none since). */
+  archExpiredWhileOwed = -1;
   /** Diagnostics: the last periodic pt_intr_post left a tick owed, so the next tick injected is an owed one. */
   tickOwedNext = false;
   /** Diagnostics: svm_inject_extint injections since the last owed tick was injected (large: none yet). */

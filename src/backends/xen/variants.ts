@@ -514,6 +514,17 @@ const TIMER: CauseDoc[] = [
     why: MISSED_WHY + `[${MISSED_SRC}]`,
   },
   {
+    // Session 10 (soak s10xvpt4, seed :53390): the other side of the owed count.
+    cause: 'stuck:owed-ticks-dropped-by-timer-reprogram',
+    why: 'While ticks are owed (no_delay_for_missed_ticks) the periodic timer is not armed: pt_intr_post re-arms only when '
+      + 'pending_intr_nr reaches 0, so the expiries that pass meanwhile exist only as a count pt_process_missed_ticks makes '
+      + 'later. A timer write before then — vlapic_update_timer\'s create_periodic_time for an LVTT or TMICT write (10a674b4: '
+      + 'the TMICT write, or an LVTT mode change), or destroy_periodic_time — sets pending_intr_nr = 0: the owed ticks and '
+      + 'those expiries are gone. Bare metal keeps the instance its expiry left in IRR (collapsed behind the one in service) '
+      + 'and takes it at the EOI; Xen\'s next tick is a period after the write. '
+      + `[vpt.c create_periodic_time, destroy_periodic_time, pt_intr_post/pt_irq_fired; vlapic.c vlapic_update_timer / vlapic_reg_write @ ${ALL}]`,
+  },
+  {
     cause: 'read:missed-ticks-delivered-one-by-one',
     why: 'duplicate:missed-ticks-delivered-one-by-one seen by an IRR read: the owed tick pt_update_irq raised at the entry after '
       + 'the injection is in IRR (behind the instance in service), where bare metal\'s IRR is empty: its expiries collapsed '

@@ -51,6 +51,8 @@ export const MIN_PERIOD = 10_000;
 export const TIMER_MODE = 'no_delay_for_missed_ticks';
 /** The mechanism tag of a tick pt_intr_post left owed and pt_update_irq raised again (mode 1's one-by-one delivery). */
 export const MISSED_TICKS_ONE_BY_ONE = 'missed-ticks-delivered-one-by-one';
+/** The mechanism tag of owed ticks (and the expiries uncounted meanwhile) that create/destroy_periodic_time discarded. */
+export const OWED_TICKS_DROPPED = 'owed-ticks-dropped-by-timer-reprogram';
 
 /** NOW() / hvm_get_guest_time(v) in ticks. */
 export function hostNow(v: XenVcpu): number {
@@ -126,7 +128,12 @@ export function timeAdvance(vm: XenVm, cpu: number, advance: number): void {
   v.now += advance;
   const fires = v.pt.timerExpires >= 0 && v.pt.timerExpires <= hostNow(v);
   // Diagnostics: bare metal's timer raised its vector here; did Xen's make a tick?
-  if (v.archTimer.expire(v.now) > 0 && !v.archTimer.masked && !fires) v.archOwed[v.archTimer.vector] = v.timerWhy;
+  if (v.archTimer.expire(v.now) > 0 && !v.archTimer.masked && !fires) {
+    v.archOwed[v.archTimer.vector] = v.timerWhy;
+    // The timer is not armed because ticks are owed (pt_intr_post re-arms only when none is): Xen keeps this expiry
+    // only as a count pt_process_missed_ticks makes later.
+    if (v.pt.onList && !v.pt.oneShot && v.pt.pendingIntrNr > 0 && v.pt.timerExpires < 0) v.archExpiredWhileOwed = v.archTimer.vector;
+  }
   if (fires) hostTimerInterrupt(vm, cpu);
 }
 
@@ -247,6 +254,7 @@ export function ptIntrPost(vm: XenVm, cpu: number, vector: number): void {
 export function createPeriodicTime(vm: XenVm, cpu: number, delta: number, period: number, irq: number, cb: 'vlapic_pt_cb' | 'vlapic_tdt_pt_cb' | null): void {
   const v = vm.vcpu[cpu]!;
   const pt = v.pt;
+  noteOwedTicksDropped(v);
   destroyPeriodicTime(vm, cpu);
   vm.sink.step(cpu, 'create_periodic_time');
   pt.pendingIntrNr = 0;
@@ -274,10 +282,23 @@ export function createPeriodicTime(vm: XenVm, cpu: number, delta: number, period
   setTimer(vm, cpu, pt.scheduled);
 }
 
+/**
+ * Diagnostics, before create_periodic_time / destroy_periodic_time reset pending_intr_nr: owed ticks of a periodic timer
+ * are dropped, and with them the expiries bare metal made while they were owed (the timer was not armed, so nothing
+ * counted them yet): bare metal's collapsed instance has no Xen tick any more.
+ */
+function noteOwedTicksDropped(v: XenVcpu): void {
+  const pt = v.pt;
+  if (!pt.onList || pt.oneShot || pt.pendingIntrNr === 0 || v.archExpiredWhileOwed !== pt.irq) return;
+  v.archOwed[pt.irq] = OWED_TICKS_DROPPED;
+  v.archExpiredWhileOwed = -1;
+}
+
 /** destroy_periodic_time: off the list, nothing pending, kill_timer. */
 export function destroyPeriodicTime(vm: XenVm, cpu: number): void {
   const v = vm.vcpu[cpu]!, pt = v.pt;
   if (!pt.created) return;
+  noteOwedTicksDropped(v);
   pt.onList = false;
   pt.pendingIntrNr = 0;
   pt.timerExpires = -1;
