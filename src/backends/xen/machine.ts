@@ -7,7 +7,7 @@
 import { matchDest, x2apicLdr, type ApicAddr } from '../../apic/dest.js';
 import { GuestCpu, execCoreInstruction } from '../../apic/guestcpu.js';
 import { hex, prioClass, vsAdd, vsDel, vsEmpty, vsFormat, vsHas, vsHighest, type VecSet } from '../../apic/vecset.js';
-import type { Event, LapicReadReg, MachineConfig, Shorthand } from '../../scenario/types.js';
+import { ioapicReadReg, type Event, type LapicReadReg, type MachineConfig, type Shorthand } from '../../scenario/types.js';
 import type { BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { CODE, type XenCode, type XenVariant } from './code.js';
 import { DEVICE_CPU, type XenVm } from './domain.js';
@@ -803,12 +803,20 @@ export class XenInstance implements BackendInstance, XenVm {
         this.sink.executed(index);
         vmexitEnd(this, cpu);
         return;
+      case 'ioapic_reg_write':
+        // An NPF exit to the vIOAPIC's MMIO handler (vioapic_write → vioapic_write_indirect); nothing is sent.
+        vmexitBegin(this, cpu, 'npf');
+        this.sink.step(cpu, 'vioapic_write_indirect');
+        updateGuestEip(this, cpu);
+        this.vioapic.writeReg(ev.reg, ev.value);
+        this.sink.executed(index);
+        vmexitEnd(this, cpu);
+        return;
       case 'ioapic_read': {
         vmexitBegin(this, cpu, 'npf');
         this.sink.step(cpu, 'vioapic_read_indirect');
         updateGuestEip(this, cpu);
-        const reg = ev.reg === 'id' ? 'ioapic-id' : ev.reg === 'version' ? 'ioapic-version' : ev.reg;
-        this.sink.readValue(cpu, reg, this.vioapic.read(ev.reg, ev.pin ?? -1));
+        this.sink.readValue(cpu, ioapicReadReg(ev.reg), this.vioapic.read(ev.reg, ev.pin ?? -1));
         this.sink.executed(index);
         vmexitEnd(this, cpu);
         return;
