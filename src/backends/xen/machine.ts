@@ -325,6 +325,13 @@ export class XenInstance implements BackendInstance, XenVm {
       for (const u of this.vcpu) if (vector >= 0 && u.misrouted[vector]) return u.misrouted[vector];
       for (const u of this.vcpu) if (vsHas(u.levelDeferred, vector)) return this.assistCause(u, vector, true);
     }
+    // A TMR read on a vCPU that a logical broadcast of the vector did not reach (vlapic_match_logical_addr): bare
+    // metal's acceptance of that level (edge) message set (cleared) TMR here, Xen's never happened.
+    if (vector >= 16 && v.misrouted[vector] === 'logical-broadcast-not-matched') {
+      const edge = vsHas(v.misroutedEdge, vector);
+      if (!edge && (what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi')) return v.misrouted[vector];
+      if (edge && (what === 'tmr-set-without-level-message' || what === 'tmr-level-pin-before-acceptance')) return v.misrouted[vector];
+    }
     // vlapic_reset / set_x2apic_id: Xen's vCPU i has APIC ID 2i (and, since 90309854fd, the
     // x2APIC LDR derived from it); the scenario's default machine numbers it i, and the model
     // renumbers an ID the guest writes the same way (xenApicId).
