@@ -4,7 +4,7 @@
 // hardware events that drive the vCPU thread and the physical interrupts.
 import { execCoreInstruction } from '../../apic/guestcpu.js';
 import { vsHas } from '../../apic/vecset.js';
-import type { Event, LapicReadReg } from '../../scenario/types.js';
+import { ioapicReadReg, type Event, type LapicReadReg } from '../../scenario/types.js';
 import { Pc, REQ_TMR_UPDATE } from './consts.js';
 import { vcpu_make_request } from './schedule.js';
 import { ACRN_VIOAPIC_VERSION } from './vioapic.js';
@@ -288,11 +288,18 @@ function vioapic_mmio_write(acrn: Acrn, t: AcrnVcpu, ev: Extract<Event, { k: 'io
   acrn.sink.executed(index);
 }
 
-/** ioapic_read: vioapic_indirect_read (ID 0 after vioapic_reset, version 0x11 with 48 entries, the entry as stored). */
+/** ioapic_reg_write: vioapic_indirect_write's register switch (4 ID bits kept; version and arbitration read-only). */
+function vioapic_mmio_reg_write(acrn: Acrn, t: AcrnVcpu, ev: Extract<Event, { k: 'ioapic_reg_write' }>, index: number): void {
+  vioapic_mmio_exit(acrn, t);
+  if (ev.reg === 'id') acrn.vioapic.id = (ev.value & 0x0f000000) >>> 0;
+  acrn.sink.executed(index);
+}
+
+/** ioapic_read: vioapic_indirect_read (the ID, 0 after vioapic_reset, for ID and ARB; version 0x11 with 48 entries; the entry as stored). */
 function vioapic_mmio_read(acrn: Acrn, t: AcrnVcpu, ev: Extract<Event, { k: 'ioapic_read' }>, index: number): void {
   vioapic_mmio_exit(acrn, t);
   switch (ev.reg) {
-    case 'id': acrn.sink.readValue(t.id, 'ioapic-id', 0); break;
+    case 'id': case 'arb': acrn.sink.readValue(t.id, ioapicReadReg(ev.reg), acrn.vioapic.id); break;
     case 'version': acrn.sink.readValue(t.id, 'ioapic-version', ACRN_VIOAPIC_VERSION); break;
     default: acrn.sink.readValue(t.id, ev.reg, acrn.vioapic.readEntry(ev.pin ?? -1, ev.reg === 'redir-hi')); break;
   }
@@ -363,6 +370,9 @@ function guest_instruction(acrn: Acrn, t: AcrnVcpu, ev: GuestEvent, index: numbe
       return;
     case 'ioapic_read':
       vioapic_mmio_read(acrn, t, ev, index);
+      return;
+    case 'ioapic_reg_write':
+      vioapic_mmio_reg_write(acrn, t, ev, index);
       return;
     case 'lapic_read':
       lapic_read(acrn, t, ev.reg, index);

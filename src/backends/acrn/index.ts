@@ -368,7 +368,7 @@ export const acrn: Backend = {
   // `ipi.dest32`; SELF_IPI, `self_ipi`: vlapic_x2apic_self_ipi_handler in basic mode, self-IPI
   // virtualization in advanced mode), the read-only x2APIC ID and LDR of vlapic_build_x2apic_id
   // and the x2APIC branch of is_dest_field_matched. LINT is not modelled: scenarios using it are refused.
-  features: ['lvt_timer', 'tsc_deadline', 'time', 'ioapic_write', 'ioapic_read', 'int', 'lapic_read.id', 'lapic_read.version', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr',
+  features: ['lvt_timer', 'tsc_deadline', 'time', 'ioapic_write', 'ioapic_read', 'ioapic_reg_write', 'int', 'lapic_read.id', 'lapic_read.version', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr',
     'lapic_read.tmcct', 'lapic_write.svr', 'lapic_write.esr', 'lapic_write.id', 'lapic_write.ldr', 'lapic_write.dfr', 'ioapic.logical',
     'ipi.lowest', 'msi.lowest', 'ioapic.lowest', 'machine.apicIds', 'self_ipi', 'ipi.dest32'],
   supports(machine: MachineConfig): string | null {

@@ -44,6 +44,14 @@ export interface RteWrite { vector: number; dest: number; trigger: 'edge' | 'lev
 
 export class Vioapic {
   private readonly rtbl: (Rte | null)[] = [];
+  /**
+   * The ID register, bits 27:24 as read: vioapic_reset sets it to 0; vioapic_indirect_write(IOAPIC_ID) keeps
+   * `data & IOAPIC_ID_MASK` (0x0f000000; since 2020 as `chipinfo.id`, shifted by IOAPIC_ID_SHIFT and back), IOAPIC_VER
+   * and IOAPIC_ARB writes are ignored, and vioapic_indirect_read returns it for IOAPIC_ID and IOAPIC_ARB alike.
+   * [dm/vioapic.c vioapic_indirect_write, vioapic_indirect_read, vioapic_reset @ 7f2b9a1c7^, 7f2b9a1c7, ea849177a,
+   * 0397cb717^, 9a6e94084^, 9a6e94084 (v3.3)]
+   */
+  id = 0;
   /** Diagnostics (explain): per vector, the path of a vIOAPIC message of it that bare metal would not have sent. */
   private readonly sendWhyOf: string[] = new Array<string>(256).fill('');
   /** Diagnostics, per pin: why its last EOI (see processEoi) was one bare metal would not broadcast. */

@@ -6,7 +6,7 @@ import type { BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { GuestCpu, execCoreInstruction } from '../../apic/guestcpu.js';
 import { matchDest, type ApicAddr } from '../../apic/dest.js';
 import { hex, prioClass, vecSet, vsAdd, vsDel, vsHas, vsHighest, type VecSet } from '../../apic/vecset.js';
-import type { Event, MachineConfig, Shorthand } from '../../scenario/types.js';
+import { ioapicReadReg, type Event, type MachineConfig, type Shorthand } from '../../scenario/types.js';
 import { EOI_BY_TABLE_TMR, Vioapic } from './vioapic.js';
 import {
   APIC_ESR_SEND_ILLEGAL_VECTOR, VLAPIC_VERSION_2018, VLAPIC_VERSION_MAIN, Vlapic, isrvecStkString, vlapicCalcdest,
@@ -326,6 +326,8 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     // set leaves out (an ID write undone, a broadcast copy): noteRouting named why.
     if (what === 'lowest-priority-misrouted' && vector >= 16) return this.wrongTarget[cpu]![vector] || undefined;
     if (what === 'id-mismatch' && this.vlapic[cpu]!.archId !== this.vlapic[cpu]!.vcpuid) return 'apic-id-write-ignored';
+    // vioapic_write kept ID bits 31:28 (APIC_ID_MASK), which IOAPIC_ID and IOAPIC_ARB reads return.
+    if ((what === 'ioapic-id-reserved-bits' || what === 'ioapic-arb-reserved-bits') && (this.vioapic.id & 0xf0000000) !== 0) return 'ioapic-id-8-bits-writable';
     // Register reads: a shape is never a cause; only a path the model shows it took is named.
     // vioapic_update_tmr → vlapic_set_tmr_level is the only writer of a TMR bit here.
     if (what === 'tmr-level-pin-before-acceptance' && vector >= 16 && vsHas(vl.tmr, vector)) return 'tmr-programmed-from-rtbl';
@@ -829,10 +831,16 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         this.ioapicCurcpu = -1;
         this.sink.executed(index); // after the arbitration choice of a message the write sent
         return;
+      case 'ioapic_reg_write':
+        // IOREGSEL, then IOWIN: vioapic_mmio_write → vioapic_write's register switch (no rendezvous, no message).
+        this.ioapicTrap(cpu, true);
+        this.sink.step(cpu, 'vioapic_write');
+        this.vioapic.writeReg(ev.reg, ev.value);
+        this.sink.executed(index);
+        return;
       case 'ioapic_read': {
         this.ioapicTrap(cpu, false);
-        const reg = ev.reg === 'id' ? 'ioapic-id' : ev.reg === 'version' ? 'ioapic-version' : ev.reg;
-        this.sink.readValue(cpu, reg, this.vioapic.read(ev.reg, ev.pin ?? -1));
+        this.sink.readValue(cpu, ioapicReadReg(ev.reg), this.vioapic.read(ev.reg, ev.pin ?? -1));
         this.sink.executed(index);
         return;
       }

@@ -7,13 +7,15 @@
 // Linux's __ioapic_write_entry writes them: each one rendezvouses every vCPU to recompute TMR
 // when a field other than mask/polarity changed, then sends when Remote IRR is clear and the
 // assertion count positive, whatever the trigger mode (the sender checks only the mask).
-import { MAX_IOAPIC_PINS, type IoapicPin } from '../../scenario/types.js';
+import { MAX_IOAPIC_PINS, type IoapicPin, type IoapicReadReg, type IoapicRegWriteReg } from '../../scenario/types.js';
 import type { RedirEntry } from '../../apic/ioapic.js';
 import { vlapicCalcdest, type Vlapic } from './vlapic.js';
 
 /** vioapic_read(IOAPIC_VER): ((REDIR_ENTRIES - 1) << MAXREDIRSHIFT) | 0x11, REDIR_ENTRIES = 32. */
 export const VIOAPIC_VERSION = (31 << 16) | 0x11;
 const IOART_REM_IRR = 1 << 14;
+/** x86/include/apicreg.h APIC_ID_MASK, which vioapic_write applies to the I/O APIC ID. */
+const APIC_ID_MASK = 0xff000000;
 const IOART_DESTLOG = 1 << 11;
 const IOART_DELLOPRI = 1 << 8;
 
@@ -91,7 +93,7 @@ export type DeliverIntr = (level: boolean, dest: number, phys: boolean, vector: 
 
 export class Vioapic {
   readonly rtbl: (RtblEntry | null)[] = [];
-  /** vioapic->id (zeroed by vioapic_init; the scenario's guest never writes it). */
+  /** vioapic->id (zeroed by vioapic_init): the register as written, bits 31:24 (APIC_ID_MASK). */
   id = 0;
   /** Diagnostics: why the message being sent now is one the 82093AA would not send ('' if it would). */
   lastWhy = '';
@@ -288,9 +290,18 @@ export class Vioapic {
     if (e.level && e.remIrr && e.remIrrKeptOnEdge && !e.masked && e.acnt > 0 && e.keptHeldVector < 0) e.keptHeldVector = e.vector;
   }
 
+  /**
+   * vioapic_write of IOAPIC_ID: `vioapic->id = data & APIC_ID_MASK`, APIC_ID_MASK = 0xff000000 (x86/include/apicreg.h,
+   * the local APIC's 8-bit ID mask): bits 31:24 stick where the 82093AA keeps bits 27:24. IOAPIC_VER and IOAPIC_ARB:
+   * "readonly". [io/vioapic.c vioapic_write @ freebsd 10.4 and freebsd-src 0907f0c79b36]
+   */
+  writeReg(reg: IoapicRegWriteReg, data: number): void {
+    if (reg === 'id') this.id = (data & APIC_ID_MASK) >>> 0;
+  }
+
   /** vioapic_read of IOWIN: IOAPIC_ID/ARB return vioapic->id, IOAPIC_VER the constant, entries the register. */
-  read(reg: 'id' | 'version' | 'redir-lo' | 'redir-hi', pin: number): number {
-    if (reg === 'id') return this.id;
+  read(reg: IoapicReadReg, pin: number): number {
+    if (reg === 'id' || reg === 'arb') return this.id;
     if (reg === 'version') return VIOAPIC_VERSION;
     const e = this.rtbl[pin];
     if (!e) return 0;

@@ -7,7 +7,7 @@
 import { matchDest, x2apicLdr, type ApicAddr } from '../../apic/dest.js';
 import { GuestCpu, execCoreInstruction } from '../../apic/guestcpu.js';
 import { hex, prioClass, vsAdd, vsDel, vsEmpty, vsFormat, vsHas, vsHighest, type VecSet } from '../../apic/vecset.js';
-import type { Event, LapicReadReg, MachineConfig, Shorthand } from '../../scenario/types.js';
+import { ioapicReadReg, type Event, type LapicReadReg, type MachineConfig, type Shorthand } from '../../scenario/types.js';
 import type { BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { CODE, type XenCode, type XenVariant } from './code.js';
 import { DEVICE_CPU, type XenVm } from './domain.js';
@@ -330,6 +330,13 @@ export class XenInstance implements BackendInstance, XenVm {
       // A level message no vCPU took (Xen matched none): its Remote IRR waits for an EOI that never comes.
       for (const u of this.vcpu) if (vector >= 0 && u.misrouted[vector]) return u.misrouted[vector];
       for (const u of this.vcpu) if (vsHas(u.levelDeferred, vector)) return this.assistCause(u, vector, true);
+    }
+    // A TMR read on a vCPU that a logical broadcast of the vector did not reach (vlapic_match_logical_addr): bare
+    // metal's acceptance of that level (edge) message set (cleared) TMR here, Xen's never happened.
+    if (vector >= 16 && v.misrouted[vector] === 'logical-broadcast-not-matched') {
+      const edge = vsHas(v.misroutedEdge, vector);
+      if (!edge && (what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi')) return v.misrouted[vector];
+      if (edge && (what === 'tmr-set-without-level-message' || what === 'tmr-level-pin-before-acceptance')) return v.misrouted[vector];
     }
     // vlapic_reset / set_x2apic_id: Xen's vCPU i has APIC ID 2i (and, since 90309854fd, the
     // x2APIC LDR derived from it); the scenario's default machine numbers it i, and the model
@@ -813,12 +820,20 @@ export class XenInstance implements BackendInstance, XenVm {
         this.sink.executed(index);
         vmexitEnd(this, cpu);
         return;
+      case 'ioapic_reg_write':
+        // An NPF exit to the vIOAPIC's MMIO handler (vioapic_write → vioapic_write_indirect); nothing is sent.
+        vmexitBegin(this, cpu, 'npf');
+        this.sink.step(cpu, 'vioapic_write_indirect');
+        updateGuestEip(this, cpu);
+        this.vioapic.writeReg(ev.reg, ev.value);
+        this.sink.executed(index);
+        vmexitEnd(this, cpu);
+        return;
       case 'ioapic_read': {
         vmexitBegin(this, cpu, 'npf');
         this.sink.step(cpu, 'vioapic_read_indirect');
         updateGuestEip(this, cpu);
-        const reg = ev.reg === 'id' ? 'ioapic-id' : ev.reg === 'version' ? 'ioapic-version' : ev.reg;
-        this.sink.readValue(cpu, reg, this.vioapic.read(ev.reg, ev.pin ?? -1));
+        this.sink.readValue(cpu, ioapicReadReg(ev.reg), this.vioapic.read(ev.reg, ev.pin ?? -1));
         this.sink.executed(index);
         vmexitEnd(this, cpu);
         return;

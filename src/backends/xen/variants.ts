@@ -104,7 +104,11 @@ const LOGICAL_BROADCAST: CauseDoc[] = [{
     + '(an IPI or MSI) of the pin\'s vector reached, on bare metal, the vCPU handling the level instance, and its acceptance '
     + 'cleared TMR there (SDM 10.8.4), so the guest\'s EOI is not broadcast and the pin keeps Remote IRR (SDM 10.8.5). Xen '
     + 'matched no vCPU (vlapic_match_logical_addr), TMR stays set, and vlapic_handle_EOI calls vioapic_update_EOI: the '
-    + `entry reads Remote IRR clear. [vlapic.c vlapic_match_logical_addr, vlapic_handle_EOI; vioapic.c vioapic_update_EOI @ ${ALL}]`,
+    + 'entry reads Remote IRR clear. The same unmatched broadcast seen by a TMR read on a vCPU it left out: a level '
+    + 'message (a logical-0xFF redirection entry) bare metal accepted there set TMR, which reads clear; an edge one cleared '
+    + 'it, which reads still set (session 10: found by the blind-rules campaign once the generator drew I/O APIC register '
+    + 'writes, on unplanted xen/4.22 and xen/rework too). '
+    + `[vlapic.c vlapic_match_logical_addr, vlapic_handle_EOI; vioapic.c vioapic_update_EOI @ ${ALL}]`,
 }];
 
 /**
