@@ -1046,3 +1046,17 @@ describe('session-10 triage: Xen missed ticks', () => {
     expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
   });
 });
+
+describe('session-10 triage: KVM', () => {
+  it('v4.10: a level EOI vmcs01 let through (the scan loaded the bitmap into vmcs02) whose Remote IRR another vCPU\'s EOI clears with the line low owes its re-send for good: the vCPU bare metal re-sent to is stuck:eoi-exitmap-loaded-into-vmcs02 (was stuck:untagged, check campaign of issue-ioreg)', () => {
+    const s = load('kvm-eoi-exitmap-vmcs02-lost-eoi-remote-irr-cleared-low.json');
+    for (const v of ['v4.10', 'v4.10-vtd']) {
+      const d = runScenario(s, backend('kvm'), v).divergences;
+      expect(d.map((x) => `${x.cause}@${x.cpu}`)).toEqual(['stuck:eoi-exitmap-loaded-into-vmcs02@2']);
+      expect(classify(BACKENDS, `kvm/${v}:${d[0]!.cause}`)).not.toBe('unexpected');
+    }
+    // 4cf4df7ab4d1 defers the load to the nested VM exit: vmcs01 traps the EOI, which re-sends the high line.
+    expect(runScenario(s, backend('kvm'), 'v6.12').divergences).toEqual([]);
+    expect(runScenario(s, backend('baremetal'), 'sdm').divergences).toEqual([]);
+  });
+});

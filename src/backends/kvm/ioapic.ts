@@ -58,8 +58,9 @@ export class KvmIoapic {
   /** Diagnostics: why the last EOI broadcast of a vector was taken as level (see kvm_ioapic_update_eoi). */
   readonly eoiWhy: string[] = new Array<string>(256).fill('');
   /**
-   * Diagnostics, per vector: a redirection write cleared the Remote IRR of an entry whose EOI was lost (why it was);
-   * the line's re-send bare metal made at the guest's EOI never came, whatever the entry holds now. Sticky.
+   * Diagnostics, per vector: a redirection write, or another vCPU's EOI while the line was low, cleared the Remote IRR
+   * of an entry whose EOI was lost (why it was); the line's re-send bare metal made at the lost EOI never came, whatever
+   * the entry holds now. Sticky.
    */
   readonly eoiLostBeforeWrite: string[] = new Array<string>(256).fill('');
   constructor(pins: readonly IoapicPin[]) {
@@ -346,6 +347,9 @@ export function kvm_ioapic_update_eoi(kvm: Kvm, vector: number, level: boolean, 
   for (let i = 0; i < rtes.length; i++) {
     const e = rtes[i]!;
     if (e.vector !== vector) continue;
+    // A lost EOI (bare metal re-sent the high line there) whose Remote IRR another vCPU's EOI now clears with the line
+    // low: this EOI re-sends nothing, so the lost EOI's re-send is owed for good.
+    if (e.eoiLostWhy && e.eoiLostVector >= 0 && !(kvm.ioapic.irr & (1 << e.pin))) kvm.ioapic.eoiLostBeforeWrite[e.eoiLostVector] = e.eoiLostWhy;
     clear_remote_irr(e);
     e.remoteIrrLost = false;
     // The EOI's trigger mode is the LAPIC's TMR, not the entry's: an entry rewritten to edge while the level instance was
