@@ -907,3 +907,36 @@ describe('the session-9 triage of the guided soak (s9guided): Xen', () => {
     expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
   });
 });
+
+describe('session-10 triage: ACRN', () => {
+  const causes = (f: string, v: string) => runScenario(load(f), backend('acrn'), v).divergences.map((d) => d.cause);
+  it('2018 trees: a redirection write\'s edge re-send collapsing into the pending level message of its vector is no edge acceptance of bare metal; vioapic_update_tmr\'s table order clears the bit and the level EOI is lost: eoi-lost-tmr-cleared-by-edge-entry (was 1443-vid priority:vid in soak s9final)', () => {
+    const f = 'acrn-2018-rte-resend-collapsed-then-edge-entry-eoi-lost.json';
+    for (const v of ['2018-basic', 'pre-1443-vid', '1443-vid']) {
+      // The held level pin is the table's TMR; the re-send itself, taken on vCPU1, stays the redirection write's.
+      expect(causes(f, v), v).toEqual(['stuck:eoi-lost-tmr-cleared-by-edge-entry', 'ioapic:edge-resent-on-redirection-write']);
+      expect(classify([backend('acrn')], `acrn/${v}:stuck:eoi-lost-tmr-cleared-by-edge-entry`), v).toBe('known');
+    }
+    // Since 2019 TMR follows acceptance (vlapic_set_tmr): the re-send's own acceptance clears the bit, and the pin it
+    // holds is the redirection write's.
+    for (const v of ['3374-basic', '3374-adv', 'v3.3-basic', 'v3.3-adv']) {
+      expect(causes(f, v), v).toEqual(['ioapic:edge-resent-on-redirection-write']);
+    }
+  });
+  it('advanced mode since 2020: an MSI to the APIC ID the guest wrote away, routed here by vlapic->vapic_id, clears the TMR bit of the level message pending here at acceptance (vlapic_set_tmr); its EOI is lost and the pin is held: apic-id-routed-by-vapic-id (was v3.3-adv priority:vid in soak s9final)', () => {
+    const f = 'acrn-misrouted-msi-clears-level-tmr-eoi-lost.json';
+    for (const v of ['pre-4937-adv', 'pre-8507-adv', 'v3.3-adv']) {
+      expect(causes(f, v), v).toEqual(['stuck:apic-id-routed-by-vapic-id', 'ioapic:apic-id-routed-by-vapic-id']);
+      expect(classify([backend('acrn')], `acrn/${v}:stuck:apic-id-routed-by-vapic-id`), v).toBe('known');
+    }
+    // Basic mode: the MSI collapses into the pending level instance (IRR already set), no TMR write; the ignored ID
+    // write still misroutes pin 1's message. 2018/2019 advanced: the ID written to the page routes as bare metal's.
+    for (const v of ['3374-basic', 'v3.3-basic']) expect(causes(f, v), v).toEqual(['ioapic:apic-id-write-ignored']);
+    for (const v of ['1443-vid', '3374-adv']) expect(causes(f, v), v).toEqual([]);
+  });
+  it('all silent on bare metal', () => {
+    for (const f of ['acrn-2018-rte-resend-collapsed-then-edge-entry-eoi-lost.json', 'acrn-misrouted-msi-clears-level-tmr-eoi-lost.json']) {
+      expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
+    }
+  });
+});

@@ -493,10 +493,10 @@ function noteEoiLost(acrn: Acrn, t: AcrnVcpu, v: number): void {
     t.levelCollapsedWhy[v] = '';
     return;
   }
-  // 2019+: an edge message bare metal did not send (a redirection write's re-send) cleared the in-service level
-  // message's TMR bit at its acceptance (vlapic_set_tmr), so this EOI was not forwarded.
-  if (v >= 16 && t.tmrClearedByWhy[v]) {
-    acrn.vioapic.noteEoiLost(v, t.tmrClearedByWhy[v]!);
+  // 2019+: an edge message bare metal did not accept here (a redirection write's re-send, a device message routed here)
+  // cleared the in-service level message's TMR bit at its acceptance (vlapic_set_tmr), so this EOI was not forwarded.
+  if (v >= 16 && t.tmrExtraWhy[v] && !vsHas(t.page.tmr, v)) {
+    acrn.vioapic.noteEoiLost(v, t.tmrExtraWhy[v]!);
     return;
   }
   if (acrn.code.tree !== '2018' || v < 16 || vsHas(t.edgeAccepted, v) || !acrn.vioapic.isEdgeVector(v)) return;

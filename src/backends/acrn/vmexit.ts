@@ -196,16 +196,24 @@ export function vlapic_receive_dest(acrn: Acrn, dest: number, phys: boolean, low
     if (dmask !== choice) {
       for (const t of acrn.vcpus) if (dmask & ~choice & (1 << t.id)) t.wrongTarget[vector & 0xff] = 'lowest-priority-dest-ff-broadcast';
     }
-    note_routing(acrn, choice, -1, 'none', !phys, dest, vector, true, true, '', edge);
+    acrn.deviceWrongMask = (dmask & ~choice) | note_routing(acrn, choice, -1, 'none', !phys, dest, vector, true, true, '', edge);
     return dmask;
   }
-  note_routing(acrn, dmask, -1, 'none', !phys, dest, vector, true, lowprio, '', edge);
+  acrn.deviceWrongMask = note_routing(acrn, dmask, -1, 'none', !phys, dest, vector, true, lowprio, '', edge);
   return dmask;
 }
 
 /** vlapic_receive_intr's loop: vlapic_set_intr on each target (the enabled test is in vlapic_set_intr_device). */
 export function vlapic_receive_targets(acrn: Acrn, dmask: number, level: boolean, vector: number, from = -1): void {
-  for (const t of acrn.vcpus) if (dmask & (1 << t.id)) vlapic_set_intr_device(acrn, t, vector, level, from);
+  const wrong = acrn.deviceWrongMask;
+  acrn.deviceWrongMask = 0;
+  for (const t of acrn.vcpus) {
+    if ((dmask & (1 << t.id)) === 0) continue;
+    // Diagnostics: a target bare metal's addressing does not reach accepts a message bare metal does not send it (tmrExtraWhy).
+    t.acceptWhy = wrong & (1 << t.id) ? t.wrongTarget[vector & 0xff]! : '';
+    vlapic_set_intr_device(acrn, t, vector, level, from);
+    t.acceptWhy = '';
+  }
 }
 
 /**
