@@ -934,8 +934,15 @@ describe('session-10 triage: ACRN', () => {
     for (const v of ['3374-basic', 'v3.3-basic']) expect(causes(f, v), v).toEqual(['ioapic:apic-id-write-ignored']);
     for (const v of ['1443-vid', '3374-adv']) expect(causes(f, v), v).toEqual([]);
   });
+  it('the same with an IPI (written for this triage): vlapic_write_icrlo routes it by vapic_id and vlapic_set_intr accepts it edge, clearing the pending level message\'s TMR bit: apic-id-routed-by-vapic-id (was priority:vid)', () => {
+    const f = 'acrn-misrouted-ipi-clears-level-tmr-eoi-lost.json';
+    for (const v of ['pre-4937-adv', 'pre-8507-adv', 'v3.3-adv']) expect(causes(f, v), v).toEqual(['stuck:apic-id-routed-by-vapic-id']);
+    // Basic mode: the IPI collapses into the level message's IRR bit (no TMR write). 2018/2019: the written ID routes.
+    for (const v of ['3374-basic', 'v3.3-basic', '1443-vid', '3374-adv']) expect(causes(f, v), v).toEqual([]);
+  });
   it('all silent on bare metal', () => {
-    for (const f of ['acrn-2018-rte-resend-collapsed-then-edge-entry-eoi-lost.json', 'acrn-misrouted-msi-clears-level-tmr-eoi-lost.json']) {
+    for (const f of ['acrn-2018-rte-resend-collapsed-then-edge-entry-eoi-lost.json', 'acrn-misrouted-msi-clears-level-tmr-eoi-lost.json',
+      'acrn-misrouted-ipi-clears-level-tmr-eoi-lost.json']) {
       expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
     }
   });

@@ -150,6 +150,8 @@ export class AcrnVcpu {
   icrLogical = false;
   icrDest = 0;
   icrVector = 0;
+  /** Diagnostics: the targets of that ICR write bare metal's decoding does not reach (note_routing at icr_executed). */
+  icrWrongMask = 0;
   /** The last exit was an HLT exit (hlt 'wait-event'): the next entry resumes after the HLT. */
   hltExit = false;
   /** Diagnostics: the guest was resumed after its HLT with no event injected. */
@@ -284,7 +286,7 @@ export class AcrnVcpu {
    * Per vector (since 2019): why this vCPU's TMR bit may differ from bare metal's because the message whose acceptance last
    * wrote it (vlapic_set_tmr) is one bare metal did not accept here — a vIOAPIC message bare metal never sends (vioapic.ts
    * extraSendWhy: a redirection write's "asserted at rtbl write" edge re-send, the level re-send of an EOI bare metal does
-   * not broadcast) or a device message vlapic_calc_dest sent here and bare metal elsewhere or nowhere (acceptWhy). With the
+   * not broadcast) or an IPI or device message vlapic_calc_dest sent here and bare metal elsewhere or nowhere (acceptWhy). With the
    * bit clear, an edge one cleared the bit of a level message bare metal still holds (that message's EOI is not forwarded);
    * with it set, a level one set a bit bare metal's last (edge) acceptance left clear. It lasts as long as the two bits
    * can differ: until the next vlapic_set_tmr of the vector here, or (basic mode, where a message collapsing into a pending
@@ -293,8 +295,8 @@ export class AcrnVcpu {
    */
   readonly tmrExtraWhy: string[] = new Array<string>(256).fill('');
   /**
-   * Diagnostics, transient: while vlapic_receive_intr hands a device message to this vCPU that bare metal's addressing
-   * does not send here (wrongTarget), why; '' otherwise and outside the acceptance.
+   * Diagnostics, transient: while vlapic_receive_intr hands this vCPU a device message, or an ICR write's handler an IPI,
+   * that bare metal's addressing does not send here (wrongTarget), why; '' otherwise and outside the acceptance.
    */
   acceptWhy = '';
   /** Why a device message with an illegal vector (Receive Illegal Vector) went elsewhere, to or from here. */

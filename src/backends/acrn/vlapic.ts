@@ -412,12 +412,7 @@ export function note_routing(
   acrn: Acrn, dmask: number, self: number, shorthand: Shorthand, logical: boolean, dest: number, vector: number, device: boolean,
   lowest = false, tag = '', edge = !device,
 ): number {
-  const addrs = acrn.archAddrs;
-  for (const t of acrn.vcpus) {
-    const a = addrs[t.id]!;
-    a.id = t.archId; a.ldr = t.page.ldr; a.flat = t.page.dfr >>> 28 === 0xf;
-  }
-  let arch = matchDest(acrn.machine.apic, addrs, self, shorthand, logical, dest);
+  let arch = arch_dest(acrn, self, shorthand, logical, dest);
   // Lowest priority: bare metal sends to one addressed vCPU; the reference takes ACRN's choice
   // when it is addressed, the lowest-numbered addressed vCPU when ACRN made none.
   if (lowest) {
@@ -440,6 +435,28 @@ export function note_routing(
     if (vector < 16 && (arch ^ dmask) & bit) t.rivWhy = why;
   }
   return why ? dmask & ~arch : 0;
+}
+
+/** Diagnostics: the vCPUs bare metal's local APICs accept this addressing in, as the guest programmed them now. */
+function arch_dest(acrn: Acrn, self: number, shorthand: Shorthand, logical: boolean, dest: number): number {
+  const addrs = acrn.archAddrs;
+  for (const t of acrn.vcpus) {
+    const a = addrs[t.id]!;
+    a.id = t.archId; a.ldr = t.page.ldr; a.flat = t.page.dfr >>> 28 === 0xf;
+  }
+  return matchDest(acrn.machine.apic, addrs, self, shorthand, logical, dest);
+}
+
+/**
+ * Diagnostics: why the IPI `sender`'s handler now accepts on `target` is one bare metal does not send there ('' when it
+ * does). Bare metal decodes the ICR where note_routing compares it (icr_executed, the message's first step): before
+ * that, from the addressing as it is now (nothing can change it within the step); after, as then noted (icrWrongMask).
+ */
+export function ipi_accept_why(acrn: Acrn, sender: AcrnVcpu, target: AcrnVcpu): string {
+  const wrong = sender.icrIndex >= 0
+    ? sender.icrMask & ~arch_dest(acrn, sender.id, sender.icrShorthand, sender.icrLogical, sender.icrDest)
+    : sender.icrWrongMask;
+  return wrong & (1 << target.id) ? routing_why(acrn, sender.icrLogical, sender.icrDest, false) : '';
 }
 
 function routing_why(acrn: Acrn, logical: boolean, dest: number, device: boolean): string {
