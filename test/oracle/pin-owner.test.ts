@@ -940,9 +940,16 @@ describe('session-10 triage: ACRN', () => {
     // Basic mode: the IPI collapses into the level message's IRR bit (no TMR write). 2018/2019: the written ID routes.
     for (const v of ['3374-basic', 'v3.3-basic', '1443-vid', '3374-adv']) expect(causes(f, v), v).toEqual([]);
   });
+  it('2019+: a TMR read after a lowest-priority IPI vlapic_write_icrlo dropped (bare metal accepted it edge here, clearing TMR) and a level rewrite of the entry is that IPI\'s (was read:tmr-level-pin-before-acceptance, 16 times in a 3-minute guided soak, seed s10acrng)', () => {
+    const f = 'acrn-lowest-ipi-dropped-then-level-rewrite-tmr-read.json';
+    for (const v of ['3374-basic', '3374-adv', 'pre-4937-adv', 'pre-8507-basic', 'v3.3-basic', 'v3.3-adv']) {
+      expect(causes(f, v), v).toEqual(['read:lowest-priority-ipi-unhandled', 'stuck:lowest-priority-ipi-unhandled']);
+      expect(classify([backend('acrn')], `acrn/${v}:read:lowest-priority-ipi-unhandled`), v).toBe('known');
+    }
+  });
   it('all silent on bare metal', () => {
     for (const f of ['acrn-2018-rte-resend-collapsed-then-edge-entry-eoi-lost.json', 'acrn-misrouted-msi-clears-level-tmr-eoi-lost.json',
-      'acrn-misrouted-ipi-clears-level-tmr-eoi-lost.json']) {
+      'acrn-misrouted-ipi-clears-level-tmr-eoi-lost.json', 'acrn-lowest-ipi-dropped-then-level-rewrite-tmr-read.json']) {
       expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences, f).toEqual([]);
     }
   });

@@ -215,7 +215,11 @@ class AcrnInstance implements BackendInstance {
         // Since 2019 TMR is set at acceptance (vlapic_set_tmr): a level message routed here that
         // bare metal sent elsewhere. 2018 programs it from the table (vioapic_update_tmr): the bit of a pin's current level vector.
         if (this.acrn.code.tree === '2018') return vsHas(t.page.tmr, vector) && this.acrn.vioapic.isLevelVector(vector) ? 'tmr-programmed-from-rtbl' : undefined;
-        return t.wrongTarget[vector] || undefined;
+        if (t.wrongTarget[vector]) return t.wrongTarget[vector];
+        // The same shape after the entry was rewritten level since bare metal's last acceptance here, an edge IPI that
+        // ACRN sent elsewhere or nowhere (a lowest-priority IPI vlapic_write_icrlo drops): vlapic_set_tmr never ran here
+        // to clear the bit of the level message before it.
+        return vsHas(t.page.tmr, vector) && t.edgeLostWhy[vector] ? t.edgeLostWhy[vector] : undefined;
       case 'tmr-clear-for-level': case 'tmr-cleared-after-eoi':
         // Since 2019: an edge message bare metal did not accept here (a redirection-entry write's re-send, a device message
         // routed here) cleared the level message's bit at its acceptance (vlapic_set_tmr), or its instance took the level
