@@ -533,10 +533,15 @@ export const TMR_KEPT_BY_SELF_IPI = 'tmr-kept-by-virtualized-self-ipi';
  *   level pin's vector that arrived as an edge message (an IPI, MSI or the timer sharing it) reaches it;
  * - advanced mode since 2019: self-IPI virtualization (SDM 29.1.5) sets VIRR and RVI, never the page's TMR, which
  *   veoi_vmexit_handler tests;
- * - an edge IPI bare metal accepted here that ACRN sent nowhere (a lowest-priority IPI) or elsewhere.
+ * - an edge IPI bare metal accepted here that ACRN sent nowhere (a lowest-priority IPI) or elsewhere;
+ * - since 2019, TMR set by a level message bare metal did not accept here (tmrExtraWhy) after an edge one it did.
  */
 function eoiWhy(acrn: Acrn, t: AcrnVcpu, vector: number): string {
   if (acrn.code.tree === '2018' && vsHas(t.edgeAccepted, vector)) return 'eoi-of-edge-instance-broadcast-by-table-tmr';
   if (vsHas(t.tmrKeptBySelfIpi, vector)) return TMR_KEPT_BY_SELF_IPI;
-  return t.edgeLostWhy[vector] ?? '';
+  if (t.edgeLostWhy[vector]) return t.edgeLostWhy[vector]!;
+  // Since 2019: TMR was set by a level message bare metal did not accept here (the re-send of such an EOI), after an
+  // edge message bare metal did accept here (edgeAccepted leaves such messages out), so bare metal's bit is clear.
+  if (acrn.code.tree !== '2018' && t.tmrExtraWhy[vector] && vsHas(t.edgeAccepted, vector)) return t.tmrExtraWhy[vector]!;
+  return '';
 }

@@ -216,10 +216,13 @@ class AcrnInstance implements BackendInstance {
         // bare metal sent elsewhere. 2018 programs it from the table (vioapic_update_tmr): the bit of a pin's current level vector.
         if (this.acrn.code.tree === '2018') return vsHas(t.page.tmr, vector) && this.acrn.vioapic.isLevelVector(vector) ? 'tmr-programmed-from-rtbl' : undefined;
         if (t.wrongTarget[vector]) return t.wrongTarget[vector];
-        // The same shape after the entry was rewritten level since bare metal's last acceptance here, an edge IPI that
-        // ACRN sent elsewhere or nowhere (a lowest-priority IPI vlapic_write_icrlo drops): vlapic_set_tmr never ran here
-        // to clear the bit of the level message before it.
-        return vsHas(t.page.tmr, vector) && t.edgeLostWhy[vector] ? t.edgeLostWhy[vector] : undefined;
+        // The shape of tmr-set-without-level-message once the entry was rewritten level since bare metal's last (edge)
+        // acceptance here, or while the level message that set the bit here is one bare metal never sent: an edge IPI
+        // ACRN sent elsewhere or nowhere (a lowest-priority IPI vlapic_write_icrlo drops), so vlapic_set_tmr never ran
+        // here to clear the level message's bit; a level message bare metal did not send here (tmrExtraWhy).
+        if (!vsHas(t.page.tmr, vector)) return undefined;
+        if (vsHas(t.tmrKeptBySelfIpi, vector)) return TMR_KEPT_BY_SELF_IPI;
+        return t.edgeLostWhy[vector] || t.tmrExtraWhy[vector] || undefined;
       case 'tmr-clear-for-level': case 'tmr-cleared-after-eoi':
         // Since 2019: an edge message bare metal did not accept here (a redirection-entry write's re-send, a device message
         // routed here) cleared the level message's bit at its acceptance (vlapic_set_tmr), or its instance took the level
