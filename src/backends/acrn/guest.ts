@@ -505,13 +505,11 @@ function noteEoiLost(acrn: Acrn, t: AcrnVcpu, v: number): void {
 
 /**
  * vioapic_process_eoi (vioapic_broadcast_eoi since 2020) for a level EOI. Diagnostics: an EOI bare metal does not
- * broadcast (eoiWhy) makes the level re-send of a still-asserted pin a message bare metal never sends (extraSendWhy).
+ * broadcast (eoiWhy) makes the level re-send of a still-asserted pin, or its next assert's message, one bare metal never
+ * sends (vioapic.ts generate: extraSendWhy).
  */
 function process_eoi(acrn: Acrn, t: AcrnVcpu, v: number): void {
-  const why = eoiWhy(acrn, t, v);
-  acrn.vioapic.extraSendWhy = why;
-  acrn.vioapic.processEoi(v, why);
-  acrn.vioapic.extraSendWhy = '';
+  acrn.vioapic.processEoi(v, eoiWhy(acrn, t, v));
 }
 
 /** The vector an EOI retired (diagnostics): the ISR bit it cleared, -1 if none. */
