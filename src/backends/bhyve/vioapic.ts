@@ -46,6 +46,12 @@ export interface RtblEntry {
   eoiLost: boolean;
   /** Diagnostics: which path left that vector's TMR bit clear (the tag heldWhy / remoteIrrWhy name). */
   eoiLostWhy: string;
+  /**
+   * Diagnostics: the entry's vector when that EOI was lost, the vector of the message bare metal's broadcast
+   * re-sent then. A later write (edge, masked, another vector) keeps Remote IRR (RTBL_RO_BITS), so the pin still
+   * holds that message: heldWhy names it by this, not by the entry's vector or trigger mode now. -1: none.
+   */
+  eoiLostVector: number;
   /** Diagnostics: the vector of the message that set Remote IRR (a later write may change the entry's). */
   remIrrVector: number;
   /**
@@ -99,7 +105,7 @@ export class Vioapic {
   constructor(pins: readonly IoapicPin[], private readonly deliver: DeliverIntr) {
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.rtbl.push(null);
     for (const p of pins) {
-      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, phys: !(p.logical ?? false), lowprio: p.lowest ?? false, level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false, eoiLost: false, eoiLostWhy: '', remIrrVector: -1, eoiOfWhy: '', remIrrKeptOnEdge: false, keptHeldVector: -1, eoiBroadcastWhy: '' };
+      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, phys: !(p.logical ?? false), lowprio: p.lowest ?? false, level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false, eoiLost: false, eoiLostWhy: '', eoiLostVector: -1, remIrrVector: -1, eoiOfWhy: '', remIrrKeptOnEdge: false, keptHeldVector: -1, eoiBroadcastWhy: '' };
     }
   }
 
@@ -116,11 +122,15 @@ export class Vioapic {
 
   /** Diagnostics: a level entry of this vector waits under a Remote IRR whose EOI bhyve lost (its tag). */
   eoiLostWhyOf(vector: number): string | undefined {
-    for (const e of this.rtbl) if (e && e.vector === vector && e.level && e.remIrr && e.eoiLost) return e.eoiLostWhy;
+    for (const e of this.rtbl) if (e && e.remIrr && e.eoiLost && ((e.vector === vector && e.level) || e.eoiLostVector === vector)) return e.eoiLostWhy;
     return undefined;
   }
 
   heldWhy(vector: number): string | undefined {
+    // The message bare metal sent at the EOI bhyve lost: the pin's Remote IRR, kept by every later write
+    // (RTBL_RO_BITS in vioapic_write, freebsd-src@0907f0c79b36 vioapic.c; even one that made the entry edge or masked
+    // it), still holds it.
+    for (const e of this.rtbl) if (e && e.remIrr && e.eoiLost && e.eoiLostVector === vector) return e.eoiLostWhy;
     for (const e of this.rtbl) {
       if (!e || e.vector !== vector) continue;
       if (e.level && e.remIrr) return e.eoiLost ? e.eoiLostWhy : e.remIrrKeptOnEdge ? REMOTE_IRR_KEPT_ON_EDGE : 'ioapic-remote-irr-set';
@@ -295,7 +305,11 @@ export class Vioapic {
    */
   noteEoiLost(vector: number, why: string): void {
     for (const e of this.rtbl) {
-      if (e && e.level && e.remIrr && (e.vector === vector || e.remIrrVector === vector)) { e.eoiLost = true; e.eoiLostWhy = why; }
+      if (e && e.level && e.remIrr && (e.vector === vector || e.remIrrVector === vector)) {
+        if (!e.eoiLost) e.eoiLostVector = e.vector; // the first lost EOI's: bare metal's re-send then is the one owed
+        e.eoiLost = true;
+        e.eoiLostWhy = why;
+      }
     }
   }
 
@@ -328,11 +342,15 @@ export class Vioapic {
       const e = this.rtbl[pin];
       if (!e || !e.remIrr || e.vector !== vector) continue;
       e.remIrr = false;
-      if (e.eoiLost) this.eoiLostBefore[vector] = e.eoiLostWhy;
-      else if (e.remIrrKeptOnEdge) this.eoiLostBefore[vector] = REMOTE_IRR_KEPT_ON_EDGE;
+      if (e.eoiLost) {
+        this.eoiLostBefore[vector] = e.eoiLostWhy;
+        // Rewritten to another vector since (this EOI is the new one's): the message of the old one stays owed.
+        if (e.eoiLostVector >= 0) this.eoiLostBefore[e.eoiLostVector] = e.eoiLostWhy;
+      } else if (e.remIrrKeptOnEdge) this.eoiLostBefore[vector] = REMOTE_IRR_KEPT_ON_EDGE;
       // The message the kept bit held back, of a vector the entry no longer has: no EOI re-sends it.
       if (e.remIrrKeptOnEdge && e.keptHeldVector >= 0) this.eoiLostBefore[e.keptHeldVector] = REMOTE_IRR_KEPT_ON_EDGE;
       e.eoiLost = false;
+      e.eoiLostVector = -1;
       e.remIrrKeptOnEdge = false;
       e.keptHeldVector = -1;
       // Diagnostics: a send after the EOI of a copy bare metal would not have sent (the pin's last

@@ -17,7 +17,7 @@ import { enter, enterStep, simpleExit, svmHardware, updateGuestEip, vmexitBegin,
 import { initialize, noteAvoidedEoi, viridianWrmsrVpAssist } from './viridian.js';
 import { AVOIDED_EDGE_EOI_LATE_TMR, AVOIDED_LEVEL_EOI_LATE_EDGE, XenVioapic } from './vioapic.js';
 import { lvttValue, vlapicGetTmcct, vlapicLvttWrite, vlapicSpivTimer, vlapicTdtMsrSet, vlapicTmictWrite } from './vlapic-timer.js';
-import { TIME_ORIGIN, timeAdvance } from './vpt.js';
+import { MISSED_TICKS_ONE_BY_ONE, TIME_ORIGIN, timeAdvance } from './vpt.js';
 import {
   VLAPIC_VERSION, findHighestIsr, matchMask, vlapicDfrWrite, vlapicEOISet, vlapicEsrWrite, vlapicGetPpr, vlapicId, vlapicIdWrite,
   vlapicIpi, vlapicLdrWrite, vlapicLowestPrio, vlapicSetIrq, vlapicSpivWrite,
@@ -318,6 +318,12 @@ export class XenInstance implements BackendInstance, XenVm {
 
   explain(cpu: number, what: string, vector: number): string | undefined {
     const v = this.vcpu[cpu]!;
+    // The drain's bound came while ticks are still owed (no_delay_for_missed_ticks): each is injected, EOIed and IRETed
+    // in turn, a catch-up burst as long as the number of periods missed, not a loop; bare metal's IRR took one. Or the
+    // burst ended just before the bound: the last injection, or the one before it, was an owed tick (an interrupt the
+    // burst held back may come after it; the system settles a few rounds later).
+    if (what === 'livelock' && v.missedTickOwed >= 0 && ((v.pt.onList && v.pt.pendingIntrNr > 0)
+      || v.injectsSinceOwedTick <= 1)) return MISSED_TICKS_ONE_BY_ONE;
     // A redirection entry read shows Remote IRR still set: the vCPU that avoided the level
     // vector's EOI through the assist has not had it noticed (vioapic_update_EOI not run yet).
     if (what === 'redir-remote-irr-stale') {
@@ -353,9 +359,13 @@ export class XenInstance implements BackendInstance, XenVm {
     if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 0 && vector === v.softirqTickDup) return 'timer-tick-waits-for-timer-softirq';
     // pt_irq_fired re-armed the periodic timer for a tick due at the injection instant: it fired at once.
     if ((what === 'duplicate' || what.startsWith('irr-')) && vector >= 0 && vector === v.tickDueAtInjection) return 'periodic-tick-due-at-injection-resent';
+    // no_delay_for_missed_ticks: pt_intr_post left a tick owed (pending_intr_nr > 0) and pt_update_irq raised it again,
+    // one interrupt per expiry, where bare metal's expiries found the vector pending and collapsed into one.
+    // (10a674b4: an LVTT write that keeps the mode only moves pt->irq, so the owed tick comes under the new vector: spurious.)
+    if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 0 && vector === v.missedTickOwed) return MISSED_TICKS_ONE_BY_ONE;
     // The aligned first tick shifted the periodic train: a tick between two of bare metal's expiries, after the
     // instance bare metal's last expiry collapsed into, is a second interrupt where bare metal has not ticked yet.
-    if ((what === 'duplicate' || what.startsWith('irr-')) && vector >= 0 && vector === v.offPhaseTick) return 'periodic-timer-first-tick-aligned';
+    if ((what === 'duplicate' || what.startsWith('irr-')) && vector >= 0 && vsHas(v.offPhaseTicks, vector)) return 'periodic-timer-first-tick-aligned';
     // 2016: the LVTT vector rewrite kept the tick already posted under the old vector; it came again under the new one.
     if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 16 && vector === v.tickRepostedVector) return 'timer-tick-reposted-under-new-vector';
     // A message of the vector accepted while the vlapic was software-disabled is in Xen's IRR: that
