@@ -503,10 +503,10 @@ function noteEoiLost(acrn: Acrn, t: AcrnVcpu, v: number): void {
     t.levelCollapsedWhy[v] = '';
     return;
   }
-  // 2019+: an edge message bare metal did not send (a redirection write's re-send) cleared the in-service level
-  // message's TMR bit at its acceptance (vlapic_set_tmr), so this EOI was not forwarded.
-  if (v >= 16 && t.tmrClearedByWhy[v]) {
-    acrn.vioapic.noteEoiLost(v, t.tmrClearedByWhy[v]!);
+  // 2019+: an edge message bare metal did not accept here (a redirection write's re-send, a device message routed here)
+  // cleared the in-service level message's TMR bit at its acceptance (vlapic_set_tmr), so this EOI was not forwarded.
+  if (v >= 16 && t.tmrExtraWhy[v] && !vsHas(t.page.tmr, v)) {
+    acrn.vioapic.noteEoiLost(v, t.tmrExtraWhy[v]!);
     return;
   }
   if (acrn.code.tree !== '2018' || v < 16 || vsHas(t.edgeAccepted, v) || !acrn.vioapic.isEdgeVector(v)) return;
@@ -515,13 +515,11 @@ function noteEoiLost(acrn: Acrn, t: AcrnVcpu, v: number): void {
 
 /**
  * vioapic_process_eoi (vioapic_broadcast_eoi since 2020) for a level EOI. Diagnostics: an EOI bare metal does not
- * broadcast (eoiWhy) makes the level re-send of a still-asserted pin a message bare metal never sends (extraSendWhy).
+ * broadcast (eoiWhy) makes the level re-send of a still-asserted pin, or its next assert's message, one bare metal never
+ * sends (vioapic.ts generate: extraSendWhy).
  */
 function process_eoi(acrn: Acrn, t: AcrnVcpu, v: number): void {
-  const why = eoiWhy(acrn, t, v);
-  acrn.vioapic.extraSendWhy = why;
-  acrn.vioapic.processEoi(v, why);
-  acrn.vioapic.extraSendWhy = '';
+  acrn.vioapic.processEoi(v, eoiWhy(acrn, t, v));
 }
 
 /** The vector an EOI retired (diagnostics): the ISR bit it cleared, -1 if none. */
@@ -543,10 +541,15 @@ export const TMR_KEPT_BY_SELF_IPI = 'tmr-kept-by-virtualized-self-ipi';
  *   level pin's vector that arrived as an edge message (an IPI, MSI or the timer sharing it) reaches it;
  * - advanced mode since 2019: self-IPI virtualization (SDM 29.1.5) sets VIRR and RVI, never the page's TMR, which
  *   veoi_vmexit_handler tests;
- * - an edge IPI bare metal accepted here that ACRN sent nowhere (a lowest-priority IPI) or elsewhere.
+ * - an edge IPI bare metal accepted here that ACRN sent nowhere (a lowest-priority IPI) or elsewhere;
+ * - since 2019, TMR set by a level message bare metal did not accept here (tmrExtraWhy) after an edge one it did.
  */
 function eoiWhy(acrn: Acrn, t: AcrnVcpu, vector: number): string {
   if (acrn.code.tree === '2018' && vsHas(t.edgeAccepted, vector)) return 'eoi-of-edge-instance-broadcast-by-table-tmr';
   if (vsHas(t.tmrKeptBySelfIpi, vector)) return TMR_KEPT_BY_SELF_IPI;
-  return t.edgeLostWhy[vector] ?? '';
+  if (t.edgeLostWhy[vector]) return t.edgeLostWhy[vector]!;
+  // Since 2019: TMR was set by a level message bare metal did not accept here (the re-send of such an EOI), after an
+  // edge message bare metal did accept here (edgeAccepted leaves such messages out), so bare metal's bit is clear.
+  if (acrn.code.tree !== '2018' && t.tmrExtraWhy[vector] && vsHas(t.edgeAccepted, vector)) return t.tmrExtraWhy[vector]!;
+  return '';
 }

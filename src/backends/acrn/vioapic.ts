@@ -120,7 +120,11 @@ export class Vioapic {
     // Sticky: the extra instance can surface after a later, ordinary message of the vector
     // (delivered first, the ordinary one then shows as the duplicate).
     if (why) this.sendWhyOf[e.vector] = why;
+    // Its acceptance reads why (extraSendWhy), a re-assert after such an EOI's Remote IRR clear included.
+    const outer = this.extraSendWhy;
+    this.extraSendWhy = why;
     this.receive(e.level, e.dest, !e.logical, e.lowest, e.vector, from, why);
+    this.extraSendWhy = outer;
   }
 
   /** vioapic_set_pinstate. */
@@ -196,15 +200,14 @@ export class Vioapic {
   private afterWrite(e: Rte, edgeWhy: string, from: number): void {
     if (e.masked || e.remoteIrr || !e.state) return;
     if (!e.level) e.risenWhileMasked = false;
-    this.extraSendWhy = e.level ? '' : edgeWhy;
     this.generate(e, e.level ? '' : edgeWhy, from);
-    this.extraSendWhy = '';
   }
 
   /**
    * Diagnostics: while the vIOAPIC sends a message bare metal never sends, why; read by the target's accept_intr,
-   * whose vlapic_set_tmr writes TMR for it (state.ts tmrExtraWhy). Set here for afterWrite's edge message (no rising
-   * edge) and by the vLAPIC's EOI path around a vioapic_process_eoi bare metal does not broadcast (its level re-send).
+   * whose vlapic_set_tmr writes TMR for it (state.ts tmrExtraWhy). Set by generate for every message with a path:
+   * afterWrite's edge message (no rising edge), the level re-send of a vioapic_process_eoi bare metal does not
+   * broadcast, and a level pin's next message after such an EOI cleared its Remote IRR (a re-assert).
    */
   extraSendWhy = '';
 
