@@ -1046,3 +1046,29 @@ describe('session-10 triage: Xen missed ticks', () => {
     expect(runScenario(load(f), backend('baremetal'), 'sdm').divergences).toEqual([]);
   });
 });
+
+describe('session-10 triage: Xen (vpt soaks)', () => {
+  // The late vioapic_update_EOI of a level EOI the guest avoided through the APIC assist (stuck:vioapic-eoi-deferred-by-
+  // avoided-eoi, declared for rework and 4.22): its Remote IRR and re-send come when Xen notices, not at the guest's EOI.
+  // The consequences below ride with it through the vIOAPIC's own notes (lowAtAvoidedEoi, set when that update finds the
+  // line low; resentAfterAvoidedEoi, when it re-sends), never by vector.
+  const causes = (f: string, v: string) => runScenario(load(f), backend('xen'), v).divergences.map((d) => d.cause);
+  const faces = (f: string, first: string) => {
+    expect(causes(f, 'first')[0], 'first').toBe('stuck:assist-kept-across-nested-interrupt');
+    // 4361e80d (pre-fix's tree) aborts the assist when anything is in service: the guest EOIs the level vector normally.
+    expect(causes(f, 'pre-fix'), 'pre-fix').toEqual([]);
+    for (const v of ['rework', '4.22']) {
+      expect(causes(f, v)[0], v).toBe(first);
+      for (const c of causes(f, v)) expect(classify([backend('xen')], `xen/${v}:${c}`), `${v} ${c}`).toBe('known');
+    }
+  };
+  it('noticed with the line low, then the pin asserted after a rewrite of its destination: bare metal\'s Remote IRR (set by the re-send at the guest\'s EOI) holds it, Xen sends it to the new vCPU (was ioapic:level-resent-on-reassert)', () => {
+    faces('xen-avoided-level-eoi-noticed-low-then-reassert-to-new-dest.json', 'ioapic:vioapic-eoi-deferred-by-avoided-eoi');
+  });
+  it('noticed with the line still high after the entry was rewritten to another vCPU: the re-send sets that vCPU\'s TMR (was read:tmr-level-pin-before-acceptance)', () => {
+    faces('xen-avoided-level-eoi-resent-to-rewritten-dest-tmr-read.json', 'read:vioapic-eoi-deferred-by-avoided-eoi');
+  });
+  it('noticed with the line low: a redirection read shows Remote IRR clear where bare metal\'s EOI re-sent and set it (was read:redir-remote-irr-missing)', () => {
+    faces('xen-avoided-level-eoi-noticed-low-remote-irr-read.json', 'read:vioapic-eoi-deferred-by-avoided-eoi');
+  });
+});

@@ -415,6 +415,19 @@ export class XenInstance implements BackendInstance, XenVm {
     // The line's re-send came from an avoided EOI Xen noticed late, after the entry changed.
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vsHas(this.vioapic.resentAfterAvoidedEoi, vector)
       && !v.phantomEoi && !v.avoidedLostByUnmap) return 'vioapic-eoi-deferred-by-avoided-eoi';
+    // Session 10 (soak s10xvpt5): the other faces of the late vioapic_update_EOI of an avoided level EOI.
+    // (a) It found the line low (a pulse or deassert in between): bare metal re-sent at the guest's EOI and its Remote IRR
+    // holds the pin, Xen's reads clear; a later assertion Xen sent (to the entry's destination by then) bare metal held.
+    if (vector >= 16 && what === 'redir-remote-irr-missing' && vsHas(this.vioapic.lowAtAvoidedEoi, vector)
+      && !v.phantomEoi && !v.avoidedLostByUnmap) return 'vioapic-eoi-deferred-by-avoided-eoi';
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vsHas(this.vioapic.sentPastLowAvoidedEoi, vector)
+      && !v.phantomEoi && !v.avoidedLostByUnmap) return 'vioapic-eoi-deferred-by-avoided-eoi';
+    // (b) The line was still high: the re-send went to the rewritten destination, whose TMR it set (vlapic_set_irq with
+    // trig = 1) where bare metal sent this vCPU no level message.
+    if ((what === 'tmr-level-pin-before-acceptance' || what === 'tmr-set-without-level-message') && vector >= 16
+      && vsHas(this.vioapic.resentAfterAvoidedEoi, vector) && vsHas(v.vlapic.tmr, vector) && !v.phantomEoi && !v.avoidedLostByUnmap) {
+      return 'vioapic-eoi-deferred-by-avoided-eoi';
+    }
     // A phantom EOI on any vCPU cleared the level pin's Remote IRR: the re-send may reach another vCPU.
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vsHas(this.vioapic.eoiByPhantom, vector)) {
       return 'phantom-eoi-after-vp-assist-remap';
