@@ -1071,4 +1071,24 @@ describe('session-10 triage: Xen (vpt soaks)', () => {
   it('noticed with the line low: a redirection read shows Remote IRR clear where bare metal\'s EOI re-sent and set it (was read:redir-remote-irr-missing)', () => {
     faces('xen-avoided-level-eoi-noticed-low-remote-irr-read.json', 'read:vioapic-eoi-deferred-by-avoided-eoi');
   });
+  // pre-fix's tree (48a933ee): teardown_vp_assist and initialize_vp_assist leave vp_assist.vector alone, and
+  // vlapic_has_pending_irq clears the latched vector from ISR when viridian_complete_apic_assist returns it (bit 0 clear).
+  it('pre-fix: an avoided EOI latched before the VP assist page is unmapped is completed after the remap, retiring a later instance of its vector: declared there as on rework and 4.22', () => {
+    const f = 'xen-prefix-latched-avoided-eoi-completed-after-remap-masked-ppr.json';
+    for (const v of ['pre-fix', 'rework', '4.22']) {
+      expect(causes(f, v), v).toEqual(['masked-ppr:avoided-eoi-misretired-after-vp-assist-unmap']);
+      expect(classify([backend('xen')], `xen/${v}:masked-ppr:avoided-eoi-misretired-after-vp-assist-unmap`), v).toBe('known');
+    }
+    // 10a674b4's initialize_apic_assist resets the latch at the remap: nothing is completed.
+    expect(causes(f, 'first')).toEqual([]);
+  });
+  it('pre-fix: the latch also survives a normal EOI (vlapic_EOI_set has no viridian code there); an ISR read shows the later instance retired, where rework\'s normal EOI cleared the pending assist', () => {
+    const f = 'xen-prefix-latched-avoided-eoi-completed-after-remap-isr-read.json';
+    expect(causes(f, 'pre-fix')).toEqual(['read:avoided-eoi-misretired-after-vp-assist-unmap']);
+    expect(classify([backend('xen')], 'xen/pre-fix:read:avoided-eoi-misretired-after-vp-assist-unmap')).toBe('known');
+    expect(classify([backend('xen')], 'xen/pre-fix:eoi:avoided-eoi-misretired-after-vp-assist-unmap')).toBe('known');
+    // No vlapic_EOI_set on this path, so no vIOAPIC face is declared for pre-fix.
+    expect(classify([backend('xen')], 'xen/pre-fix:ioapic:avoided-eoi-misretired-after-vp-assist-unmap')).toBe('unexpected');
+    for (const v of ['first', 'rework', '4.22']) expect(causes(f, v), v).toEqual([]);
+  });
 });

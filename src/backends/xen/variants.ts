@@ -214,6 +214,25 @@ const UNMAP_MISRETIRED_READ: CauseDoc = {
     + '[see masked-ppr:avoided-eoi-misretired-after-vp-assist-unmap; vioapic.c vioapic_update_EOI]',
 };
 
+/**
+ * Session 10 (soak s10xvpt): the same misretirement on the 2017 latch (pre-fix's tree). teardown_vp_assist unmaps and
+ * initialize_vp_assist clear_page()s without touching vp_assist.vector (78c5f59e made 0 "none" and dropped the reset), so
+ * an avoided EOI latched before the unmap is completed after the remap: viridian_complete_apic_assist returns the latch
+ * (bit 0 clear) and vlapic_has_pending_irq clears that vector from ISR (vlapic_clear_vector, no vlapic_EOI_set). When a
+ * later instance of the latched vector is in service by then, that instance is retired under the guest's handler.
+ */
+const PREFIX_UNMAP_MISRETIRED_WHY = 'On the 2017 latch the outstanding assist survives the unmap and the remap: '
+  + 'teardown_vp_assist only unmaps, initialize_vp_assist clear_page()s the new mapping (bit 0 clear) and neither resets '
+  + 'vp_assist.vector, so the next vlapic_has_pending_irq finds the latched, avoided vector completed '
+  + '(viridian_complete_apic_assist) and clears it from ISR (vlapic_clear_vector) — a later instance of that vector the '
+  + 'guest is still handling if one arrived while the page was off. No vlapic_EOI_set: no vIOAPIC EOI. '
+  + `[viridian.c teardown_vp_assist, initialize_vp_assist, viridian_complete_apic_assist; vlapic.c vlapic_has_pending_irq @ ${PREFIX_TREE}]`;
+const PREFIX_UNMAP_MISRETIRED: readonly CauseDoc[] = [
+  { cause: UNMAP_MISRETIRED.cause, why: `${PREFIX_UNMAP_MISRETIRED_WHY} Interrupts are then injected inside its handler.` },
+  { cause: UNMAP_MISRETIRED_EOI.cause, why: `${PREFIX_UNMAP_MISRETIRED_WHY} The guest's own EOI of it then retires another vector (or nothing) (REF-EOI-3).` },
+  { cause: UNMAP_MISRETIRED_READ.cause, why: `${PREFIX_UNMAP_MISRETIRED_WHY} An ISR (or PPR) read shows it retired.` },
+];
+
 /** UNMAP_LOST seen by an ISR or PPR read: the vector the guest EOIed stays in Xen's ISR. */
 const UNMAP_LOST_READ: CauseDoc = {
   cause: 'read:avoided-eoi-lost-on-vp-assist-unmap',
@@ -698,7 +717,7 @@ export const VARIANTS: VariantInfo[] = [
       STALE_BIT,
       STALE_BIT_READ,
     ],
-    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, ...PHANTOM, ...AVOIDED_EDGE_LATE_TMR_LATCH, ...TIMER, TDT_DISARMED],
+    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, ...PREFIX_UNMAP_MISRETIRED, ...PHANTOM, ...AVOIDED_EDGE_LATE_TMR_LATCH, ...TIMER, TDT_DISARMED],
   },
   {
     name: 'rework',
