@@ -1053,6 +1053,7 @@ describe('session-10 triage: Xen (vpt soaks)', () => {
   // The consequences below ride with it through the vIOAPIC's own notes (lowAtAvoidedEoi, set when that update finds the
   // line low; resentAfterAvoidedEoi, when it re-sends), never by vector.
   const causes = (f: string, v: string) => runScenario(load(f), backend('xen'), v).divergences.map((d) => d.cause);
+  const VARIANTS = ['first', 'pre-fix', 'rework', '4.22'];
   const faces = (f: string, first: string) => {
     expect(causes(f, 'first')[0], 'first').toBe('stuck:assist-kept-across-nested-interrupt');
     // 4361e80d (pre-fix's tree) aborts the assist when anything is in service: the guest EOIs the level vector normally.
@@ -1090,5 +1091,12 @@ describe('session-10 triage: Xen (vpt soaks)', () => {
     // No vlapic_EOI_set on this path, so no vIOAPIC face is declared for pre-fix.
     expect(classify([backend('xen')], 'xen/pre-fix:ioapic:avoided-eoi-misretired-after-vp-assist-unmap')).toBe('unexpected');
     for (const v of ['first', 'rework', '4.22']) expect(causes(f, v), v).toEqual([]);
+  });
+  it('an LVT timer with the illegal vector 1: the ESR read after bare metal\'s expiry lacks RIV because the clamped timer (create_periodic_time: 0.1 ms) has not fired — named from the model\'s archOwed, on every tree (was read:esr-riv-missing)', () => {
+    const f = 'xen-illegal-vector-periodic-timer-clamped-esr-read.json';
+    for (const v of VARIANTS) {
+      expect(causes(f, v)[0], v).toBe('read:periodic-timer-period-clamped-to-100us');
+      for (const c of causes(f, v)) expect(classify([backend('xen')], `xen/${v}:${c}`), `${v} ${c}`).toBe('known');
+    }
   });
 });

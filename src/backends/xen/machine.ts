@@ -311,7 +311,12 @@ export class XenInstance implements BackendInstance, XenVm {
       case 'esr-extra-bits': return !this.code.esrLatched && vl.esrUnlatched ? 'esr-plain-read-write-register' : undefined;
       case 'esr-riv-missing':
         if (v.rivSkippedBySendill) return 'riv-skipped-by-sendill-break';
-        return v.illegalSkippedDisabled ? 'illegal-vector-skipped-at-disabled-vlapic' : undefined;
+        if (v.illegalSkippedDisabled) return 'illegal-vector-skipped-at-disabled-vlapic';
+        // An LVT timer with an illegal vector: bare metal's expiry latched Receive Illegal Vector, and Xen's timer made no
+        // tick for it yet (the 0.1 ms clamp, the aligned first tick: archOwed, noted by the model's timeAdvance), so
+        // vlapic_set_irq's vec < 16 → vlapic_error(APIC_ESR_RECVILL) has not run.
+        for (let vec = 0; vec < 16; vec++) if (v.archOwed[vec]) return v.archOwed[vec];
+        return undefined;
       default: return undefined;
     }
   }

@@ -465,7 +465,10 @@ const TIMER: CauseDoc[] = [
       + 'train, and pt_intr_post → vlapic_pt_cb sets timer_last_update to the guest time of that injection, from which '
       + 'vlapic_get_tmcct counts (modulo TMICT). Bare metal reloads every TMICT ticks from the start, so once a clamped tick '
       + 'was injected at a time that is not a multiple of TMICT after the start, TMCCT reads a different phase. '
-      + `[vpt.c create_periodic_time, pt_intr_post; vlapic.c vlapic_pt_cb, vlapic_get_tmcct @ ${ALL}]`,
+      + 'Or an ESR read (session 10, soak s10xvpt4): with an illegal vector (< 16) in LVTT, bare metal\'s first expiry '
+      + 'latches Receive Illegal Vector, while Xen\'s clamped timer has not fired, so vlapic_set_irq\'s vec < 16 → '
+      + 'vlapic_error(APIC_ESR_RECVILL) has not run and ESR reads without it. '
+      + `[vpt.c create_periodic_time, pt_intr_post; vlapic.c vlapic_pt_cb, vlapic_get_tmcct, vlapic_set_irq @ ${ALL}]`,
   },
   {
     cause: 'stuck:periodic-timer-first-tick-aligned',
@@ -487,7 +490,8 @@ const TIMER: CauseDoc[] = [
   {
     cause: 'read:periodic-timer-first-tick-aligned',
     why: 'stuck:periodic-timer-first-tick-aligned seen by a register read: an IRR read without the vector bare metal\'s '
-      + `first expiry raised, Xen's aligned tick not due yet. [vpt.c create_periodic_time, align_timer @ ${ALL}]`,
+      + 'first expiry raised, Xen\'s aligned tick not due yet (or, with an illegal vector in LVTT, an ESR read without the '
+      + `Receive Illegal Vector that expiry latched: vlapic_set_irq has not run). [vpt.c create_periodic_time, align_timer; vlapic.c vlapic_set_irq @ ${ALL}]`,
   },
   {
     cause: 'stuck:timer-tick-waits-for-timer-softirq',
