@@ -1099,4 +1099,11 @@ describe('session-10 triage: Xen (vpt soaks)', () => {
       for (const c of causes(f, v)) expect(classify([backend('xen')], `xen/${v}:${c}`), `${v} ${c}`).toBe('known');
     }
   });
+  it('an x2APIC logical broadcast IPI of a level vector in service: the TMR bit bare metal\'s edge acceptance cleared stays set in Xen, which matched no vCPU — named from misroutedEdge, on every tree (was read:tmr-set-without-level-message)', () => {
+    const f = 'xen-x2apic-logical-broadcast-edge-of-level-vector-tmr-read.json';
+    for (const v of VARIANTS) {
+      expect(causes(f, v), v).toEqual(['read:logical-broadcast-not-matched', 'stuck:logical-broadcast-not-matched']);
+      for (const c of causes(f, v)) expect(classify([backend('xen')], `xen/${v}:${c}`), `${v} ${c}`).toBe('known');
+    }
+  });
 });

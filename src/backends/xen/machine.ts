@@ -399,6 +399,10 @@ export class XenInstance implements BackendInstance, XenVm {
     // The level EOI that cleared Remote IRR came on a vCPU Xen's matching had left out of an edge message of the vector
     // (a logical broadcast): bare metal's acceptance of it cleared TMR there, and bare metal's EOI broadcast nothing.
     if (what === 'redir-remote-irr-missing' && vector >= 16 && this.vioapic.eoiAfterMisroute[vector]) return this.vioapic.eoiAfterMisroute[vector];
+    // The same missed edge message seen by this vCPU's TMR read (soak s10xvpt5): bare metal's acceptance cleared the bit a
+    // level message had set; Xen matched no vCPU, so TMR keeps it.
+    if ((what === 'tmr-set-without-level-message' || what === 'tmr-level-pin-before-acceptance') && vector >= 16
+      && vsHas(v.misroutedEdge, vector) && vsHas(v.vlapic.tmr, vector)) return v.misrouted[vector];
     // (The oracle's shape is tmr-level-pin-before-acceptance when the pin's entry was rewritten level since that edge
     // message: the bit is still the one the edge acceptance left, tmrKeptOnEdge lasting until a level acceptance or EOI.)
     if ((what === 'tmr-set-without-level-message' || what === 'tmr-level-pin-before-acceptance') && vector >= 16

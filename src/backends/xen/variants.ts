@@ -104,7 +104,9 @@ const LOGICAL_BROADCAST: CauseDoc[] = [{
     + '(an IPI or MSI) of the pin\'s vector reached, on bare metal, the vCPU handling the level instance, and its acceptance '
     + 'cleared TMR there (SDM 10.8.4), so the guest\'s EOI is not broadcast and the pin keeps Remote IRR (SDM 10.8.5). Xen '
     + 'matched no vCPU (vlapic_match_logical_addr), TMR stays set, and vlapic_handle_EOI calls vioapic_update_EOI: the '
-    + `entry reads Remote IRR clear. [vlapic.c vlapic_match_logical_addr, vlapic_handle_EOI; vioapic.c vioapic_update_EOI @ ${ALL}]`,
+    + 'entry reads Remote IRR clear. Or a TMR read of that vCPU (session 10, soak s10xvpt5) before its EOI: bare metal\'s '
+    + 'acceptance of the edge message cleared the bit, Xen\'s TMR keeps it. '
+    + `[vlapic.c vlapic_match_logical_addr, vlapic_set_irq, vlapic_handle_EOI; vioapic.c vioapic_update_EOI @ ${ALL}]`,
 }];
 
 /**
