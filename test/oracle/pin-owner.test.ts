@@ -1106,4 +1106,10 @@ describe('session-10 triage: Xen (vpt soaks)', () => {
       for (const c of causes(f, v)) expect(classify([backend('xen')], `xen/${v}:${c}`), `${v} ${c}`).toBe('known');
     }
   });
+  it('xen/first: the guest\'s EOI of a level instance retired the nested vector whose EOI a stale assist bit made it skip; the level vector left in Xen\'s ISR (pin masked since) is the expected stale-assist-bit-after-normal-eoi (was stuck:untagged)', () => {
+    const f = 'xen-first-stale-assist-bit-level-eoi-retires-nested-then-pin-masked.json';
+    expect(causes(f, 'first')).toEqual(['stuck:stale-assist-bit-after-normal-eoi']);
+    expect(classify([backend('xen')], 'xen/first:stuck:stale-assist-bit-after-normal-eoi')).toBe('expected');
+    for (const v of ['pre-fix', 'rework', '4.22']) expect(causes(f, v), v).toEqual([]);
+  });
 });

@@ -245,6 +245,13 @@ export class XenInstance implements BackendInstance, XenVm {
       if (vector >= 16 && vsHas(this.vioapic.eoiByPhantom, vector)) return 'phantom-eoi-after-vp-assist-remap';
       return this.assistCause(v, vector, false);
     }
+    // Session 10 (soak s10xvpt2): the level instance the guest EOIed is still in Xen's ISR (an assist path made that EOI
+    // retire another vector), so vioapic_update_EOI never ran for it: the re-send bare metal made at the guest's EOI never
+    // comes, whatever the pin is since (masked, say). Named only from the per-vCPU assist flags.
+    if (vector >= 16 && vsHas(v.vlapic.isr, vector) && !vsHas(v.archIsr, vector)) {
+      const c = this.assistCause(v, vector, false);
+      if (c) return c;
+    }
     // Another vCPU avoided the level EOI; by the time Xen noticed, the line was low: the re-send bare metal made (here,
     // the entry's destination now) never happens.
     if (vector >= 16 && vsHas(this.vioapic.lowAtAvoidedEoi, vector)) return 'vioapic-eoi-deferred-by-avoided-eoi';
