@@ -1112,4 +1112,13 @@ describe('session-10 triage: Xen (vpt soaks)', () => {
     expect(classify([backend('xen')], 'xen/first:stuck:stale-assist-bit-after-normal-eoi')).toBe('expected');
     for (const v of ['pre-fix', 'rework', '4.22']) expect(causes(f, v), v).toEqual([]);
   });
+  it('the branch\'s scan (s10txb:81220): an IRR bit of an MSI accepted while the vlapic was software-disabled is that message\'s, not the aligned timer\'s off-phase tick pt_update_irq suspended (was ioapic:periodic-timer-first-tick-aligned)', () => {
+    const f = 'xen-sw-disabled-msi-of-aligned-timer-vector-irr-read.json';
+    for (const v of ['first', 'pre-fix', 'rework']) {
+      expect(causes(f, v), v).toEqual(['ioapic:fixed-irq-accepted-while-sw-disabled']);
+      expect(classify([backend('xen')], `xen/${v}:ioapic:fixed-irq-accepted-while-sw-disabled`), v).toBe('known');
+    }
+    // f1d7aac1e3: vmsi_deliver skips a disabled vlapic.
+    expect(causes(f, '4.22')).toEqual([]);
+  });
 });

@@ -377,7 +377,10 @@ export class XenInstance implements BackendInstance, XenVm {
     if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 0 && vector === v.missedTickOwed) return MISSED_TICKS_ONE_BY_ONE;
     // The aligned first tick shifted the periodic train: a tick between two of bare metal's expiries, after the
     // instance bare metal's last expiry collapsed into, is a second interrupt where bare metal has not ticked yet.
-    if ((what === 'duplicate' || what.startsWith('irr-')) && vector >= 0 && vsHas(v.offPhaseTicks, vector)) return 'periodic-timer-first-tick-aligned';
+    // (Not when a message of the vector accepted while the vlapic was software-disabled is what Xen's IRR holds: that
+    // vlapic's LVT is masked, pt_update_irq suspended the off-phase tick, and the IRR bit is the message's — scan s10txb:81220.)
+    if ((what === 'duplicate' || what.startsWith('irr-')) && vector >= 0 && vsHas(v.offPhaseTicks, vector)
+      && !vsHas(v.acceptedDisabled, vector)) return 'periodic-timer-first-tick-aligned';
     // 2016: the LVTT vector rewrite kept the tick already posted under the old vector; it came again under the new one.
     if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 16 && vector === v.tickRepostedVector) return 'timer-tick-reposted-under-new-vector';
     // A message of the vector accepted while the vlapic was software-disabled is in Xen's IRR: that
