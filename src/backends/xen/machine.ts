@@ -248,7 +248,8 @@ export class XenInstance implements BackendInstance, XenVm {
     // Session 10 (soak s10xvpt2): the level instance the guest EOIed is still in Xen's ISR (an assist path made that EOI
     // retire another vector), so vioapic_update_EOI never ran for it: the re-send bare metal made at the guest's EOI never
     // comes, whatever the pin is since (masked, say). Named only from the per-vCPU assist flags.
-    if (vector >= 16 && vsHas(v.vlapic.isr, vector) && !vsHas(v.archIsr, vector)) {
+    // (Not a vector whose EOI the guest avoided: that one is the assist's not-yet-noticed EOI, not a misretirement.)
+    if (vector >= 16 && vsHas(v.vlapic.isr, vector) && !vsHas(v.archIsr, vector) && !vsHas(v.avoided, vector)) {
       const c = this.assistCause(v, vector, false);
       if (c) return c;
     }
