@@ -1121,4 +1121,13 @@ describe('session-10 triage: Xen (vpt soaks)', () => {
     // f1d7aac1e3: vmsi_deliver skips a disabled vlapic.
     expect(causes(f, '4.22')).toEqual([]);
   });
+  it('the check soak s10txen10: an expiry bare metal makes while Xen owes ticks is missing from IRR until pt_update_irq at the next entry (the timer is not re-armed while pending_intr_nr > 0) — stuck:missed-ticks-delivered-one-by-one, from archExpiredWhileOwed (was stuck:untagged)', () => {
+    const a = 'xen-missed-ticks-expiry-while-owed-irr-read-after-vector-rewrite.json';
+    for (const v of ['pre-fix', 'rework', '4.22']) expect(causes(a, v)[0], v).toBe('stuck:missed-ticks-delivered-one-by-one');
+    const b = 'xen-missed-ticks-owed-tick-waits-after-avoided-eoi.json';
+    for (const v of VARIANTS) expect(causes(b, v)[0], v).toBe('stuck:missed-ticks-delivered-one-by-one');
+    for (const v of VARIANTS) {
+      for (const f of [a, b]) for (const c of causes(f, v)) expect(classify([backend('xen')], `xen/${v}:${c}`), `${v} ${f} ${c}`).not.toBe('unexpected');
+    }
+  });
 });

@@ -271,6 +271,10 @@ export class XenInstance implements BackendInstance, XenVm {
     // been reprogrammed): the 0.1 ms clamp, the VPT_ALIGN first tick, or (10a674b4) an LVTT mode
     // change that destroyed the running count.
     if (v.archOwed[vector]) return v.archOwed[vector];
+    // no_delay_for_missed_ticks: bare metal's expiry came while Xen owes ticks and its timer is not armed (timeAdvance's
+    // archExpiredWhileOwed); the owed tick is a count pt_update_irq raises only at the next VM entry.
+    if (vector === v.archExpiredWhileOwed && v.pt.irq === vector && v.pt.onList && !v.pt.oneShot && v.pt.pendingIntrNr > 0
+      && !vsHas(v.vlapic.irr, vector)) return MISSED_TICKS_ONE_BY_ONE;
     return undefined;
   }
 

@@ -564,6 +564,14 @@ const TIMER: CauseDoc[] = [
       + `still owed at the bound. [${MISSED_SRC}]`,
   },
   {
+    // Session 10 (issue-txen10, guided soak s10txen10:0:434438): the "missing" face.
+    cause: 'stuck:missed-ticks-delivered-one-by-one',
+    why: 'While ticks are owed (pending_intr_nr > 0 after an injection) pt_intr_post/pt_irq_fired does not re-arm the timer: '
+      + 'the next tick exists only as the count, raised by pt_update_irq at the next VM entry. An expiry bare metal makes '
+      + 'meanwhile is in its IRR at once; in Xen the vector is missing from IRR until the vCPU next enters (an IRR read, or '
+      + `a boundary where bare metal would take it, sees the difference). [${MISSED_SRC}]`,
+  },
+  {
     cause: 'ioapic:missed-ticks-delivered-one-by-one',
     why: 'duplicate:missed-ticks-delivered-one-by-one when the timer\'s vector is also an I/O APIC pin\'s: the oracle files a '
       + `duplicate of a pin's vector under ioapic, though the second interrupt is the owed tick, not a pin message. [${MISSED_SRC}]`,
