@@ -245,6 +245,14 @@ export class XenInstance implements BackendInstance, XenVm {
       if (vector >= 16 && vsHas(this.vioapic.eoiByPhantom, vector)) return 'phantom-eoi-after-vp-assist-remap';
       return this.assistCause(v, vector, false);
     }
+    // Session 10 (soak s10xvpt2): the level instance the guest EOIed is still in Xen's ISR (an assist path made that EOI
+    // retire another vector), so vioapic_update_EOI never ran for it: the re-send bare metal made at the guest's EOI never
+    // comes, whatever the pin is since (masked, say). Named only from the per-vCPU assist flags.
+    // (Not a vector whose EOI the guest avoided: that one is the assist's not-yet-noticed EOI, not a misretirement.)
+    if (vector >= 16 && vsHas(v.vlapic.isr, vector) && !vsHas(v.archIsr, vector) && !vsHas(v.avoided, vector)) {
+      const c = this.assistCause(v, vector, false);
+      if (c) return c;
+    }
     // Another vCPU avoided the level EOI; by the time Xen noticed, the line was low: the re-send bare metal made (here,
     // the entry's destination now) never happens.
     if (vector >= 16 && vsHas(this.vioapic.lowAtAvoidedEoi, vector)) return 'vioapic-eoi-deferred-by-avoided-eoi';
@@ -263,6 +271,10 @@ export class XenInstance implements BackendInstance, XenVm {
     // been reprogrammed): the 0.1 ms clamp, the VPT_ALIGN first tick, or (10a674b4) an LVTT mode
     // change that destroyed the running count.
     if (v.archOwed[vector]) return v.archOwed[vector];
+    // no_delay_for_missed_ticks: bare metal's expiry came while Xen owes ticks and its timer is not armed (timeAdvance's
+    // archExpiredWhileOwed); the owed tick is a count pt_update_irq raises only at the next VM entry.
+    if (vector === v.archExpiredWhileOwed && v.pt.irq === vector && v.pt.onList && !v.pt.oneShot && v.pt.pendingIntrNr > 0
+      && !vsHas(v.vlapic.irr, vector)) return MISSED_TICKS_ONE_BY_ONE;
     return undefined;
   }
 
@@ -311,7 +323,12 @@ export class XenInstance implements BackendInstance, XenVm {
       case 'esr-extra-bits': return !this.code.esrLatched && vl.esrUnlatched ? 'esr-plain-read-write-register' : undefined;
       case 'esr-riv-missing':
         if (v.rivSkippedBySendill) return 'riv-skipped-by-sendill-break';
-        return v.illegalSkippedDisabled ? 'illegal-vector-skipped-at-disabled-vlapic' : undefined;
+        if (v.illegalSkippedDisabled) return 'illegal-vector-skipped-at-disabled-vlapic';
+        // An LVT timer with an illegal vector: bare metal's expiry latched Receive Illegal Vector, and Xen's timer made no
+        // tick for it yet (the 0.1 ms clamp, the aligned first tick: archOwed, noted by the model's timeAdvance), so
+        // vlapic_set_irq's vec < 16 → vlapic_error(APIC_ESR_RECVILL) has not run.
+        for (let vec = 0; vec < 16; vec++) if (v.archOwed[vec]) return v.archOwed[vec];
+        return undefined;
       default: return undefined;
     }
   }
@@ -372,7 +389,10 @@ export class XenInstance implements BackendInstance, XenVm {
     if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 0 && vector === v.missedTickOwed) return MISSED_TICKS_ONE_BY_ONE;
     // The aligned first tick shifted the periodic train: a tick between two of bare metal's expiries, after the
     // instance bare metal's last expiry collapsed into, is a second interrupt where bare metal has not ticked yet.
-    if ((what === 'duplicate' || what.startsWith('irr-')) && vector >= 0 && vsHas(v.offPhaseTicks, vector)) return 'periodic-timer-first-tick-aligned';
+    // (Not when a message of the vector accepted while the vlapic was software-disabled is what Xen's IRR holds: that
+    // vlapic's LVT is masked, pt_update_irq suspended the off-phase tick, and the IRR bit is the message's — scan s10txb:81220.)
+    if ((what === 'duplicate' || what.startsWith('irr-')) && vector >= 0 && vsHas(v.offPhaseTicks, vector)
+      && !vsHas(v.acceptedDisabled, vector)) return 'periodic-timer-first-tick-aligned';
     // 2016: the LVTT vector rewrite kept the tick already posted under the old vector; it came again under the new one.
     if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 16 && vector === v.tickRepostedVector) return 'timer-tick-reposted-under-new-vector';
     // A message of the vector accepted while the vlapic was software-disabled is in Xen's IRR: that
@@ -401,6 +421,10 @@ export class XenInstance implements BackendInstance, XenVm {
     // The level EOI that cleared Remote IRR came on a vCPU Xen's matching had left out of an edge message of the vector
     // (a logical broadcast): bare metal's acceptance of it cleared TMR there, and bare metal's EOI broadcast nothing.
     if (what === 'redir-remote-irr-missing' && vector >= 16 && this.vioapic.eoiAfterMisroute[vector]) return this.vioapic.eoiAfterMisroute[vector];
+    // The same missed edge message seen by this vCPU's TMR read (soak s10xvpt5): bare metal's acceptance cleared the bit a
+    // level message had set; Xen matched no vCPU, so TMR keeps it.
+    if ((what === 'tmr-set-without-level-message' || what === 'tmr-level-pin-before-acceptance') && vector >= 16
+      && vsHas(v.misroutedEdge, vector) && vsHas(v.vlapic.tmr, vector)) return v.misrouted[vector];
     // (The oracle's shape is tmr-level-pin-before-acceptance when the pin's entry was rewritten level since that edge
     // message: the bit is still the one the edge acceptance left, tmrKeptOnEdge lasting until a level acceptance or EOI.)
     if ((what === 'tmr-set-without-level-message' || what === 'tmr-level-pin-before-acceptance') && vector >= 16
@@ -422,6 +446,19 @@ export class XenInstance implements BackendInstance, XenVm {
     // The line's re-send came from an avoided EOI Xen noticed late, after the entry changed.
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vsHas(this.vioapic.resentAfterAvoidedEoi, vector)
       && !v.phantomEoi && !v.avoidedLostByUnmap) return 'vioapic-eoi-deferred-by-avoided-eoi';
+    // Session 10 (soak s10xvpt5): the other faces of the late vioapic_update_EOI of an avoided level EOI.
+    // (a) It found the line low (a pulse or deassert in between): bare metal re-sent at the guest's EOI and its Remote IRR
+    // holds the pin, Xen's reads clear; a later assertion Xen sent (to the entry's destination by then) bare metal held.
+    if (vector >= 16 && what === 'redir-remote-irr-missing' && vsHas(this.vioapic.lowAtAvoidedEoi, vector)
+      && !v.phantomEoi && !v.avoidedLostByUnmap) return 'vioapic-eoi-deferred-by-avoided-eoi';
+    if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vsHas(this.vioapic.sentPastLowAvoidedEoi, vector)
+      && !v.phantomEoi && !v.avoidedLostByUnmap) return 'vioapic-eoi-deferred-by-avoided-eoi';
+    // (b) The line was still high: the re-send went to the rewritten destination, whose TMR it set (vlapic_set_irq with
+    // trig = 1) where bare metal sent this vCPU no level message.
+    if ((what === 'tmr-level-pin-before-acceptance' || what === 'tmr-set-without-level-message') && vector >= 16
+      && vsHas(this.vioapic.resentAfterAvoidedEoi, vector) && vsHas(v.vlapic.tmr, vector) && !v.phantomEoi && !v.avoidedLostByUnmap) {
+      return 'vioapic-eoi-deferred-by-avoided-eoi';
+    }
     // A phantom EOI on any vCPU cleared the level pin's Remote IRR: the re-send may reach another vCPU.
     if ((what === 'duplicate' || what === 'spurious' || what === 'irr-extra') && vector >= 16 && vsHas(this.vioapic.eoiByPhantom, vector)) {
       return 'phantom-eoi-after-vp-assist-remap';

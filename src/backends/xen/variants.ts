@@ -107,8 +107,8 @@ const LOGICAL_BROADCAST: CauseDoc[] = [{
     + 'entry reads Remote IRR clear. The same unmatched broadcast seen by a TMR read on a vCPU it left out: a level '
     + 'message (a logical-0xFF redirection entry) bare metal accepted there set TMR, which reads clear; an edge one cleared '
     + 'it, which reads still set (session 10: found by the blind-rules campaign once the generator drew I/O APIC register '
-    + 'writes, on unplanted xen/4.22 and xen/rework too). '
-    + `[vlapic.c vlapic_match_logical_addr, vlapic_handle_EOI; vioapic.c vioapic_update_EOI @ ${ALL}]`,
+    + 'writes, on unplanted xen/4.22 and xen/rework too, and by soak s10xvpt5 before that vCPU\'s EOI). '
+    + `[vlapic.c vlapic_match_logical_addr, vlapic_set_irq, vlapic_handle_EOI; vioapic.c vioapic_update_EOI @ ${ALL}]`,
 }];
 
 /**
@@ -217,6 +217,25 @@ const UNMAP_MISRETIRED_READ: CauseDoc = {
     + 'sent again: Remote IRR is clear while the guest still handles the level interrupt. '
     + '[see masked-ppr:avoided-eoi-misretired-after-vp-assist-unmap; vioapic.c vioapic_update_EOI]',
 };
+
+/**
+ * Session 10 (soak s10xvpt): the same misretirement on the 2017 latch (pre-fix's tree). teardown_vp_assist unmaps and
+ * initialize_vp_assist clear_page()s without touching vp_assist.vector (78c5f59e made 0 "none" and dropped the reset), so
+ * an avoided EOI latched before the unmap is completed after the remap: viridian_complete_apic_assist returns the latch
+ * (bit 0 clear) and vlapic_has_pending_irq clears that vector from ISR (vlapic_clear_vector, no vlapic_EOI_set). When a
+ * later instance of the latched vector is in service by then, that instance is retired under the guest's handler.
+ */
+const PREFIX_UNMAP_MISRETIRED_WHY = 'On the 2017 latch the outstanding assist survives the unmap and the remap: '
+  + 'teardown_vp_assist only unmaps, initialize_vp_assist clear_page()s the new mapping (bit 0 clear) and neither resets '
+  + 'vp_assist.vector, so the next vlapic_has_pending_irq finds the latched, avoided vector completed '
+  + '(viridian_complete_apic_assist) and clears it from ISR (vlapic_clear_vector) — a later instance of that vector the '
+  + 'guest is still handling if one arrived while the page was off. No vlapic_EOI_set: no vIOAPIC EOI. '
+  + `[viridian.c teardown_vp_assist, initialize_vp_assist, viridian_complete_apic_assist; vlapic.c vlapic_has_pending_irq @ ${PREFIX_TREE}]`;
+const PREFIX_UNMAP_MISRETIRED: readonly CauseDoc[] = [
+  { cause: UNMAP_MISRETIRED.cause, why: `${PREFIX_UNMAP_MISRETIRED_WHY} Interrupts are then injected inside its handler.` },
+  { cause: UNMAP_MISRETIRED_EOI.cause, why: `${PREFIX_UNMAP_MISRETIRED_WHY} The guest's own EOI of it then retires another vector (or nothing) (REF-EOI-3).` },
+  { cause: UNMAP_MISRETIRED_READ.cause, why: `${PREFIX_UNMAP_MISRETIRED_WHY} An ISR (or PPR) read shows it retired.` },
+];
 
 /** UNMAP_LOST seen by an ISR or PPR read: the vector the guest EOIed stays in Xen's ISR. */
 const UNMAP_LOST_READ: CauseDoc = {
@@ -450,7 +469,10 @@ const TIMER: CauseDoc[] = [
       + 'train, and pt_intr_post → vlapic_pt_cb sets timer_last_update to the guest time of that injection, from which '
       + 'vlapic_get_tmcct counts (modulo TMICT). Bare metal reloads every TMICT ticks from the start, so once a clamped tick '
       + 'was injected at a time that is not a multiple of TMICT after the start, TMCCT reads a different phase. '
-      + `[vpt.c create_periodic_time, pt_intr_post; vlapic.c vlapic_pt_cb, vlapic_get_tmcct @ ${ALL}]`,
+      + 'Or an ESR read (session 10, soak s10xvpt4): with an illegal vector (< 16) in LVTT, bare metal\'s first expiry '
+      + 'latches Receive Illegal Vector, while Xen\'s clamped timer has not fired, so vlapic_set_irq\'s vec < 16 → '
+      + 'vlapic_error(APIC_ESR_RECVILL) has not run and ESR reads without it. '
+      + `[vpt.c create_periodic_time, pt_intr_post; vlapic.c vlapic_pt_cb, vlapic_get_tmcct, vlapic_set_irq @ ${ALL}]`,
   },
   {
     cause: 'stuck:periodic-timer-first-tick-aligned',
@@ -472,7 +494,8 @@ const TIMER: CauseDoc[] = [
   {
     cause: 'read:periodic-timer-first-tick-aligned',
     why: 'stuck:periodic-timer-first-tick-aligned seen by a register read: an IRR read without the vector bare metal\'s '
-      + `first expiry raised, Xen's aligned tick not due yet. [vpt.c create_periodic_time, align_timer @ ${ALL}]`,
+      + 'first expiry raised, Xen\'s aligned tick not due yet (or, with an illegal vector in LVTT, an ESR read without the '
+      + `Receive Illegal Vector that expiry latched: vlapic_set_irq has not run). [vpt.c create_periodic_time, align_timer; vlapic.c vlapic_set_irq @ ${ALL}]`,
   },
   {
     cause: 'stuck:timer-tick-waits-for-timer-softirq',
@@ -541,6 +564,14 @@ const TIMER: CauseDoc[] = [
       + 'injected, EOIed and IRETed in turn, an exit or more per tick. The catch-up outlasts the drain\'s bound (48 + 16 '
       + 'rounds per vCPU), which the oracle files as a livelock; it ends once pending_intr_nr is 0. Named while ticks are '
       + `still owed at the bound. [${MISSED_SRC}]`,
+  },
+  {
+    // Session 10 (issue-txen10, guided soak s10txen10:0:434438): the "missing" face.
+    cause: 'stuck:missed-ticks-delivered-one-by-one',
+    why: 'While ticks are owed (pending_intr_nr > 0 after an injection) pt_intr_post/pt_irq_fired does not re-arm the timer: '
+      + 'the next tick exists only as the count, raised by pt_update_irq at the next VM entry. An expiry bare metal makes '
+      + 'meanwhile is in its IRR at once; in Xen the vector is missing from IRR until the vCPU next enters (an IRR read, or '
+      + `a boundary where bare metal would take it, sees the difference). [${MISSED_SRC}]`,
   },
   {
     cause: 'ioapic:missed-ticks-delivered-one-by-one',
@@ -702,7 +733,7 @@ export const VARIANTS: VariantInfo[] = [
       STALE_BIT,
       STALE_BIT_READ,
     ],
-    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, ...PHANTOM, ...AVOIDED_EDGE_LATE_TMR_LATCH, ...TIMER, TDT_DISARMED],
+    knownDeviations: [...COMMON, ...LOGICAL_BROADCAST, ...OLD_REGS, APIC_ID, ...SW_DISABLED, UNMAP_LOST, UNMAP_LOST_READ, UNMAP_LOST_DUP, ...PREFIX_UNMAP_MISRETIRED, ...PHANTOM, ...AVOIDED_EDGE_LATE_TMR_LATCH, ...TIMER, TDT_DISARMED],
   },
   {
     name: 'rework',

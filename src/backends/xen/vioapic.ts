@@ -13,7 +13,7 @@
 // neither sends nor clears Remote IRR, and no device sits there in an HVM guest.
 import { MAX_IOAPIC_PINS, type IoapicPin, type IoapicReadReg, type IoapicRegWriteReg } from '../../scenario/types.js';
 import type { RedirEntry } from '../../apic/ioapic.js';
-import { vecSet, vsAdd, vsDel } from '../../apic/vecset.js';
+import { vecSet, vsAdd, vsDel, vsHas } from '../../apic/vecset.js';
 
 /** vioapic_read_indirect(VIOAPIC_REG_VERSION): entries = VIOAPIC_NUM_PINS - 1 = 47, version VIOAPIC_VERSION_ID 0x11. */
 export const XEN_VIOAPIC_VERSION = (47 << 16) | 0x11;
@@ -67,6 +67,9 @@ export class XenVioapic {
 
   /** vioapic_deliver. */
   private deliver(p: XenPin, from: number): void {
+    // Diagnostics: the first message after an avoided EOI that found the line low is one bare metal held (its Remote IRR
+    // set by the re-send at the guest's EOI).
+    if (vsHas(this.lowAtAvoidedEoi, p.vector)) vsAdd(this.sentPastLowAvoidedEoi, p.vector);
     vsDel(this.lowAtAvoidedEoi, p.vector);
     if (p.level && p.eoiKeptTmr) vsAdd(this.eoiByKeptTmr, p.vector);
     if (p.level && p.eoiLateTmr) vsAdd(this.eoiByLateLevelTmr, p.vector);
@@ -236,6 +239,13 @@ export class XenVioapic {
   readonly resentAfterAvoidedEoi = vecSet();
   /** Diagnostics: level vectors whose late (avoided) EOI found the line already low: no re-send where bare metal made one. */
   readonly lowAtAvoidedEoi = vecSet();
+  /**
+   * Diagnostics: level vectors sent (vioapic_deliver) while lowAtAvoidedEoi held them: a new assertion that found Remote
+   * IRR clear because the late vioapic_update_EOI cleared it with the line low, where bare metal's EOI (line high) re-sent
+   * and set Remote IRR again, so bare metal's pin held this assertion. Sticky, as eoiByKeptTmr: the extra copy can be
+   * taken after a later, ordinary EOI of the vector.
+   */
+  readonly sentPastLowAvoidedEoi = vecSet();
 
   /**
    * Diagnostics: vectors a vioapic_update_EOI was called for by an EOI that saw TMR set only

@@ -180,6 +180,8 @@ export function vlapicSetIrq(vm: XenVm, target: number, vec: number, trig: boole
   const vl = v.vlapic;
   if (vec < 16) {
     vlapicError(vm, vl, APIC_ESR_RECVILL);
+    // Diagnostics: Xen's RIV has caught up with an illegal timer expiry bare metal had first.
+    v.archOwed[vec] = '';
     return;
   }
   if (trig) { vsAdd(vl.tmr, vec); vsDel(v.tmrClearedByEoi, vec); vsDel(v.tmrKeptOnEdge, vec); }
