@@ -401,6 +401,7 @@ SIMPLE pause, "", "pause"
 SIMPLE npf, "", "movl NPFB, %eax"
 SIMPLE msi, "movl %ebx, %eax; shrl $16, %eax; movzbl %al, %eax; movl %r12d, %edx", "movl %eax, APICB(%rdx)"
 SIMPLE pin, "movzbl %bh, %edx; addl $TESTDEVB, %edx; movl %ebx, %eax; shrl $16, %eax", "outb %al, %dx"
+SIMPLE ioregw, "movzbl %bh, %eax; movl %eax, IOAPICB; movl %r12d, %eax", "movl %eax, IOAPICB+0x10"
 SIMPLE pinmask, "movzbl %bh, %eax; shll $1, %eax; addl $0x10, %eax; movl %eax, IOAPICB; movl %ebx, %eax; shrl $16, %eax; andl $1, %eax; shll $16, %eax; orl %r12d, %eax", "movl %eax, IOAPICB+0x10"
 
 	.globl op_sti
@@ -663,11 +664,11 @@ restart_on:
 optab_x2:
 	.quad bad_op, op_ipi_x2, op_eoi_x2, op_tpr_x2, op_cli, op_sti, op_nop, op_hlt, op_iret
 	.quad op_read, op_work, op_wait, op_out, op_cpuid, op_msi, op_pin, op_pinmask, op_pause, op_cr8, op_npf
-	.quad op_selfipi_x2, op_int, op_lapicw_x2, op_ioapicw
+	.quad op_selfipi_x2, op_int, op_lapicw_x2, op_ioapicw, op_ioregw
 optab_xa:
 	.quad bad_op, op_ipi_xa, op_eoi_xa, op_tpr_xa, op_cli, op_sti, op_nop, op_hlt, op_iret
 	.quad op_read, op_work, op_wait, op_out, op_cpuid, op_msi, op_pin, op_pinmask, op_pause, op_cr8, op_npf
-	.quad op_selfipi_xa, op_int, op_lapicw_xa, op_ioapicw
+	.quad op_selfipi_xa, op_int, op_lapicw_xa, op_ioapicw, op_ioregw
 
 	.bss
 	.align 4096

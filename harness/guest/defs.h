@@ -84,7 +84,8 @@
 #define OP_LAPICW       22     /* a = xAPIC offset >> 4 (x2APIC MSR 0x800 + a), data = value: lapic_write, lvt_lint */
 #define OP_IOAPICW      23     /* a = I/O APIC pin, b = destination (high dword 31:24), data = low dword:
                                 * the high dword, then the low one (Linux's __ioapic_write_entry order) */
-#define OP_MAX          24
+#define OP_IOREGW       24     /* a = IOREGSEL index (0 ID, 1 version, 2 arbitration), data = the IOWIN write */
+#define OP_MAX          25
 
 #define REG_IRR 0
 #define REG_ISR 1
@@ -107,6 +108,7 @@
  * return what that write latched (SDM 10.5.3, REF-ESR-1). */
 #define REG_ESRPLAIN 15
 #define REG_TMCCT 16      /* the timer's current count (0x390) */
+#define REG_IOARB 17      /* the I/O APIC arbitration register (index 2) */
 
 /* Log records: tag in bits 31:24. */
 #define LG_DELIVER      0x01   /* fixed delivery: vector 23:16, pos 12:0 */

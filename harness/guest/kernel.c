@@ -202,6 +202,7 @@ static u32 read_reg_words(u32 reg, u32 arg, u32 *out) {
 	case REG_SVR: out[0] = apic_read(0xf0); return 1;
 	case REG_IOID: out[0] = ioapic_read_reg(0); return 1;
 	case REG_IOVER: out[0] = ioapic_read_reg(1); return 1;
+	case REG_IOARB: out[0] = ioapic_read_reg(2); return 1;
 	case REG_REDLO: out[0] = ioapic_read_reg(0x10 + 2 * arg); return 1;
 	case REG_REDHI: out[0] = ioapic_read_reg(0x11 + 2 * arg); return 1;
 	case REG_ESRPLAIN: out[0] = apic_read(0x280); return 1;
@@ -590,8 +591,13 @@ void kmain(u32 magic, u32 mbi_addr) {
 /* ---------------------------------------------------------------- scenarios */
 static void ioapic_write(u32 reg, u32 v) { *mmio(IOAPIC_BASE) = reg; *mmio(IOAPIC_BASE + 0x10) = v; }
 
+/* The I/O APIC ID as the platform left it, put back before every scenario (ioapic_reg_write changes it). */
+static u32 ioapic_boot_id, ioapic_boot_id_saved;
+
 static void prepare_scenario(void) {
 	u32 *r = next_rec;
+	if (!ioapic_boot_id_saved) { ioapic_boot_id = ioapic_read_reg(0); ioapic_boot_id_saved = 1; }
+	ioapic_write(0, ioapic_boot_id);
 	scn_rec = r;
 	u32 size = r[0];
 	next_rec = r + size;

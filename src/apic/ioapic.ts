@@ -45,6 +45,8 @@ export interface IoPin {
 
 export type IoOp = 'assert' | 'deassert' | 'pulse' | 'mask' | 'unmask';
 
+/** 82093AA ID and arbitration registers: a 4-bit ID in bits 27:24, the rest reserved (3.2.1, 3.2.3). */
+export const IOAPIC_ID_BITS = 0x0f000000;
 /** 82093AA version register: version 0x11, maximum redirection entry 23. */
 export const IOAPIC_VERSION = 0x00170011;
 /** Redirection entry bit 12, delivery status: set while a message waits to be sent (timing). */

@@ -197,7 +197,7 @@ export function vectorPool(rng: Rng): number[] {
 const enum K {
   Pirq, Lint, Time, Enter, EnterStep, L2Step, L2Vmcall, L2Exit, Fault, Ipi, Eoi, Assist, Iret, Step, Sti, Cli,
   Tpr, Hlt, Svr, Esr, IdLdrDfr, LapicRead, LvtTimer, LvtLint, Int, TscDeadline, SelfIpi, IpiLowest, IpiDest32,
-  IoapicWrite, IoapicRead, Read, Exit, Work, Vmentry, Msi, MsiLowest, Ioapic,
+  IoapicWrite, IoapicRead, Read, Exit, Work, Vmentry, Msi, MsiLowest, Ioapic, IoapicRegWrite,
 }
 
 /** The backend's features the generator asks about, looked up once per interleaving. */
@@ -205,6 +205,8 @@ interface Feats {
   lint: boolean; time: boolean; msiLowest: boolean; svr: boolean; esr: boolean; ldrDfr: boolean; lapicId: boolean;
   lvtTimer: boolean; tscDeadline: boolean; int: boolean; selfIpi: boolean; ipiLowest: boolean; ipiDest32: boolean;
   ioapicWrite: boolean; ioapicRead: boolean; ioapicLogical: boolean; ioapicLowest: boolean; apicIds: boolean;
+  /** ID/version/arbitration writes, and with them arbitration reads (drawn only with ioapic_read). */
+  ioapicRegWrite: boolean;
   /** The local APIC registers the backend declares readable, per APIC mode (DFR does not exist in x2APIC mode). */
   readX: readonly LapicReadReg[]; readX2: readonly LapicReadReg[];
 }
@@ -217,7 +219,7 @@ function featsOf(be: Backend): Feats {
     ldrDfr: has('lapic_write.ldr') && has('lapic_write.dfr'), lapicId: has('lapic_write.id'),
     lvtTimer: has('lvt_timer'), tscDeadline: has('tsc_deadline'), int: has('int'), selfIpi: has('self_ipi'), ipiLowest: has('ipi.lowest'),
     ipiDest32: has('ipi.dest32'), ioapicWrite: has('ioapic_write'), ioapicRead: has('ioapic_read'), ioapicLogical: has('ioapic.logical'),
-    ioapicLowest: has('ioapic.lowest'), apicIds: has('machine.apicIds'),
+    ioapicLowest: has('ioapic.lowest'), apicIds: has('machine.apicIds'), ioapicRegWrite: has('ioapic_reg_write') && has('ioapic_read'),
     readX: LAPIC_READ_X.filter((r) => has(`lapic_read.${r}`)), readX2: LAPIC_READ_X2.filter((r) => has(`lapic_read.${r}`)),
   };
 }
@@ -361,6 +363,8 @@ class Gen {
     if (x2 && f.ipiDest32) this.row(K.IpiDest32, cpu, 1.5);
     if (m.ioapic.length > 0 && f.ioapicWrite) this.row(K.IoapicWrite, cpu, 2);
     if (m.ioapic.length > 0 && f.ioapicRead) this.row(K.IoapicRead, cpu, 1);
+    // Rare, like the reads (issue 8): a new row last, so backends without the feature keep their streams.
+    if (m.ioapic.length > 0 && f.ioapicRegWrite) this.row(K.IoapicRegWrite, cpu, 0.4);
   }
 
   /** Draw a row by weight (one draw), then build its event. */
@@ -472,8 +476,19 @@ class Gen {
       }
       case K.IoapicRead: {
         const r = rng();
-        if (r < 0.15) return { k: 'ioapic_read', cpu, reg: chance(rng, 0.5) ? 'id' : 'version' };
+        if (r < 0.15) {
+          // The arbitration register only for backends that model its writes (no extra draw for the others).
+          if (f.ioapicRegWrite && chance(rng, 0.35)) return { k: 'ioapic_read', cpu, reg: 'arb' };
+          return { k: 'ioapic_read', cpu, reg: chance(rng, 0.5) ? 'id' : 'version' };
+        }
         return { k: 'ioapic_read', cpu, reg: r < 0.85 ? 'redir-lo' : 'redir-hi', pin: pick(rng, m.ioapic).pin };
+      }
+      case K.IoapicRegWrite: {
+        // Mostly ID writes, half of them a plain 4-bit ID, half any 32-bit value (reserved bits set: KUT's ~id).
+        const r = rng();
+        const any = (rng() * 0x100000000) >>> 0;
+        if (r < 0.6) return { k: 'ioapic_reg_write', cpu, reg: 'id', value: chance(rng, 0.5) ? ((any & 0x0f000000) >>> 0) : any };
+        return { k: 'ioapic_reg_write', cpu, reg: r < 0.85 ? 'arb' : 'version', value: any };
       }
       case K.Read: return { k: 'read', cpu, reg: pick(rng, READ_REGS) };
       case K.Exit: return { k: 'exit', cpu, reason: pick(rng, EXITS) };

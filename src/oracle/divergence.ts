@@ -151,6 +151,7 @@ export const READ_SHAPES: ReadonlySet<string> = new Set([
   'esr-mismatch', 'esr-riv-missing', 'esr-siv-missing', 'esr-extra-bits',
   'redir-dest-mismatch', 'redir-entry-mismatch', 'redir-remote-irr-missing', 'redir-remote-irr-stale',
   'apic-version-impossible', 'ioapic-id-reserved-bits', 'ioapic-version-impossible',
+  'ioapic-id-mismatch', 'ioapic-arb-mismatch', 'ioapic-arb-reserved-bits', 'ioapic-version-changed',
 ]);
 
 /** Is `tag` a register-read shape (READ_SHAPES, or a programmed register's `<reg>-mismatch`)? */

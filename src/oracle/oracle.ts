@@ -713,16 +713,26 @@ export class Oracle implements ObsSink, CollapseListener, MisrouteListener {
         if (why) bad('apic-version-impossible', why);
         return;
       }
-      case 'ioapic-id': {
+      case 'ioapic-id': case 'ioapic-arb': {
+        // REF-IOA-7: exact once written (the arbitration ID until a bus message rotates it); before,
+        // the platform's ID, which then stays what the first read showed.
+        const arb = reg === 'ioapic-arb';
+        const known = arb ? r.ioapicArb : r.ioapicId;
+        const name = arb ? 'ioapic-arb' : 'ioapic-id';
         const why = ioapicIdImpossible(got);
-        if (why) bad('ioapic-id-reserved-bits', why);
+        if (why) { bad(`${name}-reserved-bits`, known >= 0 ? hex(known) : why); return; }
+        if (known >= 0 && got !== known) { bad(`${name}-mismatch`, hex(known)); return; }
+        if (known < 0 && !arb) r.ioapicId = got;
         return;
       }
       case 'ioapic-version': {
         let maxPin = 0;
         for (const p of r.pins.values()) maxPin = Math.max(maxPin, p.pin);
         const why = ioapicVersionImpossible(got, maxPin);
-        if (why) bad('ioapic-version-impossible', why);
+        if (why) { bad('ioapic-version-impossible', why); return; }
+        // REF-IOA-7: read-only, so every read returns what the first one did.
+        if (r.ioapicVersion >= 0 && got !== r.ioapicVersion) { bad('ioapic-version-changed', hex(r.ioapicVersion)); return; }
+        r.ioapicVersion = got;
         return;
       }
       case 'redir-lo': case 'redir-hi': {

@@ -3,7 +3,7 @@
 // by a vCPU too (an MSI is a guest write to 0xFEExxxxx, an I/O APIC input is a pc-testdev
 // port write); hypervisor-level events cannot be expressed by a guest and are skipped. Every
 // event that is not executed as written is listed with the reason (mapped or skipped).
-import type { ApicMode, Event, EventKind, MachineConfig, Scenario } from '../scenario/types.js';
+import { ioapicReadReg, type ApicMode, type Event, type EventKind, type MachineConfig, type Scenario } from '../scenario/types.js';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -11,7 +11,7 @@ export type Accel = 'kvm' | 'tcg';
 export const OP = {
   IPI: 1, EOI: 2, TPR: 3, CLI: 4, STI: 5, NOP: 6, HLT: 7, IRET: 8, READ: 9, WORK: 10, WAIT: 11,
   OUT: 12, CPUID: 13, MSI: 14, PIN: 15, PINMASK: 16, PAUSE: 17, CR8: 18, NPF: 19, SELFIPI: 20, INT: 21,
-  LAPICW: 22, IOAPICW: 23,
+  LAPICW: 22, IOAPICW: 23, IOREGW: 24,
 } as const;
 export const REG_CODE = {
   irr: 0, isr: 1, tmr: 2, ppr: 3, tpr: 4, esr: 5,
@@ -20,7 +20,11 @@ export const REG_CODE = {
   'esr-plain': 15,
   /** The timer's current count. */
   tmcct: 16,
+  /** The I/O APIC arbitration register (index 2). */
+  'ioapic-arb': 17,
 } as const;
+/** IOREGSEL index of the I/O APIC registers `ioapic_reg_write` writes (OP_IOREGW's a). */
+export const IOAPIC_REG_INDEX = { id: 0, version: 1, arb: 2 } as const;
 /** Local APIC register offsets >> 4 (the x2APIC MSR is 0x800 + this): OP_LAPICW's a. */
 export const LAPIC_REG = { id: 0x2, ldr: 0xd, dfr: 0xe, svr: 0xf, esr: 0x28, lint0: 0x35, lint1: 0x36 } as const;
 
@@ -37,7 +41,9 @@ export type OpSem =
   /** An I/O APIC register read. The redirection entry's programmed bits are known at compile time
    *  (only the device vCPU writes them, and then only it reads them): `expect` under `care`. Remote IRR
    *  is judged on the reading vCPU's timeline when the entry's messages go to it (`remoteIrrPin`). */
-  | { k: 'ioread'; ev: Extract<Event, { k: 'ioapic_read' }>; expect: number; care: number; remoteIrrPin?: number }
+  | { k: 'ioread'; ev: Extract<Event, { k: 'ioapic_read' }>; expect: number; care: number; remoteIrrPin?: number;
+      /** ID or arbitration read: the value bare metal returns, where the program wrote the ID before (REF-IOA-7). */
+      exact?: number }
   | { k: 'nop' };                                   // exit io/cpuid/pause/npf: no APIC effect
 
 export interface CompiledOp {
@@ -167,12 +173,17 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
     notes.push({ index: -1, k: 'ioapic', action: 'skipped', reason: `only ${FREE_LINES.length} I/O APIC inputs can be driven; pins past that are not programmed` });
   }
   let lastCpu = 0;
+  // REF-IOA-7: the I/O APIC ID as the program wrote it so far (-1: the platform's). The arbitration register
+  // follows an ID write until a message crosses the APIC bus (82093AA 3.2.3), which real vCPUs run concurrently
+  // with this one: it is judged exactly only in scenarios that send no message at all.
+  let ioId = -1;
+  const busMessages = s.events.some((e) => e.k === 'msi' || e.k === 'ioapic' || e.k === 'ioapic_write' || (e.k === 'ipi' && e.shorthand !== 'self'));
   // Each pin's redirection entry as the program has left it so far (only deviceCpu writes entries).
   const cur = new Map<number, PinEntry>(pins.map((p) => [p.pin, { vector: p.vector, dest: p.dest, level: p.level, masked: p.masked }]));
   // vCPUs that write IOREGSEL: deviceCpu for mask/unmask and entry writes, each I/O APIC reader.
   const ioregselCpus = new Set<number>();
   for (const e of s.events) {
-    if (e.k === 'ioapic_read') ioregselCpus.add(e.cpu);
+    if (e.k === 'ioapic_read' || e.k === 'ioapic_reg_write') ioregselCpus.add(e.cpu);
     else if (e.k === 'ioapic' && (e.op === 'mask' || e.op === 'unmask')) ioregselCpus.add(deviceCpu);
     else if (e.k === 'ioapic_write' && writablePins.has(e.pin) && writeExpressible(e)) ioregselCpus.add(deviceCpu);
   }
@@ -272,7 +283,7 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
         // abandoned and restarted inside the handler, so a lock could never be released): the
         // read is expressed when its vCPU is the only one that selects I/O APIC registers.
         if (ioregselCpus.size > 1) { skip(i, e, `I/O APIC registers are selected by vCPUs ${[...ioregselCpus].sort().join(', ')} here; the IOREGSEL/IOWIN pair is not atomic, so only scenarios where one vCPU does so are expressed`); return; }
-        const reg = e.reg === 'id' ? 'ioapic-id' : e.reg === 'version' ? 'ioapic-version' : e.reg;
+        const reg = ioapicReadReg(e.reg);
         if (reg === 'redir-lo' || reg === 'redir-hi') {
           const pin = pins.find((p) => p.pin === e.pin);
           if (!pin) { skip(i, e, `I/O APIC pin ${e.pin ?? '?'} has no input line here`); return; }
@@ -284,7 +295,16 @@ export function compileScenario(s: Scenario, opts: CompileOptions): Compiled {
           push(e.cpu, { code: OP.READ, a: REG_CODE[reg], b: pin.line, data: 0, sem: { k: 'ioread', ev: e, expect, care, remoteIrrPin: ent.level ? pin.pin : undefined } }, i);
           return;
         }
-        push(e.cpu, { code: OP.READ, a: REG_CODE[reg], b: 0, data: 0, sem: { k: 'ioread', ev: e, expect: 0, care: 0 } }, i);
+        if (reg !== 'ioapic-id' && reg !== 'ioapic-version' && reg !== 'ioapic-arb') return;
+        const exact = ioId < 0 || (reg === 'ioapic-arb' && busMessages) ? undefined : reg === 'ioapic-version' ? undefined : ioId;
+        push(e.cpu, { code: OP.READ, a: REG_CODE[reg], b: 0, data: 0, sem: { k: 'ioread', ev: e, expect: 0, care: 0, exact } }, i);
+        return;
+      }
+      case 'ioapic_reg_write': {
+        // IOREGSEL then IOWIN, like a read: expressed only where one vCPU selects I/O APIC registers.
+        if (ioregselCpus.size > 1) { skip(i, e, `I/O APIC registers are selected by vCPUs ${[...ioregselCpus].sort().join(', ')} here; the IOREGSEL/IOWIN pair is not atomic, so only scenarios where one vCPU does so are expressed`); return; }
+        if (e.reg === 'id') ioId = (e.value & 0x0f000000) >>> 0;
+        push(e.cpu, { code: OP.IOREGW, a: IOAPIC_REG_INDEX[e.reg], b: 0, data: e.value >>> 0, sem: { k: 'nop' } }, i);
         return;
       }
       case 'self_ipi': {

@@ -523,6 +523,7 @@ function judgeCpu(
   // An I/O APIC register read (only the vCPU that writes entries reads them): the programmed bits are exact, the
   // version and ID are the platform's within what the 82093AA family allows, Remote IRR is
   // judged when this vCPU is the entry's destination (the judge follows that pin here).
+  let firstIoVersion = -1;
   const judgeIoRead = (sem: Extract<CompiledOp['sem'], { k: 'ioread' }>, read: Extract<ObsRecord, { t: 'read' }>, i: number): Divergence | null => {
     const got = (read.value as number) >>> 0;
     const ev = sem.ev;
@@ -530,11 +531,16 @@ function judgeCpu(
     if (ev.reg === 'version') {
       const maxPin = c.pins.reduce((m, p) => Math.max(m, p.line), 0);
       const why = ioapicVersionImpossible(got, maxPin);
-      return why ? fail('read-mismatch', 'read-ioapic-version:programmed', at, `I/O APIC version read at op ${i} returned ${hex(got)}; bare metal: ${why}`) : null;
+      if (why) return fail('read-mismatch', 'read-ioapic-version:programmed', at, `I/O APIC version read at op ${i} returned ${hex(got)}; bare metal: ${why}`);
+      // REF-IOA-7: read-only, so every read returns what the first one did.
+      if (firstIoVersion >= 0 && got !== firstIoVersion) return fail('read-mismatch', 'read-ioapic-version:programmed', at, `I/O APIC version read at op ${i} returned ${hex(got)}; bare metal: ${hex(firstIoVersion)}, as read before (read-only)`);
+      firstIoVersion = got;
+      return null;
     }
-    if (ev.reg === 'id') {
-      const why = ioapicIdImpossible(got);
-      return why ? fail('read-mismatch', 'read-ioapic-id:programmed', at, `I/O APIC ID read at op ${i} returned ${hex(got)}; bare metal: ${why}`) : null;
+    if (ev.reg === 'id' || ev.reg === 'arb') {
+      const name = ev.reg === 'id' ? 'ID' : 'arbitration ID';
+      const why = ioapicIdImpossible(got) ?? (sem.exact !== undefined && got !== sem.exact ? `${hex(sem.exact)}, as the ID write before it set (REF-IOA-7)` : null);
+      return why ? fail('read-mismatch', `read-ioapic-${ev.reg}:programmed`, at, `I/O APIC ${name} read at op ${i} returned ${hex(got)}; bare metal: ${why}`) : null;
     }
     if (((got ^ sem.expect) & sem.care) !== 0) {
       return fail('read-mismatch', `read-${ev.reg}:programmed`, at, `I/O APIC ${ev.reg} of pin ${ev.pin ?? '?'} read at op ${i} returned ${hex(got)}; the entry was programmed as ${hex(sem.expect)}`);

@@ -18,10 +18,10 @@ export const LG = {
 export const ERR = { EXCEPTION: 1, DEPTH: 2, BARRIER: 3, LOGFULL: 4, NOX2APIC: 5 } as const;
 export const POS_END_MODE = 0x1fff;
 
-export type Reg = 'irr' | 'isr' | 'tmr' | 'ppr' | 'tpr' | 'esr' | 'id' | 'version' | 'ldr' | 'dfr' | 'svr' | 'ioapic-id' | 'ioapic-version' | 'redir-lo' | 'redir-hi' | 'tmcct';
+export type Reg = 'irr' | 'isr' | 'tmr' | 'ppr' | 'tpr' | 'esr' | 'id' | 'version' | 'ldr' | 'dfr' | 'svr' | 'ioapic-id' | 'ioapic-version' | 'redir-lo' | 'redir-hi' | 'tmcct' | 'ioapic-arb';
 // Index = REG_CODE in compile.ts (harness/guest/defs.h REG_*).
 // 15 is ESR read without the harness's write first; the register field is bits 23:16 of the record.
-const REG_NAMES: readonly Reg[] = ['irr', 'isr', 'tmr', 'ppr', 'tpr', 'esr', 'id', 'version', 'ldr', 'dfr', 'svr', 'ioapic-id', 'ioapic-version', 'redir-lo', 'redir-hi', 'esr', 'tmcct'];
+const REG_NAMES: readonly Reg[] = ['irr', 'isr', 'tmr', 'ppr', 'tpr', 'esr', 'id', 'version', 'ldr', 'dfr', 'svr', 'ioapic-id', 'ioapic-version', 'redir-lo', 'redir-hi', 'esr', 'tmcct', 'ioapic-arb'];
 
 /** One thing a vCPU observed, in its order. */
 export type ObsRecord =

@@ -14,7 +14,7 @@
 //     settles the question.
 import { GuestCpu, execCoreInstruction } from '../apic/guestcpu.js';
 import { initialAddr, matchDest, x2apicLdr, type ApicAddr } from '../apic/dest.js';
-import { Ioapic, IOAPIC_VERSION, type IoPin } from '../apic/ioapic.js';
+import { Ioapic, IOAPIC_ID_BITS, IOAPIC_VERSION, type IoPin } from '../apic/ioapic.js';
 import {
   computePpr, prioClass, vecSet, vsAdd, vsDel, vsHas, vsHighest, type VecSet,
 } from '../apic/vecset.js';
@@ -305,6 +305,19 @@ export class Reference {
   readonly lowestChoices: number[] = [];
   lowestNext = 0;
   misroutes: MisrouteListener | null = null;
+  /**
+   * REF-IOA-7: the I/O APIC ID register (bits 27:24), -1 while it is the platform's (not yet written
+   * or read: the oracle adopts the first value read, the ID being constant until written).
+   */
+  ioapicId = -1;
+  /**
+   * REF-IOA-7: the arbitration register (bits 27:24), loaded with the ID by an ID write; -1 while open:
+   * never loaded, or changed since by the APIC bus's rotating arbitration (82093AA 3.2.3: every message
+   * sent on the bus rotates every agent's arbitration ID), so any bits-27:24 value may be read.
+   */
+  ioapicArb = -1;
+  /** REF-IOA-7: the version register as first read (-1 before): read-only, so every later read returns it. */
+  ioapicVersion = -1;
 
   constructor(readonly machine: MachineConfig) {
     this.cpus = [];
@@ -369,6 +382,7 @@ export class Reference {
   send(from: number, to: number, vector: number, level: boolean, src: Src): void {
     const a = this.cpus[to]!;
     if (from === to) { this.landNow(to, vector, level, src); return; }
+    this.ioapicArb = -1; // REF-IOA-7: a message on the bus rotates the arbitration IDs
     if (vector < 16) { a.rivInflight++; return; }
     vsAdd(a.everSent, vector);
     // REF-ACC-4: both trigger modes on the bus together: their acceptance order is open.
@@ -404,6 +418,7 @@ export class Reference {
       a.nmiInflightSaw = a.nmiInflight; // those may now collapse into it
       return;
     }
+    this.ioapicArb = -1; // REF-IOA-7
     if (a.nmiInflight < 255) a.nmiInflight++;
     if (a.nmiPending) a.nmiInflightSaw = a.nmiInflight;
   }
@@ -558,6 +573,9 @@ export class Reference {
         for (const c of this.cpus) vsAdd(c.rewritten, ev.vector);
         this.ioapic.write(ev.pin, ev);
         return;
+      case 'ioapic_reg_write': // REF-IOA-7: the ID (bits 27:24) and, with it, the arbitration ID; the others read-only
+        if (ev.reg === 'id') this.ioapicId = this.ioapicArb = (ev.value & IOAPIC_ID_BITS) >>> 0;
+        return;
       case 'lvt_timer': a.timer.writeLvt(ev.vector, ev.masked || a.disabled(), ev.mode); return; // REF-TMR-1, REF-SVR-1
       case 'timer_initial': a.timer.writeInitial(ev.count, a.now); this.timerFires(ev.cpu); return;
       case 'tsc_deadline': a.timer.writeDeadline(ev.deadline, a.now); this.timerFires(ev.cpu); return; // REF-TMR-3
@@ -711,16 +729,18 @@ export class Reference {
       case 'svr': return a.svr;
       case 'version': return LAPIC_VERSION;
       case 'tmcct': return a.timer.current(a.now);
-      case 'ioapic-id': return 0;
+      case 'ioapic-id': return Math.max(this.ioapicId, 0);
       case 'ioapic-version': return IOAPIC_VERSION;
+      case 'ioapic-arb': return Math.max(this.ioapicArb, 0);
       case 'redir-lo': case 'redir-hi': return 0; // per pin: see readEntry
     }
   }
 
   /** An I/O APIC register (REF-IOA-6). */
-  readIoapic(reg: 'id' | 'version' | 'redir-lo' | 'redir-hi', pin: number): number {
+  readIoapic(reg: 'id' | 'version' | 'arb' | 'redir-lo' | 'redir-hi', pin: number): number {
     switch (reg) {
-      case 'id': return 0;
+      case 'id': return Math.max(this.ioapicId, 0);
+      case 'arb': return Math.max(this.ioapicArb, 0);
       case 'version': return IOAPIC_VERSION;
       case 'redir-lo': return this.ioapic.readEntry(pin, false);
       case 'redir-hi': return this.ioapic.readEntry(pin, true);

@@ -15,6 +15,8 @@ export const FEATURES = [
   /** Software interrupts (INT n). */
   'int',
   'self_ipi', 'ioapic_write', 'ioapic_read',
+  /** Writes of the I/O APIC ID, version and arbitration registers (ioapic_reg_write). */
+  'ioapic_reg_write',
   /** Lowest-priority delivery mode of an IPI, an MSI, a redirection entry. */
   'ipi.lowest', 'msi.lowest', 'ioapic.lowest',
   /** A redirection entry in logical destination mode. */
@@ -43,6 +45,7 @@ export function eventFeatures(e: Event, out: Feature[]): void {
       if (e.lowest) out.push('ioapic.lowest');
       return;
     case 'ioapic_read': out.push('ioapic_read'); return;
+    case 'ioapic_reg_write': out.push('ioapic_reg_write'); return;
     case 'lvt_timer': case 'timer_initial': out.push('lvt_timer'); return;
     case 'tsc_deadline': out.push('tsc_deadline'); return;
     case 'time': out.push('time'); return;

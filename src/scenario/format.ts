@@ -29,6 +29,7 @@ export function formatEvent(e: Event): string {
     case 'lint': return `vCPU${e.cpu} LINT${e.pin}: ${e.op}`;
     case 'int': return `vCPU${e.cpu} guest: int ${hex(e.vector)}`;
     case 'time': return `vCPU${e.cpu} clock: +${e.advance}`;
+    case 'ioapic_reg_write': return `vCPU${e.cpu} guest: IOAPIC ${e.reg.toUpperCase()} ← ${hex(e.value)}`;
     case 'ioapic_read': return `vCPU${e.cpu} guest: read IOAPIC ${e.reg}${e.pin !== undefined ? ` of pin ${e.pin}` : ''}`;
     case 'ioapic': return `device: IOAPIC pin ${e.pin} ${e.op}`;
     case 'exit': return `vCPU${e.cpu}: VM exit (${e.reason})`;

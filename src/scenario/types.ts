@@ -64,7 +64,7 @@ export type Shorthand = 'none' | 'self' | 'all' | 'others';
 export type ReadReg = 'irr' | 'isr' | 'tmr' | 'ppr' | 'tpr' | 'esr';
 export type Reg = ReadReg
   // local APIC registers read by `lapic_read`, I/O APIC registers by `ioapic_read`
-  | 'id' | 'ldr' | 'dfr' | 'svr' | 'version' | 'tmcct' | 'ioapic-id' | 'ioapic-version' | 'redir-lo' | 'redir-hi';
+  | 'id' | 'ldr' | 'dfr' | 'svr' | 'version' | 'tmcct' | 'ioapic-id' | 'ioapic-version' | 'ioapic-arb' | 'redir-lo' | 'redir-hi';
 
 /** Local APIC registers a guest may write with `lapic_write` (xAPIC MMIO or x2APIC MSR). */
 export type LapicWriteReg = 'id' | 'ldr' | 'dfr' | 'svr' | 'esr';
@@ -72,7 +72,13 @@ export type LapicReadReg = 'id' | 'ldr' | 'dfr' | 'svr' | 'version' | 'tmcct';
 export type TimerMode = 'oneshot' | 'periodic' | 'tsc-deadline';
 /** The largest `time` advance, TMICT and TSC deadline: the logical clock stays an exact integer. */
 export const MAX_TIME = 0xffffffff;
-export type IoapicReadReg = 'id' | 'version' | 'redir-lo' | 'redir-hi';
+export type IoapicReadReg = 'id' | 'version' | 'arb' | 'redir-lo' | 'redir-hi';
+/** I/O APIC registers other than redirection entries, written with `ioapic_reg_write` (82093AA 3.2.1-3.2.3). */
+export type IoapicRegWriteReg = 'id' | 'version' | 'arb';
+/** The `Reg` an `ioapic_read` of `r` reports (ObsSink.readValue). */
+export function ioapicReadReg(r: IoapicReadReg): Reg {
+  return r === 'id' ? 'ioapic-id' : r === 'version' ? 'ioapic-version' : r === 'arb' ? 'ioapic-arb' : r;
+}
 
 export type ExitReason = 'timer' | 'io' | 'cpuid' | 'npf' | 'pause';
 
@@ -100,6 +106,8 @@ export type Event =
   | { k: 'ioapic_write'; cpu: number; pin: number; vector: number; dest: number; trigger: Trigger; masked: boolean; logical?: boolean; lowest?: boolean }
   /** The guest reads an I/O APIC register through IOREGSEL/IOWIN. */
   | { k: 'ioapic_read'; cpu: number; reg: IoapicReadReg; pin?: number }
+  /** The guest writes the I/O APIC ID, version or arbitration register through IOREGSEL/IOWIN (index 0, 1, 2). */
+  | { k: 'ioapic_reg_write'; cpu: number; reg: IoapicRegWriteReg; value: number }
   /** LVT LINT0/LINT1 write: fixed (edge or level) or NMI (SDM 10.5.1). */
   | { k: 'lvt_lint'; cpu: number; pin: 0 | 1; vector: number; trigger: Trigger; masked: boolean; nmi?: boolean }
   /** The LINT0/LINT1 input line of vCPU `cpu` changes (a device wired to the local APIC). */
@@ -138,7 +146,7 @@ export type EventKind = Event['k'];
 /** Events that are guest instructions: they run only while the vCPU executes guest code. */
 export const GUEST_EVENTS: ReadonlySet<EventKind> = new Set<EventKind>([
   'ipi', 'eoi', 'tpr', 'cli', 'sti', 'step', 'hlt', 'iret', 'read', 'work', 'wait', 'assist', 'vmentry',
-  'lapic_write', 'lapic_read', 'self_ipi', 'ioapic_write', 'ioapic_read', 'lvt_timer', 'timer_initial', 'tsc_deadline', 'int', 'lvt_lint',
+  'lapic_write', 'lapic_read', 'self_ipi', 'ioapic_write', 'ioapic_read', 'ioapic_reg_write', 'lvt_timer', 'timer_initial', 'tsc_deadline', 'int', 'lvt_lint',
 ]);
 
 /** Expected outcome of a reproducer on one backend variant: clean, or a divergence signature. */

@@ -45,9 +45,9 @@ const scenario = (machine: MachineConfig, events: Event[]) =>
 const V = 0x51;
 
 describe('bhyve: the local-APIC features it declares', () => {
-  it('declares what it models (the timer, LINTs, lowest-priority MSIs and entries too), and still refuses lowest-priority IPIs and TSC-deadline', () => {
+  it('declares what it models (the timer, LINTs, lowest-priority MSIs and entries, I/O APIC ID/version/arbitration writes too), and still refuses lowest-priority IPIs and TSC-deadline', () => {
     expect([...bhyve.features].sort()).toEqual([
-      'int', 'ioapic_read', 'ioapic_write', 'lapic_read.dfr', 'lapic_read.id', 'lapic_read.ldr', 'lapic_read.svr',
+      'int', 'ioapic_read', 'ioapic_reg_write', 'ioapic_write', 'lapic_read.dfr', 'lapic_read.id', 'lapic_read.ldr', 'lapic_read.svr',
       'lapic_read.tmcct', 'lapic_read.version', 'lapic_write.dfr', 'lapic_write.esr', 'lapic_write.id', 'lapic_write.ldr',
       'lapic_write.svr', 'self_ipi', 'ipi.dest32', 'ioapic.logical', 'lvt_timer', 'time', 'lvt_lint', 'msi.lowest', 'ioapic.lowest',
     ].sort());

@@ -306,9 +306,9 @@ describe('xen: redirection-table writes and vIOAPIC reads (vioapic_write_rediren
   const m2 = (dest: number, masked = false): MachineConfig => ({ vcpus: 2, apic: 'x2apic', ioapic: [{ pin: 0, vector: W, dest, trigger: 'level', masked }] });
   const write = (cpu: number, dest: number, masked = false): Event => ({ k: 'ioapic_write', cpu, pin: 0, vector: W, dest, trigger: 'level', masked });
 
-  it('declares exactly the programming it models (the timer since issue 8; no LINTs, no machine.apicIds)', () => {
+  it('declares exactly the programming it models (the timer since issue 8, I/O APIC ID/version/arbitration writes since session 10; no LINTs, no machine.apicIds)', () => {
     expect([...xen.features ?? []].sort()).toEqual([
-      'int', 'ioapic.logical', 'ioapic.lowest', 'ioapic_read', 'ioapic_write', 'ipi.dest32', 'ipi.lowest', 'lapic_read.dfr', 'lapic_read.id', 'lapic_read.ldr', 'lapic_read.svr',
+      'int', 'ioapic.logical', 'ioapic.lowest', 'ioapic_read', 'ioapic_reg_write', 'ioapic_write', 'ipi.dest32', 'ipi.lowest', 'lapic_read.dfr', 'lapic_read.id', 'lapic_read.ldr', 'lapic_read.svr',
       'lapic_read.tmcct', 'lapic_read.version', 'lapic_write.dfr', 'lapic_write.esr', 'lapic_write.id', 'lapic_write.ldr', 'lapic_write.svr', 'lvt_timer', 'msi.lowest', 'self_ipi',
       'time', 'tsc_deadline',
     ]);

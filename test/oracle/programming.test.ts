@@ -40,6 +40,31 @@ describe('oracle on programmable-APIC events', () => {
     expect(runScenario(s, bad, 'sdm').primary?.signature).toBe('baremetal/sdm:read:redir-remote-irr-missing');
   });
 
+  it('REF-IOA-7: an I/O APIC ID write that is ignored, keeps reserved bits, or leaves the arbitration register behind is caught', () => {
+    const m: MachineConfig = { vcpus: 1, apic: 'xapic', ioapic: [] };
+    // kvm-unit-tests ioapic_reg_id and ioapic_arbitration_id.
+    const s = scenario(m, [{ k: 'ioapic_read', cpu: 0, reg: 'id' }, { k: 'ioapic_reg_write', cpu: 0, reg: 'id', value: 0xffffffff },
+      { k: 'ioapic_read', cpu: 0, reg: 'id' }, { k: 'ioapic_reg_write', cpu: 0, reg: 'arb', value: 0 }, { k: 'ioapic_read', cpu: 0, reg: 'arb' }]);
+    expect(runScenario(s, baremetal, 'sdm').primary).toBeUndefined();
+    const fake = (reg: string, value: (v: number) => number) => planted((sink) => ({ readValue: (c, r, v) => sink.readValue(c, r, r === reg ? value(v as number) : v) }));
+    expect(runScenario(s, fake('ioapic-id', () => 0), 'sdm').primary?.signature).toBe('baremetal/sdm:read:ioapic-id-mismatch');
+    expect(runScenario(s, fake('ioapic-id', () => 0xff000000), 'sdm').primary?.signature).toBe('baremetal/sdm:read:ioapic-id-reserved-bits');
+    expect(runScenario(s, fake('ioapic-arb', () => 0), 'sdm').primary?.signature).toBe('baremetal/sdm:read:ioapic-arb-mismatch');
+    // The platform's ID is whatever the first read shows, and then stays so until written.
+    const twice = scenario(m, [{ k: 'ioapic_read', cpu: 0, reg: 'id' }, { k: 'ioapic_read', cpu: 0, reg: 'id' }]);
+    let n = 0;
+    expect(runScenario(twice, fake('ioapic-id', () => (n++ === 0 ? 0x02000000 : 0x03000000)), 'sdm').primary?.signature).toBe('baremetal/sdm:read:ioapic-id-mismatch');
+  });
+
+  it('REF-IOA-7: a version register that a write changes is caught (kvm-unit-tests ioapic_reg_version)', () => {
+    const s = scenario(M, [{ k: 'ioapic_read', cpu: 0, reg: 'version' }, { k: 'ioapic_reg_write', cpu: 0, reg: 'version', value: 0xffe8ffee },
+      { k: 'ioapic_read', cpu: 0, reg: 'version' }]);
+    expect(runScenario(s, baremetal, 'sdm').primary).toBeUndefined();
+    let n = 0;
+    const bad = planted((sink) => ({ readValue: (c, r, v) => sink.readValue(c, r, r === 'ioapic-version' && n++ > 0 ? 0x00170020 : v) }));
+    expect(runScenario(s, bad, 'sdm').primary?.signature).toBe('baremetal/sdm:read:ioapic-version-changed');
+  });
+
   it('REF-SVR-1: an APIC that accepts a fixed IPI while software-disabled is caught', () => {
     const s = scenario(M, [{ k: 'lapic_write', cpu: 1, reg: 'svr', value: 0xff }, { k: 'ipi', cpu: 0, vector: 0x41, dest: 1 },
       { k: 'pirq', cpu: 1 }, { k: 'lapic_write', cpu: 1, reg: 'svr', value: 0x1ff }, { k: 'step', cpu: 1 }]);

@@ -247,6 +247,22 @@ describe('judge: programmed registers read by the real guest (lapic_read, ioapic
     expect(judge(ev, [[rd('version', 0, 0x00050003), ...tail(1)], idle]).divergences[0]).toMatchObject({ cause: 'read-mismatch:read-version:programmed' });
   });
 
+  it('I/O APIC ID, arbitration and version registers (REF-IOA-7): an ID write keeps bits 27:24 and loads the arbitration ID; version is read-only', () => {
+    const ev: Event[] = [
+      { k: 'ioapic_read', cpu: 0, reg: 'version' }, { k: 'ioapic_reg_write', cpu: 0, reg: 'version', value: 0xffe8ffee },
+      { k: 'ioapic_read', cpu: 0, reg: 'version' }, { k: 'ioapic_reg_write', cpu: 0, reg: 'id', value: 0xffffffff },
+      { k: 'ioapic_read', cpu: 0, reg: 'id' }, { k: 'ioapic_reg_write', cpu: 0, reg: 'arb', value: 0 }, { k: 'ioapic_read', cpu: 0, reg: 'arb' },
+    ];
+    // ops of vCPU 0: 0 read, 1 write, 2 read, 3 write, 4 read, 5 write, 6 read (QEMU's ioapic.c: ID and ARB both read s->id << 24).
+    const log = (ver2: number, id: number, arb: number): ObsRecord[] => [rd('ioapic-version', 0, 0x00170011), rd('ioapic-version', 2, ver2),
+      rd('ioapic-id', 4, id), rd('ioapic-arb', 6, arb), ...tail(7)];
+    expect(judge(ev, [log(0x00170011, 0x0f000000, 0x0f000000), idle]).status).toBe('clean');
+    expect(judge(ev, [log(0x00170020, 0x0f000000, 0x0f000000), idle]).divergences[0]).toMatchObject({ cause: 'read-mismatch:read-ioapic-version:programmed' });
+    expect(judge(ev, [log(0x00170011, 0, 0x0f000000), idle]).divergences[0]).toMatchObject({ cause: 'read-mismatch:read-ioapic-id:programmed' });
+    expect(judge(ev, [log(0x00170011, 0xff000000, 0x0f000000), idle]).divergences[0]).toMatchObject({ cause: 'read-mismatch:read-ioapic-id:programmed' });
+    expect(judge(ev, [log(0x00170011, 0x0f000000, 0), idle]).divergences[0]).toMatchObject({ cause: 'read-mismatch:read-ioapic-arb:programmed' });
+  });
+
   it('a redirection entry reads back as programmed; Remote IRR follows acceptance and EOI on its destination vCPU', () => {
     const pins: IoapicPin[] = [{ pin: 3, vector: 0x64, dest: 0, trigger: 'level', masked: false }];
     const ev: Event[] = [

@@ -1,5 +1,5 @@
 // One test per rule of the programmable local APIC and I/O APIC (docs/reference-rules.md,
-// REF-ADDR, REF-LP, REF-SVR, REF-ESR, REF-SELF, REF-IOA-5/6), named after its id.
+// REF-ADDR, REF-LP, REF-SVR, REF-ESR, REF-SELF, REF-IOA-5/6/7), named after its id.
 import { describe, expect, it } from 'vitest';
 import { vsHas, vsList } from '../../src/apic/vecset.js';
 import { IOAPIC_VERSION } from '../../src/apic/ioapic.js';
@@ -173,6 +173,22 @@ describe('programmable APIC rules', () => {
     expect(r.readIoapic('redir-hi', 3)).toBe(0x01000000);
     run(r, [{ k: 'ioapic_write', cpu: 0, pin: 3, vector: 0x5c, dest: 1, trigger: 'level', masked: false }, { k: 'ioapic', pin: 3, op: 'assert' }]);
     expect(r.readIoapic('redir-lo', 3)).toBe(0x5c | 1 << 14 | 1 << 15);
+  });
+
+  it('REF-IOA-7: an ID write keeps bits 27:24 and loads the arbitration register; version and arbitration are read-only (82093AA 3.2.1-3.2.3)', () => {
+    const r = ref();
+    // Before any write both are the platform's: unknown (-1), any bits-27:24 value is accepted by the oracle.
+    expect([r.ioapicId, r.ioapicArb]).toEqual([-1, -1]);
+    // kvm-unit-tests ioapic_reg_id: ~0 written, only bits 27:24 stick.
+    run(r, [{ k: 'ioapic_reg_write', cpu: 0, reg: 'id', value: 0xffffffff }]);
+    expect([r.readIoapic('id', -1), r.readIoapic('arb', -1)]).toEqual([0x0f000000, 0x0f000000]);
+    // ioapic_arbitration_id: a write to the arbitration register (and one to the version register) changes nothing.
+    run(r, [{ k: 'ioapic_reg_write', cpu: 0, reg: 'id', value: 0x05000000 }, { k: 'ioapic_reg_write', cpu: 0, reg: 'arb', value: 0 },
+      { k: 'ioapic_reg_write', cpu: 0, reg: 'version', value: 0xffe8ffee }]);
+    expect([r.readIoapic('id', -1), r.readIoapic('arb', -1), r.readIoapic('version', -1)]).toEqual([0x05000000, 0x05000000, IOAPIC_VERSION]);
+    // A message on the APIC bus rotates the arbitration IDs (3.2.3): the register is open again, the ID is not.
+    run(r, [{ k: 'ipi', cpu: 0, vector: 0x41, dest: 1 }]);
+    expect([r.ioapicId, r.ioapicArb]).toEqual([0x05000000, -1]);
   });
 
   it('REF-TMR-1: one-shot fires once at the count; TMCCT counts down and stays 0 (SDM 10.5.4)', () => {

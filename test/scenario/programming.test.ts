@@ -53,6 +53,17 @@ describe('programmable-APIC events: validation', () => {
     expect(error(x2, [{ k: 'ioapic_read', cpu: 0, reg: 'version', pin: 0 }]).detail).toMatch(/expected no pin/);
   });
 
+  it('I/O APIC ID, version and arbitration writes: any 32-bit value (reserved bits are ignored, REF-IOA-7); other registers are refused', () => {
+    expect(parse(xa, [{ k: 'ioapic_reg_write', cpu: 0, reg: 'id', value: 0xffffffff }, { k: 'ioapic_reg_write', cpu: 1, reg: 'arb', value: 0 },
+      { k: 'ioapic_reg_write', cpu: 0, reg: 'version', value: 0xffe8ffee }, { k: 'ioapic_read', cpu: 0, reg: 'arb' }]).events).toHaveLength(4);
+    const reg = error(xa, [{ k: 'ioapic_reg_write', cpu: 0, reg: 'redir-lo', value: 0 }]);
+    expect([reg.file, reg.path, reg.detail]).toEqual(['kut.json', '$.events[0].reg', expect.stringMatching(/'id'.*'version'.*'arb'/)]);
+    expect(error(xa, [{ k: 'ioapic_reg_write', cpu: 0, reg: 'id', value: 2 ** 32 }]).path).toBe('$.events[0].value');
+    expect(error(xa, [{ k: 'ioapic_reg_write', cpu: 0, reg: 'id' }]).path).toBe('$.events[0].value');
+    expect(error(xa, [{ k: 'ioapic_read', cpu: 0, reg: 'arb', pin: 0 }]).detail).toMatch(/expected no pin/);
+    expect(scenarioFeatures({ vcpus: 1, apic: 'xapic', ioapic: [] }, [{ k: 'ioapic_reg_write', cpu: 0, reg: 'id', value: 0 }])).toEqual(['ioapic_reg_write']);
+  });
+
   it('REF-IOA-4 covers rewrites: a level vector has one level source; edge sources may share a pin\'s', () => {
     // Another pin's level entry, written at run time, takes pin 0's level vector: refused, naming both.
     const m2 = { ...x2, ioapic: [...x2.ioapic, { pin: 1, vector: 0x41, dest: 0, trigger: 'edge', masked: true }] };

@@ -4,7 +4,7 @@
 // hardware events that drive the vCPU thread and the physical interrupts.
 import { execCoreInstruction } from '../../apic/guestcpu.js';
 import { vsHas } from '../../apic/vecset.js';
-import type { Event, LapicReadReg } from '../../scenario/types.js';
+import { ioapicReadReg, type Event, type LapicReadReg } from '../../scenario/types.js';
 import { Pc, REQ_TMR_UPDATE } from './consts.js';
 import { vcpu_make_request } from './schedule.js';
 import { ACRN_VIOAPIC_VERSION } from './vioapic.js';
@@ -288,11 +288,18 @@ function vioapic_mmio_write(acrn: Acrn, t: AcrnVcpu, ev: Extract<Event, { k: 'io
   acrn.sink.executed(index);
 }
 
-/** ioapic_read: vioapic_indirect_read (ID 0 after vioapic_reset, version 0x11 with 48 entries, the entry as stored). */
+/** ioapic_reg_write: vioapic_indirect_write's register switch (4 ID bits kept; version and arbitration read-only). */
+function vioapic_mmio_reg_write(acrn: Acrn, t: AcrnVcpu, ev: Extract<Event, { k: 'ioapic_reg_write' }>, index: number): void {
+  vioapic_mmio_exit(acrn, t);
+  if (ev.reg === 'id') acrn.vioapic.id = (ev.value & 0x0f000000) >>> 0;
+  acrn.sink.executed(index);
+}
+
+/** ioapic_read: vioapic_indirect_read (the ID, 0 after vioapic_reset, for ID and ARB; version 0x11 with 48 entries; the entry as stored). */
 function vioapic_mmio_read(acrn: Acrn, t: AcrnVcpu, ev: Extract<Event, { k: 'ioapic_read' }>, index: number): void {
   vioapic_mmio_exit(acrn, t);
   switch (ev.reg) {
-    case 'id': acrn.sink.readValue(t.id, 'ioapic-id', 0); break;
+    case 'id': case 'arb': acrn.sink.readValue(t.id, ioapicReadReg(ev.reg), acrn.vioapic.id); break;
     case 'version': acrn.sink.readValue(t.id, 'ioapic-version', ACRN_VIOAPIC_VERSION); break;
     default: acrn.sink.readValue(t.id, ev.reg, acrn.vioapic.readEntry(ev.pin ?? -1, ev.reg === 'redir-hi')); break;
   }
@@ -363,6 +370,9 @@ function guest_instruction(acrn: Acrn, t: AcrnVcpu, ev: GuestEvent, index: numbe
       return;
     case 'ioapic_read':
       vioapic_mmio_read(acrn, t, ev, index);
+      return;
+    case 'ioapic_reg_write':
+      vioapic_mmio_reg_write(acrn, t, ev, index);
       return;
     case 'lapic_read':
       lapic_read(acrn, t, ev.reg, index);
@@ -493,10 +503,10 @@ function noteEoiLost(acrn: Acrn, t: AcrnVcpu, v: number): void {
     t.levelCollapsedWhy[v] = '';
     return;
   }
-  // 2019+: an edge message bare metal did not send (a redirection write's re-send) cleared the in-service level
-  // message's TMR bit at its acceptance (vlapic_set_tmr), so this EOI was not forwarded.
-  if (v >= 16 && t.tmrClearedByWhy[v]) {
-    acrn.vioapic.noteEoiLost(v, t.tmrClearedByWhy[v]!);
+  // 2019+: an edge message bare metal did not accept here (a redirection write's re-send, a device message routed here)
+  // cleared the in-service level message's TMR bit at its acceptance (vlapic_set_tmr), so this EOI was not forwarded.
+  if (v >= 16 && t.tmrExtraWhy[v] && !vsHas(t.page.tmr, v)) {
+    acrn.vioapic.noteEoiLost(v, t.tmrExtraWhy[v]!);
     return;
   }
   if (acrn.code.tree !== '2018' || v < 16 || vsHas(t.edgeAccepted, v) || !acrn.vioapic.isEdgeVector(v)) return;
@@ -505,13 +515,11 @@ function noteEoiLost(acrn: Acrn, t: AcrnVcpu, v: number): void {
 
 /**
  * vioapic_process_eoi (vioapic_broadcast_eoi since 2020) for a level EOI. Diagnostics: an EOI bare metal does not
- * broadcast (eoiWhy) makes the level re-send of a still-asserted pin a message bare metal never sends (extraSendWhy).
+ * broadcast (eoiWhy) makes the level re-send of a still-asserted pin, or its next assert's message, one bare metal never
+ * sends (vioapic.ts generate: extraSendWhy).
  */
 function process_eoi(acrn: Acrn, t: AcrnVcpu, v: number): void {
-  const why = eoiWhy(acrn, t, v);
-  acrn.vioapic.extraSendWhy = why;
-  acrn.vioapic.processEoi(v, why);
-  acrn.vioapic.extraSendWhy = '';
+  acrn.vioapic.processEoi(v, eoiWhy(acrn, t, v));
 }
 
 /** The vector an EOI retired (diagnostics): the ISR bit it cleared, -1 if none. */
@@ -533,10 +541,15 @@ export const TMR_KEPT_BY_SELF_IPI = 'tmr-kept-by-virtualized-self-ipi';
  *   level pin's vector that arrived as an edge message (an IPI, MSI or the timer sharing it) reaches it;
  * - advanced mode since 2019: self-IPI virtualization (SDM 29.1.5) sets VIRR and RVI, never the page's TMR, which
  *   veoi_vmexit_handler tests;
- * - an edge IPI bare metal accepted here that ACRN sent nowhere (a lowest-priority IPI) or elsewhere.
+ * - an edge IPI bare metal accepted here that ACRN sent nowhere (a lowest-priority IPI) or elsewhere;
+ * - since 2019, TMR set by a level message bare metal did not accept here (tmrExtraWhy) after an edge one it did.
  */
 function eoiWhy(acrn: Acrn, t: AcrnVcpu, vector: number): string {
   if (acrn.code.tree === '2018' && vsHas(t.edgeAccepted, vector)) return 'eoi-of-edge-instance-broadcast-by-table-tmr';
   if (vsHas(t.tmrKeptBySelfIpi, vector)) return TMR_KEPT_BY_SELF_IPI;
-  return t.edgeLostWhy[vector] ?? '';
+  if (t.edgeLostWhy[vector]) return t.edgeLostWhy[vector]!;
+  // Since 2019: TMR was set by a level message bare metal did not accept here (the re-send of such an EOI), after an
+  // edge message bare metal did accept here (edgeAccepted leaves such messages out), so bare metal's bit is clear.
+  if (acrn.code.tree !== '2018' && t.tmrExtraWhy[vector] && vsHas(t.edgeAccepted, vector)) return t.tmrExtraWhy[vector]!;
+  return '';
 }

@@ -32,12 +32,8 @@ class AcrnInstance implements BackendInstance {
     const acrn = new Acrn(machine, code, sink);
     this.acrn = acrn;
     acrn.vioapic = new Vioapic(machine.ioapic, (level, dest, phys, lowest, vector, from, why) => {
-      // Diagnostics: an edge message bare metal would not have sent (a redirection write's "asserted at rtbl write")
-      // whose acceptance cleared a level message's TMR bit here (vlapic_set_tmr), where bare metal's TMR keeps it.
-      const had = why && !level ? acrn.vcpus.map((t) => vsHas(t.page.tmr, vector)) : undefined;
       // The arbitration of a message bare metal does not send is not reported: the reference has no message to apply it to.
       vlapic_receive_intr(acrn, level, dest, phys, lowest, vector, from, !why);
-      if (had) for (const t of acrn.vcpus) if (had[t.id] && !vsHas(t.page.tmr, vector)) t.tmrClearedByWhy[vector] = why;
     });
     if (code.tree === '2018') {
       // 2018: the TMR comes from the redirection table (vioapic_update_tmr after the RTE writes
@@ -124,9 +120,9 @@ class AcrnInstance implements BackendInstance {
     // bit and reset_event or an earlier wait consumed it (#8507).
     if (this.acrn.code.signal === 'before' && t.pc === Pc.Blocked && t.wait === Wait.VirtualInterrupt && t.sleptEarly
       && (vsHas(t.pir, vector) || vsHas(t.page.irr, vector))) return 'signal-before-request';
-    // The pending instance here is an edge message bare metal did not send, whose acceptance cleared the TMR bit of
-    // the level message then in service: that EOI was lost and the level pin waits under Remote IRR because of it.
-    if (vector >= 16 && t.tmrClearedByWhy[vector]) {
+    // An edge message bare metal did not accept here (a vIOAPIC re-send, a device message routed here) cleared the TMR
+    // bit of the level message then in service: that EOI was lost and the level pin waits under Remote IRR because of it.
+    if (vector >= 16 && t.tmrExtraWhy[vector] && !vsHas(t.page.tmr, vector)) {
       const lost = this.acrn.vioapic.eoiLostWhy(vector);
       if (lost) return lost;
     }
@@ -219,10 +215,19 @@ class AcrnInstance implements BackendInstance {
         // Since 2019 TMR is set at acceptance (vlapic_set_tmr): a level message routed here that
         // bare metal sent elsewhere. 2018 programs it from the table (vioapic_update_tmr): the bit of a pin's current level vector.
         if (this.acrn.code.tree === '2018') return vsHas(t.page.tmr, vector) && this.acrn.vioapic.isLevelVector(vector) ? 'tmr-programmed-from-rtbl' : undefined;
-        return t.wrongTarget[vector] || undefined;
+        if (t.wrongTarget[vector]) return t.wrongTarget[vector];
+        // The shape of tmr-set-without-level-message once the entry was rewritten level since bare metal's last (edge)
+        // acceptance here, or while the level message that set the bit here is one bare metal never sent: an edge IPI
+        // ACRN sent elsewhere or nowhere (a lowest-priority IPI vlapic_write_icrlo drops), so vlapic_set_tmr never ran
+        // here to clear the level message's bit; a level message bare metal did not send here (tmrExtraWhy).
+        if (!vsHas(t.page.tmr, vector)) return undefined;
+        if (vsHas(t.tmrKeptBySelfIpi, vector)) return TMR_KEPT_BY_SELF_IPI;
+        return t.edgeLostWhy[vector] || t.tmrExtraWhy[vector] || undefined;
       case 'tmr-clear-for-level': case 'tmr-cleared-after-eoi':
-        // An edge message the vIOAPIC sent here that bare metal did not send cleared the level message's bit.
-        if (t.tmrClearedByWhy[vector] && !vsHas(t.page.tmr, vector)) return t.tmrClearedByWhy[vector];
+        // Since 2019: an edge message bare metal did not accept here (a redirection-entry write's re-send, a device message
+        // routed here) cleared the level message's bit at its acceptance (vlapic_set_tmr), or its instance took the level
+        // message in (levelCollapsedWhy).
+        if (t.tmrExtraWhy[vector] && !vsHas(t.page.tmr, vector)) return t.tmrExtraWhy[vector];
         // 2018: vioapic_update_tmr (ACRN_REQUEST_TMR_UPDATE after an RTE write) clears the bit of
         // a pin rewritten edge before any edge message of it is accepted; bare metal keeps the
         // level acceptance's TMR until then (kvm-unit-tests test_ioapic_edge_tmr).
@@ -232,9 +237,6 @@ class AcrnInstance implements BackendInstance {
         // 2018: vioapic_update_tmr recomputes TMR from the table as it is now; a vector a later
         // redirection write removed loses the bit its accepted level message set.
         if (this.acrn.code.tree === '2018' && !vsHas(t.page.tmr, vector) && !this.acrn.vioapic.isLevelVector(vector)) return 'tmr-cleared-by-table-update';
-        // Since 2019: the edge message a redirection-entry write sent where bare metal sends none cleared the level
-        // message's bit at its acceptance (vlapic_set_tmr), or its instance took the level message in (levelCollapsedWhy).
-        if (!vsHas(t.page.tmr, vector) && t.tmrExtraWhy[vector]) return t.tmrExtraWhy[vector];
         return undefined;
       case 'lowest-priority-misrouted':
         // vlapic_calc_dest_noshort chose a vCPU bare metal's addressing does not include.
@@ -368,7 +370,7 @@ export const acrn: Backend = {
   // `ipi.dest32`; SELF_IPI, `self_ipi`: vlapic_x2apic_self_ipi_handler in basic mode, self-IPI
   // virtualization in advanced mode), the read-only x2APIC ID and LDR of vlapic_build_x2apic_id
   // and the x2APIC branch of is_dest_field_matched. LINT is not modelled: scenarios using it are refused.
-  features: ['lvt_timer', 'tsc_deadline', 'time', 'ioapic_write', 'ioapic_read', 'int', 'lapic_read.id', 'lapic_read.version', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr',
+  features: ['lvt_timer', 'tsc_deadline', 'time', 'ioapic_write', 'ioapic_read', 'ioapic_reg_write', 'int', 'lapic_read.id', 'lapic_read.version', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr',
     'lapic_read.tmcct', 'lapic_write.svr', 'lapic_write.esr', 'lapic_write.id', 'lapic_write.ldr', 'lapic_write.dfr', 'ioapic.logical',
     'ipi.lowest', 'msi.lowest', 'ioapic.lowest', 'machine.apicIds', 'self_ipi', 'ipi.dest32'],
   supports(machine: MachineConfig): string | null {

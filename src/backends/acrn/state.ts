@@ -150,6 +150,8 @@ export class AcrnVcpu {
   icrLogical = false;
   icrDest = 0;
   icrVector = 0;
+  /** Diagnostics: the targets of that ICR write bare metal's decoding does not reach (note_routing at icr_executed). */
+  icrWrongMask = 0;
   /** The last exit was an HLT exit (hlt 'wait-event'): the next entry resumes after the HLT. */
   hltExit = false;
   /** Diagnostics: the guest was resumed after its HLT with no event injected. */
@@ -255,13 +257,6 @@ export class AcrnVcpu {
    * came (its TMR bit is clear on bare metal, set here), until ACRN accepts a message of the vector here.
    */
   readonly edgeLostWhy: string[] = new Array<string>(256).fill('');
-  /**
-   * Diagnostics, per vector: why an edge message bare metal did not send (the vIOAPIC's path) cleared this vector's TMR
-   * bit here at its acceptance (vlapic_set_tmr), until the next message of the vector is accepted here.
-   * Overlaps tmrExtraWhy below (two session-9 branches built both for these messages): this one only where a set bit
-   * was cleared, and reset at every acceptance, not only at the next vlapic_set_tmr. To be folded into one.
-   */
-  readonly tmrClearedByWhy: string[] = new Array<string>(256).fill('');
   readonly timerExtra = vecSet();
   /** Diagnostics: the pCPU's timer interrupt now being handled waited in its IRR while host IRQs were off. */
   timerLatchedDiag = false;
@@ -288,12 +283,22 @@ export class AcrnVcpu {
    */
   readonly levelCollapsedWhy: string[] = new Array<string>(256).fill('');
   /**
-   * Per vector (since 2019): TMR was last written here (vlapic_set_tmr) by the acceptance of a message the vIOAPIC sent
-   * where bare metal sends none (vioapic.ts extraSendWhy), and why, until the next vlapic_set_tmr of the vector: an edge
-   * one cleared the bit of the level message bare metal still holds; a level one set a bit bare metal's last (edge)
-   * acceptance left clear.
+   * Per vector (since 2019): why this vCPU's TMR bit may differ from bare metal's because the message whose acceptance last
+   * wrote it (vlapic_set_tmr) is one bare metal did not accept here — a vIOAPIC message bare metal never sends (vioapic.ts
+   * extraSendWhy: a redirection write's "asserted at rtbl write" edge re-send, the level re-send of an EOI bare metal does
+   * not broadcast) or an IPI or device message vlapic_calc_dest sent here and bare metal elsewhere or nowhere (acceptWhy). With the
+   * bit clear, an edge one cleared the bit of a level message bare metal still holds (that message's EOI is not forwarded);
+   * with it set, a level one set a bit bare metal's last (edge) acceptance left clear. It lasts as long as the two bits
+   * can differ: until the next vlapic_set_tmr of the vector here, or (basic mode, where a message collapsing into a pending
+   * IRR bit writes no TMR) a message bare metal also accepts here that leaves bare metal's bit equal to this one.
+   * (Session 10 folded tmrClearedByWhy, the cleared-bit half reset at every acceptance, into this one.)
    */
   readonly tmrExtraWhy: string[] = new Array<string>(256).fill('');
+  /**
+   * Diagnostics, transient: while vlapic_receive_intr hands this vCPU a device message, or an ICR write's handler an IPI,
+   * that bare metal's addressing does not send here (wrongTarget), why; '' otherwise and outside the acceptance.
+   */
+  acceptWhy = '';
   /** Why a device message with an illegal vector (Receive Illegal Vector) went elsewhere, to or from here. */
   rivWhy = '';
   /** Diagnostics: a TPR write the TPR shadow virtualized since the last vlapic_update_ppr (basic mode). */
@@ -333,6 +338,8 @@ export class Acrn {
   vioapic!: Vioapic;
   /** Diagnostics: scratch addressing state of bare metal (vlapic.ts note_routing). */
   readonly archAddrs: ApicAddr[] = [];
+  /** Diagnostics, scratch: the vCPUs the device message vlapic_receive_dest just routed reaches and bare metal's does not. */
+  deviceWrongMask = 0;
   constructor(readonly machine: MachineConfig, readonly code: AcrnCode, readonly sink: ObsSink) {
     this.x2apic = machine.apic === 'x2apic';
     for (let i = 0; i < machine.vcpus; i++) {

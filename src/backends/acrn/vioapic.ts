@@ -44,6 +44,14 @@ export interface RteWrite { vector: number; dest: number; trigger: 'edge' | 'lev
 
 export class Vioapic {
   private readonly rtbl: (Rte | null)[] = [];
+  /**
+   * The ID register, bits 27:24 as read: vioapic_reset sets it to 0; vioapic_indirect_write(IOAPIC_ID) keeps
+   * `data & IOAPIC_ID_MASK` (0x0f000000; since 2020 as `chipinfo.id`, shifted by IOAPIC_ID_SHIFT and back), IOAPIC_VER
+   * and IOAPIC_ARB writes are ignored, and vioapic_indirect_read returns it for IOAPIC_ID and IOAPIC_ARB alike.
+   * [dm/vioapic.c vioapic_indirect_write, vioapic_indirect_read, vioapic_reset @ 7f2b9a1c7^, 7f2b9a1c7, ea849177a,
+   * 0397cb717^, 9a6e94084^, 9a6e94084 (v3.3)]
+   */
+  id = 0;
   /** Diagnostics (explain): per vector, the path of a vIOAPIC message of it that bare metal would not have sent. */
   private readonly sendWhyOf: string[] = new Array<string>(256).fill('');
   /** Diagnostics, per pin: why its last EOI (see processEoi) was one bare metal would not broadcast. */
@@ -112,7 +120,11 @@ export class Vioapic {
     // Sticky: the extra instance can surface after a later, ordinary message of the vector
     // (delivered first, the ordinary one then shows as the duplicate).
     if (why) this.sendWhyOf[e.vector] = why;
+    // Its acceptance reads why (extraSendWhy), a re-assert after such an EOI's Remote IRR clear included.
+    const outer = this.extraSendWhy;
+    this.extraSendWhy = why;
     this.receive(e.level, e.dest, !e.logical, e.lowest, e.vector, from, why);
+    this.extraSendWhy = outer;
   }
 
   /** vioapic_set_pinstate. */
@@ -188,15 +200,14 @@ export class Vioapic {
   private afterWrite(e: Rte, edgeWhy: string, from: number): void {
     if (e.masked || e.remoteIrr || !e.state) return;
     if (!e.level) e.risenWhileMasked = false;
-    this.extraSendWhy = e.level ? '' : edgeWhy;
     this.generate(e, e.level ? '' : edgeWhy, from);
-    this.extraSendWhy = '';
   }
 
   /**
    * Diagnostics: while the vIOAPIC sends a message bare metal never sends, why; read by the target's accept_intr,
-   * whose vlapic_set_tmr writes TMR for it (state.ts tmrExtraWhy). Set here for afterWrite's edge message (no rising
-   * edge) and by the vLAPIC's EOI path around a vioapic_process_eoi bare metal does not broadcast (its level re-send).
+   * whose vlapic_set_tmr writes TMR for it (state.ts tmrExtraWhy). Set by generate for every message with a path:
+   * afterWrite's edge message (no rising edge), the level re-send of a vioapic_process_eoi bare metal does not
+   * broadcast, and a level pin's next message after such an EOI cleared its Remote IRR (a re-assert).
    */
   extraSendWhy = '';
 

@@ -150,9 +150,9 @@ export function vlapic_set_tmr(acrn: Acrn, t: AcrnVcpu, v: number, level: boolea
   }
 }
 
-/** Diagnostics (2019+): vlapic_set_tmr is about to write TMR for this message; one the vIOAPIC sent where bare metal sends none is noted (tmrExtraWhy). */
-function note_tmr_write(acrn: Acrn, t: AcrnVcpu, v: number): void {
-  t.tmrExtraWhy[v] = acrn.vioapic.extraSendWhy;
+/** Diagnostics (2019+): vlapic_set_tmr is about to write TMR for this message; one bare metal does not accept here is noted (tmrExtraWhy). */
+function note_tmr_write(t: AcrnVcpu, v: number, extra: string): void {
+  t.tmrExtraWhy[v] = extra;
 }
 
 /**
@@ -164,12 +164,15 @@ function note_tmr_write(acrn: Acrn, t: AcrnVcpu, v: number): void {
  */
 export function accept_intr(acrn: Acrn, t: AcrnVcpu, v: number, level: boolean, from: number): void {
   const code = acrn.code;
-  if (level) vsDel(t.edgeAccepted, v); else vsAdd(t.edgeAccepted, v); // diagnostics
+  // Diagnostics: why bare metal does not accept this message here ('' when it does): a vIOAPIC message it never sends,
+  // a device message its addressing sends elsewhere. Bare metal's TMR follows only the messages it accepts here (a
+  // redirection write's re-send collapsing into the level message of its vector leaves edgeAccepted as it was).
+  const extra = acrn.vioapic.extraSendWhy || t.acceptWhy;
+  if (!extra) { if (level) vsDel(t.edgeAccepted, v); else vsAdd(t.edgeAccepted, v); }
   // Diagnostics: TMR follows this message on both sides from here (2019+: vlapic_set_tmr below; 2018: bare metal's
   // acceptance, while ACRN's TMR is the table's and edgeAccepted names that).
   vsDel(t.tmrKeptBySelfIpi, v);
   t.edgeLostWhy[v] = '';
-  t.tmrClearedByWhy[v] = '';
   if (code.mode === 'basic') {
     if (vsTestAndAdd(t.page.irr, v)) {
       // Diagnostics: TMR is set only on 0 → 1; the pending instance bare metal never had leaves this level message's TMR clear.
@@ -177,10 +180,13 @@ export function accept_intr(acrn: Acrn, t: AcrnVcpu, v: number, level: boolean, 
       if (level && code.tree !== '2018' && !vsHas(t.page.tmr, v) && (t.wrongTarget[v] || t.tmrExtraWhy[v])) {
         t.levelCollapsedWhy[v] = t.wrongTarget[v] || t.tmrExtraWhy[v]!;
       }
+      // No TMR write: a message bare metal accepts here sets bare metal's bit to its trigger mode, so the bits agree
+      // again when ACRN's already is that.
+      if (!extra && vsHas(t.page.tmr, v) === level) t.tmrExtraWhy[v] = '';
       return;
     }
     t.levelCollapsedWhy[v] = '';
-    if (code.tree !== '2018') note_tmr_write(acrn, t, v);
+    if (code.tree !== '2018') note_tmr_write(t, v, extra);
     if (code.tree !== '2018') vlapic_set_tmr(acrn, t, v, level, from);
     vcpu_make_request(acrn, t, REQ_EVENT, from);
     return;
@@ -197,7 +203,7 @@ export function accept_intr(acrn: Acrn, t: AcrnVcpu, v: number, level: boolean, 
     return;
   }
   // 2019 sets PIR before TMR, 2020+ TMR before PIR; the sender's step is atomic here.
-  note_tmr_write(acrn, t, v);
+  note_tmr_write(t, v, extra);
   vlapic_set_tmr(acrn, t, v, level, from);
   if (vsTestAndAdd(t.pir, v)) return;
   if (t.on) return;
@@ -399,26 +405,22 @@ export function vlapic_calc_dest(acrn: Acrn, self: number, shorthand: Shorthand,
  * Diagnostics (never consulted by the mechanism): compare ACRN's destination mask with the one
  * bare metal decodes from the addressing the guest programmed (the IDs it wrote, the LDR/DFR),
  * and remember per vCPU and vector why a message went elsewhere. `device`: vlapic_receive_intr; `edge`: the message
- * is edge (an IPI or an MSI; a vIOAPIC message as its entry says).
+ * is edge (an IPI or an MSI; a vIOAPIC message as its entry says). Returns the vCPUs ACRN sends it to and bare
+ * metal does not (with a known why).
  */
 export function note_routing(
   acrn: Acrn, dmask: number, self: number, shorthand: Shorthand, logical: boolean, dest: number, vector: number, device: boolean,
   lowest = false, tag = '', edge = !device,
-): void {
-  const addrs = acrn.archAddrs;
-  for (const t of acrn.vcpus) {
-    const a = addrs[t.id]!;
-    a.id = t.archId; a.ldr = t.page.ldr; a.flat = t.page.dfr >>> 28 === 0xf;
-  }
-  let arch = matchDest(acrn.machine.apic, addrs, self, shorthand, logical, dest);
+): number {
+  let arch = arch_dest(acrn, self, shorthand, logical, dest);
   // Lowest priority: bare metal sends to one addressed vCPU; the reference takes ACRN's choice
   // when it is addressed, the lowest-numbered addressed vCPU when ACRN made none.
   if (lowest) {
-    if (dmask !== 0 && (arch & dmask) !== 0) return;
+    if (dmask !== 0 && (arch & dmask) !== 0) return 0;
     if (dmask !== 0) arch = 0; // outside the addressed set: only the choice is noted (REF-LP-1 flags it)
     else arch &= -arch;
   }
-  if (arch === dmask) return;
+  if (arch === dmask) return 0;
   const why = tag || routing_why(acrn, logical, dest, device);
   for (const t of acrn.vcpus) {
     const bit = 1 << t.id;
@@ -432,6 +434,29 @@ export function note_routing(
     // An illegal vector shows as Receive Illegal Vector in the wrong ESR.
     if (vector < 16 && (arch ^ dmask) & bit) t.rivWhy = why;
   }
+  return why ? dmask & ~arch : 0;
+}
+
+/** Diagnostics: the vCPUs bare metal's local APICs accept this addressing in, as the guest programmed them now. */
+function arch_dest(acrn: Acrn, self: number, shorthand: Shorthand, logical: boolean, dest: number): number {
+  const addrs = acrn.archAddrs;
+  for (const t of acrn.vcpus) {
+    const a = addrs[t.id]!;
+    a.id = t.archId; a.ldr = t.page.ldr; a.flat = t.page.dfr >>> 28 === 0xf;
+  }
+  return matchDest(acrn.machine.apic, addrs, self, shorthand, logical, dest);
+}
+
+/**
+ * Diagnostics: why the IPI `sender`'s handler now accepts on `target` is one bare metal does not send there ('' when it
+ * does). Bare metal decodes the ICR where note_routing compares it (icr_executed, the message's first step): before
+ * that, from the addressing as it is now (nothing can change it within the step); after, as then noted (icrWrongMask).
+ */
+export function ipi_accept_why(acrn: Acrn, sender: AcrnVcpu, target: AcrnVcpu): string {
+  const wrong = sender.icrIndex >= 0
+    ? sender.icrMask & ~arch_dest(acrn, sender.id, sender.icrShorthand, sender.icrLogical, sender.icrDest)
+    : sender.icrWrongMask;
+  return wrong & (1 << target.id) ? routing_why(acrn, sender.icrLogical, sender.icrDest, false) : '';
 }
 
 function routing_why(acrn: Acrn, logical: boolean, dest: number, device: boolean): string {

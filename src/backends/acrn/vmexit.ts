@@ -10,7 +10,7 @@ import { make_reschedule_request, vcpu_make_request } from './schedule.js';
 import { APIC_SVR_ENABLE, type Acrn, type AcrnVcpu } from './state.js';
 import { vcpu_inject_nmi } from './virq.js';
 import {
-  APIC_ESR_RECEIVE_ILLEGAL_VECTOR, APIC_ESR_SEND_ILLEGAL_VECTOR, accept_intr, note_routing, vlapic_calc_dest,
+  APIC_ESR_RECEIVE_ILLEGAL_VECTOR, APIC_ESR_SEND_ILLEGAL_VECTOR, accept_intr, ipi_accept_why, note_routing, vlapic_calc_dest,
   vlapic_calc_dest_noshort, vlapic_has_pending_intr, vlapic_set_error,
 } from './vlapic.js';
 
@@ -118,7 +118,7 @@ export function vlapic_write_icrlo(
  */
 export function icr_executed(acrn: Acrn, sender: AcrnVcpu, index: number): void {
   sender.icrIndex = -1;
-  note_routing(acrn, sender.icrMask, sender.id, sender.icrShorthand, sender.icrLogical, sender.icrDest, sender.icrVector, false);
+  sender.icrWrongMask = note_routing(acrn, sender.icrMask, sender.id, sender.icrShorthand, sender.icrLogical, sender.icrDest, sender.icrVector, false);
   acrn.sink.executed(index);
 }
 
@@ -159,7 +159,10 @@ export function run_handler_op(acrn: Acrn, sender: AcrnVcpu): void {
     case OP_ACCEPT:
       acrn.sink.step(sender.id, `accept_intr(vcpu${target.id}, ${vector})`);
       if (acrn.code.signal === 'before' && target.earlySignal > 0) target.earlySignal--;
+      // Diagnostics: an IPI bare metal's decoding of the ICR does not send here (tmrExtraWhy).
+      target.acceptWhy = ipi_accept_why(acrn, sender, target);
       accept_intr(acrn, target, vector, false, sender.id);
+      target.acceptWhy = '';
       break;
     case OP_NMI:
       acrn.sink.step(sender.id, `vcpu_inject_nmi(vcpu${target.id})`);
@@ -196,16 +199,24 @@ export function vlapic_receive_dest(acrn: Acrn, dest: number, phys: boolean, low
     if (dmask !== choice) {
       for (const t of acrn.vcpus) if (dmask & ~choice & (1 << t.id)) t.wrongTarget[vector & 0xff] = 'lowest-priority-dest-ff-broadcast';
     }
-    note_routing(acrn, choice, -1, 'none', !phys, dest, vector, true, true, '', edge);
+    acrn.deviceWrongMask = (dmask & ~choice) | note_routing(acrn, choice, -1, 'none', !phys, dest, vector, true, true, '', edge);
     return dmask;
   }
-  note_routing(acrn, dmask, -1, 'none', !phys, dest, vector, true, lowprio, '', edge);
+  acrn.deviceWrongMask = note_routing(acrn, dmask, -1, 'none', !phys, dest, vector, true, lowprio, '', edge);
   return dmask;
 }
 
 /** vlapic_receive_intr's loop: vlapic_set_intr on each target (the enabled test is in vlapic_set_intr_device). */
 export function vlapic_receive_targets(acrn: Acrn, dmask: number, level: boolean, vector: number, from = -1): void {
-  for (const t of acrn.vcpus) if (dmask & (1 << t.id)) vlapic_set_intr_device(acrn, t, vector, level, from);
+  const wrong = acrn.deviceWrongMask;
+  acrn.deviceWrongMask = 0;
+  for (const t of acrn.vcpus) {
+    if ((dmask & (1 << t.id)) === 0) continue;
+    // Diagnostics: a target bare metal's addressing does not reach accepts a message bare metal does not send it (tmrExtraWhy).
+    t.acceptWhy = wrong & (1 << t.id) ? t.wrongTarget[vector & 0xff]! : '';
+    vlapic_set_intr_device(acrn, t, vector, level, from);
+    t.acceptWhy = '';
+  }
 }
 
 /**

@@ -6,11 +6,11 @@
 // smallest example of a backend for users who write their own (docs/writing-a-backend.md).
 import { GuestCpu, execCoreInstruction } from '../../apic/guestcpu.js';
 import { initialAddr, matchDest, x2apicLdr, type ApicAddr } from '../../apic/dest.js';
-import { Ioapic, IOAPIC_VERSION } from '../../apic/ioapic.js';
+import { Ioapic, IOAPIC_ID_BITS, IOAPIC_VERSION } from '../../apic/ioapic.js';
 import {
   computePpr, prioClass, vecSet, vsAdd, vsDel, vsEmpty, vsHas, vsHighest, type VecSet,
 } from '../../apic/vecset.js';
-import type { Event, MachineConfig } from '../../scenario/types.js';
+import { ioapicReadReg, type Event, type MachineConfig } from '../../scenario/types.js';
 import type { Backend, BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { FEATURES } from '../../scenario/features.js';
 import { LapicTimer } from '../../apic/timer.js';
@@ -56,6 +56,12 @@ class BareMetal implements BackendInstance {
   private readonly addrs: ApicAddr[] = [];
   /** Lowest-priority arbitration: a rotating tie-break among the lowest TPR classes. */
   private rotor = 0;
+  /**
+   * The I/O APIC ID and arbitration registers (bits 27:24; 0 at reset, 82093AA 3.2.1, 3.2.3): an ID write loads
+   * both. This I/O APIC sends on the system bus, not the APIC serial bus, so nothing rotates the arbitration ID.
+   */
+  private ioapicId = 0;
+  private ioapicArb = 0;
 
   constructor(readonly machine: MachineConfig, private readonly sink: ObsSink) {
     for (let i = 0; i < machine.vcpus; i++) {
@@ -234,6 +240,11 @@ class BareMetal implements BackendInstance {
         this.ioapic.write(ev.pin, ev);
         this.sink.executed(index);
         return;
+      case 'ioapic_reg_write':
+        // REF-IOA-7: version and arbitration registers are read-only.
+        if (ev.reg === 'id') this.ioapicId = this.ioapicArb = (ev.value & IOAPIC_ID_BITS) >>> 0;
+        this.sink.executed(index);
+        return;
       case 'int': g.softInt(ev.vector); this.sink.executed(index); return;
       case 'vmentry': {
         if (!this.machine.nested) { this.sink.executed(index); return; }
@@ -265,9 +276,9 @@ class BareMetal implements BackendInstance {
         this.timerFires(ev.cpu);
         return;
       case 'ioapic_read': {
-        const reg = ev.reg === 'id' ? 'ioapic-id' : ev.reg === 'version' ? 'ioapic-version' : ev.reg;
-        const val = ev.reg === 'id' ? 0 : ev.reg === 'version' ? IOAPIC_VERSION : this.ioapic.readEntry(ev.pin ?? -1, ev.reg === 'redir-hi');
-        this.sink.readValue(ev.cpu, reg, val);
+        const val = ev.reg === 'id' ? this.ioapicId : ev.reg === 'arb' ? this.ioapicArb : ev.reg === 'version' ? IOAPIC_VERSION
+          : this.ioapic.readEntry(ev.pin ?? -1, ev.reg === 'redir-hi');
+        this.sink.readValue(ev.cpu, ioapicReadReg(ev.reg), val);
         this.sink.executed(index);
         return;
       }

@@ -12,7 +12,8 @@ export const bhyve: Backend = {
   description: 'FreeBSD bhyve (vmm.ko) on AMD SVM: software vlapic, V_IRQ posting (prefix) vs EVENTINJ (fixed: 2018; main: today)',
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
   // Scenario features modeled (src/scenario/features.ts): redirection-table writes and I/O APIC
-  // reads (vioapic_write with its vioapic_update_tmr rendezvous, vioapic_read); INT n (not
+  // reads (vioapic_write with its vioapic_update_tmr rendezvous, vioapic_read); ID/version/arbitration writes
+  // (vioapic_write keeps ID bits 31:24: a documented deviation, ioapic-id-8-bits-writable); INT n (not
   // intercepted: a guest-core step); vlapic_read of ID/version/LDR/DFR/SVR and of the timer's
   // current count (vlapic_get_ccr); the x2APIC SELF_IPI
   // (vlapic_self_ipi_handler); SVR, ESR, LDR and DFR writes (their vlapic.c handlers; vlapic_calcdest
@@ -21,7 +22,7 @@ export const bhyve: Backend = {
   // vcpuid, TSC-deadline mode; scenarios using them are refused as
   // unsupported.
   features: [
-    'ioapic_write', 'ioapic_read', 'int', 'self_ipi',
+    'ioapic_write', 'ioapic_read', 'ioapic_reg_write', 'int', 'self_ipi',
     'lapic_read.id', 'lapic_read.version', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.tmcct',
     'lapic_write.svr', 'lapic_write.esr', 'lapic_write.id', 'lapic_write.ldr', 'lapic_write.dfr',
     // vlapic_icrlo_write_handler takes the 32-bit x2APIC destination (icr >> 32) into vlapic_calcdest

@@ -6,7 +6,7 @@ import type { BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { GuestCpu, execCoreInstruction } from '../../apic/guestcpu.js';
 import { matchDest, type ApicAddr } from '../../apic/dest.js';
 import { hex, prioClass, vecSet, vsAdd, vsDel, vsHas, vsHighest, type VecSet } from '../../apic/vecset.js';
-import type { Event, MachineConfig, Shorthand } from '../../scenario/types.js';
+import { ioapicReadReg, type Event, type MachineConfig, type Shorthand } from '../../scenario/types.js';
 import { EOI_BY_TABLE_TMR, Vioapic } from './vioapic.js';
 import {
   APIC_ESR_SEND_ILLEGAL_VECTOR, VLAPIC_VERSION_2018, VLAPIC_VERSION_MAIN, Vlapic, isrvecStkString, vlapicCalcdest,
@@ -51,6 +51,12 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
    * that vCPU was one the 82093AA would not send ('' if it would).
    */
   private readonly ioapicWhy: string[][] = [];
+  /**
+   * Diagnostics (whereStuck), per vCPU: vectors whose vIRR bit took a vIOAPIC message the 82093AA would not send
+   * (a Remote IRR hold's extra copy), until the vector is delivered. Only such a copy is the pin's: another
+   * source's instance of a shared vector (a LINT, an IPI) says nothing about the pin's Remote IRR.
+   */
+  private readonly pinExtraInIrr: VecSet[] = [];
   /** Diagnostics: false while the vIOAPIC delivers a message the 82093AA would not send (its lastWhy). */
   private archSend = true;
   private readonly archAddrs: ApicAddr[] = [];
@@ -107,13 +113,18 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       this.lintLevel.push(vecSet());
     }
     for (let i = 0; i < machine.vcpus; i++) this.ioapicWhy.push(new Array<string>(256).fill(''));
+    for (let i = 0; i < machine.vcpus; i++) this.pinExtraInIrr.push(vecSet());
     for (let i = 0; i < machine.vcpus; i++) this.archAddrs.push({ id: i, ldr: 0, flat: true });
     this.vioapic = new Vioapic(machine.ioapic, (level, dest, phys, vector, lowprio) => {
       const dmask = vlapicCalcdest(this.vlapic, dest, phys, false, lowprio);
       this.noteRouting(dmask, this.archDest(-1, 'none', !phys, dest), vector, lowprio);
       // A message a software-disabled vlapic drops (vlapic_set_intr_ready returns 0) leaves the
       // diagnosis of the copy already in IRR as it was.
-      for (let i = 0; i < this.vcpus; i++) if (dmask & (1 << i) && this.vlapic[i]!.enabled()) this.ioapicWhy[i]![vector] = this.vioapic.lastWhy;
+      for (let i = 0; i < this.vcpus; i++) {
+        if (!(dmask & (1 << i)) || !this.vlapic[i]!.enabled()) continue;
+        this.ioapicWhy[i]![vector] = this.vioapic.lastWhy;
+        if (this.vioapic.lastWhy !== '') vsAdd(this.pinExtraInIrr[i]!, vector);
+      }
       this.archSend = this.vioapic.lastWhy === '';
       this.vlapicDeliverIntr(level, dest, phys, vector, lowprio);
       this.archSend = true;
@@ -230,8 +241,9 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
       const isrv = vsHighest(vl.isr);
       if (isrv < 0 || prioClass(vector) > prioClass(isrv)) return 'tpr-cr8-unnoticed';
     }
-    // The vIRR copy is an extra resend under a Remote IRR whose EOI never came: that is the hold.
-    const extra = vsHas(vl.irr, vector) ? this.vioapic.heldBehindExtraCopy(vector) : undefined;
+    // The vIRR copy is an extra resend under a Remote IRR whose EOI never came: that is the hold. Only when this
+    // vCPU's vIRR took that copy (a LINT edge of the vector raised here is its own hold, below).
+    const extra = vsHas(vl.irr, vector) && vsHas(this.pinExtraInIrr[cpu]!, vector) ? this.vioapic.heldBehindExtraCopy(vector) : undefined;
     if (extra !== undefined) return extra;
     if (vsHas(vl.irr, vector)) {
       if (c.vIrq && c.vIntrVector === vector) return c.interceptVintr ? 'v_irq-under-vintr-intercept' : 'v_irq-posted';
@@ -281,6 +293,9 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi') && vsHas(this.vlapic[cpu]!.tmrReset, vector)) return 'tmr-reset-by-rtbl-write';
     // An LDR/DFR write since the last vioapic_update_tmr: TMR follows the old logical destinations.
     if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi' || what === 'tmr-set-without-level-message') && this.vlapic[cpu]!.tmrStale) return 'tmr-stale-after-ldr-write';
+    // ... or a level message accepted while TMR was stale, its bit left clear; a rendezvous since ended tmrStale
+    // without setting the bit (the table no longer sends the vector here), bare metal's is still set.
+    if ((what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi') && vsHas(this.vlapic[cpu]!.tmrStaleAccepted, vector)) return 'tmr-stale-after-ldr-write';
     if (what === 'redir-remote-irr-stale') return this.vioapic.remoteIrrWhy(vector);
     if (what === 'redir-remote-irr-missing') return this.vioapic.remoteIrrClearedWhy(vector);
     // A message bare metal would have sent elsewhere (an APIC ID write bhyve ignored), or one of
@@ -311,6 +326,8 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
     // set leaves out (an ID write undone, a broadcast copy): noteRouting named why.
     if (what === 'lowest-priority-misrouted' && vector >= 16) return this.wrongTarget[cpu]![vector] || undefined;
     if (what === 'id-mismatch' && this.vlapic[cpu]!.archId !== this.vlapic[cpu]!.vcpuid) return 'apic-id-write-ignored';
+    // vioapic_write kept ID bits 31:28 (APIC_ID_MASK), which IOAPIC_ID and IOAPIC_ARB reads return.
+    if ((what === 'ioapic-id-reserved-bits' || what === 'ioapic-arb-reserved-bits') && (this.vioapic.id & 0xf0000000) !== 0) return 'ioapic-id-8-bits-writable';
     // Register reads: a shape is never a cause; only a path the model shows it took is named.
     // vioapic_update_tmr → vlapic_set_tmr_level is the only writer of a TMR bit here.
     if (what === 'tmr-level-pin-before-acceptance' && vector >= 16 && vsHas(vl.tmr, vector)) return 'tmr-programmed-from-rtbl';
@@ -340,6 +357,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
   delivered(cpu: number, vector: number): void {
     vsDel(this.collapsed[cpu]!, vector);
     vsDel(this.timerRemote[cpu]!, vector);
+    vsDel(this.pinExtraInIrr[cpu]!, vector);
     this.misrouted[cpu]![vector] = '';
     if (this.lateCallout[cpu] === vector) this.lateCallout[cpu] = -1;
   }
@@ -764,7 +782,7 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         // Diagnostics: TMR clear because a rendezvous reset it after the vector was sent as level.
         if (level < 0 && vl.lastEoi >= 0) {
           if (vsHas(vl.tmrReset, vl.lastEoi)) this.vioapic.noteEoiLost(vl.lastEoi, 'eoi-lost-tmr-reset-by-rtbl-write');
-          else if (vl.tmrStale) this.vioapic.noteEoiLost(vl.lastEoi, 'eoi-lost-tmr-stale-after-ldr-write');
+          else if (vl.tmrStale || vsHas(vl.tmrStaleAccepted, vl.lastEoi)) this.vioapic.noteEoiLost(vl.lastEoi, 'eoi-lost-tmr-stale-after-ldr-write');
         }
         if (level >= 0) {
           this.sink.step(cpu, 'vioapic_process_eoi');
@@ -813,10 +831,16 @@ export class BhyveInstance implements BackendInstance, SvmVm, IcrTarget, HostIpi
         this.ioapicCurcpu = -1;
         this.sink.executed(index); // after the arbitration choice of a message the write sent
         return;
+      case 'ioapic_reg_write':
+        // IOREGSEL, then IOWIN: vioapic_mmio_write → vioapic_write's register switch (no rendezvous, no message).
+        this.ioapicTrap(cpu, true);
+        this.sink.step(cpu, 'vioapic_write');
+        this.vioapic.writeReg(ev.reg, ev.value);
+        this.sink.executed(index);
+        return;
       case 'ioapic_read': {
         this.ioapicTrap(cpu, false);
-        const reg = ev.reg === 'id' ? 'ioapic-id' : ev.reg === 'version' ? 'ioapic-version' : ev.reg;
-        this.sink.readValue(cpu, reg, this.vioapic.read(ev.reg, ev.pin ?? -1));
+        this.sink.readValue(cpu, ioapicReadReg(ev.reg), this.vioapic.read(ev.reg, ev.pin ?? -1));
         this.sink.executed(index);
         return;
       }

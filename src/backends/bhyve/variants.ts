@@ -120,6 +120,15 @@ const COMMON: CauseDoc[] = [
   },
   // --- redirection-table writes (ioapic_write) and vIOAPIC reads (ioapic_read), issue 8 ---
   {
+    cause: 'read:ioapic-id-8-bits-writable',
+    why: 'vioapic_write(IOAPIC_ID) stores `data & APIC_ID_MASK`, and APIC_ID_MASK is the local APIC\'s 0xff000000 '
+      + '(x86/include/apicreg.h), so the guest can set I/O APIC ID bits 31:28, which the 82093AA keeps reserved (3.2.1: a '
+      + '4-bit ID in bits 27:24); vioapic_read returns vioapic->id for IOAPIC_ID and IOAPIC_ARB alike, so both reads show '
+      + 'them (kvm-unit-tests ioapic_reg_id writes ~id and expects only bits 27:24 to change). The arbitration register '
+      + 'follows the ID as on the 82093AA (3.2.3). Harmless to a guest that writes a 4-bit ID. [io/vioapic.c vioapic_write, '
+      + `vioapic_read @ ${MAIN_READ} and coder03/freebsd10.4@3d3f8b1; x86/include/apicreg.h APIC_ID_MASK]`,
+  },
+  {
     cause: 'stuck:eoi-lost-tmr-reset-by-rtbl-write',
     why: 'A real bug, present today: docs/findings/bhyve-eoi-lost-after-rtbl-write.md. A guest write that changes a level '
       + 'entry\'s destination (any field but mask/polarity) rendezvouses every vCPU into vioapic_update_tmr, which runs '

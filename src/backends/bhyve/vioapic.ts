@@ -7,13 +7,15 @@
 // Linux's __ioapic_write_entry writes them: each one rendezvouses every vCPU to recompute TMR
 // when a field other than mask/polarity changed, then sends when Remote IRR is clear and the
 // assertion count positive, whatever the trigger mode (the sender checks only the mask).
-import { MAX_IOAPIC_PINS, type IoapicPin } from '../../scenario/types.js';
+import { MAX_IOAPIC_PINS, type IoapicPin, type IoapicReadReg, type IoapicRegWriteReg } from '../../scenario/types.js';
 import type { RedirEntry } from '../../apic/ioapic.js';
 import { vlapicCalcdest, type Vlapic } from './vlapic.js';
 
 /** vioapic_read(IOAPIC_VER): ((REDIR_ENTRIES - 1) << MAXREDIRSHIFT) | 0x11, REDIR_ENTRIES = 32. */
 export const VIOAPIC_VERSION = (31 << 16) | 0x11;
 const IOART_REM_IRR = 1 << 14;
+/** x86/include/apicreg.h APIC_ID_MASK, which vioapic_write applies to the I/O APIC ID. */
+const APIC_ID_MASK = 0xff000000;
 const IOART_DESTLOG = 1 << 11;
 const IOART_DELLOPRI = 1 << 8;
 
@@ -46,6 +48,12 @@ export interface RtblEntry {
   eoiLost: boolean;
   /** Diagnostics: which path left that vector's TMR bit clear (the tag heldWhy / remoteIrrWhy name). */
   eoiLostWhy: string;
+  /**
+   * Diagnostics: the entry's vector when that EOI was lost, the vector of the message bare metal's broadcast
+   * re-sent then. A later write (edge, masked, another vector) keeps Remote IRR (RTBL_RO_BITS), so the pin still
+   * holds that message: heldWhy names it by this, not by the entry's vector or trigger mode now. -1: none.
+   */
+  eoiLostVector: number;
   /** Diagnostics: the vector of the message that set Remote IRR (a later write may change the entry's). */
   remIrrVector: number;
   /**
@@ -85,7 +93,7 @@ export type DeliverIntr = (level: boolean, dest: number, phys: boolean, vector: 
 
 export class Vioapic {
   readonly rtbl: (RtblEntry | null)[] = [];
-  /** vioapic->id (zeroed by vioapic_init; the scenario's guest never writes it). */
+  /** vioapic->id (zeroed by vioapic_init): the register as written, bits 31:24 (APIC_ID_MASK). */
   id = 0;
   /** Diagnostics: why the message being sent now is one the 82093AA would not send ('' if it would). */
   lastWhy = '';
@@ -99,7 +107,7 @@ export class Vioapic {
   constructor(pins: readonly IoapicPin[], private readonly deliver: DeliverIntr) {
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.rtbl.push(null);
     for (const p of pins) {
-      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, phys: !(p.logical ?? false), lowprio: p.lowest ?? false, level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false, eoiLost: false, eoiLostWhy: '', remIrrVector: -1, eoiOfWhy: '', remIrrKeptOnEdge: false, keptHeldVector: -1, eoiBroadcastWhy: '' };
+      this.rtbl[p.pin] = { vector: p.vector, dest: p.dest, phys: !(p.logical ?? false), lowprio: p.lowest ?? false, level: p.trigger === 'level', masked: p.masked, remIrr: false, acnt: 0, deviceAsserted: false, lastSendWhy: '', risenWhileMasked: false, eoiLost: false, eoiLostWhy: '', eoiLostVector: -1, remIrrVector: -1, eoiOfWhy: '', remIrrKeptOnEdge: false, keptHeldVector: -1, eoiBroadcastWhy: '' };
     }
   }
 
@@ -116,11 +124,15 @@ export class Vioapic {
 
   /** Diagnostics: a level entry of this vector waits under a Remote IRR whose EOI bhyve lost (its tag). */
   eoiLostWhyOf(vector: number): string | undefined {
-    for (const e of this.rtbl) if (e && e.vector === vector && e.level && e.remIrr && e.eoiLost) return e.eoiLostWhy;
+    for (const e of this.rtbl) if (e && e.remIrr && e.eoiLost && ((e.vector === vector && e.level) || e.eoiLostVector === vector)) return e.eoiLostWhy;
     return undefined;
   }
 
   heldWhy(vector: number): string | undefined {
+    // The message bare metal sent at the EOI bhyve lost: the pin's Remote IRR, kept by every later write
+    // (RTBL_RO_BITS in vioapic_write, freebsd-src@0907f0c79b36 vioapic.c; even one that made the entry edge or masked
+    // it), still holds it.
+    for (const e of this.rtbl) if (e && e.remIrr && e.eoiLost && e.eoiLostVector === vector) return e.eoiLostWhy;
     for (const e of this.rtbl) {
       if (!e || e.vector !== vector) continue;
       if (e.level && e.remIrr) return e.eoiLost ? e.eoiLostWhy : e.remIrrKeptOnEdge ? REMOTE_IRR_KEPT_ON_EDGE : 'ioapic-remote-irr-set';
@@ -278,9 +290,18 @@ export class Vioapic {
     if (e.level && e.remIrr && e.remIrrKeptOnEdge && !e.masked && e.acnt > 0 && e.keptHeldVector < 0) e.keptHeldVector = e.vector;
   }
 
+  /**
+   * vioapic_write of IOAPIC_ID: `vioapic->id = data & APIC_ID_MASK`, APIC_ID_MASK = 0xff000000 (x86/include/apicreg.h,
+   * the local APIC's 8-bit ID mask): bits 31:24 stick where the 82093AA keeps bits 27:24. IOAPIC_VER and IOAPIC_ARB:
+   * "readonly". [io/vioapic.c vioapic_write @ freebsd 10.4 and freebsd-src 0907f0c79b36]
+   */
+  writeReg(reg: IoapicRegWriteReg, data: number): void {
+    if (reg === 'id') this.id = (data & APIC_ID_MASK) >>> 0;
+  }
+
   /** vioapic_read of IOWIN: IOAPIC_ID/ARB return vioapic->id, IOAPIC_VER the constant, entries the register. */
-  read(reg: 'id' | 'version' | 'redir-lo' | 'redir-hi', pin: number): number {
-    if (reg === 'id') return this.id;
+  read(reg: IoapicReadReg, pin: number): number {
+    if (reg === 'id' || reg === 'arb') return this.id;
     if (reg === 'version') return VIOAPIC_VERSION;
     const e = this.rtbl[pin];
     if (!e) return 0;
@@ -295,7 +316,11 @@ export class Vioapic {
    */
   noteEoiLost(vector: number, why: string): void {
     for (const e of this.rtbl) {
-      if (e && e.level && e.remIrr && (e.vector === vector || e.remIrrVector === vector)) { e.eoiLost = true; e.eoiLostWhy = why; }
+      if (e && e.level && e.remIrr && (e.vector === vector || e.remIrrVector === vector)) {
+        if (!e.eoiLost) e.eoiLostVector = e.vector; // the first lost EOI's: bare metal's re-send then is the one owed
+        e.eoiLost = true;
+        e.eoiLostWhy = why;
+      }
     }
   }
 
@@ -328,11 +353,15 @@ export class Vioapic {
       const e = this.rtbl[pin];
       if (!e || !e.remIrr || e.vector !== vector) continue;
       e.remIrr = false;
-      if (e.eoiLost) this.eoiLostBefore[vector] = e.eoiLostWhy;
-      else if (e.remIrrKeptOnEdge) this.eoiLostBefore[vector] = REMOTE_IRR_KEPT_ON_EDGE;
+      if (e.eoiLost) {
+        this.eoiLostBefore[vector] = e.eoiLostWhy;
+        // Rewritten to another vector since (this EOI is the new one's): the message of the old one stays owed.
+        if (e.eoiLostVector >= 0) this.eoiLostBefore[e.eoiLostVector] = e.eoiLostWhy;
+      } else if (e.remIrrKeptOnEdge) this.eoiLostBefore[vector] = REMOTE_IRR_KEPT_ON_EDGE;
       // The message the kept bit held back, of a vector the entry no longer has: no EOI re-sends it.
       if (e.remIrrKeptOnEdge && e.keptHeldVector >= 0) this.eoiLostBefore[e.keptHeldVector] = REMOTE_IRR_KEPT_ON_EDGE;
       e.eoiLost = false;
+      e.eoiLostVector = -1;
       e.remIrrKeptOnEdge = false;
       e.keptHeldVector = -1;
       // Diagnostics: a send after the EOI of a copy bare metal would not have sent (the pin's last

@@ -94,6 +94,12 @@ export class Vlapic {
    * traced): bare metal's TMR bit is clear, whatever the table set here.
    */
   readonly edgeAccepted = vecSet();
+  /**
+   * Diagnostics: vectors last accepted as level while TMR was stale (tmrStale) and their bit clear: bare metal set
+   * it. Kept per vector because the next rendezvous ends tmrStale without setting the bit when the table no longer
+   * sends the vector here; cleared by the vector's next acceptance or a rendezvous that sets it.
+   */
+  readonly tmrStaleAccepted = vecSet();
   /** Diagnostics: the vector the last vlapic_process_eoi cleared (-1: none). */
   lastEoi = -1;
 
@@ -197,6 +203,7 @@ export class Vlapic {
     // Diagnostics: the trigger mode bare metal's TMR now follows (SDM 10.8.4).
     if (archSent) {
       if (level) vsDel(this.edgeAccepted, vector); else vsAdd(this.edgeAccepted, vector);
+      if (level && this.tmrStale && !vsHas(this.tmr, vector)) vsAdd(this.tmrStaleAccepted, vector); else vsDel(this.tmrStaleAccepted, vector);
     }
     return 1;
   }
@@ -405,6 +412,7 @@ export class Vlapic {
   setTmr(vector: number, level: boolean): void {
     if (level) vsAdd(this.tmr, vector); else vsDel(this.tmr, vector);
     vsDel(this.tmrReset, vector);
+    if (level) vsDel(this.tmrStaleAccepted, vector);
   }
 
   /** vlapic_reset_tmr: every vector edge-triggered (the caller then sets the level pins' bits). */

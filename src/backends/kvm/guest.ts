@@ -3,10 +3,10 @@
 import { execCoreInstruction } from '../../apic/guestcpu.js';
 import { LP_NONE, kvm_irq_delivery_to_apic, kvm_lapic_write_id, kvm_lapic_write_ldr_dfr, kvm_lowest_prio_target, kvm_match_dest_mask, report_lowest_prio, type KvmIrq } from './apic_map.js';
 import { vsHas, vsHighest } from '../../apic/vecset.js';
-import type { Event } from '../../scenario/types.js';
+import { ioapicReadReg, type Event } from '../../scenario/types.js';
 import { handle_apic_eoi_induced, handle_halt, reflect_to_l1, vmx_vm_exit } from './exits.js';
 import { hardware_step } from './hw.js';
-import { kvm_ioapic_eoi_not_trapped, kvm_ioapic_event, kvm_ioapic_guest_write, kvm_ioapic_read } from './ioapic.js';
+import { kvm_ioapic_eoi_not_trapped, kvm_ioapic_event, kvm_ioapic_guest_write, kvm_ioapic_read, kvm_ioapic_reg_write } from './ioapic.js';
 import { __apic_accept_irq, apic_update_ppr, kvm_lapic_reg_read, kvm_lapic_write_spiv, lapic_read_exits } from './lapic.js';
 import { apic_set_eoi, tpr_write_no_vid } from './inject.js';
 import { nested_vmx_run } from './nested.js';
@@ -163,9 +163,14 @@ function guest_instruction(kvm: Kvm, t: KvmVcpu, ev: GuestEvent, index: number):
       release_executed(kvm, held);
       return;
     }
+    case 'ioapic_reg_write':
+      // IOWIN write to the I/O APIC page: an EPT-misconfig exit, then ioapic_mmio_write → ioapic_write_indirect in L0.
+      sink.executed(index);
+      vmx_vm_exit(kvm, t, 'ept-misconfig');
+      kvm_ioapic_reg_write(kvm, ev.reg, ev.value);
+      return;
     case 'ioapic_read': {
-      const reg = ev.reg === 'id' ? 'ioapic-id' : ev.reg === 'version' ? 'ioapic-version' : ev.reg;
-      sink.readValue(t.id, reg, kvm_ioapic_read(kvm, ev.reg, ev.pin ?? -1));
+      sink.readValue(t.id, ioapicReadReg(ev.reg), kvm_ioapic_read(kvm, ev.reg, ev.pin ?? -1));
       sink.executed(index);
       vmx_vm_exit(kvm, t, 'ept-misconfig');
       return;

@@ -332,8 +332,9 @@ export const kvm: Backend = {
   // gate, kvm_apic_accept_pic_intr, and as the PIT's NMI watchdog, kvm_apic_nmi_wd_deliver; nothing raises
   // LINT1); scenarios using it are refused as unsupported. The APIC timer (lvt_timer, tsc_deadline, time):
   // the hrtimer on the vCPU's pCPU, apic_timer_fn → apic_timer_expired → the vcpu_run loop tail (timer.ts). Lowest-priority IPIs and MSIs:
-  // vector hashing (apic_map.ts kvm_lowest_prio_target).
-  features: ['ioapic_write', 'ioapic_read', 'int',
+  // vector hashing (apic_map.ts kvm_lowest_prio_target). I/O APIC ID/version/arbitration writes:
+  // ioapic_write_indirect keeps 4 ID bits, ignores the other two; both ID and ARB_ID read the ID (ioapic.ts).
+  features: ['ioapic_write', 'ioapic_read', 'ioapic_reg_write', 'int',
     'lapic_read.id', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.version', 'lapic_read.tmcct',
     'self_ipi', 'lapic_write.svr', 'lapic_write.esr', 'lapic_write.ldr', 'lapic_write.dfr', 'ioapic.logical', 'ipi.dest32',
     'ipi.lowest', 'msi.lowest', 'lvt_timer', 'tsc_deadline', 'time',

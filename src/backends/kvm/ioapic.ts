@@ -3,7 +3,7 @@
 // Not modelled: the RTC (GSI 8) coalescing and EOI tracking, directed EOI, the EOI storm
 // delay (IOAPIC_SUCCESSIVE_IRQ_MAX_COUNT), userspace (split) irqchip.
 import { vsAdd, vsClear, vsHas, type VecSet } from '../../apic/vecset.js';
-import type { IoapicPin } from '../../scenario/types.js';
+import type { IoapicPin, IoapicReadReg, IoapicRegWriteReg } from '../../scenario/types.js';
 import { Mode, PHYS_CALL_FUNCTION, REQ_SCAN_IOAPIC } from './consts.js';
 import { LOWEST_ABSENT, kvm_irq_delivery_to_apic, kvm_lowest_prio_target, kvm_match_dest_mask, report_lowest_prio, type KvmIrq } from './apic_map.js';
 import { kvm_make_request, kvm_vcpu_exiting_guest_mode } from './sender.js';
@@ -42,6 +42,8 @@ export class KvmIoapic {
   readonly rtes: KvmRte[] = [];
   /** ioapic->irr: the line level per pin. */
   irr = 0;
+  /** ioapic->id: 4 bits, 0 after kvm_ioapic_reset; read back in bits 27:24 by IOAPIC_REG_APIC_ID and IOAPIC_REG_ARB_ID alike. */
+  id = 0;
   /**
    * Diagnostics (explain), per vector (a rewritten entry's old vector keeps its history): the
    * path of the last message with this vector, when bare metal would not send it.
@@ -56,8 +58,9 @@ export class KvmIoapic {
   /** Diagnostics: why the last EOI broadcast of a vector was taken as level (see kvm_ioapic_update_eoi). */
   readonly eoiWhy: string[] = new Array<string>(256).fill('');
   /**
-   * Diagnostics, per vector: a redirection write cleared the Remote IRR of an entry whose EOI was lost (why it was);
-   * the line's re-send bare metal made at the guest's EOI never came, whatever the entry holds now. Sticky.
+   * Diagnostics, per vector: a redirection write, or another vCPU's EOI while the line was low, cleared the Remote IRR
+   * of an entry whose EOI was lost (why it was); the line's re-send bare metal made at the lost EOI never came, whatever
+   * the entry holds now. Sticky.
    */
   readonly eoiLostBeforeWrite: string[] = new Array<string>(256).fill('');
   constructor(pins: readonly IoapicPin[]) {
@@ -225,11 +228,20 @@ export function kvm_ioapic_guest_write(kvm: Kvm, pin: number, w: RteWrite): void
   ioapic_write_indirect(kvm, e, false, w);
 }
 
-/** ioapic_read_indirect of the registers a scenario reads (IOAPIC_REG_APIC_ID/VERSION, entries). */
-export function kvm_ioapic_read(kvm: Kvm, reg: 'id' | 'version' | 'redir-lo' | 'redir-hi', pin: number): number {
+/**
+ * ioapic_write_indirect of IOAPIC_REG_VERSION ("Writes are ignored"), IOAPIC_REG_APIC_ID
+ * (`ioapic->id = (val >> 24) & 0xf`) and IOAPIC_REG_ARB_ID (ignored): the same switch in every tree
+ * modelled (virt/kvm/ioapic.c in 2011, arch/x86/kvm/ioapic.c at v4.10 and v6.12).
+ */
+export function kvm_ioapic_reg_write(kvm: Kvm, reg: IoapicRegWriteReg, val: number): void {
+  if (reg === 'id') kvm.ioapic.id = (val >>> 24) & 0xf;
+}
+
+/** ioapic_read_indirect of the registers a scenario reads (IOAPIC_REG_APIC_ID/ARB_ID/VERSION, entries). */
+export function kvm_ioapic_read(kvm: Kvm, reg: IoapicReadReg, pin: number): number {
   switch (reg) {
-    // ioapic->id is 0 after kvm_ioapic_reset and is never written here.
-    case 'id': return 0;
+    // IOAPIC_REG_APIC_ID and IOAPIC_REG_ARB_ID: ((ioapic->id & 0xf) << 24); the ID is 0 after kvm_ioapic_reset.
+    case 'id': case 'arb': return ((kvm.ioapic.id & 0xf) << 24) >>> 0;
     // ((IOAPIC_NUM_PINS - 1) << 16) | IOAPIC_VERSION_ID.
     case 'version': return (23 << 16) | 0x11;
     default: {
@@ -335,6 +347,9 @@ export function kvm_ioapic_update_eoi(kvm: Kvm, vector: number, level: boolean, 
   for (let i = 0; i < rtes.length; i++) {
     const e = rtes[i]!;
     if (e.vector !== vector) continue;
+    // A lost EOI (bare metal re-sent the high line there) whose Remote IRR another vCPU's EOI now clears with the line
+    // low: this EOI re-sends nothing, so the lost EOI's re-send is owed for good.
+    if (e.eoiLostWhy && e.eoiLostVector >= 0 && !(kvm.ioapic.irr & (1 << e.pin))) kvm.ioapic.eoiLostBeforeWrite[e.eoiLostVector] = e.eoiLostWhy;
     clear_remote_irr(e);
     e.remoteIrrLost = false;
     // The EOI's trigger mode is the LAPIC's TMR, not the entry's: an entry rewritten to edge while the level instance was

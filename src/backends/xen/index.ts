@@ -13,7 +13,8 @@ export const xen: Backend = {
   description: 'Xen HVM on AMD SVM: vlapic + svm_intr_assist event injection, Viridian APIC assist (2016 → 4.22)',
   variants: withRates(VARIANTS, RATES, RATES_SAMPLE),
   // Scenario features modeled (src/scenario/features.ts): redirection-table writes and I/O APIC
-  // reads (vioapic_write_redirent, vioapic_read_indirect), logical entries included
+  // reads (vioapic_write_redirent, vioapic_read_indirect), ID/version/arbitration writes
+  // (vioapic_write_indirect: a 4-bit ID, read back by both ID and ARB), logical entries included
   // (vioapic_deliver → vlapic_match_dest); INT n (not intercepted); local APIC reads
   // (vlapic_read_aligned: ID = 2 x vcpu_id, TMCCT from vlapic_get_tmcct); SELF_IPI
   // (guest_wrmsr_x2apic → vlapic_ipi); SVR, ESR, ID, LDR and DFR writes (vlapic_reg_write: Xen
@@ -28,7 +29,7 @@ export const xen: Backend = {
   // vector), a fixed or NMI LVT0/LVT1 entry is stored and never fires, and NMIs arrive only as
   // nmi_pending (IPIs, XEN_DOMCTL_sendtrigger). Scenarios using them are refused as unsupported.
   features: [
-    'ioapic_write', 'ioapic_read', 'ioapic.logical', 'ioapic.lowest', 'int', 'self_ipi', 'ipi.dest32', 'ipi.lowest', 'msi.lowest',
+    'ioapic_write', 'ioapic_read', 'ioapic_reg_write', 'ioapic.logical', 'ioapic.lowest', 'int', 'self_ipi', 'ipi.dest32', 'ipi.lowest', 'msi.lowest',
     'lapic_write.svr', 'lapic_write.esr', 'lapic_write.id', 'lapic_write.ldr', 'lapic_write.dfr',
     'lapic_read.id', 'lapic_read.ldr', 'lapic_read.dfr', 'lapic_read.svr', 'lapic_read.version', 'lapic_read.tmcct',
     // The APIC timer: vlapic_reg_write(APIC_LVTT/APIC_TMICT) → vlapic_update_timer (2016: its own

@@ -7,7 +7,7 @@
 import { matchDest, x2apicLdr, type ApicAddr } from '../../apic/dest.js';
 import { GuestCpu, execCoreInstruction } from '../../apic/guestcpu.js';
 import { hex, prioClass, vsAdd, vsDel, vsEmpty, vsFormat, vsHas, vsHighest, type VecSet } from '../../apic/vecset.js';
-import type { Event, LapicReadReg, MachineConfig, Shorthand } from '../../scenario/types.js';
+import { ioapicReadReg, type Event, type LapicReadReg, type MachineConfig, type Shorthand } from '../../scenario/types.js';
 import type { BackendInstance, ObsSink, VcpuWhere } from '../api.js';
 import { CODE, type XenCode, type XenVariant } from './code.js';
 import { DEVICE_CPU, type XenVm } from './domain.js';
@@ -17,7 +17,7 @@ import { enter, enterStep, simpleExit, svmHardware, updateGuestEip, vmexitBegin,
 import { initialize, noteAvoidedEoi, viridianWrmsrVpAssist } from './viridian.js';
 import { AVOIDED_EDGE_EOI_LATE_TMR, AVOIDED_LEVEL_EOI_LATE_EDGE, XenVioapic } from './vioapic.js';
 import { lvttValue, vlapicGetTmcct, vlapicLvttWrite, vlapicSpivTimer, vlapicTdtMsrSet, vlapicTmictWrite } from './vlapic-timer.js';
-import { TIME_ORIGIN, timeAdvance } from './vpt.js';
+import { MISSED_TICKS_ONE_BY_ONE, TIME_ORIGIN, timeAdvance } from './vpt.js';
 import {
   VLAPIC_VERSION, findHighestIsr, matchMask, vlapicDfrWrite, vlapicEOISet, vlapicEsrWrite, vlapicGetPpr, vlapicId, vlapicIdWrite,
   vlapicIpi, vlapicLdrWrite, vlapicLowestPrio, vlapicSetIrq, vlapicSpivWrite,
@@ -318,12 +318,25 @@ export class XenInstance implements BackendInstance, XenVm {
 
   explain(cpu: number, what: string, vector: number): string | undefined {
     const v = this.vcpu[cpu]!;
+    // The drain's bound came while ticks are still owed (no_delay_for_missed_ticks): each is injected, EOIed and IRETed
+    // in turn, a catch-up burst as long as the number of periods missed, not a loop; bare metal's IRR took one. Or the
+    // burst ended just before the bound: the last injection, or the one before it, was an owed tick (an interrupt the
+    // burst held back may come after it; the system settles a few rounds later).
+    if (what === 'livelock' && v.missedTickOwed >= 0 && ((v.pt.onList && v.pt.pendingIntrNr > 0)
+      || v.injectsSinceOwedTick <= 1)) return MISSED_TICKS_ONE_BY_ONE;
     // A redirection entry read shows Remote IRR still set: the vCPU that avoided the level
     // vector's EOI through the assist has not had it noticed (vioapic_update_EOI not run yet).
     if (what === 'redir-remote-irr-stale') {
       // A level message no vCPU took (Xen matched none): its Remote IRR waits for an EOI that never comes.
       for (const u of this.vcpu) if (vector >= 0 && u.misrouted[vector]) return u.misrouted[vector];
       for (const u of this.vcpu) if (vsHas(u.levelDeferred, vector)) return this.assistCause(u, vector, true);
+    }
+    // A TMR read on a vCPU that a logical broadcast of the vector did not reach (vlapic_match_logical_addr): bare
+    // metal's acceptance of that level (edge) message set (cleared) TMR here, Xen's never happened.
+    if (vector >= 16 && v.misrouted[vector] === 'logical-broadcast-not-matched') {
+      const edge = vsHas(v.misroutedEdge, vector);
+      if (!edge && (what === 'tmr-clear-for-level' || what === 'tmr-cleared-after-eoi')) return v.misrouted[vector];
+      if (edge && (what === 'tmr-set-without-level-message' || what === 'tmr-level-pin-before-acceptance')) return v.misrouted[vector];
     }
     // vlapic_reset / set_x2apic_id: Xen's vCPU i has APIC ID 2i (and, since 90309854fd, the
     // x2APIC LDR derived from it); the scenario's default machine numbers it i, and the model
@@ -353,9 +366,13 @@ export class XenInstance implements BackendInstance, XenVm {
     if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 0 && vector === v.softirqTickDup) return 'timer-tick-waits-for-timer-softirq';
     // pt_irq_fired re-armed the periodic timer for a tick due at the injection instant: it fired at once.
     if ((what === 'duplicate' || what.startsWith('irr-')) && vector >= 0 && vector === v.tickDueAtInjection) return 'periodic-tick-due-at-injection-resent';
+    // no_delay_for_missed_ticks: pt_intr_post left a tick owed (pending_intr_nr > 0) and pt_update_irq raised it again,
+    // one interrupt per expiry, where bare metal's expiries found the vector pending and collapsed into one.
+    // (10a674b4: an LVTT write that keeps the mode only moves pt->irq, so the owed tick comes under the new vector: spurious.)
+    if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 0 && vector === v.missedTickOwed) return MISSED_TICKS_ONE_BY_ONE;
     // The aligned first tick shifted the periodic train: a tick between two of bare metal's expiries, after the
     // instance bare metal's last expiry collapsed into, is a second interrupt where bare metal has not ticked yet.
-    if ((what === 'duplicate' || what.startsWith('irr-')) && vector >= 0 && vector === v.offPhaseTick) return 'periodic-timer-first-tick-aligned';
+    if ((what === 'duplicate' || what.startsWith('irr-')) && vector >= 0 && vsHas(v.offPhaseTicks, vector)) return 'periodic-timer-first-tick-aligned';
     // 2016: the LVTT vector rewrite kept the tick already posted under the old vector; it came again under the new one.
     if ((what === 'duplicate' || what === 'spurious' || what.startsWith('irr-')) && vector >= 16 && vector === v.tickRepostedVector) return 'timer-tick-reposted-under-new-vector';
     // A message of the vector accepted while the vlapic was software-disabled is in Xen's IRR: that
@@ -803,12 +820,20 @@ export class XenInstance implements BackendInstance, XenVm {
         this.sink.executed(index);
         vmexitEnd(this, cpu);
         return;
+      case 'ioapic_reg_write':
+        // An NPF exit to the vIOAPIC's MMIO handler (vioapic_write → vioapic_write_indirect); nothing is sent.
+        vmexitBegin(this, cpu, 'npf');
+        this.sink.step(cpu, 'vioapic_write_indirect');
+        updateGuestEip(this, cpu);
+        this.vioapic.writeReg(ev.reg, ev.value);
+        this.sink.executed(index);
+        vmexitEnd(this, cpu);
+        return;
       case 'ioapic_read': {
         vmexitBegin(this, cpu, 'npf');
         this.sink.step(cpu, 'vioapic_read_indirect');
         updateGuestEip(this, cpu);
-        const reg = ev.reg === 'id' ? 'ioapic-id' : ev.reg === 'version' ? 'ioapic-version' : ev.reg;
-        this.sink.readValue(cpu, reg, this.vioapic.read(ev.reg, ev.pin ?? -1));
+        this.sink.readValue(cpu, ioapicReadReg(ev.reg), this.vioapic.read(ev.reg, ev.pin ?? -1));
         this.sink.executed(index);
         vmexitEnd(this, cpu);
         return;

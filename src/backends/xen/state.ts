@@ -266,10 +266,23 @@ export class XenVcpu {
    */
   tickDueAtInjection = -1;
   /**
-   * pt_timer_fn counted a tick of a periodic timer whose first tick align_timer() moved, at an instant that is not
-   * one of bare metal's expiries (the whole train keeps the shifted phase): the tick's vector (-1: never).
+   * pt_intr_post (pt_irq_fired) left a periodic tick owed after an injection (no_delay_for_missed_ticks: pending_intr_nr
+   * still above 0, ticks counted by pt_timer_fn or pt_process_missed_ticks); pt_update_irq raises it next, one interrupt
+   * per expiry where bare metal collapsed them: the tick's vector (-1: never).
    */
-  offPhaseTick = -1;
+  missedTickOwed = -1;
+  /** Diagnostics: an expiry of bare metal's timer (this vector) passed while Xen's timer was unarmed with ticks owed (-1: none since). */
+  archExpiredWhileOwed = -1;
+  /** Diagnostics: the last periodic pt_intr_post left a tick owed, so the next tick injected is an owed one. */
+  tickOwedNext = false;
+  /** Diagnostics: svm_inject_extint injections since the last owed tick was injected (large: none yet). */
+  injectsSinceOwedTick = 1 << 30;
+  /**
+   * pt_timer_fn counted a tick of a periodic timer whose first tick align_timer() moved, at an instant that is not
+   * one of bare metal's expiries (the whole train keeps the shifted phase): the ticks' vectors. A set, not the last
+   * vector: a later train under a rewritten LVTT vector must not erase the note of an off-phase tick still in IRR.
+   */
+  readonly offPhaseTicks = vecSet();
   /** 2016: an LVTT vector rewrite with a tick posted but not injected; pt_update_irq re-posts it under this vector (-1: never). */
   tickRepostedVector = -1;
 }

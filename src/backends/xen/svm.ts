@@ -108,6 +108,8 @@ export function svmIntrAssist(vm: XenVm, cpu: number): void {
     // Diagnostics: the timer's vector went in while its own tick still waited for TIMER_SOFTIRQ.
     if ((v.timerSoftirq || v.hostTimerHeld) && intack === v.pt.irq) v.softirqTickDup = intack;
     v.archOwed[intack] = '';
+    if (intack === v.archExpiredWhileOwed) v.archExpiredWhileOwed = -1;
+    v.injectsSinceOwedTick++;
     ptIntrPost(vm, cpu, intack);
   }
   // "Is there another IRQ to queue up behind this one?"

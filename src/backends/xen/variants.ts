@@ -104,7 +104,11 @@ const LOGICAL_BROADCAST: CauseDoc[] = [{
     + '(an IPI or MSI) of the pin\'s vector reached, on bare metal, the vCPU handling the level instance, and its acceptance '
     + 'cleared TMR there (SDM 10.8.4), so the guest\'s EOI is not broadcast and the pin keeps Remote IRR (SDM 10.8.5). Xen '
     + 'matched no vCPU (vlapic_match_logical_addr), TMR stays set, and vlapic_handle_EOI calls vioapic_update_EOI: the '
-    + `entry reads Remote IRR clear. [vlapic.c vlapic_match_logical_addr, vlapic_handle_EOI; vioapic.c vioapic_update_EOI @ ${ALL}]`,
+    + 'entry reads Remote IRR clear. The same unmatched broadcast seen by a TMR read on a vCPU it left out: a level '
+    + 'message (a logical-0xFF redirection entry) bare metal accepted there set TMR, which reads clear; an edge one cleared '
+    + 'it, which reads still set (session 10: found by the blind-rules campaign once the generator drew I/O APIC register '
+    + 'writes, on unplanted xen/4.22 and xen/rework too). '
+    + `[vlapic.c vlapic_match_logical_addr, vlapic_handle_EOI; vioapic.c vioapic_update_EOI @ ${ALL}]`,
 }];
 
 /**
@@ -415,6 +419,18 @@ const CLAMP_WHY = 'create_periodic_time: "Periodic timer must be at least 0.1ms"
   + 'libxl sets for every HVM guest (vpt_align defaults to true), the first tick is align_timer()ed up to a multiple of that '
   + 'period. vlapic_get_tmcct still counts with TMICT, so TMCCT wraps on time while the interrupts come every 0.1 ms: a '
   + 'periodic LAPIC timer faster than 10 kHz fires late and less often than bare metal\'s.';
+/** HVMPTM_no_delay_for_missed_ticks, libxl's default timer mode in every tree (session 10). */
+const MISSED_WHY = 'libxl gives every HVM guest HVM_PARAM_TIMER_MODE = HVMPTM_no_delay_for_missed_ticks (1): "missed interrupts '
+  + 'are delivered, but guest time always tracks wallclock" (public/hvm/params.h). pt_timer_fn counts a tick and does not '
+  + 're-arm; the periodic branch of pt_intr_post (pt_irq_fired since the split) takes one tick off pending_intr_nr at each '
+  + 'injection and, when none is left, pt_process_missed_ticks adds the expiries that passed meanwhile (pending_intr_nr += '
+  + 'missed_ticks; likewise pt_restore_timer after pt_save_timer stopped the timer of a vCPU taken down); set_timer re-arms '
+  + 'only when nothing is owed. Each owed tick is raised again by pt_update_irq at the next svm_intr_assist and injected as '
+  + 'its own interrupt. Bare metal has one IRR bit: an expiry that finds the vector still pending collapses into it (SDM '
+  + '10.8.4), so the ticks that passed while one waited (IF = 0, a higher vector in service, the vCPU in Xen or descheduled) '
+  + 'are one interrupt there and several in Xen. ';
+const MISSED_SRC = `vpt.c pt_timer_fn, pt_process_missed_ticks, pt_intr_post/pt_irq_fired, pt_update_irq, pt_save_timer, `
+  + `pt_restore_timer @ ${ALL}; libxl_create.c libxl__domain_build_info_setdefault (timer_mode default) @ ${ALL}`;
 const TIMER: CauseDoc[] = [
   {
     // Session 9 (soak s9tacrnxen2): named by explain since the timer model, declared here.
@@ -497,6 +513,41 @@ const TIMER: CauseDoc[] = [
       + `generator's long clock scale), on the logical clock's exact instants. [vpt.c pt_timer_fn/pt_intr_post/pt_irq_fired/pt_process_missed_ticks @ ${ALL}]`,
   },
   {
+    // Session 10: the timer mode is libxl's default, no_delay_for_missed_ticks (the model dropped missed ticks before).
+    cause: 'duplicate:missed-ticks-delivered-one-by-one',
+    why: MISSED_WHY + `[${MISSED_SRC}]`,
+  },
+  {
+    // Session 10 (soak s10xvpt4, seed :53390): the other side of the owed count.
+    cause: 'stuck:owed-ticks-dropped-by-timer-reprogram',
+    why: 'While ticks are owed (no_delay_for_missed_ticks) the periodic timer is not armed: pt_intr_post re-arms only when '
+      + 'pending_intr_nr reaches 0, so the expiries that pass meanwhile exist only as a count pt_process_missed_ticks makes '
+      + 'later. A timer write before then — vlapic_update_timer\'s create_periodic_time for an LVTT or TMICT write (10a674b4: '
+      + 'the TMICT write, or an LVTT mode change), or destroy_periodic_time — sets pending_intr_nr = 0: the owed ticks and '
+      + 'those expiries are gone. Bare metal keeps the instance its expiry left in IRR (collapsed behind the one in service) '
+      + 'and takes it at the EOI; Xen\'s next tick is a period after the write. '
+      + `[vpt.c create_periodic_time, destroy_periodic_time, pt_intr_post/pt_irq_fired; vlapic.c vlapic_update_timer / vlapic_reg_write @ ${ALL}]`,
+  },
+  {
+    cause: 'read:missed-ticks-delivered-one-by-one',
+    why: 'duplicate:missed-ticks-delivered-one-by-one seen by an IRR read: the owed tick pt_update_irq raised at the entry after '
+      + 'the injection is in IRR (behind the instance in service), where bare metal\'s IRR is empty: its expiries collapsed '
+      + `into the instance taken. [${MISSED_SRC}]`,
+  },
+  {
+    cause: 'livelock:missed-ticks-delivered-one-by-one',
+    why: 'duplicate:missed-ticks-delivered-one-by-one with many periods missed (a clamped 0.1 ms period, or a long IF = 0 '
+      + 'stretch): pt_process_missed_ticks counts (NOW() - scheduled) / period + 1 ticks, without bound, and each is '
+      + 'injected, EOIed and IRETed in turn, an exit or more per tick. The catch-up outlasts the drain\'s bound (48 + 16 '
+      + 'rounds per vCPU), which the oracle files as a livelock; it ends once pending_intr_nr is 0. Named while ticks are '
+      + `still owed at the bound. [${MISSED_SRC}]`,
+  },
+  {
+    cause: 'ioapic:missed-ticks-delivered-one-by-one',
+    why: 'duplicate:missed-ticks-delivered-one-by-one when the timer\'s vector is also an I/O APIC pin\'s: the oracle files a '
+      + `duplicate of a pin's vector under ioapic, though the second interrupt is the owed tick, not a pin message. [${MISSED_SRC}]`,
+  },
+  {
     cause: 'read:periodic-tick-due-at-injection-resent',
     why: 'duplicate:periodic-tick-due-at-injection-resent seen by an IRR read: the tick bare metal collapsed into the '
       + `instance just injected is back in IRR. [vpt.c pt_intr_post/pt_irq_fired/pt_process_missed_ticks @ ${ALL}]`,
@@ -522,6 +573,15 @@ const TDT_DISARMED: CauseDoc = {
 };
 /** 10a674b4 only: the LVTT write before vlapic_update_timer (2017-08-25). */
 const TIMER_2016: CauseDoc[] = [
+  {
+    // Session 10: an owed tick (no_delay_for_missed_ticks) under a rewritten LVTT vector.
+    cause: 'spurious:missed-ticks-delivered-one-by-one',
+    why: 'duplicate:missed-ticks-delivered-one-by-one when the guest rewrites the LVTT vector (same mode) while a tick is '
+      + 'owed: vlapic_reg_write(APIC_LVTT) only sets vlapic->pt.irq, pending_intr_nr stays, and pt_update_irq raises the '
+      + 'owed tick under the new vector, which bare metal never raised (its expiries collapsed into the old vector\'s '
+      + 'instance). From 2017-08-25 (e4e1896b2c) the write re-creates the timer with nothing pending. '
+      + `[vlapic.c vlapic_reg_write @ ${FIRST}; ${MISSED_SRC}]`,
+  },
   {
     cause: 'read:timer-stopped-by-lvtt-mode-change',
     why: 'vlapic_reg_write(APIC_LVTT) destroy_periodic_time()s the timer and zeroes TMICT on any change of the timer mode, '

@@ -11,7 +11,7 @@
 // first (Linux __ioapic_write_entry order). Scenario pins stand for GSIs other than 0: GSI 0
 // (the 8259 cascade) takes vioapic_write_redirent's vlapic_adjust_i8259_target branch, which
 // neither sends nor clears Remote IRR, and no device sits there in an HVM guest.
-import { MAX_IOAPIC_PINS, type IoapicPin } from '../../scenario/types.js';
+import { MAX_IOAPIC_PINS, type IoapicPin, type IoapicReadReg, type IoapicRegWriteReg } from '../../scenario/types.js';
 import type { RedirEntry } from '../../apic/ioapic.js';
 import { vecSet, vsAdd, vsDel } from '../../apic/vecset.js';
 
@@ -55,6 +55,8 @@ export const AVOIDED_LEVEL_EOI_LATE_EDGE = 'avoided-level-eoi-dropped-by-later-e
 
 export class XenVioapic {
   readonly redirtbl: (XenPin | null)[] = [];
+  /** vioapic->id: 4 bits, 0 after vioapic_reset (a domU; only the hardware domain takes mp_ioapics' ID). */
+  id = 0;
 
   constructor(pins: readonly IoapicPin[], private readonly inj: InjIrq) {
     for (let i = 0; i < MAX_IOAPIC_PINS; i++) this.redirtbl.push(null);
@@ -150,12 +152,22 @@ export class XenVioapic {
   }
 
   /**
-   * vioapic_read_indirect. The ID register reads 0: vioapic_reset zeroes the ID and hvmloader's
+   * vioapic_write_indirect: VIOAPIC_REG_VERSION and VIOAPIC_REG_ARB_ID writes are ignored; VIOAPIC_REG_APIC_ID
+   * stores `((union IO_APIC_reg_02){ .raw = val }).bits.arbitration`, bits 27:24 (io_apic.h: reserved 24 bits,
+   * arbitration 4, reserved 4). [hvm/vioapic.c vioapic_write_indirect, vioapic_reset @ 10a674b4, 48a933ee, 66bf4ef0 and RELEASE-4.22.0 d45d5687]
+   */
+  writeReg(reg: IoapicRegWriteReg, val: number): void {
+    if (reg === 'id') this.id = (val >>> 24) & 0xf;
+  }
+
+  /**
+   * vioapic_read_indirect. Until the guest writes it, the ID register reads 0: vioapic_reset zeroes the ID and hvmloader's
    * ioapic_write(0x00, IOAPIC_ID) writes 0x01 unshifted, which the (val >> 24) & 0xf decoding
    * (and later IO_APIC_reg_02.arbitration) drops.
    */
-  read(reg: 'id' | 'version' | 'redir-lo' | 'redir-hi', pin: number): number {
-    if (reg === 'id') return 0;
+  read(reg: IoapicReadReg, pin: number): number {
+    // VIOAPIC_REG_APIC_ID and VIOAPIC_REG_ARB_ID share one case: IO_APIC_reg_02 with .arbitration = vioapic->id (bits 27:24).
+    if (reg === 'id' || reg === 'arb') return ((this.id & 0xf) << 24) >>> 0;
     if (reg === 'version') return XEN_VIOAPIC_VERSION;
     const p = this.redirtbl[pin];
     if (!p) return 0;

@@ -85,6 +85,9 @@ export function vlapicLvttWrite(vm: XenVm, cpu: number, val: number): void {
     // Diagnostics: a tick already posted to IRR under the old vector (issued, not yet injected) stays counted, and
     // pt_update_irq posts it again under the new one.
     if (v.pt.onList && v.pt.pendingIntrNr > 0 && v.pt.irqIssued && v.pt.irq !== (val & 0xff)) v.tickRepostedVector = val & 0xff;
+    // Diagnostics: a tick owed after an injection (no_delay_for_missed_ticks: pt_intr_post left pending_intr_nr above 0,
+    // nothing posted yet) is raised by pt_update_irq under the new vector, one bare metal's IRR collapsed under the old one.
+    if (v.pt.onList && v.pt.pendingIntrNr > 0 && !v.pt.irqIssued && v.missedTickOwed === v.pt.irq && v.pt.irq !== (val & 0xff)) v.missedTickOwed = val & 0xff;
     v.pt.irq = val & 0xff;
   } else {
     if (tdt(vl.lvtt) !== tdt(val)) {

@@ -8,7 +8,15 @@
 //   create_periodic_time → set_timer(scheduled) … host timer interrupt → TIMER_SOFTIRQ →
 //   pt_timer_fn (pending_intr_nr++, vcpu_kick; no re-arm) … svm_intr_assist → pt_update_irq
 //   (vlapic_set_irq, or suspend while the LVT is masked) … svm_inject_extint → pt_intr_post →
-//   pt_irq_fired (one-shot: off the list; periodic: collapse missed ticks, set_timer) → callback.
+//   pt_irq_fired (one-shot: off the list; periodic, no_delay_for_missed_ticks: one tick owed less,
+//   and only when none is left the missed ticks are counted in and, if still none, set_timer) → callback.
+//
+// The timer mode is libxl's default, HVMPTM_no_delay_for_missed_ticks (1), in every tree: missed
+// ticks are counted into pending_intr_nr and injected one by one (pt_process_missed_ticks:
+// `pending_intr_nr += missed_ticks` unless no_missed_ticks_pending; pt_intr_post / pt_irq_fired:
+// the `else` branch, `--pending_intr_nr`), and guest time is never frozen (pt_freeze_time and
+// pt_thaw_time act for delay_for_missed_ticks only). vpt.c @ 10a674b4, 48a933ee, 66bf4ef0 and
+// d45d5687 (RELEASE-4.22.0); the 4.22 tree moved the body of pt_intr_post into pt_irq_fired, unchanged.
 //
 // Time: one clock unit of the scenario is one APIC timer tick with divide-by-1 (the guest wrote
 // TDCR = 0xB at boot, as kvm-unit-tests does), i.e. APIC_BUS_CYCLE_NS = 10 ns in every tree. The
@@ -16,6 +24,7 @@
 // clock (*choice*: the scenario starts 0.1 s after the domain was built, stime offsets 0; the
 // per-call +1 ns of hvm_get_guest_time_fixed is below a tick and not modelled); the guest TSC is
 // the clock itself (the scenario's deadlines are in clock units, TSC rate = timer rate).
+import { vsAdd } from '../../apic/vecset.js';
 import { vcpuKick, type XenVm } from './domain.js';
 import { APIC_LVT_MASKED, Phase, type XenVcpu } from './state.js';
 import { vmexitBegin, vmexitEnd } from './svm.js';
@@ -30,12 +39,20 @@ export const MIN_PERIOD = 10_000;
  * The domain's HVM_PARAM_TIMER_MODE and HVM_PARAM_VPT_ALIGN as libxl sets them for every HVM guest
  * (libxl__domain_build_info_setdefault: timer_mode = LIBXL_TIMER_MODE_NO_DELAY_FOR_MISSED_TICKS,
  * vpt_align = true; tools/libxl/libxl_create.c at 10a674b4, 48a933ee, 66bf4ef0,
- * tools/libs/light/libxl_create.c at RELEASE-4.22.0). The hypervisor's own default (param 0,
- * delay_for_missed_ticks) would re-deliver every missed tick (pt_irq_fired: --pending_intr_nr,
- * then pt_process_missed_ticks adds them), a duplicate bare metal collapses; no toolstack default
- * selects it, so no variant models it.
+ * tools/libs/light/libxl_create.c at RELEASE-4.22.0; libxl_dom.c / libxl_x86.c timer_mode() hands
+ * it to HVM_PARAM_TIMER_MODE unchanged; libxl_types.idl: "Consistent with the values defined for
+ * HVM_PARAM_TIMER_MODE", so HVMPTM_no_delay_for_missed_ticks = 1, public/hvm/params.h). params.h:
+ * "missed interrupts are delivered, but guest time always tracks wallclock": ticks missed while
+ * the vCPU was descheduled (or while a tick waited in IRR) are each injected, where bare metal's
+ * IRR collapses expiries not yet taken into one. The hypervisor's own default (0,
+ * delay_for_missed_ticks) also freezes guest time (pt_freeze_time); modes 2 and 3 collapse the
+ * missed ticks ("'collapse' all missed ticks"). No toolstack default selects them: not modelled.
  */
 export const TIMER_MODE = 'no_delay_for_missed_ticks';
+/** The mechanism tag of a tick pt_intr_post left owed and pt_update_irq raised again (mode 1's one-by-one delivery). */
+export const MISSED_TICKS_ONE_BY_ONE = 'missed-ticks-delivered-one-by-one';
+/** The mechanism tag of owed ticks (and the expiries uncounted meanwhile) that create/destroy_periodic_time discarded. */
+export const OWED_TICKS_DROPPED = 'owed-ticks-dropped-by-timer-reprogram';
 
 /** NOW() / hvm_get_guest_time(v) in ticks. */
 export function hostNow(v: XenVcpu): number {
@@ -111,7 +128,12 @@ export function timeAdvance(vm: XenVm, cpu: number, advance: number): void {
   v.now += advance;
   const fires = v.pt.timerExpires >= 0 && v.pt.timerExpires <= hostNow(v);
   // Diagnostics: bare metal's timer raised its vector here; did Xen's make a tick?
-  if (v.archTimer.expire(v.now) > 0 && !v.archTimer.masked && !fires) v.archOwed[v.archTimer.vector] = v.timerWhy;
+  if (v.archTimer.expire(v.now) > 0 && !v.archTimer.masked && !fires) {
+    v.archOwed[v.archTimer.vector] = v.timerWhy;
+    // The timer is not armed because ticks are owed (pt_intr_post re-arms only when none is): Xen keeps this expiry
+    // only as a count pt_process_missed_ticks makes later.
+    if (v.pt.onList && !v.pt.oneShot && v.pt.pendingIntrNr > 0 && v.pt.timerExpires < 0) v.archExpiredWhileOwed = v.archTimer.vector;
+  }
   if (fires) hostTimerInterrupt(vm, cpu);
 }
 
@@ -129,7 +151,7 @@ export function ptTimerFn(vm: XenVm, cpu: number): void {
   // collapsed into, this tick is one bare metal has not made yet.
   const at = pt.scheduled - TIME_ORIGIN, arch = v.archTimer;
   if (v.timerWhy === 'periodic-timer-first-tick-aligned' && arch.mode === 'periodic' && arch.vector === pt.irq
-    && arch.initial === pt.period && arch.expiry >= 0 && (arch.expiry - at) % arch.initial !== 0) v.offPhaseTick = pt.irq;
+    && arch.initial === pt.period && arch.expiry >= 0 && (arch.expiry - at) % arch.initial !== 0) vsAdd(v.offPhaseTicks, pt.irq);
   pt.pendingIntrNr++;
   pt.scheduled += pt.period;
   pt.doNotFreeze = false;
@@ -159,23 +181,31 @@ export function ptUpdateIrq(vm: XenVm, cpu: number): void {
   vlapicSetIrq(vm, cpu, pt.irq, false, cpu);
 }
 
-/** pt_process_missed_ticks (no_delay_for_missed_ticks: the missed ticks are skipped, not counted). */
+/**
+ * pt_process_missed_ticks: once the next expiry (scheduled) is strictly before NOW(), it and every
+ * later one up to NOW() — (NOW() - scheduled) / period + 1 — are expiries pt_timer_fn did not
+ * count (the timer was not armed: stopped by pt_save_timer, or waiting for pt_irq_fired's
+ * set_timer); they are added to pending_intr_nr (`else pt->pending_intr_nr += missed_ticks`: mode 1
+ * is not no_missed_ticks_pending, so do_not_freeze is left alone) and scheduled moves past them.
+ */
 function ptProcessMissedTicks(v: XenVcpu): void {
   const pt = v.pt;
   if (pt.oneShot) return;
   let missed = hostNow(v) - pt.scheduled;
   if (missed <= 0) return;
   missed = Math.floor(missed / pt.period) + 1;
-  pt.doNotFreeze = pt.pendingIntrNr === 0;
+  pt.pendingIntrNr += missed;
   pt.scheduled += missed * pt.period;
 }
 
 /**
  * pt_intr_post after svm_inject_extint(vector): if it is the timer's issued tick (is_pt_irq),
- * pt_irq_fired — one-shot: off the list, nothing pending; periodic (no_delay_for_missed_ticks):
- * last_plt_gtime = now, missed ticks skipped, "'collapse' all missed ticks", set_timer — then
- * the callback: vlapic_pt_cb (periodic) or vlapic_tdt_pt_cb sets timer_last_update to now, the
- * latter also clears hw.tdt_msr.
+ * pt_irq_fired — one-shot: off the list, nothing pending; periodic (no_delay_for_missed_ticks, the
+ * `else` branch): last_plt_gtime += period and one tick owed less; when none is left,
+ * pt_process_missed_ticks counts the ticks missed since, and only if there are none set_timer
+ * re-arms — otherwise the timer stays unarmed and the next svm_intr_assist's pt_update_irq raises
+ * the next owed tick. Then the callback: vlapic_pt_cb (periodic) or vlapic_tdt_pt_cb sets
+ * timer_last_update to now, the latter also clears hw.tdt_msr.
  */
 export function ptIntrPost(vm: XenVm, cpu: number, vector: number): void {
   const v = vm.vcpu[cpu]!;
@@ -187,14 +217,23 @@ export function ptIntrPost(vm: XenVm, cpu: number, vector: number): void {
   if (pt.oneShot) {
     pt.onList = false;
     pt.pendingIntrNr = 0;
+    v.tickOwedNext = false;
   } else {
-    pt.lastPltGtime = now;
-    ptProcessMissedTicks(v);
-    pt.pendingIntrNr = 0;
-    // Diagnostics: the next tick is due now; bare metal's expiry at this instant may have collapsed
-    // into the instance just injected (it was still pending then), Xen's comes as a second one.
-    if (pt.scheduled <= now) v.tickDueAtInjection = pt.irq;
-    setTimer(vm, cpu, pt.scheduled);
+    if (v.tickOwedNext) v.injectsSinceOwedTick = 0; // diagnostics: this tick is one a previous injection left owed
+    pt.lastPltGtime += pt.period;
+    if (--pt.pendingIntrNr === 0) {
+      ptProcessMissedTicks(v);
+      if (pt.pendingIntrNr === 0) {
+        // Diagnostics: the next tick is due now; bare metal's expiry at this instant may have collapsed
+        // into the instance just injected (it was still pending then), Xen's comes as a second one.
+        if (pt.scheduled <= now) v.tickDueAtInjection = pt.irq;
+        setTimer(vm, cpu, pt.scheduled);
+      }
+    }
+    // Diagnostics: a tick is still owed after this injection; pt_update_irq raises it at the next entry, one
+    // interrupt per expiry, where bare metal's expiries that found the vector pending collapsed into it.
+    if (pt.pendingIntrNr > 0) v.missedTickOwed = pt.irq;
+    v.tickOwedNext = pt.pendingIntrNr > 0;
   }
   if (pt.cb === 'vlapic_pt_cb') {
     // Diagnostics: TMCCT now counts from the injection, not from the expiry bare metal reloads at.
@@ -215,12 +254,14 @@ export function ptIntrPost(vm: XenVm, cpu: number, vector: number): void {
 export function createPeriodicTime(vm: XenVm, cpu: number, delta: number, period: number, irq: number, cb: 'vlapic_pt_cb' | 'vlapic_tdt_pt_cb' | null): void {
   const v = vm.vcpu[cpu]!;
   const pt = v.pt;
+  noteOwedTicksDropped(v);
   destroyPeriodicTime(vm, cpu);
   vm.sink.step(cpu, 'create_periodic_time');
   pt.pendingIntrNr = 0;
   pt.doNotFreeze = false;
   pt.irqIssued = false;
   v.maskedTickQueued = false;
+  v.tickOwedNext = false;
   const clamped = period !== 0 && period < MIN_PERIOD;
   if (clamped) period = MIN_PERIOD;
   pt.period = period;
@@ -241,13 +282,27 @@ export function createPeriodicTime(vm: XenVm, cpu: number, delta: number, period
   setTimer(vm, cpu, pt.scheduled);
 }
 
+/**
+ * Diagnostics, before create_periodic_time / destroy_periodic_time reset pending_intr_nr: owed ticks of a periodic timer
+ * are dropped, and with them the expiries bare metal made while they were owed (the timer was not armed, so nothing
+ * counted them yet): bare metal's collapsed instance has no Xen tick any more.
+ */
+function noteOwedTicksDropped(v: XenVcpu): void {
+  const pt = v.pt;
+  if (!pt.onList || pt.oneShot || pt.pendingIntrNr === 0 || v.archExpiredWhileOwed !== pt.irq) return;
+  v.archOwed[pt.irq] = OWED_TICKS_DROPPED;
+  v.archExpiredWhileOwed = -1;
+}
+
 /** destroy_periodic_time: off the list, nothing pending, kill_timer. */
 export function destroyPeriodicTime(vm: XenVm, cpu: number): void {
-  const pt = vm.vcpu[cpu]!.pt;
+  const v = vm.vcpu[cpu]!, pt = v.pt;
   if (!pt.created) return;
+  noteOwedTicksDropped(v);
   pt.onList = false;
   pt.pendingIntrNr = 0;
   pt.timerExpires = -1;
+  v.tickOwedNext = false;
 }
 
 /**
@@ -266,7 +321,9 @@ export function ptResume(vm: XenVm, cpu: number): void {
 
 /**
  * pt_save_timer, when the vCPU is switched out other than blocked (hvm_vcpu_down: _VPF_down is
- * not _VPF_blocked): stop the timer unless do_not_freeze.
+ * not _VPF_blocked): stop the timer unless do_not_freeze (only no_missed_ticks_pending's
+ * pt_process_missed_ticks sets it, so in mode 1 the timer is always stopped); pt_freeze_time does
+ * nothing outside delay_for_missed_ticks.
  */
 export function ptSaveTimer(vm: XenVm, cpu: number): void {
   const v = vm.vcpu[cpu]!;
@@ -274,7 +331,11 @@ export function ptSaveTimer(vm: XenVm, cpu: number): void {
   if (v.pt.onList && !v.pt.doNotFreeze) v.pt.timerExpires = -1;
 }
 
-/** pt_restore_timer (hvm_do_resume, at every switch in): nothing pending → skip missed ticks, set_timer. */
+/**
+ * pt_restore_timer (hvm_do_resume, at every switch in): nothing pending → the ticks missed while
+ * the timer was stopped are counted (pt_process_missed_ticks) and set_timer re-arms for the next
+ * one; pt_thaw_time does nothing outside delay_for_missed_ticks.
+ */
 export function ptRestoreTimer(vm: XenVm, cpu: number): void {
   const v = vm.vcpu[cpu]!;
   const pt = v.pt;
