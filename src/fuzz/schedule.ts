@@ -1,8 +1,8 @@
 // The guided engine's choice of where to resume: a covered guide feature that has an owner,
 // drawn with weight energy / hits². hits² prefers rarely reached states (session 8); energy
-// (session 10, AFL's power schedules in spirit) is a per-feature level that rises when a
-// resumption from the feature found guide features no run had hit and falls after
-// resumptions that found none, bounded both ways. Counts only: deterministic for the rng.
+// (session 10, AFL's power schedules in spirit; off by default, see ENERGY) is a per-feature
+// level that rises when a resumption from the feature found guide features no run had hit and
+// falls after resumptions that found none, bounded both ways. Counts only: deterministic.
 import type { Guide } from '../coverage/coverage.js';
 
 /** The energy schedule's bounds and steps (counts of resumptions, never time). */
@@ -17,19 +17,20 @@ export interface EnergyParams {
 }
 
 /**
- * Chosen on kvm/v4.10 eoi-exitmap-loaded-into-vmcs02 (docs/campaign-engine.md, session 10): up to
- * 2^16 lets a feature whose resumptions keep finding new ones outweigh ~256 hits (1/hits²);
- * down to 2^-4 after repeated dry resumptions. Tried and dropped: (16, 0, 8, +2), (10, -10, 2, +1).
+ * The candidate measured in session 10 (docs/campaign-engine.md): up to 2^16 lets a feature whose
+ * resumptions keep finding new ones outweigh ~256 hits (1/hits²); down to 2^-4 after repeated dry
+ * resumptions. Not the default: better than 1/hits² on main d6af867's generator, worse on 81322bf's
+ * (10-seed find table, both measured). Tried and dropped: (16, 0, 8, +2), (10, -10, 2, +1).
  */
 export const ENERGY: EnergyParams = { lmax: 16, lmin: -4, fruitless: 4, step: 1 };
-/** No energy: weight 1/hits² exactly, the session-8 schedule (same draws for the same seed). */
+/** No energy, the default: weight 1/hits² exactly, the session-8 schedule (same draws for the same seed). */
 export const ENERGY_OFF: EnergyParams = { lmax: 0, lmin: 0, fruitless: 1, step: 0 };
 
 export class Schedule {
   /** Per feature: its energy level, and fruitless resumptions since it last changed. */
   private readonly level: Int8Array;
   private readonly dry: Uint16Array;
-  constructor(size: number, readonly p: EnergyParams = ENERGY) {
+  constructor(size: number, readonly p: EnergyParams = ENERGY_OFF) {
     this.level = new Int8Array(size);
     this.dry = new Uint16Array(size);
   }
