@@ -13,6 +13,7 @@ import { guardBackend } from './guard.js';
 import { isolate, ISOLATE_TRIES, type Candidate } from './isolate.js';
 import { extendAndRun, generateAndRun, makeRng, type RunObserver } from '../gen/generator.js';
 import { mutate } from '../gen/mutate.js';
+import { Schedule } from './schedule.js';
 import type { Event, Scenario } from '../scenario/types.js';
 import type { Target } from './targets.js';
 
@@ -130,6 +131,8 @@ interface TargetState {
   /** Per guide feature: the entry that first hit it and the index of the event that did. */
   owner: (Entry | undefined)[];
   ownerAt: Uint16Array;
+  /** Where feedback runs resume (schedule.ts). */
+  sched: Schedule;
 }
 
 /** Feeds each event's transition to the coverage map (and, guided, its guide features). */
@@ -172,31 +175,6 @@ function admit(ts: TargetState, scenario: Scenario, tr: RunTracker): void {
     for (const f of gone!.owned) if (ts.owner[f] === gone) ts.owner[f] = undefined;
   }
   ts.corpus.push(e);
-}
-
-/**
- * A covered, owned guide feature to resume from, drawn with weight 1/hits²: a state reached
- * by one run in a thousand is drawn a million times as often as one every run reaches, and
- * every resumption replays the prefix that reaches it, so its count grows and the effort
- * moves on (deterministic for the rng). Undefined when no covered feature has an owner.
- * (Until session 8: the least hit of three drawn uniformly, which over thousands of fine
- * features was close to uniform.)
- */
-function frontier(ts: TargetState, rng: () => number): number | undefined {
-  const cov = ts.guide.covered, hits = ts.guide.hits;
-  let sum = 0;
-  for (const f of cov) if (ts.owner[f] !== undefined) { const h = hits[f]!; sum += 1 / (h * h); }
-  if (sum === 0) return undefined;
-  let x = rng() * sum;
-  let last: number | undefined;
-  for (const f of cov) {
-    if (ts.owner[f] === undefined) continue;
-    const h = hits[f]!;
-    x -= 1 / (h * h);
-    last = f;
-    if (x < 0) return f;
-  }
-  return last;
 }
 
 /**
@@ -270,7 +248,7 @@ export function runJob(
     stats.perTarget[key] = [0, 0, 0];
     // Random campaigns never steer: no guide tables (about 1.1 MB a variant, per worker).
     const gsize = p.engine === 'guided' ? 1 << GUIDE_BITS : 0;
-    return { key, t, cov: new Coverage(), guide: new Guide(gsize), corpus: [], owner: new Array<Entry | undefined>(gsize), ownerAt: new Uint16Array(gsize) };
+    return { key, t, cov: new Coverage(), guide: new Guide(gsize), corpus: [], owner: new Array<Entry | undefined>(gsize), ownerAt: new Uint16Array(gsize), sched: new Schedule(gsize) };
   });
   for (const ts of states) steps?.route(ts.key, ts.cov);
   const observers = states.map((ts) => new Observer(ts.cov, p.engine === 'guided' ? ts.guide : undefined));
@@ -329,6 +307,7 @@ export function runJob(
         // iter div T, and its m-th random run is the random engine's iteration m·T + k.
         const T = states.length;
         const m = freshRun(Math.floor(iter / T));
+        let f: number | undefined;
         if (m >= 0 || ts.corpus.length === 0) {
           // (An empty corpus after the warm-up: no run reached any feature; draw afresh.)
           ({ scenario, result } = generateAndRun(m >= 0 ? `${p.seed}:${job}:${m * T + k}` : `${seed}:f`, t.backend, t.variant, { maxEvents: p.maxEvents }, obs));
@@ -338,7 +317,7 @@ export function runJob(
           // reached it, then continue with the generator's choices (or mutate the owner).
           const rng = makeRng(`${seed}:f`);
           const n = ts.corpus.length;
-          const f = frontier(ts, rng);
+          f = ts.sched.pick(ts.guide, (x) => ts.owner[x] !== undefined, rng);
           const base = f === undefined ? ts.corpus[Math.floor(rng() * n)]! : ts.owner[f]!;
           const at = f === undefined ? Math.floor(rng() * (base.scenario.events.length + 1)) : ts.ownerAt[f]! + 1;
           if (rng() < 0.65) {
@@ -351,6 +330,7 @@ export function runJob(
           stats.mutants++;
         }
         const tr = obs.tracker!;
+        if (f !== undefined) ts.sched.credit(f, tr.newFeats);
         admit(ts, scenario, tr);
         tr.commit();
       }
