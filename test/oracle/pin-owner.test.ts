@@ -1213,3 +1213,31 @@ describe('session-10 triage: Xen (vpt soaks)', () => {
     }
   });
 });
+
+describe('session-10 triage: KVM timer behind the nested exit\'s acknowledgement', () => {
+  it('an L1 timer expiry that apic_timer_fn left in lapic_timer.pending after the requests phase, and nested_vmx_vmexit acknowledging a lower L1 vector for ack-on-exit: L1 takes the lower vector first, APICv or not (was priority:ack-on-exit, soak s10final:1:2792607 on v6.12-noapicv)', () => {
+    const s = load('kvm-timer-pending-behind-nested-exit-ack.json');
+    for (const v of ['v6.12', 'v6.12-vtd', 'v6.12-noapicv', 'v4.10']) {
+      const d = runScenario(s, backend('kvm'), v).divergences;
+      expect(d[0]!.cause, v).toBe('stuck:timer-pending-behind-nested-exit-ack');
+      expect(d[0]!.symptoms, v).toContain('priority-inversion:timer');
+      for (const x of d) expect(classify(BACKENDS, `kvm/${v}:${x.cause}`), `${v} ${x.cause}`).not.toBe('unexpected');
+    }
+    // Bare metal: the expiry set IRR at once, and the exit acknowledges the timer's higher vector (REF-NST-4).
+    expect(runScenario(s, backend('baremetal'), 'sdm').divergences).toEqual([]);
+  });
+});
+
+describe('session-10 triage: KVM self-IPI TMR, rewritten vector', () => {
+  it('a virtualized self-IPI of a level vector in service keeps TMR, so its EOI exits and clears Remote IRR; the unmasking rewrite of the entry to another vector then sends (v6.12 ioapic_service refuses only while Remote IRR is set): the send is the kept TMR\'s, kept per entry across the vector rewrite (was ioapic:level-resent-on-redirection-write, soak s10final:1:187916)', () => {
+    const s = load('kvm-self-ipi-tmr-kept-eoi-then-vector-rewrite-sends.json');
+    for (const v of ['v6.12', 'v6.12-vtd']) {
+      const d = runScenario(s, backend('kvm'), v).divergences;
+      expect(d.map((x) => x.cause), v).toEqual(['ioapic:tmr-kept-by-virtualized-self-ipi']);
+      expect(classify(BACKENDS, `kvm/${v}:${d[0]!.cause}`)).not.toBe('unexpected');
+    }
+    // Without APICv the self-IPI exits and __apic_accept_irq clears TMR as bare metal's acceptance does.
+    expect(runScenario(s, backend('kvm'), 'v6.12-noapicv').divergences).toEqual([]);
+    expect(runScenario(s, backend('baremetal'), 'sdm').divergences).toEqual([]);
+  });
+});

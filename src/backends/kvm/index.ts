@@ -19,6 +19,7 @@ import { RATES, RATES_SAMPLE } from './rates.js';
 import { apic_has_pending_timer, periodic_limited } from './timer.js';
 import { SVI_STALE } from './apicv.js';
 import { NMI_QUEUED_BEHIND_IRQ, TIMER_PENDING_BEHIND_IRQ, TPR_THRESHOLD_NOT_ARMED } from './inject.js';
+import { TIMER_PENDING_BEHIND_NESTED_ACK } from './nested.js';
 
 const HOOKS: EventHooks = {
   enter,
@@ -125,6 +126,8 @@ class KvmInstance implements BackendInstance {
     if (vector >= 16 && periodic_limited(t, vector)) return TIMER_PERIOD_LIMITED;
     // Without APICv: a timer expiry waiting in lapic_timer.pending when a lower vector was acknowledged at injection.
     if (!t.apicvActive && vector === t.timerPendingAtIrqAck) return TIMER_PENDING_BEHIND_IRQ;
+    // The same behind the nested VM exit's acknowledgement (L1's ack-on-exit), APICv or not.
+    if (vector >= 16 && vector === t.timerPendingAtNestedAck) return TIMER_PENDING_BEHIND_NESTED_ACK;
     if (vsHas(t.vapic.virr, vector)) {
       if (t.nested.guestMode) {
         // Any L1 vector that waited behind a re-injection and is still pending means the

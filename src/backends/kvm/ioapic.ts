@@ -35,6 +35,11 @@ export interface KvmRte {
    * NO_APIC_REMOTE_IRR: the map answered with no APIC; LOWEST_ABSENT: vector hashing chose an empty slot), '' otherwise.
    */
   refusedWhy: string;
+  /**
+   * Diagnostics: the EOI that last cleared this entry's Remote IRR is one bare metal would not have broadcast, and why
+   * (kvm_ioapic_update_eoi's `why`); kept across a rewrite of the vector, cleared when a message sets Remote IRR again.
+   */
+  eoiClearedWhy: string;
 }
 
 export class KvmIoapic {
@@ -65,7 +70,7 @@ export class KvmIoapic {
   readonly eoiLostBeforeWrite: string[] = new Array<string>(256).fill('');
   constructor(pins: readonly IoapicPin[]) {
     for (const p of pins) {
-      this.rtes.push({ pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, logical: p.logical ?? false, lowest: p.lowest ?? false, remoteIrr: false, remoteIrrLost: false, eoiLostWhy: '', eoiLostVector: -1, refusedWhy: '' });
+      this.rtes.push({ pin: p.pin, vector: p.vector, dest: p.dest, level: p.trigger === 'level', masked: p.masked, logical: p.logical ?? false, lowest: p.lowest ?? false, remoteIrr: false, remoteIrrLost: false, eoiLostWhy: '', eoiLostVector: -1, refusedWhy: '', eoiClearedWhy: '' });
     }
   }
 
@@ -98,7 +103,8 @@ function ioapic_service(kvm: Kvm, pin: number, why = ''): void {
   // v6.12 ioapic_service also refuses a level entry whose Remote IRR is set.
   if (kvm.code.ioapicServiceChecksRemoteIrr && e.level && e.remoteIrr) return;
   // Diagnostics: a level entry's Remote IRR was clear only because of an EOI bare metal would not broadcast.
-  if (!why && e.level) why = kvm.ioapic.eoiWhy[e.vector]!;
+  // Also after a rewrite of the entry's vector (eoiWhy is per vector: the rewritten entry's old one).
+  if (!why && e.level) why = kvm.ioapic.eoiWhy[e.vector]! || (e.remoteIrr ? '' : e.eoiClearedWhy);
   kvm.ioapic.lastSendWhy[e.vector] = why;
   if (why) kvm.ioapic.owedWhy[e.vector] = why;
   kvm.ioapic.eoiWhy[e.vector] = ''; // a new message: Remote IRR is set again by it
@@ -119,7 +125,7 @@ function ioapic_service(kvm: Kvm, pin: number, why = ''): void {
   const owedBit = kept ? kvm.vcpus.map((t) => !vsHas(t.vapic.tmr, e.vector) || vsHas(keptSet(t), e.vector)) : [];
   const ret = kvm_irq_delivery_to_apic(kvm, -1, irq, -1);
   if (kept) for (const t of kvm.vcpus) if (owedBit[t.id] && vsHas(t.vapic.tmr, e.vector)) vsAdd(keptSet(t), e.vector);
-  if (ret && e.level) e.remoteIrr = true;
+  if (ret && e.level) { e.remoteIrr = true; e.eoiClearedWhy = ''; }
   if (e.level) {
     // v6.12: a message vector hashing sent to an empty slot also returns r = 0 ("*bitmap = 0; return true").
     e.refusedWhy = ret !== 0 ? '' : hashedAway ? LOWEST_ABSENT : dest_vcpus(kvm, e.dest, e.logical) === 0 ? NO_APIC_REMOTE_IRR : REFUSED_REMOTE_IRR;
@@ -350,6 +356,7 @@ export function kvm_ioapic_update_eoi(kvm: Kvm, vector: number, level: boolean, 
     // A lost EOI (bare metal re-sent the high line there) whose Remote IRR another vCPU's EOI now clears with the line
     // low: this EOI re-sends nothing, so the lost EOI's re-send is owed for good.
     if (e.eoiLostWhy && e.eoiLostVector >= 0 && !(kvm.ioapic.irr & (1 << e.pin))) kvm.ioapic.eoiLostBeforeWrite[e.eoiLostVector] = e.eoiLostWhy;
+    if (e.remoteIrr) e.eoiClearedWhy = why;
     clear_remote_irr(e);
     e.remoteIrrLost = false;
     // The EOI's trigger mode is the LAPIC's TMR, not the entry's: an entry rewritten to edge while the level instance was

@@ -13,6 +13,7 @@ import { computePpr, vsAdd, vsClear, vsDel, vsHighest, vsOr } from '../../apic/v
 import { __apic_update_ppr, kvm_apic_has_interrupt, kvm_cpu_has_interrupt } from './lapic.js';
 import { nested_exit_on_intr, vmx_set_rvi } from './sync.js';
 import { eoi_exitmap_nested_vmexit } from './eoi_exitmap.js';
+import { apic_has_pending_timer } from './timer.js';
 
 export const EBUSY = -16;
 
@@ -104,6 +105,9 @@ export function nested_vmx_vmexit(kvm: Kvm, t: KvmVcpu, reason: string): void {
   if (ack >= 0) t.guest.take(ack, false);
 }
 
+/** Tag: a timer expiry held in lapic_timer.pending, overtaken by the nested VM exit's acknowledgement of a lower vector. */
+export const TIMER_PENDING_BEHIND_NESTED_ACK = 'timer-pending-behind-nested-exit-ack';
+
 /**
  * kvm_cpu_get_interrupt → kvm_get_apic_interrupt (lapic.c; no PIC/ExtINT in this model): "We get here even
  * with APIC virtualization enabled, if doing nested virtualization and L1 runs with the 'acknowledge interrupt
@@ -120,6 +124,9 @@ function kvm_get_apic_interrupt_ack(kvm: Kvm, t: KvmVcpu): number {
   if (t.apicvActive) va.svi = vector;
   __apic_update_ppr(t);
   kvm.sink.step(t.id, 'kvm_cpu_get_interrupt');
+  // Diagnostics: an expiry apic_timer_fn left in lapic_timer.pending for the vcpu_run loop tail is not in IRR yet, so this
+  // acknowledgement takes a lower vector where bare metal's timer had set IRR at the expiry (with or without APICv).
+  if (apic_has_pending_timer(t) && t.timer.vector >= vector) t.timerPendingAtNestedAck = t.timer.vector;
   // Diagnostics: an NMI still only queued is overtaken by this acknowledgement — queued before this pass, when
   // kvm_vcpu_running calls check_nested_events ahead of the requests phase's process_nmi (v4.11 to 5.x), or sent
   // after the requests phase of this pass, when the entry path's own nested check acknowledges (every version).

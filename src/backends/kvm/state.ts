@@ -165,6 +165,11 @@ export class KvmVcpu {
   tprThresholdStale = false;
   /** Diagnostics: the same for a timer expiry waiting in lapic_timer.pending for the vcpu_run loop tail (its vector; -1 none). */
   timerPendingAtIrqAck = -1;
+  /**
+   * Diagnostics: a timer expiry waiting in lapic_timer.pending when nested_vmx_vmexit acknowledged a lower (or the same)
+   * L1 vector for L1's "acknowledge interrupt on exit" (its vector; -1 none). Cleared when the loop tail injects it.
+   */
+  timerPendingAtNestedAck = -1;
   /** Diagnostics: the same for an NMI ('' when none was missed). */
   nmiMissedWhy = '';
   /**

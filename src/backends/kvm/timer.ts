@@ -309,4 +309,5 @@ export function vcpu_run_loop_tail(kvm: Kvm, t: KvmVcpu): void {
   kvm.sink.step(t.id, 'kvm_inject_apic_timer_irqs');
   kvm_apic_inject_pending_timer_irqs(kvm, t);
   t.timer.pending = 0;
+  t.timerPendingAtNestedAck = -1;
 }

@@ -273,6 +273,19 @@ const LOWEST_PHYS_BROADCAST_DOCS: CauseDoc[] = ['spurious', 'duplicate', 'read',
 // modelled tree (timer.ts has the functions and the trees they were read at).
 const LAPIC_C_TIMER = 'lapic.c @ torvalds/linux 000d75b0b186 and a v4.17–v4.19-era copy in the library';
 const TIMER_DOCS: CauseDoc[] = [
+  {
+    cause: 'stuck:timer-pending-behind-nested-exit-ack',
+    why: 'On nested.ackOnExit machines, APICv or not: an APIC timer expiry (apic_timer_fn → apic_timer_expired) only sets '
+      + 'lapic_timer.pending and a request; kvm_inject_apic_timer_irqs raises the vector in IRR at the vcpu_run loop tail. '
+      + 'When the expiry comes after the requests phase of a pass that then emulates an EXTERNAL_INTERRUPT exit to L1, '
+      + 'nested_vmx_vmexit with L1\'s VM_EXIT_ACK_INTR_ON_EXIT acknowledges the highest vector in IRR '
+      + '(kvm_cpu_get_interrupt → kvm_get_apic_interrupt), a lower one, and L1 runs its handler before the timer\'s; '
+      + 'on bare metal the expiry set IRR at once and the exit acknowledges the timer vector (SDM 27.2.2, REF-NST-4). '
+      + 'The nested form of timer-pending-behind-irq-injection; found by session 10\'s soak (s10final:1:2792607, '
+      + 'test/oracle/scenarios/kvm-timer-pending-behind-nested-exit-ack.json). [lapic.c apic_timer_expired, '
+      + 'kvm_inject_apic_timer_irqs, kvm_get_apic_interrupt; x86.c vcpu_run; vmx/nested.c nested_vmx_vmexit @ v6.12; '
+      + 'the same pending path (kvm_set_pending_timer) and ack in the v4.x trees]',
+  },
   // ioapic: the timer's vector is also a level pin's (issue 8's shared vectors): the oracle files an extra instance of
   // a pin's vector under the pin, whatever sent it.
   ...['spurious', 'duplicate', 'read', 'ioapic'].map((kind): CauseDoc => ({
